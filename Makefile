@@ -1,0 +1,74 @@
+# dpt - build, test, demo and benchmark. `make help` lists the targets.
+CC       := mpicc
+PKGS     := hdf5-openmpi openblas yaml-0.1 zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ARCH     ?= -march=x86-64-v3
+OPT      ?= -O2
+GIT_DESCRIBE := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -g -Wall -Wextra -Werror \
+            -DDPT_VERSION='"$(GIT_DESCRIBE)"' $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS   := $(PKG_LIBS) -lm $(EXTRA_LIBS)
+
+BUILD    ?= build
+LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+CLI_SRC  := $(sort $(wildcard src/cli/dpt-*.c))
+BINS     := $(CLI_SRC:src/cli/%.c=bin/%)
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%.o)
+
+.PHONY: all deps test check demo bench clean help
+all: $(BINS) $(BUILD)/unit-tests
+
+help:
+	@echo "make          build bin/dpt-* and the unit tests"
+	@echo "make test     install missing deps, build, run unit and bats tests"
+	@echo "make check    unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make demo     install deps, import Fashion-MNIST, train LeNet-5, print results"
+	@echo "make bench    training-step and sgemm throughput"
+
+deps:
+	@DPT_QUIET_DEPS=1 bash env/install-deps.sh
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libdpt.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+bin/%: src/cli/%.c $(BUILD)/libdpt.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $< $(BUILD)/libdpt.a -o $@ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libdpt.a
+	$(CC) $(CFLAGS) $(UNIT_OBJ) $(BUILD)/libdpt.a -o $@ $(LDLIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build-san OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  EXTRA_LIBS="-fsanitize=address,undefined" build-san/unit-tests
+	ASAN_OPTIONS=detect_leaks=0 ./build-san/unit-tests
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash env/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all bin/dpt-bench
+	@./bin/dpt-bench
+
+clean:
+	rm -rf build build-san bin
+
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -1,0 +1,263 @@
+/* h5util.c - see h5util.h. */
+#include "h5util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/err.h"
+#include "../core/fsutil.h"
+
+#ifndef DPT_VERSION
+#define DPT_VERSION "unknown"
+#endif
+
+static void quiet_hdf5(void) {
+  static int done;
+  if (!done) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    done = 1;
+  }
+}
+
+void h5_iso_time(char *buf, size_t cap) {
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+hid_t h5_create_tmp(const char *path, char *tmp, size_t tmpcap, const char *schema,
+                    const char *schema_version, const char *creator, hid_t fapl) {
+  quiet_hdf5();
+  if (dpt_tmp_name(tmp, tmpcap, path) < 0) return -1;
+  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  if (file < 0) return dpt_fail("%s: cannot create HDF5 file", tmp);
+  unsigned maj, min, rel;
+  char version[64], now[32];
+  H5get_libversion(&maj, &min, &rel);
+  snprintf(version, sizeof version, "%u.%u.%u", maj, min, rel);
+  h5_iso_time(now, sizeof now);
+  if (h5_attr_str(file, "schema", schema) < 0 ||
+      h5_attr_str(file, "schema_version", schema_version) < 0 ||
+      h5_attr_str(file, "creator", creator) < 0 ||
+      h5_attr_str(file, "creator_version", DPT_VERSION) < 0 ||
+      h5_attr_str(file, "hdf5_version", version) < 0 ||
+      h5_attr_str(file, "file_time", now) < 0) {
+    h5_abandon(file, tmp);
+    return -1;
+  }
+  return file;
+}
+
+int h5_close_publish(hid_t file, const char *tmp, const char *path) {
+  if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(file) < 0) {
+    unlink(tmp);
+    return dpt_fail("%s: cannot flush and close HDF5 file", tmp);
+  }
+  return dpt_publish(tmp, path);
+}
+
+void h5_abandon(hid_t file, const char *tmp) {
+  if (file >= 0) H5Fclose(file);
+  unlink(tmp);
+}
+
+static int write_attr(hid_t obj, const char *name, hid_t filetype, hid_t memtype,
+                      hid_t space, const void *data) {
+  if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+  hid_t attr = H5Acreate2(obj, name, filetype, space, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = attr >= 0 && H5Awrite(attr, memtype, data) >= 0 ? 0 : -1;
+  if (attr >= 0) H5Aclose(attr);
+  H5Sclose(space);
+  return rc < 0 ? dpt_fail("cannot write HDF5 attribute '%s'", name) : 0;
+}
+
+int h5_attr_str(hid_t obj, const char *name, const char *value) {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, strlen(value) + 1);
+  H5Tset_strpad(type, H5T_STR_NULLTERM);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  int rc = write_attr(obj, name, type, type, H5Screate(H5S_SCALAR), value);
+  H5Tclose(type);
+  return rc;
+}
+
+int h5_attr_i64(hid_t obj, const char *name, int64_t value) {
+  return write_attr(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, H5Screate(H5S_SCALAR),
+                    &value);
+}
+
+int h5_attr_f64(hid_t obj, const char *name, double value) {
+  return write_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, H5Screate(H5S_SCALAR),
+                    &value);
+}
+
+int h5_attr_f64v(hid_t obj, const char *name, const double *values, int n) {
+  hsize_t dims[1] = {(hsize_t)n};
+  return write_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                    H5Screate_simple(1, dims, NULL), values);
+}
+
+int h5_attr_i64v(hid_t obj, const char *name, const int64_t *values, int n) {
+  hsize_t dims[1] = {(hsize_t)n};
+  return write_attr(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64,
+                    H5Screate_simple(1, dims, NULL), values);
+}
+
+static int finish_dataset(hid_t dset, hid_t memtype, const void *data, const char *units,
+                          const char *name) {
+  int rc = 0;
+  if (dset < 0) return dpt_fail("cannot create HDF5 dataset '%s'", name);
+  if (data && H5Dwrite(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    rc = dpt_fail("cannot write HDF5 dataset '%s'", name);
+  if (rc == 0 && units) rc = h5_attr_str(dset, "units", units);
+  H5Dclose(dset);
+  return rc;
+}
+
+int h5_write_array(hid_t loc, const char *name, hid_t filetype, hid_t memtype, int rank,
+                   const hsize_t *dims, const void *data, const char *units, int deflate) {
+  hid_t space = H5Screate_simple(rank, dims, NULL);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hsize_t total = 1;
+  for (int i = 0; i < rank; i++) total *= dims[i];
+  if (deflate > 0 && total > 0) {
+    /* Chunks of whole leading-dimension slices, about 1 MB each. */
+    hsize_t chunk[8];
+    hsize_t row = total / (dims[0] ? dims[0] : 1);
+    for (int i = 0; i < rank; i++) chunk[i] = dims[i];
+    chunk[0] = (1 << 20) / (row ? row : 1);
+    if (chunk[0] < 1) chunk[0] = 1;
+    if (chunk[0] > dims[0]) chunk[0] = dims[0];
+    H5Pset_chunk(dcpl, rank, chunk);
+    H5Pset_deflate(dcpl, (unsigned)deflate);
+  }
+  hid_t dset = H5Dcreate2(loc, name, filetype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  return finish_dataset(dset, memtype, data, units, name);
+}
+
+int h5_write_series(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
+                    hsize_t n, const void *data, const char *units) {
+  hsize_t dims[1] = {n}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {256};
+  hid_t space = H5Screate_simple(1, dims, maxdims);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 1, chunk);
+  hid_t dset = H5Dcreate2(loc, name, filetype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  return finish_dataset(dset, memtype, n ? data : NULL, units, name);
+}
+
+hid_t h5_open_checked(const char *path, const char *expected_schema, int max_major) {
+  quiet_hdf5();
+  if (access(path, R_OK) != 0) return dpt_fail("%s: no such file (or not readable)", path);
+  htri_t is = H5Fis_hdf5(path);
+  if (is <= 0) return dpt_fail("%s: not an HDF5 file, or damaged", path);
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) return dpt_fail("%s: cannot open HDF5 file (damaged?)", path);
+  char *schema = NULL, *version = NULL;
+  if (h5_read_attr_str(file, "schema", &schema) < 0 ||
+      h5_read_attr_str(file, "schema_version", &version) < 0) {
+    H5Fclose(file);
+    return dpt_wrap("%s: not a dpt file", path);
+  }
+  int major = atoi(version), rc = 0;
+  if (strcmp(schema, expected_schema) != 0)
+    rc = dpt_fail("%s: is a '%s' file, expected '%s'", path, schema, expected_schema);
+  else if (major < 1 || major > max_major)
+    rc = dpt_fail("%s: schema version %s is newer than this dpt understands (major %d); "
+                  "upgrade dpt", path, version, max_major);
+  dpt_free(schema);
+  dpt_free(version);
+  if (rc < 0) {
+    H5Fclose(file);
+    return -1;
+  }
+  return file;
+}
+
+static hid_t open_attr(hid_t obj, const char *name) {
+  if (H5Aexists(obj, name) <= 0) return dpt_fail("missing attribute '%s'", name);
+  hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+  if (attr < 0) return dpt_fail("cannot open attribute '%s'", name);
+  return attr;
+}
+
+int h5_read_attr_str(hid_t obj, const char *name, char **value) {
+  hid_t attr = open_attr(obj, name);
+  if (attr < 0) return -1;
+  hid_t type = H5Aget_type(attr);
+  int rc = 0;
+  if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
+    rc = dpt_fail("attribute '%s' is not a fixed-length string", name);
+  } else {
+    size_t n = H5Tget_size(type);
+    *value = dpt_alloc(n + 1);
+    if (H5Aread(attr, type, *value) < 0) {
+      dpt_free(*value);
+      *value = NULL;
+      rc = dpt_fail("cannot read attribute '%s'", name);
+    }
+  }
+  H5Tclose(type);
+  H5Aclose(attr);
+  return rc;
+}
+
+static int read_attr_num(hid_t obj, const char *name, hid_t memtype, void *out, int n) {
+  hid_t attr = open_attr(obj, name);
+  if (attr < 0) return -1;
+  hid_t space = H5Aget_space(attr);
+  hssize_t count = H5Sget_simple_extent_npoints(space);
+  H5Sclose(space);
+  int rc = 0;
+  if (count != n)
+    rc = dpt_fail("attribute '%s' has %lld values, expected %d", name, (long long)count, n);
+  else if (H5Aread(attr, memtype, out) < 0)
+    rc = dpt_fail("cannot read attribute '%s' as a number", name);
+  H5Aclose(attr);
+  return rc;
+}
+
+int h5_read_attr_i64(hid_t obj, const char *name, int64_t *value) {
+  return read_attr_num(obj, name, H5T_NATIVE_INT64, value, 1);
+}
+int h5_read_attr_f64(hid_t obj, const char *name, double *value) {
+  return read_attr_num(obj, name, H5T_NATIVE_DOUBLE, value, 1);
+}
+int h5_read_attr_f64v(hid_t obj, const char *name, double *values, int n) {
+  return read_attr_num(obj, name, H5T_NATIVE_DOUBLE, values, n);
+}
+
+int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return dpt_fail("missing dataset '%s'", name);
+  hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
+  if (dset < 0) return dpt_fail("cannot open dataset '%s'", name);
+  hid_t space = H5Dget_space(dset);
+  int r = H5Sget_simple_extent_ndims(space);
+  int rc = 0;
+  if (r < 0 || r > 8) rc = dpt_fail("dataset '%s' has unsupported rank", name);
+  else {
+    *rank = r;
+    H5Sget_simple_extent_dims(space, dims, NULL);
+  }
+  H5Sclose(space);
+  H5Dclose(dset);
+  return rc;
+}
+
+int h5_read_array(hid_t loc, const char *name, hid_t memtype, void *data) {
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return dpt_fail("missing dataset '%s'", name);
+  hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
+  if (dset < 0) return dpt_fail("cannot open dataset '%s'", name);
+  int rc = H5Dread(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0
+               ? dpt_fail("cannot read dataset '%s' (damaged file?)", name)
+               : 0;
+  H5Dclose(dset);
+  return rc;
+}

@@ -1,0 +1,49 @@
+/* h5util.h - the small layer every dpt HDF5 file goes through: root attributes of
+ * spec/hdf5.md, typed attributes, datasets with units, atomic publication, and reading
+ * with schema checks. HDF5's own error printing is off; failures become dpt errors. */
+#ifndef DPT_H5UTIL_H
+#define DPT_H5UTIL_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+/* Creates "<path>.tmp" (tmp receives its name) with the root attributes schema,
+ * schema_version, creator, creator_version, hdf5_version, file_time.
+ * fapl may be H5P_DEFAULT or an MPI-IO access list. Returns the file id or -1. */
+hid_t h5_create_tmp(const char *path, char *tmp, size_t tmpcap, const char *schema,
+                    const char *schema_version, const char *creator, hid_t fapl);
+/* Closes the file (all objects must be closed) and publishes tmp onto path. */
+int h5_close_publish(hid_t file, const char *tmp, const char *path);
+/* Closes and removes an unfinished temporary file after an error. */
+void h5_abandon(hid_t file, const char *tmp);
+
+int h5_attr_str(hid_t obj, const char *name, const char *value);
+int h5_attr_i64(hid_t obj, const char *name, int64_t value);
+int h5_attr_f64(hid_t obj, const char *name, double value);
+int h5_attr_f64v(hid_t obj, const char *name, const double *values, int n);
+int h5_attr_i64v(hid_t obj, const char *name, const int64_t *values, int n);
+
+/* Writes a whole dataset. filetype e.g. H5T_STD_U8LE, memtype e.g. H5T_NATIVE_UINT8.
+ * units may be NULL (not a metric). Compressed and chunked when `deflate` > 0. */
+int h5_write_array(hid_t loc, const char *name, hid_t filetype, hid_t memtype, int rank,
+                   const hsize_t *dims, const void *data, const char *units, int deflate);
+/* A per-epoch series: 1-D, chunked, maxdims H5S_UNLIMITED, with units. */
+int h5_write_series(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
+                    hsize_t n, const void *data, const char *units);
+
+/* Opens path read-only and checks root attribute `schema` equals expected and that
+ * schema_version's major number is one this build knows (max_major). */
+hid_t h5_open_checked(const char *path, const char *expected_schema, int max_major);
+int h5_read_attr_str(hid_t obj, const char *name, char **value); /* dpt_free() it */
+int h5_read_attr_i64(hid_t obj, const char *name, int64_t *value);
+int h5_read_attr_f64(hid_t obj, const char *name, double *value);
+int h5_read_attr_f64v(hid_t obj, const char *name, double *values, int n);
+/* Reads the dataset's dims (up to 8) and rank. */
+int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims);
+/* Reads a whole dataset into caller memory of memtype. */
+int h5_read_array(hid_t loc, const char *name, hid_t memtype, void *data);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" for now. */
+void h5_iso_time(char *buf, size_t cap);
+
+#endif
