@@ -1,0 +1,92 @@
+/* config.h - the run configuration: the seed project's YAML layout (`model:` and
+ * `experiment:`, spec/config.md) extended with `optim:`, `data:` and `train:` sections.
+ *
+ * One table of keys (config.c) drives parsing, defaults, validation, the resolved YAML
+ * that run.h5 stores, and the README's reference. Every error names the file, line,
+ * key, the value found and the form expected. */
+#ifndef DPT_CONFIG_H
+#define DPT_CONFIG_H
+
+#include <stdint.h>
+
+#define CFG_PATH_MAX 1024
+
+typedef enum { OPT_SGDM, OPT_ADAMW, OPT_LARS, OPT_LAMB } opt_kind_t;
+
+typedef struct {
+  /* model: */
+  char model_name[32];      /* model.name: "LeNet" (seed variant) or "LeNet5" (classic) */
+  int epochs;               /* model.epochs (>= 1) */
+  int batch_size;           /* model.batch_size: global batch of centralized training */
+  double learning_rate;     /* model.learning_rate (> 0) */
+  char loss[16];            /* model.loss: "CSE" only */
+  opt_kind_t optimizer;     /* model.optimizer: SGDM | AdamW | LARS | LAMB */
+  char scheduler[32];       /* model.scheduler: "CosineAnnealingLR" | "constant" */
+  double weight_decay;      /* model.weight_decay (>= 0) */
+  int warmup;               /* model.warmup: warm-up epochs (0 .. epochs-1) */
+  int patience;             /* model.patience: <= 0 means off */
+  char pretrained[CFG_PATH_MAX]; /* model.pretrained: "" = none */
+  int num_workers;          /* model.num_workers: K; 0 = centralized */
+  int slowmo_enabled;       /* 1 when a model.slowmo map is present */
+  double slowmo_lr;         /* model.slowmo.learning_rate (alpha, default 1.0) */
+  double slowmo_momentum;   /* model.slowmo.momentum (beta, default 0.0) */
+  int slowmo_reset_each_epoch; /* model.slowmo.reset_each_epoch (seed behaviour; false) */
+  int local_steps;          /* model.work.local_steps: H (>= 1) */
+  int sync_steps;           /* model.work.sync_steps: informational only */
+  int worker_batch_size;    /* model.work.batch_size: b */
+  char local_momentum[16];  /* model.work.momentum: keep | average | reset | reset_epoch */
+  char dynamic_strategy[32];/* model.work.dynamic.strategy: "" = fixed H */
+  int dynamic_n_losses;     /* model.work.dynamic.n_losses (default 3) */
+
+  /* optim: (optimizer hyper-parameters beyond the seed's) */
+  double momentum;          /* optim.momentum (SGDM / LARS mu, default 0.9) */
+  double beta1, beta2;      /* optim.beta1 / optim.beta2 (0.9, 0.999) */
+  double eps;               /* optim.eps (AdamW 1e-8) */
+
+  /* data: */
+  char data_path[CFG_PATH_MAX]; /* data.path (default "data/cifar100.h5") */
+  int limit;                /* data.limit: use only the first N train/test images; 0 = all */
+  double val_fraction;      /* data.val_fraction (0.1; 0 <= f < 1) */
+  int crop_padding;         /* data.crop_padding: random-crop zero padding; 0 = off; -1 auto */
+  int flip;                 /* data.flip: 1 on, 0 off, -1 auto (on for 3-channel data) */
+  char sharding[64];        /* data.sharding: iid | random | classes:C | dirichlet:A */
+
+  /* experiment: */
+  char exp_name[128];       /* experiment.name */
+  int resume;               /* experiment.resume */
+  int test_only;            /* experiment.test_only */
+  double version;           /* experiment.version */
+  char output[CFG_PATH_MAX];/* experiment.output: CSV to append a row to; "" = none */
+  char checkpoint_dir[CFG_PATH_MAX]; /* experiment.checkpoint_dir; "" = the run dir */
+  uint64_t seed;            /* experiment.seed (default 0) */
+
+  /* train: (execution choices that never change the mathematics) */
+  int micro_batch;          /* train.micro_batch: images per forward/backward call (64) */
+  char reduction[16];       /* train.reduction: "ordered" (bitwise) | "fast" */
+  int eval_batch;           /* train.eval_batch (256) */
+} dpt_config_t;
+
+/* Fills cfg with every default. */
+void config_defaults(dpt_config_t *cfg);
+/* Loads a YAML file, applies `sets` overrides ("dotted.key=value", YAML scalar syntax),
+ * validates and resolves. Unknown keys, wrong types and impossible values fail with a
+ * message naming file:line, the key, the value and the expected form. Warnings (keys the
+ * seed ignored, such as model.test) go to stderr. */
+int config_load(dpt_config_t *cfg, const char *path, const char *const *sets, int nsets);
+/* Same from a string (name stands in for the file name in messages). */
+int config_load_string(dpt_config_t *cfg, const char *yaml, const char *name,
+                       const char *const *sets, int nsets);
+/* The resolved configuration as YAML with every key (sections model, optim, data,
+ * experiment, train); the caller frees it with dpt_free(). Loading this text gives the
+ * same config. */
+char *config_to_yaml(const dpt_config_t *cfg);
+/* Each key as "dotted.key" -> value text, for run.h5's structured /config group and the
+ * CSV row. Calls fn once per key in table order. */
+void config_each(const dpt_config_t *cfg,
+                 void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
+/* Markdown table of every key: key, type, default, meaning (for the README). */
+void config_print_reference(void);
+
+const char *config_optimizer_name(opt_kind_t k);
+
+#endif
