@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the C unit tests and every bats file under tests/cli, then prints one closing
+# line "N passed, N failed" that counts both. Exits non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+echo "== unit tests"
+./build/unit-tests | tee "$log/unit.txt"
+unit_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log/unit.txt" | tail -n 1)
+unit_pass=$(echo "${unit_line:-0 passed, 1 failed}" | awk '{print $1}')
+unit_fail=$(echo "${unit_line:-0 passed, 1 failed}" | awk '{print $3}')
+
+echo "== bats tests"
+bats --tap tests/cli | tee "$log/bats.txt"
+bats_pass=$(grep -c '^ok ' "$log/bats.txt")
+bats_fail=$(grep -c '^not ok ' "$log/bats.txt")
+planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log/bats.txt" | head -n 1)
+# A bats file that dies before reporting counts as failures, not as silence.
+missing=$(( ${planned:-0} - bats_pass - bats_fail ))
+[ "$missing" -gt 0 ] && bats_fail=$((bats_fail + missing))
+
+passed=$((unit_pass + bats_pass))
+failed=$((unit_fail + bats_fail))
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
