@@ -107,6 +107,24 @@ int h5_attr_i64v(hid_t obj, const char *name, const int64_t *values, int n) {
                     H5Screate_simple(1, dims, NULL), values);
 }
 
+int h5_attr_strv(hid_t obj, const char *name, const char *const *values, int n) {
+  size_t width = 1;
+  for (int i = 0; i < n; i++)
+    if (strlen(values[i]) + 1 > width) width = strlen(values[i]) + 1;
+  /* Fixed-length strings need one contiguous, zero-padded buffer. */
+  char *buf = dpt_alloc(width * (size_t)(n > 0 ? n : 1));
+  for (int i = 0; i < n; i++) memcpy(buf + width * (size_t)i, values[i], strlen(values[i]));
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, width);
+  H5Tset_strpad(type, H5T_STR_NULLTERM);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  hsize_t dims[1] = {(hsize_t)n};
+  int rc = write_attr(obj, name, type, type, H5Screate_simple(1, dims, NULL), buf);
+  H5Tclose(type);
+  dpt_free(buf);
+  return rc;
+}
+
 static int finish_dataset(hid_t dset, hid_t memtype, const void *data, const char *units,
                           const char *name) {
   int rc = 0;
@@ -258,6 +276,32 @@ int h5_read_array(hid_t loc, const char *name, hid_t memtype, void *data) {
   int rc = H5Dread(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0
                ? dpt_fail("cannot read dataset '%s' (damaged file?)", name)
                : 0;
+  H5Dclose(dset);
+  return rc;
+}
+
+int h5_read_rows(hid_t loc, const char *name, hid_t memtype, hsize_t rows, void *data) {
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return dpt_fail("missing dataset '%s'", name);
+  hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
+  if (dset < 0) return dpt_fail("cannot open dataset '%s'", name);
+  hid_t space = H5Dget_space(dset);
+  hsize_t start[8] = {0}, count[8];
+  int rank = H5Sget_simple_extent_ndims(space);
+  int rc = 0;
+  if (rank < 1 || rank > 8 || H5Sget_simple_extent_dims(space, count, NULL) < 0) {
+    rc = dpt_fail("dataset '%s' has unsupported rank", name);
+  } else if (rows > count[0]) {
+    rc = dpt_fail("dataset '%s' has %llu rows, fewer than the %llu asked for", name,
+                  (unsigned long long)count[0], (unsigned long long)rows);
+  } else {
+    count[0] = rows;
+    hid_t mem = H5Screate_simple(rank, count, NULL);
+    if (H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dread(dset, memtype, mem, space, H5P_DEFAULT, data) < 0)
+      rc = dpt_fail("cannot read dataset '%s' (damaged file?)", name);
+    H5Sclose(mem);
+  }
+  H5Sclose(space);
   H5Dclose(dset);
   return rc;
 }

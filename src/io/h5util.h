@@ -22,6 +22,8 @@ int h5_attr_i64(hid_t obj, const char *name, int64_t value);
 int h5_attr_f64(hid_t obj, const char *name, double value);
 int h5_attr_f64v(hid_t obj, const char *name, const double *values, int n);
 int h5_attr_i64v(hid_t obj, const char *name, const int64_t *values, int n);
+/* A 1-D array of n fixed-length UTF-8 strings (padded to the longest). */
+int h5_attr_strv(hid_t obj, const char *name, const char *const *values, int n);
 
 /* Writes a whole dataset. filetype e.g. H5T_STD_U8LE, memtype e.g. H5T_NATIVE_UINT8.
  * units may be NULL (not a metric). Compressed and chunked when `deflate` > 0. */
@@ -42,6 +44,8 @@ int h5_read_attr_f64v(hid_t obj, const char *name, double *values, int n);
 int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims);
 /* Reads a whole dataset into caller memory of memtype. */
 int h5_read_array(hid_t loc, const char *name, hid_t memtype, void *data);
+/* Reads only the first `rows` entries along the dataset's first dimension. */
+int h5_read_rows(hid_t loc, const char *name, hid_t memtype, hsize_t rows, void *data);
 
 /* "YYYY-MM-DDTHH:MM:SSZ" for now. */
 void h5_iso_time(char *buf, size_t cap);

@@ -1,0 +1,49 @@
+/* layers.h - the layer kernels of the LeNet family, as plain functions over explicit
+ * buffers and sizes (llm.c style). Activations are NHWC per image: a pixel's channels
+ * are contiguous, so an im2col row is K memcpy's of K*C floats and the heavy work is one
+ * cblas_sgemm per image. ReLU is fused into conv and linear; max-pool 2x2 follows conv
+ * and keeps the argmax, which is all the backward pass needs of the conv output. */
+#ifndef DPT_LAYERS_H
+#define DPT_LAYERS_H
+
+#include <stdint.h>
+
+typedef struct {
+  int cin, cout, k;     /* channels in/out, square kernel size */
+  int h, w;             /* input height/width */
+  int oh, ow;           /* conv output: h-k+1, w-k+1 */
+  int ph, pw;           /* pooled output: oh/2, ow/2 */
+} conv_shape_t;
+
+void conv_shape_init(conv_shape_t *s, int cin, int cout, int k, int h, int w);
+
+/* One image: in (h, w, cin) -> pooled (ph, pw, cout), argmax (ph, pw, cout) in 0..3.
+ * weight (cout, k, k, cin), bias (cout). col (oh*ow, k*k*cin) and convout (oh*ow, cout)
+ * are scratch. */
+void conv_pool_forward(const conv_shape_t *s, const float *in, const float *weight,
+                       const float *bias, float *pooled, uint8_t *argmax, float *col,
+                       float *convout);
+/* One image, given dpooled (ph, pw, cout): accumulates dweight (+=) and dbias (+=), and
+ * when din != NULL writes din (h, w, cin). Scratch: col and dconv (oh*ow, max(cout,
+ * k*k*cin)) floats each. */
+void conv_pool_backward(const conv_shape_t *s, const float *in, const float *weight,
+                        const float *pooled, const uint8_t *argmax, const float *dpooled,
+                        float *dweight, float *dbias, float *din, float *col, float *dconv);
+
+/* Batch: out (n, fout) = in (n, fin) W^T + b, W (fout, fin); ReLU when relu != 0. */
+void linear_forward(int n, int fin, int fout, const float *in, const float *weight,
+                    const float *bias, float *out, int relu);
+/* Batch: dout (n, fout) is masked by out > 0 in place when relu != 0; dW += dout^T in,
+ * db += sum(dout); din = dout W when din != NULL. */
+void linear_backward(int n, int fin, int fout, const float *in, const float *weight,
+                     const float *out, float *dout, float *dweight, float *dbias,
+                     float *din, int relu);
+
+/* Softmax cross-entropy of logits (n, classes): returns the SUM of the losses, counts
+ * correct argmax predictions into *correct, writes each loss to losses (if not NULL),
+ * and when dlogits != NULL the gradient of the summed loss (softmax - onehot). */
+double xent_forward_backward(int n, int classes, const float *logits,
+                             const uint8_t *labels, float *dlogits, int *correct,
+                             float *losses);
+
+#endif

@@ -1,0 +1,189 @@
+/* model.c - building, initialising and running the LeNet family (see model.h). */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/err.h"
+#include "../core/rng.h"
+
+static void add_tensor(nn_model_t *m, const char *name, size_t size, int fan_in,
+                       int is_bias) {
+  nn_tensor_t *t = &m->tensors[m->ntensors++];
+  t->offset = m->nparams;
+  t->size = size;
+  t->fan_in = fan_in;
+  t->is_bias = is_bias;
+  snprintf(t->name, sizeof t->name, "%s", name);
+  /* Keep every tensor 64-byte aligned so kernels see aligned rows. */
+  m->nparams += (size + 15) / 16 * 16;
+}
+
+int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int kernel,
+                         int nfc, const int *fc_units, int in_c, int in_h, int in_w,
+                         int num_classes, int max_batch) {
+  memset(m, 0, sizeof *m);
+  if (nconv < 1 || nconv > NN_MAX_CONV || nfc < 0 || nfc + 1 > NN_MAX_FC)
+    return dpt_fail("model: unsupported number of layers");
+  m->nconv = nconv;
+  m->nfc = nfc + 1;
+  m->in_c = in_c;
+  m->in_h = in_h;
+  m->in_w = in_w;
+  m->num_classes = num_classes;
+  m->max_batch = max_batch;
+  int c = in_c, h = in_h, w = in_w;
+  double macs = 0;
+  size_t widest = 0, scratch = 0;
+  char name[16];
+  for (int i = 0; i < nconv; i++) {
+    conv_shape_t *s = &m->conv[i];
+    if (h < kernel || w < kernel)
+      return dpt_fail("model: input %dx%d too small for conv layer %d", h, w, i + 1);
+    conv_shape_init(s, c, conv_channels[i], kernel, h, w);
+    int kd = kernel * kernel * c;
+    snprintf(name, sizeof name, "conv%d.weight", i + 1);
+    add_tensor(m, name, (size_t)s->cout * kd, kd, 0);
+    snprintf(name, sizeof name, "conv%d.bias", i + 1);
+    add_tensor(m, name, (size_t)s->cout, kd, 1);
+    /* forward GEMM, weight-gradient GEMM, and input-gradient GEMM except for layer 1 */
+    macs += (double)s->oh * s->ow * s->cout * kd * (i == 0 ? 2 : 3);
+    size_t psize = (size_t)s->ph * s->pw * s->cout;
+    if (psize > widest) widest = psize;
+    size_t need = (size_t)s->oh * s->ow * (kd > s->cout ? kd : s->cout);
+    if (need > scratch) scratch = need;
+    c = s->cout;
+    h = s->ph;
+    w = s->pw;
+  }
+  int fin = c * h * w;
+  for (int i = 0; i < m->nfc; i++) {
+    int fout = i < nfc ? fc_units[i] : num_classes;
+    m->fc_in[i] = fin;
+    m->fc_out[i] = fout;
+    snprintf(name, sizeof name, "fc%d.weight", i + 1);
+    add_tensor(m, name, (size_t)fout * fin, fin, 0);
+    snprintf(name, sizeof name, "fc%d.bias", i + 1);
+    add_tensor(m, name, (size_t)fout, fin, 1);
+    macs += 3.0 * fin * fout;
+    if ((size_t)fin > widest) widest = fin;
+    if ((size_t)fout > widest) widest = fout;
+    fin = fout;
+  }
+  m->flops_per_image = 2 * macs;
+  for (int i = 0; i < nconv; i++) {
+    size_t psize = (size_t)m->conv[i].ph * m->conv[i].pw * m->conv[i].cout;
+    m->pooled[i] = dpt_alloc(sizeof(float) * psize * max_batch);
+    m->argmax[i] = dpt_alloc(psize * max_batch);
+  }
+  for (int i = 0; i < m->nfc; i++)
+    m->fc_act[i] = dpt_alloc(sizeof(float) * (size_t)m->fc_out[i] * max_batch);
+  m->grad_a = dpt_alloc(sizeof(float) * widest * max_batch);
+  m->grad_b = dpt_alloc(sizeof(float) * widest * max_batch);
+  m->col = dpt_alloc(sizeof(float) * scratch);
+  m->dconv = dpt_alloc(sizeof(float) * scratch);
+  return 0;
+}
+
+int nn_model_init(nn_model_t *m, const char *name, int in_c, int in_h, int in_w,
+                  int num_classes, int max_batch) {
+  static const int seed_conv[] = {64, 64}, seed_fc[] = {384, 192};
+  static const int classic_conv[] = {6, 16}, classic_fc[] = {120, 84};
+  if (strcmp(name, "LeNet") == 0)
+    return nn_model_init_custom(m, 2, seed_conv, 5, 2, seed_fc, in_c, in_h, in_w,
+                                num_classes, max_batch);
+  if (strcmp(name, "LeNet5") == 0)
+    return nn_model_init_custom(m, 2, classic_conv, 5, 2, classic_fc, in_c, in_h, in_w,
+                                num_classes, max_batch);
+  return dpt_fail("model: unknown model '%s' (expected LeNet or LeNet5)", name);
+}
+
+void nn_model_free(nn_model_t *m) {
+  for (int i = 0; i < m->nconv; i++) {
+    dpt_free(m->pooled[i]);
+    dpt_free(m->argmax[i]);
+  }
+  for (int i = 0; i < m->nfc; i++) dpt_free(m->fc_act[i]);
+  dpt_free(m->grad_a);
+  dpt_free(m->grad_b);
+  dpt_free(m->col);
+  dpt_free(m->dconv);
+  memset(m, 0, sizeof *m);
+}
+
+void nn_init_params(const nn_model_t *m, float *params, uint64_t seed) {
+  memset(params, 0, sizeof(float) * m->nparams);
+  for (int t = 0; t < m->ntensors; t++) {
+    const nn_tensor_t *ts = &m->tensors[t];
+    uint64_t key = rng_key(seed, RNG_INIT, (uint64_t)t, 0);
+    double bound = 1.0 / sqrt((double)ts->fan_in);
+    for (size_t i = 0; i < ts->size; i++)
+      params[ts->offset + i] = (float)((2.0 * rng_unit(rng_at(key, i)) - 1.0) * bound);
+  }
+}
+
+static size_t conv_in_size(const nn_model_t *m, int i) {
+  return (size_t)m->conv[i].h * m->conv[i].w * m->conv[i].cin;
+}
+static size_t conv_out_size(const nn_model_t *m, int i) {
+  return (size_t)m->conv[i].ph * m->conv[i].pw * m->conv[i].cout;
+}
+
+static void forward(nn_model_t *m, const float *params, const float *input, int n) {
+  DPT_ASSERT(n <= m->max_batch);
+  for (int i = 0; i < m->nconv; i++) {
+    const float *w = params + m->tensors[2 * i].offset;
+    const float *b = params + m->tensors[2 * i + 1].offset;
+    const float *in = i == 0 ? input : m->pooled[i - 1];
+    size_t isz = conv_in_size(m, i), osz = conv_out_size(m, i);
+    for (int j = 0; j < n; j++)
+      conv_pool_forward(&m->conv[i], in + j * isz, w, b, m->pooled[i] + j * osz,
+                        m->argmax[i] + j * osz, m->col, m->dconv);
+  }
+  const float *in = m->pooled[m->nconv - 1];
+  for (int i = 0; i < m->nfc; i++) {
+    const nn_tensor_t *t = &m->tensors[2 * (m->nconv + i)];
+    linear_forward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset,
+                   params + t[1].offset, m->fc_act[i], i < m->nfc - 1);
+    in = m->fc_act[i];
+  }
+}
+
+double nn_forward(nn_model_t *m, const float *params, const float *input,
+                  const uint8_t *labels, int n, int *correct, float *losses) {
+  forward(m, params, input, n);
+  return xent_forward_backward(n, m->num_classes, m->fc_act[m->nfc - 1], labels, NULL,
+                               correct, losses);
+}
+
+double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
+                           const float *input, const uint8_t *labels, int n, int *correct) {
+  forward(m, params, input, n);
+  float *dout = m->grad_a, *din = m->grad_b;
+  double loss = xent_forward_backward(n, m->num_classes, m->fc_act[m->nfc - 1], labels,
+                                      dout, correct, NULL);
+  for (int i = m->nfc - 1; i >= 0; i--) {
+    const nn_tensor_t *t = &m->tensors[2 * (m->nconv + i)];
+    const float *in = i > 0 ? m->fc_act[i - 1] : m->pooled[m->nconv - 1];
+    linear_backward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset, m->fc_act[i],
+                    dout, grads + t[0].offset, grads + t[1].offset, din, i < m->nfc - 1);
+    float *tmp = dout;
+    dout = din;
+    din = tmp;
+  }
+  for (int i = m->nconv - 1; i >= 0; i--) {
+    const nn_tensor_t *t = &m->tensors[2 * i];
+    const float *in = i > 0 ? m->pooled[i - 1] : input;
+    size_t isz = conv_in_size(m, i), osz = conv_out_size(m, i);
+    for (int j = 0; j < n; j++)
+      conv_pool_backward(&m->conv[i], in + j * isz, params + t[0].offset,
+                         m->pooled[i] + j * osz, m->argmax[i] + j * osz, dout + j * osz,
+                         grads + t[0].offset, grads + t[1].offset,
+                         i > 0 ? din + j * isz : NULL, m->col, m->dconv);
+    float *tmp = dout;
+    dout = din;
+    din = tmp;
+  }
+  return loss;
+}
