@@ -1,0 +1,188 @@
+/* dpt-train - the MPI trainer: reads a run config, trains, writes run.h5.
+ *   mpirun -np P dpt-train -c task.yaml [--set key=value]...   (or srun, or no launcher) */
+#include <cblas.h>
+#include <getopt.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../config/config.h"
+#include "../core/err.h"
+#include "../core/fsutil.h"
+#include "../data/dataset.h"
+#include "../io/csvrow.h"
+#include "../train/trainer.h"
+
+#define MAX_SETS 256
+
+static void usage(FILE *out) {
+  fprintf(out,
+"usage: dpt-train -c CONFIG.yaml [options]\n"
+"       mpirun -np P dpt-train -c CONFIG.yaml [options]\n"
+"\n"
+"Trains the config's model (the seed project's YAML layout, extended; see the README's\n"
+"config reference or --config-reference) and writes RUN_DIR/run.h5.\n"
+"\n"
+"options:\n"
+"  -c, --config FILE     run configuration (YAML)\n"
+"  --set KEY=VALUE       override a key by its dotted path, e.g.\n"
+"                        --set model.work.local_steps=16 (repeatable)\n"
+"  --data PATH           dataset file (same as --set data.path=PATH)\n"
+"  --limit N             use only the first N train and test images (data.limit)\n"
+"  --run-dir DIR         where run.h5 goes (default runs/NAME-vVERSION from experiment:)\n"
+"  --check-config        validate, print the resolved config and exit\n"
+"  --config-reference    print every config key with its default and meaning\n"
+"  -h, --help            this help\n"
+"  --version             print the version\n"
+"\n"
+"examples:\n"
+"  dpt-data fashion-mnist\n"
+"  dpt-train -c tests/fixtures/seed/centralized.yaml --data data/fashion-mnist.h5 \\\n"
+"            --set model.epochs=3\n"
+"exit status: 0 done, 1 error, 2 bad usage\n");
+}
+
+/* Every rank reports its own failure; the job stops only when all agree, so no rank
+ * waits in a collective for one that already left. */
+static int all_ok(int rc) {
+  int ok = rc == 0, all = 0;
+  MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+  return all;
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  openblas_set_num_threads(1);
+
+  const char *config_path = NULL, *run_dir_opt = NULL;
+  const char *sets[MAX_SETS];
+  char *owned[2] = {NULL, NULL};
+  int nsets = 0, check_only = 0, status = 1;
+  enum { OPT_SET = 256, OPT_DATA, OPT_LIMIT, OPT_RUN_DIR, OPT_CHECK, OPT_REF, OPT_VERSION };
+  static const struct option longopts[] = {
+      {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, OPT_SET},
+      {"data", required_argument, 0, OPT_DATA}, {"limit", required_argument, 0, OPT_LIMIT},
+      {"run-dir", required_argument, 0, OPT_RUN_DIR},
+      {"check-config", no_argument, 0, OPT_CHECK},
+      {"config-reference", no_argument, 0, OPT_REF}, {"help", no_argument, 0, 'h'},
+      {"version", no_argument, 0, OPT_VERSION}, {0, 0, 0, 0}};
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+    if (nsets >= MAX_SETS - 2 && (c == OPT_SET || c == OPT_DATA || c == OPT_LIMIT)) {
+      fprintf(stderr, "dpt-train: too many --set options\n");
+      goto usage_error;
+    }
+    switch (c) {
+      case 'c': config_path = optarg; break;
+      case OPT_SET: sets[nsets++] = optarg; break;
+      case OPT_DATA:
+        free(owned[0]);
+        if (asprintf(&owned[0], "data.path=%s", optarg) < 0) DPT_PANIC("out of memory");
+        sets[nsets++] = owned[0];
+        break;
+      case OPT_LIMIT:
+        free(owned[1]);
+        if (asprintf(&owned[1], "data.limit=%s", optarg) < 0) DPT_PANIC("out of memory");
+        sets[nsets++] = owned[1];
+        break;
+      case OPT_RUN_DIR: run_dir_opt = optarg; break;
+      case OPT_CHECK: check_only = 1; break;
+      case OPT_REF:
+        if (rank == 0) config_print_reference();
+        status = 0;
+        goto done;
+      case 'h':
+        if (rank == 0) usage(stdout);
+        status = 0;
+        goto done;
+      case OPT_VERSION:
+        if (rank == 0) printf("dpt-train %s\n", DPT_VERSION);
+        status = 0;
+        goto done;
+      default:
+        if (rank == 0)
+          fprintf(stderr, "dpt-train: unknown or incomplete option '%s'\n", argv[optind - 1]);
+        goto usage_error;
+    }
+  }
+  if (optind < argc) {
+    if (rank == 0) fprintf(stderr, "dpt-train: unexpected argument '%s'\n", argv[optind]);
+    goto usage_error;
+  }
+  if (!config_path) {
+    if (rank == 0) fprintf(stderr, "dpt-train: no config given (-c FILE)\n");
+    goto usage_error;
+  }
+
+  dpt_config_t cfg;
+  if (!all_ok(config_load(&cfg, config_path, sets, nsets))) {
+    if (rank == 0) fprintf(stderr, "dpt-train: %s\n", dpt_errmsg());
+    goto done;
+  }
+  if (check_only) {
+    if (rank == 0) {
+      char *yaml = config_to_yaml(&cfg);
+      fputs(yaml, stdout);
+      dpt_free(yaml);
+    }
+    status = 0;
+    goto done;
+  }
+
+  dpt_dataset_t ds;
+  memset(&ds, 0, sizeof ds);
+  int rc = dataset_load(&ds, cfg.data_path, cfg.limit);
+  if (rc < 0 && !dpt_file_exists(cfg.data_path))
+    dpt_fail("%s: dataset not found. Import CIFAR-100 from its binary files with\n"
+             "  dpt-data cifar100 --src DIR -o %s\n"
+             "or train on Fashion-MNIST (Debian's dataset-fashion-mnist package) with\n"
+             "  dpt-data fashion-mnist && dpt-train ... --data data/fashion-mnist.h5",
+             cfg.data_path, cfg.data_path);
+  if (!all_ok(rc)) {
+    fprintf(stderr, "dpt-train: rank %d: %s\n", rank, dpt_errmsg());
+    goto done;
+  }
+
+  char run_dir[4096];
+  if (run_dir_opt)
+    snprintf(run_dir, sizeof run_dir, "%s", run_dir_opt);
+  else
+    snprintf(run_dir, sizeof run_dir, "runs/%s-v%g", cfg.exp_name, cfg.version);
+  rc = rank == 0 ? dpt_mkdirs(run_dir) : 0;
+  trainer_t t;
+  if (rc == 0) rc = trainer_init(&t, &cfg, &ds, run_dir, MPI_COMM_WORLD);
+  if (!all_ok(rc)) {
+    fprintf(stderr, "dpt-train: rank %d: %s\n", rank, dpt_errmsg());
+    dataset_free(&ds);
+    goto done;
+  }
+  if (rank == 0)
+    printf("dpt-train: %s on %s (%lld train, %lld val, %lld test images, %d classes), "
+           "%zu parameters, %s, %d epochs, batch %d, %d rank(s) -> %s\n",
+           cfg.model_name, ds.name, (long long)t.ntrain, (long long)t.nval,
+           (long long)t.ntest, ds.num_classes, t.model.nparams,
+           config_optimizer_name(cfg.optimizer), cfg.epochs, cfg.batch_size, t.nranks,
+           run_dir);
+  rc = trainer_run(&t);
+  if (rc == 0 && rank == 0 && cfg.output[0]) rc = csv_append_run(cfg.output, &cfg, &t.info);
+  if (!all_ok(rc))
+    fprintf(stderr, "dpt-train: rank %d: %s\n", rank, dpt_errmsg());
+  else
+    status = 0;
+  trainer_free(&t);
+  dataset_free(&ds);
+  goto done;
+
+usage_error:
+  if (rank == 0) fprintf(stderr, "run 'dpt-train --help' for usage\n");
+  status = 2;
+done:
+  free(owned[0]);
+  free(owned[1]);
+  MPI_Finalize();
+  return status;
+}

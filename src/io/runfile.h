@@ -1,0 +1,49 @@
+/* runfile.h - run.h5: the small file the aggregator reads. Resolved config (verbatim YAML
+ * and one attribute per key), provenance, per-epoch metrics and final results. It is
+ * rewritten whole from memory after every epoch and published atomically, so it is
+ * always readable and a crash leaves the previous epoch's file. Layout:
+ * hdf5-schema/run.yaml. */
+#ifndef DPT_RUNFILE_H
+#define DPT_RUNFILE_H
+
+#include <stdint.h>
+
+#include "../config/config.h"
+
+#define RUN_SCHEMA_VERSION "1.0"
+
+typedef struct {
+  int64_t n, cap;       /* epochs recorded */
+  int64_t *epoch;       /* 1-based epoch number */
+  double *lr, *train_loss, *train_acc, *val_loss, *val_acc;
+  double *epoch_time;   /* s */
+  double *images_per_s; /* training images per second of the epoch */
+} run_metrics_t;
+
+typedef struct {
+  char status[16];      /* running | complete | interrupted */
+  char hostname[256];
+  char start_time[32], end_time[32];
+  int64_t mpi_ranks, blas_threads;
+  char slurm_job_id[32], slurm_array_job_id[32], slurm_array_task_id[32];
+  int64_t train_images, val_images, test_images;
+  int64_t epochs_run;
+  int64_t best_epoch;   /* 1-based; 0 = none yet */
+  double best_val_acc;
+  int64_t stopped_early;
+  int has_test;         /* the test_* values below are set */
+  double test_loss_last, test_acc_last, test_loss_best, test_acc_best;
+  double wall_time;     /* s */
+} run_info_t;
+
+void run_metrics_push(run_metrics_t *m, int64_t epoch, double lr, double train_loss,
+                      double train_acc, double val_loss, double val_acc, double seconds,
+                      double images_per_s);
+void run_metrics_free(run_metrics_t *m);
+/* Fills hostname, ranks, start time and Slurm ids from the environment. */
+void run_info_init(run_info_t *info, int64_t mpi_ranks);
+
+int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *info,
+                  const run_metrics_t *m);
+
+#endif

@@ -1,0 +1,90 @@
+/* optim.c - SGDM and AdamW exactly as PyTorch's SGD and AdamW, and the schedule. */
+#include "optim.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../core/err.h"
+
+void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg) {
+  hp->kind = cfg->optimizer;
+  hp->momentum = cfg->momentum;
+  hp->beta1 = cfg->beta1;
+  hp->beta2 = cfg->beta2;
+  hp->eps = cfg->eps;
+  hp->weight_decay = cfg->weight_decay;
+}
+
+void opt_state_init(opt_state_t *st, size_t n, opt_kind_t kind) {
+  st->n = n;
+  st->t = 0;
+  st->m = dpt_alloc(sizeof(float) * n);
+  st->v = kind == OPT_ADAMW || kind == OPT_LAMB ? dpt_alloc(sizeof(float) * n) : NULL;
+}
+
+void opt_state_free(opt_state_t *st) {
+  dpt_free(st->m);
+  dpt_free(st->v);
+  memset(st, 0, sizeof *st);
+}
+
+/* Scalars are rounded to float once, as PyTorch passes them to float32 kernels. */
+void opt_sgdm_step(size_t n, float *w, const float *g, float *buf, int64_t t, double lr,
+                   double mu, double wd) {
+  const float lr_f = (float)lr, mu_f = (float)mu, wd_f = (float)wd;
+  if (t == 1) {
+    for (size_t i = 0; i < n; i++) {
+      float d = g[i] + wd_f * w[i];
+      buf[i] = d;
+      w[i] -= lr_f * d;
+    }
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      float d = g[i] + wd_f * w[i];
+      buf[i] = mu_f * buf[i] + d;
+      w[i] -= lr_f * buf[i];
+    }
+  }
+}
+
+void opt_adamw_step(size_t n, float *w, const float *g, float *m, float *v, int64_t t,
+                    double lr, double b1, double b2, double eps, double wd) {
+  /* Bias corrections in double, eps after them: PyTorch's order. */
+  double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
+  const float decay = (float)(1.0 - lr * wd), step = (float)(lr / bc1);
+  const float bc2_sqrt = (float)sqrt(bc2), eps_f = (float)eps;
+  const float b1_f = (float)b1, b2_f = (float)b2, c1 = (float)(1.0 - b1),
+              c2 = (float)(1.0 - b2);
+  for (size_t i = 0; i < n; i++) {
+    float gi = g[i];
+    w[i] *= decay;
+    m[i] = b1_f * m[i] + c1 * gi;
+    v[i] = b2_f * v[i] + c2 * gi * gi;
+    float denom = sqrtf(v[i]) / bc2_sqrt + eps_f;
+    w[i] -= step * m[i] / denom;
+  }
+}
+
+int opt_step(const opt_hparams_t *hp, const nn_model_t *model, float *w, const float *g,
+             opt_state_t *st, double lr) {
+  (void)model;
+  st->t++;
+  switch (hp->kind) {
+    case OPT_SGDM:
+      opt_sgdm_step(st->n, w, g, st->m, st->t, lr, hp->momentum, hp->weight_decay);
+      return 0;
+    case OPT_ADAMW:
+      opt_adamw_step(st->n, w, g, st->m, st->v, st->t, lr, hp->beta1, hp->beta2, hp->eps,
+                     hp->weight_decay);
+      return 0;
+    default:
+      return dpt_fail("optimizer %s is not implemented yet", config_optimizer_name(hp->kind));
+  }
+}
+
+double sched_lr(double lr0, int e, int epochs, int warmup, int cosine) {
+  if (e < warmup) return lr0 * (0.1 + 0.9 * (double)e / warmup);
+  if (!cosine) return lr0;
+  int span = epochs - warmup;
+  return lr0 * (1.0 + cos(M_PI * (double)(e - warmup) / span)) / 2.0;
+}

@@ -1,0 +1,46 @@
+/* optim.h - optimizers over the flat parameter buffer, with PyTorch's semantics
+ * (spec/algorithms.md), and the learning-rate schedule.
+ *
+ * State buffers have the parameter buffer's length and layout; the step count t starts
+ * at 1 on the first step. Per-tensor rules (LARS, LAMB) get the tensor list. */
+#ifndef DPT_OPTIM_H
+#define DPT_OPTIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config/config.h"
+#include "../nn/model.h"
+
+typedef struct {
+  opt_kind_t kind;
+  double momentum;      /* SGDM mu */
+  double beta1, beta2;  /* AdamW */
+  double eps;
+  double weight_decay;
+} opt_hparams_t;
+
+typedef struct {
+  size_t n;
+  float *m;     /* SGDM momentum buffer, or Adam's first moment */
+  float *v;     /* Adam's second moment (NULL for SGDM) */
+  int64_t t;    /* steps taken */
+} opt_state_t;
+
+void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg);
+void opt_state_init(opt_state_t *st, size_t n, opt_kind_t kind);
+void opt_state_free(opt_state_t *st);
+/* One step on w (n floats) with gradient g of the MEAN loss. */
+int opt_step(const opt_hparams_t *hp, const nn_model_t *model, float *w, const float *g,
+             opt_state_t *st, double lr);
+
+void opt_sgdm_step(size_t n, float *w, const float *g, float *buf, int64_t t, double lr,
+                   double mu, double wd);
+void opt_adamw_step(size_t n, float *w, const float *g, float *m, float *v, int64_t t,
+                    double lr, double b1, double b2, double eps, double wd);
+
+/* Learning rate of epoch e (0-based): linear warm-up from 0.1*lr0 over `warmup` epochs,
+ * then cosine annealing to 0 over the remaining epochs (or constant). */
+double sched_lr(double lr0, int e, int epochs, int warmup, int cosine);
+
+#endif
