@@ -71,7 +71,8 @@ void config_defaults(dpt_config_t *cfg);
 /* Loads a YAML file, applies `sets` overrides ("dotted.key=value", YAML scalar syntax),
  * validates and resolves. Unknown keys, wrong types and impossible values fail with a
  * message naming file:line, the key, the value and the expected form. Warnings (keys the
- * seed ignored, such as model.test) go to stderr. */
+ * seed ignored, such as model.test) go to stderr. Starts from config_defaults(); after a
+ * failure cfg holds a partial load. */
 int config_load(dpt_config_t *cfg, const char *path, const char *const *sets, int nsets);
 /* Same from a string (name stands in for the file name in messages). */
 int config_load_string(dpt_config_t *cfg, const char *yaml, const char *name,
@@ -81,7 +82,7 @@ int config_load_string(dpt_config_t *cfg, const char *yaml, const char *name,
  * same config. */
 char *config_to_yaml(const dpt_config_t *cfg);
 /* Each key as "dotted.key" -> value text, for run.h5's structured /config group and the
- * CSV row. Calls fn once per key in table order. */
+ * CSV row: the YAML scalar without quotes. Calls fn once per key in table order. */
 void config_each(const dpt_config_t *cfg,
                  void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
 /* Markdown table of every key: key, type, default, meaning (for the README). */

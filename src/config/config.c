@@ -1,0 +1,381 @@
+/* config.c - loading the run configuration with libyaml, --set overrides, validation,
+ * and the resolved YAML, key list and reference, all by walking the key table
+ * (config_keys.c). libyaml builds the document tree; scalars are parsed by the table. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "../core/err.h"
+#include "config_keys.h"
+
+/* Where a key got its value: a --set, a line of the file, or neither (the default). */
+typedef struct {
+  const char *set;
+  int line;
+} loc_t;
+
+typedef struct {
+  dpt_config_t *cfg;
+  const char *name;     /* file name for messages */
+  const char *set;      /* the --set being applied; NULL while reading the file */
+  yaml_document_t *doc; /* the document being walked */
+  loc_t *locs;          /* per cfg_keys entry, for the checks after all overrides */
+} load_t;
+
+static void loc_text(const load_t *ld, loc_t at, char *buf, size_t cap) {
+  if (at.set)
+    snprintf(buf, cap, "--set %s", at.set);
+  else if (at.line)
+    snprintf(buf, cap, "%s:%d", ld->name, at.line);
+  else
+    snprintf(buf, cap, "%s", ld->name);
+}
+
+static loc_t here(const load_t *ld, const yaml_node_t *n) {
+  return (loc_t){ld->set, ld->set ? 0 : (int)n->start_mark.line + 1};
+}
+
+/* Prefixes the current message with "WHERE: key" (key may be NULL or empty). */
+static int wrap_at(const load_t *ld, loc_t at, const char *key) {
+  char where[CFG_PATH_MAX + 64];
+  loc_text(ld, at, where, sizeof where);
+  return key && *key ? dpt_wrap("%s: %s", where, key) : dpt_wrap("%s", where);
+}
+
+static int fail_at(const load_t *ld, loc_t at, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail_at(const load_t *ld, loc_t at, const char *key, const char *fmt, ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  dpt_fail("%s", msg);
+  return wrap_at(ld, at, key);
+}
+
+static const char *describe(const yaml_node_t *n, char *buf, size_t cap) {
+  if (n->type == YAML_MAPPING_NODE) return "a map";
+  if (n->type == YAML_SEQUENCE_NODE) return "a sequence";
+  snprintf(buf, cap, "'%s'", (const char *)n->data.scalar.value);
+  return buf;
+}
+
+static int is_null_node(const yaml_node_t *n) {
+  return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+         cfg_is_null((const char *)n->data.scalar.value);
+}
+
+/* 1 when some key lies below `prefix` ("" is the root). */
+static int is_section(const char *prefix) {
+  size_t n = strlen(prefix);
+  for (int i = 0; i < cfg_nkeys; i++)
+    if (!n || (!strncmp(cfg_keys[i].key, prefix, n) && cfg_keys[i].key[n] == '.')) return 1;
+  return 0;
+}
+
+/* "name, epochs, ..." : the keys directly below prefix. */
+static void children(const char *prefix, char *buf, size_t cap) {
+  size_t plen = strlen(prefix), len = 0, last_n = 0;
+  const char *last = "";
+  buf[0] = 0;
+  for (int i = 0; i < cfg_nkeys; i++) {
+    const char *key = cfg_keys[i].key;
+    if (plen && (strncmp(key, prefix, plen) || key[plen] != '.')) continue;
+    const char *c = key + (plen ? plen + 1 : 0);
+    size_t n = strcspn(c, ".");
+    if (n == last_n && !strncmp(c, last, n)) continue; /* table keeps siblings together */
+    if (len < cap)
+      len += (size_t)snprintf(buf + len, cap - len, "%s%.*s", len ? ", " : "", (int)n, c);
+    last = c, last_n = n;
+  }
+}
+
+/* A map (or a --set below it) turns on the feature its "enabled" key stands for. */
+static void touch(load_t *ld, const char *section, loc_t at) {
+  char key[256];
+  snprintf(key, sizeof key, "%s.enabled", section);
+  const cfg_key_t *k = cfg_key_find(key);
+  if (!k) return;
+  DPT_ASSERT(cfg_key_set(ld->cfg, k, "true", 0) == 0);
+  ld->locs[k - cfg_keys] = at;
+}
+
+static int apply_map(load_t *ld, const char *prefix, yaml_node_t *map);
+
+static int apply_leaf(load_t *ld, const cfg_key_t *k, yaml_node_t *node) {
+  char want[256], got[CFG_PATH_MAX + 64];
+  loc_t at = here(ld, node);
+  if (k->type == T_IGNORED) {
+    loc_text(ld, at, got, sizeof got);
+    fprintf(stderr, "warning: %s: %s has no effect (the seed ignored it too)\n", got, k->key);
+    return 0;
+  }
+  if (node->type != YAML_SCALAR_NODE)
+    return fail_at(ld, at, k->key, "expected %s, got %s", cfg_key_expected(k, want, sizeof want),
+                   describe(node, got, sizeof got));
+  if (cfg_key_set(ld->cfg, k, (const char *)node->data.scalar.value,
+                  node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) < 0)
+    return wrap_at(ld, at, k->key);
+  ld->locs[k - cfg_keys] = at;
+  return 0;
+}
+
+/* full: the dotted key; key_at: where its name stands; node: its value. */
+static int apply_key(load_t *ld, const char *full, loc_t key_at, yaml_node_t *node) {
+  char buf[1024];
+  const cfg_key_t *k = cfg_key_find(full);
+  if (k) return apply_leaf(ld, k, node);
+  if (!is_section(full)) {
+    /* The nearest enclosing map that exists ("a.b.c" from a --set may skip a level). */
+    char parent[256];
+    snprintf(parent, sizeof parent, "%s", full);
+    do {
+      char *dot = strrchr(parent, '.');
+      *(dot ? dot : parent) = 0;
+    } while (!is_section(parent));
+    children(parent, buf, sizeof buf);
+    return fail_at(ld, key_at, NULL, "unknown key '%s' (expected one of: %s)", full, buf);
+  }
+  if (node->type == YAML_MAPPING_NODE) {
+    touch(ld, full, here(ld, node));
+    return apply_map(ld, full, node);
+  }
+  if (is_null_node(node)) return 0; /* an optional map left empty */
+  return fail_at(ld, here(ld, node), full, "expected a map, got %s",
+                 describe(node, buf, sizeof buf));
+}
+
+static int apply_map(load_t *ld, const char *prefix, yaml_node_t *map) {
+  char full[256], buf[256];
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    yaml_node_t *kn = yaml_document_get_node(ld->doc, p->key);
+    loc_t at = here(ld, kn);
+    if (kn->type != YAML_SCALAR_NODE)
+      return fail_at(ld, at, NULL, "expected a key, got %s", describe(kn, buf, sizeof buf));
+    const char *name = (const char *)kn->data.scalar.value;
+    snprintf(full, sizeof full, "%s%s%s", prefix, *prefix ? "." : "", name);
+    for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+      yaml_node_t *earlier = yaml_document_get_node(ld->doc, q->key);
+      if (earlier->type == YAML_SCALAR_NODE &&
+          !strcmp((const char *)earlier->data.scalar.value, name))
+        return fail_at(ld, at, NULL, "duplicate key '%s' (first at line %d)", full,
+                       (int)earlier->start_mark.line + 1);
+    }
+    TRY(apply_key(ld, full, at, yaml_document_get_node(ld->doc, p->value)));
+  }
+  return 0;
+fail:
+  return -1;
+}
+
+/* Loads text into doc; on failure the message carries libyaml's line and column. */
+static int parse_yaml(const load_t *ld, const char *text, yaml_document_t *doc) {
+  yaml_parser_t parser;
+  yaml_parser_initialize(&parser);
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+  if (yaml_parser_load(&parser, doc)) {
+    yaml_parser_delete(&parser);
+    return 0;
+  }
+  char where[CFG_PATH_MAX + 64];
+  loc_text(ld, (loc_t){ld->set, 0}, where, sizeof where);
+  if (parser.error == YAML_READER_ERROR)
+    dpt_fail("%s: YAML read error at byte %zu: %s", where, parser.problem_offset, parser.problem);
+  else if (ld->set)
+    dpt_fail("%s: YAML syntax error: %s", where, parser.problem);
+  else
+    dpt_fail("%s:%zu:%zu: YAML syntax error: %s%s%s", where, parser.problem_mark.line + 1,
+             parser.problem_mark.column + 1, parser.problem, parser.context ? " " : "",
+             parser.context ? parser.context : "");
+  yaml_parser_delete(&parser); /* a failed load has already freed doc */
+  return -1;
+}
+
+/* Applies one YAML text: the file (ld->set NULL) at the root, or a --set value at key. */
+static int apply_text(load_t *ld, const char *text, const char *key) {
+  yaml_document_t doc;
+  TRY(parse_yaml(ld, text, &doc));
+  ld->doc = &doc;
+  yaml_node_t *root = yaml_document_get_root_node(&doc);
+  int rc = root ? apply_key(ld, key, here(ld, root), root) : 0;
+  yaml_document_delete(&doc);
+  return rc;
+fail:
+  return -1;
+}
+
+static int apply_set(load_t *ld, const char *set) {
+  char key[256];
+  const char *eq = strchr(set, '=');
+  ld->set = set;
+  if (!eq || eq == set || (size_t)(eq - set) >= sizeof key)
+    return fail_at(ld, (loc_t){set, 0}, NULL, "expected dotted.key=value");
+  snprintf(key, sizeof key, "%.*s", (int)(eq - set), set);
+  /* The maps a file would need to hold this key exist now (model.slowmo enables SlowMo). */
+  for (char *dot = strchr(key, '.'); dot; dot = strchr(dot + 1, '.')) {
+    *dot = 0;
+    touch(ld, key, (loc_t){set, 0});
+    *dot = '.';
+  }
+  /* An empty value is null, as after `key:` in a file. */
+  return apply_text(ld, eq[1] ? eq + 1 : "~", key);
+}
+
+/* Ranges and cross-key rules, after the file and every override. */
+static int validate(load_t *ld) {
+  const dpt_config_t *c = ld->cfg;
+  for (int i = 0; i < cfg_nkeys; i++)
+    if (cfg_key_check(c, &cfg_keys[i]) < 0) return wrap_at(ld, ld->locs[i], cfg_keys[i].key);
+  const cfg_key_t *warmup = cfg_key_find("model.warmup");
+  if (c->warmup >= c->epochs)
+    return fail_at(ld, ld->locs[warmup - cfg_keys], warmup->key,
+                   "must be < model.epochs (%d), got %d", c->epochs, c->warmup);
+  return 0;
+}
+
+void config_defaults(dpt_config_t *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  for (int i = 0; i < cfg_nkeys; i++)
+    if (cfg_key_set(cfg, &cfg_keys[i], cfg_keys[i].def, 0) < 0)
+      DPT_PANIC("default of %s: %s", cfg_keys[i].key, dpt_errmsg());
+}
+
+int config_load_string(dpt_config_t *cfg, const char *yaml, const char *name,
+                       const char *const *sets, int nsets) {
+  load_t ld = {cfg, name, NULL, NULL, dpt_alloc((size_t)cfg_nkeys * sizeof(loc_t))};
+  config_defaults(cfg);
+  TRY(apply_text(&ld, yaml, ""));
+  for (int i = 0; i < nsets; i++) TRY(apply_set(&ld, sets[i]));
+  TRY(validate(&ld));
+  dpt_free(ld.locs);
+  return 0;
+fail:
+  dpt_free(ld.locs);
+  return -1;
+}
+
+int config_load(dpt_config_t *cfg, const char *path, const char *const *sets, int nsets) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return dpt_fail("%s: cannot open: %s", path, strerror(errno));
+  size_t len = 0, cap = 4096;
+  char *text = dpt_realloc(NULL, cap);
+  size_t got;
+  while ((got = fread(text + len, 1, cap - len - 1, f)) > 0)
+    if ((len += got) == cap - 1) text = dpt_realloc(text, cap *= 2);
+  int bad = ferror(f);
+  fclose(f);
+  text[len] = 0;
+  int rc = bad ? dpt_fail("%s: cannot read", path)
+               : config_load_string(cfg, text, path, sets, nsets);
+  dpt_free(text);
+  return rc;
+}
+
+/* Growable output text. */
+typedef struct {
+  char *s;
+  size_t len, cap;
+} sbuf_t;
+
+static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf_t *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (b->len + (size_t)n + 1 > b->cap) {
+    b->cap = 2 * (b->len + (size_t)n + 1);
+    b->s = dpt_realloc(b->s, b->cap);
+  }
+  va_start(ap, fmt);
+  vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+/* A plain YAML scalar is kept only when it cannot be read as anything but this string. */
+static int needs_quotes(const char *s) {
+  if (cfg_is_null(s)) return 1;
+  if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./", *s)) return 1;
+  if (s[strlen(s) - 1] == ':') return 1;
+  return s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:+-")] != 0;
+}
+
+static void put_scalar(sbuf_t *b, const cfg_key_t *k, const char *text) {
+  int stringy = k->type == T_ENUM || k->type == T_STR || k->type == T_PATH || k->type == T_SHARDING;
+  if (!stringy || !needs_quotes(text)) {
+    sb_printf(b, "%s", text);
+    return;
+  }
+  sb_printf(b, "\"");
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      sb_printf(b, "\\%c", *p);
+    else if (*p < 0x20 || *p == 0x7f)
+      sb_printf(b, "\\x%02x", *p);
+    else
+      sb_printf(b, "%c", *p);
+  }
+  sb_printf(b, "\"");
+}
+
+/* Opens the maps of key that the previous key did not share, then returns its depth. */
+static int open_maps(sbuf_t *b, const char *prev, const char *key) {
+  int depth = 0, same = 1;
+  for (size_t n; key[n = strcspn(key, ".")]; key += n + 1, depth++) {
+    size_t pn = strcspn(prev, ".");
+    same = same && prev[pn] == '.' && pn == n && !strncmp(prev, key, n);
+    if (same)
+      prev += pn + 1;
+    else
+      sb_printf(b, "%*s%.*s:\n", 2 * depth, "", (int)n, key);
+  }
+  return depth;
+}
+
+char *config_to_yaml(const dpt_config_t *cfg) {
+  sbuf_t b = {0};
+  char text[CFG_PATH_MAX + 64];
+  const char *prev = "";
+  sb_printf(&b, "# dpt configuration, resolved: every key with its value\n");
+  for (int i = 0; i < cfg_nkeys; i++) {
+    const cfg_key_t *k = &cfg_keys[i];
+    if (k->type == T_IGNORED) continue;
+    int depth = open_maps(&b, prev, k->key);
+    cfg_key_text(cfg, k, text, sizeof text);
+    sb_printf(&b, "%*s%s: ", 2 * depth, "", strrchr(k->key, '.') + 1);
+    put_scalar(&b, k, text);
+    sb_printf(&b, "  # %s\n", k->doc);
+    prev = k->key;
+  }
+  return b.s;
+}
+
+void config_each(const dpt_config_t *cfg,
+                 void (*fn)(void *ctx, const char *key, const char *value), void *ctx) {
+  char text[CFG_PATH_MAX + 64];
+  for (int i = 0; i < cfg_nkeys; i++) {
+    if (cfg_keys[i].type == T_IGNORED) continue;
+    cfg_key_text(cfg, &cfg_keys[i], text, sizeof text);
+    fn(ctx, cfg_keys[i].key, text);
+  }
+}
+
+void config_print_reference(void) {
+  char type[512];
+  printf("| key | type | default | meaning |\n| --- | --- | --- | --- |\n");
+  for (int i = 0; i < cfg_nkeys; i++) {
+    const cfg_key_t *k = &cfg_keys[i];
+    cfg_key_expected(k, type, sizeof type);
+    printf("| `%s` | %s%s%s | %s%s%s | %s |\n", k->key, type,
+           !k->range ? "" : k->range[0] == '>' ? " " : " in ", k->range ? k->range : "",
+           *k->def ? "`" : "", *k->def ? k->def : "(none)",
+           *k->def ? "`" : "", k->doc);
+  }
+}

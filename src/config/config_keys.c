@@ -1,0 +1,304 @@
+/* config_keys.c - the table of every configuration key (type, default, range, doc) and
+ * how one key's scalar is parsed, range-checked and printed. Scalars are parsed here, not
+ * by a YAML schema, so that the seed's `1e-2` is a number and `False` a boolean. */
+#include "config_keys.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../core/err.h"
+
+#define FIELD(f) offsetof(dpt_config_t, f), sizeof(((dpt_config_t *)0)->f)
+
+static const char *const model_names[] = {"LeNet", "LeNet5", NULL};
+/* In opt_kind_t order: the index is what model.optimizer stores. */
+static const char *const optimizers[] = {"SGDM", "AdamW", "LARS", "LAMB", NULL};
+static const char *const schedulers[] = {"CosineAnnealingLR", "constant", NULL};
+static const char *const losses[] = {"CSE", NULL};
+static const char *const local_momenta[] = {"keep", "average", "reset", "reset_epoch", NULL};
+static const char *const strategies[] = {"",       "ALin",      "DLin",    "ABin",
+                                         "DBin",   "ImprLS",    "LossLS",  "AvgLossLS",
+                                         "Sigmoid", "RevCosAnn", "Deviation", NULL};
+static const char *const reductions[] = {"ordered", "fast", NULL};
+
+/* Keys of one map must stay contiguous: the resolved YAML and the "expected one of"
+ * lists are produced in one pass over this order. */
+const cfg_key_t cfg_keys[] = {
+    {"model.name", T_ENUM, FIELD(model_name), "LeNet", model_names,
+     .doc = "architecture: LeNet (the seed's 64-64-384-192 variant) or LeNet5 (classic)"},
+    {"model.epochs", T_INT, FIELD(epochs), "150", .range = ">= 1", .doc = "training epochs"},
+    {"model.batch_size", T_INT, FIELD(batch_size), "64", .range = ">= 1",
+     .doc = "global batch size of centralized training"},
+    {"model.learning_rate", T_FLOAT, FIELD(learning_rate), "0.01", .range = "> 0",
+     .doc = "base learning rate"},
+    {"model.loss", T_ENUM, FIELD(loss), "CSE", losses, .doc = "softmax cross-entropy"},
+    {"model.optimizer", T_ENUM_ID, FIELD(optimizer), "SGDM", optimizers,
+     .doc = "optimizer of centralized training (local workers always use SGDM)"},
+    {"model.scheduler", T_ENUM, FIELD(scheduler), "CosineAnnealingLR", schedulers,
+     .doc = "per-epoch learning-rate schedule after the warm-up"},
+    {"model.weight_decay", T_FLOAT, FIELD(weight_decay), "0.001", .range = ">= 0",
+     .doc = "weight decay"},
+    {"model.warmup", T_INT, FIELD(warmup), "0", .range = ">= 0",
+     .doc = "warm-up epochs: the LR rises linearly from 0.1 x lr to lr (< epochs)"},
+    {"model.patience", T_INT, FIELD(patience), "0",
+     .doc = "stop after this many epochs without a better validation accuracy; <= 0 off"},
+    {"model.pretrained", T_PATH, FIELD(pretrained), "",
+     .doc = "start from these weights; empty or None = from scratch"},
+    {"model.num_workers", T_INT, FIELD(num_workers), "0", .range = ">= 0",
+     .doc = "K: 0 = centralized, K >= 1 = LocalSGD with K workers"},
+    {"model.test", T_IGNORED, 0, 0, "", .doc = "accepted and ignored, as the seed did"},
+    {"model.slowmo.enabled", T_BOOL, FIELD(slowmo_enabled), "false",
+     .doc = "SlowMo on; true whenever a model.slowmo map is given"},
+    {"model.slowmo.learning_rate", T_FLOAT, FIELD(slowmo_lr), "1.0", .range = "> 0",
+     .doc = "SlowMo alpha (slow learning rate)"},
+    {"model.slowmo.momentum", T_FLOAT, FIELD(slowmo_momentum), "0.0", .range = "[0, 1)",
+     .doc = "SlowMo beta (slow momentum)"},
+    {"model.slowmo.reset_each_epoch", T_BOOL, FIELD(slowmo_reset_each_epoch), "false",
+     .doc = "zero the slow momentum at every epoch start (the seed's behaviour)"},
+    {"model.work.local_steps", T_INT, FIELD(local_steps), "1", .range = ">= 1",
+     .doc = "H: local steps between two averagings"},
+    {"model.work.sync_steps", T_INT, FIELD(sync_steps), "0", .range = ">= 0",
+     .doc = "informational: the seed's averagings per epoch"},
+    {"model.work.batch_size", T_INT, FIELD(worker_batch_size), "64", .range = ">= 1",
+     .doc = "b: each worker's batch size"},
+    {"model.work.momentum", T_ENUM, FIELD(local_momentum), "keep", local_momenta,
+     .doc = "local momentum buffers at an averaging: kept, averaged, reset, reset per epoch"},
+    {"model.work.dynamic.strategy", T_ENUM, FIELD(dynamic_strategy), "", strategies,
+     .doc = "dynamic-H strategy; empty = fixed H"},
+    {"model.work.dynamic.n_losses", T_INT, FIELD(dynamic_n_losses), "3", .range = ">= 1",
+     .doc = "window of validation losses (AvgLossLS)"},
+
+    {"optim.momentum", T_FLOAT, FIELD(momentum), "0.9", .range = "[0, 1)",
+     .doc = "SGDM and LARS momentum mu"},
+    {"optim.beta1", T_FLOAT, FIELD(beta1), "0.9", .range = "[0, 1)", .doc = "AdamW/LAMB beta1"},
+    {"optim.beta2", T_FLOAT, FIELD(beta2), "0.999", .range = "[0, 1)",
+     .doc = "AdamW/LAMB beta2"},
+    {"optim.eps", T_FLOAT, FIELD(eps), "1e-08", .range = "> 0", .doc = "AdamW epsilon"},
+
+    {"data.path", T_PATH, FIELD(data_path), "data/cifar100.h5", .doc = "dataset (HDF5)"},
+    {"data.limit", T_INT, FIELD(limit), "0", .range = ">= 0",
+     .doc = "use only the first N train and test images; 0 = all"},
+    {"data.val_fraction", T_FLOAT, FIELD(val_fraction), "0.1", .range = "[0, 1)",
+     .doc = "share of the training images held out for validation"},
+    {"data.crop_padding", T_INT, FIELD(crop_padding), "auto", .range = ">= 0", .autoable = 1,
+     .doc = "random-crop zero padding; 0 = off; auto = 4 for 3-channel data, else 0"},
+    {"data.flip", T_BOOL, FIELD(flip), "auto", .autoable = 1,
+     .doc = "random horizontal flips; auto = on for 3-channel data, else off"},
+    {"data.sharding", T_SHARDING, FIELD(sharding), "iid",
+     .doc = "LocalSGD shards: iid, random, classes:C or dirichlet:A"},
+
+    {"experiment.name", T_STR, FIELD(exp_name), "run", .doc = "run name"},
+    {"experiment.resume", T_BOOL, FIELD(resume), "false",
+     .doc = "resume from the last checkpoint"},
+    {"experiment.test_only", T_BOOL, FIELD(test_only), "false",
+     .doc = "evaluate model.pretrained on the test set, no training"},
+    {"experiment.version", T_FLOAT, FIELD(version), "1.0", .doc = "run version"},
+    {"experiment.output", T_PATH, FIELD(output), "",
+     .doc = "CSV results table to append a row to; empty = none"},
+    {"experiment.checkpoint_dir", T_PATH, FIELD(checkpoint_dir), "",
+     .doc = "where checkpoints go; empty = the run directory"},
+    {"experiment.seed", T_U64, FIELD(seed), "0", .doc = "random seed"},
+
+    {"train.micro_batch", T_INT, FIELD(micro_batch), "64", .range = ">= 1",
+     .doc = "images per forward/backward call (memory, not mathematics)"},
+    {"train.reduction", T_ENUM, FIELD(reduction), "ordered", reductions,
+     .doc = "ordered = bitwise reproducible sums, fast = MPI's own order"},
+    {"train.eval_batch", T_INT, FIELD(eval_batch), "256", .range = ">= 1",
+     .doc = "images per evaluation call"},
+};
+const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
+
+const char *config_optimizer_name(opt_kind_t k) { return optimizers[k]; }
+
+const cfg_key_t *cfg_key_find(const char *dotted) {
+  for (int i = 0; i < cfg_nkeys; i++)
+    if (!strcmp(cfg_keys[i].key, dotted)) return &cfg_keys[i];
+  return NULL;
+}
+
+/* Whole-string parses: strtoll/strtod alone would accept "12abc" and " 1". */
+static int parse_ll(const char *s, long long *out) {
+  char *end;
+  if (!*s || isspace((unsigned char)*s)) return -1;
+  errno = 0;
+  *out = strtoll(s, &end, 10);
+  return *end || errno ? -1 : 0;
+}
+
+static int parse_double(const char *s, double *out) {
+  char *end;
+  if (!*s || isspace((unsigned char)*s)) return -1;
+  *out = strtod(s, &end);
+  return *end || !isfinite(*out) ? -1 : 0;
+}
+
+static int parse_bool(const char *s, int *out) {
+  static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+  for (int i = 0; i < 3; i++) {
+    if (!strcasecmp(s, yes[i])) return *out = 1, 0;
+    if (!strcasecmp(s, no[i])) return *out = 0, 0;
+  }
+  return -1;
+}
+
+int cfg_is_null(const char *s) {
+  return !*s || !strcmp(s, "~") || !strcasecmp(s, "null") || !strcmp(s, "None");
+}
+
+static int valid_sharding(const char *s) {
+  long long c;
+  double a;
+  if (!strcmp(s, "iid") || !strcmp(s, "random")) return 1;
+  if (!strncmp(s, "classes:", 8)) return !parse_ll(s + 8, &c) && c >= 1 && c <= INT_MAX;
+  if (!strncmp(s, "dirichlet:", 10)) return !parse_double(s + 10, &a) && a > 0;
+  return 0;
+}
+
+static int store_string(char *field, size_t cap, const char *s) {
+  size_t n = strlen(s);
+  if (n >= cap) return dpt_fail("longer than %zu characters", cap - 1);
+  /* Zero the tail so that equal configs are equal byte for byte (memcmp). */
+  memset(field, 0, cap);
+  memcpy(field, s, n);
+  return 0;
+}
+
+static int find_value(const char *const *values, const char *s) {
+  for (int i = 0; values[i]; i++)
+    if (!strcasecmp(values[i], s)) return i;
+  return -1;
+}
+
+int cfg_key_set(dpt_config_t *cfg, const cfg_key_t *k, const char *text, int plain) {
+  char *field = (char *)cfg + k->off;
+  long long ll;
+  double d;
+  int b, idx;
+  if (plain && cfg_is_null(text)) text = k->def;
+  if (k->autoable && !strcasecmp(text, "auto")) {
+    *(int *)field = -1;
+    return 0;
+  }
+  switch (k->type) {
+  case T_INT:
+    if (parse_ll(text, &ll) < 0 || ll < INT_MIN || ll > INT_MAX) break;
+    *(int *)field = (int)ll;
+    return 0;
+  case T_U64: {
+    char *end;
+    if (!isdigit((unsigned char)*text)) break;
+    errno = 0;
+    unsigned long long u = strtoull(text, &end, 10);
+    if (*end || errno) break;
+    *(uint64_t *)field = u;
+    return 0;
+  }
+  case T_FLOAT:
+    if (parse_double(text, &d) < 0) break;
+    *(double *)field = d;
+    return 0;
+  case T_BOOL:
+    if (parse_bool(text, &b) < 0) break;
+    *(int *)field = b;
+    return 0;
+  case T_ENUM:
+    if ((idx = find_value(k->values, text)) < 0) break;
+    return store_string(field, k->size, k->values[idx]);
+  case T_ENUM_ID:
+    if ((idx = find_value(k->values, text)) < 0) break;
+    DPT_ASSERT(k->size == sizeof(int));
+    *(int *)field = idx;
+    return 0;
+  case T_SHARDING:
+    if (!valid_sharding(text)) break;
+    return store_string(field, k->size, text);
+  case T_STR:
+  case T_PATH:
+    return store_string(field, k->size, text);
+  case T_IGNORED:
+    return 0;
+  }
+  char want[256];
+  return dpt_fail("expected %s, got '%s'", cfg_key_expected(k, want, sizeof want), text);
+}
+
+/* spec is ">= x", "> x", or an interval "[a, b)" with either kind of bracket. */
+static int in_range(const char *spec, double v) {
+  char lo_br, hi_br;
+  double lo, hi;
+  if (spec[0] == '>') return spec[1] == '=' ? v >= atof(spec + 2) : v > atof(spec + 1);
+  if (sscanf(spec, "%c%lf, %lf%c", &lo_br, &lo, &hi, &hi_br) != 4)
+    DPT_PANIC("bad range '%s'", spec);
+  return (lo_br == '[' ? v >= lo : v > lo) && (hi_br == ']' ? v <= hi : v < hi);
+}
+
+int cfg_key_check(const dpt_config_t *cfg, const cfg_key_t *k) {
+  const char *field = (const char *)cfg + k->off;
+  if (!k->range) return 0;
+  double v = k->type == T_FLOAT ? *(const double *)field : *(const int *)field;
+  if (k->autoable && v == -1) return 0;
+  if (in_range(k->range, v)) return 0;
+  char text[64];
+  cfg_key_text(cfg, k, text, sizeof text);
+  return dpt_fail("must be %s%s, got %s", k->range[0] == '>' ? "" : "in ", k->range, text);
+}
+
+/* Shortest %g that reads back to the same double, with a '.' so YAML sees a float. */
+static void format_double(char *buf, size_t cap, double v) {
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, cap, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  if (!strpbrk(buf, ".e")) strncat(buf, ".0", cap - strlen(buf) - 1);
+}
+
+void cfg_key_text(const dpt_config_t *cfg, const cfg_key_t *k, char *buf, size_t cap) {
+  const char *field = (const char *)cfg + k->off;
+  if (k->autoable && *(const int *)field == -1) {
+    snprintf(buf, cap, "auto");
+    return;
+  }
+  switch (k->type) {
+  case T_INT: snprintf(buf, cap, "%d", *(const int *)field); break;
+  case T_U64: snprintf(buf, cap, "%" PRIu64, *(const uint64_t *)field); break;
+  case T_FLOAT: format_double(buf, cap, *(const double *)field); break;
+  case T_BOOL: snprintf(buf, cap, "%s", *(const int *)field ? "true" : "false"); break;
+  case T_ENUM_ID: snprintf(buf, cap, "%s", k->values[*(const int *)field]); break;
+  case T_ENUM:
+  case T_STR:
+  case T_PATH:
+  case T_SHARDING: snprintf(buf, cap, "%s", field); break;
+  case T_IGNORED: snprintf(buf, cap, "%s", ""); break;
+  }
+}
+
+const char *cfg_key_expected(const cfg_key_t *k, char *buf, size_t cap) {
+  const char *s = "anything";
+  switch (k->type) {
+  case T_INT: s = k->autoable ? "an integer or auto" : "an integer"; break;
+  case T_U64: s = "a non-negative integer"; break;
+  case T_FLOAT: s = "a number"; break;
+  case T_BOOL: s = k->autoable ? "true, false or auto" : "true or false"; break;
+  case T_STR: s = "a string"; break;
+  case T_PATH: s = "a path"; break;
+  case T_SHARDING: s = "iid, random, classes:C (C >= 1) or dirichlet:A (A > 0)"; break;
+  case T_IGNORED: break;
+  case T_ENUM:
+  case T_ENUM_ID: {
+    size_t n = (size_t)snprintf(buf, cap, "one of:");
+    for (int i = 0; k->values[i] && n < cap; i++)
+      n += (size_t)snprintf(buf + n, cap - n, "%s %s", i ? "," : "",
+                            *k->values[i] ? k->values[i] : "\"\"");
+    return buf;
+  }
+  }
+  snprintf(buf, cap, "%s", s);
+  return buf;
+}

@@ -1,0 +1,199 @@
+/* test_config.c - the config loader: the seed's four files, every error class (message
+ * names file, line and key), --set overrides, defaults and the YAML round trip. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../src/config/config.h"
+#include "../../src/core/err.h"
+#include "test.h"
+
+#define SEED(name) "tests/fixtures/seed/" name ".yaml"
+
+/* Loading yaml (as "bad.yaml") with one optional --set fails, and the message contains
+ * every non-NULL needle. */
+static void fails_with(int line, const char *yaml, const char *set, const char *a,
+                       const char *b, const char *c) {
+  dpt_config_t cfg;
+  const char *needles[] = {a, b, c};
+  dpt_clear_error();
+  if (config_load_string(&cfg, yaml, "bad.yaml", &set, set ? 1 : 0) == 0) {
+    test_failed(__FILE__, line, "loading succeeded, expected an error");
+    return;
+  }
+  for (int i = 0; i < 3; i++)
+    if (needles[i] && !strstr(dpt_errmsg(), needles[i]))
+      test_failed(__FILE__, line, "'%s' not in: %s", needles[i], dpt_errmsg());
+}
+#define FAILS_WITH(yaml, set, a, b, c) fails_with(__LINE__, yaml, set, a, b, c)
+
+TEST(config_defaults_all) {
+  dpt_config_t c;
+  config_defaults(&c);
+  CHECK(!strcmp(c.model_name, "LeNet") && c.epochs == 150 && c.batch_size == 64);
+  CHECK(c.learning_rate == 0.01 && !strcmp(c.loss, "CSE") && c.optimizer == OPT_SGDM);
+  CHECK(!strcmp(c.scheduler, "CosineAnnealingLR") && c.weight_decay == 1e-3);
+  CHECK(c.warmup == 0 && c.patience == 0 && c.num_workers == 0 && !c.pretrained[0]);
+  CHECK(!c.slowmo_enabled && c.slowmo_lr == 1.0 && c.slowmo_momentum == 0.0);
+  CHECK(c.local_steps == 1 && c.sync_steps == 0 && c.worker_batch_size == 64);
+  CHECK(!strcmp(c.local_momentum, "keep") && !c.dynamic_strategy[0] && c.dynamic_n_losses == 3);
+  CHECK(c.momentum == 0.9 && c.beta1 == 0.9 && c.beta2 == 0.999 && c.eps == 1e-8);
+  CHECK(!strcmp(c.data_path, "data/cifar100.h5") && c.limit == 0 && c.val_fraction == 0.1);
+  CHECK(c.crop_padding == -1 && c.flip == -1 && !strcmp(c.sharding, "iid"));
+  CHECK(!strcmp(c.exp_name, "run") && !c.resume && !c.test_only && c.version == 1.0);
+  CHECK(!c.output[0] && !c.checkpoint_dir[0] && c.seed == 0);
+  CHECK(c.micro_batch == 64 && !strcmp(c.reduction, "ordered") && c.eval_batch == 256);
+  dpt_config_t empty;
+  CHECK_OK(config_load_string(&empty, "", "empty.yaml", NULL, 0));
+  CHECK(!memcmp(&c, &empty, sizeof c));
+}
+
+TEST(config_seed_centralized) {
+  dpt_config_t c;
+  CHECK_OK(config_load(&c, SEED("centralized"), NULL, 0));
+  CHECK(c.learning_rate == 1e-2 && c.weight_decay == 1e-3 && c.patience == 150);
+  CHECK(c.num_workers == 0 && !c.pretrained[0] && !c.resume && !c.slowmo_enabled);
+  CHECK(!strcmp(c.exp_name, "centralized") && !strcmp(c.output, "centralized.csv"));
+}
+
+TEST(config_seed_distributed) {
+  dpt_config_t c;
+  CHECK_OK(config_load(&c, SEED("distributed"), NULL, 0));
+  CHECK(c.learning_rate == 4e-2 && c.patience == 0 && c.num_workers == 4);
+  CHECK(c.sync_steps == 88 && c.local_steps == 4 && c.worker_batch_size == 64);
+  CHECK(!c.slowmo_enabled && !c.dynamic_strategy[0] && !strcmp(c.output, "distributed.csv"));
+}
+
+TEST(config_seed_slowmo_dynamic) {
+  dpt_config_t s, d;
+  CHECK_OK(config_load(&s, SEED("slowmo"), NULL, 0));
+  CHECK(s.slowmo_enabled && s.slowmo_lr == 1.0 && s.slowmo_momentum == 0.6);
+  CHECK(s.sync_steps == 22 && s.local_steps == 8 && s.num_workers == 4);
+  CHECK(!s.dynamic_strategy[0]);
+  CHECK_OK(config_load(&d, SEED("dynamic"), NULL, 0));
+  CHECK(d.slowmo_enabled && d.slowmo_momentum == 0.6 && d.local_steps == 8);
+  CHECK(!strcmp(d.dynamic_strategy, "LossLS") && d.dynamic_n_losses == 3);
+}
+
+TEST(config_scalar_quirks) {
+  dpt_config_t c;
+  CHECK_OK(config_load_string(&c,
+                              "model:\n  optimizer: adamw\n  pretrained: null\n  warmup:\n"
+                              "  work:\n    momentum: Reset_Epoch\n"
+                              "experiment:\n  resume: yes\n  test_only: True\n  version: 2\n"
+                              "  seed: 18446744073709551615\n"
+                              "data:\n  flip: false\n  crop_padding: 2\n"
+                              "  sharding: dirichlet:0.3\n",
+                              "q.yaml", NULL, 0));
+  CHECK(c.optimizer == OPT_ADAMW && !strcmp(config_optimizer_name(c.optimizer), "AdamW"));
+  CHECK(!c.pretrained[0] && c.warmup == 0 && !strcmp(c.local_momentum, "reset_epoch"));
+  CHECK(c.resume == 1 && c.test_only == 1 && c.version == 2.0 && c.seed == UINT64_MAX);
+  CHECK(c.flip == 0 && c.crop_padding == 2 && !strcmp(c.sharding, "dirichlet:0.3"));
+  /* A quoted None is a file name, not null. */
+  CHECK_OK(config_load_string(&c, "model:\n  pretrained: \"None\"\n", "q.yaml", NULL, 0));
+  CHECK(!strcmp(c.pretrained, "None"));
+}
+
+TEST(config_errors_name_file_line_key) {
+  FAILS_WITH("model:\n  foo: 1\n", NULL, "bad.yaml:2: unknown key 'model.foo'",
+             "expected one of: name, epochs,", "slowmo, work");
+  FAILS_WITH("modle:\n  epochs: 1\n", NULL, "bad.yaml:1: unknown key 'modle'",
+             "model, optim, data, experiment, train", NULL);
+  FAILS_WITH("model:\n  epochs: ten\n", NULL,
+             "bad.yaml:2: model.epochs: expected an integer, got 'ten'", NULL, NULL);
+  FAILS_WITH("model:\n  epochs: 0\n", NULL, "bad.yaml:2: model.epochs: must be >= 1, got 0",
+             NULL, NULL);
+  FAILS_WITH("model:\n  learning_rate: 0\n", NULL, "bad.yaml:2: model.learning_rate",
+             "must be > 0", NULL);
+  FAILS_WITH("optim:\n  momentum: 1\n", NULL, "bad.yaml:2: optim.momentum",
+             "must be in [0, 1), got 1.0", NULL);
+  FAILS_WITH("model:\n  epochs:\n    a: 1\n", NULL, "bad.yaml:3: model.epochs", "got a map",
+             NULL);
+  FAILS_WITH("model:\n  work: [1, 2]\n", NULL, "bad.yaml:2: model.work",
+             "expected a map, got a sequence", NULL);
+  FAILS_WITH("model:\n  epochs: 3\n  batch_size: 8\n  epochs: 4\n", NULL,
+             "bad.yaml:4: duplicate key 'model.epochs'", "line 2", NULL);
+  FAILS_WITH("model:\n  epochs: [1\n", NULL, "bad.yaml:3:", "YAML syntax error", NULL);
+  FAILS_WITH("model:\n  epochs: 5\n  warmup: 5\n", NULL, "bad.yaml:3: model.warmup",
+             "must be < model.epochs (5), got 5", NULL);
+  FAILS_WITH("experiment:\n  resume: maybe\n", NULL, "bad.yaml:2: experiment.resume",
+             "true or false", "'maybe'");
+  FAILS_WITH("model:\n  optimizer: Adam\n", NULL, "bad.yaml:2: model.optimizer",
+             "one of: SGDM, AdamW, LARS, LAMB", NULL);
+  FAILS_WITH("data:\n  sharding: classes:0\n", NULL, "bad.yaml:2: data.sharding",
+             "classes:C", NULL);
+  FAILS_WITH("data:\n  sharding: dirichlet:-1\n", NULL, "bad.yaml:2: data.sharding", NULL,
+             NULL);
+  FAILS_WITH("model: 3\n", NULL, "bad.yaml:1: model", "expected a map, got '3'", NULL);
+  FAILS_WITH("- 1\n", NULL, "bad.yaml:1:", "expected a map, got a sequence", NULL);
+  dpt_config_t c;
+  CHECK_FAILS(config_load(&c, "tests/fixtures/seed/missing.yaml", NULL, 0));
+  CHECK(strstr(dpt_errmsg(), "missing.yaml: cannot open: No such file"));
+}
+
+TEST(config_set_overrides) {
+  dpt_config_t c;
+  const char *sets[] = {"model.epochs=10", "model.slowmo.momentum=0.5",
+                        "model.work.dynamic.strategy=alin", "experiment.name=\"a b\"",
+                        "model.pretrained=", "data.flip=auto"};
+  CHECK_OK(config_load(&c, SEED("distributed"), sets, 6));
+  CHECK(c.epochs == 10 && c.slowmo_enabled && c.slowmo_momentum == 0.5 && c.slowmo_lr == 1.0);
+  CHECK(!strcmp(c.dynamic_strategy, "ALin") && !strcmp(c.exp_name, "a b"));
+  CHECK(!c.pretrained[0] && c.flip == -1 && c.local_steps == 4);
+  /* Overrides win, and ranges are checked only after them. */
+  const char *fix[] = {"model.epochs=3"};
+  CHECK_OK(config_load_string(&c, "model:\n  epochs: 0\n", "x.yaml", fix, 1));
+  CHECK(c.epochs == 3);
+  const char *off[] = {"model.slowmo={momentum: 0.2, enabled: false}"};
+  CHECK_OK(config_load(&c, SEED("slowmo"), off, 1));
+  CHECK(!c.slowmo_enabled && c.slowmo_momentum == 0.2);
+  FAILS_WITH("", "model.foo=1", "--set model.foo=1: unknown key 'model.foo'", "epochs", NULL);
+  FAILS_WITH("", "model.foo.bar=1", "unknown key 'model.foo.bar' (expected one of: name,", NULL,
+             NULL);
+  FAILS_WITH("", "model.epochs=x", "--set model.epochs=x: model.epochs: expected an integer",
+             NULL, NULL);
+  FAILS_WITH("", "model.epochs=0", "--set model.epochs=0: model.epochs: must be >= 1", NULL,
+             NULL);
+  FAILS_WITH("", "model.epochs", "--set model.epochs: expected dotted.key=value", NULL, NULL);
+  FAILS_WITH("", "model.epochs=[1", "--set model.epochs=[1: YAML syntax error", NULL, NULL);
+  FAILS_WITH("model:\n  warmup: 4\n", "model.epochs=4", "bad.yaml:2: model.warmup", NULL, NULL);
+}
+
+static void count_key(void *ctx, const char *key, const char *value) {
+  int *n = ctx;
+  (*n)++;
+  if (!strcmp(key, "model.learning_rate")) CHECK(!strcmp(value, "0.04"));
+  if (!strcmp(key, "data.flip")) CHECK(!strcmp(value, "auto"));
+}
+
+/* config -> YAML -> config gives the same bytes. */
+static void round_trip(int line, const dpt_config_t *c) {
+  dpt_config_t back;
+  char *yaml = config_to_yaml(c);
+  if (config_load_string(&back, yaml, "resolved.yaml", NULL, 0) < 0)
+    test_failed(__FILE__, line, "reload failed: %s\n%s", dpt_errmsg(), yaml);
+  else if (memcmp(c, &back, sizeof back))
+    test_failed(__FILE__, line, "round trip differs:\n%s", yaml);
+  dpt_free(yaml);
+}
+
+TEST(config_round_trip) {
+  const char *files[] = {SEED("centralized"), SEED("distributed"), SEED("slowmo"),
+                         SEED("dynamic")};
+  dpt_config_t c;
+  for (int i = 0; i < 4; i++) {
+    CHECK_OK(config_load(&c, files[i], NULL, 0));
+    round_trip(__LINE__, &c);
+  }
+  const char *odd[] = {"model.learning_rate=0.30000000000000004", "model.weight_decay=1e-300",
+                       "experiment.name=\"say \\\"hi\\\": #1\\n\"", "experiment.output=null.csv",
+                       "experiment.checkpoint_dir='~'", "data.sharding=classes:7",
+                       "experiment.version=3", "experiment.seed=12345678901234567",
+                       "data.path=\"- x\"", "model.slowmo.enabled=false", "optim.eps=1e-12"};
+  CHECK_OK(config_load(&c, SEED("dynamic"), odd, 11));
+  CHECK(!strcmp(c.exp_name, "say \"hi\": #1\n") && !strcmp(c.checkpoint_dir, "~"));
+  round_trip(__LINE__, &c);
+  int n = 0;
+  CHECK_OK(config_load(&c, SEED("distributed"), NULL, 0));
+  config_each(&c, count_key, &n);
+  CHECK(n == 42); /* every key but the ignored model.test */
+}
