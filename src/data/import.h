@@ -41,6 +41,8 @@ int dataset_find_source(char *path, size_t cap, const char *dir, const char *sub
 /* Reads path into blob and records its name and crc32 in imp->sources. */
 int dataset_read_source(dataset_import_t *imp, const char *path, dataset_blob_t *blob);
 void dataset_blob_free(dataset_blob_t *blob);
+/* zlib's crc32 continued over n bytes (start with crc 0), for buffers beyond 4 GiB too. */
+uint32_t dataset_crc32(uint32_t crc, const uint8_t *p, size_t n);
 
 /* An IDX file of unsigned bytes: big-endian magic 0x000008NN (NN = ndim), NN sizes. */
 typedef struct {
@@ -54,9 +56,13 @@ int idx_import(dataset_import_t *imp, const char *dir, int64_t limit);
 /* CIFAR-10 (data_batch_1..5.bin, test_batch.bin) or CIFAR-100 (train.bin, test.bin). */
 int cifar_import(dataset_import_t *imp, const char *dir, int64_t limit, int cifar100);
 
-/* The formats dpt-data knows, as a NULL-terminated list, and their default source
- * directories (NULL for an unknown format). */
-extern const char *const dataset_formats[];
+/* The formats dpt-data knows and their default source directories; the list ends with
+ * a NULL name. dataset_default_src() is NULL for an unknown format. */
+typedef struct {
+  const char *name;
+  const char *default_src;
+} dataset_format_t;
+extern const dataset_format_t dataset_formats[];
 const char *dataset_default_src(const char *format);
 /* Imports `format` from dir (limit > 0: first `limit` images of each split) and
  * computes the training split's per-channel mean and std. */

@@ -134,6 +134,16 @@ int trainer_evaluate(trainer_t *t, const float *params, const dpt_split_t *split
   return 0;
 }
 
+int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr) {
+  t->leaf_batch = batch;
+  t->leaf_batch_n = nb;
+  tree_sum(&t->tree, 0, (nb + TRAIN_LEAF - 1) / TRAIN_LEAF, batch_leaf, t, t->grads);
+  /* gradient of the mean loss: the sum divided by the batch, as one float scale */
+  float inv = (float)(1.0 / (double)nb);
+  for (size_t i = 0; i < t->model.nparams; i++) t->grads[i] *= inv;
+  return opt_step(&t->hp, &t->model, t->params, t->grads, &t->opt, lr);
+}
+
 static int train_epoch(trainer_t *t, double lr, double *loss, double *acc) {
   const dpt_config_t *cfg = t->cfg;
   memcpy(t->order, t->train_idx, sizeof(int64_t) * t->ntrain);
@@ -142,19 +152,11 @@ static int train_epoch(trainer_t *t, double lr, double *loss, double *acc) {
   t->leaf_correct = 0;
   for (int64_t first = 0; first < t->ntrain; first += cfg->batch_size) {
     int64_t nb = t->ntrain - first < cfg->batch_size ? t->ntrain - first : cfg->batch_size;
-    t->leaf_batch = t->order + first;
-    t->leaf_batch_n = nb;
-    tree_sum(&t->tree, 0, (nb + TRAIN_LEAF - 1) / TRAIN_LEAF, batch_leaf, t, t->grads);
-    /* gradient of the mean loss: the sum divided by the batch, as one float scale */
-    float inv = (float)(1.0 / (double)nb);
-    for (size_t i = 0; i < t->model.nparams; i++) t->grads[i] *= inv;
-    TRY(opt_step(&t->hp, &t->model, t->params, t->grads, &t->opt, lr));
+    if (trainer_step(t, t->order + first, nb, lr) < 0) return -1;
   }
   *loss = t->leaf_loss / (double)t->ntrain;
   *acc = (double)t->leaf_correct / (double)t->ntrain;
   return 0;
-fail:
-  return -1;
 }
 
 static void format_duration(char *buf, size_t cap, double s) {

@@ -64,6 +64,10 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
 int trainer_run(trainer_t *t);
 void trainer_free(trainer_t *t);
 
+/* One optimizer step on the nb training images batch[] (indices into ds->train) of the
+ * current epoch: tree-summed gradient, divided by nb, optimizer update. */
+int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr);
+
 /* Mean loss and accuracy of params over the given indices of a split. */
 int trainer_evaluate(trainer_t *t, const float *params, const dpt_split_t *split,
                      const int64_t *idx, int64_t n, double *loss, double *acc);
