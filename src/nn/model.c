@@ -36,7 +36,7 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
   int c = in_c, h = in_h, w = in_w;
   double macs = 0;
   size_t widest = 0, scratch = 0;
-  char name[16];
+  char name[32];
   for (int i = 0; i < nconv; i++) {
     conv_shape_t *s = &m->conv[i];
     if (h < kernel || w < kernel)

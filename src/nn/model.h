@@ -21,7 +21,7 @@ typedef struct {
   size_t offset, size;  /* into the flat parameter buffer */
   int fan_in;           /* PyTorch's fan_in: C_in*k*k or in_features */
   int is_bias;          /* 1-D tensors (biases) */
-  char name[16];        /* "conv1.weight", "fc2.bias", ... */
+  char name[32];        /* "conv1.weight", "fc2.bias", ... */
 } nn_tensor_t;
 
 typedef struct {
