@@ -24,6 +24,14 @@ typedef struct {
   char name[32];        /* "conv1.weight", "fc2.bias", ... */
 } nn_tensor_t;
 
+/* Optional per-layer timing (seconds, accumulated) for the benchmark: set
+ * nn_model_t.prof to one of these; NULL (the default) costs nothing. */
+typedef struct {
+  double conv_fwd[NN_MAX_CONV], conv_bwd[NN_MAX_CONV];
+  double fc_fwd[NN_MAX_FC], fc_bwd[NN_MAX_FC];
+  double xent;
+} nn_prof_t;
+
 typedef struct {
   int nconv, nfc;
   conv_shape_t conv[NN_MAX_CONV];
@@ -41,6 +49,7 @@ typedef struct {
   float *fc_act[NN_MAX_FC];     /* (n, fc_out) after ReLU; the last holds logits */
   float *grad_a, *grad_b;       /* ping-pong activation gradients (n, widest) */
   float *col, *dconv;           /* per-image conv scratch */
+  nn_prof_t *prof;              /* NULL, or where forward/backward add their time */
 } nn_model_t;
 
 /* Builds a preset: "LeNet" (the seed's variant: 64-64 filters, 384-192 units) or
