@@ -1,0 +1,15 @@
+-- Lmod example: the modules a dpt build and run need on a cluster that provides them.
+-- Copy to your module path as dpt.lua (names and versions vary by site), then
+--   module load dpt && make
+-- The HDF5 module must be the MPI-parallel build of the same MPI as mpicc.
+whatis("dpt: data-parallel training studies on Slurm (build and run environment)")
+load("gcc")
+load("openmpi/4.1")
+load("hdf5/1.10-mpi")
+load("openblas/0.3")
+load("libyaml")
+load("zlib")
+-- Parallel file systems without POSIX locking (Lustre, NFS) need this for HDF5.
+setenv("HDF5_USE_FILE_LOCKING", "FALSE")
+-- One BLAS thread per MPI rank: ranks are dpt's parallelism.
+setenv("OPENBLAS_NUM_THREADS", "1")
