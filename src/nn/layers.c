@@ -2,6 +2,9 @@
 #include "layers.h"
 
 #include <cblas.h>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <string.h>
 
@@ -27,19 +30,6 @@ static void im2col(const conv_shape_t *s, const float *in, float *col) {
       for (int ky = 0; ky < s->k; ky++)
         memcpy(dst + ky * row, in + ((size_t)(oy + ky) * s->w + ox) * s->cin,
                sizeof(float) * row);
-    }
-}
-
-static void col2im(const conv_shape_t *s, const float *dcol, float *din) {
-  int row = s->k * s->cin, kd = s->k * row;
-  memset(din, 0, sizeof(float) * s->h * s->w * s->cin);
-  for (int oy = 0; oy < s->oh; oy++)
-    for (int ox = 0; ox < s->ow; ox++) {
-      const float *src = dcol + (size_t)(oy * s->ow + ox) * kd;
-      for (int ky = 0; ky < s->k; ky++) {
-        float *dst = din + ((size_t)(oy + ky) * s->w + ox) * s->cin;
-        for (int i = 0; i < row; i++) dst[i] += src[ky * row + i];
-      }
     }
 }
 
@@ -71,32 +61,160 @@ void conv_pool_forward(const conv_shape_t *s, const float *in, const float *weig
     }
 }
 
+/* --- sparse conv backward
+ *
+ * After 2x2 max-pool only one conv output in four can receive a gradient (the window's
+ * argmax), and only where the ReLU was open. So instead of a dense dconv and two GEMMs
+ * over it, the nonzero gradients are listed and each contributes one k*cin-long row per
+ * kernel row ky: dweight[c] += g * input patch, din patch += g * weight[c]. That is at
+ * most a quarter of the dense work, needs no im2col/col2im, and reads the input and the
+ * weights where they lie. Every element is a chain of fused multiply-adds in list order
+ * (window order, then channel order), so the result does not depend on the vector width. */
+
+/* dst[0..len) += sum over e in 0..n-1, in order, of g[e] * base[off[e] + 0..len). */
+static void acc_rows(float *dst, int len, int n, const float *base, const int32_t *off,
+                     const float *g) {
+  int r = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  for (; r + 32 <= len; r += 32) {
+    __m256 a0 = _mm256_loadu_ps(dst + r), a1 = _mm256_loadu_ps(dst + r + 8);
+    __m256 a2 = _mm256_loadu_ps(dst + r + 16), a3 = _mm256_loadu_ps(dst + r + 24);
+    for (int e = 0; e < n; e++) {
+      const float *src = base + off[e] + r;
+      __m256 ge = _mm256_set1_ps(g[e]);
+      a0 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src), a0);
+      a1 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 8), a1);
+      a2 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 16), a2);
+      a3 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 24), a3);
+    }
+    _mm256_storeu_ps(dst + r, a0);
+    _mm256_storeu_ps(dst + r + 8, a1);
+    _mm256_storeu_ps(dst + r + 16, a2);
+    _mm256_storeu_ps(dst + r + 24, a3);
+  }
+  for (; r + 8 <= len; r += 8) {
+    __m256 a0 = _mm256_loadu_ps(dst + r);
+    for (int e = 0; e < n; e++)
+      a0 = _mm256_fmadd_ps(_mm256_set1_ps(g[e]), _mm256_loadu_ps(base + off[e] + r), a0);
+    _mm256_storeu_ps(dst + r, a0);
+  }
+  if (r < len) {
+    static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 8 - (len - r)));
+    __m256 a0 = _mm256_maskload_ps(dst + r, mask);
+    for (int e = 0; e < n; e++)
+      a0 = _mm256_fmadd_ps(_mm256_set1_ps(g[e]), _mm256_maskload_ps(base + off[e] + r, mask),
+                           a0);
+    _mm256_maskstore_ps(dst + r, mask, a0);
+    r = len;
+  }
+#endif
+  for (; r < len; r++) {
+    float a = dst[r];
+    for (int e = 0; e < n; e++) a = fmaf(g[e], base[off[e] + r], a);
+    dst[r] = a;
+  }
+}
+
+/* acc_rows over K rows at once (row r: dst + r*dstride, base + r*sstride), for short rows
+ * (len <= 16), where one row alone would leave a single FMA chain waiting on latency.
+ * Same per-element order as acc_rows. */
+static void acc_rows_short(float *dst, int dstride, const float *base, int sstride, int K,
+                           int len, int n, const int32_t *off, const float *g) {
+  int k0 = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  if (len > 8) {
+    __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 16 - len));
+    for (; k0 + 4 <= K; k0 += 4) {
+      __m256 a[8];
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++) {
+        a[2 * r] = _mm256_loadu_ps(dst + (k0 + r) * dstride);
+        a[2 * r + 1] = _mm256_maskload_ps(dst + (k0 + r) * dstride + 8, mask);
+      }
+      for (int e = 0; e < n; e++) {
+        const float *src = base + off[e] + k0 * sstride;
+        __m256 ge = _mm256_set1_ps(g[e]);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+          a[2 * r] = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + r * sstride), a[2 * r]);
+          a[2 * r + 1] = _mm256_fmadd_ps(ge, _mm256_maskload_ps(src + r * sstride + 8, mask),
+                                         a[2 * r + 1]);
+        }
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++) {
+        _mm256_storeu_ps(dst + (k0 + r) * dstride, a[2 * r]);
+        _mm256_maskstore_ps(dst + (k0 + r) * dstride + 8, mask, a[2 * r + 1]);
+      }
+    }
+  }
+#endif
+  for (; k0 < K; k0++)
+    acc_rows(dst + k0 * dstride, len, n, base + k0 * sstride, off, g);
+}
+
 void conv_pool_backward(const conv_shape_t *s, const float *in, const float *weight,
                         const float *pooled, const uint8_t *argmax, const float *dpooled,
                         float *dweight, float *dbias, float *din, float *col, float *dconv) {
-  int P = s->oh * s->ow, kd = s->k * s->k * s->cin, C = s->cout;
-  /* The gradient reaches the conv output only at each window's argmax, and only where
-   * the ReLU was open (pooled > 0). Rows and columns past the last full window get 0. */
-  memset(dconv, 0, sizeof(float) * (size_t)P * C);
+  int C = s->cout, W = s->w, cin = s->cin, K = s->k, R = K * cin, kd = K * R;
+  int PP = s->ph * s->pw, P = s->oh * s->ow;
+  /* Per channel: the open windows' gradients (into dconv) and the input offsets of the
+   * conv outputs they reach (into col), in window order. Scratch use: 2*C*PP <= 2*P*C. */
+  float *g = dconv;
+  int32_t *pos = (int32_t *)col;
+  int32_t *cnt = pos + (size_t)C * PP;
+  for (int c = 0; c < C; c++) cnt[c] = 0;
   for (int py = 0; py < s->ph; py++)
     for (int px = 0; px < s->pw; px++) {
       size_t o = ((size_t)py * s->pw + px) * C;
       for (int c = 0; c < C; c++) {
-        if (pooled[o + c] <= 0.0f) continue;
+        /* branch-free: always write the next slot, keep it only when the ReLU is open */
         int a = argmax[o + c];
         int y = 2 * py + (a >> 1), x = 2 * px + (a & 1);
-        float g = dpooled[o + c];
-        dconv[((size_t)y * s->ow + x) * C + c] = g;
-        dbias[c] += g;
+        size_t e = (size_t)c * PP + cnt[c];
+        g[e] = dpooled[o + c];
+        pos[e] = (y * W + x) * cin;
+        cnt[c] += pooled[o + c] > 0.0f;
       }
     }
-  im2col(s, in, col);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, kd, P, 1.0f, dconv, C, col, kd,
-              1.0f, dweight, kd);
-  if (din) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, kd, C, 1.0f, dconv, C,
-                weight, kd, 0.0f, col, kd);
-    col2im(s, col, din);
+  for (int c = 0; c < C; c++)
+    for (int e = 0; e < cnt[c]; e++) dbias[c] += g[(size_t)c * PP + e];
+  for (int c = 0; c < C; c++)
+    if (R <= 16)
+      acc_rows_short(dweight + (size_t)c * kd, R, in, W * cin, K, R, cnt[c],
+                     pos + (size_t)c * PP, g + (size_t)c * PP);
+    else
+      for (int ky = 0; ky < K; ky++)
+        acc_rows(dweight + (size_t)c * kd + ky * R, R, cnt[c], in + (size_t)ky * W * cin,
+                 pos + (size_t)c * PP, g + (size_t)c * PP);
+  if (!din) return;
+  /* Per conv output position: the channels with a gradient there, in channel order
+   * (slots p*C..) with their weight-row offsets. Scratch use: P*C + P. */
+  memset(din, 0, sizeof(float) * s->h * s->w * cin);
+  int32_t *woff = (int32_t *)col;
+  int32_t *fill = woff + (size_t)P * C; /* entries per position */
+  for (int p = 0; p < P; p++) fill[p] = 0;
+  for (int py = 0; py < s->ph; py++)
+    for (int px = 0; px < s->pw; px++) {
+      size_t o = ((size_t)py * s->pw + px) * C;
+      for (int c = 0; c < C; c++) {
+        int a = argmax[o + c];
+        int p = (2 * py + (a >> 1)) * s->ow + 2 * px + (a & 1);
+        size_t e = (size_t)p * C + fill[p];
+        g[e] = dpooled[o + c];
+        woff[e] = c * kd;
+        fill[p] += pooled[o + c] > 0.0f;
+      }
+    }
+  for (int p = 0; p < P; p++) {
+    int n = fill[p];
+    if (!n) continue;
+    int oy = p / s->ow, ox = p % s->ow;
+    for (int ky = 0; ky < K; ky++)
+      acc_rows(din + ((size_t)(oy + ky) * W + ox) * cin, R, n, weight + ky * R,
+               woff + (size_t)p * C, g + (size_t)p * C);
   }
 }
 

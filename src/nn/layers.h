@@ -24,8 +24,9 @@ void conv_pool_forward(const conv_shape_t *s, const float *in, const float *weig
                        const float *bias, float *pooled, uint8_t *argmax, float *col,
                        float *convout);
 /* One image, given dpooled (ph, pw, cout): accumulates dweight (+=) and dbias (+=), and
- * when din != NULL writes din (h, w, cin). Scratch: col and dconv (oh*ow, max(cout,
- * k*k*cin)) floats each. */
+ * when din != NULL writes din (h, w, cin). Scratch: col and dconv oh*ow*(max(cout,
+ * k*k*cin) + 1) floats each. Only the nonzero gradients (argmax, ReLU open) are
+ * visited: the work is sparse, with no im2col. */
 void conv_pool_backward(const conv_shape_t *s, const float *in, const float *weight,
                         const float *pooled, const uint8_t *argmax, const float *dpooled,
                         float *dweight, float *dbias, float *din, float *col, float *dconv);

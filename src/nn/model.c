@@ -52,7 +52,7 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
     macs += (double)s->oh * s->ow * s->cout * kd * (i == 0 ? 2 : 3);
     size_t psize = (size_t)s->ph * s->pw * s->cout;
     if (psize > widest) widest = psize;
-    size_t need = (size_t)s->oh * s->ow * (kd > s->cout ? kd : s->cout);
+    size_t need = (size_t)s->oh * s->ow * ((kd > s->cout ? kd : s->cout) + 1);
     if (need > scratch) scratch = need;
     c = s->cout;
     h = s->ph;
