@@ -2,7 +2,7 @@
 #include "layers.h"
 
 #include <cblas.h>
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 #include <math.h>
@@ -20,35 +20,163 @@ void conv_shape_init(conv_shape_t *s, int cin, int cout, int k, int h, int w) {
   s->pw = s->ow / 2;
 }
 
-/* col[p][(ky*k+kx)*cin + c] = in[(oy+ky)*w + ox+kx][c]: for fixed ky the k*cin values
- * are contiguous in NHWC, so each row is k copies. */
-static void im2col(const conv_shape_t *s, const float *in, float *col) {
-  int row = s->k * s->cin, kd = s->k * row;
-  for (int oy = 0; oy < s->oh; oy++)
-    for (int ox = 0; ox < s->ow; ox++) {
-      float *dst = col + (size_t)(oy * s->ow + ox) * kd;
-      for (int ky = 0; ky < s->k; ky++)
-        memcpy(dst + ky * row, in + ((size_t)(oy + ky) * s->w + ox) * s->cin,
-               sizeof(float) * row);
-    }
+/* --- direct conv forward
+ *
+ * No im2col: the weights are transposed once per call to wt (k, k, cin, cp) with cp =
+ * cout rounded up to 16 (zero columns), and a register block of up to 6 output positions
+ * x up to 64 output channels runs over the k*k*cin taps, broadcasting one input value
+ * and loading one weight vector per tap. Every conv output is one chain of fused
+ * multiply-adds from 0 in tap order (ky, kx, ci), whatever the vector width or block,
+ * so the AVX-512 and AVX2 paths give the same bits. */
+
+#define FWD_NP 6
+
+static int round16(int c) { return (c + 15) / 16 * 16; }
+
+static void transpose_weights(const conv_shape_t *s, const float *weight, float *wt) {
+  int kd = s->k * s->k * s->cin, C = s->cout, cp = round16(C);
+  for (int j = 0; j < kd; j++) {
+    for (int c = 0; c < C; c++) wt[(size_t)j * cp + c] = weight[(size_t)c * kd + j];
+    for (int c = C; c < cp; c++) wt[(size_t)j * cp + c] = 0.0f;
+  }
 }
 
-void conv_pool_forward(const conv_shape_t *s, const float *in, const float *weight,
-                       const float *bias, float *pooled, uint8_t *argmax, float *col,
-                       float *convout) {
-  int P = s->oh * s->ow, kd = s->k * s->k * s->cin, C = s->cout;
-  im2col(s, in, col);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, C, kd, 1.0f, col, kd, weight,
-              kd, 0.0f, convout, C);
-  /* Bias, ReLU and 2x2 max-pool in one pass; ties go to the first (PyTorch's rule). */
+/* input offsets (floats) of the first tap of output positions p0 .. p0+np-1 */
+static void block_offsets(const conv_shape_t *s, int p0, int np, int32_t *off) {
+  for (int i = 0; i < np; i++) {
+    int p = p0 + i, oy = p / s->ow, ox = p % s->ow;
+    off[i] = (oy * s->w + ox) * s->cin;
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DPT_NO_AVX512)
+#define HAVE_AVX512_PATH 1
+__attribute__((target("avx512f"), always_inline)) static inline void fwd_block_avx512(
+    const conv_shape_t *s, const float *in, const float *wt, float *out, const int32_t *off,
+    const int np, int c0, int nv) {
+  int cin = s->cin, cp = round16(s->cout), K = s->k;
+  __m512 acc[FWD_NP][4];
+#pragma GCC unroll 6
+  for (int i = 0; i < FWD_NP; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
+  for (int ky = 0; ky < K; ky++)
+    for (int kx = 0; kx < K; kx++) {
+      const float *ip = in + (ky * s->w + kx) * cin;
+      const float *wp = wt + (size_t)((ky * K + kx) * cin) * cp + c0;
+      for (int ci = 0; ci < cin; ci++, wp += cp) {
+        __m512 w0 = _mm512_loadu_ps(wp), w1 = w0, w2 = w0, w3 = w0;
+        if (nv > 1) w1 = _mm512_loadu_ps(wp + 16);
+        if (nv > 2) w2 = _mm512_loadu_ps(wp + 32);
+        if (nv > 3) w3 = _mm512_loadu_ps(wp + 48);
+#pragma GCC unroll 6
+        for (int i = 0; i < FWD_NP; i++) {
+          if (i >= np) break;
+          __m512 b = _mm512_set1_ps(ip[off[i] + ci]);
+          acc[i][0] = _mm512_fmadd_ps(b, w0, acc[i][0]);
+          if (nv > 1) acc[i][1] = _mm512_fmadd_ps(b, w1, acc[i][1]);
+          if (nv > 2) acc[i][2] = _mm512_fmadd_ps(b, w2, acc[i][2]);
+          if (nv > 3) acc[i][3] = _mm512_fmadd_ps(b, w3, acc[i][3]);
+        }
+      }
+    }
+  for (int i = 0; i < np; i++)
+    for (int v = 0; v < nv; v++) _mm512_storeu_ps(out + (size_t)i * cp + c0 + 16 * v, acc[i][v]);
+}
+
+__attribute__((target("avx512f"))) static void conv_direct_avx512(const conv_shape_t *s,
+                                                                  const float *in,
+                                                                  const float *wt,
+                                                                  float *out) {
+  int P = s->oh * s->ow, cp = round16(s->cout);
+  int32_t off[FWD_NP];
+  for (int p0 = 0; p0 < P; p0 += FWD_NP) {
+    int np = P - p0 < FWD_NP ? P - p0 : FWD_NP;
+    block_offsets(s, p0, np, off);
+    for (int c0 = 0; c0 < cp; c0 += 64) {
+      int nv = (cp - c0) / 16 < 4 ? (cp - c0) / 16 : 4;
+      float *o = out + (size_t)p0 * cp;
+      if (np == FWD_NP && nv == 4)
+        fwd_block_avx512(s, in, wt, o, off, FWD_NP, c0, 4); /* the hot case, specialised */
+      else
+        fwd_block_avx512(s, in, wt, o, off, np, c0, nv);
+    }
+  }
+}
+#endif
+
+/* Portable path (AVX2 when compiled for it): 16 channels (two 8-wide vectors or a
+ * scalar loop) per block, same tap order. */
+static void conv_direct_portable(const conv_shape_t *s, const float *in, const float *wt,
+                                 float *out) {
+  int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k;
+  int32_t off[FWD_NP];
+  for (int p0 = 0; p0 < P; p0 += FWD_NP) {
+    int np = P - p0 < FWD_NP ? P - p0 : FWD_NP;
+    block_offsets(s, p0, np, off);
+    for (int c0 = 0; c0 < cp; c0 += 16) {
+#if defined(__AVX2__) && defined(__FMA__)
+      __m256 acc[FWD_NP][2];
+      for (int i = 0; i < FWD_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+      for (int ky = 0; ky < K; ky++)
+        for (int kx = 0; kx < K; kx++) {
+          const float *ip = in + (ky * s->w + kx) * cin;
+          const float *wp = wt + (size_t)((ky * K + kx) * cin) * cp + c0;
+          for (int ci = 0; ci < cin; ci++, wp += cp) {
+            __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
+#pragma GCC unroll 6
+            for (int i = 0; i < FWD_NP; i++) {
+              if (i >= np) break;
+              __m256 b = _mm256_set1_ps(ip[off[i] + ci]);
+              acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
+              acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
+            }
+          }
+        }
+      for (int i = 0; i < np; i++) {
+        _mm256_storeu_ps(out + (size_t)(p0 + i) * cp + c0, acc[i][0]);
+        _mm256_storeu_ps(out + (size_t)(p0 + i) * cp + c0 + 8, acc[i][1]);
+      }
+#else
+      for (int i = 0; i < np; i++)
+        for (int c = 0; c < 16; c++) {
+          float a = 0.0f;
+          for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++)
+              for (int ci = 0; ci < cin; ci++)
+                a = fmaf(in[off[i] + (ky * s->w + kx) * cin + ci],
+                         wt[(size_t)((ky * K + kx) * cin + ci) * cp + c0 + c], a);
+          out[(size_t)(p0 + i) * cp + c0 + c] = a;
+        }
+#endif
+    }
+  }
+}
+
+static void conv_direct(const conv_shape_t *s, const float *in, const float *wt,
+                        float *out) {
+#ifdef HAVE_AVX512_PATH
+  if (__builtin_cpu_supports("avx512f")) {
+    conv_direct_avx512(s, in, wt, out);
+    return;
+  }
+#endif
+  conv_direct_portable(s, in, wt, out);
+}
+
+/* Bias, ReLU and 2x2 max-pool in one pass over convout (oh*ow, cp); ties go to the first
+ * (PyTorch's rule). */
+static void bias_relu_pool(const conv_shape_t *s, const float *convout, const float *bias,
+                           float *pooled, uint8_t *argmax) {
+  int C = s->cout, cp = round16(C);
   for (int py = 0; py < s->ph; py++)
     for (int px = 0; px < s->pw; px++) {
-      const float *r0 = convout + ((size_t)(2 * py) * s->ow + 2 * px) * C;
-      const float *r1 = r0 + (size_t)s->ow * C;
+      const float *r0 = convout + ((size_t)(2 * py) * s->ow + 2 * px) * cp;
+      const float *r1 = r0 + (size_t)s->ow * cp;
       float *out = pooled + ((size_t)py * s->pw + px) * C;
       uint8_t *am = argmax + ((size_t)py * s->pw + px) * C;
       for (int c = 0; c < C; c++) {
-        float v0 = r0[c], v1 = r0[C + c], v2 = r1[c], v3 = r1[C + c];
+        float v0 = r0[c], v1 = r0[cp + c], v2 = r1[c], v3 = r1[cp + c];
         float best = v0;
         uint8_t bi = 0;
         if (v1 > best) { best = v1; bi = 1; }
@@ -59,6 +187,29 @@ void conv_pool_forward(const conv_shape_t *s, const float *in, const float *weig
         am[c] = bi;
       }
     }
+}
+
+size_t conv_forward_scratch(const conv_shape_t *s) {
+  size_t kd = (size_t)s->k * s->k * s->cin, cp = round16(s->cout);
+  size_t P = (size_t)s->oh * s->ow;
+  return (P > kd ? P : kd) * cp;
+}
+
+void conv_pool_forward_batch(const conv_shape_t *s, int n, const float *in,
+                             const float *weight, const float *bias, float *pooled,
+                             uint8_t *argmax, float *col, float *convout) {
+  size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->ph * s->pw * s->cout;
+  transpose_weights(s, weight, col);
+  for (int j = 0; j < n; j++) {
+    conv_direct(s, in + j * isz, col, convout);
+    bias_relu_pool(s, convout, bias, pooled + j * osz, argmax + j * osz);
+  }
+}
+
+void conv_pool_forward(const conv_shape_t *s, const float *in, const float *weight,
+                       const float *bias, float *pooled, uint8_t *argmax, float *col,
+                       float *convout) {
+  conv_pool_forward_batch(s, 1, in, weight, bias, pooled, argmax, col, convout);
 }
 
 /* --- sparse conv backward

@@ -6,6 +6,7 @@
 #ifndef DPT_LAYERS_H
 #define DPT_LAYERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -18,11 +19,19 @@ typedef struct {
 void conv_shape_init(conv_shape_t *s, int cin, int cout, int k, int h, int w);
 
 /* One image: in (h, w, cin) -> pooled (ph, pw, cout), argmax (ph, pw, cout) in 0..3.
- * weight (cout, k, k, cin), bias (cout). col (oh*ow, k*k*cin) and convout (oh*ow, cout)
- * are scratch. */
+ * weight (cout, k, k, cin), bias (cout). col and convout are scratch of
+ * conv_forward_scratch(s) floats each. A direct convolution (no im2col, no GEMM). */
 void conv_pool_forward(const conv_shape_t *s, const float *in, const float *weight,
                        const float *bias, float *pooled, uint8_t *argmax, float *col,
                        float *convout);
+/* The same over n consecutive images (weights are rearranged once per call). */
+void conv_pool_forward_batch(const conv_shape_t *s, int n, const float *in,
+                             const float *weight, const float *bias, float *pooled,
+                             uint8_t *argmax, float *col, float *convout);
+/* Scratch floats conv_pool_forward needs in col and in convout:
+ * max(oh*ow, k*k*cin) * (cout rounded up to 16). */
+size_t conv_forward_scratch(const conv_shape_t *s);
+
 /* One image, given dpooled (ph, pw, cout): accumulates dweight (+=) and dbias (+=), and
  * when din != NULL writes din (h, w, cin). Scratch: col and dconv oh*ow*(max(cout,
  * k*k*cin) + 1) floats each. Only the nonzero gradients (argmax, ReLU open) are

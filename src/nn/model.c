@@ -54,6 +54,8 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
     if (psize > widest) widest = psize;
     size_t need = (size_t)s->oh * s->ow * ((kd > s->cout ? kd : s->cout) + 1);
     if (need > scratch) scratch = need;
+    need = conv_forward_scratch(s);
+    if (need > scratch) scratch = need;
     c = s->cout;
     h = s->ph;
     w = s->pw;
@@ -148,11 +150,9 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
     const float *w = params + m->tensors[2 * i].offset;
     const float *b = params + m->tensors[2 * i + 1].offset;
     const float *in = i == 0 ? input : m->pooled[i - 1];
-    size_t isz = conv_in_size(m, i), osz = conv_out_size(m, i);
     double t0 = prof_now(m);
-    for (int j = 0; j < n; j++)
-      conv_pool_forward(&m->conv[i], in + j * isz, w, b, m->pooled[i] + j * osz,
-                        m->argmax[i] + j * osz, m->col, m->dconv);
+    conv_pool_forward_batch(&m->conv[i], n, in, w, b, m->pooled[i], m->argmax[i], m->col,
+                            m->dconv);
     PROF_ADD(m, conv_fwd[i], t0);
   }
   const float *in = m->pooled[m->nconv - 1];
