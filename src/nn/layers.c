@@ -60,11 +60,11 @@ __attribute__((target("avx512f"), always_inline)) static inline void fwd_block_a
   for (int i = 0; i < FWD_NP; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
-  for (int ky = 0; ky < K; ky++)
-    for (int kx = 0; kx < K; kx++) {
-      const float *ip = in + (ky * s->w + kx) * cin;
-      const float *wp = wt + (size_t)((ky * K + kx) * cin) * cp + c0;
-      for (int ci = 0; ci < cin; ci++, wp += cp) {
+  /* for one ky the (kx, ci) taps are K*cin consecutive floats: one loop over them */
+  for (int ky = 0; ky < K; ky++) {
+    const float *ip = in + ky * s->w * cin;
+    const float *wp = wt + (size_t)(ky * K * cin) * cp + c0;
+    for (int ci = 0; ci < K * cin; ci++, wp += cp) {
         __m512 w0 = _mm512_loadu_ps(wp), w1 = w0, w2 = w0, w3 = w0;
         if (nv > 1) w1 = _mm512_loadu_ps(wp + 16);
         if (nv > 2) w2 = _mm512_loadu_ps(wp + 32);
@@ -78,8 +78,8 @@ __attribute__((target("avx512f"), always_inline)) static inline void fwd_block_a
           if (nv > 2) acc[i][2] = _mm512_fmadd_ps(b, w2, acc[i][2]);
           if (nv > 3) acc[i][3] = _mm512_fmadd_ps(b, w3, acc[i][3]);
         }
-      }
     }
+  }
   for (int i = 0; i < np; i++)
     for (int v = 0; v < nv; v++) _mm512_storeu_ps(out + (size_t)i * cp + c0 + 16 * v, acc[i][v]);
 }
