@@ -175,7 +175,31 @@ static void bias_relu_pool(const conv_shape_t *s, const float *convout, const fl
       const float *r1 = r0 + (size_t)s->ow * cp;
       float *out = pooled + ((size_t)py * s->pw + px) * C;
       uint8_t *am = argmax + ((size_t)py * s->pw + px) * C;
-      for (int c = 0; c < C; c++) {
+      int c = 0;
+#if defined(__AVX2__)
+      /* the scalar loop below, 8 channels at a time: same comparisons, same bits */
+      const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+      for (; c + 8 <= C; c += 8) {
+        __m256 v1 = _mm256_loadu_ps(r0 + cp + c), v2 = _mm256_loadu_ps(r1 + c);
+        __m256 v3 = _mm256_loadu_ps(r1 + cp + c), best = _mm256_loadu_ps(r0 + c);
+        __m256 bi = zero, m;
+        m = _mm256_cmp_ps(v1, best, _CMP_GT_OQ);
+        best = _mm256_blendv_ps(best, v1, m);
+        bi = _mm256_blendv_ps(bi, one, m);
+        m = _mm256_cmp_ps(v2, best, _CMP_GT_OQ);
+        best = _mm256_blendv_ps(best, v2, m);
+        bi = _mm256_blendv_ps(bi, _mm256_set1_ps(2.0f), m);
+        m = _mm256_cmp_ps(v3, best, _CMP_GT_OQ);
+        best = _mm256_blendv_ps(best, v3, m);
+        bi = _mm256_blendv_ps(bi, _mm256_set1_ps(3.0f), m);
+        best = _mm256_add_ps(best, _mm256_loadu_ps(bias + c));
+        _mm256_storeu_ps(out + c, _mm256_max_ps(best, zero)); /* NaN and -0 give +0 */
+        int32_t idx[8];
+        _mm256_storeu_si256((__m256i *)idx, _mm256_cvtps_epi32(bi));
+        for (int l = 0; l < 8; l++) am[c + l] = (uint8_t)idx[l];
+      }
+#endif
+      for (; c < C; c++) {
         float v0 = r0[c], v1 = r0[cp + c], v2 = r1[c], v3 = r1[cp + c];
         float best = v0;
         uint8_t bi = 0;
