@@ -1,0 +1,147 @@
+/* shard.c - the sharding schemes of shard.h. */
+#include "shard.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/err.h"
+#include "../core/rng.h"
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Bucket idx by label, keeping order within a class: by_class holds the indices of class
+ * c at [start[c], start[c+1]). */
+static void group_by_class(const int64_t *idx, int64_t n, const uint8_t *labels, int ncls,
+                           int64_t *start, int64_t *by_class) {
+  int64_t *fill = dpt_alloc(sizeof(int64_t) * (ncls + 1));
+  memset(start, 0, sizeof(int64_t) * (ncls + 1));
+  for (int64_t i = 0; i < n; i++) start[labels[idx[i]] + 1]++;
+  for (int c = 0; c < ncls; c++) start[c + 1] += start[c];
+  memcpy(fill, start, sizeof(int64_t) * (ncls + 1));
+  for (int64_t i = 0; i < n; i++) by_class[fill[labels[idx[i]]]++] = idx[i];
+  dpt_free(fill);
+}
+
+/* Gamma(shape, 1) by Marsaglia-Tsang, from stream key at counters ctr, ctr+1, ... */
+static double gamma_draw(double shape, uint64_t key, uint64_t *ctr) {
+  if (shape < 1) {
+    double u = rng_unit(rng_at(key, (*ctr)++));
+    return gamma_draw(shape + 1, key, ctr) * pow(u > 0 ? u : 1e-300, 1 / shape);
+  }
+  double d = shape - 1.0 / 3, c = 1 / sqrt(9 * d);
+  for (;;) {
+    double u1 = rng_unit(rng_at(key, (*ctr)++)), u2 = rng_unit(rng_at(key, (*ctr)++));
+    double x = sqrt(-2 * log(u1 > 0 ? u1 : 1e-300)) * cos(2 * M_PI * u2);
+    double v = 1 + c * x;
+    if (v <= 0) continue;
+    v = v * v * v;
+    double u = rng_unit(rng_at(key, (*ctr)++));
+    if (log(u > 0 ? u : 1e-300) < 0.5 * x * x + d - d * v + d * log(v)) return d * v;
+  }
+}
+
+static void dirichlet(const int64_t *start, int64_t n, int ncls, double alpha, int K,
+                      uint64_t seed, int64_t *by_class, int64_t *offsets, int64_t *out) {
+  int64_t *next = dpt_alloc(sizeof(int64_t) * ncls);
+  double *q = dpt_alloc(sizeof(double) * ncls);
+  for (int c = 0; c < ncls; c++) {
+    /* each class's pool in a seeded order, so workers take random members */
+    rng_shuffle(by_class + start[c], start[c + 1] - start[c],
+                rng_key(seed, RNG_SHARD, 1, (uint64_t)c));
+    next[c] = start[c];
+  }
+  int64_t pos = 0;
+  for (int k = 0; k < K; k++) {
+    uint64_t key = rng_key(seed, RNG_SHARD, 2, (uint64_t)k), ctr = 0;
+    for (int c = 0; c < ncls; c++) {
+      double prior = (double)(start[c + 1] - start[c]) / (double)n;
+      q[c] = prior > 0 ? gamma_draw(alpha * prior, key, &ctr) : 0;
+    }
+    offsets[k] = pos;
+    int64_t quota = n / K + (k < n % K);
+    for (int64_t j = 0; j < quota; j++) {
+      double total = 0;
+      int available = 0, pick = -1;
+      for (int c = 0; c < ncls; c++)
+        if (next[c] < start[c + 1]) {
+          total += q[c];
+          available++;
+        }
+      uint64_t bits = rng_at(key, ctr++);
+      if (total > 0) {
+        double r = rng_unit(bits) * total;
+        for (int c = 0; c < ncls && pick < 0; c++) {
+          if (next[c] >= start[c + 1]) continue;
+          if (r < q[c]) pick = c;
+          r -= q[c];
+        }
+      }
+      /* all remaining weights underflowed (tiny alpha), or rounding ran past the end:
+       * a uniform pick among the classes that still have samples */
+      for (int c = 0, u = (int)rng_below(bits, (uint64_t)available); pick < 0; c++)
+        if (next[c] < start[c + 1] && u-- == 0) pick = c;
+      out[pos++] = by_class[next[pick]++];
+    }
+  }
+  offsets[K] = pos;
+  dpt_free(next);
+  dpt_free(q);
+}
+
+int shard_build(const char *scheme, const int64_t *idx, int64_t n, const uint8_t *labels,
+                int num_classes, int K, uint64_t seed, int64_t *offsets, int64_t *out) {
+  if (K < 1) return dpt_fail("sharding: need at least one worker");
+  if (n < K) return dpt_fail("sharding: %lld training images for %d workers", (long long)n, K);
+  int64_t *start = dpt_alloc(sizeof(int64_t) * (num_classes + 1));
+  int64_t *by_class = dpt_alloc(sizeof(int64_t) * n);
+  group_by_class(idx, n, labels, num_classes, start, by_class);
+  int rc = 0;
+  if (strcmp(scheme, "iid") == 0) {
+    int64_t pos = 0;
+    for (int k = 0; k < K; k++) {
+      offsets[k] = pos;
+      for (int64_t j = k; j < n; j += K) out[pos++] = by_class[j];
+    }
+    offsets[K] = pos;
+  } else if (strcmp(scheme, "random") == 0) {
+    memcpy(out, idx, sizeof(int64_t) * n);
+    rng_shuffle(out, n, rng_key(seed, RNG_SHARD, 0, 0));
+    for (int k = 0; k <= K; k++) offsets[k] = n * k / K;
+  } else if (strncmp(scheme, "classes:", 8) == 0) {
+    int c = atoi(scheme + 8);
+    if (c < 1 || c > num_classes || (int64_t)c * K < num_classes) {
+      rc = dpt_fail("sharding '%s': needs 1 <= C <= %d classes and C*K >= %d so that every "
+                    "class has a worker (K = %d)", scheme, num_classes, num_classes, K);
+    } else {
+      /* slot s holds class s mod ncls; a class in m slots gives each an m-th of itself */
+      int slots = c * K, pos = 0;
+      for (int k = 0; k < K; k++) {
+        offsets[k] = pos;
+        for (int s = k * c; s < (k + 1) * c; s++) {
+          int cls = s % num_classes;
+          int m = (slots - cls + num_classes - 1) / num_classes, part = s / num_classes;
+          int64_t size = start[cls + 1] - start[cls];
+          int64_t lo = start[cls] + size * part / m, hi = start[cls] + size * (part + 1) / m;
+          for (int64_t j = lo; j < hi; j++) out[pos++] = by_class[j];
+        }
+      }
+      offsets[K] = pos;
+    }
+  } else if (strncmp(scheme, "dirichlet:", 10) == 0) {
+    double alpha = atof(scheme + 10);
+    if (!(alpha > 0)) rc = dpt_fail("sharding '%s': alpha must be > 0", scheme);
+    else dirichlet(start, n, num_classes, alpha, K, seed, by_class, offsets, out);
+  } else {
+    rc = dpt_fail("sharding '%s': expected iid, random, classes:C or dirichlet:A", scheme);
+  }
+  if (rc == 0)
+    for (int k = 0; k < K; k++)
+      qsort(out + offsets[k], offsets[k + 1] - offsets[k], sizeof(int64_t), cmp_i64);
+  dpt_free(start);
+  dpt_free(by_class);
+  return rc;
+}

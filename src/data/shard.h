@@ -1,0 +1,20 @@
+/* shard.h - dealing the training images to K LocalSGD workers (spec/algorithms.md):
+ *   iid           order by label (stable), deal round-robin: worker k gets k, k+K, ...
+ *   random        a seeded permutation cut into K near-equal parts
+ *   classes:C     worker k holds the C classes of slots kC .. kC+C-1 (slot s = class
+ *                 s mod num_classes); a class shared by several slots is split evenly
+ *   dirichlet:A   equal quotas; worker k draws q_k ~ Dirichlet(A * prior) and fills its
+ *                 quota class by class without replacement, dropping exhausted classes
+ * Deterministic in the seed; independent of the number of processes. */
+#ifndef DPT_SHARD_H
+#define DPT_SHARD_H
+
+#include <stdint.h>
+
+/* idx[0..n): the training indices; labels: the split's labels (indexed by idx values).
+ * Fills offsets[K+1] and out[n]: worker k's indices are out[offsets[k] .. offsets[k+1]),
+ * each worker's in ascending order. */
+int shard_build(const char *scheme, const int64_t *idx, int64_t n, const uint8_t *labels,
+                int num_classes, int K, uint64_t seed, int64_t *offsets, int64_t *out);
+
+#endif

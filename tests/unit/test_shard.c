@@ -1,0 +1,109 @@
+/* test_shard.c - every sharding scheme: shards are disjoint, cover the training split,
+ * and have the class make-up the scheme promises. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/core/err.h"
+#include "../../src/data/shard.h"
+#include "test.h"
+
+#define N 1000
+#define NCLS 10
+
+typedef struct {
+  int64_t idx[N], out[N], offsets[17];
+  uint8_t labels[2 * N];
+  int hist[16][NCLS];
+} fixture_t;
+
+/* Training indices are the even numbers below 2N (as after a validation split), with
+ * unbalanced classes: label = (i*7) mod 10 for most, class 3 rarer. */
+static void make(fixture_t *f) {
+  memset(f, 0, sizeof *f);
+  for (int i = 0; i < 2 * N; i++) f->labels[i] = (uint8_t)((i * 7 / 2) % NCLS);
+  for (int i = 0; i < N; i++) f->idx[i] = 2 * i;
+}
+
+/* Disjoint and covering: the shards' union, sorted, is exactly idx. Fills hist. */
+static void check_partition(fixture_t *f, int K) {
+  CHECK(f->offsets[0] == 0 && f->offsets[K] == N);
+  int seen[2 * N] = {0};
+  for (int k = 0; k < K; k++)
+    for (int64_t j = f->offsets[k]; j < f->offsets[k + 1]; j++) {
+      int64_t s = f->out[j];
+      CHECK(s >= 0 && s < 2 * N && s % 2 == 0);
+      if (s >= 0 && s < 2 * N) seen[s]++;
+      f->hist[k][f->labels[s]]++;
+      if (j > f->offsets[k]) CHECK(f->out[j - 1] < s); /* ascending within a shard */
+    }
+  for (int i = 0; i < 2 * N; i++) CHECK(seen[i] == (i % 2 == 0));
+}
+
+TEST(shard_iid_deals_every_class_in_proportion) {
+  static fixture_t f;
+  make(&f);
+  CHECK_OK(shard_build("iid", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+  check_partition(&f, 4);
+  int total[NCLS] = {0};
+  for (int i = 0; i < N; i++) total[f.labels[f.idx[i]]]++;
+  for (int k = 0; k < 4; k++)
+    for (int c = 0; c < NCLS; c++) CHECK(abs(f.hist[k][c] * 4 - total[c]) <= 4);
+}
+
+TEST(shard_random_near_equal_parts_and_seeded) {
+  static fixture_t f, g;
+  make(&f);
+  make(&g);
+  CHECK_OK(shard_build("random", f.idx, N, f.labels, NCLS, 3, 1, f.offsets, f.out));
+  check_partition(&f, 3);
+  for (int k = 0; k < 3; k++) CHECK(llabs(f.offsets[k + 1] - f.offsets[k] - N / 3) <= 1);
+  CHECK_OK(shard_build("random", g.idx, N, g.labels, NCLS, 3, 1, g.offsets, g.out));
+  CHECK(memcmp(f.out, g.out, sizeof f.out) == 0);
+  CHECK_OK(shard_build("random", g.idx, N, g.labels, NCLS, 3, 2, g.offsets, g.out));
+  CHECK(memcmp(f.out, g.out, sizeof f.out) != 0);
+}
+
+TEST(shard_classes_gives_each_worker_c_classes) {
+  static fixture_t f;
+  make(&f);
+  CHECK_OK(shard_build("classes:2", f.idx, N, f.labels, NCLS, 8, 1, f.offsets, f.out));
+  check_partition(&f, 8);
+  for (int k = 0; k < 8; k++) {
+    int present = 0;
+    for (int c = 0; c < NCLS; c++) present += f.hist[k][c] > 0;
+    CHECK(present == 2);
+  }
+  CHECK_FAILS(shard_build("classes:2", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+  CHECK_FAILS(shard_build("classes:0", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+}
+
+/* Share of a worker's samples in its most frequent class, averaged over workers. */
+static double top_share(const fixture_t *f, int K) {
+  double sum = 0;
+  for (int k = 0; k < K; k++) {
+    int top = 0, n = 0;
+    for (int c = 0; c < NCLS; c++) {
+      n += f->hist[k][c];
+      if (f->hist[k][c] > top) top = f->hist[k][c];
+    }
+    sum += (double)top / n;
+  }
+  return sum / K;
+}
+
+TEST(shard_dirichlet_alpha_moves_from_iid_to_one_class) {
+  static fixture_t f;
+  make(&f);
+  CHECK_OK(shard_build("dirichlet:1000", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+  check_partition(&f, 4);
+  for (int k = 0; k < 4; k++) CHECK(f.offsets[k + 1] - f.offsets[k] == N / 4);
+  CHECK(top_share(&f, 4) < 0.2); /* near the 0.1 of IID */
+  make(&f);
+  /* With quotas of one class's size, a skewed draw can fill a worker from one class;
+   * later workers get what is left, so the average stays below 1. */
+  CHECK_OK(shard_build("dirichlet:0.05", f.idx, N, f.labels, NCLS, 10, 1, f.offsets, f.out));
+  check_partition(&f, 10);
+  CHECK(top_share(&f, 10) > 0.5);
+  CHECK_FAILS(shard_build("dirichlet:0", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+  CHECK_FAILS(shard_build("zigzag", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+}
