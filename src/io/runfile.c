@@ -1,6 +1,7 @@
 /* runfile.c - writing run.h5 (see runfile.h). */
 #include "runfile.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,16 +10,36 @@
 #include "../core/err.h"
 #include "h5util.h"
 
+/* Every per-epoch column once: growing, freeing and writing walk this table. */
+typedef struct {
+  const char *name, *units;
+  int is_int;
+  size_t offset;
+} column_t;
+
+#define COL(field, units, is_int) {#field, units, is_int, offsetof(run_metrics_t, field)}
+static const column_t columns[] = {
+    COL(epoch, "1", 1),          COL(lr, "1", 0),           COL(train_loss, "1", 0),
+    COL(train_acc, "1", 0),      COL(val_loss, "1", 0),     COL(val_acc, "1", 0),
+    COL(epoch_time, "s", 0),     COL(images_per_s, "images/s", 0),
+    COL(h, "1", 1),              COL(averagings, "1", 1),   COL(bytes_sent, "bytes", 1),
+    COL(comm_time, "s", 0),      COL(compute_time, "s", 0),
+};
+#define NCOLUMNS (sizeof columns / sizeof columns[0])
+
+static void **column(run_metrics_t *m, size_t c) {
+  return (void **)((char *)m + columns[c].offset);
+}
+
 void run_metrics_push(run_metrics_t *m, int64_t epoch, double lr, double train_loss,
                       double train_acc, double val_loss, double val_acc, double seconds,
                       double images_per_s) {
   if (m->n == m->cap) {
     m->cap = m->cap ? 2 * m->cap : 64;
-    m->epoch = dpt_realloc(m->epoch, sizeof(int64_t) * m->cap);
-    double **cols[] = {&m->lr, &m->train_loss, &m->train_acc, &m->val_loss,
-                       &m->val_acc, &m->epoch_time, &m->images_per_s};
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-      *cols[i] = dpt_realloc(*cols[i], sizeof(double) * m->cap);
+    for (size_t c = 0; c < NCOLUMNS; c++) {
+      void **p = column(m, c);
+      *p = dpt_realloc(*p, 8 * (size_t)m->cap); /* int64_t and double alike */
+    }
   }
   int64_t i = m->n++;
   m->epoch[i] = epoch;
@@ -29,13 +50,21 @@ void run_metrics_push(run_metrics_t *m, int64_t epoch, double lr, double train_l
   m->val_acc[i] = val_acc;
   m->epoch_time[i] = seconds;
   m->images_per_s[i] = images_per_s;
+  run_metrics_comm(m, 0, 0, 0, 0, 0);
+}
+
+void run_metrics_comm(run_metrics_t *m, int64_t h, int64_t averagings, int64_t bytes_sent,
+                      double comm_time, double compute_time) {
+  int64_t i = m->n - 1;
+  m->h[i] = h;
+  m->averagings[i] = averagings;
+  m->bytes_sent[i] = bytes_sent;
+  m->comm_time[i] = comm_time;
+  m->compute_time[i] = compute_time;
 }
 
 void run_metrics_free(run_metrics_t *m) {
-  dpt_free(m->epoch);
-  double *cols[] = {m->lr, m->train_loss, m->train_acc, m->val_loss,
-                    m->val_acc, m->epoch_time, m->images_per_s};
-  for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) dpt_free(cols[i]);
+  for (size_t c = 0; c < NCOLUMNS; c++) dpt_free(*column(m, c));
   memset(m, 0, sizeof *m);
 }
 
@@ -100,19 +129,23 @@ static int write_provenance(hid_t file, const run_info_t *info) {
 static int write_metrics(hid_t file, const run_metrics_t *m) {
   hid_t g = H5Gcreate2(file, "metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   if (g < 0) return dpt_fail("cannot create group /metrics");
-  struct { const char *name; const double *data; const char *units; } cols[] = {
-      {"lr", m->lr, "1"},
-      {"train_loss", m->train_loss, "1"},
-      {"train_acc", m->train_acc, "1"},
-      {"val_loss", m->val_loss, "1"},
-      {"val_acc", m->val_acc, "1"},
-      {"epoch_time", m->epoch_time, "s"},
-      {"images_per_s", m->images_per_s, "images/s"},
-  };
-  int rc = h5_write_series(g, "epoch", H5T_STD_I64LE, H5T_NATIVE_INT64, m->n, m->epoch, "1");
-  for (size_t i = 0; rc == 0 && i < sizeof cols / sizeof cols[0]; i++)
-    rc = h5_write_series(g, cols[i].name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, m->n,
-                         cols[i].data, cols[i].units);
+  int rc = 0;
+  for (size_t c = 0; rc == 0 && c < NCOLUMNS; c++)
+    rc = h5_write_series(g, columns[c].name, columns[c].is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE,
+                         columns[c].is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, m->n,
+                         *column((run_metrics_t *)m, c), columns[c].units);
+  H5Gclose(g);
+  return rc;
+}
+
+/* LocalSGD: what each worker's shard holds, so a reader sees the sharding's effect. */
+static int write_workers(hid_t file, const run_info_t *info) {
+  if (!info->num_workers || !info->class_hist) return 0;
+  hid_t g = H5Gcreate2(file, "workers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (g < 0) return dpt_fail("cannot create group /workers");
+  hsize_t dims[2] = {(hsize_t)info->num_workers, (hsize_t)info->num_classes};
+  int rc = h5_write_array(g, "class_histogram", H5T_STD_I64LE, H5T_NATIVE_INT64, 2, dims,
+                          info->class_hist, "images", 0);
   H5Gclose(g);
   return rc;
 }
@@ -125,13 +158,16 @@ static int write_results(hid_t file, const run_info_t *info) {
       h5_attr_i64(g, "best_epoch", info->best_epoch) < 0 ||
       h5_attr_f64(g, "best_val_acc", info->best_val_acc) < 0 ||
       h5_attr_i64(g, "stopped_early", info->stopped_early) < 0 ||
-      h5_attr_f64(g, "wall_time", info->wall_time) < 0)
+      h5_attr_f64(g, "wall_time", info->wall_time) < 0 ||
+      h5_attr_i64(g, "num_workers", info->num_workers) < 0 ||
+      h5_attr_i64(g, "averagings_total", info->averagings_total) < 0)
     rc = -1;
   if (rc == 0 && info->has_test &&
       (h5_attr_f64(g, "test_loss_last", info->test_loss_last) < 0 ||
        h5_attr_f64(g, "test_acc_last", info->test_acc_last) < 0 ||
        h5_attr_f64(g, "test_loss_best", info->test_loss_best) < 0 ||
-       h5_attr_f64(g, "test_acc_best", info->test_acc_best) < 0))
+       h5_attr_f64(g, "test_acc_best", info->test_acc_best) < 0 ||
+       h5_attr_i64(g, "weights_crc32", info->weights_crc32) < 0))
     rc = -1;
   H5Gclose(g);
   return rc;
@@ -145,7 +181,7 @@ int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *i
   if (file < 0) return -1;
   if (h5_attr_str(file, "status", info->status) < 0 || write_config(file, cfg) < 0 ||
       write_provenance(file, info) < 0 || write_metrics(file, m) < 0 ||
-      write_results(file, info) < 0 ||
+      write_results(file, info) < 0 || write_workers(file, info) < 0 ||
       /* Written last: readers trust only a file that has it. */
       h5_attr_i64(file, "complete", 1) < 0) {
     h5_abandon(file, tmp);

@@ -18,6 +18,10 @@ typedef struct {
   double *lr, *train_loss, *train_acc, *val_loss, *val_acc;
   double *epoch_time;   /* s */
   double *images_per_s; /* training images per second of the epoch */
+  int64_t *h;           /* LocalSGD H of the epoch (0 centralized) */
+  int64_t *averagings;  /* averagings (LocalSGD) or gradient reductions (centralized) */
+  int64_t *bytes_sent;  /* bytes this rank (rank 0) sent */
+  double *comm_time, *compute_time; /* s, training only */
 } run_metrics_t;
 
 typedef struct {
@@ -34,11 +38,18 @@ typedef struct {
   int has_test;         /* the test_* values below are set */
   double test_loss_last, test_acc_last, test_loss_best, test_acc_best;
   double wall_time;     /* s */
+  int64_t num_workers, num_classes;
+  const int64_t *class_hist; /* (num_workers, num_classes) images per worker and class */
+  int64_t averagings_total;
+  int64_t weights_crc32;  /* zlib crc32 of the final global parameters (float32) */
 } run_info_t;
 
 void run_metrics_push(run_metrics_t *m, int64_t epoch, double lr, double train_loss,
                       double train_acc, double val_loss, double val_acc, double seconds,
                       double images_per_s);
+/* The communication columns of the epoch just pushed. */
+void run_metrics_comm(run_metrics_t *m, int64_t h, int64_t averagings, int64_t bytes_sent,
+                      double comm_time, double compute_time);
 void run_metrics_free(run_metrics_t *m);
 /* Fills hostname, ranks, start time and Slurm ids from the environment. */
 void run_info_init(run_info_t *info, int64_t mpi_ranks);

@@ -5,20 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <zlib.h>
 
 #include "../core/err.h"
-#include "../core/fsutil.h"
 #include "../core/rng.h"
+#include "../data/shard.h"
 #include "../io/h5util.h"
 
 #define INPUT_SIZE 32
+/* Passes over a shard per epoch are counted below this, to key augmentation draws. */
+#define PASS_STRIDE 1024
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 static int cmp_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -46,14 +44,56 @@ static void split_train_val(trainer_t *t) {
   for (int64_t i = 0; i < t->ntest; i++) t->test_idx[i] = i;
 }
 
+static int init_workers(trainer_t *t) {
+  const dpt_config_t *cfg = t->cfg;
+  int K = t->K, ncls = t->ds->num_classes;
+  if (K % t->nranks != 0)
+    return dpt_fail("model.num_workers = %d workers cannot be spread over %d MPI ranks: the "
+                    "number of ranks must divide K", K, t->nranks);
+  t->shard_offsets = dpt_alloc(sizeof(int64_t) * (K + 1));
+  t->shard_idx = dpt_alloc(sizeof(int64_t) * t->ntrain);
+  if (shard_build(cfg->sharding, t->train_idx, t->ntrain, t->ds->train.labels, ncls, K,
+                  cfg->seed, t->shard_offsets, t->shard_idx) < 0)
+    return dpt_wrap("data.sharding");
+  t->class_hist = dpt_alloc(sizeof(int64_t) * K * ncls);
+  int64_t T = 0;
+  for (int k = 0; k < K; k++) {
+    for (int64_t j = t->shard_offsets[k]; j < t->shard_offsets[k + 1]; j++)
+      t->class_hist[(int64_t)k * ncls + t->ds->train.labels[t->shard_idx[j]]]++;
+    int64_t steps = ceil_div(t->shard_offsets[k + 1] - t->shard_offsets[k],
+                             cfg->worker_batch_size);
+    if (steps > T) T = steps;
+  }
+  int64_t lo, hi;
+  dist_node(&t->dist, K, &lo, &hi);
+  t->first_worker = (int)lo;
+  t->nlocal = (int)(hi - lo);
+  t->workers = dpt_alloc(sizeof(worker_t) * (t->nlocal + 1));
+  for (int i = 0; i < t->nlocal; i++) {
+    worker_t *w = &t->workers[i];
+    w->id = t->first_worker + i;
+    w->params = dpt_alloc(sizeof(float) * t->model.nparams);
+    memcpy(w->params, t->params, sizeof(float) * t->model.nparams);
+    opt_state_init(&w->opt, t->model.nparams, OPT_SGDM);
+    w->shard = t->shard_idx + t->shard_offsets[w->id];
+    w->nshard = t->shard_offsets[w->id + 1] - t->shard_offsets[w->id];
+    w->order = dpt_alloc(sizeof(int64_t) * (w->nshard + 1));
+  }
+  t->slow_u = dpt_alloc(sizeof(float) * t->model.nparams);
+  t->item_cap = T * K * ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
+  t->local_hp = t->hp;
+  t->local_hp.kind = OPT_SGDM;
+  return 0;
+}
+
 int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
                  const char *run_dir, MPI_Comm comm) {
   memset(t, 0, sizeof *t);
   t->cfg = cfg;
   t->ds = ds;
-  t->comm = comm;
-  MPI_Comm_rank(comm, &t->rank);
-  MPI_Comm_size(comm, &t->nranks);
+  t->K = cfg->num_workers;
+  t->H = cfg->local_steps;
+  t->best_val = -1;
   snprintf(t->run_dir, sizeof t->run_dir, "%s", run_dir);
   snprintf(t->run_path, sizeof t->run_path, "%s/run.h5", run_dir);
 
@@ -61,6 +101,10 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   if (nn_model_init(&t->model, cfg->model_name, ds->channels, INPUT_SIZE, INPUT_SIZE,
                     ds->num_classes, max_batch) < 0)
     return -1;
+  size_t np = t->model.nparams;
+  dist_init(&t->dist, comm, strcmp(cfg->reduction, "ordered") == 0, np);
+  t->rank = t->dist.rank;
+  t->nranks = t->dist.nranks;
   int color = ds->channels == 3;
   int crop = cfg->crop_padding >= 0 ? cfg->crop_padding : (color ? 4 : 0);
   int flip = cfg->flip >= 0 ? cfg->flip : color;
@@ -70,25 +114,44 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   if (t->ntrain < 1) return dpt_fail("no training images left after the validation split");
   opt_hparams_from_config(&t->hp, cfg);
 
-  size_t np = t->model.nparams;
   t->params = dpt_alloc(sizeof(float) * np);
   t->grads = dpt_alloc(sizeof(float) * np);
   t->best_params = dpt_alloc(sizeof(float) * np);
   nn_init_params(&t->model, t->params, cfg->seed);
   memcpy(t->best_params, t->params, sizeof(float) * np);
   opt_state_init(&t->opt, np, cfg->optimizer);
-  tree_init(&t->tree, np, (cfg->batch_size + TRAIN_LEAF - 1) / TRAIN_LEAF);
+
+  int64_t batch = t->K ? cfg->worker_batch_size : cfg->batch_size;
+  if (t->K) {
+    if (init_workers(t) < 0) return -1;
+  } else {
+    if (cfg->batch_size % t->nranks != 0)
+      return dpt_fail("model.batch_size = %d cannot be split evenly over %d MPI ranks: the "
+                      "number of ranks must divide the batch", cfg->batch_size, t->nranks);
+    t->item_cap = ceil_div(t->ntrain, batch) * ceil_div(batch, TRAIN_LEAF);
+  }
+  int64_t leaves = ceil_div(batch, TRAIN_LEAF);
+  tree_init(&t->tree, np, leaves > t->K ? leaves : t->K);
+  t->leaf_loss = dpt_alloc(sizeof(double) * leaves);
+  t->leaf_correct = dpt_alloc(sizeof(int64_t) * leaves);
+  t->item_loss = dpt_alloc(sizeof(double) * t->item_cap);
+  t->item_correct = dpt_alloc(sizeof(int64_t) * t->item_cap);
 
   t->order = dpt_alloc(sizeof(int64_t) * t->ntrain);
   size_t in_size = (size_t)INPUT_SIZE * INPUT_SIZE * ds->channels;
   t->input = dpt_alloc(sizeof(float) * in_size * max_batch);
   t->labels = dpt_alloc(max_batch);
+  int64_t neval = t->nval > t->ntest ? t->nval : t->ntest;
   t->losses = dpt_alloc(sizeof(float) * max_batch);
+  t->eval_correct = dpt_alloc(sizeof(int64_t) * (neval + 1));
 
   run_info_init(&t->info, t->nranks);
   t->info.train_images = t->ntrain;
   t->info.val_images = t->nval;
   t->info.test_images = t->ntest;
+  t->info.num_workers = t->K;
+  t->info.num_classes = ds->num_classes;
+  t->info.class_hist = t->class_hist;
   return 0;
 }
 
@@ -96,12 +159,22 @@ void trainer_free(trainer_t *t) {
   nn_model_free(&t->model);
   tree_free(&t->tree);
   opt_state_free(&t->opt);
+  dist_free(&t->dist);
   run_metrics_free(&t->metrics);
+  for (int i = 0; i < t->nlocal; i++) {
+    dpt_free(t->workers[i].params);
+    dpt_free(t->workers[i].order);
+    opt_state_free(&t->workers[i].opt);
+  }
   void *bufs[] = {t->train_idx, t->val_idx, t->test_idx, t->order, t->params, t->grads,
-                  t->best_params, t->input, t->labels, t->losses};
+                  t->best_params, t->input, t->labels, t->losses, t->eval_correct,
+                  t->workers, t->shard_offsets, t->shard_idx, t->class_hist, t->slow_u,
+                  t->item_loss, t->item_correct, t->leaf_loss, t->leaf_correct};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dpt_free(bufs[i]);
   memset(t, 0, sizeof *t);
 }
+
+/* ---------------------------------------------------------------- gradients */
 
 /* tree leaf: the gradient sum of TRAIN_LEAF consecutive images of the current batch. */
 static void batch_leaf(void *ctx, int64_t leaf, float *out) {
@@ -110,54 +183,195 @@ static void batch_leaf(void *ctx, int64_t leaf, float *out) {
   int n = (int)(t->leaf_batch_n - first < TRAIN_LEAF ? t->leaf_batch_n - first : TRAIN_LEAF);
   int correct = 0;
   memset(out, 0, sizeof(float) * t->model.nparams);
-  pipeline_batch(&t->pipe, &t->ds->train, t->leaf_batch + first, n, 1,
-                 (uint64_t)t->epoch, t->input, t->labels);
-  t->leaf_loss += nn_forward_backward(&t->model, t->params, out, t->input, t->labels, n,
-                                      &correct);
-  t->leaf_correct += correct;
+  pipeline_batch(&t->pipe, &t->ds->train, t->leaf_batch + first, n, 1, t->leaf_round,
+                 t->input, t->labels);
+  t->leaf_loss[leaf] = nn_forward_backward(&t->model, t->leaf_params, out, t->input,
+                                           t->labels, n, &correct);
+  t->leaf_correct[leaf] = correct;
 }
 
-int trainer_evaluate(trainer_t *t, const float *params, const dpt_split_t *split,
-                     const int64_t *idx, int64_t n, double *loss, double *acc) {
-  double total = 0;
-  int64_t correct = 0;
-  for (int64_t first = 0; first < n; first += t->cfg->eval_batch) {
-    int m = (int)(n - first < t->cfg->eval_batch ? n - first : t->cfg->eval_batch);
-    int c = 0;
-    pipeline_batch(&t->pipe, split, idx + first, m, 0, 0, t->input, t->labels);
-    nn_forward(&t->model, params, t->input, t->labels, m, &c, t->losses);
-    for (int i = 0; i < m; i++) total += t->losses[i];
-    correct += c;
-  }
-  *loss = n ? total / (double)n : NAN;
-  *acc = n ? (double)correct / (double)n : NAN;
-  return 0;
-}
-
-int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr) {
+/* out = gradient sum over leaves [lo, hi) of batch; 0 when the range is empty. */
+static int batch_gradient(trainer_t *t, const float *params, const int64_t *batch,
+                          int64_t nb, int64_t lo, int64_t hi, float *out) {
+  if (hi <= lo) return 0;
+  t->leaf_params = params;
   t->leaf_batch = batch;
   t->leaf_batch_n = nb;
-  tree_sum(&t->tree, 0, (nb + TRAIN_LEAF - 1) / TRAIN_LEAF, batch_leaf, t, t->grads);
-  /* gradient of the mean loss: the sum divided by the batch, as one float scale */
-  float inv = (float)(1.0 / (double)nb);
-  for (size_t i = 0; i < t->model.nparams; i++) t->grads[i] *= inv;
+  tree_sum(&t->tree, lo, hi, batch_leaf, t, out);
+  return 1;
+}
+
+static void scale(float *x, size_t n, int64_t by) {
+  /* the mean: one float multiply by the rounded reciprocal, the same on every rank */
+  float inv = (float)(1.0 / (double)by);
+  for (size_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+/* A centralized step; item_base >= 0 records the leaves' losses for the epoch. */
+static int central_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr,
+                        int64_t item_base) {
+  int64_t leaves = ceil_div(nb, TRAIN_LEAF), lo, hi;
+  dist_node(&t->dist, leaves, &lo, &hi);
+  int present = batch_gradient(t, t->params, batch, nb, lo, hi, t->grads);
+  dist_sum(&t->dist, t->grads, t->model.nparams, present);
+  scale(t->grads, t->model.nparams, nb);
+  if (item_base >= 0)
+    for (int64_t l = lo; l < hi; l++) {
+      t->item_loss[item_base + l] = t->leaf_loss[l];
+      t->item_correct[item_base + l] = t->leaf_correct[l];
+    }
   return opt_step(&t->hp, &t->model, t->params, t->grads, &t->opt, lr);
 }
 
-static int train_epoch(trainer_t *t, double lr, double *loss, double *acc) {
+int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr) {
+  return central_step(t, batch, nb, lr, -1);
+}
+
+static int central_epoch(trainer_t *t, double lr, int64_t *items) {
   const dpt_config_t *cfg = t->cfg;
   memcpy(t->order, t->train_idx, sizeof(int64_t) * t->ntrain);
-  rng_shuffle(t->order, t->ntrain, rng_key(cfg->seed, RNG_SHUFFLE, 0, (uint64_t)t->epoch));
-  t->leaf_loss = 0;
-  t->leaf_correct = 0;
+  /* the key of LocalSGD worker 0's first pass: K = 1 LocalSGD sees this very order */
+  rng_shuffle(t->order, t->ntrain,
+              rng_key(cfg->seed, RNG_SHUFFLE, 1, (uint64_t)t->epoch * PASS_STRIDE));
+  t->leaf_round = (uint64_t)t->epoch * PASS_STRIDE;
+  int64_t item = 0, stride = ceil_div(cfg->batch_size, TRAIN_LEAF);
   for (int64_t first = 0; first < t->ntrain; first += cfg->batch_size) {
     int64_t nb = t->ntrain - first < cfg->batch_size ? t->ntrain - first : cfg->batch_size;
-    if (trainer_step(t, t->order + first, nb, lr) < 0) return -1;
+    if (central_step(t, t->order + first, nb, lr, item) < 0) return -1;
+    item += stride;
   }
-  *loss = t->leaf_loss / (double)t->ntrain;
-  *acc = (double)t->leaf_correct / (double)t->ntrain;
+  *items = item;
   return 0;
 }
+
+/* ---------------------------------------------------------------- LocalSGD */
+
+static void start_pass(const trainer_t *t, worker_t *w) {
+  memcpy(w->order, w->shard, sizeof(int64_t) * w->nshard);
+  uint64_t round = (uint64_t)t->epoch * PASS_STRIDE + (uint64_t)w->pass;
+  rng_shuffle(w->order, w->nshard, rng_key(t->cfg->seed, RNG_SHUFFLE, 1 + (uint64_t)w->id, round));
+  w->pos = 0;
+}
+
+static void reset_momentum(trainer_t *t) {
+  for (int i = 0; i < t->nlocal; i++) {
+    memset(t->workers[i].opt.m, 0, sizeof(float) * t->model.nparams);
+    t->workers[i].opt.t = 0;
+  }
+}
+
+/* tree leaves over workers: worker id's parameters, or its momentum */
+static void worker_leaf(void *ctx, int64_t id, float *out) {
+  trainer_t *t = ctx;
+  const worker_t *w = &t->workers[id - t->first_worker];
+  memcpy(out, t->leaf_momentum ? w->opt.m : w->params, sizeof(float) * t->model.nparams);
+}
+
+/* sum over all K workers, in tree order, divided by K, into out (every rank) */
+static void worker_mean(trainer_t *t, int momentum, float *out) {
+  t->leaf_momentum = momentum;
+  if (t->nlocal > 0)
+    tree_sum(&t->tree, t->first_worker, t->first_worker + t->nlocal, worker_leaf, t, out);
+  dist_sum(&t->dist, out, t->model.nparams, t->nlocal > 0);
+  const float k = (float)t->K;
+  for (size_t i = 0; i < t->model.nparams; i++) out[i] /= k;
+}
+
+static void average(trainer_t *t, double lr) {
+  const dpt_config_t *cfg = t->cfg;
+  size_t np = t->model.nparams;
+  float *xa = t->grads;
+  worker_mean(t, 0, xa);
+  /* SlowMo with alpha = 1, beta = 0 is plain averaging: skipped so it stays bitwise */
+  if (cfg->slowmo_enabled && !(cfg->slowmo_lr == 1.0 && cfg->slowmo_momentum == 0.0)) {
+    const float beta = (float)cfg->slowmo_momentum, inv_lr = (float)(1.0 / lr);
+    const float step = (float)(cfg->slowmo_lr * lr);
+    for (size_t i = 0; i < np; i++) {
+      t->slow_u[i] = beta * t->slow_u[i] + (t->params[i] - xa[i]) * inv_lr;
+      t->params[i] -= step * t->slow_u[i];
+    }
+  } else {
+    memcpy(t->params, xa, sizeof(float) * np);
+  }
+  for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].params, t->params, sizeof(float) * np);
+  if (strcmp(cfg->local_momentum, "average") == 0) {
+    worker_mean(t, 1, xa);
+    for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].opt.m, xa, sizeof(float) * np);
+  } else if (strcmp(cfg->local_momentum, "reset") == 0) {
+    reset_momentum(t);
+  }
+  t->averagings_total++;
+}
+
+static int local_epoch(trainer_t *t, double lr, int64_t *items, int64_t *averagings,
+                       int64_t *images) {
+  const dpt_config_t *cfg = t->cfg;
+  int64_t b = cfg->worker_batch_size, stride = ceil_div(b, TRAIN_LEAF);
+  int64_t T = t->item_cap / stride / t->K;
+  if (strcmp(cfg->local_momentum, "reset_epoch") == 0) reset_momentum(t);
+  if (cfg->slowmo_reset_each_epoch) memset(t->slow_u, 0, sizeof(float) * t->model.nparams);
+  for (int i = 0; i < t->nlocal; i++) {
+    t->workers[i].pass = 0;
+    start_pass(t, &t->workers[i]);
+  }
+  int64_t count = 0;
+  for (int64_t s = 0; s < T; s++) {
+    for (int i = 0; i < t->nlocal; i++) {
+      worker_t *w = &t->workers[i];
+      if (w->pos >= w->nshard) { /* out of data: the shard again, reshuffled */
+        w->pass++;
+        start_pass(t, w);
+      }
+      int64_t nb = w->nshard - w->pos < b ? w->nshard - w->pos : b;
+      t->leaf_round = (uint64_t)t->epoch * PASS_STRIDE + (uint64_t)w->pass;
+      batch_gradient(t, w->params, w->order + w->pos, nb, 0, ceil_div(nb, TRAIN_LEAF), t->grads);
+      w->pos += nb;
+      *images += nb;
+      scale(t->grads, t->model.nparams, nb);
+      if (opt_step(&t->local_hp, &t->model, w->params, t->grads, &w->opt, lr) < 0) return -1;
+      /* per leaf, like the centralized mode, so K = 1 sums its loss the same way */
+      int64_t base = (s * t->K + w->id) * stride;
+      for (int64_t l = 0; l < ceil_div(nb, TRAIN_LEAF); l++) {
+        t->item_loss[base + l] = t->leaf_loss[l];
+        t->item_correct[base + l] = t->leaf_correct[l];
+      }
+    }
+    if ((s + 1) % t->H == 0 || s == T - 1) {
+      average(t, lr);
+      count++;
+    }
+  }
+  *items = T * t->K * stride;
+  *averagings = count;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+void trainer_evaluate(trainer_t *t, const float *params, const dpt_split_t *split,
+                      const int64_t *idx, int64_t n, double *loss, double *acc) {
+  int64_t eb = t->cfg->eval_batch, chunks = ceil_div(n, eb);
+  double *per_image = dpt_alloc(sizeof(double) * (n + 1));
+  int64_t correct = 0;
+  /* fixed chunks, dealt round-robin: an image's logits never depend on P */
+  for (int64_t c = t->rank; c < chunks; c += t->nranks) {
+    int64_t first = c * eb;
+    int m = (int)(n - first < eb ? n - first : eb), right = 0;
+    pipeline_batch(&t->pipe, split, idx + first, m, 0, 0, t->input, t->labels);
+    nn_forward(&t->model, params, t->input, t->labels, m, &right, t->losses);
+    for (int i = 0; i < m; i++) per_image[first + i] = t->losses[i];
+    correct += right;
+  }
+  dist_collect_f64(&t->dist, per_image, (size_t)n);
+  dist_sum_i64(&t->dist, &correct, 1);
+  double total = 0;
+  for (int64_t i = 0; i < n; i++) total += per_image[i];
+  dpt_free(per_image);
+  *loss = n ? total / (double)n : NAN;
+  *acc = n ? (double)correct / (double)n : NAN;
+}
+
+/* ---------------------------------------------------------------- the run */
 
 static void format_duration(char *buf, size_t cap, double s) {
   long v = (long)(s + 0.5);
@@ -170,14 +384,18 @@ static void format_duration(char *buf, size_t cap, double s) {
 static void print_progress(const trainer_t *t, double elapsed) {
   const run_metrics_t *m = &t->metrics;
   int64_t i = m->n - 1;
-  char el[32], eta[32];
+  char el[32], eta[32], local[96] = "";
   format_duration(el, sizeof el, elapsed);
   format_duration(eta, sizeof eta, elapsed / (double)t->epoch * (t->cfg->epochs - t->epoch));
-  printf("epoch %*d/%d  lr %.4g  train loss %.4f acc %.4f  val loss %.4f acc %.4f  "
-         "%.0f img/s  elapsed %s  ETA %s\n",
+  double share = m->comm_time[i] / (m->comm_time[i] + m->compute_time[i]);
+  if (t->K)
+    snprintf(local, sizeof local, "  H %lld avg %lld", (long long)m->h[i],
+             (long long)m->averagings[i]);
+  printf("epoch %*d/%d  lr %.4g  train loss %.4f acc %.4f  val loss %.4f acc %.4f%s  "
+         "comm %.0f%%  %.0f img/s  elapsed %s  ETA %s\n",
          (int)snprintf(NULL, 0, "%d", t->cfg->epochs), t->epoch, t->cfg->epochs, m->lr[i],
-         m->train_loss[i], m->train_acc[i], m->val_loss[i], m->val_acc[i],
-         m->images_per_s[i], el, eta);
+         m->train_loss[i], m->train_acc[i], m->val_loss[i], m->val_acc[i], local,
+         100 * share, m->images_per_s[i], el, eta);
   fflush(stdout);
 }
 
@@ -187,37 +405,71 @@ static int write_run(trainer_t *t) {
   return runfile_write(t->run_path, t->cfg, &t->info, &t->metrics);
 }
 
+/* Every rank learns whether any failed, so none waits in a collective for a rank that
+ * already gave up; the failing rank's message names it. */
+static int agree(trainer_t *t, int rc) {
+  int ok = rc == 0, all = 0;
+  MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, t->dist.comm);
+  if (!all && rc == 0) return dpt_fail("another rank failed (see its message)");
+  return all ? 0 : -1;
+}
+
+static int run_epoch(trainer_t *t, double lr) {
+  double t0 = MPI_Wtime(), comm0 = t->dist.seconds;
+  int64_t bytes0 = t->dist.bytes_sent, red0 = t->dist.reductions, items = 0, averagings = 0;
+  int64_t seen = t->K ? 0 : t->ntrain;
+  memset(t->item_loss, 0, sizeof(double) * t->item_cap);
+  memset(t->item_correct, 0, sizeof(int64_t) * t->item_cap);
+  int rc = t->K ? local_epoch(t, lr, &items, &averagings, &seen) : central_epoch(t, lr, &items);
+  if (agree(t, rc) < 0) return -1;
+  dist_collect_f64(&t->dist, t->item_loss, (size_t)items);
+  dist_sum_i64(&t->dist, t->item_correct, (size_t)items);
+  double train_seconds = MPI_Wtime() - t0, loss = 0;
+  int64_t correct = 0;
+  for (int64_t i = 0; i < items; i++) {
+    loss += t->item_loss[i];
+    correct += t->item_correct[i];
+  }
+  /* LocalSGD workers may see more images than the split holds (passes restart) */
+  if (t->K) dist_sum_i64(&t->dist, &seen, 1);
+  double val_loss = NAN, val_acc = NAN;
+  if (t->nval)
+    trainer_evaluate(t, t->params, &t->ds->train, t->val_idx, t->nval, &val_loss, &val_acc);
+  double comm = t->dist.seconds - comm0;
+  t->epoch++;
+  t->info.epochs_run = t->epoch;
+  run_metrics_push(&t->metrics, t->epoch, lr, loss / (double)seen,
+                   (double)correct / (double)seen, val_loss, val_acc, MPI_Wtime() - t0,
+                   (double)seen / train_seconds);
+  run_metrics_comm(&t->metrics, t->K ? t->H : 0,
+                   t->K ? averagings : t->dist.reductions - red0,
+                   t->dist.bytes_sent - bytes0, comm, train_seconds - comm);
+  return 0;
+}
+
 int trainer_run(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
-  double start = now_seconds();
-  double best_val = -1;
-  TRY(write_run(t));
+  double start = MPI_Wtime();
+  if (agree(t, write_run(t)) < 0) return -1;
   while (t->epoch < cfg->epochs) {
     double lr = sched_lr(cfg->learning_rate, t->epoch, cfg->epochs, cfg->warmup,
                          strcmp(cfg->scheduler, "constant") != 0);
-    double t0 = now_seconds(), train_loss, train_acc, val_loss = NAN, val_acc = NAN;
-    TRY(train_epoch(t, lr, &train_loss, &train_acc));
-    double train_seconds = now_seconds() - t0;
-    if (t->nval) trainer_evaluate(t, t->params, &t->ds->train, t->val_idx, t->nval,
-                                  &val_loss, &val_acc);
-    t->epoch++;
-    t->info.epochs_run = t->epoch;
-    run_metrics_push(&t->metrics, t->epoch, lr, train_loss, train_acc, val_loss, val_acc,
-                     now_seconds() - t0, (double)t->ntrain / train_seconds);
-    /* The best model is the one with the best validation accuracy; without a
-     * validation split it is the last one. */
-    if (!t->nval || val_acc > best_val) {
-      best_val = t->nval ? val_acc : NAN;
+    if (run_epoch(t, lr) < 0) return -1;
+    double val_acc = t->metrics.val_acc[t->metrics.n - 1];
+    /* The best model has the best validation accuracy; without a validation split it
+     * is the last one. */
+    if (!t->nval || val_acc > t->best_val) {
+      t->best_val = t->nval ? val_acc : NAN;
       memcpy(t->best_params, t->params, sizeof(float) * t->model.nparams);
       t->info.best_epoch = t->epoch;
-      t->info.best_val_acc = best_val;
+      t->info.best_val_acc = t->best_val;
       t->since_best = 0;
     } else {
       t->since_best++;
     }
-    t->info.wall_time = now_seconds() - start;
+    t->info.wall_time = MPI_Wtime() - start;
     if (t->rank == 0) print_progress(t, t->info.wall_time);
-    TRY(write_run(t));
+    if (agree(t, write_run(t)) < 0) return -1;
     if (cfg->patience > 0 && t->nval && t->since_best >= cfg->patience) {
       t->info.stopped_early = 1;
       if (t->rank == 0)
@@ -230,9 +482,11 @@ int trainer_run(trainer_t *t) {
   trainer_evaluate(t, t->best_params, &t->ds->test, t->test_idx, t->ntest,
                    &t->info.test_loss_best, &t->info.test_acc_best);
   t->info.has_test = 1;
-  t->info.wall_time = now_seconds() - start;
+  t->info.weights_crc32 = crc32(0L, (const Bytef *)t->params, (uInt)(sizeof(float) * t->model.nparams));
+  t->info.averagings_total = t->averagings_total;
+  t->info.wall_time = MPI_Wtime() - start;
   snprintf(t->info.status, sizeof t->info.status, "complete");
-  TRY(write_run(t));
+  if (agree(t, write_run(t)) < 0) return -1;
   if (t->rank == 0) {
     printf("test: last model loss %.4f acc %.4f; best model (epoch %lld) loss %.4f acc %.4f\n",
            t->info.test_loss_last, t->info.test_acc_last, (long long)t->info.best_epoch,
@@ -240,6 +494,4 @@ int trainer_run(trainer_t *t) {
     printf("run file: %s\n", t->run_path);
   }
   return 0;
-fail:
-  return -1;
 }

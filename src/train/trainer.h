@@ -1,10 +1,12 @@
-/* trainer.h - one training run: the state a checkpoint would hold, the epoch loop,
- * evaluation, and what the run reports (run.h5, progress lines, the seed's CSV row).
+/* trainer.h - one training run: the state a checkpoint would hold, the epoch loop for
+ * both modes, evaluation, and what the run reports (run.h5, progress lines, CSV row).
  *
- * Centralized mode (num_workers = 0): the global batch is cut into leaves of
- * TRAIN_LEAF images; each leaf's gradient sum is computed on its own and leaves are added
- * by the fixed tree of tree.h, so the result depends on the batch, never on how many
- * images one call or one rank handles. */
+ * Centralized (num_workers = 0): the global batch is cut into leaves of TRAIN_LEAF
+ * images; each rank computes the leaves of its node of the fixed tree (dist_node), the
+ * node sums are added across ranks in tree order (dist_sum), so the gradient is bitwise
+ * the single-process one. LocalSGD (num_workers = K): rank r hosts the workers of its
+ * node of the tree over K workers and steps them one after another; averaging sums the
+ * workers along the same kind of tree. K, never P, decides every number. */
 #ifndef DPT_TRAINER_H
 #define DPT_TRAINER_H
 
@@ -14,6 +16,7 @@
 #include "../config/config.h"
 #include "../data/dataset.h"
 #include "../data/pipeline.h"
+#include "../dist/comm.h"
 #include "../io/runfile.h"
 #include "../nn/model.h"
 #include "../optim/optim.h"
@@ -22,54 +25,85 @@
 #define TRAIN_LEAF 16
 
 typedef struct {
+  int id;                  /* 0 .. K-1 */
+  float *params;
+  opt_state_t opt;
+  const int64_t *shard;    /* its training indices (ascending) */
+  int64_t nshard;
+  int64_t *order;          /* the current pass over its shard, shuffled */
+  int64_t pos, pass;       /* next position in order; passes started this epoch */
+} worker_t;
+
+typedef struct {
   const dpt_config_t *cfg;
   const dpt_dataset_t *ds;
-  MPI_Comm comm;
+  dist_t dist;
   int rank, nranks;
   char run_dir[4096], run_path[4096];
 
   nn_model_t model;
   pipeline_t pipe;
-  opt_hparams_t hp;
+  opt_hparams_t hp;        /* the run's optimizer (centralized) */
+  opt_hparams_t local_hp;  /* LocalSGD workers: SGDM as in the seed */
   tree_t tree;
 
   int64_t *train_idx, ntrain;  /* indices into ds->train used for training */
   int64_t *val_idx, nval;      /* held-out validation indices into ds->train */
   int64_t *test_idx, ntest;    /* 0 .. ds->test.n - 1 */
-  int64_t *order;              /* this epoch's shuffled train_idx */
+  int64_t *order;              /* centralized: this epoch's shuffled train_idx */
+
+  /* LocalSGD */
+  int K, H;
+  int first_worker, nlocal;    /* workers [first_worker, first_worker + nlocal) live here */
+  worker_t *workers;
+  int64_t *shard_offsets, *shard_idx;
+  int64_t *class_hist;         /* (K, num_classes) */
+  float *slow_u;               /* SlowMo's slow momentum */
+  int64_t averagings_total;
 
   /* state */
-  float *params, *grads, *best_params;
-  opt_state_t opt;
+  float *params, *grads, *best_params;  /* global model */
+  opt_state_t opt;                      /* centralized optimizer */
   int epoch;                   /* epochs finished */
   int since_best;
+  double best_val;
   run_metrics_t metrics;
   run_info_t info;
+
+  /* per-epoch results of work items (leaves or worker steps), collected across ranks */
+  double *item_loss;
+  int64_t *item_correct;
+  int64_t item_cap;
 
   /* scratch */
   float *input;                /* (max_batch, 32, 32, c) */
   uint8_t *labels;
   float *losses;
-  const int64_t *leaf_batch;   /* the batch tree leaves read from */
+  int64_t *eval_correct;
+  const float *leaf_params;    /* what tree leaves read */
+  uint64_t leaf_round;         /* augmentation round of the batch's images */
+  int leaf_momentum;           /* worker leaves give momentum, not parameters */
+  const int64_t *leaf_batch;
   int64_t leaf_batch_n;
-  double leaf_loss;
-  int64_t leaf_correct;
+  double *leaf_loss;           /* per leaf of the current batch */
+  int64_t *leaf_correct;
 } trainer_t;
 
-/* Sets up model, data split, pipeline and state. run_dir must be set by the caller. */
+/* Sets up model, data split, shards, workers and state. Collective over comm. */
 int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
                  const char *run_dir, MPI_Comm comm);
 /* Trains to the end (or early stop), evaluates the last and best models on the test
- * split, writes run.h5 after every epoch and at the end. */
+ * split, writes run.h5 after every epoch and at the end. Collective. */
 int trainer_run(trainer_t *t);
 void trainer_free(trainer_t *t);
 
-/* One optimizer step on the nb training images batch[] (indices into ds->train) of the
- * current epoch: tree-summed gradient, divided by nb, optimizer update. */
+/* Centralized: one optimizer step on the nb images batch[] (indices into ds->train):
+ * tree-summed gradient across ranks, divided by nb, optimizer update. */
 int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr);
 
-/* Mean loss and accuracy of params over the given indices of a split. */
-int trainer_evaluate(trainer_t *t, const float *params, const dpt_split_t *split,
-                     const int64_t *idx, int64_t n, double *loss, double *acc);
+/* Mean loss and accuracy of params over the given indices of a split, each rank taking
+ * a share of fixed eval_batch chunks; identical on every P. Collective. */
+void trainer_evaluate(trainer_t *t, const float *params, const dpt_split_t *split,
+                      const int64_t *idx, int64_t n, double *loss, double *acc);
 
 #endif
