@@ -236,6 +236,27 @@ static int validate(load_t *ld) {
   if (c->warmup >= c->epochs)
     return fail_at(ld, ld->locs[warmup - cfg_keys], warmup->key,
                    "must be < model.epochs (%d), got %d", c->epochs, c->warmup);
+  const cfg_key_t *hmax = cfg_key_find("model.work.dynamic.h_max");
+  if (c->dynamic_h_max < c->dynamic_h_min)
+    return fail_at(ld, ld->locs[hmax - cfg_keys], hmax->key,
+                   "must be >= model.work.dynamic.h_min (%d), got %d", c->dynamic_h_min,
+                   c->dynamic_h_max);
+  const cfg_key_t *dup = cfg_key_find("model.work.dynamic.deviation_upper");
+  if (c->deviation_upper <= c->deviation_lower)
+    return fail_at(ld, ld->locs[dup - cfg_keys], dup->key,
+                   "must be > model.work.dynamic.deviation_lower (%g), got %g",
+                   c->deviation_lower, c->deviation_upper);
+  /* AvgLossLS compares the newest n/2 losses with the previous n/2. */
+  const cfg_key_t *nl = cfg_key_find("model.work.dynamic.n_losses");
+  if (!strcmp(c->dynamic_strategy, "AvgLossLS") && c->dynamic_n_losses % 2)
+    return fail_at(ld, ld->locs[nl - cfg_keys], nl->key,
+                   "must be even for AvgLossLS (newest n/2 against previous n/2), got %d",
+                   c->dynamic_n_losses);
+  const cfg_key_t *cu = cfg_key_find("optim.lamb_clamp_upper");
+  if (c->lamb_clamp_upper > 0 && c->lamb_clamp_upper < c->lamb_clamp_lower)
+    return fail_at(ld, ld->locs[cu - cfg_keys], cu->key,
+                   "must be 0 (none) or >= optim.lamb_clamp_lower (%g), got %g",
+                   c->lamb_clamp_lower, c->lamb_clamp_upper);
   return 0;
 }
 

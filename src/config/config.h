@@ -12,6 +12,11 @@
 #define CFG_PATH_MAX 1024
 
 typedef enum { OPT_SGDM, OPT_ADAMW, OPT_LARS, OPT_LAMB } opt_kind_t;
+/* Named variants of spec/algorithms.md (optim.lars_variant, optim.lamb_variant). */
+typedef enum { LARS_PAPER, LARS_LARC, LARS_SEED } lars_variant_t;
+typedef enum { LAMB_PAPER, LAMB_APEX, LAMB_SEED } lamb_variant_t;
+/* optim.lr_scaling: base learning rate from the reference batch's. */
+typedef enum { LR_SCALE_NONE, LR_SCALE_LINEAR, LR_SCALE_SQRT } lr_scaling_t;
 
 typedef struct {
   /* model: */
@@ -37,11 +42,28 @@ typedef struct {
   char local_momentum[16];  /* model.work.momentum: keep | average | reset | reset_epoch */
   char dynamic_strategy[32];/* model.work.dynamic.strategy: "" = fixed H */
   int dynamic_n_losses;     /* model.work.dynamic.n_losses (default 3) */
+  int dynamic_h_min;        /* model.work.dynamic.h_min: lower bound of H (4) */
+  int dynamic_h_max;        /* model.work.dynamic.h_max: upper bound of H (64) */
+  double sigmoid_steepness; /* model.work.dynamic.sigmoid_steepness (0.5) */
+  double sigmoid_midpoint;  /* model.work.dynamic.sigmoid_midpoint: -1 = auto (epochs/2) */
+  double deviation_lower;   /* model.work.dynamic.deviation_lower: double H below (1e-5) */
+  double deviation_upper;   /* model.work.dynamic.deviation_upper: halve H above (1e-4) */
 
   /* optim: (optimizer hyper-parameters beyond the seed's) */
   double momentum;          /* optim.momentum (SGDM / LARS mu, default 0.9) */
   double beta1, beta2;      /* optim.beta1 / optim.beta2 (0.9, 0.999) */
   double eps;               /* optim.eps (AdamW 1e-8) */
+  lars_variant_t lars_variant; /* optim.lars_variant: paper | larc | seed */
+  lamb_variant_t lamb_variant; /* optim.lamb_variant: paper | apex | seed */
+  double trust_coefficient; /* optim.trust_coefficient: LARS eta (paper, larc; 0.001) */
+  double lars_eps;          /* optim.lars_eps: LARS paper/larc epsilon (1e-8) */
+  int larc_clip;            /* optim.larc_clip: trust = min(trust/lr, 1) for larc */
+  int exclude_1d;           /* optim.exclude_1d: 1-D tensors skip trust ratio and decay */
+  double lamb_eps;          /* optim.lamb_eps (1e-6) */
+  double lamb_clamp_lower;  /* optim.lamb_clamp_lower: phi's lower bound; 0 = none */
+  double lamb_clamp_upper;  /* optim.lamb_clamp_upper: phi's upper bound; 0 = none */
+  lr_scaling_t lr_scaling;  /* optim.lr_scaling: none | linear | sqrt */
+  int lr_ref_batch;         /* optim.lr_ref_batch: B_ref of the scaling rule (64) */
 
   /* data: */
   char data_path[CFG_PATH_MAX]; /* data.path (default "data/cifar100.h5") */

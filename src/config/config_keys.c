@@ -26,6 +26,10 @@ static const char *const local_momenta[] = {"keep", "average", "reset", "reset_e
 static const char *const strategies[] = {"",       "ALin",      "DLin",    "ABin",
                                          "DBin",   "ImprLS",    "LossLS",  "AvgLossLS",
                                          "Sigmoid", "RevCosAnn", "Deviation", NULL};
+/* In lars_variant_t, lamb_variant_t and lr_scaling_t order. */
+static const char *const lars_variants[] = {"paper", "larc", "seed", NULL};
+static const char *const lamb_variants[] = {"paper", "apex", "seed", NULL};
+static const char *const lr_scalings[] = {"none", "linear", "sqrt", NULL};
 static const char *const reductions[] = {"ordered", "fast", NULL};
 
 /* Keys of one map must stay contiguous: the resolved YAML and the "expected one of"
@@ -71,9 +75,26 @@ const cfg_key_t cfg_keys[] = {
     {"model.work.momentum", T_ENUM, FIELD(local_momentum), "keep", local_momenta,
      .doc = "local momentum buffers at an averaging: kept, averaged, reset, reset per epoch"},
     {"model.work.dynamic.strategy", T_ENUM, FIELD(dynamic_strategy), "", strategies,
-     .doc = "dynamic-H strategy; empty = fixed H"},
+     .doc = "dynamic-H strategy (spec/algorithms.md); empty = fixed H (local_steps)"},
     {"model.work.dynamic.n_losses", T_INT, FIELD(dynamic_n_losses), "3", .range = ">= 1",
-     .doc = "window of validation losses (AvgLossLS)"},
+     .doc = "window of validation losses (AvgLossLS; must be even for it)"},
+    {"model.work.dynamic.h_min", T_INT, FIELD(dynamic_h_min), "4", .range = ">= 1",
+     .doc = "lower bound of H: where ALin/ABin start and DLin/DBin end; halving "
+            "(ImprLS, LossLS, AvgLossLS, Deviation) stops here"},
+    {"model.work.dynamic.h_max", T_INT, FIELD(dynamic_h_max), "64", .range = ">= 1",
+     .doc = "upper bound of H (>= h_min): where ALin/ABin end and DLin/DBin start; doubling "
+            "stops here (Sigmoid/RevCosAnn use T/22 and T/2)"},
+    {"model.work.dynamic.sigmoid_steepness", T_FLOAT, FIELD(sigmoid_steepness), "0.5",
+     .range = "> 0", .doc = "Sigmoid: steepness s of H = Hmin + (Hmax-Hmin)/(1+exp(-s(e-m))), e the epoch"},
+    {"model.work.dynamic.sigmoid_midpoint", T_FLOAT, FIELD(sigmoid_midpoint), "auto",
+     .range = ">= 0", .autoable = 1,
+     .doc = "Sigmoid: midpoint epoch m; auto = model.epochs/2 (the seed's 75 of 150)"},
+    {"model.work.dynamic.deviation_lower", T_FLOAT, FIELD(deviation_lower), "1e-05",
+     .range = ">= 0",
+     .doc = "Deviation: double H when the epoch's mean of d = mean_k norm(x_k-xa)^2/norm(xa)^2 "
+            "is below"},
+    {"model.work.dynamic.deviation_upper", T_FLOAT, FIELD(deviation_upper), "0.0001",
+     .range = "> 0", .doc = "Deviation: halve H when that mean is above (> deviation_lower)"},
 
     {"optim.momentum", T_FLOAT, FIELD(momentum), "0.9", .range = "[0, 1)",
      .doc = "SGDM and LARS momentum mu"},
@@ -81,6 +102,29 @@ const cfg_key_t cfg_keys[] = {
     {"optim.beta2", T_FLOAT, FIELD(beta2), "0.999", .range = "[0, 1)",
      .doc = "AdamW/LAMB beta2"},
     {"optim.eps", T_FLOAT, FIELD(eps), "1e-08", .range = "> 0", .doc = "AdamW epsilon"},
+    {"optim.lars_variant", T_ENUM_ID, FIELD(lars_variant), "paper", lars_variants,
+     .doc = "LARS: paper (You et al. 2017), larc (apex LARC, timm) or seed (eta 0.3, eps 1e-6)"},
+    {"optim.lamb_variant", T_ENUM_ID, FIELD(lamb_variant), "paper", lamb_variants,
+     .doc = "LAMB: paper (You et al. 2019), apex (FusedLAMB, timm) or seed (clip to 1, no "
+            "bias correction)"},
+    {"optim.trust_coefficient", T_FLOAT, FIELD(trust_coefficient), "0.001", .range = "> 0",
+     .doc = "LARS trust coefficient eta (paper and larc; seed uses 0.3)"},
+    {"optim.lars_eps", T_FLOAT, FIELD(lars_eps), "1e-08", .range = ">= 0",
+     .doc = "LARS epsilon of the trust ratio (paper and larc; seed uses 1e-6)"},
+    {"optim.larc_clip", T_BOOL, FIELD(larc_clip), "false",
+     .doc = "LARS larc: clip the trust ratio to min(trust/lr, 1) (apex LARC clip mode)"},
+    {"optim.exclude_1d", T_BOOL, FIELD(exclude_1d), "true",
+     .doc = "LARS/LAMB: biases and other 1-D tensors skip the trust ratio and weight decay"},
+    {"optim.lamb_eps", T_FLOAT, FIELD(lamb_eps), "1e-06", .range = "> 0",
+     .doc = "LAMB epsilon (every variant)"},
+    {"optim.lamb_clamp_lower", T_FLOAT, FIELD(lamb_clamp_lower), "0.0", .range = ">= 0",
+     .doc = "LAMB phi(norm(w)) = max(norm(w), lower); 0 = no lower clamp"},
+    {"optim.lamb_clamp_upper", T_FLOAT, FIELD(lamb_clamp_upper), "0.0", .range = ">= 0",
+     .doc = "LAMB phi(norm(w)) = min(norm(w), upper); 0 = no upper clamp"},
+    {"optim.lr_scaling", T_ENUM_ID, FIELD(lr_scaling), "none", lr_scalings,
+     .doc = "base LR for global batch B: none, linear (lr*B/B_ref) or sqrt (lr*sqrt(B/B_ref))"},
+    {"optim.lr_ref_batch", T_INT, FIELD(lr_ref_batch), "64", .range = ">= 1",
+     .doc = "B_ref: the batch that model.learning_rate was tuned for (lr_scaling)"},
 
     {"data.path", T_PATH, FIELD(data_path), "data/cifar100.h5", .doc = "dataset (HDF5)"},
     {"data.limit", T_INT, FIELD(limit), "0", .range = ">= 0",
@@ -183,7 +227,10 @@ int cfg_key_set(dpt_config_t *cfg, const cfg_key_t *k, const char *text, int pla
   int b, idx;
   if (plain && cfg_is_null(text)) text = k->def;
   if (k->autoable && !strcasecmp(text, "auto")) {
-    *(int *)field = -1;
+    if (k->type == T_FLOAT)
+      *(double *)field = -1.0;
+    else
+      *(int *)field = -1;
     return 0;
   }
   switch (k->type) {
@@ -261,7 +308,8 @@ static void format_double(char *buf, size_t cap, double v) {
 
 void cfg_key_text(const dpt_config_t *cfg, const cfg_key_t *k, char *buf, size_t cap) {
   const char *field = (const char *)cfg + k->off;
-  if (k->autoable && *(const int *)field == -1) {
+  if (k->autoable && (k->type == T_FLOAT ? *(const double *)field == -1.0
+                                          : *(const int *)field == -1)) {
     snprintf(buf, cap, "auto");
     return;
   }
@@ -284,7 +332,7 @@ const char *cfg_key_expected(const cfg_key_t *k, char *buf, size_t cap) {
   switch (k->type) {
   case T_INT: s = k->autoable ? "an integer or auto" : "an integer"; break;
   case T_U64: s = "a non-negative integer"; break;
-  case T_FLOAT: s = "a number"; break;
+  case T_FLOAT: s = k->autoable ? "a number or auto" : "a number"; break;
   case T_BOOL: s = k->autoable ? "true, false or auto" : "true or false"; break;
   case T_STR: s = "a string"; break;
   case T_PATH: s = "a path"; break;

@@ -28,7 +28,7 @@ typedef struct {
   const char *def;           /* default, written as in a YAML file */
   const char *const *values; /* T_ENUM, T_ENUM_ID: allowed values, NULL-terminated */
   const char *range;         /* ">= 1", "> 0", "[0, 1)"; NULL = any value */
-  int autoable;              /* "auto" is accepted and stored as -1 */
+  int autoable;              /* "auto" is accepted and stored as -1 (-1.0 in a double) */
   const char *doc;           /* one line for the reference and the resolved YAML */
 } cfg_key_t;
 
