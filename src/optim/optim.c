@@ -13,6 +13,15 @@ void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg) {
   hp->beta2 = cfg->beta2;
   hp->eps = cfg->eps;
   hp->weight_decay = cfg->weight_decay;
+  hp->lars_variant = cfg->lars_variant;
+  hp->lamb_variant = cfg->lamb_variant;
+  hp->trust_coefficient = cfg->trust_coefficient;
+  hp->lars_eps = cfg->lars_eps;
+  hp->larc_clip = cfg->larc_clip;
+  hp->exclude_1d = cfg->exclude_1d;
+  hp->lamb_eps = cfg->lamb_eps;
+  hp->clamp_lower = cfg->lamb_clamp_lower;
+  hp->clamp_upper = cfg->lamb_clamp_upper;
 }
 
 void opt_state_init(opt_state_t *st, size_t n, opt_kind_t kind) {
@@ -65,9 +74,20 @@ void opt_adamw_step(size_t n, float *w, const float *g, float *m, float *v, int6
   }
 }
 
+/* The tensors must lie inside the n-float buffers: a broken model is a bug, not an error. */
+static int check_tensors(const nn_model_t *model, size_t n, opt_kind_t kind) {
+  if (!model || model->ntensors < 1)
+    return dpt_fail("%s needs the model's tensor list", config_optimizer_name(kind));
+  for (int i = 0; i < model->ntensors; i++)
+    DPT_ASSERT(model->tensors[i].offset + model->tensors[i].size <= n);
+  return 0;
+}
+
 int opt_step(const opt_hparams_t *hp, const nn_model_t *model, float *w, const float *g,
              opt_state_t *st, double lr) {
-  (void)model;
+  if ((hp->kind == OPT_LARS || hp->kind == OPT_LAMB) && check_tensors(model, st->n, hp->kind) < 0)
+    return -1;
+  if (hp->kind == OPT_LAMB && !st->v) return dpt_fail("LAMB state has no second moment");
   st->t++;
   switch (hp->kind) {
     case OPT_SGDM:
@@ -77,9 +97,24 @@ int opt_step(const opt_hparams_t *hp, const nn_model_t *model, float *w, const f
       opt_adamw_step(st->n, w, g, st->m, st->v, st->t, lr, hp->beta1, hp->beta2, hp->eps,
                      hp->weight_decay);
       return 0;
-    default:
-      return dpt_fail("optimizer %s is not implemented yet", config_optimizer_name(hp->kind));
+    case OPT_LARS:
+      opt_lars_step(hp, model->tensors, model->ntensors, w, g, st->m, st->t, lr);
+      return 0;
+    case OPT_LAMB:
+      opt_lamb_step(hp, model->tensors, model->ntensors, w, g, st->m, st->v, st->t, lr);
+      return 0;
   }
+  return dpt_fail("unknown optimizer %d", (int)hp->kind);
+}
+
+double opt_base_lr(const dpt_config_t *cfg, int batch) {
+  double ratio = (double)batch / (double)cfg->lr_ref_batch;
+  switch (cfg->lr_scaling) {
+    case LR_SCALE_LINEAR: return cfg->learning_rate * ratio;
+    case LR_SCALE_SQRT: return cfg->learning_rate * sqrt(ratio);
+    case LR_SCALE_NONE: break;
+  }
+  return cfg->learning_rate;
 }
 
 double sched_lr(double lr0, int e, int epochs, int warmup, int cosine) {

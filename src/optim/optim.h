@@ -14,10 +14,19 @@
 
 typedef struct {
   opt_kind_t kind;
-  double momentum;      /* SGDM mu */
-  double beta1, beta2;  /* AdamW */
-  double eps;
+  double momentum;      /* SGDM and LARS mu */
+  double beta1, beta2;  /* AdamW and LAMB */
+  double eps;           /* AdamW */
   double weight_decay;
+  /* LARS and LAMB (spec/algorithms.md, "Optimizers") */
+  lars_variant_t lars_variant;
+  lamb_variant_t lamb_variant;
+  double trust_coefficient; /* LARS eta (paper, larc) */
+  double lars_eps;          /* LARS epsilon (paper, larc) */
+  int larc_clip;            /* larc: trust = min(trust/lr, 1) */
+  int exclude_1d;           /* 1-D tensors: trust 1 and no weight decay */
+  double lamb_eps;
+  double clamp_lower, clamp_upper; /* LAMB phi; 0 = no bound */
 } opt_hparams_t;
 
 typedef struct {
@@ -30,7 +39,8 @@ typedef struct {
 void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg);
 void opt_state_init(opt_state_t *st, size_t n, opt_kind_t kind);
 void opt_state_free(opt_state_t *st);
-/* One step on w (n floats) with gradient g of the MEAN loss. */
+/* One step on w (n floats) with gradient g of the MEAN loss. LARS and LAMB work per
+ * tensor of model's tensor list (and fail without one); SGDM and AdamW need no model. */
 int opt_step(const opt_hparams_t *hp, const nn_model_t *model, float *w, const float *g,
              opt_state_t *st, double lr);
 
@@ -38,6 +48,19 @@ void opt_sgdm_step(size_t n, float *w, const float *g, float *buf, int64_t t, do
                    double mu, double wd);
 void opt_adamw_step(size_t n, float *w, const float *g, float *m, float *v, int64_t t,
                     double lr, double b1, double b2, double eps, double wd);
+
+/* LARS over the tensors of the flat buffers (values between tensors are not touched);
+ * buf is the momentum buffer, t >= 1 the step. Norms in double. */
+void opt_lars_step(const opt_hparams_t *hp, const nn_tensor_t *tensors, int ntensors,
+                   float *w, const float *g, float *buf, int64_t t, double lr);
+/* LAMB likewise, with first and second moments m and v. The apex and seed variants scale
+ * the gradient by its global norm over all the tensors first. */
+void opt_lamb_step(const opt_hparams_t *hp, const nn_tensor_t *tensors, int ntensors,
+                   float *w, const float *g, float *m, float *v, int64_t t, double lr);
+
+/* The base learning rate lr0 for global batch `batch`: model.learning_rate as tuned for
+ * optim.lr_ref_batch, scaled by optim.lr_scaling (none, linear B/B_ref, sqrt). */
+double opt_base_lr(const dpt_config_t *cfg, int batch);
 
 /* Learning rate of epoch e (0-based): linear warm-up from 0.1*lr0 over `warmup` epochs,
  * then cosine annealing to 0 over the remaining epochs (or constant). */
