@@ -1,0 +1,152 @@
+/* dynamic_h.c - the dynamic local-step strategies of spec/algorithms.md. */
+#include "dynamic_h.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../core/err.h"
+
+/* In dynh_kind_t order; "" is the fixed H, as model.work.dynamic.strategy spells it. */
+static const char *const names[] = {"",       "ALin",      "DLin",     "ABin",
+                                    "DBin",   "ImprLS",    "LossLS",   "AvgLossLS",
+                                    "Sigmoid", "RevCosAnn", "Deviation"};
+#define NKINDS ((int)(sizeof names / sizeof names[0]))
+
+const char *dynh_name(int kind) { return kind >= 0 && kind < NKINDS ? names[kind] : "?"; }
+
+int dynh_is_schedule(int kind) {
+  return kind == DYNH_ALIN || kind == DYNH_DLIN || kind == DYNH_ABIN || kind == DYNH_DBIN ||
+         kind == DYNH_SIGMOID || kind == DYNH_REVCOSANN;
+}
+
+int dynh_init(dynh_t *s, const dpt_config_t *cfg) {
+  memset(s, 0, sizeof *s);
+  s->kind = -1;
+  for (int k = 0; k < NKINDS; k++)
+    if (!strcmp(cfg->dynamic_strategy, names[k])) s->kind = k;
+  if (s->kind < 0) return dpt_fail("unknown dynamic-H strategy '%s'", cfg->dynamic_strategy);
+  s->h = s->h_start = cfg->local_steps;
+  s->h_min = cfg->dynamic_h_min;
+  s->h_max = cfg->dynamic_h_max;
+  s->n_losses = cfg->dynamic_n_losses;
+  s->steepness = cfg->sigmoid_steepness;
+  s->midpoint = cfg->sigmoid_midpoint;
+  s->dev_lower = cfg->deviation_lower;
+  s->dev_upper = cfg->deviation_upper;
+  return 0;
+}
+
+int dynh_fit(int h, int T) {
+  if (T < 1) return h < 1 ? 1 : h;
+  if (h < 1) h = 1;
+  if (h > T) h = T;
+  int n = T / h, r = T % h;
+  /* r/T <= 0.05 exactly, in integers */
+  if (r > 0 && 20LL * r <= T) return (T + n) / (n + 1); /* ceil(T/(n+1)) */
+  return T / n;
+}
+
+/* Python's round(): half to even (the current rounding mode is to-nearest-even). */
+static double round_even(double x) { return nearbyint(x); }
+
+/* floor(k * num / den) for the linear ramps, exactly in integers (den >= 1). */
+static long long ramp(long long k, long long num, long long den) { return k * num / den; }
+
+static int clampi(int h, int lo, int hi) { return h < lo ? lo : h > hi ? hi : h; }
+
+static int log2_floor(int x) {
+  int p = 0;
+  while ((2LL << p) <= x) p++;
+  return p;
+}
+
+int dynh_schedule(const dynh_t *s, int e, int epochs, int T) {
+  /* e/(E-1) as num/den; one epoch only: the ramp's start (num 0). */
+  long long den = epochs > 1 ? epochs - 1 : 1, up = epochs > 1 ? e : 0, down = den - up;
+  switch (s->kind) {
+  case DYNH_ALIN:
+  case DYNH_DLIN: {
+    /* floor((floor(2*(Hmax-Hmin)*x) + 1)/2) + Hmin: 120 = 2*(64-4) in the seed */
+    long long q = ramp(2LL * (s->h_max - s->h_min), s->kind == DYNH_ALIN ? up : down, den);
+    return clampi((int)((q + 1) / 2) + s->h_min, s->h_min, s->h_max);
+  }
+  case DYNH_ABIN:
+  case DYNH_DBIN: {
+    /* p from log2(Hmin) to log2(Hmax): 8 = 2*(6-2) in the seed */
+    int pmin = log2_floor(s->h_min), pmax = log2_floor(s->h_max);
+    if ((1 << pmin) < s->h_min) pmin++;
+    if (pmax < pmin) pmax = pmin;
+    long long q = ramp(2LL * (pmax - pmin), s->kind == DYNH_ABIN ? up : down, den);
+    return clampi(1 << ((int)((q + 1) / 2) + pmin), s->h_min, s->h_max);
+  }
+  case DYNH_SIGMOID:
+  case DYNH_REVCOSANN: {
+    int hmax = T / 2 > 1 ? T / 2 : 1, hmin = T / 22 > 1 ? T / 22 : 1;
+    double x;
+    if (s->kind == DYNH_SIGMOID) {
+      double m = s->midpoint >= 0 ? s->midpoint : epochs / 2.0;
+      x = hmin + (hmax - hmin) / (1.0 + exp(-s->steepness * (e - m)));
+    } else {
+      x = hmax - (hmax - hmin) / 2.0 * (1.0 + cos(M_PI * e / epochs));
+    }
+    double r = round_even(x);
+    int h = r < hmin ? hmin : r > hmax ? hmax : (int)r;
+    return dynh_fit(h, T);
+  }
+  default:
+    return s->h_start;
+  }
+}
+
+int dynh_initial(dynh_t *s, int epochs, int T) {
+  s->h = dynh_is_schedule(s->kind) ? dynh_schedule(s, 0, epochs, T) : s->h_start;
+  return s->h;
+}
+
+/* -1 halve, +1 double, 0 keep */
+static int feedback(const dynh_t *s, const double *loss, const double *acc, int n,
+                    double dev) {
+  switch (s->kind) {
+  case DYNH_IMPRLS: {
+    /* c: epochs since the best validation accuracy last (strictly) improved */
+    if (n < 1 || !acc) return 0;
+    int best = -1;
+    for (int i = 0; i < n; i++)
+      if (!isnan(acc[i]) && (best < 0 || acc[i] > acc[best])) best = i;
+    if (best < 0) return 0;
+    int c = n - 1 - best;
+    return c > 3 ? -1 : c == 0 ? 1 : 0;
+  }
+  case DYNH_LOSSLS: {
+    if (n < 3 || !loss) return 0;
+    double l1 = loss[n - 3], l2 = loss[n - 2], l3 = loss[n - 1];
+    return l1 < l2 && l2 < l3 ? -1 : l1 > l2 && l2 > l3 ? 1 : 0;
+  }
+  case DYNH_AVGLOSSLS: {
+    int half = s->n_losses / 2;
+    if (half < 1 || n < s->n_losses || !loss) return 0;
+    double newer = 0, older = 0;
+    for (int i = 0; i < half; i++) {
+      newer += loss[n - 1 - i];
+      older += loss[n - 1 - half - i];
+    }
+    newer /= half, older /= half;
+    return newer > older ? -1 : newer < older ? 1 : 0;
+  }
+  case DYNH_DEVIATION:
+    if (isnan(dev)) return 0;
+    return dev > s->dev_upper ? -1 : dev < s->dev_lower ? 1 : 0;
+  default:
+    return 0;
+  }
+}
+
+int dynh_next(dynh_t *s, int epoch_finished, int epochs, int T, const double *val_losses,
+              const double *val_accs, int nhist, double mean_deviation) {
+  if (s->kind == DYNH_FIXED) return s->h = s->h_start;
+  if (dynh_is_schedule(s->kind)) return s->h = dynh_schedule(s, epoch_finished + 1, epochs, T);
+  int move = feedback(s, val_losses, val_accs, nhist, mean_deviation);
+  if (move < 0 && s->h > s->h_min) s->h = s->h / 2 > s->h_min ? s->h / 2 : s->h_min;
+  if (move > 0 && s->h < s->h_max) s->h = 2 * s->h < s->h_max ? 2 * s->h : s->h_max;
+  return s->h;
+}
