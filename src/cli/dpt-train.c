@@ -44,11 +44,25 @@ static void usage(FILE *out) {
 }
 
 /* Every rank reports its own failure; the job stops only when all agree, so no rank
- * waits in a collective for one that already left. */
-static int all_ok(int rc) {
+ * waits in a collective for one that already left. Only failing ranks print. */
+static int all_ok(int rc, int rank) {
   int ok = rc == 0, all = 0;
   MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+  if (rc < 0) fprintf(stderr, "dpt-train: rank %d: %s\n", rank, dpt_errmsg());
   return all;
+}
+
+/* Under srun, each task must be one rank of one MPI world. Without PMIx (srun --mpi=none
+ * or pmi2 with Debian's OpenMPI) every task starts as a singleton world of 1 and would
+ * silently train alone; mpirun-started ranks carry OMPI_COMM_WORLD_SIZE instead. */
+static int check_world(void) {
+  const char *step_tasks = getenv("SLURM_STEP_NUM_TASKS");
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (!step_tasks || getenv("OMPI_COMM_WORLD_SIZE") || atoi(step_tasks) == size) return 0;
+  return dpt_fail("this Slurm job step has %s tasks but the MPI world has %d rank(s): the "
+                  "tasks started as separate singletons. Launch with 'srun --mpi=pmix' (or "
+                  "mpirun)", step_tasks, size);
 }
 
 int main(int argc, char **argv) {
@@ -60,7 +74,7 @@ int main(int argc, char **argv) {
   const char *config_path = NULL, *run_dir_opt = NULL;
   const char *sets[MAX_SETS];
   char *owned[2] = {NULL, NULL};
-  int nsets = 0, check_only = 0, status = 1;
+  int nsets = 0, check_only = 0, status = 1, rc = 0;
   enum { OPT_SET = 256, OPT_DATA, OPT_LIMIT, OPT_RUN_DIR, OPT_CHECK, OPT_REF, OPT_VERSION };
   static const struct option longopts[] = {
       {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, OPT_SET},
@@ -118,11 +132,9 @@ int main(int argc, char **argv) {
     goto usage_error;
   }
 
+  if (!all_ok(check_world(), rank)) goto done;
   dpt_config_t cfg;
-  if (!all_ok(config_load(&cfg, config_path, sets, nsets))) {
-    if (rank == 0) fprintf(stderr, "dpt-train: %s\n", dpt_errmsg());
-    goto done;
-  }
+  if (!all_ok(config_load(&cfg, config_path, sets, nsets), rank)) goto done;
   if (check_only) {
     if (rank == 0) {
       char *yaml = config_to_yaml(&cfg);
@@ -135,17 +147,14 @@ int main(int argc, char **argv) {
 
   dpt_dataset_t ds;
   memset(&ds, 0, sizeof ds);
-  int rc = dataset_load(&ds, cfg.data_path, cfg.limit);
+  rc = dataset_load(&ds, cfg.data_path, cfg.limit);
   if (rc < 0 && !dpt_file_exists(cfg.data_path))
     dpt_fail("%s: dataset not found. Import CIFAR-100 from its binary files with\n"
              "  dpt-data cifar100 --src DIR -o %s\n"
              "or train on Fashion-MNIST (Debian's dataset-fashion-mnist package) with\n"
              "  dpt-data fashion-mnist && dpt-train ... --data data/fashion-mnist.h5",
              cfg.data_path, cfg.data_path);
-  if (!all_ok(rc)) {
-    fprintf(stderr, "dpt-train: rank %d: %s\n", rank, dpt_errmsg());
-    goto done;
-  }
+  if (!all_ok(rc, rank)) goto done;
 
   char run_dir[4096];
   if (run_dir_opt)
@@ -155,8 +164,7 @@ int main(int argc, char **argv) {
   rc = rank == 0 ? dpt_mkdirs(run_dir) : 0;
   trainer_t t;
   if (rc == 0) rc = trainer_init(&t, &cfg, &ds, run_dir, MPI_COMM_WORLD);
-  if (!all_ok(rc)) {
-    fprintf(stderr, "dpt-train: rank %d: %s\n", rank, dpt_errmsg());
+  if (!all_ok(rc, rank)) {
     dataset_free(&ds);
     goto done;
   }
@@ -169,10 +177,7 @@ int main(int argc, char **argv) {
            run_dir);
   rc = trainer_run(&t);
   if (rc == 0 && rank == 0 && cfg.output[0]) rc = csv_append_run(cfg.output, &cfg, &t.info);
-  if (!all_ok(rc))
-    fprintf(stderr, "dpt-train: rank %d: %s\n", rank, dpt_errmsg());
-  else
-    status = 0;
+  if (all_ok(rc, rank)) status = 0;
   trainer_free(&t);
   dataset_free(&ds);
   goto done;
