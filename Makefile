@@ -67,6 +67,8 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all bin/dpt-bench
 	@./bin/dpt-bench
+	@bash bench/aggregate.sh
+	@bash bench/scaling.sh
 
 clean:
 	rm -rf build build-san bin

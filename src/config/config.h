@@ -83,7 +83,6 @@ typedef struct {
   uint64_t seed;            /* experiment.seed (default 0) */
 
   /* train: (execution choices that never change the mathematics) */
-  int micro_batch;          /* train.micro_batch: images per forward/backward call (64) */
   char reduction[16];       /* train.reduction: "ordered" (bitwise) | "fast" */
   int eval_batch;           /* train.eval_batch (256) */
 } dpt_config_t;

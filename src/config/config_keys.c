@@ -150,8 +150,6 @@ const cfg_key_t cfg_keys[] = {
      .doc = "where checkpoints go; empty = the run directory"},
     {"experiment.seed", T_U64, FIELD(seed), "0", .doc = "random seed"},
 
-    {"train.micro_batch", T_INT, FIELD(micro_batch), "64", .range = ">= 1",
-     .doc = "images per forward/backward call (memory, not mathematics)"},
     {"train.reduction", T_ENUM, FIELD(reduction), "ordered", reductions,
      .doc = "ordered = bitwise reproducible sums, fast = MPI's own order"},
     {"train.eval_batch", T_INT, FIELD(eval_batch), "256", .range = ">= 1",

@@ -81,6 +81,9 @@ static int init_workers(trainer_t *t) {
   }
   t->slow_u = dpt_alloc(sizeof(float) * t->model.nparams);
   t->item_cap = T * K * ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
+  t->T = (int)T;
+  if (dynh_init(&t->dyn, cfg) < 0) return dpt_wrap("model.work.dynamic");
+  t->H = dynh_initial(&t->dyn, cfg->epochs, t->T);
   t->local_hp = t->hp;
   t->local_hp.kind = OPT_SGDM;
   return 0;
@@ -113,6 +116,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   split_train_val(t);
   if (t->ntrain < 1) return dpt_fail("no training images left after the validation split");
   opt_hparams_from_config(&t->hp, cfg);
+  t->lr0 = opt_base_lr(cfg, t->K ? cfg->worker_batch_size : cfg->batch_size);
 
   t->params = dpt_alloc(sizeof(float) * np);
   t->grads = dpt_alloc(sizeof(float) * np);
@@ -277,11 +281,31 @@ static void worker_mean(trainer_t *t, int momentum, float *out) {
   for (size_t i = 0; i < t->model.nparams; i++) out[i] /= k;
 }
 
+/* Deviation strategy: mean_k |x_k - xa|^2 / |xa|^2 at this averaging, summed per worker
+ * in double and collected in worker order, so it is the same on every P. */
+static void measure_deviation(trainer_t *t, const float *xa) {
+  double *dev = dpt_alloc(sizeof(double) * t->K), norm = 0;
+  for (int i = 0; i < t->nlocal; i++) {
+    const float *x = t->workers[i].params;
+    double d = 0;
+    for (size_t j = 0; j < t->model.nparams; j++) d += ((double)x[j] - xa[j]) * ((double)x[j] - xa[j]);
+    dev[t->workers[i].id] = d;
+  }
+  dist_collect_f64(&t->dist, dev, (size_t)t->K);
+  for (size_t j = 0; j < t->model.nparams; j++) norm += (double)xa[j] * xa[j];
+  double mean = 0;
+  for (int k = 0; k < t->K; k++) mean += dev[k];
+  dpt_free(dev);
+  t->deviation_sum += norm > 0 ? mean / t->K / norm : 0;
+  t->deviation_count++;
+}
+
 static void average(trainer_t *t, double lr) {
   const dpt_config_t *cfg = t->cfg;
   size_t np = t->model.nparams;
   float *xa = t->grads;
   worker_mean(t, 0, xa);
+  if (t->dyn.kind == DYNH_DEVIATION) measure_deviation(t, xa);
   /* SlowMo with alpha = 1, beta = 0 is plain averaging: skipped so it stays bitwise */
   if (cfg->slowmo_enabled && !(cfg->slowmo_lr == 1.0 && cfg->slowmo_momentum == 0.0)) {
     const float beta = (float)cfg->slowmo_momentum, inv_lr = (float)(1.0 / lr);
@@ -309,6 +333,8 @@ static int local_epoch(trainer_t *t, double lr, int64_t *items, int64_t *averagi
   int64_t b = cfg->worker_batch_size, stride = ceil_div(b, TRAIN_LEAF);
   int64_t T = t->item_cap / stride / t->K;
   if (strcmp(cfg->local_momentum, "reset_epoch") == 0) reset_momentum(t);
+  t->deviation_sum = 0;
+  t->deviation_count = 0;
   if (cfg->slowmo_reset_each_epoch) memset(t->slow_u, 0, sizeof(float) * t->model.nparams);
   for (int i = 0; i < t->nlocal; i++) {
     t->workers[i].pass = 0;
@@ -389,8 +415,9 @@ static void print_progress(const trainer_t *t, double elapsed) {
   format_duration(eta, sizeof eta, elapsed / (double)t->epoch * (t->cfg->epochs - t->epoch));
   double share = m->comm_time[i] / (m->comm_time[i] + m->compute_time[i]);
   if (t->K)
-    snprintf(local, sizeof local, "  H %lld avg %lld", (long long)m->h[i],
-             (long long)m->averagings[i]);
+    snprintf(local, sizeof local, "  H %lld avg %lld (total %lld)%s", (long long)m->h[i],
+             (long long)m->averagings[i], (long long)t->averagings_total,
+             t->H != m->h[i] ? "  next H changes" : "");
   printf("epoch %*d/%d  lr %.4g  train loss %.4f acc %.4f  val loss %.4f acc %.4f%s  "
          "comm %.0f%%  %.0f img/s  elapsed %s  ETA %s\n",
          (int)snprintf(NULL, 0, "%d", t->cfg->epochs), t->epoch, t->cfg->epochs, m->lr[i],
@@ -447,12 +474,20 @@ static int run_epoch(trainer_t *t, double lr) {
   return 0;
 }
 
+/* H changes once per epoch, after validation, for the next epoch. */
+static void next_h(trainer_t *t) {
+  const run_metrics_t *m = &t->metrics;
+  double dev = t->deviation_count ? t->deviation_sum / (double)t->deviation_count : NAN;
+  t->H = dynh_next(&t->dyn, t->epoch - 1, t->cfg->epochs, t->T, m->val_loss, m->val_acc,
+                   (int)m->n, dev);
+}
+
 int trainer_run(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
   double start = MPI_Wtime();
   if (agree(t, write_run(t)) < 0) return -1;
   while (t->epoch < cfg->epochs) {
-    double lr = sched_lr(cfg->learning_rate, t->epoch, cfg->epochs, cfg->warmup,
+    double lr = sched_lr(t->lr0, t->epoch, cfg->epochs, cfg->warmup,
                          strcmp(cfg->scheduler, "constant") != 0);
     if (run_epoch(t, lr) < 0) return -1;
     double val_acc = t->metrics.val_acc[t->metrics.n - 1];
@@ -467,6 +502,7 @@ int trainer_run(trainer_t *t) {
     } else {
       t->since_best++;
     }
+    if (t->K) next_h(t);
     t->info.wall_time = MPI_Wtime() - start;
     if (t->rank == 0) print_progress(t, t->info.wall_time);
     if (agree(t, write_run(t)) < 0) return -1;

@@ -19,6 +19,7 @@
 #include "../dist/comm.h"
 #include "../io/runfile.h"
 #include "../nn/model.h"
+#include "../optim/dynamic_h.h"
 #include "../optim/optim.h"
 #include "tree.h"
 
@@ -53,7 +54,11 @@ typedef struct {
   int64_t *order;              /* centralized: this epoch's shuffled train_idx */
 
   /* LocalSGD */
-  int K, H;
+  int K, H, T;                 /* workers, local steps between averagings, steps/epoch */
+  dynh_t dyn;                  /* dynamic-H strategy and its state */
+  double deviation_sum;        /* this epoch's sum of mean_k |x_k - xa|^2 / |xa|^2 */
+  int64_t deviation_count;
+  double lr0;                  /* base learning rate after the large-batch scaling rule */
   int first_worker, nlocal;    /* workers [first_worker, first_worker + nlocal) live here */
   worker_t *workers;
   int64_t *shard_offsets, *shard_idx;
