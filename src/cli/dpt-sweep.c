@@ -1,0 +1,729 @@
+/* dpt-sweep - expands sweep specs into Slurm array jobs; submits, reports, resubmits,
+ * or runs them one after another on a machine without Slurm.
+ *   dpt-sweep expand sweeps/demo.yaml -o runs/demo
+ *   dpt-sweep submit runs/demo      dpt-sweep status runs/demo
+ *   dpt-sweep resubmit runs/demo    dpt-sweep run-local runs/demo */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/err.h"
+#include "../core/exitcodes.h"
+#include "../core/fsutil.h"
+#include "../sweep/sweep.h"
+
+extern char **environ;
+
+#define MAX_SETS 256
+
+static void usage(FILE *out) {
+  fprintf(out,
+"usage: dpt-sweep expand SPEC.yaml [-o DIR] [--set KEY=VALUE]... [--force]\n"
+"                        [--max-array-size N] [--jobs DIR]\n"
+"       dpt-sweep submit DIR [--dry-run] [--force]\n"
+"       dpt-sweep status DIR [--summary]\n"
+"       dpt-sweep resubmit DIR [--dry-run]\n"
+"       dpt-sweep run-local DIR [--dry-run]\n"
+"       dpt-sweep results DIR\n"
+"\n"
+"expand     validates every task of a sweep spec (sweeps/*.yaml) as dpt-train would and\n"
+"           writes DIR (default runs/NAME): one resolved config per task in\n"
+"           tasks/HASH/ (the hash of the config, so one config is one run), manifest.tsv,\n"
+"           and one Slurm array script per resource shape in jobs/. --set applies to\n"
+"           every task; --force expands over an existing sweep, keeping finished runs.\n"
+"submit     submits the array jobs (tasks already done are left out) and the\n"
+"           aggregation job after them (--dependency=afterany); records the job ids.\n"
+"status     per task and in total: done, running, pending, interrupted, failed,\n"
+"           never started, from the run files and squeue.\n"
+"resubmit   submits only the tasks that are neither done nor queued, as index lists.\n"
+"run-local  runs the tasks not done one after another with mpirun, no Slurm needed.\n"
+"results    each task's axis values and final accuracies (Markdown).\n"
+"\n"
+"--dry-run prints the commands instead of running them.\n"
+"exit status: 0 ok, 1 error (run-local: a task failed), 2 bad usage\n");
+}
+
+/* ---- processes ---- */
+
+/* Runs argv; its stdout goes into out (cap bytes, NUL-terminated) when out is given,
+ * else to log_path (appended) when given, else to ours. Returns the exit status, 128+N
+ * for a signal, or -1 when it could not start. */
+static int run_cmd(char *const argv[], char *out, size_t cap, const char *log_path) {
+  int pipefd[2] = {-1, -1};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (out) {
+    if (pipe(pipefd) != 0) return dpt_fail("pipe: %s", strerror(errno));
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    posix_spawn_file_actions_addclose(&fa, pipefd[1]);
+  } else if (log_path) {
+    posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  }
+  pid_t pid;
+  int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (out) close(pipefd[1]);
+  if (err) {
+    if (out) close(pipefd[0]);
+    return dpt_fail("cannot run %s: %s", argv[0], strerror(err));
+  }
+  if (out) {
+    size_t len = 0;
+    ssize_t got;
+    char sink[4096];
+    while ((got = read(pipefd[0], len + 1 < cap ? out + len : sink,
+                       len + 1 < cap ? cap - len - 1 : sizeof sink)) > 0)
+      if (len + 1 < cap) len += (size_t)got;
+    out[len < cap ? len : cap - 1] = 0;
+    close(pipefd[0]);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return dpt_fail("waitpid: %s", strerror(errno));
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int have_cmd(const char *name) {
+  const char *path = getenv("PATH");
+  if (!path) return 0;
+  char buf[4096];
+  for (const char *p = path; *p;) {
+    size_t n = strcspn(p, ":");
+    snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, name);
+    if (access(buf, X_OK) == 0) return 1;
+    p += n;
+    if (*p) p++;
+  }
+  return 0;
+}
+
+static void print_cmd(char *const argv[]) {
+  for (int i = 0; argv[i]; i++) printf("%s%s", i ? " " : "", argv[i]);
+  printf("\n");
+}
+
+/* Where this binary lives, so job scripts find dpt-train beside it. */
+static void self_dir(char *buf, size_t cap) {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) {
+    snprintf(buf, cap, ".");
+    return;
+  }
+  exe[n] = 0;
+  dpt_dirname(buf, cap, exe);
+}
+
+/* Slurm's MaxArraySize, when a cluster is configured and answers; else 1001. */
+static int cluster_max_array_size(void) {
+  if (!have_cmd("scontrol") || (!getenv("SLURM_CONF") && !dpt_file_exists("/etc/slurm/slurm.conf")))
+    return 1001;
+  char out[65536];
+  char *argv[] = {"scontrol", "show", "config", NULL};
+  if (run_cmd(argv, out, sizeof out, NULL) != 0) {
+    dpt_clear_error();
+    return 1001;
+  }
+  char *p = strstr(out, "\nMaxArraySize");
+  int v = 0;
+  if (p && (p = strchr(p, '='))) v = atoi(p + 1);
+  return v > 0 ? v : 1001;
+}
+
+/* ---- expand ---- */
+
+static int cmd_expand(int argc, char **argv) {
+  const char *out_dir = NULL, *jobs_dir = NULL;
+  const char *sets[MAX_SETS];
+  int nsets = 0, force = 0, max_array = 0;
+  enum { O_SET = 256, O_FORCE, O_MAX, O_JOBS };
+  static const struct option opts[] = {
+      {"output", required_argument, 0, 'o'}, {"set", required_argument, 0, O_SET},
+      {"force", no_argument, 0, O_FORCE}, {"max-array-size", required_argument, 0, O_MAX},
+      {"jobs", required_argument, 0, O_JOBS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    switch (c) {
+      case 'o': out_dir = optarg; break;
+      case O_SET:
+        if (nsets == MAX_SETS) goto usage_error;
+        sets[nsets++] = optarg;
+        break;
+      case O_FORCE: force = 1; break;
+      case O_MAX:
+        max_array = atoi(optarg);
+        if (max_array < 1) {
+          fprintf(stderr, "dpt-sweep: --max-array-size: expected an integer >= 1, got '%s'\n", optarg);
+          goto usage_error;
+        }
+        break;
+      case O_JOBS: jobs_dir = optarg; break;
+      case 'h': usage(stdout); return DPT_EXIT_OK;
+      default: goto usage_error;
+    }
+  }
+  if (optind != argc - 1) {
+    fprintf(stderr, "dpt-sweep expand: expected one spec file\n");
+    goto usage_error;
+  }
+  const char *spec_path = argv[optind];
+  sweep_spec_t spec;
+  sweep_plan_t plan;
+  if (sweep_spec_load(&spec, spec_path, sets, nsets) < 0) {
+    fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+    sweep_spec_free(&spec);
+    return DPT_EXIT_ERROR;
+  }
+  if (!max_array) max_array = spec.res.max_array_size;
+  if (!max_array) max_array = cluster_max_array_size();
+  if (sweep_expand(&spec, max_array, &plan) < 0) {
+    fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+    sweep_spec_free(&spec);
+    return DPT_EXIT_ERROR;
+  }
+  char dir[2 * PATH_MAX + 64], bin[PATH_MAX], jobs[PATH_MAX + 32], cwd[PATH_MAX], def[PATH_MAX + 16];
+  self_dir(bin, sizeof bin);
+  if (!jobs_dir) jobs_dir = getenv("DPT_JOBS_DIR");
+  if (!jobs_dir) {
+    snprintf(def, sizeof def, "%s/../jobs", bin);
+    jobs_dir = def;
+  }
+  if (!realpath(jobs_dir, jobs)) snprintf(jobs, sizeof jobs, "%s", jobs_dir);
+  if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, ".");
+  if (!out_dir) {
+    snprintf(def, sizeof def, "runs/%s", spec.name);
+    out_dir = def;
+  }
+  snprintf(dir, sizeof dir, "%s%s%s", out_dir[0] == '/' ? "" : cwd, out_dir[0] == '/' ? "" : "/",
+           out_dir);
+  sweep_write_opts_t o = {jobs, bin, cwd, force};
+  int rc = sweep_write(&spec, &plan, dir, &o);
+  if (rc < 0) {
+    fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+  } else {
+    printf("sweep %s: %d task(s) from %d combination(s)", spec.name, plan.ntasks, plan.ncombos);
+    if (plan.nexcluded) printf(", %d excluded", plan.nexcluded);
+    if (plan.nduplicates) printf(", %d duplicate config(s) merged", plan.nduplicates);
+    printf(", %d array job(s) -> %s\n", plan.narrays, out_dir);
+    for (int a = 0; a < plan.narrays && a < 20; a++)
+      printf("  a%d: %d task(s), %d rank(s) each, %d min\n", a, plan.arrays[a].ntasks,
+             plan.arrays[a].ranks, plan.arrays[a].time_min);
+    if (plan.narrays > 20) printf("  ... (%d more in arrays.tsv)\n", plan.narrays - 20);
+  }
+  sweep_plan_free(&plan);
+  sweep_spec_free(&spec);
+  return rc < 0 ? DPT_EXIT_ERROR : DPT_EXIT_OK;
+usage_error:
+  fprintf(stderr, "run 'dpt-sweep --help' for usage\n");
+  return DPT_EXIT_USAGE;
+}
+
+/* ---- the state of every task ---- */
+
+typedef struct {
+  sweep_manifest_t m;
+  sweep_submission_t *subs;
+  int nsubs;
+  sweep_task_files_t *files;
+  const char **queue;   /* per row: squeue's state word, or NULL */
+  int *submitted;       /* per row */
+  sweep_state_t *state; /* per row */
+  int queue_ok;         /* squeue answered */
+  char *queue_text;
+} sweep_view_t;
+
+static void view_free(sweep_view_t *v) {
+  sweep_manifest_free(&v->m);
+  sweep_submissions_free(v->subs, v->nsubs);
+  dpt_free(v->files);
+  dpt_free(v->queue);
+  dpt_free(v->submitted);
+  dpt_free(v->state);
+  dpt_free(v->queue_text);
+}
+
+/* Row of (array, index), or -1. */
+static int row_of(const sweep_manifest_t *m, const char *array, int index) {
+  /* Rows are in task order and each array's indices ascend: scan is fine at these sizes,
+   * but start from a guess for large sweeps. */
+  for (int i = 0; i < m->nrows; i++)
+    if (m->rows[i].index == index && !strcmp(m->rows[i].array, array)) return i;
+  return -1;
+}
+
+/* Marks every row of `array` whose index is in list ("0-5%2", "1,3-4") with fn. */
+static void each_index(const char *list, void (*fn)(void *ctx, int idx), void *ctx) {
+  const char *p = list;
+  while (*p && *p != '%') {
+    char *end;
+    long a = strtol(p, &end, 10), b = a;
+    if (end == p) break;
+    p = end;
+    if (*p == '-') {
+      b = strtol(p + 1, &end, 10);
+      p = end;
+    }
+    for (long i = a; i <= b && i - a < 10000000; i++) fn(ctx, (int)i);
+    if (*p == ',') p++;
+  }
+}
+
+typedef struct {
+  sweep_view_t *v;
+  const char *array;
+  const char *state;
+} mark_t;
+
+static void mark_submitted(void *ctx, int idx) {
+  mark_t *mk = ctx;
+  int r = row_of(&mk->v->m, mk->array, idx);
+  if (r >= 0) mk->v->submitted[r] = 1;
+}
+
+static int queue_rank(const char *s) { /* prefer what is alive */
+  if (!s) return 0;
+  if (!strcmp(s, "RUNNING") || !strcmp(s, "COMPLETING")) return 3;
+  if (!strcmp(s, "PENDING") || !strncmp(s, "REQUEUE", 7)) return 2;
+  return 1;
+}
+
+static void mark_queue(void *ctx, int idx) {
+  mark_t *mk = ctx;
+  int r = row_of(&mk->v->m, mk->array, idx);
+  if (r >= 0 && queue_rank(mk->state) > queue_rank(mk->v->queue[r])) mk->v->queue[r] = mk->state;
+}
+
+static int view_load(sweep_view_t *v, const char *dir) {
+  memset(v, 0, sizeof *v);
+  TRY(sweep_manifest_read(dir, &v->m));
+  TRY(sweep_submissions_read(dir, &v->subs, &v->nsubs));
+  int n = v->m.nrows;
+  v->files = dpt_alloc((size_t)(n + 1) * sizeof *v->files);
+  v->queue = dpt_alloc((size_t)(n + 1) * sizeof *v->queue);
+  v->submitted = dpt_alloc((size_t)(n + 1) * sizeof *v->submitted);
+  v->state = dpt_alloc((size_t)(n + 1) * sizeof *v->state);
+  for (int i = 0; i < n; i++) sweep_task_files(dir, &v->m.rows[i], &v->files[i]);
+  for (int s = 0; s < v->nsubs; s++) {
+    mark_t mk = {v, v->subs[s].array, NULL};
+    each_index(v->subs[s].indices, mark_submitted, &mk);
+  }
+  /* Slurm's queue (accounting may be off: squeue, not sacct). */
+  if (v->nsubs && have_cmd("squeue")) {
+    v->queue_text = dpt_alloc(1 << 22);
+    char *argv[] = {"squeue", "-h", "-r", "-o", "%i %T", NULL};
+    if (run_cmd(argv, v->queue_text, 1 << 22, NULL) == 0) {
+      v->queue_ok = 1;
+      for (char *line = strtok(v->queue_text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *sp = strchr(line, ' '), *us = strchr(line, '_');
+        if (!sp || !us || us > sp) continue;
+        *sp = 0;
+        *us = 0;
+        const char *idx = us + 1;
+        if (*idx == '[') idx++;
+        for (int s = 0; s < v->nsubs; s++)
+          if (!strcmp(v->subs[s].job, line)) {
+            mark_t mk = {v, v->subs[s].array, sp + 1};
+            each_index(idx, mark_queue, &mk);
+          }
+      }
+    }
+    dpt_clear_error();
+  }
+  /* run-local marks the task it runs in local.pid. */
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/local.pid", dir);
+  FILE *f = fopen(path, "r");
+  if (f) {
+    long pid = 0;
+    int task = -1;
+    if (fscanf(f, "%ld %d", &pid, &task) == 2 && pid > 0 && kill((pid_t)pid, 0) == 0)
+      for (int i = 0; i < n; i++)
+        if (v->m.rows[i].task == task) v->queue[i] = "RUNNING";
+    fclose(f);
+  }
+  for (int i = 0; i < n; i++)
+    v->state[i] = sweep_task_state(&v->files[i], v->queue[i], v->submitted[i]);
+  return 0;
+fail:
+  return -1;
+}
+
+static int dir_arg(int argc, char **argv, const char *cmd, const char **dir) {
+  if (optind != argc - 1) {
+    fprintf(stderr, "dpt-sweep %s: expected one sweep directory\n", cmd);
+    return -1;
+  }
+  *dir = argv[optind];
+  return 0;
+}
+
+/* ---- status ---- */
+
+static int cmd_status(int argc, char **argv) {
+  int summary = 0;
+  static const struct option opts[] = {{"summary", no_argument, 0, 's'},
+                                       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "sh", opts, NULL)) != -1) {
+    if (c == 's') summary = 1;
+    else if (c == 'h') { usage(stdout); return 0; }
+    else goto usage_error;
+  }
+  const char *dir;
+  if (dir_arg(argc, argv, "status", &dir) < 0) goto usage_error;
+  sweep_view_t v;
+  if (view_load(&v, dir) < 0) {
+    fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+    view_free(&v);
+    return DPT_EXIT_ERROR;
+  }
+  int count[TASK_NSTATES] = {0};
+  for (int i = 0; i < v.m.nrows; i++) count[v.state[i]]++;
+  if (!summary) {
+    printf("task\tjob\tstate\tattempts");
+    for (int a = 0; a < v.m.naxes; a++) printf("\t%s", v.m.axes[a]);
+    printf("\n");
+    for (int i = 0; i < v.m.nrows; i++) {
+      const sweep_row_t *r = &v.m.rows[i];
+      printf("%d\t%s[%d]\t%s\t%d", r->task, r->array, r->index, sweep_state_names[v.state[i]],
+             v.files[i].attempts);
+      for (int a = 0; a < v.m.naxes; a++) printf("\t%s", r->values[a]);
+      printf("\n");
+    }
+  }
+  if (v.nsubs && !v.queue_ok)
+    printf("note: squeue did not answer; states come from the run files only\n");
+  printf("total %d task(s):", v.m.nrows);
+  for (int s = 0; s < TASK_NSTATES; s++) printf("%s %d %s", s ? "," : "", count[s], sweep_state_names[s]);
+  printf("\n");
+  int width = 40, done = count[TASK_DONE], n = v.m.nrows;
+  int fill = n ? (int)((long)done * width / n) : 0;
+  printf("[");
+  for (int i = 0; i < width; i++) putchar(i < fill ? '#' : '-');
+  printf("] %d/%d done (%d%%)\n", done, n, n ? (int)(100L * done / n) : 0);
+  view_free(&v);
+  return DPT_EXIT_OK;
+usage_error:
+  fprintf(stderr, "run 'dpt-sweep --help' for usage\n");
+  return DPT_EXIT_USAGE;
+}
+
+/* ---- submit and resubmit ---- */
+
+static int parse_job_id(const char *out, char *job, size_t cap) {
+  size_t n = strspn(out, "0123456789");
+  if (!n || n >= cap) return -1;
+  snprintf(job, cap, "%.*s", (int)n, out);
+  return 0;
+}
+
+/* Submits, per array, the tasks that are not done (resubmit: nor queued), then the
+ * aggregation behind them. */
+static int submit(const char *dir, int dry_run, int force, int resubmit) {
+  sweep_view_t v;
+  int rc = -1, nnew = 0;
+  char abs[PATH_MAX], script[PATH_MAX + 64], array_opt[1 << 16], out[4096], dep[8192];
+  sweep_submission_t *subs = NULL;
+  if (view_load(&v, dir) < 0) goto done;
+  if (!realpath(dir, abs)) snprintf(abs, sizeof abs, "%s", dir);
+  if (!resubmit && v.nsubs && !force) {
+    dpt_fail("%s was already submitted (job %s); see dpt-sweep status, then dpt-sweep "
+             "resubmit for the tasks that did not finish, or submit --force", dir, v.subs[0].job);
+    goto done;
+  }
+  if (resubmit && v.nsubs && !v.queue_ok && !dry_run) {
+    dpt_fail("squeue did not answer, so queued tasks cannot be told apart; try again");
+    goto done;
+  }
+  if (!dry_run && !have_cmd("sbatch")) {
+    dpt_fail("sbatch not found: no Slurm here; dpt-sweep run-local %s runs the tasks with "
+             "mpirun", dir);
+    goto done;
+  }
+  subs = dpt_alloc((size_t)(v.m.narrays + 1) * sizeof *subs);
+  snprintf(dep, sizeof dep, "--dependency=afterany");
+  int *idx = dpt_alloc((size_t)(v.m.nrows + 1) * sizeof *idx);
+  for (int a = 0; a < v.m.narrays; a++) {
+    int n = 0;
+    for (int i = 0; i < v.m.nrows; i++) {
+      if (strcmp(v.m.rows[i].array, v.m.arrays[a].array)) continue;
+      sweep_state_t s = v.state[i];
+      if (s == TASK_DONE || (resubmit && (s == TASK_RUNNING || s == TASK_PENDING))) continue;
+      idx[n++] = v.m.rows[i].index;
+    }
+    if (!n) continue;
+    char *list = sweep_index_list(idx, n, v.m.arrays[a].throttle);
+    snprintf(array_opt, sizeof array_opt, "--array=%s", list);
+    snprintf(script, sizeof script, "%s/jobs/%s.sbatch", abs, v.m.arrays[a].array);
+    char *argv[] = {"sbatch", "--parsable", array_opt, script, NULL};
+    if (dry_run) {
+      print_cmd(argv);
+      dpt_free(list);
+      continue;
+    }
+    int st = run_cmd(argv, out, sizeof out, NULL);
+    char job[64];
+    if (st != 0 || parse_job_id(out, job, sizeof job) < 0) {
+      dpt_free(list);
+      dpt_free(idx);
+      if (st >= 0) dpt_fail("sbatch %s failed (status %d): %s", script, st, out);
+      sweep_submissions_append(dir, subs, nnew); /* keep what was submitted */
+      goto done;
+    }
+    subs[nnew].job = dpt_strdup(job);
+    snprintf(subs[nnew].array, sizeof subs[nnew].array, "%s", v.m.arrays[a].array);
+    char *nothrottle = sweep_index_list(idx, n, 0);
+    subs[nnew++].indices = nothrottle;
+    dpt_free(list);
+    printf("submitted %s: job %s, %d task(s)\n", v.m.arrays[a].array, job, n);
+    snprintf(dep + strlen(dep), sizeof dep - strlen(dep), ":%s", job);
+  }
+  dpt_free(idx);
+  if (!dry_run && !nnew) {
+    printf("nothing to submit: every task is done%s\n", resubmit ? " or queued" : "");
+    rc = 0;
+    goto done;
+  }
+  snprintf(script, sizeof script, "%s/jobs/aggregate.sbatch", abs);
+  char *argv_dep[] = {"sbatch", "--parsable", dep, script, NULL};
+  char *argv_nodep[] = {"sbatch", "--parsable", script, NULL};
+  char **argv = (dry_run || nnew) ? argv_dep : argv_nodep;
+  if (dry_run) {
+    if (!strchr(dep, ':')) argv = argv_nodep;
+    print_cmd(argv);
+    rc = 0;
+    goto done;
+  }
+  int st = run_cmd(argv, out, sizeof out, NULL);
+  char job[64];
+  if (st != 0 || parse_job_id(out, job, sizeof job) < 0) {
+    if (st >= 0) dpt_fail("sbatch %s failed (status %d): %s", script, st, out);
+    sweep_submissions_append(dir, subs, nnew);
+    goto done;
+  }
+  subs[nnew].job = dpt_strdup(job);
+  snprintf(subs[nnew].array, sizeof subs[nnew].array, "aggregate");
+  subs[nnew++].indices = dpt_strdup("-");
+  printf("submitted aggregate: job %s, after %s\n", job, dep + strlen("--dependency="));
+  rc = sweep_submissions_append(dir, subs, nnew);
+done:
+  sweep_submissions_free(subs, nnew);
+  view_free(&v);
+  return rc;
+}
+
+static int cmd_submit(int argc, char **argv, int resubmit) {
+  int dry_run = 0, force = 0;
+  static const struct option opts[] = {{"dry-run", no_argument, 0, 'n'},
+                                       {"force", no_argument, 0, 'f'},
+                                       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "nfh", opts, NULL)) != -1) {
+    if (c == 'n') dry_run = 1;
+    else if (c == 'f' && !resubmit) force = 1;
+    else if (c == 'h') { usage(stdout); return 0; }
+    else goto usage_error;
+  }
+  const char *dir;
+  if (dir_arg(argc, argv, resubmit ? "resubmit" : "submit", &dir) < 0) goto usage_error;
+  if (submit(dir, dry_run, force, resubmit) < 0) {
+    fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+    return DPT_EXIT_ERROR;
+  }
+  return DPT_EXIT_OK;
+usage_error:
+  fprintf(stderr, "run 'dpt-sweep --help' for usage\n");
+  return DPT_EXIT_USAGE;
+}
+
+/* ---- run-local ---- */
+
+static int cmd_run_local(int argc, char **argv) {
+  int dry_run = 0;
+  static const struct option opts[] = {{"dry-run", no_argument, 0, 'n'},
+                                       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+    if (c == 'n') dry_run = 1;
+    else if (c == 'h') { usage(stdout); return 0; }
+    else goto usage_error;
+  }
+  const char *dir;
+  if (dir_arg(argc, argv, "run-local", &dir) < 0) goto usage_error;
+  sweep_view_t v;
+  if (view_load(&v, dir) < 0) {
+    fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+    view_free(&v);
+    return DPT_EXIT_ERROR;
+  }
+  char bin[PATH_MAX], train[PATH_MAX + 16], cfg[PATH_MAX], run_dir[PATH_MAX], log[PATH_MAX];
+  char np[16], pidpath[PATH_MAX], help[8192];
+  self_dir(bin, sizeof bin);
+  const char *env_train = getenv("DPT_TRAIN");
+  snprintf(train, sizeof train, "%s", env_train ? env_train : bin);
+  if (!env_train) snprintf(train, sizeof train, "%s/dpt-train", bin);
+  /* --resume auto once dpt-train has it (the checkpoint work adds it). */
+  char *help_argv[] = {train, "--help", NULL};
+  int resume = run_cmd(help_argv, help, sizeof help, NULL) == 0 && strstr(help, "--resume");
+  dpt_clear_error();
+  int use_mpirun = have_cmd("mpirun");
+  int failed = 0, ran = 0, todo = 0;
+  for (int i = 0; i < v.m.nrows; i++) todo += v.state[i] != TASK_DONE;
+  snprintf(pidpath, sizeof pidpath, "%s/local.pid", dir);
+  for (int i = 0; i < v.m.nrows; i++) {
+    const sweep_row_t *r = &v.m.rows[i];
+    if (v.state[i] == TASK_DONE) continue;
+    if (v.state[i] == TASK_RUNNING || v.state[i] == TASK_PENDING) {
+      printf("task %d: %s in Slurm; skipped\n", r->task, sweep_state_names[v.state[i]]);
+      continue;
+    }
+    snprintf(cfg, sizeof cfg, "%s/%s/config.yaml", dir, r->run_dir);
+    snprintf(run_dir, sizeof run_dir, "%s/%s", dir, r->run_dir);
+    snprintf(log, sizeof log, "%s/logs/local_%d.out", dir, r->task);
+    snprintf(np, sizeof np, "%d", r->ranks);
+    char *args[16];
+    int n = 0;
+    if (use_mpirun) {
+      args[n++] = "mpirun";
+      if (geteuid() == 0) args[n++] = "--allow-run-as-root";
+      args[n++] = "--oversubscribe";
+      args[n++] = "-np";
+      args[n++] = np;
+    } else if (r->ranks > 1) {
+      fprintf(stderr, "dpt-sweep: task %d needs %d ranks and mpirun is missing\n", r->task, r->ranks);
+      failed++;
+      continue;
+    }
+    args[n++] = train;
+    args[n++] = "-c";
+    args[n++] = cfg;
+    args[n++] = "--run-dir";
+    args[n++] = run_dir;
+    if (resume) {
+      args[n++] = "--resume";
+      args[n++] = "auto";
+    }
+    args[n] = NULL;
+    if (dry_run) {
+      print_cmd(args);
+      continue;
+    }
+    ran++;
+    printf("task %d (%d/%d, %d rank(s)):", r->task, ran, todo, r->ranks);
+    for (int a = 0; a < v.m.naxes; a++) printf(" %s=%s", v.m.axes[a], r->values[a]);
+    printf("\n");
+    fflush(stdout);
+    FILE *pf = fopen(pidpath, "w");
+    if (pf) {
+      fprintf(pf, "%ld %d\n", (long)getpid(), r->task);
+      fclose(pf);
+    }
+    time_t t0 = time(NULL);
+    int st = run_cmd(args, NULL, 0, log);
+    if (st < 0) {
+      fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+      st = 127;
+    }
+    char apath[PATH_MAX];
+    snprintf(apath, sizeof apath, "%s/%s/attempts.tsv", dir, r->run_dir);
+    FILE *af = fopen(apath, "a");
+    if (af) {
+      char when[32];
+      time_t now = time(NULL);
+      strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", localtime(&now));
+      fprintf(af, "local\t%d\t0\t%d\t%s\n", r->index, st, when);
+      fclose(af);
+    }
+    sweep_task_files_t f;
+    sweep_task_files(dir, r, &f);
+    if (st == 0 && !strcmp(f.run_status, "complete")) {
+      printf("  done in %lds", (long)(time(NULL) - t0));
+      if (f.has_results) printf(", test accuracy %.4f (last) %.4f (best)", f.test_acc_last, f.test_acc_best);
+      printf("\n");
+    } else {
+      printf("  FAILED (exit status %d); log: %s\n", st, log);
+      failed++;
+    }
+    fflush(stdout);
+  }
+  unlink(pidpath);
+  if (!dry_run) printf("run-local: %d task(s) run, %d failed\n", ran, failed);
+  view_free(&v);
+  return failed ? DPT_EXIT_ERROR : DPT_EXIT_OK;
+usage_error:
+  fprintf(stderr, "run 'dpt-sweep --help' for usage\n");
+  return DPT_EXIT_USAGE;
+}
+
+/* ---- results ---- */
+
+static int cmd_results(int argc, char **argv) {
+  const char *dir;
+  if (dir_arg(argc, argv, "results", &dir) < 0) {
+    fprintf(stderr, "run 'dpt-sweep --help' for usage\n");
+    return DPT_EXIT_USAGE;
+  }
+  sweep_view_t v;
+  if (view_load(&v, dir) < 0) {
+    fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+    view_free(&v);
+    return DPT_EXIT_ERROR;
+  }
+  printf("| task |");
+  for (int a = 0; a < v.m.naxes; a++) printf(" %s |", v.m.axes[a]);
+  printf(" state | best val acc | test acc (last) | test acc (best) |\n|---:|");
+  for (int a = 0; a < v.m.naxes; a++) printf("---|");
+  printf("---|---:|---:|---:|\n");
+  for (int i = 0; i < v.m.nrows; i++) {
+    const sweep_row_t *r = &v.m.rows[i];
+    const sweep_task_files_t *f = &v.files[i];
+    printf("| %d |", r->task);
+    for (int a = 0; a < v.m.naxes; a++) printf(" %s |", r->values[a]);
+    printf(" %s |", sweep_state_names[v.state[i]]);
+    if (f->has_results)
+      printf(" %.4f | %.4f | %.4f |\n", f->best_val_acc, f->test_acc_last, f->test_acc_best);
+    else
+      printf(" - | - | - |\n");
+  }
+  view_free(&v);
+  return DPT_EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return DPT_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    usage(stdout);
+    return DPT_EXIT_OK;
+  }
+  if (!strcmp(cmd, "--version")) {
+    printf("dpt-sweep %s\n", DPT_VERSION);
+    return DPT_EXIT_OK;
+  }
+  optind = 1;
+  argc--;
+  argv++;
+  if (!strcmp(cmd, "expand")) return cmd_expand(argc, argv);
+  if (!strcmp(cmd, "submit")) return cmd_submit(argc, argv, 0);
+  if (!strcmp(cmd, "resubmit")) return cmd_submit(argc, argv, 1);
+  if (!strcmp(cmd, "status")) return cmd_status(argc, argv);
+  if (!strcmp(cmd, "run-local")) return cmd_run_local(argc, argv);
+  if (!strcmp(cmd, "results")) return cmd_results(argc, argv);
+  fprintf(stderr, "dpt-sweep: unknown command '%s' (expand, submit, status, resubmit, "
+                  "run-local, results)\nrun 'dpt-sweep --help' for usage\n", cmd);
+  return DPT_EXIT_USAGE;
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env bats
+# dpt-sweep without a cluster: expand (files, refusals, idempotence), dry-run submission,
+# run-local, status and results.
+load helper
+
+setup_file() {
+  export DATA
+  DATA=$(small_fmnist 300)
+}
+
+# A 4-task spec (2 optimizers x K in {0, 2}), 2 resource shapes, tiny runs.
+spec() {
+  cat >"$BATS_TEST_TMPDIR/s.yaml" <<YAML
+name: t
+base: $DPT_ROOT/sweeps/base/fashion-mnist.yaml
+set: {model.name: LeNet5, model.epochs: 1, data.path: $DATA, data.limit: 300}
+grid:
+  model.optimizer: [SGDM, AdamW]
+  model.num_workers: [0, 2]
+resources: {ranks: "max(1, K)", time: 5, throttle: 2, signal_lead: 30}
+${1:-}
+YAML
+  echo "$BATS_TEST_TMPDIR/s.yaml"
+}
+
+@test "dpt-sweep: usage" {
+  run "$BIN/dpt-sweep"
+  assert_failure 2
+  run "$BIN/dpt-sweep" --help
+  assert_success
+  assert_output --partial "dpt-sweep expand SPEC.yaml"
+  run "$BIN/dpt-sweep" frobnicate
+  assert_failure 2
+  assert_output --partial "unknown command 'frobnicate'"
+}
+
+@test "dpt-sweep expand: configs, manifest, one array script per shape" {
+  run "$BIN/dpt-sweep" expand "$(spec)" -o "$BATS_TEST_TMPDIR/sw"
+  assert_success
+  assert_output --partial "4 task(s) from 4 combination(s), 2 array job(s)"
+  d=$BATS_TEST_TMPDIR/sw
+  [ "$(grep -vc '^#' "$d/manifest.tsv")" -eq 5 ]
+  [ "$(ls "$d/tasks" | wc -l)" -eq 4 ]
+  for h in $(ls "$d/tasks"); do
+    # The directory is named by the hash of a config dpt-train accepts.
+    "$BIN/dpt-train" -c "$d/tasks/$h/config.yaml" --check-config >/dev/null
+  done
+  run grep -h '^#SBATCH' "$d/jobs/a1.sbatch"
+  assert_line "#SBATCH --array=0-1%2"
+  assert_line "#SBATCH --ntasks=2"
+  assert_line "#SBATCH --signal=B:USR1@30"
+  assert_line "#SBATCH --requeue"
+  assert_line "#SBATCH --open-mode=append"
+  assert_line "#SBATCH --output=$d/logs/%A_%a.out"
+  refute_output --partial "--partition" # empty: the line is left out
+  run grep -c 'srun --mpi=pmix' "$d/jobs/a0.sbatch"
+  assert_output 1
+  bash -n "$d/jobs/a0.sbatch"
+  bash -n "$d/jobs/aggregate.sbatch"
+}
+
+@test "dpt-sweep expand: the same spec twice gives the same files; no clobbering" {
+  s=$(spec)
+  "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/one" >/dev/null
+  "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/two" >/dev/null
+  diff -r <(cd "$BATS_TEST_TMPDIR/one" && find . -type f | sort) <(cd "$BATS_TEST_TMPDIR/two" && find . -type f | sort)
+  for f in manifest.tsv arrays.tsv $(cd "$BATS_TEST_TMPDIR/one" && ls tasks/*/config.yaml); do
+    cmp "$BATS_TEST_TMPDIR/one/$f" "$BATS_TEST_TMPDIR/two/$f"
+  done
+  run "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/one"
+  assert_failure 1
+  assert_output --partial "already an expanded sweep; --force"
+  # A finished run survives --force.
+  h=$(ls "$BATS_TEST_TMPDIR/one/tasks" | head -n 1)
+  echo precious >"$BATS_TEST_TMPDIR/one/tasks/$h/run.h5"
+  run "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/one" --force
+  assert_success
+  [ "$(cat "$BATS_TEST_TMPDIR/one/tasks/$h/run.h5")" = precious ]
+  mkdir "$BATS_TEST_TMPDIR/other" && touch "$BATS_TEST_TMPDIR/other/x"
+  run "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/other"
+  assert_failure 1
+  assert_output --partial "is not a sweep"
+}
+
+@test "dpt-sweep expand: bad specs name the problem and leave no files" {
+  check() { # grid-and-more, expected message
+    printf 'base: %s\n%s\n' "$DPT_ROOT/sweeps/base/fashion-mnist.yaml" "$1" >"$BATS_TEST_TMPDIR/bad.yaml"
+    run "$BIN/dpt-sweep" expand "$BATS_TEST_TMPDIR/bad.yaml" -o "$BATS_TEST_TMPDIR/bad"
+    assert_failure 1
+    assert_output --partial "$2"
+    [ ! -e "$BATS_TEST_TMPDIR/bad" ]
+  }
+  check "grid: {model.optimiser: [SGDM, AdamW]}" "bad.yaml:2: axis 'model.optimiser': unknown config key"
+  check "grid: {model.optimizer: []}" "axis 'model.optimizer' has no values"
+  check "grid: {model.optimizer: [SGDM]}
+exclude: [{model.optimizer: SGDM}]" "no tasks"
+  check "grid: {model.optimizer: [SGDM, LAMBDA]}" "task 1 (model.optimizer=LAMBDA) would fail validation"
+  check "grid: {model.warmup: [0, 5]}" "model.warmup: must be < model.epochs"
+}
+
+@test "dpt-sweep expand: MaxArraySize splits an array" {
+  run "$BIN/dpt-sweep" expand "$(spec 'replicates: 3')" -o "$BATS_TEST_TMPDIR/sw" --max-array-size 4
+  assert_success
+  assert_output --partial "12 task(s)"
+  assert_output --partial "a0: 4 task(s), 1 rank(s)"
+  assert_output --partial "a1: 4 task(s), 2 rank(s)"
+  assert_output --partial "a2: 2 task(s), 1 rank(s)"
+  assert_output --partial "a3: 2 task(s), 2 rank(s)"
+}
+
+@test "dpt-sweep submit --dry-run prints the sbatch commands" {
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$BATS_TEST_TMPDIR/sw" >/dev/null
+  run "$BIN/dpt-sweep" submit --dry-run "$BATS_TEST_TMPDIR/sw"
+  assert_success
+  assert_line "sbatch --parsable --array=0-1%2 $BATS_TEST_TMPDIR/sw/jobs/a0.sbatch"
+  assert_line "sbatch --parsable --array=0-1%2 $BATS_TEST_TMPDIR/sw/jobs/a1.sbatch"
+  assert_line --partial "jobs/aggregate.sbatch"
+  [ ! -e "$BATS_TEST_TMPDIR/sw/submitted.tsv" ]
+}
+
+@test "dpt-sweep run-local runs every task; status and results follow" {
+  d=$BATS_TEST_TMPDIR/sw
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$d" >/dev/null
+  run "$BIN/dpt-sweep" status "$d"
+  assert_output --partial "total 4 task(s): 0 done, 0 running, 0 pending, 0 interrupted, 0 failed, 4 never started"
+  run "$BIN/dpt-sweep" run-local "$d"
+  assert_success
+  assert_output --partial "run-local: 4 task(s) run, 0 failed"
+  run "$BIN/dpt-sweep" status "$d"
+  assert_output --partial "total 4 task(s): 4 done"
+  assert_output --partial "4/4 done (100%)"
+  run "$BIN/dpt-sweep" results "$d"
+  assert_success
+  [ "$(grep -c '| done |' <<<"$output")" -eq 4 ]
+  # Done tasks are not run again, nor submitted.
+  run "$BIN/dpt-sweep" run-local "$d"
+  assert_output --partial "0 task(s) run"
+  run "$BIN/dpt-sweep" resubmit --dry-run "$d"
+  refute_output --partial "--array"
+}
+
+@test "dpt-sweep: a failing task is reported failed and only it is resubmitted" {
+  d=$BATS_TEST_TMPDIR/sw
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$d" >/dev/null
+  h=$(awk -F'\t' '$1 == 3 { print $7 }' "$d/manifest.tsv")
+  # Task 3's dataset vanishes: dpt-train fails on it.
+  sed -i "s|path: .*\.h5|path: $BATS_TEST_TMPDIR/missing.h5|" "$d/tasks/$h/config.yaml"
+  run "$BIN/dpt-sweep" run-local "$d"
+  assert_failure 1
+  assert_output --partial "4 task(s) run, 1 failed"
+  assert_output --partial "FAILED"
+  run "$BIN/dpt-sweep" status "$d"
+  assert_output --partial "3 done, 0 running, 0 pending, 0 interrupted, 1 failed"
+  assert_line --regexp "^3	a1\[1\]	failed	1	"
+  run "$BIN/dpt-sweep" resubmit --dry-run "$d"
+  assert_line "sbatch --parsable --array=1%2 $d/jobs/a1.sbatch"
+  refute_output --partial "a0.sbatch"
+}
