@@ -1,0 +1,94 @@
+/* fixture.c - run files with chosen metrics (see fixture.h). */
+#include "fixture.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../config/config.h"
+#include "../core/err.h"
+#include "../core/fsutil.h"
+#include "../io/h5util.h"
+#include "../io/runfile.h"
+
+int agg_fixture_write(const char *path, const agg_fixture_t *fx) {
+  if (fx->epochs < 1) return dpt_fail("a fixture needs at least one epoch");
+  dpt_config_t cfg;
+  char dir[4096];
+  if (config_load_string(&cfg, "{}\n", "fixture", fx->sets, fx->nsets) < 0)
+    return dpt_wrap("fixture config");
+  run_info_t info;
+  run_info_init(&info, 1);
+  snprintf(info.status, sizeof info.status, "%s", fx->status ? fx->status : "complete");
+  h5_iso_time(info.end_time, sizeof info.end_time);
+  run_metrics_t m = {0};
+  double best = -1;
+  for (int e = 0; e < fx->epochs; e++) {
+    double acc = fx->val_acc ? fx->val_acc[e] : 0.5 + 0.4 * (1 - exp(-(e + 1) / 10.0));
+    run_metrics_push(&m, e + 1, cfg.learning_rate, 1 - acc, acc, 1.1 - acc, acc, 1.0,
+                     fx->images_per_s);
+    run_metrics_comm(&m, fx->h ? (int64_t)fx->h[e] : 0,
+                     fx->averagings ? (int64_t)fx->averagings[e] : 0,
+                     fx->bytes_sent ? (int64_t)fx->bytes_sent[e] : 0, 0.1, 0.9);
+    if (acc > best) best = acc, info.best_epoch = e + 1;
+  }
+  info.epochs_run = fx->epochs;
+  info.best_val_acc = best;
+  info.wall_time = fx->wall_time;
+  info.has_test = fx->has_test;
+  info.test_acc_last = fx->test_acc_last;
+  info.test_acc_best = fx->test_acc_best;
+  info.test_loss_last = 1 - fx->test_acc_last;
+  info.test_loss_best = 1 - fx->test_acc_best;
+  info.num_workers = cfg.num_workers;
+  for (int e = 0; fx->averagings && e < fx->epochs; e++)
+    info.averagings_total += (int64_t)fx->averagings[e];
+  dpt_dirname(dir, sizeof dir, path);
+  int rc = dpt_mkdirs(dir) < 0 ? -1 : runfile_write(path, &cfg, &info, &m);
+  run_metrics_free(&m);
+  return rc;
+}
+
+int agg_fixture_sweep(const char *dir, int n, int epochs) {
+  static const char *const opts[] = {"SGDM", "AdamW", "LARS", "LAMB"};
+  static const int batches[] = {64, 256, 1024, 4096, 8192};
+  static const int workers[] = {0, 2, 4, 8, 16};
+  double *acc = dpt_alloc(sizeof(double) * (size_t)epochs);
+  double *avg = dpt_alloc(sizeof(double) * (size_t)epochs);
+  double *h = dpt_alloc(sizeof(double) * (size_t)epochs);
+  double *bytes = dpt_alloc(sizeof(double) * (size_t)epochs);
+  int rc = 0;
+  for (int i = 0; i < n && rc == 0; i++) {
+    /* task i: seed = i % 10, then optimizer, batch size, workers */
+    int seed = i % 10, o = (i / 10) % 4, b = (i / 40) % 5, k = (i / 200) % 5;
+    char s_opt[64], s_batch[64], s_k[64], s_h[64], s_seed[64], s_name[64], path[4096];
+    int H = 1 << (2 + (i / 1000) % 5);
+    snprintf(s_opt, sizeof s_opt, "model.optimizer=%s", opts[o]);
+    snprintf(s_batch, sizeof s_batch, "model.batch_size=%d", batches[b]);
+    snprintf(s_k, sizeof s_k, "model.num_workers=%d", workers[k]);
+    snprintf(s_h, sizeof s_h, "model.work.local_steps=%d", H);
+    snprintf(s_seed, sizeof s_seed, "experiment.seed=%d", seed);
+    snprintf(s_name, sizeof s_name, "experiment.name=bench-%04d", i);
+    const char *sets[] = {s_opt, s_batch, s_k, s_h, s_seed, s_name};
+    for (int e = 0; e < epochs; e++) {
+      acc[e] = 0.5 + (0.4 - 0.02 * o - 0.01 * b) * (1 - exp(-(e + 1) / 20.0)) +
+               0.001 * ((seed * 7 + e * 3) % 11 - 5);
+      avg[e] = workers[k] ? ceil(60000.0 / workers[k] / 64 / H) : 60000.0 / batches[b];
+      h[e] = H;
+      bytes[e] = avg[e] * 2 * 61706 * 4;
+    }
+    snprintf(path, sizeof path, "%s/t%04d/run.h5", dir, i);
+    agg_fixture_t fx = {.sets = sets, .nsets = 6, .epochs = epochs, .val_acc = acc,
+                        .has_test = 1, .test_acc_last = acc[epochs - 1] - 0.005,
+                        .test_acc_best = acc[epochs - 1] - 0.004, .wall_time = 3600 + i,
+                        .images_per_s = 700 + o * 10, .averagings = avg, .h = h,
+                        .bytes_sent = bytes};
+    rc = agg_fixture_write(path, &fx);
+  }
+  dpt_free(acc);
+  dpt_free(avg);
+  dpt_free(h);
+  dpt_free(bytes);
+  return rc;
+}

@@ -1,0 +1,28 @@
+/* fixture.h - run files with chosen metrics, for tests and the benchmark. Written by the
+ * trainer's own writer (runfile_write) from a config built by the config loader, so they
+ * are real run.h5 files in the current layout. */
+#ifndef DPT_AGG_FIXTURE_H
+#define DPT_AGG_FIXTURE_H
+
+typedef struct {
+  const char *const *sets;  /* config overrides "dotted.key=value" */
+  int nsets;
+  const char *status;       /* NULL: "complete" */
+  int epochs;               /* epochs recorded (>= 1) */
+  const double *val_acc;    /* per epoch; NULL: a made-up rising curve */
+  int has_test;             /* test results (a complete run has them) */
+  double test_acc_last, test_acc_best;
+  double wall_time;         /* s */
+  double images_per_s;      /* every epoch's */
+  const double *averagings; /* per epoch, or NULL: zeros */
+  const double *h;          /* per epoch, or NULL: zeros */
+  const double *bytes_sent; /* per epoch, or NULL: zeros */
+} agg_fixture_t;
+
+/* Creates path's directory and writes the run file. */
+int agg_fixture_write(const char *path, const agg_fixture_t *fx);
+/* The benchmark's sweep: n runs DIR/tNNNN/run.h5 of 150 epochs each over optimizers,
+ * batch sizes, workers, H and seeds, with communication datasets. */
+int agg_fixture_sweep(const char *dir, int n, int epochs);
+
+#endif

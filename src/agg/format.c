@@ -1,0 +1,307 @@
+/* format.c - Markdown, CSV, LaTeX and JSON writers (see format.h). */
+#include "format.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/err.h"
+
+int agg_format_parse(const char *name, agg_format_t *f) {
+  if (!strcmp(name, "md") || !strcmp(name, "markdown")) *f = AGG_MARKDOWN;
+  else if (!strcmp(name, "csv")) *f = AGG_CSV;
+  else if (!strcmp(name, "latex") || !strcmp(name, "tex")) *f = AGG_LATEX;
+  else if (!strcmp(name, "json")) *f = AGG_JSON;
+  else return dpt_fail("unknown format '%s' (md, csv, latex or json)", name);
+  return 0;
+}
+
+void agg_format_double(char *buf, size_t cap, double x) {
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, cap, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x) return;
+  }
+}
+
+/* ---------------------------------------------------------------- numbers for reading */
+
+static int is_acc(int field) { return field >= 0 && strstr(agg_fields[field].name, "acc"); }
+static int is_loss(int field) { return field >= 0 && strstr(agg_fields[field].name, "loss"); }
+
+static void show_number(char *buf, size_t cap, double x, int field, const agg_style_t *st) {
+  if (field >= 0 && (is_acc(field) || is_loss(field))) {
+    int pct = st->percent && is_acc(field);
+    int digits = st->digits >= 0 ? st->digits : pct ? 2 : 4;
+    snprintf(buf, cap, "%.*f", digits, pct ? 100 * x : x);
+  } else if (field >= 0 && agg_fields[field].fmt) {
+    snprintf(buf, cap, agg_fields[field].fmt, x);
+  } else if (x == floor(x) && fabs(x) < 1e15) {
+    snprintf(buf, cap, "%.0f", x);
+  } else {
+    snprintf(buf, cap, "%.1f", x);
+  }
+}
+
+static const char *heading(const agg_table_t *t, int c, const agg_style_t *st, char *buf,
+                           size_t cap) {
+  if (st->percent && c >= t->nkeys && is_acc(t->field[c])) {
+    snprintf(buf, cap, "%s (%%)", t->label[c]);
+    return buf;
+  }
+  return t->label[c];
+}
+
+/* The count of the row's group, when the table has an n column; -1 otherwise. */
+static int row_count(const agg_table_t *t, int r) {
+  for (int c = 0; c < t->ncols; c++)
+    if (t->field[c] == AGG_COL_COUNT) return agg_cell(t, r, c)->st.n;
+  return -1;
+}
+
+/* "0.9012 ± 0.0031", "0.9012 ± 0.0031 (n=2)", "–". pm is the plus-minus sign. */
+static void cell_text(char *buf, size_t cap, const agg_table_t *t, int r, int c,
+                      const agg_style_t *st, const char *pm, const char *dash) {
+  const agg_cell_t *x = agg_cell(t, r, c);
+  if (t->field[c] == AGG_COL_COUNT) {
+    snprintf(buf, cap, "%d", x->st.n);
+    return;
+  }
+  if (x->st.n == 0) {
+    snprintf(buf, cap, "%s", dash);
+    return;
+  }
+  char m[64], s[64] = "";
+  show_number(m, sizeof m, x->st.mean, t->field[c], st);
+  if (x->st.n > 1) show_number(s, sizeof s, x->st.std, t->field[c], st);
+  int group = row_count(t, r);
+  size_t len = (size_t)snprintf(buf, cap, "%s%s%s", m, x->st.n > 1 ? pm : "", s);
+  if (len < cap && x->st.n != group) snprintf(buf + len, cap - len, " (n=%d)", x->st.n);
+}
+
+/* ---------------------------------------------------------------- Markdown */
+
+static void md_text(FILE *out, const char *s) {
+  if (!*s) {
+    fputs("(none)", out);
+    return;
+  }
+  for (; *s; s++) {
+    if (*s == '|') fputc('\\', out);
+    fputc(*s, out);
+  }
+}
+
+static void write_markdown(FILE *out, const agg_table_t *t, const agg_style_t *st) {
+  char buf[256], hb[256];
+  if (t->title) fprintf(out, "**%s**\n\n", t->title);
+  fputc('|', out);
+  for (int c = 0; c < t->ncols; c++) {
+    fputc(' ', out);
+    md_text(out, heading(t, c, st, hb, sizeof hb));
+    fputs(" |", out);
+  }
+  fputs("\n|", out);
+  for (int c = 0; c < t->ncols; c++) fputs(c < t->nkeys ? " --- |" : " ---: |", out);
+  fputc('\n', out);
+  for (int r = 0; r < t->nrows; r++) {
+    fputc('|', out);
+    for (int c = 0; c < t->ncols; c++) {
+      const agg_cell_t *x = agg_cell(t, r, c);
+      fputc(' ', out);
+      if (x->text) {
+        md_text(out, x->text);
+      } else {
+        cell_text(buf, sizeof buf, t, r, c, st, " ± ", "–");
+        fprintf(out, x->best ? "**%s**" : "%s", buf);
+      }
+      fputs(" |", out);
+    }
+    fputc('\n', out);
+  }
+  fprintf(out, "\n_mean ± sample standard deviation over n runs; **bold**: best in its "
+               "column%s._\n",
+          t->pivot_field >= 0 ? "; (n=k): runs in the cell" : "");
+}
+
+/* ---------------------------------------------------------------- LaTeX (booktabs) */
+
+static void tex_text(FILE *out, const char *s) {
+  if (!*s) {
+    fputs("(none)", out);
+    return;
+  }
+  for (; *s; s++) {
+    switch (*s) {
+      case '&': case '%': case '$': case '#': case '_': case '{': case '}':
+        fputc('\\', out);
+        fputc(*s, out);
+        break;
+      case '~': fputs("\\textasciitilde{}", out); break;
+      case '^': fputs("\\textasciicircum{}", out); break;
+      case '\\': fputs("\\textbackslash{}", out); break;
+      default: fputc(*s, out);
+    }
+  }
+}
+
+static void write_latex(FILE *out, const agg_table_t *t, const agg_style_t *st) {
+  char buf[256], hb[256];
+  if (t->title) {
+    fputs("% ", out);
+    fputs(t->title, out);
+    fputc('\n', out);
+  }
+  fputs("% needs \\usepackage{booktabs}\n\\begin{tabular}{", out);
+  for (int c = 0; c < t->ncols; c++) fputc(c < t->nkeys ? 'l' : 'r', out);
+  fputs("}\n\\toprule\n", out);
+  for (int c = 0; c < t->ncols; c++) {
+    if (c) fputs(" & ", out);
+    tex_text(out, heading(t, c, st, hb, sizeof hb));
+  }
+  fputs(" \\\\\n\\midrule\n", out);
+  for (int r = 0; r < t->nrows; r++) {
+    for (int c = 0; c < t->ncols; c++) {
+      const agg_cell_t *x = agg_cell(t, r, c);
+      if (c) fputs(" & ", out);
+      if (x->text) {
+        tex_text(out, x->text);
+      } else {
+        cell_text(buf, sizeof buf, t, r, c, st, " $\\pm$ ", "--");
+        fprintf(out, x->best ? "\\textbf{%s}" : "%s", buf);
+      }
+    }
+    fputs(" \\\\\n", out);
+  }
+  fputs("\\bottomrule\n\\end{tabular}\n", out);
+}
+
+/* ---------------------------------------------------------------- CSV (RFC 4180) */
+
+static void csv_text(FILE *out, const char *s) {
+  if (!strpbrk(s, ",\"\r\n")) {
+    fputs(s, out);
+    return;
+  }
+  fputc('"', out);
+  for (; *s; s++) {
+    if (*s == '"') fputc('"', out);
+    fputc(*s, out);
+  }
+  fputc('"', out);
+}
+
+static void csv_number(FILE *out, double x) {
+  char buf[64];
+  if (isnan(x)) return;
+  agg_format_double(buf, sizeof buf, x);
+  fputs(buf, out);
+}
+
+static void write_csv(FILE *out, const agg_table_t *t) {
+  char buf[512];
+  for (int c = 0; c < t->ncols; c++) {
+    if (c) fputc(',', out);
+    if (c < t->nkeys || t->field[c] == AGG_COL_COUNT) {
+      csv_text(out, t->name[c]);
+    } else {
+      const char *sfx[] = {"_mean", "_std", "_n"};
+      for (int k = 0; k < 3; k++) {
+        snprintf(buf, sizeof buf, "%s%s", t->name[c], sfx[k]);
+        if (k) fputc(',', out);
+        csv_text(out, buf);
+      }
+    }
+  }
+  fputc('\n', out);
+  for (int r = 0; r < t->nrows; r++) {
+    for (int c = 0; c < t->ncols; c++) {
+      const agg_cell_t *x = agg_cell(t, r, c);
+      if (c) fputc(',', out);
+      if (x->text) {
+        csv_text(out, x->text);
+      } else if (t->field[c] == AGG_COL_COUNT) {
+        fprintf(out, "%d", x->st.n);
+      } else {
+        csv_number(out, x->st.n ? x->st.mean : NAN);
+        fputc(',', out);
+        csv_number(out, x->st.std);
+        fprintf(out, ",%d", x->st.n);
+      }
+    }
+    fputc('\n', out);
+  }
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void json_string(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') fprintf(out, "\\%c", ch);
+    else if (ch == '\n') fputs("\\n", out);
+    else if (ch < 0x20) fprintf(out, "\\u%04x", ch);
+    else fputc(ch, out);
+  }
+  fputc('"', out);
+}
+
+static void json_number(FILE *out, double x) {
+  char buf[64];
+  if (isnan(x) || isinf(x)) {
+    fputs("null", out);
+    return;
+  }
+  agg_format_double(buf, sizeof buf, x);
+  fputs(buf, out);
+}
+
+static void write_json(FILE *out, const agg_table_t *t) {
+  fputs("{\"title\": ", out);
+  if (t->title) json_string(out, t->title);
+  else fputs("null", out);
+  fputs(",\n \"value\": ", out);
+  if (t->pivot_field >= 0) json_string(out, agg_fields[t->pivot_field].name);
+  else fputs("null", out);
+  fputs(",\n \"columns\": [", out);
+  for (int c = 0; c < t->ncols; c++) {
+    if (c) fputs(", ", out);
+    json_string(out, t->name[c]);
+  }
+  fputs("],\n \"rows\": [", out);
+  for (int r = 0; r < t->nrows; r++) {
+    fputs(r ? ",\n  {" : "\n  {", out);
+    for (int c = 0; c < t->ncols; c++) {
+      const agg_cell_t *x = agg_cell(t, r, c);
+      if (c) fputs(", ", out);
+      json_string(out, t->name[c]);
+      fputs(": ", out);
+      if (x->text) {
+        json_string(out, x->text);
+      } else if (t->field[c] == AGG_COL_COUNT) {
+        fprintf(out, "%d", x->st.n);
+      } else {
+        fputs("{\"mean\": ", out);
+        json_number(out, x->st.n ? x->st.mean : NAN);
+        fputs(", \"std\": ", out);
+        json_number(out, x->st.std);
+        fprintf(out, ", \"n\": %d, \"best\": %s}", x->st.n, x->best ? "true" : "false");
+      }
+    }
+    fputc('}', out);
+  }
+  fputs("]}\n", out);
+}
+
+int agg_table_write(FILE *out, const agg_table_t *t, agg_format_t f, const agg_style_t *style) {
+  agg_style_t def = {0, -1};
+  const agg_style_t *st = style ? style : &def;
+  switch (f) {
+    case AGG_MARKDOWN: write_markdown(out, t, st); break;
+    case AGG_CSV: write_csv(out, t); break;
+    case AGG_LATEX: write_latex(out, t, st); break;
+    case AGG_JSON: write_json(out, t); break;
+  }
+  if (fflush(out) != 0 || ferror(out)) return dpt_fail("cannot write the table");
+  return 0;
+}

@@ -1,0 +1,27 @@
+/* format.h - writing a table as Markdown, CSV, LaTeX (booktabs) or JSON.
+ *
+ * Markdown and LaTeX are for reading: "mean ± std" (std when n >= 2), the count when a
+ * cell has fewer values than its group, and the best value of each column in bold.
+ * CSV and JSON are for programs: every number in full (it parses back to the same
+ * double), a column each for mean, std and n, NaN as an empty field or null. */
+#ifndef DPT_AGG_FORMAT_H
+#define DPT_AGG_FORMAT_H
+
+#include <stdio.h>
+
+#include "table.h"
+
+typedef enum { AGG_MARKDOWN, AGG_CSV, AGG_LATEX, AGG_JSON } agg_format_t;
+
+typedef struct {
+  int percent; /* accuracies as percentages */
+  int digits;  /* decimals of accuracies and losses; < 0: 4 (2 as percentages) */
+} agg_style_t;
+
+/* "md"/"markdown", "csv", "latex"/"tex", "json". */
+int agg_format_parse(const char *name, agg_format_t *f);
+int agg_table_write(FILE *out, const agg_table_t *t, agg_format_t f, const agg_style_t *style);
+/* A double as the shortest text that strtod reads back to the same value. */
+void agg_format_double(char *buf, size_t cap, double x);
+
+#endif

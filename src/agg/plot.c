@@ -1,0 +1,209 @@
+/* plot.c - data files and gnuplot scripts (see plot.h). gnuplot runs as a child process
+ * in the plot directory, so the scripts name their files relatively and can be rerun
+ * by hand (`cd DIR && gnuplot val_acc_epoch.gp`) after editing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../core/err.h"
+#include "../core/fsutil.h"
+#include "plot.h"
+#include "table.h"
+
+const char *const agg_plot_names[] = {"val_acc_epoch", "val_acc_rounds", "H_epoch", NULL};
+
+typedef struct {
+  char *label;
+  int has_rounds, has_h, dynamic;
+} group_t;
+
+/* Per epoch index: mean and std of validation accuracy, mean cumulative averagings, mean
+ * H, over the group's runs that reached that epoch. */
+static int write_data(const char *path, const agg_run_t *const *runs, int n, const int *id,
+                      int g, group_t *grp) {
+  FILE *f = fopen(path, "w");
+  if (!f) return dpt_fail("%s: cannot create", path);
+  int64_t maxn = 0;
+  for (int i = 0; i < n; i++)
+    if (id[i] == g && runs[i]->n > maxn) maxn = runs[i]->n;
+  double *cum = dpt_alloc(sizeof(double) * (size_t)n);
+  fprintf(f, "# %s\n# epoch val_acc_mean val_acc_std rounds_mean H_mean runs\n", grp->label);
+  for (int64_t e = 0; e < maxn; e++) {
+    double s = 0, ss = 0, rounds = 0, h = 0;
+    int m = 0, mr = 0, mh = 0;
+    for (int i = 0; i < n; i++) {
+      const agg_run_t *r = runs[i];
+      if (id[i] != g || e >= r->n) continue;
+      double v = r->metric[M_VAL_ACC][e];
+      s += v;
+      ss += v * v;
+      m++;
+      if (r->metric[M_AVERAGINGS]) {
+        cum[i] = (e ? cum[i] : 0) + r->metric[M_AVERAGINGS][e];
+        rounds += cum[i];
+        mr++;
+      }
+      if (r->metric[M_H]) h += r->metric[M_H][e], mh++;
+    }
+    double mean = s / m, var = m > 1 ? (ss - m * mean * mean) / (m - 1) : 0;
+    fprintf(f, "%lld %.10g %.10g ", (long long)e + 1, mean, var > 0 ? sqrt(var) : 0.0);
+    if (mr) fprintf(f, "%.10g ", rounds / mr);
+    else fputs("NaN ", f);
+    if (mh) fprintf(f, "%.10g ", h / mh);
+    else fputs("NaN ", f);
+    fprintf(f, "%d\n", m);
+  }
+  dpt_free(cum);
+  if (fclose(f) != 0) return dpt_fail("%s: cannot write", path);
+  return 0;
+}
+
+static void gp_quoted(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') fputc('\\', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+static int run_gnuplot(const char *dir, const char *script) {
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) return dpt_fail("cannot start gnuplot: fork failed");
+  if (pid == 0) {
+    if (chdir(dir) != 0) _exit(126);
+    execlp("gnuplot", "gnuplot", script, (char *)NULL);
+    _exit(127);
+  }
+  int status;
+  if (waitpid(pid, &status, 0) < 0) return dpt_fail("cannot wait for gnuplot");
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    return dpt_fail("gnuplot not found: install gnuplot-nox (bash env/install-deps.sh)");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return dpt_fail("gnuplot failed on %s/%s (its message is above)", dir, script);
+  return 0;
+}
+
+static int wanted(const agg_list_t *which, const char *name) {
+  if (!which || which->n == 0) return 1;
+  for (int i = 0; i < which->n; i++)
+    if (!strcmp(which->v[i], name)) return 1;
+  return 0;
+}
+
+/* One plot: x column, y column, axis labels, the groups that have the data. */
+static int plot_one(const char *dir, const char *name, const char *title, const char *xlabel,
+                    const char *ylabel, int xcol, int ycol, const group_t *grp, int ngroups,
+                    int (*has)(const group_t *), FILE *log) {
+  int any = 0;
+  for (int g = 0; g < ngroups; g++) any |= has(&grp[g]);
+  if (!any) return 0;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.gp", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) return dpt_fail("%s: cannot create", path);
+  fprintf(f, "# %s.gp - written by dpt-aggregate; rerun with: gnuplot %s.gp\n", name, name);
+  fputs("set encoding utf8\nset datafile missing \"NaN\"\nset grid\n", f);
+  fputs("set key outside right top box opaque noenhanced\n", f);
+  fputs("set title ", f);
+  gp_quoted(f, title);
+  fputs(" noenhanced\nset xlabel ", f);
+  gp_quoted(f, xlabel);
+  fputs("\nset ylabel ", f);
+  gp_quoted(f, ylabel);
+  fputs("\nset style data linespoints\nset pointsize 0.6\n", f);
+  fprintf(f, "set terminal svg size 960,560 dynamic noenhanced font \"sans,12\" "
+             "background \"white\"\nset output \"%s.svg\"\nplot ", name);
+  int first = 1;
+  for (int g = 0; g < ngroups; g++) {
+    if (!has(&grp[g])) continue;
+    fprintf(f, "%s\"data/g%03d.dat\" using %d:%d lw 2 title ", first ? "" : ", \\\n     ", g,
+            xcol, ycol);
+    gp_quoted(f, grp[g].label);
+    first = 0;
+  }
+  fprintf(f, "\nset output\n"
+             "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+             "  set terminal pngcairo size 960,560 noenhanced font \"sans,11\" background \"white\"\n"
+             "} else {\n"
+             "  set terminal png size 960,560 noenhanced\n"
+             "}\n"
+             "set output \"%s.png\"\nreplot\nset output\n", name);
+  if (fclose(f) != 0) return dpt_fail("%s: cannot write", path);
+  snprintf(path, sizeof path, "%s.gp", name);
+  if (run_gnuplot(dir, path) < 0) return -1;
+  if (log) fprintf(log, "wrote %s/%s.svg and %s/%s.png\n", dir, name, dir, name);
+  return 0;
+}
+
+static int has_all(const group_t *g) { (void)g; return 1; }
+static int has_rounds(const group_t *g) { return g->has_rounds; }
+static int has_dynamic_h(const group_t *g) { return g->has_h && g->dynamic; }
+
+int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *const *keys,
+              int nkeys, const agg_list_t *which, const char *title, FILE *log) {
+  if (n < 1) return dpt_fail("no runs to plot");
+  for (int i = 0; which && i < which->n; i++) {
+    int ok = 0;
+    for (const char *const *p = agg_plot_names; *p; p++) ok |= !strcmp(*p, which->v[i]);
+    if (!ok)
+      return dpt_fail("unknown plot '%s' (val_acc_epoch, val_acc_rounds, H_epoch)", which->v[i]);
+  }
+  char data[4096], path[4200];
+  snprintf(data, sizeof data, "%s/data", dir);
+  if (dpt_mkdirs(data) < 0) return -1;
+  int *id = dpt_alloc(sizeof(int) * (size_t)n), *first = dpt_alloc(sizeof(int) * (size_t)n);
+  int ngroups = agg_group_runs(runs, n, keys, nkeys, id, first);
+  group_t *grp = dpt_alloc(sizeof(group_t) * (size_t)ngroups);
+  int rc = 0;
+  for (int g = 0; g < ngroups; g++) {
+    /* Legend: KEY=VALUE pairs without the "model." every key shares. */
+    size_t cap = 32, len = 0;
+    char *label = dpt_alloc(cap);
+    for (int k = 0; k < nkeys; k++) {
+      const char *key = keys[k], *v = agg_key_text(runs[first[g]], key);
+      if (!strncmp(key, "model.", 6)) key += 6;
+      size_t need = strlen(key) + strlen(v ? v : "") + 8;
+      if (len + need >= cap) label = dpt_realloc(label, cap = 2 * (len + need));
+      len += (size_t)sprintf(label + len, "%s%s=%s", k ? ", " : "", key,
+                             v && *v ? v : "(none)");
+    }
+    grp[g].label = nkeys ? label : (dpt_free(label), dpt_strdup("all runs"));
+    for (int i = 0; i < n; i++) {
+      if (id[i] != g) continue;
+      const char *strategy = agg_run_config(runs[i], "model.work.dynamic.strategy");
+      grp[g].has_rounds |= runs[i]->metric[M_AVERAGINGS] != NULL;
+      grp[g].has_h |= runs[i]->metric[M_H] != NULL;
+      grp[g].dynamic |= !strategy || *strategy;
+    }
+    snprintf(path, sizeof path, "%s/g%03d.dat", data, g);
+    if (rc == 0) rc = write_data(path, runs, n, id, g, &grp[g]);
+  }
+  char t[512];
+  const char *pre = title ? title : "", *sep = title ? ": " : "";
+  if (rc == 0 && wanted(which, "val_acc_epoch")) {
+    snprintf(t, sizeof t, "%s%svalidation accuracy by epoch", pre, sep);
+    rc = plot_one(dir, "val_acc_epoch", t, "epoch", "validation accuracy", 1, 2, grp, ngroups,
+                  has_all, log);
+  }
+  if (rc == 0 && wanted(which, "val_acc_rounds")) {
+    snprintf(t, sizeof t, "%s%svalidation accuracy by communication rounds", pre, sep);
+    rc = plot_one(dir, "val_acc_rounds", t, "communication rounds (averagings, cumulative)",
+                  "validation accuracy", 4, 2, grp, ngroups, has_rounds, log);
+  }
+  if (rc == 0 && wanted(which, "H_epoch")) {
+    snprintf(t, sizeof t, "%s%slocal steps H by epoch (dynamic strategies)", pre, sep);
+    rc = plot_one(dir, "H_epoch", t, "epoch", "local steps H", 1, 5, grp, ngroups,
+                  has_dynamic_h, log);
+  }
+  for (int g = 0; g < ngroups; g++) dpt_free(grp[g].label);
+  dpt_free(grp);
+  dpt_free(id);
+  dpt_free(first);
+  return rc;
+}

@@ -1,0 +1,68 @@
+/* runset.h - the run files an aggregation reads: every run.h5 below the paths given,
+ * each one's config, per-epoch metrics and results (never a checkpoint), and for every
+ * file left out the reason why. Layout read: hdf5-schema/run.yaml. */
+#ifndef DPT_AGG_RUNSET_H
+#define DPT_AGG_RUNSET_H
+
+#include <stdint.h>
+
+/* dpt-aggregate's exit status when some files were left out of the numbers (the others
+ * are in src/core/exitcodes.h: 0 ok, 1 error, 2 usage). */
+#define AGG_EXIT_SKIPPED 4
+
+/* Per-epoch datasets of /metrics. The later ones (h is H, the local steps) are optional:
+ * files written before communication accounting lack them; the reader leaves them NULL. */
+typedef enum {
+  M_EPOCH, M_LR, M_TRAIN_LOSS, M_TRAIN_ACC, M_VAL_LOSS, M_VAL_ACC, M_EPOCH_TIME,
+  M_IMAGES_PER_S,
+  M_AVERAGINGS, M_H, M_BYTES_SENT, M_COMM_TIME, M_COMPUTE_TIME,
+  M_COUNT
+} agg_metric_t;
+#define M_REQUIRED M_AVERAGINGS /* metrics before this one must be present */
+extern const char *const agg_metric_names[M_COUNT];
+
+typedef struct {
+  char *path;               /* as found */
+  char *dir;                /* the run directory (path without "/run.h5") */
+  char status[16];          /* complete | running | interrupted */
+  int ncfg;
+  char **cfg_key, **cfg_val; /* /config attributes, sorted by key */
+  int64_t n;                /* epochs recorded */
+  double *metric[M_COUNT];  /* n values each; NULL when the file lacks the dataset */
+  int64_t epochs_run, best_epoch, stopped_early;
+  double best_val_acc, wall_time;
+  int has_test;             /* test_* below were in the file */
+  double test_loss_last, test_acc_last, test_loss_best, test_acc_best;
+} agg_run_t;
+
+typedef struct {
+  char *path;
+  char *reason;
+} agg_skip_t;
+
+typedef struct {
+  agg_run_t *runs;
+  int nruns, capruns;
+  agg_skip_t *skips;        /* files left out of the numbers */
+  int nskips, capskips;
+  int nunfinished;          /* runs kept although not complete (include_unfinished) */
+} agg_runset_t;
+
+/* Reads one run file. Fails, with the reason as the message, when the file is missing,
+ * not HDF5, damaged, not a dpt-run file, of a newer major schema version, or lacks the
+ * completeness mark. A readable run that is still running or was interrupted is read
+ * (status says so); the caller decides what to do with it. */
+int agg_run_read(const char *path, agg_run_t *run);
+void agg_run_free(agg_run_t *run);
+/* The /config value of a dotted key, or NULL when the run has no such key. */
+const char *agg_run_config(const agg_run_t *run, const char *key);
+
+/* Adds the runs under each path: a file is read whatever its name; a directory is
+ * searched recursively for files named run.h5 (run.h5.tmp and checkpoints are never
+ * read), in sorted order. Never fails: every problem becomes a skip with its reason.
+ * Unfinished runs are skipped unless include_unfinished. */
+void agg_runset_collect(agg_runset_t *set, const char *const *paths, int npaths,
+                        int include_unfinished);
+void agg_runset_free(agg_runset_t *set);
+
+#endif

@@ -1,0 +1,48 @@
+/* study.h - a table definition from analysis/NAME.yaml: which runs, grouped how, showing
+ * what. Every key is optional; command-line options override the file's.
+ *
+ *   title:   "LocalSGD: workers K x local steps H"   # printed above the table
+ *   doc:     which question the table answers          # shown by --list-studies
+ *   where:   [model.num_workers>=1]                    # filters (KEY=V1,V2 KEY!=V KEY>=V ...)
+ *   rows:    [model.num_workers]                       # group keys (or pivot rows)
+ *   cols:    [model.work.local_steps]                  # pivot columns: makes a pivot table
+ *   value:   test_acc                                  # the pivot's value
+ *   values:  [best_val_acc, test_acc, averagings]      # a group table's columns
+ *   sort:    -test_acc                                 # column to sort by, '-' descending
+ *   target:  0.85                                      # enables *_to_target
+ *   percent: true                                      # accuracies as percentages
+ *   digits:  2                                         # decimals of accuracies and losses
+ *   format:  md                                        # md | csv | latex | json
+ *   plots:   [val_acc_epoch, val_acc_rounds, H_epoch]  # with --plots DIR
+ */
+#ifndef DPT_AGG_STUDY_H
+#define DPT_AGG_STUDY_H
+
+#include <stddef.h>
+
+typedef struct {
+  char **v;
+  int n;
+} agg_list_t;
+
+typedef struct {
+  char *title, *doc, *value, *sort, *format;
+  agg_list_t where, rows, cols, values, plots;
+  double target;   /* 0: none */
+  int percent;     /* -1: not set */
+  int digits;      /* -1: not set */
+} agg_study_t;
+
+void agg_study_init(agg_study_t *s);
+/* Reads a study file; errors name the file, the line and the key. */
+int agg_study_load(agg_study_t *s, const char *path);
+/* Same from text (name stands for the file in messages). */
+int agg_study_parse(agg_study_t *s, const char *yaml, size_t len, const char *name);
+void agg_study_free(agg_study_t *s);
+
+void agg_list_push(agg_list_t *l, const char *s);
+/* Splits "a,b,c" and pushes each part. */
+void agg_list_push_split(agg_list_t *l, const char *s);
+void agg_list_free(agg_list_t *l);
+
+#endif

@@ -1,0 +1,108 @@
+/* table.h - from runs to tables: the per-run summary values (fields), filters, grouping
+ * with mean, sample standard deviation and count, pivot tables, sorting and the
+ * best-value marks. Output formats are in format.h. */
+#ifndef DPT_AGG_TABLE_H
+#define DPT_AGG_TABLE_H
+
+#include <stddef.h>
+
+#include "runset.h"
+
+/* ---- fields: one number per run, NaN when the run does not have it */
+
+typedef struct {
+  const char *name;  /* "test_acc" */
+  const char *label; /* column heading */
+  const char *doc;
+  int better;        /* +1 higher is better, -1 lower is better, 0 no best mark */
+  const char *fmt;   /* printf format; NULL: an integer when integral, else "%.1f" */
+} agg_field_t;
+
+extern const agg_field_t agg_fields[];
+extern const int agg_nfields;
+
+/* Index into agg_fields, or -1. */
+int agg_field_find(const char *name);
+/* target > 0 enables epochs_to_target and rounds_to_target (first epoch whose validation
+ * accuracy reaches target; the averagings up to and including it). */
+double agg_field_value(const agg_run_t *r, int field, double target);
+
+/* ---- keys: a dotted config key, or "run" (the run directory) or "status" */
+
+/* The key's text for one run, or NULL when the run has no such key. */
+const char *agg_key_text(const agg_run_t *r, const char *key);
+/* Config keys whose text differs between the runs that have them, in key order, without
+ * the keys that tell replicates apart (experiment.seed, .name, .output, .checkpoint_dir,
+ * .resume). A run lacking a key (written before it existed) does not make it vary.
+ * Returns the count; *keys points into the runs' storage (free only the array). */
+int agg_varying_keys(const agg_run_t *const *runs, int n, const char ***keys);
+/* Orders two key texts: numbers numerically and before words, words by strcmp. */
+int agg_natural_cmp(const char *a, const char *b);
+
+/* Numbers the distinct combinations of the keys' texts in natural order: id[i] is run
+ * i's group, first[g] a run of group g (both arrays of n). Returns the group count. */
+int agg_group_runs(const agg_run_t *const *runs, int n, const char *const *keys, int nkeys,
+                   int *id, int *first);
+
+/* ---- filters: KEY=V1,V2  KEY!=V  KEY<V  KEY<=V  KEY>V  KEY>=V (KEY a key or a field) */
+
+typedef enum { W_EQ, W_NE, W_LT, W_LE, W_GT, W_GE } agg_op_t;
+typedef struct {
+  char *key, *value;
+  agg_op_t op;
+} agg_where_t;
+
+int agg_where_parse(const char *text, agg_where_t *w);
+void agg_where_free(agg_where_t *w);
+int agg_where_match(const agg_where_t *w, const agg_run_t *r, double target);
+
+/* ---- tables */
+
+typedef struct {
+  double mean, std; /* std: sample standard deviation (n-1), NaN when n < 2 */
+  int n;            /* values counted (runs lacking the value are not) */
+} agg_stat_t;
+
+typedef struct {
+  char *text;       /* a key column's text; NULL in a number column */
+  agg_stat_t st;
+  int best;         /* the best mean of its column */
+} agg_cell_t;
+
+#define AGG_COL_COUNT (-2) /* field index of the "n" column: runs in the group */
+#define AGG_COL_KEY (-1)
+
+typedef struct {
+  char *title;
+  int nrows, ncols;
+  int nkeys;        /* the first nkeys columns are key columns */
+  char **name;      /* per column: key, field name, "n", or KEY=VALUE of a pivot column */
+  char **label;     /* per column: heading */
+  int *field;       /* per column: field index, AGG_COL_KEY or AGG_COL_COUNT */
+  int pivot_field;  /* the value shown in a pivot table; -1 in a group table */
+  agg_cell_t *cell; /* nrows x ncols, row-major */
+} agg_table_t;
+
+/* One row per distinct combination of keys (in natural order), columns: the keys, the
+ * count n, then mean/std/count of each field. */
+int agg_table_group(agg_table_t *t, const agg_run_t *const *runs, int n,
+                    const char *const *keys, int nkeys, const int *fields, int nfields,
+                    double target);
+/* Rows: combinations of rowkeys; columns: combinations of colkeys; cells: the field's
+ * mean/std/count over the runs in both. */
+int agg_table_pivot(agg_table_t *t, const agg_run_t *const *runs, int n,
+                    const char *const *rowkeys, int nrow, const char *const *colkeys,
+                    int ncol, int field, double target);
+/* Sorts rows by a column (its name, a field name or a key); "-NAME" sorts descending.
+ * Rows without a value go last. */
+int agg_table_sort(agg_table_t *t, const char *spec);
+/* Marks, in every number column whose field has a direction, the cells holding the best
+ * mean (all of them when tied; none when every row ties). */
+void agg_table_mark_best(agg_table_t *t);
+void agg_table_free(agg_table_t *t);
+
+static inline agg_cell_t *agg_cell(const agg_table_t *t, int row, int col) {
+  return &t->cell[(size_t)row * (size_t)t->ncols + (size_t)col];
+}
+
+#endif

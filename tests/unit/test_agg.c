@@ -1,0 +1,487 @@
+/* test_agg.c - dpt-aggregate's library on run files whose metrics are known: reading and
+ * skipping, grouping (means, sample standard deviations, counts), pivots, targets, filters,
+ * sorting, best marks, every output format, and the study files. Expected numbers are
+ * computed here by hand, not by the code under test. */
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/agg/fixture.h"
+#include "../../src/agg/format.h"
+#include "../../src/agg/runset.h"
+#include "../../src/agg/study.h"
+#include "../../src/agg/table.h"
+#include "../../src/core/err.h"
+#include "../../src/io/h5util.h"
+#include "test.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+static char *tmpdir(void) {
+  char *d = dpt_strdup("/tmp/dpt-test-agg-XXXXXX");
+  if (!mkdtemp(d)) DPT_PANIC("mkdtemp");
+  return d;
+}
+
+static void rmdir_all(char *d) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", d);
+  dpt_free(d);
+}
+
+/* One run: optimizer, batch size, seed, final test accuracy; 3 epochs. */
+static void make_run(const char *dir, const char *name, const char *opt, int batch, int seed,
+                     double test_acc, const char *status) {
+  char path[512], s_opt[64], s_b[64], s_seed[64];
+  snprintf(path, sizeof path, "%s/%s/run.h5", dir, name);
+  snprintf(s_opt, sizeof s_opt, "model.optimizer=%s", opt);
+  snprintf(s_b, sizeof s_b, "model.batch_size=%d", batch);
+  snprintf(s_seed, sizeof s_seed, "experiment.seed=%d", seed);
+  const char *sets[] = {s_opt, s_b, s_seed};
+  double val[3] = {0.5, 0.6, test_acc + 0.01};
+  agg_fixture_t fx = {.sets = sets, .nsets = 3, .status = status, .epochs = 3,
+                      .val_acc = val, .has_test = !status, .test_acc_last = test_acc,
+                      .test_acc_best = test_acc - 0.001, .wall_time = 100 + seed,
+                      .images_per_s = 1000};
+  CHECK_OK(agg_fixture_write(path, &fx));
+}
+
+static const agg_run_t **pointers(agg_runset_t *set) {
+  const agg_run_t **p = dpt_alloc(sizeof(agg_run_t *) * (size_t)(set->nruns + 1));
+  for (int i = 0; i < set->nruns; i++) p[i] = &set->runs[i];
+  return p;
+}
+
+static double mean3(double a, double b, double c) { return (a + b + c) / 3; }
+static double std3(double a, double b, double c) {
+  double m = mean3(a, b, c);
+  return sqrt(((a - m) * (a - m) + (b - m) * (b - m) + (c - m) * (c - m)) / 2);
+}
+
+static char *render(const agg_table_t *t, agg_format_t f, const agg_style_t *st) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&buf, &len);
+  CHECK_OK(agg_table_write(out, t, f, st));
+  fclose(out);
+  return buf; /* free() */
+}
+
+/* Six runs: SGDM and AdamW, three seeds each, batch 64; test accuracies known. */
+static const double sgdm[3] = {0.91, 0.93, 0.92}, adamw[3] = {0.88, 0.90, 0.86};
+
+static char *six_runs(void) {
+  char *d = tmpdir(), name[32];
+  for (int s = 0; s < 3; s++) {
+    snprintf(name, sizeof name, "sgdm-%d", s);
+    make_run(d, name, "SGDM", 64, s, sgdm[s], NULL);
+    snprintf(name, sizeof name, "adamw-%d", s);
+    make_run(d, name, "AdamW", 64, s, adamw[s], NULL);
+  }
+  return d;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+TEST(agg_reads_runs_and_config) {
+  char *d = six_runs();
+  agg_runset_t set = {0};
+  const char *paths[] = {d};
+  agg_runset_collect(&set, paths, 1, 0);
+  CHECK(set.nruns == 6 && set.nskips == 0);
+  /* sorted by path: adamw-0 first */
+  CHECK(set.nruns > 0 && strstr(set.runs[0].path, "adamw-0/run.h5"));
+  CHECK(set.nruns > 0 && !strcmp(agg_run_config(&set.runs[0], "model.optimizer"), "AdamW"));
+  CHECK(set.nruns > 0 && !strcmp(agg_run_config(&set.runs[0], "model.batch_size"), "64"));
+  CHECK(set.nruns > 0 && agg_run_config(&set.runs[0], "no.such.key") == NULL);
+  CHECK(set.nruns > 0 && set.runs[0].n == 3 && set.runs[0].has_test);
+  const agg_run_t **runs = pointers(&set);
+  const char **vary;
+  int nv = agg_varying_keys(runs, set.nruns, &vary);
+  CHECK(nv == 1 && !strcmp(vary[0], "model.optimizer")); /* seed and name excluded */
+  dpt_free(vary);
+  dpt_free(runs);
+  agg_runset_free(&set);
+  rmdir_all(d);
+}
+
+TEST(agg_skips_damaged_unfinished_foreign_and_missing) {
+  char *d = six_runs(), path[512], cmd[1024];
+  make_run(d, "running", "SGDM", 64, 7, 0.5, "running");
+  /* damaged: the first 3000 bytes of a good file */
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/damaged && head -c 3000 %s/sgdm-0/run.h5 > %s/damaged/run.h5",
+           d, d, d);
+  CHECK(system(cmd) == 0);
+  /* foreign: an HDF5 file of another dpt schema, and one with no schema at all */
+  snprintf(path, sizeof path, "%s/ckpt/run.h5", d);
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/ckpt %s/plain", d, d);
+  CHECK(system(cmd) == 0);
+  char tmp[600];
+  hid_t f = h5_create_tmp(path, tmp, sizeof tmp, "dpt-checkpoint", "1.0", "test", H5P_DEFAULT);
+  CHECK(f >= 0 && h5_close_publish(f, tmp, path) == 0);
+  snprintf(path, sizeof path, "%s/plain/run.h5", d);
+  f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  CHECK(f >= 0 && H5Fclose(f) >= 0);
+  char missing[600];
+  snprintf(missing, sizeof missing, "%s/no-such-dir", d);
+  const char *paths[] = {d, missing};
+  agg_runset_t set = {0};
+  agg_runset_collect(&set, paths, 2, 0);
+  CHECK(set.nruns == 6);
+  CHECK(set.nskips == 5);
+  int seen = 0;
+  for (int i = 0; i < set.nskips; i++) {
+    const char *p = set.skips[i].path, *r = set.skips[i].reason;
+    if (strstr(p, "running/")) {
+      seen |= 1;
+      CHECK(strstr(r, "running"));
+    }
+    if (strstr(p, "damaged/")) {
+      seen |= 2;
+      CHECK(strstr(r, "damaged"));
+    }
+    if (strstr(p, "ckpt/")) {
+      seen |= 4;
+      CHECK(strstr(r, "dpt-checkpoint"));
+    }
+    if (strstr(p, "plain/")) {
+      seen |= 8;
+      CHECK(strstr(r, "not a dpt file"));
+    }
+    if (strstr(p, "no-such-dir")) {
+      seen |= 16;
+      CHECK(strstr(r, "No such file"));
+    }
+  }
+  CHECK(seen == 31);
+  agg_runset_free(&set);
+  /* --include-unfinished keeps the running one, and says so */
+  agg_runset_collect(&set, paths, 2, 1);
+  CHECK(set.nruns == 7 && set.nskips == 4 && set.nunfinished == 1);
+  agg_runset_free(&set);
+  rmdir_all(d);
+}
+
+TEST(agg_reads_files_without_communication_metrics) {
+  char *d = tmpdir(), path[512];
+  make_run(d, "old", "SGDM", 64, 0, 0.9, NULL);
+  /* A run file from before communication accounting: no /metrics/averagings, h. */
+  snprintf(path, sizeof path, "%s/old/run.h5", d);
+  hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  CHECK(f >= 0);
+  H5Ldelete(f, "metrics/averagings", H5P_DEFAULT);
+  H5Ldelete(f, "metrics/h", H5P_DEFAULT);
+  H5Fclose(f);
+  agg_run_t run;
+  CHECK_OK(agg_run_read(path, &run));
+  CHECK(run.metric[M_AVERAGINGS] == NULL && run.metric[M_H] == NULL);
+  CHECK(run.metric[M_VAL_ACC] != NULL && run.metric[M_BYTES_SENT] != NULL);
+  CHECK(isnan(agg_field_value(&run, agg_field_find("averagings"), 0)));
+  CHECK(agg_field_value(&run, agg_field_find("test_acc"), 0) == 0.9);
+  agg_run_free(&run);
+  rmdir_all(d);
+}
+
+/* ---------------------------------------------------------------- tables */
+
+TEST(agg_group_means_stds_counts_and_best) {
+  char *d = six_runs();
+  agg_runset_t set = {0};
+  const char *paths[] = {d};
+  agg_runset_collect(&set, paths, 1, 0);
+  const agg_run_t **runs = pointers(&set);
+  const char *keys[] = {"model.optimizer"};
+  int fields[] = {agg_field_find("test_acc"), agg_field_find("wall_time")};
+  agg_table_t t;
+  CHECK_OK(agg_table_group(&t, runs, set.nruns, keys, 1, fields, 2, 0));
+  agg_table_mark_best(&t);
+  CHECK(t.nrows == 2 && t.ncols == 4 && t.nkeys == 1);
+  /* natural order: AdamW, SGDM */
+  CHECK(!strcmp(agg_cell(&t, 0, 0)->text, "AdamW") && !strcmp(agg_cell(&t, 1, 0)->text, "SGDM"));
+  CHECK(agg_cell(&t, 0, 1)->st.n == 3 && agg_cell(&t, 1, 1)->st.n == 3);
+  agg_stat_t a = agg_cell(&t, 0, 2)->st, s = agg_cell(&t, 1, 2)->st;
+  CHECK_NEAR(a.mean, mean3(adamw[0], adamw[1], adamw[2]), 1e-15);
+  CHECK_NEAR(a.std, std3(adamw[0], adamw[1], adamw[2]), 1e-14);
+  CHECK_NEAR(s.mean, mean3(sgdm[0], sgdm[1], sgdm[2]), 1e-15);
+  CHECK_NEAR(s.std, 0.01, 1e-14);
+  CHECK(a.n == 3 && s.n == 3);
+  CHECK(!agg_cell(&t, 0, 2)->best && agg_cell(&t, 1, 2)->best); /* higher accuracy */
+  /* wall time: 100 + seed for both groups -> every row ties -> no mark */
+  CHECK_NEAR(agg_cell(&t, 0, 3)->st.mean, 101, 1e-15);
+  CHECK(!agg_cell(&t, 0, 3)->best && !agg_cell(&t, 1, 3)->best);
+
+  /* sort descending by test_acc: SGDM first */
+  CHECK_OK(agg_table_sort(&t, "-test_acc"));
+  CHECK(!strcmp(agg_cell(&t, 0, 0)->text, "SGDM"));
+  CHECK_FAILS(agg_table_sort(&t, "no_such_column"));
+  agg_table_free(&t);
+  dpt_free(runs);
+  agg_runset_free(&set);
+  rmdir_all(d);
+}
+
+TEST(agg_pivot_cells_counts_and_column_best) {
+  char *d = tmpdir();
+  /* SGDM: b64 {0.90, 0.92}, b256 {0.80}; LAMB: b64 {0.85}, b256 {0.84, 0.86, 0.88} */
+  make_run(d, "a", "SGDM", 64, 0, 0.90, NULL);
+  make_run(d, "b", "SGDM", 64, 1, 0.92, NULL);
+  make_run(d, "c", "SGDM", 256, 0, 0.80, NULL);
+  make_run(d, "d", "LAMB", 64, 0, 0.85, NULL);
+  make_run(d, "e", "LAMB", 256, 0, 0.84, NULL);
+  make_run(d, "f", "LAMB", 256, 1, 0.86, NULL);
+  make_run(d, "g", "LAMB", 256, 2, 0.88, NULL);
+  agg_runset_t set = {0};
+  const char *paths[] = {d};
+  agg_runset_collect(&set, paths, 1, 0);
+  const agg_run_t **runs = pointers(&set);
+  const char *rows[] = {"model.optimizer"}, *cols[] = {"model.batch_size"};
+  agg_table_t t;
+  CHECK_OK(agg_table_pivot(&t, runs, set.nruns, rows, 1, cols, 1, agg_field_find("test_acc"), 0));
+  agg_table_mark_best(&t);
+  CHECK(t.nrows == 2 && t.ncols == 3);
+  /* columns in numeric order: 64 before 256 */
+  CHECK(!strcmp(t.name[1], "model.batch_size=64") && !strcmp(t.name[2], "model.batch_size=256"));
+  CHECK(!strcmp(agg_cell(&t, 0, 0)->text, "LAMB"));
+  agg_stat_t l64 = agg_cell(&t, 0, 1)->st, l256 = agg_cell(&t, 0, 2)->st;
+  agg_stat_t s64 = agg_cell(&t, 1, 1)->st, s256 = agg_cell(&t, 1, 2)->st;
+  CHECK(l64.n == 1 && l256.n == 3 && s64.n == 2 && s256.n == 1);
+  CHECK_NEAR(l64.mean, 0.85, 1e-15);
+  CHECK(isnan(l64.std));
+  CHECK_NEAR(l256.mean, mean3(0.84, 0.86, 0.88), 1e-15);
+  CHECK_NEAR(l256.std, std3(0.84, 0.86, 0.88), 1e-14);
+  CHECK_NEAR(s64.mean, 0.91, 1e-15);
+  CHECK_NEAR(s64.std, sqrt((0.01 * 0.01 * 2) / 1), 1e-14);
+  /* best per column: SGDM at 64, LAMB at 256 */
+  CHECK(agg_cell(&t, 1, 1)->best && !agg_cell(&t, 0, 1)->best);
+  CHECK(agg_cell(&t, 0, 2)->best && !agg_cell(&t, 1, 2)->best);
+
+  /* Markdown: bold best, ± with std, (n=k) per cell */
+  char *md = render(&t, AGG_MARKDOWN, NULL);
+  CHECK(strstr(md, "| model.optimizer | model.batch_size=64 | model.batch_size=256 |"));
+  CHECK(strstr(md, "| LAMB | 0.8500 (n=1) | **0.8600 ± 0.0200 (n=3)** |"));
+  CHECK(strstr(md, "| SGDM | **0.9100 ± 0.0141 (n=2)** | 0.8000 (n=1) |"));
+  free(md);
+  agg_style_t pct = {1, 1};
+  md = render(&t, AGG_MARKDOWN, &pct);
+  CHECK(strstr(md, "**91.0 ± 1.4 (n=2)**"));
+  free(md);
+  agg_table_free(&t);
+  dpt_free(runs);
+  agg_runset_free(&set);
+  rmdir_all(d);
+}
+
+TEST(agg_targets_epochs_and_rounds) {
+  char *d = tmpdir(), path[512];
+  snprintf(path, sizeof path, "%s/t/run.h5", d);
+  double val[5] = {0.5, 0.7, 0.86, 0.84, 0.9}, avg[5] = {10, 20, 30, 40, 50};
+  double h[5] = {4, 8, 16, 8, 4};
+  const char *sets[] = {"model.num_workers=2"};
+  agg_fixture_t fx = {.sets = sets, .nsets = 1, .epochs = 5, .val_acc = val, .has_test = 1,
+                      .test_acc_last = 0.88, .test_acc_best = 0.89, .images_per_s = 500,
+                      .averagings = avg, .h = h};
+  CHECK_OK(agg_fixture_write(path, &fx));
+  agg_run_t r;
+  CHECK_OK(agg_run_read(path, &r));
+  CHECK(agg_field_value(&r, agg_field_find("epochs_to_target"), 0.85) == 3);
+  CHECK(agg_field_value(&r, agg_field_find("rounds_to_target"), 0.85) == 10 + 20 + 30);
+  CHECK(agg_field_value(&r, agg_field_find("epochs_to_target"), 0.9) == 5);
+  CHECK(agg_field_value(&r, agg_field_find("rounds_to_target"), 0.9) == 150);
+  CHECK(isnan(agg_field_value(&r, agg_field_find("epochs_to_target"), 0.95)));
+  CHECK(isnan(agg_field_value(&r, agg_field_find("epochs_to_target"), 0)));
+  CHECK(agg_field_value(&r, agg_field_find("averagings"), 0) == 150);
+  CHECK(agg_field_value(&r, agg_field_find("best_val_acc"), 0) == 0.9);
+  CHECK(agg_field_value(&r, agg_field_find("val_acc"), 0) == 0.9);
+  CHECK(agg_field_value(&r, agg_field_find("H_last"), 0) == 4);
+  CHECK(agg_field_value(&r, agg_field_find("epochs"), 0) == 5);
+  CHECK(agg_field_value(&r, agg_field_find("test_acc_best"), 0) == 0.89);
+  CHECK(agg_field_value(&r, agg_field_find("images_per_s"), 0) == 500);
+  agg_run_free(&r);
+  rmdir_all(d);
+}
+
+TEST(agg_where_filters) {
+  char *d = tmpdir();
+  make_run(d, "a", "SGDM", 64, 0, 0.90, NULL);
+  make_run(d, "b", "LAMB", 256, 0, 0.80, NULL);
+  agg_runset_t set = {0};
+  const char *paths[] = {d};
+  agg_runset_collect(&set, paths, 1, 0);
+  CHECK(set.nruns == 2);
+  const agg_run_t *a = &set.runs[0], *b = &set.runs[1]; /* a/ before b/ */
+  struct { const char *expr; int a, b; } cases[] = {
+      {"model.optimizer=SGDM", 1, 0},       {"model.optimizer=SGDM,LAMB", 1, 1},
+      {"model.optimizer!=SGDM", 0, 1},      {"model.batch_size>=256", 0, 1},
+      {"model.batch_size<256", 1, 0},       {"model.learning_rate=1e-2", 1, 1},
+      {"test_acc>0.85", 1, 0},              {"model.batch_size = 64", 1, 0},
+      {"model.work.dynamic.strategy=", 1, 1}, {"no.such.key=1", 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    agg_where_t w;
+    CHECK_OK(agg_where_parse(cases[i].expr, &w));
+    if (agg_where_match(&w, a, 0) != cases[i].a || agg_where_match(&w, b, 0) != cases[i].b)
+      test_failed(__FILE__, __LINE__, "--where %s", cases[i].expr);
+    agg_where_free(&w);
+  }
+  agg_where_t w;
+  CHECK_FAILS(agg_where_parse("model.optimizer", &w));
+  CHECK_FAILS(agg_where_parse("=SGDM", &w));
+  agg_runset_free(&set);
+  rmdir_all(d);
+}
+
+/* ---------------------------------------------------------------- formats */
+
+/* Splits one CSV line (no quotes in these tests) into fields. */
+static int csv_fields(char *line, char **f, int max) {
+  int n = 0;
+  for (char *p = line; n < max;) {
+    f[n++] = p;
+    char *c = strchr(p, ',');
+    if (!c) break;
+    *c = '\0';
+    p = c + 1;
+  }
+  return n;
+}
+
+TEST(agg_csv_parses_back_to_the_same_numbers) {
+  char *d = six_runs();
+  agg_runset_t set = {0};
+  const char *paths[] = {d};
+  agg_runset_collect(&set, paths, 1, 0);
+  const agg_run_t **runs = pointers(&set);
+  const char *keys[] = {"model.optimizer"};
+  int fields[] = {agg_field_find("test_acc"), agg_field_find("test_acc_best")};
+  agg_table_t t;
+  CHECK_OK(agg_table_group(&t, runs, set.nruns, keys, 1, fields, 2, 0));
+  char *csv = render(&t, AGG_CSV, NULL);
+  char *save, *line = strtok_r(csv, "\n", &save);
+  CHECK(line && !strcmp(line, "model.optimizer,n,test_acc_mean,test_acc_std,test_acc_n,"
+                              "test_acc_best_mean,test_acc_best_std,test_acc_best_n"));
+  for (int r = 0; r < t.nrows; r++) {
+    line = strtok_r(NULL, "\n", &save);
+    CHECK(line != NULL);
+    if (!line) break;
+    char *f[16];
+    CHECK(csv_fields(line, f, 16) == 8);
+    CHECK(!strcmp(f[0], agg_cell(&t, r, 0)->text));
+    CHECK(atoi(f[1]) == 3);
+    for (int k = 0; k < 2; k++) {
+      agg_stat_t st = agg_cell(&t, r, 2 + k)->st;
+      CHECK(strtod(f[2 + 3 * k], NULL) == st.mean); /* exactly */
+      CHECK(strtod(f[3 + 3 * k], NULL) == st.std);
+      CHECK(atoi(f[4 + 3 * k]) == st.n);
+    }
+  }
+  /* And the numbers are the hand-computed ones. */
+  CHECK_NEAR(agg_cell(&t, 1, 2)->st.mean, mean3(sgdm[0], sgdm[1], sgdm[2]), 1e-15);
+  free(csv);
+  agg_table_free(&t);
+  dpt_free(runs);
+  agg_runset_free(&set);
+  rmdir_all(d);
+}
+
+TEST(agg_latex_booktabs_and_escapes) {
+  char *d = tmpdir(), path[512];
+  snprintf(path, sizeof path, "%s/x/run.h5", d);
+  const char *sets[] = {"experiment.name=a_b 50% R&D"};
+  agg_fixture_t fx = {.sets = sets, .nsets = 1, .epochs = 2, .has_test = 1,
+                      .test_acc_last = 0.5, .test_acc_best = 0.5};
+  CHECK_OK(agg_fixture_write(path, &fx));
+  snprintf(path, sizeof path, "%s/y/run.h5", d);
+  fx.test_acc_last = 0.75;
+  const char *sets2[] = {"experiment.name=plain"};
+  fx.sets = sets2;
+  CHECK_OK(agg_fixture_write(path, &fx));
+  agg_runset_t set = {0};
+  const char *paths[] = {d};
+  agg_runset_collect(&set, paths, 1, 0);
+  const agg_run_t **runs = pointers(&set);
+  const char *keys[] = {"experiment.name", "model.batch_size"};
+  int fields[] = {agg_field_find("test_acc")};
+  agg_table_t t;
+  CHECK_OK(agg_table_group(&t, runs, set.nruns, keys, 2, fields, 1, 0));
+  agg_table_mark_best(&t);
+  char *tex = render(&t, AGG_LATEX, NULL);
+  CHECK(strstr(tex, "\\begin{tabular}{llrr}\n\\toprule\n"));
+  CHECK(strstr(tex, "experiment.name & model.batch\\_size & n & test acc \\\\\n\\midrule\n"));
+  CHECK(strstr(tex, "a\\_b 50\\% R\\&D & 64 & 1 & 0.5000 \\\\\n"));
+  CHECK(strstr(tex, "plain & 64 & 1 & \\textbf{0.7500} \\\\\n\\bottomrule\n\\end{tabular}\n"));
+  free(tex);
+  /* Markdown of the same: best bold, no escaping beyond '|' */
+  char *md = render(&t, AGG_MARKDOWN, NULL);
+  CHECK(strstr(md, "| a_b 50% R&D | 64 | 1 | 0.5000 |"));
+  CHECK(strstr(md, "| plain | 64 | 1 | **0.7500** |"));
+  free(md);
+  /* JSON: strings, numbers that parse back, best flags, null std for n = 1 */
+  char *js = render(&t, AGG_JSON, NULL);
+  CHECK(strstr(js, "{\"experiment.name\": \"plain\", \"model.batch_size\": \"64\", \"n\": 1, "
+                   "\"test_acc\": {\"mean\": 0.75, \"std\": null, \"n\": 1, \"best\": true}}"));
+  CHECK(strstr(js, "\"test_acc\": {\"mean\": 0.5, \"std\": null, \"n\": 1, \"best\": false}"));
+  free(js);
+  agg_table_free(&t);
+  dpt_free(runs);
+  agg_runset_free(&set);
+  rmdir_all(d);
+}
+
+TEST(agg_format_double_round_trips) {
+  double xs[] = {0.1, 1.0 / 3, 0.92, 2.0 / 3 * 1e-7, 123456789.123, 0.009999999999999953};
+  char buf[64];
+  for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+    agg_format_double(buf, sizeof buf, xs[i]);
+    CHECK(strtod(buf, NULL) == xs[i]);
+  }
+  agg_format_double(buf, sizeof buf, 0.1);
+  CHECK(!strcmp(buf, "0.1"));
+}
+
+/* ---------------------------------------------------------------- studies */
+
+TEST(agg_study_parses_and_names_bad_keys) {
+  const char *y = "title: T\nrows: [a.b, c]\ncols: d\nvalue: test_acc\nwhere:\n  - x=1\n"
+                  "  - y>=2\ntarget: 0.9\npercent: true\ndigits: 1\n";
+  agg_study_t s;
+  agg_study_init(&s);
+  CHECK_OK(agg_study_parse(&s, y, strlen(y), "t.yaml"));
+  CHECK(!strcmp(s.title, "T") && s.rows.n == 2 && !strcmp(s.rows.v[1], "c"));
+  CHECK(s.cols.n == 1 && !strcmp(s.cols.v[0], "d") && !strcmp(s.value, "test_acc"));
+  CHECK(s.where.n == 2 && !strcmp(s.where.v[1], "y>=2"));
+  CHECK(s.target == 0.9 && s.percent == 1 && s.digits == 1);
+  agg_study_free(&s);
+  const char *bad = "title: T\nrowz: [a]\n";
+  CHECK_FAILS(agg_study_parse(&s, bad, strlen(bad), "bad.yaml"));
+  CHECK(strstr(dpt_errmsg(), "bad.yaml:2: unknown key 'rowz'"));
+  agg_study_free(&s);
+  const char *bad2 = "target: 2\n";
+  CHECK_FAILS(agg_study_parse(&s, bad2, strlen(bad2), "bad2.yaml"));
+  CHECK(strstr(dpt_errmsg(), "bad2.yaml:1: 'target'"));
+  agg_study_free(&s);
+}
+
+TEST(agg_study_files_in_analysis_load) {
+  const char *names[] = {"centralized", "large-batch", "localsgd", "slowmo", "dynamic",
+                         "sharding"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    char path[128];
+    snprintf(path, sizeof path, "analysis/%s.yaml", names[i]);
+    agg_study_t s;
+    agg_study_init(&s);
+    CHECK_OK(agg_study_load(&s, path));
+    CHECK(s.title && s.doc && s.rows.n >= 1);
+    if (s.cols.n) CHECK(s.value && agg_field_find(s.value) >= 0);
+    for (int v = 0; v < s.values.n; v++) CHECK(agg_field_find(s.values.v[v]) >= 0);
+    for (int w = 0; w < s.where.n; w++) {
+      agg_where_t wh;
+      CHECK_OK(agg_where_parse(s.where.v[w], &wh));
+      agg_where_free(&wh);
+    }
+    agg_study_free(&s);
+  }
+}
