@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# dpt-aggregate: usage, tables from run files with known metrics in every format, bad
+# files among good ones, pivots, filters, targets, studies, plots, and a real training run.
+
+load helper
+
+AGG() { "$BIN/dpt-aggregate" "$@"; }
+
+# fixture DIR OPT SEED TEST_ACC [KEY=VALUE...]: a complete run with known numbers
+fixture() {
+  local dir=$1 opt=$2 seed=$3 acc=$4
+  shift 4
+  AGG --fixture "$dir/run.h5" model.optimizer="$opt" experiment.seed="$seed" \
+      val_acc=0.5,0.7,0.8 test_acc="$acc" "$@"
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  fixture sweep/a0 SGDM 0 0.91
+  fixture sweep/a1 SGDM 1 0.93
+  fixture sweep/a2 SGDM 2 0.92
+  fixture sweep/b0 AdamW 0 0.88
+  fixture sweep/b1 AdamW 1 0.90
+}
+
+@test "--help shows usage, formats and exit codes" {
+  run "$BIN/dpt-aggregate" --help
+  assert_success
+  assert_output --partial "usage: dpt-aggregate [OPTIONS] DIR|FILE..."
+  assert_output --partial "--include-unfinished"
+  assert_output --partial "Exit status: 0 all files aggregated; 4"
+}
+
+@test "no path, unknown option, bad format are usage errors" {
+  run "$BIN/dpt-aggregate"
+  assert_equal "$status" 2
+  assert_output --partial "no DIR or FILE given"
+  run "$BIN/dpt-aggregate" --bogus sweep
+  assert_equal "$status" 2
+  assert_output --partial "--bogus"
+  run "$BIN/dpt-aggregate" --format xml sweep
+  assert_equal "$status" 2
+  assert_output --partial "unknown format 'xml'"
+  run "$BIN/dpt-aggregate" --target 2 sweep
+  assert_equal "$status" 2
+}
+
+@test "default table groups by the varying key with mean ± std and n" {
+  run "$BIN/dpt-aggregate" --values test_acc sweep
+  assert_success
+  # SGDM: 0.91 0.93 0.92 -> 0.92 ± 0.01; AdamW: 0.88 0.90 -> 0.89 ± 0.014142
+  assert_output --partial "| model.optimizer | n | test acc |"
+  assert_output --partial "| AdamW | 2 | 0.8900 ± 0.0141 |"
+  assert_output --partial "| SGDM | 3 | **0.9200 ± 0.0100** |"
+  assert_output --partial "5 runs in 2 rows"
+}
+
+@test "CSV parses back to the same numbers" {
+  AGG --values test_acc --format csv sweep > t.csv 2>/dev/null
+  head -n 1 t.csv | grep -q '^model.optimizer,n,test_acc_mean,test_acc_std,test_acc_n$'
+  # awk recomputes mean and sample std from the inputs and compares to 1e-12
+  awk -F, '
+    $1 == "SGDM"  { m = (0.91 + 0.93 + 0.92) / 3; s = sqrt(((0.91-m)^2 + (0.93-m)^2 + (0.92-m)^2) / 2); n = 3 }
+    $1 == "AdamW" { m = (0.88 + 0.90) / 2;        s = sqrt(((0.88-m)^2 + (0.90-m)^2) / 1); n = 2 }
+    NR > 1 { if ((($3 - m)^2 > 1e-24) || (($4 - s)^2 > 1e-24) || $5 != n || $2 != n) bad = 1; rows++ }
+    END { exit (bad || rows != 2) }' t.csv
+}
+
+@test "LaTeX has booktabs rules, bold best and escapes _ % &" {
+  AGG --fixture sweep/c0/run.h5 model.optimizer=LAMB "experiment.name=x_y 5% A&B" test_acc=0.5
+  run "$BIN/dpt-aggregate" --group-by experiment.name,model.optimizer --values test_acc --format latex sweep
+  assert_success
+  assert_output --partial '\toprule'
+  assert_output --partial '\midrule'
+  assert_output --partial '\bottomrule'
+  assert_output --partial 'x\_y 5\% A\&B & LAMB & 1 & 0.5000 \\'
+  assert_output --partial 'experiment.name & model.optimizer & n & test acc \\'
+  assert_output --partial '\textbf{0.9200 $\pm$ 0.0100}'
+}
+
+@test "JSON holds mean, std, n and best" {
+  run "$BIN/dpt-aggregate" --values test_acc --format json sweep
+  assert_success
+  assert_output --partial '"model.optimizer": "AdamW", "n": 2, "test_acc": {"mean": 0.89, "std": 0.014142135623730963, "n": 2, "best": false}'
+  assert_output --partial '"best": true'
+}
+
+@test "pivot: rows x cols with counts and the best of each column" {
+  AGG --fixture sweep/d0/run.h5 model.optimizer=SGDM model.batch_size=256 test_acc=0.80
+  AGG --fixture sweep/d1/run.h5 model.optimizer=AdamW model.batch_size=256 test_acc=0.84
+  run "$BIN/dpt-aggregate" --rows model.optimizer --cols model.batch_size --value test_acc sweep
+  assert_success
+  assert_output --partial "| model.optimizer | model.batch_size=64 | model.batch_size=256 |"
+  assert_output --partial "| AdamW | 0.8900 ± 0.0141 (n=2) | **0.8400 (n=1)** |"
+  assert_output --partial "| SGDM | **0.9200 ± 0.0100 (n=3)** | 0.8000 (n=1) |"
+}
+
+@test "--where, --sort and --percent" {
+  run "$BIN/dpt-aggregate" --values test_acc --where model.optimizer=AdamW sweep
+  assert_success
+  refute_output --partial "SGDM"
+  run "$BIN/dpt-aggregate" --values test_acc --sort -test_acc --percent --digits 1 sweep
+  assert_success
+  assert_line --index 2 "| SGDM | 3 | **92.0 ± 1.0** |"
+  run "$BIN/dpt-aggregate" --where model.optimizr=SGDM sweep
+  assert_failure 1
+  assert_output --partial "no run has the config key 'model.optimizr'"
+  run "$BIN/dpt-aggregate" --where model.optimizer=LARS sweep
+  assert_failure 1
+  assert_output --partial "no run matches the filters"
+}
+
+@test "--per-run and --target: epochs and rounds to the target accuracy" {
+  AGG --fixture k2/run.h5 model.num_workers=2 val_acc=0.5,0.7,0.86,0.9 averagings=10,20,30,40 H=4,8,16,8
+  run "$BIN/dpt-aggregate" --per-run --target 0.85 --values epochs_to_target,rounds_to_target,averagings --format csv k2
+  assert_success
+  assert_line --index 1 "k2,1,3,,1,60,,1,100,,1"
+}
+
+@test "damaged, unfinished, foreign and missing files are named and left out (exit 4)" {
+  AGG --fixture sweep/running/run.h5 model.optimizer=SGDM status=running test_acc=0.1
+  mkdir -p sweep/damaged sweep/foreign
+  head -c 3000 sweep/a0/run.h5 > sweep/damaged/run.h5
+  cp "$(small_fmnist 600)" sweep/foreign/run.h5
+  run "$BIN/dpt-aggregate" --values test_acc sweep nowhere
+  assert_equal "$status" 4
+  assert_output --partial "4 files left out of the numbers"
+  assert_output --partial "sweep/damaged/run.h5: cannot open HDF5 file (damaged?)"
+  assert_output --partial "sweep/running/run.h5: running, 3 epochs recorded"
+  assert_output --partial "sweep/foreign/run.h5: is a 'dpt-dataset' file, expected 'dpt-run'"
+  assert_output --partial "nowhere: No such file or directory"
+  # the good ones are aggregated, the running one is not in the numbers
+  assert_output --partial "| SGDM | 3 | **0.9200 ± 0.0100** |"
+  # --include-unfinished counts it, in a row of its own
+  run "$BIN/dpt-aggregate" --values test_acc --include-unfinished sweep
+  assert_equal "$status" 4
+  assert_output --partial "| SGDM | running | 1 |"
+  assert_output --partial "| SGDM | complete | 3 |"
+  assert_output --partial "1 unfinished"
+}
+
+@test "every study in analysis/ prints its table" {
+  for k in 0 2 4; do
+    for h in 4 16; do
+      AGG --fixture "st/k$k-h$h/run.h5" model.num_workers=$k model.work.local_steps=$h \
+          model.optimizer=SGDM test_acc=0.8$k averagings=5,5,5 H=$h,$h,$h
+    done
+  done
+  AGG --fixture st/slowmo/run.h5 model.num_workers=2 model.slowmo.momentum=0.6 test_acc=0.85
+  AGG --fixture st/dyn/run.h5 model.num_workers=2 model.work.dynamic.strategy=LossLS \
+      test_acc=0.86 averagings=3,2,1 H=4,8,16
+  AGG --fixture st/shard/run.h5 model.num_workers=2 data.sharding=dirichlet:0.1 test_acc=0.7
+  for s in "$DPT_ROOT"/analysis/*.yaml; do
+    run "$BIN/dpt-aggregate" --study "$s" st
+    assert_success
+    assert_output --partial "**$(sed -n 's/^title: "\(.*\)"$/\1/p' "$s")**"
+  done
+  run "$BIN/dpt-aggregate" --study "$DPT_ROOT/analysis/localsgd.yaml" st
+  # the dirichlet run (K=2, default H=1) is plain LocalSGD too
+  assert_output --partial "| model.num_workers | model.work.local_steps=1 (%) | model.work.local_steps=4 (%) | model.work.local_steps=16 (%) |"
+  assert_output --partial "| 2 | **70.00 (n=1)** | 82.00 (n=1) | 82.00 (n=1) |"
+  assert_output --partial "| 4 | – | **84.00 (n=1)** | **84.00 (n=1)** |"
+  run "$BIN/dpt-aggregate" --study "$DPT_ROOT/analysis/dynamic.yaml" st
+  assert_output --partial "| LossLS | 1 |"
+  printf 'title: x\nrowz: [a]\n' > bad.yaml
+  run "$BIN/dpt-aggregate" --study bad.yaml st
+  assert_failure 1
+  assert_output --partial "bad.yaml:2: unknown key 'rowz'"
+}
+
+@test "--plots writes gnuplot scripts, SVG and PNG" {
+  AGG --fixture dyn/a/run.h5 model.num_workers=2 model.work.dynamic.strategy=LossLS averagings=3,2,1 H=4,8,16
+  AGG --fixture dyn/b/run.h5 model.num_workers=2 model.work.dynamic.strategy=ALin averagings=4,4,4 H=4,4,4
+  run "$BIN/dpt-aggregate" --plots plots dyn
+  assert_success
+  for p in val_acc_epoch val_acc_rounds H_epoch; do
+    [ -s "plots/$p.gp" ]
+    grep -q '<svg' "plots/$p.svg"
+    file "plots/$p.png" 2>/dev/null | grep -q PNG || head -c 4 "plots/$p.png" | grep -q PNG
+  done
+  grep -q 'set xlabel "epoch"' plots/val_acc_epoch.gp
+  grep -q 'title "work.dynamic.strategy=LossLS"' plots/H_epoch.gp
+}
+
+@test "a run made by dpt-train aggregates" {
+  DATA=$(small_fmnist 600)
+  "$BIN/dpt-train" -c "$DPT_ROOT/tests/fixtures/seed/centralized.yaml" --data "$DATA" \
+    --set model.epochs=2 --set experiment.output= --run-dir real/r1 >/dev/null
+  run "$BIN/dpt-aggregate" --per-run --format csv real
+  assert_success
+  assert_line --index 0 --partial "run,n,val_acc_mean"
+  assert_line --index 1 --partial "real/r1,1,"
+  # the test accuracy in the table is the one in the file
+  acc=$(h5dump -a /results/test_acc_last -y real/r1/run.h5 | sed -n 's/^ *\([0-9.e-]*\) *$/\1/p' | head -1)
+  run "$BIN/dpt-aggregate" --values test_acc --format json real
+  assert_output --partial "\"mean\": $(awk -v a="$acc" 'BEGIN { printf "%.4f", a }' | sed 's/0*$//')"
+}
