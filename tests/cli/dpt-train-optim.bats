@@ -1,0 +1,93 @@
+#!/usr/bin/env bats
+# Large-batch optimizers, learning-rate scaling with warm-up, large batches over ranks,
+# and dynamic local steps, end to end through dpt-train.
+
+load helper
+
+setup() {
+  DATA=$(small_fmnist 1200)
+  CENTRAL="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"
+  cd "$BATS_TEST_TMPDIR"
+}
+
+# values NAME FILE: /metrics/NAME, one per line
+values() {
+  h5dump -m '%.10g' -d "/metrics/$1" -y "$2" | sed -n '/DATA {/,/}/p' | grep -E '^ *[-0-9]' |
+    tr ',' '\n' | tr -d ' ' | awk NF
+}
+
+@test "every optimizer and variant trains: the loss falls" {
+  for spec in "SGDM 0.01 -" "AdamW 0.001 -" "LARS 2 paper" "LARS 2 larc" "LARS 0.02 seed" \
+              "LAMB 0.01 paper" "LAMB 0.01 apex" "LAMB 0.01 seed"; do
+    set -- $spec
+    variant=()
+    [ "$3" != - ] && variant=(--set "optim.$(echo "$1" | tr A-Z a-z)_variant=$3")
+    "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=2 --set experiment.output= \
+        --set model.optimizer=$1 --set model.learning_rate=$2 "${variant[@]}" --run-dir "r-$1-$3" >/dev/null
+    first=$(values train_loss "r-$1-$3/run.h5" | sed -n 1p)
+    second=$(values train_loss "r-$1-$3/run.h5" | sed -n 2p)
+    val=$(values val_loss "r-$1-$3/run.h5" | sed -n 1p)
+    echo "$spec: train loss $first -> $second, val loss $val"
+    # falls over the epochs, and below the untrained ln(10) = 2.3026 after one epoch
+    awk -v a="$first" -v b="$second" -v v="$val" 'BEGIN { exit !(b < a && v < 2.3026) }'
+  done
+}
+
+@test "a batch of 512 gives the same run on 1, 2 and 4 ranks" {
+  for p in 1 2 4; do
+    mpirun --allow-run-as-root --oversubscribe -np $p "$BIN/dpt-train" -c "$CENTRAL" \
+        --data "$DATA" --set model.epochs=2 --set model.batch_size=512 \
+        --set model.optimizer=LAMB --set experiment.output= --run-dir b$p >/dev/null
+  done
+  for p in 2 4; do
+    for m in train_loss val_loss val_acc; do
+      h5diff b1/run.h5 b$p/run.h5 /metrics/$m /metrics/$m
+    done
+    [ "$(h5dump -a /results/weights_crc32 b1/run.h5 | grep '(0)')" = \
+      "$(h5dump -a /results/weights_crc32 b$p/run.h5 | grep '(0)')" ]
+  done
+}
+
+@test "linear LR scaling from a reference batch, with warm-up" {
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=3 --set model.warmup=1 \
+      --set model.batch_size=256 --set optim.lr_scaling=linear --set optim.lr_ref_batch=64 \
+      --set experiment.output= --run-dir r >/dev/null
+  # lr0 = 0.01 * 256/64 = 0.04; epoch 0 warms up at 0.1 * lr0; then cosine over 2 epochs
+  run values lr r/run.h5
+  assert_line --index 0 0.004
+  assert_line --index 1 0.04
+  assert_line --index 2 0.02
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=1 --set model.batch_size=256 \
+      --set optim.lr_scaling=sqrt --set experiment.output= --run-dir s >/dev/null
+  run values lr s/run.h5
+  assert_line --index 0 0.02
+}
+
+@test "dynamic H: DBin halves H every epoch and the run records H and averagings" {
+  "$BIN/dpt-train" -c "$DPT_ROOT/tests/fixtures/seed/dynamic.yaml" --data "$DATA" \
+      --set model.epochs=5 --set model.work.batch_size=16 --set experiment.output= \
+      --set model.work.dynamic.strategy=DBin --run-dir r >/dev/null
+  run values h r/run.h5
+  assert_output "$(printf '64\n32\n16\n8\n4')"
+  # 270 images per worker, batch 16: T = 17 local steps; averagings = ceil(17 / H)
+  run values averagings r/run.h5
+  assert_output "$(printf '1\n1\n2\n3\n5')"
+  run h5dump -a /results/averagings_total r/run.h5
+  assert_output --partial "(0): 12"
+}
+
+@test "dynamic H: LossLS and Deviation run across ranks identically" {
+  for p in 1 2; do
+    mpirun --allow-run-as-root --oversubscribe -np $p "$BIN/dpt-train" \
+        -c "$DPT_ROOT/tests/fixtures/seed/dynamic.yaml" --data "$DATA" --set model.epochs=4 \
+        --set model.work.batch_size=16 --set model.work.dynamic.strategy=Deviation \
+        --set experiment.output= --run-dir d$p >/dev/null
+  done
+  h5diff d1/run.h5 d2/run.h5 /metrics/h /metrics/h
+  h5diff d1/run.h5 d2/run.h5 /metrics/val_loss /metrics/val_loss
+  "$BIN/dpt-train" -c "$DPT_ROOT/tests/fixtures/seed/dynamic.yaml" --data "$DATA" \
+      --set model.epochs=4 --set model.work.batch_size=16 --set experiment.output= --run-dir l >/dev/null
+  run values h l/run.h5
+  assert_success
+  [ "$(echo "$output" | wc -l)" -eq 4 ]
+}
