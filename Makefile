@@ -69,6 +69,7 @@ bench: deps
 	@./bin/dpt-bench
 	@bash bench/aggregate.sh
 	@bash bench/scaling.sh
+	@bash bench/sweep-expand.sh
 
 clean:
 	rm -rf build build-san bin

@@ -101,6 +101,20 @@ fail:
   return -1;
 }
 
+/* Creates path, which must not exist, with text. */
+static int write_new(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+  if (fd < 0) return dpt_fail("cannot create %s: %s", path, strerror(errno));
+  size_t n = strlen(text);
+  int bad = write(fd, text, n) != (ssize_t)n;
+  bad |= close(fd) != 0;
+  if (bad) {
+    unlink(path);
+    return dpt_fail("cannot write %s", path);
+  }
+  return 0;
+}
+
 /* ---- templates: {{KEY}} is replaced; a line whose key is empty is left out ---- */
 
 typedef struct {
@@ -254,13 +268,24 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
   for (int i = 0; i < plan->ntasks; i++) {
     const sweep_task_t *t = &plan->tasks[i];
     snprintf(path, sizeof path, "%s/tasks/%s", dir, t->hash);
-    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+    int fresh = mkdir(path, 0777) == 0;
+    if (!fresh && errno != EEXIST) {
       dpt_fail("cannot create directory %s: %s", path, strerror(errno));
       goto fail;
     }
-    /* Same hash, same config: an existing config.yaml (perhaps of a finished run) stays. */
     snprintf(path, sizeof path, "%s/tasks/%s/config.yaml", dir, t->hash);
-    if (!dpt_file_exists(path) && write_file(path, t->yaml, 0, 0) < 0) goto fail;
+    if (fresh) {
+      /* A new directory: write in place (the manifest, published last, vouches for it). */
+      if (write_new(path, t->yaml) < 0) goto fail;
+    } else {
+      /* Same hash, same config: an intact config.yaml (perhaps of a finished run) stays;
+       * one an interrupted expansion left short is replaced. */
+      char *old = read_file(path, 1);
+      dpt_clear_error();
+      int same = old && !strcmp(old, t->yaml);
+      dpt_free(old);
+      if (!same && write_file(path, t->yaml, 0, 0) < 0) goto fail;
+    }
   }
   snprintf(path, sizeof path, "%s/sweep.yaml", dir);
   if (write_file(path, spec_text, 0, 0) < 0) goto fail;
