@@ -2,6 +2,7 @@
  *   mpirun -np P dpt-train -c task.yaml [--set key=value]...   (or srun, or no launcher) */
 #include <cblas.h>
 #include <getopt.h>
+#include <signal.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +10,11 @@
 
 #include "../config/config.h"
 #include "../core/err.h"
+#include "../core/exitcodes.h"
 #include "../core/fsutil.h"
 #include "../data/dataset.h"
 #include "../io/csvrow.h"
+#include "../train/checkpoint.h"
 #include "../train/trainer.h"
 
 #define MAX_SETS 256
@@ -31,6 +34,9 @@ static void usage(FILE *out) {
 "  --data PATH           dataset file (same as --set data.path=PATH)\n"
 "  --limit N             use only the first N train and test images (data.limit)\n"
 "  --run-dir DIR         where run.h5 goes (default runs/NAME-vVERSION from experiment:)\n"
+"  --resume MODE         auto: continue from RUN_DIR/checkpoint.h5 when it exists, else\n"
+"                        start fresh; never: start fresh; PATH: continue from that\n"
+"                        checkpoint (default: auto when experiment.resume is true)\n"
 "  --check-config        validate, print the resolved config and exit\n"
 "  --config-reference    print every config key with its default and meaning\n"
 "  -h, --help            this help\n"
@@ -40,7 +46,9 @@ static void usage(FILE *out) {
 "  dpt-data fashion-mnist\n"
 "  dpt-train -c tests/fixtures/seed/centralized.yaml --data data/fashion-mnist.h5 \\\n"
 "            --set model.epochs=3\n"
-"exit status: 0 done, 1 error, 2 bad usage\n");
+"signals: SIGUSR1 or SIGTERM (Slurm's --signal, preemption) finish the current step on\n"
+"every rank, write the checkpoint, mark run.h5 interrupted and exit with status 3.\n"
+"exit status: 0 done, 1 error, 2 bad usage, 3 checkpointed after a signal: requeue\n");
 }
 
 /* Every rank reports its own failure; the job stops only when all agree, so no rank
@@ -50,6 +58,42 @@ static int all_ok(int rc, int rank) {
   MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
   if (rc < 0) fprintf(stderr, "dpt-train: rank %d: %s\n", rank, dpt_errmsg());
   return all;
+}
+
+static volatile int stop_requested;
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_requested = 1; /* a second signal only sets it again: the checkpoint goes on */
+}
+
+static void install_signal_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGUSR1, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Starting weights and the resume decision. resume: NULL (from experiment.resume),
+ * "auto", "never" or a checkpoint path. */
+static int restore(trainer_t *t, const dpt_config_t *cfg, const char *resume) {
+  if (cfg->pretrained[0] || cfg->test_only) {
+    if (!cfg->pretrained[0])
+      return dpt_fail("experiment.test_only needs model.pretrained (a checkpoint.h5)");
+    if (trainer_load_weights(t, cfg->pretrained) < 0) return dpt_wrap("model.pretrained");
+    if (cfg->test_only) return 0;
+  }
+  const char *mode = resume ? resume : cfg->resume ? "auto" : "never";
+  if (strcmp(mode, "never") == 0) return 0;
+  const char *path = strcmp(mode, "auto") == 0 ? t->ckpt_path : mode;
+  if (strcmp(mode, "auto") == 0 && !dpt_file_exists(path)) return 0;
+  if (ckpt_load(t, path) < 0) return dpt_wrap("--resume %s", mode);
+  if (t->rank == 0)
+    printf("resuming from %s at epoch %d, step %lld\n", path, t->epoch + 1, (long long)t->step);
+  return 0;
 }
 
 /* Under srun, each task must be one rank of one MPI world. Without PMIx (srun --mpi=none
@@ -75,11 +119,14 @@ int main(int argc, char **argv) {
   const char *sets[MAX_SETS];
   char *owned[2] = {NULL, NULL};
   int nsets = 0, check_only = 0, status = 1, rc = 0;
-  enum { OPT_SET = 256, OPT_DATA, OPT_LIMIT, OPT_RUN_DIR, OPT_CHECK, OPT_REF, OPT_VERSION };
+  enum { OPT_SET = 256, OPT_DATA, OPT_LIMIT, OPT_RUN_DIR, OPT_RESUME, OPT_CHECK, OPT_REF,
+         OPT_VERSION };
+  const char *resume = NULL;
   static const struct option longopts[] = {
       {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, OPT_SET},
       {"data", required_argument, 0, OPT_DATA}, {"limit", required_argument, 0, OPT_LIMIT},
       {"run-dir", required_argument, 0, OPT_RUN_DIR},
+      {"resume", required_argument, 0, OPT_RESUME},
       {"check-config", no_argument, 0, OPT_CHECK},
       {"config-reference", no_argument, 0, OPT_REF}, {"help", no_argument, 0, 'h'},
       {"version", no_argument, 0, OPT_VERSION}, {0, 0, 0, 0}};
@@ -104,6 +151,7 @@ int main(int argc, char **argv) {
         sets[nsets++] = owned[1];
         break;
       case OPT_RUN_DIR: run_dir_opt = optarg; break;
+      case OPT_RESUME: resume = optarg; break;
       case OPT_CHECK: check_only = 1; break;
       case OPT_REF:
         if (rank == 0) config_print_reference();
@@ -175,7 +223,20 @@ int main(int argc, char **argv) {
            (long long)t.ntest, ds.num_classes, t.model.nparams,
            config_optimizer_name(cfg.optimizer), cfg.epochs, cfg.batch_size, t.nranks,
            run_dir);
-  rc = trainer_run(&t);
+  if (!all_ok(restore(&t, &cfg, resume), rank)) {
+    trainer_free(&t);
+    dataset_free(&ds);
+    goto done;
+  }
+  install_signal_handlers();
+  t.stop_flag = &stop_requested;
+  rc = cfg.test_only ? trainer_test_only(&t) : trainer_run(&t);
+  if (rc == 1) {
+    trainer_free(&t);
+    dataset_free(&ds);
+    status = DPT_EXIT_REQUEUE;
+    goto done;
+  }
   if (rc == 0 && rank == 0 && cfg.output[0]) rc = csv_append_run(cfg.output, &cfg, &t.info);
   if (all_ok(rc, rank)) status = 0;
   trainer_free(&t);

@@ -82,6 +82,9 @@ typedef struct {
   char checkpoint_dir[CFG_PATH_MAX]; /* experiment.checkpoint_dir; "" = the run dir */
   uint64_t seed;            /* experiment.seed (default 0) */
 
+  /* checkpoint: */
+  int checkpoint_every;     /* checkpoint.every_epochs (1; 0 = signal and end only) */
+
   /* train: (execution choices that never change the mathematics) */
   char reduction[16];       /* train.reduction: "ordered" (bitwise) | "fast" */
   int eval_batch;           /* train.eval_batch (256) */

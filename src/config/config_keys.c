@@ -150,6 +150,9 @@ const cfg_key_t cfg_keys[] = {
      .doc = "where checkpoints go; empty = the run directory"},
     {"experiment.seed", T_U64, FIELD(seed), "0", .doc = "random seed"},
 
+    {"checkpoint.every_epochs", T_INT, FIELD(checkpoint_every), "1", .range = ">= 0",
+     .doc = "write checkpoint.h5 every N epochs; 0 = only on a signal and at the end"},
+
     {"train.reduction", T_ENUM, FIELD(reduction), "ordered", reductions,
      .doc = "ordered = bitwise reproducible sums, fast = MPI's own order"},
     {"train.eval_batch", T_INT, FIELD(eval_batch), "256", .range = ">= 1",

@@ -31,17 +31,32 @@ static void **column(run_metrics_t *m, size_t c) {
   return (void **)((char *)m + columns[c].offset);
 }
 
-void run_metrics_push(run_metrics_t *m, int64_t epoch, double lr, double train_loss,
-                      double train_acc, double val_loss, double val_acc, double seconds,
-                      double images_per_s) {
-  if (m->n == m->cap) {
+void run_metrics_resize(run_metrics_t *m, int64_t n) {
+  while (m->cap < n || m->cap == 0) {
     m->cap = m->cap ? 2 * m->cap : 64;
     for (size_t c = 0; c < NCOLUMNS; c++) {
       void **p = column(m, c);
       *p = dpt_realloc(*p, 8 * (size_t)m->cap); /* int64_t and double alike */
     }
   }
-  int64_t i = m->n++;
+  m->n = n;
+}
+
+int run_metrics_each(run_metrics_t *m,
+                     int (*fn)(void *ctx, const char *name, const char *units, int is_int,
+                               void *column),
+                     void *ctx) {
+  for (size_t c = 0; c < NCOLUMNS; c++)
+    if (fn(ctx, columns[c].name, columns[c].units, columns[c].is_int, *column(m, c)) < 0)
+      return -1;
+  return 0;
+}
+
+void run_metrics_push(run_metrics_t *m, int64_t epoch, double lr, double train_loss,
+                      double train_acc, double val_loss, double val_acc, double seconds,
+                      double images_per_s) {
+  run_metrics_resize(m, m->n + 1);
+  int64_t i = m->n - 1;
   m->epoch[i] = epoch;
   m->lr[i] = lr;
   m->train_loss[i] = train_loss;

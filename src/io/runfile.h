@@ -51,6 +51,14 @@ void run_metrics_push(run_metrics_t *m, int64_t epoch, double lr, double train_l
 void run_metrics_comm(run_metrics_t *m, int64_t h, int64_t averagings, int64_t bytes_sent,
                       double comm_time, double compute_time);
 void run_metrics_free(run_metrics_t *m);
+/* Room for n epochs, n of them counted (for a reader that fills the columns). */
+void run_metrics_resize(run_metrics_t *m, int64_t n);
+/* fn(ctx, name, units, is_int, column) for every per-epoch column, in table order;
+ * stops at the first failure. Columns hold m->n int64_t or double values. */
+int run_metrics_each(run_metrics_t *m,
+                     int (*fn)(void *ctx, const char *name, const char *units, int is_int,
+                               void *column),
+                     void *ctx);
 /* Fills hostname, ranks, start time and Slurm ids from the environment. */
 void run_info_init(run_info_t *info, int64_t mpi_ranks);
 

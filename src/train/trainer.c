@@ -10,6 +10,7 @@
 #include "../core/err.h"
 #include "../core/rng.h"
 #include "../data/shard.h"
+#include "checkpoint.h"
 #include "../io/h5util.h"
 
 #define INPUT_SIZE 32
@@ -99,6 +100,8 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   t->best_val = -1;
   snprintf(t->run_dir, sizeof t->run_dir, "%s", run_dir);
   snprintf(t->run_path, sizeof t->run_path, "%s/run.h5", run_dir);
+  snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.h5",
+           cfg->checkpoint_dir[0] ? cfg->checkpoint_dir : run_dir);
 
   int max_batch = cfg->eval_batch > TRAIN_LEAF ? cfg->eval_batch : TRAIN_LEAF;
   if (nn_model_init(&t->model, cfg->model_name, ds->channels, INPUT_SIZE, INPUT_SIZE,
@@ -231,6 +234,14 @@ int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr) {
   return central_step(t, batch, nb, lr, -1);
 }
 
+/* Agreed on every rank: stop after this step? One tiny collective per step. */
+static int stop_now(trainer_t *t) {
+  int mine = t->stop_flag && *t->stop_flag, any = mine;
+  if (t->nranks > 1) MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, t->dist.comm);
+  return any;
+}
+
+/* Returns 1 when stopped by a signal after step t->step, 0 at the epoch's end. */
 static int central_epoch(trainer_t *t, double lr, int64_t *items) {
   const dpt_config_t *cfg = t->cfg;
   memcpy(t->order, t->train_idx, sizeof(int64_t) * t->ntrain);
@@ -238,13 +249,15 @@ static int central_epoch(trainer_t *t, double lr, int64_t *items) {
   rng_shuffle(t->order, t->ntrain,
               rng_key(cfg->seed, RNG_SHUFFLE, 1, (uint64_t)t->epoch * PASS_STRIDE));
   t->leaf_round = (uint64_t)t->epoch * PASS_STRIDE;
-  int64_t item = 0, stride = ceil_div(cfg->batch_size, TRAIN_LEAF);
-  for (int64_t first = 0; first < t->ntrain; first += cfg->batch_size) {
+  int64_t stride = ceil_div(cfg->batch_size, TRAIN_LEAF), steps = ceil_div(t->ntrain, cfg->batch_size);
+  *items = steps * stride;
+  while (t->step < steps) {
+    int64_t first = t->step * cfg->batch_size;
     int64_t nb = t->ntrain - first < cfg->batch_size ? t->ntrain - first : cfg->batch_size;
-    if (central_step(t, t->order + first, nb, lr, item) < 0) return -1;
-    item += stride;
+    if (central_step(t, t->order + first, nb, lr, t->step * stride) < 0) return -1;
+    t->step++;
+    if (t->step < steps && stop_now(t)) return 1;
   }
-  *items = item;
   return 0;
 }
 
@@ -327,21 +340,33 @@ static void average(trainer_t *t, double lr) {
   t->averagings_total++;
 }
 
-static int local_epoch(trainer_t *t, double lr, int64_t *items, int64_t *averagings,
-                       int64_t *images) {
+/* Epoch-start resets, skipped when resuming in the middle of an epoch. */
+static void local_epoch_start(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
-  int64_t b = cfg->worker_batch_size, stride = ceil_div(b, TRAIN_LEAF);
-  int64_t T = t->item_cap / stride / t->K;
   if (strcmp(cfg->local_momentum, "reset_epoch") == 0) reset_momentum(t);
+  if (cfg->slowmo_reset_each_epoch) memset(t->slow_u, 0, sizeof(float) * t->model.nparams);
   t->deviation_sum = 0;
   t->deviation_count = 0;
-  if (cfg->slowmo_reset_each_epoch) memset(t->slow_u, 0, sizeof(float) * t->model.nparams);
+  t->epoch_averagings = 0;
   for (int i = 0; i < t->nlocal; i++) {
     t->workers[i].pass = 0;
-    start_pass(t, &t->workers[i]);
+    t->workers[i].pos = 0;
   }
-  int64_t count = 0;
-  for (int64_t s = 0; s < T; s++) {
+}
+
+/* Returns 1 when stopped by a signal after step t->step, 0 at the epoch's end. */
+static int local_epoch(trainer_t *t, double lr, int64_t *items) {
+  int64_t b = t->cfg->worker_batch_size, stride = ceil_div(b, TRAIN_LEAF), T = t->T;
+  if (t->step == 0) local_epoch_start(t);
+  /* a pass's order is a function of (seed, worker, epoch, pass): rebuilt, not stored */
+  for (int i = 0; i < t->nlocal; i++) {
+    int64_t pos = t->workers[i].pos;
+    start_pass(t, &t->workers[i]);
+    t->workers[i].pos = pos;
+  }
+  *items = T * t->K * stride;
+  while (t->step < T) {
+    int64_t s = t->step;
     for (int i = 0; i < t->nlocal; i++) {
       worker_t *w = &t->workers[i];
       if (w->pos >= w->nshard) { /* out of data: the shard again, reshuffled */
@@ -352,7 +377,6 @@ static int local_epoch(trainer_t *t, double lr, int64_t *items, int64_t *averagi
       t->leaf_round = (uint64_t)t->epoch * PASS_STRIDE + (uint64_t)w->pass;
       batch_gradient(t, w->params, w->order + w->pos, nb, 0, ceil_div(nb, TRAIN_LEAF), t->grads);
       w->pos += nb;
-      *images += nb;
       scale(t->grads, t->model.nparams, nb);
       if (opt_step(&t->local_hp, &t->model, w->params, t->grads, &w->opt, lr) < 0) return -1;
       /* per leaf, like the centralized mode, so K = 1 sums its loss the same way */
@@ -364,11 +388,11 @@ static int local_epoch(trainer_t *t, double lr, int64_t *items, int64_t *averagi
     }
     if ((s + 1) % t->H == 0 || s == T - 1) {
       average(t, lr);
-      count++;
+      t->epoch_averagings++;
     }
+    t->step++;
+    if (t->step < T && stop_now(t)) return 1;
   }
-  *items = T * t->K * stride;
-  *averagings = count;
   return 0;
 }
 
@@ -441,35 +465,55 @@ static int agree(trainer_t *t, int rc) {
   return all ? 0 : -1;
 }
 
+/* Images all LocalSGD workers train on in an epoch of T steps: a worker that runs out
+ * of data starts its shard again, so this can exceed the training split. */
+static int64_t local_images(const trainer_t *t) {
+  int64_t b = t->cfg->worker_batch_size, total = 0;
+  for (int k = 0; k < t->K; k++) {
+    int64_t n = t->shard_offsets[k + 1] - t->shard_offsets[k], per_pass = ceil_div(n, b);
+    total += t->T / per_pass * n + t->T % per_pass * b;
+  }
+  return total;
+}
+
+/* Runs (the rest of) epoch t->epoch. Returns 1 when a signal stopped it mid-way. */
 static int run_epoch(trainer_t *t, double lr) {
   double t0 = MPI_Wtime(), comm0 = t->dist.seconds;
-  int64_t bytes0 = t->dist.bytes_sent, red0 = t->dist.reductions, items = 0, averagings = 0;
-  int64_t seen = t->K ? 0 : t->ntrain;
-  memset(t->item_loss, 0, sizeof(double) * t->item_cap);
-  memset(t->item_correct, 0, sizeof(int64_t) * t->item_cap);
-  int rc = t->K ? local_epoch(t, lr, &items, &averagings, &seen) : central_epoch(t, lr, &items);
-  if (agree(t, rc) < 0) return -1;
-  dist_collect_f64(&t->dist, t->item_loss, (size_t)items);
-  dist_sum_i64(&t->dist, t->item_correct, (size_t)items);
-  double train_seconds = MPI_Wtime() - t0, loss = 0;
-  int64_t correct = 0;
-  for (int64_t i = 0; i < items; i++) {
-    loss += t->item_loss[i];
-    correct += t->item_correct[i];
+  int64_t bytes0 = t->dist.bytes_sent, red0 = t->dist.reductions, items = 0;
+  if (t->step == 0) {
+    memset(t->item_loss, 0, sizeof(double) * t->item_cap);
+    memset(t->item_correct, 0, sizeof(int64_t) * t->item_cap);
   }
-  /* LocalSGD workers may see more images than the split holds (passes restart) */
-  if (t->K) dist_sum_i64(&t->dist, &seen, 1);
+  int rc = t->K ? local_epoch(t, lr, &items) : central_epoch(t, lr, &items);
+  if (agree(t, rc < 0 ? -1 : 0) < 0) return -1;
+  if (rc == 1) return 1;
+  /* all items of the epoch, collected in one fixed order: the sums never depend on P */
+  double *loss_items = dpt_alloc(sizeof(double) * items);
+  int64_t *correct_items = dpt_alloc(sizeof(int64_t) * items);
+  memcpy(loss_items, t->item_loss, sizeof(double) * items);
+  memcpy(correct_items, t->item_correct, sizeof(int64_t) * items);
+  dist_collect_f64(&t->dist, loss_items, (size_t)items);
+  dist_sum_i64(&t->dist, correct_items, (size_t)items);
+  double train_seconds = MPI_Wtime() - t0, loss = 0;
+  int64_t correct = 0, seen = t->K ? local_images(t) : t->ntrain;
+  for (int64_t i = 0; i < items; i++) {
+    loss += loss_items[i];
+    correct += correct_items[i];
+  }
+  dpt_free(loss_items);
+  dpt_free(correct_items);
   double val_loss = NAN, val_acc = NAN;
   if (t->nval)
     trainer_evaluate(t, t->params, &t->ds->train, t->val_idx, t->nval, &val_loss, &val_acc);
   double comm = t->dist.seconds - comm0;
   t->epoch++;
+  t->step = 0;
   t->info.epochs_run = t->epoch;
   run_metrics_push(&t->metrics, t->epoch, lr, loss / (double)seen,
                    (double)correct / (double)seen, val_loss, val_acc, MPI_Wtime() - t0,
                    (double)seen / train_seconds);
   run_metrics_comm(&t->metrics, t->K ? t->H : 0,
-                   t->K ? averagings : t->dist.reductions - red0,
+                   t->K ? t->epoch_averagings : t->dist.reductions - red0,
                    t->dist.bytes_sent - bytes0, comm, train_seconds - comm);
   return 0;
 }
@@ -482,14 +526,57 @@ static void next_h(trainer_t *t) {
                    (int)m->n, dev);
 }
 
+int trainer_load_weights(trainer_t *t, const char *path) {
+  size_t np = t->model.nparams;
+  if (ckpt_read_params(path, "params", t->params, np) < 0) return -1;
+  memcpy(t->best_params, t->params, sizeof(float) * np);
+  for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].params, t->params, sizeof(float) * np);
+  return 0;
+}
+
+int trainer_test_only(trainer_t *t) {
+  trainer_evaluate(t, t->params, &t->ds->test, t->test_idx, t->ntest,
+                   &t->info.test_loss_last, &t->info.test_acc_last);
+  t->info.test_loss_best = t->info.test_loss_last;
+  t->info.test_acc_best = t->info.test_acc_last;
+  t->info.has_test = 1;
+  t->info.weights_crc32 = crc32(0L, (const Bytef *)t->params, (uInt)(sizeof(float) * t->model.nparams));
+  snprintf(t->info.status, sizeof t->info.status, "complete");
+  if (agree(t, write_run(t)) < 0) return -1;
+  if (t->rank == 0)
+    printf("test only (%s): loss %.4f acc %.4f\nrun file: %s\n", t->cfg->pretrained,
+           t->info.test_loss_last, t->info.test_acc_last, t->run_path);
+  return 0;
+}
+
+static int save(trainer_t *t) {
+  double t0 = MPI_Wtime();
+  if (ckpt_write(t, t->ckpt_path) < 0) return -1;
+  t->ckpt_seconds += MPI_Wtime() - t0;
+  return 0;
+}
+
+/* A signal stopped the run: checkpoint, mark run.h5 interrupted. */
+static int interrupt(trainer_t *t) {
+  if (save(t) < 0) return -1;
+  snprintf(t->info.status, sizeof t->info.status, "interrupted");
+  if (agree(t, write_run(t)) < 0) return -1;
+  if (t->rank == 0)
+    printf("interrupted at epoch %d, step %lld: checkpoint written to %s\n", t->epoch + 1,
+           (long long)t->step, t->ckpt_path);
+  return 1;
+}
+
 int trainer_run(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
   double start = MPI_Wtime();
   if (agree(t, write_run(t)) < 0) return -1;
-  while (t->epoch < cfg->epochs) {
+  while (t->epoch < cfg->epochs && !t->info.stopped_early) {
     double lr = sched_lr(t->lr0, t->epoch, cfg->epochs, cfg->warmup,
                          strcmp(cfg->scheduler, "constant") != 0);
-    if (run_epoch(t, lr) < 0) return -1;
+    int rc = run_epoch(t, lr);
+    if (rc < 0) return -1;
+    if (rc == 1) return interrupt(t);
     double val_acc = t->metrics.val_acc[t->metrics.n - 1];
     /* The best model has the best validation accuracy; without a validation split it
      * is the last one. */
@@ -503,31 +590,36 @@ int trainer_run(trainer_t *t) {
       t->since_best++;
     }
     if (t->K) next_h(t);
-    t->info.wall_time = MPI_Wtime() - start;
+    t->info.wall_time += MPI_Wtime() - start;
+    start = MPI_Wtime();
     if (t->rank == 0) print_progress(t, t->info.wall_time);
-    if (agree(t, write_run(t)) < 0) return -1;
     if (cfg->patience > 0 && t->nval && t->since_best >= cfg->patience) {
       t->info.stopped_early = 1;
       if (t->rank == 0)
         printf("early stop: no better validation accuracy in %d epochs\n", cfg->patience);
-      break;
     }
+    if (agree(t, write_run(t)) < 0) return -1;
+    int last = t->epoch == cfg->epochs || t->info.stopped_early;
+    if (!last && cfg->checkpoint_every > 0 && t->epoch % cfg->checkpoint_every == 0 &&
+        save(t) < 0)
+      return -1;
+    if (!last && stop_now(t)) return interrupt(t);
   }
   trainer_evaluate(t, t->params, &t->ds->test, t->test_idx, t->ntest,
                    &t->info.test_loss_last, &t->info.test_acc_last);
   trainer_evaluate(t, t->best_params, &t->ds->test, t->test_idx, t->ntest,
                    &t->info.test_loss_best, &t->info.test_acc_best);
   t->info.has_test = 1;
-  t->info.weights_crc32 = crc32(0L, (const Bytef *)t->params, (uInt)(sizeof(float) * t->model.nparams));
   t->info.averagings_total = t->averagings_total;
-  t->info.wall_time = MPI_Wtime() - start;
+  t->info.weights_crc32 = crc32(0L, (const Bytef *)t->params, (uInt)(sizeof(float) * t->model.nparams));
+  t->info.wall_time += MPI_Wtime() - start;
   snprintf(t->info.status, sizeof t->info.status, "complete");
-  if (agree(t, write_run(t)) < 0) return -1;
+  if (save(t) < 0 || agree(t, write_run(t)) < 0) return -1;
   if (t->rank == 0) {
     printf("test: last model loss %.4f acc %.4f; best model (epoch %lld) loss %.4f acc %.4f\n",
            t->info.test_loss_last, t->info.test_acc_last, (long long)t->info.best_epoch,
            t->info.test_loss_best, t->info.test_acc_best);
-    printf("run file: %s\n", t->run_path);
+    printf("run file: %s (checkpoints took %.2f s)\n", t->run_path, t->ckpt_seconds);
   }
   return 0;
 }

@@ -40,7 +40,8 @@ typedef struct {
   const dpt_dataset_t *ds;
   dist_t dist;
   int rank, nranks;
-  char run_dir[4096], run_path[4096];
+  char run_dir[4096], run_path[4096], ckpt_path[4096];
+  double ckpt_seconds;
 
   nn_model_t model;
   pipeline_t pipe;
@@ -70,6 +71,9 @@ typedef struct {
   float *params, *grads, *best_params;  /* global model */
   opt_state_t opt;                      /* centralized optimizer */
   int epoch;                   /* epochs finished */
+  int64_t step;                /* steps finished in the current epoch (resume point) */
+  int64_t epoch_averagings;    /* LocalSGD averagings so far this epoch */
+  volatile int *stop_flag;     /* set by a signal handler; NULL = never stop */
   int since_best;
   double best_val;
   run_metrics_t metrics;
@@ -98,9 +102,15 @@ typedef struct {
 int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
                  const char *run_dir, MPI_Comm comm);
 /* Trains to the end (or early stop), evaluates the last and best models on the test
- * split, writes run.h5 after every epoch and at the end. Collective. */
+ * split, writes run.h5 after every epoch and at the end, checkpoint.h5 every
+ * checkpoint.every_epochs and at the end. Collective. Returns 0 when complete, 1 when
+ * *stop_flag stopped it (checkpoint written, run.h5 marked interrupted), -1 on error. */
 int trainer_run(trainer_t *t);
 void trainer_free(trainer_t *t);
+/* Starting weights from a checkpoint's last parameters (model.pretrained). */
+int trainer_load_weights(trainer_t *t, const char *path);
+/* experiment.test_only: evaluates the current weights on the test split, writes run.h5. */
+int trainer_test_only(trainer_t *t);
 
 /* Centralized: one optimizer step on the nb images batch[] (indices into ds->train):
  * tree-summed gradient across ranks, divided by nb, optimizer update. */

@@ -1,0 +1,22 @@
+/* checkpoint.h - checkpoint.h5: the whole state of a training run, written by all ranks
+ * together through MPI-IO with collective transfers (each rank writes the rows of the
+ * workers it hosts), published atomically, and read back on any number of ranks.
+ * Layout: hdf5-schema/checkpoint.yaml. */
+#ifndef DPT_CHECKPOINT_H
+#define DPT_CHECKPOINT_H
+
+#include "trainer.h"
+
+#define CKPT_SCHEMA_VERSION "1.0"
+
+/* Collective. Writes path.tmp, then rank 0 publishes it onto path. */
+int ckpt_write(trainer_t *t, const char *path);
+/* Collective. Restores t (already set up by trainer_init for the same config) from path:
+ * refuses a damaged or foreign file, a future schema, and a checkpoint of another run
+ * (naming the config keys that differ). */
+int ckpt_load(trainer_t *t, const char *path);
+/* Reads one parameter vector ("params" = last, "best_params") of nparams floats from a
+ * checkpoint, for model.pretrained and experiment.test_only. */
+int ckpt_read_params(const char *path, const char *which, float *out, size_t nparams);
+
+#endif
