@@ -479,7 +479,7 @@ static int64_t local_images(const trainer_t *t) {
 /* Runs (the rest of) epoch t->epoch. Returns 1 when a signal stopped it mid-way. */
 static int run_epoch(trainer_t *t, double lr) {
   double t0 = MPI_Wtime(), comm0 = t->dist.seconds;
-  int64_t bytes0 = t->dist.bytes_sent, red0 = t->dist.reductions, items = 0;
+  int64_t bytes0 = t->dist.bytes_sent, items = 0;
   if (t->step == 0) {
     memset(t->item_loss, 0, sizeof(double) * t->item_cap);
     memset(t->item_correct, 0, sizeof(int64_t) * t->item_cap);
@@ -513,7 +513,7 @@ static int run_epoch(trainer_t *t, double lr) {
                    (double)correct / (double)seen, val_loss, val_acc, MPI_Wtime() - t0,
                    (double)seen / train_seconds);
   run_metrics_comm(&t->metrics, t->K ? t->H : 0,
-                   t->K ? t->epoch_averagings : t->dist.reductions - red0,
+                   t->K ? t->epoch_averagings : ceil_div(t->ntrain, t->cfg->batch_size),
                    t->dist.bytes_sent - bytes0, comm, train_seconds - comm);
   return 0;
 }

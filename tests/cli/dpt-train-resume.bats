@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# Checkpoints and exact resume: a run stopped by a signal in the middle of an epoch and
+# resumed (on the same or another number of ranks) is the uninterrupted run; SIGKILL at
+# any moment leaves a usable checkpoint; damaged and foreign checkpoints are refused.
+
+load helper
+
+setup_file() {
+  export DATA3="$BATS_FILE_TMPDIR/fm3000.h5"
+  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 3000 -o "$DATA3" >/dev/null
+}
+
+setup() {
+  DATA=$(small_fmnist 600)
+  SLOWMO="$DPT_ROOT/tests/fixtures/seed/slowmo.yaml"
+  CENTRAL="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"
+  cd "$BATS_TEST_TMPDIR"
+}
+
+mpi() { mpirun --allow-run-as-root --oversubscribe -np "$@"; }
+
+same_learning() {
+  for m in lr train_loss train_acc val_loss val_acc h averagings; do
+    h5diff "$1/run.h5" "$2/run.h5" "/metrics/$m" "/metrics/$m" || { echo "differs: $m"; return 1; }
+  done
+  for a in weights_crc32 test_acc_last test_loss_best averagings_total best_epoch; do
+    [ "$(h5dump -a /results/$a "$1/run.h5" | grep '(0)')" = "$(h5dump -a /results/$a "$2/run.h5" | grep '(0)')" ] ||
+      { echo "differs: $a"; return 1; }
+  done
+}
+
+# stop_mid_epoch P DIR ARGS...: run on P ranks, send SIGUSR1 until one lands inside an
+# epoch (step > 0); asserts exit status 3 and an interrupted run.h5.
+stop_mid_epoch() {
+  local p=$1 dir=$2
+  shift 2
+  for delay in 1.6 1.2 2.0 0.9 2.4; do
+    rm -rf "$dir"
+    # mpirun itself in the background: it forwards SIGUSR1 to every rank
+    mpirun --allow-run-as-root --oversubscribe -np "$p" "$BIN/dpt-train" "$@" --run-dir "$dir" \
+        > "$dir.log" 2>&1 &
+    local pid=$!
+    sleep "$delay"
+    kill -USR1 "$pid" 2>/dev/null || true
+    local rc=0
+    wait "$pid" || rc=$?
+    if [ "$rc" -eq 3 ] && grep -q "interrupted at epoch [0-9]*, step [1-9]" "$dir.log"; then
+      grep "interrupted at" "$dir.log"
+      h5dump -a /status "$dir/run.h5" | grep -q '"interrupted"'
+      return 0
+    fi
+  done
+  echo "no signal landed inside an epoch"; cat "$dir.log"
+  return 1
+}
+
+LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.output=)
+
+@test "LocalSGD K=4 stopped by SIGUSR1 mid-epoch on P=2, resumed on P=2, 4 and 1: the same run" {
+  mpi 2 "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --run-dir ref >/dev/null
+  stop_mid_epoch 2 stopped -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}"
+  for p in 2 4 1; do
+    rm -rf "r$p" && cp -r stopped "r$p"
+    run mpi $p "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --run-dir "r$p" --resume auto
+    assert_success
+    assert_output --partial "resuming from r$p/checkpoint.h5"
+    same_learning ref "r$p"
+  done
+}
+
+@test "centralized SGDM stopped mid-epoch resumes exactly, also from experiment.resume: true" {
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA3" --set model.epochs=4 --set experiment.output= \
+      --run-dir ref >/dev/null
+  stop_mid_epoch 1 stopped -c "$CENTRAL" --data "$DATA3" --set model.epochs=4 --set experiment.output=
+  run "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA3" --set model.epochs=4 --set experiment.output= \
+      --set experiment.resume=true --run-dir stopped
+  assert_success
+  assert_output --partial "resuming from"
+  same_learning ref stopped
+}
+
+@test "SIGKILL at random moments always leaves a checkpoint that resumes (20 trials)" {
+  args=(-c "$CENTRAL" --data "$DATA" --set model.epochs=12 --set experiment.output=)
+  "$BIN/dpt-train" "${args[@]}" --run-dir ref >/dev/null
+  killed=0
+  for trial in $(seq 1 20); do
+    rm -rf k
+    "$BIN/dpt-train" "${args[@]}" --run-dir k >/dev/null 2>&1 &
+    pid=$!
+    sleep "$(awk -v s="$trial" 'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * 1.2 }')"
+    kill -KILL "$pid" 2>/dev/null && killed=$((killed + 1))
+    wait "$pid" 2>/dev/null || true
+    if [ -e k/checkpoint.h5 ]; then
+      h5dump -a /complete k/checkpoint.h5 | grep -q "(0): 1"
+      run "$BIN/dpt-train" "${args[@]}" --run-dir k --resume auto
+      assert_success
+      same_learning ref k
+    fi
+    # run.h5, when present, is always a whole file
+    [ ! -e k/run.h5 ] || h5dump -a /complete k/run.h5 | grep -q "(0): 1"
+  done
+  echo "killed $killed runs"
+  [ "$killed" -ge 15 ]
+}
+
+@test "collective transfers stay collective on 2 ranks" {
+  mpi 2 "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" --set model.epochs=1 \
+      --set experiment.output= --run-dir r >/dev/null
+  run h5dump -a /io_no_collective_cause r/checkpoint.h5
+  assert_output --partial "(0): 0"
+  run h5dump -H -d /workers/params r/checkpoint.h5
+  assert_output --partial "( 4, "
+}
+
+@test "damaged, truncated and foreign checkpoints are refused clearly" {
+  "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" --set model.epochs=1 --set experiment.output= \
+      --run-dir r >/dev/null
+  # truncated
+  head -c 100000 r/checkpoint.h5 > trunc.h5
+  run "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" --set experiment.output= --run-dir x --resume trunc.h5
+  assert_failure 1
+  assert_output --partial "trunc.h5"
+  # a flipped byte inside the worker parameters: the checksum catches it
+  cp r/checkpoint.h5 flip.h5
+  off=$(( $(stat -c %s flip.h5) / 2 ))
+  printf '\x55' | dd of=flip.h5 bs=1 seek="$off" conv=notrunc 2>/dev/null
+  run "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" --set experiment.output= --run-dir x --resume flip.h5
+  assert_failure 1
+  assert_output --partial "flip.h5"
+  # a run file is not a checkpoint
+  run "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" --set experiment.output= --run-dir x --resume r/run.h5
+  assert_failure 1
+  assert_output --partial "expected 'dpt-checkpoint'"
+  # missing
+  run "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" --set experiment.output= --run-dir x --resume nowhere.h5
+  assert_failure 1
+  assert_output --partial "nowhere.h5"
+}
+
+@test "a checkpoint of another run is refused, naming the differing keys" {
+  "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" --set model.epochs=1 --set experiment.output= \
+      --run-dir r >/dev/null
+  run "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" --set model.epochs=1 --set experiment.output= \
+      --set model.num_workers=2 --set model.slowmo.momentum=0.3 --run-dir r --resume auto
+  assert_failure 1
+  assert_output --partial "belongs to a different run"
+  assert_output --partial "model.num_workers is 4 there, 2 here"
+  assert_output --partial "model.slowmo.momentum"
+}
+
+@test "model.pretrained starts from a checkpoint; experiment.test_only evaluates it" {
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=2 --set experiment.output= \
+      --run-dir a >/dev/null
+  run "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set experiment.output= \
+      --set model.pretrained=a/checkpoint.h5 --set experiment.test_only=true --run-dir t
+  assert_success
+  assert_output --partial "test only"
+  # the same weights give the same test accuracy as the run that made them
+  [ "$(h5dump -a /results/test_acc_last a/run.h5 | grep '(0)')" = \
+    "$(h5dump -a /results/test_acc_last t/run.h5 | grep '(0)')" ]
+  run h5dump -d /metrics/epoch t/run.h5
+  assert_output --partial "( 0 )"
+  # training from pretrained weights starts better than from scratch
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=1 --set experiment.output= \
+      --set model.pretrained=a/checkpoint.h5 --run-dir p >/dev/null
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=1 --set experiment.output= \
+      --run-dir s >/dev/null
+  p=$(h5dump -a /results/test_loss_last p/run.h5 | sed -n 's/.*(0): //p')
+  s=$(h5dump -a /results/test_loss_last s/run.h5 | sed -n 's/.*(0): //p')
+  awk -v p="$p" -v s="$s" 'BEGIN { exit !(p < s) }'
+  run "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set experiment.test_only=true --run-dir u
+  assert_failure 1
+  assert_output --partial "needs model.pretrained"
+}
