@@ -7,6 +7,7 @@
  * peak. Data is synthetic (random uint8 images in memory); nothing is written. */
 #include <cblas.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "../data/pipeline.h"
 #include "../nn/model.h"
 #include "../optim/optim.h"
+#include "../train/checkpoint.h"
 #include "../train/trainer.h"
 #include "../train/tree.h"
 
@@ -83,6 +85,62 @@ static double sgemm_gflops(int ta, int tb, int m, int n, int k, double beta, dou
 static void zero_leaf(void *ctx, int64_t leaf, float *out) {
   (void)leaf;
   memset(out, 0, sizeof(float) * *(const size_t *)ctx);
+}
+
+/* cp's work for the same bytes: read, write, fsync (the checkpoint is fsynced too). */
+static double copy_seconds(const char *from, const char *to) {
+  double t0 = now();
+  FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+  static char buf[1 << 20];
+  size_t n;
+  while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+  if (out) {
+    fflush(out);
+    fsync(fileno(out));
+    fclose(out);
+  }
+  if (in) fclose(in);
+  return now() - t0;
+}
+
+/* (e) checkpoint write and read of LocalSGD with K = 8 workers, next to a plain copy. */
+static void bench_checkpoint(const dpt_dataset_t *ds, const char *model, const char *dir) {
+  dpt_config_t cfg;
+  config_defaults(&cfg);
+  snprintf(cfg.model_name, sizeof cfg.model_name, "%s", model);
+  cfg.num_workers = 8;
+  cfg.optimizer = OPT_ADAMW;
+  cfg.val_fraction = 0;
+  trainer_t t;
+  if (trainer_init(&t, &cfg, ds, dir, MPI_COMM_WORLD) < 0) {
+    fprintf(stderr, "dpt-bench: %s\n", dpt_errmsg());
+    return;
+  }
+  char copy[4200];
+  snprintf(copy, sizeof copy, "%s/copy.h5", dir);
+  double best_w = 1e30, best_r = 1e30, best_c = 1e30;
+  for (int rep = 0; rep < 3; rep++) {
+    double t0 = now(), w0 = 0;
+    if (ckpt_write(&t, t.ckpt_path) < 0 || (w0 = now() - t0, t0 = now(), 0) ||
+        ckpt_load(&t, t.ckpt_path) < 0) {
+      fprintf(stderr, "dpt-bench: checkpoint: %s\n", dpt_errmsg());
+      break;
+    }
+    double w = w0;
+    double r = now() - t0, c = copy_seconds(t.ckpt_path, copy);
+    if (w < best_w) best_w = w;
+    if (r < best_r) best_r = r;
+    if (c < best_c) best_c = c;
+  }
+  struct stat st;
+  double mb = stat(t.ckpt_path, &st) == 0 ? st.st_size / 1e6 : 0;
+  printf("\n(e) checkpoint.h5, LocalSGD K = 8, %s, 1 rank (best of 3)\n", model);
+  printf("  size %.1f MB   write %.3f s (%.0f MB/s, fsync + rename)   read %.3f s   "
+         "cp %.3f s   write/cp %.2fx\n", mb, best_w, mb / best_w, best_r, best_c,
+         best_w / best_c);
+  unlink(t.ckpt_path);
+  unlink(copy);
+  trainer_free(&t);
 }
 
 int main(int argc, char **argv) {
@@ -280,6 +338,7 @@ int main(int argc, char **argv) {
   }
 
   trainer_free(&t);
+  bench_checkpoint(&ds, model, run_dir);
   dpt_free(ds.train.images);
   dpt_free(ds.train.labels);
   rmdir(run_dir);

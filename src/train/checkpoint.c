@@ -45,6 +45,10 @@ typedef struct {
 static int put_rows(writer_t *w, hid_t dset, hid_t memtype, hsize_t row, hsize_t rows,
                     hsize_t cols, const void *buf) {
   hid_t fspace = H5Dget_space(dset);
+  if (H5Sget_simple_extent_npoints(fspace) == 0) { /* e.g. metrics before epoch 1 */
+    H5Sclose(fspace);
+    return 0;
+  }
   int rank = cols ? 2 : 1;
   hsize_t start[2] = {row, 0}, count[2] = {rows, cols};
   hid_t mspace = H5Screate_simple(rank, count, NULL);
@@ -322,6 +326,7 @@ static int get_i64(hid_t file, const char *name, int64_t *v) { return h5_read_at
 
 static int get_metric(void *ctx, const char *name, const char *units, int is_int, void *column) {
   (void)units;
+  if (!column) return 0;
   char path[64];
   snprintf(path, sizeof path, "metrics/%s", name);
   return h5_read_array(*(hid_t *)ctx, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, column);

@@ -30,11 +30,12 @@ same_learning() {
 }
 
 # stop_mid_epoch P DIR ARGS...: run on P ranks, send SIGUSR1 until one lands inside an
-# epoch (step > 0); asserts exit status 3 and an interrupted run.h5.
+# epoch (step > 0; inside epoch $EPOCH when set); asserts exit status 3 and an
+# interrupted run.h5.
 stop_mid_epoch() {
-  local p=$1 dir=$2
+  local p=$1 dir=$2 delays="${DELAYS:-1.6 1.2 2.0 0.9 2.4}"
   shift 2
-  for delay in 1.6 1.2 2.0 0.9 2.4; do
+  for delay in $delays; do
     rm -rf "$dir"
     # mpirun itself in the background: it forwards SIGUSR1 to every rank
     mpirun --allow-run-as-root --oversubscribe -np "$p" "$BIN/dpt-train" "$@" --run-dir "$dir" \
@@ -44,7 +45,7 @@ stop_mid_epoch() {
     kill -USR1 "$pid" 2>/dev/null || true
     local rc=0
     wait "$pid" || rc=$?
-    if [ "$rc" -eq 3 ] && grep -q "interrupted at epoch [0-9]*, step [1-9]" "$dir.log"; then
+    if [ "$rc" -eq 3 ] && grep -q "interrupted at epoch ${EPOCH:-[0-9]*}, step [1-9]" "$dir.log"; then
       grep "interrupted at" "$dir.log"
       h5dump -a /status "$dir/run.h5" | grep -q '"interrupted"'
       return 0
@@ -76,6 +77,16 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
       --set experiment.resume=true --run-dir stopped
   assert_success
   assert_output --partial "resuming from"
+  same_learning ref stopped
+}
+
+@test "a stop inside the first epoch (no metrics yet) resumes exactly" {
+  mpi 1 "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --set model.epochs=2 --run-dir ref >/dev/null
+  EPOCH=1 DELAYS="0.6 0.8 0.5 1.0 0.4 0.7" stop_mid_epoch 1 stopped -c "$SLOWMO" --data "$DATA3" \
+      "${LOCAL[@]}" --set model.epochs=2
+  run mpi 2 "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --set model.epochs=2 \
+      --run-dir stopped --resume auto
+  assert_success
   same_learning ref stopped
 }
 
