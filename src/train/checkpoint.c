@@ -315,7 +315,8 @@ static int same_run(const char *path, const char *yaml, const dpt_config_t *cfg)
   for (int i = 0; i < a.n && i < b.n; i++)
     if (!key_may_differ(a.keys[i]) && strcmp(a.values[i], b.values[i]) != 0 && len < sizeof msg - 200)
       len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s is %s there, %s here",
-                              len ? "; " : "", a.keys[i], a.values[i], b.values[i]);
+                              len ? "; " : "", a.keys[i], a.values[i][0] ? a.values[i] : "(empty)",
+                              b.values[i][0] ? b.values[i] : "(empty)");
   keylist_free(&a);
   keylist_free(&b);
   if (len) return dpt_fail("%s belongs to a different run: %s", path, msg);
