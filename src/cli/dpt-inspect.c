@@ -1,0 +1,136 @@
+/* dpt-inspect - looks inside dpt's HDF5 files: a readable summary of each, or with
+ * --check a validation against hdf5-schema/ (src/inspect/). Each file is read in a child
+ * process, so that a damaged file which trips up the HDF5 library ends as a clear message
+ * about that file, never as a crash of the whole command. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../core/err.h"
+#include "../core/exitcodes.h"
+#include "../inspect/inspect.h"
+#include "../inspect/schema.h"
+
+/* Seconds one file may take (a damaged file could send the library into a loop). */
+#define FILE_TIMEOUT 600
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: dpt-inspect [--check] FILE...\n"
+          "\n"
+          "Prints a readable summary of dpt HDF5 files: for a run (run.h5) what ran, with\n"
+          "which config, how far it got, its last metrics and final test accuracies; for a\n"
+          "dataset its images, classes and statistics; for a checkpoint its position and\n"
+          "the size of its state.\n"
+          "\n"
+          "  --check     validate each file against its schema (hdf5-schema/KIND.yaml, chosen\n"
+          "              by the file's root attribute `schema`): groups, attributes and\n"
+          "              datasets with types, shapes and units, `complete` = 1, the\n"
+          "              schema_version, and the crc32 attributes of the data they cover.\n"
+          "              Prints \"FILE: ok\", or one line per difference naming its path;\n"
+          "              objects the schema does not describe are warnings.\n"
+          "  -h, --help  this text\n"
+          "\n"
+          "The schema directory is $DPT_SCHEMA_DIR, else BIN/../hdf5-schema next to this\n"
+          "program, else ./hdf5-schema.\n"
+          "\n"
+          "Examples:\n"
+          "  dpt-inspect runs/demo/run.h5\n"
+          "  dpt-inspect data/fashion-mnist.h5 runs/*/run.h5\n"
+          "  dpt-inspect --check runs/demo/run.h5 runs/demo/checkpoint.h5\n"
+          "\n"
+          "Exit status: 0 every file readable (and with --check, conforming), 1 otherwise,\n"
+          "2 bad usage.\n");
+}
+
+static int usage_error(const char *msg, const char *arg) {
+  fprintf(stderr, "dpt-inspect: %s%s\ntry 'dpt-inspect --help'\n", msg, arg);
+  return DPT_EXIT_USAGE;
+}
+
+static int check_one(const char *path, const char *dir) {
+  insp_report_t r;
+  if (insp_check(path, dir, &r) < 0) {
+    fprintf(stderr, "dpt-inspect: %s\n", dpt_errmsg());
+    insp_report_free(&r);
+    return 1;
+  }
+  for (int i = 0; i < r.n; i++)
+    printf("%s: %s%s\n", path, r.is_warning[i] ? "warning: " : "", r.lines[i]);
+  if (r.errors == 0)
+    printf("%s: ok%s\n", path, r.warnings ? " (warnings above)" : "");
+  else
+    printf("%s: %d difference%s from %s\n", path, r.errors, r.errors == 1 ? "" : "s",
+           r.schema_file);
+  int rc = r.errors ? 1 : 0;
+  insp_report_free(&r);
+  return rc;
+}
+
+static int summary_one(const char *path, const char *dir, int first) {
+  if (!first) printf("\n");
+  if (insp_summary(stdout, path, dir) < 0) {
+    fflush(stdout);
+    fprintf(stderr, "dpt-inspect: %s\n", dpt_errmsg());
+    return 1;
+  }
+  return 0;
+}
+
+/* Runs one file in a child; a child killed by a signal is reported, not inherited. */
+static int guarded(const char *path, const char *dir, int check, int first) {
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) return check ? check_one(path, dir) : summary_one(path, dir, first);
+  if (pid == 0) {
+    alarm(FILE_TIMEOUT);
+    int rc = check ? check_one(path, dir) : summary_one(path, dir, first);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(rc);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    ;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  fflush(stdout);
+  if (sig == SIGALRM)
+    fprintf(stderr, "dpt-inspect: %s: gave up after %d s (damaged file?)\n", path,
+            FILE_TIMEOUT);
+  else
+    fprintf(stderr, "dpt-inspect: %s: damaged file: the HDF5 library failed reading it "
+            "(signal %d, %s)\n", path, sig, strsignal(sig));
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {{"check", no_argument, NULL, 'c'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  int check = 0, opt;
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (opt) {
+      case 'c': check = 1; break;
+      case 'h': usage(stdout); return DPT_EXIT_OK;
+      default: return usage_error("unknown option ", argv[optind - 1]);
+    }
+  }
+  if (optind == argc) return usage_error("expected at least one FILE", "");
+  char dir[4096];
+  int have_dir = insp_schema_dir(dir, sizeof dir, NULL) == 0;
+  if (!have_dir && check) {
+    fprintf(stderr, "dpt-inspect: %s\n", dpt_errmsg());
+    return DPT_EXIT_ERROR;
+  }
+  int failed = 0;
+  for (int i = optind; i < argc; i++)
+    failed |= guarded(argv[i], have_dir ? dir : NULL, check, i == optind) != 0;
+  return failed ? DPT_EXIT_ERROR : DPT_EXIT_OK;
+}

@@ -1,0 +1,369 @@
+/* summary.c - a readable page about any dpt file: for a run what ran, with which config,
+ * how far it got and what it reached; for a dataset what it holds; for a checkpoint where
+ * it stands and how much state it carries. Reads only what it prints; anything missing
+ * shows as "?" rather than stopping the summary. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/err.h"
+#include "../io/h5util.h"
+#include "inspect.h"
+#include "schema.h"
+
+/* --- reading with defaults -------------------------------------------------------- */
+
+/* A string attribute of the object at path, or NULL; dpt_free() it. */
+static char *str_at(hid_t file, const char *path, const char *name) {
+  if (strcmp(path, "/") && H5Lexists(file, path, H5P_DEFAULT) <= 0) return NULL;
+  hid_t obj = H5Oopen(file, path, H5P_DEFAULT);
+  if (obj < 0) return NULL;
+  char *v = NULL;
+  if (H5Aexists(obj, name) <= 0 || h5_read_attr_str(obj, name, &v) < 0) v = NULL;
+  H5Oclose(obj);
+  dpt_clear_error();
+  return v;
+}
+
+static int num_at(hid_t file, const char *path, const char *name, double *v) {
+  if (strcmp(path, "/") && H5Lexists(file, path, H5P_DEFAULT) <= 0) return 0;
+  hid_t obj = H5Oopen(file, path, H5P_DEFAULT);
+  if (obj < 0) return 0;
+  int ok = H5Aexists(obj, name) > 0 && h5_read_attr_f64(obj, name, v) == 0;
+  H5Oclose(obj);
+  dpt_clear_error();
+  return ok;
+}
+
+/* Holds one string while printing: "?" when missing. */
+typedef struct {
+  char *s[32];
+  int n;
+} strs_t;
+
+static const char *keep(strs_t *k, char *s) {
+  if (!s) return "?";
+  if (k->n == 32) {
+    dpt_free(s);
+    return "?";
+  }
+  return k->s[k->n++] = s;
+}
+
+static void strs_free(strs_t *k) {
+  for (int i = 0; i < k->n; i++) dpt_free(k->s[i]);
+  k->n = 0;
+}
+
+static const char *cfg(hid_t file, strs_t *k, const char *key) {
+  return keep(k, str_at(file, "/config", key));
+}
+
+/* The last value of a 1-D metric, NaN when absent; *n receives its length. */
+static double last_metric(hid_t file, const char *name, hsize_t *n) {
+  char path[256];
+  int rank;
+  hsize_t dims[8];
+  snprintf(path, sizeof path, "/metrics/%s", name);
+  *n = 0;
+  if (H5Lexists(file, "/metrics", H5P_DEFAULT) <= 0 ||
+      h5_dataset_dims(file, path, &rank, dims) < 0 || rank != 1 || dims[0] == 0) {
+    dpt_clear_error();
+    return NAN;
+  }
+  double v = NAN;
+  double *all = dpt_alloc(sizeof *all * (size_t)dims[0]);
+  if (h5_read_array(file, path, H5T_NATIVE_DOUBLE, all) == 0) {
+    v = all[dims[0] - 1];
+    *n = dims[0];
+  }
+  dpt_free(all);
+  dpt_clear_error();
+  return v;
+}
+
+static void header(FILE *out, hid_t file, const char *path, const char *kind,
+                   const char *schema, const char *version) {
+  strs_t k = {0};
+  fprintf(out, "%s\n", path);
+  fprintf(out, "  %-11s %s (%s %s), written by %s %s at %s\n", "kind", kind, schema, version,
+          keep(&k, str_at(file, "/", "creator")), keep(&k, str_at(file, "/", "creator_version")),
+          keep(&k, str_at(file, "/", "file_time")));
+  double complete = 0;
+  if (!num_at(file, "/", "complete", &complete) || complete != 1)
+    fprintf(out, "  %-11s no 'complete' = 1: the writer never finished this file\n",
+            "WARNING");
+  strs_free(&k);
+}
+
+/* --- run -------------------------------------------------------------------------- */
+
+static void summary_run(FILE *out, hid_t file) {
+  strs_t k = {0};
+  double v, v2;
+  fprintf(out, "  %-11s %s v%s, status %s\n", "experiment", cfg(file, &k, "experiment.name"),
+          cfg(file, &k, "experiment.version"), keep(&k, str_at(file, "/", "status")));
+  fprintf(out, "  %-11s %s, %s, lr %s, batch %s, %s, weight decay %s\n", "model",
+          cfg(file, &k, "model.name"), cfg(file, &k, "model.optimizer"),
+          cfg(file, &k, "model.learning_rate"), cfg(file, &k, "model.batch_size"),
+          cfg(file, &k, "model.scheduler"), cfg(file, &k, "model.weight_decay"));
+  const char *K = cfg(file, &k, "model.num_workers");
+  if (!strcmp(K, "0"))
+    fprintf(out, "  %-11s K = 0 (centralized: one model, gradients reduced every step)\n",
+            "workers");
+  else
+    fprintf(out, "  %-11s K = %s LocalSGD workers, H = %s local steps, worker batch %s%s\n",
+            "workers", K, cfg(file, &k, "model.work.local_steps"),
+            cfg(file, &k, "model.work.batch_size"),
+            !strcmp(cfg(file, &k, "model.slowmo.enabled"), "true") ? ", SlowMo" : "");
+  fprintf(out, "  %-11s %s:", "data", cfg(file, &k, "data.path"));
+  const char *splits[] = {"train_images", "train", "val_images", "val", "test_images", "test"};
+  for (int i = 0; i < 6; i += 2) {
+    if (num_at(file, "/provenance", splits[i], &v))
+      fprintf(out, "%s %.0f %s", i ? "," : "", v, splits[i + 1]);
+    else
+      fprintf(out, "%s ? %s", i ? "," : "", splits[i + 1]);
+  }
+  fprintf(out, " images\n");
+  hsize_t n = 0;
+  double epoch = last_metric(file, "epoch", &n);
+  fprintf(out, "  %-11s %llu / %s epochs", "progress", (unsigned long long)n,
+          cfg(file, &k, "model.epochs"));
+  if (num_at(file, "/results", "stopped_early", &v) && v == 1) fprintf(out, " (stopped early)");
+  fprintf(out, "\n");
+  if (n > 0) {
+    hsize_t m;
+    fprintf(out, "  %-11s %.0f: lr %.6g, train loss %.4f acc %.4f, val loss %.4f acc %.4f, "
+            "%.0f images/s\n", "last epoch", epoch, last_metric(file, "lr", &m),
+            last_metric(file, "train_loss", &m), last_metric(file, "train_acc", &m),
+            last_metric(file, "val_loss", &m), last_metric(file, "val_acc", &m),
+            last_metric(file, "images_per_s", &m));
+  }
+  if (num_at(file, "/results", "best_epoch", &v) && num_at(file, "/results", "best_val_acc", &v2))
+    fprintf(out, "  %-11s epoch %.0f, val acc %.4f\n", "best", v, v2);
+  double tl, ta, bl, ba;
+  if (num_at(file, "/results", "test_loss_last", &tl) &&
+      num_at(file, "/results", "test_acc_last", &ta) &&
+      num_at(file, "/results", "test_loss_best", &bl) &&
+      num_at(file, "/results", "test_acc_best", &ba))
+    fprintf(out, "  %-11s last model loss %.4f acc %.4f; best model loss %.4f acc %.4f\n",
+            "test", tl, ta, bl, ba);
+  else
+    fprintf(out, "  %-11s not yet (written when the run completes)\n", "test");
+  double ranks = 0, threads = 0, wall = NAN;
+  num_at(file, "/provenance", "mpi_ranks", &ranks);
+  num_at(file, "/provenance", "blas_threads", &threads);
+  num_at(file, "/results", "wall_time", &wall);
+  const char *job = keep(&k, str_at(file, "/provenance", "slurm_job_id"));
+  fprintf(out, "  %-11s host %s, %.0f MPI rank(s), %.0f BLAS thread(s), Slurm job %s\n",
+          "ran on", keep(&k, str_at(file, "/provenance", "hostname")), ranks, threads,
+          *job ? job : "-");
+  fprintf(out, "  %-11s %s to %s (wall %.1f s)\n", "time",
+          keep(&k, str_at(file, "/provenance", "start_time")),
+          keep(&k, str_at(file, "/provenance", "end_time")), wall);
+  strs_free(&k);
+}
+
+/* --- dataset ---------------------------------------------------------------------- */
+
+static long long split_size(hid_t file, const char *path) {
+  int rank;
+  hsize_t dims[8];
+  if (H5Lexists(file, path[1] == 't' && path[2] == 'r' ? "/train" : "/test", H5P_DEFAULT) <= 0 ||
+      h5_dataset_dims(file, path, &rank, dims) < 0 || rank < 1) {
+    dpt_clear_error();
+    return -1;
+  }
+  return (long long)dims[0];
+}
+
+static void summary_dataset(FILE *out, hid_t file) {
+  strs_t k = {0};
+  double c = 0, h = 0, w = 0, classes = 0;
+  num_at(file, "/", "channels", &c);
+  num_at(file, "/", "height", &h);
+  num_at(file, "/", "width", &w);
+  num_at(file, "/", "num_classes", &classes);
+  fprintf(out, "  %-11s %s\n", "name", keep(&k, str_at(file, "/", "name")));
+  fprintf(out, "  %-11s %lld train + %lld test, %.0f x %.0f x %.0f (channels x height x "
+          "width), uint8\n", "images", split_size(file, "/train/images"),
+          split_size(file, "/test/images"), c, h, w);
+  fprintf(out, "  %-11s %.0f", "classes", classes);
+  hid_t a = H5Aexists(file, "class_names") > 0 ? H5Aopen(file, "class_names", H5P_DEFAULT) : -1;
+  if (a >= 0) {
+    hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    size_t width = H5Tget_size(t);
+    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0 && n > 0 && n < 100000 &&
+        width > 0 && width < 4096) {
+      char *buf = dpt_alloc(width * (size_t)n + 1);
+      if (H5Aread(a, t, buf) >= 0)
+        for (hssize_t i = 0; i < n && i < 12; i++)
+          fprintf(out, "%s%.*s", i ? ", " : ": ", (int)width, buf + width * (size_t)i);
+      if (n > 12) fprintf(out, ", ...");
+      dpt_free(buf);
+    }
+    H5Sclose(sp);
+    H5Tclose(t);
+    H5Aclose(a);
+  }
+  double coarse;
+  if (num_at(file, "/", "num_coarse_classes", &coarse))
+    fprintf(out, " (%.0f coarse classes)", coarse);
+  fprintf(out, "\n");
+  int nc = c >= 1 && c <= 64 ? (int)c : 0;
+  double mean[64], std[64];
+  if (nc && h5_read_attr_f64v(file, "mean", mean, nc) == 0 &&
+      h5_read_attr_f64v(file, "std", std, nc) == 0) {
+    fprintf(out, "  %-11s", "mean, std");
+    for (int i = 0; i < nc; i++) fprintf(out, " %.4f", mean[i]);
+    fprintf(out, ";");
+    for (int i = 0; i < nc; i++) fprintf(out, " %.4f", std[i]);
+    fprintf(out, " (per channel, of pixel/255 over the training split)\n");
+  }
+  dpt_clear_error();
+  hid_t sf = H5Aexists(file, "source_files") > 0 ? H5Aopen(file, "source_files", H5P_DEFAULT) : -1;
+  long long nsrc = -1;
+  if (sf >= 0) {
+    hid_t sp = H5Aget_space(sf);
+    nsrc = (long long)H5Sget_simple_extent_npoints(sp);
+    H5Sclose(sp);
+    H5Aclose(sf);
+  }
+  fprintf(out, "  %-11s %s (%lld files)\n", "source", keep(&k, str_at(file, "/", "source_dir")),
+          nsrc);
+  strs_free(&k);
+}
+
+/* --- checkpoint and other kinds: generic ----------------------------------------- */
+
+typedef struct {
+  long long datasets, groups;
+  double bytes, stored;
+} tally_t;
+
+static void tally(hid_t group, tally_t *t, int depth) {
+  H5G_info_t info;
+  if (depth > 32 || H5Gget_info(group, &info) < 0) return;
+  for (hsize_t i = 0; i < info.nlinks && t->datasets + t->groups < 100000; i++) {
+    char name[512];
+    H5L_info_t li;
+    if (H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                           H5P_DEFAULT) < 0 ||
+        H5Lget_info(group, name, &li, H5P_DEFAULT) < 0 || li.type != H5L_TYPE_HARD)
+      continue;
+    hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+    if (obj < 0) continue;
+    if (H5Iget_type(obj) == H5I_GROUP) {
+      t->groups++;
+      tally(obj, t, depth + 1);
+    } else if (H5Iget_type(obj) == H5I_DATASET) {
+      hid_t type = H5Dget_type(obj), sp = H5Dget_space(obj);
+      hssize_t n = H5Sget_simple_extent_npoints(sp);
+      t->datasets++;
+      if (n > 0) t->bytes += (double)n * (double)H5Tget_size(type);
+      t->stored += (double)H5Dget_storage_size(obj);
+      H5Sclose(sp);
+      H5Tclose(type);
+    }
+    H5Oclose(obj);
+  }
+}
+
+/* A number named `name` on the root or on any group one level down. */
+static int find_num(hid_t file, const char *name, double *v, char *where, size_t cap) {
+  if (num_at(file, "/", name, v)) {
+    snprintf(where, cap, "/");
+    return 1;
+  }
+  H5G_info_t info;
+  if (H5Gget_info(file, &info) < 0) return 0;
+  for (hsize_t i = 0; i < info.nlinks && i < 1000; i++) {
+    char child[512];
+    if (H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, child + 1,
+                           sizeof child - 1, H5P_DEFAULT) < 0)
+      continue;
+    child[0] = '/';
+    hid_t obj = H5Oopen(file, child, H5P_DEFAULT);
+    if (obj < 0) continue;
+    int is_group = H5Iget_type(obj) == H5I_GROUP;
+    H5Oclose(obj);
+    if (is_group && num_at(file, child, name, v)) {
+      snprintf(where, cap, "%s", child);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static void summary_generic(FILE *out, hid_t file, const char *path, int checkpoint) {
+  static const char *names[][3] = {{"epoch", "epochs_done", "epochs_run"},
+                                   {"step", "global_step", "steps"},
+                                   {"num_workers", "K", "workers"}};
+  static const char *labels[] = {"epoch", "step", "K"};
+  double v;
+  char where[600];
+  if (checkpoint) {
+    fprintf(out, "  %-11s", "position");
+    for (int i = 0; i < 3; i++) {
+      int found = 0;
+      for (int j = 0; j < 3 && !found; j++)
+        if ((found = find_num(file, names[i][j], &v, where, sizeof where)))
+          fprintf(out, "%s%s %.0f", i ? ", " : " ", labels[i], v);
+      if (!found) fprintf(out, "%s%s ?", i ? ", " : " ", labels[i]);
+    }
+    fprintf(out, "\n");
+    if (find_num(file, "nparams", &v, where, sizeof where))
+      fprintf(out, "  %-11s %.0f parameters\n", "model", v);
+    double acc;
+    if (find_num(file, "best_epoch", &v, where, sizeof where) &&
+        find_num(file, "best_val_acc", &acc, where, sizeof where))
+      fprintf(out, "  %-11s epoch %.0f, val acc %.4f\n", "best", v, acc);
+  }
+  tally_t t = {0};
+  tally(file, &t, 0);
+  struct stat st;
+  fprintf(out, "  %-11s %lld datasets in %lld groups, %.1f MB of values (%.1f MB stored, "
+          "file %.1f MB)\n", checkpoint ? "state" : "contents", t.datasets, t.groups,
+          t.bytes / 1e6, t.stored / 1e6, stat(path, &st) == 0 ? (double)st.st_size / 1e6 : 0.0);
+}
+
+/* --- entry ------------------------------------------------------------------------ */
+
+int insp_summary(FILE *out, const char *path, const char *schema_dir) {
+  char *schema = NULL, *version = NULL;
+  hid_t file = insp_open(path, 0, &schema, &version);
+  if (file < 0) return -1;
+  /* The newest major understood is the schema file's; 1 when it cannot be found. */
+  int known = 1, rc = 0;
+  char yaml[4096];
+  insp_schema_t s;
+  if (schema_dir && insp_schema_path(yaml, sizeof yaml, schema_dir, schema) == 0 &&
+      insp_schema_load(&s, yaml) == 0) {
+    known = insp_version_major(s.version);
+    insp_schema_free(&s);
+  }
+  dpt_clear_error();
+  if (insp_version_major(version) > known) {
+    rc = dpt_fail("%s: a %s file of schema version %s, newer than this dpt understands "
+                  "(major %d); upgrade dpt to read it", path, schema, version, known);
+  } else if (!strcmp(schema, "dpt-run")) {
+    header(out, file, path, "run", schema, version);
+    summary_run(out, file);
+  } else if (!strcmp(schema, "dpt-dataset")) {
+    header(out, file, path, "dataset", schema, version);
+    summary_dataset(out, file);
+  } else if (!strcmp(schema, "dpt-checkpoint")) {
+    header(out, file, path, "checkpoint", schema, version);
+    summary_generic(out, file, path, 1);
+  } else {
+    rc = dpt_fail("%s: a '%s' file, a kind this dpt does not know (dpt-dataset, dpt-run, "
+                  "dpt-checkpoint)", path, schema);
+  }
+  dpt_free(schema);
+  dpt_free(version);
+  H5Fclose(file);
+  return rc;
+}
