@@ -18,6 +18,12 @@ BINS     := $(CLI_SRC:src/cli/%.c=bin/%)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%.o)
 
+# Files record the version that wrote them: objects that embed it rebuild when it changes.
+VERSION_STAMP := $(BUILD)/version.stamp
+$(shell mkdir -p $(BUILD); echo '$(GIT_DESCRIBE)' | cmp -s - $(VERSION_STAMP) 2>/dev/null || \
+        echo '$(GIT_DESCRIBE)' > $(VERSION_STAMP))
+$(BUILD)/io/h5util.o: $(VERSION_STAMP)
+
 .PHONY: all deps test check demo bench clean help
 all: $(BINS) $(BUILD)/unit-tests
 

@@ -33,7 +33,11 @@ hid_t h5_create_tmp(const char *path, char *tmp, size_t tmpcap, const char *sche
                     const char *schema_version, const char *creator, hid_t fapl) {
   quiet_hdf5();
   if (dpt_tmp_name(tmp, tmpcap, path) < 0) return -1;
-  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  /* The 1.8+ format checksums its metadata, so damage is detected, not read as data. */
+  hid_t access = fapl == H5P_DEFAULT ? H5Pcreate(H5P_FILE_ACCESS) : H5Pcopy(fapl);
+  H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, access);
+  H5Pclose(access);
   if (file < 0) return dpt_fail("%s: cannot create HDF5 file", tmp);
   unsigned maj, min, rel;
   char version[64], now[32];
