@@ -60,7 +60,7 @@ else
 fi
 dir=$(cd "$dir" && pwd)
 touch "$dir/.dpt-local-slurm"
-mkdir -p "$dir/state" "$dir/spool" "$dir/log"
+mkdir -p "$dir/state" "$dir/spool" "$dir/log" "$dir/tmp"
 
 cpus=${cpus:-$(nproc)}
 mem_mb=$(awk '/MemTotal/ { printf "%d", $2 / 1024 * 0.9 }' /proc/meminfo)
@@ -83,6 +83,9 @@ AuthInfo=socket=$dir/munge.sock
 CredType=cred/munge
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool/slurmd-%n
+TmpFS=$dir/tmp
+# Job ids unique across local clusters running at once (PMIx names its files by job id).
+FirstJobId=$(( (port % 10000) * 1000 + 1 ))
 SlurmctldPidFile=$dir/slurmctld.pid
 SlurmdPidFile=$dir/slurmd.pid
 SlurmctldLogFile=$dir/log/slurmctld.log

@@ -568,15 +568,11 @@ static int cmd_run_local(int argc, char **argv) {
     return DPT_EXIT_ERROR;
   }
   char bin[PATH_MAX], train[PATH_MAX + 16], cfg[PATH_MAX], run_dir[PATH_MAX], log[PATH_MAX];
-  char np[16], pidpath[PATH_MAX], help[8192];
+  char np[16], pidpath[PATH_MAX];
   self_dir(bin, sizeof bin);
   const char *env_train = getenv("DPT_TRAIN");
   snprintf(train, sizeof train, "%s", env_train ? env_train : bin);
   if (!env_train) snprintf(train, sizeof train, "%s/dpt-train", bin);
-  /* --resume auto once dpt-train has it (the checkpoint work adds it). */
-  char *help_argv[] = {train, "--help", NULL};
-  int resume = run_cmd(help_argv, help, sizeof help, NULL) == 0 && strstr(help, "--resume");
-  dpt_clear_error();
   int use_mpirun = have_cmd("mpirun");
   int failed = 0, ran = 0, todo = 0;
   for (int i = 0; i < v.m.nrows; i++) todo += v.state[i] != TASK_DONE;
@@ -610,10 +606,8 @@ static int cmd_run_local(int argc, char **argv) {
     args[n++] = cfg;
     args[n++] = "--run-dir";
     args[n++] = run_dir;
-    if (resume) {
-      args[n++] = "--resume";
-      args[n++] = "auto";
-    }
+    args[n++] = "--resume"; /* an interrupted task continues from its checkpoint */
+    args[n++] = "auto";
     args[n] = NULL;
     if (dry_run) {
       print_cmd(args);

@@ -156,3 +156,13 @@ exclude: [{model.optimizer: SGDM}]" "no tasks"
   assert_line "sbatch --parsable --array=1%2 $d/jobs/a1.sbatch"
   refute_output --partial "a0.sbatch"
 }
+
+@test "dpt-sweep: every spec in sweeps/ expands (the demo and the seed's studies)" {
+  for s in "$DPT_ROOT"/sweeps/*.yaml; do
+    case "$s" in *bench-10k*) continue ;; esac
+    run "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/$(basename "$s" .yaml)" --max-array-size 1001
+    assert_success
+  done
+  run grep -c . "$BATS_TEST_TMPDIR/demo/manifest.tsv"
+  assert_output 8 # comment, header, 6 tasks
+}
