@@ -11,18 +11,7 @@ setup() {
   cd "$BATS_TEST_TMPDIR"
 }
 
-mpi() { mpirun --allow-run-as-root --oversubscribe -np "$@"; }
 
-# Learning metrics (not timings) and final weights of two runs are byte-identical.
-same_learning() {
-  for m in lr train_loss train_acc val_loss val_acc h averagings; do
-    h5diff "$1/run.h5" "$2/run.h5" "/metrics/$m" "/metrics/$m" || { echo "differs: $m"; return 1; }
-  done
-  for a in weights_crc32 test_acc_last test_loss_last test_acc_best; do
-    [ "$(h5dump -a /results/$a "$1/run.h5" | grep '(0)')" = "$(h5dump -a /results/$a "$2/run.h5" | grep '(0)')" ] ||
-      { echo "differs: $a"; return 1; }
-  done
-}
 
 LOCAL=(--set model.epochs=2 --set model.num_workers=4 --set model.work.local_steps=8
        --set model.work.batch_size=16 --set experiment.output=)

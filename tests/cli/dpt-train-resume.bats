@@ -17,17 +17,7 @@ setup() {
   cd "$BATS_TEST_TMPDIR"
 }
 
-mpi() { mpirun --allow-run-as-root --oversubscribe -np "$@"; }
 
-same_learning() {
-  for m in lr train_loss train_acc val_loss val_acc h averagings; do
-    h5diff "$1/run.h5" "$2/run.h5" "/metrics/$m" "/metrics/$m" || { echo "differs: $m"; return 1; }
-  done
-  for a in weights_crc32 test_acc_last test_loss_best averagings_total best_epoch; do
-    [ "$(h5dump -a /results/$a "$1/run.h5" | grep '(0)')" = "$(h5dump -a /results/$a "$2/run.h5" | grep '(0)')" ] ||
-      { echo "differs: $a"; return 1; }
-  done
-}
 
 # stop_mid_epoch P DIR ARGS...: run on P ranks, send SIGUSR1 until one lands inside an
 # epoch (step > 0; inside epoch $EPOCH when set); asserts exit status 3 and an

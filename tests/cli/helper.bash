@@ -14,3 +14,18 @@ small_fmnist() {
   [ -f "$out" ] || "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit "${1:-600}" -o "$out" >/dev/null
   echo "$out"
 }
+
+mpi() { mpirun --allow-run-as-root --oversubscribe -np "$@"; }
+
+# same_learning A B: the learning metrics (not timings), results and final weights of the
+# runs in directories A and B are byte-identical.
+same_learning() {
+  for m in lr train_loss train_acc val_loss val_acc h averagings; do
+    h5diff "$1/run.h5" "$2/run.h5" "/metrics/$m" "/metrics/$m" || { echo "differs: $m"; return 1; }
+  done
+  for a in weights_crc32 test_acc_last test_loss_last test_acc_best test_loss_best \
+           averagings_total best_epoch; do
+    [ "$(h5dump -a /results/$a "$1/run.h5" | grep '(0)')" = "$(h5dump -a /results/$a "$2/run.h5" | grep '(0)')" ] ||
+      { echo "differs: $a"; return 1; }
+  done
+}
