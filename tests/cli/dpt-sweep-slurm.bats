@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# dpt-sweep on the local one-node Slurm cluster (env/slurm-start.sh): submit, status,
+# failures and resubmission, and the time-limit signal -> checkpoint -> requeue path.
+load helper
+load slurm-cluster
+
+setup_file() {
+  slurm_cluster_start
+  export DATA
+  DATA=$(small_fmnist 300)
+}
+
+teardown_file() {
+  slurm_cluster_stop
+}
+
+teardown() {
+  scancel --user=root 2>/dev/null || true
+}
+
+# spec NAME GRID-AND-MORE... : a spec on the small dataset, LeNet5, 1 epoch unless set.
+spec() {
+  local f="$BATS_TEST_TMPDIR/$1.yaml"
+  shift
+  { cat <<YAML
+name: t
+base: $DPT_ROOT/sweeps/base/fashion-mnist.yaml
+set: {model.name: LeNet5, model.epochs: 1, data.path: $DATA, data.limit: 300}
+YAML
+    printf '%s\n' "$@"; } >"$f"
+  echo "$f"
+}
+
+# A requeued task waits in BeginTime for about two minutes; start it now, once the old
+# attempt's step has left the node.
+start_now() {
+  local i
+  for i in $(seq 1 60); do
+    squeue -h -j "$1" -o %r 2>/dev/null | grep -q BeginTime && break
+    sleep 1
+  done
+  sleep 5
+  scontrol update JobId="$1" StartTime=now
+}
+
+state_total() { "$BIN/dpt-sweep" status "$1" --summary | grep '^total'; }
+
+@test "sweep on Slurm: 6 tasks in two shapes finish, status done, run files valid, aggregated" {
+  d=$BATS_TEST_TMPDIR/sw
+  s=$(spec six "grid: {model.optimizer: [SGDM, AdamW], model.num_workers: [0, 2], model.learning_rate: [0.01]}" \
+    "zip: [{model.batch_size: [32, 64]}]" \
+    "exclude: [{model.optimizer: AdamW, model.batch_size: 32}]" \
+    "resources: {ranks: 'max(1, K)', time: 5, throttle: 2}")
+  run "$BIN/dpt-sweep" expand "$s" -o "$d"
+  assert_success
+  assert_output --partial "6 task(s)"
+  assert_output --partial "2 array job(s)"
+  run "$BIN/dpt-sweep" submit "$d"
+  assert_success
+  assert_output --partial "submitted a0"
+  assert_output --partial "submitted a1"
+  assert_output --partial "submitted aggregate"
+  [ "$(grep -c . "$d/submitted.tsv")" -eq 4 ]
+  slurm_wait_idle 180
+  run state_total "$d"
+  assert_output "total 6 task(s): 6 done, 0 running, 0 pending, 0 interrupted, 0 failed, 0 never started"
+  for f in "$d"/tasks/*/run.h5; do
+    if [ -x "$BIN/dpt-inspect" ]; then
+      "$BIN/dpt-inspect" --check "$f"
+    else # until dpt-inspect exists: the completeness marks
+      h5dump -a /status "$f" | grep -q '"complete"'
+      h5dump -a /complete "$f" | grep -q '(0): 1'
+    fi
+  done
+  # Two ranks where K = 2, per-task logs named by array job and index.
+  h=$(awk -F'\t' '$4 == 2 { print $6; exit }' "$d/manifest.tsv")
+  grep -q '2 rank(s)' "$d"/logs/*_*.out
+  [ -f "$d/results.md" ]
+  [ "$(grep -c '^| ' "$d/results.md")" -ge 6 ]
+  # Everything is done: nothing left to resubmit.
+  run "$BIN/dpt-sweep" resubmit "$d"
+  assert_output --partial "nothing to submit"
+}
+
+@test "sweep on Slurm: a task killed mid-run is failed; resubmit brings the sweep to done" {
+  d=$BATS_TEST_TMPDIR/sw
+  s=$(spec kill "grid: {model.epochs: [1, 150]}" "resources: {ranks: 1, time: 5}")
+  "$BIN/dpt-sweep" expand "$s" -o "$d" >/dev/null
+  run "$BIN/dpt-sweep" submit "$d"
+  assert_success
+  job=$(awk -F'\t' '$2 == "a0" { print $1; exit }' "$d/submitted.tsv")
+  long=$d/$(awk -F'\t' '$1 == 1 { print $6 }' "$d/manifest.tsv")
+  for _ in $(seq 1 120); do
+    h5dump -a /status "$long/run.h5" 2>/dev/null | grep -q '"running"' && break
+    sleep 0.5
+  done
+  h5dump -a /status "$long/run.h5" | grep -q '"running"'
+  # SIGKILL to the trainer itself, as when a node or the OOM killer takes it: no checkpoint.
+  kill -KILL $(pgrep -f -- "--run-dir $long")
+  for _ in $(seq 1 60); do
+    state_total "$d" | grep -q '1 failed' && break
+    sleep 1
+  done
+  run state_total "$d"
+  assert_output --partial "1 done, 0 running, 0 pending, 0 interrupted, 1 failed"
+  run "$BIN/dpt-sweep" resubmit "$d"
+  assert_success
+  assert_output --partial "submitted a0"
+  assert_output --partial "1 task(s)"
+  grep -q "	a0	1$" "$d/submitted.tsv"
+  slurm_wait_idle 180
+  run state_total "$d"
+  assert_output --partial "2 done"
+}
+
+@test "sweep on Slurm: scancel (TERM) leaves a checkpointed, interrupted task; resubmit finishes it" {
+  d=$BATS_TEST_TMPDIR/sw
+  s=$(spec cancel "grid: {model.epochs: [150]}" "resources: {ranks: 1, time: 5}")
+  "$BIN/dpt-sweep" expand "$s" -o "$d" >/dev/null
+  "$BIN/dpt-sweep" submit "$d" >/dev/null
+  job=$(awk -F'\t' '$2 == "a0" { print $1; exit }' "$d/submitted.tsv")
+  run_dir=$d/$(awk -F'\t' '$1 == 0 { print $6 }' "$d/manifest.tsv")
+  for _ in $(seq 1 120); do
+    h5dump -a /status "$run_dir/run.h5" 2>/dev/null | grep -q '"running"' && break
+    sleep 0.5
+  done
+  scancel "${job}_0"
+  for _ in $(seq 1 60); do
+    state_total "$d" | grep -q '1 interrupted' && break
+    sleep 1
+  done
+  run state_total "$d"
+  assert_output --partial "0 done, 0 running, 0 pending, 1 interrupted"
+  grep -q 'checkpointed after SIGTERM' "$d"/logs/${job}_0.out
+  [ -f "$run_dir/checkpoint.h5" ]
+  "$BIN/dpt-sweep" resubmit "$d" >/dev/null
+  slurm_wait_idle 180
+  run state_total "$d"
+  assert_output --partial "1 done"
+}
+
+@test "sweep on Slurm: USR1 before the time limit -> checkpoint -> requeue; the result equals an uninterrupted run" {
+  d=$BATS_TEST_TMPDIR/sw
+  # About 40 s of training in a 1-minute job: USR1 (due 55 s early; slurmctld sends it
+  # within about 30 s) stops it part-way, and the requeued attempt finishes.
+  s=$(spec resume "grid: {model.epochs: [2200]}" "resources: {ranks: 1, time: 1, signal_lead: 55}")
+  "$BIN/dpt-sweep" expand "$s" -o "$d" >/dev/null
+  "$BIN/dpt-sweep" submit "$d" >/dev/null
+  job=$(awk -F'\t' '$2 == "a0" { print $1; exit }' "$d/submitted.tsv")
+  for _ in $(seq 1 120); do
+    grep -q 'trainer exited with 3' "$d"/logs/*.out 2>/dev/null && break
+    sleep 1
+  done
+  grep -q 'trainer exited with 3' "$d"/logs/*.out
+  start_now "${job}_0"
+  slurm_wait_idle 300
+  run cat "$d/logs/${job}_0.out"
+  assert_output --partial "got SIGUSR1: forwarding it to the trainer"
+  assert_output --partial "checkpoint written"
+  assert_output --partial "requeueing ${job}_0"
+  assert_output --partial "restart 1"
+  assert_output --partial "resuming from"
+  run cut -f3,4 "$d"/tasks/*/attempts.tsv
+  assert_line --index 0 "0	3"
+  assert_line --index 1 --regexp "^[12]	[03]$"
+  run state_total "$d"
+  assert_output --partial "1 done"
+  cfg=$(ls "$d"/tasks/*/config.yaml)
+  "$BIN/dpt-train" -c "$cfg" --run-dir "$BATS_TEST_TMPDIR/plain" >/dev/null
+  for m in train_loss train_acc val_loss val_acc lr; do
+    h5diff "$(dirname "$cfg")/run.h5" "$BATS_TEST_TMPDIR/plain/run.h5" /metrics/$m /metrics/$m
+  done
+  a=$(h5dump -a /results/test_acc_last "$(dirname "$cfg")/run.h5" | grep '(0)')
+  b=$(h5dump -a /results/test_acc_last "$BATS_TEST_TMPDIR/plain/run.h5" | grep '(0)')
+  [ "$a" = "$b" ]
+}
