@@ -408,10 +408,11 @@ void linear_backward(int n, int fin, int fout, const float *in, const float *wei
   if (relu)
     for (size_t i = 0; i < (size_t)n * fout; i++)
       if (out[i] <= 0.0f) dout[i] = 0.0f;
+  memset(dbias, 0, sizeof(float) * fout);
   for (int i = 0; i < n; i++)
     for (int j = 0; j < fout; j++) dbias[j] += dout[(size_t)i * fout + j];
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fout, fin, n, 1.0f, dout, fout, in,
-              fin, 1.0f, dweight, fin);
+              fin, 0.0f, dweight, fin);
   if (din)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, fin, fout, 1.0f, dout, fout,
                 weight, fin, 0.0f, din, fin);

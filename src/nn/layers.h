@@ -43,8 +43,8 @@ void conv_pool_backward(const conv_shape_t *s, const float *in, const float *wei
 /* Batch: out (n, fout) = in (n, fin) W^T + b, W (fout, fin); ReLU when relu != 0. */
 void linear_forward(int n, int fin, int fout, const float *in, const float *weight,
                     const float *bias, float *out, int relu);
-/* Batch: dout (n, fout) is masked by out > 0 in place when relu != 0; dW += dout^T in,
- * db += sum(dout); din = dout W when din != NULL. */
+/* Batch: dout (n, fout) is masked by out > 0 in place when relu != 0; dW = dout^T in,
+ * db = sum(dout) (written, not added); din = dout W when din != NULL. */
 void linear_backward(int n, int fin, int fout, const float *in, const float *weight,
                      const float *out, float *dout, float *dweight, float *dbias,
                      float *din, int relu);

@@ -197,6 +197,9 @@ double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
     const float *in = i > 0 ? m->pooled[i - 1] : input;
     size_t isz = conv_in_size(m, i), osz = conv_out_size(m, i);
     t0 = prof_now(m);
+    /* conv gradients accumulate image by image, from zero */
+    memset(grads + t[0].offset, 0, sizeof(float) * t[0].size);
+    memset(grads + t[1].offset, 0, sizeof(float) * t[1].size);
     for (int j = 0; j < n; j++)
       conv_pool_backward(&m->conv[i], in + j * isz, params + t[0].offset,
                          m->pooled[i] + j * osz, m->argmax[i] + j * osz, dout + j * osz,

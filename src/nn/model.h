@@ -70,8 +70,9 @@ void nn_init_params(const nn_model_t *m, float *params, uint64_t seed);
  * correct predictions to *correct, writes per-image losses when losses != NULL. */
 double nn_forward(nn_model_t *m, const float *params, const float *input,
                   const uint8_t *labels, int n, int *correct, float *losses);
-/* Forward and backward: grads += gradient of the SUMMED loss over the n images. The
- * summation order is fixed by n alone. Returns the summed loss. */
+/* Forward and backward: grads = gradient of the SUMMED loss over the n images (every
+ * tensor written; the padding between tensors is left alone). The summation order is
+ * fixed by n alone. Returns the summed loss. */
 double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
                            const float *input, const uint8_t *labels, int n, int *correct);
 

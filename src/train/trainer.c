@@ -189,7 +189,6 @@ static void batch_leaf(void *ctx, int64_t leaf, float *out) {
   int64_t first = leaf * TRAIN_LEAF;
   int n = (int)(t->leaf_batch_n - first < TRAIN_LEAF ? t->leaf_batch_n - first : TRAIN_LEAF);
   int correct = 0;
-  memset(out, 0, sizeof(float) * t->model.nparams);
   pipeline_batch(&t->pipe, &t->ds->train, t->leaf_batch + first, n, 1, t->leaf_round,
                  t->input, t->labels);
   t->leaf_loss[leaf] = nn_forward_backward(&t->model, t->leaf_params, out, t->input,
