@@ -164,5 +164,5 @@ exclude: [{model.optimizer: SGDM}]" "no tasks"
     assert_success
   done
   run grep -c . "$BATS_TEST_TMPDIR/demo/manifest.tsv"
-  assert_output 8 # comment, header, 6 tasks
+  assert_output 6 # comment, header, 4 tasks
 }
