@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the whole job on a one-node Slurm cluster. Imports Fashion-MNIST (Debian's
 # dataset-fashion-mnist package), expands sweeps/demo.yaml (SGDM vs AdamW x centralized vs
-# SGDM LocalSGD with K = 2 and H in {1, 8}: 4 tasks of 3 epochs on 10,000 images), submits it as
+# SGDM LocalSGD with K = 2 and H in {1, 8}: 4 tasks of 3 epochs on the full data), submits it as
 # Slurm array jobs with the aggregation queued behind them, shows progress, and prints the
 # comparison table. Uses the configured cluster when `sinfo` answers, else starts the local
 # one (env/slurm-start.sh) and stops it at the end. A few minutes on a 2-core machine.
@@ -51,4 +51,7 @@ elif [ -x bin/dpt-aggregate ]; then
 else
   ./bin/dpt-sweep results "$sweep"
 fi
+echo "== plots"
+./bin/dpt-aggregate "$sweep" --plots "$sweep/plots" --format csv >/dev/null || true
+ls "$sweep"/plots/*.svg "$sweep"/plots/*.png 2>/dev/null | sed 's/^/  /'
 echo "== demo took $(( $(date +%s) - start )) s; logs in $sweep/logs, runs in $sweep/tasks"

@@ -109,7 +109,7 @@ static int plot_one(const char *dir, const char *name, const char *title, const 
   if (!f) return dpt_fail("%s: cannot create", path);
   fprintf(f, "# %s.gp - written by dpt-aggregate; rerun with: gnuplot %s.gp\n", name, name);
   fputs("set encoding utf8\nset datafile missing \"NaN\"\nset grid\n", f);
-  fputs("set key outside right top box opaque noenhanced\n", f);
+  fputs("set key below box opaque noenhanced\n", f);
   fputs("set title ", f);
   gp_quoted(f, title);
   fputs(" noenhanced\nset xlabel ", f);
@@ -117,7 +117,7 @@ static int plot_one(const char *dir, const char *name, const char *title, const 
   fputs("\nset ylabel ", f);
   gp_quoted(f, ylabel);
   fputs("\nset style data linespoints\nset pointsize 0.6\n", f);
-  fprintf(f, "set terminal svg size 960,560 dynamic noenhanced font \"sans,12\" "
+  fprintf(f, "set terminal svg size 960,680 dynamic noenhanced font \"sans,12\" "
              "background \"white\"\nset output \"%s.svg\"\nplot ", name);
   int first = 1;
   for (int g = 0; g < ngroups; g++) {
@@ -129,9 +129,9 @@ static int plot_one(const char *dir, const char *name, const char *title, const 
   }
   fprintf(f, "\nset output\n"
              "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-             "  set terminal pngcairo size 960,560 noenhanced font \"sans,11\" background \"white\"\n"
+             "  set terminal pngcairo size 960,680 noenhanced font \"sans,11\" background \"white\"\n"
              "} else {\n"
-             "  set terminal png size 960,560 noenhanced\n"
+             "  set terminal png size 960,680 noenhanced\n"
              "}\n"
              "set output \"%s.png\"\nreplot\nset output\n", name);
   if (fclose(f) != 0) return dpt_fail("%s: cannot write", path);
