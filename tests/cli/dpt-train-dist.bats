@@ -4,6 +4,8 @@
 
 load helper
 
+teardown() { check_written_files; }
+
 setup() {
   DATA=$(small_fmnist 1200)
   SLOWMO="$DPT_ROOT/tests/fixtures/seed/slowmo.yaml"

@@ -10,6 +10,8 @@ setup_file() {
   "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 3000 -o "$DATA3" >/dev/null
 }
 
+teardown() { check_written_files; }
+
 setup() {
   DATA=$(small_fmnist 600)
   SLOWMO="$DPT_ROOT/tests/fixtures/seed/slowmo.yaml"
@@ -33,6 +35,8 @@ stop_mid_epoch() {
     local pid=$!
     sleep "$delay"
     kill -USR1 "$pid" 2>/dev/null || true
+    # a second signal (Slurm's TERM after USR1, an impatient user) while it checkpoints
+    [ -n "${TWICE:-}" ] && sleep 0.05 && { kill -USR1 "$pid" 2>/dev/null || true; }
     local rc=0
     wait "$pid" || rc=$?
     if [ "$rc" -eq 3 ] && grep -q "interrupted at epoch ${EPOCH:-[0-9]*}, step [1-9]" "$dir.log"; then
@@ -75,6 +79,16 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
   EPOCH=1 DELAYS="0.6 0.8 0.5 1.0 0.4 0.7" stop_mid_epoch 1 stopped -c "$SLOWMO" --data "$DATA3" \
       "${LOCAL[@]}" --set model.epochs=2
   run mpi 2 "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --set model.epochs=2 \
+      --run-dir stopped --resume auto
+  assert_success
+  same_learning ref stopped
+}
+
+@test "a second signal while checkpointing changes nothing: the run still resumes exactly" {
+  "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --set model.epochs=2 --run-dir ref >/dev/null
+  TWICE=1 stop_mid_epoch 1 stopped -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --set model.epochs=2
+  [ ! -e stopped/checkpoint.h5.tmp ]
+  run "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --set model.epochs=2 \
       --run-dir stopped --resume auto
   assert_success
   same_learning ref stopped

@@ -4,6 +4,8 @@
 
 load helper
 
+teardown() { check_written_files; }
+
 setup() {
   DATA=$(small_fmnist 600)
   CFG="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"

@@ -29,3 +29,14 @@ same_learning() {
       { echo "differs: $a"; return 1; }
   done
 }
+
+# check_written_files: every run.h5 and checkpoint.h5 the test left in its directory
+# passes dpt-inspect --check (the layout of hdf5-schema/). Files called from a test's
+# teardown; damaged fixtures go by other names.
+check_written_files() {
+  local f out rc=0
+  while IFS= read -r f; do
+    out=$("$BIN/dpt-inspect" --check "$f" 2>&1) || { echo "$out"; rc=1; }
+  done < <(find "$BATS_TEST_TMPDIR" \( -name run.h5 -o -name checkpoint.h5 \) 2>/dev/null)
+  return $rc
+}
