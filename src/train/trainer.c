@@ -233,10 +233,23 @@ int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr) {
   return central_step(t, batch, nb, lr, -1);
 }
 
-/* Agreed on every rank: stop after this step? One tiny collective per step. */
+/* Agreed on every rank: stop after this step? The vote on the signal flag runs in the
+ * background for one step (MPI_Iallreduce), so it adds no synchronisation point to the
+ * step; every rank reads the same vote after the same step. */
 static int stop_now(trainer_t *t) {
-  int mine = t->stop_flag && *t->stop_flag, any = mine;
-  if (t->nranks > 1) MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, t->dist.comm);
+  if (t->nranks == 1) return t->stop_flag && *t->stop_flag;
+  int any = 0;
+  if (t->vote_pending) {
+    MPI_Wait(&t->vote_request, MPI_STATUS_IGNORE);
+    t->vote_pending = 0;
+    any = t->vote_any;
+  }
+  if (!any) {
+    t->vote_mine = t->stop_flag && *t->stop_flag;
+    MPI_Iallreduce(&t->vote_mine, &t->vote_any, 1, MPI_INT, MPI_MAX, t->dist.comm,
+                   &t->vote_request);
+    t->vote_pending = 1;
+  }
   return any;
 }
 
@@ -566,7 +579,21 @@ static int interrupt(trainer_t *t) {
   return 1;
 }
 
+static int run_all(trainer_t *t);
+
+/* A vote still in flight must complete before the ranks part. */
+static void finish_vote(trainer_t *t) {
+  if (t->vote_pending) MPI_Wait(&t->vote_request, MPI_STATUS_IGNORE);
+  t->vote_pending = 0;
+}
+
 int trainer_run(trainer_t *t) {
+  int rc = run_all(t);
+  finish_vote(t);
+  return rc;
+}
+
+static int run_all(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
   double start = MPI_Wtime();
   if (agree(t, write_run(t)) < 0) return -1;

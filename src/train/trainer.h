@@ -74,6 +74,8 @@ typedef struct {
   int64_t step;                /* steps finished in the current epoch (resume point) */
   int64_t epoch_averagings;    /* LocalSGD averagings so far this epoch */
   volatile int *stop_flag;     /* set by a signal handler; NULL = never stop */
+  MPI_Request vote_request;    /* the background vote on stop_flag (see stop_now) */
+  int vote_pending, vote_mine, vote_any;
   int since_best;
   double best_val;
   run_metrics_t metrics;
