@@ -40,8 +40,14 @@ void dist_node(const dist_t *d, int64_t n, int64_t *lo, int64_t *hi) {
 
 static double now(void) { return MPI_Wtime(); }
 
-void dist_sum(dist_t *d, float *x, size_t n, int present) {
+static void multiply(float *x, size_t n, float by) {
+  if (by != 1.0f)
+    for (size_t i = 0; i < n; i++) x[i] *= by;
+}
+
+void dist_sum(dist_t *d, float *x, size_t n, int present, float by) {
   double t0 = now();
+  int scaled = 0;
   d->reductions++;
   if (d->nranks == 1) {
     if (!present) memset(x, 0, sizeof(float) * n);
@@ -59,8 +65,14 @@ void dist_sum(dist_t *d, float *x, size_t n, int present) {
         MPI_Sendrecv(x, (int)n, MPI_FLOAT, partner, 2, d->recv, (int)n, MPI_FLOAT, partner,
                      2, d->comm, MPI_STATUS_IGNORE);
         d->bytes_sent += (int64_t)(sizeof(float) * n);
-        /* lower + upper on both sides: float addition commutes, so both get one value */
-        for (size_t i = 0; i < n; i++) x[i] += d->recv[i];
+        /* lower + upper on both sides: float addition commutes, so both get one value;
+         * the last level also scales, the same two roundings as two passes */
+        if (bit << 1 >= d->nranks && by != 1.0f) {
+          for (size_t i = 0; i < n; i++) x[i] = (x[i] + d->recv[i]) * by;
+          scaled = 1;
+        } else {
+          for (size_t i = 0; i < n; i++) x[i] += d->recv[i];
+        }
       } else if (present) {
         MPI_Send(x, (int)n, MPI_FLOAT, partner, 2, d->comm);
         d->bytes_sent += (int64_t)(sizeof(float) * n);
@@ -72,6 +84,7 @@ void dist_sum(dist_t *d, float *x, size_t n, int present) {
     if (!present) memset(x, 0, sizeof(float) * n);
   }
   d->seconds += now() - t0;
+  if (!scaled) multiply(x, n, by);
 }
 
 void dist_collect_f64(dist_t *d, double *x, size_t n) {

@@ -33,9 +33,10 @@ void dist_free(dist_t *d);
  * [*lo, *hi), possibly empty. For non-ordered communicators: an even block split. */
 void dist_node(const dist_t *d, int64_t n, int64_t *lo, int64_t *hi);
 
-/* In place, x (n floats) becomes the sum over ranks; present = 0 when this rank's node
- * was empty (x is then ignored and overwritten). */
-void dist_sum(dist_t *d, float *x, size_t n, int present);
+/* In place, x (n floats) becomes the sum over ranks, times `by` (1.0f: no scaling; the
+ * multiply is fused into the last addition where there is one); present = 0 when this
+ * rank's node was empty (x is then ignored and overwritten). */
+void dist_sum(dist_t *d, float *x, size_t n, int present, float by);
 /* Element-wise sums of doubles / int64 where each element is nonzero on at most one rank
  * (so any order is exact): collecting per-item results. */
 void dist_collect_f64(dist_t *d, double *x, size_t n);

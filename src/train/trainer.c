@@ -207,10 +207,12 @@ static int batch_gradient(trainer_t *t, const float *params, const int64_t *batc
   return 1;
 }
 
-static void scale(float *x, size_t n, int64_t by) {
-  /* the mean: one float multiply by the rounded reciprocal, the same on every rank */
-  float inv = (float)(1.0 / (double)by);
-  for (size_t i = 0; i < n; i++) x[i] *= inv;
+/* The mean of a sum over n images: one float multiply by the rounded reciprocal, the
+ * same on every rank. */
+static float mean_factor(int64_t n) { return (float)(1.0 / (double)n); }
+
+static void scale(float *x, size_t n, float by) {
+  for (size_t i = 0; i < n; i++) x[i] *= by;
 }
 
 /* A centralized step; item_base >= 0 records the leaves' losses for the epoch. */
@@ -219,8 +221,7 @@ static int central_step(trainer_t *t, const int64_t *batch, int64_t nb, double l
   int64_t leaves = ceil_div(nb, TRAIN_LEAF), lo, hi;
   dist_node(&t->dist, leaves, &lo, &hi);
   int present = batch_gradient(t, t->params, batch, nb, lo, hi, t->grads);
-  dist_sum(&t->dist, t->grads, t->model.nparams, present);
-  scale(t->grads, t->model.nparams, nb);
+  dist_sum(&t->dist, t->grads, t->model.nparams, present, mean_factor(nb));
   if (item_base >= 0)
     for (int64_t l = lo; l < hi; l++) {
       t->item_loss[item_base + l] = t->leaf_loss[l];
@@ -301,7 +302,7 @@ static void worker_mean(trainer_t *t, int momentum, float *out) {
   t->leaf_momentum = momentum;
   if (t->nlocal > 0)
     tree_sum(&t->tree, t->first_worker, t->first_worker + t->nlocal, worker_leaf, t, out);
-  dist_sum(&t->dist, out, t->model.nparams, t->nlocal > 0);
+  dist_sum(&t->dist, out, t->model.nparams, t->nlocal > 0, 1.0f);
   const float k = (float)t->K;
   for (size_t i = 0; i < t->model.nparams; i++) out[i] /= k;
 }
@@ -389,7 +390,7 @@ static int local_epoch(trainer_t *t, double lr, int64_t *items) {
       t->leaf_round = (uint64_t)t->epoch * PASS_STRIDE + (uint64_t)w->pass;
       batch_gradient(t, w->params, w->order + w->pos, nb, 0, ceil_div(nb, TRAIN_LEAF), t->grads);
       w->pos += nb;
-      scale(t->grads, t->model.nparams, nb);
+      scale(t->grads, t->model.nparams, mean_factor(nb));
       if (opt_step(&t->local_hp, &t->model, w->params, t->grads, &w->opt, lr) < 0) return -1;
       /* per leaf, like the centralized mode, so K = 1 sums its loss the same way */
       int64_t base = (s * t->K + w->id) * stride;
