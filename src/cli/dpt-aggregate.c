@@ -15,6 +15,7 @@
 #include "../agg/runset.h"
 #include "../agg/study.h"
 #include "../agg/table.h"
+#include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/exitcodes.h"
 #include "../core/fsutil.h"
@@ -72,18 +73,6 @@ static void usage(FILE *out) {
           "  dpt-aggregate --per-run --target 0.85 runs/demo\n");
 }
 
-static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, "dpt-aggregate: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\ntry 'dpt-aggregate --help'\n");
-  return DPT_EXIT_USAGE;
-}
-
-static int fail(void) {
-  fprintf(stderr, "dpt-aggregate: %s\n", dpt_errmsg());
-  return DPT_EXIT_ERROR;
-}
-
 /* ---------------------------------------------------------------- hidden: fixtures */
 
 /* dpt-aggregate --fixture OUT [KEY=VALUE...]: a run file for tests. Dotted keys are
@@ -105,19 +94,19 @@ static double *number_list(const char *s, int *n) {
 
 static int fixture_main(int argc, char **argv) {
   if (!strcmp(argv[1], "--fixture-sweep")) {
-    if (argc < 4) return usage_error("%s", "--fixture-sweep N DIR [EPOCHS]");
+    if (argc < 4) return cli_usage_error("dpt-aggregate", "%s", "--fixture-sweep N DIR [EPOCHS]");
     if (agg_fixture_sweep(argv[3], atoi(argv[2]), argc > 4 ? atoi(argv[4]) : 150) < 0)
-      return fail();
+      return cli_fail("dpt-aggregate");
     return 0;
   }
-  if (argc < 3) return usage_error("%s", "--fixture OUT [KEY=VALUE...]");
+  if (argc < 3) return cli_usage_error("dpt-aggregate", "%s", "--fixture OUT [KEY=VALUE...]");
   agg_fixture_t fx = {.epochs = 0, .has_test = 1, .wall_time = 10, .images_per_s = 1000};
   const char **sets = dpt_alloc(sizeof(char *) * (size_t)argc);
   double *lists[5] = {0};
   int n = 0, nval = 0, has_best = 0;
   for (int i = 3; i < argc; i++) {
     char *eq = strchr(argv[i], '=');
-    if (!eq) return usage_error("--fixture: expected KEY=VALUE, got '%s'", argv[i]);
+    if (!eq) return cli_usage_error("dpt-aggregate", "--fixture: expected KEY=VALUE, got '%s'", argv[i]);
     *eq = '\0';
     const char *k = argv[i], *v = eq + 1;
     if (strchr(k, '.')) {
@@ -146,13 +135,13 @@ static int fixture_main(int argc, char **argv) {
     } else if (!strcmp(k, "bytes_sent")) {
       fx.bytes_sent = lists[3] = number_list(v, &n);
     } else {
-      return usage_error("--fixture: unknown field '%s'", k);
+      return cli_usage_error("dpt-aggregate", "--fixture: unknown field '%s'", k);
     }
   }
   if (!fx.epochs) fx.epochs = nval ? nval : 3;
   if (!has_best) fx.test_acc_best = fx.test_acc_last;
   fx.sets = sets;
-  int rc = agg_fixture_write(argv[2], &fx) < 0 ? fail() : 0;
+  int rc = agg_fixture_write(argv[2], &fx) < 0 ? cli_fail("dpt-aggregate") : 0;
   for (int i = 0; i < 5; i++) dpt_free(lists[i]);
   dpt_free(sets);
   return rc;
@@ -451,18 +440,18 @@ int main(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   agg_study_init(&o.st);
   int prc = parse_args(argc, argv, &o);
-  if (prc == -2) return usage_error("%s", dpt_errmsg());
-  if (prc < 0) return fail();
+  if (prc == -2) return cli_usage_error("dpt-aggregate", "%s", dpt_errmsg());
+  if (prc < 0) return cli_fail("dpt-aggregate");
   if (o.fields) {
     list_fields();
     return 0;
   }
-  if (o.paths.n == 0) return usage_error("%s", "no DIR or FILE given");
+  if (o.paths.n == 0) return cli_usage_error("dpt-aggregate", "%s", "no DIR or FILE given");
 
   agg_runset_t set = {0};
   agg_runset_collect(&set, (const char *const *)o.paths.v, o.paths.n, o.include_unfinished);
   report_skips(&set);
-  int rc = aggregate(&o, &set) < 0 ? fail()
+  int rc = aggregate(&o, &set) < 0 ? cli_fail("dpt-aggregate")
            : set.nskips ? AGG_EXIT_SKIPPED
                         : DPT_EXIT_OK;
   agg_runset_free(&set);

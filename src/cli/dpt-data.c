@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/fsutil.h"
 #include "../data/import.h"
@@ -37,18 +38,6 @@ static void usage(FILE *out) {
           "  dpt-data fashion-mnist\n"
           "  dpt-data fashion-mnist --limit 1000 -o data/fmnist-small.h5\n"
           "  dpt-data cifar100 --src ~/Downloads/cifar-100-binary --force\n");
-}
-
-static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, "dpt-data: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\ntry 'dpt-data --help'\n");
-  return 2;
-}
-
-static int fail(void) {
-  fprintf(stderr, "dpt-data: %s\n", dpt_errmsg());
-  return 1;
 }
 
 static double now(void) {
@@ -91,14 +80,14 @@ int main(int argc, char **argv) {
         errno = 0;
         limit = strtoll(optarg, &end, 10);
         if (errno || *end || end == optarg || limit < 1)
-          return usage_error("--limit wants a positive integer, not '%s'", optarg);
+          return cli_usage_error("dpt-data", "--limit wants a positive integer, not '%s'", optarg);
         break;
-      default: return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+      default: return cli_usage_error("dpt-data", "unknown or incomplete option '%s'", argv[optind - 1]);
     }
   }
-  if (optind != argc - 1) return usage_error("%s", "expected exactly one FORMAT");
+  if (optind != argc - 1) return cli_usage_error("dpt-data", "%s", "expected exactly one FORMAT");
   const char *format = argv[optind];
-  if (!dataset_default_src(format)) return usage_error("unknown format '%s'", format);
+  if (!dataset_default_src(format)) return cli_usage_error("dpt-data", "unknown format '%s'", format);
   char defout[256], dir[4096];
   if (!src) src = dataset_default_src(format);
   if (!out) {
@@ -107,15 +96,15 @@ int main(int argc, char **argv) {
   }
   if (dpt_file_exists(out) && !force) {
     dpt_fail("%s exists; pass --force to replace it", out);
-    return fail();
+    return cli_fail("dpt-data");
   }
   double t0 = now();
   dataset_import_t imp;
-  if (dataset_import(&imp, format, src, limit) < 0) return fail();
+  if (dataset_import(&imp, format, src, limit) < 0) return cli_fail("dpt-data");
   dpt_dirname(dir, sizeof dir, out);
   if (dpt_mkdirs(dir) < 0 || dataset_write(&imp, out) < 0) {
     dataset_import_free(&imp);
-    return fail();
+    return cli_fail("dpt-data");
   }
   print_summary(&imp, out, now() - t0);
   dataset_import_free(&imp);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/exitcodes.h"
 #include "../inspect/inspect.h"
@@ -45,11 +46,6 @@ static void usage(FILE *out) {
           "\n"
           "Exit status: 0 every file readable (and with --check, conforming), 1 otherwise,\n"
           "2 bad usage.\n");
-}
-
-static int usage_error(const char *msg, const char *arg) {
-  fprintf(stderr, "dpt-inspect: %s%s\ntry 'dpt-inspect --help'\n", msg, arg);
-  return DPT_EXIT_USAGE;
 }
 
 static int check_one(const char *path, const char *dir) {
@@ -119,10 +115,10 @@ int main(int argc, char **argv) {
     switch (opt) {
       case 'c': check = 1; break;
       case 'h': usage(stdout); return DPT_EXIT_OK;
-      default: return usage_error("unknown option ", argv[optind - 1]);
+      default: return cli_usage_error("dpt-inspect", "unknown option %s", argv[optind - 1]);
     }
   }
-  if (optind == argc) return usage_error("expected at least one FILE", "");
+  if (optind == argc) return cli_usage_error("dpt-inspect", "%s", "expected at least one FILE");
   char dir[4096];
   int have_dir = insp_schema_dir(dir, sizeof dir, NULL) == 0;
   if (!have_dir && check) {
