@@ -49,6 +49,16 @@ int dynh_fit(int h, int T) {
 /* Python's round(): half to even (the current rounding mode is to-nearest-even). */
 static double round_even(double x) { return nearbyint(x); }
 
+/* The rounded H clamped to the real [T/22, T/2], then fitted to T. A clamped H is the
+ * bound itself: T/(T/22) is exactly 22 windows with no remainder, so H = floor(T/22),
+ * and likewise floor(T/2) at the top (the seed's float `T % (T/22)` leaves 1e-15 or
+ * almost T/22 depending on T, and so gives floor(T/22), ceil(T/22) or ceil(T/23); this
+ * is the exact value). Compared in integers; at least 1 for T < 22. */
+static int fit_real_bounds(long long h, int T) {
+  int fitted = 22 * h < T ? T / 22 : 2 * h > T ? T / 2 : dynh_fit((int)h, T);
+  return fitted > 1 ? fitted : 1;
+}
+
 /* floor(k * num / den) for the linear ramps, exactly in integers (den >= 1). */
 static long long ramp(long long k, long long num, long long den) { return k * num / den; }
 
@@ -81,26 +91,19 @@ int dynh_schedule(const dynh_t *s, int e, int epochs, int T) {
   }
   case DYNH_SIGMOID:
   case DYNH_REVCOSANN: {
-    int hmax = T / 2 > 1 ? T / 2 : 1, hmin = T / 22 > 1 ? T / 22 : 1;
-    double x;
+    /* in double and in the seed's order of operations, so that ties round alike */
+    double hmax = T / 2.0, hmin = T / 22.0, x;
     if (s->kind == DYNH_SIGMOID) {
       double m = s->midpoint >= 0 ? s->midpoint : epochs / 2.0;
-      x = hmin + (hmax - hmin) / (1.0 + exp(-s->steepness * (e - m)));
+      x = hmin + (hmax - hmin) * (1.0 / (1.0 + exp(-s->steepness * (e - m))));
     } else {
       x = hmax - (hmax - hmin) / 2.0 * (1.0 + cos(M_PI * e / epochs));
     }
-    double r = round_even(x);
-    int h = r < hmin ? hmin : r > hmax ? hmax : (int)r;
-    return dynh_fit(h, T);
+    return fit_real_bounds((long long)round_even(x), T);
   }
   default:
     return s->h_start;
   }
-}
-
-int dynh_initial(dynh_t *s, int epochs, int T) {
-  s->h = dynh_is_schedule(s->kind) ? dynh_schedule(s, 0, epochs, T) : s->h_start;
-  return s->h;
 }
 
 /* -1 halve, +1 double, 0 keep */
@@ -108,23 +111,27 @@ static int feedback(const dynh_t *s, const double *loss, const double *acc, int 
                     double dev) {
   switch (s->kind) {
   case DYNH_IMPRLS: {
-    /* c: epochs since the best validation accuracy last (strictly) improved */
-    if (n < 1 || !acc) return 0;
-    int best = -1;
+    /* c: epochs since the validation accuracy last rose above the best so far, which
+     * starts at 0 as the seed's best_acc does; no validation split (NaN): keep */
+    if (n < 1 || !acc || isnan(acc[n - 1])) return 0;
+    double best = 0;
+    int last = -1;
     for (int i = 0; i < n; i++)
-      if (!isnan(acc[i]) && (best < 0 || acc[i] > acc[best])) best = i;
-    if (best < 0) return 0;
-    int c = n - 1 - best;
+      if (acc[i] > best) best = acc[i], last = i;
+    int c = n - 1 - last;
     return c > 3 ? -1 : c == 0 ? 1 : 0;
   }
   case DYNH_LOSSLS: {
-    if (n < 3 || !loss) return 0;
+    /* the seed keeps a history of the last n_losses losses once it has more than
+     * n_losses of them, and compares its newest three */
+    if (n <= s->n_losses || n < 3 || !loss) return 0;
     double l1 = loss[n - 3], l2 = loss[n - 2], l3 = loss[n - 1];
     return l1 < l2 && l2 < l3 ? -1 : l1 > l2 && l2 > l3 ? 1 : 0;
   }
   case DYNH_AVGLOSSLS: {
+    /* the same history: the mean of its newest n/2 against its older n/2 */
     int half = s->n_losses / 2;
-    if (half < 1 || n < s->n_losses || !loss) return 0;
+    if (half < 1 || n <= s->n_losses || !loss) return 0;
     double newer = 0, older = 0;
     for (int i = 0; i < half; i++) {
       newer += loss[n - 1 - i];
@@ -144,7 +151,7 @@ static int feedback(const dynh_t *s, const double *loss, const double *acc, int 
 int dynh_next(dynh_t *s, int epoch_finished, int epochs, int T, const double *val_losses,
               const double *val_accs, int nhist, double mean_deviation) {
   if (s->kind == DYNH_FIXED) return s->h = s->h_start;
-  if (dynh_is_schedule(s->kind)) return s->h = dynh_schedule(s, epoch_finished + 1, epochs, T);
+  if (dynh_is_schedule(s->kind)) return s->h = dynh_schedule(s, epoch_finished, epochs, T);
   int move = feedback(s, val_losses, val_accs, nhist, mean_deviation);
   if (move < 0 && s->h > s->h_min) s->h = s->h / 2 > s->h_min ? s->h / 2 : s->h_min;
   if (move > 0 && s->h < s->h_max) s->h = 2 * s->h < s->h_max ? 2 * s->h : s->h_max;

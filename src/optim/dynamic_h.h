@@ -1,13 +1,16 @@
 /* dynamic_h.h - dynamic local steps: H for the next epoch of LocalSGD, from the
  * strategies of spec/algorithms.md ("Dynamic local steps"). Pure: no MPI, no I/O.
  *
- * Epoch numbering: H changes once per epoch, after validation. The schedule strategies
- * (ALin, DLin, ABin, DBin, Sigmoid, RevCosAnn) give epoch e (0-based) the formula's H at
- * e itself, so epoch 0 runs with H(0) and the last epoch E-1 with H(E-1): ALin runs
- * 4 ... 64, DBin 64, 32, 16, 8, 4. The feedback strategies (ImprLS, LossLS, AvgLossLS,
- * Deviation) start from model.work.local_steps and change H by halving and doubling
- * within [h_min, h_max] after each epoch: halve = max(H/2, h_min) when H > h_min,
- * double = min(2H, h_max) when H < h_max (the spec's rule for the 4..64 defaults).
+ * Timing, the seed's (train_and_test.py): epoch 0 runs with model.work.local_steps for
+ * every strategy; after epoch e (0-based) has finished and been validated, dynh_next
+ * gives the H of epoch e+1 from e. The schedule strategies (ALin, DLin, ABin, DBin,
+ * Sigmoid, RevCosAnn) return their formula at e, so epoch e+1 runs with f(e) and f(E-1)
+ * is never used: ALin runs local_steps, 4, ..., DBin local_steps, 64, ..., 4 or 8. The
+ * feedback strategies (ImprLS, LossLS, AvgLossLS, Deviation) change H by halving and
+ * doubling within [h_min, h_max]: halve = max(H/2, h_min) when H > h_min, double =
+ * min(2H, h_max) when H < h_max (the spec's rule for the 4..64 defaults). LossLS and
+ * AvgLossLS act only once the seed's loss history exists, i.e. after more than n_losses
+ * validation losses; ImprLS and Deviation act from the first epoch on.
  *
  * The state is plain data with fixed-size fields, so a checkpoint can store it as is;
  * the validation histories are the caller's (one entry per finished epoch). */
@@ -32,22 +35,20 @@ typedef enum {
 
 typedef struct {
   int kind;             /* dynh_kind_t */
-  int h;                /* H of the current epoch (after dynh_initial / dynh_next) */
+  int h;                /* H of the current epoch (local_steps, then after dynh_next) */
   int h_start;          /* model.work.local_steps: fixed H, feedback strategies' start */
   int h_min, h_max;     /* model.work.dynamic.h_min / h_max */
-  int n_losses;         /* model.work.dynamic.n_losses (AvgLossLS window, even) */
+  int n_losses;         /* model.work.dynamic.n_losses: the loss history's length */
   double steepness;     /* model.work.dynamic.sigmoid_steepness */
   double midpoint;      /* model.work.dynamic.sigmoid_midpoint; < 0 = epochs/2 */
   double dev_lower, dev_upper; /* model.work.dynamic.deviation_lower / _upper */
 } dynh_t;
 
-/* From the config; fails on an unknown strategy name. */
+/* From the config; fails on an unknown strategy name. s->h is then local_steps, the H
+ * of epoch 0. */
 int dynh_init(dynh_t *s, const dpt_config_t *cfg);
-/* H of epoch 0 (also stored in s->h): the schedule's H(0), else local_steps.
- * T is the local steps per epoch (>= 1). */
-int dynh_initial(dynh_t *s, int epochs, int T);
 /* H for epoch epoch_finished+1 (also stored in s->h), after epoch epoch_finished's
- * validation. val_losses and val_accs hold nhist >= 0 entries, oldest first, the newest
+ * validation; T is the local steps per epoch (>= 1). val_losses and val_accs hold nhist >= 0 entries, oldest first, the newest
  * being epoch_finished's (either may be NULL when nhist is 0 or the strategy does not
  * read it); mean_deviation is the epoch's mean of d = mean_k |x_k - xa|^2 / |xa|^2 over
  * its averagings (Deviation only; NaN = none, keeps H). */
@@ -56,7 +57,8 @@ int dynh_next(dynh_t *s, int epoch_finished, int epochs, int T, const double *va
 
 /* 1 for the strategies whose H is a function of the epoch alone. */
 int dynh_is_schedule(int kind);
-/* The schedule strategies' H at epoch e (see above); s->h_start for the others. */
+/* The schedule strategies' formula at epoch e (the H of epoch e+1, see above);
+ * s->h_start for the others. */
 int dynh_schedule(const dynh_t *s, int e, int epochs, int T);
 /* The spec's fit of H to T: n = T/H, r = T mod H; if r > 0 and r/T <= 0.05 then
  * H = ceil(T/(n+1)), else H = floor(T/n). */

@@ -84,7 +84,7 @@ static int init_workers(trainer_t *t) {
   t->item_cap = T * K * ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
   t->T = (int)T;
   if (dynh_init(&t->dyn, cfg) < 0) return dpt_wrap("model.work.dynamic");
-  t->H = dynh_initial(&t->dyn, cfg->epochs, t->T);
+  t->H = t->dyn.h; /* local_steps: every strategy starts from it, as in the seed */
   t->local_hp = t->hp;
   t->local_hp.kind = OPT_SGDM;
   return 0;

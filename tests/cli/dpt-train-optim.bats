@@ -65,20 +65,39 @@ values() {
   assert_line --index 0 0.02
 }
 
-@test "dynamic H: DBin halves H every epoch and the run records H and averagings" {
+# dyn_run DIR EPOCHS [--set ...]: the seed's dynamic example (local_steps 8, LossLS with
+# n_losses 3) with 16-image worker batches: 270 images per worker, T = 17 local steps
+dyn_run() {
+  local dir=$1 epochs=$2
+  shift 2
   "$BIN/dpt-train" -c "$DPT_ROOT/tests/fixtures/seed/dynamic.yaml" --data "$DATA" \
-      --set model.epochs=5 --set model.work.batch_size=16 --set experiment.output= \
-      --set model.work.dynamic.strategy=DBin --run-dir r >/dev/null
-  run values h r/run.h5
-  assert_output "$(printf '64\n32\n16\n8\n4')"
-  # 270 images per worker, batch 16: T = 17 local steps; averagings = ceil(17 / H)
-  run values averagings r/run.h5
-  assert_output "$(printf '1\n1\n2\n3\n5')"
-  run h5dump -a /results/averagings_total r/run.h5
-  assert_output --partial "(0): 12"
+      --set model.epochs="$epochs" --set model.work.batch_size=16 --set experiment.output= \
+      "$@" --run-dir "$dir" >/dev/null
 }
 
-@test "dynamic H: LossLS and Deviation run across ranks identically" {
+@test "dynamic H, the seed's timing: epoch 0 runs local_steps, epoch e+1 the value from e" {
+  dyn_run r 5 --set model.work.dynamic.strategy=DBin
+  # local_steps 8, then DBin's f(0..3) for E = 5: 2^(floor((floor(8(4-e)/4)+1)/2)+2)
+  run values h r/run.h5
+  assert_output "$(printf '8\n64\n32\n16\n8')"
+  # averagings = ceil(17 / H): the recorded H is the one the epoch ran with
+  run values averagings r/run.h5
+  assert_output "$(printf '3\n1\n1\n2\n3')"
+  run h5dump -a /results/averagings_total r/run.h5
+  assert_output --partial "(0): 10"
+  # ALin, E = 3: 8, then floor((floor(120e/2)+1)/2)+4 for e = 0, 1: 4, 34
+  dyn_run a 3 --set model.work.dynamic.strategy=ALin
+  run values h a/run.h5
+  assert_output "$(printf '8\n4\n34')"
+  run values averagings a/run.h5
+  assert_output "$(printf '3\n5\n1')"
+  # LossLS with n_losses 3 decides first after 4 validation losses: epochs 0-3 run with 8
+  dyn_run l 4
+  run values h l/run.h5
+  assert_output "$(printf '8\n8\n8\n8')"
+}
+
+@test "dynamic H: Deviation runs across ranks identically" {
   for p in 1 2; do
     mpirun --allow-run-as-root --oversubscribe -np $p "$BIN/dpt-train" \
         -c "$DPT_ROOT/tests/fixtures/seed/dynamic.yaml" --data "$DATA" --set model.epochs=4 \
@@ -87,9 +106,4 @@ values() {
   done
   h5diff d1/run.h5 d2/run.h5 /metrics/h /metrics/h
   h5diff d1/run.h5 d2/run.h5 /metrics/val_loss /metrics/val_loss
-  "$BIN/dpt-train" -c "$DPT_ROOT/tests/fixtures/seed/dynamic.yaml" --data "$DATA" \
-      --set model.epochs=4 --set model.work.batch_size=16 --set experiment.output= --run-dir l >/dev/null
-  run values h l/run.h5
-  assert_success
-  [ "$(echo "$output" | wc -l)" -eq 4 ]
 }

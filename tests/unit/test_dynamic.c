@@ -1,6 +1,9 @@
-/* test_dynamic.c - the dynamic local-step strategies against spec/algorithms.md: the H of
- * every epoch of an E = 150 run, expected values from the formulas evaluated here in
- * double (or by hand), not by the code under test. */
+/* test_dynamic.c - the dynamic local-step strategies against the seed (selectors.py and
+ * the epoch loop of train_and_test.py) and spec/algorithms.md. Expected H per epoch are
+ * tables written out from the seed's formulas (evaluated by hand and, for the long ones,
+ * with the seed's Python expressions), never by the code under test. Timing is the
+ * seed's: epoch 0 runs with local_steps (8 here), epoch e+1 with the strategy's value
+ * computed after epoch e. */
 #include <math.h>
 #include <string.h>
 
@@ -8,179 +11,137 @@
 #include "../../src/optim/dynamic_h.h"
 #include "test.h"
 
-#define E 150
+#define H0 8 /* model.work.local_steps of every test */
+#define MAXE 160
 
-static dynh_t make(const char *strategy, int local_steps) {
+static dynh_t make(const char *strategy, int n_losses) {
   dpt_config_t c;
   dynh_t s;
   config_defaults(&c);
   snprintf(c.dynamic_strategy, sizeof c.dynamic_strategy, "%s", strategy);
-  c.local_steps = local_steps;
-  c.dynamic_n_losses = 4;
+  c.local_steps = H0;
+  c.dynamic_n_losses = n_losses;
   if (dynh_init(&s, &c) < 0) DPT_PANIC("dynh_init: %s", dpt_errmsg());
   return s;
 }
 
-/* H of epochs 0..epochs-1 of a schedule strategy, as the trainer drives it. */
-static void sequence(dynh_t *s, int epochs, int T, int *h) {
-  h[0] = dynh_initial(s, epochs, T);
-  for (int e = 0; e + 1 < epochs; e++) h[e + 1] = dynh_next(s, e, epochs, T, NULL, NULL, 0, NAN);
+/* The H of epochs 0..epochs-1 as the trainer drives a strategy: s.h after dynh_init,
+ * then dynh_next after each epoch. */
+static void schedule_run(const char *strategy, int epochs, int T, int *h) {
+  dynh_t s = make(strategy, 3);
+  h[0] = s.h;
+  for (int e = 0; e + 1 < epochs; e++) h[e + 1] = dynh_next(&s, e, epochs, T, NULL, NULL, 0, NAN);
 }
 
-static void check_seq(int line, const char *name, const int *got, const int *want, int n) {
-  for (int e = 0; e < n; e++)
+static void check_seq(int line, const char *name, int E, int T, const int *got,
+                      const int *want) {
+  for (int e = 0; e < E; e++)
     if (got[e] != want[e]) {
-      test_failed(__FILE__, line, "%s: H at epoch %d = %d, expected %d", name, e, got[e], want[e]);
+      test_failed(__FILE__, line, "%s E=%d T=%d: H of epoch %d = %d, expected %d", name, E, T,
+                  e, got[e], want[e]);
       return;
     }
 }
 
-TEST(dynamic_alin_dlin_linear_4_to_64) {
-  int got[E], want[E];
-  dynh_t s = make("ALin", 1);
-  sequence(&s, E, 176, got);
-  for (int e = 0; e < E; e++)
-    want[e] = (int)floor((floor(120.0 * e / (E - 1)) + 1) / 2) + 4;
-  check_seq(__LINE__, "ALin", got, want, E);
-  /* by hand: floor(120*75/149) = 60, (60+1)/2 -> 30, + 4 */
-  CHECK(got[0] == 4 && got[1] == 4 && got[2] == 5 && got[75] == 34 && got[E - 1] == 64);
-  int seen[65] = {0};
-  for (int e = 0; e < E; e++) {
-    if (e) CHECK(got[e] >= got[e - 1]);
-    seen[got[e]] = 1;
-  }
-  for (int h = 4; h <= 64; h++) CHECK(seen[h]); /* every H from 4 to 64 */
+/* ---------------------------------------------------------------- schedules */
 
-  s = make("DLin", 1);
-  sequence(&s, E, 176, got);
-  for (int e = 0; e < E; e++)
-    want[e] = (int)floor((floor(120.0 * (1 - (double)e / (E - 1))) + 1) / 2) + 4;
-  check_seq(__LINE__, "DLin", got, want, E);
-  CHECK(got[0] == 64 && got[E - 1] == 4);
-  for (int e = 1; e < E; e++) CHECK(got[e] <= got[e - 1]);
-}
+/* The H of every epoch, E = 10 and 20, for every schedule strategy; T matters only to
+ * Sigmoid and RevCosAnn (T = 100, 37 and 500: not the seed's 352, 176, 88). */
+typedef struct {
+  const char *name;
+  int E, T, want[20];
+} table_t;
 
-TEST(dynamic_abin_dbin_powers_of_two) {
-  int got[E], want[E];
-  dynh_t s = make("ABin", 1);
-  sequence(&s, E, 176, got);
-  for (int e = 0; e < E; e++)
-    want[e] = 1 << ((int)floor((floor(8.0 * e / (E - 1)) + 1) / 2) + 2);
-  check_seq(__LINE__, "ABin", got, want, E);
-  CHECK(got[0] == 4 && got[E - 1] == 64);
+static const table_t tables[] = {
+    /* ALin: H(e+1) = floor((floor(120 e/(E-1)) + 1)/2) + 4. By hand, E = 10: e = 1 gives
+     * floor(120/9) = 13 -> 7 + 4 = 11; e = 8 gives floor(960/9) = 106 -> 53 + 4 = 57,
+     * the last H used (64 = f(9) is never used). DLin: e/(E-1) -> 1 - e/(E-1). */
+    {"ALin", 10, 176, {8, 4, 11, 17, 24, 31, 37, 44, 51, 57}},
+    {"DLin", 10, 176, {8, 64, 57, 51, 44, 37, 31, 24, 17, 11}},
+    {"ALin", 20, 37, {8, 4, 7, 10, 13, 17, 20, 23, 26, 29, 32, 36, 39, 42, 45, 48, 51, 55, 58, 61}},
+    {"DLin", 20, 500, {8, 64, 61, 58, 55, 51, 48, 45, 42, 39, 36, 32, 29, 26, 23, 20, 17, 13, 10, 7}},
+    /* ABin: p = floor((floor(8 e/(E-1)) + 1)/2) + 2, H = 2^p. By hand, E = 10, e = 2:
+     * floor(16/9) = 1 -> p = 1 + 2 -> 8 in epoch 3. */
+    {"ABin", 10, 100, {8, 4, 4, 8, 8, 16, 16, 32, 32, 64}},
+    {"DBin", 10, 100, {8, 64, 64, 32, 32, 16, 16, 8, 8, 4}},
+    {"ABin", 20, 176, {8, 4, 4, 4, 8, 8, 8, 8, 8, 16, 16, 16, 16, 32, 32, 32, 32, 32, 64, 64}},
+    {"DBin", 20, 176, {8, 64, 64, 64, 32, 32, 32, 32, 32, 16, 16, 16, 16, 8, 8, 8, 8, 8, 4, 4}},
+    /* Sigmoid: Hmax = T/2, Hmin = T/22 as reals, m = E/2, s = 0.5; H = round(Hmin + (Hmax
+     * - Hmin)*sigmoid(s(e - m))) clamped to [Hmin, Hmax], then the 5% rule. By hand,
+     * T = 100, E = 20, e = 0: 4.5454 + 45.4545*sigmoid(-5) = 4.85 -> 5, 100 = 20*5: H = 5
+     * (integer bounds 4 and 50 gave 4). e = 16: 50 - 45.45*0.0474 = 47.8 -> 48, r = 4
+     * <= 5% -> n = 3, ceil(100/3) = 34. */
+    {"Sigmoid", 10, 100, {8, 8, 10, 14, 20, 25, 33, 25, 50, 50}},
+    {"Sigmoid", 10, 37, {8, 3, 4, 5, 6, 9, 12, 10, 18, 18}},
+    {"Sigmoid", 10, 500, {8, 39, 50, 71, 100, 125, 166, 125, 250, 250}},
+    {"Sigmoid", 20, 100, {8, 5, 5, 5, 6, 7, 8, 10, 14, 20, 25, 33, 25, 50, 50, 50, 50, 34, 34, 34}},
+    {"Sigmoid", 20, 37, {8, 2, 2, 2, 2, 2, 3, 4, 5, 6, 9, 12, 10, 18, 18, 18, 18, 13, 13, 13}},
+    {"Sigmoid", 20, 500, {8, 24, 25, 27, 28, 34, 39, 50, 71, 100, 125, 166, 125, 250, 250, 250,
+                          250, 167, 167, 167}},
+    /* RevCosAnn: H = Hmax - (Hmax - Hmin)/2 (1 + cos(pi e/E)), rounded, clamped, 5% rule.
+     * By hand, T = 100, E = 10, e = 0: Hmin = 4.55 -> 5 (20 windows); e = 5: 50 - 22.73 =
+     * 27.3 -> 27, r = 19 > 5% -> floor(100/3) = 33. */
+    {"RevCosAnn", 10, 100, {8, 5, 6, 9, 13, 20, 33, 50, 50, 50}},
+    {"RevCosAnn", 10, 37, {8, 2, 2, 3, 5, 7, 12, 18, 18, 18}},
+    {"RevCosAnn", 10, 500, {8, 23, 28, 42, 63, 125, 166, 250, 250, 250}},
+    {"RevCosAnn", 20, 100, {8, 5, 5, 6, 7, 9, 10, 13, 20, 20, 20, 33, 33, 50, 50, 50, 50, 50, 34, 34}},
+    {"RevCosAnn", 20, 37, {8, 2, 2, 2, 3, 3, 4, 5, 6, 7, 8, 12, 12, 18, 18, 18, 18, 18, 13, 13}},
+    {"RevCosAnn", 20, 500, {8, 23, 24, 28, 34, 42, 62, 63, 100, 125, 100, 166, 166, 250, 250,
+                            250, 250, 250, 167, 167}},
+};
 
-  s = make("DBin", 1);
-  sequence(&s, E, 176, got);
-  for (int e = 0; e < E; e++)
-    want[e] = 1 << ((int)floor((floor(8.0 * (1 - (double)e / (E - 1))) + 1) / 2) + 2);
-  check_seq(__LINE__, "DBin", got, want, E);
-  /* the distinct values in order: 64, 32, 16, 8, 4 */
-  int distinct[8], nd = 0;
-  for (int e = 0; e < E; e++)
-    if (!nd || distinct[nd - 1] != got[e]) distinct[nd++] = got[e];
-  CHECK(nd == 5 && distinct[0] == 64 && distinct[1] == 32 && distinct[2] == 16 &&
-        distinct[3] == 8 && distinct[4] == 4);
-  /* by hand: floor(8*(1 - 18/149)) = floor(7.03) = 7 -> p = 4 + 2: 64 at epoch 18;
-   * floor(8*(1 - 19/149)) = floor(6.98) = 6 -> p = 3 + 2: 32 from epoch 19 */
-  CHECK(got[18] == 64 && got[19] == 32);
-}
-
-TEST(dynamic_bounds_are_configurable) {
-  dpt_config_t c;
-  dynh_t s;
-  int got[E];
-  config_defaults(&c);
-  strcpy(c.dynamic_strategy, "ALin");
-  c.dynamic_h_min = 8, c.dynamic_h_max = 32;
-  CHECK_OK(dynh_init(&s, &c));
-  sequence(&s, E, 176, got);
-  CHECK(got[0] == 8 && got[E - 1] == 32);
-  strcpy(c.dynamic_strategy, "DBin");
-  CHECK_OK(dynh_init(&s, &c));
-  sequence(&s, E, 176, got);
-  CHECK(got[0] == 32 && got[E - 1] == 8);
-  /* one epoch: the ramps' start */
-  strcpy(c.dynamic_strategy, "ALin");
-  CHECK_OK(dynh_init(&s, &c));
-  CHECK(dynh_initial(&s, 1, 176) == 8);
-  strcpy(c.dynamic_strategy, "Nope");
-  CHECK_FAILS(dynh_init(&s, &c));
-}
-
-/* Python's round(): half to even. */
-static double round_half_even(double x) {
-  double f = floor(x), d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return fmod(f, 2) == 0 ? f : f + 1;
-}
-
-/* The spec's adjustment to T, in double as written there. */
-static int fit_ref(int h, int T) {
-  int n = T / h, r = T % h;
-  if (r > 0 && (double)r / T <= 0.05) return (int)ceil((double)T / (n + 1));
-  return (int)floor((double)T / n);
-}
-
-static void check_tiling(int line, const char *name, const int *got, int T, int epochs,
-                         double (*x_of)(int e, int epochs, double hmin, double hmax)) {
-  int hmax = T / 2, hmin = T / 22;
-  for (int e = 0; e < epochs; e++) {
-    double r = round_half_even(x_of(e, epochs, hmin, hmax));
-    int h0 = r < hmin ? hmin : r > hmax ? hmax : (int)r, want = fit_ref(h0, T);
-    if (got[e] != want) {
-      test_failed(__FILE__, line, "%s T=%d: H at epoch %d = %d, expected %d (raw %d)", name, T,
-                  e, got[e], want, h0);
-      return;
-    }
-    /* within the 5% rule: H divides T, or raw H's remainder was > 5% and H = floor(T/n),
-     * or it was <= 5% and one more window made H = ceil(T/(n+1)) */
-    int n = T / h0, rem = T % h0;
-    CHECK(T % got[e] == 0 || (rem * 20 > T && got[e] == T / n) ||
-          (rem * 20 <= T && got[e] == (T + n) / (n + 1)));
+TEST(dynamic_schedule_seed_tables) {
+  int got[MAXE];
+  for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+    const table_t *t = &tables[i];
+    schedule_run(t->name, t->E, t->T, got);
+    check_seq(__LINE__, t->name, t->E, t->T, got, t->want);
   }
 }
 
-static double sigmoid_x(int e, int epochs, double hmin, double hmax) {
-  return hmin + (hmax - hmin) / (1 + exp(-0.5 * (e - epochs / 2.0)));
-}
-
-static double revcos_x(int e, int epochs, double hmin, double hmax) {
-  return hmax - (hmax - hmin) / 2 * (1 + cos(M_PI * e / epochs));
-}
-
-TEST(dynamic_sigmoid_and_revcosann_tile_T) {
-  const int Ts[] = {176, 703, 1000, 88, 32};
-  int got[E];
-  for (int i = 0; i < 5; i++) {
-    dynh_t s = make("Sigmoid", 1);
-    sequence(&s, E, Ts[i], got);
-    check_tiling(__LINE__, "Sigmoid", got, Ts[i], E, sigmoid_x);
-    s = make("RevCosAnn", 1);
-    sequence(&s, E, Ts[i], got);
-    check_tiling(__LINE__, "RevCosAnn", got, Ts[i], E, revcos_x);
-  }
-  /* by hand, T = 176 (Hmin 8, Hmax 88): Sigmoid at e = 0 is ~8 (176 = 22*8), at the
-   * midpoint 75 exactly 48 -> n = 3, r = 32 (18% > 5%) -> floor(176/3) = 58; at 149 ~88. */
-  dynh_t s = make("Sigmoid", 1);
-  sequence(&s, E, 176, got);
-  CHECK(got[0] == 8 && got[75] == 58 && got[E - 1] == 88);
-  /* RevCosAnn rises: Hmin at e = 0; at 75, 88 - 40*(1 + cos(pi/2)) = 48 -> 58 */
-  s = make("RevCosAnn", 1);
-  sequence(&s, E, 176, got);
-  CHECK(got[0] == 8 && got[75] == 58);
-  /* a tie rounds half to even, as Python's round(): T = 32 (Hmin 1, Hmax 16) at 75 gives
-   * 16 - 7.5 = 8.5 -> 8, which tiles 32; 9 would have become floor(32/3) = 10 */
-  s = make("RevCosAnn", 1);
-  sequence(&s, E, 32, got);
-  CHECK(got[75] == 8);
-  /* the midpoint and steepness are settable; auto is E/2 */
+/* Single epochs of long runs and the edges of the formulas, by hand. */
+TEST(dynamic_schedule_hand_values) {
+  int got[MAXE];
+  /* ALin, E = 150, the seed's: epoch 1 runs f(0) = 4, epoch 76 f(75) = floor(61/2) + 4 =
+   * 34 (floor(9000/149) = 60), epoch 149 f(148) = floor(120*148/149) = 119 -> 60 + 4 */
+  schedule_run("ALin", 150, 352, got);
+  CHECK(got[0] == 8 && got[1] == 4 && got[76] == 34 && got[149] == 64);
+  /* DLin, E = 25, e = 7: 120*(1 - 7/24) = 85 exactly -> 43 + 4 = 47 (the seed's float
+   * (1.0 - 7/24)*120 = 84.99999999999999 gives 46; dpt keeps the exact formula) */
+  schedule_run("DLin", 25, 88, got);
+  CHECK(got[8] == 47);
+  /* DBin, E = 150: floor(8*(1 - 18/149)) = 7 -> 64 is f(18), used in epoch 19; then 32 */
+  schedule_run("DBin", 150, 176, got);
+  CHECK(got[19] == 64 && got[20] == 32 && got[149] == 4);
+  /* Sigmoid, the seed's T = 176 and E = 150 (Hmin 8, Hmax 88): f(0) ~ 8, f(75) = 48 ->
+   * r = 32 (18%) -> floor(176/3) = 58, f(148) ~ 88 */
+  schedule_run("Sigmoid", 150, 176, got);
+  CHECK(got[1] == 8 && got[76] == 58 && got[149] == 88);
+  /* Hmax as a real, E = 150, e = 149 (sigmoid 1.0 in double, x = Hmax exactly). T = 27:
+   * 13.5 rounds half to even to 14 > Hmax, clamped to 13.5: T/13.5 = 2 windows, H =
+   * floor(27/2) = 13 (an integer bound 13 would tile to ceil(27/3) = 9). T = 25: 12.5
+   * rounds to 12, r = 1 (4%) -> ceil(25/3) = 9 (rounding half up would clamp: 12). */
+  dynh_t s = make("Sigmoid", 3);
+  CHECK(dynh_schedule(&s, 149, 150, 27) == 13 && dynh_schedule(&s, 149, 150, 25) == 9);
+  /* RevCosAnn, T = 1000, e = 0: Hmin = 45.45 rounds to 45 < Hmin: clamped to the real
+   * 45.45, which is 22 windows exactly: H = floor(1000/22) = 45 (the seed's float
+   * remainder 1e-15 made its 23 windows of 44) */
+  schedule_run("RevCosAnn", 150, 1000, got);
+  CHECK(got[1] == 45);
+  /* T = 32 (Hmin 1.45, Hmax 16), E = 150, e = 75: 16 - 7.27 = 8.73 -> 9 -> r = 5
+   * (15.6%) -> floor(32/3) = 10 */
+  schedule_run("RevCosAnn", 150, 32, got);
+  CHECK(got[76] == 10);
+  /* T < 22: Hmin < 1, H is at least 1 (the seed's floor(11/22) = 0 would stop it) */
+  schedule_run("RevCosAnn", 10, 11, got);
+  CHECK(got[1] == 1);
+  /* the midpoint and steepness are settable */
   dpt_config_t c;
   config_defaults(&c);
   strcpy(c.dynamic_strategy, "Sigmoid");
   c.sigmoid_midpoint = 10, c.sigmoid_steepness = 2;
   CHECK_OK(dynh_init(&s, &c));
-  CHECK(dynh_schedule(&s, 10, E, 176) == 58 && dynh_schedule(&s, 20, E, 176) == 88);
+  CHECK(dynh_schedule(&s, 10, 150, 176) == 58 && dynh_schedule(&s, 20, 150, 176) == 88);
 }
 
 TEST(dynamic_fit_hand_values) {
@@ -191,65 +152,100 @@ TEST(dynamic_fit_hand_values) {
   CHECK(dynh_fit(7, 7) == 7 && dynh_fit(9, 7) == 7 && dynh_fit(0, 7) == 1);
 }
 
-/* Drives a feedback strategy over a history; returns H of each following epoch. */
-static void feed(dynh_t *s, const double *loss, const double *acc, const double *dev, int n,
+TEST(dynamic_bounds_are_configurable) {
+  dpt_config_t c;
+  dynh_t s;
+  config_defaults(&c);
+  strcpy(c.dynamic_strategy, "ALin");
+  c.dynamic_h_min = 8, c.dynamic_h_max = 32;
+  CHECK_OK(dynh_init(&s, &c));
+  CHECK(dynh_schedule(&s, 0, 150, 176) == 8 && dynh_schedule(&s, 149, 150, 176) == 32);
+  strcpy(c.dynamic_strategy, "DBin");
+  CHECK_OK(dynh_init(&s, &c));
+  CHECK(dynh_schedule(&s, 0, 150, 176) == 32 && dynh_schedule(&s, 149, 150, 176) == 8);
+  strcpy(c.dynamic_strategy, "Nope");
+  CHECK_FAILS(dynh_init(&s, &c));
+}
+
+/* ---------------------------------------------------------------- feedback */
+
+/* Drives a feedback strategy as the trainer does; h[e] is the H of epoch e. */
+static void feed(dynh_t *s, const double *loss, const double *acc, const double *dev, int E,
                  int *h) {
-  for (int e = 0; e < n; e++) h[e] = dynh_next(s, e, E, 176, loss, acc, e + 1, dev ? dev[e] : NAN);
+  h[0] = s->h;
+  for (int e = 0; e + 1 < E; e++)
+    h[e + 1] = dynh_next(s, e, E, 176, loss, acc, e + 1, dev ? dev[e] : NAN);
 }
 
-TEST(dynamic_lossls_follows_losses) {
-  const double loss[] = {2.0, 1.8, 1.6, 1.7, 1.9, 2.0, 2.1, 1.5, 1.4, 1.3, 1.2};
-  /* windows (oldest first) after epoch 2: 2.0 > 1.8 > 1.6 double; 1.8,1.6,1.7 keep;
-   * 1.6 < 1.7 < 1.9 halve; 1.7 < 1.9 < 2.0 halve; 1.9 < 2.0 < 2.1 halve (4 stays 4);
-   * 2.0,2.1,1.5 keep; 2.1 > 1.5 > 1.4 double; ... */
-  const int want[] = {8, 8, 16, 16, 8, 4, 4, 4, 8, 16, 32};
-  int got[11];
-  dynh_t s = make("LossLS", 8);
-  CHECK(dynh_initial(&s, E, 176) == 8); /* local_steps */
-  feed(&s, loss, NULL, NULL, 11, got);
-  check_seq(__LINE__, "LossLS", got, want, 11);
+/* The seed's loss history exists once more than n_losses losses are in: with n = 3 the
+ * first decision is after epoch 3, on losses 1..3. */
+TEST(dynamic_lossls_seed_timing) {
+  const double loss[] = {2.0, 1.8, 1.6, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 1.7, 1.5, 1.3};
+  /* after e0..e2: no history, keep 8; e3: 1.8 > 1.6 > 1.4 double; e4: 1.6, 1.4, 1.5 keep;
+   * e5: 1.4 < 1.5 < 1.6 halve; e6, e7: halve (8, 4); e8: halve at 4 stays 4;
+   * e9: 1.8, 1.9, 1.7 keep; e10: 1.9 > 1.7 > 1.5 double */
+  const int want[] = {8, 8, 8, 8, 16, 16, 8, 4, 4, 4, 4, 8};
+  int got[12];
+  dynh_t s = make("LossLS", 3);
+  feed(&s, loss, NULL, NULL, 12, got);
+  check_seq(__LINE__, "LossLS n=3", 12, 176, got, want);
+  /* n_losses = 5: the first decision after epoch 5, on losses 3..5 (1.4, 1.5, 1.6) */
+  const int want5[] = {8, 8, 8, 8, 8, 8, 4, 4, 4, 4, 4, 8};
+  s = make("LossLS", 5);
+  feed(&s, loss, NULL, NULL, 12, got);
+  check_seq(__LINE__, "LossLS n=5", 12, 176, got, want5);
 }
 
-TEST(dynamic_imprls_follows_accuracy) {
+/* Same history for AvgLossLS: n = 4 needs 5 losses, and compares the mean of the newest 2
+ * with the mean of the 2 before. */
+TEST(dynamic_avglossls_seed_timing) {
+  const double loss[] = {1.0, 0.9, 0.8, 0.7, 0.6, 0.9, 1.0, 1.0, 1.0};
+  /* e0..e3: keep; e4: history 0.9 0.8 0.7 0.6: 0.65 < 0.85 double; e5: 0.8 0.7 0.6 0.9:
+   * 0.75 = 0.75 keep; e6: 0.7 0.6 0.9 1.0: 0.95 > 0.65 halve; e7: 0.6 0.9 1.0 1.0:
+   * 1.0 > 0.75 halve */
+  const int want[] = {8, 8, 8, 8, 8, 16, 16, 8, 4};
+  int got[9];
+  dynh_t s = make("AvgLossLS", 4);
+  feed(&s, loss, NULL, NULL, 9, got);
+  check_seq(__LINE__, "AvgLossLS", 9, 176, got, want);
+}
+
+/* ImprLS after every epoch, from the first: c = epochs since the accuracy last beat the
+ * best so far (which starts at 0): c > 3 halve, c = 0 double. */
+TEST(dynamic_imprls_seed_timing) {
   const double acc[] = {0.1, 0.2, 0.2, 0.15, 0.18, 0.19, 0.3, 0.3, 0.3, 0.3, 0.3};
-  /* c = epochs since the best improved: 0 0 1 2 3 4 0 1 2 3 4 */
-  const int want[] = {8, 16, 16, 16, 16, 8, 16, 16, 16, 16, 8};
+  /* c after each epoch: 0 0 1 2 3 4 0 1 2 3 4 */
+  const int want[] = {8, 16, 32, 32, 32, 32, 16, 32, 32, 32, 32};
   int got[11];
-  dynh_t s = make("ImprLS", 4);
+  dynh_t s = make("ImprLS", 3);
   feed(&s, NULL, acc, NULL, 11, got);
-  check_seq(__LINE__, "ImprLS", got, want, 11);
+  check_seq(__LINE__, "ImprLS", 11, 176, got, want);
+  /* an accuracy of 0 is no improvement over the seed's initial best of 0: c = 1, keep */
+  const double zero[] = {0.0, 0.0, 0.1};
+  s = make("ImprLS", 3);
+  feed(&s, NULL, zero, NULL, 3, got);
+  CHECK(got[1] == 8 && got[2] == 8);
   /* doubling stops at h_max */
-  s = make("ImprLS", 64);
-  feed(&s, NULL, acc, NULL, 2, got);
-  CHECK(got[0] == 64 && got[1] == 64);
+  s = make("ImprLS", 3);
+  s.h = 64;
+  CHECK(dynh_next(&s, 0, 150, 176, NULL, acc, 1, NAN) == 64);
 }
 
-TEST(dynamic_avglossls_needs_n_losses) {
-  /* n = 4: the mean of the newest 2 against the previous 2, from the 4th loss on */
-  const double loss[] = {1.0, 0.9, 0.8, 0.7, 0.9, 1.0, 1.0, 1.0};
-  /* e3: (0.8+0.7)/2 < (1.0+0.9)/2 double; e4: 0.8 < 0.85 double; e5: 0.95 > 0.75 halve;
-   * e6: 1.0 > 0.8 halve; e7: 1.0 > 0.95 halve */
-  const int want[] = {8, 8, 8, 16, 32, 16, 8, 4};
-  int got[8];
-  dynh_t s = make("AvgLossLS", 8);
-  feed(&s, loss, NULL, NULL, 8, got);
-  check_seq(__LINE__, "AvgLossLS", got, want, 8);
-}
-
-TEST(dynamic_deviation_and_fixed) {
+/* Deviation: the mean deviation of epoch e decides the H of epoch e+1. */
+TEST(dynamic_deviation_timing_and_fixed) {
   const double dev[] = {1e-6, 5e-5, 1e-3, NAN, 1e-3, 1e-3, 1e-3, 0};
-  const int want[] = {16, 16, 8, 8, 4, 4, 4, 8};
-  int got[8];
-  dynh_t s = make("Deviation", 8);
-  feed(&s, NULL, NULL, dev, 8, got);
-  check_seq(__LINE__, "Deviation", got, want, 8);
+  const int want[] = {8, 16, 16, 8, 8, 4, 4, 4, 8};
+  int got[9];
+  dynh_t s = make("Deviation", 3);
+  feed(&s, NULL, NULL, dev, 9, got);
+  check_seq(__LINE__, "Deviation", 9, 176, got, want);
   /* halving a non-power of two stops at h_min, not below */
-  s = make("Deviation", 6);
-  CHECK(dynh_next(&s, 0, E, 176, NULL, NULL, 0, 1.0) == 4);
+  s = make("Deviation", 3);
+  s.h = 6;
+  CHECK(dynh_next(&s, 0, 150, 176, NULL, NULL, 0, 1.0) == 4);
   /* no strategy: local_steps throughout */
-  s = make("", 12);
-  CHECK(dynh_initial(&s, E, 176) == 12);
-  CHECK(dynh_next(&s, 5, E, 176, NULL, NULL, 0, 1.0) == 12);
+  s = make("", 3);
+  CHECK(s.h == H0 && dynh_next(&s, 5, 150, 176, NULL, NULL, 0, 1.0) == H0);
   CHECK(!dynh_is_schedule(DYNH_LOSSLS) && dynh_is_schedule(DYNH_REVCOSANN));
   CHECK(!strcmp(dynh_name(DYNH_AVGLOSSLS), "AvgLossLS"));
 }
