@@ -60,8 +60,9 @@ int agg_fixture_sweep(const char *dir, int n, int epochs) {
   double *bytes = dpt_alloc(sizeof(double) * (size_t)epochs);
   int rc = 0;
   for (int i = 0; i < n && rc == 0; i++) {
-    /* task i: seed = i % 10, then optimizer, batch size, workers */
-    int seed = i % 10, o = (i / 10) % 4, b = (i / 40) % 5, k = (i / 200) % 5;
+    /* task i: seed = i % 10, then optimizer, batch size, workers (LocalSGD runs SGDM
+     * only, so runs with workers take SGDM) */
+    int seed = i % 10, b = (i / 40) % 5, k = (i / 200) % 5, o = k ? 0 : (i / 10) % 4;
     char s_opt[64], s_batch[64], s_k[64], s_h[64], s_seed[64], s_name[64], path[4096];
     int H = 1 << (2 + (i / 1000) % 5);
     snprintf(s_opt, sizeof s_opt, "model.optimizer=%s", opts[o]);

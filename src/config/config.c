@@ -246,12 +246,26 @@ static int validate(load_t *ld) {
     return fail_at(ld, ld->locs[dup - cfg_keys], dup->key,
                    "must be > model.work.dynamic.deviation_lower (%g), got %g",
                    c->deviation_lower, c->deviation_upper);
-  /* AvgLossLS compares the newest n/2 losses with the previous n/2. */
+  /* AvgLossLS compares the newest n/2 losses with the previous n/2; LossLS the newest 3. */
   const cfg_key_t *nl = cfg_key_find("model.work.dynamic.n_losses");
+  if (!strcmp(c->dynamic_strategy, "LossLS") && c->dynamic_n_losses < 3)
+    return fail_at(ld, ld->locs[nl - cfg_keys], nl->key,
+                   "must be >= 3 for LossLS (it compares the newest three losses), got %d",
+                   c->dynamic_n_losses);
   if (!strcmp(c->dynamic_strategy, "AvgLossLS") && c->dynamic_n_losses % 2)
     return fail_at(ld, ld->locs[nl - cfg_keys], nl->key,
                    "must be even for AvgLossLS (newest n/2 against previous n/2), got %d",
                    c->dynamic_n_losses);
+  /* Until local workers can step other optimizers, a LocalSGD run with one is refused
+   * rather than silently run with SGDM. */
+  const cfg_key_t *opt = cfg_key_find("model.optimizer");
+  if (c->num_workers >= 1 && c->optimizer != OPT_SGDM)
+    return fail_at(ld, ld->locs[opt - cfg_keys], opt->key,
+                   "%s cannot be used with model.num_workers = %d: LocalSGD's local workers "
+                   "use SGDM (as in the seed); set model.optimizer: SGDM, or "
+                   "model.num_workers: 0 for centralized %s",
+                   config_optimizer_name(c->optimizer), c->num_workers,
+                   config_optimizer_name(c->optimizer));
   const cfg_key_t *cu = cfg_key_find("optim.lamb_clamp_upper");
   if (c->lamb_clamp_upper > 0 && c->lamb_clamp_upper < c->lamb_clamp_lower)
     return fail_at(ld, ld->locs[cu - cfg_keys], cu->key,

@@ -58,7 +58,8 @@ typedef struct {
   double trust_coefficient; /* optim.trust_coefficient: LARS eta (paper, larc; 0.001) */
   double lars_eps;          /* optim.lars_eps: LARS paper/larc epsilon (1e-8) */
   int larc_clip;            /* optim.larc_clip: trust = min(trust/lr, 1) for larc */
-  int exclude_1d;           /* optim.exclude_1d: 1-D tensors skip trust ratio and decay */
+  int exclude_1d;           /* optim.exclude_1d: 1-D tensors skip trust ratio and decay;
+                               -1 = auto (opt_exclude_1d_auto) */
   double lamb_eps;          /* optim.lamb_eps (1e-6) */
   double lamb_clamp_lower;  /* optim.lamb_clamp_lower: phi's lower bound; 0 = none */
   double lamb_clamp_upper;  /* optim.lamb_clamp_upper: phi's upper bound; 0 = none */

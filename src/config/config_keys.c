@@ -44,7 +44,8 @@ const cfg_key_t cfg_keys[] = {
      .doc = "base learning rate"},
     {"model.loss", T_ENUM, FIELD(loss), "CSE", losses, .doc = "softmax cross-entropy"},
     {"model.optimizer", T_ENUM_ID, FIELD(optimizer), "SGDM", optimizers,
-     .doc = "optimizer of centralized training (local workers always use SGDM)"},
+     .doc = "optimizer of centralized training; with model.num_workers >= 1 only SGDM (the "
+            "local workers use SGDM, as in the seed)"},
     {"model.scheduler", T_ENUM, FIELD(scheduler), "CosineAnnealingLR", schedulers,
      .doc = "per-epoch learning-rate schedule after the warm-up"},
     {"model.weight_decay", T_FLOAT, FIELD(weight_decay), "0.001", .range = ">= 0",
@@ -77,7 +78,8 @@ const cfg_key_t cfg_keys[] = {
     {"model.work.dynamic.strategy", T_ENUM, FIELD(dynamic_strategy), "", strategies,
      .doc = "dynamic-H strategy (spec/algorithms.md); empty = fixed H (local_steps)"},
     {"model.work.dynamic.n_losses", T_INT, FIELD(dynamic_n_losses), "3", .range = ">= 1",
-     .doc = "window of validation losses (AvgLossLS; must be even for it)"},
+     .doc = "the validation-loss history of LossLS (>= 3) and AvgLossLS (even): they act "
+            "once more than n_losses losses exist, as the seed did"},
     {"model.work.dynamic.h_min", T_INT, FIELD(dynamic_h_min), "4", .range = ">= 1",
      .doc = "lower bound of H: where ALin/ABin start and DLin/DBin end; halving "
             "(ImprLS, LossLS, AvgLossLS, Deviation) stops here"},
@@ -113,8 +115,12 @@ const cfg_key_t cfg_keys[] = {
      .doc = "LARS epsilon of the trust ratio (paper and larc; seed uses 1e-6)"},
     {"optim.larc_clip", T_BOOL, FIELD(larc_clip), "false",
      .doc = "LARS larc: clip the trust ratio to min(trust/lr, 1) (apex LARC clip mode)"},
-    {"optim.exclude_1d", T_BOOL, FIELD(exclude_1d), "true",
-     .doc = "LARS/LAMB: biases and other 1-D tensors skip the trust ratio and weight decay"},
+    {"optim.exclude_1d", T_BOOL, FIELD(exclude_1d), "auto", .autoable = 1,
+     .doc = "LARS/LAMB: biases and other 1-D tensors skip the trust ratio and weight decay; "
+            "auto = as the variant's source: false for LARS paper and seed and LAMB paper and "
+            "seed (every tensor adapted and decayed), true for LARS larc and LAMB apex (timm "
+            "and NVIDIA's recipes give 1-D tensors no decay, hence no trust ratio; apex LARC "
+            "alone adapts every tensor: false)"},
     {"optim.lamb_eps", T_FLOAT, FIELD(lamb_eps), "1e-06", .range = "> 0",
      .doc = "LAMB epsilon (every variant)"},
     {"optim.lamb_clamp_lower", T_FLOAT, FIELD(lamb_clamp_lower), "0.0", .range = ">= 0",
@@ -122,7 +128,9 @@ const cfg_key_t cfg_keys[] = {
     {"optim.lamb_clamp_upper", T_FLOAT, FIELD(lamb_clamp_upper), "0.0", .range = ">= 0",
      .doc = "LAMB phi(norm(w)) = min(norm(w), upper); 0 = no upper clamp"},
     {"optim.lr_scaling", T_ENUM_ID, FIELD(lr_scaling), "none", lr_scalings,
-     .doc = "base LR for global batch B: none, linear (lr*B/B_ref) or sqrt (lr*sqrt(B/B_ref))"},
+     .doc = "base LR for batch B: none, linear (lr*B/B_ref) or sqrt (lr*sqrt(B/B_ref)); B is "
+            "model.batch_size, in LocalSGD the worker batch b (model.work.batch_size), not K*b: "
+            "each local step is one worker's SGDM step on b images"},
     {"optim.lr_ref_batch", T_INT, FIELD(lr_ref_batch), "64", .range = ">= 1",
      .doc = "B_ref: the batch that model.learning_rate was tuned for (lr_scaling)"},
 

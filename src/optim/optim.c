@@ -18,10 +18,22 @@ void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg) {
   hp->trust_coefficient = cfg->trust_coefficient;
   hp->lars_eps = cfg->lars_eps;
   hp->larc_clip = cfg->larc_clip;
-  hp->exclude_1d = cfg->exclude_1d;
+  hp->exclude_1d = cfg->exclude_1d >= 0
+                        ? cfg->exclude_1d
+                        : opt_exclude_1d_auto(cfg->optimizer, cfg->lars_variant, cfg->lamb_variant);
   hp->lamb_eps = cfg->lamb_eps;
   hp->clamp_lower = cfg->lamb_clamp_lower;
   hp->clamp_upper = cfg->lamb_clamp_upper;
+}
+
+/* The papers' algorithms and the seed's optim.py adapt and decay every tensor. timm's
+ * lars.py and lamb.py adapt only tensors with weight decay, and timm's optimizer factory
+ * (like NVIDIA's BERT recipe for apex FusedLAMB) gives 1-D tensors none; apex LARC on
+ * its own would adapt them, which exclude_1d: false gives. */
+int opt_exclude_1d_auto(opt_kind_t kind, lars_variant_t lars, lamb_variant_t lamb) {
+  if (kind == OPT_LARS) return lars == LARS_LARC;
+  if (kind == OPT_LAMB) return lamb == LAMB_APEX;
+  return 0;
 }
 
 void opt_state_init(opt_state_t *st, size_t n, opt_kind_t kind) {

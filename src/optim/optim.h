@@ -24,7 +24,7 @@ typedef struct {
   double trust_coefficient; /* LARS eta (paper, larc) */
   double lars_eps;          /* LARS epsilon (paper, larc) */
   int larc_clip;            /* larc: trust = min(trust/lr, 1) */
-  int exclude_1d;           /* 1-D tensors: trust 1 and no weight decay */
+  int exclude_1d;           /* 1-D tensors: trust 1 and no weight decay (resolved) */
   double lamb_eps;
   double clamp_lower, clamp_upper; /* LAMB phi; 0 = no bound */
 } opt_hparams_t;
@@ -36,7 +36,13 @@ typedef struct {
   int64_t t;    /* steps taken */
 } opt_state_t;
 
+/* Resolves optim.exclude_1d: auto becomes opt_exclude_1d_auto's answer. */
 void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg);
+/* What the source of the optimizer's variant does with biases and other 1-D tensors:
+ * 1 = they skip the trust ratio and weight decay (LARS larc, LAMB apex), 0 = every
+ * tensor is adapted and decayed (LARS paper and seed, LAMB paper and seed; SGDM and
+ * AdamW decay every tensor). */
+int opt_exclude_1d_auto(opt_kind_t kind, lars_variant_t lars, lamb_variant_t lamb);
 void opt_state_init(opt_state_t *st, size_t n, opt_kind_t kind);
 void opt_state_free(opt_state_t *st);
 /* One step on w (n floats) with gradient g of the MEAN loss. LARS and LAMB work per

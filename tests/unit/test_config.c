@@ -125,7 +125,20 @@ TEST(config_errors_name_file_line_key) {
              NULL);
   FAILS_WITH("model: 3\n", NULL, "bad.yaml:1: model", "expected a map, got '3'", NULL);
   FAILS_WITH("- 1\n", NULL, "bad.yaml:1:", "expected a map, got a sequence", NULL);
+  /* LocalSGD steps SGDM only: another optimizer is refused where it was written */
+  FAILS_WITH("model:\n  num_workers: 2\n  optimizer: AdamW\n", NULL,
+             "bad.yaml:3: model.optimizer: AdamW cannot be used with model.num_workers = 2",
+             "local workers use SGDM", NULL);
+  FAILS_WITH("model:\n  optimizer: LAMB\n", "model.num_workers=4", "bad.yaml:2: model.optimizer",
+             "LAMB cannot be used with model.num_workers = 4", NULL);
+  FAILS_WITH("model:\n  num_workers: 1\n", "model.optimizer=LARS",
+             "--set model.optimizer=LARS: model.optimizer", "use SGDM", NULL);
+  /* LossLS compares three losses: a shorter history is refused */
+  FAILS_WITH("model:\n  work:\n    dynamic:\n      strategy: LossLS\n      n_losses: 2\n",
+             NULL, "bad.yaml:5: model.work.dynamic.n_losses", "must be >= 3 for LossLS", NULL);
   dpt_config_t c;
+  CHECK_OK(config_load_string(&c, "model:\n  num_workers: 2\n  optimizer: SGDM\n", "ok.yaml",
+                              NULL, 0));
   CHECK_FAILS(config_load(&c, "tests/fixtures/seed/missing.yaml", NULL, 0));
   CHECK(strstr(dpt_errmsg(), "missing.yaml: cannot open: No such file"));
 }

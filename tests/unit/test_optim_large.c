@@ -124,6 +124,54 @@ TEST(lars_each_variant_three_steps_match_double_reference) {
       }
 }
 
+/* optim.exclude_1d: auto follows each variant's source, so that the seed's LARS and LAMB
+ * adapt and decay the biases too; true and false override it. */
+TEST(exclude_1d_auto_per_variant) {
+  static const struct {
+    const char *opt, *variant;
+    int excludes;
+  } want[] = {{"LARS", "optim.lars_variant=paper", 0}, {"LARS", "optim.lars_variant=seed", 0},
+              {"LARS", "optim.lars_variant=larc", 1},  {"LAMB", "optim.lamb_variant=paper", 0},
+              {"LAMB", "optim.lamb_variant=seed", 0},  {"LAMB", "optim.lamb_variant=apex", 1}};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    dpt_config_t c;
+    opt_hparams_t hp;
+    char opt[64];
+    snprintf(opt, sizeof opt, "model.optimizer=%s", want[i].opt);
+    const char *sets[] = {opt, want[i].variant, "optim.exclude_1d=true"};
+    for (int n = 2; n <= 3; n++) {
+      CHECK_OK(config_load_string(&c, "", "t.yaml", sets, n));
+      opt_hparams_from_config(&hp, &c);
+      if (hp.exclude_1d != (n == 3 ? 1 : want[i].excludes))
+        test_failed(__FILE__, __LINE__, "%s %s%s: exclude_1d %d", want[i].opt, want[i].variant,
+                    n == 3 ? " exclude_1d=true" : "", hp.exclude_1d);
+    }
+  }
+  /* The seed's LARS from `lars_variant: seed` alone, by hand on the bias: w = (0.1, -0.2),
+   * g = (0.05, -0.1), wd 1e-3, lr 0.1: d = g + wd*w = 0.501*g, |d| = 0.0501*sqrt(5), |w| =
+   * sqrt(0.05); trust = 0.3*|w|/(|d| + 1e-6); buf = lr*trust*d; w -= buf. Excluded, the
+   * bias would take w - lr*g = (0.095, -0.19). */
+  dpt_config_t c;
+  opt_hparams_t hp;
+  const char *seed[] = {"model.optimizer=LARS", "optim.lars_variant=seed"};
+  CHECK_OK(config_load_string(&c, "", "t.yaml", seed, 2));
+  opt_hparams_from_config(&hp, &c);
+  nn_model_t m;
+  opt_state_t st;
+  float w[N], g[N] = {0};
+  tiny_model(&m);
+  memcpy(w, W0, sizeof w);
+  g[8] = 0.05f, g[9] = -0.1f;
+  opt_state_init(&st, N, OPT_LARS);
+  CHECK_OK(opt_step(&hp, &m, w, g, &st, 0.1));
+  double d0 = 0.05 + 1e-3 * 0.1, d1 = -0.1 - 1e-3 * 0.2;
+  double trust = 0.3 * sqrt(0.05) / (sqrt(d0 * d0 + d1 * d1) + 1e-6);
+  /* float32 inputs (0.1f, 0.05f, ...) differ from these decimals by ~1e-8 relative */
+  CHECK_NEAR(w[8], 0.1 - 0.1 * trust * d0, 1e-7);
+  CHECK_NEAR(w[9], -0.2 - 0.1 * trust * d1, 1e-7);
+  opt_state_free(&st);
+}
+
 TEST(lars_larc_clip) {
   opt_hparams_t hp = hparams(OPT_LARS, 0.01, 1);
   hp.lars_variant = LARS_LARC;
@@ -369,7 +417,7 @@ TEST(large_batch_config_keys) {
   config_defaults(&c);
   CHECK(c.lars_variant == LARS_PAPER && c.lamb_variant == LAMB_PAPER);
   CHECK(c.trust_coefficient == 0.001 && c.lars_eps == 1e-8 && c.lamb_eps == 1e-6);
-  CHECK(c.exclude_1d == 1 && c.larc_clip == 0);
+  CHECK(c.exclude_1d == -1 && c.larc_clip == 0); /* auto */
   CHECK(c.lamb_clamp_lower == 0 && c.lamb_clamp_upper == 0);
   CHECK(c.dynamic_h_min == 4 && c.dynamic_h_max == 64 && c.sigmoid_steepness == 0.5);
   CHECK(c.sigmoid_midpoint == -1.0 && c.deviation_lower < c.deviation_upper);
