@@ -5,6 +5,7 @@
 #include "checkpoint.h"
 
 #include <hdf5.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,12 +241,7 @@ int ckpt_write(trainer_t *t, const char *path) {
 
 static int get_global(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
                       size_t elem) {
-  int rank;
-  hsize_t dims[8];
-  if (h5_dataset_dims(file, name, &rank, dims) < 0) return -1;
-  if (rank != 1 || dims[0] != n)
-    return dpt_fail("%s has %llu values, expected %zu", name, (unsigned long long)dims[0], n);
-  if (h5_read_array(file, name, memtype, out) < 0) return -1;
+  if (h5_read_array(file, name, memtype, n, out) < 0) return -1;
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
   int64_t crc = -1;
   int rc = h5_read_attr_i64(dset, "crc32", &crc);
@@ -256,6 +252,7 @@ static int get_global(hid_t file, const char *name, hid_t memtype, void *out, si
   return 0;
 }
 
+/* Row `row` of a (K, np) dataset whose shape load_state checked. */
 static int get_worker_row(hid_t file, const char *name, hsize_t row, size_t np, float *out) {
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
   if (dset < 0) return dpt_fail("missing dataset %s", name);
@@ -325,12 +322,16 @@ static int same_run(const char *path, const char *yaml, const dpt_config_t *cfg)
 
 static int get_i64(hid_t file, const char *name, int64_t *v) { return h5_read_attr_i64(file, name, v); }
 
+typedef struct { hid_t file; hsize_t n; } metric_src_t;
+
 static int get_metric(void *ctx, const char *name, const char *units, int is_int, void *column) {
   (void)units;
   if (!column) return 0;
+  const metric_src_t *src = ctx;
   char path[64];
   snprintf(path, sizeof path, "metrics/%s", name);
-  return h5_read_array(*(hid_t *)ctx, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, column);
+  return h5_read_array(src->file, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+                       src->n, column);
 }
 
 static int load_state(trainer_t *t, hid_t file, const char *path) {
@@ -351,8 +352,10 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
     return dpt_fail("%s: holds %lld parameters, %lld workers and %lld epoch items; this run "
                     "has %zu, %d and %lld", path, (long long)nparams, (long long)K,
                     (long long)items, np, t->K, (long long)t->item_cap);
-  if (epoch < 0 || epoch > t->cfg->epochs || step < 0)
-    return dpt_fail("%s: epoch %lld, step %lld out of range", path, (long long)epoch, (long long)step);
+  if (epoch < 0 || epoch > t->cfg->epochs || step < 0 || step > t->item_cap || h < 1 ||
+      h > INT_MAX)
+    return dpt_fail("%s: epoch %lld, step %lld, h %lld out of range", path, (long long)epoch,
+                    (long long)step, (long long)h);
   if (get_global(file, "global/params", H5T_NATIVE_FLOAT, t->params, np, 4) < 0 ||
       get_global(file, "global/best_params", H5T_NATIVE_FLOAT, t->best_params, np, 4) < 0 ||
       get_global(file, "global/opt_m", H5T_NATIVE_FLOAT, t->opt.m, np, 4) < 0 ||
@@ -364,8 +367,12 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   if (t->K) {
     int64_t *cols[4];
     static const char *names[4] = {"workers/step_count", "workers/pos", "workers/pass", "workers/crc32"};
+    hsize_t rows[2] = {(hsize_t)t->K, (hsize_t)np};
     for (int c = 0; c < 4; c++) cols[c] = dpt_alloc(sizeof(int64_t) * t->K);
-    for (int c = 0; c < 4 && rc == 0; c++) rc = h5_read_array(file, names[c], H5T_NATIVE_INT64, cols[c]);
+    for (int c = 0; c < 4 && rc == 0; c++)
+      rc = h5_read_array(file, names[c], H5T_NATIVE_INT64, rows[0], cols[c]);
+    if (rc == 0) rc = h5_check_dims(file, "workers/params", 2, rows);
+    if (rc == 0) rc = h5_check_dims(file, "workers/momentum", 2, rows);
     for (int i = 0; rc == 0 && i < t->nlocal; i++) {
       worker_t *w = &t->workers[i];
       rc = get_worker_row(file, "workers/params", (hsize_t)w->id, np, w->params);
@@ -373,6 +380,10 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
       w->opt.t = cols[0][w->id];
       w->pos = cols[1][w->id];
       w->pass = cols[2][w->id];
+      /* pos indexes the worker's shard on resume */
+      if (rc == 0 && (w->pos < 0 || w->pos > w->nshard || w->pass < 0))
+        rc = dpt_fail("worker %d: position %lld, pass %lld outside its shard of %lld images",
+                      w->id, (long long)w->pos, (long long)w->pass, (long long)w->nshard);
       if (rc == 0 && worker_crc(w, np) != cols[3][w->id])
         rc = dpt_fail("worker %d: checksum mismatch (the file is damaged)", w->id);
     }
@@ -400,7 +411,8 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   if (n_metrics != epoch) return dpt_fail("%s: %lld epochs of metrics for epoch %lld", path,
                                           (long long)n_metrics, (long long)epoch);
   run_metrics_resize(&t->metrics, n_metrics);
-  if (n_metrics && run_metrics_each(&t->metrics, get_metric, &file) < 0) return dpt_wrap("%s", path);
+  metric_src_t src = {file, (hsize_t)n_metrics};
+  if (n_metrics && run_metrics_each(&t->metrics, get_metric, &src) < 0) return dpt_wrap("%s", path);
   t->epoch = (int)epoch;
   t->step = step;
   t->H = (int)h;
