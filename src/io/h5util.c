@@ -22,6 +22,18 @@ static void quiet_hdf5(void) {
   }
 }
 
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *buf) {
+  if (n == 0 && e->desc && e->desc[0]) snprintf(buf, 512, "%s", e->desc);
+  return 0;
+}
+
+const char *h5_error_cause(void) {
+  static char buf[512];
+  snprintf(buf, sizeof buf, "no HDF5 error recorded");
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, buf);
+  return buf;
+}
+
 void h5_iso_time(char *buf, size_t cap) {
   time_t now = time(NULL);
   struct tm tm;

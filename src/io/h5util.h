@@ -52,6 +52,10 @@ int h5_read_array(hid_t loc, const char *name, hid_t memtype, hsize_t n, void *d
 /* Reads only the first `rows` entries along the dataset's first dimension. */
 int h5_read_rows(hid_t loc, const char *name, hid_t memtype, hsize_t rows, void *data);
 
+/* The innermost message of the HDF5 error stack: the cause of the last failed call
+ * (e.g. the MPI-IO or system error), for messages. */
+const char *h5_error_cause(void);
+
 /* "YYYY-MM-DDTHH:MM:SSZ" for now. */
 void h5_iso_time(char *buf, size_t cap);
 
