@@ -25,7 +25,7 @@ $(shell mkdir -p $(BUILD); echo '$(GIT_DESCRIBE)' | cmp -s - $(VERSION_STAMP) 2>
 $(BUILD)/io/h5util.o: $(VERSION_STAMP)
 
 .PHONY: all deps test check demo bench clean help
-all: $(BINS) $(BUILD)/unit-tests
+all: $(BINS) $(BUILD)/unit-tests $(BUILD)/h5craft
 
 help:
 	@echo "make          build bin/dpt-* and the unit tests"
@@ -55,6 +55,10 @@ bin/%: src/cli/%.c $(BUILD)/libdpt.a
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libdpt.a
 	$(CC) $(CFLAGS) $(UNIT_OBJ) $(BUILD)/libdpt.a -o $@ $(LDLIBS)
+
+# crafts hostile HDF5 files for tests/cli/hostile-files.bats
+$(BUILD)/h5craft: tests/tools/h5craft.c
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 test: deps
 	@$(MAKE) --no-print-directory all

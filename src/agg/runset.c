@@ -93,7 +93,7 @@ static int read_metrics(hid_t file, agg_run_t *run) {
                       (long long)dims[0], (long long)run->n);
       } else {
         run->metric[m] = dpt_alloc(sizeof(double) * (size_t)(run->n ? run->n : 1));
-        if (run->n && h5_read_array(g, name, H5T_NATIVE_DOUBLE, run->metric[m]) < 0)
+        if (run->n && h5_read_array(g, name, H5T_NATIVE_DOUBLE, dims[0], run->metric[m]) < 0)
           rc = dpt_wrap("/metrics");
       }
     }

@@ -2,8 +2,8 @@
  *   mpirun -np P dpt-train -c task.yaml [--set key=value]...   (or srun, or no launcher) */
 #include <cblas.h>
 #include <getopt.h>
-#include <signal.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,14 +60,17 @@ static int all_ok(int rc, int rank) {
   return all;
 }
 
-static volatile int stop_requested;
+static volatile sig_atomic_t stop_requested;
 
 static void on_stop_signal(int sig) {
   (void)sig;
   stop_requested = 1; /* a second signal only sets it again: the checkpoint goes on */
 }
 
-static void install_signal_handlers(void) {
+/* Installed before main, as soon as the libraries are loaded (OpenBLAS has started its
+ * threads by then, so blocking the signals in main's thread would not keep them away):
+ * a signal during MPI start-up, data loading or restore only sets the flag. */
+__attribute__((constructor)) static void install_signal_handlers(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_stop_signal;
@@ -75,6 +78,26 @@ static void install_signal_handlers(void) {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGUSR1, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Collective: did any rank get a stop signal during start-up? Then the run ends before
+ * it writes anything, with the requeue status; the next attempt starts or resumes. */
+static int stop_at_startup(int rank, const char *phase) {
+  int mine = stop_requested, any = 0;
+  MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (any && rank == 0)
+    printf("dpt-train: stop requested during start-up (%s): nothing written; exit %d to "
+           "requeue\n", phase, DPT_EXIT_REQUEUE);
+  return any;
+}
+
+/* Rank 0's "HOST.PID" names the temporary files of every rank: ranks write the
+ * checkpoint together and must open one file. */
+static void agree_writer_id(void) {
+  char id[320];
+  dpt_writer_id(id, sizeof id);
+  MPI_Bcast(id, sizeof id, MPI_CHAR, 0, MPI_COMM_WORLD);
+  dpt_set_tmp_writer(id);
 }
 
 /* Starting weights and the resume decision. resume: NULL (from experiment.resume),
@@ -90,7 +113,7 @@ static int restore(trainer_t *t, const dpt_config_t *cfg, const char *resume) {
   if (strcmp(mode, "never") == 0) return 0;
   const char *path = strcmp(mode, "auto") == 0 ? t->ckpt_path : mode;
   if (strcmp(mode, "auto") == 0 && !dpt_file_exists(path)) return 0;
-  if (ckpt_load(t, path) < 0) return dpt_wrap("--resume %s", mode);
+  if (ckpt_load(t, path) < 0) return dpt_wrap("--resume");
   if (t->rank == 0)
     printf("resuming from %s at epoch %d, step %lld\n", path, t->epoch + 1, (long long)t->step);
   return 0;
@@ -203,15 +226,28 @@ int main(int argc, char **argv) {
              "  dpt-data fashion-mnist && dpt-train ... --data data/fashion-mnist.h5",
              cfg.data_path, cfg.data_path);
   if (!all_ok(rc, rank)) goto done;
+  if (stop_at_startup(rank, "data loaded")) {
+    dataset_free(&ds);
+    status = DPT_EXIT_REQUEUE;
+    goto done;
+  }
 
   char run_dir[4096];
   if (run_dir_opt)
     snprintf(run_dir, sizeof run_dir, "%s", run_dir_opt);
   else
     snprintf(run_dir, sizeof run_dir, "runs/%s-v%g", cfg.exp_name, cfg.version);
+  /* one trainer per run directory: rank 0 holds RUN_DIR/.lock until the process exits */
+  int lock_fd = -1;
   rc = rank == 0 ? dpt_mkdirs(run_dir) : 0;
+  if (rc == 0 && rank == 0) rc = dpt_lock_dir(run_dir, &lock_fd);
+  if (!all_ok(rc, rank)) {
+    dataset_free(&ds);
+    goto done;
+  }
+  agree_writer_id();
   trainer_t t;
-  if (rc == 0) rc = trainer_init(&t, &cfg, &ds, run_dir, MPI_COMM_WORLD);
+  rc = trainer_init(&t, &cfg, &ds, run_dir, MPI_COMM_WORLD);
   if (!all_ok(rc, rank)) {
     dataset_free(&ds);
     goto done;
@@ -228,7 +264,12 @@ int main(int argc, char **argv) {
     dataset_free(&ds);
     goto done;
   }
-  install_signal_handlers();
+  if (stop_at_startup(rank, "model set up")) {
+    trainer_free(&t);
+    dataset_free(&ds);
+    status = DPT_EXIT_REQUEUE;
+    goto done;
+  }
   t.stop_flag = &stop_requested;
   rc = cfg.test_only ? trainer_test_only(&t) : trainer_run(&t);
   if (rc == 1) {

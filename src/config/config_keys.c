@@ -38,7 +38,7 @@ const cfg_key_t cfg_keys[] = {
     {"model.name", T_ENUM, FIELD(model_name), "LeNet", model_names,
      .doc = "architecture: LeNet (the seed's 64-64-384-192 variant) or LeNet5 (classic)"},
     {"model.epochs", T_INT, FIELD(epochs), "150", .range = ">= 1", .doc = "training epochs"},
-    {"model.batch_size", T_INT, FIELD(batch_size), "64", .range = ">= 1",
+    {"model.batch_size", T_INT, FIELD(batch_size), "64", .range = "[1, 1048576]",
      .doc = "global batch size of centralized training"},
     {"model.learning_rate", T_FLOAT, FIELD(learning_rate), "0.01", .range = "> 0",
      .doc = "base learning rate"},
@@ -56,7 +56,7 @@ const cfg_key_t cfg_keys[] = {
      .doc = "stop after this many epochs without a better validation accuracy; <= 0 off"},
     {"model.pretrained", T_PATH, FIELD(pretrained), "",
      .doc = "start from these weights; empty or None = from scratch"},
-    {"model.num_workers", T_INT, FIELD(num_workers), "0", .range = ">= 0",
+    {"model.num_workers", T_INT, FIELD(num_workers), "0", .range = "[0, 1024]",
      .doc = "K: 0 = centralized, K >= 1 = LocalSGD with K workers"},
     {"model.test", T_IGNORED, 0, 0, "", .doc = "accepted and ignored, as the seed did"},
     {"model.slowmo.enabled", T_BOOL, FIELD(slowmo_enabled), "false",
@@ -71,7 +71,7 @@ const cfg_key_t cfg_keys[] = {
      .doc = "H: local steps between two averagings"},
     {"model.work.sync_steps", T_INT, FIELD(sync_steps), "0", .range = ">= 0",
      .doc = "informational: the seed's averagings per epoch"},
-    {"model.work.batch_size", T_INT, FIELD(worker_batch_size), "64", .range = ">= 1",
+    {"model.work.batch_size", T_INT, FIELD(worker_batch_size), "64", .range = "[1, 1048576]",
      .doc = "b: each worker's batch size"},
     {"model.work.momentum", T_ENUM, FIELD(local_momentum), "keep", local_momenta,
      .doc = "local momentum buffers at an averaging: kept, averaged, reset, reset per epoch"},
@@ -155,7 +155,8 @@ const cfg_key_t cfg_keys[] = {
     {"experiment.output", T_PATH, FIELD(output), "",
      .doc = "CSV results table to append a row to; empty = none"},
     {"experiment.checkpoint_dir", T_PATH, FIELD(checkpoint_dir), "",
-     .doc = "where checkpoints go; empty = the run directory"},
+     .doc = "where checkpoints go: DIR/RUNDIR-HASH/checkpoint.h5, one directory per run "
+            "directory; empty = the run directory"},
     {"experiment.seed", T_U64, FIELD(seed), "0", .doc = "random seed"},
 
     {"checkpoint.every_epochs", T_INT, FIELD(checkpoint_every), "1", .range = ">= 0",
@@ -163,7 +164,7 @@ const cfg_key_t cfg_keys[] = {
 
     {"train.reduction", T_ENUM, FIELD(reduction), "ordered", reductions,
      .doc = "ordered = bitwise reproducible sums, fast = MPI's own order"},
-    {"train.eval_batch", T_INT, FIELD(eval_batch), "256", .range = ">= 1",
+    {"train.eval_batch", T_INT, FIELD(eval_batch), "256", .range = "[1, 16384]",
      .doc = "images per evaluation call"},
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);

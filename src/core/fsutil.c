@@ -4,15 +4,62 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
 
+/* "HOST.PID" of the writer whose temporary names this process uses; empty = its own */
+static char tmp_writer[320];
+
+void dpt_writer_id(char *buf, size_t cap) {
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "unknown");
+  snprintf(buf, cap, "%s.%ld", host, (long)getpid());
+}
+
+void dpt_set_tmp_writer(const char *id) {
+  snprintf(tmp_writer, sizeof tmp_writer, "%s", id);
+}
+
 int dpt_tmp_name(char *buf, size_t cap, const char *path) {
-  if ((size_t)snprintf(buf, cap, "%s.tmp", path) >= cap)
+  char own[320];
+  if (!tmp_writer[0]) dpt_writer_id(own, sizeof own);
+  if ((size_t)snprintf(buf, cap, "%s.tmp.%s", path, tmp_writer[0] ? tmp_writer : own) >= cap)
     return dpt_fail("%s: path too long", path);
+  return 0;
+}
+
+int dpt_lock_dir(const char *dir, int *fd) {
+  char path[4096], holder[512] = "";
+  if ((size_t)snprintf(path, sizeof path, "%s/.lock", dir) >= sizeof path)
+    return dpt_fail("%s: path too long", dir);
+  int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (f < 0) return dpt_fail("%s: cannot open: %s", path, strerror(errno));
+  if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ssize_t n = err == EWOULDBLOCK ? pread(f, holder, sizeof holder - 1, 0) : -1;
+    close(f);
+    if (err != EWOULDBLOCK) return dpt_fail("%s: cannot lock: %s", path, strerror(err));
+    holder[n > 0 ? n : 0] = 0;
+    holder[strcspn(holder, "\n")] = 0;
+    return dpt_fail("%s is in use by another trainer (%s); wait for it or stop it", dir,
+                    holder[0] ? holder : "holder unknown");
+  }
+  char host[256] = "";
+  const char *job = getenv("SLURM_JOB_ID");
+  if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "unknown");
+  int n = snprintf(holder, sizeof holder, "host %s, pid %ld, Slurm job %s\n", host,
+                   (long)getpid(), job && job[0] ? job : "none");
+  if (ftruncate(f, 0) != 0 || pwrite(f, holder, (size_t)n, 0) != n) {
+    int err = errno;
+    close(f);
+    return dpt_fail("%s: cannot write: %s", path, strerror(err));
+  }
+  *fd = f;
   return 0;
 }
 

@@ -1,6 +1,7 @@
 /* dataset.c - reading data/NAME.h5 (written by dpt-data) into a dpt_dataset_t. */
 #include "dataset.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,10 +29,15 @@ static int load_split(hid_t file, const char *name, dpt_dataset_t *ds, int64_t l
   if (g < 0) return dpt_fail("missing group /%s", name);
   TRY(h5_dataset_dims(g, "images", &irank, idims));
   TRY(h5_dataset_dims(g, "labels", &lrank, ldims));
-  if (irank != 4 || (int)idims[1] != ds->channels || (int)idims[2] != ds->height ||
-      (int)idims[3] != ds->width || lrank != 1 || ldims[0] != idims[0]) {
+  /* compared as hsize_t: a dimension beyond int must not pass a cast */
+  if (irank != 4 || idims[1] != (hsize_t)ds->channels || idims[2] != (hsize_t)ds->height ||
+      idims[3] != (hsize_t)ds->width || lrank != 1 || ldims[0] != idims[0]) {
     dpt_fail("images and labels have shapes that disagree with each other or with the "
              "root attributes channels, height, width");
+    goto fail;
+  }
+  if (idims[0] > INT_MAX) {
+    dpt_fail("images holds %llu images, more than %d", (unsigned long long)idims[0], INT_MAX);
     goto fail;
   }
   int64_t total = (int64_t)idims[0];

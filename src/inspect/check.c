@@ -411,7 +411,8 @@ static int dataset_crc(hid_t dset, uint32_t *crc) {
   hsize_t dims[H5S_MAX_RANK];
   H5T_class_t cls = H5Tget_class(type);
   if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && rank >= 0 && rank <= H5S_MAX_RANK &&
-      H5Sget_simple_extent_dims(space, dims, NULL) >= 0) {
+      H5Sget_simple_extent_dims(space, dims, NULL) >= 0 &&
+      h5_check_extent(dset, "", rank, dims) == 0) {
     size_t esize = H5Tget_size(type), row = esize;
     for (int i = 1; i < rank; i++) row *= dims[i];
     hsize_t nrows = rank ? dims[0] : 1, step = row ? (16u << 20) / row : 1;

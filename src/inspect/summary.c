@@ -75,7 +75,7 @@ static double last_metric(hid_t file, const char *name, hsize_t *n) {
   }
   double v = NAN;
   double *all = dpt_alloc(sizeof *all * (size_t)dims[0]);
-  if (h5_read_array(file, path, H5T_NATIVE_DOUBLE, all) == 0) {
+  if (h5_read_array(file, path, H5T_NATIVE_DOUBLE, dims[0], all) == 0) {
     v = all[dims[0] - 1];
     *n = dims[0];
   }

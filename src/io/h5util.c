@@ -22,6 +22,18 @@ static void quiet_hdf5(void) {
   }
 }
 
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *buf) {
+  if (n == 0 && e->desc && e->desc[0]) snprintf(buf, 512, "%s", e->desc);
+  return 0;
+}
+
+const char *h5_error_cause(void) {
+  static char buf[512];
+  snprintf(buf, sizeof buf, "no HDF5 error recorded");
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, buf);
+  return buf;
+}
+
 void h5_iso_time(char *buf, size_t cap) {
   time_t now = time(NULL);
   struct tm tm;
@@ -213,10 +225,14 @@ static hid_t open_attr(hid_t obj, const char *name) {
 int h5_read_attr_str(hid_t obj, const char *name, char **value) {
   hid_t attr = open_attr(obj, name);
   if (attr < 0) return -1;
-  hid_t type = H5Aget_type(attr);
+  hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
   int rc = 0;
   if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
     rc = dpt_fail("attribute '%s' is not a fixed-length string", name);
+  } else if (H5Sget_simple_extent_npoints(space) != 1) {
+    /* H5Aread would write every element into a buffer sized for one */
+    rc = dpt_fail("attribute '%s' holds %lld strings, expected one", name,
+                  (long long)H5Sget_simple_extent_npoints(space));
   } else {
     size_t n = H5Tget_size(type);
     *value = dpt_alloc(n + 1);
@@ -226,6 +242,7 @@ int h5_read_attr_str(hid_t obj, const char *name, char **value) {
       rc = dpt_fail("cannot read attribute '%s'", name);
     }
   }
+  H5Sclose(space);
   H5Tclose(type);
   H5Aclose(attr);
   return rc;
@@ -234,11 +251,15 @@ int h5_read_attr_str(hid_t obj, const char *name, char **value) {
 static int read_attr_num(hid_t obj, const char *name, hid_t memtype, void *out, int n) {
   hid_t attr = open_attr(obj, name);
   if (attr < 0) return -1;
-  hid_t space = H5Aget_space(attr);
+  hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);
   hssize_t count = H5Sget_simple_extent_npoints(space);
+  H5T_class_t cls = H5Tget_class(type);
   H5Sclose(space);
+  H5Tclose(type);
   int rc = 0;
-  if (count != n)
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+    rc = dpt_fail("attribute '%s' is not a number", name);
+  else if (count != n)
     rc = dpt_fail("attribute '%s' has %lld values, expected %d", name, (long long)count, n);
   else if (H5Aread(attr, memtype, out) < 0)
     rc = dpt_fail("cannot read attribute '%s' as a number", name);
@@ -256,6 +277,36 @@ int h5_read_attr_f64v(hid_t obj, const char *name, double *values, int n) {
   return read_attr_num(obj, name, H5T_NATIVE_DOUBLE, values, n);
 }
 
+/* Deflate cannot shrink data by more than 1032:1; the slack covers chunk headers. */
+enum { MAX_DEFLATE_RATIO = 1032, STORAGE_SLACK = 1 << 16 };
+
+int h5_check_extent(hid_t dset, const char *name, int rank, const hsize_t *dims) {
+  hid_t type = H5Dget_type(dset), dcpl = H5Dget_create_plist(dset);
+  size_t esize = type < 0 ? 0 : H5Tget_size(type);
+  int filtered = dcpl >= 0 && H5Pget_nfilters(dcpl) > 0;
+  if (type >= 0) H5Tclose(type);
+  if (dcpl >= 0) H5Pclose(dcpl);
+  if (esize == 0) return dpt_fail("dataset '%s' has no readable type", name);
+  /* bytes = esize * prod(dims), refused before it wraps around */
+  hsize_t bytes = esize;
+  for (int i = 0; i < rank; i++) {
+    if (dims[i] && bytes > (hsize_t)SIZE_MAX / dims[i])
+      return dpt_fail("dataset '%s' claims more elements than memory can address", name);
+    bytes *= dims[i];
+  }
+  /* HDF5 reads chunks the file never stored as fill values: a tiny file can claim
+   * terabytes. What a file holds bounds what a reader allocates. */
+  hsize_t stored = H5Dget_storage_size(dset);
+  hsize_t bound = stored > ((hsize_t)SIZE_MAX - STORAGE_SLACK) / MAX_DEFLATE_RATIO
+                      ? (hsize_t)SIZE_MAX
+                      : stored * (filtered ? MAX_DEFLATE_RATIO : 1) + STORAGE_SLACK;
+  if (bytes > bound)
+    return dpt_fail("dataset '%s' claims %llu bytes but the file stores only %llu for it "
+                    "(crafted or damaged file)", name, (unsigned long long)bytes,
+                    (unsigned long long)stored);
+  return 0;
+}
+
 int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
   if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return dpt_fail("missing dataset '%s'", name);
   hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
@@ -263,18 +314,41 @@ int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
   hid_t space = H5Dget_space(dset);
   int r = H5Sget_simple_extent_ndims(space);
   int rc = 0;
-  if (r < 0 || r > 8) rc = dpt_fail("dataset '%s' has unsupported rank", name);
-  else {
+  if (r < 0 || r > 8 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+    rc = dpt_fail("dataset '%s' has unsupported rank", name);
+  } else {
     *rank = r;
-    H5Sget_simple_extent_dims(space, dims, NULL);
+    rc = h5_check_extent(dset, name, r, dims);
   }
   H5Sclose(space);
   H5Dclose(dset);
   return rc;
 }
 
-int h5_read_array(hid_t loc, const char *name, hid_t memtype, void *data) {
-  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return dpt_fail("missing dataset '%s'", name);
+static void shape_text(char *buf, size_t cap, int rank, const hsize_t *dims) {
+  size_t n = 0;
+  buf[0] = 0;
+  for (int i = 0; i < rank && n < cap; i++)
+    n += (size_t)snprintf(buf + n, cap - n, "%s%llu", i ? " x " : "",
+                          (unsigned long long)dims[i]);
+}
+
+int h5_check_dims(hid_t loc, const char *name, int rank, const hsize_t *want) {
+  int r;
+  hsize_t dims[8];
+  if (h5_dataset_dims(loc, name, &r, dims) < 0) return -1;
+  int same = r == rank;
+  for (int i = 0; same && i < rank; i++) same = dims[i] == want[i];
+  if (same) return 0;
+  char got[200], exp[200];
+  shape_text(got, sizeof got, r, dims);
+  shape_text(exp, sizeof exp, rank, want);
+  return dpt_fail("dataset '%s' has shape (%s), expected (%s)", name, got, exp);
+}
+
+int h5_read_array(hid_t loc, const char *name, hid_t memtype, hsize_t n, void *data) {
+  hsize_t want[1] = {n};
+  if (h5_check_dims(loc, name, 1, want) < 0) return -1;
   hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
   if (dset < 0) return dpt_fail("cannot open dataset '%s'", name);
   int rc = H5Dread(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0
@@ -299,6 +373,9 @@ int h5_read_rows(hid_t loc, const char *name, hid_t memtype, hsize_t rows, void 
                   (unsigned long long)count[0], (unsigned long long)rows);
   } else {
     count[0] = rows;
+    rc = h5_check_extent(dset, name, rank, count);
+  }
+  if (rc == 0) {
     hid_t mem = H5Screate_simple(rank, count, NULL);
     if (H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         H5Dread(dset, memtype, mem, space, H5P_DEFAULT, data) < 0)

@@ -40,12 +40,21 @@ int h5_read_attr_str(hid_t obj, const char *name, char **value); /* dpt_free() i
 int h5_read_attr_i64(hid_t obj, const char *name, int64_t *value);
 int h5_read_attr_f64(hid_t obj, const char *name, double *value);
 int h5_read_attr_f64v(hid_t obj, const char *name, double *values, int n);
-/* Reads the dataset's dims (up to 8) and rank. */
+/* Refuses a dataset of `rank` dims whose byte size overflows size_t or exceeds what
+ * the file stores for it (decompressed): what a reader may allocate from dims. */
+int h5_check_extent(hid_t dset, const char *name, int rank, const hsize_t *dims);
+/* Reads the dataset's dims (up to 8) and rank, checked by h5_check_extent. */
 int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims);
-/* Reads a whole dataset into caller memory of memtype. */
-int h5_read_array(hid_t loc, const char *name, hid_t memtype, void *data);
+/* Fails unless the dataset has exactly this rank and these dims. */
+int h5_check_dims(hid_t loc, const char *name, int rank, const hsize_t *want);
+/* Reads a whole 1-D dataset of exactly n elements into caller memory of memtype. */
+int h5_read_array(hid_t loc, const char *name, hid_t memtype, hsize_t n, void *data);
 /* Reads only the first `rows` entries along the dataset's first dimension. */
 int h5_read_rows(hid_t loc, const char *name, hid_t memtype, hsize_t rows, void *data);
+
+/* The innermost message of the HDF5 error stack: the cause of the last failed call
+ * (e.g. the MPI-IO or system error), for messages. */
+const char *h5_error_cause(void);
 
 /* "YYYY-MM-DDTHH:MM:SSZ" for now. */
 void h5_iso_time(char *buf, size_t cap);

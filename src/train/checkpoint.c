@@ -5,9 +5,11 @@
 #include "checkpoint.h"
 
 #include <hdf5.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -32,13 +34,51 @@ static int64_t worker_crc(const worker_t *w, size_t np) {
   return (int64_t)crc32(crc, (const Bytef *)w->opt.m, (uInt)(sizeof(float) * np));
 }
 
+int ckpt_path_for(const dpt_config_t *cfg, const char *run_dir, char *buf, size_t cap) {
+  if (!cfg->checkpoint_dir[0]) {
+    if ((size_t)snprintf(buf, cap, "%s/checkpoint.h5", run_dir) >= cap)
+      return dpt_fail("%s: path too long", run_dir);
+    return 0;
+  }
+  char *real = realpath(run_dir, NULL), dir[4096];
+  if (!real) return dpt_fail("%s: cannot resolve the run directory", run_dir);
+  const char *name = strrchr(real, '/');
+  name = name && name[1] ? name + 1 : "run";
+  int n = snprintf(dir, sizeof dir, "%s/%s-%08llx", cfg->checkpoint_dir, name,
+                   (unsigned long long)crc_of(real, strlen(real)));
+  free(real);
+  if ((size_t)n >= sizeof dir || (size_t)snprintf(buf, cap, "%s/checkpoint.h5", dir) >= cap)
+    return dpt_fail("experiment.checkpoint_dir: path too long");
+  return dpt_mkdirs(dir) < 0 ? dpt_wrap("experiment.checkpoint_dir") : 0;
+}
+
 /* ---------------------------------------------------------------- writing */
 
 typedef struct {
   hid_t file, dxpl;
-  int rank;
+  int rank, nranks;
+  MPI_Comm comm;
+  const char *tmp, *path;
   uint32_t no_collective; /* OR of every transfer's global no-collective cause */
 } writer_t;
+
+/* Every step of the write is collective: a rank whose step failed (ENOSPC, EIO) would
+ * skip the next collective calls and leave the other ranks waiting in them until the
+ * wall-time limit. So with several ranks it reports, removes the temporary file and
+ * takes the whole job down; the previous checkpoint stays as it was. */
+static int ck(writer_t *w, int rc) {
+  if (rc == 0 || w->nranks == 1) return rc;
+  /* MPI-IO keeps no errno: the usual cause is worth naming */
+  struct statvfs fs;
+  int full = statvfs(w->tmp, &fs) == 0 && fs.f_bavail == 0;
+  fprintf(stderr, "dpt-train: rank %d: writing %s: %s%s; stopping every rank (the previous "
+          "checkpoint is kept)\n", w->rank, w->path, dpt_errmsg(),
+          full ? " (its file system is full)" : "");
+  fflush(stderr);
+  unlink(w->tmp);
+  MPI_Abort(w->comm, 1);
+  return rc;
+}
 
 /* One collective transfer into rows [row, row + rows) of a 2-D (or 1-D when cols = 0)
  * dataset; rows = 0 for a rank that contributes nothing to this call. */
@@ -59,12 +99,13 @@ static int put_rows(writer_t *w, hid_t dset, hid_t memtype, hsize_t row, hsize_t
     H5Sselect_none(mspace);
   }
   herr_t rc = H5Dwrite(dset, memtype, mspace, fspace, w->dxpl, buf);
+  if (rc < 0) dpt_fail("collective write failed: %s", h5_error_cause()); /* before more calls */
   uint32_t local = 0, global = 0;
   H5Pget_mpio_no_collective_cause(w->dxpl, &local, &global);
   w->no_collective |= global;
   H5Sclose(mspace);
   H5Sclose(fspace);
-  return rc < 0 ? dpt_fail("collective write failed") : 0;
+  return ck(w, rc < 0 ? -1 : 0);
 }
 
 static hid_t make_dataset(writer_t *w, const char *name, hid_t filetype, hsize_t rows,
@@ -74,7 +115,7 @@ static hid_t make_dataset(writer_t *w, const char *name, hid_t filetype, hsize_t
   hid_t dset = H5Dcreate2(w->file, name, filetype, space, H5P_DEFAULT, H5P_DEFAULT,
                           H5P_DEFAULT);
   H5Sclose(space);
-  if (dset < 0) dpt_fail("cannot create dataset %s", name);
+  if (dset < 0) ck(w, dpt_fail("cannot create dataset %s: %s", name, h5_error_cause()));
   return dset;
 }
 
@@ -84,7 +125,7 @@ static int put_global(writer_t *w, const char *name, hid_t filetype, hid_t memty
   hid_t dset = make_dataset(w, name, filetype, n, 0);
   if (dset < 0) return -1;
   int rc = put_rows(w, dset, memtype, 0, w->rank == 0 ? n : 0, 0, data);
-  if (rc == 0) rc = h5_attr_i64(dset, "crc32", crc_of(data, elem * n));
+  if (rc == 0) rc = ck(w, h5_attr_i64(dset, "crc32", crc_of(data, elem * n)));
   H5Dclose(dset);
   return rc < 0 ? dpt_wrap("%s", name) : 0;
 }
@@ -100,7 +141,7 @@ static int put_metric(void *ctx, const char *name, const char *units, int is_int
   if (dset < 0) return -1;
   int rc = put_rows(w, dset, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, 0,
                     w->rank == 0 ? (hsize_t)t->metrics.n : 0, 0, column);
-  if (rc == 0) rc = h5_attr_str(dset, "units", units);
+  if (rc == 0) rc = ck(w, h5_attr_str(dset, "units", units));
   H5Dclose(dset);
   return rc;
 }
@@ -172,10 +213,10 @@ static int write_all(writer_t *w, trainer_t *t) {
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
     if (i == 1 && !t->K) continue;
     hid_t g = H5Gcreate2(w->file, groups[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) return dpt_fail("cannot create group /%s", groups[i]);
+    if (g < 0) return ck(w, dpt_fail("cannot create group /%s", groups[i]));
     H5Gclose(g);
   }
-  if (put_scalars(w->file, t) < 0 ||
+  if (ck(w, put_scalars(w->file, t)) < 0 ||
       put_global(w, "global/params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->params, 4) < 0 ||
       put_global(w, "global/best_params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->best_params, 4) < 0 ||
       put_global(w, "global/opt_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->opt.m, 4) < 0 ||
@@ -202,7 +243,8 @@ static int write_all(writer_t *w, trainer_t *t) {
 
 int ckpt_write(trainer_t *t, const char *path) {
   char tmp[4096], now[32];
-  writer_t w = {.rank = t->rank, .file = -1, .dxpl = -1};
+  writer_t w = {.rank = t->rank, .nranks = t->nranks, .comm = t->dist.comm, .file = -1,
+                .dxpl = -1, .tmp = tmp, .path = path};
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_mpio(fapl, t->dist.comm, MPI_INFO_NULL);
   w.file = h5_create_tmp(path, tmp, sizeof tmp, "dpt-checkpoint", CKPT_SCHEMA_VERSION,
@@ -215,17 +257,18 @@ int ckpt_write(trainer_t *t, const char *path) {
     MPI_Bcast(now, sizeof now, MPI_CHAR, 0, t->dist.comm);
     w.dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(w.dxpl, H5FD_MPIO_COLLECTIVE);
-    rc = h5_attr_str(w.file, "file_time", now);
+    rc = ck(&w, h5_attr_str(w.file, "file_time", now));
     if (rc == 0) rc = write_all(&w, t);
-    if (rc == 0) rc = h5_attr_i64(w.file, "io_no_collective_cause", (int64_t)w.no_collective);
-    if (rc == 0) rc = h5_attr_i64(w.file, "complete", 1); /* last */
+    if (rc == 0) rc = ck(&w, h5_attr_i64(w.file, "io_no_collective_cause", (int64_t)w.no_collective));
+    if (rc == 0) rc = ck(&w, h5_attr_i64(w.file, "complete", 1)); /* last */
     H5Pclose(w.dxpl);
   }
+  /* closing flushes the metadata, collectively: a rank that fails it stops the job too */
+  if (w.file >= 0 && H5Fclose(w.file) < 0 && rc == 0)
+    rc = ck(&w, dpt_fail("cannot flush and close the file: %s", h5_error_cause()));
   /* all ranks agree before anyone publishes or gives up */
   int ok = rc == 0, all = 0;
   MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, t->dist.comm);
-  if (w.file >= 0 && H5Fclose(w.file) < 0) all = 0;
-  MPI_Barrier(t->dist.comm);
   int published = 0;
   if (t->rank == 0) {
     if (all) published = dpt_publish(tmp, path) == 0;
@@ -240,12 +283,7 @@ int ckpt_write(trainer_t *t, const char *path) {
 
 static int get_global(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
                       size_t elem) {
-  int rank;
-  hsize_t dims[8];
-  if (h5_dataset_dims(file, name, &rank, dims) < 0) return -1;
-  if (rank != 1 || dims[0] != n)
-    return dpt_fail("%s has %llu values, expected %zu", name, (unsigned long long)dims[0], n);
-  if (h5_read_array(file, name, memtype, out) < 0) return -1;
+  if (h5_read_array(file, name, memtype, n, out) < 0) return -1;
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
   int64_t crc = -1;
   int rc = h5_read_attr_i64(dset, "crc32", &crc);
@@ -256,6 +294,7 @@ static int get_global(hid_t file, const char *name, hid_t memtype, void *out, si
   return 0;
 }
 
+/* Row `row` of a (K, np) dataset whose shape load_state checked. */
 static int get_worker_row(hid_t file, const char *name, hsize_t row, size_t np, float *out) {
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
   if (dset < 0) return dpt_fail("missing dataset %s", name);
@@ -325,12 +364,16 @@ static int same_run(const char *path, const char *yaml, const dpt_config_t *cfg)
 
 static int get_i64(hid_t file, const char *name, int64_t *v) { return h5_read_attr_i64(file, name, v); }
 
+typedef struct { hid_t file; hsize_t n; } metric_src_t;
+
 static int get_metric(void *ctx, const char *name, const char *units, int is_int, void *column) {
   (void)units;
   if (!column) return 0;
+  const metric_src_t *src = ctx;
   char path[64];
   snprintf(path, sizeof path, "metrics/%s", name);
-  return h5_read_array(*(hid_t *)ctx, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, column);
+  return h5_read_array(src->file, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+                       src->n, column);
 }
 
 static int load_state(trainer_t *t, hid_t file, const char *path) {
@@ -351,8 +394,10 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
     return dpt_fail("%s: holds %lld parameters, %lld workers and %lld epoch items; this run "
                     "has %zu, %d and %lld", path, (long long)nparams, (long long)K,
                     (long long)items, np, t->K, (long long)t->item_cap);
-  if (epoch < 0 || epoch > t->cfg->epochs || step < 0)
-    return dpt_fail("%s: epoch %lld, step %lld out of range", path, (long long)epoch, (long long)step);
+  if (epoch < 0 || epoch > t->cfg->epochs || step < 0 || step > t->item_cap || h < 1 ||
+      h > INT_MAX)
+    return dpt_fail("%s: epoch %lld, step %lld, h %lld out of range", path, (long long)epoch,
+                    (long long)step, (long long)h);
   if (get_global(file, "global/params", H5T_NATIVE_FLOAT, t->params, np, 4) < 0 ||
       get_global(file, "global/best_params", H5T_NATIVE_FLOAT, t->best_params, np, 4) < 0 ||
       get_global(file, "global/opt_m", H5T_NATIVE_FLOAT, t->opt.m, np, 4) < 0 ||
@@ -364,8 +409,12 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   if (t->K) {
     int64_t *cols[4];
     static const char *names[4] = {"workers/step_count", "workers/pos", "workers/pass", "workers/crc32"};
+    hsize_t rows[2] = {(hsize_t)t->K, (hsize_t)np};
     for (int c = 0; c < 4; c++) cols[c] = dpt_alloc(sizeof(int64_t) * t->K);
-    for (int c = 0; c < 4 && rc == 0; c++) rc = h5_read_array(file, names[c], H5T_NATIVE_INT64, cols[c]);
+    for (int c = 0; c < 4 && rc == 0; c++)
+      rc = h5_read_array(file, names[c], H5T_NATIVE_INT64, rows[0], cols[c]);
+    if (rc == 0) rc = h5_check_dims(file, "workers/params", 2, rows);
+    if (rc == 0) rc = h5_check_dims(file, "workers/momentum", 2, rows);
     for (int i = 0; rc == 0 && i < t->nlocal; i++) {
       worker_t *w = &t->workers[i];
       rc = get_worker_row(file, "workers/params", (hsize_t)w->id, np, w->params);
@@ -373,6 +422,10 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
       w->opt.t = cols[0][w->id];
       w->pos = cols[1][w->id];
       w->pass = cols[2][w->id];
+      /* pos indexes the worker's shard on resume */
+      if (rc == 0 && (w->pos < 0 || w->pos > w->nshard || w->pass < 0))
+        rc = dpt_fail("worker %d: position %lld, pass %lld outside its shard of %lld images",
+                      w->id, (long long)w->pos, (long long)w->pass, (long long)w->nshard);
       if (rc == 0 && worker_crc(w, np) != cols[3][w->id])
         rc = dpt_fail("worker %d: checksum mismatch (the file is damaged)", w->id);
     }
@@ -400,7 +453,8 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   if (n_metrics != epoch) return dpt_fail("%s: %lld epochs of metrics for epoch %lld", path,
                                           (long long)n_metrics, (long long)epoch);
   run_metrics_resize(&t->metrics, n_metrics);
-  if (n_metrics && run_metrics_each(&t->metrics, get_metric, &file) < 0) return dpt_wrap("%s", path);
+  metric_src_t src = {file, (hsize_t)n_metrics};
+  if (n_metrics && run_metrics_each(&t->metrics, get_metric, &src) < 0) return dpt_wrap("%s", path);
   t->epoch = (int)epoch;
   t->step = step;
   t->H = (int)h;

@@ -9,7 +9,12 @@
 
 #define CKPT_SCHEMA_VERSION "1.0"
 
-/* Collective. Writes path.tmp, then rank 0 publishes it onto path. */
+/* RUN_DIR/checkpoint.h5, or with experiment.checkpoint_dir DIR
+ * DIR/NAME-HASH/checkpoint.h5 (NAME the run directory's last component, HASH the crc32
+ * of its real path): one directory per run, so the tasks of a sweep never share one.
+ * Creates that directory; run_dir must exist. */
+int ckpt_path_for(const dpt_config_t *cfg, const char *run_dir, char *buf, size_t cap);
+/* Collective. Writes path.tmp.HOST.PID (rank 0's), then rank 0 publishes it onto path. */
 int ckpt_write(trainer_t *t, const char *path);
 /* Collective. Restores t (already set up by trainer_init for the same config) from path:
  * refuses a damaged or foreign file, a future schema, and a checkpoint of another run

@@ -100,8 +100,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   t->best_val = -1;
   snprintf(t->run_dir, sizeof t->run_dir, "%s", run_dir);
   snprintf(t->run_path, sizeof t->run_path, "%s/run.h5", run_dir);
-  snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.h5",
-           cfg->checkpoint_dir[0] ? cfg->checkpoint_dir : run_dir);
+  if (ckpt_path_for(cfg, run_dir, t->ckpt_path, sizeof t->ckpt_path) < 0) return -1;
 
   int max_batch = cfg->eval_batch > TRAIN_LEAF ? cfg->eval_batch : TRAIN_LEAF;
   if (nn_model_init(&t->model, cfg->model_name, ds->channels, INPUT_SIZE, INPUT_SIZE,

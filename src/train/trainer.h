@@ -11,6 +11,7 @@
 #define DPT_TRAINER_H
 
 #include <mpi.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "../config/config.h"
@@ -73,7 +74,7 @@ typedef struct {
   int epoch;                   /* epochs finished */
   int64_t step;                /* steps finished in the current epoch (resume point) */
   int64_t epoch_averagings;    /* LocalSGD averagings so far this epoch */
-  volatile int *stop_flag;     /* set by a signal handler; NULL = never stop */
+  volatile sig_atomic_t *stop_flag; /* set by a signal handler; NULL = never stop */
   MPI_Request vote_request;    /* the background vote on stop_flag (see stop_now) */
   int vote_pending, vote_mine, vote_any;
   int since_best;

@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# Crafted HDF5 files (issue 11.3): a dataset, checkpoint or run file whose datasets claim
+# shapes the schema and the other fields contradict, or more data than the file stores,
+# gives one line naming the file and the object and exit 1: never a crash, never a hang,
+# also when two MPI ranks read it. Files are crafted with tests/tools/h5craft.c.
+
+load helper
+
+CRAFT() { "$DPT_ROOT/build/h5craft" "$@"; }
+TRAIN_K2=(-c "$DPT_ROOT/tests/fixtures/seed/centralized.yaml" --set model.epochs=1
+          --set experiment.output= --set model.num_workers=2 --set model.work.local_steps=2)
+
+setup_file() {
+  local d="$BATS_FILE_TMPDIR"
+  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 100 -o "$d/data.h5" >/dev/null
+  "$BIN/dpt-train" "${TRAIN_K2[@]}" --data "$d/data.h5" --run-dir "$d/k2" >/dev/null 2>&1
+}
+
+setup() {
+  D="$BATS_FILE_TMPDIR"
+  cd "$BATS_TEST_TMPDIR"
+}
+
+# refused TEXT: the command that just ran exited 1 with an error naming TEXT (the file or
+# the object), and neither crashed nor panicked.
+refused() {
+  assert_equal "$status" 1
+  assert_output --partial "$1"
+  refute_output --partial "Segmentation"
+  refute_output --partial "panic"
+  refute_output --partial "out of memory"
+}
+
+@test "dataset: a dimension beyond int or more images than stored is refused by dpt-train" {
+  for craft in "/train/images 100x4294967297x28x28" "/test/images 100x1x28x4294967324" \
+               "/train/labels 1099511627776" "/train/images 1099511627776x1x28x28"; do
+    cp "$D/data.h5" bad.h5
+    CRAFT bad.h5 $craft
+    run timeout 60 "$BIN/dpt-train" "${TRAIN_K2[@]}" --data bad.h5 --run-dir r
+    echo "$craft: $output"
+    refused "bad.h5"
+    assert_output --regexp "/(train|test)"
+    [ ! -e r/run.h5 ]
+  done
+}
+
+@test "checkpoint: --resume PATH with workers/* and metrics/* of the wrong sizes" {
+  for craft in "/workers/step_count 100000" "/workers/pos 1" "/workers/crc32 3" \
+               "/metrics/val_acc 100000" "/metrics/lr 2" "/workers/params 2x5" \
+               "/workers/momentum 3x794768" "/global/opt_m 794769" "/epoch/item_loss 1"; do
+    cp "$D/k2/checkpoint.h5" bad.h5
+    CRAFT bad.h5 $craft
+    run timeout 60 "$BIN/dpt-train" "${TRAIN_K2[@]}" --data "$D/data.h5" --run-dir r \
+      --resume bad.h5
+    echo "$craft: $output"
+    refused "bad.h5"
+    obj=${craft%% *}
+    assert_output --partial "${obj#/}"
+  done
+}
+
+@test "checkpoint: two MPI ranks agree on the refusal (no hang)" {
+  cp "$D/k2/checkpoint.h5" bad.h5
+  CRAFT bad.h5 /workers/step_count 100000
+  run timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 "$BIN/dpt-train" \
+    "${TRAIN_K2[@]}" --data "$D/data.h5" --run-dir r --resume bad.h5
+  echo "$output"
+  refused "workers/step_count"
+  assert_output --partial "rank 0"
+  assert_output --partial "rank 1"
+}
+
+@test "run file: every metric claiming 2^40 epochs, dpt-aggregate and dpt-inspect name it" {
+  mkdir -p runs/a
+  cp "$D/k2/run.h5" runs/a/run.h5
+  for m in $(h5ls runs/a/run.h5/metrics | awk '{print $1}'); do
+    CRAFT runs/a/run.h5 "/metrics/$m" 1099511627776
+  done
+  run timeout 60 "$BIN/dpt-aggregate" runs
+  echo "$output"
+  assert_output --partial "runs/a/run.h5"
+  assert_output --partial "metrics"
+  refute_output --partial "out of memory"
+  [ "$status" -eq 1 ] || [ "$status" -eq 4 ]
+  run timeout 60 "$BIN/dpt-inspect" runs/a/run.h5
+  echo "$output"
+  refute_output --partial "out of memory"
+  refute_output --partial "signal"
+  run timeout 60 "$BIN/dpt-inspect" --check runs/a/run.h5
+  echo "$output"
+  assert_equal "$status" 1
+  assert_output --partial "/metrics/val_acc"
+  refute_output --partial "out of memory"
+  refute_output --partial "signal"
+}
+
+@test "dataset: dpt-inspect --check names a dataset claiming more than the file stores" {
+  cp "$D/data.h5" bad.h5
+  CRAFT bad.h5 /train/images 100x4294967297x28x28
+  run timeout 60 "$BIN/dpt-inspect" --check bad.h5
+  echo "$output"
+  assert_equal "$status" 1
+  assert_output --partial "/train/images"
+  refute_output --partial "out of memory"
+  refute_output --partial "signal"
+}
