@@ -107,3 +107,42 @@ TEST(shard_dirichlet_alpha_moves_from_iid_to_one_class) {
   CHECK_FAILS(shard_build("dirichlet:0", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
   CHECK_FAILS(shard_build("zigzag", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
 }
+
+/* Fewest classes that hold 90% of worker k's shard (hist: K rows of ncls counts). */
+static int classes_for_90pct(const int64_t *hist, int ncls, int k) {
+  int64_t row[256], n = 0, held = 0;
+  memcpy(row, hist + (int64_t)k * ncls, sizeof(int64_t) * ncls);
+  for (int c = 0; c < ncls; c++) n += row[c];
+  for (int used = 1;; used++) {
+    int top = 0;
+    for (int c = 1; c < ncls; c++)
+      if (row[c] > row[top]) top = c;
+    held += row[top];
+    row[top] = 0;
+    if (10 * held >= 9 * n) return used;
+  }
+}
+
+/* alpha 0.01 on 100 classes: alpha * prior = 1e-4, where Gamma draws in linear space
+ * underflow to 0 and samples were dealt uniformly. Each of the 8 workers' 500 samples
+ * needs at least 13 classes of 40; a Dirichlet shard stays close to that (the classes
+ * run out one after another), a half-uniform one (the linear-space draws) needs 37 to
+ * 64 classes for 90% of its samples. */
+TEST(shard_dirichlet_tiny_alpha_keeps_few_classes_per_worker) {
+  enum { NC = 100, PER = 40, NN = NC * PER, KK = 8 };
+  static int64_t idx[NN], out[NN], offsets[KK + 1], hist[KK * NC];
+  static uint8_t labels[NN];
+  for (int i = 0; i < NN; i++) {
+    idx[i] = i;
+    labels[i] = (uint8_t)(i * 37 % NC);
+  }
+  CHECK_OK(shard_build("dirichlet:0.01", idx, NN, labels, NC, KK, 1, offsets, out));
+  memset(hist, 0, sizeof hist);
+  for (int k = 0; k < KK; k++) {
+    CHECK(offsets[k + 1] - offsets[k] == NN / KK);
+    for (int64_t j = offsets[k]; j < offsets[k + 1]; j++) hist[k * NC + labels[out[j]]]++;
+  }
+  for (int k = 0; k < KK; k++) {
+    CHECK(classes_for_90pct(hist, NC, k) <= 20);
+  }
+}
