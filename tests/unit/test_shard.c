@@ -10,6 +10,11 @@
 #define N 1000
 #define NCLS 10
 
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
 typedef struct {
   int64_t idx[N], out[N], offsets[17];
   uint8_t labels[2 * N];
@@ -144,5 +149,32 @@ TEST(shard_dirichlet_tiny_alpha_keeps_few_classes_per_worker) {
   }
   for (int k = 0; k < KK; k++) {
     CHECK(classes_for_90pct(hist, NC, k) <= 20);
+  }
+}
+
+/* The seed's iid rule, computed here the slow way: the training indices in their given
+ * order, stably sorted by label (a pass per class), dealt round-robin over the whole
+ * sorted list, worker k taking positions k, k+K, k+2K, ... (then ascending). The index
+ * order is scrambled and class sizes are not multiples of K, so an unstable sort or a
+ * deal that restarts at worker 0 for each class gives other shards. */
+TEST(shard_iid_is_the_stable_label_sort_dealt_round_robin) {
+  static fixture_t f;
+  static int64_t sorted[N], want[N];
+  make(&f);
+  for (int i = 0; i < N; i++) f.idx[i] = 2 * ((i * 389) % N); /* a permutation of 0..2N-2 */
+  const int K = 3;
+  CHECK_OK(shard_build("iid", f.idx, N, f.labels, NCLS, K, 1, f.offsets, f.out));
+  int m = 0;
+  for (int c = 0; c < NCLS; c++)
+    for (int i = 0; i < N; i++)
+      if (f.labels[f.idx[i]] == c) sorted[m++] = f.idx[i];
+  CHECK(m == N);
+  for (int k = 0; k < K; k++) {
+    int64_t n = 0;
+    for (int j = k; j < N; j += K) want[n++] = sorted[j];
+    qsort(want, n, sizeof(int64_t), cmp_i64);
+    CHECK(f.offsets[k + 1] - f.offsets[k] == n);
+    if (f.offsets[k + 1] - f.offsets[k] == n)
+      CHECK(memcmp(f.out + f.offsets[k], want, sizeof(int64_t) * n) == 0);
   }
 }
