@@ -26,28 +26,48 @@ static void group_by_class(const int64_t *idx, int64_t n, const uint8_t *labels,
   dpt_free(fill);
 }
 
-/* Gamma(shape, 1) by Marsaglia-Tsang, from stream key at counters ctr, ctr+1, ... */
-static double gamma_draw(double shape, uint64_t key, uint64_t *ctr) {
+/* Uniform in (0, 1): never 0, so its log is finite. */
+static double unit_open(uint64_t bits) { return ((double)(bits >> 11) + 0.5) * 0x1.0p-53; }
+
+/* log of a Gamma(shape, 1) draw by Marsaglia-Tsang, from stream key at counters ctr,
+ * ctr+1, ... For shape < 1, G(shape) = G(shape + 1) * U^(1/shape): in log space, so
+ * shapes near 0 (alpha * prior = 1e-4 at alpha 0.01 on 100 classes) do not underflow. */
+static double log_gamma_draw(double shape, uint64_t key, uint64_t *ctr) {
   if (shape < 1) {
-    double u = rng_unit(rng_at(key, (*ctr)++));
-    return gamma_draw(shape + 1, key, ctr) * pow(u > 0 ? u : 1e-300, 1 / shape);
+    double log_u = log(unit_open(rng_at(key, (*ctr)++)));
+    return log_gamma_draw(shape + 1, key, ctr) + log_u / shape;
   }
   double d = shape - 1.0 / 3, c = 1 / sqrt(9 * d);
   for (;;) {
-    double u1 = rng_unit(rng_at(key, (*ctr)++)), u2 = rng_unit(rng_at(key, (*ctr)++));
-    double x = sqrt(-2 * log(u1 > 0 ? u1 : 1e-300)) * cos(2 * M_PI * u2);
+    double u1 = unit_open(rng_at(key, (*ctr)++)), u2 = unit_open(rng_at(key, (*ctr)++));
+    double x = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
     double v = 1 + c * x;
     if (v <= 0) continue;
     v = v * v * v;
-    double u = rng_unit(rng_at(key, (*ctr)++));
-    if (log(u > 0 ? u : 1e-300) < 0.5 * x * x + d - d * v + d * log(v)) return d * v;
+    double u = unit_open(rng_at(key, (*ctr)++));
+    if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) return log(d) + log(v);
   }
+}
+
+/* q[c] = exp(lq[c] - max) over the classes with samples left (0 for the others): the
+ * Dirichlet proportions renormalised over what is left, the largest exactly 1 (also
+ * when logs are -inf), so the total is never 0. Returns the total. */
+static double renormalise(const double *lq, const int64_t *next, const int64_t *start,
+                          int ncls, double *q) {
+  double top = -INFINITY, total = 0;
+  for (int c = 0; c < ncls; c++)
+    if (next[c] < start[c + 1] && lq[c] > top) top = lq[c];
+  for (int c = 0; c < ncls; c++) {
+    q[c] = next[c] >= start[c + 1] ? 0 : lq[c] == top ? 1 : exp(lq[c] - top);
+    total += q[c];
+  }
+  return total;
 }
 
 static void dirichlet(const int64_t *start, int64_t n, int ncls, double alpha, int K,
                       uint64_t seed, int64_t *by_class, int64_t *offsets, int64_t *out) {
   int64_t *next = dpt_alloc(sizeof(int64_t) * ncls);
-  double *q = dpt_alloc(sizeof(double) * ncls);
+  double *q = dpt_alloc(sizeof(double) * ncls), *lq = dpt_alloc(sizeof(double) * ncls);
   for (int c = 0; c < ncls; c++) {
     /* each class's pool in a seeded order, so workers take random members */
     rng_shuffle(by_class + start[c], start[c + 1] - start[c],
@@ -59,37 +79,29 @@ static void dirichlet(const int64_t *start, int64_t n, int ncls, double alpha, i
     uint64_t key = rng_key(seed, RNG_SHARD, 2, (uint64_t)k), ctr = 0;
     for (int c = 0; c < ncls; c++) {
       double prior = (double)(start[c + 1] - start[c]) / (double)n;
-      q[c] = prior > 0 ? gamma_draw(alpha * prior, key, &ctr) : 0;
+      lq[c] = prior > 0 ? log_gamma_draw(alpha * prior, key, &ctr) : -INFINITY;
     }
+    double total = renormalise(lq, next, start, ncls, q);
     offsets[k] = pos;
     int64_t quota = n / K + (k < n % K);
     for (int64_t j = 0; j < quota; j++) {
-      double total = 0;
-      int available = 0, pick = -1;
-      for (int c = 0; c < ncls; c++)
-        if (next[c] < start[c + 1]) {
-          total += q[c];
-          available++;
-        }
-      uint64_t bits = rng_at(key, ctr++);
-      if (total > 0) {
-        double r = rng_unit(bits) * total;
-        for (int c = 0; c < ncls && pick < 0; c++) {
-          if (next[c] >= start[c + 1]) continue;
-          if (r < q[c]) pick = c;
-          r -= q[c];
-        }
+      double r = rng_unit(rng_at(key, ctr++)) * total;
+      int pick = -1;
+      /* the last class with samples left takes what rounding leaves past the end */
+      for (int c = 0; c < ncls; c++) {
+        if (next[c] >= start[c + 1]) continue;
+        pick = c;
+        if (r < q[c]) break;
+        r -= q[c];
       }
-      /* all remaining weights underflowed (tiny alpha), or rounding ran past the end:
-       * a uniform pick among the classes that still have samples */
-      for (int c = 0, u = (int)rng_below(bits, (uint64_t)available); pick < 0; c++)
-        if (next[c] < start[c + 1] && u-- == 0) pick = c;
       out[pos++] = by_class[next[pick]++];
+      if (next[pick] == start[pick + 1]) total = renormalise(lq, next, start, ncls, q);
     }
   }
   offsets[K] = pos;
   dpt_free(next);
   dpt_free(q);
+  dpt_free(lq);
 }
 
 int shard_build(const char *scheme, const int64_t *idx, int64_t n, const uint8_t *labels,

@@ -3,8 +3,10 @@
  *   random        a seeded permutation cut into K near-equal parts
  *   classes:C     worker k holds the C classes of slots kC .. kC+C-1 (slot s = class
  *                 s mod num_classes); a class shared by several slots is split evenly
- *   dirichlet:A   equal quotas; worker k draws q_k ~ Dirichlet(A * prior) and fills its
- *                 quota class by class without replacement, dropping exhausted classes
+ *   dirichlet:A   equal quotas; worker k draws q_k ~ Dirichlet(A * prior) (Gamma draws
+ *                 in log space, so tiny A does not underflow) and fills its quota sample
+ *                 by sample without replacement, renormalising q_k over the classes left
+ *                 when one runs out (Hsu et al. 2020, appendix A)
  * Deterministic in the seed; independent of the number of processes. */
 #ifndef DPT_SHARD_H
 #define DPT_SHARD_H

@@ -5,37 +5,32 @@
 
 #include "../core/err.h"
 
-static int is_pow2(int p) { return p > 0 && (p & (p - 1)) == 0; }
-
-void dist_init(dist_t *d, MPI_Comm comm, int ordered_wanted, size_t max_n) {
+void dist_init(dist_t *d, MPI_Comm comm, int ordered_wanted) {
   memset(d, 0, sizeof *d);
   d->comm = comm;
   MPI_Comm_rank(comm, &d->rank);
   MPI_Comm_size(comm, &d->nranks);
-  d->ordered = ordered_wanted && is_pow2(d->nranks);
-  d->cap = max_n;
-  d->recv = d->nranks > 1 ? dpt_alloc(sizeof(float) * max_n) : NULL;
+  d->ordered = ordered_wanted;
+  d->lens = dpt_alloc(sizeof(int) * d->nranks);
+  d->displs = dpt_alloc(sizeof(int) * d->nranks);
 }
 
 void dist_free(dist_t *d) {
   dpt_free(d->recv);
+  dpt_free(d->reqs);
+  dpt_free(d->slots);
+  dpt_free(d->lens);
+  dpt_free(d->displs);
   memset(d, 0, sizeof *d);
 }
 
+void dist_block(const dist_t *d, int r, int64_t n, int64_t *lo, int64_t *hi) {
+  *lo = n * r / d->nranks;
+  *hi = n * (r + 1) / d->nranks;
+}
+
 void dist_node(const dist_t *d, int64_t n, int64_t *lo, int64_t *hi) {
-  if (!d->ordered) {
-    *lo = n * d->rank / d->nranks;
-    *hi = n * (d->rank + 1) / d->nranks;
-    return;
-  }
-  int64_t a = 0, b = n;
-  /* descend from the root: the rank's bits, most significant first, pick the half */
-  for (int bit = d->nranks >> 1; bit > 0; bit >>= 1) {
-    int64_t mid = a + (b - a + 1) / 2;
-    if (d->rank & bit) a = mid; else b = mid;
-  }
-  *lo = a;
-  *hi = b;
+  dist_block(d, d->rank, n, lo, hi);
 }
 
 static double now(void) { return MPI_Wtime(); }
@@ -45,46 +40,84 @@ static void multiply(float *x, size_t n, float by) {
     for (size_t i = 0; i < n; i++) x[i] *= by;
 }
 
-void dist_sum(dist_t *d, float *x, size_t n, int present, float by) {
+/* Room for `floats` received floats, `reqs` requests and `slots` slots. */
+static void reserve(dist_t *d, size_t floats, int reqs, int slots) {
+  if (floats > d->cap) {
+    dpt_free(d->recv);
+    d->recv = dpt_alloc(sizeof(float) * floats);
+    d->cap = floats;
+  }
+  if (reqs > d->nreqs) {
+    dpt_free(d->reqs);
+    d->reqs = dpt_alloc(sizeof(MPI_Request) * reqs);
+    d->nreqs = reqs;
+  }
+  if (slots > d->nslots) {
+    dpt_free(d->slots);
+    d->slots = dpt_alloc(sizeof(float *) * slots);
+    d->nslots = slots;
+  }
+}
+
+void dist_sum_parts(dist_t *d, float *const *parts, const int *counts,
+                    dist_combine_fn combine, void *ctx, float *out, size_t n, float by) {
   double t0 = now();
-  int scaled = 0;
+  int P = d->nranks, me = d->rank, total = 0;
   d->reductions++;
-  if (d->nranks == 1) {
-    if (!present) memset(x, 0, sizeof(float) * n);
-  } else if (!d->ordered) {
-    if (!present) memset(x, 0, sizeof(float) * n);
-    MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_FLOAT, MPI_SUM, d->comm);
-    d->bytes_sent += (int64_t)(2 * sizeof(float) * n * (d->nranks - 1) / d->nranks);
-  } else {
-    DPT_ASSERT(n <= d->cap);
-    for (int bit = 1; bit < d->nranks; bit <<= 1) {
-      int partner = d->rank ^ bit, theirs = 0;
-      MPI_Sendrecv(&present, 1, MPI_INT, partner, 1, &theirs, 1, MPI_INT, partner, 1,
-                   d->comm, MPI_STATUS_IGNORE);
-      if (present && theirs) {
-        MPI_Sendrecv(x, (int)n, MPI_FLOAT, partner, 2, d->recv, (int)n, MPI_FLOAT, partner,
-                     2, d->comm, MPI_STATUS_IGNORE);
-        d->bytes_sent += (int64_t)(sizeof(float) * n);
-        /* lower + upper on both sides: float addition commutes, so both get one value;
-         * the last level also scales, the same two roundings as two passes */
-        if (bit << 1 >= d->nranks && by != 1.0f) {
-          for (size_t i = 0; i < n; i++) x[i] = (x[i] + d->recv[i]) * by;
-          scaled = 1;
-        } else {
-          for (size_t i = 0; i < n; i++) x[i] += d->recv[i];
-        }
-      } else if (present) {
-        MPI_Send(x, (int)n, MPI_FLOAT, partner, 2, d->comm);
-        d->bytes_sent += (int64_t)(sizeof(float) * n);
-      } else if (theirs) {
-        MPI_Recv(x, (int)n, MPI_FLOAT, partner, 2, d->comm, MPI_STATUS_IGNORE);
-        present = 1;
+  for (int s = 0; s < P; s++) {
+    total += counts[s];
+    int64_t lo, hi;
+    dist_block(d, s, (int64_t)n, &lo, &hi);
+    d->displs[s] = (int)lo;
+    d->lens[s] = (int)(hi - lo);
+  }
+  size_t off = (size_t)d->displs[me], len = (size_t)d->lens[me];
+  int others = total - counts[me];
+  reserve(d, (size_t)others * len + 1, others + counts[me] * (P - 1) + 1, total + 1);
+  /* slots: every part's chunk `me`, rank by rank; this rank's own parts in place */
+  float **slots = d->slots;
+  int nreq = 0;
+  for (int s = 0, slot = 0, theirs = 0; s < P; s++)
+    for (int i = 0; i < counts[s]; i++, slot++) {
+      if (s == me) {
+        slots[slot] = parts[i] + off;
+        continue;
       }
+      slots[slot] = d->recv + (size_t)theirs++ * len;
+      MPI_Irecv(slots[slot], (int)len, MPI_FLOAT, s, i, d->comm, &d->reqs[nreq++]);
     }
-    if (!present) memset(x, 0, sizeof(float) * n);
+  for (int j = 0; j < P; j++)
+    for (int i = 0; j != me && i < counts[me]; i++) {
+      MPI_Isend(parts[i] + d->displs[j], d->lens[j], MPI_FLOAT, j, i, d->comm,
+                &d->reqs[nreq++]);
+      d->bytes_sent += (int64_t)sizeof(float) * d->lens[j];
+    }
+  MPI_Waitall(nreq, d->reqs, MPI_STATUSES_IGNORE);
+  combine(ctx, slots, total, len);
+  float *sum = slots[0], *dst = out + off;
+  if (by != 1.0f)
+    for (size_t i = 0; i < len; i++) dst[i] = sum[i] * by;
+  else if (dst != sum)
+    memcpy(dst, sum, sizeof(float) * len);
+  if (P > 1) {
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out, d->lens, d->displs, MPI_FLOAT,
+                   d->comm);
+    /* as a ring allgather sends: every chunk but one */
+    d->bytes_sent += (int64_t)(sizeof(float) * (n - len));
   }
   d->seconds += now() - t0;
-  if (!scaled) multiply(x, n, by);
+}
+
+void dist_sum(dist_t *d, float *x, size_t n, int present, float by) {
+  double t0 = now();
+  d->reductions++;
+  if (!present) memset(x, 0, sizeof(float) * n);
+  if (d->nranks > 1) {
+    MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_FLOAT, MPI_SUM, d->comm);
+    d->bytes_sent += (int64_t)(2 * sizeof(float) * n * (d->nranks - 1) / d->nranks);
+  }
+  d->seconds += now() - t0;
+  multiply(x, n, by);
 }
 
 void dist_collect_f64(dist_t *d, double *x, size_t n) {

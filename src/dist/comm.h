@@ -1,11 +1,11 @@
 /* comm.h - sums across MPI ranks in a fixed order, with accounting.
  *
- * Work items (gradient leaves of a batch, or LocalSGD workers) are numbered 0..n-1 and
- * summed along the tree of tree.h. With P a power of two, rank r owns the node at depth
- * log2(P) with index r (dist_node); summing the ranks' node sums pairwise by recursive
- * doubling, lower + upper, rebuilds the upper levels of that same tree. So the total is
- * bitwise the one a single rank computes, for every power-of-two P. Other P, or
- * train.reduction: fast, use MPI_Allreduce (deterministic run to run, not across P). */
+ * Work items (gradient leaves of a batch, or LocalSGD workers) are numbered 0..n-1;
+ * rank r owns the block [r*n/P, (r+1)*n/P) (dist_block). A fixed-order sum hands every
+ * rank's partial sums to dist_sum_parts, which adds them element by element in an order
+ * the caller's combine function fixes (train/tree.h: the summation tree over the items),
+ * so the result does not depend on P. train.reduction: fast uses MPI_Allreduce instead
+ * (dist_sum: deterministic run to run, not across P). */
 #ifndef DPT_COMM_H
 #define DPT_COMM_H
 
@@ -16,26 +16,44 @@
 typedef struct {
   MPI_Comm comm;
   int rank, nranks;
-  int ordered;          /* fixed-tree sums (P a power of two and reduction: ordered) */
-  float *recv;          /* scratch for the partner's partial sum */
-  size_t cap;
-  /* accounting since the last dist_take_stats */
+  int ordered;          /* fixed-order sums (train.reduction: ordered) */
+  float *recv;          /* scratch for the other ranks' partial sums */
+  size_t cap;           /* floats in recv */
+  MPI_Request *reqs;
+  int nreqs;
+  float **slots;        /* the parts' chunks this rank combines */
+  int nslots;
+  int *lens, *displs;   /* per rank: the element chunk it adds up */
+  /* accounting, cumulative (callers take differences) */
   double seconds;
   int64_t bytes_sent;
   int64_t reductions;
 } dist_t;
 
-/* ordered_wanted: train.reduction == ordered. max_n: the longest vector summed. */
-void dist_init(dist_t *d, MPI_Comm comm, int ordered_wanted, size_t max_n);
+/* ordered_wanted: train.reduction == ordered. */
+void dist_init(dist_t *d, MPI_Comm comm, int ordered_wanted);
 void dist_free(dist_t *d);
 
-/* The node of the canonical tree over n items that rank `rank` of `nranks` owns:
- * [*lo, *hi), possibly empty. For non-ordered communicators: an even block split. */
+/* The block of n items that rank r owns: [*lo, *hi), possibly empty. */
+void dist_block(const dist_t *d, int r, int64_t n, int64_t *lo, int64_t *hi);
+/* This rank's block. */
 void dist_node(const dist_t *d, int64_t n, int64_t *lo, int64_t *hi);
 
-/* In place, x (n floats) becomes the sum over ranks, times `by` (1.0f: no scaling; the
- * multiply is fused into the last addition where there is one); present = 0 when this
- * rank's node was empty (x is then ignored and overwritten). */
+/* Adds the ranks' partial sums, element by element: slots[0..count) are every rank's
+ * partial sums (len floats each: one chunk of the elements), rank 0's first, in order;
+ * the total must end in slots[0]. */
+typedef void (*dist_combine_fn)(void *ctx, float *const *slots, int count, size_t len);
+
+/* out (n floats, every rank) = by * combine(all ranks' parts). parts: this rank's
+ * counts[rank] vectors of n floats; counts[s]: how many rank s has (the same array on
+ * every rank). Rank j combines element chunk j of every part and the chunks are then
+ * gathered, so each rank sends about (its parts + 1) * n * (P-1)/P floats. out may be
+ * parts[0]. Collective. */
+void dist_sum_parts(dist_t *d, float *const *parts, const int *counts,
+                    dist_combine_fn combine, void *ctx, float *out, size_t n, float by);
+/* train.reduction: fast. In place, x (n floats) becomes the sum over ranks
+ * (MPI_Allreduce) times `by`; present = 0 when this rank had nothing (x is then ignored
+ * and overwritten). */
 void dist_sum(dist_t *d, float *x, size_t n, int present, float by);
 /* Element-wise sums of doubles / int64 where each element is nonzero on at most one rank
  * (so any order is exact): collecting per-item results. */

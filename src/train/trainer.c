@@ -107,7 +107,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
                     ds->num_classes, max_batch) < 0)
     return -1;
   size_t np = t->model.nparams;
-  dist_init(&t->dist, comm, strcmp(cfg->reduction, "ordered") == 0, np);
+  dist_init(&t->dist, comm, strcmp(cfg->reduction, "ordered") == 0);
   t->rank = t->dist.rank;
   t->nranks = t->dist.nranks;
   int color = ds->channels == 3;
@@ -195,15 +195,12 @@ static void batch_leaf(void *ctx, int64_t leaf, float *out) {
   t->leaf_correct[leaf] = correct;
 }
 
-/* out = gradient sum over leaves [lo, hi) of batch; 0 when the range is empty. */
-static int batch_gradient(trainer_t *t, const float *params, const int64_t *batch,
-                          int64_t nb, int64_t lo, int64_t hi, float *out) {
-  if (hi <= lo) return 0;
+/* The batch the tree leaves (batch_leaf) read. */
+static void set_leaf_batch(trainer_t *t, const float *params, const int64_t *batch,
+                           int64_t nb) {
   t->leaf_params = params;
   t->leaf_batch = batch;
   t->leaf_batch_n = nb;
-  tree_sum(&t->tree, lo, hi, batch_leaf, t, out);
-  return 1;
 }
 
 /* The mean of a sum over n images: one float multiply by the rounded reciprocal, the
@@ -217,10 +214,12 @@ static void scale(float *x, size_t n, float by) {
 /* A centralized step; item_base >= 0 records the leaves' losses for the epoch. */
 static int central_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr,
                         int64_t item_base) {
-  int64_t leaves = ceil_div(nb, TRAIN_LEAF), lo, hi;
-  dist_node(&t->dist, leaves, &lo, &hi);
-  int present = batch_gradient(t, t->params, batch, nb, lo, hi, t->grads);
-  dist_sum(&t->dist, t->grads, t->model.nparams, present, mean_factor(nb));
+  int64_t lo, hi;
+  dist_node(&t->dist, ceil_div(nb, TRAIN_LEAF), &lo, &hi);
+  /* the gradient sum in tree order, each rank computing its block's leaves */
+  set_leaf_batch(t, t->params, batch, nb);
+  tree_reduce(&t->tree, &t->dist, ceil_div(nb, TRAIN_LEAF), batch_leaf, t, t->grads,
+              mean_factor(nb));
   if (item_base >= 0)
     for (int64_t l = lo; l < hi; l++) {
       t->item_loss[item_base + l] = t->leaf_loss[l];
@@ -299,9 +298,7 @@ static void worker_leaf(void *ctx, int64_t id, float *out) {
 /* sum over all K workers, in tree order, divided by K, into out (every rank) */
 static void worker_mean(trainer_t *t, int momentum, float *out) {
   t->leaf_momentum = momentum;
-  if (t->nlocal > 0)
-    tree_sum(&t->tree, t->first_worker, t->first_worker + t->nlocal, worker_leaf, t, out);
-  dist_sum(&t->dist, out, t->model.nparams, t->nlocal > 0, 1.0f);
+  tree_reduce(&t->tree, &t->dist, t->K, worker_leaf, t, out, 1.0f);
   const float k = (float)t->K;
   for (size_t i = 0; i < t->model.nparams; i++) out[i] /= k;
 }
@@ -387,7 +384,8 @@ static int local_epoch(trainer_t *t, double lr, int64_t *items) {
       }
       int64_t nb = w->nshard - w->pos < b ? w->nshard - w->pos : b;
       t->leaf_round = (uint64_t)t->epoch * PASS_STRIDE + (uint64_t)w->pass;
-      batch_gradient(t, w->params, w->order + w->pos, nb, 0, ceil_div(nb, TRAIN_LEAF), t->grads);
+      set_leaf_batch(t, w->params, w->order + w->pos, nb);
+      tree_sum(&t->tree, 0, ceil_div(nb, TRAIN_LEAF), batch_leaf, t, t->grads);
       w->pos += nb;
       scale(t->grads, t->model.nparams, mean_factor(nb));
       if (opt_step(&t->local_hp, &t->model, w->params, t->grads, &w->opt, lr) < 0) return -1;

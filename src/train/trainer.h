@@ -2,11 +2,11 @@
  * both modes, evaluation, and what the run reports (run.h5, progress lines, CSV row).
  *
  * Centralized (num_workers = 0): the global batch is cut into leaves of TRAIN_LEAF
- * images; each rank computes the leaves of its node of the fixed tree (dist_node), the
- * node sums are added across ranks in tree order (dist_sum), so the gradient is bitwise
- * the single-process one. LocalSGD (num_workers = K): rank r hosts the workers of its
- * node of the tree over K workers and steps them one after another; averaging sums the
- * workers along the same kind of tree. K, never P, decides every number. */
+ * images; each rank computes the leaves of its block (dist_node) and the ranks' node
+ * sums are added in the order of the fixed tree over the leaves (tree_reduce), so the
+ * gradient is bitwise the single-process one on every P. LocalSGD (num_workers = K):
+ * rank r hosts workers [r*K/P, (r+1)*K/P) and steps them one after another; averaging
+ * sums the workers along the fixed tree over K. K, never P, decides every number. */
 #ifndef DPT_TRAINER_H
 #define DPT_TRAINER_H
 

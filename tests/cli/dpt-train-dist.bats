@@ -31,6 +31,27 @@ LOCAL=(--set model.epochs=2 --set model.num_workers=4 --set model.work.local_ste
   assert_output --partial "(0): 4"
 }
 
+@test "LocalSGD K=6: identical on P = 1, 2, 3 and 6 (not only powers of two)" {
+  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 480 -o small.h5 >/dev/null
+  for p in 1 2 3 6; do
+    mpi $p "$BIN/dpt-train" -c "$SLOWMO" --data small.h5 --set model.epochs=1 \
+        --set model.num_workers=6 --set model.work.local_steps=3 --set model.work.batch_size=16 \
+        --set experiment.output= --run-dir k6p$p >/dev/null
+  done
+  same_learning k6p1 k6p2
+  same_learning k6p1 k6p3
+  same_learning k6p1 k6p6
+}
+
+@test "synchronous data parallel, batch 96 (6 leaves): identical on P = 1 and 3" {
+  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 480 -o small.h5 >/dev/null
+  for p in 1 3; do
+    mpi $p "$BIN/dpt-train" -c "$CENTRAL" --data small.h5 --set model.epochs=1 \
+        --set model.batch_size=96 --set experiment.output= --run-dir b96p$p >/dev/null
+  done
+  same_learning b96p1 b96p3
+}
+
 @test "synchronous data parallel, batch 64: identical on P = 1 and 2" {
   for p in 1 2; do
     mpi $p "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=2 \

@@ -10,6 +10,11 @@
 #define N 1000
 #define NCLS 10
 
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
 typedef struct {
   int64_t idx[N], out[N], offsets[17];
   uint8_t labels[2 * N];
@@ -106,4 +111,70 @@ TEST(shard_dirichlet_alpha_moves_from_iid_to_one_class) {
   CHECK(top_share(&f, 10) > 0.5);
   CHECK_FAILS(shard_build("dirichlet:0", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
   CHECK_FAILS(shard_build("zigzag", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+}
+
+/* Fewest classes that hold 90% of worker k's shard (hist: K rows of ncls counts). */
+static int classes_for_90pct(const int64_t *hist, int ncls, int k) {
+  int64_t row[256], n = 0, held = 0;
+  memcpy(row, hist + (int64_t)k * ncls, sizeof(int64_t) * ncls);
+  for (int c = 0; c < ncls; c++) n += row[c];
+  for (int used = 1;; used++) {
+    int top = 0;
+    for (int c = 1; c < ncls; c++)
+      if (row[c] > row[top]) top = c;
+    held += row[top];
+    row[top] = 0;
+    if (10 * held >= 9 * n) return used;
+  }
+}
+
+/* alpha 0.01 on 100 classes: alpha * prior = 1e-4, where Gamma draws in linear space
+ * underflow to 0 and samples were dealt uniformly. Each of the 8 workers' 500 samples
+ * needs at least 13 classes of 40; a Dirichlet shard stays close to that (the classes
+ * run out one after another), a half-uniform one (the linear-space draws) needs 37 to
+ * 64 classes for 90% of its samples. */
+TEST(shard_dirichlet_tiny_alpha_keeps_few_classes_per_worker) {
+  enum { NC = 100, PER = 40, NN = NC * PER, KK = 8 };
+  static int64_t idx[NN], out[NN], offsets[KK + 1], hist[KK * NC];
+  static uint8_t labels[NN];
+  for (int i = 0; i < NN; i++) {
+    idx[i] = i;
+    labels[i] = (uint8_t)(i * 37 % NC);
+  }
+  CHECK_OK(shard_build("dirichlet:0.01", idx, NN, labels, NC, KK, 1, offsets, out));
+  memset(hist, 0, sizeof hist);
+  for (int k = 0; k < KK; k++) {
+    CHECK(offsets[k + 1] - offsets[k] == NN / KK);
+    for (int64_t j = offsets[k]; j < offsets[k + 1]; j++) hist[k * NC + labels[out[j]]]++;
+  }
+  for (int k = 0; k < KK; k++) {
+    CHECK(classes_for_90pct(hist, NC, k) <= 20);
+  }
+}
+
+/* The seed's iid rule, computed here the slow way: the training indices in their given
+ * order, stably sorted by label (a pass per class), dealt round-robin over the whole
+ * sorted list, worker k taking positions k, k+K, k+2K, ... (then ascending). The index
+ * order is scrambled and class sizes are not multiples of K, so an unstable sort or a
+ * deal that restarts at worker 0 for each class gives other shards. */
+TEST(shard_iid_is_the_stable_label_sort_dealt_round_robin) {
+  static fixture_t f;
+  static int64_t sorted[N], want[N];
+  make(&f);
+  for (int i = 0; i < N; i++) f.idx[i] = 2 * ((i * 389) % N); /* a permutation of 0..2N-2 */
+  const int K = 3;
+  CHECK_OK(shard_build("iid", f.idx, N, f.labels, NCLS, K, 1, f.offsets, f.out));
+  int m = 0;
+  for (int c = 0; c < NCLS; c++)
+    for (int i = 0; i < N; i++)
+      if (f.labels[f.idx[i]] == c) sorted[m++] = f.idx[i];
+  CHECK(m == N);
+  for (int k = 0; k < K; k++) {
+    int64_t n = 0;
+    for (int j = k; j < N; j += K) want[n++] = sorted[j];
+    qsort(want, n, sizeof(int64_t), cmp_i64);
+    CHECK(f.offsets[k + 1] - f.offsets[k] == n);
+    if (f.offsets[k + 1] - f.offsets[k] == n)
+      CHECK(memcmp(f.out + f.offsets[k], want, sizeof(int64_t) * n) == 0);
+  }
 }
