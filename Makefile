@@ -39,6 +39,8 @@ help:
 	@echo "make check    unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make demo     install deps, import Fashion-MNIST, train LeNet-5, print results"
 	@echo "make bench    training-step and sgemm throughput"
+	@echo "variables     ARCH=-march=native (this CPU only), WERROR=1 (warnings stop the build),"
+	@echo "              DPT_KERNEL=scalar|avx2|avx512 at run time forces a kernel path"
 
 deps:
 	@DPT_QUIET_DEPS=1 bash env/install-deps.sh
