@@ -1,12 +1,13 @@
 /* layers.c - conv+ReLU+maxpool, linear(+ReLU) and softmax cross-entropy (see layers.h). */
 #include "layers.h"
 
-#include <cblas.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 #include <math.h>
 #include <string.h>
+
+#include "kernel.h"
 
 void conv_shape_init(conv_shape_t *s, int cin, int cout, int k, int h, int w) {
   s->cin = cin;
@@ -27,7 +28,7 @@ void conv_shape_init(conv_shape_t *s, int cin, int cout, int k, int h, int w) {
  * x up to 64 output channels runs over the k*k*cin taps, broadcasting one input value
  * and loading one weight vector per tap. Every conv output is one chain of fused
  * multiply-adds from 0 in tap order (ky, kx, ci), whatever the vector width or block,
- * so the AVX-512 and AVX2 paths give the same bits. */
+ * so the AVX-512, AVX2 and scalar paths give the same bits. */
 
 #define FWD_NP 6
 
@@ -49,9 +50,8 @@ static void block_offsets(const conv_shape_t *s, int p0, int np, int32_t *off) {
   }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(DPT_NO_AVX512)
-#define HAVE_AVX512_PATH 1
-__attribute__((target("avx512f"), always_inline)) static inline void fwd_block_avx512(
+#ifdef NN_HAVE_X86
+NN_TARGET_AVX512 __attribute__((always_inline)) static inline void fwd_block_avx512(
     const conv_shape_t *s, const float *in, const float *wt, float *out, const int32_t *off,
     const int np, int c0, int nv) {
   int cin = s->cin, cp = round16(s->cout), K = s->k;
@@ -84,10 +84,8 @@ __attribute__((target("avx512f"), always_inline)) static inline void fwd_block_a
     for (int v = 0; v < nv; v++) _mm512_storeu_ps(out + (size_t)i * cp + c0 + 16 * v, acc[i][v]);
 }
 
-__attribute__((target("avx512f"))) static void conv_direct_avx512(const conv_shape_t *s,
-                                                                  const float *in,
-                                                                  const float *wt,
-                                                                  float *out) {
+NN_TARGET_AVX512 static void conv_direct_avx512(const conv_shape_t *s, const float *in,
+                                                const float *wt, float *out) {
   int P = s->oh * s->ow, cp = round16(s->cout);
   int32_t off[FWD_NP];
   for (int p0 = 0; p0 < P; p0 += FWD_NP) {
@@ -103,19 +101,16 @@ __attribute__((target("avx512f"))) static void conv_direct_avx512(const conv_sha
     }
   }
 }
-#endif
 
-/* Portable path (AVX2 when compiled for it): 16 channels (two 8-wide vectors or a
- * scalar loop) per block, same tap order. */
-static void conv_direct_portable(const conv_shape_t *s, const float *in, const float *wt,
-                                 float *out) {
+/* 16 channels (two 8-wide vectors) per block, same tap order. */
+NN_TARGET_AVX2 static void conv_direct_avx2(const conv_shape_t *s, const float *in,
+                                            const float *wt, float *out) {
   int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k;
   int32_t off[FWD_NP];
   for (int p0 = 0; p0 < P; p0 += FWD_NP) {
     int np = P - p0 < FWD_NP ? P - p0 : FWD_NP;
     block_offsets(s, p0, np, off);
     for (int c0 = 0; c0 < cp; c0 += 16) {
-#if defined(__AVX2__) && defined(__FMA__)
       __m256 acc[FWD_NP][2];
       for (int i = 0; i < FWD_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
       for (int ky = 0; ky < K; ky++)
@@ -137,38 +132,79 @@ static void conv_direct_portable(const conv_shape_t *s, const float *in, const f
         _mm256_storeu_ps(out + (size_t)(p0 + i) * cp + c0, acc[i][0]);
         _mm256_storeu_ps(out + (size_t)(p0 + i) * cp + c0 + 8, acc[i][1]);
       }
-#else
-      for (int i = 0; i < np; i++)
-        for (int c = 0; c < 16; c++) {
-          float a = 0.0f;
-          for (int ky = 0; ky < K; ky++)
-            for (int kx = 0; kx < K; kx++)
-              for (int ci = 0; ci < cin; ci++)
-                a = fmaf(in[off[i] + (ky * s->w + kx) * cin + ci],
-                         wt[(size_t)((ky * K + kx) * cin + ci) * cp + c0 + c], a);
-          out[(size_t)(p0 + i) * cp + c0 + c] = a;
-        }
+    }
+  }
+}
 #endif
+
+/* One output at a time, same tap order. */
+static void conv_direct_scalar(const conv_shape_t *s, const float *in, const float *wt,
+                               float *out) {
+  int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k;
+  int32_t off[1];
+  for (int p = 0; p < P; p++) {
+    block_offsets(s, p, 1, off);
+    for (int c = 0; c < cp; c++) {
+      float a = 0.0f;
+      for (int ky = 0; ky < K; ky++)
+        for (int kx = 0; kx < K; kx++)
+          for (int ci = 0; ci < cin; ci++)
+            a = fmaf(in[off[0] + (ky * s->w + kx) * cin + ci],
+                     wt[(size_t)((ky * K + kx) * cin + ci) * cp + c], a);
+      out[(size_t)p * cp + c] = a;
     }
   }
 }
 
 static void conv_direct(const conv_shape_t *s, const float *in, const float *wt,
                         float *out) {
-#ifdef HAVE_AVX512_PATH
-  if (__builtin_cpu_supports("avx512f")) {
-    conv_direct_avx512(s, in, wt, out);
-    return;
-  }
+  switch (nn_kernel()) {
+#ifdef NN_HAVE_X86
+    case NN_KERNEL_AVX512: conv_direct_avx512(s, in, wt, out); return;
+    case NN_KERNEL_AVX2: conv_direct_avx2(s, in, wt, out); return;
 #endif
-  conv_direct_portable(s, in, wt, out);
+    default: conv_direct_scalar(s, in, wt, out); return;
+  }
 }
+
+#ifdef NN_HAVE_X86
+/* bias_relu_pool's scalar loop for one window, 8 channels at a time: same comparisons,
+ * same bits. Returns the channels done (the rest go through the scalar loop). */
+NN_TARGET_AVX2 static int pool_window_avx2(int C, int cp, const float *r0, const float *r1,
+                                           const float *bias, float *out, uint8_t *am) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+  int c = 0;
+  for (; c + 8 <= C; c += 8) {
+    __m256 v1 = _mm256_loadu_ps(r0 + cp + c), v2 = _mm256_loadu_ps(r1 + c);
+    __m256 v3 = _mm256_loadu_ps(r1 + cp + c), best = _mm256_loadu_ps(r0 + c);
+    __m256 bi = zero, m;
+    m = _mm256_cmp_ps(v1, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, v1, m);
+    bi = _mm256_blendv_ps(bi, one, m);
+    m = _mm256_cmp_ps(v2, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, v2, m);
+    bi = _mm256_blendv_ps(bi, _mm256_set1_ps(2.0f), m);
+    m = _mm256_cmp_ps(v3, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, v3, m);
+    bi = _mm256_blendv_ps(bi, _mm256_set1_ps(3.0f), m);
+    best = _mm256_add_ps(best, _mm256_loadu_ps(bias + c));
+    _mm256_storeu_ps(out + c, _mm256_max_ps(best, zero)); /* NaN and -0 give +0 */
+    int32_t idx[8];
+    _mm256_storeu_si256((__m256i *)idx, _mm256_cvtps_epi32(bi));
+    for (int l = 0; l < 8; l++) am[c + l] = (uint8_t)idx[l];
+  }
+  return c;
+}
+#endif
 
 /* Bias, ReLU and 2x2 max-pool in one pass over convout (oh*ow, cp); ties go to the first
  * (PyTorch's rule). */
 static void bias_relu_pool(const conv_shape_t *s, const float *convout, const float *bias,
                            float *pooled, uint8_t *argmax) {
   int C = s->cout, cp = round16(C);
+#ifdef NN_HAVE_X86
+  int vec = nn_kernel() != NN_KERNEL_SCALAR;
+#endif
   for (int py = 0; py < s->ph; py++)
     for (int px = 0; px < s->pw; px++) {
       const float *r0 = convout + ((size_t)(2 * py) * s->ow + 2 * px) * cp;
@@ -176,28 +212,8 @@ static void bias_relu_pool(const conv_shape_t *s, const float *convout, const fl
       float *out = pooled + ((size_t)py * s->pw + px) * C;
       uint8_t *am = argmax + ((size_t)py * s->pw + px) * C;
       int c = 0;
-#if defined(__AVX2__)
-      /* the scalar loop below, 8 channels at a time: same comparisons, same bits */
-      const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
-      for (; c + 8 <= C; c += 8) {
-        __m256 v1 = _mm256_loadu_ps(r0 + cp + c), v2 = _mm256_loadu_ps(r1 + c);
-        __m256 v3 = _mm256_loadu_ps(r1 + cp + c), best = _mm256_loadu_ps(r0 + c);
-        __m256 bi = zero, m;
-        m = _mm256_cmp_ps(v1, best, _CMP_GT_OQ);
-        best = _mm256_blendv_ps(best, v1, m);
-        bi = _mm256_blendv_ps(bi, one, m);
-        m = _mm256_cmp_ps(v2, best, _CMP_GT_OQ);
-        best = _mm256_blendv_ps(best, v2, m);
-        bi = _mm256_blendv_ps(bi, _mm256_set1_ps(2.0f), m);
-        m = _mm256_cmp_ps(v3, best, _CMP_GT_OQ);
-        best = _mm256_blendv_ps(best, v3, m);
-        bi = _mm256_blendv_ps(bi, _mm256_set1_ps(3.0f), m);
-        best = _mm256_add_ps(best, _mm256_loadu_ps(bias + c));
-        _mm256_storeu_ps(out + c, _mm256_max_ps(best, zero)); /* NaN and -0 give +0 */
-        int32_t idx[8];
-        _mm256_storeu_si256((__m256i *)idx, _mm256_cvtps_epi32(bi));
-        for (int l = 0; l < 8; l++) am[c + l] = (uint8_t)idx[l];
-      }
+#ifdef NN_HAVE_X86
+      if (vec) c = pool_window_avx2(C, cp, r0, r1, bias, out, am);
 #endif
       for (; c < C; c++) {
         float v0 = r0[c], v1 = r0[cp + c], v2 = r1[c], v3 = r1[cp + c];
@@ -246,11 +262,13 @@ void conv_pool_forward(const conv_shape_t *s, const float *in, const float *weig
  * weights where they lie. Every element is a chain of fused multiply-adds in list order
  * (window order, then channel order), so the result does not depend on the vector width. */
 
-/* dst[0..len) += sum over e in 0..n-1, in order, of g[e] * base[off[e] + 0..len). */
-static void acc_rows(float *dst, int len, int n, const float *base, const int32_t *off,
-                     const float *g) {
+#ifdef NN_HAVE_X86
+static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* acc_rows in 8-wide vectors (a masked one for the tail): the same chains. */
+NN_TARGET_AVX2 static void acc_rows_avx2(float *dst, int len, int n, const float *base,
+                                         const int32_t *off, const float *g) {
   int r = 0;
-#if defined(__AVX2__) && defined(__FMA__)
   for (; r + 32 <= len; r += 32) {
     __m256 a0 = _mm256_loadu_ps(dst + r), a1 = _mm256_loadu_ps(dst + r + 8);
     __m256 a2 = _mm256_loadu_ps(dst + r + 16), a3 = _mm256_loadu_ps(dst + r + 24);
@@ -274,17 +292,59 @@ static void acc_rows(float *dst, int len, int n, const float *base, const int32_
     _mm256_storeu_ps(dst + r, a0);
   }
   if (r < len) {
-    static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 8 - (len - r)));
     __m256 a0 = _mm256_maskload_ps(dst + r, mask);
     for (int e = 0; e < n; e++)
       a0 = _mm256_fmadd_ps(_mm256_set1_ps(g[e]), _mm256_maskload_ps(base + off[e] + r, mask),
                            a0);
     _mm256_maskstore_ps(dst + r, mask, a0);
-    r = len;
+  }
+}
+
+/* acc_rows_short's blocks of 4 rows for 8 < len <= 16 (rows are two vectors, the second
+ * masked). Returns the rows done. */
+NN_TARGET_AVX2 static int acc_rows_short_avx2(float *dst, int dstride, const float *base,
+                                              int sstride, int K, int len, int n,
+                                              const int32_t *off, const float *g) {
+  __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 16 - len));
+  int k0 = 0;
+  for (; k0 + 4 <= K; k0 += 4) {
+    __m256 a[8];
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+      a[2 * r] = _mm256_loadu_ps(dst + (k0 + r) * dstride);
+      a[2 * r + 1] = _mm256_maskload_ps(dst + (k0 + r) * dstride + 8, mask);
+    }
+    for (int e = 0; e < n; e++) {
+      const float *src = base + off[e] + k0 * sstride;
+      __m256 ge = _mm256_set1_ps(g[e]);
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++) {
+        a[2 * r] = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + r * sstride), a[2 * r]);
+        a[2 * r + 1] = _mm256_fmadd_ps(ge, _mm256_maskload_ps(src + r * sstride + 8, mask),
+                                       a[2 * r + 1]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+      _mm256_storeu_ps(dst + (k0 + r) * dstride, a[2 * r]);
+      _mm256_maskstore_ps(dst + (k0 + r) * dstride + 8, mask, a[2 * r + 1]);
+    }
+  }
+  return k0;
+}
+#endif
+
+/* dst[0..len) += sum over e in 0..n-1, in order, of g[e] * base[off[e] + 0..len). */
+static void acc_rows(float *dst, int len, int n, const float *base, const int32_t *off,
+                     const float *g) {
+#ifdef NN_HAVE_X86
+  if (nn_kernel() != NN_KERNEL_SCALAR) {
+    acc_rows_avx2(dst, len, n, base, off, g);
+    return;
   }
 #endif
-  for (; r < len; r++) {
+  for (int r = 0; r < len; r++) {
     float a = dst[r];
     for (int e = 0; e < n; e++) a = fmaf(g[e], base[off[e] + r], a);
     dst[r] = a;
@@ -297,34 +357,9 @@ static void acc_rows(float *dst, int len, int n, const float *base, const int32_
 static void acc_rows_short(float *dst, int dstride, const float *base, int sstride, int K,
                            int len, int n, const int32_t *off, const float *g) {
   int k0 = 0;
-#if defined(__AVX2__) && defined(__FMA__)
-  static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-  if (len > 8) {
-    __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 16 - len));
-    for (; k0 + 4 <= K; k0 += 4) {
-      __m256 a[8];
-#pragma GCC unroll 4
-      for (int r = 0; r < 4; r++) {
-        a[2 * r] = _mm256_loadu_ps(dst + (k0 + r) * dstride);
-        a[2 * r + 1] = _mm256_maskload_ps(dst + (k0 + r) * dstride + 8, mask);
-      }
-      for (int e = 0; e < n; e++) {
-        const float *src = base + off[e] + k0 * sstride;
-        __m256 ge = _mm256_set1_ps(g[e]);
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-          a[2 * r] = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + r * sstride), a[2 * r]);
-          a[2 * r + 1] = _mm256_fmadd_ps(ge, _mm256_maskload_ps(src + r * sstride + 8, mask),
-                                         a[2 * r + 1]);
-        }
-      }
-#pragma GCC unroll 4
-      for (int r = 0; r < 4; r++) {
-        _mm256_storeu_ps(dst + (k0 + r) * dstride, a[2 * r]);
-        _mm256_maskstore_ps(dst + (k0 + r) * dstride + 8, mask, a[2 * r + 1]);
-      }
-    }
-  }
+#ifdef NN_HAVE_X86
+  if (len > 8 && nn_kernel() != NN_KERNEL_SCALAR)
+    k0 = acc_rows_short_avx2(dst, dstride, base, sstride, K, len, n, off, g);
 #endif
   for (; k0 < K; k0++)
     acc_rows(dst + k0 * dstride, len, n, base + k0 * sstride, off, g);
@@ -391,31 +426,6 @@ void conv_pool_backward(const conv_shape_t *s, const float *in, const float *wei
       acc_rows(din + ((size_t)(oy + ky) * W + ox) * cin, R, n, weight + ky * R,
                woff + (size_t)p * C, g + (size_t)p * C);
   }
-}
-
-void linear_forward(int n, int fin, int fout, const float *in, const float *weight,
-                    const float *bias, float *out, int relu) {
-  for (int i = 0; i < n; i++) memcpy(out + (size_t)i * fout, bias, sizeof(float) * fout);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, fout, fin, 1.0f, in, fin,
-              weight, fin, 1.0f, out, fout);
-  if (relu)
-    for (size_t i = 0; i < (size_t)n * fout; i++) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
-}
-
-void linear_backward(int n, int fin, int fout, const float *in, const float *weight,
-                     const float *out, float *dout, float *dweight, float *dbias,
-                     float *din, int relu) {
-  if (relu)
-    for (size_t i = 0; i < (size_t)n * fout; i++)
-      if (out[i] <= 0.0f) dout[i] = 0.0f;
-  memset(dbias, 0, sizeof(float) * fout);
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < fout; j++) dbias[j] += dout[(size_t)i * fout + j];
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fout, fin, n, 1.0f, dout, fout, in,
-              fin, 0.0f, dweight, fin);
-  if (din)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, fin, fout, 1.0f, dout, fout,
-                weight, fin, 0.0f, din, fin);
 }
 
 double xent_forward_backward(int n, int classes, const float *logits,

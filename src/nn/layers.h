@@ -1,8 +1,9 @@
 /* layers.h - the layer kernels of the LeNet family, as plain functions over explicit
  * buffers and sizes (llm.c style). Activations are NHWC per image: a pixel's channels
- * are contiguous, so an im2col row is K memcpy's of K*C floats and the heavy work is one
- * cblas_sgemm per image. ReLU is fused into conv and linear; max-pool 2x2 follows conv
- * and keeps the argmax, which is all the backward pass needs of the conv output. */
+ * are contiguous. The convolutions are direct (layers.c), the linear layers dpt's own
+ * (fc.c); both sum in one fixed order on every vector path (kernel.h). ReLU is fused
+ * into conv and linear; max-pool 2x2 follows conv and keeps the argmax, which is all
+ * the backward pass needs of the conv output. */
 #ifndef DPT_LAYERS_H
 #define DPT_LAYERS_H
 
@@ -40,11 +41,16 @@ void conv_pool_backward(const conv_shape_t *s, const float *in, const float *wei
                         const float *pooled, const uint8_t *argmax, const float *dpooled,
                         float *dweight, float *dbias, float *din, float *col, float *dconv);
 
-/* Batch: out (n, fout) = in (n, fin) W^T + b, W (fout, fin); ReLU when relu != 0. */
+/* Batch: out (n, fout) = in (n, fin) W^T + b, W (fout, fin); ReLU when relu != 0.
+ * scratch holds linear_scratch(fin, fout) floats. Each output is one chain of fused
+ * multiply-adds over the inputs in order, plus the bias: the same bits on every CPU. */
+#define LINEAR_CHUNK 16 /* images per forward pass over the weights */
+size_t linear_scratch(int fin, int fout);
 void linear_forward(int n, int fin, int fout, const float *in, const float *weight,
-                    const float *bias, float *out, int relu);
+                    const float *bias, float *out, int relu, float *scratch);
 /* Batch: dout (n, fout) is masked by out > 0 in place when relu != 0; dW = dout^T in,
- * db = sum(dout) (written, not added); din = dout W when din != NULL. */
+ * db = sum(dout) (written, not added); din = dout W when din != NULL. Every element of
+ * dW and din is one chain of fused multiply-adds in image or output order. */
 void linear_backward(int n, int fin, int fout, const float *in, const float *weight,
                      const float *out, float *dout, float *dweight, float *dbias,
                      float *din, int relu);

@@ -8,6 +8,7 @@
 
 #include "../core/err.h"
 #include "../core/rng.h"
+#include "kernel.h"
 
 static void add_tensor(nn_model_t *m, const char *name, size_t size, int fan_in,
                        int is_bias) {
@@ -25,6 +26,7 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
                          int nfc, const int *fc_units, int in_c, int in_h, int in_w,
                          int num_classes, int max_batch) {
   memset(m, 0, sizeof *m);
+  if (nn_kernel_init() < 0) return -1;
   if (nconv < 1 || nconv > NN_MAX_CONV || nfc < 0 || nfc + 1 > NN_MAX_FC)
     return dpt_fail("model: unsupported number of layers");
   m->nconv = nconv;
@@ -70,6 +72,7 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
     snprintf(name, sizeof name, "fc%d.bias", i + 1);
     add_tensor(m, name, (size_t)fout, fin, 1);
     macs += 3.0 * fin * fout;
+    if (linear_scratch(fin, fout) > scratch) scratch = linear_scratch(fin, fout);
     if ((size_t)fin > widest) widest = fin;
     if ((size_t)fout > widest) widest = fout;
     fin = fout;
@@ -136,7 +139,7 @@ static size_t conv_out_size(const nn_model_t *m, int i) {
 static double prof_now(const nn_model_t *m) {
   if (!m->prof) return 0;
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* this thread's work, on a busy node too */
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 #define PROF_ADD(m, field, t0)                                \
@@ -160,7 +163,7 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
     const nn_tensor_t *t = &m->tensors[2 * (m->nconv + i)];
     double t0 = prof_now(m);
     linear_forward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset,
-                   params + t[1].offset, m->fc_act[i], i < m->nfc - 1);
+                   params + t[1].offset, m->fc_act[i], i < m->nfc - 1, m->col);
     PROF_ADD(m, fc_fwd[i], t0);
     in = m->fc_act[i];
   }

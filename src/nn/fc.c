@@ -1,0 +1,185 @@
+/* fc.c - the fully connected layers with one fixed summation order on every CPU.
+ *
+ * All three products of a linear layer (forward, weight gradient, input gradient) are
+ * one operation, combine():
+ *
+ *   dst[a][l] = sum over r = 0 .. R-1, in that order, of coef[a][r] * src[r][l]
+ *
+ * computed for each element as one chain of fused multiply-adds starting from +0. The
+ * vector paths spread l over the lanes and a over registers; neither changes any
+ * element's chain, so the scalar, AVX2 and AVX-512 paths give the same bits (OpenBLAS's
+ * sgemm does not: its blocking, and so its sums, depend on the CPU it detects).
+ *
+ *   forward  out^T (fout, 16) = W (fout, fin) . in^T (fin, 16), 16 images at a time
+ *   dW       (fout, fin)      = dout^T (fout, n) . in (n, fin)
+ *   din      (n, fin)         = dout (n, fout) . W (fout, fin)
+ *
+ * The forward pass transposes a chunk of 16 input rows so that the lanes run over images;
+ * the weights are then read once per chunk, in rows, and never transposed. */
+#include <math.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "kernel.h"
+#include "layers.h"
+
+typedef struct {
+  int A, R, L;              /* rows of dst, terms per sum, lanes (columns of dst) */
+  const float *coef;        /* coef[a][r] at coef[a * ca + r * cr] */
+  size_t ca, cr;
+  const float *src;         /* src[r][l] at src[r * ss + l] */
+  size_t ss;
+  float *dst;               /* dst[a][l] at dst[a * ds + l] */
+  size_t ds;
+} combine_t;
+
+/* Lanes l0 .. L-1 of every row, one element at a time. */
+static void combine_scalar(const combine_t *c, int l0) {
+  for (int a = 0; a < c->A; a++)
+    for (int l = l0; l < c->L; l++) {
+      float acc = 0.0f;
+      for (int r = 0; r < c->R; r++)
+        acc = fmaf(c->coef[a * c->ca + r * c->cr], c->src[r * c->ss + l], acc);
+      c->dst[a * c->ds + l] = acc;
+    }
+}
+
+#ifdef NN_HAVE_X86
+/* Rows a0 .. a0+na-1 (na <= 6) by nv (1 or 2) vectors of 8 lanes from lane l0. */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void block_avx2(
+    const combine_t *c, int a0, int na, int l0, int nv) {
+  __m256 acc[6][2];
+#pragma GCC unroll 6
+  for (int a = 0; a < 6; a++) acc[a][0] = acc[a][1] = _mm256_setzero_ps();
+  const float *cf = c->coef + a0 * c->ca;
+  for (int r = 0; r < c->R; r++) {
+    const float *s = c->src + r * c->ss + l0;
+    __m256 s0 = _mm256_loadu_ps(s), s1 = nv > 1 ? _mm256_loadu_ps(s + 8) : s0;
+#pragma GCC unroll 6
+    for (int a = 0; a < 6; a++) {
+      if (a >= na) break;
+      __m256 b = _mm256_set1_ps(cf[a * c->ca + r * c->cr]);
+      acc[a][0] = _mm256_fmadd_ps(b, s0, acc[a][0]);
+      if (nv > 1) acc[a][1] = _mm256_fmadd_ps(b, s1, acc[a][1]);
+    }
+  }
+  for (int a = 0; a < na; a++) {
+    float *d = c->dst + (a0 + a) * c->ds + l0;
+    _mm256_storeu_ps(d, acc[a][0]);
+    if (nv > 1) _mm256_storeu_ps(d + 8, acc[a][1]);
+  }
+}
+
+NN_TARGET_AVX2 static void combine_avx2(const combine_t *c) {
+  int l0 = 0;
+  while (l0 + 8 <= c->L) {
+    int nv = l0 + 16 <= c->L ? 2 : 1;
+    for (int a0 = 0; a0 < c->A; a0 += 6) {
+      if (a0 + 6 <= c->A && nv == 2)
+        block_avx2(c, a0, 6, l0, 2); /* the hot case, specialised */
+      else
+        block_avx2(c, a0, c->A - a0 < 6 ? c->A - a0 : 6, l0, nv);
+    }
+    l0 += 8 * nv;
+  }
+  combine_scalar(c, l0);
+}
+
+/* Rows a0 .. a0+na-1 by nv vectors of 16 lanes from lane l0; na * nv <= 12. */
+NN_TARGET_AVX512 __attribute__((always_inline)) static inline void block_avx512(
+    const combine_t *c, int a0, int na, int l0, int nv) {
+  __m512 acc[12][2];
+#pragma GCC unroll 12
+  for (int a = 0; a < 12; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();
+  const float *cf = c->coef + a0 * c->ca;
+  for (int r = 0; r < c->R; r++) {
+    const float *s = c->src + r * c->ss + l0;
+    __m512 s0 = _mm512_loadu_ps(s), s1 = nv > 1 ? _mm512_loadu_ps(s + 16) : s0;
+#pragma GCC unroll 12
+    for (int a = 0; a < 12; a++) {
+      if (a >= na) break;
+      __m512 b = _mm512_set1_ps(cf[a * c->ca + r * c->cr]);
+      acc[a][0] = _mm512_fmadd_ps(b, s0, acc[a][0]);
+      if (nv > 1) acc[a][1] = _mm512_fmadd_ps(b, s1, acc[a][1]);
+    }
+  }
+  for (int a = 0; a < na; a++) {
+    float *d = c->dst + (a0 + a) * c->ds + l0;
+    _mm512_storeu_ps(d, acc[a][0]);
+    if (nv > 1) _mm512_storeu_ps(d + 16, acc[a][1]);
+  }
+}
+
+/* 6 rows x 32 lanes where the rows are long, 12 rows x 16 lanes where they are not (the
+ * forward pass): 12 independent chains either way, enough to hide the FMA latency. */
+NN_TARGET_AVX512 static void combine_avx512(const combine_t *c) {
+  int l0 = 0;
+  while (l0 + 16 <= c->L) {
+    int nv = l0 + 32 <= c->L ? 2 : 1, na = 12 / nv;
+    for (int a0 = 0; a0 < c->A; a0 += na) {
+      int m = c->A - a0 < na ? c->A - a0 : na;
+      if (m == 6 && nv == 2)
+        block_avx512(c, a0, 6, l0, 2); /* the hot cases, specialised */
+      else if (m == 12 && nv == 1)
+        block_avx512(c, a0, 12, l0, 1);
+      else
+        block_avx512(c, a0, m, l0, nv);
+    }
+    l0 += 16 * nv;
+  }
+  combine_scalar(c, l0);
+}
+#endif
+
+static void combine(const combine_t *c) {
+  switch (nn_kernel()) {
+#ifdef NN_HAVE_X86
+    case NN_KERNEL_AVX512: combine_avx512(c); return;
+    case NN_KERNEL_AVX2: combine_avx2(c); return;
+#endif
+    default: combine_scalar(c, 0); return;
+  }
+}
+
+size_t linear_scratch(int fin, int fout) {
+  return (size_t)(fin + fout) * LINEAR_CHUNK;
+}
+
+void linear_forward(int n, int fin, int fout, const float *in, const float *weight,
+                    const float *bias, float *out, int relu, float *scratch) {
+  float *inT = scratch, *outT = scratch + (size_t)fin * LINEAR_CHUNK;
+  for (int i0 = 0; i0 < n; i0 += LINEAR_CHUNK) {
+    int ni = n - i0 < LINEAR_CHUNK ? n - i0 : LINEAR_CHUNK;
+    for (int k = 0; k < fin; k++)
+      for (int i = 0; i < LINEAR_CHUNK; i++)
+        inT[(size_t)k * LINEAR_CHUNK + i] = i < ni ? in[(size_t)(i0 + i) * fin + k] : 0.0f;
+    combine_t c = {fout, fin, LINEAR_CHUNK, weight, (size_t)fin, 1, inT, LINEAR_CHUNK,
+                   outT, LINEAR_CHUNK};
+    combine(&c);
+    for (int i = 0; i < ni; i++)
+      for (int j = 0; j < fout; j++) {
+        float v = outT[(size_t)j * LINEAR_CHUNK + i] + bias[j];
+        out[(size_t)(i0 + i) * fout + j] = relu && !(v > 0.0f) ? 0.0f : v;
+      }
+  }
+}
+
+void linear_backward(int n, int fin, int fout, const float *in, const float *weight,
+                     const float *out, float *dout, float *dweight, float *dbias,
+                     float *din, int relu) {
+  if (relu)
+    for (size_t i = 0; i < (size_t)n * fout; i++)
+      if (out[i] <= 0.0f) dout[i] = 0.0f;
+  memset(dbias, 0, sizeof(float) * fout);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < fout; j++) dbias[j] += dout[(size_t)i * fout + j];
+  combine_t dw = {fout, n, fin, dout, 1, (size_t)fout, in, (size_t)fin, dweight, (size_t)fin};
+  combine(&dw);
+  if (din) {
+    combine_t dx = {n, fout, fin, dout, (size_t)fout, 1, weight, (size_t)fin, din,
+                    (size_t)fin};
+    combine(&dx);
+  }
+}

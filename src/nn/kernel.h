@@ -1,0 +1,31 @@
+/* kernel.h - which vector path the layer kernels take: scalar, AVX2 or AVX-512.
+ *
+ * The binaries are built for baseline x86-64 (or any architecture); the AVX2 and AVX-512
+ * kernels are compiled with function-level target attributes and chosen at run time
+ * from the CPU. DPT_KERNEL=scalar|avx2|avx512 forces a path. Every path sums in the same
+ * order with the same fused multiply-adds, so all of them give the same bits. */
+#ifndef DPT_KERNEL_H
+#define DPT_KERNEL_H
+
+typedef enum { NN_KERNEL_SCALAR, NN_KERNEL_AVX2, NN_KERNEL_AVX512, NN_KERNEL_COUNT } nn_kernel_t;
+
+/* Picks the path once per process: DPT_KERNEL if set (an unknown name, or a path this
+ * binary or CPU cannot run, fails naming the variable and value), else the widest the
+ * CPU supports. Later calls return the first answer. */
+int nn_kernel_init(void);
+/* The current path (nn_kernel_init's choice; the widest supported when it was not run). */
+nn_kernel_t nn_kernel(void);
+/* Switches to path k (tests, benchmarks); fails when the CPU or the build lacks it. */
+int nn_kernel_set(nn_kernel_t k);
+int nn_kernel_supported(nn_kernel_t k);
+const char *nn_kernel_name(nn_kernel_t k);
+
+/* Compiled only on x86-64 with GCC or clang, unless DPT_NO_X86 turns them off (the check
+ * that the portable code builds without x86 intrinsics). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DPT_NO_X86)
+#define NN_HAVE_X86 1
+#define NN_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define NN_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#endif
+
+#endif
