@@ -74,3 +74,54 @@ os_release() { # ID ID_LIKE
   run cat "$BATS_TEST_TMPDIR/apt-called"
   assert_output --partial "apt-get install -y -q --no-install-recommends gnuplot-nox"
 }
+
+# A 2-task sweep of 3-epoch runs, with and without a validation split.
+progress_sweep() {
+  local data
+  data=$(small_fmnist 1500)
+  cat >"$BATS_TEST_TMPDIR/p.yaml" <<YAML
+name: p
+base: $DPT_ROOT/sweeps/base/fashion-mnist.yaml
+set: {model.name: LeNet5, model.epochs: 3, data.path: $data}
+grid:
+  data.val_fraction: [0, 0.2]
+resources: {ranks: 1, time: 5, throttle: 1, signal_lead: 30}
+YAML
+  "$BIN/dpt-sweep" expand "$BATS_TEST_TMPDIR/p.yaml" -o "$1" >/dev/null
+}
+
+@test "dpt-train: no validation split prints 'val loss - acc -', never nan" {
+  run "$BIN/dpt-train" -c "$DPT_ROOT/sweeps/base/fashion-mnist.yaml" --data "$(small_fmnist 1500)" \
+    --limit 200 --set model.epochs=1 --set data.val_fraction=0 --run-dir "$BATS_TEST_TMPDIR/r"
+  assert_success
+  assert_output --regexp "epoch 1/1  lr [0-9.]+  train loss [0-9.]+ acc [0-9.]+  val loss - acc -  comm"
+  refute_output --partial "nan"
+}
+
+@test "sweep status: each running task's epoch of E, last val acc (- without validation), ETA" {
+  local d="$BATS_TEST_TMPDIR/sw" seen0="" seen1="" total="" out i
+  progress_sweep "$d"
+  "$BIN/dpt-sweep" run-local "$d" >"$BATS_TEST_TMPDIR/local.log" 2>&1 &
+  local pid=$!
+  # Watch as a user would until each task has been seen running after an epoch.
+  for i in $(seq 1 600); do
+    out=$("$BIN/dpt-sweep" status "$d" --summary)
+    [ -n "$seen0" ] || seen0=$(grep -E '^task 0  .*  running  epoch [12]/3' <<<"$out" || true)
+    [ -n "$total" ] || [ -z "$seen0" ] || total=$(grep -E ' done \(' <<<"$out")
+    [ -n "$seen1" ] || seen1=$(grep -E '^task 1  .*  running  epoch [12]/3' <<<"$out" || true)
+    [ -n "$seen0" ] && [ -n "$seen1" ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.2
+  done
+  wait $pid
+  echo "task 0: $seen0"; echo "task 1: $seen1"; echo "sweep: $total"
+  # Task 0 has data.val_fraction 0, task 1 holds out 20%.
+  [[ "$seen0" =~ ^task\ 0\ \ a0\[0\]\ \ running\ \ epoch\ [12]/3\ \ val\ acc\ -\ \ ETA\ [0-9]+(s|m[0-9]{2}s)$ ]]
+  [[ "$seen1" =~ ^task\ 1\ \ a0\[1\]\ \ running\ \ epoch\ [12]/3\ \ val\ acc\ 0\.[0-9]{4}\ \ ETA\ [0-9]+(s|m[0-9]{2}s)$ ]]
+  # The sweep's ETA, known once a run has finished an epoch.
+  [[ "$total" =~ \]\ 0/2\ done\ \(0%\)\ \ ETA\ [0-9]+(s|m[0-9]{2}s)$ ]]
+  run "$BIN/dpt-sweep" status "$d" --summary
+  assert_success
+  refute_output --partial "running  epoch"
+  assert_output --partial "2/2 done (100%)  ETA 0s"
+}
