@@ -125,3 +125,21 @@ YAML
   refute_output --partial "running  epoch"
   assert_output --partial "2/2 done (100%)  ETA 0s"
 }
+
+# The README's "Config reference" table, as the lines starting with "|" of that section.
+readme_reference() {
+  awk '/^## Config reference/ { on = 1; next } on && /^## / { exit } on && /^\|/' "$DPT_ROOT/README.md"
+}
+
+@test "README: the config reference is dpt-train --config-reference, line for line" {
+  # After a change to the key table (src/config/config_keys.c), regenerate the README's
+  # table with:
+  #   REF="$(bin/dpt-train --config-reference)" awk '/^## Config reference/ { on = 1 }
+  #     on && /^\|/ { if (!done) print ENVIRON["REF"]; done = 1; next }
+  #     on && /^## / && !/Config reference/ { on = 0 } { print }' README.md > README.new &&
+  #   mv README.new README.md
+  run "$BIN/dpt-train" --config-reference
+  assert_success
+  [ "${#lines[@]}" -gt 50 ]
+  diff -u <(readme_reference) <(printf '%s\n' "$output")
+}
