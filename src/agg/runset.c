@@ -14,6 +14,7 @@
 
 #include "../core/err.h"
 #include "../io/h5util.h"
+#include "../io/runfile.h"
 
 const char *const agg_metric_names[M_COUNT] = {
     "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "epoch_time",
@@ -30,8 +31,9 @@ static herr_t config_attr(hid_t g, const char *name, const H5A_info_t *info, voi
   (void)info;
   cfg_ctx_t *c = p;
   char *value = NULL;
-  if (h5_read_attr_str(g, name, &value) < 0) {
-    c->rc = dpt_wrap("/config");
+  /* Typed (schema 1.1) and string (1.0) values alike, as config text. */
+  if (runfile_config_read(g, name, &value) < 0) {
+    c->rc = -1;
     return -1;
   }
   agg_run_t *r = c->run;

@@ -19,6 +19,7 @@
 #include "../core/err.h"
 #include "../core/exitcodes.h"
 #include "../core/fsutil.h"
+#include "../sweep/progress.h"
 #include "../sweep/sweep.h"
 
 extern char **environ;
@@ -43,7 +44,9 @@ static void usage(FILE *out) {
 "submit     submits the array jobs (tasks already done are left out) and the\n"
 "           aggregation job after them (--dependency=afterany); records the job ids.\n"
 "status     per task and in total: done, running, pending, interrupted, failed,\n"
-"           never started, from the run files and squeue.\n"
+"           never started, from the run files and squeue; per running task its epoch\n"
+"           of E, last validation accuracy (- without a validation split) and ETA,\n"
+"           and the sweep's ETA (as of each run's last finished epoch).\n"
 "resubmit   submits only the tasks that are neither done nor queued, as index lists.\n"
 "run-local  runs the tasks not done one after another with mpirun, no Slurm needed.\n"
 "results    each task's axis values and final accuracies (Markdown).\n"
@@ -402,6 +405,8 @@ static int cmd_status(int argc, char **argv) {
       printf("\n");
     }
   }
+  char eta[32];
+  sweep_progress_report(stdout, dir, &v.m, v.state, eta, sizeof eta);
   if (v.nsubs && !v.queue_ok)
     printf("note: squeue did not answer; states come from the run files only\n");
   printf("total %d task(s):", v.m.nrows);
@@ -411,7 +416,7 @@ static int cmd_status(int argc, char **argv) {
   int fill = n ? (int)((long)done * width / n) : 0;
   printf("[");
   for (int i = 0; i < width; i++) putchar(i < fill ? '#' : '-');
-  printf("] %d/%d done (%d%%)\n", done, n, n ? (int)(100L * done / n) : 0);
+  printf("] %d/%d done (%d%%)  ETA %s\n", done, n, n ? (int)(100L * done / n) : 0, eta);
   view_free(&v);
   return DPT_EXIT_OK;
 usage_error:

@@ -4,7 +4,8 @@
  * maxdims, chunked layout, filters and units; `complete` = 1; and checksums against the
  * bytes they cover: a group's `X_crc32` attribute for its dataset X (dataset files), a
  * dataset's own `crc32` attribute (checkpoints), both zlib crc32 of the data as stored. Objects the schema does not describe
- * are warnings, except attributes of open groups (no attributes listed, e.g. /config). */
+ * are warnings, except attributes of open groups (no attributes listed, e.g. /config).
+ * A run file's /config attributes must have their key's type (schema 1.1). */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "../core/err.h"
 #include "../io/h5util.h"
+#include "../io/runfile.h"
 #include "inspect.h"
 #include "schema.h"
 
@@ -586,6 +588,47 @@ static void walk(checker_t *c, hid_t group, const char *path, int depth) {
   }
 }
 
+/* --- /config of a run file: typed attributes --------------------------------------- */
+
+/* Schema 1.1 run files store each config key with its own type (src/io/runfile.c); 1.0
+ * files stored strings, which stay readable and pass. */
+static herr_t config_type(hid_t loc, const char *name, const H5A_info_t *info, void *op) {
+  (void)info;
+  checker_t *c = op;
+  hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
+  if (attr < 0) {
+    say(c->r, 0, "/config: attribute '%s' cannot be opened (damaged?)", name);
+    return 0;
+  }
+  hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
+  const char *expected = NULL;
+  char got[64];
+  insp_type_name(type, got, sizeof got);
+  int ok = runfile_config_type_ok(name, type, &expected);
+  if (ok < 0)
+    say(c->r, 1, "/config: attribute '%s' is not a config key this dpt knows", name);
+  else if (!ok)
+    say(c->r, 0, "/config: attribute '%s': type %s, expected %s", name, got, expected);
+  else if (H5Sget_simple_extent_type(space) != H5S_SCALAR)
+    say(c->r, 0, "/config: attribute '%s': not a scalar", name);
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Aclose(attr);
+  return 0;
+}
+
+static void check_config_types(checker_t *c, const char *version) {
+  const char *dot = strchr(version, '.');
+  if ((insp_version_major(version) == 1 && (!dot || atoi(dot + 1) < 1)) ||
+      object_at(c->file, "/config") != H5I_GROUP)
+    return;
+  hid_t g = H5Gopen2(c->file, "/config", H5P_DEFAULT);
+  if (g < 0) return;
+  hsize_t idx = 0;
+  H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, &idx, config_type, c);
+  H5Gclose(g);
+}
+
 /* --- the whole file --------------------------------------------------------------- */
 
 int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
@@ -623,6 +666,7 @@ int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
     for (int i = 0; i < s.ngroups; i++) check_group(&c, &s.groups[i]);
     for (int i = 0; i < s.ndsets; i++) check_dset(&c, &s.dsets[i]);
     walk(&c, file, "/", 0);
+    if (!strcmp(schema, "dpt-run")) check_config_types(&c, version);
     for (int i = 0; i < c.nbind; i++) {
       dpt_free(c.bind[i].scope);
       dpt_free(c.bind[i].name);

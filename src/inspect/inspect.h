@@ -32,6 +32,11 @@ int insp_check(const char *path, const char *schema_dir, insp_report_t *r);
  * then the newest understood). Returns 0 or -1. */
 int insp_summary(FILE *out, const char *path, const char *schema_dir);
 
+/* Writes the final weights of checkpoint ckpt to out for PyTorch (hdf5-schema/torch.yaml).
+ * data_path: the dataset whose shape and statistics the model used; NULL = the
+ * checkpoint's data.path. Returns 0 or -1; out is never left half-written. */
+int insp_export_torch(const char *ckpt, const char *out, const char *data_path);
+
 /* Standard name of an HDF5 type ("H5T_STD_I64LE", "H5T_IEEE_F32LE", "H5T_STRING") and
  * of its class ("H5T_INTEGER"). */
 void insp_type_name(hid_t type, char *buf, size_t cap);

@@ -10,6 +10,7 @@
 
 #include "../core/err.h"
 #include "../io/h5util.h"
+#include "../io/runfile.h"
 #include "inspect.h"
 #include "schema.h"
 
@@ -57,8 +58,14 @@ static void strs_free(strs_t *k) {
   k->n = 0;
 }
 
+/* A /config value as text, typed (schema 1.1) or string (1.0) alike; "?" when absent. */
 static const char *cfg(hid_t file, strs_t *k, const char *key) {
-  return keep(k, str_at(file, "/config", key));
+  char *v = NULL;
+  hid_t g = H5Lexists(file, "config", H5P_DEFAULT) > 0 ? H5Gopen2(file, "config", H5P_DEFAULT) : -1;
+  if (g >= 0 && runfile_config_read(g, key, &v) < 0) v = NULL;
+  if (g >= 0) H5Gclose(g);
+  dpt_clear_error();
+  return keep(k, v);
 }
 
 /* The last value of a 1-D metric, NaN when absent; *n receives its length. */

@@ -6,11 +6,13 @@
 #ifndef DPT_RUNFILE_H
 #define DPT_RUNFILE_H
 
+#include <hdf5.h>
 #include <stdint.h>
 
 #include "../config/config.h"
 
-#define RUN_SCHEMA_VERSION "1.0"
+/* 1.1: /config attributes carry their type (1.0: strings). */
+#define RUN_SCHEMA_VERSION "1.1"
 
 typedef struct {
   int64_t n, cap;       /* epochs recorded */
@@ -61,6 +63,19 @@ int run_metrics_each(run_metrics_t *m,
                      void *ctx);
 /* Fills hostname, ranks, start time and Slurm ids from the environment. */
 void run_info_init(run_info_t *info, int64_t mpi_ranks);
+
+/* How /config stores a key (the key table's type): I64LE, U64LE (the seed), F64LE, the
+ * h5py bool enum, or a string; a key left at `auto` is the string "auto". */
+typedef enum {
+  RUNCFG_INT, RUNCFG_UINT, RUNCFG_FLOAT, RUNCFG_BOOL, RUNCFG_STRING, RUNCFG_UNKNOWN
+} runfile_kind_t;
+runfile_kind_t runfile_config_kind(const char *key);
+/* 1 when an attribute of HDF5 type `type` is how a 1.1 file stores `key`, 0 when not
+ * (*expected names the type wanted), -1 for a key this dpt does not know. */
+int runfile_config_type_ok(const char *key, hid_t type, const char **expected);
+/* The /config attribute `key` of `group` as config text ("64", "0.01", "true", "SGDM"),
+ * from a typed (1.1) or a string (1.0) file alike; dpt_free() it. */
+int runfile_config_read(hid_t group, const char *key, char **text);
 
 int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *info,
                   const run_metrics_t *m);

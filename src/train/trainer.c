@@ -452,11 +452,15 @@ static void print_progress(const trainer_t *t, double elapsed) {
     snprintf(local, sizeof local, "  H %lld avg %lld (total %lld)%s", (long long)m->h[i],
              (long long)m->averagings[i], (long long)t->averagings_total,
              t->H != m->h[i] ? "  next H changes" : "");
-  printf("epoch %*d/%d  lr %.4g  train loss %.4f acc %.4f  val loss %.4f acc %.4f%s  "
+  /* Without a validation split there are no validation figures: "-", not "nan". */
+  char val[64] = "val loss - acc -";
+  if (!isnan(m->val_loss[i]))
+    snprintf(val, sizeof val, "val loss %.4f acc %.4f", m->val_loss[i], m->val_acc[i]);
+  printf("epoch %*d/%d  lr %.4g  train loss %.4f acc %.4f  %s%s  "
          "comm %.0f%%  %.0f img/s  elapsed %s  ETA %s\n",
          (int)snprintf(NULL, 0, "%d", t->cfg->epochs), t->epoch, t->cfg->epochs, m->lr[i],
-         m->train_loss[i], m->train_acc[i], m->val_loss[i], m->val_acc[i], local,
-         100 * share, m->images_per_s[i], el, eta);
+         m->train_loss[i], m->train_acc[i], val, local, 100 * share, m->images_per_s[i], el,
+         eta);
   fflush(stdout);
 }
 

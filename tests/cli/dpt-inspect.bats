@@ -69,7 +69,7 @@ flip() {
 @test "run summaries: config highlights, progress, last metrics, test results, provenance" {
   run INSPECT "$D/k0/run.h5"
   assert_success
-  assert_output --partial "run (dpt-run 1.0), written by dpt-train"
+  assert_output --partial "run (dpt-run 1.1), written by dpt-train"
   assert_output --partial "experiment  centralized v1.0, status complete"
   assert_output --partial "model       LeNet, SGDM, lr 0.01, batch 64, CosineAnnealingLR"
   assert_output --partial "K = 0 (centralized"
@@ -208,7 +208,7 @@ flip() {
 
 @test "a future major version is refused politely; a newer minor is accepted" {
   cp "$D/k0/run.h5" future.h5
-  patch_string future.h5 schema_version 1.0 9.0
+  patch_string future.h5 schema_version 1.1 9.0
   run h5dump -a /schema_version future.h5
   assert_output --partial '"9.0"'
   for opt in "" --check; do
@@ -217,7 +217,7 @@ flip() {
     assert_output "dpt-inspect: future.h5: a dpt-run file of schema version 9.0, newer than this dpt understands (major 1); upgrade dpt to read it"
   done
   cp "$D/k0/run.h5" minor.h5
-  patch_string minor.h5 schema_version 1.0 1.7
+  patch_string minor.h5 schema_version 1.1 1.7
   run INSPECT --check minor.h5
   assert_success
   assert_line "minor.h5: ok"

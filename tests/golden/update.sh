@@ -10,7 +10,7 @@
 # Normalised away: the file name, and the string sizes of attributes whose values vary
 # from build to build or machine to machine (creator_version, hdf5_version, file_time,
 # source_dir, config, hostname, start/end times, Slurm ids). The /config group holds one
-# attribute per config key (an open group in hdf5-schema/run.yaml, documented by the
+# typed attribute per config key (an open group in hdf5-schema/run.yaml, documented by the
 # config reference) and is shown as one line. Regenerate after an intended layout change,
 # check the diff with `git diff tests/golden`, and update hdf5-schema/ to match.
 set -euo pipefail
@@ -34,7 +34,7 @@ normalise() {
     NR == 1 { print "HDF5 \"FILE\" {"; next }
     skipping { if ($0 == "   }") { skipping = 0; print } ; next }
     $0 == "   GROUP \"config\" {" {
-      print; print "      (one string attribute per config key, not compared)"; skipping = 1; next
+      print; print "      (one typed attribute per config key, not compared)"; skipping = 1; next
     }
     match($0, /ATTRIBUTE "[^"]*"/) { attr = substr($0, RSTART + 11, RLENGTH - 12) }
     /STRSIZE [0-9]+;/ && (attr in vary) { sub(/STRSIZE [0-9]+;/, "STRSIZE *;") }

@@ -1,0 +1,159 @@
+/* export_torch.c - a checkpoint's weights as a PyTorch user expects them: one float32
+ * dataset per tensor, named and shaped as in torch.nn (conv1.weight (cout, cin, k, k),
+ * fc1.weight (out, c*h*w) in (c, h, w) flatten order), with the input normalisation as
+ * root attributes. Layout: hdf5-schema/torch.yaml.
+ *
+ * dpt's flat buffer differs in three ways (src/nn/model.c, layers.h): conv weights are
+ * (cout, k, k, cin) for NHWC activations, fc1's columns follow the last pooled map in
+ * (h, w, c) order, and every tensor starts on a 16-float boundary. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../config/config.h"
+#include "../core/err.h"
+#include "../data/dataset.h"
+#include "../io/h5util.h"
+#include "../nn/model.h"
+#include "../train/checkpoint.h"
+#include "inspect.h"
+
+#define TORCH_SCHEMA_VERSION "1.0"
+/* The trainer's model input: every dataset is centred on a 32x32 canvas (trainer.c). */
+#define INPUT_SIZE 32
+
+/* (cout, k, k, cin) -> (cout, cin, k, k). */
+static void conv_to_torch(const conv_shape_t *s, const float *w, float *out) {
+  int k = s->k, ci = s->cin;
+  for (int o = 0; o < s->cout; o++)
+    for (int y = 0; y < k; y++)
+      for (int x = 0; x < k; x++)
+        for (int c = 0; c < ci; c++)
+          out[(((size_t)o * ci + c) * k + y) * k + x] = w[(((size_t)o * k + y) * k + x) * ci + c];
+}
+
+/* fc1 (fout, (h, w, c)) -> (fout, (c, h, w)). */
+static void fc1_to_torch(int fout, int c, int h, int w, const float *in, float *out) {
+  size_t fin = (size_t)c * h * w;
+  for (int o = 0; o < fout; o++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        for (int ch = 0; ch < c; ch++)
+          out[o * fin + ((size_t)ch * h + y) * w + x] = in[o * fin + ((size_t)y * w + x) * c + ch];
+}
+
+static int write_tensors(hid_t file, const nn_model_t *m, const float *params) {
+  float *buf = dpt_alloc(sizeof(float) * m->nparams);
+  int rc = 0;
+  for (int t = 0; rc == 0 && t < m->ntensors; t++) {
+    const nn_tensor_t *ts = &m->tensors[t];
+    const float *src = params + ts->offset;
+    int layer = t / 2, rank = 1;
+    hsize_t dims[4] = {ts->size};
+    if (ts->is_bias) {
+      memcpy(buf, src, sizeof(float) * ts->size);
+    } else if (layer < m->nconv) {
+      const conv_shape_t *s = &m->conv[layer];
+      rank = 4;
+      dims[0] = s->cout, dims[1] = s->cin, dims[2] = s->k, dims[3] = s->k;
+      conv_to_torch(s, src, buf);
+    } else {
+      int f = layer - m->nconv;
+      const conv_shape_t *last = &m->conv[m->nconv - 1];
+      rank = 2;
+      dims[0] = m->fc_out[f], dims[1] = m->fc_in[f];
+      if (f == 0)
+        fc1_to_torch(m->fc_out[0], last->cout, last->ph, last->pw, src, buf);
+      else
+        memcpy(buf, src, sizeof(float) * ts->size);
+    }
+    rc = h5_write_array(file, ts->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, buf,
+                        NULL, 0);
+  }
+  dpt_free(buf);
+  return rc;
+}
+
+/* What the checkpoint knows of itself: its config, size and position. */
+static int read_checkpoint_head(const char *path, dpt_config_t *cfg, int64_t *nparams,
+                                int64_t *epoch) {
+  hid_t file = h5_open_checked(path, "dpt-checkpoint", 1);
+  if (file < 0) return -1;
+  char *yaml = NULL;
+  int rc = h5_read_attr_str(file, "config", &yaml) < 0 ||
+                   h5_read_attr_i64(file, "nparams", nparams) < 0 ||
+                   h5_read_attr_i64(file, "epoch", epoch) < 0
+               ? -1
+               : config_load_string(cfg, yaml, path, NULL, 0);
+  dpt_free(yaml);
+  H5Fclose(file);
+  return rc < 0 ? dpt_wrap("%s", path) : 0;
+}
+
+static int write_normalisation(hid_t file, const dpt_dataset_t *ds) {
+  int64_t shape[3] = {ds->channels, INPUT_SIZE, INPUT_SIZE};
+  /* The pipeline centres the image on the canvas: top, bottom, left, right. */
+  int64_t top = (INPUT_SIZE - ds->height) / 2, left = (INPUT_SIZE - ds->width) / 2;
+  int64_t pad[4] = {top, INPUT_SIZE - ds->height - top, left, INPUT_SIZE - ds->width - left};
+  if (h5_attr_i64v(file, "input_shape", shape, 3) < 0 ||
+      h5_attr_i64v(file, "pad", pad, 4) < 0 ||
+      h5_attr_f64v(file, "mean", ds->mean, ds->channels) < 0 ||
+      h5_attr_f64v(file, "std", ds->std, ds->channels) < 0 ||
+      h5_attr_str(file, "dataset", ds->name) < 0 ||
+      h5_attr_i64(file, "num_classes", ds->num_classes) < 0)
+    return -1;
+  return 0;
+}
+
+int insp_export_torch(const char *ckpt, const char *out, const char *data_path) {
+  dpt_config_t cfg;
+  dpt_dataset_t ds;
+  nn_model_t m;
+  int64_t nparams, epoch;
+  memset(&ds, 0, sizeof ds);
+  memset(&m, 0, sizeof m);
+  float *params = NULL;
+  hid_t file = -1;
+  char tmp[4096];
+  if (read_checkpoint_head(ckpt, &cfg, &nparams, &epoch) < 0) return -1;
+  if (!data_path) data_path = cfg.data_path;
+  /* Only the dataset's shape and statistics matter here: one image per split. */
+  if (dataset_load(&ds, data_path, 1) < 0) {
+    dpt_wrap("%s (the dataset the checkpoint was trained on; --data names another)",
+             data_path);
+    goto fail;
+  }
+  TRY(nn_model_init(&m, cfg.model_name, ds.channels, INPUT_SIZE, INPUT_SIZE,
+                    ds.num_classes, 1));
+  if ((int64_t)m.nparams != nparams) {
+    dpt_fail("%s: %lld parameters, but %s on %s has %zu", ckpt, (long long)nparams,
+             cfg.model_name, data_path, m.nparams);
+    goto fail;
+  }
+  params = dpt_alloc(sizeof(float) * m.nparams);
+  TRY(ckpt_read_params(ckpt, "params", params, m.nparams));
+  file = h5_create_tmp(out, tmp, sizeof tmp, "dpt-torch", TORCH_SCHEMA_VERSION,
+                       "dpt-inspect", H5P_DEFAULT);
+  if (file < 0) goto fail;
+  if (h5_attr_str(file, "model", cfg.model_name) < 0 || write_normalisation(file, &ds) < 0 ||
+      h5_attr_str(file, "source_checkpoint", ckpt) < 0 ||
+      h5_attr_i64(file, "epoch", epoch) < 0 || write_tensors(file, &m, params) < 0 ||
+      /* Written last: readers trust only a file that has it. */
+      h5_attr_i64(file, "complete", 1) < 0) {
+    h5_abandon(file, tmp);
+    dpt_wrap("%s", out);
+    goto fail;
+  }
+  if (h5_close_publish(file, tmp, out) < 0) {
+    dpt_wrap("%s", out);
+    goto fail;
+  }
+  dpt_free(params);
+  nn_model_free(&m);
+  dataset_free(&ds);
+  return 0;
+fail:
+  dpt_free(params);
+  nn_model_free(&m);
+  dataset_free(&ds);
+  return -1;
+}
