@@ -55,20 +55,19 @@ static void usage(FILE *out) {
 
 /* ---- processes ---- */
 
-/* s (freed) followed by the formatted text, in a new string. */
+/* s (may be NULL) with the formatted text appended; returns the grown string. */
 static char *append(char *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static char *append(char *s, const char *fmt, ...) {
-  va_list ap;
-  char *add, *out;
+  size_t len = s ? strlen(s) : 0;
+  va_list ap, again;
   va_start(ap, fmt);
-  if (vasprintf(&add, fmt, ap) < 0) DPT_PANIC("out of memory");
+  va_copy(again, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
-  if (asprintf(&out, "%s%s", s ? s : "", add) < 0) DPT_PANIC("out of memory");
-  free(add);
-  dpt_free(s);
-  char *d = dpt_strdup(out);
-  free(out);
-  return d;
+  s = dpt_realloc(s, len + (size_t)n + 1);
+  vsnprintf(s + len, (size_t)n + 1, fmt, again);
+  va_end(again);
+  return s;
 }
 
 static int have_cmd(const char *name) {
