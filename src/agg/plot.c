@@ -61,13 +61,26 @@ static int write_data(const char *path, const agg_run_t *const *runs, int n, con
   return 0;
 }
 
+static int is_control(char c) { return (unsigned char)c < 0x20 || c == 0x7f; }
+
+/* Labels and titles come from run configs and studies other people wrote. gnuplot runs
+ * backquoted commands inside double-quoted strings, so every text goes single-quoted (no
+ * substitution, no escapes; a quote is doubled), and a control character (a newline
+ * would end the command) becomes a space. */
 static void gp_quoted(FILE *f, const char *s) {
-  fputc('"', f);
+  fputc('\'', f);
   for (; *s; s++) {
-    if (*s == '"' || *s == '\\') fputc('\\', f);
-    fputc(*s, f);
+    if (*s == '\'') fputc('\'', f);
+    fputc(is_control(*s) ? ' ' : *s, f);
   }
-  fputc('"', f);
+  fputc('\'', f);
+}
+
+/* The label also heads a data file, as one comment line. */
+static char *one_line(char *s) {
+  for (char *p = s; *p; p++)
+    if (is_control(*p)) *p = ' ';
+  return s;
 }
 
 static int run_gnuplot(const char *dir, const char *script) {
@@ -173,7 +186,7 @@ int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *
       len += (size_t)sprintf(label + len, "%s%s=%s", k ? ", " : "", key,
                              v && *v ? v : "(none)");
     }
-    grp[g].label = nkeys ? label : (dpt_free(label), dpt_strdup("all runs"));
+    grp[g].label = nkeys ? one_line(label) : (dpt_free(label), dpt_strdup("all runs"));
     for (int i = 0; i < n; i++) {
       if (id[i] != g) continue;
       const char *strategy = agg_run_config(runs[i], "model.work.dynamic.strategy");

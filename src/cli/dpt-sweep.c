@@ -4,25 +4,22 @@
  *   dpt-sweep submit runs/demo      dpt-sweep status runs/demo
  *   dpt-sweep resubmit runs/demo    dpt-sweep run-local runs/demo */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../core/err.h"
 #include "../core/exitcodes.h"
 #include "../core/fsutil.h"
+#include "../sweep/proc.h"
 #include "../sweep/progress.h"
 #include "../sweep/sweep.h"
-
-extern char **environ;
 
 #define MAX_SETS 256
 
@@ -35,12 +32,14 @@ static void usage(FILE *out) {
 "       dpt-sweep resubmit DIR [--dry-run]\n"
 "       dpt-sweep run-local DIR [--dry-run]\n"
 "       dpt-sweep results DIR\n"
+"       dpt-sweep complete RUN_DIR\n"
 "\n"
 "expand     validates every task of a sweep spec (sweeps/*.yaml) as dpt-train would and\n"
 "           writes DIR (default runs/NAME): one resolved config per task in\n"
 "           tasks/HASH/ (the hash of the config, so one config is one run), manifest.tsv,\n"
 "           and one Slurm array script per resource shape in jobs/. --set applies to\n"
-"           every task; --force expands over an existing sweep, keeping finished runs.\n"
+"           every task; --force expands over an existing sweep, keeping finished runs\n"
+"           (refused while tasks of it are queued or running: squeue).\n"
 "submit     submits the array jobs (tasks already done are left out) and the\n"
 "           aggregation job after them (--dependency=afterany); records the job ids.\n"
 "status     per task and in total: done, running, pending, interrupted, failed,\n"
@@ -50,6 +49,8 @@ static void usage(FILE *out) {
 "resubmit   submits only the tasks that are neither done nor queued, as index lists.\n"
 "run-local  runs the tasks not done one after another with mpirun, no Slurm needed.\n"
 "results    each task's axis values and final accuracies (Markdown).\n"
+"complete   exits 0 when RUN_DIR/run.h5 is a complete run, else 1 (the job scripts'\n"
+"           check; no HDF5 tools needed).\n"
 "\n"
 "--dry-run prints the commands instead of running them.\n"
 "exit status: 0 ok, 1 error (run-local: a task failed), 2 bad usage\n");
@@ -57,44 +58,19 @@ static void usage(FILE *out) {
 
 /* ---- processes ---- */
 
-/* Runs argv; its stdout goes into out (cap bytes, NUL-terminated) when out is given,
- * else to log_path (appended) when given, else to ours. Returns the exit status, 128+N
- * for a signal, or -1 when it could not start. */
-static int run_cmd(char *const argv[], char *out, size_t cap, const char *log_path) {
-  int pipefd[2] = {-1, -1};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (out) {
-    if (pipe(pipefd) != 0) return dpt_fail("pipe: %s", strerror(errno));
-    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
-    posix_spawn_file_actions_addclose(&fa, pipefd[1]);
-  } else if (log_path) {
-    posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  }
-  pid_t pid;
-  int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (out) close(pipefd[1]);
-  if (err) {
-    if (out) close(pipefd[0]);
-    return dpt_fail("cannot run %s: %s", argv[0], strerror(err));
-  }
-  if (out) {
-    size_t len = 0;
-    ssize_t got;
-    char sink[4096];
-    while ((got = read(pipefd[0], len + 1 < cap ? out + len : sink,
-                       len + 1 < cap ? cap - len - 1 : sizeof sink)) > 0)
-      if (len + 1 < cap) len += (size_t)got;
-    out[len < cap ? len : cap - 1] = 0;
-    close(pipefd[0]);
-  }
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return dpt_fail("waitpid: %s", strerror(errno));
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+/* s (may be NULL) with the formatted text appended; returns the grown string. */
+static char *append(char *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *append(char *s, const char *fmt, ...) {
+  size_t len = s ? strlen(s) : 0;
+  va_list ap, again;
+  va_start(ap, fmt);
+  va_copy(again, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  s = dpt_realloc(s, len + (size_t)n + 1);
+  vsnprintf(s + len, (size_t)n + 1, fmt, again);
+  va_end(again);
+  return s;
 }
 
 static int have_cmd(const char *name) {
@@ -128,23 +104,25 @@ static void self_dir(char *buf, size_t cap) {
   dpt_dirname(buf, cap, exe);
 }
 
-/* Slurm's MaxArraySize, when a cluster is configured and answers; else 1001. */
+/* Slurm's MaxArraySize when a cluster is configured and answers, else 0. */
 static int cluster_max_array_size(void) {
   if (!have_cmd("scontrol") || (!getenv("SLURM_CONF") && !dpt_file_exists("/etc/slurm/slurm.conf")))
-    return 1001;
-  char out[65536];
+    return 0;
+  char *out;
   char *argv[] = {"scontrol", "show", "config", NULL};
-  if (run_cmd(argv, out, sizeof out, NULL) != 0) {
-    dpt_clear_error();
-    return 1001;
-  }
-  char *p = strstr(out, "\nMaxArraySize");
   int v = 0;
-  if (p && (p = strchr(p, '='))) v = atoi(p + 1);
-  return v > 0 ? v : 1001;
+  if (sweep_run_cmd(argv, &out, 0, NULL) == 0) {
+    char *p = strstr(out, "\nMaxArraySize");
+    if (p && (p = strchr(p, '='))) v = atoi(p + 1);
+  }
+  dpt_free(out);
+  dpt_clear_error();
+  return v > 0 ? v : 0;
 }
 
 /* ---- expand ---- */
+
+static int refuse_busy_sweep(const char *dir);
 
 static int cmd_expand(int argc, char **argv) {
   const char *out_dir = NULL, *jobs_dir = NULL;
@@ -188,8 +166,18 @@ static int cmd_expand(int argc, char **argv) {
     sweep_spec_free(&spec);
     return DPT_EXIT_ERROR;
   }
+  /* Array indices run to MaxArraySize - 1: more tasks per array than the cluster takes
+   * would fail at submission. */
+  int cluster_max = cluster_max_array_size();
+  const char *max_from = max_array ? "--max-array-size" : "resources.max_array_size";
   if (!max_array) max_array = spec.res.max_array_size;
-  if (!max_array) max_array = cluster_max_array_size();
+  if (max_array && cluster_max && max_array > cluster_max) {
+    fprintf(stderr, "dpt-sweep: %s: %s %d exceeds this cluster's MaxArraySize %d (scontrol "
+            "show config)\n", spec_path, max_from, max_array, cluster_max);
+    sweep_spec_free(&spec);
+    return DPT_EXIT_ERROR;
+  }
+  if (!max_array) max_array = cluster_max ? cluster_max : 1001;
   if (sweep_expand(&spec, max_array, &plan) < 0) {
     fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
     sweep_spec_free(&spec);
@@ -211,7 +199,10 @@ static int cmd_expand(int argc, char **argv) {
   snprintf(dir, sizeof dir, "%s%s%s", out_dir[0] == '/' ? "" : cwd, out_dir[0] == '/' ? "" : "/",
            out_dir);
   sweep_write_opts_t o = {jobs, bin, cwd, force};
-  int rc = sweep_write(&spec, &plan, dir, &o);
+  /* Re-expanding reassigns array indices: a queued or running task would then train
+   * another task's run. */
+  int rc = force ? refuse_busy_sweep(dir) : 0;
+  if (rc == 0) rc = sweep_write(&spec, &plan, dir, &o);
   if (rc < 0) {
     fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
   } else {
@@ -243,6 +234,7 @@ typedef struct {
   int *submitted;       /* per row */
   sweep_state_t *state; /* per row */
   int queue_ok;         /* squeue answered */
+  char queue_error[512];/* else why not */
   char *queue_text;
 } sweep_view_t;
 
@@ -321,11 +313,17 @@ static int view_load(sweep_view_t *v, const char *dir) {
     mark_t mk = {v, v->subs[s].array, NULL};
     each_index(v->subs[s].indices, mark_submitted, &mk);
   }
-  /* Slurm's queue (accounting may be off: squeue, not sacct). */
+  /* Slurm's queue (accounting may be off: squeue, not sacct): only our own jobs of this
+   * sweep's names, read whole (sweep_run_cmd refuses a truncated answer). */
   if (v->nsubs && have_cmd("squeue")) {
-    v->queue_text = dpt_alloc(1 << 22);
-    char *argv[] = {"squeue", "-h", "-r", "-o", "%i %T", NULL};
-    if (run_cmd(argv, v->queue_text, 1 << 22, NULL) == 0) {
+    char *names = NULL;
+    for (int a = 0; a <= v->m.narrays; a++)
+      names = append(names, "%s%s-%s", names ? "," : "--name=", v->m.name,
+                     a < v->m.narrays ? v->m.arrays[a].array : "aggregate");
+    char *argv[] = {"squeue", "--me", "-h", "-r", names, "-o", "%i %T", NULL};
+    int st = sweep_run_cmd(argv, &v->queue_text, 0, NULL);
+    dpt_free(names);
+    if (st == 0) {
       v->queue_ok = 1;
       for (char *line = strtok(v->queue_text, "\n"); line; line = strtok(NULL, "\n")) {
         char *sp = strchr(line, ' '), *us = strchr(line, '_');
@@ -340,6 +338,9 @@ static int view_load(sweep_view_t *v, const char *dir) {
             each_index(idx, mark_queue, &mk);
           }
       }
+    } else {
+      snprintf(v->queue_error, sizeof v->queue_error, "%s",
+               st < 0 ? dpt_errmsg() : "squeue failed");
     }
     dpt_clear_error();
   }
@@ -360,6 +361,31 @@ static int view_load(sweep_view_t *v, const char *dir) {
   return 0;
 fail:
   return -1;
+}
+
+/* 0 when dir is no sweep yet, or none of its tasks is queued or running. */
+static int refuse_busy_sweep(const char *dir) {
+  char path[2 * PATH_MAX + 96];
+  snprintf(path, sizeof path, "%s/manifest.tsv", dir);
+  if (!dpt_file_exists(path)) return 0;
+  sweep_view_t v;
+  int rc = view_load(&v, dir);
+  if (rc == 0 && v.nsubs && have_cmd("squeue") && !v.queue_ok)
+    rc = dpt_fail("%s: squeue did not answer (%s), so it is unknown whether tasks of this "
+                  "sweep are queued; --force refuses to expand over it", dir, v.queue_error);
+  int busy = 0, first = -1;
+  for (int i = 0; rc == 0 && i < v.m.nrows; i++)
+    if (v.state[i] == TASK_RUNNING || v.state[i] == TASK_PENDING) {
+      if (first < 0) first = i;
+      busy++;
+    }
+  if (busy)
+    rc = dpt_fail("%s: %d task(s) of this sweep are queued or running (task %d: %s[%d] %s); "
+                  "expanding over it would give their array indices to other tasks; wait, "
+                  "or scancel them first", dir, busy, v.m.rows[first].task,
+                  v.m.rows[first].array, v.m.rows[first].index, sweep_state_names[v.state[first]]);
+  view_free(&v);
+  return rc;
 }
 
 static int dir_arg(int argc, char **argv, const char *cmd, const char **dir) {
@@ -433,12 +459,28 @@ static int parse_job_id(const char *out, char *job, size_t cap) {
   return 0;
 }
 
+/* sbatch --parsable script [option]: the job id, or -1 naming what went wrong. */
+static int sbatch(const char *option, const char *script, char *job, size_t cap) {
+  char *out = NULL;
+  char *argv[] = {"sbatch", "--parsable", (char *)(option ? option : script),
+                  (char *)(option ? script : NULL), NULL};
+  int st = sweep_run_cmd(argv, &out, 0, NULL);
+  int rc = 0;
+  if (st < 0) rc = dpt_wrap("sbatch %s", script);
+  else if (st != 0 || parse_job_id(out, job, cap) < 0)
+    rc = dpt_fail("sbatch %s failed (status %d): %s", script, st, out ? out : "");
+  dpt_free(out);
+  return rc;
+}
+
 /* Submits, per array, the tasks that are not done (resubmit: nor queued), then the
- * aggregation behind them. */
+ * aggregation behind them. The --array and --dependency options are built whole: a
+ * shortened list would silently leave tasks out. */
 static int submit(const char *dir, int dry_run, int force, int resubmit) {
   sweep_view_t v;
   int rc = -1, nnew = 0;
-  char abs[PATH_MAX], script[PATH_MAX + 64], array_opt[1 << 16], out[4096], dep[8192];
+  char abs[PATH_MAX], script[PATH_MAX + 64], job[64];
+  char *dep = NULL;
   sweep_submission_t *subs = NULL;
   if (view_load(&v, dir) < 0) goto done;
   if (!realpath(dir, abs)) snprintf(abs, sizeof abs, "%s", dir);
@@ -448,7 +490,8 @@ static int submit(const char *dir, int dry_run, int force, int resubmit) {
     goto done;
   }
   if (resubmit && v.nsubs && !v.queue_ok && !dry_run) {
-    dpt_fail("squeue did not answer, so queued tasks cannot be told apart; try again");
+    dpt_fail("squeue did not answer (%s), so queued tasks cannot be told apart; try again",
+             v.queue_error);
     goto done;
   }
   if (!dry_run && !have_cmd("sbatch")) {
@@ -457,7 +500,7 @@ static int submit(const char *dir, int dry_run, int force, int resubmit) {
     goto done;
   }
   subs = dpt_alloc((size_t)(v.m.narrays + 1) * sizeof *subs);
-  snprintf(dep, sizeof dep, "--dependency=afterany");
+  dep = append(NULL, "--dependency=afterany");
   int *idx = dpt_alloc((size_t)(v.m.nrows + 1) * sizeof *idx);
   for (int a = 0; a < v.m.narrays; a++) {
     int n = 0;
@@ -469,30 +512,26 @@ static int submit(const char *dir, int dry_run, int force, int resubmit) {
     }
     if (!n) continue;
     char *list = sweep_index_list(idx, n, v.m.arrays[a].throttle);
-    snprintf(array_opt, sizeof array_opt, "--array=%s", list);
+    char *array_opt = append(NULL, "--array=%s", list);
+    dpt_free(list);
     snprintf(script, sizeof script, "%s/jobs/%s.sbatch", abs, v.m.arrays[a].array);
-    char *argv[] = {"sbatch", "--parsable", array_opt, script, NULL};
     if (dry_run) {
-      print_cmd(argv);
-      dpt_free(list);
+      printf("sbatch --parsable %s %s\n", array_opt, script);
+      dpt_free(array_opt);
       continue;
     }
-    int st = run_cmd(argv, out, sizeof out, NULL);
-    char job[64];
-    if (st != 0 || parse_job_id(out, job, sizeof job) < 0) {
-      dpt_free(list);
+    int st = sbatch(array_opt, script, job, sizeof job);
+    dpt_free(array_opt);
+    if (st < 0) {
       dpt_free(idx);
-      if (st >= 0) dpt_fail("sbatch %s failed (status %d): %s", script, st, out);
       sweep_submissions_append(dir, subs, nnew); /* keep what was submitted */
       goto done;
     }
     subs[nnew].job = dpt_strdup(job);
     snprintf(subs[nnew].array, sizeof subs[nnew].array, "%s", v.m.arrays[a].array);
-    char *nothrottle = sweep_index_list(idx, n, 0);
-    subs[nnew++].indices = nothrottle;
-    dpt_free(list);
+    subs[nnew++].indices = sweep_index_list(idx, n, 0);
     printf("submitted %s: job %s, %d task(s)\n", v.m.arrays[a].array, job, n);
-    snprintf(dep + strlen(dep), sizeof dep - strlen(dep), ":%s", job);
+    dep = append(dep, ":%s", job);
   }
   dpt_free(idx);
   if (!dry_run && !nnew) {
@@ -501,19 +540,13 @@ static int submit(const char *dir, int dry_run, int force, int resubmit) {
     goto done;
   }
   snprintf(script, sizeof script, "%s/jobs/aggregate.sbatch", abs);
-  char *argv_dep[] = {"sbatch", "--parsable", dep, script, NULL};
-  char *argv_nodep[] = {"sbatch", "--parsable", script, NULL};
-  char **argv = (dry_run || nnew) ? argv_dep : argv_nodep;
+  const char *after = nnew ? dep : NULL;
   if (dry_run) {
-    if (!strchr(dep, ':')) argv = argv_nodep;
-    print_cmd(argv);
+    printf("sbatch --parsable%s%s %s\n", after ? " " : "", after ? after : "", script);
     rc = 0;
     goto done;
   }
-  int st = run_cmd(argv, out, sizeof out, NULL);
-  char job[64];
-  if (st != 0 || parse_job_id(out, job, sizeof job) < 0) {
-    if (st >= 0) dpt_fail("sbatch %s failed (status %d): %s", script, st, out);
+  if (sbatch(after, script, job, sizeof job) < 0) {
     sweep_submissions_append(dir, subs, nnew);
     goto done;
   }
@@ -523,6 +556,7 @@ static int submit(const char *dir, int dry_run, int force, int resubmit) {
   printf("submitted aggregate: job %s, after %s\n", job, dep + strlen("--dependency="));
   rc = sweep_submissions_append(dir, subs, nnew);
 done:
+  dpt_free(dep);
   sweep_submissions_free(subs, nnew);
   view_free(&v);
   return rc;
@@ -629,7 +663,7 @@ static int cmd_run_local(int argc, char **argv) {
       fclose(pf);
     }
     time_t t0 = time(NULL);
-    int st = run_cmd(args, NULL, 0, log);
+    int st = sweep_run_cmd(args, NULL, 0, log);
     if (st < 0) {
       fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
       st = 127;
@@ -699,6 +733,26 @@ static int cmd_results(int argc, char **argv) {
   return DPT_EXIT_OK;
 }
 
+/* ---- complete: the job scripts' check, with dpt's own reader ---- */
+
+static int cmd_complete(int argc, char **argv) {
+  const char *dir;
+  if (dir_arg(argc, argv, "complete", &dir) < 0) {
+    fprintf(stderr, "run 'dpt-sweep --help' for usage\n");
+    return DPT_EXIT_USAGE;
+  }
+  char path[PATH_MAX + 16];
+  snprintf(path, sizeof path, "%s/run.h5", dir);
+  sweep_task_files_t f;
+  sweep_run_file(path, &f);
+  if (!strcmp(f.run_status, "complete")) {
+    printf("%s: complete\n", path);
+    return DPT_EXIT_OK;
+  }
+  printf("%s: not complete (%s)\n", path, f.run_status[0] ? f.run_status : "no run file");
+  return DPT_EXIT_ERROR;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -722,7 +776,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "status")) return cmd_status(argc, argv);
   if (!strcmp(cmd, "run-local")) return cmd_run_local(argc, argv);
   if (!strcmp(cmd, "results")) return cmd_results(argc, argv);
+  if (!strcmp(cmd, "complete")) return cmd_complete(argc, argv);
   fprintf(stderr, "dpt-sweep: unknown command '%s' (expand, submit, status, resubmit, "
-                  "run-local, results)\nrun 'dpt-sweep --help' for usage\n", cmd);
+                  "run-local, results, complete)\nrun 'dpt-sweep --help' for usage\n", cmd);
   return DPT_EXIT_USAGE;
 }

@@ -13,8 +13,6 @@
 #include "expr.h"
 #include "sweep.h"
 
-#define MAX_COMBOS 1000000L
-
 void sweep_hash(const char *text, char out[17]) {
   uint64_t h = 1469598103934665603ULL;
   for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
@@ -163,6 +161,21 @@ static int eval_resources(const sweep_spec_t *s, const dpt_config_t *cfg, int *r
       return dpt_fail("resources.time: '%s' gives %g minutes", s->res.time, v);
     *time_min = (int)ceil(v);
   }
+  /* What would otherwise fail only after queueing: the warning before the time limit
+   * must come after the start, and the trainer splits the batch (K = 0) or the workers
+   * (K >= 1) evenly over the ranks. */
+  if (s->res.signal_lead >= *time_min * 60)
+    return dpt_fail("resources.signal_lead: %d s is not less than the time limit (%d min): "
+                    "USR1 would come before the task could work", s->res.signal_lead, *time_min);
+  double k = 0, b = 0;
+  if (lookup((void *)cfg, "K", &k) == 0 && lookup((void *)cfg, "B", &b) == 0) {
+    if (k == 0 && fmod(b, *ranks) != 0)
+      return dpt_fail("resources.ranks: %d rank(s) do not divide model.batch_size %g "
+                      "(centralized training splits the batch over the ranks)", *ranks, b);
+    if (k >= 1 && fmod(k, *ranks) != 0)
+      return dpt_fail("resources.ranks: %d rank(s) do not divide model.num_workers K = %g "
+                      "(each rank hosts K/P workers)", *ranks, k);
+  }
   return 0;
 }
 
@@ -190,8 +203,8 @@ int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) 
   long combos = 1;
   for (int d = 0; d < s->ndims; d++) {
     combos *= s->dims[d].nvalues;
-    if (combos > MAX_COMBOS)
-      return dpt_fail("%s: more than %ld combinations; split the sweep", s->path, MAX_COMBOS);
+    if (combos > SWEEP_MAX_COMBOS)
+      return dpt_fail("%s: more than %ld combinations; split the sweep", s->path, SWEEP_MAX_COMBOS);
   }
   plan->ncombos = (int)combos;
   int nsets_max = s->nsets;

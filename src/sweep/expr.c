@@ -1,4 +1,6 @@
-/* expr.c - a recursive-descent evaluator for resource expressions (see expr.h). */
+/* expr.c - a recursive-descent evaluator for resource expressions (see expr.h). The
+ * nesting (parentheses, function calls, signs) is bounded, so a hostile spec cannot
+ * exhaust the stack. */
 #include "expr.h"
 
 #include <ctype.h>
@@ -8,10 +10,13 @@
 
 #include "../core/err.h"
 
+#define EXPR_MAX_DEPTH 64
+
 typedef struct {
   const char *text, *p;
   expr_lookup_fn lookup;
   void *ctx;
+  int depth;
 } parser_t;
 
 static int expr_sum(parser_t *ps, double *v);
@@ -21,7 +26,8 @@ static void skip_space(parser_t *ps) {
 }
 
 static int fail_here(parser_t *ps, const char *what) {
-  return dpt_fail("'%s' at %d: %s", ps->text, (int)(ps->p - ps->text) + 1, what);
+  return dpt_fail("'%.80s%s' at %d: %s", ps->text, strlen(ps->text) > 80 ? "..." : "",
+                  (int)(ps->p - ps->text) + 1, what);
 }
 
 /* name ( args ) for min, max, ceil, floor. */
@@ -53,7 +59,9 @@ fail:
   return -1;
 }
 
-static int primary(parser_t *ps, double *v) {
+static int primary(parser_t *ps, double *v);
+
+static int operand(parser_t *ps, double *v) {
   skip_space(ps);
   const char *s = ps->p;
   if (*s == '(') {
@@ -96,6 +104,16 @@ fail:
   return -1;
 }
 
+/* An operand, one level deeper: every recursion of the grammar passes here. */
+static int primary(parser_t *ps, double *v) {
+  if (ps->depth == EXPR_MAX_DEPTH)
+    return fail_here(ps, "nested more than 64 deep (parentheses, calls or signs)");
+  ps->depth++;
+  int rc = operand(ps, v);
+  ps->depth--;
+  return rc;
+}
+
 static int product(parser_t *ps, double *v) {
   TRY(primary(ps, v));
   for (;;) {
@@ -128,7 +146,7 @@ fail:
 }
 
 int expr_eval(const char *text, expr_lookup_fn lookup, void *ctx, double *value) {
-  parser_t ps = {text, text, lookup, ctx};
+  parser_t ps = {text, text, lookup, ctx, 0};
   TRY(expr_sum(&ps, value));
   skip_space(&ps);
   if (*ps.p) return fail_here(&ps, "expected an operator or the end");

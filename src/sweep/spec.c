@@ -9,6 +9,7 @@
  *   seeds: [0, 1]                        # or replicates: 3 (seeds 0, 1, 2)
  *   resources: {ranks: "max(1, K)", time: "0:10:00", throttle: 4, signal_lead: 60}
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -147,6 +148,15 @@ static int flatten(ctx_t *c, yaml_node_t *n, const char *prefix, char ***sets, i
   return 0;
 }
 
+/* A non-empty word of letters, digits, '_', '-', '.' and the characters in extra: what
+ * Slurm accepts in job, partition and account names. */
+static int slurm_word(const char *s, const char *extra) {
+  if (!s || !*s || *s == '-' || *s == '.') return 0;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && !strchr("_-.", *s) && !strchr(extra, *s)) return 0;
+  return 1;
+}
+
 static int parse_int(ctx_t *c, yaml_node_t *n, const char *what, int min, int *out) {
   const char *s = scalar(n);
   char *end;
@@ -204,6 +214,9 @@ static int add_axis(ctx_t *c, yaml_node_t *knode, yaml_node_t *vnode, int dim) {
     nitems = (int)(vnode->data.sequence.items.top - items);
   }
   if (nitems == 0) return fail_node(c, vnode, "axis '%s' has no values (empty grid)", key);
+  if (nitems > SWEEP_MAX_COMBOS)
+    return fail_node(c, vnode, "axis '%s' has %d values; at most %ld (split the sweep)", key,
+                     nitems, SWEEP_MAX_COMBOS);
   a->values = dpt_alloc((size_t)nitems * sizeof *a->values);
   for (int i = 0; i < nitems; i++) {
     yaml_node_t *v = items ? yaml_document_get_node(c->doc, items[i]) : vnode;
@@ -277,6 +290,9 @@ static int parse_seeds(ctx_t *c, yaml_node_t *n, int replicates) {
   if (replicates) {
     int r;
     TRY(parse_int(c, n, "replicates", 1, &r));
+    if (r > SWEEP_MAX_COMBOS)
+      return fail_node(c, n, "replicates: %d; at most %ld tasks fit in one sweep (split it)", r,
+                       SWEEP_MAX_COMBOS);
     s->axes = dpt_realloc(s->axes, (size_t)(s->naxes + 1) * sizeof *s->axes);
     sweep_axis_t *a = &s->axes[s->naxes++];
     *a = (sweep_axis_t){dpt_strdup("experiment.seed"), dpt_alloc((size_t)r * sizeof(sweep_value_t)),
@@ -358,8 +374,15 @@ static int parse_resources(ctx_t *c, yaml_node_t *n) {
                : !strcmp(key, "account") ? &r->account : NULL;
     if (str) {
       if (!scalar(v)) return fail_node(c, v, "resources.%s: expected a value", key);
+      const char *val = cfg_is_null(scalar(v)) ? "" : scalar(v);
+      /* Slurm names go into #SBATCH lines as they are: its own character set only. */
+      if ((str == &r->partition || str == &r->account) && *val &&
+          !slurm_word(val, str == &r->partition ? "," : ""))
+        return fail_node(c, v, "resources.%s: '%s': expected %s of letters, digits, '_', "
+                         "'-' and '.'", key, val, str == &r->partition
+                         ? "a Slurm partition name (or a comma-separated list)" : "a Slurm account name");
       dpt_free(*str);
-      *str = dpt_strdup(cfg_is_null(scalar(v)) ? "" : scalar(v));
+      *str = dpt_strdup(val);
       continue;
     }
     if (!strcmp(key, "cpus_per_rank")) TRY(parse_int(c, v, "resources.cpus_per_rank", 1, &r->cpus_per_rank));
@@ -367,10 +390,11 @@ static int parse_resources(ctx_t *c, yaml_node_t *n) {
     else if (!strcmp(key, "throttle")) TRY(parse_int(c, v, "resources.throttle", 0, &r->throttle));
     else if (!strcmp(key, "signal_lead")) TRY(parse_int(c, v, "resources.signal_lead", 0, &r->signal_lead));
     else if (!strcmp(key, "max_array_size")) TRY(parse_int(c, v, "resources.max_array_size", 1, &r->max_array_size));
+    else if (!strcmp(key, "max_requeues")) TRY(parse_int(c, v, "resources.max_requeues", 0, &r->max_requeues));
     else
       return fail_node(c, k, "resources: unknown key '%s' (known: ranks, time, partition, "
                        "account, cpus_per_rank, mem_per_rank, throttle, signal_lead, "
-                       "max_array_size)", key);
+                       "max_array_size, max_requeues)", key);
   }
   if (!*r->ranks) return fail_node(c, n, "resources.ranks: must not be empty");
   if (!*r->time) return fail_node(c, n, "resources.time: must not be empty");
@@ -423,6 +447,116 @@ static int parse_base(ctx_t *c, yaml_node_t *n) {
   return 0;
 }
 
+/* ---- the checks before the document tree is used ---- */
+
+#define SPEC_MAX_DEPTH 32
+
+typedef struct {
+  int is_map, expect_key; /* a map expects a key next, else that key's value */
+  int index;              /* a sequence's current item (-1 before the first) */
+  char *key;              /* a map's current key */
+} frame_t;
+
+/* "resources.partition", "grid.model.optimizer[1]": where the scanner is. */
+static void scan_path(const frame_t *st, int depth, char *buf, size_t cap) {
+  size_t len = 0;
+  buf[0] = 0;
+  for (int i = 0; i < depth && len < cap; i++) {
+    if (st[i].is_map && st[i].key)
+      len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? "." : "", st[i].key);
+    else if (!st[i].is_map && st[i].index >= 0)
+      len += (size_t)snprintf(buf + len, cap - len, "[%d]", st[i].index);
+  }
+  if (!buf[0]) snprintf(buf, cap, "(top level)");
+}
+
+/* A node starts inside parent: a map alternates key and value, a sequence counts. */
+static void begin_node(frame_t *parent) {
+  if (!parent) return;
+  if (parent->is_map) parent->expect_key = !parent->expect_key;
+  else parent->index++;
+}
+
+static int has_control(const unsigned char *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i] < 0x20 || v[i] == 0x7f) return 1;
+  return 0;
+}
+
+/* Walks the spec's events once: every value ends up in job scripts, manifests or --set
+ * strings, so a control character (newline, tab, escape) anywhere is refused, naming
+ * the key. Aliases are refused (a self-referential one makes a cyclic tree), and the
+ * nesting is bounded, so flatten() and the other readers of the tree stay shallow. */
+static int scan_spec(const char *path, const char *text) {
+  yaml_parser_t parser;
+  yaml_event_t ev;
+  frame_t st[SPEC_MAX_DEPTH];
+  int depth = 0, rc = 0, done = 0;
+  char where[512];
+  yaml_parser_initialize(&parser);
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+  while (!done && rc == 0) {
+    if (!yaml_parser_parse(&parser, &ev)) {
+      rc = dpt_fail("%s:%d: YAML: %s %s", path, (int)parser.problem_mark.line + 1,
+                    parser.problem ? parser.problem : "syntax error",
+                    parser.context ? parser.context : "");
+      break;
+    }
+    int line = (int)ev.start_mark.line + 1;
+    frame_t *top = depth ? &st[depth - 1] : NULL;
+    switch (ev.type) {
+      case YAML_ALIAS_EVENT:
+        scan_path(st, depth, where, sizeof where);
+        rc = dpt_fail("%s:%d: %s: YAML aliases (*%s) are not allowed in a sweep spec; "
+                      "write the value out", path, line, where, (char *)ev.data.alias.anchor);
+        break;
+      case YAML_SCALAR_EVENT: {
+        int is_key = top && top->is_map && top->expect_key;
+        begin_node(top);
+        if (has_control(ev.data.scalar.value, ev.data.scalar.length)) {
+          char *value_key = is_key ? top->key : NULL;
+          if (is_key) top->key = NULL; /* a key: name the map it is in */
+          scan_path(st, depth, where, sizeof where);
+          if (is_key) top->key = value_key;
+          rc = dpt_fail("%s:%d: %s: a control character (newline, tab, ...) in a %s; "
+                        "spec values reach job scripts and must be one plain line", path,
+                        line, where, is_key ? "key" : "value");
+          break;
+        }
+        if (is_key) {
+          dpt_free(top->key);
+          top->key = dpt_strdup((char *)ev.data.scalar.value);
+        }
+        break;
+      }
+      case YAML_SEQUENCE_START_EVENT:
+      case YAML_MAPPING_START_EVENT:
+        if (depth == SPEC_MAX_DEPTH) {
+          scan_path(st, depth, where, sizeof where);
+          rc = dpt_fail("%s:%d: %s: nested more than %d levels deep", path, line, where,
+                        SPEC_MAX_DEPTH);
+          break;
+        }
+        begin_node(top);
+        st[depth++] = (frame_t){ev.type == YAML_MAPPING_START_EVENT, 1, -1, NULL};
+        break;
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT:
+        dpt_free(st[--depth].key);
+        break;
+      case YAML_STREAM_END_EVENT:
+        done = 1;
+        break;
+      default:
+        break;
+    }
+    yaml_event_delete(&ev);
+  }
+  while (depth > 0) dpt_free(st[--depth].key);
+  yaml_parser_delete(&parser);
+  return rc;
+}
+
 /* ---- the spec ---- */
 
 int sweep_spec_load(sweep_spec_t *spec, const char *path, const char *const *extra_sets,
@@ -430,10 +564,14 @@ int sweep_spec_load(sweep_spec_t *spec, const char *path, const char *const *ext
   memset(spec, 0, sizeof *spec);
   spec->path = dpt_strdup(path);
   spec->res = (sweep_resources_t){dpt_strdup("1"), dpt_strdup("60"), dpt_strdup(""),
-                                  dpt_strdup(""), 1, 0, 0, 120, 0};
+                                  dpt_strdup(""), 1, 0, 0, 120, 0, 10};
   spec->base_text = dpt_strdup("{}");
   char *text = read_text(path);
   if (!text) return -1;
+  if (scan_spec(path, text) < 0) {
+    dpt_free(text);
+    return -1;
+  }
   yaml_parser_t parser;
   yaml_document_t doc;
   ctx_t c = {spec, &doc};
@@ -485,8 +623,9 @@ int sweep_spec_load(sweep_spec_t *spec, const char *path, const char *const *ext
     const char *key = scalar(k) ? scalar(k) : "";
     int r = 0;
     if (!strcmp(key, "name")) {
-      if (!scalar(v) || !*scalar(v) || strpbrk(scalar(v), "/ \t")) {
-        fail_node(&c, v, "name: expected a word without '/' or spaces");
+      if (!slurm_word(scalar(v), "")) {
+        fail_node(&c, v, "name: '%s': expected a word of letters, digits, '_', '-' and '.' "
+                  "(it names Slurm jobs and the sweep directory)", scalar(v) ? scalar(v) : "a list or map");
         goto done;
       }
       dpt_free(spec->name);

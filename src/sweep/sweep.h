@@ -28,6 +28,10 @@
 
 /* ---- the spec ---- */
 
+/* The most combinations a spec may have (and so values in one axis, replicates and
+ * tasks), checked before anything is allocated for them. */
+#define SWEEP_MAX_COMBOS 1000000L
+
 typedef struct {
   char *text;   /* for the manifest and exclude rules: the scalar, or a map in flow style */
   char **sets;  /* the "dotted.key=value" overrides this value means */
@@ -70,6 +74,7 @@ typedef struct {
   int throttle;       /* array throttle %N; 0 = none */
   int signal_lead;    /* seconds before the time limit that USR1 comes; default 120 */
   int max_array_size; /* 0 = ask the cluster (scontrol), else Slurm's default 1001 */
+  int max_requeues;   /* requeues of one task after its time-limit signal; default 10 */
 } sweep_resources_t;
 
 typedef struct {
@@ -168,6 +173,7 @@ typedef struct {
 
 typedef struct {
   char *dir;
+  char *name;           /* the sweep's name (its Slurm jobs are NAME-aN, NAME-aggregate) */
   int naxes;
   char **axes;          /* axis column names */
   sweep_row_t *rows;
@@ -210,6 +216,8 @@ typedef struct {
 } sweep_task_files_t;
 
 void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_files_t *f);
+/* Only the run file's part of that (run_status, results): `dpt-sweep complete`. */
+void sweep_run_file(const char *run_h5, sweep_task_files_t *f);
 
 /* The state of a task from its files and, when the task's job is in Slurm's queue, the
  * queue's state word (PENDING, RUNNING, ...; NULL when not in the queue). submitted:

@@ -167,6 +167,24 @@ static int fill_template(const char *tpl_path, const subst_t *subs, int nsubs, c
   return 0;
 }
 
+/* ---- values in #SBATCH lines ---- */
+
+/* sbatch (22.05) splits a directive's arguments at blanks and ends the line at a '#',
+ * except inside quotes, which it removes; it has no escapes, so a path goes in double
+ * quotes and script_safe() refuses one that holds a quote. In --output, Slurm expands
+ * %-patterns: a literal '%' is written '%%' (--chdir takes it as it is). */
+static char *sbatch_word(const char *path, const char *pattern) {
+  buf_t b = {0};
+  bputs(&b, "\"");
+  for (const char *p = path; *p; p++) {
+    bput(&b, p, 1);
+    if (pattern && *p == '%') bput(&b, "%", 1);
+  }
+  if (pattern) bputs(&b, pattern);
+  bputs(&b, "\"");
+  return b.s;
+}
+
 /* ---- writing ---- */
 
 static int dir_is_empty(const char *dir) {
@@ -183,9 +201,13 @@ static int dir_is_empty(const char *dir) {
 static int write_scripts(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir,
                          const sweep_write_opts_t *o) {
   char path[4200], tpl[4200], logs[4200], job[256], array[4096], name[16];
-  char ranks[16], cpus[16], mem[32], time[32], lead[16], ntasks[16], code[8];
+  char ranks[16], cpus[16], mem[32], time[32], lead[16], ntasks[16], code[8], requeues[16];
   snprintf(logs, sizeof logs, "%s/logs", dir);
   snprintf(code, sizeof code, "%d", DPT_EXIT_REQUEUE);
+  snprintf(requeues, sizeof requeues, "%d", spec->res.max_requeues);
+  char *workdir = sbatch_word(o->workdir, NULL), *log_task = sbatch_word(logs, "/%A_%a.out");
+  char *log_agg = sbatch_word(logs, "/aggregate_%j.out");
+  int rc = -1;
   snprintf(lead, sizeof lead, "%d", spec->res.signal_lead);
   if (spec->res.signal_lead == 0) lead[0] = 0;
   for (int a = 0; a < plan->narrays; a++) {
@@ -205,16 +227,16 @@ static int write_scripts(const sweep_spec_t *spec, const sweep_plan_t *plan, con
         {"SWEEP_NAME", spec->name}, {"SWEEP_DIR", dir}, {"ARRAY_NAME", name},
         {"JOB_NAME", job}, {"ARRAY", array}, {"RANKS", ranks}, {"CPUS_PER_RANK", cpus},
         {"MEM_PER_CPU", mem}, {"TIME", time}, {"PARTITION", spec->res.partition},
-        {"ACCOUNT", spec->res.account}, {"SIGNAL_LEAD", lead}, {"LOG_DIR", logs},
-        {"WORKDIR", o->workdir}, {"DPT_BIN", o->bin_dir}, {"NTASKS", ntasks},
-        {"REQUEUE_CODE", code}};
+        {"ACCOUNT", spec->res.account}, {"SIGNAL_LEAD", lead}, {"LOG_PATTERN", log_task},
+        {"WORKDIR_SBATCH", workdir}, {"DPT_BIN", o->bin_dir}, {"NTASKS", ntasks},
+        {"REQUEUE_CODE", code}, {"MAX_REQUEUES", requeues}};
     char *text;
     snprintf(tpl, sizeof tpl, "%s/array.sbatch.in", o->jobs_dir);
     TRY(fill_template(tpl, subs, (int)(sizeof subs / sizeof subs[0]), &text));
     snprintf(path, sizeof path, "%s/jobs/%s.sbatch", dir, name);
-    int rc = write_file(path, text, 0, 0755);
+    int wrc = write_file(path, text, 0, 0755);
     dpt_free(text);
-    TRY(rc);
+    TRY(wrc);
   }
   /* Scripts of arrays an earlier expansion had and this one has not. */
   for (int a = plan->narrays;; a++) {
@@ -224,23 +246,39 @@ static int write_scripts(const sweep_spec_t *spec, const sweep_plan_t *plan, con
   snprintf(job, sizeof job, "%s-aggregate", spec->name);
   const subst_t subs[] = {{"SWEEP_NAME", spec->name}, {"SWEEP_DIR", dir}, {"JOB_NAME", job},
                           {"PARTITION", spec->res.partition}, {"ACCOUNT", spec->res.account},
-                          {"LOG_DIR", logs}, {"WORKDIR", o->workdir}, {"DPT_BIN", o->bin_dir}};
+                          {"LOG_PATTERN", log_agg}, {"WORKDIR_SBATCH", workdir},
+                          {"DPT_BIN", o->bin_dir}};
   char *text;
   snprintf(tpl, sizeof tpl, "%s/aggregate.sbatch.in", o->jobs_dir);
   TRY(fill_template(tpl, subs, (int)(sizeof subs / sizeof subs[0]), &text));
   snprintf(path, sizeof path, "%s/jobs/aggregate.sbatch", dir);
-  int rc = write_file(path, text, 0, 0755);
+  rc = write_file(path, text, 0, 0755);
   dpt_free(text);
-  return rc;
 fail:
-  return -1;
+  dpt_free(workdir);
+  dpt_free(log_task);
+  dpt_free(log_agg);
+  return rc;
+}
+
+/* The job scripts quote paths in single quotes for the shell and in double quotes for
+ * sbatch (sbatch_word), so quotes and control characters cannot be carried. */
+static int script_safe(const char *path) {
+  for (const char *p = path; *p; p++)
+    if (*p == '\'' || *p == '"' || (unsigned char)*p < 0x20 || *p == 0x7f) return 0;
+  return 1;
 }
 
 int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir,
                 const sweep_write_opts_t *o) {
   char path[4200];
-  if (strpbrk(dir, "'\n\t") || strpbrk(o->workdir, "'\n\t") || strpbrk(o->bin_dir, "'\n\t"))
-    return dpt_fail("%s: paths with quotes, tabs or newlines cannot go into job scripts", dir);
+  const char *const paths[][2] = {{"sweep directory", dir}, {"working directory", o->workdir},
+                                  {"dpt's bin directory", o->bin_dir}};
+  for (int i = 0; i < 3; i++)
+    if (!script_safe(paths[i][1]))
+      return dpt_fail("%s '%s': a path with a quote (' or \") or a control character (newline, "
+                      "tab) cannot be written into a job script; spaces, '#' and '%%' are fine",
+                      paths[i][0], paths[i][1]);
   snprintf(path, sizeof path, "%s/manifest.tsv", dir);
   int is_sweep = dpt_file_exists(path);
   if (is_sweep && !o->force)
@@ -367,6 +405,12 @@ int sweep_manifest_read(const char *dir, sweep_manifest_t *m) {
   int lineno = 0, cols = 0, rc = 0;
   for (char *line = strtok(text, "\n"); line && rc == 0; line = strtok(NULL, "\n")) {
     lineno++;
+    static const char head[] = "# dpt-sweep manifest of ";
+    if (!strncmp(line, head, sizeof head - 1) && !m->name) {
+      size_t n = strcspn(line + sizeof head - 1, ":");
+      m->name = dpt_alloc(n + 1);
+      memcpy(m->name, line + sizeof head - 1, n);
+    }
     if (line[0] == '#') continue;
     int n = split_tabs(line, f, 4096);
     if (!cols) {
@@ -400,6 +444,8 @@ int sweep_manifest_read(const char *dir, sweep_manifest_t *m) {
     for (int i = 0; i < m->naxes; i++) r->values[i] = dpt_strdup(f[7 + i]);
   }
   dpt_free(text);
+  if (rc == 0 && !m->name)
+    rc = dpt_fail("%s: no '# dpt-sweep manifest of NAME' line (dpt-sweep expand writes it)", path);
   if (rc == 0) {
     snprintf(path, sizeof path, "%s/arrays.tsv", dir);
     text = read_file(path, 0);
@@ -443,6 +489,7 @@ void sweep_manifest_free(sweep_manifest_t *m) {
   dpt_free(m->rows);
   dpt_free(m->arrays);
   dpt_free(m->dir);
+  dpt_free(m->name);
   memset(m, 0, sizeof *m);
 }
 
@@ -493,11 +540,9 @@ int sweep_submissions_append(const char *dir, const sweep_submission_t *subs, in
 
 /* ---- task state ---- */
 
-void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_files_t *f) {
-  char path[4200];
-  memset(f, 0, sizeof *f);
-  f->last_exit = -1;
-  snprintf(path, sizeof path, "%s/%s/run.h5", sweep_dir, row->run_dir);
+void sweep_run_file(const char *path, sweep_task_files_t *f) {
+  f->run_status[0] = 0;
+  f->has_results = 0;
   if (dpt_file_exists(path)) {
     hid_t file = h5_open_checked(path, "dpt-run", 1);
     char *status = NULL;
@@ -522,6 +567,14 @@ void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_
     if (file >= 0) H5Fclose(file);
     dpt_clear_error();
   }
+}
+
+void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_files_t *f) {
+  char path[4200];
+  memset(f, 0, sizeof *f);
+  f->last_exit = -1;
+  snprintf(path, sizeof path, "%s/%s/run.h5", sweep_dir, row->run_dir);
+  sweep_run_file(path, f);
   snprintf(path, sizeof path, "%s/%s/attempts.tsv", sweep_dir, row->run_dir);
   char *text = read_file(path, 1);
   dpt_clear_error();

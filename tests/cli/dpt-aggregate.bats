@@ -178,8 +178,8 @@ setup() {
     grep -q '<svg' "plots/$p.svg"
     file "plots/$p.png" 2>/dev/null | grep -q PNG || head -c 4 "plots/$p.png" | grep -q PNG
   done
-  grep -q 'set xlabel "epoch"' plots/val_acc_epoch.gp
-  grep -q 'title "work.dynamic.strategy=LossLS"' plots/H_epoch.gp
+  grep -q "set xlabel 'epoch'" plots/val_acc_epoch.gp
+  grep -q "title 'work.dynamic.strategy=LossLS'" plots/H_epoch.gp
 }
 
 @test "a run made by dpt-train aggregates" {

@@ -176,3 +176,40 @@ state_total() { "$BIN/dpt-sweep" status "$1" --summary | grep '^total'; }
   b=$(h5dump -a /results/test_acc_last "$BATS_TEST_TMPDIR/plain/run.h5" | grep '(0)')
   [ "$a" = "$b" ]
 }
+
+@test "sweep on Slurm: a sweep directory and working directory with spaces, '#' and '%' run end to end" {
+  mkdir -p "$BATS_TEST_TMPDIR/w d#1%x"
+  cd "$BATS_TEST_TMPDIR/w d#1%x"
+  d="$BATS_TEST_TMPDIR/w d#1%x/s p#2%y"
+  s=$(spec odd "grid: {model.optimizer: [SGDM]}" "resources: {ranks: 1, time: 5}")
+  "$BIN/dpt-sweep" expand "$s" -o "s p#2%y" >/dev/null
+  run "$BIN/dpt-sweep" submit "$d"
+  assert_success
+  job=$(awk -F'\t' '$2 == "a0" { print $1; exit }' "$d/submitted.tsv")
+  slurm_wait_idle 120
+  run state_total "$d"
+  assert_output --partial "1 done"
+  # The log landed where --output said, with the job's own numbers; the job ran here.
+  grep -q "task 0 (array a0 index 0, job ${job}_0" "$d/logs/${job}_0.out"
+  [ -s "$d/results.md" ]
+  [ -z "$(ls "$BATS_TEST_TMPDIR" | grep -v '^w d#1%x$' | grep -v '\.yaml$')" ]
+}
+
+@test "sweep on Slurm: expand --force refuses while tasks are queued or running; MaxArraySize is the cluster's" {
+  d=$BATS_TEST_TMPDIR/sw
+  s=$(spec busy "grid: {model.epochs: [150]}" "resources: {ranks: 1, time: 5}")
+  "$BIN/dpt-sweep" expand "$s" -o "$d" >/dev/null
+  "$BIN/dpt-sweep" submit "$d" >/dev/null
+  run "$BIN/dpt-sweep" expand "$s" -o "$d" --force
+  assert_failure 1
+  assert_output --regexp "1 task\(s\) of this sweep are queued or running \(task 0: a0\[0\] (pending|running)\)"
+  scancel --name=t-a0,t-aggregate
+  slurm_wait_idle 60
+  run "$BIN/dpt-sweep" expand "$s" -o "$d" --force
+  assert_success
+  # The cluster allows 1001 per array (scontrol show config): more is refused at expand.
+  run "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/big" --max-array-size 5000
+  assert_failure 1
+  assert_output --partial "--max-array-size 5000 exceeds this cluster's MaxArraySize 1001"
+  [ ! -e "$BATS_TEST_TMPDIR/big" ]
+}

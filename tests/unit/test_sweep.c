@@ -1,5 +1,6 @@
 /* test_sweep.c - sweep specs: expressions, index lists, times, expansion (product, zip,
- * exclude, seeds, duplicates, shapes, array splitting) and the refusals. */
+ * exclude, seeds, duplicates, shapes, array splitting) and the refusals; the commands'
+ * answers read whole. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "../../src/core/err.h"
 #include "../../src/sweep/expr.h"
+#include "../../src/sweep/proc.h"
 #include "../../src/sweep/sweep.h"
 #include "test.h"
 
@@ -186,4 +188,40 @@ TEST(sweep_task_states) {
   CHECK(sweep_task_state(&f, "COMPLETED", 1) == TASK_INTERRUPTED);
   strcpy(f.run_status, "complete");
   CHECK(sweep_task_state(&f, "RUNNING", 1) == TASK_DONE);
+}
+
+TEST(sweep_expr_depth_is_bounded) {
+  /* 200k parentheses overflowed the stack; 64 levels are the limit. */
+  size_t n = 200000;
+  char *deep = malloc(2 * n + 2);
+  memset(deep, '(', n);
+  deep[n] = '1';
+  memset(deep + n + 1, ')', n);
+  deep[2 * n + 1] = 0;
+  double v = 0;
+  CHECK_FAILS(expr_eval(deep, vars, NULL, &v));
+  CHECK(strstr(dpt_errmsg(), "nested more than 64 deep"));
+  dpt_clear_error();
+  free(deep);
+  CHECK_OK(expr_eval("((((((((((((((((((((1))))))))))))))))))))", vars, NULL, &v));
+  CHECK(v == 1);
+}
+
+TEST(sweep_command_output_is_read_whole) {
+  /* squeue's answer went into a fixed 4 MiB buffer and the rest was dropped: 6.9 MB of
+   * lines now arrive whole, and an answer over the limit is an error, never shortened. */
+  char *out = NULL;
+  char *argv[] = {"seq", "1", "1000000", NULL};
+  CHECK(sweep_run_cmd(argv, &out, 0, NULL) == 0);
+  CHECK(out && strlen(out) == 6888896);
+  CHECK(out && !strcmp(out + strlen(out) - 8, "1000000\n"));
+  dpt_free(out);
+  CHECK(sweep_run_cmd(argv, &out, 1 << 20, NULL) < 0);
+  CHECK(strstr(dpt_errmsg(), "refusing a truncated answer"));
+  CHECK(out == NULL);
+  dpt_clear_error();
+  char *missing[] = {"dpt-no-such-command", NULL};
+  CHECK(sweep_run_cmd(missing, &out, 0, NULL) < 0);
+  CHECK(strstr(dpt_errmsg(), "cannot run dpt-no-such-command"));
+  dpt_clear_error();
 }
