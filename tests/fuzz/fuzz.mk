@@ -58,7 +58,7 @@ fuzz: fuzz-build
 	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ./$(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ \
-	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t \
+	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t $$(ls -d tests/fuzz/regressions/$$t 2>/dev/null) \
 	    2>&1 | tee $(FUZZ_BUILD)/$$t.log | grep -E '^(#[0-9]+ +(INITED|DONE)|==[0-9]+==|stat::number_of_executed_units|SUMMARY|artifact_prefix)'; \
 	  [ $${PIPESTATUS[0]} -eq 0 ] || failed="$$failed $$t"; \
 	done; \
