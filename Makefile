@@ -93,3 +93,4 @@ clean:
 	rm -rf build build-san bin
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+include tests/fuzz/fuzz.mk

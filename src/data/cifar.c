@@ -18,26 +18,40 @@ typedef struct {
   int num_classes;
   const char *train[5];  /* NULL-terminated */
   const char *test;
+  uint64_t train_records, test_records; /* per file, as in the official archive */
 } layout_t;
 
 static const layout_t cifar10 = {"cifar-10-batches-bin", 1, 10,
                                  {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
                                   "data_batch_4.bin", "data_batch_5.bin"},
-                                 "test_batch.bin"};
+                                 "test_batch.bin", 10000, 10000};
 static const layout_t cifar100 = {"cifar-100-binary", 2, 100, {"train.bin", NULL},
-                                  "test.bin"};
+                                  "test.bin", 50000, 10000};
+
+/* dataset_limit_fn: a fixed number of bytes (the records of an official file). */
+static int fixed_limit(void *ctx, const dataset_blob_t *blob, uint64_t *max) {
+  (void)blob;
+  *max = *(const uint64_t *)ctx;
+  return 0;
+}
 
 /* Checks every record of one file and appends up to `limit` of them (in total) to split
  * (and to *coarse for CIFAR-100). */
 static int append_file(dataset_import_t *imp, const layout_t *lay, const char *dir,
-                       const char *name, int64_t limit, dpt_split_t *split,
-                       uint8_t **coarse) {
+                       const char *name, uint64_t records, int64_t limit,
+                       dpt_split_t *split, uint8_t **coarse) {
   char path[4200];
   dataset_blob_t blob = {0};
   size_t rec = (size_t)lay->nlabels + PIXELS;
+  uint64_t max = records * rec;
   int rc = -1;
   TRY(dataset_find_source(path, sizeof path, dir, lay->sub, name));
-  TRY(dataset_read_source(imp, path, &blob));
+  TRY(dataset_read_source(imp, path, &blob, 0, fixed_limit, &max));
+  if (blob.len > max) {
+    dpt_fail("%s: byte %llu: more than the %llu records of %zu bytes an official %s holds",
+             blob.what, (unsigned long long)max, (unsigned long long)records, rec, name);
+    goto fail;
+  }
   if (blob.len == 0) {
     dpt_fail("%s: empty file", blob.what);
     goto fail;
@@ -91,9 +105,9 @@ int cifar_import(dataset_import_t *imp, const char *dir, int64_t limit, int is10
   imp->class_names = is100 ? NULL : cifar10_classes;
   imp->num_coarse_classes = is100 ? COARSE_CLASSES : 0;
   for (int i = 0; i < 5 && lay->train[i]; i++)
-    TRY(append_file(imp, lay, dir, lay->train[i], limit, &ds->train,
+    TRY(append_file(imp, lay, dir, lay->train[i], lay->train_records, limit, &ds->train,
                     is100 ? &imp->train_coarse : NULL));
-  TRY(append_file(imp, lay, dir, lay->test, limit, &ds->test,
+  TRY(append_file(imp, lay, dir, lay->test, lay->test_records, limit, &ds->test,
                   is100 ? &imp->test_coarse : NULL));
   return 0;
 fail:

@@ -39,10 +39,38 @@ int idx_parse(idx_t *idx, const char *what, const uint8_t *bytes, size_t len, in
     return dpt_fail("%s: truncated: the header promises %llu data bytes from byte %zu, but "
                     "the file ends at byte %zu", what, (unsigned long long)count, header, len);
   if (len - header > count)
-    return dpt_fail("%s: byte %zu: %llu unexpected bytes after the data", what,
-                    (size_t)(header + count), (unsigned long long)(len - header - count));
+    return dpt_fail("%s: byte %zu: unexpected bytes after the %llu data bytes the header "
+                    "declares", what, (size_t)(header + count), (unsigned long long)count);
   idx->data = bytes + header;
   return 0;
+}
+
+/* dataset_limit_fn of an IDX file: the header's size plus the data bytes it declares.
+ * An image header must declare images dpt-train can use (sides 1..DATASET_MAX_SIDE),
+ * checked before the data is read. A short or foreign head is left to idx_parse. */
+static int idx_limit(void *ctx, const dataset_blob_t *blob, uint64_t *max) {
+  int ndim = *(const int *)ctx;
+  size_t header = 4 + 4 * (size_t)ndim;
+  *max = blob->len;
+  if (blob->len < header || be32(blob->bytes) != (0x800u | (uint32_t)ndim)) return 0;
+  uint64_t count = 1;
+  for (int i = 0; i < ndim; i++) {
+    uint32_t d = be32(blob->bytes + 4 + 4 * i);
+    if (ndim == 3 && i > 0 && (d < 1 || d > DATASET_MAX_SIDE))
+      return dpt_fail("%s: byte %d: images of %ux%u pixels; dpt-train takes 1 to %d pixels "
+                      "a side", blob->what, 4 + 4 * i, be32(blob->bytes + 8),
+                      be32(blob->bytes + 12), DATASET_MAX_SIDE);
+    count *= d;  /* at most 2^32 * 32 * 32 */
+  }
+  *max = header + count;
+  return 0;
+}
+
+static int read_idx(dataset_import_t *imp, const char *path, int ndim, dataset_blob_t *blob,
+                    idx_t *idx) {
+  if (dataset_read_source(imp, path, blob, 4 + 4 * (size_t)ndim, idx_limit, &ndim) < 0)
+    return -1;
+  return idx_parse(idx, blob->what, blob->bytes, blob->len, ndim);
 }
 
 /* One split ("train" or "t10k"): checks its two files against each other and against the
@@ -57,10 +85,8 @@ static int import_split(dataset_import_t *imp, const char *dir, const char *pref
   TRY(dataset_find_source(ipath, sizeof ipath, dir, NULL, name));
   snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
   TRY(dataset_find_source(lpath, sizeof lpath, dir, NULL, name));
-  TRY(dataset_read_source(imp, ipath, &img));
-  TRY(idx_parse(&ii, img.what, img.bytes, img.len, 3));
-  TRY(dataset_read_source(imp, lpath, &lab));
-  TRY(idx_parse(&li, lab.what, lab.bytes, lab.len, 1));
+  TRY(read_idx(imp, ipath, 3, &img, &ii));
+  TRY(read_idx(imp, lpath, 1, &lab, &li));
   if (ii.dims[0] != li.dims[0]) {
     dpt_fail("%s: byte 4: %u images, but %s has %u labels", img.what, ii.dims[0], lab.what,
              li.dims[0]);

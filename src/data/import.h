@@ -35,11 +35,22 @@ typedef struct {
   char what[4200];
 } dataset_blob_t;
 
+/* The largest image side dpt-train takes (its model input is 32x32; smaller images are
+ * centred on it): dpt-data refuses larger ones. */
+enum { DATASET_MAX_SIDE = 32 };
+
 /* Finds `name` or `name`.gz in dir, then in dir/sub (sub may be NULL); path gets it. */
 int dataset_find_source(char *path, size_t cap, const char *dir, const char *sub,
                         const char *name);
-/* Reads path into blob and records its name and crc32 in imp->sources. */
-int dataset_read_source(dataset_import_t *imp, const char *path, dataset_blob_t *blob);
+/* How many bytes a source may hold (*max), decided from its first bytes: blob holds up
+ * to `head` of them (fewer when the file is shorter) and its `what`. Fails, naming
+ * blob->what and the offset, when the head already shows the file unusable. */
+typedef int (*dataset_limit_fn)(void *ctx, const dataset_blob_t *blob, uint64_t *max);
+/* Reads path into blob, gunzipping at most `head` bytes, then as many as limit allows
+ * plus one, so that a longer file shows as longer than allowed and a gzip bomb is never
+ * inflated; records the file's name and crc32 in imp->sources. */
+int dataset_read_source(dataset_import_t *imp, const char *path, dataset_blob_t *blob,
+                        size_t head, dataset_limit_fn limit, void *ctx);
 void dataset_blob_free(dataset_blob_t *blob);
 /* zlib's crc32 continued over n bytes (start with crc 0), for buffers beyond 4 GiB too. */
 uint32_t dataset_crc32(uint32_t crc, const uint8_t *p, size_t n);

@@ -1,6 +1,6 @@
-/* source.c - reading a dataset's distribution files: the whole file into memory
- * (zlib's gzread gunzips .gz files and passes plain files through unchanged) and the
- * crc32 of the bytes on disk, kept in the dataset file as provenance. */
+/* source.c - reading a dataset's distribution files into memory, no more than their
+ * format allows (zlib's gzread gunzips .gz files and passes plain files through
+ * unchanged), and the crc32 of the bytes on disk, kept in the dataset file as provenance. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,38 +48,53 @@ static int raw_crc32(const char *path, int64_t *crc) {
   return 0;
 }
 
-int dataset_read_source(dataset_import_t *imp, const char *path, dataset_blob_t *blob) {
+/* Gunzips (or copies) into blob until blob->len reaches want or the data ends, growing
+ * the buffer as it fills. */
+static int read_upto(gzFile gz, dataset_blob_t *blob, size_t *cap, uint64_t want) {
+  while (blob->len < want) {
+    if (blob->len == *cap) {
+      *cap = *cap * 2 < want ? *cap * 2 : (size_t)want;
+      blob->bytes = dpt_realloc(blob->bytes, *cap);
+    }
+    size_t room = *cap - blob->len;
+    int n = gzread(gz, blob->bytes + blob->len, (unsigned)(room < CHUNK ? room : CHUNK));
+    if (n <= 0) return n;
+    blob->len += (size_t)n;
+  }
+  return 1;
+}
+
+int dataset_read_source(dataset_import_t *imp, const char *path, dataset_blob_t *blob,
+                        size_t head, dataset_limit_fn limit, void *ctx) {
   if (imp->nsources == DATASET_MAX_SOURCES) DPT_PANIC("more than %d source files",
                                                       DATASET_MAX_SOURCES);
   dataset_source_t *src = &imp->sources[imp->nsources];
   if (raw_crc32(path, &src->crc32) < 0) return -1;
   gzFile gz = gzopen(path, "rb");
   if (!gz) return dpt_fail("%s: cannot open: %s", path, strerror(errno));
-  size_t cap = CHUNK, len = 0;
-  uint8_t *bytes = dpt_realloc(NULL, cap);
-  int n;
-  while ((n = gzread(gz, bytes + len, (unsigned)(cap - len))) > 0) {
-    len += (size_t)n;
-    if (len == cap) bytes = dpt_realloc(bytes, cap *= 2);
-  }
+  size_t cap = CHUNK;
+  uint64_t max = 0;
+  *blob = (dataset_blob_t){.bytes = dpt_alloc(cap)};
+  int n = read_upto(gz, blob, &cap, head);
+  snprintf(blob->what, sizeof blob->what, "%s%s", path, gzdirect(gz) ? "" : " (gunzipped)");
+  if (n >= 0 && limit(ctx, blob, &max) < 0) goto fail;
+  if (n > 0) n = read_upto(gz, blob, &cap, max < UINT64_MAX ? max + 1 : max);
   int zerr;
   const char *zmsg = gzerror(gz, &zerr);
-  int plain = gzdirect(gz);
   if (n < 0 || zerr != Z_OK) {
     dpt_fail("%s: gzip data corrupt or cut short after %zu gunzipped bytes (%s)", path,
-             len, zmsg);
-    gzclose(gz);
-    dpt_free(bytes);
-    return -1;
+             blob->len, zmsg);
+    goto fail;
   }
   gzclose(gz);
-  blob->bytes = bytes;
-  blob->len = len;
-  snprintf(blob->what, sizeof blob->what, "%s%s", path, plain ? "" : " (gunzipped)");
   const char *slash = strrchr(path, '/');
   snprintf(src->name, sizeof src->name, "%s", slash ? slash + 1 : path);
   imp->nsources++;
   return 0;
+fail:
+  gzclose(gz);
+  dataset_blob_free(blob);
+  return -1;
 }
 
 void dataset_blob_free(dataset_blob_t *blob) {

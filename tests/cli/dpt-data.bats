@@ -219,6 +219,64 @@ cifar_file() {
   expect_error "train.bin: byte 0: coarse label 20 out of range 0..19" cifar100 --src "$SRC"
 }
 
+# zeros MB: MB mebibytes of zero bytes as concatenated gzip members (zlib reads them as
+# one stream), made from one 16 MiB member so that it costs no more than a second.
+gzip_zeros() {
+  local member="$BATS_TEST_TMPDIR/zeros16.gz" i
+  [ -f "$member" ] || head -c 16M /dev/zero | gzip -9 > "$member"
+  for ((i = 0; i < $1 / 16; i++)); do cat "$member"; done
+}
+
+@test "gzip sources are read up to the size the IDX header declares, plus one byte" {
+  tiny_idx
+  # A valid header and 8 image bytes, then 512 MiB of zeros: gunzipped whole, this is a
+  # half-gigabyte allocation; read as declared, dpt-data stops one byte after the data.
+  { gzip -c "$SRC/train-images-idx3-ubyte"; gzip_zeros 512; } > "$SRC/train-images-idx3-ubyte.gz"
+  rm "$SRC/train-images-idx3-ubyte"
+  run /usr/bin/time -f "maxrss_kb %M" "$BIN/dpt-data" fashion-mnist --src "$SRC" -o "$OUT"
+  assert_failure 1
+  assert_output --partial "dpt-data: $SRC/train-images-idx3-ubyte.gz (gunzipped): byte 24: unexpected bytes after the 8 data bytes the header declares"
+  local rss=$(echo "$output" | sed -n 's/^maxrss_kb //p')
+  [ "$rss" -lt 200000 ] || { echo "peak RSS $rss KiB: the extra bytes were gunzipped"; false; }
+  [ ! -e "$OUT" ] && [ ! -e "$OUT.tmp" ]
+  # The same for labels, plain (the header's size + 1 byte is all that is read).
+  tiny_idx
+  bytes 1 >> "$SRC/train-labels-idx1-ubyte"
+  expect_error "train-labels-idx1-ubyte: byte 10: unexpected bytes after the 2 data bytes the header declares" \
+    fashion-mnist --src "$SRC"
+}
+
+@test "images dpt-train cannot use are refused at import, naming file and offset" {
+  tiny_idx
+  { be32 2051; be32 2; be32 0; be32 2; } > "$SRC/train-images-idx3-ubyte"
+  expect_error "train-images-idx3-ubyte: byte 8: images of 0x2 pixels; dpt-train takes 1 to 32 pixels a side" \
+    fashion-mnist --src "$SRC"
+  { be32 2051; be32 2; be32 2; be32 0; } > "$SRC/train-images-idx3-ubyte"
+  expect_error "train-images-idx3-ubyte: byte 12: images of 2x0 pixels" fashion-mnist --src "$SRC"
+  # 33 pixels: larger than the model's 32x32 input. The header is refused before any of
+  # its 2 * 33 * 2 data bytes is read, so the check holds for a header alone.
+  { be32 2051; be32 2; be32 33; be32 2; } > "$SRC/train-images-idx3-ubyte"
+  expect_error "train-images-idx3-ubyte: byte 8: images of 33x2 pixels; dpt-train takes 1 to 32" \
+    fashion-mnist --src "$SRC"
+  tiny_idx
+  { be32 2051; be32 1; be32 2; be32 4000000; } | gzip > "$SRC/t10k-images-idx3-ubyte.gz"
+  rm "$SRC/t10k-images-idx3-ubyte"
+  expect_error "t10k-images-idx3-ubyte.gz \\(gunzipped\\): byte 12: images of 2x4000000 pixels" \
+    fashion-mnist --src "$SRC"
+}
+
+@test "a CIFAR file with more records than the official one is refused" {
+  cifar_file "$SRC/train.bin" 2 1:1
+  # 10001 records of zeros (valid labels 0): one more than CIFAR-100's test.bin holds.
+  head -c $((10001 * 3074)) /dev/zero > "$SRC/test.bin"
+  expect_error "test.bin: byte 30740000: more than the 10000 records of 3074 bytes an official test.bin holds" \
+    cifar100 --src "$SRC"
+  head -c $((10000 * 3074)) /dev/zero > "$SRC/test.bin"
+  run "$BIN/dpt-data" cifar100 --src "$SRC" -o "$OUT"
+  assert_success
+  assert_output --partial "1 train + 10000 test images"
+}
+
 @test "errors: missing source directory or file, unknown format, bad arguments" {
   expect_error "$BATS_TEST_TMPDIR/nope: no such directory" fashion-mnist --src "$BATS_TEST_TMPDIR/nope"
   expect_error "no data_batch_1.bin" cifar10 --src "$SRC"

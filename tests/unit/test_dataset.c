@@ -38,7 +38,7 @@ TEST(idx_parse_rejects_bad_magic_truncation_and_trailing_bytes) {
   CHECK_FAILS(idx_parse(&idx, "x", buf, len - 1, 3));
   CHECK(strstr(dpt_errmsg(), "file ends at byte 27"));
   CHECK_FAILS(idx_parse(&idx, "x", buf, len + 2, 3));
-  CHECK(strstr(dpt_errmsg(), "byte 28: 2 unexpected bytes"));
+  CHECK(strstr(dpt_errmsg(), "byte 28: unexpected bytes after the 12 data bytes"));
   buf[4] = 0xff;  /* an absurd count must not overflow into a "valid" size */
   CHECK_FAILS(idx_parse(&idx, "x", buf, len, 3));
 }
