@@ -14,7 +14,7 @@
 /* The sum and the last value of a per-epoch metric of n values. */
 static int sum_last(hid_t metrics, const char *name, int64_t n, double *sum, double *last) {
   double *v = dpt_alloc(sizeof *v * (size_t)n);
-  int rc = h5_read_array(metrics, name, H5T_NATIVE_DOUBLE, v);
+  int rc = h5_read_array(metrics, name, H5T_NATIVE_DOUBLE, (hsize_t)n, v);
   *sum = 0;
   for (int64_t i = 0; rc == 0 && i < n; i++) *sum += v[i];
   if (rc == 0) *last = v[n - 1];

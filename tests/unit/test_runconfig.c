@@ -15,7 +15,7 @@
 #include "test.h"
 
 static const char *yaml =
-    "model: {name: LeNet, epochs: 7, batch_size: 32, learning_rate: 0.025, optimizer: AdamW,\n"
+    "model: {name: LeNet, epochs: 7, batch_size: 32, learning_rate: 0.025, optimizer: SGDM,\n"
     "        num_workers: 2, work: {local_steps: 4, batch_size: 16}}\n"
     "experiment: {name: typed, version: 1, seed: 18446744073709551615, resume: true}\n"
     "data: {val_fraction: 0.2}\n";
@@ -77,7 +77,7 @@ static void readers_agree(const char *path) {
   char page[8192] = "";
   page[fread(page, 1, sizeof page - 1, out)] = '\0';
   fclose(out);
-  CHECK(strstr(page, "LeNet, AdamW, lr 0.025, batch 32") != NULL);
+  CHECK(strstr(page, "LeNet, SGDM, lr 0.025, batch 32") != NULL);
 }
 
 TEST(runconfig_attributes_carry_their_type_and_read_back_as_config_text) {
