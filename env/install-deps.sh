@@ -4,21 +4,22 @@
 # Debian or Ubuntu. Elsewhere, or with DPT_NO_INSTALL=1, it installs nothing: it names
 # what is missing and how to get it with Spack (env/spack.yaml) or modules
 # (env/modules.lua), and exits 1. Exits 0 when everything is present.
+#   --build            check only what building dpt needs (not the tests' and demo's needs)
 #   DPT_NO_INSTALL=1   never call apt (clusters, shared machines)
 #   DPT_QUIET_DEPS=1   say nothing when everything is present
 #   DPT_OS_RELEASE     the os-release file to read (default /etc/os-release)
 set -euo pipefail
 
 # One row per need: what | how to check (cmd NAME, pc MODULE, file PATH) | Debian package |
-# Spack spec (- = the site provides it) | module (- = none).
+# Spack spec (- = the site provides it) | module (- = none). The first nine are the build's.
 needs=(
   "C compiler and make|cmd make|build-essential|-|gcc"
   "pkg-config|cmd pkg-config|pkg-config|pkgconf|-"
-  "MPI compiler wrapper|cmd mpicc|libopenmpi-dev|openmpi|openmpi"
-  "MPI launcher|cmd mpirun|openmpi-bin|openmpi|openmpi"
-  "parallel HDF5|pc hdf5-openmpi|libhdf5-openmpi-dev|hdf5 +mpi|hdf5 (MPI build)"
-  "HDF5 tools (h5dump, h5diff)|cmd h5dump|hdf5-tools|hdf5 +mpi|hdf5 (MPI build)"
-  "OpenBLAS|pc openblas|libopenblas-dev|openblas|openblas"
+  "MPI compiler wrapper|cmd mpicc|libopenmpi-dev|openmpi|openmpi/4.1"
+  "MPI launcher|cmd mpirun|openmpi-bin|openmpi|openmpi/4.1"
+  "parallel HDF5|pc hdf5-openmpi|libhdf5-openmpi-dev|hdf5 +mpi|hdf5/1.10-mpi"
+  "HDF5 tools (h5dump, h5diff)|cmd h5dump|hdf5-tools|hdf5 +mpi|hdf5/1.10-mpi"
+  "OpenBLAS|pc openblas|libopenblas-dev|openblas|openblas/0.3"
   "libyaml|pc yaml-0.1|libyaml-dev|libyaml|libyaml"
   "zlib|pc zlib|zlib1g-dev|zlib|zlib"
   "bats (tests)|cmd bats|bats|bats|-"
@@ -29,6 +30,13 @@ needs=(
   "gnuplot (PNG plots)|cmd gnuplot|gnuplot-nox|gnuplot|gnuplot"
   "Fashion-MNIST (demo)|file /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz|dataset-fashion-mnist|-|-"
 )
+
+if [ "${1:-}" = --build ]; then
+  needs=("${needs[@]:0:9}")
+elif [ $# -gt 0 ]; then
+  echo "usage: install-deps.sh [--build]" >&2
+  exit 2
+fi
 
 present() { # KIND ARG
   case "$1" in

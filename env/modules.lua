@@ -1,6 +1,7 @@
 -- Lmod example: the modules a dpt build and run need on a cluster that provides them.
 -- Copy to your module path as dpt.lua (names and versions vary by site), then
---   module load dpt && make
+--   module load dpt && DPT_NO_INSTALL=1 bash env/install-deps.sh --build && make
+-- (install-deps.sh then only checks, naming anything still missing).
 -- The HDF5 module must be the MPI-parallel build of the same MPI as mpicc.
 whatis("dpt: data-parallel training studies on Slurm (build and run environment)")
 load("gcc")

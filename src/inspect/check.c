@@ -609,6 +609,15 @@ static herr_t config_type(hid_t loc, const char *name, const H5A_info_t *info, v
     say(c->r, 1, "/config: attribute '%s' is not a config key this dpt knows", name);
   else if (!ok)
     say(c->r, 0, "/config: attribute '%s': type %s, expected %s", name, got, expected);
+  else if (H5Tget_class(type) == H5T_STRING && runfile_config_kind(name) != RUNCFG_STRING) {
+    /* A number or boolean key is a string only when left at auto. */
+    char *v = NULL;
+    if (h5_read_attr_str(loc, name, &v) < 0 || strcmp(v, "auto"))
+      say(c->r, 0, "/config: attribute '%s': the string '%s', expected %s or \"auto\"", name,
+          v ? v : "?", expected);
+    dpt_free(v);
+    dpt_clear_error();
+  }
   else if (H5Sget_simple_extent_type(space) != H5S_SCALAR)
     say(c->r, 0, "/config: attribute '%s': not a scalar", name);
   H5Sclose(space);

@@ -1,7 +1,7 @@
 /* test_runconfig.c - run.h5's /config group: typed attributes (schema 1.1) that read back
  * as the config's own text, string-typed files of schema 1.0 that still read everywhere
  * (aggregator, inspect), and dpt-inspect --check refusing a 1.1 file with a string where
- * a number belongs. */
+ * a number or boolean belongs (other than "auto" for keys that take it). */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,13 +162,21 @@ TEST(runconfig_check_refuses_a_string_number_in_a_1_1_file) {
   dpt_config_t cfg;
   const char *path = write_run("bad", &cfg);
   stringify(path, "model.epochs", "1.1");
+  /* data.flip may be the string "auto", no other string */
+  hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
+  DPT_ASSERT(h5_attr_str(g, "data.flip", "yes") == 0);
+  H5Gclose(g);
+  H5Fclose(f);
   insp_report_t r;
   CHECK_OK(insp_check(path, "hdf5-schema", &r));
-  CHECK(r.errors == 1);
+  CHECK(r.errors == 2);
   int found = 0;
   for (int i = 0; i < r.n; i++)
-    found |= !strcmp(r.lines[i], "/config: attribute 'model.epochs': type H5T_STRING, expected H5T_STD_I64LE");
-  CHECK(found);
+    found += !strcmp(r.lines[i], "/config: attribute 'model.epochs': type H5T_STRING, expected H5T_STD_I64LE") ||
+             !strcmp(r.lines[i], "/config: attribute 'data.flip': the string 'yes', expected an enum "
+                                 "{FALSE 0, TRUE 1} of H5T_STD_I8LE or \"auto\"");
+  CHECK(found == 2);
   insp_report_free(&r);
   unlink(path);
 }
