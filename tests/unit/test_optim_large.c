@@ -148,9 +148,10 @@ TEST(exclude_1d_auto_per_variant) {
     }
   }
   /* The seed's LARS from `lars_variant: seed` alone, by hand on the bias: w = (0.1, -0.2),
-   * g = (0.05, -0.1), wd 1e-3, lr 0.1: d = g + wd*w = 0.501*g, |d| = 0.0501*sqrt(5), |w| =
-   * sqrt(0.05); trust = 0.3*|w|/(|d| + 1e-6); buf = lr*trust*d; w -= buf. Excluded, the
-   * bias would take w - lr*g = (0.095, -0.19). */
+   * g = (0.05, -0.1), wd 1e-3, lr 0.1: d = g + wd*w = 1.002*g (w = 2g), |d| =
+   * 1.002*0.05*sqrt(5), |w| = sqrt(0.05); trust = 0.3*|w|/(|d| + 1e-6) = 0.599; buf =
+   * lr*trust*d; w -= buf: (0.0970, -0.1940). Excluded, the bias would take w - lr*g =
+   * (0.095, -0.19). */
   dpt_config_t c;
   opt_hparams_t hp;
   const char *seed[] = {"model.optimizer=LARS", "optim.lars_variant=seed"};
