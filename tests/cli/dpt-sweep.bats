@@ -8,14 +8,14 @@ setup_file() {
   DATA=$(small_fmnist 300)
 }
 
-# A 4-task spec (2 optimizers x K in {0, 2}), 2 resource shapes, tiny runs.
+# A 4-task spec (2 learning rates x K in {0, 2}), 2 resource shapes, tiny runs.
 spec() {
   cat >"$BATS_TEST_TMPDIR/s.yaml" <<YAML
 name: t
 base: $DPT_ROOT/sweeps/base/fashion-mnist.yaml
 set: {model.name: LeNet5, model.epochs: 1, data.path: $DATA, data.limit: 300}
 grid:
-  model.optimizer: [SGDM, AdamW]
+  model.learning_rate: [0.01, 0.02]
   model.num_workers: [0, 2]
 resources: {ranks: "max(1, K)", time: 5, throttle: 2, signal_lead: 30}
 ${1:-}
