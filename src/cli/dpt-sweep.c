@@ -736,11 +736,12 @@ static int cmd_results(int argc, char **argv) {
 /* ---- complete: the job scripts' check, with dpt's own reader ---- */
 
 static int cmd_complete(int argc, char **argv) {
-  const char *dir;
-  if (dir_arg(argc, argv, "complete", &dir) < 0) {
-    fprintf(stderr, "run 'dpt-sweep --help' for usage\n");
+  if (optind != argc - 1) {
+    fprintf(stderr, "dpt-sweep complete: expected one run directory\n"
+                    "run 'dpt-sweep --help' for usage\n");
     return DPT_EXIT_USAGE;
   }
+  const char *dir = argv[optind];
   char path[PATH_MAX + 16];
   snprintf(path, sizeof path, "%s/run.h5", dir);
   sweep_task_files_t f;

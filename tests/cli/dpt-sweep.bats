@@ -51,7 +51,7 @@ YAML
   assert_line "#SBATCH --signal=B:USR1@30"
   assert_line "#SBATCH --requeue"
   assert_line "#SBATCH --open-mode=append"
-  assert_line "#SBATCH --output=$d/logs/%A_%a.out"
+  assert_line "#SBATCH --output=\"$d/logs/%A_%a.out\""
   refute_output --partial "--partition" # empty: the line is left out
   run grep -c 'srun --mpi=pmix' "$d/jobs/a0.sbatch"
   assert_output 1

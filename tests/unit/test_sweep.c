@@ -159,6 +159,11 @@ TEST(sweep_refusals_name_the_problem) {
       {"grid: {model.optimizer: [SGDM]}\nresources: {rank: 2}\n", "unknown key 'rank'"},
       {"grid: {model.optimizer: [SGDM]}\nseeds: [0]\nreplicates: 2\n", "not both"},
       {"grids: {}\n", "unknown key 'grids'"},
+      /* hostile input: a cyclic alias, a newline bound for a job script, a huge count */
+      {"set: &a {model: *a}\n", "set.model: YAML aliases (*a) are not allowed"},
+      {"grid: {model.optimizer: [SGDM]}\nresources: {partition: \"a\\nb\"}\n",
+       "resources.partition: a control character"},
+      {"replicates: 1000000000\n", "at most 1000000 tasks"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     sweep_spec_t s;
