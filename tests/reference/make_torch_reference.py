@@ -248,11 +248,15 @@ def main():
     torch.manual_seed(SEED)
     train_images = read_idx("train-images-idx3-ubyte.gz")
     train_labels = read_idx("train-labels-idx1-ubyte.gz")
-    hist = np.bincount(train_images.reshape(-1), minlength=256).astype(np.float64)
-    vals = np.arange(256, dtype=np.float64)
-    total = hist.sum()
-    mean = (hist * vals).sum() / total
-    std = np.sqrt((hist * (vals - mean) ** 2).sum() / total) / 255.0
+    # dataset_stats (src/data/import.c) term by term, so the constants are its bits
+    hist = [int(h) for h in np.bincount(train_images.reshape(-1), minlength=256)]
+    total, acc, var = sum(hist), 0.0, 0.0
+    for v in range(256):
+        acc += float(hist[v]) * v
+    mean = acc / total
+    for v in range(256):
+        var += float(hist[v]) * (v - mean) * (v - mean)
+    std = np.sqrt(var / total) / 255.0
     mean /= 255.0
 
     images = train_images[:N_IMAGES].copy()
