@@ -322,7 +322,7 @@ static void measure_deviation(trainer_t *t, const float *xa) {
   t->deviation_count++;
 }
 
-static void average(trainer_t *t, double lr) {
+void trainer_average(trainer_t *t, double lr) {
   const dpt_config_t *cfg = t->cfg;
   size_t np = t->model.nparams;
   float *xa = t->grads;
@@ -397,7 +397,7 @@ static int local_epoch(trainer_t *t, double lr, int64_t *items) {
       }
     }
     if ((s + 1) % t->H == 0 || s == T - 1) {
-      average(t, lr);
+      trainer_average(t, lr);
       t->epoch_averagings++;
     }
     t->step++;
