@@ -55,7 +55,7 @@ static int read_exact(hid_t loc, const char *name, hid_t memtype, hsize_t n, voi
   if (total != n)
     return dpt_fail("dataset '%s' has %llu elements, expected %llu", name,
                     (unsigned long long)total, (unsigned long long)n);
-  return h5_read_array(loc, name, memtype, out);
+  return h5_read_rows(loc, name, memtype, dims[0], out);
 }
 
 static int ref_load(ref_t *r) {
