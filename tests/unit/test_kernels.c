@@ -272,7 +272,7 @@ TEST(linear_every_path_matches_double_reference_and_each_other) {
       CHECK_OK(nn_kernel_set(ks[k]));
       linear_forward(n, fin, fout, in, w, b, out[r], 1, scratch);
       memcpy(dout[r], dout0, sizeof(float) * no);
-      linear_backward(n, fin, fout, in, w, out[r], dout[r], dw[r], db[r], din[r], 1);
+      linear_backward(n, fin, fout, in, w, out[r], dout[r], dw[r], db[r], din[r], 1, scratch);
       linear_check(n, fin, fout, in, w, b, dout0, out[r], dw[r], db[r], din[r],
                    nn_kernel_name(ks[k]));
       if (k == 0) continue;
