@@ -72,19 +72,19 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void block_avx2(
   }
 }
 
+/* Row blocks outside, lanes inside: the weight gradient (dst 1600 floats a row for fc1)
+ * is then written in a few sequential streams while its 16 source rows stay in cache. */
 NN_TARGET_AVX2 static void combine_avx2(const combine_t *c) {
-  int l0 = 0;
-  while (l0 + 8 <= c->L) {
-    int nv = l0 + 16 <= c->L ? 2 : 1;
-    for (int a0 = 0; a0 < c->A; a0 += 6) {
-      if (a0 + 6 <= c->A && nv == 2)
+  for (int a0 = 0; a0 < c->A; a0 += 6) {
+    int na = c->A - a0 < 6 ? c->A - a0 : 6;
+    for (int l0 = 0; l0 + 8 <= c->L; l0 += 16) {
+      if (na == 6 && l0 + 16 <= c->L)
         block_avx2(c, a0, 6, l0, 2); /* the hot case, specialised */
       else
-        block_avx2(c, a0, c->A - a0 < 6 ? c->A - a0 : 6, l0, nv);
+        block_avx2(c, a0, na, l0, l0 + 16 <= c->L ? 2 : 1);
     }
-    l0 += 8 * nv;
   }
-  combine_scalar(c, l0);
+  combine_scalar(c, c->L / 8 * 8);
 }
 
 /* Rows a0 .. a0+na-1 by nv vectors of 16 lanes from lane l0; na * nv <= 12. */
@@ -113,13 +113,14 @@ NN_TARGET_AVX512 __attribute__((always_inline)) static inline void block_avx512(
 }
 
 /* 6 rows x 32 lanes where the rows are long, 12 rows x 16 lanes where they are not (the
- * forward pass): 12 independent chains either way, enough to hide the FMA latency. */
+ * forward pass): 12 independent chains either way, enough to hide the FMA latency. Row
+ * blocks outside, lanes inside, as for AVX2. */
 NN_TARGET_AVX512 static void combine_avx512(const combine_t *c) {
-  int l0 = 0;
-  while (l0 + 16 <= c->L) {
-    int nv = l0 + 32 <= c->L ? 2 : 1, na = 12 / nv;
-    for (int a0 = 0; a0 < c->A; a0 += na) {
-      int m = c->A - a0 < na ? c->A - a0 : na;
+  int na = c->L >= 32 ? 6 : 12;
+  for (int a0 = 0; a0 < c->A; a0 += na) {
+    int m = c->A - a0 < na ? c->A - a0 : na;
+    for (int l0 = 0; l0 + 16 <= c->L; l0 += 32) {
+      int nv = l0 + 32 <= c->L ? 2 : 1;
       if (m == 6 && nv == 2)
         block_avx512(c, a0, 6, l0, 2); /* the hot cases, specialised */
       else if (m == 12 && nv == 1)
@@ -127,9 +128,8 @@ NN_TARGET_AVX512 static void combine_avx512(const combine_t *c) {
       else
         block_avx512(c, a0, m, l0, nv);
     }
-    l0 += 16 * nv;
   }
-  combine_scalar(c, l0);
+  combine_scalar(c, c->L / 16 * 16);
 }
 #endif
 
