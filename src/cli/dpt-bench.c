@@ -4,7 +4,8 @@
  * path: pipeline, leaves, tree sum, optimizer) for the seed LeNet on 3x32x32 inputs with
  * 100 classes, batch 64, one thread, SGDM; (b) the step split by phase; (c) single-thread
  * sgemm on a large square matrix and on LeNet's per-image shapes, for the fraction of
- * peak. Data is synthetic (random uint8 images in memory); nothing is written. */
+ * peak (dpt's own kernels do that work now; sgemm stays as the yardstick). Data is
+ * synthetic (random uint8 images in memory); nothing is written. */
 #include <cblas.h>
 #include <getopt.h>
 #include <sys/stat.h>
@@ -35,7 +36,8 @@ static void usage(FILE *out) {
 "\n"
 "Measures the training step of the seed LeNet (3x32x32 inputs, 100 classes, SGDM) on\n"
 "one thread through trainer_step, splits it into phases, and measures single-thread\n"
-"sgemm for comparison. Prints numbers only; never fails on a slow result.\n"
+"sgemm for comparison. Prints numbers only; never fails on a slow result. Times are\n"
+"this thread's CPU time; DPT_KERNEL=scalar|avx2|avx512 picks the kernel path.\n"
 "\n"
 "options:\n"
 "  -b, --batch N       batch size (default 64)\n"

@@ -11,11 +11,11 @@
  * sgemm does not: its blocking, and so its sums, depend on the CPU it detects).
  *
  *   forward  out^T (fout, 16) = W (fout, fin) . in^T (fin, 16), 16 images at a time
+ *   din^T    (fin, 16)        = W^T (fin, fout) . dout^T (fout, 16), likewise
  *   dW       (fout, fin)      = dout^T (fout, n) . in (n, fin)
- *   din      (n, fin)         = dout (n, fout) . W (fout, fin)
  *
- * The forward pass transposes a chunk of 16 input rows so that the lanes run over images;
- * the weights are then read once per chunk, in rows, and never transposed. */
+ * Forward and din transpose a chunk of 16 activation rows so that the lanes run over
+ * images: the weights are then read once per chunk where they lie, never transposed. */
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -72,19 +72,19 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void block_avx2(
   }
 }
 
+/* Row blocks outside, lanes inside: the weight gradient (dst 1600 floats a row for fc1)
+ * is then written in a few sequential streams while its 16 source rows stay in cache. */
 NN_TARGET_AVX2 static void combine_avx2(const combine_t *c) {
-  int l0 = 0;
-  while (l0 + 8 <= c->L) {
-    int nv = l0 + 16 <= c->L ? 2 : 1;
-    for (int a0 = 0; a0 < c->A; a0 += 6) {
-      if (a0 + 6 <= c->A && nv == 2)
+  for (int a0 = 0; a0 < c->A; a0 += 6) {
+    int na = c->A - a0 < 6 ? c->A - a0 : 6;
+    for (int l0 = 0; l0 + 8 <= c->L; l0 += 16) {
+      if (na == 6 && l0 + 16 <= c->L)
         block_avx2(c, a0, 6, l0, 2); /* the hot case, specialised */
       else
-        block_avx2(c, a0, c->A - a0 < 6 ? c->A - a0 : 6, l0, nv);
+        block_avx2(c, a0, na, l0, l0 + 16 <= c->L ? 2 : 1);
     }
-    l0 += 8 * nv;
   }
-  combine_scalar(c, l0);
+  combine_scalar(c, c->L / 8 * 8);
 }
 
 /* Rows a0 .. a0+na-1 by nv vectors of 16 lanes from lane l0; na * nv <= 12. */
@@ -113,13 +113,14 @@ NN_TARGET_AVX512 __attribute__((always_inline)) static inline void block_avx512(
 }
 
 /* 6 rows x 32 lanes where the rows are long, 12 rows x 16 lanes where they are not (the
- * forward pass): 12 independent chains either way, enough to hide the FMA latency. */
+ * forward pass): 12 independent chains either way, enough to hide the FMA latency. Row
+ * blocks outside, lanes inside, as for AVX2. */
 NN_TARGET_AVX512 static void combine_avx512(const combine_t *c) {
-  int l0 = 0;
-  while (l0 + 16 <= c->L) {
-    int nv = l0 + 32 <= c->L ? 2 : 1, na = 12 / nv;
-    for (int a0 = 0; a0 < c->A; a0 += na) {
-      int m = c->A - a0 < na ? c->A - a0 : na;
+  int na = c->L >= 32 ? 6 : 12;
+  for (int a0 = 0; a0 < c->A; a0 += na) {
+    int m = c->A - a0 < na ? c->A - a0 : na;
+    for (int l0 = 0; l0 + 16 <= c->L; l0 += 32) {
+      int nv = l0 + 32 <= c->L ? 2 : 1;
       if (m == 6 && nv == 2)
         block_avx512(c, a0, 6, l0, 2); /* the hot cases, specialised */
       else if (m == 12 && nv == 1)
@@ -127,9 +128,8 @@ NN_TARGET_AVX512 static void combine_avx512(const combine_t *c) {
       else
         block_avx512(c, a0, m, l0, nv);
     }
-    l0 += 16 * nv;
   }
-  combine_scalar(c, l0);
+  combine_scalar(c, c->L / 16 * 16);
 }
 #endif
 
@@ -147,28 +147,37 @@ size_t linear_scratch(int fin, int fout) {
   return (size_t)(fin + fout) * LINEAR_CHUNK;
 }
 
-void linear_forward(int n, int fin, int fout, const float *in, const float *weight,
-                    const float *bias, float *out, int relu, float *scratch) {
-  float *inT = scratch, *outT = scratch + (size_t)fin * LINEAR_CHUNK;
+/* out (n, A) = x (n, R) . M^T, M[a][r] at m[a * ma + r * mr]: chunks of LINEAR_CHUNK rows
+ * of x are transposed so that the lanes run over them and M is read once per chunk. */
+static void times_transposed(int n, int R, int A, const float *x, const float *m, size_t ma,
+                             size_t mr, float *out, float *scratch) {
+  float *xT = scratch, *outT = scratch + (size_t)R * LINEAR_CHUNK;
   for (int i0 = 0; i0 < n; i0 += LINEAR_CHUNK) {
     int ni = n - i0 < LINEAR_CHUNK ? n - i0 : LINEAR_CHUNK;
-    for (int k = 0; k < fin; k++)
+    for (int r = 0; r < R; r++)
       for (int i = 0; i < LINEAR_CHUNK; i++)
-        inT[(size_t)k * LINEAR_CHUNK + i] = i < ni ? in[(size_t)(i0 + i) * fin + k] : 0.0f;
-    combine_t c = {fout, fin, LINEAR_CHUNK, weight, (size_t)fin, 1, inT, LINEAR_CHUNK,
-                   outT, LINEAR_CHUNK};
+        xT[(size_t)r * LINEAR_CHUNK + i] = i < ni ? x[(size_t)(i0 + i) * R + r] : 0.0f;
+    combine_t c = {A, R, LINEAR_CHUNK, m, ma, mr, xT, LINEAR_CHUNK, outT, LINEAR_CHUNK};
     combine(&c);
     for (int i = 0; i < ni; i++)
-      for (int j = 0; j < fout; j++) {
-        float v = outT[(size_t)j * LINEAR_CHUNK + i] + bias[j];
-        out[(size_t)(i0 + i) * fout + j] = relu && !(v > 0.0f) ? 0.0f : v;
-      }
+      for (int a = 0; a < A; a++)
+        out[(size_t)(i0 + i) * A + a] = outT[(size_t)a * LINEAR_CHUNK + i];
   }
+}
+
+void linear_forward(int n, int fin, int fout, const float *in, const float *weight,
+                    const float *bias, float *out, int relu, float *scratch) {
+  times_transposed(n, fin, fout, in, weight, (size_t)fin, 1, out, scratch);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < fout; j++) {
+      float v = out[(size_t)i * fout + j] + bias[j];
+      out[(size_t)i * fout + j] = relu && !(v > 0.0f) ? 0.0f : v;
+    }
 }
 
 void linear_backward(int n, int fin, int fout, const float *in, const float *weight,
                      const float *out, float *dout, float *dweight, float *dbias,
-                     float *din, int relu) {
+                     float *din, int relu, float *scratch) {
   if (relu)
     for (size_t i = 0; i < (size_t)n * fout; i++)
       if (out[i] <= 0.0f) dout[i] = 0.0f;
@@ -177,9 +186,5 @@ void linear_backward(int n, int fin, int fout, const float *in, const float *wei
     for (int j = 0; j < fout; j++) dbias[j] += dout[(size_t)i * fout + j];
   combine_t dw = {fout, n, fin, dout, 1, (size_t)fout, in, (size_t)fin, dweight, (size_t)fin};
   combine(&dw);
-  if (din) {
-    combine_t dx = {n, fout, fin, dout, (size_t)fout, 1, weight, (size_t)fin, din,
-                    (size_t)fin};
-    combine(&dx);
-  }
+  if (din) times_transposed(n, fout, fin, dout, weight, 1, (size_t)fin, din, scratch);
 }

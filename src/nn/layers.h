@@ -50,10 +50,11 @@ void linear_forward(int n, int fin, int fout, const float *in, const float *weig
                     const float *bias, float *out, int relu, float *scratch);
 /* Batch: dout (n, fout) is masked by out > 0 in place when relu != 0; dW = dout^T in,
  * db = sum(dout) (written, not added); din = dout W when din != NULL. Every element of
- * dW and din is one chain of fused multiply-adds in image or output order. */
+ * dW and din is one chain of fused multiply-adds in image or output order. scratch as
+ * for linear_forward. */
 void linear_backward(int n, int fin, int fout, const float *in, const float *weight,
                      const float *out, float *dout, float *dweight, float *dbias,
-                     float *din, int relu);
+                     float *din, int relu, float *scratch);
 
 /* Softmax cross-entropy of logits (n, classes): returns the SUM of the losses, counts
  * correct argmax predictions into *correct, writes each loss to losses (if not NULL),

@@ -189,7 +189,8 @@ double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
     const float *in = i > 0 ? m->fc_act[i - 1] : m->pooled[m->nconv - 1];
     t0 = prof_now(m);
     linear_backward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset, m->fc_act[i],
-                    dout, grads + t[0].offset, grads + t[1].offset, din, i < m->nfc - 1);
+                    dout, grads + t[0].offset, grads + t[1].offset, din, i < m->nfc - 1,
+                    m->col);
     PROF_ADD(m, fc_bwd[i], t0);
     float *tmp = dout;
     dout = din;

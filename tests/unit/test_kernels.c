@@ -188,6 +188,18 @@ TEST(conv_every_path_matches_double_reference_and_each_other) {
   CHECK_OK(nn_kernel_set(saved));
 }
 
+/* sum over t < n of g[t * gs] * x[t * xs] in double, and the sum of the magnitudes. */
+static double dot_ref(int n, const double *g, size_t gs, const float *x, size_t xs,
+                      double *mag) {
+  double acc = 0;
+  *mag = 0;
+  for (int t = 0; t < n; t++) {
+    acc += g[t * gs] * x[t * xs];
+    *mag += fabs(g[t * gs] * x[t * xs]);
+  }
+  return acc;
+}
+
 /* Linear forward and backward (ReLU on) in double from the definitions. */
 static void linear_check(int n, int fin, int fout, const float *in, const float *w,
                          const float *b, const float *dout0, const float *out,
@@ -216,12 +228,7 @@ static void linear_check(int n, int fin, int fout, const float *in, const float 
     if (!(fabs(db[j] - s) <= 1e-5 * (1 + fabs(s))) && bad++ < 3)
       test_failed(__FILE__, __LINE__, "%s: dbias[%d] %.9g, reference %.9g", path, j, db[j], s);
     for (int k = 0; k < fin; k++) {
-      double acc = 0, mag = 0;
-      for (int i = 0; i < n; i++) {
-        double t = g[(size_t)i * fout + j] * in[(size_t)i * fin + k];
-        acc += t;
-        mag += fabs(t);
-      }
+      double mag, acc = dot_ref(n, g + j, (size_t)fout, in + k, (size_t)fin, &mag);
       if (!close_to(dw[(size_t)j * fin + k], acc, mag, n) && bad++ < 3)
         test_failed(__FILE__, __LINE__, "%s: dweight[%d][%d] %.9g, reference %.9g", path, j,
                     k, dw[(size_t)j * fin + k], acc);
@@ -229,12 +236,7 @@ static void linear_check(int n, int fin, int fout, const float *in, const float 
   }
   for (int i = 0; i < n; i++)
     for (int k = 0; k < fin; k++) {
-      double acc = 0, mag = 0;
-      for (int j = 0; j < fout; j++) {
-        double t = g[(size_t)i * fout + j] * w[(size_t)j * fin + k];
-        acc += t;
-        mag += fabs(t);
-      }
+      double mag, acc = dot_ref(fout, g + (size_t)i * fout, 1, w + k, (size_t)fin, &mag);
       if (!close_to(din[(size_t)i * fin + k], acc, mag, fout) && bad++ < 3)
         test_failed(__FILE__, __LINE__, "%s: din[%d][%d] %.9g, reference %.9g", path, i, k,
                     din[(size_t)i * fin + k], acc);
@@ -272,7 +274,7 @@ TEST(linear_every_path_matches_double_reference_and_each_other) {
       CHECK_OK(nn_kernel_set(ks[k]));
       linear_forward(n, fin, fout, in, w, b, out[r], 1, scratch);
       memcpy(dout[r], dout0, sizeof(float) * no);
-      linear_backward(n, fin, fout, in, w, out[r], dout[r], dw[r], db[r], din[r], 1);
+      linear_backward(n, fin, fout, in, w, out[r], dout[r], dw[r], db[r], din[r], 1, scratch);
       linear_check(n, fin, fout, in, w, b, dout0, out[r], dw[r], db[r], din[r],
                    nn_kernel_name(ks[k]));
       if (k == 0) continue;
