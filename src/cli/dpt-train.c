@@ -248,6 +248,8 @@ int main(int argc, char **argv) {
   agree_writer_id();
   trainer_t t;
   rc = trainer_init(&t, &cfg, &ds, run_dir, MPI_COMM_WORLD);
+  if (rc == 0 && rank == 0) rc = dpt_remove_stale_tmps(t.run_path);
+  if (rc == 0 && rank == 0) rc = dpt_remove_stale_tmps(t.ckpt_path);
   if (!all_ok(rc, rank)) {
     dataset_free(&ds);
     goto done;
@@ -259,6 +261,7 @@ int main(int argc, char **argv) {
            (long long)t.ntest, ds.num_classes, t.model.nparams,
            config_optimizer_name(cfg.optimizer), cfg.epochs, cfg.batch_size, t.nranks,
            run_dir);
+  fflush(stdout); /* the start-up line tells a log's reader that training begins */
   if (!all_ok(restore(&t, &cfg, resume), rank)) {
     trainer_free(&t);
     dataset_free(&ds);
