@@ -128,6 +128,10 @@ finish() {
   assert_equal "$status" 1
   assert_output --partial "r is in use by another trainer (host $(hostname), pid $pid, Slurm job none)"
   [ "$SECONDS" -le 5 ]
+  # refused before it reads any data
+  run "$BIN/dpt-train" "${ARGS[@]}" --set model.epochs=4 --run-dir r --data missing.h5
+  assert_equal "$status" 1
+  assert_output --partial "r is in use by another trainer"
   wait "$pid"
   run "$BIN/dpt-inspect" r/run.h5
   assert_output --partial "status complete"
