@@ -140,7 +140,8 @@ int main(int argc, char **argv) {
 
   const char *config_path = NULL, *run_dir_opt = NULL;
   const char *sets[MAX_SETS];
-  char *owned[2] = {NULL, NULL};
+  char *owned[MAX_SETS]; /* --data and --limit as "key=value", in sets[] too */
+  int nowned = 0;
   int nsets = 0, check_only = 0, status = 1, rc = 0;
   enum { OPT_SET = 256, OPT_DATA, OPT_LIMIT, OPT_RUN_DIR, OPT_RESUME, OPT_CHECK, OPT_REF,
          OPT_VERSION };
@@ -164,14 +165,12 @@ int main(int argc, char **argv) {
       case 'c': config_path = optarg; break;
       case OPT_SET: sets[nsets++] = optarg; break;
       case OPT_DATA:
-        free(owned[0]);
-        if (asprintf(&owned[0], "data.path=%s", optarg) < 0) DPT_PANIC("out of memory");
-        sets[nsets++] = owned[0];
+        if (asprintf(&owned[nowned], "data.path=%s", optarg) < 0) DPT_PANIC("out of memory");
+        sets[nsets++] = owned[nowned++];
         break;
       case OPT_LIMIT:
-        free(owned[1]);
-        if (asprintf(&owned[1], "data.limit=%s", optarg) < 0) DPT_PANIC("out of memory");
-        sets[nsets++] = owned[1];
+        if (asprintf(&owned[nowned], "data.limit=%s", optarg) < 0) DPT_PANIC("out of memory");
+        sets[nsets++] = owned[nowned++];
         break;
       case OPT_RUN_DIR: run_dir_opt = optarg; break;
       case OPT_RESUME: resume = optarg; break;
@@ -216,6 +215,19 @@ int main(int argc, char **argv) {
     goto done;
   }
 
+  char run_dir[4096];
+  if (run_dir_opt)
+    snprintf(run_dir, sizeof run_dir, "%s", run_dir_opt);
+  else
+    snprintf(run_dir, sizeof run_dir, "runs/%s-v%g", cfg.exp_name, cfg.version);
+  /* one trainer per run directory, refused before the data is read: rank 0 holds
+   * RUN_DIR/.lock until the process exits */
+  int lock_fd = -1;
+  rc = rank == 0 ? dpt_mkdirs(run_dir) : 0;
+  if (rc == 0 && rank == 0) rc = dpt_lock_dir(run_dir, &lock_fd);
+  if (!all_ok(rc, rank)) goto done;
+  agree_writer_id();
+
   dpt_dataset_t ds;
   memset(&ds, 0, sizeof ds);
   rc = dataset_load(&ds, cfg.data_path, cfg.limit);
@@ -232,22 +244,10 @@ int main(int argc, char **argv) {
     goto done;
   }
 
-  char run_dir[4096];
-  if (run_dir_opt)
-    snprintf(run_dir, sizeof run_dir, "%s", run_dir_opt);
-  else
-    snprintf(run_dir, sizeof run_dir, "runs/%s-v%g", cfg.exp_name, cfg.version);
-  /* one trainer per run directory: rank 0 holds RUN_DIR/.lock until the process exits */
-  int lock_fd = -1;
-  rc = rank == 0 ? dpt_mkdirs(run_dir) : 0;
-  if (rc == 0 && rank == 0) rc = dpt_lock_dir(run_dir, &lock_fd);
-  if (!all_ok(rc, rank)) {
-    dataset_free(&ds);
-    goto done;
-  }
-  agree_writer_id();
   trainer_t t;
   rc = trainer_init(&t, &cfg, &ds, run_dir, MPI_COMM_WORLD);
+  if (rc == 0 && rank == 0) rc = dpt_remove_stale_tmps(t.run_path);
+  if (rc == 0 && rank == 0) rc = dpt_remove_stale_tmps(t.ckpt_path);
   if (!all_ok(rc, rank)) {
     dataset_free(&ds);
     goto done;
@@ -259,6 +259,7 @@ int main(int argc, char **argv) {
            (long long)t.ntest, ds.num_classes, t.model.nparams,
            config_optimizer_name(cfg.optimizer), cfg.epochs, cfg.batch_size, t.nranks,
            run_dir);
+  fflush(stdout); /* the start-up line tells a log's reader that training begins */
   if (!all_ok(restore(&t, &cfg, resume), rank)) {
     trainer_free(&t);
     dataset_free(&ds);
@@ -288,8 +289,7 @@ usage_error:
   if (rank == 0) fprintf(stderr, "run 'dpt-train --help' for usage\n");
   status = 2;
 done:
-  free(owned[0]);
-  free(owned[1]);
+  for (int i = 0; i < nowned; i++) free(owned[i]);
   MPI_Finalize();
   return status;
 }

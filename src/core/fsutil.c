@@ -1,6 +1,7 @@
 /* fsutil.c - atomic publication of files (see fsutil.h). */
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,25 @@ int dpt_tmp_name(char *buf, size_t cap, const char *path) {
   if ((size_t)snprintf(buf, cap, "%s.tmp.%s", path, tmp_writer[0] ? tmp_writer : own) >= cap)
     return dpt_fail("%s: path too long", path);
   return 0;
+}
+
+int dpt_remove_stale_tmps(const char *path) {
+  char dir[4096];
+  dpt_dirname(dir, sizeof dir, path);
+  const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+  size_t n = strlen(base);
+  DIR *d = opendir(dir);
+  if (!d) return dpt_fail("%s: cannot list: %s", dir, strerror(errno));
+  int rc = 0;
+  for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+    if (strncmp(e->d_name, base, n) != 0 || strncmp(e->d_name + n, ".tmp.", 5) != 0) continue;
+    char stale[4096 + 256];
+    snprintf(stale, sizeof stale, "%s/%s", dir, e->d_name);
+    if (unlink(stale) != 0 && errno != ENOENT)
+      rc = dpt_fail("cannot remove %s: %s", stale, strerror(errno));
+  }
+  closedir(d);
+  return rc;
 }
 
 int dpt_lock_dir(const char *dir, int *fd) {

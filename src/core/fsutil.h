@@ -15,6 +15,9 @@ void dpt_writer_id(char *buf, size_t cap);
 /* Temporary names use this writer id instead of the process's own: MPI ranks that
  * write one file together must agree on its temporary name. */
 void dpt_set_tmp_writer(const char *id);
+/* Removes "<path>.tmp.*": what writers killed mid-write left. Only for a caller that
+ * holds the lock of the directory's run (no live writer uses those names). */
+int dpt_remove_stale_tmps(const char *path);
 /* Takes DIR/.lock (flock, not blocking) and records "host H, pid P, Slurm job J" in it;
  * *fd keeps the lock until the process exits. When another process holds it, fails
  * naming that holder. */

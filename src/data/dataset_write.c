@@ -1,5 +1,5 @@
 /* dataset_write.c - stores an imported dataset as data/NAME.h5 (layout documented in
- * hdf5-schema/dataset.yaml), written to NAME.h5.tmp and renamed into place. */
+ * hdf5-schema/dataset.yaml), written to NAME.h5.tmp.HOST.PID and renamed into place. */
 #include <stdio.h>
 
 #include "../core/err.h"

@@ -69,7 +69,8 @@ hid_t h5_create_tmp(const char *path, char *tmp, size_t tmpcap, const char *sche
 }
 
 int h5_close_publish(hid_t file, const char *tmp, const char *path) {
-  if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(file) < 0) {
+  int flushed = H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0; /* closed even when this fails */
+  if (H5Fclose(file) < 0 || !flushed) {
     unlink(tmp);
     return dpt_fail("%s: cannot flush and close HDF5 file", tmp);
   }

@@ -7,8 +7,8 @@
 #include <hdf5.h>
 #include <stdint.h>
 
-/* Creates "<path>.tmp" (tmp receives its name) with the root attributes schema,
- * schema_version, creator, creator_version, hdf5_version, file_time.
+/* Creates "<path>.tmp.HOST.PID" (tmp receives its name) with the root attributes
+ * schema, schema_version, creator, creator_version, hdf5_version, file_time.
  * fapl may be H5P_DEFAULT or an MPI-IO access list. Returns the file id or -1. */
 hid_t h5_create_tmp(const char *path, char *tmp, size_t tmpcap, const char *schema,
                     const char *schema_version, const char *creator, hid_t fapl);

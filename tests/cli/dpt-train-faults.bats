@@ -29,6 +29,25 @@ started() {
   return 1
 }
 
+# finish PID SECONDS: waits for PID, its exit status into RC; a process still running
+# after SECONDS is killed and fails the test (a hang, not a stuck test run).
+finish() {
+  local i
+  RC=0
+  for i in $(seq 1 $(($2 * 10))); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$1" 2>/dev/null; then
+    pkill -KILL -P "$1" 2>/dev/null || true
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    echo "hung: still running after $2 s"
+    return 1
+  fi
+  wait "$1" || RC=$?
+}
+
 @test "a stop signal at any moment of start-up ends the run with exit 3; it resumes later" {
   "$BIN/dpt-train" "${ARGS[@]}" --run-dir ref >/dev/null 2>&1
   for sig in TERM USR1; do
@@ -66,10 +85,9 @@ started() {
     done
     sleep "$delay"
     kill -USR1 "$pid"
-    rc=0
-    wait "$pid" || rc=$?
-    echo "after ${delay}s: exit $rc"; cat log
-    [ "$rc" -eq 3 ]
+    finish "$pid" 60
+    echo "after ${delay}s: exit $RC"; cat log
+    [ "$RC" -eq 3 ]
   done
 }
 
@@ -84,13 +102,12 @@ started() {
   # the fault: the write after epoch 2; every rank has exited when mpirun has
   while kill -0 "$pid" 2>/dev/null && ! grep -q "^epoch 2/3" log; do sleep 0.02; done
   t0=$(date +%s.%N)
-  rc=0
-  wait "$pid" || rc=$?
+  finish "$pid" 60
   t1=$(date +%s.%N)
   cat log
   secs=$(echo "$t1 - $t0" | bc)
   echo "from the end of epoch 2 (the checkpoint starts) to every rank's exit: $secs s"
-  [ "$rc" -eq 1 ]
+  [ "$RC" -eq 1 ]
   grep -Eq "^dpt-train: rank [01]: writing $MNT/r/checkpoint.h5: .*file system is full" log
   [ "$(echo "$secs < 10" | bc)" -eq 1 ]
   # the previous checkpoint is whole and no temporary file is left
@@ -111,12 +128,25 @@ started() {
   assert_equal "$status" 1
   assert_output --partial "r is in use by another trainer (host $(hostname), pid $pid, Slurm job none)"
   [ "$SECONDS" -le 5 ]
+  # refused before it reads any data
+  run "$BIN/dpt-train" "${ARGS[@]}" --set model.epochs=4 --run-dir r --data missing.h5
+  assert_equal "$status" 1
+  assert_output --partial "r is in use by another trainer"
   wait "$pid"
   run "$BIN/dpt-inspect" r/run.h5
   assert_output --partial "status complete"
   # the lock goes with its holder: a later trainer takes the directory again
   run "$BIN/dpt-train" "${ARGS[@]}" --set model.epochs=4 --run-dir r --resume auto
   assert_success
+}
+
+@test "temporary files that killed writers left are removed by the next lock holder" {
+  mkdir -p r
+  touch r/run.h5.tmp.otherhost.17 r/checkpoint.h5.tmp.vm.99 r/run.h5.tmpfile
+  run "$BIN/dpt-train" "${ARGS[@]}" --set model.epochs=1 --run-dir r
+  assert_success
+  [ -z "$(compgen -G "r/*.h5.tmp.*")" ]
+  [ -e r/run.h5.tmpfile ]
 }
 
 @test "experiment.checkpoint_dir holds one checkpoint per run directory" {

@@ -21,18 +21,23 @@ setup() {
 
 
 
-# stop_mid_epoch P DIR ARGS...: run on P ranks, send SIGUSR1 until one lands inside an
-# epoch (step > 0; inside epoch $EPOCH when set); asserts exit status 3 and an
-# interrupted run.h5.
+# stop_mid_epoch P DIR ARGS...: run on P ranks, send SIGUSR1 (DELAYS seconds after the
+# trainer's start-up line, so a busy machine's slow start does not swallow them) until
+# one lands inside an epoch (step > 0; inside epoch $EPOCH when set); asserts exit
+# status 3 and an interrupted run.h5.
 stop_mid_epoch() {
-  local p=$1 dir=$2 delays="${DELAYS:-1.6 1.2 2.0 0.9 2.4}"
+  local p=$1 dir=$2 delays="${DELAYS:-1.2 0.8 1.6 0.5 2.0}"
   shift 2
   for delay in $delays; do
     rm -rf "$dir"
     # mpirun itself in the background: it forwards SIGUSR1 to every rank
     mpirun --allow-run-as-root --oversubscribe -np "$p" "$BIN/dpt-train" "$@" --run-dir "$dir" \
         > "$dir.log" 2>&1 &
-    local pid=$!
+    local pid=$! i
+    for i in $(seq 1 600); do
+      grep -q "^dpt-train: .* -> " "$dir.log" 2>/dev/null && break
+      sleep 0.1
+    done
     sleep "$delay"
     kill -USR1 "$pid" 2>/dev/null || true
     # a second signal (Slurm's TERM after USR1, an impatient user) while it checkpoints
@@ -76,7 +81,7 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
 
 @test "a stop inside the first epoch (no metrics yet) resumes exactly" {
   mpi 1 "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --set model.epochs=2 --run-dir ref >/dev/null
-  EPOCH=1 DELAYS="0.6 0.8 0.5 1.0 0.4 0.7" stop_mid_epoch 1 stopped -c "$SLOWMO" --data "$DATA3" \
+  EPOCH=1 DELAYS="0.2 0.4 0.1 0.6 0.05 0.3" stop_mid_epoch 1 stopped -c "$SLOWMO" --data "$DATA3" \
       "${LOCAL[@]}" --set model.epochs=2
   run mpi 2 "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --set model.epochs=2 \
       --run-dir stopped --resume auto

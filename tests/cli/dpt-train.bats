@@ -54,6 +54,14 @@ metric() {
   assert_output --partial "beta1: 0.8"
 }
 
+@test "--data and --limit given twice: the last one counts" {
+  run "$BIN/dpt-train" -c "$CFG" --data /tmp/a-rather-long-dataset-path/fashion.h5 --limit 5 \
+    --data m.h5 --limit 7 --check-config
+  assert_success
+  assert_output --partial "path: m.h5"
+  assert_output --partial "limit: 7"
+}
+
 @test "unknown key names the file, line and key" {
   printf 'model:\n  name: LeNet\n  epochz: 3\n' > bad.yaml
   run "$BIN/dpt-train" -c bad.yaml --check-config

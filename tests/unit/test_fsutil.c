@@ -1,0 +1,67 @@
+/* test_fsutil.c - unit tests of temporary names (unique per writer), the run-directory
+ * lock and the removal of stale temporary files (src/core/fsutil.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/core/err.h"
+#include "../../src/core/fsutil.h"
+#include "test.h"
+
+TEST(tmp_names_are_unique_per_writer) {
+  char host[256] = "", want[600], got[600];
+  gethostname(host, sizeof host - 1);
+  snprintf(want, sizeof want, "d/run.h5.tmp.%s.%ld", host, (long)getpid());
+  CHECK_OK(dpt_tmp_name(got, sizeof got, "d/run.h5"));
+  CHECK(strcmp(got, want) == 0);
+  /* ranks writing one file take rank 0's id */
+  dpt_set_tmp_writer("node7.4242");
+  CHECK_OK(dpt_tmp_name(got, sizeof got, "d/run.h5"));
+  CHECK(strcmp(got, "d/run.h5.tmp.node7.4242") == 0);
+  dpt_set_tmp_writer("");
+  CHECK_OK(dpt_tmp_name(got, sizeof got, "d/run.h5"));
+  CHECK(strcmp(got, want) == 0);
+  CHECK_FAILS(dpt_tmp_name(got, 12, "d/run.h5"));
+}
+
+TEST(lock_dir_refuses_a_second_holder_naming_the_first) {
+  char dir[] = "/tmp/dpt-test-lock-XXXXXX", host[256] = "", holder[600];
+  CHECK(mkdtemp(dir) != NULL);
+  gethostname(host, sizeof host - 1);
+  int fd = -1, fd2 = -1;
+  CHECK_OK(dpt_lock_dir(dir, &fd));
+  /* flock belongs to the open file: a second open conflicts even in this process */
+  CHECK_FAILS(dpt_lock_dir(dir, &fd2));
+  snprintf(holder, sizeof holder, "is in use by another trainer (host %s, pid %ld, Slurm job",
+           host, (long)getpid());
+  CHECK(strstr(dpt_errmsg(), holder) != NULL);
+  close(fd);
+  CHECK_OK(dpt_lock_dir(dir, &fd2));
+  close(fd2);
+  char path[600];
+  snprintf(path, sizeof path, "%s/.lock", dir);
+  unlink(path);
+  rmdir(dir);
+}
+
+TEST(remove_stale_tmps_takes_only_that_files_temporaries) {
+  char dir[] = "/tmp/dpt-test-stale-XXXXXX", path[600];
+  CHECK(mkdtemp(dir) != NULL);
+  const char *names[] = {"run.h5.tmp.a.1", "run.h5.tmp.b.2", "run.h5", "checkpoint.h5.tmp.a.1",
+                         "run.h5.tmpx"};
+  for (int i = 0; i < 5; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+  }
+  snprintf(path, sizeof path, "%s/run.h5", dir);
+  CHECK_OK(dpt_remove_stale_tmps(path));
+  for (int i = 0; i < 5; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    CHECK((access(path, F_OK) == 0) == (i >= 2));
+    unlink(path);
+  }
+  rmdir(dir);
+}
