@@ -214,12 +214,11 @@ static void scale(float *x, size_t n, float by) {
 /* A centralized step; item_base >= 0 records the leaves' losses for the epoch. */
 static int central_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr,
                         int64_t item_base) {
-  int64_t lo, hi;
-  dist_node(&t->dist, ceil_div(nb, TRAIN_LEAF), &lo, &hi);
+  int64_t leaves = ceil_div(nb, TRAIN_LEAF), lo, hi;
+  dist_node(&t->dist, leaves, &lo, &hi);
   /* the gradient sum in tree order, each rank computing its block's leaves */
   set_leaf_batch(t, t->params, batch, nb);
-  tree_reduce(&t->tree, &t->dist, ceil_div(nb, TRAIN_LEAF), batch_leaf, t, t->grads,
-              mean_factor(nb));
+  tree_reduce(&t->tree, &t->dist, leaves, batch_leaf, t, t->grads, mean_factor(nb));
   if (item_base >= 0)
     for (int64_t l = lo; l < hi; l++) {
       t->item_loss[item_base + l] = t->leaf_loss[l];

@@ -117,6 +117,32 @@ LOCAL=(--set model.epochs=2 --set model.num_workers=4 --set model.work.local_ste
   done
 }
 
+@test "dirichlet:0.01 on 100 classes: every worker's shard is a few classes (run.h5 histogram)" {
+  # a CIFAR-100-format set of random images, 16 per class on average
+  perl -e 'srand(3); for my $f (["train.bin", 1600], ["test.bin", 64]) {
+    open(my $o, ">", $f->[0]) or die; binmode $o;
+    for (1 .. $f->[1]) { print $o pack("CC", 0, int(rand(100))),
+      pack("C*", map { int(rand(256)) } 1 .. 3072) } close $o }'
+  "$BIN/dpt-data" cifar100 --src . -o c100.h5 >/dev/null
+  "$BIN/dpt-train" -c "$SLOWMO" --data c100.h5 --set model.epochs=1 --set model.num_workers=8 \
+      --set data.val_fraction=0 --set data.sharding=dirichlet:0.01 --set experiment.output= \
+      --run-dir r >/dev/null
+  rows=$(h5dump -d /workers/class_histogram -y r/run.h5 | sed -n '/DATA {/,/}/p' | grep -oE '[0-9]+')
+  [ "$(echo "$rows" | wc -l)" -eq 800 ]
+  # 200 images per worker need about 12 classes for 90%; dealt partly uniformly (the
+  # Gamma draws underflowing) most workers needed 40 and more
+  echo "$rows" | awk '{ h[NR - 1] = $1 }
+    END { for (k = 0; k < 8; k++) { n = 0; for (c = 0; c < 100; c++) n += h[k * 100 + c]
+      held = 0; used = 0; split("", seen)
+      while (10 * held < 9 * n) { top = -1
+        for (c = 0; c < 100; c++)
+          if (!(c in seen) && (top < 0 || h[k * 100 + c] > h[k * 100 + top])) top = c
+        seen[top] = 1; held += h[k * 100 + top]; used++ }
+      printf "worker %d: %d classes hold 90%% of its %d images\n", k, used, n
+      if (used > 20) bad = 1 }
+      exit bad }'
+}
+
 @test "ranks that do not divide K or the batch are refused before any work" {
   run mpi 3 "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" "${LOCAL[@]}" --run-dir r
   assert_failure
