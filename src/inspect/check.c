@@ -404,6 +404,9 @@ static void check_group(checker_t *c, const insp_group_t *g) {
 
 /* --- checksums -------------------------------------------------------------------- */
 
+/* a * b, or HSIZE_UNDEF when that overflows. */
+static hsize_t mul_sat(hsize_t a, hsize_t b) { return b && a > HSIZE_UNDEF / b ? HSIZE_UNDEF : a * b; }
+
 /* crc32 of a dataset's bytes as stored, read in slabs of whole rows. */
 static int dataset_crc(hid_t dset, uint32_t *crc) {
   hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
@@ -412,10 +415,21 @@ static int dataset_crc(hid_t dset, uint32_t *crc) {
   H5T_class_t cls = H5Tget_class(type);
   if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && rank >= 0 && rank <= H5S_MAX_RANK &&
       H5Sget_simple_extent_dims(space, dims, NULL) >= 0) {
-    size_t esize = H5Tget_size(type), row = esize;
-    for (int i = 1; i < rank; i++) row *= dims[i];
-    hsize_t nrows = rank ? dims[0] : 1, step = row ? (16u << 20) / row : 1;
-    if (step < 1) step = 1;
+    hsize_t nrows = rank ? dims[0] : 1, rowbytes = H5Tget_size(type), fsize = 0;
+    for (int i = 1; i < rank; i++) rowbytes = mul_sat(rowbytes, dims[i]);
+    hid_t file = H5Iget_file_id(dset);
+    H5Fget_filesize(file, &fsize);
+    H5Fclose(file);
+    /* No dataset holds more than its file can, even deflated (zlib: at most 1032:1): a
+     * larger shape (or a larger row, the least read at once) is damage, not petabytes
+     * to read. */
+    if (mul_sat(rowbytes, nrows ? nrows : 1) / 1032 > fsize) {
+      H5Sclose(space);
+      H5Tclose(type);
+      return -1;
+    }
+    size_t row = (size_t)rowbytes;
+    hsize_t step = row && row < (16u << 20) ? (16u << 20) / row : 1;
     unsigned char *buf = dpt_alloc(row * (size_t)(step < nrows ? step : nrows ? nrows : 1));
     uLong z = crc32(0L, Z_NULL, 0);
     rc = 0;

@@ -238,14 +238,20 @@ int ckpt_write(trainer_t *t, const char *path) {
 
 /* ---------------------------------------------------------------- loading */
 
-static int get_global(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
-                      size_t elem) {
+/* Reads a 1-D dataset that must hold exactly n values (out has room for n). */
+static int read_exact(hid_t file, const char *name, hid_t memtype, void *out, size_t n) {
   int rank;
   hsize_t dims[8];
   if (h5_dataset_dims(file, name, &rank, dims) < 0) return -1;
   if (rank != 1 || dims[0] != n)
-    return dpt_fail("%s has %llu values, expected %zu", name, (unsigned long long)dims[0], n);
-  if (h5_read_array(file, name, memtype, out) < 0) return -1;
+    return dpt_fail("%s has %llu values in %d dimensions, expected %zu in 1", name,
+                    rank ? (unsigned long long)dims[0] : 1ull, rank, n);
+  return h5_read_array(file, name, memtype, out);
+}
+
+static int get_global(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
+                      size_t elem) {
+  if (read_exact(file, name, memtype, out, n) < 0) return -1;
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
   int64_t crc = -1;
   int rc = h5_read_attr_i64(dset, "crc32", &crc);
@@ -325,12 +331,19 @@ static int same_run(const char *path, const char *yaml, const dpt_config_t *cfg)
 
 static int get_i64(hid_t file, const char *name, int64_t *v) { return h5_read_attr_i64(file, name, v); }
 
+typedef struct {
+  hid_t file;
+  int64_t n;  /* epochs: the length of metrics/epoch, which sized every column */
+} metric_ctx_t;
+
 static int get_metric(void *ctx, const char *name, const char *units, int is_int, void *column) {
   (void)units;
   if (!column) return 0;
+  const metric_ctx_t *m = ctx;
   char path[64];
   snprintf(path, sizeof path, "metrics/%s", name);
-  return h5_read_array(*(hid_t *)ctx, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, column);
+  return read_exact(m->file, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, column,
+                    (size_t)m->n);
 }
 
 static int load_state(trainer_t *t, hid_t file, const char *path) {
@@ -365,7 +378,8 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
     int64_t *cols[4];
     static const char *names[4] = {"workers/step_count", "workers/pos", "workers/pass", "workers/crc32"};
     for (int c = 0; c < 4; c++) cols[c] = dpt_alloc(sizeof(int64_t) * t->K);
-    for (int c = 0; c < 4 && rc == 0; c++) rc = h5_read_array(file, names[c], H5T_NATIVE_INT64, cols[c]);
+    for (int c = 0; c < 4 && rc == 0; c++)
+      rc = read_exact(file, names[c], H5T_NATIVE_INT64, cols[c], (size_t)t->K);
     for (int i = 0; rc == 0 && i < t->nlocal; i++) {
       worker_t *w = &t->workers[i];
       rc = get_worker_row(file, "workers/params", (hsize_t)w->id, np, w->params);
@@ -396,11 +410,12 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   int rank;
   hsize_t dims[8];
   if (h5_dataset_dims(file, "metrics/epoch", &rank, dims) < 0) return dpt_wrap("%s", path);
-  n_metrics = (int64_t)dims[0];
+  n_metrics = rank == 1 ? (int64_t)dims[0] : -1;
   if (n_metrics != epoch) return dpt_fail("%s: %lld epochs of metrics for epoch %lld", path,
                                           (long long)n_metrics, (long long)epoch);
   run_metrics_resize(&t->metrics, n_metrics);
-  if (n_metrics && run_metrics_each(&t->metrics, get_metric, &file) < 0) return dpt_wrap("%s", path);
+  metric_ctx_t mc = {file, n_metrics};
+  if (n_metrics && run_metrics_each(&t->metrics, get_metric, &mc) < 0) return dpt_wrap("%s", path);
   t->epoch = (int)epoch;
   t->step = step;
   t->H = (int)h;
