@@ -11,6 +11,9 @@
 # without the engine; tests/run.sh replays every kept input through it.
 FUZZ_TARGETS ?= idx cifar config expr sweep study dataset run checkpoint
 FUZZ_SECONDS ?= 60
+# Inputs up to 256 KiB: deep nesting (a parser's recursion) needs long inputs, and the
+# seeds alone would cap them at 4 KiB.
+FUZZ_MAX_LEN ?= 262144
 FUZZ_BUILD   := build-fuzz
 FUZZ_CC      := clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -56,7 +59,7 @@ fuzz: fuzz-build
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
 	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ./$(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	  ./$(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=$(FUZZ_MAX_LEN) \
 	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ \
 	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t $$(ls -d tests/fuzz/regressions/$$t 2>/dev/null) \
 	    2>&1 | tee $(FUZZ_BUILD)/$$t.log | grep -E '^(#[0-9]+ +(INITED|DONE)|==[0-9]+==|stat::number_of_executed_units|SUMMARY|artifact_prefix)'; \
