@@ -429,6 +429,7 @@ static int dataset_crc(hid_t dset, uint32_t *crc) {
       return -1;
     }
     size_t row = (size_t)rowbytes;
+    if (!row) nrows = 0;  /* rows of no bytes: nothing to read, however many there are */
     hsize_t step = row && row < (16u << 20) ? (16u << 20) / row : 1;
     unsigned char *buf = dpt_alloc(row * (size_t)(step < nrows ? step : nrows ? nrows : 1));
     uLong z = crc32(0L, Z_NULL, 0);

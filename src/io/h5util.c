@@ -213,10 +213,14 @@ static hid_t open_attr(hid_t obj, const char *name) {
 int h5_read_attr_str(hid_t obj, const char *name, char **value) {
   hid_t attr = open_attr(obj, name);
   if (attr < 0) return -1;
-  hid_t type = H5Aget_type(attr);
+  hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
+  hssize_t count = H5Sget_simple_extent_npoints(space);
+  H5Sclose(space);
   int rc = 0;
   if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
     rc = dpt_fail("attribute '%s' is not a fixed-length string", name);
+  } else if (count != 1) {  /* the buffer below holds one string */
+    rc = dpt_fail("attribute '%s' holds %lld strings, expected 1", name, (long long)count);
   } else {
     size_t n = H5Tget_size(type);
     *value = dpt_alloc(n + 1);
