@@ -27,7 +27,7 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz-%)
 REPLAY_SRC   := $(sort $(filter-out tests/fuzz/replay.c,$(wildcard tests/fuzz/*.c)))
 REPLAY_OBJ   := $(REPLAY_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%.o) $(BUILD)/fuzz/replay.o
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build fuzz-clean
 .SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OBJ)
 all: $(BUILD)/fuzz-replay
 
@@ -50,6 +50,10 @@ $(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/fuzz/fuzz_%.o $(FUZZ_COMMON:%=$(FUZZ_BUILD)/
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(FUZZ_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
+
+clean: fuzz-clean
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
 
 # Leaks are not reported (MPI and HDF5 keep memory until exit); every other ASan or UBSan
 # finding, a timeout (10 s) or more than 2 GB of memory is a crash.
