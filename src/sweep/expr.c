@@ -8,10 +8,15 @@
 
 #include "../core/err.h"
 
+/* Every level of nesting (parentheses, a sign, a call) passes through primary(): its
+ * depth bounds the recursion, which a spec could otherwise drive off the stack. */
+enum { MAX_DEPTH = 100 };
+
 typedef struct {
   const char *text, *p;
   expr_lookup_fn lookup;
   void *ctx;
+  int depth;
 } parser_t;
 
 static int expr_sum(parser_t *ps, double *v);
@@ -53,7 +58,9 @@ fail:
   return -1;
 }
 
-static int primary(parser_t *ps, double *v) {
+static int primary(parser_t *ps, double *v);
+
+static int primary_here(parser_t *ps, double *v) {
   skip_space(ps);
   const char *s = ps->p;
   if (*s == '(') {
@@ -96,6 +103,14 @@ fail:
   return -1;
 }
 
+static int primary(parser_t *ps, double *v) {
+  if (ps->depth == MAX_DEPTH) return fail_here(ps, "nested more than 100 levels deep");
+  ps->depth++;
+  int rc = primary_here(ps, v);
+  ps->depth--;
+  return rc;
+}
+
 static int product(parser_t *ps, double *v) {
   TRY(primary(ps, v));
   for (;;) {
@@ -128,7 +143,7 @@ fail:
 }
 
 int expr_eval(const char *text, expr_lookup_fn lookup, void *ctx, double *value) {
-  parser_t ps = {text, text, lookup, ctx};
+  parser_t ps = {text, text, lookup, ctx, 0};
   TRY(expr_sum(&ps, value));
   skip_space(&ps);
   if (*ps.p) return fail_here(&ps, "expected an operator or the end");
