@@ -36,7 +36,7 @@ all: $(BINS) $(BUILD)/unit-tests $(BUILD)/h5craft
 help:
 	@echo "make          build bin/dpt-* and the unit tests"
 	@echo "make test     install missing deps, build, run unit and bats tests"
-	@echo "make check    unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make check    unit tests, fuzz replay, parser/reader bats under ASan + UBSan"
 	@echo "make demo     install deps, import Fashion-MNIST, train LeNet-5, print results"
 	@echo "make bench    training-step and sgemm throughput"
 	@echo "variables     ARCH=-march=native (this CPU only), WERROR=1 (warnings stop the build),"
@@ -72,11 +72,30 @@ test: deps
 	@$(MAKE) --no-print-directory WERROR=1 all
 	@bash tests/run.sh
 
+# make check: the unit tests, the fuzz replay and the bats tests of the parsers and file
+# readers, all against sanitizer builds (binaries in build-san/bin, which tests/cli's
+# helper takes from DPT_BIN_DIR; the symlinks give them the schema and job templates
+# that bin/ finds beside it).
+$(BUILD)/bin/%: src/cli/%.c $(BUILD)/libdpt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/libdpt.a -o $@ $(LDLIBS)
+
+SAN_ENV    := ASAN_OPTIONS=detect_leaks=0 DPT_BIN_DIR=$(CURDIR)/build-san/bin
+CHECK_BATS := dpt-data.bats: dpt-inspect.bats: dpt-aggregate.bats: \
+  'dpt-train.bats:^(--help|no config|unknown option|the seed|--set|unknown key|a wrong type|broken YAML|a missing|a file that)' \
+  'dpt-sweep.bats:usage|expand'
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build-san OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  EXTRA_LIBS="-fsanitize=address,undefined" build-san/unit-tests
+	  EXTRA_LIBS="-fsanitize=address,undefined" build-san/unit-tests build-san/fuzz-replay \
+	  $(CLI_SRC:src/cli/%.c=build-san/bin/%)
+	ln -sfn ../hdf5-schema build-san/hdf5-schema && ln -sfn ../jobs build-san/jobs
 	ASAN_OPTIONS=detect_leaks=0 ./build-san/unit-tests
+	ASAN_OPTIONS=detect_leaks=0 ./build-san/fuzz-replay tests/fuzz/regressions tests/fuzz/corpus \
+	  > build-san/fuzz-replay.tap || { tail -n 30 build-san/fuzz-replay.tap; exit 1; }
+	@echo "fuzz replay: $$(grep -c '^ok ' build-san/fuzz-replay.tap) inputs, no sanitizer finding"
+	@for t in $(CHECK_BATS); do echo "== bats $$t (sanitizers)"; \
+	  $(SAN_ENV) bats -f "$${t#*:}" tests/cli/$${t%%:*} || exit 1; done
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the C unit tests and every bats file under tests/cli, then prints one closing
-# line "N passed, N failed" that counts both. Exits non-zero when anything failed.
+# Runs the C unit tests, the fuzz replay (every kept input of tests/fuzz/regressions and
+# tests/fuzz/corpus, one test each) and every bats file under tests/cli, then prints one
+# closing line "N passed, N failed" that counts all three. Exits non-zero when anything
+# failed.
 set -u
 cd "$(dirname "$0")/.."
 log=$(mktemp -d)
@@ -12,6 +14,20 @@ unit_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log/unit.txt" | tail -n 1
 unit_pass=$(echo "${unit_line:-0 passed, 1 failed}" | awk '{print $1}')
 unit_fail=$(echo "${unit_line:-0 passed, 1 failed}" | awk '{print $3}')
 
+echo "== fuzz replay"
+./build/fuzz-replay tests/fuzz/regressions tests/fuzz/corpus > "$log/replay.txt"
+grep -E '^(not )?ok ' "$log/replay.txt" | grep -v '^ok ' || true
+replay_pass=$(grep -c '^ok ' "$log/replay.txt")
+replay_fail=$(grep -c '^not ok ' "$log/replay.txt")
+replay_planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log/replay.txt" | head -n 1)
+# An input that crashes ends the replay: it and the inputs after it count as failures.
+replay_missing=$(( ${replay_planned:-1} - replay_pass - replay_fail ))
+if [ "$replay_missing" -gt 0 ]; then
+  echo "crashed on: $(grep '^# ' "$log/replay.txt" | tail -n 1 | cut -c3-)"
+  replay_fail=$((replay_fail + replay_missing))
+fi
+echo "$replay_pass of ${replay_planned:-?} inputs replayed without a crash"
+
 echo "== bats tests"
 bats --tap tests/cli | tee "$log/bats.txt"
 bats_pass=$(grep -c '^ok ' "$log/bats.txt")
@@ -21,7 +37,7 @@ planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log/bats.txt" | head -n 1)
 missing=$(( ${planned:-0} - bats_pass - bats_fail ))
 [ "$missing" -gt 0 ] && bats_fail=$((bats_fail + missing))
 
-passed=$((unit_pass + bats_pass))
-failed=$((unit_fail + bats_fail))
+passed=$((unit_pass + replay_pass + bats_pass))
+failed=$((unit_fail + replay_fail + bats_fail))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -419,6 +419,7 @@ static int dataset_crc(hid_t dset, uint32_t *crc) {
     for (int i = 1; i < rank; i++) row *= dims[i];
     hsize_t nrows = rank ? dims[0] : 1, step = row ? (16u << 20) / row : 1;
     if (step < 1) step = 1;
+    if (!row) nrows = 0; /* rows of no bytes: nothing to read, however many there are */
     unsigned char *buf = dpt_alloc(row * (size_t)(step < nrows ? step : nrows ? nrows : 1));
     uLong z = crc32(0L, Z_NULL, 0);
     rc = 0;

@@ -3,7 +3,8 @@ load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
 
 DPT_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
-BIN="$DPT_ROOT/bin"
+# DPT_BIN_DIR: test other builds of the binaries (make check: build-san/bin).
+BIN="${DPT_BIN_DIR:-$DPT_ROOT/bin}"
 FMNIST_SRC="${FMNIST_SRC:-/usr/share/datasets/fashion-mnist}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1

@@ -11,6 +11,9 @@
 # without the engine; tests/run.sh replays every kept input through it.
 FUZZ_TARGETS ?= idx cifar config expr sweep study dataset run checkpoint
 FUZZ_SECONDS ?= 60
+# Inputs up to 256 KiB: deep nesting (a parser's recursion) needs long inputs, and the
+# seeds alone would cap them at 4 KiB.
+FUZZ_MAX_LEN ?= 262144
 FUZZ_BUILD   := build-fuzz
 FUZZ_CC      := clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -24,7 +27,7 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz-%)
 REPLAY_SRC   := $(sort $(filter-out tests/fuzz/replay.c,$(wildcard tests/fuzz/*.c)))
 REPLAY_OBJ   := $(REPLAY_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%.o) $(BUILD)/fuzz/replay.o
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build fuzz-clean
 .SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OBJ)
 all: $(BUILD)/fuzz-replay
 
@@ -48,6 +51,10 @@ $(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/fuzz/fuzz_%.o $(FUZZ_COMMON:%=$(FUZZ_BUILD)/
 
 fuzz-build: $(FUZZ_BINS)
 
+clean: fuzz-clean
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
 # Leaks are not reported (MPI and HDF5 keep memory until exit); every other ASan or UBSan
 # finding, a timeout (10 s) or more than 2 GB of memory is a crash.
 fuzz: SHELL := /bin/bash
@@ -56,7 +63,7 @@ fuzz: fuzz-build
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
 	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ./$(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	  ./$(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=$(FUZZ_MAX_LEN) \
 	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ \
 	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t $$(ls -d tests/fuzz/regressions/$$t 2>/dev/null) \
 	    2>&1 | tee $(FUZZ_BUILD)/$$t.log | grep -E '^(#[0-9]+ +(INITED|DONE)|==[0-9]+==|stat::number_of_executed_units|SUMMARY|artifact_prefix)'; \

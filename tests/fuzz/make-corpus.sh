@@ -60,4 +60,3 @@ data: {path: $C/dataset/fm4.h5, val_fraction: 0.25}
 YAML
 ./bin/dpt-train -c "$tmp/run.yaml" --run-dir "$tmp/run" >/dev/null
 cp "$tmp/run/run.h5" "$C/run/run.h5"
-ls -l "$tmp/run"

@@ -2,15 +2,18 @@
  * without the fuzzing engine, for each DIR given (make test: tests/fuzz/regressions and
  * tests/fuzz/corpus). Prints "1..N", then "ok I target/file" after each input; an input
  * that crashes ends the process, so the lines missing from the plan are the failures
- * (the last "# target/file" names it). An unknown target directory is "not ok". */
+ * (the last "# target/file" names it), and so does one that runs longer than
+ * SECONDS_PER_INPUT (SIGALRM: a hang). An unknown target directory is "not ok". */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../src/core/err.h"
 #include "fuzz.h"
+
+enum { SECONDS_PER_INPUT = 60 };
 
 typedef struct { const char *name; fuzz_fn fn; } target_t;
 static target_t targets[32];
@@ -89,7 +92,9 @@ int main(int argc, char **argv) {
       failed++;
       continue;
     }
+    alarm(SECONDS_PER_INPUT);
     in[i].fn(bytes, len);
+    alarm(0);
     dpt_free(bytes);
     printf("ok %d %s\n", i + 1, in[i].label);
   }
