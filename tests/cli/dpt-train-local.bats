@@ -1,0 +1,156 @@
+#!/usr/bin/env bats
+# Local methods beyond the seed (issue 13): any inner optimizer (model.work.optimizer), an
+# outer optimizer (model.outer: SlowMo or Nesterov as DiLoCo), post-local SGD
+# (model.work.local_from_epoch). Each reduces to the method it generalises, and none
+# depends on the number of ranks or on a stop and resume.
+
+load helper
+
+teardown() { check_written_files; }
+
+setup() {
+  DATA=$(small_fmnist 480)
+  LOCALSGD="$DPT_ROOT/tests/fixtures/seed/distributed.yaml"
+  SLOWMO="$DPT_ROOT/tests/fixtures/seed/slowmo.yaml"
+  CENTRAL="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"
+  cd "$BATS_TEST_TMPDIR"
+}
+
+# K = 4 workers of 16-image batches: 432 training images, 7 local steps per epoch.
+K4=(--set model.epochs=2 --set model.num_workers=4 --set model.work.local_steps=3
+    --set model.work.batch_size=16 --set experiment.output=)
+DILOCO=(--set model.work.optimizer=AdamW --set model.learning_rate=0.001
+        --set model.outer.type=nesterov --set model.outer.learning_rate=0.7
+        --set model.outer.momentum=0.9)
+
+crc() { h5dump -a /results/weights_crc32 "$1/run.h5" | grep '(0)'; }
+
+@test "K = 1, H = 1 with inner AdamW is centralized AdamW on the same batch stream" {
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=2 --set experiment.output= \
+      --set model.optimizer=AdamW --set model.learning_rate=0.001 --run-dir central >/dev/null
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=2 --set experiment.output= \
+      --set model.num_workers=1 --set model.work.local_steps=1 --set model.work.optimizer=AdamW \
+      --set model.learning_rate=0.001 --run-dir k1 >/dev/null
+  for m in train_loss val_loss val_acc; do
+    h5diff central/run.h5 k1/run.h5 "/metrics/$m" "/metrics/$m"
+  done
+  [ "$(crc central)" = "$(crc k1)" ]
+  # the workers really stepped AdamW: their checkpoint holds a second moment
+  run h5dump -H -d /workers/second_moment k1/checkpoint.h5
+  assert_success
+}
+
+@test "model.optimizer AdamW with K >= 1 is refused and points at model.work.optimizer" {
+  run "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" --set model.optimizer=AdamW --run-dir r
+  assert_failure
+  assert_output --partial "--set model.optimizer=AdamW: model.optimizer: AdamW cannot be used"
+  assert_output --partial "model.work.optimizer: AdamW"
+  [ ! -e r/run.h5 ]
+}
+
+@test "outer nesterov with momentum 0 and lr 1 is plain averaging, bitwise" {
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --run-dir plain >/dev/null
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.outer.type=nesterov \
+      --set model.outer.learning_rate=1 --set model.outer.momentum=0 --run-dir nest >/dev/null
+  same_learning plain nest
+  # with DiLoCo's momentum the run differs
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.outer.type=nesterov \
+      --set model.outer.learning_rate=0.7 --set model.outer.momentum=0.9 --run-dir mom >/dev/null
+  [ "$(crc plain)" != "$(crc mom)" ]
+}
+
+@test "SlowMo through model.outer is the seed's model.slowmo keys, bitwise" {
+  "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" "${K4[@]}" --run-dir seed >/dev/null
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.outer.type=slowmo \
+      --set model.outer.learning_rate=1.0 --set model.outer.momentum=0.6 --run-dir outer >/dev/null
+  same_learning seed outer
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --run-dir plain >/dev/null
+  [ "$(crc seed)" != "$(crc plain)" ]
+}
+
+@test "post-local SGD: the switch at epoch 0 is LocalSGD; before it every step averages" {
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --run-dir localsgd >/dev/null
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.work.local_from_epoch=0 \
+      --run-dir switch0 >/dev/null
+  same_learning localsgd switch0
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.work.local_from_epoch=1 \
+      --run-dir post >/dev/null
+  # epoch 1 synchronous: 7 steps, 7 gradient averagings, H recorded as 1; epoch 2 local
+  # with H = 3: averagings after steps 3, 6 and the epoch's last
+  run h5dump -d /metrics/averagings -y post/run.h5
+  assert_output --partial "7, 3"
+  run h5dump -d /metrics/h -y post/run.h5
+  assert_output --partial "1, 3"
+  run h5dump -a /results/averagings_total post/run.h5
+  assert_output --partial "(0): 10"
+  [ "$(crc localsgd)" != "$(crc post)" ]
+}
+
+@test "post-local SGD with K = 1 in its synchronous phase is LocalSGD with H = 1" {
+  one=(--set model.epochs=2 --set model.num_workers=1 --set model.work.batch_size=32
+       --set experiment.output=)
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${one[@]}" --set model.work.local_steps=1 \
+      --run-dir h1 >/dev/null
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${one[@]}" --set model.work.local_steps=5 \
+      --set model.work.local_from_epoch=2 --run-dir sync >/dev/null
+  for m in train_loss val_loss val_acc averagings; do
+    h5diff h1/run.h5 sync/run.h5 "/metrics/$m" "/metrics/$m"
+  done
+  [ "$(crc h1)" = "$(crc sync)" ]
+}
+
+@test "DiLoCo (AdamW + Nesterov, moments averaged), LAMB + SlowMo and post-local: identical on P = 1, 2 and 4" {
+  for p in 1 2 4; do
+    mpi $p "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" "${DILOCO[@]}" \
+        --set model.work.momentum=average --run-dir diloco$p >/dev/null
+    mpi $p "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" "${K4[@]}" --set model.epochs=1 \
+        --set model.work.optimizer=LAMB --set model.work.momentum=reset --run-dir lamb$p >/dev/null
+    mpi $p "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" \
+        --set model.work.local_from_epoch=1 --run-dir post$p >/dev/null
+  done
+  for m in diloco lamb post; do
+    same_learning ${m}1 ${m}2
+    same_learning ${m}1 ${m}4
+  done
+}
+
+# stop_in_epoch2 P DIR ARGS...: runs on P ranks and sends SIGUSR1 once epoch 1 has
+# ended, so the stop lands in epoch 2 (mid-epoch unless the machine stalls); asserts the
+# checkpointed stop (exit 3).
+stop_in_epoch2() {
+  local p=$1 dir=$2
+  shift 2
+  mpirun --allow-run-as-root --oversubscribe -np "$p" "$BIN/dpt-train" "$@" --run-dir "$dir" \
+      > "$dir.log" 2>&1 &
+  local pid=$! rc=0
+  for _ in $(seq 600); do
+    grep -q "^epoch 1/" "$dir.log" 2>/dev/null && break
+    sleep 0.05
+  done
+  sleep 0.2
+  kill -USR1 "$pid"
+  wait "$pid" || rc=$?
+  cat "$dir.log"
+  [ "$rc" -eq 3 ]
+  grep -q "interrupted at epoch 2" "$dir.log"
+}
+
+@test "DiLoCo and post-local SGD stopped by SIGUSR1 on P = 2 resume exactly on P = 4 and 1" {
+  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 2000 -o fm2000.h5 >/dev/null
+  diloco=(-c "$LOCALSGD" --data fm2000.h5 "${K4[@]}" --set model.epochs=3 "${DILOCO[@]}")
+  post=(-c "$LOCALSGD" --data fm2000.h5 "${K4[@]}" --set model.epochs=3
+        --set model.work.local_from_epoch=2 --set model.work.optimizer=LARS
+        --set optim.lars_variant=larc --set model.learning_rate=0.5)
+  for m in diloco post; do
+    declare -n args=$m
+    mpi 2 "$BIN/dpt-train" "${args[@]}" --run-dir ref-$m >/dev/null
+    stop_in_epoch2 2 stop-$m "${args[@]}"
+    for p in 4 1; do
+      rm -rf "$m$p" && cp -r "stop-$m" "$m$p"
+      run mpi $p "$BIN/dpt-train" "${args[@]}" --run-dir "$m$p" --resume auto
+      assert_success
+      assert_output --partial "resuming from $m$p/checkpoint.h5"
+      same_learning "ref-$m" "$m$p"
+    done
+  done
+}
