@@ -370,6 +370,8 @@ static void average(trainer_t *t, double lr) {
   t->averagings_total++;
 }
 
+void trainer_average(trainer_t *t, double lr) { average(t, lr); }
+
 /* Epoch-start resets, skipped when resuming in the middle of an epoch. */
 static void local_epoch_start(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;

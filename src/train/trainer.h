@@ -125,6 +125,10 @@ int trainer_test_only(trainer_t *t);
  * tree-summed gradient across ranks, divided by nb, optimizer update. */
 int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr);
 
+/* LocalSGD: one averaging of the K workers (outer step, state per model.work.momentum),
+ * as a round ends. Collective. */
+void trainer_average(trainer_t *t, double lr);
+
 /* Mean loss and accuracy of params over the given indices of a split, each rank taking
  * a share of fixed eval_batch chunks; identical on every P. Collective. */
 void trainer_evaluate(trainer_t *t, const float *params, const dpt_split_t *split,

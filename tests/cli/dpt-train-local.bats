@@ -108,9 +108,9 @@ crc() { h5dump -a /results/weights_crc32 "$1/run.h5" | grep '(0)'; }
     mpi $p "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" \
         --set model.work.local_from_epoch=1 --run-dir post$p >/dev/null
   done
-  for m in diloco lamb post; do
-    same_learning ${m}1 ${m}2
-    same_learning ${m}1 ${m}4
+  for method in diloco lamb post; do
+    same_learning ${method}1 ${method}2
+    same_learning ${method}1 ${method}4
   done
 }
 
@@ -141,16 +141,16 @@ stop_in_epoch2() {
   post=(-c "$LOCALSGD" --data fm2000.h5 "${K4[@]}" --set model.epochs=3
         --set model.work.local_from_epoch=2 --set model.work.optimizer=LARS
         --set optim.lars_variant=larc --set model.learning_rate=0.5)
-  for m in diloco post; do
-    declare -n args=$m
-    mpi 2 "$BIN/dpt-train" "${args[@]}" --run-dir ref-$m >/dev/null
-    stop_in_epoch2 2 stop-$m "${args[@]}"
+  for method in diloco post; do
+    declare -n args=$method
+    mpi 2 "$BIN/dpt-train" "${args[@]}" --run-dir ref-$method >/dev/null
+    stop_in_epoch2 2 stop-$method "${args[@]}"
     for p in 4 1; do
-      rm -rf "$m$p" && cp -r "stop-$m" "$m$p"
-      run mpi $p "$BIN/dpt-train" "${args[@]}" --run-dir "$m$p" --resume auto
+      rm -rf "$method$p" && cp -r "stop-$method" "$method$p"
+      run mpi $p "$BIN/dpt-train" "${args[@]}" --run-dir "$method$p" --resume auto
       assert_success
-      assert_output --partial "resuming from $m$p/checkpoint.h5"
-      same_learning "ref-$m" "$m$p"
+      assert_output --partial "resuming from $method$p/checkpoint.h5"
+      same_learning "ref-$method" "$method$p"
     done
   done
 }
