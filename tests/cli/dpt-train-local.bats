@@ -154,3 +154,22 @@ stop_in_epoch2() {
     done
   done
 }
+
+@test "dpt-aggregate groups by the method: LocalSGD, SlowMo, DiLoCo, post-local, the inner optimizer" {
+  fx() { "$BIN/dpt-aggregate" --fixture "$1/run.h5" model.num_workers=4 "${@:2}" >/dev/null; }
+  fx r/local test_acc=0.80
+  fx r/slowmo model.outer.type=slowmo model.outer.momentum=0.6 test_acc=0.81
+  fx r/diloco model.work.optimizer=AdamW model.outer.type=nesterov test_acc=0.82
+  fx r/post model.work.local_from_epoch=1 test_acc=0.83
+  fx r/lamb model.work.optimizer=LAMB test_acc=0.84
+  run "$BIN/dpt-aggregate" --values test_acc r
+  assert_success
+  assert_line --regexp '^\| method \| model\.outer\.momentum \|'
+  for m in "LocalSGD" "SlowMo" "DiLoCo" "post-local LocalSGD" "LocalSGD \(LAMB\)"; do
+    assert_line --regexp "^\| $m \|"
+  done
+  # the study table of sweeps/fm-local-methods.yaml reads these runs
+  run "$BIN/dpt-aggregate" --study "$DPT_ROOT/analysis/local-methods.yaml" r
+  assert_success
+  assert_output --partial "| DiLoCo | AdamW | nesterov | 0 |"
+}
