@@ -86,6 +86,21 @@ crc() { h5dump -a /results/weights_crc32 "$1/run.h5" | grep '(0)'; }
   [ "$(crc localsgd)" != "$(crc post)" ]
 }
 
+@test "post-local SGD: after a synchronous epoch every worker holds the global model and state" {
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.epochs=1 \
+      --set model.work.local_from_epoch=1 --set model.work.optimizer=AdamW \
+      --set model.learning_rate=0.001 --run-dir sync >/dev/null
+  /usr/bin/python3 - sync/checkpoint.h5 <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+x, w = f["global/params"][()], f["workers/params"][()]
+assert w.shape[0] == 4 and all(np.array_equal(r, x) for r in w), "workers differ from x"
+for name in ("workers/momentum", "workers/second_moment"):
+    s = f[name][()]
+    assert all(np.array_equal(r, s[0]) for r in s) and np.any(s[0] != 0), name
+PY
+}
+
 @test "post-local SGD with K = 1 in its synchronous phase is LocalSGD with H = 1" {
   one=(--set model.epochs=2 --set model.num_workers=1 --set model.work.batch_size=32
        --set experiment.output=)
