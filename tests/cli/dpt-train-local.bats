@@ -25,6 +25,20 @@ DILOCO=(--set model.work.optimizer=AdamW --set model.learning_rate=0.001
 
 crc() { h5dump -a /results/weights_crc32 "$1/run.h5" | grep '(0)'; }
 
+# workers_agree CKPT: every worker of an AdamW run holds the global parameters and the
+# same (non-zero) first and second moments.
+workers_agree() {
+  /usr/bin/python3 - "$1" <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+x, w = f["global/params"][()], f["workers/params"][()]
+assert w.shape[0] == 4 and all(np.array_equal(r, x) for r in w), "workers differ from x"
+for name in ("workers/momentum", "workers/second_moment"):
+    s = f[name][()]
+    assert all(np.array_equal(r, s[0]) for r in s) and np.any(s[0] != 0), name
+PY
+}
+
 @test "K = 1, H = 1 with inner AdamW is centralized AdamW on the same batch stream" {
   "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=2 --set experiment.output= \
       --set model.optimizer=AdamW --set model.learning_rate=0.001 --run-dir central >/dev/null
@@ -90,15 +104,7 @@ crc() { h5dump -a /results/weights_crc32 "$1/run.h5" | grep '(0)'; }
   "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.epochs=1 \
       --set model.work.local_from_epoch=1 --set model.work.optimizer=AdamW \
       --set model.learning_rate=0.001 --run-dir sync >/dev/null
-  /usr/bin/python3 - sync/checkpoint.h5 <<'PY'
-import sys, h5py, numpy as np
-f = h5py.File(sys.argv[1], "r")
-x, w = f["global/params"][()], f["workers/params"][()]
-assert w.shape[0] == 4 and all(np.array_equal(r, x) for r in w), "workers differ from x"
-for name in ("workers/momentum", "workers/second_moment"):
-    s = f[name][()]
-    assert all(np.array_equal(r, s[0]) for r in s) and np.any(s[0] != 0), name
-PY
+  workers_agree sync/checkpoint.h5
 }
 
 @test "post-local SGD with K = 1 in its synchronous phase is LocalSGD with H = 1" {
@@ -127,6 +133,8 @@ PY
     same_learning ${method}1 ${method}2
     same_learning ${method}1 ${method}4
   done
+  # model.work.momentum: average leaves every worker with the mean of both moments
+  workers_agree diloco2/checkpoint.h5
 }
 
 # stop_in_epoch2 P DIR ARGS...: runs on P ranks and sends SIGUSR1 once epoch 1 has
