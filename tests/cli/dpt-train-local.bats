@@ -137,31 +137,31 @@ PY
   workers_agree diloco2/checkpoint.h5
 }
 
-# stop_in_epoch2 P DIR ARGS...: runs on P ranks and sends SIGUSR1 once epoch 1 has
-# ended, so the stop lands in epoch 2 (mid-epoch unless the machine stalls); asserts the
-# checkpointed stop (exit 3).
+# stop_in_epoch2 P DIR ARGS...: runs on P ranks and sends SIGUSR1 once epoch 1's
+# checkpoint is written, so the stop lands inside epoch 2; asserts the checkpointed stop
+# (exit 3) after a step of epoch 2.
 stop_in_epoch2() {
   local p=$1 dir=$2
   shift 2
   mpirun --allow-run-as-root --oversubscribe -np "$p" "$BIN/dpt-train" "$@" --run-dir "$dir" \
       > "$dir.log" 2>&1 &
   local pid=$! rc=0
-  for _ in $(seq 600); do
-    grep -q "^epoch 1/" "$dir.log" 2>/dev/null && break
+  for _ in $(seq 1200); do
+    [ -e "$dir/checkpoint.h5" ] && break
     sleep 0.05
   done
-  sleep 0.2
+  sleep 0.1
   kill -USR1 "$pid"
   wait "$pid" || rc=$?
   cat "$dir.log"
   [ "$rc" -eq 3 ]
-  grep -q "interrupted at epoch 2" "$dir.log"
+  grep -q "interrupted at epoch 2, step [1-9]" "$dir.log"
 }
 
 @test "DiLoCo and post-local SGD stopped by SIGUSR1 on P = 2 resume exactly on P = 4 and 1" {
-  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 2000 -o fm2000.h5 >/dev/null
-  diloco=(-c "$LOCALSGD" --data fm2000.h5 "${K4[@]}" --set model.epochs=3 "${DILOCO[@]}")
-  post=(-c "$LOCALSGD" --data fm2000.h5 "${K4[@]}" --set model.epochs=3
+  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 1200 -o fm1200.h5 >/dev/null
+  diloco=(-c "$LOCALSGD" --data fm1200.h5 "${K4[@]}" --set model.epochs=3 "${DILOCO[@]}")
+  post=(-c "$LOCALSGD" --data fm1200.h5 "${K4[@]}" --set model.epochs=3
         --set model.work.local_from_epoch=2 --set model.work.optimizer=LARS
         --set optim.lars_variant=larc --set model.learning_rate=0.5)
   for method in diloco post; do
