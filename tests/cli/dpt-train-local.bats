@@ -196,3 +196,29 @@ stop_in_epoch2() {
   assert_success
   assert_output --partial "| DiLoCo | AdamW | nesterov | 0 |"
 }
+
+@test "a checkpoint whose workers' second moments are missing, mis-sized or damaged is refused" {
+  run2=(-c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.epochs=1 "${DILOCO[@]}")
+  "$BIN/dpt-train" "${run2[@]}" --run-dir good >/dev/null
+  for craft in "/workers/second_moment 3x794768" "/workers/second_moment 4x5"; do
+    cp good/checkpoint.h5 bad.h5
+    "$DPT_ROOT/build/h5craft" bad.h5 $craft
+    run "$BIN/dpt-train" "${run2[@]}" --run-dir r --resume bad.h5
+    assert_failure 1
+    assert_output --partial "workers/second_moment"
+    refute_output --partial "Segmentation"
+  done
+  # one flipped value: the worker's checksum covers its second moment too
+  cp good/checkpoint.h5 bad.h5
+  /usr/bin/python3 -c 'import sys, h5py; d = h5py.File(sys.argv[1], "r+")["workers/second_moment"]; d[1, 7] += 1' bad.h5
+  run "$BIN/dpt-train" "${run2[@]}" --run-dir r --resume bad.h5
+  assert_failure 1
+  assert_output --partial "worker 1: checksum mismatch"
+  # the dataset deleted
+  cp good/checkpoint.h5 bad.h5
+  /usr/bin/python3 -c 'import sys, h5py; del h5py.File(sys.argv[1], "r+")["workers/second_moment"]' bad.h5
+  run "$BIN/dpt-train" "${run2[@]}" --run-dir r --resume bad.h5
+  assert_failure 1
+  assert_output --partial "workers/second_moment"
+  [ ! -e r/run.h5 ]
+}
