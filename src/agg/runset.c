@@ -167,6 +167,8 @@ int agg_run_read(const char *path, agg_run_t *run) {
     if (read_config(file, run) < 0 || read_metrics(file, run) < 0 ||
         read_results(file, run) < 0)
       rc = -1;
+    else
+      agg_run_method(run, run->method, sizeof run->method);
   }
   H5Fclose(file);
   if (rc < 0) {
@@ -294,4 +296,33 @@ void agg_runset_free(agg_runset_t *set) {
   dpt_free(set->runs);
   dpt_free(set->skips);
   memset(set, 0, sizeof *set);
+}
+
+static const char *config_or(const agg_run_t *run, const char *key, const char *dflt) {
+  const char *v = agg_run_config(run, key);
+  return v ? v : dflt;
+}
+
+void agg_run_method(const agg_run_t *run, char *buf, size_t cap) {
+  const char *workers = config_or(run, "model.num_workers", "0");
+  if (!strcmp(workers, "0")) {
+    snprintf(buf, cap, "centralized"); /* its optimizer is a key of its own */
+    return;
+  }
+  const char *outer = config_or(run, "model.outer.type",
+                                !strcmp(config_or(run, "model.slowmo.enabled", "false"), "true")
+                                    ? "slowmo" : "none");
+  const char *inner = config_or(run, "model.work.optimizer", "SGDM"), *own = "SGDM";
+  const char *name = "LocalSGD";
+  if (!strcmp(outer, "slowmo")) {
+    name = "SlowMo";
+  } else if (!strcmp(outer, "nesterov")) {
+    int diloco = !strcmp(inner, "AdamW");
+    name = diloco ? "DiLoCo" : "LocalSGD+Nesterov";
+    own = diloco ? "AdamW" : own;
+  }
+  int post = strcmp(config_or(run, "model.work.local_from_epoch", "0"), "0") != 0;
+  int n = snprintf(buf, cap, "%s%s", post ? "post-local " : "", name);
+  if (strcmp(inner, own) && n >= 0 && (size_t)n < cap)
+    snprintf(buf + n, cap - (size_t)n, " (%s)", inner);
 }

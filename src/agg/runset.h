@@ -4,6 +4,7 @@
 #ifndef DPT_AGG_RUNSET_H
 #define DPT_AGG_RUNSET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* dpt-aggregate's exit status when some files were left out of the numbers (the others
@@ -33,6 +34,7 @@ typedef struct {
   double best_val_acc, wall_time;
   int has_test;             /* test_* below were in the file */
   double test_loss_last, test_acc_last, test_loss_best, test_acc_best;
+  char method[64];          /* the key "method": agg_run_method of the config */
 } agg_run_t;
 
 typedef struct {
@@ -54,6 +56,12 @@ typedef struct {
  * (status says so); the caller decides what to do with it. */
 int agg_run_read(const char *path, agg_run_t *run);
 void agg_run_free(agg_run_t *run);
+/* The training method the config describes, for tables: "centralized", "LocalSGD",
+ * "SlowMo", "DiLoCo" (AdamW workers, outer Nesterov), "LocalSGD+Nesterov", with
+ * "post-local " in front when model.work.local_from_epoch > 0 and the workers' optimizer
+ * in brackets when it is not the method's own ("LocalSGD (LAMB)"). Runs written before
+ * model.outer read their SlowMo from model.slowmo.enabled. */
+void agg_run_method(const agg_run_t *run, char *buf, size_t cap);
 /* The /config value of a dotted key, or NULL when the run has no such key. */
 const char *agg_run_config(const agg_run_t *run, const char *key);
 

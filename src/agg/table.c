@@ -110,6 +110,7 @@ double agg_field_value(const agg_run_t *r, int field, double target) {
 const char *agg_key_text(const agg_run_t *r, const char *key) {
   if (!strcmp(key, "run")) return r->dir;
   if (!strcmp(key, "status")) return r->status;
+  if (!strcmp(key, "method")) return r->method;
   return agg_run_config(r, key);
 }
 
@@ -141,7 +142,7 @@ static const char *const replicate_keys[] = {
 int agg_varying_keys(const agg_run_t *const *runs, int n, const char ***keys) {
   size_t total_keys = 0;
   for (int i = 0; i < n; i++) total_keys += (size_t)runs[i]->ncfg;
-  const char **all = dpt_alloc(sizeof(char *) * (total_keys ? total_keys : 1));
+  const char **all = dpt_alloc(sizeof(char *) * (total_keys + 1)); /* + "method" */
   size_t m = 0;
   for (int i = 0; i < n; i++)
     for (int k = 0; k < runs[i]->ncfg; k++) all[m++] = runs[i]->cfg_key[k];
@@ -163,6 +164,14 @@ int agg_varying_keys(const agg_run_t *const *runs, int n, const char ***keys) {
     }
     if (varies) all[out++] = all[i];
   }
+  /* the method first, when the runs differ in it */
+  for (int r = 1; r < n; r++)
+    if (strcmp(runs[r]->method, runs[0]->method)) {
+      memmove(all + 1, all, sizeof(char *) * (size_t)out);
+      all[0] = "method";
+      out++;
+      break;
+    }
   *keys = all;
   return out;
 }

@@ -27,13 +27,15 @@ int agg_field_find(const char *name);
  * accuracy reaches target; the averagings up to and including it). */
 double agg_field_value(const agg_run_t *r, int field, double target);
 
-/* ---- keys: a dotted config key, or "run" (the run directory) or "status" */
+/* ---- keys: a dotted config key, or "run" (the run directory), "status" or "method"
+ * (agg_run_method) */
 
 /* The key's text for one run, or NULL when the run has no such key. */
 const char *agg_key_text(const agg_run_t *r, const char *key);
 /* Config keys whose text differs between the runs that have them, in key order, without
  * the keys that tell replicates apart (experiment.seed, .name, .output, .checkpoint_dir,
- * .resume). A run lacking a key (written before it existed) does not make it vary.
+ * .resume), and "method" first when the runs' methods differ. A run lacking a key
+ * (written before it existed) does not make it vary.
  * Returns the count; *keys points into the runs' storage (free only the array). */
 int agg_varying_keys(const agg_run_t *const *runs, int n, const char ***keys);
 /* Orders two key texts: numbers numerically and before words, words by strcmp. */

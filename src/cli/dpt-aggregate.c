@@ -275,7 +275,7 @@ static void list_fields(void) {
 /* ---------------------------------------------------------------- the story */
 
 static int key_known(const agg_run_t *const *runs, int n, const char *key) {
-  if (!strcmp(key, "run") || !strcmp(key, "status")) return 1;
+  if (!strcmp(key, "run") || !strcmp(key, "status") || !strcmp(key, "method")) return 1;
   for (int i = 0; i < n; i++)
     if (agg_run_config(runs[i], key)) return 1;
   return 0;

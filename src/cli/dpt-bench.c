@@ -123,7 +123,7 @@ static void bench_checkpoint(const dpt_dataset_t *ds, const char *model, const c
   config_defaults(&cfg);
   snprintf(cfg.model_name, sizeof cfg.model_name, "%s", model);
   cfg.num_workers = 8;
-  cfg.optimizer = OPT_ADAMW;
+  cfg.work_optimizer = OPT_ADAMW;
   cfg.val_fraction = 0;
   trainer_t t;
   if (trainer_init(&t, &cfg, ds, dir, MPI_COMM_WORLD) < 0) {
@@ -155,6 +155,63 @@ static void bench_checkpoint(const dpt_dataset_t *ds, const char *model, const c
   unlink(t.ckpt_path);
   unlink(copy);
   trainer_free(&t);
+}
+
+/* (f) one averaging of K = 8 workers (trainer_average: the tree sum over the workers,
+ * the outer step, the state averaging of model.work.momentum: average) for each outer
+ * optimizer, against an epoch of 8 workers' steps with H = 8; and each inner
+ * optimizer's memory per worker (parameters and optimizer state). */
+static void bench_local_methods(const dpt_dataset_t *ds, const char *model, const char *dir,
+                                double step_s, int batch) {
+  static const struct { outer_kind_t kind; double lr, mu; } outers[] = {
+      {OUTER_NONE, 1.0, 0.0}, {OUTER_SLOWMO, 1.0, 0.6}, {OUTER_NESTEROV, 0.7, 0.9}};
+  static const char *const outer_names[] = {"none", "slowmo", "nesterov"};
+  /* CIFAR-100's 50,000 training images over 8 workers of `batch` images */
+  const double local_steps = 50000.0 / 8 / batch, averagings = local_steps / 8;
+  const double epoch_s = local_steps * 8 * step_s;
+  printf("\n(f) local methods: one averaging of K = 8 workers (AdamW workers, moments "
+         "averaged), 1 rank, CPU time\n");
+  printf("  an epoch of 50,000 images, b = %d, H = 8: %.0f averagings, %.1f s of steps\n",
+         batch, averagings, epoch_s);
+  for (int o = 0; o < 3; o++) {
+    dpt_config_t cfg;
+    config_defaults(&cfg);
+    snprintf(cfg.model_name, sizeof cfg.model_name, "%s", model);
+    cfg.num_workers = 8;
+    cfg.work_optimizer = OPT_ADAMW;
+    snprintf(cfg.local_momentum, sizeof cfg.local_momentum, "average");
+    cfg.outer_type = outers[o].kind;
+    cfg.outer_lr = outers[o].lr;
+    cfg.outer_momentum = outers[o].mu;
+    cfg.val_fraction = 0;
+    trainer_t t;
+    if (trainer_init(&t, &cfg, ds, dir, MPI_COMM_WORLD) < 0) {
+      fprintf(stderr, "dpt-bench: %s\n", dpt_errmsg());
+      return;
+    }
+    int reps = 0;
+    double t0 = cpu_now();
+    while (reps < 5 || cpu_now() - t0 < 0.5) {
+      trainer_average(&t, 0.01);
+      reps++;
+    }
+    double per = (cpu_now() - t0) / reps;
+    printf("  outer %-9s %8.2f ms/averaging   %.2f%% of the epoch\n", outer_names[o],
+           per * 1e3, 100 * per * averagings / epoch_s);
+    trainer_free(&t);
+  }
+  printf("  memory per worker (parameters + optimizer state):\n");
+  for (opt_kind_t k = OPT_SGDM; k <= OPT_LAMB; k++) {
+    nn_model_t m;
+    if (nn_model_init(&m, model, ds->channels, 32, 32, ds->num_classes, 1) < 0) return;
+    opt_state_t st;
+    opt_state_init(&st, m.nparams, k);
+    int vectors = 1 + (st.m != NULL) + (st.v != NULL);
+    printf("    %-6s %d vectors of %zu floats = %.1f MB\n", config_optimizer_name(k), vectors,
+           m.nparams, vectors * sizeof(float) * (double)m.nparams / 1e6);
+    opt_state_free(&st);
+    nn_model_free(&m);
+  }
 }
 
 int main(int argc, char **argv) {
@@ -362,6 +419,7 @@ int main(int argc, char **argv) {
 
   trainer_free(&t);
   bench_checkpoint(&ds, model, run_dir);
+  bench_local_methods(&ds, model, run_dir, step_s, batch);
   dpt_free(ds.train.images);
   dpt_free(ds.train.labels);
   rmdir(run_dir);

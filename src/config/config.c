@@ -227,6 +227,40 @@ static int apply_set(load_t *ld, const char *set) {
   return apply_text(ld, eq[1] ? eq + 1 : "~", key);
 }
 
+static int is_set(const load_t *ld, const char *key) {
+  loc_t at = ld->locs[cfg_key_find(key) - cfg_keys];
+  return at.set || at.line;
+}
+
+/* A model.slowmo map is model.outer with type slowmo, alpha and beta; both given must
+ * agree (the resolved YAML holds both). model.outer needs local workers. */
+static int resolve_outer(load_t *ld) {
+  dpt_config_t *c = ld->cfg;
+  const cfg_key_t *ty = cfg_key_find("model.outer.type");
+  if (c->slowmo_enabled && c->num_workers >= 1) {
+    static const char *const keys[3][2] = {
+        {"model.outer.type", "model.slowmo"},
+        {"model.outer.learning_rate", "model.slowmo.learning_rate"},
+        {"model.outer.momentum", "model.slowmo.momentum"}};
+    int differ[3] = {c->outer_type != OUTER_SLOWMO, c->outer_lr != c->slowmo_lr,
+                     c->outer_momentum != c->slowmo_momentum};
+    for (int i = 0; i < 3; i++)
+      if (is_set(ld, keys[i][0]) && differ[i]) {
+        const cfg_key_t *k = cfg_key_find(keys[i][0]);
+        return fail_at(ld, ld->locs[k - cfg_keys], k->key,
+                       "disagrees with %s: give SlowMo as model.slowmo or as model.outer "
+                       "(type: slowmo), not both differently", keys[i][1]);
+      }
+    c->outer_type = OUTER_SLOWMO;
+    c->outer_lr = c->slowmo_lr;
+    c->outer_momentum = c->slowmo_momentum;
+  }
+  if (c->num_workers == 0 && c->outer_type != OUTER_NONE && is_set(ld, ty->key))
+    return fail_at(ld, ld->locs[ty - cfg_keys], ty->key,
+                   "needs local workers (model.num_workers >= 1), got model.num_workers = 0");
+  return 0;
+}
+
 /* Ranges and cross-key rules, after the file and every override. */
 static int validate(load_t *ld) {
   const dpt_config_t *c = ld->cfg;
@@ -256,16 +290,20 @@ static int validate(load_t *ld) {
     return fail_at(ld, ld->locs[nl - cfg_keys], nl->key,
                    "must be even for AvgLossLS (newest n/2 against previous n/2), got %d",
                    c->dynamic_n_losses);
-  /* Until local workers can step other optimizers, a LocalSGD run with one is refused
-   * rather than silently run with SGDM. */
+  /* model.optimizer is the centralized optimizer; local workers step model.work.optimizer. */
   const cfg_key_t *opt = cfg_key_find("model.optimizer");
   if (c->num_workers >= 1 && c->optimizer != OPT_SGDM)
     return fail_at(ld, ld->locs[opt - cfg_keys], opt->key,
-                   "%s cannot be used with model.num_workers = %d: LocalSGD's local workers "
-                   "use SGDM (as in the seed); set model.optimizer: SGDM, or "
-                   "model.num_workers: 0 for centralized %s",
+                   "%s cannot be used with model.num_workers = %d: model.optimizer is the "
+                   "centralized optimizer; set model.work.optimizer: %s for the local workers "
+                   "(and model.optimizer: SGDM), or model.num_workers: 0 for centralized %s",
                    config_optimizer_name(c->optimizer), c->num_workers,
-                   config_optimizer_name(c->optimizer));
+                   config_optimizer_name(c->optimizer), config_optimizer_name(c->optimizer));
+  const cfg_key_t *lfe = cfg_key_find("model.work.local_from_epoch");
+  if (c->num_workers == 0 && c->local_from_epoch > 0)
+    return fail_at(ld, ld->locs[lfe - cfg_keys], lfe->key,
+                   "needs local workers (model.num_workers >= 1), got model.num_workers = 0");
+  if (resolve_outer(ld) < 0) return -1;
   const cfg_key_t *cu = cfg_key_find("optim.lamb_clamp_upper");
   if (c->lamb_clamp_upper > 0 && c->lamb_clamp_upper < c->lamb_clamp_lower)
     return fail_at(ld, ld->locs[cu - cfg_keys], cu->key,

@@ -17,6 +17,8 @@ typedef enum { LARS_PAPER, LARS_LARC, LARS_SEED } lars_variant_t;
 typedef enum { LAMB_PAPER, LAMB_APEX, LAMB_SEED } lamb_variant_t;
 /* optim.lr_scaling: base learning rate from the reference batch's. */
 typedef enum { LR_SCALE_NONE, LR_SCALE_LINEAR, LR_SCALE_SQRT } lr_scaling_t;
+/* model.outer.type: the outer step on the round's pseudo-gradient (spec/algorithms.md). */
+typedef enum { OUTER_NONE, OUTER_SLOWMO, OUTER_NESTEROV } outer_kind_t;
 
 typedef struct {
   /* model: */
@@ -36,10 +38,17 @@ typedef struct {
   double slowmo_lr;         /* model.slowmo.learning_rate (alpha, default 1.0) */
   double slowmo_momentum;   /* model.slowmo.momentum (beta, default 0.0) */
   int slowmo_reset_each_epoch; /* model.slowmo.reset_each_epoch (seed behaviour; false) */
+  outer_kind_t outer_type;  /* model.outer.type: none | slowmo | nesterov; a model.slowmo
+                               map resolves to slowmo with its alpha and beta */
+  double outer_lr;          /* model.outer.learning_rate: SlowMo alpha or Nesterov eta */
+  double outer_momentum;    /* model.outer.momentum: SlowMo beta or Nesterov mu */
   int local_steps;          /* model.work.local_steps: H (>= 1) */
   int sync_steps;           /* model.work.sync_steps: informational only */
   int worker_batch_size;    /* model.work.batch_size: b */
   char local_momentum[16];  /* model.work.momentum: keep | average | reset | reset_epoch */
+  opt_kind_t work_optimizer;/* model.work.optimizer: each local worker's optimizer */
+  int local_from_epoch;     /* model.work.local_from_epoch: epochs of synchronous data
+                               parallel training before local steps (post-local SGD) */
   char dynamic_strategy[32];/* model.work.dynamic.strategy: "" = fixed H */
   int dynamic_n_losses;     /* model.work.dynamic.n_losses (default 3) */
   int dynamic_h_min;        /* model.work.dynamic.h_min: lower bound of H (4) */

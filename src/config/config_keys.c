@@ -30,6 +30,8 @@ static const char *const strategies[] = {"",       "ALin",      "DLin",    "ABin
 static const char *const lars_variants[] = {"paper", "larc", "seed", NULL};
 static const char *const lamb_variants[] = {"paper", "apex", "seed", NULL};
 static const char *const lr_scalings[] = {"none", "linear", "sqrt", NULL};
+/* In outer_kind_t order. */
+static const char *const outer_kinds[] = {"none", "slowmo", "nesterov", NULL};
 static const char *const reductions[] = {"ordered", "fast", NULL};
 
 /* Keys of one map must stay contiguous: the resolved YAML and the "expected one of"
@@ -44,8 +46,8 @@ const cfg_key_t cfg_keys[] = {
      .doc = "base learning rate"},
     {"model.loss", T_ENUM, FIELD(loss), "CSE", losses, .doc = "softmax cross-entropy"},
     {"model.optimizer", T_ENUM_ID, FIELD(optimizer), "SGDM", optimizers,
-     .doc = "optimizer of centralized training; with model.num_workers >= 1 only SGDM (the "
-            "local workers use SGDM, as in the seed)"},
+     .doc = "optimizer of centralized training; with model.num_workers >= 1 only SGDM: "
+            "the local workers' optimizer is model.work.optimizer"},
     {"model.scheduler", T_ENUM, FIELD(scheduler), "CosineAnnealingLR", schedulers,
      .doc = "per-epoch learning-rate schedule after the warm-up"},
     {"model.weight_decay", T_FLOAT, FIELD(weight_decay), "0.001", .range = ">= 0",
@@ -66,7 +68,16 @@ const cfg_key_t cfg_keys[] = {
     {"model.slowmo.momentum", T_FLOAT, FIELD(slowmo_momentum), "0.0", .range = "[0, 1)",
      .doc = "SlowMo beta (slow momentum)"},
     {"model.slowmo.reset_each_epoch", T_BOOL, FIELD(slowmo_reset_each_epoch), "false",
-     .doc = "zero the slow momentum at every epoch start (the seed's behaviour)"},
+     .doc = "zero the slow momentum (the outer buffer, any model.outer.type) at every epoch "
+            "start (the seed's behaviour)"},
+    {"model.outer.type", T_ENUM_ID, FIELD(outer_type), "none", outer_kinds,
+     .doc = "outer step on x0 - mean(x_k) at each averaging: none (plain LocalSGD), slowmo "
+            "(SlowMo, lr = alpha, momentum = beta; what a model.slowmo map resolves to) or "
+            "nesterov (DiLoCo: PyTorch SGD(lr, momentum, nesterov=True))"},
+    {"model.outer.learning_rate", T_FLOAT, FIELD(outer_lr), "1.0", .range = "> 0",
+     .doc = "outer learning rate: SlowMo alpha, Nesterov eta (DiLoCo: 0.7)"},
+    {"model.outer.momentum", T_FLOAT, FIELD(outer_momentum), "0.0", .range = "[0, 1)",
+     .doc = "outer momentum: SlowMo beta, Nesterov mu (DiLoCo: 0.9)"},
     {"model.work.local_steps", T_INT, FIELD(local_steps), "1", .range = ">= 1",
      .doc = "H: local steps between two averagings"},
     {"model.work.sync_steps", T_INT, FIELD(sync_steps), "0", .range = ">= 0",
@@ -74,7 +85,16 @@ const cfg_key_t cfg_keys[] = {
     {"model.work.batch_size", T_INT, FIELD(worker_batch_size), "64", .range = "[1, 1048576]",
      .doc = "b: each worker's batch size"},
     {"model.work.momentum", T_ENUM, FIELD(local_momentum), "keep", local_momenta,
-     .doc = "local momentum buffers at an averaging: kept, averaged, reset, reset per epoch"},
+     .doc = "local optimizer state at an averaging: kept, averaged, reset, reset per epoch "
+            "(SGDM/LARS: the momentum buffer; AdamW/LAMB: both moments, the step count kept "
+            "unless reset)"},
+    {"model.work.optimizer", T_ENUM_ID, FIELD(work_optimizer), "SGDM", optimizers,
+     .doc = "each local worker's optimizer (SGDM as in the seed, AdamW for DiLoCo, LARS, "
+            "LAMB), with the optim: hyper-parameters"},
+    {"model.work.local_from_epoch", T_INT, FIELD(local_from_epoch), "0", .range = ">= 0",
+     .doc = "post-local SGD (Lin et al.'s turn_on_local_step_from, in epochs): epochs "
+            "before it train synchronously (the K workers' gradients averaged every step, "
+            "one step for all); 0 = local steps from the start"},
     {"model.work.dynamic.strategy", T_ENUM, FIELD(dynamic_strategy), "", strategies,
      .doc = "dynamic-H strategy (spec/algorithms.md); empty = fixed H (local_steps)"},
     {"model.work.dynamic.n_losses", T_INT, FIELD(dynamic_n_losses), "3", .range = ">= 1",

@@ -31,7 +31,9 @@ static int64_t crc_of(const void *data, size_t bytes) {
 
 static int64_t worker_crc(const worker_t *w, size_t np) {
   uLong crc = (uLong)crc_of(w->params, sizeof(float) * np);
-  return (int64_t)crc32(crc, (const Bytef *)w->opt.m, (uInt)(sizeof(float) * np));
+  crc = crc32(crc, (const Bytef *)w->opt.m, (uInt)(sizeof(float) * np));
+  if (w->opt.v) crc = crc32(crc, (const Bytef *)w->opt.v, (uInt)(sizeof(float) * np));
+  return (int64_t)crc;
 }
 
 int ckpt_path_for(const dpt_config_t *cfg, const char *run_dir, char *buf, size_t cap) {
@@ -151,13 +153,18 @@ static int put_workers(writer_t *w, trainer_t *t) {
   hsize_t K = (hsize_t)t->K;
   hid_t params = make_dataset(w, "workers/params", H5T_IEEE_F32LE, K, np);
   hid_t momentum = make_dataset(w, "workers/momentum", H5T_IEEE_F32LE, K, np);
-  int rc = params < 0 || momentum < 0 ? -1 : 0;
+  /* AdamW and LAMB workers: the second moment (every worker has the same optimizer) */
+  int has_v = t->workers[0].opt.v != NULL;
+  hid_t second = has_v ? make_dataset(w, "workers/second_moment", H5T_IEEE_F32LE, K, np) : 0;
+  int rc = params < 0 || momentum < 0 || second < 0 ? -1 : 0;
   /* every rank hosts the same number of workers, so the collective calls pair up */
   for (int i = 0; rc == 0 && i < t->nlocal; i++) {
     const worker_t *wk = &t->workers[i];
     rc = put_rows(w, params, H5T_NATIVE_FLOAT, (hsize_t)wk->id, 1, np, wk->params);
     if (rc == 0) rc = put_rows(w, momentum, H5T_NATIVE_FLOAT, (hsize_t)wk->id, 1, np, wk->opt.m);
+    if (rc == 0 && has_v) rc = put_rows(w, second, H5T_NATIVE_FLOAT, (hsize_t)wk->id, 1, np, wk->opt.v);
   }
+  if (has_v && second >= 0) H5Dclose(second);
   if (params >= 0) H5Dclose(params);
   if (momentum >= 0) H5Dclose(momentum);
   /* small per-worker counters: gathered to rank 0 (a few bytes each) */
@@ -192,7 +199,8 @@ static int put_scalars(hid_t file, const trainer_t *t) {
       {"averagings_total", t->averagings_total}, {"epoch_averagings", t->epoch_averagings},
       {"since_best", t->since_best}, {"best_epoch", t->info.best_epoch},
       {"stopped_early", t->info.stopped_early}, {"opt_step_count", t->opt.t},
-      {"deviation_count", t->deviation_count}, {"item_count", t->item_cap}};
+      {"deviation_count", t->deviation_count}, {"item_count", t->item_cap},
+      {"outer_steps", t->outer_steps}};
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
     if (h5_attr_i64(file, ints[i].name, ints[i].v) < 0) return -1;
   if (h5_attr_f64(file, "best_val", t->best_val) < 0 ||
@@ -221,7 +229,7 @@ static int write_all(writer_t *w, trainer_t *t) {
       put_global(w, "global/best_params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->best_params, 4) < 0 ||
       put_global(w, "global/opt_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->opt.m, 4) < 0 ||
       (t->opt.v && put_global(w, "global/opt_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->opt.v, 4) < 0) ||
-      (t->K && put_global(w, "global/slow_u", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->slow_u, 4) < 0) ||
+      (t->K && put_global(w, "global/slow_u", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->outer_buf, 4) < 0) ||
       (t->K && put_workers(w, t) < 0))
     return -1;
   /* the epoch's per-item results so far: each rank's items are its own, so collect */
@@ -402,7 +410,7 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
       get_global(file, "global/best_params", H5T_NATIVE_FLOAT, t->best_params, np, 4) < 0 ||
       get_global(file, "global/opt_m", H5T_NATIVE_FLOAT, t->opt.m, np, 4) < 0 ||
       (t->opt.v && get_global(file, "global/opt_v", H5T_NATIVE_FLOAT, t->opt.v, np, 4) < 0) ||
-      (t->K && get_global(file, "global/slow_u", H5T_NATIVE_FLOAT, t->slow_u, np, 4) < 0) ||
+      (t->K && get_global(file, "global/slow_u", H5T_NATIVE_FLOAT, t->outer_buf, np, 4) < 0) ||
       get_global(file, "epoch/item_loss", H5T_NATIVE_DOUBLE, t->item_loss, items, 8) < 0 ||
       get_global(file, "epoch/item_correct", H5T_NATIVE_INT64, t->item_correct, items, 8) < 0)
     return dpt_wrap("%s", path);
@@ -415,10 +423,14 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
       rc = h5_read_array(file, names[c], H5T_NATIVE_INT64, rows[0], cols[c]);
     if (rc == 0) rc = h5_check_dims(file, "workers/params", 2, rows);
     if (rc == 0) rc = h5_check_dims(file, "workers/momentum", 2, rows);
+    int has_v = t->workers[0].opt.v != NULL;
+    if (rc == 0 && has_v) rc = h5_check_dims(file, "workers/second_moment", 2, rows);
     for (int i = 0; rc == 0 && i < t->nlocal; i++) {
       worker_t *w = &t->workers[i];
       rc = get_worker_row(file, "workers/params", (hsize_t)w->id, np, w->params);
       if (rc == 0) rc = get_worker_row(file, "workers/momentum", (hsize_t)w->id, np, w->opt.m);
+      if (rc == 0 && has_v)
+        rc = get_worker_row(file, "workers/second_moment", (hsize_t)w->id, np, w->opt.v);
       w->opt.t = cols[0][w->id];
       w->pos = cols[1][w->id];
       w->pass = cols[2][w->id];
@@ -465,6 +477,10 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   t->info.epochs_run = epoch;
   t->opt.t = opt_t;
   t->deviation_count = dev_count;
+  /* written since the outer optimizers came; before, only SlowMo, which ignores it */
+  t->outer_steps = 0;
+  if (H5Aexists(file, "outer_steps") > 0 && get_i64(file, "outer_steps", &t->outer_steps) < 0)
+    return dpt_wrap("%s", path);
   /* items collect across ranks by summing: the restored ones must live on one rank */
   if (t->rank != 0) {
     memset(t->item_loss, 0, sizeof(double) * t->item_cap);

@@ -75,18 +75,24 @@ static int init_workers(trainer_t *t) {
     w->id = t->first_worker + i;
     w->params = dpt_alloc(sizeof(float) * t->model.nparams);
     memcpy(w->params, t->params, sizeof(float) * t->model.nparams);
-    opt_state_init(&w->opt, t->model.nparams, OPT_SGDM);
+    opt_state_init(&w->opt, t->model.nparams, cfg->work_optimizer);
+    if (cfg->local_from_epoch > 0) w->grad = dpt_alloc(sizeof(float) * t->model.nparams);
     w->shard = t->shard_idx + t->shard_offsets[w->id];
     w->nshard = t->shard_offsets[w->id + 1] - t->shard_offsets[w->id];
     w->order = dpt_alloc(sizeof(int64_t) * (w->nshard + 1));
   }
-  t->slow_u = dpt_alloc(sizeof(float) * t->model.nparams);
+  t->outer_buf = dpt_alloc(sizeof(float) * t->model.nparams);
+  t->outer = (opt_outer_t){cfg->outer_type, cfg->outer_lr, cfg->outer_momentum};
   t->item_cap = T * K * ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
   t->T = (int)T;
   if (dynh_init(&t->dyn, cfg) < 0) return dpt_wrap("model.work.dynamic");
   t->H = t->dyn.h; /* local_steps: every strategy starts from it, as in the seed */
   t->local_hp = t->hp;
-  t->local_hp.kind = OPT_SGDM;
+  t->local_hp.kind = cfg->work_optimizer;
+  t->local_hp.exclude_1d = cfg->exclude_1d >= 0 ? cfg->exclude_1d
+                                                : opt_exclude_1d_auto(cfg->work_optimizer,
+                                                                      cfg->lars_variant,
+                                                                      cfg->lamb_variant);
   return 0;
 }
 
@@ -170,11 +176,12 @@ void trainer_free(trainer_t *t) {
   for (int i = 0; i < t->nlocal; i++) {
     dpt_free(t->workers[i].params);
     dpt_free(t->workers[i].order);
+    dpt_free(t->workers[i].grad);
     opt_state_free(&t->workers[i].opt);
   }
   void *bufs[] = {t->train_idx, t->val_idx, t->test_idx, t->order, t->params, t->grads,
                   t->best_params, t->input, t->labels, t->losses, t->eval_correct,
-                  t->workers, t->shard_offsets, t->shard_idx, t->class_hist, t->slow_u,
+                  t->workers, t->shard_offsets, t->shard_idx, t->class_hist, t->outer_buf,
                   t->item_loss, t->item_correct, t->leaf_loss, t->leaf_correct};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dpt_free(bufs[i]);
   memset(t, 0, sizeof *t);
@@ -280,23 +287,39 @@ static void start_pass(const trainer_t *t, worker_t *w) {
   w->pos = 0;
 }
 
+/* The whole optimizer state: momentum or both moments, and the step count. */
 static void reset_momentum(trainer_t *t) {
   for (int i = 0; i < t->nlocal; i++) {
-    memset(t->workers[i].opt.m, 0, sizeof(float) * t->model.nparams);
-    t->workers[i].opt.t = 0;
+    opt_state_t *st = &t->workers[i].opt;
+    memset(st->m, 0, sizeof(float) * t->model.nparams);
+    if (st->v) memset(st->v, 0, sizeof(float) * t->model.nparams);
+    st->t = 0;
   }
 }
 
-/* tree leaves over workers: worker id's parameters, or its momentum */
+/* What a worker leaf of the averaging tree gives. */
+typedef enum { PART_PARAMS, PART_M, PART_V, PART_GRAD } worker_part_t;
+
+static float *worker_part(worker_t *w, worker_part_t what) {
+  switch (what) {
+    case PART_M: return w->opt.m;
+    case PART_V: return w->opt.v;
+    case PART_GRAD: return w->grad;
+    case PART_PARAMS: break;
+  }
+  return w->params;
+}
+
+/* tree leaves over workers: a part of worker id */
 static void worker_leaf(void *ctx, int64_t id, float *out) {
   trainer_t *t = ctx;
-  const worker_t *w = &t->workers[id - t->first_worker];
-  memcpy(out, t->leaf_momentum ? w->opt.m : w->params, sizeof(float) * t->model.nparams);
+  worker_t *w = &t->workers[id - t->first_worker];
+  memcpy(out, worker_part(w, (worker_part_t)t->leaf_what), sizeof(float) * t->model.nparams);
 }
 
 /* sum over all K workers, in tree order, divided by K, into out (every rank) */
-static void worker_mean(trainer_t *t, int momentum, float *out) {
-  t->leaf_momentum = momentum;
+static void worker_mean(trainer_t *t, worker_part_t what, float *out) {
+  t->leaf_what = what;
   tree_reduce(&t->tree, &t->dist, t->K, worker_leaf, t, out, 1.0f);
   const float k = (float)t->K;
   for (size_t i = 0; i < t->model.nparams; i++) out[i] /= k;
@@ -321,38 +344,41 @@ static void measure_deviation(trainer_t *t, const float *xa) {
   t->deviation_count++;
 }
 
-void trainer_average(trainer_t *t, double lr) {
+/* Every worker's state part `what` becomes the workers' mean. */
+static void average_part(trainer_t *t, worker_part_t what) {
+  float *mean = t->grads;
+  worker_mean(t, what, mean);
+  for (int i = 0; i < t->nlocal; i++)
+    memcpy(worker_part(&t->workers[i], what), mean, sizeof(float) * t->model.nparams);
+}
+
+static void average(trainer_t *t, double lr) {
   const dpt_config_t *cfg = t->cfg;
   size_t np = t->model.nparams;
   float *xa = t->grads;
-  worker_mean(t, 0, xa);
+  worker_mean(t, PART_PARAMS, xa);
   if (t->dyn.kind == DYNH_DEVIATION) measure_deviation(t, xa);
-  /* SlowMo with alpha = 1, beta = 0 is plain averaging: skipped so it stays bitwise */
-  if (cfg->slowmo_enabled && !(cfg->slowmo_lr == 1.0 && cfg->slowmo_momentum == 0.0)) {
-    const float beta = (float)cfg->slowmo_momentum, inv_lr = (float)(1.0 / lr);
-    const float step = (float)(cfg->slowmo_lr * lr);
-    for (size_t i = 0; i < np; i++) {
-      t->slow_u[i] = beta * t->slow_u[i] + (t->params[i] - xa[i]) * inv_lr;
-      t->params[i] -= step * t->slow_u[i];
-    }
-  } else {
-    memcpy(t->params, xa, sizeof(float) * np);
-  }
+  opt_outer_step(&t->outer, np, t->params, xa, t->outer_buf, &t->outer_steps, lr);
   for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].params, t->params, sizeof(float) * np);
   if (strcmp(cfg->local_momentum, "average") == 0) {
-    worker_mean(t, 1, xa);
-    for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].opt.m, xa, sizeof(float) * np);
+    average_part(t, PART_M);
+    if (t->workers[0].opt.v) average_part(t, PART_V);
   } else if (strcmp(cfg->local_momentum, "reset") == 0) {
     reset_momentum(t);
   }
   t->averagings_total++;
 }
 
+void trainer_average(trainer_t *t, double lr) { average(t, lr); }
+
 /* Epoch-start resets, skipped when resuming in the middle of an epoch. */
 static void local_epoch_start(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
   if (strcmp(cfg->local_momentum, "reset_epoch") == 0) reset_momentum(t);
-  if (cfg->slowmo_reset_each_epoch) memset(t->slow_u, 0, sizeof(float) * t->model.nparams);
+  if (cfg->slowmo_reset_each_epoch) {
+    memset(t->outer_buf, 0, sizeof(float) * t->model.nparams);
+    t->outer_steps = 0;
+  }
   t->deviation_sum = 0;
   t->deviation_count = 0;
   t->epoch_averagings = 0;
@@ -362,9 +388,28 @@ static void local_epoch_start(trainer_t *t) {
   }
 }
 
+/* Post-local SGD: epochs before model.work.local_from_epoch are synchronous. */
+static int sync_epoch(const trainer_t *t) { return t->epoch < t->cfg->local_from_epoch; }
+
+/* A synchronous step: the mean of the K workers' gradients in tree order, then the same
+ * optimizer step on every worker (their parameters and states are equal), as PyTorch's
+ * post_localSGD_hook does before the switch. One communication round. */
+static int sync_step(trainer_t *t, double lr) {
+  worker_mean(t, PART_GRAD, t->grads);
+  for (int i = 0; i < t->nlocal; i++) {
+    worker_t *w = &t->workers[i];
+    if (opt_step(&t->local_hp, &t->model, w->params, t->grads, &w->opt, lr) < 0) return -1;
+  }
+  memcpy(t->params, t->workers[0].params, sizeof(float) * t->model.nparams);
+  t->averagings_total++;
+  t->epoch_averagings++;
+  return 0;
+}
+
 /* Returns 1 when stopped by a signal after step t->step, 0 at the epoch's end. */
 static int local_epoch(trainer_t *t, double lr, int64_t *items) {
   int64_t b = t->cfg->worker_batch_size, stride = ceil_div(b, TRAIN_LEAF), T = t->T;
+  int sync = sync_epoch(t);
   if (t->step == 0) local_epoch_start(t);
   /* a pass's order is a function of (seed, worker, epoch, pass): rebuilt, not stored */
   for (int i = 0; i < t->nlocal; i++) {
@@ -384,10 +429,11 @@ static int local_epoch(trainer_t *t, double lr, int64_t *items) {
       int64_t nb = w->nshard - w->pos < b ? w->nshard - w->pos : b;
       t->leaf_round = (uint64_t)t->epoch * PASS_STRIDE + (uint64_t)w->pass;
       set_leaf_batch(t, w->params, w->order + w->pos, nb);
-      tree_sum(&t->tree, 0, ceil_div(nb, TRAIN_LEAF), batch_leaf, t, t->grads);
+      float *g = sync ? w->grad : t->grads;
+      tree_sum(&t->tree, 0, ceil_div(nb, TRAIN_LEAF), batch_leaf, t, g);
       w->pos += nb;
-      scale(t->grads, t->model.nparams, mean_factor(nb));
-      if (opt_step(&t->local_hp, &t->model, w->params, t->grads, &w->opt, lr) < 0) return -1;
+      scale(g, t->model.nparams, mean_factor(nb));
+      if (!sync && opt_step(&t->local_hp, &t->model, w->params, g, &w->opt, lr) < 0) return -1;
       /* per leaf, like the centralized mode, so K = 1 sums its loss the same way */
       int64_t base = (s * t->K + w->id) * stride;
       for (int64_t l = 0; l < ceil_div(nb, TRAIN_LEAF); l++) {
@@ -395,8 +441,10 @@ static int local_epoch(trainer_t *t, double lr, int64_t *items) {
         t->item_correct[base + l] = t->leaf_correct[l];
       }
     }
-    if ((s + 1) % t->H == 0 || s == T - 1) {
-      trainer_average(t, lr);
+    if (sync) {
+      if (sync_step(t, lr) < 0) return -1;
+    } else if ((s + 1) % t->H == 0 || s == T - 1) {
+      average(t, lr);
       t->epoch_averagings++;
     }
     t->step++;
@@ -450,7 +498,7 @@ static void print_progress(const trainer_t *t, double elapsed) {
   if (t->K)
     snprintf(local, sizeof local, "  H %lld avg %lld (total %lld)%s", (long long)m->h[i],
              (long long)m->averagings[i], (long long)t->averagings_total,
-             t->H != m->h[i] ? "  next H changes" : "");
+             t->H != m->h[i] && !sync_epoch(t) ? "  next H changes" : "");
   /* Without a validation split there are no validation figures: "-", not "nan". */
   char val[64] = "val loss - acc -";
   if (!isnan(m->val_loss[i]))
@@ -519,13 +567,14 @@ static int run_epoch(trainer_t *t, double lr) {
   if (t->nval)
     trainer_evaluate(t, t->params, &t->ds->train, t->val_idx, t->nval, &val_loss, &val_acc);
   double comm = t->dist.seconds - comm0;
+  int h = t->K ? (sync_epoch(t) ? 1 : t->H) : 0; /* a synchronous epoch averages every step */
   t->epoch++;
   t->step = 0;
   t->info.epochs_run = t->epoch;
   run_metrics_push(&t->metrics, t->epoch, lr, loss / (double)seen,
                    (double)correct / (double)seen, val_loss, val_acc, MPI_Wtime() - t0,
                    (double)seen / train_seconds);
-  run_metrics_comm(&t->metrics, t->K ? t->H : 0,
+  run_metrics_comm(&t->metrics, h,
                    t->K ? t->epoch_averagings : ceil_div(t->ntrain, t->cfg->batch_size),
                    t->dist.bytes_sent - bytes0, comm, train_seconds - comm);
   return 0;

@@ -6,7 +6,9 @@
  * sums are added in the order of the fixed tree over the leaves (tree_reduce), so the
  * gradient is bitwise the single-process one on every P. LocalSGD (num_workers = K):
  * rank r hosts workers [r*K/P, (r+1)*K/P) and steps them one after another; averaging
- * sums the workers along the fixed tree over K. K, never P, decides every number. */
+ * sums the workers along the fixed tree over K. K, never P, decides every number.
+ * Epochs before model.work.local_from_epoch (post-local SGD) average the K workers'
+ * gradients along the same tree at every step instead. */
 #ifndef DPT_TRAINER_H
 #define DPT_TRAINER_H
 
@@ -22,6 +24,7 @@
 #include "../nn/model.h"
 #include "../optim/dynamic_h.h"
 #include "../optim/optim.h"
+#include "../optim/outer.h"
 #include "tree.h"
 
 #define TRAIN_LEAF 16
@@ -29,6 +32,7 @@
 typedef struct {
   int id;                  /* 0 .. K-1 */
   float *params;
+  float *grad;             /* post-local SGD's synchronous phase: its batch's gradient */
   opt_state_t opt;
   const int64_t *shard;    /* its training indices (ascending) */
   int64_t nshard;
@@ -47,7 +51,8 @@ typedef struct {
   nn_model_t model;
   pipeline_t pipe;
   opt_hparams_t hp;        /* the run's optimizer (centralized) */
-  opt_hparams_t local_hp;  /* LocalSGD workers: SGDM as in the seed */
+  opt_hparams_t local_hp;  /* LocalSGD workers: model.work.optimizer */
+  opt_outer_t outer;       /* the outer step at an averaging (model.outer) */
   tree_t tree;
 
   int64_t *train_idx, ntrain;  /* indices into ds->train used for training */
@@ -65,7 +70,8 @@ typedef struct {
   worker_t *workers;
   int64_t *shard_offsets, *shard_idx;
   int64_t *class_hist;         /* (K, num_classes) */
-  float *slow_u;               /* SlowMo's slow momentum */
+  float *outer_buf;            /* the outer optimizer's buffer: SlowMo u, Nesterov b */
+  int64_t outer_steps;         /* outer steps since outer_buf was last zeroed */
   int64_t averagings_total;
 
   /* state */
@@ -94,7 +100,7 @@ typedef struct {
   int64_t *eval_correct;
   const float *leaf_params;    /* what tree leaves read */
   uint64_t leaf_round;         /* augmentation round of the batch's images */
-  int leaf_momentum;           /* worker leaves give momentum, not parameters */
+  int leaf_what;               /* what worker leaves give (worker_part_t in trainer.c) */
   const int64_t *leaf_batch;
   int64_t leaf_batch_n;
   double *leaf_loss;           /* per leaf of the current batch */
@@ -119,9 +125,8 @@ int trainer_test_only(trainer_t *t);
  * tree-summed gradient across ranks, divided by nb, optimizer update. */
 int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr);
 
-/* LocalSGD: averages the K workers (in tree order) into the global model, through
- * SlowMo's outer update when enabled; every worker restarts from the global model, local
- * momentum as model.work.momentum says. Collective. */
+/* LocalSGD: one averaging of the K workers (outer step, state per model.work.momentum),
+ * as a round ends. Collective. */
 void trainer_average(trainer_t *t, double lr);
 
 /* Mean loss and accuracy of params over the given indices of a split, each rank taking

@@ -61,6 +61,8 @@ TEST(config_seed_distributed) {
   CHECK(c.learning_rate == 4e-2 && c.patience == 0 && c.num_workers == 4);
   CHECK(c.sync_steps == 88 && c.local_steps == 4 && c.worker_batch_size == 64);
   CHECK(!c.slowmo_enabled && !c.dynamic_strategy[0] && !strcmp(c.output, "distributed.csv"));
+  /* the seed's LocalSGD: SGDM workers, plain averaging, local steps from the start */
+  CHECK(c.work_optimizer == OPT_SGDM && c.outer_type == OUTER_NONE && c.local_from_epoch == 0);
 }
 
 TEST(config_seed_slowmo_dynamic) {
@@ -69,6 +71,8 @@ TEST(config_seed_slowmo_dynamic) {
   CHECK(s.slowmo_enabled && s.slowmo_lr == 1.0 && s.slowmo_momentum == 0.6);
   CHECK(s.sync_steps == 22 && s.local_steps == 8 && s.num_workers == 4);
   CHECK(!s.dynamic_strategy[0]);
+  /* model.slowmo is the outer step slowmo with its alpha and beta */
+  CHECK(s.outer_type == OUTER_SLOWMO && s.outer_lr == 1.0 && s.outer_momentum == 0.6);
   CHECK_OK(config_load(&d, SEED("dynamic"), NULL, 0));
   CHECK(d.slowmo_enabled && d.slowmo_momentum == 0.6 && d.local_steps == 8);
   CHECK(!strcmp(d.dynamic_strategy, "LossLS") && d.dynamic_n_losses == 3);
@@ -95,7 +99,7 @@ TEST(config_scalar_quirks) {
 
 TEST(config_errors_name_file_line_key) {
   FAILS_WITH("model:\n  foo: 1\n", NULL, "bad.yaml:2: unknown key 'model.foo'",
-             "expected one of: name, epochs,", "slowmo, work");
+             "expected one of: name, epochs,", "slowmo, outer, work");
   FAILS_WITH("modle:\n  epochs: 1\n", NULL, "bad.yaml:1: unknown key 'modle'",
              "model, optim, data, experiment, checkpoint, train", NULL);
   FAILS_WITH("model:\n  epochs: ten\n", NULL,
@@ -125,14 +129,28 @@ TEST(config_errors_name_file_line_key) {
              NULL);
   FAILS_WITH("model: 3\n", NULL, "bad.yaml:1: model", "expected a map, got '3'", NULL);
   FAILS_WITH("- 1\n", NULL, "bad.yaml:1:", "expected a map, got a sequence", NULL);
-  /* LocalSGD steps SGDM only: another optimizer is refused where it was written */
+  /* model.optimizer is centralized: with K >= 1 it is refused where it was written and
+   * points at model.work.optimizer */
   FAILS_WITH("model:\n  num_workers: 2\n  optimizer: AdamW\n", NULL,
              "bad.yaml:3: model.optimizer: AdamW cannot be used with model.num_workers = 2",
-             "local workers use SGDM", NULL);
+             "set model.work.optimizer: AdamW", NULL);
   FAILS_WITH("model:\n  optimizer: LAMB\n", "model.num_workers=4", "bad.yaml:2: model.optimizer",
              "LAMB cannot be used with model.num_workers = 4", NULL);
   FAILS_WITH("model:\n  num_workers: 1\n", "model.optimizer=LARS",
-             "--set model.optimizer=LARS: model.optimizer", "use SGDM", NULL);
+             "--set model.optimizer=LARS: model.optimizer", "model.work.optimizer: LARS", NULL);
+  /* a model.slowmo map and a different model.outer are refused, naming both */
+  FAILS_WITH("model:\n  num_workers: 2\n  slowmo: {momentum: 0.5}\n  outer: {type: nesterov}\n",
+             NULL, "bad.yaml:4: model.outer.type", "disagrees with model.slowmo", NULL);
+  FAILS_WITH("model:\n  num_workers: 2\n  slowmo: {momentum: 0.5}\n", "model.outer.momentum=0.4",
+             "--set model.outer.momentum=0.4: model.outer.momentum",
+             "disagrees with model.slowmo.momentum", NULL);
+  /* outer steps and post-local SGD need local workers */
+  FAILS_WITH("model:\n  outer:\n    type: nesterov\n", NULL, "bad.yaml:3: model.outer.type",
+             "needs local workers", NULL);
+  FAILS_WITH("model:\n  work: {local_from_epoch: 2}\n", NULL,
+             "bad.yaml:2: model.work.local_from_epoch", "needs local workers", NULL);
+  FAILS_WITH("model:\n  num_workers: 2\n  work: {optimizer: Adam}\n", NULL,
+             "bad.yaml:3: model.work.optimizer", "one of: SGDM, AdamW, LARS, LAMB", NULL);
   /* LossLS compares three losses: a shorter history is refused */
   FAILS_WITH("model:\n  work:\n    dynamic:\n      strategy: LossLS\n      n_losses: 2\n",
              NULL, "bad.yaml:5: model.work.dynamic.n_losses", "must be >= 3 for LossLS", NULL);
@@ -208,5 +226,5 @@ TEST(config_round_trip) {
   int n = 0;
   CHECK_OK(config_load(&c, SEED("distributed"), NULL, 0));
   config_each(&c, count_key, &n);
-  CHECK(n == 59); /* every key but the ignored model.test */
+  CHECK(n == 64); /* every key but the ignored model.test */
 }
