@@ -84,7 +84,7 @@ demo: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all bin/dpt-bench
-	@./bin/dpt-bench
+	@bash bench/throughput.sh
 	@bash bench/aggregate.sh
 	@bash bench/scaling.sh
 	@bash bench/sweep-expand.sh

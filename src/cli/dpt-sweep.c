@@ -19,6 +19,7 @@
 #include "../core/fsutil.h"
 #include "../sweep/proc.h"
 #include "../sweep/progress.h"
+#include "../sweep/estimate.h"
 #include "../sweep/sweep.h"
 #include "../sweep/verify.h"
 
@@ -220,6 +221,9 @@ static int cmd_expand(int argc, char **argv) {
       printf("  a%d: %d task(s), %d rank(s) each, %d min\n", a, plan.arrays[a].ntasks,
              plan.arrays[a].ranks, plan.arrays[a].time_min);
     if (plan.narrays > 20) printf("  ... (%d more in arrays.tsv)\n", plan.narrays - 20);
+    char tput[PATH_MAX + 32];
+    snprintf(tput, sizeof tput, "%s/../build/throughput.txt", bin);
+    sweep_estimate_print(stdout, &plan, getenv("DPT_THROUGHPUT") ? getenv("DPT_THROUGHPUT") : tput);
   }
   sweep_plan_free(&plan);
   sweep_spec_free(&spec);
