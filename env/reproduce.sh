@@ -113,6 +113,8 @@ manifest=$results/manifest.tsv
 printf 'study\ttask\thash\tconfig\tstate\tbest_val_acc\ttest_acc_last\ttest_acc_best\tweights_crc32\n' >"$manifest.tmp"
 # /results attribute $2 of run file $1 as h5dump prints it ("-" when absent).
 attr() { h5dump -a "/results/$2" "$1" 2>/dev/null | awk '/\(0\):/ { print $2; found = 1 } END { if (!found) print "-" }'; }
+# weights_crc32 in hex, as dpt-sweep verify prints it.
+crc() { local c; c=$(attr "$1" weights_crc32); [ "$c" = - ] && echo - || printf '%08x\n' "$c"; }
 for s in "${studies[@]}"; do
   read -r name table extra <<<"$s"
   dir=$(sweep_dir "$name")
@@ -136,7 +138,7 @@ for s in "${studies[@]}"; do
       "$(paste -d= <(head -2 "$dir/manifest.tsv" | tail -1 | cut -f8- | tr '\t' '\n') \
                    <(tr '\t' '\n' <<<"$vals") | paste -sd' ')" \
       "$state" "$(attr "$f" best_val_acc)" "$(attr "$f" test_acc_last)" \
-      "$(attr "$f" test_acc_best)" "$(attr "$f" weights_crc32)" >>"$manifest.tmp"
+      "$(attr "$f" test_acc_best)" "$(crc "$f")" >>"$manifest.tmp"
   done <"$dir/manifest.tsv"
   rm -f "$dir/.states"
 done
@@ -157,7 +159,7 @@ report=$results/REPORT.md
   echo "Total wall time: $total s over $invocations invocation(s) of make reproduce."
   echo "Every table below is dpt-aggregate's output; every run is a row of [manifest.tsv](manifest.tsv)"
   echo "($(($(wc -l <"$manifest") - 1)) runs: config hash, final accuracies, weights_crc32);"
-  echo "\`dpt-sweep verify runs/STUDY HASH\` reruns one and compares it bitwise."
+  echo "\`dpt-sweep verify $runs/STUDY HASH\` reruns one and compares it bitwise."
   if [ -f "$results/FINDINGS.md" ]; then echo; cat "$results/FINDINGS.md"; fi
   for s in "${studies[@]}"; do
     read -r name table _ <<<"$s"
