@@ -8,7 +8,8 @@
 # (dpt-sweep status --summary) until none is queued. Then aggregates every study with
 # dpt-aggregate --study analysis/..., writes its plots (SVG), and assembles
 # results/fashion-mnist/REPORT.md from the tables dpt-aggregate printed, a manifest (one
-# row per run: config hash, final accuracies, weights_crc32) and the total wall time.
+# row per run: config hash, final accuracies, weights_crc32) and the total wall time;
+# exits 1 after writing it when some run is not done.
 #
 # Resuming: a task's directory is the hash of its config, so an interrupted make
 # reproduce, run again, re-expands each study keeping its finished runs, submits only the
@@ -143,6 +144,7 @@ for s in "${studies[@]}"; do
   rm -f "$dir/.states"
 done
 mv "$manifest.tmp" "$manifest"
+notdone=$(awk -F'\t' 'NR > 1 && $5 != "done"' "$manifest" | wc -l)
 
 elapsed=$(( $(date +%s) - start ))
 times=$runs/reproduce-times.tsv
@@ -158,7 +160,7 @@ report=$results/REPORT.md
   echo "on $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(date -u +%Y-%m-%d)."
   echo "Total wall time: $total s over $invocations invocation(s) of make reproduce."
   echo "Every table below is dpt-aggregate's output; every run is a row of [manifest.tsv](manifest.tsv)"
-  echo "($(($(wc -l <"$manifest") - 1)) runs: config hash, final accuracies, weights_crc32);"
+  echo "($(($(wc -l <"$manifest") - 1)) runs: config hash, final accuracies, weights_crc32; $notdone not done);"
   echo "\`dpt-sweep verify $runs/STUDY HASH\` reruns one and compares it bitwise."
   if [ -f "$results/FINDINGS.md" ]; then echo; cat "$results/FINDINGS.md"; fi
   for s in "${studies[@]}"; do
@@ -177,3 +179,7 @@ report=$results/REPORT.md
 } >"$report.tmp"
 mv "$report.tmp" "$report"
 echo "== wrote $report ($total s in all, this invocation $elapsed s)"
+if [ "$notdone" -gt 0 ]; then
+  echo "reproduce: $notdone run(s) not done (state column of $manifest); see dpt-sweep status" >&2
+  exit 1
+fi
