@@ -39,6 +39,7 @@ help:
 	@echo "make check    unit tests, fuzz replay, parser/reader bats under ASan + UBSan"
 	@echo "make demo     install deps, import Fashion-MNIST, train LeNet-5, print results"
 	@echo "make bench    training-step and sgemm throughput"
+	@echo "make reproduce  the studies on Fashion-MNIST -> results/fashion-mnist/REPORT.md (QUICK=1: minutes)"
 	@echo "variables     ARCH=-march=native (this CPU only), WERROR=1 (warnings stop the build),"
 	@echo "              DPT_KERNEL=scalar|avx2|avx512 at run time forces a kernel path"
 
@@ -103,10 +104,18 @@ demo: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all bin/dpt-bench
-	@./bin/dpt-bench
+	@bash bench/throughput.sh
 	@bash bench/aggregate.sh
 	@bash bench/scaling.sh
 	@bash bench/sweep-expand.sh
+
+# The seed's studies on Fashion-MNIST on the local Slurm cluster, into
+# results/fashion-mnist/REPORT.md (env/reproduce.sh); QUICK=1: a reduced run in minutes.
+.PHONY: reproduce
+QUICK ?= 0
+reproduce: deps
+	@$(MAKE) --no-print-directory all
+	@QUICK=$(QUICK) bash env/reproduce.sh
 
 clean:
 	rm -rf build build-san bin

@@ -11,19 +11,7 @@ cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 start=$(date +%s)
 
-if [ ! -f data/fashion-mnist.h5 ]; then
-  echo "== importing Fashion-MNIST into data/fashion-mnist.h5"
-  ./bin/dpt-data fashion-mnist
-fi
-
-if [ -z "${SLURM_CONF:-}" ] && sinfo -h >/dev/null 2>&1; then
-  echo "== using the configured Slurm cluster"
-else
-  echo "== starting a one-node Slurm cluster on localhost (env/slurm-start.sh)"
-  unset SLURM_CONF
-  eval "$(env/slurm-start.sh --quiet)"
-  trap 'env/slurm-stop.sh --dir "$DPT_SLURM_DIR" 2>/dev/null || true' EXIT
-fi
+source env/cluster.bash
 sinfo
 
 sweep=runs/demo-sweep

@@ -19,7 +19,9 @@
 #include "../core/fsutil.h"
 #include "../sweep/proc.h"
 #include "../sweep/progress.h"
+#include "../sweep/estimate.h"
 #include "../sweep/sweep.h"
+#include "../sweep/verify.h"
 
 #define MAX_SETS 256
 
@@ -33,6 +35,7 @@ static void usage(FILE *out) {
 "       dpt-sweep run-local DIR [--dry-run]\n"
 "       dpt-sweep results DIR\n"
 "       dpt-sweep complete RUN_DIR\n"
+"       dpt-sweep verify DIR [TASK...] [--ranks P] [--keep]\n"
 "\n"
 "expand     validates every task of a sweep spec (sweeps/*.yaml) as dpt-train would and\n"
 "           writes DIR (default runs/NAME): one resolved config per task in\n"
@@ -51,6 +54,10 @@ static void usage(FILE *out) {
 "results    each task's axis values and final accuracies (Markdown).\n"
 "complete   exits 0 when RUN_DIR/run.h5 is a complete run, else 1 (the job scripts'\n"
 "           check; no HDF5 tools needed).\n"
+"verify     reruns the given tasks (number or hash; default every task) from their\n"
+"           configs on P ranks (default the task's own) in a scratch directory under\n"
+"           $TMPDIR, and compares metrics, results and weights_crc32 bitwise with the\n"
+"           recorded run.h5: prints match or the first difference (exit status 1).\n"
 "\n"
 "--dry-run prints the commands instead of running them.\n"
 "exit status: 0 ok, 1 error (run-local: a task failed), 2 bad usage\n");
@@ -214,6 +221,9 @@ static int cmd_expand(int argc, char **argv) {
       printf("  a%d: %d task(s), %d rank(s) each, %d min\n", a, plan.arrays[a].ntasks,
              plan.arrays[a].ranks, plan.arrays[a].time_min);
     if (plan.narrays > 20) printf("  ... (%d more in arrays.tsv)\n", plan.narrays - 20);
+    char tput[PATH_MAX + 32];
+    snprintf(tput, sizeof tput, "%s/../build/throughput.txt", bin);
+    sweep_estimate_print(stdout, &plan, getenv("DPT_THROUGHPUT") ? getenv("DPT_THROUGHPUT") : tput);
   }
   sweep_plan_free(&plan);
   sweep_spec_free(&spec);
@@ -586,7 +596,39 @@ usage_error:
   return DPT_EXIT_USAGE;
 }
 
-/* ---- run-local ---- */
+/* ---- run-local and verify ---- */
+
+/* The command that trains config cfg into run_dir on np ranks, into args (room for 16;
+ * the caller may add 6 and must end it with NULL); returns its length, or -1 when it
+ * needs mpirun and there is none. */
+static int train_args(char *args[16], int use_mpirun, char *np, char *train, char *cfg,
+                      char *run_dir) {
+  int n = 0;
+  if (use_mpirun) {
+    args[n++] = "mpirun";
+    if (geteuid() == 0) args[n++] = "--allow-run-as-root";
+    args[n++] = "--oversubscribe";
+    args[n++] = "-np";
+    args[n++] = np;
+  } else if (strcmp(np, "1")) {
+    return -1;
+  }
+  args[n++] = train;
+  args[n++] = "-c";
+  args[n++] = cfg;
+  args[n++] = "--run-dir";
+  args[n++] = run_dir;
+  return n;
+}
+
+/* dpt-train beside this binary, or $DPT_TRAIN. */
+static void train_path(char *buf, size_t cap) {
+  const char *env_train = getenv("DPT_TRAIN");
+  char bin[PATH_MAX];
+  self_dir(bin, sizeof bin);
+  if (env_train) snprintf(buf, cap, "%s", env_train);
+  else snprintf(buf, cap, "%s/dpt-train", bin);
+}
 
 static int cmd_run_local(int argc, char **argv) {
   int dry_run = 0;
@@ -606,12 +648,9 @@ static int cmd_run_local(int argc, char **argv) {
     view_free(&v);
     return DPT_EXIT_ERROR;
   }
-  char bin[PATH_MAX], train[PATH_MAX + 16], cfg[PATH_MAX], run_dir[PATH_MAX], log[PATH_MAX];
+  char train[PATH_MAX + 16], cfg[PATH_MAX], run_dir[PATH_MAX], log[PATH_MAX];
   char np[16], pidpath[PATH_MAX];
-  self_dir(bin, sizeof bin);
-  const char *env_train = getenv("DPT_TRAIN");
-  snprintf(train, sizeof train, "%s", env_train ? env_train : bin);
-  if (!env_train) snprintf(train, sizeof train, "%s/dpt-train", bin);
+  train_path(train, sizeof train);
   int use_mpirun = have_cmd("mpirun");
   int failed = 0, ran = 0, todo = 0;
   for (int i = 0; i < v.m.nrows; i++) todo += v.state[i] != TASK_DONE;
@@ -628,23 +667,12 @@ static int cmd_run_local(int argc, char **argv) {
     snprintf(log, sizeof log, "%s/logs/local_%d.out", dir, r->task);
     snprintf(np, sizeof np, "%d", r->ranks);
     char *args[16];
-    int n = 0;
-    if (use_mpirun) {
-      args[n++] = "mpirun";
-      if (geteuid() == 0) args[n++] = "--allow-run-as-root";
-      args[n++] = "--oversubscribe";
-      args[n++] = "-np";
-      args[n++] = np;
-    } else if (r->ranks > 1) {
+    int n = train_args(args, use_mpirun, np, train, cfg, run_dir);
+    if (n < 0) {
       fprintf(stderr, "dpt-sweep: task %d needs %d ranks and mpirun is missing\n", r->task, r->ranks);
       failed++;
       continue;
     }
-    args[n++] = train;
-    args[n++] = "-c";
-    args[n++] = cfg;
-    args[n++] = "--run-dir";
-    args[n++] = run_dir;
     args[n++] = "--resume"; /* an interrupted task continues from its checkpoint */
     args[n++] = "auto";
     args[n] = NULL;
@@ -694,6 +722,128 @@ static int cmd_run_local(int argc, char **argv) {
   if (!dry_run) printf("run-local: %d task(s) run, %d failed\n", ran, failed);
   view_free(&v);
   return failed ? DPT_EXIT_ERROR : DPT_EXIT_OK;
+usage_error:
+  fprintf(stderr, "run 'dpt-sweep --help' for usage\n");
+  return DPT_EXIT_USAGE;
+}
+
+/* ---- verify ---- */
+
+/* The manifest row of task `arg` (its number or its hash), or -1. */
+static int row_of_task(const sweep_manifest_t *m, const char *arg) {
+  for (int i = 0; i < m->nrows; i++) {
+    char num[16];
+    snprintf(num, sizeof num, "%d", m->rows[i].task);
+    if (!strcmp(arg, num) || !strcmp(arg, m->rows[i].hash)) return i;
+  }
+  return -1;
+}
+
+/* Reruns row r's config on np ranks into scratch and compares with its run.h5: 0 match,
+ * 1 differs or the rerun failed, -1 error. */
+static int verify_task(const char *dir, const sweep_row_t *r, const char *scratch, char *np) {
+  char train[PATH_MAX + 16], cfg[2 * PATH_MAX], run_dir[PATH_MAX + 64];
+  char log[PATH_MAX + 80], recorded[2 * PATH_MAX], rerun[PATH_MAX + 80], diff[512];
+  train_path(train, sizeof train);
+  snprintf(cfg, sizeof cfg, "%s/%s/config.yaml", dir, r->run_dir);
+  snprintf(recorded, sizeof recorded, "%s/%s/run.h5", dir, r->run_dir);
+  snprintf(run_dir, sizeof run_dir, "%s/task-%d-p%s", scratch, r->task, np);
+  snprintf(log, sizeof log, "%s.log", run_dir);
+  snprintf(rerun, sizeof rerun, "%s/run.h5", run_dir);
+  sweep_task_files_t f;
+  sweep_task_files(dir, r, &f);
+  if (strcmp(f.run_status, "complete"))
+    return dpt_fail("task %d (%s): no complete run.h5 to compare with (%s)", r->task,
+                    r->hash, f.run_status[0] ? f.run_status : "no run file");
+  char *args[24];
+  int n = train_args(args, have_cmd("mpirun"), np, train, cfg, run_dir);
+  if (n < 0) return dpt_fail("task %d: %s ranks need mpirun, which is missing", r->task, np);
+  /* The rerun writes no results row and no checkpoint outside its scratch directory. */
+  args[n++] = "--set";
+  args[n++] = "experiment.output=";
+  args[n++] = "--set";
+  args[n++] = "experiment.checkpoint_dir=";
+  args[n] = NULL;
+  printf("task %d (%s) on %s rank(s): ", r->task, r->hash, np);
+  fflush(stdout);
+  int st = sweep_run_cmd(args, NULL, 0, log);
+  if (st != 0) {
+    if (st < 0) return -1;
+    printf("rerun FAILED (exit status %d); log: %s\n", st, log);
+    return 1;
+  }
+  int rc = sweep_verify_compare(recorded, rerun, diff, sizeof diff);
+  if (rc == 0) printf("match\n");
+  else if (rc == 1) printf("DIFFERS: %s\n", diff);
+  else printf("\n");
+  return rc;
+}
+
+static int cmd_verify(int argc, char **argv) {
+  const char *ranks = NULL;
+  int keep = 0;
+  static const struct option opts[] = {{"ranks", required_argument, 0, 'p'},
+                                       {"keep", no_argument, 0, 'k'},
+                                       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "p:kh", opts, NULL)) != -1) {
+    if (c == 'p') ranks = optarg;
+    else if (c == 'k') keep = 1;
+    else if (c == 'h') { usage(stdout); return 0; }
+    else goto usage_error;
+  }
+  char *end = NULL;
+  long p = ranks ? strtol(ranks, &end, 10) : 1;
+  if (ranks && (end == ranks || *end || p < 1 || p > 1024)) {
+    fprintf(stderr, "dpt-sweep verify: --ranks: expected an integer in [1, 1024], got '%s'\n",
+            ranks);
+    goto usage_error;
+  }
+  if (optind >= argc) {
+    fprintf(stderr, "dpt-sweep verify: expected a sweep directory\n");
+    goto usage_error;
+  }
+  const char *dir = argv[optind++];
+  sweep_manifest_t m;
+  if (sweep_manifest_read(dir, &m) < 0) {
+    fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+    return DPT_EXIT_ERROR;
+  }
+  int *rows = dpt_alloc((size_t)(m.nrows + argc) * sizeof *rows), nrows = 0;
+  for (int i = optind; i < argc; i++)
+    if ((rows[nrows++] = row_of_task(&m, argv[i])) < 0) {
+      fprintf(stderr, "dpt-sweep verify: %s: no task '%s' (a task number or hash of "
+              "manifest.tsv)\n", dir, argv[i]);
+      dpt_free(rows);
+      sweep_manifest_free(&m);
+      return DPT_EXIT_ERROR;
+    }
+  if (!nrows) /* every task */
+    for (int i = 0; i < m.nrows; i++) rows[nrows++] = i;
+  const char *tmp = getenv("TMPDIR");
+  char scratch[PATH_MAX];
+  snprintf(scratch, sizeof scratch, "%s/dpt-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  int differ = 0, errors = 0, made = mkdtemp(scratch) != NULL;
+  if (!made) {
+    fprintf(stderr, "dpt-sweep: %s: cannot create: %s\n", scratch, strerror(errno));
+    errors++;
+  }
+  for (int i = 0; !errors && i < nrows; i++) {
+    char np[16];
+    snprintf(np, sizeof np, "%ld", ranks ? p : (long)m.rows[rows[i]].ranks);
+    int rc = verify_task(dir, &m.rows[rows[i]], scratch, np);
+    if (rc < 0) {
+      fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+      errors++;
+    }
+    differ += rc == 1;
+  }
+  if (!errors) printf("verify: %d task(s), %d match, %d differ\n", nrows, nrows - differ, differ);
+  if (keep && made) printf("reruns kept in %s\n", scratch);
+  else if (made && sweep_remove_tree(scratch) < 0) fprintf(stderr, "dpt-sweep: %s\n", dpt_errmsg());
+  dpt_free(rows);
+  sweep_manifest_free(&m);
+  return differ || errors ? DPT_EXIT_ERROR : DPT_EXIT_OK;
 usage_error:
   fprintf(stderr, "run 'dpt-sweep --help' for usage\n");
   return DPT_EXIT_USAGE;
@@ -778,7 +928,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "run-local")) return cmd_run_local(argc, argv);
   if (!strcmp(cmd, "results")) return cmd_results(argc, argv);
   if (!strcmp(cmd, "complete")) return cmd_complete(argc, argv);
+  if (!strcmp(cmd, "verify")) return cmd_verify(argc, argv);
   fprintf(stderr, "dpt-sweep: unknown command '%s' (expand, submit, status, resubmit, "
-                  "run-local, results, complete)\nrun 'dpt-sweep --help' for usage\n", cmd);
+                  "run-local, results, complete, verify)\nrun 'dpt-sweep --help' for usage\n", cmd);
   return DPT_EXIT_USAGE;
 }
