@@ -36,7 +36,7 @@ studies=(
   "fm-slowmo analysis/fm-slowmo.yaml fm-localsgd"
   "fm-dynamic-h analysis/dynamic.yaml"
   "fm-sharding analysis/fm-sharding.yaml"
-  "fm-local-methods analysis/fm-local-methods.yaml"
+  "fm-local-methods analysis/local-methods.yaml"
 )
 if [ "$quick" = 1 ]; then
   runs=runs/fm-quick results=results/fashion-mnist-quick
