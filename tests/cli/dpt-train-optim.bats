@@ -108,10 +108,10 @@ dyn_run() {
   h5diff d1/run.h5 d2/run.h5 /metrics/val_loss /metrics/val_loss
 }
 
-@test "LocalSGD refuses an optimizer other than SGDM, naming where it was set" {
+@test "LocalSGD refuses a centralized optimizer other than SGDM, naming where it was set" {
   run "$BIN/dpt-train" -c "$DPT_ROOT/tests/fixtures/seed/distributed.yaml" \
       --set model.optimizer=LAMB --check-config
   assert_failure 1
   assert_output --partial "--set model.optimizer=LAMB: model.optimizer: LAMB cannot be used with model.num_workers = 4"
-  assert_output --partial "local workers use SGDM"
+  assert_output --partial "set model.work.optimizer: LAMB for the local workers"
 }
