@@ -29,6 +29,8 @@ needs=(
   "munge (local test cluster)|cmd munged|munge|-|-"
   "gnuplot (PNG plots)|cmd gnuplot|gnuplot-nox|gnuplot|gnuplot"
   "Fashion-MNIST (demo)|file /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz|dataset-fashion-mnist|-|-"
+  "clang (tests: the aarch64 compile check; make fuzz)|cmd clang|clang|llvm|llvm"
+  "file (tests: object file types)|cmd file|file|file|-"
 )
 
 if [ "${1:-}" = --build ]; then
