@@ -63,11 +63,7 @@ run_file() {
 
 @test "dpt-sweep verify: a recorded run with other final weights is a difference" {
   cp "$(run_file 2)" "$BATS_TEST_TMPDIR/saved.h5"
-  /usr/bin/python3 - "$(run_file 2)" <<'PY'
-import sys, h5py
-with h5py.File(sys.argv[1], "r+") as f:
-    f["results"].attrs["weights_crc32"] = f["results"].attrs["weights_crc32"] ^ 1
-PY
+  "$DPT_ROOT/build/h5craft" --flip-attr "$(run_file 2)" results weights_crc32
   run "$BIN/dpt-sweep" verify "$SW" 2
   cp "$BATS_TEST_TMPDIR/saved.h5" "$(run_file 2)"
   assert_failure 1

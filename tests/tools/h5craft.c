@@ -1,7 +1,13 @@
-/* h5craft - crafts hostile HDF5 files for the bats tests (tests/cli/hostile-files.bats).
+/* h5craft - crafts hostile HDF5 files and checks their contents for the bats tests, so
+ * that no test needs Python or h5py:
  *   h5craft FILE DATASET DIMS      e.g. h5craft run.h5 /metrics/val_acc 9x2
- * Replaces DATASET by one of the same type and attributes but the shape DIMS (chunked,
- * nothing stored, so it reads as fill values): a file that claims more than it holds. */
+ *     replaces DATASET by one of the same type and attributes but the shape DIMS (chunked,
+ *     nothing stored, so it reads as fill values): a file that claims more than it holds;
+ *   h5craft --delete FILE OBJECT             unlinks OBJECT;
+ *   h5craft --flip FILE DATASET INDEX        flips the lowest bit of element INDEX (flat);
+ *   h5craft --flip-attr FILE OBJECT ATTR     flips the lowest bit of an integer attribute;
+ *   h5craft --rows-agree FILE DATASET [REF]  exit 0 when every row of the 2-D float DATASET
+ *     equals the 1-D REF, or without REF equals row 0 and row 0 is not all zero. */
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +29,93 @@ static herr_t copy_attr(hid_t src, const char *name, const H5A_info_t *info, voi
   return rc;
 }
 
+/* The whole dataset as floats; n its element count, row the length of one row. */
+static float *read_floats(hid_t file, const char *name, hsize_t *n, hsize_t *row) {
+  hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+  if (d < 0) return NULL;
+  hid_t space = H5Dget_space(d);
+  hsize_t dims[8] = {0};
+  int rank = H5Sget_simple_extent_dims(space, dims, NULL);
+  *n = (hsize_t)H5Sget_simple_extent_npoints(space);
+  *row = rank > 1 ? *n / dims[0] : *n;
+  float *v = malloc(sizeof(float) * (*n ? *n : 1));
+  if (v && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) {
+    free(v);
+    v = NULL;
+  }
+  H5Sclose(space);
+  H5Dclose(d);
+  return v;
+}
+
+static int rows_agree(hid_t file, const char *name, const char *ref_name) {
+  hsize_t n, row, rn, rrow;
+  float *v = read_floats(file, name, &n, &row), *ref = v;
+  if (!v) return fprintf(stderr, "h5craft: cannot read %s\n", name), 1;
+  if (ref_name && (!(ref = read_floats(file, ref_name, &rn, &rrow)) || rn != row))
+    return fprintf(stderr, "h5craft: %s is not one row of %s\n", ref_name, name), 1;
+  int zero = 1;
+  for (hsize_t j = 0; j < row; j++) zero = zero && ref[j] == 0;
+  if (!ref_name && zero) return fprintf(stderr, "h5craft: %s: row 0 is all zero\n", name), 1;
+  for (hsize_t i = 0; i < n; i++)
+    if (memcmp(&v[i], &ref[i % row], sizeof(float)) != 0)
+      return fprintf(stderr, "h5craft: %s: row %llu differs at %llu\n", name,
+                     (unsigned long long)(i / row), (unsigned long long)(i % row)), 1;
+  return 0;
+}
+
+/* Flips the lowest bit of element index of a dataset, or of an integer attribute. */
+static int flip(hid_t file, const char *name, const char *attr, hsize_t index) {
+  hid_t obj = attr ? H5Oopen(file, name, H5P_DEFAULT) : H5Dopen2(file, name, H5P_DEFAULT);
+  if (obj < 0) return fprintf(stderr, "h5craft: cannot open %s\n", name), 1;
+  hid_t a = attr ? H5Aopen(obj, attr, H5P_DEFAULT) : obj;
+  hid_t type = attr ? H5Aget_type(a) : H5Dget_type(a);
+  hid_t space = attr ? H5Aget_space(a) : H5Dget_space(a);
+  size_t esize = H5Tget_size(type), n = (size_t)H5Sget_simple_extent_npoints(space);
+  unsigned char *buf = calloc(n ? n : 1, esize);
+  int ok = a >= 0 && buf && index < n &&
+           (attr ? H5Aread(a, type, buf) : H5Dread(a, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf)) >= 0;
+  if (ok) {
+    /* the least significant byte: the first one on little-endian types, else the last */
+    size_t lsb = H5Tget_order(type) == H5T_ORDER_BE ? esize - 1 : 0;
+    buf[index * esize + lsb] ^= 1;
+    ok = (attr ? H5Awrite(a, type, buf) : H5Dwrite(a, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf)) >= 0;
+  }
+  free(buf);
+  H5Sclose(space);
+  H5Tclose(type);
+  if (attr) H5Aclose(a);
+  H5Oclose(obj);
+  if (!ok) fprintf(stderr, "h5craft: cannot flip %s%s%s\n", name, attr ? " " : "", attr ? attr : "");
+  return ok ? 0 : 1;
+}
+
+static int tool(int argc, char **argv) {
+  const char *op = argv[1];
+  int readonly = !strcmp(op, "--rows-agree");
+  hid_t file = H5Fopen(argv[2], readonly ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
+  if (file < 0) return fprintf(stderr, "h5craft: cannot open %s\n", argv[2]), 1;
+  int rc;
+  if (!strcmp(op, "--delete") && argc == 4) {
+    rc = H5Ldelete(file, argv[3], H5P_DEFAULT) < 0;
+  } else if (!strcmp(op, "--flip") && argc == 5) {
+    rc = flip(file, argv[3], NULL, strtoull(argv[4], NULL, 10));
+  } else if (!strcmp(op, "--flip-attr") && argc == 5) {
+    rc = flip(file, argv[3], argv[4], 0);
+  } else if (readonly && (argc == 4 || argc == 5)) {
+    rc = rows_agree(file, argv[3], argc == 5 ? argv[4] : NULL);
+  } else {
+    fprintf(stderr, "h5craft: usage: see the opening comment of tests/tools/h5craft.c\n");
+    rc = 2;
+  }
+  if (H5Fclose(file) < 0) rc = 1;
+  return rc;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 4 && argv[1][0] == '-') return tool(argc, argv);
   if (argc != 4) {
-    fprintf(stderr, "usage: h5craft FILE DATASET DIMS (e.g. 4294967297x28)\n");
+    fprintf(stderr, "usage: h5craft FILE DATASET DIMS (e.g. 4294967297x28), or a --option\n");
     return 2;
   }
   hsize_t dims[8], maxdims[8], chunk[8];
