@@ -419,8 +419,10 @@ static int dataset_crc(hid_t dset, uint32_t *crc) {
     for (int i = 1; i < rank; i++) row *= dims[i];
     hsize_t nrows = rank ? dims[0] : 1, step = row ? (16u << 20) / row : 1;
     if (step < 1) step = 1;
-    if (!row) nrows = 0; /* rows of no bytes: nothing to read, however many there are */
-    unsigned char *buf = dpt_alloc(row * (size_t)(step < nrows ? step : nrows ? nrows : 1));
+    /* No bytes to read (rows of none, or no rows however wide: a 0 x 2^31 x 6 shape is
+     * empty), so nothing to allocate either. */
+    if (!row) nrows = 0;
+    unsigned char *buf = nrows ? dpt_alloc(row * (size_t)(step < nrows ? step : nrows)) : NULL;
     uLong z = crc32(0L, Z_NULL, 0);
     rc = 0;
     for (hsize_t r0 = 0; r0 < nrows && rc == 0; r0 += step) {
