@@ -234,7 +234,7 @@ int ydoc_load_file(ydoc_t *d, const char *path, const ydoc_opts_t *opts) {
   char *text;
   size_t len;
   memset(d, 0, sizeof *d);
-  TRY(dpt_read_file(path, DPT_TEXT_MAX, &text, &len));
+  TRY(dpt_read_file(path, YDOC_MAX_BYTES, &text, &len));
   int rc = ydoc_load(d, path, text, len, opts);
   dpt_free(text);
   return rc;

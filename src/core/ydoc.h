@@ -13,6 +13,7 @@
 
 #define YDOC_MAX_DEPTH 32
 #define YDOC_MAX_NODES 1000000
+#define YDOC_MAX_BYTES ((size_t)64 << 20) /* of a file ydoc_load_file reads */
 
 typedef enum { YDOC_SCALAR, YDOC_SEQ, YDOC_MAP } ydoc_kind_t;
 
@@ -47,7 +48,7 @@ typedef struct {
  * "NAME:LINE: PATH: nested more than N levels deep", ... On failure d is empty. */
 int ydoc_load(ydoc_t *d, const char *name, const char *text, size_t len,
               const ydoc_opts_t *opts);
-/* ydoc_load of a whole file (at most DPT_TEXT_MAX bytes), named by its path. */
+/* ydoc_load of a whole file (at most YDOC_MAX_BYTES), named by its path. */
 int ydoc_load_file(ydoc_t *d, const char *path, const ydoc_opts_t *opts);
 void ydoc_free(ydoc_t *d);
 
