@@ -76,11 +76,11 @@ test: deps
 
 # Every header compiles on its own, from a file that includes just it: none leans on
 # what its includers happened to include first. One stamp per header; a change to any
-# header checks them all again (they include each other).
+# header (they include each other) or a new build version checks them all again.
 HEADERS    := $(sort $(wildcard src/*/*.h))
 HEADER_OKS := $(HEADERS:src/%.h=$(BUILD)/headers/%.ok)
 headers: $(HEADER_OKS)
-$(BUILD)/headers/%.ok: src/%.h $(HEADERS)
+$(BUILD)/headers/%.ok: src/%.h $(HEADERS) $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
 	@echo '#include "$(CURDIR)/$<"' | $(CC) $(CFLAGS) -fsyntax-only -x c - || \
 	  { echo "$<: does not compile on its own (make headers)"; exit 1; }
