@@ -76,11 +76,17 @@ test: deps
 
 # Every header compiles on its own, from a file that includes just it: none leans on
 # what its includers happened to include first. One stamp per header; a change to any
-# header (they include each other) or a new build version checks them all again.
-HEADERS    := $(sort $(wildcard src/*/*.h))
-HEADER_OKS := $(HEADERS:src/%.h=$(BUILD)/headers/%.ok)
+# header (they include each other) or to CFLAGS (WERROR=1, the version) checks them all
+# again.
+HEADERS      := $(sort $(wildcard src/*/*.h))
+HEADER_OKS   := $(HEADERS:src/%.h=$(BUILD)/headers/%.ok)
+HEADER_FLAGS := $(BUILD)/headers/cflags
+ifneq ($(file < $(HEADER_FLAGS)),$(CFLAGS))
+$(shell mkdir -p $(BUILD)/headers)
+$(file > $(HEADER_FLAGS),$(CFLAGS))
+endif
 headers: $(HEADER_OKS)
-$(BUILD)/headers/%.ok: src/%.h $(HEADERS) $(VERSION_STAMP)
+$(BUILD)/headers/%.ok: src/%.h $(HEADERS) $(HEADER_FLAGS)
 	@mkdir -p $(dir $@)
 	@echo '#include "$(CURDIR)/$<"' | $(CC) $(CFLAGS) -fsyntax-only -x c - || \
 	  { echo "$<: does not compile on its own (make headers)"; exit 1; }
