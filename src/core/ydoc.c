@@ -288,5 +288,5 @@ int ydoc_fail(const ydoc_t *d, const ydoc_node_t *n, const char *fmt, ...) {
 int ydoc_expected(const ydoc_t *d, const ydoc_node_t *n, const char *key, const char *what) {
   char buf[256];
   if (!n) return ydoc_fail(d, NULL, "%s: missing; expected %s", key, what);
-  return ydoc_fail(d, n, "%s: %s: expected %s", key, ydoc_describe(n, buf, sizeof buf), what);
+  return ydoc_fail(d, n, "%s: expected %s, got %s", key, what, ydoc_describe(n, buf, sizeof buf));
 }

@@ -1,6 +1,6 @@
 /* ydoc.h - a YAML document loaded with libyaml into a small tree whose every node knows
- * its line and column, so that each reader (config, sweep spec, study, schema) reports
- * "FILE:LINE: KEY: VALUE: expected ..." the same way.
+ * its line and column, so that each reader (config, sweep spec, study, schema) can report
+ * "FILE:LINE: KEY: expected ..., got VALUE" the same way.
  *
  * Hostile input is bounded here once: nesting depth, the size of the tree with aliases
  * expanded (so "billion laughs" documents fail instead of exhausting memory or time),
@@ -61,8 +61,8 @@ const char *ydoc_describe(const ydoc_node_t *n, char *buf, size_t cap);
 /* Fails with "NAME:LINE: <fmt ...>" (the line of n; "NAME: ..." when n is NULL). */
 int ydoc_fail(const ydoc_t *d, const ydoc_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Fails with "NAME:LINE: KEY: VALUE: expected WHAT", VALUE as ydoc_describe says it
- * ("NAME: KEY: missing; expected WHAT" when n is NULL). */
+/* Fails with "NAME:LINE: KEY: expected WHAT, got VALUE" (VALUE as ydoc_describe says
+ * it: the config's wording), or "NAME: KEY: missing; expected WHAT" when n is NULL. */
 int ydoc_expected(const ydoc_t *d, const ydoc_node_t *n, const char *key, const char *what);
 
 #endif
