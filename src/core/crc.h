@@ -1,5 +1,6 @@
 /* crc.h - zlib's crc32 over a buffer of any size, for the checksums dpt records (dataset
- * images and labels, source files, weights, checkpoint state). */
+ * images and labels, source files, weights, checkpoint state), and HDF5's metadata
+ * checksum. */
 #ifndef DPT_CRC_H
 #define DPT_CRC_H
 
@@ -9,5 +10,8 @@
 /* Continues crc (0 to start) over n bytes of buf. zlib takes a uInt length, so longer
  * buffers go in chunks; the result is the same as one call over the whole buffer. */
 uint32_t dpt_crc32(uint32_t crc, const void *buf, size_t n);
+
+/* Bob Jenkins' lookup3 hashlittle(): the checksum HDF5 keeps on its 1.8+ metadata. */
+uint32_t dpt_lookup3(const void *buf, size_t n, uint32_t initval);
 
 #endif

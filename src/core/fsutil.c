@@ -106,6 +106,31 @@ static int fsync_path(const char *path, int flags) {
   return 0;
 }
 
+int dpt_write_tmp(const char *tmp, const void *buf, size_t n) {
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return dpt_fail("cannot create %s: %s", tmp, strerror(errno));
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int err = w < 0 ? errno : EIO;
+      close(fd);
+      unlink(tmp);
+      return dpt_fail("cannot write %s: %s%s", tmp, strerror(err),
+                      err == ENOSPC || err == EDQUOT ? " (its file system is full)" : "");
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  if (close(fd) != 0) {
+    int err = errno;
+    unlink(tmp);
+    return dpt_fail("cannot write %s: %s", tmp, strerror(err));
+  }
+  return 0;
+}
+
 int dpt_publish(const char *tmp, const char *path) {
   char dir[4096];
   if (fsync_path(tmp, O_RDONLY) < 0) goto fail;

@@ -22,6 +22,9 @@ int dpt_remove_stale_tmps(const char *path);
  * *fd keeps the lock until the process exits. When another process holds it, fails
  * naming that holder. */
 int dpt_lock_dir(const char *dir, int *fd);
+/* Writes n bytes of buf to the new file tmp (mode 0644); removes it and names the cause
+ * (a full file system by name) when a write fails. */
+int dpt_write_tmp(const char *tmp, const void *buf, size_t n);
 /* fsync(tmp), rename(tmp, path), fsync(dirname(path)); unlinks tmp on failure. */
 int dpt_publish(const char *tmp, const char *path);
 /* mkdir -p */

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/crc.h"
 #include "../core/err.h"
 #include "../core/fsutil.h"
 
@@ -47,6 +48,10 @@ hid_t h5_create_tmp(const char *path, char *tmp, size_t tmpcap, const char *sche
   if (dpt_tmp_name(tmp, tmpcap, path) < 0) return -1;
   /* The 1.8+ format checksums its metadata, so damage is detected, not read as data. */
   hid_t access = fapl == H5P_DEFAULT ? H5Pcreate(H5P_FILE_ACCESS) : H5Pcopy(fapl);
+  /* A one-process file is built in memory and written out by h5_close_publish: a
+   * failed write to disk (a full file system) inside HDF5 1.10 leaves a half-closed file
+   * that crashes the library's clean-up at exit; a failed write() is just an error. */
+  if (fapl == H5P_DEFAULT) H5Pset_fapl_core(access, 1 << 20, 0);
   H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
   hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, access);
   H5Pclose(access);
@@ -68,7 +73,44 @@ hid_t h5_create_tmp(const char *path, char *tmp, size_t tmpcap, const char *sche
   return file;
 }
 
+static int in_memory(hid_t file) {
+  hid_t access = H5Fget_access_plist(file);
+  int core = access >= 0 && H5Pget_driver(access) == H5FD_CORE;
+  if (access >= 0) H5Pclose(access);
+  return core;
+}
+
+/* HDF5 before 2.0 clears the open-for-write flag in the image's version 2/3 superblock
+ * but leaves the checksum over it as it was (HDFGroup/hdf5#5489), so nothing could open
+ * the file: the checksum is recomputed over the superblock as the image has it. */
+static void fix_superblock_checksum(uint8_t *image, size_t n) {
+  static const uint8_t signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  if (n < 12 || memcmp(image, signature, 8) != 0 || (image[8] != 2 && image[8] != 3)) return;
+  size_t at = 12 + 4 * (size_t)image[9]; /* four addresses of size-of-offsets bytes */
+  if (at + 4 > n) return;
+  uint32_t sum = dpt_lookup3(image, at, 0);
+  for (int i = 0; i < 4; i++) image[at + i] = (uint8_t)(sum >> (8 * i));
+}
+
+/* The image of an in-memory file, written to tmp; the file is closed either way. */
+static int write_image(hid_t file, const char *tmp) {
+  /* the image is the memory as it is: the superblock's end of file only after a flush */
+  ssize_t n = H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(file, NULL, 0);
+  void *image = n > 0 ? malloc((size_t)n) : NULL;
+  int got = image && H5Fget_file_image(file, image, (size_t)n) == n;
+  H5Fclose(file);
+  if (got) fix_superblock_checksum(image, (size_t)n);
+  int rc = got ? dpt_write_tmp(tmp, image, (size_t)n)
+               : dpt_fail("%s: cannot take the image of the HDF5 file (%zd bytes)", tmp, n);
+  free(image);
+  return rc;
+}
+
 int h5_close_publish(hid_t file, const char *tmp, const char *path) {
+  if (in_memory(file)) {
+    if (write_image(file, tmp) < 0) return -1;
+    return dpt_publish(tmp, path);
+  }
   int flushed = H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0; /* closed even when this fails */
   if (H5Fclose(file) < 0 || !flushed) {
     unlink(tmp);

@@ -10,7 +10,8 @@
 
 /* Creates "<path>.tmp.HOST.PID" (tmp receives its name) with the root attributes
  * schema, schema_version, creator, creator_version, hdf5_version, file_time.
- * fapl may be H5P_DEFAULT or an MPI-IO access list. Returns the file id or -1. */
+ * fapl may be H5P_DEFAULT (the file is then built in memory and written by
+ * h5_close_publish) or an MPI-IO access list. Returns the file id or -1. */
 hid_t h5_create_tmp(const char *path, char *tmp, size_t tmpcap, const char *schema,
                     const char *schema_version, const char *creator, hid_t fapl);
 /* Closes the file (all objects must be closed) and publishes tmp onto path. */

@@ -22,6 +22,14 @@ TEST(core_crc32_matches_zlib_and_continues) {
   CHECK(dpt_crc32(0, NULL, 0) == 0);
 }
 
+TEST(core_lookup3_matches_jenkins_test_vectors) {
+  /* the values lookup3.c's own driver prints for hashlittle() */
+  const char *q = "Four score and seven years ago";
+  CHECK(dpt_lookup3("", 0, 0) == 0xdeadbeefu);
+  CHECK(dpt_lookup3(q, 30, 0) == 0x17770551u);
+  CHECK(dpt_lookup3(q, 30, 1) == 0xcd628161u);
+}
+
 TEST(core_crc32_of_more_than_4_GiB_is_the_crc_of_every_byte) {
   /* 2^32 + 3 zero bytes, mapped lazily (untouched pages cost no memory): a length cut to
    * zlib's 32-bit uInt would checksum 3 bytes. The oracle is zlib's crc32_combine, by

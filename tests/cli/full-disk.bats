@@ -1,0 +1,40 @@
+#!/usr/bin/env bats
+# One-process HDF5 writers (run.h5, the dataset importer) on a real full file system:
+# a clear error and exit 1, not HDF5 1.10's crash at exit after a failed close; the
+# previous file stays whole and no temporary file is left.
+
+load helper
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  MNT="$BATS_TEST_TMPDIR/mnt"
+  mkdir -p "$MNT"
+}
+
+teardown() { umount "$MNT" 2>/dev/null || true; }
+
+@test "run.h5 on a full file system: exit 1 naming it, the last epoch's run.h5 kept" {
+  DATA=$(small_fmnist 200)
+  # epoch 1's run.h5 (about 24 KB) fits; epoch 2's temporary copy next to it does not
+  mount -t tmpfs -o size=40k tmpfs "$MNT"
+  run "$BIN/dpt-train" -c "$DPT_ROOT/tests/fixtures/seed/centralized.yaml" --data "$DATA" \
+    --set experiment.output= --set model.epochs=3 --set checkpoint.every_epochs=0 \
+    --set experiment.checkpoint_dir="$BATS_TEST_TMPDIR/ck" --run-dir "$MNT/r"
+  echo "$output"
+  assert_equal "$status" 1
+  assert_output --partial "$MNT/r/run.h5: cannot write $MNT/r/run.h5.tmp."
+  assert_output --partial "(its file system is full)"
+  [ -z "$(compgen -G "$MNT/r/*.tmp*")" ]
+  run "$BIN/dpt-inspect" --check "$MNT/r/run.h5"
+  assert_success
+}
+
+@test "dpt-data on a full file system: exit 1 naming it, nothing left behind" {
+  mount -t tmpfs -o size=500k tmpfs "$MNT"
+  run "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 3000 -o "$MNT/fm.h5"
+  echo "$output"
+  assert_equal "$status" 1
+  assert_output --partial "cannot write $MNT/fm.h5.tmp."
+  assert_output --partial "(its file system is full)"
+  [ -z "$(ls -A "$MNT")" ]
+}
