@@ -46,11 +46,78 @@ void agg_study_init(agg_study_t *s) {
 }
 
 void agg_study_free(agg_study_t *s) {
-  char *strs[] = {s->title, s->doc, s->value, s->sort, s->format};
+  char *strs[] = {s->title, s->doc, s->value, s->sort};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) dpt_free(strs[i]);
-  agg_list_t *lists[] = {&s->where, &s->rows, &s->cols, &s->values, &s->plots};
+  agg_list_t *lists[] = {&s->where, &s->rows, &s->cols, &s->values};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) agg_list_free(lists[i]);
   agg_study_init(s);
+}
+
+static void take_copy(char **dst, const char *src) {
+  dpt_free(*dst);
+  *dst = dpt_strdup(src);
+}
+
+static void take_string(char **dst, char **src) {
+  if (!*src) return;
+  dpt_free(*dst);
+  *dst = *src;
+  *src = NULL;
+}
+
+static void take_list(agg_list_t *dst, agg_list_t *src) {
+  if (!src->n) return;
+  agg_list_free(dst);
+  *dst = *src;
+  memset(src, 0, sizeof *src);
+}
+
+void agg_study_override(agg_study_t *s, agg_study_t *over) {
+  char **mine[] = {&s->title, &s->doc, &s->value, &s->sort};
+  char **theirs[] = {&over->title, &over->doc, &over->value, &over->sort};
+  for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) take_string(mine[i], theirs[i]);
+  for (int i = 0; i < over->where.n; i++) agg_list_push(&s->where, over->where.v[i]);
+  take_list(&s->rows, &over->rows);
+  take_list(&s->cols, &over->cols);
+  take_list(&s->values, &over->values);
+  if (over->plots) s->plots = over->plots;
+  if (over->has_format) s->format = over->format, s->has_format = 1;
+  if (over->target > 0) s->target = over->target;
+  if (over->percent >= 0) s->percent = over->percent;
+  if (over->digits >= 0) s->digits = over->digits;
+  agg_study_free(over);
+}
+
+int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg) {
+  char *end;
+  switch (opt) {
+    case AGG_OPT_WHERE: agg_list_push(&s->where, arg); break;
+    case AGG_OPT_ROWS: agg_list_push_split(&s->rows, arg); break;
+    case AGG_OPT_COLS: agg_list_push_split(&s->cols, arg); break;
+    case AGG_OPT_VALUES: agg_list_push_split(&s->values, arg); break;
+    case AGG_OPT_PLOT: return agg_plot_parse(arg, &s->plots);
+    case AGG_OPT_VALUE: take_copy(&s->value, arg); break;
+    case AGG_OPT_SORT: take_copy(&s->sort, arg); break;
+    case AGG_OPT_TITLE: take_copy(&s->title, arg); break;
+    case AGG_OPT_FORMAT:
+      if (agg_format_parse(arg, &s->format) < 0) return -1;
+      s->has_format = 1;
+      break;
+    case AGG_OPT_PERCENT: s->percent = 1; break;
+    case AGG_OPT_TARGET:
+      errno = 0;
+      s->target = strtod(arg, &end);
+      if (errno || *end || !(s->target > 0 && s->target <= 1))
+        return dpt_fail("--target wants an accuracy in (0, 1], not '%s'", arg);
+      break;
+    case AGG_OPT_DIGITS:
+      s->digits = (int)strtol(arg, &end, 10);
+      if (*end || end == arg || s->digits < 0 || s->digits > 12)
+        return dpt_fail("--digits wants 0 to 12, not '%s'", arg);
+      break;
+    default: DPT_PANIC("agg_study_option: no option %d", (int)opt);
+  }
+  return 0;
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -119,18 +186,38 @@ static int set_number(reader_t *r, double *dst, const char *key, double lo, doub
   return dpt_fail("%s:%zu: '%s' wants a number", r->name, line(r), key);
 }
 
+static int set_format(reader_t *r, agg_study_t *s) {
+  if (r->ev.type != YAML_SCALAR_EVENT)
+    return dpt_fail("%s:%zu: 'format' wants one value, not a list or map", r->name, line(r));
+  if (agg_format_parse(scalar(r), &s->format) < 0)
+    return dpt_wrap("%s:%zu", r->name, line(r));
+  s->has_format = 1;
+  return 0;
+}
+
+static int set_plots(reader_t *r, agg_study_t *s) {
+  agg_list_t names = {0};
+  size_t at = line(r);
+  int rc = set_list(r, &names, "plots", 1);
+  s->plots = 0;
+  for (int i = 0; rc == 0 && i < names.n; i++)
+    if (agg_plot_parse(names.v[i], &s->plots) < 0) rc = dpt_wrap("%s:%zu", r->name, at);
+  agg_list_free(&names);
+  return rc;
+}
+
 static int read_value(reader_t *r, agg_study_t *s, const char *key) {
   double x;
   if (!strcmp(key, "title")) return set_string(r, &s->title, key);
   if (!strcmp(key, "doc")) return set_string(r, &s->doc, key);
   if (!strcmp(key, "value")) return set_string(r, &s->value, key);
   if (!strcmp(key, "sort")) return set_string(r, &s->sort, key);
-  if (!strcmp(key, "format")) return set_string(r, &s->format, key);
+  if (!strcmp(key, "format")) return set_format(r, s);
   if (!strcmp(key, "where")) return set_list(r, &s->where, key, 0);
   if (!strcmp(key, "rows")) return set_list(r, &s->rows, key, 1);
   if (!strcmp(key, "cols")) return set_list(r, &s->cols, key, 1);
   if (!strcmp(key, "values")) return set_list(r, &s->values, key, 1);
-  if (!strcmp(key, "plots")) return set_list(r, &s->plots, key, 1);
+  if (!strcmp(key, "plots")) return set_plots(r, s);
   if (!strcmp(key, "target")) return set_number(r, &s->target, key, 0, 1);
   if (!strcmp(key, "percent")) return set_bool(r, &s->percent, key);
   if (!strcmp(key, "digits")) {

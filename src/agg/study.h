@@ -20,14 +20,20 @@
 
 #include <stddef.h>
 
+#include "format.h"
+#include "plot.h"
+
 typedef struct {
   char **v;
   int n;
 } agg_list_t;
 
 typedef struct {
-  char *title, *doc, *value, *sort, *format;
-  agg_list_t where, rows, cols, values, plots;
+  char *title, *doc, *value, *sort;
+  agg_list_t where, rows, cols, values;
+  unsigned plots;  /* agg_plot_t bits; 0: every plot */
+  agg_format_t format;
+  int has_format;  /* format was given */
   double target;   /* 0: none */
   int percent;     /* -1: not set */
   int digits;      /* -1: not set */
@@ -39,6 +45,20 @@ int agg_study_load(agg_study_t *s, const char *path);
 /* Same from text (name stands for the file in messages). */
 int agg_study_parse(agg_study_t *s, const char *yaml, size_t len, const char *name);
 void agg_study_free(agg_study_t *s);
+/* Settles what `over` (the command line's settings) sets onto s: its strings and lists
+ * replace s's, except filters, which add up; over is freed. */
+void agg_study_override(agg_study_t *s, agg_study_t *over);
+
+/* The command-line options that set a study's keys. */
+typedef enum {
+  AGG_OPT_WHERE, AGG_OPT_ROWS, AGG_OPT_COLS, AGG_OPT_VALUE, AGG_OPT_VALUES, AGG_OPT_SORT,
+  AGG_OPT_TARGET, AGG_OPT_FORMAT, AGG_OPT_PERCENT, AGG_OPT_DIGITS, AGG_OPT_TITLE,
+  AGG_OPT_PLOT, AGG_OPT_COUNT
+} agg_study_opt_t;
+/* Applies one option's value (arg; unused by --percent): lists grow with each use
+ * (--where adds a filter, --rows a key), a setting replaces the last. Fails naming the
+ * option for a value it does not take (--target, --digits). */
+int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg);
 
 void agg_list_push(agg_list_t *l, const char *s);
 /* Splits "a,b,c" and pushes each part. */
