@@ -78,7 +78,38 @@ static void cell_text(char *buf, size_t cap, const agg_table_t *t, int r, int c,
   if (len < cap && x->st.n != group) snprintf(buf + len, cap - len, " (n=%d)", x->st.n);
 }
 
-/* ---------------------------------------------------------------- Markdown */
+/* ---------------------------------------------------------------- tables for reading */
+
+/* What tells Markdown and LaTeX apart inside a table: escaping, signs and the frame of
+ * a row (open, then cells with `sep` between them, each between before and after,
+ * then close). */
+typedef struct {
+  void (*text)(FILE *out, const char *s); /* a key or heading, escaped */
+  const char *pm, *dash, *bold;           /* plus-minus, an empty cell, best ("%s") */
+  const char *open, *sep, *before, *after, *close;
+} dialect_t;
+
+/* The headings when r < 0, else row r. */
+static void write_row(FILE *out, const agg_table_t *t, int r, const agg_style_t *st,
+                      const dialect_t *d) {
+  char buf[256];
+  fputs(d->open, out);
+  for (int c = 0; c < t->ncols; c++) {
+    const agg_cell_t *x = r < 0 ? NULL : agg_cell(t, r, c);
+    fputs(c ? d->sep : "", out);
+    fputs(d->before, out);
+    if (!x) {
+      d->text(out, heading(t, c, st, buf, sizeof buf));
+    } else if (x->text) {
+      d->text(out, x->text);
+    } else {
+      cell_text(buf, sizeof buf, t, r, c, st, d->pm, d->dash);
+      fprintf(out, x->best ? d->bold : "%s", buf);
+    }
+    fputs(d->after, out);
+  }
+  fputs(d->close, out);
+}
 
 static void md_text(FILE *out, const char *s) {
   if (!*s) {
@@ -92,38 +123,17 @@ static void md_text(FILE *out, const char *s) {
 }
 
 static void write_markdown(FILE *out, const agg_table_t *t, const agg_style_t *st) {
-  char buf[256], hb[256];
+  static const dialect_t md = {md_text, " ± ", "–", "**%s**", "|", "", " ", " |", "\n"};
   if (t->title) fprintf(out, "**%s**\n\n", t->title);
+  write_row(out, t, -1, st, &md);
   fputc('|', out);
-  for (int c = 0; c < t->ncols; c++) {
-    fputc(' ', out);
-    md_text(out, heading(t, c, st, hb, sizeof hb));
-    fputs(" |", out);
-  }
-  fputs("\n|", out);
   for (int c = 0; c < t->ncols; c++) fputs(c < t->nkeys ? " --- |" : " ---: |", out);
   fputc('\n', out);
-  for (int r = 0; r < t->nrows; r++) {
-    fputc('|', out);
-    for (int c = 0; c < t->ncols; c++) {
-      const agg_cell_t *x = agg_cell(t, r, c);
-      fputc(' ', out);
-      if (x->text) {
-        md_text(out, x->text);
-      } else {
-        cell_text(buf, sizeof buf, t, r, c, st, " ± ", "–");
-        fprintf(out, x->best ? "**%s**" : "%s", buf);
-      }
-      fputs(" |", out);
-    }
-    fputc('\n', out);
-  }
+  for (int r = 0; r < t->nrows; r++) write_row(out, t, r, st, &md);
   fprintf(out, "\n_mean ± sample standard deviation over n runs; **bold**: best in its "
                "column%s._\n",
           t->pivot_field >= 0 ? "; (n=k): runs in the cell" : "");
 }
-
-/* ---------------------------------------------------------------- LaTeX (booktabs) */
 
 static void tex_text(FILE *out, const char *s) {
   if (!*s) {
@@ -144,8 +154,10 @@ static void tex_text(FILE *out, const char *s) {
   }
 }
 
+/* LaTeX with booktabs rules. */
 static void write_latex(FILE *out, const agg_table_t *t, const agg_style_t *st) {
-  char buf[256], hb[256];
+  static const dialect_t tex = {tex_text, " $\\pm$ ", "--", "\\textbf{%s}", "", " & ", "",
+                                "", " \\\\\n"};
   if (t->title) {
     fputs("% ", out);
     fputs(t->title, out);
@@ -154,24 +166,9 @@ static void write_latex(FILE *out, const agg_table_t *t, const agg_style_t *st) 
   fputs("% needs \\usepackage{booktabs}\n\\begin{tabular}{", out);
   for (int c = 0; c < t->ncols; c++) fputc(c < t->nkeys ? 'l' : 'r', out);
   fputs("}\n\\toprule\n", out);
-  for (int c = 0; c < t->ncols; c++) {
-    if (c) fputs(" & ", out);
-    tex_text(out, heading(t, c, st, hb, sizeof hb));
-  }
-  fputs(" \\\\\n\\midrule\n", out);
-  for (int r = 0; r < t->nrows; r++) {
-    for (int c = 0; c < t->ncols; c++) {
-      const agg_cell_t *x = agg_cell(t, r, c);
-      if (c) fputs(" & ", out);
-      if (x->text) {
-        tex_text(out, x->text);
-      } else {
-        cell_text(buf, sizeof buf, t, r, c, st, " $\\pm$ ", "--");
-        fprintf(out, x->best ? "\\textbf{%s}" : "%s", buf);
-      }
-    }
-    fputs(" \\\\\n", out);
-  }
+  write_row(out, t, -1, st, &tex);
+  fputs("\\midrule\n", out);
+  for (int r = 0; r < t->nrows; r++) write_row(out, t, r, st, &tex);
   fputs("\\bottomrule\n\\end{tabular}\n", out);
 }
 

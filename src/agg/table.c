@@ -497,10 +497,7 @@ void agg_table_free(agg_table_t *t) {
     dpt_free(t->label[c]);
   }
   for (int i = 0; i < t->nrows * t->ncols; i++) dpt_free(t->cell[i].text);
-  dpt_free(t->name);
-  dpt_free(t->label);
-  dpt_free(t->field);
-  dpt_free(t->cell);
-  dpt_free(t->title);
+  void *arrays[] = {t->name, t->label, t->field, t->cell, t->title};
+  for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) dpt_free(arrays[i]);
   memset(t, 0, sizeof *t);
 }

@@ -296,11 +296,8 @@ void insp_schema_free(insp_schema_t *s) {
     for (int k = 0; k < d->nchunk; k++) dpt_free(d->chunk[k]);
     free_attrs(d->attrs, d->nattrs);
   }
-  dpt_free(s->groups);
-  dpt_free(s->dsets);
-  dpt_free(s->file);
-  dpt_free(s->schema);
-  dpt_free(s->version);
+  void *owned[] = {s->groups, s->dsets, s->file, s->schema, s->version};
+  for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) dpt_free(owned[i]);
   memset(s, 0, sizeof *s);
 }
 
