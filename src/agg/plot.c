@@ -43,16 +43,16 @@ static int write_data(const char *path, const agg_run_t *const *runs, int n, con
     for (int i = 0; i < n; i++) {
       const agg_run_t *r = runs[i];
       if (id[i] != g || e >= r->n) continue;
-      double v = r->metric[M_VAL_ACC][e];
+      double v = r->metric[RUN_M_VAL_ACC][e];
       s += v;
       ss += v * v;
       m++;
-      if (r->metric[M_AVERAGINGS]) {
-        cum[i] = (e ? cum[i] : 0) + r->metric[M_AVERAGINGS][e];
+      if (r->metric[RUN_M_AVERAGINGS]) {
+        cum[i] = (e ? cum[i] : 0) + r->metric[RUN_M_AVERAGINGS][e];
         rounds += cum[i];
         mr++;
       }
-      if (r->metric[M_H]) h += r->metric[M_H][e], mh++;
+      if (r->metric[RUN_M_H]) h += r->metric[RUN_M_H][e], mh++;
     }
     double mean = s / m, var = m > 1 ? (ss - m * mean * mean) / (m - 1) : 0;
     fprintf(f, "%lld %.10g %.10g ", (long long)e + 1, mean, var > 0 ? sqrt(var) : 0.0);
@@ -184,8 +184,8 @@ int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *
     for (int i = 0; i < n; i++) {
       if (id[i] != g) continue;
       const char *strategy = agg_run_config(runs[i], "model.work.dynamic.strategy");
-      grp[g].has_rounds |= runs[i]->metric[M_AVERAGINGS] != NULL;
-      grp[g].has_h |= runs[i]->metric[M_H] != NULL;
+      grp[g].has_rounds |= runs[i]->metric[RUN_M_AVERAGINGS] != NULL;
+      grp[g].has_h |= runs[i]->metric[RUN_M_H] != NULL;
       grp[g].dynamic |= !strategy || *strategy;
     }
     snprintf(path, sizeof path, "%s/g%03d.dat", data, g);

@@ -51,8 +51,8 @@ static int default_fields(const agg_run_t *const *runs, int n, double target, in
   int m = 0, avg = 0, bytes = 0;
   for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) fields[m++] = agg_field_find(base[i]);
   for (int i = 0; i < n; i++) {
-    avg |= runs[i]->metric[M_AVERAGINGS] != NULL;
-    bytes |= runs[i]->metric[M_BYTES_SENT] != NULL;
+    avg |= runs[i]->metric[RUN_M_AVERAGINGS] != NULL;
+    bytes |= runs[i]->metric[RUN_M_BYTES_SENT] != NULL;
   }
   if (avg) fields[m++] = agg_field_find("averagings");
   if (bytes) fields[m++] = agg_field_find("bytes_sent");

@@ -54,11 +54,11 @@ int agg_field_find(const char *name) {
   return -1;
 }
 
-static double last(const agg_run_t *r, agg_metric_t m) {
+static double last(const agg_run_t *r, run_metric_t m) {
   return r->metric[m] && r->n > 0 ? r->metric[m][r->n - 1] : NAN;
 }
 
-static double total(const agg_run_t *r, agg_metric_t m, int64_t upto) {
+static double total(const agg_run_t *r, run_metric_t m, int64_t upto) {
   if (!r->metric[m]) return NAN;
   double s = 0;
   for (int64_t i = 0; i < upto; i++) s += r->metric[m][i];
@@ -69,37 +69,37 @@ static double total(const agg_run_t *r, agg_metric_t m, int64_t upto) {
 static int64_t first_reaching(const agg_run_t *r, double target) {
   if (!(target > 0)) return -1;
   for (int64_t i = 0; i < r->n; i++)
-    if (r->metric[M_VAL_ACC][i] >= target) return i;
+    if (r->metric[RUN_M_VAL_ACC][i] >= target) return i;
   return -1;
 }
 
 double agg_field_value(const agg_run_t *r, int field, double target) {
   switch (field) {
-    case F_VAL_ACC: return last(r, M_VAL_ACC);
+    case F_VAL_ACC: return last(r, RUN_M_VAL_ACC);
     case F_BEST_VAL_ACC: return r->best_epoch > 0 ? r->best_val_acc : NAN;
     case F_TEST_ACC: return r->has_test ? r->test_acc_last : NAN;
     case F_TEST_ACC_BEST: return r->has_test ? r->test_acc_best : NAN;
-    case F_VAL_LOSS: return last(r, M_VAL_LOSS);
+    case F_VAL_LOSS: return last(r, RUN_M_VAL_LOSS);
     case F_TEST_LOSS: return r->has_test ? r->test_loss_last : NAN;
     case F_TEST_LOSS_BEST: return r->has_test ? r->test_loss_best : NAN;
-    case F_TRAIN_LOSS: return last(r, M_TRAIN_LOSS);
-    case F_TRAIN_ACC: return last(r, M_TRAIN_ACC);
+    case F_TRAIN_LOSS: return last(r, RUN_M_TRAIN_LOSS);
+    case F_TRAIN_ACC: return last(r, RUN_M_TRAIN_ACC);
     case F_EPOCHS: return (double)r->epochs_run;
     case F_BEST_EPOCH: return r->best_epoch > 0 ? (double)r->best_epoch : NAN;
     case F_WALL_TIME: return r->wall_time;
-    case F_IMAGES_PER_S: return r->n > 0 ? total(r, M_IMAGES_PER_S, r->n) / (double)r->n : NAN;
-    case F_AVERAGINGS: return total(r, M_AVERAGINGS, r->n);
-    case F_BYTES_SENT: return total(r, M_BYTES_SENT, r->n);
-    case F_COMM_TIME: return total(r, M_COMM_TIME, r->n);
-    case F_COMPUTE_TIME: return total(r, M_COMPUTE_TIME, r->n);
-    case F_H_LAST: return last(r, M_H);
+    case F_IMAGES_PER_S: return r->n > 0 ? total(r, RUN_M_IMAGES_PER_S, r->n) / (double)r->n : NAN;
+    case F_AVERAGINGS: return total(r, RUN_M_AVERAGINGS, r->n);
+    case F_BYTES_SENT: return total(r, RUN_M_BYTES_SENT, r->n);
+    case F_COMM_TIME: return total(r, RUN_M_COMM_TIME, r->n);
+    case F_COMPUTE_TIME: return total(r, RUN_M_COMPUTE_TIME, r->n);
+    case F_H_LAST: return last(r, RUN_M_H);
     case F_EPOCHS_TO_TARGET: {
       int64_t i = first_reaching(r, target);
-      return i < 0 ? NAN : r->metric[M_EPOCH][i];
+      return i < 0 ? NAN : r->metric[RUN_M_EPOCH][i];
     }
     case F_ROUNDS_TO_TARGET: {
       int64_t i = first_reaching(r, target);
-      return i < 0 ? NAN : total(r, M_AVERAGINGS, i + 1);
+      return i < 0 ? NAN : total(r, RUN_M_AVERAGINGS, i + 1);
     }
     default: return NAN;
   }

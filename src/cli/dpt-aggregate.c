@@ -9,7 +9,6 @@
 
 #include "../agg/fixture.h"
 #include "../agg/report.h"
-#include "../agg/runset.h"
 #include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/exitcodes.h"
@@ -142,5 +141,5 @@ int main(int argc, char **argv) {
   int skipped = agg_report(&req, stderr);
   agg_study_free(&req.st);
   agg_list_free(&req.paths);
-  return skipped < 0 ? cli_fail("dpt-aggregate") : skipped ? AGG_EXIT_SKIPPED : DPT_EXIT_OK;
+  return skipped < 0 ? cli_fail("dpt-aggregate") : skipped ? DPT_EXIT_SKIPPED : DPT_EXIT_OK;
 }
