@@ -2,7 +2,7 @@
  * what. Every key is optional; command-line options override the file's.
  *
  *   title:   "LocalSGD: workers K x local steps H"   # printed above the table
- *   doc:     which question the table answers          # shown by --list-studies
+ *   doc:     which question the table answers          # for people reading the file
  *   where:   [model.num_workers>=1]                    # filters (KEY=V1,V2 KEY!=V KEY>=V ...)
  *   rows:    [model.num_workers]                       # group keys (or pivot rows)
  *   cols:    [model.work.local_steps]                  # pivot columns: makes a pivot table

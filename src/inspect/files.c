@@ -76,6 +76,7 @@ int insp_files(char *const *paths, int n, int check) {
   int have_dir = insp_schema_dir(dir, sizeof dir, NULL) == 0;
   if (!have_dir && check) return -1;
   int failed = 0;
-  for (int i = 0; i < n; i++) failed += guarded(paths[i], have_dir ? dir : NULL, check, i == 0) != 0;
+  for (int i = 0; i < n; i++)
+    failed += guarded(paths[i], have_dir ? dir : NULL, check, i == 0) != 0;
   return failed;
 }
