@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/csv.h"
 #include "../core/err.h"
+#include "../core/numfmt.h"
 
 int agg_format_parse(const char *name, agg_format_t *f) {
   if (!strcmp(name, "md") || !strcmp(name, "markdown")) *f = AGG_MARKDOWN;
@@ -14,13 +16,6 @@ int agg_format_parse(const char *name, agg_format_t *f) {
   else if (!strcmp(name, "json")) *f = AGG_JSON;
   else return dpt_fail("unknown format '%s' (md, csv, latex or json)", name);
   return 0;
-}
-
-void agg_format_double(char *buf, size_t cap, double x) {
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, cap, "%.*g", prec, x);
-    if (strtod(buf, NULL) == x) return;
-  }
 }
 
 /* ---------------------------------------------------------------- numbers for reading */
@@ -174,23 +169,10 @@ static void write_latex(FILE *out, const agg_table_t *t, const agg_style_t *st) 
 
 /* ---------------------------------------------------------------- CSV (RFC 4180) */
 
-static void csv_text(FILE *out, const char *s) {
-  if (!strpbrk(s, ",\"\r\n")) {
-    fputs(s, out);
-    return;
-  }
-  fputc('"', out);
-  for (; *s; s++) {
-    if (*s == '"') fputc('"', out);
-    fputc(*s, out);
-  }
-  fputc('"', out);
-}
-
 static void csv_number(FILE *out, double x) {
-  char buf[64];
+  char buf[DPT_DOUBLE_CHARS];
   if (isnan(x)) return;
-  agg_format_double(buf, sizeof buf, x);
+  dpt_format_double(buf, sizeof buf, x);
   fputs(buf, out);
 }
 
@@ -199,13 +181,13 @@ static void write_csv(FILE *out, const agg_table_t *t) {
   for (int c = 0; c < t->ncols; c++) {
     if (c) fputc(',', out);
     if (c < t->nkeys || t->field[c] == AGG_COL_COUNT) {
-      csv_text(out, t->name[c]);
+      dpt_csv_field(out, t->name[c]);
     } else {
       const char *sfx[] = {"_mean", "_std", "_n"};
       for (int k = 0; k < 3; k++) {
         snprintf(buf, sizeof buf, "%s%s", t->name[c], sfx[k]);
         if (k) fputc(',', out);
-        csv_text(out, buf);
+        dpt_csv_field(out, buf);
       }
     }
   }
@@ -215,7 +197,7 @@ static void write_csv(FILE *out, const agg_table_t *t) {
       const agg_cell_t *x = agg_cell(t, r, c);
       if (c) fputc(',', out);
       if (x->text) {
-        csv_text(out, x->text);
+        dpt_csv_field(out, x->text);
       } else if (t->field[c] == AGG_COL_COUNT) {
         fprintf(out, "%d", x->st.n);
       } else {
@@ -244,12 +226,12 @@ static void json_string(FILE *out, const char *s) {
 }
 
 static void json_number(FILE *out, double x) {
-  char buf[64];
+  char buf[DPT_DOUBLE_CHARS];
   if (isnan(x) || isinf(x)) {
     fputs("null", out);
     return;
   }
-  agg_format_double(buf, sizeof buf, x);
+  dpt_format_double(buf, sizeof buf, x);
   fputs(buf, out);
 }
 

@@ -10,6 +10,7 @@
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "../core/strbuf.h"
 #include "plot.h"
 #include "table.h"
 
@@ -170,17 +171,14 @@ int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *
   int rc = 0;
   for (int g = 0; g < ngroups; g++) {
     /* Legend: KEY=VALUE pairs without the "model." every key shares. */
-    size_t cap = 32, len = 0;
-    char *label = dpt_alloc(cap);
+    strbuf_t label = {0};
     for (int k = 0; k < nkeys; k++) {
       const char *key = keys[k], *v = agg_key_text(runs[first[g]], key);
       if (!strncmp(key, "model.", 6)) key += 6;
-      size_t need = strlen(key) + strlen(v ? v : "") + 8;
-      if (len + need >= cap) label = dpt_realloc(label, cap = 2 * (len + need));
-      len += (size_t)sprintf(label + len, "%s%s=%s", k ? ", " : "", key,
-                             v && *v ? v : "(none)");
+      strbuf_printf(&label, "%s%s=%s", k ? ", " : "", key, v && *v ? v : "(none)");
     }
-    grp[g].label = nkeys ? one_line(label) : (dpt_free(label), dpt_strdup("all runs"));
+    if (!nkeys) strbuf_puts(&label, "all runs");
+    grp[g].label = one_line(strbuf_take(&label));
     for (int i = 0; i < n; i++) {
       if (id[i] != g) continue;
       const char *strategy = agg_run_config(runs[i], "model.work.dynamic.strategy");

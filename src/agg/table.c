@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "../core/strbuf.h"
 
 /* ---------------------------------------------------------------- fields */
 
@@ -364,20 +365,14 @@ int agg_table_group(agg_table_t *t, const agg_run_t *const *runs, int n,
   return 0;
 }
 
-static char *tuple_name(const agg_run_t *r, const char *const *keys, int nkeys, int with_key) {
-  size_t cap = 64, len = 0;
-  char *s = dpt_alloc(cap);
+/* "KEY=VALUE,KEY=VALUE" of the run's texts of keys. */
+static char *tuple_name(const agg_run_t *r, const char *const *keys, int nkeys) {
+  strbuf_t b = {0};
   for (int k = 0; k < nkeys; k++) {
     const char *v = agg_key_text(r, keys[k]);
-    size_t need = strlen(keys[k]) + strlen(v ? v : "") + 4;
-    if (len + need >= cap) {
-      cap = 2 * (len + need);
-      s = dpt_realloc(s, cap);
-    }
-    len += (size_t)sprintf(s + len, "%s%s%s%s", k ? "," : "", with_key ? keys[k] : "",
-                           with_key ? "=" : "", v ? v : "");
+    strbuf_printf(&b, "%s%s=%s", k ? "," : "", keys[k], v ? v : "");
   }
-  return s;
+  return strbuf_take(&b);
 }
 
 int agg_table_pivot(agg_table_t *t, const agg_run_t *const *runs, int n,
@@ -394,7 +389,7 @@ int agg_table_pivot(agg_table_t *t, const agg_run_t *const *runs, int n,
   t->pivot_field = field;
   for (int k = 0; k < nrow; k++) set_col(t, k, rowkeys[k], rowkeys[k], AGG_COL_KEY);
   for (int c = 0; c < nc; c++) {
-    char *name = tuple_name(runs[cfirst[c]], colkeys, ncol, 1);
+    char *name = tuple_name(runs[cfirst[c]], colkeys, ncol);
     set_col(t, nrow + c, name, name, field);
     dpt_free(name);
   }

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "../core/crc.h"
 #include "../core/err.h"
 #include "../io/h5util.h"
 #include "../io/runfile.h"
@@ -418,7 +418,7 @@ static int dataset_crc(hid_t dset, uint32_t *crc) {
      * empty), so nothing to allocate either. */
     if (!row) nrows = 0;
     unsigned char *buf = nrows ? dpt_alloc(row * (size_t)(step < nrows ? step : nrows)) : NULL;
-    uLong z = crc32(0L, Z_NULL, 0);
+    uint32_t z = 0;
     rc = 0;
     for (hsize_t r0 = 0; r0 < nrows && rc == 0; r0 += step) {
       hsize_t start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
@@ -432,11 +432,11 @@ static int dataset_crc(hid_t dset, uint32_t *crc) {
           H5Dread(dset, type, mem, space, H5P_DEFAULT, buf) < 0)
         rc = -1;
       else
-        z = crc32(z, buf, (uInt)(row * (rank ? count[0] : 1)));
+        z = dpt_crc32(z, buf, row * (size_t)(rank ? count[0] : 1));
       H5Sclose(mem);
     }
     dpt_free(buf);
-    *crc = (uint32_t)z;
+    *crc = z;
   }
   H5Sclose(space);
   H5Tclose(type);
