@@ -30,7 +30,7 @@ static int key_known(const agg_run_t *const *runs, int n, const char *key) {
   return 0;
 }
 
-static int check_keys(const agg_run_t *const *runs, int n, const agg_list_t *keys,
+static int check_keys(const agg_run_t *const *runs, int n, const strlist_t *keys,
                       const char *what) {
   for (int i = 0; i < keys->n; i++)
     if (!key_known(runs, n, keys->v[i]))

@@ -12,7 +12,7 @@
 
 typedef struct {
   agg_study_t st;         /* what to show */
-  agg_list_t paths;       /* directories and files to read */
+  strlist_t paths;       /* directories and files to read */
   int include_unfinished; /* keep running and interrupted runs, apart (a status column) */
   int per_run;            /* one row per run */
   const char *out;        /* the table's file, published atomically; NULL: stdout */

@@ -11,12 +11,7 @@
 #include "../core/err.h"
 #include "../core/ydoc.h"
 
-void agg_list_push(agg_list_t *l, const char *s) {
-  l->v = dpt_realloc(l->v, sizeof(char *) * (size_t)(l->n + 1));
-  l->v[l->n++] = dpt_strdup(s);
-}
-
-void agg_list_push_split(agg_list_t *l, const char *s) {
+void agg_split_push(strlist_t *l, const char *s) {
   for (;;) {
     const char *comma = strchr(s, ',');
     size_t len = comma ? (size_t)(comma - s) : strlen(s);
@@ -25,19 +20,11 @@ void agg_list_push_split(agg_list_t *l, const char *s) {
     if (len) {
       char *part = dpt_alloc(len + 1);
       memcpy(part, s, len);
-      agg_list_push(l, part);
-      dpt_free(part);
+      strlist_push_owned(l, part);
     }
     if (!comma) return;
     s = comma + 1;
   }
-}
-
-void agg_list_free(agg_list_t *l) {
-  for (int i = 0; i < l->n; i++) dpt_free(l->v[i]);
-  dpt_free(l->v);
-  l->v = NULL;
-  l->n = 0;
 }
 
 void agg_study_init(agg_study_t *s) {
@@ -49,8 +36,8 @@ void agg_study_init(agg_study_t *s) {
 void agg_study_free(agg_study_t *s) {
   char *strs[] = {s->title, s->doc, s->value, s->sort};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) dpt_free(strs[i]);
-  agg_list_t *lists[] = {&s->where, &s->rows, &s->cols, &s->values};
-  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) agg_list_free(lists[i]);
+  strlist_t *lists[] = {&s->where, &s->rows, &s->cols, &s->values};
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) strlist_free(lists[i]);
   agg_study_init(s);
 }
 
@@ -66,9 +53,9 @@ static void take_string(char **dst, char **src) {
   *src = NULL;
 }
 
-static void take_list(agg_list_t *dst, agg_list_t *src) {
+static void take_list(strlist_t *dst, strlist_t *src) {
   if (!src->n) return;
-  agg_list_free(dst);
+  strlist_free(dst);
   *dst = *src;
   memset(src, 0, sizeof *src);
 }
@@ -77,7 +64,7 @@ void agg_study_override(agg_study_t *s, agg_study_t *over) {
   char **mine[] = {&s->title, &s->doc, &s->value, &s->sort};
   char **theirs[] = {&over->title, &over->doc, &over->value, &over->sort};
   for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) take_string(mine[i], theirs[i]);
-  for (int i = 0; i < over->where.n; i++) agg_list_push(&s->where, over->where.v[i]);
+  for (int i = 0; i < over->where.n; i++) strlist_push(&s->where, over->where.v[i]);
   take_list(&s->rows, &over->rows);
   take_list(&s->cols, &over->cols);
   take_list(&s->values, &over->values);
@@ -92,10 +79,10 @@ void agg_study_override(agg_study_t *s, agg_study_t *over) {
 int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg) {
   char *end;
   switch (opt) {
-    case AGG_OPT_WHERE: agg_list_push(&s->where, arg); break;
-    case AGG_OPT_ROWS: agg_list_push_split(&s->rows, arg); break;
-    case AGG_OPT_COLS: agg_list_push_split(&s->cols, arg); break;
-    case AGG_OPT_VALUES: agg_list_push_split(&s->values, arg); break;
+    case AGG_OPT_WHERE: strlist_push(&s->where, arg); break;
+    case AGG_OPT_ROWS: agg_split_push(&s->rows, arg); break;
+    case AGG_OPT_COLS: agg_split_push(&s->cols, arg); break;
+    case AGG_OPT_VALUES: agg_split_push(&s->values, arg); break;
     case AGG_OPT_PLOT: return agg_plot_parse(arg, &s->plots);
     case AGG_OPT_VALUE: take_copy(&s->value, arg); break;
     case AGG_OPT_SORT: take_copy(&s->sort, arg); break;
@@ -137,11 +124,11 @@ static int set_string(const entry_t *e, char **dst) {
   return 0;
 }
 
-static int set_list(const entry_t *e, agg_list_t *dst, int split) {
-  agg_list_free(dst);
+static int set_list(const entry_t *e, strlist_t *dst, int split) {
+  strlist_free(dst);
   if (e->v->kind == YDOC_SCALAR) {
-    if (split) agg_list_push_split(dst, e->v->text);
-    else agg_list_push(dst, e->v->text);
+    if (split) agg_split_push(dst, e->v->text);
+    else strlist_push(dst, e->v->text);
     return 0;
   }
   if (e->v->kind != YDOC_SEQ)
@@ -149,7 +136,7 @@ static int set_list(const entry_t *e, agg_list_t *dst, int split) {
   for (int i = 0; i < e->v->n; i++) {
     const char *item = ydoc_scalar(e->v->items[i]);
     if (!item) return ydoc_fail(e->d, e->v->items[i], "'%s' wants a list of plain values", e->key);
-    agg_list_push(dst, item);
+    strlist_push(dst, item);
   }
   return 0;
 }
@@ -189,12 +176,12 @@ static int set_format(const entry_t *e, agg_study_t *s) {
 }
 
 static int set_plots(const entry_t *e, agg_study_t *s) {
-  agg_list_t names = {0};
+  strlist_t names = {0};
   int rc = set_list(e, &names, 1);
   s->plots = 0;
   for (int i = 0; rc == 0 && i < names.n; i++)
     if (agg_plot_parse(names.v[i], &s->plots) < 0) rc = dpt_wrap("%s:%d", e->d->name, e->v->line);
-  agg_list_free(&names);
+  strlist_free(&names);
   return rc;
 }
 

@@ -20,17 +20,13 @@
 
 #include <stddef.h>
 
+#include "../core/strlist.h"
 #include "format.h"
 #include "plot.h"
 
 typedef struct {
-  char **v;
-  int n;
-} agg_list_t;
-
-typedef struct {
   char *title, *doc, *value, *sort;
-  agg_list_t where, rows, cols, values;
+  strlist_t where, rows, cols, values;
   unsigned plots;  /* agg_plot_t bits; 0: every plot */
   agg_format_t format;
   int has_format;  /* format was given */
@@ -60,9 +56,7 @@ typedef enum {
  * option for a value it does not take (--target, --digits). */
 int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg);
 
-void agg_list_push(agg_list_t *l, const char *s);
-/* Splits "a,b,c" and pushes each part. */
-void agg_list_push_split(agg_list_t *l, const char *s);
-void agg_list_free(agg_list_t *l);
+/* Splits "a,b,c" and pushes each part, trimmed of spaces; empty parts are dropped. */
+void agg_split_push(strlist_t *l, const char *s);
 
 #endif

@@ -117,7 +117,7 @@ static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *ov
       default: return dpt_fail("unknown or incomplete option '%s'", argv[optind - 1]), -2;
     }
   }
-  for (int i = optind; i < argc; i++) agg_list_push(&req->paths, argv[i]);
+  for (int i = optind; i < argc; i++) strlist_push(&req->paths, argv[i]);
   return 0;
 }
 
@@ -140,6 +140,6 @@ int main(int argc, char **argv) {
   if (req.paths.n == 0) return cli_usage_error("dpt-aggregate", "%s", "no DIR or FILE given");
   int skipped = agg_report(&req, stderr);
   agg_study_free(&req.st);
-  agg_list_free(&req.paths);
+  strlist_free(&req.paths);
   return skipped < 0 ? cli_fail("dpt-aggregate") : skipped ? DPT_EXIT_SKIPPED : DPT_EXIT_OK;
 }
