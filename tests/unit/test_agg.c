@@ -11,11 +11,14 @@
 
 #include "../../src/agg/fixture.h"
 #include "../../src/agg/format.h"
+#include "../../src/agg/plot.h"
+#include "../../src/agg/report.h"
 #include "../../src/agg/runset.h"
 #include "../../src/agg/study.h"
 #include "../../src/agg/table.h"
 #include "../../src/core/err.h"
 #include "../../src/core/numfmt.h"
+#include "../../src/core/readfile.h"
 #include "../../src/io/h5util.h"
 #include "test.h"
 
@@ -475,4 +478,95 @@ TEST(agg_study_files_in_analysis_load) {
     }
     agg_study_free(&s);
   }
+}
+
+/* Keywords of a study are checked where they are written: a bad format or plot name
+ * fails the load with its file and line, not a later step. */
+TEST(agg_study_names_a_bad_format_or_plot_at_its_line) {
+  agg_study_t s;
+  agg_study_init(&s);
+  const char *fmt = "title: T\nformat: xml\n";
+  CHECK_FAILS(agg_study_parse(&s, fmt, strlen(fmt), "f.yaml"));
+  CHECK(strstr(dpt_errmsg(), "f.yaml:2: unknown format 'xml'"));
+  agg_study_free(&s);
+  const char *plots = "plots:\n  [val_acc_epoch,\n   val_acc_round]\n";
+  CHECK_FAILS(agg_study_parse(&s, plots, strlen(plots), "p.yaml"));
+  CHECK(strstr(dpt_errmsg(), "p.yaml:2: unknown plot 'val_acc_round'"));
+  agg_study_free(&s);
+  const char *good = "format: latex\nplots: [H_epoch, val_acc_epoch]\npercent: yes\n";
+  CHECK_OK(agg_study_parse(&s, good, strlen(good), "g.yaml"));
+  CHECK(s.has_format && s.format == AGG_LATEX && s.percent == 1);
+  CHECK(s.plots == (AGG_PLOT_H_EPOCH | AGG_PLOT_VAL_ACC_EPOCH));
+  agg_study_free(&s);
+}
+
+/* The command line over a study: its lists and settings replace the study's, filters
+ * add up, and what it leaves unset stays the study's. */
+TEST(agg_study_override_replaces_settings_and_adds_filters) {
+  agg_study_t s, over;
+  agg_study_init(&s);
+  agg_study_init(&over);
+  const char *y = "title: T\nrows: [a]\ncols: [c]\nwhere: [x=1]\ndigits: 3\nformat: csv\n";
+  CHECK_OK(agg_study_parse(&s, y, strlen(y), "t.yaml"));
+  CHECK_OK(agg_study_option(&over, AGG_OPT_ROWS, "b, d"));
+  CHECK_OK(agg_study_option(&over, AGG_OPT_WHERE, "y>=2"));
+  CHECK_OK(agg_study_option(&over, AGG_OPT_FORMAT, "json"));
+  CHECK_FAILS(agg_study_option(&over, AGG_OPT_TARGET, "2"));
+  CHECK(strstr(dpt_errmsg(), "--target wants an accuracy in (0, 1], not '2'"));
+  CHECK_FAILS(agg_study_option(&over, AGG_OPT_PLOT, "nope"));
+  agg_study_override(&s, &over);
+  CHECK(s.rows.n == 2 && !strcmp(s.rows.v[0], "b") && !strcmp(s.rows.v[1], "d"));
+  CHECK(s.cols.n == 1 && !strcmp(s.cols.v[0], "c"));
+  CHECK(s.where.n == 2 && !strcmp(s.where.v[0], "x=1") && !strcmp(s.where.v[1], "y>=2"));
+  CHECK(!strcmp(s.title, "T") && s.digits == 3 && s.format == AGG_JSON);
+  CHECK(over.rows.n == 0 && over.where.n == 0);
+  agg_study_free(&s);
+}
+
+/* The hidden --fixture words: a number list that is not one is an error naming it. */
+TEST(agg_fixture_words_name_a_bad_number_list) {
+  char *d = tmpdir(), path[512];
+  snprintf(path, sizeof path, "%s/r/run.h5", d);
+  char *bad[] = {"model.optimizer=AdamW", "val_acc=0.5,x"};
+  CHECK_FAILS(agg_fixture_from_words(path, bad, 2));
+  CHECK(strstr(dpt_errmsg(), "val_acc: not a number list"));
+  char *unknown[] = {"speed=3"};
+  CHECK_FAILS(agg_fixture_from_words(path, unknown, 1));
+  CHECK(strstr(dpt_errmsg(), "unknown field 'speed'"));
+  char *good[] = {"model.optimizer=AdamW", "val_acc=0.5,0.7", "test_acc=0.6", "H=2,4"};
+  CHECK_OK(agg_fixture_from_words(path, good, 4));
+  agg_run_t run;
+  CHECK_OK(agg_run_read(path, &run));
+  CHECK(run.n == 2 && run.metric[RUN_M_VAL_ACC] && run.metric[RUN_M_VAL_ACC][1] == 0.7);
+  CHECK(run.metric[RUN_M_H] && run.metric[RUN_M_H][1] == 4 && run.test_acc_last == 0.6);
+  CHECK(!strcmp(agg_run_config(&run, "model.optimizer"), "AdamW"));
+  agg_run_free(&run);
+  rmdir_all(d);
+}
+
+/* agg_report publishes the table to -o and returns the files it left out. */
+TEST(agg_report_writes_the_table_and_counts_skips) {
+  char *d = six_runs(), out[512], bad[512];
+  snprintf(out, sizeof out, "%s/table.csv", d);
+  snprintf(bad, sizeof bad, "%s/junk/run.h5", d);
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s/junk' && echo not-hdf5 > '%s'", d, bad);
+  CHECK(system(cmd) == 0);
+  agg_request_t req = {0};
+  agg_study_init(&req.st);
+  CHECK_OK(agg_study_option(&req.st, AGG_OPT_VALUES, "test_acc"));
+  CHECK_OK(agg_study_option(&req.st, AGG_OPT_FORMAT, "csv"));
+  strlist_push(&req.paths, d);
+  req.out = out;
+  FILE *log = fopen("/dev/null", "w");
+  CHECK(agg_report(&req, log) == 1);
+  fclose(log);
+  char *text = NULL;
+  CHECK_OK(dpt_read_file(out, 1 << 20, &text, NULL));
+  CHECK(text && !strncmp(text, "model.optimizer,n,test_acc_mean,test_acc_std,test_acc_n\n", 56));
+  CHECK(text && strstr(text, "\nSGDM,3,0.92"));
+  dpt_free(text);
+  agg_study_free(&req.st);
+  strlist_free(&req.paths);
+  rmdir_all(d);
 }
