@@ -438,6 +438,16 @@ TEST(agg_number_format_round_trips) {
 
 /* ---------------------------------------------------------------- studies */
 
+/* The study text fails to parse with a message holding msg. */
+static void study_refused(const char *yaml, const char *name, const char *msg) {
+  agg_study_t s;
+  agg_study_init(&s);
+  CHECK_FAILS(agg_study_parse(&s, yaml, strlen(yaml), name));
+  if (!strstr(dpt_errmsg(), msg))
+    test_failed(__FILE__, __LINE__, "got '%s', not '%s'", dpt_errmsg(), msg);
+  agg_study_free(&s);
+}
+
 TEST(agg_study_parses_and_names_bad_keys) {
   const char *y = "title: T\nrows: [a.b, c]\ncols: d\nvalue: test_acc\nwhere:\n  - x=1\n"
                   "  - y>=2\ntarget: 0.9\npercent: true\ndigits: 1\n";
@@ -449,14 +459,8 @@ TEST(agg_study_parses_and_names_bad_keys) {
   CHECK(s.where.n == 2 && !strcmp(s.where.v[1], "y>=2"));
   CHECK(s.target == 0.9 && s.percent == 1 && s.digits == 1);
   agg_study_free(&s);
-  const char *bad = "title: T\nrowz: [a]\n";
-  CHECK_FAILS(agg_study_parse(&s, bad, strlen(bad), "bad.yaml"));
-  CHECK(strstr(dpt_errmsg(), "bad.yaml:2: unknown key 'rowz'"));
-  agg_study_free(&s);
-  const char *bad2 = "target: 2\n";
-  CHECK_FAILS(agg_study_parse(&s, bad2, strlen(bad2), "bad2.yaml"));
-  CHECK(strstr(dpt_errmsg(), "bad2.yaml:1: 'target'"));
-  agg_study_free(&s);
+  study_refused("title: T\nrowz: [a]\n", "bad.yaml", "bad.yaml:2: unknown key 'rowz'");
+  study_refused("target: 2\n", "bad2.yaml", "bad2.yaml:1: 'target'");
 }
 
 TEST(agg_study_files_in_analysis_load) {
@@ -483,16 +487,11 @@ TEST(agg_study_files_in_analysis_load) {
 /* Keywords of a study are checked where they are written: a bad format or plot name
  * fails the load with its file and line, not a later step. */
 TEST(agg_study_names_a_bad_format_or_plot_at_its_line) {
+  study_refused("title: T\nformat: xml\n", "f.yaml", "f.yaml:2: unknown format 'xml'");
+  study_refused("plots:\n  [val_acc_epoch,\n   val_acc_round]\n", "p.yaml",
+                "p.yaml:2: unknown plot 'val_acc_round'");
   agg_study_t s;
   agg_study_init(&s);
-  const char *fmt = "title: T\nformat: xml\n";
-  CHECK_FAILS(agg_study_parse(&s, fmt, strlen(fmt), "f.yaml"));
-  CHECK(strstr(dpt_errmsg(), "f.yaml:2: unknown format 'xml'"));
-  agg_study_free(&s);
-  const char *plots = "plots:\n  [val_acc_epoch,\n   val_acc_round]\n";
-  CHECK_FAILS(agg_study_parse(&s, plots, strlen(plots), "p.yaml"));
-  CHECK(strstr(dpt_errmsg(), "p.yaml:2: unknown plot 'val_acc_round'"));
-  agg_study_free(&s);
   const char *good = "format: latex\nplots: [H_epoch, val_acc_epoch]\npercent: yes\n";
   CHECK_OK(agg_study_parse(&s, good, strlen(good), "g.yaml"));
   CHECK(s.has_format && s.format == AGG_LATEX && s.percent == 1);
