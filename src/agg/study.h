@@ -36,7 +36,8 @@ typedef struct {
 } agg_study_t;
 
 void agg_study_init(agg_study_t *s);
-/* Reads a study file; errors name the file, the line and the key. */
+/* Reads a study file; errors name the file, the line and the key. The format and plot
+ * names are checked here, where they are written. */
 int agg_study_load(agg_study_t *s, const char *path);
 /* Same from text (name stands for the file in messages). */
 int agg_study_parse(agg_study_t *s, const char *yaml, size_t len, const char *name);
@@ -52,8 +53,9 @@ typedef enum {
   AGG_OPT_PLOT, AGG_OPT_COUNT
 } agg_study_opt_t;
 /* Applies one option's value (arg; unused by --percent): lists grow with each use
- * (--where adds a filter, --rows a key), a setting replaces the last. Fails naming the
- * option for a value it does not take (--target, --digits). */
+ * (--where adds a filter, --rows a key, --plot a plot), a setting replaces the last.
+ * Fails for a value the option does not take: --target and --digits name the option,
+ * --format and --plot the formats or plots there are. */
 int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg);
 
 /* Splits "a,b,c" and pushes each part, trimmed of spaces; empty parts are dropped. */
