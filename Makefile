@@ -122,6 +122,16 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash env/demo.sh
 
+# dpt-bench links the benchmark's own sources (bench/*.c) besides the library.
+BENCH_OBJ := $(patsubst bench/%.c,$(BUILD)/bench/%.o,$(wildcard bench/*.c))
+$(BUILD)/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+bin/dpt-bench $(BUILD)/bin/dpt-bench: src/cli/dpt-bench.c $(BENCH_OBJ) $(BUILD)/libdpt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BENCH_OBJ) $(BUILD)/libdpt.a -o $@ $(LDLIBS)
+-include $(BENCH_OBJ:.o=.d)
+
 bench: deps
 	@$(MAKE) --no-print-directory all bin/dpt-bench
 	@bash bench/throughput.sh

@@ -50,6 +50,100 @@ int agg_fixture_write(const char *path, const agg_fixture_t *fx) {
   return rc;
 }
 
+/* "0.5,0.7,0.8" into a new array of *n numbers. */
+static int number_list(const char *key, const char *s, double **x, int *n) {
+  dpt_free(*x);
+  *x = NULL;
+  *n = 0;
+  for (;;) {
+    char *end;
+    *x = dpt_realloc(*x, sizeof(double) * (size_t)(*n + 1));
+    (*x)[(*n)++] = strtod(s, &end);
+    if (end == s) return dpt_fail("--fixture: %s: not a number list: '%s'", key, s);
+    if (*end == '\0') return 0;
+    if (*end != ',') return dpt_fail("--fixture: %s: not a number list: '%s'", key, s);
+    s = end + 1;
+  }
+}
+
+/* The fields a word may set besides config keys. */
+typedef enum { W_STATUS, W_EPOCHS, W_VAL_ACC, W_TEST_ACC, W_TEST_ACC_BEST, W_WALL_TIME,
+               W_IMAGES_PER_S, W_AVERAGINGS, W_H, W_BYTES_SENT, W_COUNT } word_t;
+static const char *const word_names[W_COUNT] = {
+    "status", "epochs", "val_acc", "test_acc", "test_acc_best", "wall_time", "images_per_s",
+    "averagings", "H", "bytes_sent"};
+
+static int word_kind(const char *key) {
+  for (int w = 0; w < W_COUNT; w++)
+    if (!strcmp(word_names[w], key)) return w;
+  return dpt_fail("--fixture: unknown field '%s'", key);
+}
+
+/* Lists of numbers the words give, owned here while fx points at them. */
+typedef struct {
+  double *val_acc, *averagings, *h, *bytes_sent;
+  int nval, n;
+} lists_t;
+
+static int set_word(agg_fixture_t *fx, lists_t *l, const char *key, const char *v,
+                    int *has_best) {
+  int w = word_kind(key), rc = 0;
+  switch (w) {
+    case W_STATUS:
+      fx->status = v;
+      fx->has_test = !strcmp(v, "complete");
+      break;
+    case W_EPOCHS: fx->epochs = atoi(v); break;
+    case W_VAL_ACC: rc = number_list(key, v, &l->val_acc, &l->nval); break;
+    case W_TEST_ACC: fx->test_acc_last = atof(v); break;
+    case W_TEST_ACC_BEST:
+      fx->test_acc_best = atof(v);
+      *has_best = 1;
+      break;
+    case W_WALL_TIME: fx->wall_time = atof(v); break;
+    case W_IMAGES_PER_S: fx->images_per_s = atof(v); break;
+    case W_AVERAGINGS: rc = number_list(key, v, &l->averagings, &l->n); break;
+    case W_H: rc = number_list(key, v, &l->h, &l->n); break;
+    case W_BYTES_SENT: rc = number_list(key, v, &l->bytes_sent, &l->n); break;
+    default: rc = -1;
+  }
+  return rc;
+}
+
+int agg_fixture_from_words(const char *path, char *const *words, int n) {
+  agg_fixture_t fx = {.epochs = 0, .has_test = 1, .wall_time = 10, .images_per_s = 1000};
+  const char **sets = dpt_alloc(sizeof(char *) * (size_t)(n + 1));
+  char **keys = dpt_alloc(sizeof(char *) * (size_t)(n + 1));
+  lists_t l = {0};
+  int has_best = 0, rc = 0;
+  for (int i = 0; i < n && rc == 0; i++) {
+    const char *eq = strchr(words[i], '=');
+    if (!eq) {
+      rc = dpt_fail("--fixture: expected KEY=VALUE, got '%s'", words[i]);
+    } else if (memchr(words[i], '.', (size_t)(eq - words[i]))) {
+      sets[fx.nsets++] = words[i];
+    } else {
+      keys[i] = dpt_alloc((size_t)(eq - words[i]) + 1);
+      memcpy(keys[i], words[i], (size_t)(eq - words[i]));
+      rc = set_word(&fx, &l, keys[i], eq + 1, &has_best);
+    }
+  }
+  fx.sets = sets;
+  fx.val_acc = l.val_acc;
+  fx.averagings = l.averagings;
+  fx.h = l.h;
+  fx.bytes_sent = l.bytes_sent;
+  if (!fx.epochs) fx.epochs = l.nval ? l.nval : 3;
+  if (!has_best) fx.test_acc_best = fx.test_acc_last;
+  if (rc == 0) rc = agg_fixture_write(path, &fx);
+  for (int i = 0; i < n; i++) dpt_free(keys[i]);
+  double *lists[] = {l.val_acc, l.averagings, l.h, l.bytes_sent};
+  for (int i = 0; i < 4; i++) dpt_free(lists[i]);
+  dpt_free(keys);
+  dpt_free(sets);
+  return rc;
+}
+
 int agg_fixture_sweep(const char *dir, int n, int epochs) {
   static const char *const opts[] = {"SGDM", "AdamW", "LARS", "LAMB"};
   static const int batches[] = {64, 256, 1024, 4096, 8192};

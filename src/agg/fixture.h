@@ -21,6 +21,11 @@ typedef struct {
 
 /* Creates path's directory and writes the run file. */
 int agg_fixture_write(const char *path, const agg_fixture_t *fx);
+/* The hidden `dpt-aggregate --fixture PATH WORD...`: each WORD is KEY=VALUE; a dotted
+ * KEY is a config override, else one of status, epochs, val_acc (a comma list),
+ * test_acc, test_acc_best, wall_time, images_per_s, averagings, H, bytes_sent (comma
+ * lists). Unset numbers take defaults; fails naming a word it cannot use. */
+int agg_fixture_from_words(const char *path, char *const *words, int n);
 /* The benchmark's sweep: n runs DIR/tNNNN/run.h5 of 150 epochs each over optimizers,
  * batch sizes, workers, H and seeds, with communication datasets. */
 int agg_fixture_sweep(const char *dir, int n, int epochs);

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/csv.h"
 #include "../core/err.h"
+#include "../core/numfmt.h"
 
 int agg_format_parse(const char *name, agg_format_t *f) {
   if (!strcmp(name, "md") || !strcmp(name, "markdown")) *f = AGG_MARKDOWN;
@@ -14,13 +16,6 @@ int agg_format_parse(const char *name, agg_format_t *f) {
   else if (!strcmp(name, "json")) *f = AGG_JSON;
   else return dpt_fail("unknown format '%s' (md, csv, latex or json)", name);
   return 0;
-}
-
-void agg_format_double(char *buf, size_t cap, double x) {
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, cap, "%.*g", prec, x);
-    if (strtod(buf, NULL) == x) return;
-  }
 }
 
 /* ---------------------------------------------------------------- numbers for reading */
@@ -78,7 +73,38 @@ static void cell_text(char *buf, size_t cap, const agg_table_t *t, int r, int c,
   if (len < cap && x->st.n != group) snprintf(buf + len, cap - len, " (n=%d)", x->st.n);
 }
 
-/* ---------------------------------------------------------------- Markdown */
+/* ---------------------------------------------------------------- tables for reading */
+
+/* What tells Markdown and LaTeX apart inside a table: escaping, signs and the frame of
+ * a row (open, then cells with `sep` between them, each between before and after,
+ * then close). */
+typedef struct {
+  void (*text)(FILE *out, const char *s); /* a key or heading, escaped */
+  const char *pm, *dash, *bold;           /* plus-minus, an empty cell, best ("%s") */
+  const char *open, *sep, *before, *after, *close;
+} dialect_t;
+
+/* The headings when r < 0, else row r. */
+static void write_row(FILE *out, const agg_table_t *t, int r, const agg_style_t *st,
+                      const dialect_t *d) {
+  char buf[256];
+  fputs(d->open, out);
+  for (int c = 0; c < t->ncols; c++) {
+    const agg_cell_t *x = r < 0 ? NULL : agg_cell(t, r, c);
+    fputs(c ? d->sep : "", out);
+    fputs(d->before, out);
+    if (!x) {
+      d->text(out, heading(t, c, st, buf, sizeof buf));
+    } else if (x->text) {
+      d->text(out, x->text);
+    } else {
+      cell_text(buf, sizeof buf, t, r, c, st, d->pm, d->dash);
+      fprintf(out, x->best ? d->bold : "%s", buf);
+    }
+    fputs(d->after, out);
+  }
+  fputs(d->close, out);
+}
 
 static void md_text(FILE *out, const char *s) {
   if (!*s) {
@@ -92,38 +118,17 @@ static void md_text(FILE *out, const char *s) {
 }
 
 static void write_markdown(FILE *out, const agg_table_t *t, const agg_style_t *st) {
-  char buf[256], hb[256];
+  static const dialect_t md = {md_text, " ± ", "–", "**%s**", "|", "", " ", " |", "\n"};
   if (t->title) fprintf(out, "**%s**\n\n", t->title);
+  write_row(out, t, -1, st, &md);
   fputc('|', out);
-  for (int c = 0; c < t->ncols; c++) {
-    fputc(' ', out);
-    md_text(out, heading(t, c, st, hb, sizeof hb));
-    fputs(" |", out);
-  }
-  fputs("\n|", out);
   for (int c = 0; c < t->ncols; c++) fputs(c < t->nkeys ? " --- |" : " ---: |", out);
   fputc('\n', out);
-  for (int r = 0; r < t->nrows; r++) {
-    fputc('|', out);
-    for (int c = 0; c < t->ncols; c++) {
-      const agg_cell_t *x = agg_cell(t, r, c);
-      fputc(' ', out);
-      if (x->text) {
-        md_text(out, x->text);
-      } else {
-        cell_text(buf, sizeof buf, t, r, c, st, " ± ", "–");
-        fprintf(out, x->best ? "**%s**" : "%s", buf);
-      }
-      fputs(" |", out);
-    }
-    fputc('\n', out);
-  }
+  for (int r = 0; r < t->nrows; r++) write_row(out, t, r, st, &md);
   fprintf(out, "\n_mean ± sample standard deviation over n runs; **bold**: best in its "
                "column%s._\n",
           t->pivot_field >= 0 ? "; (n=k): runs in the cell" : "");
 }
-
-/* ---------------------------------------------------------------- LaTeX (booktabs) */
 
 static void tex_text(FILE *out, const char *s) {
   if (!*s) {
@@ -144,8 +149,10 @@ static void tex_text(FILE *out, const char *s) {
   }
 }
 
+/* LaTeX with booktabs rules. */
 static void write_latex(FILE *out, const agg_table_t *t, const agg_style_t *st) {
-  char buf[256], hb[256];
+  static const dialect_t tex = {tex_text, " $\\pm$ ", "--", "\\textbf{%s}", "", " & ", "",
+                                "", " \\\\\n"};
   if (t->title) {
     fputs("% ", out);
     fputs(t->title, out);
@@ -154,46 +161,18 @@ static void write_latex(FILE *out, const agg_table_t *t, const agg_style_t *st) 
   fputs("% needs \\usepackage{booktabs}\n\\begin{tabular}{", out);
   for (int c = 0; c < t->ncols; c++) fputc(c < t->nkeys ? 'l' : 'r', out);
   fputs("}\n\\toprule\n", out);
-  for (int c = 0; c < t->ncols; c++) {
-    if (c) fputs(" & ", out);
-    tex_text(out, heading(t, c, st, hb, sizeof hb));
-  }
-  fputs(" \\\\\n\\midrule\n", out);
-  for (int r = 0; r < t->nrows; r++) {
-    for (int c = 0; c < t->ncols; c++) {
-      const agg_cell_t *x = agg_cell(t, r, c);
-      if (c) fputs(" & ", out);
-      if (x->text) {
-        tex_text(out, x->text);
-      } else {
-        cell_text(buf, sizeof buf, t, r, c, st, " $\\pm$ ", "--");
-        fprintf(out, x->best ? "\\textbf{%s}" : "%s", buf);
-      }
-    }
-    fputs(" \\\\\n", out);
-  }
+  write_row(out, t, -1, st, &tex);
+  fputs("\\midrule\n", out);
+  for (int r = 0; r < t->nrows; r++) write_row(out, t, r, st, &tex);
   fputs("\\bottomrule\n\\end{tabular}\n", out);
 }
 
 /* ---------------------------------------------------------------- CSV (RFC 4180) */
 
-static void csv_text(FILE *out, const char *s) {
-  if (!strpbrk(s, ",\"\r\n")) {
-    fputs(s, out);
-    return;
-  }
-  fputc('"', out);
-  for (; *s; s++) {
-    if (*s == '"') fputc('"', out);
-    fputc(*s, out);
-  }
-  fputc('"', out);
-}
-
 static void csv_number(FILE *out, double x) {
-  char buf[64];
+  char buf[DPT_DOUBLE_CHARS];
   if (isnan(x)) return;
-  agg_format_double(buf, sizeof buf, x);
+  dpt_format_double(buf, sizeof buf, x);
   fputs(buf, out);
 }
 
@@ -202,13 +181,13 @@ static void write_csv(FILE *out, const agg_table_t *t) {
   for (int c = 0; c < t->ncols; c++) {
     if (c) fputc(',', out);
     if (c < t->nkeys || t->field[c] == AGG_COL_COUNT) {
-      csv_text(out, t->name[c]);
+      dpt_csv_field(out, t->name[c]);
     } else {
       const char *sfx[] = {"_mean", "_std", "_n"};
       for (int k = 0; k < 3; k++) {
         snprintf(buf, sizeof buf, "%s%s", t->name[c], sfx[k]);
         if (k) fputc(',', out);
-        csv_text(out, buf);
+        dpt_csv_field(out, buf);
       }
     }
   }
@@ -218,7 +197,7 @@ static void write_csv(FILE *out, const agg_table_t *t) {
       const agg_cell_t *x = agg_cell(t, r, c);
       if (c) fputc(',', out);
       if (x->text) {
-        csv_text(out, x->text);
+        dpt_csv_field(out, x->text);
       } else if (t->field[c] == AGG_COL_COUNT) {
         fprintf(out, "%d", x->st.n);
       } else {
@@ -247,12 +226,12 @@ static void json_string(FILE *out, const char *s) {
 }
 
 static void json_number(FILE *out, double x) {
-  char buf[64];
+  char buf[DPT_DOUBLE_CHARS];
   if (isnan(x) || isinf(x)) {
     fputs("null", out);
     return;
   }
-  agg_format_double(buf, sizeof buf, x);
+  dpt_format_double(buf, sizeof buf, x);
   fputs(buf, out);
 }
 

@@ -21,7 +21,5 @@ typedef struct {
 /* "md"/"markdown", "csv", "latex"/"tex", "json". */
 int agg_format_parse(const char *name, agg_format_t *f);
 int agg_table_write(FILE *out, const agg_table_t *t, agg_format_t f, const agg_style_t *style);
-/* A double as the shortest text that strtod reads back to the same value. */
-void agg_format_double(char *buf, size_t cap, double x);
 
 #endif

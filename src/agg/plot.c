@@ -10,10 +10,17 @@
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "../core/strbuf.h"
 #include "plot.h"
 #include "table.h"
 
-const char *const agg_plot_names[] = {"val_acc_epoch", "val_acc_rounds", "H_epoch", NULL};
+static const char *const plot_names[] = {"val_acc_epoch", "val_acc_rounds", "H_epoch"};
+
+int agg_plot_parse(const char *name, unsigned *set) {
+  for (unsigned i = 0; i < sizeof plot_names / sizeof plot_names[0]; i++)
+    if (!strcmp(plot_names[i], name)) return *set |= 1u << i, 0;
+  return dpt_fail("unknown plot '%s' (val_acc_epoch, val_acc_rounds, H_epoch)", name);
+}
 
 typedef struct {
   char *label;
@@ -37,16 +44,16 @@ static int write_data(const char *path, const agg_run_t *const *runs, int n, con
     for (int i = 0; i < n; i++) {
       const agg_run_t *r = runs[i];
       if (id[i] != g || e >= r->n) continue;
-      double v = r->metric[M_VAL_ACC][e];
+      double v = r->metric[RUN_M_VAL_ACC][e];
       s += v;
       ss += v * v;
       m++;
-      if (r->metric[M_AVERAGINGS]) {
-        cum[i] = (e ? cum[i] : 0) + r->metric[M_AVERAGINGS][e];
+      if (r->metric[RUN_M_AVERAGINGS]) {
+        cum[i] = (e ? cum[i] : 0) + r->metric[RUN_M_AVERAGINGS][e];
         rounds += cum[i];
         mr++;
       }
-      if (r->metric[M_H]) h += r->metric[M_H][e], mh++;
+      if (r->metric[RUN_M_H]) h += r->metric[RUN_M_H][e], mh++;
     }
     double mean = s / m, var = m > 1 ? (ss - m * mean * mean) / (m - 1) : 0;
     fprintf(f, "%lld %.10g %.10g ", (long long)e + 1, mean, var > 0 ? sqrt(var) : 0.0);
@@ -102,13 +109,6 @@ static int run_gnuplot(const char *dir, const char *script) {
   return 0;
 }
 
-static int wanted(const agg_list_t *which, const char *name) {
-  if (!which || which->n == 0) return 1;
-  for (int i = 0; i < which->n; i++)
-    if (!strcmp(which->v[i], name)) return 1;
-  return 0;
-}
-
 /* One plot: x column, y column, axis labels, the groups that have the data. */
 static int plot_one(const char *dir, const char *name, const char *title, const char *xlabel,
                     const char *ylabel, int xcol, int ycol, const group_t *grp, int ngroups,
@@ -159,14 +159,9 @@ static int has_rounds(const group_t *g) { return g->has_rounds; }
 static int has_dynamic_h(const group_t *g) { return g->has_h && g->dynamic; }
 
 int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *const *keys,
-              int nkeys, const agg_list_t *which, const char *title, FILE *log) {
+              int nkeys, unsigned which, const char *title, FILE *log) {
   if (n < 1) return dpt_fail("no runs to plot");
-  for (int i = 0; which && i < which->n; i++) {
-    int ok = 0;
-    for (const char *const *p = agg_plot_names; *p; p++) ok |= !strcmp(*p, which->v[i]);
-    if (!ok)
-      return dpt_fail("unknown plot '%s' (val_acc_epoch, val_acc_rounds, H_epoch)", which->v[i]);
-  }
+  if (!which) which = AGG_PLOT_VAL_ACC_EPOCH | AGG_PLOT_VAL_ACC_ROUNDS | AGG_PLOT_H_EPOCH;
   char data[4096], path[4200];
   snprintf(data, sizeof data, "%s/data", dir);
   if (dpt_mkdirs(data) < 0) return -1;
@@ -176,22 +171,19 @@ int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *
   int rc = 0;
   for (int g = 0; g < ngroups; g++) {
     /* Legend: KEY=VALUE pairs without the "model." every key shares. */
-    size_t cap = 32, len = 0;
-    char *label = dpt_alloc(cap);
+    strbuf_t label = {0};
     for (int k = 0; k < nkeys; k++) {
       const char *key = keys[k], *v = agg_key_text(runs[first[g]], key);
       if (!strncmp(key, "model.", 6)) key += 6;
-      size_t need = strlen(key) + strlen(v ? v : "") + 8;
-      if (len + need >= cap) label = dpt_realloc(label, cap = 2 * (len + need));
-      len += (size_t)sprintf(label + len, "%s%s=%s", k ? ", " : "", key,
-                             v && *v ? v : "(none)");
+      strbuf_printf(&label, "%s%s=%s", k ? ", " : "", key, v && *v ? v : "(none)");
     }
-    grp[g].label = nkeys ? one_line(label) : (dpt_free(label), dpt_strdup("all runs"));
+    if (!nkeys) strbuf_puts(&label, "all runs");
+    grp[g].label = one_line(strbuf_take(&label));
     for (int i = 0; i < n; i++) {
       if (id[i] != g) continue;
       const char *strategy = agg_run_config(runs[i], "model.work.dynamic.strategy");
-      grp[g].has_rounds |= runs[i]->metric[M_AVERAGINGS] != NULL;
-      grp[g].has_h |= runs[i]->metric[M_H] != NULL;
+      grp[g].has_rounds |= runs[i]->metric[RUN_M_AVERAGINGS] != NULL;
+      grp[g].has_h |= runs[i]->metric[RUN_M_H] != NULL;
       grp[g].dynamic |= !strategy || *strategy;
     }
     snprintf(path, sizeof path, "%s/g%03d.dat", data, g);
@@ -199,17 +191,17 @@ int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *
   }
   char t[512];
   const char *pre = title ? title : "", *sep = title ? ": " : "";
-  if (rc == 0 && wanted(which, "val_acc_epoch")) {
+  if (rc == 0 && (which & AGG_PLOT_VAL_ACC_EPOCH)) {
     snprintf(t, sizeof t, "%s%svalidation accuracy by epoch", pre, sep);
     rc = plot_one(dir, "val_acc_epoch", t, "epoch", "validation accuracy", 1, 2, grp, ngroups,
                   has_all, log);
   }
-  if (rc == 0 && wanted(which, "val_acc_rounds")) {
+  if (rc == 0 && (which & AGG_PLOT_VAL_ACC_ROUNDS)) {
     snprintf(t, sizeof t, "%s%svalidation accuracy by communication rounds", pre, sep);
     rc = plot_one(dir, "val_acc_rounds", t, "communication rounds (averagings, cumulative)",
                   "validation accuracy", 4, 2, grp, ngroups, has_rounds, log);
   }
-  if (rc == 0 && wanted(which, "H_epoch")) {
+  if (rc == 0 && (which & AGG_PLOT_H_EPOCH)) {
     snprintf(t, sizeof t, "%s%slocal steps H by epoch (dynamic strategies)", pre, sep);
     rc = plot_one(dir, "H_epoch", t, "epoch", "local steps H", 1, 5, grp, ngroups,
                   has_dynamic_h, log);

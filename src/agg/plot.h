@@ -8,14 +8,18 @@
 #include <stdio.h>
 
 #include "runset.h"
-#include "study.h"
 
-/* The plots this module knows, by name. */
-extern const char *const agg_plot_names[];
+/* The plots this module knows, as bits of a set. */
+typedef enum {
+  AGG_PLOT_VAL_ACC_EPOCH = 1, AGG_PLOT_VAL_ACC_ROUNDS = 2, AGG_PLOT_H_EPOCH = 4
+} agg_plot_t;
 
-/* which: plot names to draw (empty: every one the runs have data for). title: a prefix
- * for the plots' titles (NULL: none). Prints each file written to `log`. */
+/* "val_acc_epoch", "val_acc_rounds" or "H_epoch" added to *set; fails naming them. */
+int agg_plot_parse(const char *name, unsigned *set);
+
+/* which: the plots to draw (0: every one the runs have data for). title: a prefix for
+ * the plots' titles (NULL: none). Prints each file written to `log`. */
 int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *const *keys,
-              int nkeys, const agg_list_t *which, const char *title, FILE *log);
+              int nkeys, unsigned which, const char *title, FILE *log);
 
 #endif

@@ -1,26 +1,13 @@
 /* runset.h - the run files an aggregation reads: every run.h5 below the paths given,
- * each one's config, per-epoch metrics and results (never a checkpoint), and for every
- * file left out the reason why. Layout read: hdf5-schema/run.yaml. */
+ * each one's config, per-epoch metrics and results (never a checkpoint) as the run-file
+ * module reads them (runfile_read), and for every file left out the reason why. */
 #ifndef DPT_AGG_RUNSET_H
 #define DPT_AGG_RUNSET_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* dpt-aggregate's exit status when some files were left out of the numbers (the others
- * are in src/core/exitcodes.h: 0 ok, 1 error, 2 usage). */
-#define AGG_EXIT_SKIPPED 4
-
-/* Per-epoch datasets of /metrics. The later ones (h is H, the local steps) are optional:
- * files written before communication accounting lack them; the reader leaves them NULL. */
-typedef enum {
-  M_EPOCH, M_LR, M_TRAIN_LOSS, M_TRAIN_ACC, M_VAL_LOSS, M_VAL_ACC, M_EPOCH_TIME,
-  M_IMAGES_PER_S,
-  M_AVERAGINGS, M_H, M_BYTES_SENT, M_COMM_TIME, M_COMPUTE_TIME,
-  M_COUNT
-} agg_metric_t;
-#define M_REQUIRED M_AVERAGINGS /* metrics before this one must be present */
-extern const char *const agg_metric_names[M_COUNT];
+#include "../io/runfile.h"
 
 typedef struct {
   char *path;               /* as found */
@@ -29,7 +16,7 @@ typedef struct {
   int ncfg;
   char **cfg_key, **cfg_val; /* /config attributes, sorted by key */
   int64_t n;                /* epochs recorded */
-  double *metric[M_COUNT];  /* n values each; NULL when the file lacks the dataset */
+  double *metric[RUN_M_COUNT]; /* n values each; NULL when the file lacks the column */
   int64_t epochs_run, best_epoch, stopped_early;
   double best_val_acc, wall_time;
   int has_test;             /* test_* below were in the file */

@@ -2,7 +2,7 @@
  * what. Every key is optional; command-line options override the file's.
  *
  *   title:   "LocalSGD: workers K x local steps H"   # printed above the table
- *   doc:     which question the table answers          # shown by --list-studies
+ *   doc:     which question the table answers          # for people reading the file
  *   where:   [model.num_workers>=1]                    # filters (KEY=V1,V2 KEY!=V KEY>=V ...)
  *   rows:    [model.num_workers]                       # group keys (or pivot rows)
  *   cols:    [model.work.local_steps]                  # pivot columns: makes a pivot table
@@ -20,29 +20,45 @@
 
 #include <stddef.h>
 
-typedef struct {
-  char **v;
-  int n;
-} agg_list_t;
+#include "../core/strlist.h"
+#include "format.h"
+#include "plot.h"
 
 typedef struct {
-  char *title, *doc, *value, *sort, *format;
-  agg_list_t where, rows, cols, values, plots;
+  char *title, *doc, *value, *sort;
+  strlist_t where, rows, cols, values;
+  unsigned plots;  /* agg_plot_t bits; 0: every plot */
+  agg_format_t format;
+  int has_format;  /* format was given */
   double target;   /* 0: none */
   int percent;     /* -1: not set */
   int digits;      /* -1: not set */
 } agg_study_t;
 
 void agg_study_init(agg_study_t *s);
-/* Reads a study file; errors name the file, the line and the key. */
+/* Reads a study file; errors name the file, the line and the key. The format and plot
+ * names are checked here, where they are written. */
 int agg_study_load(agg_study_t *s, const char *path);
 /* Same from text (name stands for the file in messages). */
 int agg_study_parse(agg_study_t *s, const char *yaml, size_t len, const char *name);
 void agg_study_free(agg_study_t *s);
+/* Settles what `over` (the command line's settings) sets onto s: its strings and lists
+ * replace s's, except filters, which add up; over is freed. */
+void agg_study_override(agg_study_t *s, agg_study_t *over);
 
-void agg_list_push(agg_list_t *l, const char *s);
-/* Splits "a,b,c" and pushes each part. */
-void agg_list_push_split(agg_list_t *l, const char *s);
-void agg_list_free(agg_list_t *l);
+/* The command-line options that set a study's keys. */
+typedef enum {
+  AGG_OPT_WHERE, AGG_OPT_ROWS, AGG_OPT_COLS, AGG_OPT_VALUE, AGG_OPT_VALUES, AGG_OPT_SORT,
+  AGG_OPT_TARGET, AGG_OPT_FORMAT, AGG_OPT_PERCENT, AGG_OPT_DIGITS, AGG_OPT_TITLE,
+  AGG_OPT_PLOT, AGG_OPT_COUNT
+} agg_study_opt_t;
+/* Applies one option's value (arg; unused by --percent): lists grow with each use
+ * (--where adds a filter, --rows a key, --plot a plot), a setting replaces the last.
+ * Fails for a value the option does not take: --target and --digits name the option,
+ * --format and --plot the formats or plots there are. */
+int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg);
+
+/* Splits "a,b,c" and pushes each part, trimmed of spaces; empty parts are dropped. */
+void agg_split_push(strlist_t *l, const char *s);
 
 #endif

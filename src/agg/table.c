@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "../core/strbuf.h"
 
 /* ---------------------------------------------------------------- fields */
 
@@ -54,11 +55,11 @@ int agg_field_find(const char *name) {
   return -1;
 }
 
-static double last(const agg_run_t *r, agg_metric_t m) {
+static double last(const agg_run_t *r, run_metric_t m) {
   return r->metric[m] && r->n > 0 ? r->metric[m][r->n - 1] : NAN;
 }
 
-static double total(const agg_run_t *r, agg_metric_t m, int64_t upto) {
+static double total(const agg_run_t *r, run_metric_t m, int64_t upto) {
   if (!r->metric[m]) return NAN;
   double s = 0;
   for (int64_t i = 0; i < upto; i++) s += r->metric[m][i];
@@ -69,37 +70,37 @@ static double total(const agg_run_t *r, agg_metric_t m, int64_t upto) {
 static int64_t first_reaching(const agg_run_t *r, double target) {
   if (!(target > 0)) return -1;
   for (int64_t i = 0; i < r->n; i++)
-    if (r->metric[M_VAL_ACC][i] >= target) return i;
+    if (r->metric[RUN_M_VAL_ACC][i] >= target) return i;
   return -1;
 }
 
 double agg_field_value(const agg_run_t *r, int field, double target) {
   switch (field) {
-    case F_VAL_ACC: return last(r, M_VAL_ACC);
+    case F_VAL_ACC: return last(r, RUN_M_VAL_ACC);
     case F_BEST_VAL_ACC: return r->best_epoch > 0 ? r->best_val_acc : NAN;
     case F_TEST_ACC: return r->has_test ? r->test_acc_last : NAN;
     case F_TEST_ACC_BEST: return r->has_test ? r->test_acc_best : NAN;
-    case F_VAL_LOSS: return last(r, M_VAL_LOSS);
+    case F_VAL_LOSS: return last(r, RUN_M_VAL_LOSS);
     case F_TEST_LOSS: return r->has_test ? r->test_loss_last : NAN;
     case F_TEST_LOSS_BEST: return r->has_test ? r->test_loss_best : NAN;
-    case F_TRAIN_LOSS: return last(r, M_TRAIN_LOSS);
-    case F_TRAIN_ACC: return last(r, M_TRAIN_ACC);
+    case F_TRAIN_LOSS: return last(r, RUN_M_TRAIN_LOSS);
+    case F_TRAIN_ACC: return last(r, RUN_M_TRAIN_ACC);
     case F_EPOCHS: return (double)r->epochs_run;
     case F_BEST_EPOCH: return r->best_epoch > 0 ? (double)r->best_epoch : NAN;
     case F_WALL_TIME: return r->wall_time;
-    case F_IMAGES_PER_S: return r->n > 0 ? total(r, M_IMAGES_PER_S, r->n) / (double)r->n : NAN;
-    case F_AVERAGINGS: return total(r, M_AVERAGINGS, r->n);
-    case F_BYTES_SENT: return total(r, M_BYTES_SENT, r->n);
-    case F_COMM_TIME: return total(r, M_COMM_TIME, r->n);
-    case F_COMPUTE_TIME: return total(r, M_COMPUTE_TIME, r->n);
-    case F_H_LAST: return last(r, M_H);
+    case F_IMAGES_PER_S: return r->n > 0 ? total(r, RUN_M_IMAGES_PER_S, r->n) / (double)r->n : NAN;
+    case F_AVERAGINGS: return total(r, RUN_M_AVERAGINGS, r->n);
+    case F_BYTES_SENT: return total(r, RUN_M_BYTES_SENT, r->n);
+    case F_COMM_TIME: return total(r, RUN_M_COMM_TIME, r->n);
+    case F_COMPUTE_TIME: return total(r, RUN_M_COMPUTE_TIME, r->n);
+    case F_H_LAST: return last(r, RUN_M_H);
     case F_EPOCHS_TO_TARGET: {
       int64_t i = first_reaching(r, target);
-      return i < 0 ? NAN : r->metric[M_EPOCH][i];
+      return i < 0 ? NAN : r->metric[RUN_M_EPOCH][i];
     }
     case F_ROUNDS_TO_TARGET: {
       int64_t i = first_reaching(r, target);
-      return i < 0 ? NAN : total(r, M_AVERAGINGS, i + 1);
+      return i < 0 ? NAN : total(r, RUN_M_AVERAGINGS, i + 1);
     }
     default: return NAN;
   }
@@ -364,20 +365,14 @@ int agg_table_group(agg_table_t *t, const agg_run_t *const *runs, int n,
   return 0;
 }
 
-static char *tuple_name(const agg_run_t *r, const char *const *keys, int nkeys, int with_key) {
-  size_t cap = 64, len = 0;
-  char *s = dpt_alloc(cap);
+/* "KEY=VALUE,KEY=VALUE" of the run's texts of keys. */
+static char *tuple_name(const agg_run_t *r, const char *const *keys, int nkeys) {
+  strbuf_t b = {0};
   for (int k = 0; k < nkeys; k++) {
     const char *v = agg_key_text(r, keys[k]);
-    size_t need = strlen(keys[k]) + strlen(v ? v : "") + 4;
-    if (len + need >= cap) {
-      cap = 2 * (len + need);
-      s = dpt_realloc(s, cap);
-    }
-    len += (size_t)sprintf(s + len, "%s%s%s%s", k ? "," : "", with_key ? keys[k] : "",
-                           with_key ? "=" : "", v ? v : "");
+    strbuf_printf(&b, "%s%s=%s", k ? "," : "", keys[k], v ? v : "");
   }
-  return s;
+  return strbuf_take(&b);
 }
 
 int agg_table_pivot(agg_table_t *t, const agg_run_t *const *runs, int n,
@@ -394,7 +389,7 @@ int agg_table_pivot(agg_table_t *t, const agg_run_t *const *runs, int n,
   t->pivot_field = field;
   for (int k = 0; k < nrow; k++) set_col(t, k, rowkeys[k], rowkeys[k], AGG_COL_KEY);
   for (int c = 0; c < nc; c++) {
-    char *name = tuple_name(runs[cfirst[c]], colkeys, ncol, 1);
+    char *name = tuple_name(runs[cfirst[c]], colkeys, ncol);
     set_col(t, nrow + c, name, name, field);
     dpt_free(name);
   }
@@ -497,10 +492,7 @@ void agg_table_free(agg_table_t *t) {
     dpt_free(t->label[c]);
   }
   for (int i = 0; i < t->nrows * t->ncols; i++) dpt_free(t->cell[i].text);
-  dpt_free(t->name);
-  dpt_free(t->label);
-  dpt_free(t->field);
-  dpt_free(t->cell);
-  dpt_free(t->title);
+  void *arrays[] = {t->name, t->label, t->field, t->cell, t->title};
+  for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) dpt_free(arrays[i]);
   memset(t, 0, sizeof *t);
 }

@@ -1,23 +1,12 @@
 /* dpt-inspect - looks inside dpt's HDF5 files: a readable summary of each, or with
- * --check a validation against hdf5-schema/ (src/inspect/). Each file is read in a child
- * process, so that a damaged file which trips up the HDF5 library ends as a clear message
- * about that file, never as a crash of the whole command. */
+ * --check a validation against hdf5-schema/, or a checkpoint's weights for PyTorch
+ * (src/inspect/inspect.h). */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "../core/cli.h"
-#include "../core/err.h"
 #include "../core/exitcodes.h"
 #include "../inspect/inspect.h"
-#include "../inspect/schema.h"
-
-/* Seconds one file may take (a damaged file could send the library into a loop). */
-#define FILE_TIMEOUT 600
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -57,63 +46,6 @@ static void usage(FILE *out) {
           "2 bad usage.\n");
 }
 
-static int check_one(const char *path, const char *dir) {
-  insp_report_t r;
-  if (insp_check(path, dir, &r) < 0) {
-    fprintf(stderr, "dpt-inspect: %s\n", dpt_errmsg());
-    insp_report_free(&r);
-    return 1;
-  }
-  for (int i = 0; i < r.n; i++)
-    printf("%s: %s%s\n", path, r.is_warning[i] ? "warning: " : "", r.lines[i]);
-  if (r.errors == 0)
-    printf("%s: ok%s\n", path, r.warnings ? " (warnings above)" : "");
-  else
-    printf("%s: %d difference%s from %s\n", path, r.errors, r.errors == 1 ? "" : "s",
-           r.schema_file);
-  int rc = r.errors ? 1 : 0;
-  insp_report_free(&r);
-  return rc;
-}
-
-static int summary_one(const char *path, const char *dir, int first) {
-  if (!first) printf("\n");
-  if (insp_summary(stdout, path, dir) < 0) {
-    fflush(stdout);
-    fprintf(stderr, "dpt-inspect: %s\n", dpt_errmsg());
-    return 1;
-  }
-  return 0;
-}
-
-/* Runs one file in a child; a child killed by a signal is reported, not inherited. */
-static int guarded(const char *path, const char *dir, int check, int first) {
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) return check ? check_one(path, dir) : summary_one(path, dir, first);
-  if (pid == 0) {
-    alarm(FILE_TIMEOUT);
-    int rc = check ? check_one(path, dir) : summary_one(path, dir, first);
-    fflush(stdout);
-    fflush(stderr);
-    _exit(rc);
-  }
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    ;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  fflush(stdout);
-  if (sig == SIGALRM)
-    fprintf(stderr, "dpt-inspect: %s: gave up after %d s (damaged file?)\n", path,
-            FILE_TIMEOUT);
-  else
-    fprintf(stderr, "dpt-inspect: %s: damaged file: the HDF5 library failed reading it "
-            "(signal %d, %s)\n", path, sig, strsignal(sig));
-  return 1;
-}
-
 int main(int argc, char **argv) {
   static const struct option opts[] = {{"check", no_argument, NULL, 'c'},
                                        {"export-torch", required_argument, NULL, 'e'},
@@ -137,22 +69,11 @@ int main(int argc, char **argv) {
     if (!export || !out || check || optind != argc)
       return cli_usage_error("dpt-inspect", "%s", "expected --export-torch CHECKPOINT -o OUT.h5 "
                              "[--data DATASET] and nothing else");
-    if (insp_export_torch(export, out, data) < 0) {
-      fprintf(stderr, "dpt-inspect: %s\n", dpt_errmsg());
-      return DPT_EXIT_ERROR;
-    }
+    if (insp_export_torch(export, out, data) < 0) return cli_fail("dpt-inspect");
     printf("wrote %s\n", out);
     return DPT_EXIT_OK;
   }
   if (optind == argc) return cli_usage_error("dpt-inspect", "%s", "expected at least one FILE");
-  char dir[4096];
-  int have_dir = insp_schema_dir(dir, sizeof dir, NULL) == 0;
-  if (!have_dir && check) {
-    fprintf(stderr, "dpt-inspect: %s\n", dpt_errmsg());
-    return DPT_EXIT_ERROR;
-  }
-  int failed = 0;
-  for (int i = optind; i < argc; i++)
-    failed |= guarded(argv[i], have_dir ? dir : NULL, check, i == optind) != 0;
-  return failed ? DPT_EXIT_ERROR : DPT_EXIT_OK;
+  int failed = insp_files(argv + optind, argc - optind, check);
+  return failed < 0 ? cli_fail("dpt-inspect") : failed ? DPT_EXIT_ERROR : DPT_EXIT_OK;
 }

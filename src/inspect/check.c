@@ -3,16 +3,17 @@
  * named after integer attributes, the same symbol the same size within a group),
  * maxdims, chunked layout, filters and units; `complete` = 1; and checksums against the
  * bytes they cover: a group's `X_crc32` attribute for its dataset X (dataset files), a
- * dataset's own `crc32` attribute (checkpoints), both zlib crc32 of the data as stored. Objects the schema does not describe
- * are warnings, except attributes of open groups (no attributes listed, e.g. /config).
+ * dataset's own `crc32` attribute (checkpoints), both zlib crc32 of the data as stored.
+ * Objects the schema does not describe are warnings, except attributes of open groups
+ * (no attributes listed, e.g. /config).
  * A run file's /config attributes must have their key's type (schema 1.1). */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "../core/crc.h"
 #include "../core/err.h"
 #include "../io/h5util.h"
 #include "../io/runfile.h"
@@ -351,26 +352,32 @@ static void check_layout(checker_t *c, hid_t dset, const char *path, const insp_
   H5Pclose(dcpl);
 }
 
+/* The group or dataset (kind) the schema describes at path, open; -1 after saying why
+ * not: not there (said only when required), of the other kind, or damaged. */
+static hid_t open_described(checker_t *c, const char *path, H5I_type_t kind, int required) {
+  const char *what = kind == H5I_GROUP ? "group" : "dataset";
+  H5I_type_t t = object_at(c->file, path);
+  if (t == H5I_BADID) {
+    if (required) say(c->r, 0, "%s: %s missing", path, what);
+    return -1;
+  }
+  if (t != kind) {
+    say(c->r, 0, "%s: not a %s", path, what);
+    return -1;
+  }
+  hid_t obj = H5Oopen(c->file, path, H5P_DEFAULT);
+  if (obj < 0) say(c->r, 0, "%s: cannot be opened (damaged?)", path);
+  return obj;
+}
+
 static void check_dset(checker_t *c, const insp_dset_t *d) {
   char group[1024];
   parent_of(d->path, group, sizeof group);
   const insp_group_t *g = insp_schema_group(c->s, group);
-  H5I_type_t t = object_at(c->file, d->path);
-  if (t == H5I_BADID) {
-    /* Everything in an optional group that is absent is absent with it. */
-    if (!d->optional && !(g && g->optional && object_at(c->file, group) == H5I_BADID))
-      say(c->r, 0, "%s: dataset missing", d->path);
-    return;
-  }
-  if (t != H5I_DATASET) {
-    say(c->r, 0, "%s: not a dataset", d->path);
-    return;
-  }
-  hid_t dset = H5Dopen2(c->file, d->path, H5P_DEFAULT);
-  if (dset < 0) {
-    say(c->r, 0, "%s: cannot be opened (damaged?)", d->path);
-    return;
-  }
+  /* Everything in an optional group that is absent is absent with it. */
+  int required = !d->optional && !(g && g->optional && object_at(c->file, group) == H5I_BADID);
+  hid_t dset = open_described(c, d->path, H5I_DATASET, required);
+  if (dset < 0) return;
   hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
   if (type < 0 || space < 0) say(c->r, 0, "%s: unreadable type or shape (damaged?)", d->path);
   else {
@@ -382,24 +389,12 @@ static void check_dset(checker_t *c, const insp_dset_t *d) {
   for (int i = 0; i < d->nattrs; i++) check_attr(c, dset, d->path, group, &d->attrs[i]);
   if (space >= 0) H5Sclose(space);
   if (type >= 0) H5Tclose(type);
-  H5Dclose(dset);
+  H5Oclose(dset);
 }
 
 static void check_group(checker_t *c, const insp_group_t *g) {
-  H5I_type_t t = object_at(c->file, g->path);
-  if (t == H5I_BADID) {
-    if (!g->optional) say(c->r, 0, "%s: group missing", g->path);
-    return;
-  }
-  if (t != H5I_GROUP) {
-    say(c->r, 0, "%s: not a group", g->path);
-    return;
-  }
-  hid_t obj = H5Oopen(c->file, g->path, H5P_DEFAULT);
-  if (obj < 0) {
-    say(c->r, 0, "%s: cannot be opened (damaged?)", g->path);
-    return;
-  }
+  hid_t obj = open_described(c, g->path, H5I_GROUP, !g->optional);
+  if (obj < 0) return;
   for (int i = 0; i < g->nattrs; i++) check_attr(c, obj, g->path, g->path, &g->attrs[i]);
   H5Oclose(obj);
 }
@@ -423,7 +418,7 @@ static int dataset_crc(hid_t dset, uint32_t *crc) {
      * empty), so nothing to allocate either. */
     if (!row) nrows = 0;
     unsigned char *buf = nrows ? dpt_alloc(row * (size_t)(step < nrows ? step : nrows)) : NULL;
-    uLong z = crc32(0L, Z_NULL, 0);
+    uint32_t z = 0;
     rc = 0;
     for (hsize_t r0 = 0; r0 < nrows && rc == 0; r0 += step) {
       hsize_t start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
@@ -437,15 +432,30 @@ static int dataset_crc(hid_t dset, uint32_t *crc) {
           H5Dread(dset, type, mem, space, H5P_DEFAULT, buf) < 0)
         rc = -1;
       else
-        z = crc32(z, buf, (uInt)(row * (rank ? count[0] : 1)));
+        z = dpt_crc32(z, buf, row * (size_t)(rank ? count[0] : 1));
       H5Sclose(mem);
     }
     dpt_free(buf);
-    *crc = (uint32_t)z;
+    *crc = z;
   }
   H5Sclose(space);
   H5Tclose(type);
   return rc;
+}
+
+/* The integer attribute `attr` of holder (at holder_path) against the crc32 of dset's
+ * data (at dset_path). */
+static void compare_crc(checker_t *c, hid_t holder, const char *holder_path, const char *attr,
+                        hid_t dset, const char *dset_path) {
+  int64_t want;
+  uint32_t got;
+  if (h5_read_attr_i64(holder, attr, &want) < 0)
+    say(c->r, 0, "%s: attribute '%s' unreadable", holder_path, attr);
+  else if (dataset_crc(dset, &got) < 0)
+    say(c->r, 0, "%s: data cannot be read (damaged or truncated file)", dset_path);
+  else if ((int64_t)got != want)
+    say(c->r, 0, "%s: crc32 of the data is %u, attribute %s says %lld (damaged data)",
+        dset_path, got, attr, (long long)want);
 }
 
 typedef struct {
@@ -463,35 +473,18 @@ static herr_t crc_attr(hid_t loc, const char *name, const H5A_info_t *info, void
   char dname[256];
   snprintf(dname, sizeof dname, "%.*s", (int)(n - 6), name);
   if (H5Lexists(x->group, dname, H5P_DEFAULT) <= 0) return 0;
-  int64_t want;
-  uint32_t got;
   char path[1300];
   snprintf(path, sizeof path, "%s%s%s", x->path, strcmp(x->path, "/") ? "/" : "", dname);
   hid_t dset = H5Dopen2(x->group, dname, H5P_DEFAULT);
   if (dset < 0) return 0;
-  if (h5_read_attr_i64(x->group, name, &want) < 0)
-    say(x->c->r, 0, "%s: attribute '%s' unreadable", x->path, name);
-  else if (dataset_crc(dset, &got) < 0)
-    say(x->c->r, 0, "%s: data cannot be read (damaged or truncated file)", path);
-  else if ((int64_t)got != want)
-    say(x->c->r, 0, "%s: crc32 of the data is %u, attribute %s says %lld (damaged data)", path,
-        got, name, (long long)want);
+  compare_crc(x->c, x->group, x->path, name, dset, path);
   H5Dclose(dset);
   return 0;
 }
 
 /* A dataset's own `crc32` attribute. */
 static void check_own_crc(checker_t *c, hid_t dset, const char *path) {
-  int64_t want;
-  uint32_t got;
-  if (H5Aexists(dset, "crc32") <= 0) return;
-  if (h5_read_attr_i64(dset, "crc32", &want) < 0)
-    say(c->r, 0, "%s: attribute 'crc32' unreadable", path);
-  else if (dataset_crc(dset, &got) < 0)
-    say(c->r, 0, "%s: data cannot be read (damaged or truncated file)", path);
-  else if ((int64_t)got != want)
-    say(c->r, 0, "%s: crc32 of the data is %u, attribute crc32 says %lld (damaged data)", path,
-        got, (long long)want);
+  if (H5Aexists(dset, "crc32") > 0) compare_crc(c, dset, path, "crc32", dset, path);
 }
 
 /* --- objects the schema does not describe ---------------------------------------- */

@@ -1,6 +1,9 @@
-/* inspect.h - looking inside any dpt HDF5 file: a readable summary (dataset, run,
- * checkpoint) and a check against its schema in hdf5-schema/ (see schema.h).
- * Damaged, foreign and future-version files give a dpt error, never garbage. */
+/* inspect.h - looking inside any dpt HDF5 file: opening one of unknown kind (open.c), a
+ * readable summary of a dataset, run or checkpoint (summary.c), a check against its
+ * schema in hdf5-schema/ (check.c; the schema files: schema.h), a checkpoint's weights
+ * for PyTorch (export_torch.c), and a command's list of files, each read in a child
+ * process (files.c). Damaged, foreign and future-version files give a dpt error, never
+ * garbage. */
 #ifndef DPT_INSPECT_H
 #define DPT_INSPECT_H
 
@@ -31,6 +34,13 @@ int insp_check(const char *path, const char *schema_dir, insp_report_t *r);
 /* Prints a readable summary of path to out. schema_dir may be NULL (major version 1 is
  * then the newest understood). Returns 0 or -1. */
 int insp_summary(FILE *out, const char *path, const char *schema_dir);
+
+/* The summaries of paths[0..n) on stdout (with check: their checks against the schema
+ * directory of insp_schema_dir), each file read in a child process; a file's failure is
+ * reported on stderr and the next file follows. Returns how many files failed (could not
+ * be read, or with check do not conform), or -1 when the check cannot start (no schema
+ * directory). */
+int insp_files(char *const *paths, int n, int check);
 
 /* Writes the final weights of checkpoint ckpt to out for PyTorch (hdf5-schema/torch.yaml).
  * data_path: the dataset whose shape and statistics the model used; NULL = the

@@ -1,5 +1,5 @@
-/* schema.c - reads hdf5-schema/KIND.yaml (HDF5/JSON vocabulary) into insp_schema_t. libyaml's
- * document loader resolves the anchors and aliases (&images / *images) the files use. */
+/* schema.c - reads hdf5-schema/KIND.yaml (HDF5/JSON vocabulary) into insp_schema_t through
+ * the core YAML document loader, which resolves the anchors and aliases the files use. */
 #include "schema.h"
 
 #include <ctype.h>
@@ -8,53 +8,38 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
+#include "../core/boolword.h"
 #include "../core/err.h"
-
-typedef struct {
-  yaml_document_t doc;
-  const char *file;
-} ydoc_t;
+#include "../core/ydoc.h"
 
 /* --- YAML helpers ----------------------------------------------------------------- */
 
-static const char *scalar(yaml_node_t *n) {
-  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static yaml_node_t *get(ydoc_t *d, yaml_node_t *map, const char *key) {
-  if (!map || map->type != YAML_MAPPING_NODE) return NULL;
-  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-       p++) {
-    const char *k = scalar(yaml_document_get_node(&d->doc, p->key));
-    if (k && strcmp(k, key) == 0) return yaml_document_get_node(&d->doc, p->value);
-  }
-  return NULL;
-}
-
-static char *get_str(ydoc_t *d, yaml_node_t *map, const char *key) {
-  const char *v = scalar(get(d, map, key));
+static char *get_str(const ydoc_node_t *map, const char *key) {
+  const char *v = ydoc_scalar(ydoc_get(map, key));
   return v ? dpt_strdup(v) : NULL;
 }
 
-static int get_bool(ydoc_t *d, yaml_node_t *map, const char *key) {
-  const char *v = scalar(get(d, map, key));
-  return v && (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "yes"));
+/* A flag such as `optional`: the boolean words of boolword.h; absent or anything else is
+ * false. */
+static int get_bool(const ydoc_node_t *map, const char *key) {
+  const char *v = ydoc_scalar(ydoc_get(map, key));
+  int b = 0;
+  if (v && dpt_parse_bool(v, &b) < 0) b = 0;
+  dpt_clear_error();
+  return b;
 }
 
-static int bad(ydoc_t *d, yaml_node_t *n, const char *what) {
-  return dpt_fail("%s:%lu: %s", d->file, n ? (unsigned long)n->start_mark.line + 1 : 0UL,
-                  what);
+static int bad(const ydoc_t *d, const ydoc_node_t *n, const char *what) {
+  return ydoc_fail(d, n, "%s", what);
 }
 
 /* A sequence of scalars into out[]; returns the count or -1. */
-static int get_list(ydoc_t *d, yaml_node_t *seq, char **out, const char *what) {
-  if (seq->type != YAML_SEQUENCE_NODE) return bad(d, seq, what);
+static int get_list(const ydoc_t *d, const ydoc_node_t *seq, char **out, const char *what) {
+  if (seq->kind != YDOC_SEQ) return bad(d, seq, what);
   int n = 0;
-  for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top;
-       i++) {
-    const char *v = scalar(yaml_document_get_node(&d->doc, *i));
+  for (int i = 0; i < seq->n; i++) {
+    const char *v = ydoc_scalar(seq->items[i]);
     if (!v || n == INSP_MAX_RANK) return bad(d, seq, what);
     out[n++] = dpt_strdup(v);
   }
@@ -63,9 +48,9 @@ static int get_list(ydoc_t *d, yaml_node_t *seq, char **out, const char *what) {
 
 /* --- types, shapes, attributes ---------------------------------------------------- */
 
-static int load_type(ydoc_t *d, yaml_node_t *n, insp_type_t *t) {
+static int load_type(const ydoc_t *d, ydoc_node_t *n, insp_type_t *t) {
   if (!n) return 0;
-  const char *s = scalar(n);
+  const char *s = ydoc_scalar(n);
   if (s) { /* hdf5-json allows a predefined type by name: type: H5T_STD_I64LE */
     t->base = dpt_strdup(s);
     t->cls = dpt_strdup(!strncmp(s, "H5T_IEEE_", 9) ? "H5T_FLOAT"
@@ -73,21 +58,21 @@ static int load_type(ydoc_t *d, yaml_node_t *n, insp_type_t *t) {
     if (!strcmp(t->cls, t->base)) { dpt_free(t->base); t->base = NULL; }
     return 0;
   }
-  if (n->type != YAML_MAPPING_NODE) return bad(d, n, "`type` must be a name or a mapping");
-  t->cls = get_str(d, n, "class");
-  t->base = get_str(d, n, "base");
-  t->cset = get_str(d, n, "charSet");
-  t->strpad = get_str(d, n, "strPad");
-  t->length = get_str(d, n, "length");
+  if (n->kind != YDOC_MAP) return bad(d, n, "`type` must be a name or a mapping");
+  t->cls = get_str(n, "class");
+  t->base = get_str(n, "base");
+  t->cset = get_str(n, "charSet");
+  t->strpad = get_str(n, "strPad");
+  t->length = get_str(n, "length");
   return 0;
 }
 
-static int load_shape(ydoc_t *d, yaml_node_t *n, insp_shape_t *sh) {
+static int load_shape(const ydoc_t *d, ydoc_node_t *n, insp_shape_t *sh) {
   sh->rank = -1;
   if (!n) return 0;
-  if (n->type != YAML_MAPPING_NODE) return bad(d, n, "`shape` must be a mapping");
-  sh->cls = get_str(d, n, "class");
-  yaml_node_t *dims = get(d, n, "dims"), *maxdims = get(d, n, "maxdims");
+  if (n->kind != YDOC_MAP) return bad(d, n, "`shape` must be a mapping");
+  sh->cls = get_str(n, "class");
+  ydoc_node_t *dims = ydoc_get(n, "dims"), *maxdims = ydoc_get(n, "maxdims");
   if (dims && (sh->rank = get_list(d, dims, sh->dims, "`dims` must be a short list")) < 0)
     return -1;
   if (maxdims && (sh->nmax = get_list(d, maxdims, sh->maxdims, "bad `maxdims`")) < 0)
@@ -109,41 +94,36 @@ static void free_shape(insp_shape_t *sh) {
   for (int i = 0; i < sh->nmax; i++) dpt_free(sh->maxdims[i]);
 }
 
-static int load_attr(ydoc_t *d, yaml_node_t *n, const char *name, insp_attr_t *a) {
+static int load_attr(const ydoc_t *d, ydoc_node_t *n, const char *name, insp_attr_t *a) {
   memset(a, 0, sizeof *a);
   a->shape.rank = -1;
-  if (n->type != YAML_MAPPING_NODE) return bad(d, n, "an attribute must be a mapping");
-  a->name = name ? dpt_strdup(name) : get_str(d, n, "name");
+  if (n->kind != YDOC_MAP) return bad(d, n, "an attribute must be a mapping");
+  a->name = name ? dpt_strdup(name) : get_str(n, "name");
   if (!a->name) return bad(d, n, "attribute without a `name`");
-  a->optional = get_bool(d, n, "optional");
-  if (load_type(d, get(d, n, "type"), &a->type) < 0) return -1;
-  return load_shape(d, get(d, n, "shape"), &a->shape);
+  a->optional = get_bool(n, "optional");
+  if (load_type(d, ydoc_get(n, "type"), &a->type) < 0) return -1;
+  return load_shape(d, ydoc_get(n, "shape"), &a->shape);
 }
 
 /* `attributes:` as hdf5-json's list of {name: ...}, or as a map name -> definition. */
-static int load_attrs(ydoc_t *d, yaml_node_t *n, insp_attr_t **out, int *count) {
+static int load_attrs(const ydoc_t *d, ydoc_node_t *n, insp_attr_t **out, int *count) {
   *out = NULL;
   *count = 0;
   if (!n) return 0;
-  if (n->type == YAML_SEQUENCE_NODE) {
-    int len = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-    *out = dpt_alloc(sizeof **out * (size_t)(len ? len : 1));
-    for (int i = 0; i < len; i++) {
-      yaml_node_t *item = yaml_document_get_node(&d->doc, n->data.sequence.items.start[i]);
-      if (load_attr(d, item, NULL, &(*out)[i]) < 0) return -1;
+  if (n->kind == YDOC_SEQ) {
+    *out = dpt_alloc(sizeof **out * (size_t)(n->n ? n->n : 1));
+    for (int i = 0; i < n->n; i++) {
+      if (load_attr(d, n->items[i], NULL, &(*out)[i]) < 0) return -1;
       (*count)++;
     }
     return 0;
   }
-  if (n->type == YAML_MAPPING_NODE) {
-    int len = (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-    *out = dpt_alloc(sizeof **out * (size_t)(len ? len : 1));
-    for (int i = 0; i < len; i++) {
-      yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
-      const char *name = scalar(yaml_document_get_node(&d->doc, p->key));
+  if (n->kind == YDOC_MAP) {
+    *out = dpt_alloc(sizeof **out * (size_t)(n->n ? n->n : 1));
+    for (int i = 0; i < n->n; i++) {
+      const char *name = ydoc_scalar(n->items[2 * i]);
       if (!name) return bad(d, n, "attribute names must be strings");
-      if (load_attr(d, yaml_document_get_node(&d->doc, p->value), name, &(*out)[i]) < 0)
-        return -1;
+      if (load_attr(d, n->items[2 * i + 1], name, &(*out)[i]) < 0) return -1;
       (*count)++;
     }
     return 0;
@@ -170,30 +150,29 @@ static char *join(const char *group, const char *name) {
   return p;
 }
 
-static int load_dset(ydoc_t *d, yaml_node_t *n, char *path, insp_dset_t *ds) {
+static int load_dset(const ydoc_t *d, ydoc_node_t *n, char *path, insp_dset_t *ds) {
   memset(ds, 0, sizeof *ds);
   ds->path = path;
   ds->shape.rank = -1;
-  if (n->type != YAML_MAPPING_NODE) return bad(d, n, "a dataset must be a mapping");
-  ds->optional = get_bool(d, n, "optional");
-  ds->units = get_str(d, n, "units");
-  if (load_type(d, get(d, n, "type"), &ds->type) < 0 ||
-      load_shape(d, get(d, n, "shape"), &ds->shape) < 0 ||
-      load_attrs(d, get(d, n, "attributes"), &ds->attrs, &ds->nattrs) < 0)
+  if (n->kind != YDOC_MAP) return bad(d, n, "a dataset must be a mapping");
+  ds->optional = get_bool(n, "optional");
+  ds->units = get_str(n, "units");
+  if (load_type(d, ydoc_get(n, "type"), &ds->type) < 0 ||
+      load_shape(d, ydoc_get(n, "shape"), &ds->shape) < 0 ||
+      load_attrs(d, ydoc_get(n, "attributes"), &ds->attrs, &ds->nattrs) < 0)
     return -1;
-  yaml_node_t *cp = get(d, n, "creationProperties");
-  yaml_node_t *layout = get(d, cp, "layout");
+  ydoc_node_t *cp = ydoc_get(n, "creationProperties");
+  ydoc_node_t *layout = ydoc_get(cp, "layout");
   if (layout) {
-    ds->layout = get_str(d, layout, "class");
-    yaml_node_t *chunk = get(d, layout, "dims");
+    ds->layout = get_str(layout, "class");
+    ydoc_node_t *chunk = ydoc_get(layout, "dims");
     if (chunk && (ds->nchunk = get_list(d, chunk, ds->chunk, "bad chunk `dims`")) < 0)
       return -1;
   }
-  yaml_node_t *filters = get(d, cp, "filters");
-  if (filters && filters->type == YAML_SEQUENCE_NODE) {
-    for (yaml_node_item_t *i = filters->data.sequence.items.start;
-         i < filters->data.sequence.items.top && ds->nfilters < INSP_MAX_RANK; i++) {
-      const char *id = scalar(get(d, yaml_document_get_node(&d->doc, *i), "id"));
+  ydoc_node_t *filters = ydoc_get(cp, "filters");
+  if (filters && filters->kind == YDOC_SEQ) {
+    for (int i = 0; i < filters->n && ds->nfilters < INSP_MAX_RANK; i++) {
+      const char *id = ydoc_scalar(ydoc_get(filters->items[i], "id"));
       if (id) ds->filters[ds->nfilters++] = atoi(id);
     }
   }
@@ -205,39 +184,39 @@ static insp_dset_t *new_dset(insp_schema_t *s) {
   return &s->dsets[s->ndsets++];
 }
 
-static int load_datasets(ydoc_t *d, yaml_node_t *n, const char *group, insp_schema_t *s) {
+static int load_datasets(const ydoc_t *d, ydoc_node_t *n, const char *group, insp_schema_t *s) {
   if (!n) return 0;
-  if (n->type != YAML_MAPPING_NODE) return bad(d, n, "`datasets` must be a mapping");
-  for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-    const char *name = scalar(yaml_document_get_node(&d->doc, p->key));
+  if (n->kind != YDOC_MAP) return bad(d, n, "`datasets` must be a mapping");
+  for (int i = 0; i < n->n; i++) {
+    const char *name = ydoc_scalar(n->items[2 * i]);
     if (!name) return bad(d, n, "dataset names must be strings");
     char *path = join(group, name);
     if (insp_schema_dset(s, path)) {
       dpt_free(path);
       return bad(d, n, "a dataset is described twice");
     }
-    if (load_dset(d, yaml_document_get_node(&d->doc, p->value), path, new_dset(s)) < 0)
+    if (load_dset(d, n->items[2 * i + 1], path, new_dset(s)) < 0)
       return -1;
   }
   return 0;
 }
 
-static int load_groups(ydoc_t *d, yaml_node_t *n, insp_schema_t *s) {
+static int load_groups(const ydoc_t *d, ydoc_node_t *n, insp_schema_t *s) {
   if (!n) return 0;
-  if (n->type != YAML_MAPPING_NODE) return bad(d, n, "`groups` must be a mapping");
-  for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-    const char *path = scalar(yaml_document_get_node(&d->doc, p->key));
-    yaml_node_t *def = yaml_document_get_node(&d->doc, p->value);
+  if (n->kind != YDOC_MAP) return bad(d, n, "`groups` must be a mapping");
+  for (int i = 0; i < n->n; i++) {
+    const char *path = ydoc_scalar(n->items[2 * i]);
+    const ydoc_node_t *def = n->items[2 * i + 1];
     if (!path || path[0] != '/') return bad(d, n, "group paths must start with '/'");
-    if (def->type != YAML_MAPPING_NODE) return bad(d, def, "a group must be a mapping");
+    if (def->kind != YDOC_MAP) return bad(d, def, "a group must be a mapping");
     s->groups = dpt_realloc(s->groups, sizeof *s->groups * (size_t)(s->ngroups + 1));
     insp_group_t *g = &s->groups[s->ngroups++];
     memset(g, 0, sizeof *g);
     g->path = dpt_strdup(path);
-    g->optional = get_bool(d, def, "optional");
-    if (load_attrs(d, get(d, def, "attributes"), &g->attrs, &g->nattrs) < 0) return -1;
+    g->optional = get_bool(def, "optional");
+    if (load_attrs(d, ydoc_get(def, "attributes"), &g->attrs, &g->nattrs) < 0) return -1;
     g->open = g->nattrs == 0;
-    if (load_datasets(d, get(d, def, "datasets"), path, s) < 0) return -1;
+    if (load_datasets(d, ydoc_get(def, "datasets"), path, s) < 0) return -1;
   }
   return 0;
 }
@@ -245,38 +224,30 @@ static int load_groups(ydoc_t *d, yaml_node_t *n, insp_schema_t *s) {
 int insp_schema_load(insp_schema_t *s, const char *yaml_path) {
   memset(s, 0, sizeof *s);
   s->file = dpt_strdup(yaml_path);
-  FILE *f = fopen(yaml_path, "rb");
-  if (!f) return dpt_fail("%s: cannot open schema file", yaml_path);
-  yaml_parser_t parser;
-  ydoc_t d = {.file = yaml_path};
-  if (!yaml_parser_initialize(&parser)) DPT_PANIC("yaml_parser_initialize");
-  yaml_parser_set_input_file(&parser, f);
-  int ok = yaml_parser_load(&parser, &d.doc);
-  if (!ok) {
-    dpt_fail("%s:%lu: %s", yaml_path, (unsigned long)parser.problem_mark.line + 1,
-             parser.problem ? parser.problem : "YAML error");
-    yaml_parser_delete(&parser);
-    fclose(f);
+  /* The files share definitions through anchors and aliases (&images / *images). */
+  const ydoc_opts_t opts = {.allow_aliases = 1};
+  ydoc_t doc;
+  if (ydoc_load_file(&doc, yaml_path, &opts) < 0) {
+    insp_schema_free(s);
     return -1;
   }
-  yaml_parser_delete(&parser);
-  fclose(f);
+  const ydoc_t *d = &doc;
   int rc = 0;
-  yaml_node_t *root = yaml_document_get_root_node(&d.doc);
-  if (!root || root->type != YAML_MAPPING_NODE) {
-    rc = bad(&d, root, "a schema must be a mapping");
+  const ydoc_node_t *root = d->root;
+  if (!root || root->kind != YDOC_MAP) {
+    rc = bad(d, root, "a schema must be a mapping");
   } else {
-    s->schema = get_str(&d, root, "schema");
-    s->version = get_str(&d, root, "schema_version");
+    s->schema = get_str(root, "schema");
+    s->version = get_str(root, "schema_version");
     if (!s->schema || !s->version)
-      rc = bad(&d, root, "missing `schema` or `schema_version`");
+      rc = bad(d, root, "missing `schema` or `schema_version`");
     else if (insp_version_major(s->version) < 0)
-      rc = bad(&d, root, "`schema_version` is not \"MAJOR.MINOR\"");
-    else if (load_groups(&d, get(&d, root, "groups"), s) < 0 ||
-             load_datasets(&d, get(&d, root, "datasets"), "/", s) < 0)
+      rc = bad(d, root, "`schema_version` is not \"MAJOR.MINOR\"");
+    else if (load_groups(d, ydoc_get(root, "groups"), s) < 0 ||
+             load_datasets(d, ydoc_get(root, "datasets"), "/", s) < 0)
       rc = -1;
   }
-  yaml_document_delete(&d.doc);
+  ydoc_free(&doc);
   if (rc < 0) insp_schema_free(s);
   return rc;
 }
@@ -296,11 +267,8 @@ void insp_schema_free(insp_schema_t *s) {
     for (int k = 0; k < d->nchunk; k++) dpt_free(d->chunk[k]);
     free_attrs(d->attrs, d->nattrs);
   }
-  dpt_free(s->groups);
-  dpt_free(s->dsets);
-  dpt_free(s->file);
-  dpt_free(s->schema);
-  dpt_free(s->version);
+  void *owned[] = {s->groups, s->dsets, s->file, s->schema, s->version};
+  for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) dpt_free(owned[i]);
   memset(s, 0, sizeof *s);
 }
 

@@ -58,39 +58,6 @@ static void strs_free(strs_t *k) {
   k->n = 0;
 }
 
-/* A /config value as text, typed (schema 1.1) or string (1.0) alike; "?" when absent. */
-static const char *cfg(hid_t file, strs_t *k, const char *key) {
-  char *v = NULL;
-  hid_t g = H5Lexists(file, "config", H5P_DEFAULT) > 0 ? H5Gopen2(file, "config", H5P_DEFAULT) : -1;
-  if (g >= 0 && runfile_config_read(g, key, &v) < 0) v = NULL;
-  if (g >= 0) H5Gclose(g);
-  dpt_clear_error();
-  return keep(k, v);
-}
-
-/* The last value of a 1-D metric, NaN when absent; *n receives its length. */
-static double last_metric(hid_t file, const char *name, hsize_t *n) {
-  char path[256];
-  int rank;
-  hsize_t dims[8];
-  snprintf(path, sizeof path, "/metrics/%s", name);
-  *n = 0;
-  if (H5Lexists(file, "/metrics", H5P_DEFAULT) <= 0 ||
-      h5_dataset_dims(file, path, &rank, dims) < 0 || rank != 1 || dims[0] == 0) {
-    dpt_clear_error();
-    return NAN;
-  }
-  double v = NAN;
-  double *all = dpt_alloc(sizeof *all * (size_t)dims[0]);
-  if (h5_read_array(file, path, H5T_NATIVE_DOUBLE, dims[0], all) == 0) {
-    v = all[dims[0] - 1];
-    *n = dims[0];
-  }
-  dpt_free(all);
-  dpt_clear_error();
-  return v;
-}
-
 static void header(FILE *out, hid_t file, const char *path, const char *kind,
                    const char *schema, const char *version) {
   strs_t k = {0};
@@ -107,70 +74,89 @@ static void header(FILE *out, hid_t file, const char *path, const char *kind,
 
 /* --- run -------------------------------------------------------------------------- */
 
-static void summary_run(FILE *out, hid_t file) {
-  strs_t k = {0};
-  double v, v2;
-  fprintf(out, "  %-11s %s v%s, status %s\n", "experiment", cfg(file, &k, "experiment.name"),
-          cfg(file, &k, "experiment.version"), keep(&k, str_at(file, "/", "status")));
+/* A /config value as text (typed or string attributes alike); "?" when absent. */
+static const char *cfg(const runfile_t *r, const char *key) {
+  const char *v = runfile_config(r, key);
+  return v ? v : "?";
+}
+
+static double last(const runfile_t *r, run_metric_t c) {
+  return r->has_metric & (1u << c) && r->metrics.n > 0
+             ? run_metrics_value(&r->metrics, c, r->metrics.n - 1)
+             : NAN;
+}
+
+static void run_setup(FILE *out, const runfile_t *r) {
+  const run_info_t *in = &r->info;
+  fprintf(out, "  %-11s %s v%s, status %s\n", "experiment", cfg(r, "experiment.name"),
+          cfg(r, "experiment.version"), *in->status ? in->status : "?");
   fprintf(out, "  %-11s %s, %s, lr %s, batch %s, %s, weight decay %s\n", "model",
-          cfg(file, &k, "model.name"), cfg(file, &k, "model.optimizer"),
-          cfg(file, &k, "model.learning_rate"), cfg(file, &k, "model.batch_size"),
-          cfg(file, &k, "model.scheduler"), cfg(file, &k, "model.weight_decay"));
-  const char *K = cfg(file, &k, "model.num_workers");
+          cfg(r, "model.name"), cfg(r, "model.optimizer"), cfg(r, "model.learning_rate"),
+          cfg(r, "model.batch_size"), cfg(r, "model.scheduler"), cfg(r, "model.weight_decay"));
+  const char *K = cfg(r, "model.num_workers");
   if (!strcmp(K, "0"))
     fprintf(out, "  %-11s K = 0 (centralized: one model, gradients reduced every step)\n",
             "workers");
   else
     fprintf(out, "  %-11s K = %s LocalSGD workers, H = %s local steps, worker batch %s%s\n",
-            "workers", K, cfg(file, &k, "model.work.local_steps"),
-            cfg(file, &k, "model.work.batch_size"),
-            !strcmp(cfg(file, &k, "model.slowmo.enabled"), "true") ? ", SlowMo" : "");
-  fprintf(out, "  %-11s %s:", "data", cfg(file, &k, "data.path"));
-  const char *splits[] = {"train_images", "train", "val_images", "val", "test_images", "test"};
-  for (int i = 0; i < 6; i += 2) {
-    if (num_at(file, "/provenance", splits[i], &v))
-      fprintf(out, "%s %.0f %s", i ? "," : "", v, splits[i + 1]);
+            "workers", K, cfg(r, "model.work.local_steps"), cfg(r, "model.work.batch_size"),
+            !strcmp(cfg(r, "model.slowmo.enabled"), "true") ? ", SlowMo" : "");
+  fprintf(out, "  %-11s %s:", "data", cfg(r, "data.path"));
+  const int64_t sizes[] = {in->train_images, in->val_images, in->test_images};
+  const char *splits[] = {"train", "val", "test"};
+  for (int i = 0; i < 3; i++) {
+    if (r->has & RUNFILE_HAS_PROVENANCE)
+      fprintf(out, "%s %lld %s", i ? "," : "", (long long)sizes[i], splits[i]);
     else
-      fprintf(out, "%s ? %s", i ? "," : "", splits[i + 1]);
+      fprintf(out, "%s ? %s", i ? "," : "", splits[i]);
   }
   fprintf(out, " images\n");
-  hsize_t n = 0;
-  double epoch = last_metric(file, "epoch", &n);
-  fprintf(out, "  %-11s %llu / %s epochs", "progress", (unsigned long long)n,
-          cfg(file, &k, "model.epochs"));
-  if (num_at(file, "/results", "stopped_early", &v) && v == 1) fprintf(out, " (stopped early)");
+}
+
+static void run_progress(FILE *out, const runfile_t *r) {
+  const run_info_t *in = &r->info;
+  int results = (r->has & RUNFILE_HAS_RESULTS) != 0;
+  int64_t n = r->has_metric & (1u << RUN_M_EPOCH) ? r->metrics.n : 0;
+  fprintf(out, "  %-11s %lld / %s epochs", "progress", (long long)n, cfg(r, "model.epochs"));
+  if (results && in->stopped_early == 1) fprintf(out, " (stopped early)");
   fprintf(out, "\n");
-  if (n > 0) {
-    hsize_t m;
+  if (n > 0)
     fprintf(out, "  %-11s %.0f: lr %.6g, train loss %.4f acc %.4f, val loss %.4f acc %.4f, "
-            "%.0f images/s\n", "last epoch", epoch, last_metric(file, "lr", &m),
-            last_metric(file, "train_loss", &m), last_metric(file, "train_acc", &m),
-            last_metric(file, "val_loss", &m), last_metric(file, "val_acc", &m),
-            last_metric(file, "images_per_s", &m));
-  }
-  if (num_at(file, "/results", "best_epoch", &v) && num_at(file, "/results", "best_val_acc", &v2))
-    fprintf(out, "  %-11s epoch %.0f, val acc %.4f\n", "best", v, v2);
-  double tl, ta, bl, ba;
-  if (num_at(file, "/results", "test_loss_last", &tl) &&
-      num_at(file, "/results", "test_acc_last", &ta) &&
-      num_at(file, "/results", "test_loss_best", &bl) &&
-      num_at(file, "/results", "test_acc_best", &ba))
+            "%.0f images/s\n", "last epoch", last(r, RUN_M_EPOCH), last(r, RUN_M_LR),
+            last(r, RUN_M_TRAIN_LOSS), last(r, RUN_M_TRAIN_ACC), last(r, RUN_M_VAL_LOSS),
+            last(r, RUN_M_VAL_ACC), last(r, RUN_M_IMAGES_PER_S));
+  if (results)
+    fprintf(out, "  %-11s epoch %lld, val acc %.4f\n", "best", (long long)in->best_epoch,
+            in->best_val_acc);
+  if (results && in->has_test)
     fprintf(out, "  %-11s last model loss %.4f acc %.4f; best model loss %.4f acc %.4f\n",
-            "test", tl, ta, bl, ba);
+            "test", in->test_loss_last, in->test_acc_last, in->test_loss_best,
+            in->test_acc_best);
   else
     fprintf(out, "  %-11s not yet (written when the run completes)\n", "test");
-  double ranks = 0, threads = 0, wall = NAN;
-  num_at(file, "/provenance", "mpi_ranks", &ranks);
-  num_at(file, "/provenance", "blas_threads", &threads);
-  num_at(file, "/results", "wall_time", &wall);
-  const char *job = keep(&k, str_at(file, "/provenance", "slurm_job_id"));
+}
+
+static void run_host(FILE *out, const runfile_t *r) {
+  const run_info_t *in = &r->info;
+  int prov = (r->has & RUNFILE_HAS_PROVENANCE) != 0;
+  double wall = r->has & RUNFILE_HAS_RESULTS ? in->wall_time : NAN;
   fprintf(out, "  %-11s host %s, %.0f MPI rank(s), %.0f BLAS thread(s), Slurm job %s\n",
-          "ran on", keep(&k, str_at(file, "/provenance", "hostname")), ranks, threads,
-          *job ? job : "-");
-  fprintf(out, "  %-11s %s to %s (wall %.1f s)\n", "time",
-          keep(&k, str_at(file, "/provenance", "start_time")),
-          keep(&k, str_at(file, "/provenance", "end_time")), wall);
-  strs_free(&k);
+          "ran on", prov ? in->hostname : "?", prov ? (double)in->mpi_ranks : 0.0,
+          prov ? (double)in->blas_threads : 0.0,
+          !prov ? "?" : *in->slurm_job_id ? in->slurm_job_id : "-");
+  fprintf(out, "  %-11s %s to %s (wall %.1f s)\n", "time", prov ? in->start_time : "?",
+          prov ? in->end_time : "?", wall);
+}
+
+/* What ran, with which config, how far it got and what it reached. */
+static int summary_run(FILE *out, const char *path) {
+  runfile_t r;
+  if (runfile_read_partial(path, &r) < 0) return -1;
+  run_setup(out, &r);
+  run_progress(out, &r);
+  run_host(out, &r);
+  runfile_free(&r);
+  return 0;
 }
 
 /* --- dataset ---------------------------------------------------------------------- */
@@ -358,7 +344,7 @@ int insp_summary(FILE *out, const char *path, const char *schema_dir) {
                   "(major %d); upgrade dpt to read it", path, schema, version, known);
   } else if (!strcmp(schema, "dpt-run")) {
     header(out, file, path, "run", schema, version);
-    summary_run(out, file);
+    rc = summary_run(out, path);
   } else if (!strcmp(schema, "dpt-dataset")) {
     header(out, file, path, "dataset", schema, version);
     summary_dataset(out, file);

@@ -15,8 +15,9 @@
 
 /* The per-epoch metrics a config and seed decide, in the order a difference is looked
  * for; times, throughput and bytes sent (rank 0's share, so P's) are left out. */
-static const agg_metric_t decided[] = {M_LR, M_TRAIN_LOSS, M_TRAIN_ACC, M_VAL_LOSS,
-                                       M_VAL_ACC, M_H, M_AVERAGINGS};
+static const run_metric_t decided[] = {RUN_M_LR, RUN_M_TRAIN_LOSS, RUN_M_TRAIN_ACC,
+                                       RUN_M_VAL_LOSS, RUN_M_VAL_ACC, RUN_M_H,
+                                       RUN_M_AVERAGINGS};
 
 /* Bitwise, so that a NaN equals the same NaN and -0 differs from 0. */
 static int same(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
@@ -44,7 +45,7 @@ static int compare_runs(const agg_run_t *a, const agg_run_t *b, char *diff, size
       const double *x = a->metric[decided[i]], *y = b->metric[decided[i]];
       if (!x || !y || same(x[e], y[e])) continue;
       snprintf(diff, cap, "metric %s, epoch %lld: recorded %.17g, rerun %.17g",
-               agg_metric_names[decided[i]], (long long)e + 1, x[e], y[e]);
+               run_metric_name(decided[i]), (long long)e + 1, x[e], y[e]);
       return 1;
     }
   if (a->n != b->n) {

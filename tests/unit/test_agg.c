@@ -11,10 +11,14 @@
 
 #include "../../src/agg/fixture.h"
 #include "../../src/agg/format.h"
+#include "../../src/agg/plot.h"
+#include "../../src/agg/report.h"
 #include "../../src/agg/runset.h"
 #include "../../src/agg/study.h"
 #include "../../src/agg/table.h"
 #include "../../src/core/err.h"
+#include "../../src/core/numfmt.h"
+#include "../../src/core/readfile.h"
 #include "../../src/io/h5util.h"
 #include "test.h"
 
@@ -167,8 +171,8 @@ TEST(agg_reads_files_without_communication_metrics) {
   H5Fclose(f);
   agg_run_t run;
   CHECK_OK(agg_run_read(path, &run));
-  CHECK(run.metric[M_AVERAGINGS] == NULL && run.metric[M_H] == NULL);
-  CHECK(run.metric[M_VAL_ACC] != NULL && run.metric[M_BYTES_SENT] != NULL);
+  CHECK(run.metric[RUN_M_AVERAGINGS] == NULL && run.metric[RUN_M_H] == NULL);
+  CHECK(run.metric[RUN_M_VAL_ACC] != NULL && run.metric[RUN_M_BYTES_SENT] != NULL);
   CHECK(isnan(agg_field_value(&run, agg_field_find("averagings"), 0)));
   CHECK(agg_field_value(&run, agg_field_find("test_acc"), 0) == 0.9);
   agg_run_free(&run);
@@ -420,18 +424,29 @@ TEST(agg_latex_booktabs_and_escapes) {
   rmdir_all(d);
 }
 
-TEST(agg_format_double_round_trips) {
+/* The CSV and JSON writers' numbers (core/numfmt.h). */
+TEST(agg_number_format_round_trips) {
   double xs[] = {0.1, 1.0 / 3, 0.92, 2.0 / 3 * 1e-7, 123456789.123, 0.009999999999999953};
   char buf[64];
   for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
-    agg_format_double(buf, sizeof buf, xs[i]);
+    dpt_format_double(buf, sizeof buf, xs[i]);
     CHECK(strtod(buf, NULL) == xs[i]);
   }
-  agg_format_double(buf, sizeof buf, 0.1);
+  dpt_format_double(buf, sizeof buf, 0.1);
   CHECK(!strcmp(buf, "0.1"));
 }
 
 /* ---------------------------------------------------------------- studies */
+
+/* The study text fails to parse with a message holding msg. */
+static void study_refused(const char *yaml, const char *name, const char *msg) {
+  agg_study_t s;
+  agg_study_init(&s);
+  CHECK_FAILS(agg_study_parse(&s, yaml, strlen(yaml), name));
+  if (!strstr(dpt_errmsg(), msg))
+    test_failed(__FILE__, __LINE__, "got '%s', not '%s'", dpt_errmsg(), msg);
+  agg_study_free(&s);
+}
 
 TEST(agg_study_parses_and_names_bad_keys) {
   const char *y = "title: T\nrows: [a.b, c]\ncols: d\nvalue: test_acc\nwhere:\n  - x=1\n"
@@ -444,14 +459,8 @@ TEST(agg_study_parses_and_names_bad_keys) {
   CHECK(s.where.n == 2 && !strcmp(s.where.v[1], "y>=2"));
   CHECK(s.target == 0.9 && s.percent == 1 && s.digits == 1);
   agg_study_free(&s);
-  const char *bad = "title: T\nrowz: [a]\n";
-  CHECK_FAILS(agg_study_parse(&s, bad, strlen(bad), "bad.yaml"));
-  CHECK(strstr(dpt_errmsg(), "bad.yaml:2: unknown key 'rowz'"));
-  agg_study_free(&s);
-  const char *bad2 = "target: 2\n";
-  CHECK_FAILS(agg_study_parse(&s, bad2, strlen(bad2), "bad2.yaml"));
-  CHECK(strstr(dpt_errmsg(), "bad2.yaml:1: 'target'"));
-  agg_study_free(&s);
+  study_refused("title: T\nrowz: [a]\n", "bad.yaml", "bad.yaml:2: unknown key 'rowz'");
+  study_refused("target: 2\n", "bad2.yaml", "bad2.yaml:1: 'target'");
 }
 
 TEST(agg_study_files_in_analysis_load) {
@@ -473,4 +482,90 @@ TEST(agg_study_files_in_analysis_load) {
     }
     agg_study_free(&s);
   }
+}
+
+/* Keywords of a study are checked where they are written: a bad format or plot name
+ * fails the load with its file and line, not a later step. */
+TEST(agg_study_names_a_bad_format_or_plot_at_its_line) {
+  study_refused("title: T\nformat: xml\n", "f.yaml", "f.yaml:2: unknown format 'xml'");
+  study_refused("plots:\n  [val_acc_epoch,\n   val_acc_round]\n", "p.yaml",
+                "p.yaml:2: unknown plot 'val_acc_round'");
+  agg_study_t s;
+  agg_study_init(&s);
+  const char *good = "format: latex\nplots: [H_epoch, val_acc_epoch]\npercent: yes\n";
+  CHECK_OK(agg_study_parse(&s, good, strlen(good), "g.yaml"));
+  CHECK(s.has_format && s.format == AGG_LATEX && s.percent == 1);
+  CHECK(s.plots == (AGG_PLOT_H_EPOCH | AGG_PLOT_VAL_ACC_EPOCH));
+  agg_study_free(&s);
+}
+
+/* The command line over a study: its lists and settings replace the study's, filters
+ * add up, and what it leaves unset stays the study's. */
+TEST(agg_study_override_replaces_settings_and_adds_filters) {
+  agg_study_t s, over;
+  agg_study_init(&s);
+  agg_study_init(&over);
+  const char *y = "title: T\nrows: [a]\ncols: [c]\nwhere: [x=1]\ndigits: 3\nformat: csv\n";
+  CHECK_OK(agg_study_parse(&s, y, strlen(y), "t.yaml"));
+  CHECK_OK(agg_study_option(&over, AGG_OPT_ROWS, "b, d"));
+  CHECK_OK(agg_study_option(&over, AGG_OPT_WHERE, "y>=2"));
+  CHECK_OK(agg_study_option(&over, AGG_OPT_FORMAT, "json"));
+  CHECK_FAILS(agg_study_option(&over, AGG_OPT_TARGET, "2"));
+  CHECK(strstr(dpt_errmsg(), "--target wants an accuracy in (0, 1], not '2'"));
+  CHECK_FAILS(agg_study_option(&over, AGG_OPT_PLOT, "nope"));
+  agg_study_override(&s, &over);
+  CHECK(s.rows.n == 2 && !strcmp(s.rows.v[0], "b") && !strcmp(s.rows.v[1], "d"));
+  CHECK(s.cols.n == 1 && !strcmp(s.cols.v[0], "c"));
+  CHECK(s.where.n == 2 && !strcmp(s.where.v[0], "x=1") && !strcmp(s.where.v[1], "y>=2"));
+  CHECK(!strcmp(s.title, "T") && s.digits == 3 && s.format == AGG_JSON);
+  CHECK(over.rows.n == 0 && over.where.n == 0);
+  agg_study_free(&s);
+}
+
+/* The hidden --fixture words: a number list that is not one is an error naming it. */
+TEST(agg_fixture_words_name_a_bad_number_list) {
+  char *d = tmpdir(), path[512];
+  snprintf(path, sizeof path, "%s/r/run.h5", d);
+  char *bad[] = {"model.optimizer=AdamW", "val_acc=0.5,x"};
+  CHECK_FAILS(agg_fixture_from_words(path, bad, 2));
+  CHECK(strstr(dpt_errmsg(), "val_acc: not a number list"));
+  char *unknown[] = {"speed=3"};
+  CHECK_FAILS(agg_fixture_from_words(path, unknown, 1));
+  CHECK(strstr(dpt_errmsg(), "unknown field 'speed'"));
+  char *good[] = {"model.optimizer=AdamW", "val_acc=0.5,0.7", "test_acc=0.6", "H=2,4"};
+  CHECK_OK(agg_fixture_from_words(path, good, 4));
+  agg_run_t run;
+  CHECK_OK(agg_run_read(path, &run));
+  CHECK(run.n == 2 && run.metric[RUN_M_VAL_ACC] && run.metric[RUN_M_VAL_ACC][1] == 0.7);
+  CHECK(run.metric[RUN_M_H] && run.metric[RUN_M_H][1] == 4 && run.test_acc_last == 0.6);
+  CHECK(!strcmp(agg_run_config(&run, "model.optimizer"), "AdamW"));
+  agg_run_free(&run);
+  rmdir_all(d);
+}
+
+/* agg_report publishes the table to -o and returns the files it left out. */
+TEST(agg_report_writes_the_table_and_counts_skips) {
+  char *d = six_runs(), out[512], bad[512];
+  snprintf(out, sizeof out, "%s/table.csv", d);
+  snprintf(bad, sizeof bad, "%s/junk/run.h5", d);
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s/junk' && echo not-hdf5 > '%s'", d, bad);
+  CHECK(system(cmd) == 0);
+  agg_request_t req = {0};
+  agg_study_init(&req.st);
+  CHECK_OK(agg_study_option(&req.st, AGG_OPT_VALUES, "test_acc"));
+  CHECK_OK(agg_study_option(&req.st, AGG_OPT_FORMAT, "csv"));
+  strlist_push(&req.paths, d);
+  req.out = out;
+  FILE *log = fopen("/dev/null", "w");
+  CHECK(agg_report(&req, log) == 1);
+  fclose(log);
+  char *text = NULL;
+  CHECK_OK(dpt_read_file(out, 1 << 20, &text, NULL));
+  CHECK(text && !strncmp(text, "model.optimizer,n,test_acc_mean,test_acc_std,test_acc_n\n", 56));
+  CHECK(text && strstr(text, "\nSGDM,3,0.92"));
+  dpt_free(text);
+  agg_study_free(&req.st);
+  strlist_free(&req.paths);
+  rmdir_all(d);
 }

@@ -1,0 +1,213 @@
+/* report.c - from paths to a published table and plots (see report.h). */
+#include "report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/err.h"
+#include "../core/fsutil.h"
+#include "plot.h"
+#include "runset.h"
+#include "table.h"
+
+void agg_fields_print(FILE *out) {
+  fprintf(out, "Fields (values a table can show; --values, --value, --sort, --where):\n");
+  for (int i = 0; i < agg_nfields; i++)
+    fprintf(out, "  %-17s %s%s\n", agg_fields[i].name, agg_fields[i].doc,
+            agg_fields[i].better > 0 ? " (higher is better)"
+            : agg_fields[i].better < 0 ? " (lower is better)" : "");
+  fprintf(out, "Keys: any dotted config key (model.optimizer), run (the run directory), "
+               "status.\n");
+}
+
+/* ---------------------------------------------------------------- keys and fields */
+
+static int key_known(const agg_run_t *const *runs, int n, const char *key) {
+  if (!strcmp(key, "run") || !strcmp(key, "status") || !strcmp(key, "method")) return 1;
+  for (int i = 0; i < n; i++)
+    if (agg_run_config(runs[i], key)) return 1;
+  return 0;
+}
+
+static int check_keys(const agg_run_t *const *runs, int n, const strlist_t *keys,
+                      const char *what) {
+  for (int i = 0; i < keys->n; i++)
+    if (!key_known(runs, n, keys->v[i]))
+      return dpt_fail("%s: no run has the config key '%s'", what, keys->v[i]);
+  return 0;
+}
+
+static int field_named(const char *name) {
+  int f = agg_field_find(name);
+  if (f < 0) return dpt_fail("unknown field '%s' (dpt-aggregate --fields lists them)", name);
+  return f;
+}
+
+/* Default columns: what the per-run summary names, when any run has it. */
+static int default_fields(const agg_run_t *const *runs, int n, double target, int *fields) {
+  static const char *const base[] = {"val_acc", "best_val_acc", "test_acc", "test_acc_best",
+                                     "epochs", "wall_time", "images_per_s"};
+  int m = 0, avg = 0, bytes = 0;
+  for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) fields[m++] = agg_field_find(base[i]);
+  for (int i = 0; i < n; i++) {
+    avg |= runs[i]->metric[RUN_M_AVERAGINGS] != NULL;
+    bytes |= runs[i]->metric[RUN_M_BYTES_SENT] != NULL;
+  }
+  if (avg) fields[m++] = agg_field_find("averagings");
+  if (bytes) fields[m++] = agg_field_find("bytes_sent");
+  if (target > 0) {
+    fields[m++] = agg_field_find("epochs_to_target");
+    if (avg) fields[m++] = agg_field_find("rounds_to_target");
+  }
+  return m;
+}
+
+/* ---------------------------------------------------------------- the steps */
+
+static void report_skips(const agg_runset_t *set, FILE *log) {
+  if (set->nskips == 0) return;
+  fprintf(log, "dpt-aggregate: warning: %d file%s left out of the numbers:\n", set->nskips,
+          set->nskips == 1 ? "" : "s");
+  for (int i = 0; i < set->nskips; i++)
+    fprintf(log, "  %s: %s\n", set->skips[i].path, set->skips[i].reason);
+}
+
+/* The runs that pass every filter, into runs[] (room for all); returns their count.
+ * A filter on a key no run has and no field fails: it is a typo, not an empty set. */
+static int select_runs(const agg_study_t *st, const agg_runset_t *set,
+                       const agg_run_t **runs) {
+  const agg_run_t **all = dpt_alloc(sizeof(agg_run_t *) * (size_t)(set->nruns + 1));
+  agg_where_t *where = dpt_alloc(sizeof(agg_where_t) * (size_t)(st->where.n + 1));
+  int nw = 0, n = -1;
+  for (int i = 0; i < set->nruns; i++) all[i] = &set->runs[i];
+  for (; nw < st->where.n; nw++)
+    if (agg_where_parse(st->where.v[nw], &where[nw]) < 0) goto done;
+  for (int w = 0; w < nw; w++)
+    if (agg_field_find(where[w].key) < 0 && !key_known(all, set->nruns, where[w].key)) {
+      dpt_fail("--where %s: no run has the config key '%s', and it is not a field",
+               st->where.v[w], where[w].key);
+      goto done;
+    }
+  n = 0;
+  for (int i = 0; i < set->nruns; i++) {
+    int ok = 1;
+    for (int w = 0; w < nw && ok; w++) ok = agg_where_match(&where[w], all[i], st->target);
+    if (ok) runs[n++] = all[i];
+  }
+  if (n == 0)
+    n = dpt_fail(set->nruns ? "no run matches the filters (%d runs read)"
+                            : "no run to aggregate (%d runs read)", set->nruns);
+done:
+  for (int w = 0; w < nw; w++) agg_where_free(&where[w]);
+  dpt_free(where);
+  dpt_free(all);
+  return n;
+}
+
+/* Group keys: as asked, or those that vary (without a pivot's column keys); per run,
+ * the run itself first; unfinished runs apart from complete ones. */
+static const char **table_keys(const agg_request_t *req, const agg_run_t *const *runs, int n,
+                               int unfinished, int *nkeys) {
+  const agg_study_t *st = &req->st;
+  const char **varying = NULL;
+  int nvary = agg_varying_keys(runs, n, &varying), k = 0;
+  const char **keys = dpt_alloc(sizeof(char *) * (size_t)(st->rows.n + nvary + 2));
+  if (req->per_run) keys[k++] = "run";
+  for (int i = 0; i < st->rows.n; i++) keys[k++] = st->rows.v[i];
+  for (int i = 0; i < nvary && !st->rows.n; i++) {
+    int in_cols = 0;
+    for (int c = 0; c < st->cols.n; c++) in_cols |= !strcmp(st->cols.v[c], varying[i]);
+    if (!in_cols) keys[k++] = varying[i];
+  }
+  if (unfinished) keys[k++] = "status";
+  dpt_free(varying);
+  *nkeys = k;
+  return keys;
+}
+
+/* A pivot when the study has column keys, else a group table of its values. */
+static int build_table(agg_table_t *t, const agg_study_t *st, const agg_run_t *const *runs,
+                       int n, const char *const *keys, int nkeys) {
+  if (st->cols.n) {
+    int field = field_named(st->value ? st->value : "test_acc");
+    return field < 0 ? -1
+                     : agg_table_pivot(t, runs, n, keys, nkeys, (const char *const *)st->cols.v,
+                                       st->cols.n, field, st->target);
+  }
+  int nf = st->values.n, *fields = dpt_alloc(sizeof(int) * (size_t)(nf > 16 ? nf : 16)), rc = -1;
+  for (int i = 0; i < st->values.n; i++)
+    if ((fields[i] = field_named(st->values.v[i])) < 0) goto done;
+  if (!nf) nf = default_fields(runs, n, st->target, fields);
+  rc = agg_table_group(t, runs, n, keys, nkeys, fields, nf, st->target);
+done:
+  dpt_free(fields);
+  return rc;
+}
+
+static int write_table(const agg_request_t *req, const agg_table_t *t) {
+  agg_style_t style = {req->st.percent > 0, req->st.digits};
+  if (!req->out) return agg_table_write(stdout, t, req->st.format, &style);
+  char tmp[4096];
+  if (dpt_tmp_name(tmp, sizeof tmp, req->out) < 0) return -1;
+  FILE *f = fopen(tmp, "w");
+  if (!f) return dpt_fail("%s: cannot create: %s", tmp, strerror(errno));
+  int rc = agg_table_write(f, t, req->st.format, &style);
+  if (fclose(f) != 0 && rc == 0) rc = dpt_fail("%s: cannot write", tmp);
+  if (rc < 0) {
+    remove(tmp);
+    return dpt_wrap("%s", req->out);
+  }
+  return dpt_publish(tmp, req->out);
+}
+
+/* Curves per group of the table: a pivot's rows and columns together, never per run. */
+static int write_plots(const agg_request_t *req, const agg_run_t *const *runs, int n,
+                       const char *const *keys, int nkeys, FILE *log) {
+  const agg_study_t *st = &req->st;
+  const char **pkeys = dpt_alloc(sizeof(char *) * (size_t)(nkeys + st->cols.n + 1));
+  int np = 0;
+  for (int i = 0; i < nkeys; i++)
+    if (strcmp(keys[i], "run") != 0) pkeys[np++] = keys[i];
+  for (int i = 0; i < st->cols.n; i++) pkeys[np++] = st->cols.v[i];
+  int rc = agg_plots(req->plots, runs, n, pkeys, np, st->plots, st->title, log);
+  dpt_free(pkeys);
+  return rc;
+}
+
+static int aggregate(const agg_request_t *req, const agg_runset_t *set, FILE *log) {
+  const agg_study_t *st = &req->st;
+  const agg_run_t **runs = dpt_alloc(sizeof(agg_run_t *) * (size_t)(set->nruns + 1));
+  const char **keys = NULL;
+  int nkeys = 0, rc = -1, n = select_runs(st, set, runs);
+  agg_table_t t = {0};
+  if (n < 0 || check_keys(runs, n, &st->rows, "--rows/--group-by") < 0 ||
+      check_keys(runs, n, &st->cols, "--cols") < 0)
+    goto done;
+  keys = table_keys(req, runs, n, set->nunfinished, &nkeys);
+  if (build_table(&t, st, runs, n, keys, nkeys) < 0) goto done;
+  if (st->title) t.title = dpt_strdup(st->title);
+  if (st->sort && agg_table_sort(&t, st->sort) < 0) goto done;
+  agg_table_mark_best(&t);
+  if (write_table(req, &t) < 0) goto done;
+  fprintf(log, "dpt-aggregate: %d run%s in %d row%s", n, n == 1 ? "" : "s", t.nrows,
+          t.nrows == 1 ? "" : "s");
+  if (set->nunfinished) fprintf(log, " (%d unfinished, marked by status)", set->nunfinished);
+  fprintf(log, "\n");
+  rc = req->plots ? write_plots(req, runs, n, keys, nkeys, log) : 0;
+done:
+  dpt_free(runs);
+  dpt_free(keys);
+  agg_table_free(&t);
+  return rc;
+}
+
+int agg_report(const agg_request_t *req, FILE *log) {
+  agg_runset_t set = {0};
+  agg_runset_collect(&set, (const char *const *)req->paths.v, req->paths.n,
+                     req->include_unfinished);
+  report_skips(&set, log);
+  int rc = aggregate(req, &set, log) < 0 ? -1 : set.nskips;
+  agg_runset_free(&set);
+  return rc;
+}
