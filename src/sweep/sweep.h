@@ -24,6 +24,7 @@
 #ifndef DPT_SWEEP_H
 #define DPT_SWEEP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* ---- the spec ---- */
@@ -185,13 +186,7 @@ typedef struct {
 int sweep_manifest_read(const char *dir, sweep_manifest_t *m);
 void sweep_manifest_free(sweep_manifest_t *m);
 
-/* ---- task state ---- */
-
-typedef enum {
-  TASK_DONE, TASK_RUNNING, TASK_PENDING, TASK_INTERRUPTED, TASK_FAILED, TASK_NEVER,
-  TASK_NSTATES
-} sweep_state_t;
-extern const char *const sweep_state_names[TASK_NSTATES];
+/* ---- what was submitted ---- */
 
 typedef struct {
   char *job;      /* Slurm job id of the array ("123") */
@@ -204,25 +199,5 @@ int sweep_submissions_read(const char *dir, sweep_submission_t **subs, int *n);
 void sweep_submissions_free(sweep_submission_t *subs, int n);
 /* Appends records to submitted.tsv (rewritten and published atomically). */
 int sweep_submissions_append(const char *dir, const sweep_submission_t *subs, int n);
-
-/* What one task's files say: run.h5's status ("complete", "running", "interrupted", or ""
- * when there is no readable run.h5), and the last attempt's exit status (-1 = none). */
-typedef struct {
-  char run_status[16];
-  int last_exit;
-  int attempts;
-  double test_acc_last, test_acc_best, best_val_acc;
-  int has_results;
-} sweep_task_files_t;
-
-void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_files_t *f);
-/* Only the run file's part of that (run_status, results): `dpt-sweep complete`. */
-void sweep_run_file(const char *run_h5, sweep_task_files_t *f);
-
-/* The state of a task from its files and, when the task's job is in Slurm's queue, the
- * queue's state word (PENDING, RUNNING, ...; NULL when not in the queue). submitted:
- * some submission covered the task. */
-sweep_state_t sweep_task_state(const sweep_task_files_t *f, const char *queue_state,
-                               int submitted);
 
 #endif

@@ -1,17 +1,25 @@
-/* verify.c - the comparison of `dpt-sweep verify` (see verify.h). */
+/* verify.c - dpt-sweep verify: reruns tasks from their configs in a scratch directory
+ * and compares each rerun with the recorded run.h5 (see verify.h). */
 #include "verify.h"
 
 #include <errno.h>
 #include <ftw.h>
 #include <hdf5.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../agg/runset.h"
 #include "../core/err.h"
 #include "../io/h5util.h"
+#include "commands.h"
+#include "launch.h"
+#include "proc.h"
+#include "slurm.h"
+#include "taskstate.h"
 
 /* The per-epoch metrics a config and seed decide, in the order a difference is looked
  * for; times, throughput and bytes sent (rank 0's share, so P's) are left out. */
@@ -110,8 +118,92 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
   return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-int sweep_remove_tree(const char *dir) {
-  if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-    return dpt_fail("%s: cannot remove: %s", dir, strerror(errno));
-  return 0;
+/* ---- the command ---- */
+
+/* The manifest row of task `arg` (its number or its hash), or -1. */
+static int row_of_task(const sweep_manifest_t *m, const char *arg) {
+  for (int i = 0; i < m->nrows; i++) {
+    char num[16];
+    snprintf(num, sizeof num, "%d", m->rows[i].task);
+    if (!strcmp(arg, num) || !strcmp(arg, m->rows[i].hash)) return i;
+  }
+  return -1;
+}
+
+/* Reruns row r's config on np ranks into scratch and compares with its run.h5: 0 match,
+ * 1 differs or the rerun failed, -1 error. */
+static int verify_task(const char *dir, const sweep_row_t *r, const char *scratch, char *np) {
+  char train[PATH_MAX + 16], cfg[2 * PATH_MAX], run_dir[PATH_MAX + 64];
+  char log[PATH_MAX + 80], recorded[2 * PATH_MAX], rerun[PATH_MAX + 80], diff[512];
+  sweep_train_path(train, sizeof train);
+  snprintf(cfg, sizeof cfg, "%s/%s/config.yaml", dir, r->run_dir);
+  snprintf(recorded, sizeof recorded, "%s/%s/run.h5", dir, r->run_dir);
+  snprintf(run_dir, sizeof run_dir, "%s/task-%d-p%s", scratch, r->task, np);
+  snprintf(log, sizeof log, "%s.log", run_dir);
+  snprintf(rerun, sizeof rerun, "%s/run.h5", run_dir);
+  sweep_task_files_t f;
+  sweep_task_files(dir, r, &f);
+  if (!sweep_run_complete(&f))
+    return dpt_fail("task %d (%s): no complete run.h5 to compare with (%s)", r->task,
+                    r->hash, sweep_run_status_text(&f));
+  char *args[SWEEP_TRAIN_ARGS];
+  int n = sweep_train_args(args, sweep_have_cmd("mpirun"), np, train, cfg, run_dir);
+  if (n < 0) return dpt_fail("task %d: %s ranks need mpirun, which is missing", r->task, np);
+  /* The rerun writes no results row and no checkpoint outside its scratch directory. */
+  args[n++] = "--set";
+  args[n++] = "experiment.output=";
+  args[n++] = "--set";
+  args[n++] = "experiment.checkpoint_dir=";
+  args[n] = NULL;
+  printf("task %d (%s) on %s rank(s): ", r->task, r->hash, np);
+  fflush(stdout);
+  int st = sweep_run_cmd(args, NULL, 0, log);
+  if (st != 0) {
+    if (st < 0) return -1;
+    printf("rerun FAILED (exit status %d); log: %s\n", st, log);
+    return 1;
+  }
+  int rc = sweep_verify_compare(recorded, rerun, diff, sizeof diff);
+  if (rc == 0) printf("match\n");
+  else if (rc == 1) printf("DIFFERS: %s\n", diff);
+  else printf("\n");
+  return rc;
+}
+
+/* The rows o names (every row when none) into rows; returns how many, or -1. */
+static int pick_rows(const sweep_manifest_t *m, const char *dir, const sweep_verify_opts_t *o,
+                     int *rows) {
+  for (int i = 0; i < o->ntasks; i++)
+    if ((rows[i] = row_of_task(m, o->tasks[i])) < 0)
+      return dpt_fail("verify: %s: no task '%s' (a task number or hash of manifest.tsv)", dir,
+                      o->tasks[i]);
+  if (o->ntasks) return o->ntasks;
+  for (int i = 0; i < m->nrows; i++) rows[i] = i;
+  return m->nrows;
+}
+
+int sweep_cmd_verify(const char *dir, const sweep_verify_opts_t *o) {
+  sweep_manifest_t m;
+  if (sweep_manifest_read(dir, &m) < 0) return -1;
+  int *rows = dpt_alloc((size_t)(m.nrows + o->ntasks + 1) * sizeof *rows);
+  int nrows = pick_rows(&m, dir, o, rows), differ = 0, rc = nrows < 0 ? -1 : 0;
+  const char *tmp = getenv("TMPDIR");
+  char scratch[PATH_MAX];
+  snprintf(scratch, sizeof scratch, "%s/dpt-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  int made = rc == 0 && mkdtemp(scratch) != NULL;
+  if (rc == 0 && !made) rc = dpt_fail("%s: cannot create: %s", scratch, strerror(errno));
+  for (int i = 0; rc == 0 && i < nrows; i++) {
+    char np[16];
+    snprintf(np, sizeof np, "%d", o->ranks ? o->ranks : m.rows[rows[i]].ranks);
+    int r = verify_task(dir, &m.rows[rows[i]], scratch, np);
+    if (r < 0) rc = -1;
+    differ += r == 1;
+  }
+  if (rc == 0) printf("verify: %d task(s), %d match, %d differ\n", nrows, nrows - differ, differ);
+  if (o->keep && made) printf("reruns kept in %s\n", scratch);
+  else if (made && nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    fprintf(stderr, "dpt-sweep: %s: cannot remove: %s\n", scratch, strerror(errno));
+  dpt_free(rows);
+  sweep_manifest_free(&m);
+  return rc < 0 ? -1 : differ ? 1 : 0;
 }

@@ -9,6 +9,7 @@
 #include "../../src/core/err.h"
 #include "../../src/sweep/expr.h"
 #include "../../src/sweep/proc.h"
+#include "../../src/sweep/slurm.h"
 #include "../../src/sweep/sweep.h"
 #include "test.h"
 
@@ -183,16 +184,16 @@ TEST(sweep_task_states) {
   sweep_task_files_t f;
   memset(&f, 0, sizeof f);
   f.last_exit = -1;
-  CHECK(sweep_task_state(&f, NULL, 0) == TASK_NEVER);
-  CHECK(sweep_task_state(&f, "PENDING", 1) == TASK_PENDING);
-  CHECK(sweep_task_state(&f, NULL, 1) == TASK_FAILED); /* submitted, gone, nothing written */
+  CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 0) == TASK_NEVER);
+  CHECK(sweep_task_state(&f, sweep_queue_parse("PENDING"), 1) == TASK_PENDING);
+  CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 1) == TASK_FAILED); /* submitted, gone, nothing written */
   strcpy(f.run_status, "running");
-  CHECK(sweep_task_state(&f, "RUNNING", 1) == TASK_RUNNING);
-  CHECK(sweep_task_state(&f, NULL, 1) == TASK_FAILED); /* killed mid-run */
+  CHECK(sweep_task_state(&f, sweep_queue_parse("RUNNING"), 1) == TASK_RUNNING);
+  CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 1) == TASK_FAILED); /* killed mid-run */
   f.last_exit = 3;
-  CHECK(sweep_task_state(&f, "COMPLETED", 1) == TASK_INTERRUPTED);
+  CHECK(sweep_task_state(&f, sweep_queue_parse("COMPLETED"), 1) == TASK_INTERRUPTED);
   strcpy(f.run_status, "complete");
-  CHECK(sweep_task_state(&f, "RUNNING", 1) == TASK_DONE);
+  CHECK(sweep_task_state(&f, sweep_queue_parse("RUNNING"), 1) == TASK_DONE);
 }
 
 TEST(sweep_expr_depth_is_bounded) {
