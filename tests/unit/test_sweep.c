@@ -119,6 +119,22 @@ TEST(sweep_product_zip_exclude_seeds) {
   sweep_spec_free(&s);
 }
 
+TEST(sweep_resources_read_typed_config_values) {
+  /* A boolean counts as 1 or 0; a boolean left at auto (-1 inside) is no number. */
+  sweep_spec_t s;
+  sweep_plan_t p;
+  CHECK_OK(expand("set: {optim.larc_clip: true}\ngrid: {model.optimizer: [SGDM]}\n"
+                  "resources: {ranks: '1 + optim.larc_clip', time: 'E * 3'}\n", 1001, &s, &p));
+  CHECK(p.ntasks == 1 && p.tasks[0].ranks == 2 && p.tasks[0].time_min == 6);
+  sweep_plan_free(&p);
+  sweep_spec_free(&s);
+  CHECK_FAILS(expand("grid: {model.optimizer: [SGDM]}\nresources: {ranks: '1 + data.flip'}\n",
+                     1001, &s, &p));
+  CHECK(strstr(dpt_errmsg(), "unknown name 'data.flip'"));
+  sweep_spec_free(&s);
+  dpt_clear_error();
+}
+
 TEST(sweep_duplicates_and_array_split) {
   sweep_spec_t s;
   sweep_plan_t p;
