@@ -6,8 +6,78 @@
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "../core/readfile.h"
+#include "../core/strbuf.h"
+#include "../core/strlist.h"
 #include "sweep.h"
 #include "textio.h"
+
+/* Parses manifest.tsv's text (modified) into m: the name line, the header, the rows. */
+static int parse_manifest(char *text, const char *path, sweep_manifest_t *m) {
+  static const char head[] = "# dpt-sweep manifest of ";
+  char *f[4096];
+  int lineno = 0, cols = 0;
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    lineno++;
+    if (!strncmp(line, head, sizeof head - 1) && !m->name)
+      m->name = dpt_strf("%.*s", (int)strcspn(line + sizeof head - 1, ":"), line + sizeof head - 1);
+    if (line[0] == '#') continue;
+    int n = sweep_split_tabs(line, f, 4096);
+    if (!cols) {
+      if (n < 7 || strcmp(f[0], "task"))
+        return dpt_fail("%s:%d: expected the column header", path, lineno);
+      cols = n;
+      for (int i = 7; i < n; i++) strlist_push(&m->axes, f[i]);
+      continue;
+    }
+    if (n != cols) return dpt_fail("%s:%d: %d columns, expected %d", path, lineno, n, cols);
+    if ((m->nrows & (m->nrows - 1)) == 0)
+      m->rows = dpt_realloc(m->rows, (size_t)(m->nrows ? 2 * m->nrows : 1) * sizeof *m->rows);
+    sweep_row_t *r = &m->rows[m->nrows++];
+    *r = (sweep_row_t){.task = atoi(f[0]), .array_id = atoi(f[1] + 1), .index = atoi(f[2]),
+                       .ranks = atoi(f[3]), .time_min = atoi(f[4]),
+                       .run_dir = dpt_strdup(f[5]), .hash = dpt_strdup(f[6])};
+    snprintf(r->array, sizeof r->array, "%s", f[1]);
+    for (int i = 7; i < n; i++) strlist_push(&r->values, f[i]);
+  }
+  if (!m->name)
+    return dpt_fail("%s: no '# dpt-sweep manifest of NAME' line (dpt-sweep expand writes it)",
+                    path);
+  return 0;
+}
+
+/* Parses arrays.tsv's text (modified) into m->arrays. */
+static int parse_arrays(char *text, const char *path, sweep_manifest_t *m) {
+  char *f[16];
+  int header = 1;
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    if (header) {
+      header = 0;
+      continue;
+    }
+    if (sweep_split_tabs(line, f, 16) != 7) return dpt_fail("%s: expected 7 columns", path);
+    m->arrays = dpt_realloc(m->arrays, (size_t)(m->narrays + 1) * sizeof *m->arrays);
+    sweep_array_row_t *a = &m->arrays[m->narrays++];
+    *a = (sweep_array_row_t){.ranks = atoi(f[1]), .time_min = atoi(f[2]),
+                             .mem_per_cpu_mb = atoi(f[3]), .cpus_per_rank = atoi(f[4]),
+                             .throttle = atoi(f[5]), .ntasks = atoi(f[6])};
+    snprintf(a->array, sizeof a->array, "%s", f[0]);
+  }
+  return 0;
+}
+
+/* Reads dir/name whole and parses it with parse. */
+static int read_tsv(const char *dir, const char *name, sweep_manifest_t *m,
+                    int (*parse)(char *text, const char *path, sweep_manifest_t *m)) {
+  char path[4200], *text;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  TRY(dpt_read_file(path, SWEEP_TSV_MAX, &text, NULL));
+  int rc = parse(text, path, m);
+  dpt_free(text);
+  return rc;
+fail:
+  return -1;
+}
 
 int sweep_manifest_read(const char *dir, sweep_manifest_t *m) {
   memset(m, 0, sizeof *m);
@@ -16,94 +86,22 @@ int sweep_manifest_read(const char *dir, sweep_manifest_t *m) {
   if (!dpt_file_exists(path))
     return dpt_fail("%s: not a sweep directory (no manifest.tsv; dpt-sweep expand makes one)",
                     dir);
-  char *text = sweep_read_text(path, 0);
-  if (!text) return -1;
   m->dir = dpt_strdup(dir);
-  char *f[4096];
-  int lineno = 0, cols = 0, rc = 0;
-  for (char *line = strtok(text, "\n"); line && rc == 0; line = strtok(NULL, "\n")) {
-    lineno++;
-    static const char head[] = "# dpt-sweep manifest of ";
-    if (!strncmp(line, head, sizeof head - 1) && !m->name) {
-      size_t n = strcspn(line + sizeof head - 1, ":");
-      m->name = dpt_alloc(n + 1);
-      memcpy(m->name, line + sizeof head - 1, n);
-    }
-    if (line[0] == '#') continue;
-    int n = sweep_split_tabs(line, f, 4096);
-    if (!cols) {
-      if (n < 7 || strcmp(f[0], "task")) {
-        rc = dpt_fail("%s:%d: expected the column header", path, lineno);
-        break;
-      }
-      cols = n;
-      m->naxes = n - 7;
-      m->axes = dpt_alloc((size_t)(m->naxes + 1) * sizeof *m->axes);
-      for (int i = 0; i < m->naxes; i++) m->axes[i] = dpt_strdup(f[7 + i]);
-      continue;
-    }
-    if (n != cols) {
-      rc = dpt_fail("%s:%d: %d columns, expected %d", path, lineno, n, cols);
-      break;
-    }
-    if ((m->nrows & (m->nrows - 1)) == 0)
-      m->rows = dpt_realloc(m->rows, (size_t)(m->nrows ? 2 * m->nrows : 1) * sizeof *m->rows);
-    sweep_row_t *r = &m->rows[m->nrows++];
-    memset(r, 0, sizeof *r);
-    r->task = atoi(f[0]);
-    snprintf(r->array, sizeof r->array, "%s", f[1]);
-    r->array_id = atoi(f[1] + 1);
-    r->index = atoi(f[2]);
-    r->ranks = atoi(f[3]);
-    r->time_min = atoi(f[4]);
-    r->run_dir = dpt_strdup(f[5]);
-    r->hash = dpt_strdup(f[6]);
-    r->values = dpt_alloc((size_t)(m->naxes + 1) * sizeof *r->values);
-    for (int i = 0; i < m->naxes; i++) r->values[i] = dpt_strdup(f[7 + i]);
+  if (read_tsv(dir, "manifest.tsv", m, parse_manifest) < 0 ||
+      read_tsv(dir, "arrays.tsv", m, parse_arrays) < 0) {
+    sweep_manifest_free(m);
+    return -1;
   }
-  dpt_free(text);
-  if (rc == 0 && !m->name)
-    rc = dpt_fail("%s: no '# dpt-sweep manifest of NAME' line (dpt-sweep expand writes it)", path);
-  if (rc == 0) {
-    snprintf(path, sizeof path, "%s/arrays.tsv", dir);
-    text = sweep_read_text(path, 0);
-    if (!text) rc = -1;
-    int header = 1;
-    for (char *line = text ? strtok(text, "\n") : NULL; line && rc == 0; line = strtok(NULL, "\n")) {
-      if (header) {
-        header = 0;
-        continue;
-      }
-      int n = sweep_split_tabs(line, f, 16);
-      if (n != 7) {
-        rc = dpt_fail("%s: expected 7 columns", path);
-        break;
-      }
-      m->arrays = dpt_realloc(m->arrays, (size_t)(m->narrays + 1) * sizeof *m->arrays);
-      sweep_array_row_t *a = &m->arrays[m->narrays++];
-      snprintf(a->array, sizeof a->array, "%s", f[0]);
-      a->ranks = atoi(f[1]);
-      a->time_min = atoi(f[2]);
-      a->mem_per_cpu_mb = atoi(f[3]);
-      a->cpus_per_rank = atoi(f[4]);
-      a->throttle = atoi(f[5]);
-      a->ntasks = atoi(f[6]);
-    }
-    dpt_free(text);
-  }
-  if (rc < 0) sweep_manifest_free(m);
-  return rc;
+  return 0;
 }
 
 void sweep_manifest_free(sweep_manifest_t *m) {
   for (int i = 0; i < m->nrows; i++) {
-    for (int a = 0; a < m->naxes; a++) dpt_free(m->rows[i].values[a]);
-    dpt_free(m->rows[i].values);
+    strlist_free(&m->rows[i].values);
     dpt_free(m->rows[i].run_dir);
     dpt_free(m->rows[i].hash);
   }
-  for (int a = 0; a < m->naxes; a++) dpt_free(m->axes[a]);
-  dpt_free(m->axes);
+  strlist_free(&m->axes);
   dpt_free(m->rows);
   dpt_free(m->arrays);
   dpt_free(m->dir);
@@ -118,8 +116,9 @@ int sweep_submissions_read(const char *dir, sweep_submission_t **subs, int *n) {
   *subs = NULL;
   *n = 0;
   snprintf(path, sizeof path, "%s/submitted.tsv", dir);
-  char *text = sweep_read_text(path, 1);
-  if (!text) return dpt_file_exists(path) ? -1 : 0;
+  char *text = NULL;
+  int rc = dpt_read_file_opt(path, SWEEP_TSV_MAX, &text, NULL);
+  if (rc != 0) return rc < 0 ? -1 : 0;
   char *f[4];
   for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
     if (line[0] == '#' || !strncmp(line, "job\t", 4)) continue;
@@ -145,14 +144,14 @@ void sweep_submissions_free(sweep_submission_t *subs, int n) {
 int sweep_submissions_append(const char *dir, const sweep_submission_t *subs, int n) {
   char path[4200];
   snprintf(path, sizeof path, "%s/submitted.tsv", dir);
-  char *old = sweep_read_text(path, 1);
-  if (!old && dpt_file_exists(path)) return -1;
+  char *old = NULL;
+  if (dpt_read_file_opt(path, SWEEP_TSV_MAX, &old, NULL) < 0) return -1;
   strbuf_t b = {0};
   strbuf_puts(&b, old && *old ? old : "job\tarray\tindices\n");
   dpt_free(old);
   for (int i = 0; i < n; i++) strbuf_printf(&b, "%s\t%s\t%s\n", subs[i].job, subs[i].array, subs[i].indices);
   int rc = sweep_write_text(path, b.s, SWEEP_DURABLE, 0);
-  dpt_free(b.s);
+  strbuf_free(&b);
   return rc;
 }
 

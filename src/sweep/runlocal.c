@@ -38,7 +38,7 @@ static void record_attempt(const local_t *l, const sweep_row_t *r, int status) {
 
 static void announce(local_t *l, const sweep_manifest_t *m, const sweep_row_t *r) {
   printf("task %d (%d/%d, %d rank(s)):", r->task, l->ran, l->todo, r->ranks);
-  for (int a = 0; a < m->naxes; a++) printf(" %s=%s", m->axes[a], r->values[a]);
+  for (int a = 0; a < m->axes.n; a++) printf(" %s=%s", m->axes.v[a], r->values.v[a]);
   printf("\n");
   fflush(stdout);
   FILE *pf = fopen(l->pidpath, "w");

@@ -1,7 +1,6 @@
 /* slurm.c - the Slurm commands dpt-sweep runs and the formats they speak (see slurm.h). */
 #include "slurm.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "../core/strbuf.h"
 #include "proc.h"
 
 int sweep_have_cmd(const char *name) {
@@ -92,14 +92,12 @@ sweep_queue_t sweep_queue_parse(const char *s) {
 
 /* "--name=NAME-a0,NAME-a1,...,NAME-aggregate": only this sweep's jobs. */
 static char *name_option(const sweep_manifest_t *m) {
-  size_t cap = 16, len;
-  for (int a = 0; a <= m->narrays; a++) cap += strlen(m->name) + 20;
-  char *s = dpt_alloc(cap);
-  len = (size_t)snprintf(s, cap, "--name=");
+  strbuf_t b = {0};
+  strbuf_puts(&b, "--name=");
   for (int a = 0; a <= m->narrays; a++)
-    len += (size_t)snprintf(s + len, cap - len, "%s%s-%s", a ? "," : "", m->name,
-                            a < m->narrays ? m->arrays[a].array : "aggregate");
-  return s;
+    strbuf_printf(&b, "%s%s-%s", a ? "," : "", m->name,
+                  a < m->narrays ? m->arrays[a].array : "aggregate");
+  return strbuf_take(&b);
 }
 
 int sweep_squeue(const sweep_manifest_t *m,

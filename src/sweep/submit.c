@@ -4,30 +4,15 @@
  * --dependency options are built whole: a shortened list would silently leave tasks
  * out. */
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/err.h"
+#include "../core/strbuf.h"
 #include "commands.h"
 #include "slurm.h"
 #include "view.h"
-
-/* s (may be NULL) with the formatted text appended; returns the grown string. */
-static char *append(char *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *append(char *s, const char *fmt, ...) {
-  size_t len = s ? strlen(s) : 0;
-  va_list ap, again;
-  va_start(ap, fmt);
-  va_copy(again, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  s = dpt_realloc(s, len + (size_t)n + 1);
-  vsnprintf(s + len, (size_t)n + 1, fmt, again);
-  va_end(again);
-  return s;
-}
 
 typedef struct {
   const sweep_view_t *v;
@@ -35,7 +20,7 @@ typedef struct {
   char dir[PATH_MAX];          /* the sweep directory, absolute */
   sweep_submission_t *subs;    /* made by this call */
   int nsubs;
-  char *dep;                   /* "--dependency=afterany:JOB:JOB..." */
+  strbuf_t dep;                /* "--dependency=afterany:JOB:JOB..." */
 } submit_t;
 
 /* Records a submission of job for array (indices as submitted). */
@@ -67,7 +52,7 @@ static int submit_array(submit_t *s, int a, int *idx) {
   if (!n) return 0;
   char script[PATH_MAX + 64], job[64];
   char *list = sweep_index_list(idx, n, ar->throttle);
-  char *array_opt = append(NULL, "--array=%s", list);
+  char *array_opt = dpt_strf("--array=%s", list);
   dpt_free(list);
   snprintf(script, sizeof script, "%s/jobs/%s.sbatch", s->dir, ar->array);
   int rc = 0;
@@ -76,7 +61,7 @@ static int submit_array(submit_t *s, int a, int *idx) {
   } else if ((rc = sweep_sbatch(array_opt, script, job, sizeof job)) == 0) {
     record(s, job, ar->array, sweep_index_list(idx, n, 0));
     printf("submitted %s: job %s, %d task(s)\n", ar->array, job, n);
-    s->dep = append(s->dep, ":%s", job);
+    strbuf_printf(&s->dep, ":%s", job);
   }
   dpt_free(array_opt);
   return rc;
@@ -86,14 +71,14 @@ static int submit_array(submit_t *s, int a, int *idx) {
 static int submit_aggregate(submit_t *s) {
   char script[PATH_MAX + 64], job[64];
   snprintf(script, sizeof script, "%s/jobs/aggregate.sbatch", s->dir);
-  const char *after = s->nsubs ? s->dep : NULL;
+  const char *after = s->nsubs ? s->dep.s : NULL;
   if (s->o->dry_run) {
     printf("sbatch --parsable%s%s %s\n", after ? " " : "", after ? after : "", script);
     return 0;
   }
   TRY(sweep_sbatch(after, script, job, sizeof job));
   record(s, job, "aggregate", dpt_strdup("-"));
-  printf("submitted aggregate: job %s, after %s\n", job, s->dep + strlen("--dependency="));
+  printf("submitted aggregate: job %s, after %s\n", job, s->dep.s + strlen("--dependency="));
   return 0;
 fail:
   return -1;
@@ -117,8 +102,8 @@ static int check_submit(const sweep_view_t *v, const char *dir, const sweep_subm
 int sweep_cmd_submit(const char *dir, const sweep_submit_opts_t *o) {
   sweep_view_t v;
   if (sweep_view_load(&v, dir) < 0) return -1;
-  submit_t s = {&v, o, "", dpt_alloc((size_t)(v.m.narrays + 1) * sizeof *s.subs), 0,
-                append(NULL, "--dependency=afterany")};
+  submit_t s = {&v, o, "", dpt_alloc((size_t)(v.m.narrays + 1) * sizeof *s.subs), 0, {0}};
+  strbuf_puts(&s.dep, "--dependency=afterany");
   if (!realpath(dir, s.dir)) snprintf(s.dir, sizeof s.dir, "%s", dir);
   int *idx = dpt_alloc((size_t)(v.m.nrows + 1) * sizeof *idx);
   int rc = check_submit(&v, dir, o);
@@ -131,7 +116,7 @@ int sweep_cmd_submit(const char *dir, const sweep_submit_opts_t *o) {
   /* What was submitted is recorded even when a later submission failed. */
   if (s.nsubs && sweep_submissions_append(dir, s.subs, s.nsubs) < 0) rc = -1;
   sweep_submissions_free(s.subs, s.nsubs);
-  dpt_free(s.dep);
+  strbuf_free(&s.dep);
   sweep_view_free(&v);
   return rc;
 }

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/strlist.h"
+
 /* ---- the spec ---- */
 
 /* The most combinations a spec may have (and so values in one axis, replicates and
@@ -164,7 +166,7 @@ typedef struct {
   char array[16];
   char *run_dir;  /* relative to the sweep directory */
   char *hash;
-  char **values;  /* per axis column */
+  strlist_t values; /* per axis column */
 } sweep_row_t;
 
 typedef struct {
@@ -175,8 +177,7 @@ typedef struct {
 typedef struct {
   char *dir;
   char *name;           /* the sweep's name (its Slurm jobs are NAME-aN, NAME-aggregate) */
-  int naxes;
-  char **axes;          /* axis column names */
+  strlist_t axes;       /* axis column names */
   sweep_row_t *rows;
   int nrows;
   sweep_array_row_t *arrays;

@@ -12,6 +12,8 @@
 #include "../core/err.h"
 #include "../core/exitcodes.h"
 #include "../core/fsutil.h"
+#include "../core/readfile.h"
+#include "../core/strbuf.h"
 #include "sweep.h"
 #include "template.h"
 #include "textio.h"
@@ -132,8 +134,8 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
   if (!is_sweep && !dir_is_empty(dir))
     return dpt_fail("%s exists, is not empty and is not a sweep; refusing to write into it", dir);
   /* The spec is read before anything is written, so a missing template leaves no files. */
-  char *spec_text = sweep_read_text(spec->path, 0);
-  if (!spec_text) return -1;
+  char *spec_text;
+  if (dpt_read_file(spec->path, DPT_TEXT_MAX, &spec_text, NULL) < 0) return -1;
   for (int i = 0; i < 2; i++) {
     snprintf(path, sizeof path, "%s/%s", o->jobs_dir,
              i ? "aggregate.sbatch.in" : "array.sbatch.in");
@@ -163,7 +165,8 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
     } else {
       /* Same hash, same config: an intact config.yaml (perhaps of a finished run) stays;
        * one an interrupted expansion left short is replaced. */
-      char *old = sweep_read_text(path, 1);
+      char *old = NULL;
+      dpt_read_file_opt(path, DPT_TEXT_MAX, &old, NULL);
       dpt_clear_error();
       int same = old && !strcmp(old, t->yaml);
       dpt_free(old);
@@ -183,7 +186,7 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
   }
   snprintf(path, sizeof path, "%s/arrays.tsv", dir);
   int rc = sweep_write_text(path, b.s, SWEEP_RENAME_ONLY, 0);
-  dpt_free(b.s);
+  strbuf_free(&b);
   if (rc < 0) goto fail;
 
   /* Everything above reaches the disk before the manifest that makes it a sweep. */
@@ -213,7 +216,7 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
   }
   snprintf(path, sizeof path, "%s/manifest.tsv", dir);
   rc = sweep_write_text(path, b.s, SWEEP_DURABLE, 0);
-  dpt_free(b.s);
+  strbuf_free(&b);
   dpt_free(spec_text);
   return rc;
 fail:

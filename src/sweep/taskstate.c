@@ -9,6 +9,7 @@
 #include "../core/err.h"
 #include "../core/exitcodes.h"
 #include "../core/fsutil.h"
+#include "../core/readfile.h"
 #include "../io/h5util.h"
 #include "textio.h"
 
@@ -51,7 +52,8 @@ void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_
   snprintf(path, sizeof path, "%s/%s/run.h5", sweep_dir, row->run_dir);
   sweep_run_file(path, f);
   snprintf(path, sizeof path, "%s/%s/attempts.tsv", sweep_dir, row->run_dir);
-  char *text = sweep_read_text(path, 1);
+  char *text = NULL;
+  dpt_read_file_opt(path, DPT_TEXT_MAX, &text, NULL);
   dpt_clear_error();
   if (text) {
     char *fld[6];

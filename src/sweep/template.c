@@ -6,11 +6,12 @@
 #include <string.h>
 
 #include "../core/err.h"
-#include "textio.h"
+#include "../core/readfile.h"
+#include "../core/strbuf.h"
 
 int sweep_fill_template(const char *tpl_path, const sweep_subst_t *subs, int nsubs, char **out) {
-  char *tpl = sweep_read_text(tpl_path, 0);
-  if (!tpl) return dpt_wrap("job template");
+  char *tpl;
+  if (dpt_read_file(tpl_path, DPT_TEXT_MAX, &tpl, NULL) < 0) return dpt_wrap("job template");
   strbuf_t b = {0};
   int rc = 0;
   for (char *line = tpl; *line && rc == 0;) {
@@ -42,15 +43,15 @@ int sweep_fill_template(const char *tpl_path, const sweep_subst_t *subs, int nsu
       }
     }
     if (!drop && l.s) strbuf_puts(&b, l.s);
-    dpt_free(l.s);
+    strbuf_free(&l);
     line += len;
   }
   dpt_free(tpl);
   if (rc < 0) {
-    dpt_free(b.s);
+    strbuf_free(&b);
     return -1;
   }
-  *out = b.s;
+  *out = strbuf_take(&b);
   return 0;
 }
 
@@ -67,7 +68,7 @@ char *sweep_sbatch_word(const char *path, const char *pattern) {
   }
   if (pattern) strbuf_puts(&b, pattern);
   strbuf_puts(&b, "\"");
-  return b.s;
+  return strbuf_take(&b);
 }
 
 /* The job scripts quote paths in single quotes for the shell and in double quotes for

@@ -1,23 +1,14 @@
 /* textio.h - the sweep directory's text files (manifest.tsv, arrays.tsv, submitted.tsv,
- * configs, scripts): reading one whole, writing one through a temporary name, splitting
- * a TSV line, and a growable string to build them in. */
+ * configs, scripts): writing one through a temporary name and splitting a TSV line;
+ * they are read with dpt_read_file (core/readfile.h) and built in a strbuf_t. */
 #ifndef DPT_SWEEP_TEXTIO_H
 #define DPT_SWEEP_TEXTIO_H
 
 #include <stddef.h>
 
-typedef struct {
-  char *s;
-  size_t len, cap;
-} strbuf_t;
-
-void strbuf_put(strbuf_t *b, const char *text, size_t n);
-void strbuf_puts(strbuf_t *b, const char *text);
-void strbuf_printf(strbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* The whole file (dpt_free() it), or NULL: with a message, or without one when
- * missing_ok and the file does not exist. */
-char *sweep_read_text(const char *path, int missing_ok);
+/* The most a TSV file of a sweep may hold when read back: a manifest of
+ * SWEEP_MAX_COMBOS tasks with long axis values stays well below it. */
+#define SWEEP_TSV_MAX ((size_t)1 << 30)
 
 /* How sweep_write_text publishes. */
 typedef enum {
