@@ -78,7 +78,7 @@ static int excluded(const sweep_spec_t *s, const int *vi) {
       const sweep_axis_t *a = &s->axes[cond->axis];
       const char *v = a->values[vi[a->dim]].text;
       int any = 0;
-      for (int k = 0; k < cond->nvalues && !any; k++) any = values_equal(v, cond->values[k]);
+      for (int k = 0; k < cond->values.n && !any; k++) any = values_equal(v, cond->values.v[k]);
       all = any;
     }
     if (all) return 1;
@@ -226,11 +226,11 @@ int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) 
       return dpt_fail("%s: more than %ld combinations; split the sweep", s->path, SWEEP_MAX_COMBOS);
   }
   plan->ncombos = (int)combos;
-  int nsets_max = s->nsets;
+  int nsets_max = s->sets.n;
   for (int a = 0; a < s->naxes; a++) {
     int m = 0;
     for (int v = 0; v < s->axes[a].nvalues; v++)
-      if (s->axes[a].values[v].nsets > m) m = s->axes[a].values[v].nsets;
+      if (s->axes[a].values[v].sets.n > m) m = s->axes[a].values[v].sets.n;
     nsets_max += m;
   }
   const char **sets = dpt_alloc((size_t)(nsets_max + 1) * sizeof *sets);
@@ -255,10 +255,10 @@ int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) 
       continue;
     }
     int n = 0;
-    for (int i = 0; i < s->nsets; i++) sets[n++] = s->sets[i];
+    for (int i = 0; i < s->sets.n; i++) sets[n++] = s->sets.v[i];
     for (int a = 0; a < s->naxes; a++) {
       const sweep_value_t *v = &s->axes[a].values[vi[s->axes[a].dim]];
-      for (int i = 0; i < v->nsets; i++) sets[n++] = v->sets[i];
+      for (int i = 0; i < v->sets.n; i++) sets[n++] = v->sets.v[i];
     }
     sweep_task_t *t = &plan->tasks[plan->ntasks];
     memset(t, 0, sizeof *t);

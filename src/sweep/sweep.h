@@ -37,8 +37,7 @@
 
 typedef struct {
   char *text;   /* for the manifest and exclude rules: the scalar, or a map in flow style */
-  char **sets;  /* the "dotted.key=value" overrides this value means */
-  int nsets;
+  strlist_t sets; /* the "dotted.key=value" overrides this value means */
   int line;
 } sweep_value_t;
 
@@ -57,8 +56,7 @@ typedef struct {
 
 typedef struct {
   int axis;
-  char **values; /* matches when the task's value equals any of these */
-  int nvalues;
+  strlist_t values; /* matches when the task's value equals any of these */
 } sweep_cond_t;
 
 typedef struct {
@@ -85,8 +83,8 @@ typedef struct {
   char *name;       /* `name:`, default the file's base name */
   char *base_name;  /* the base config file, for messages ("inline" when inline) */
   char *base_text;  /* its YAML text ("{}" when inline: then in sets) */
-  char **sets;      /* inline base, `set:` and command-line overrides, in that order */
-  int nsets;
+  char *text;       /* the spec file's text, as read (written to sweep.yaml) */
+  strlist_t sets;   /* inline base, `set:` and command-line overrides, in that order */
   sweep_axis_t *axes;
   int naxes;
   sweep_dim_t *dims;

@@ -133,15 +133,12 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
                     "are kept)", dir);
   if (!is_sweep && !dir_is_empty(dir))
     return dpt_fail("%s exists, is not empty and is not a sweep; refusing to write into it", dir);
-  /* The spec is read before anything is written, so a missing template leaves no files. */
-  char *spec_text;
-  if (dpt_read_file(spec->path, DPT_TEXT_MAX, &spec_text, NULL) < 0) return -1;
+  /* A missing template leaves no files. */
   for (int i = 0; i < 2; i++) {
     snprintf(path, sizeof path, "%s/%s", o->jobs_dir,
              i ? "aggregate.sbatch.in" : "array.sbatch.in");
     if (access(path, R_OK) != 0) {
-      dpt_free(spec_text);
-      return dpt_fail("%s: job template missing (--jobs DIR names the templates' directory)",
+          return dpt_fail("%s: job template missing (--jobs DIR names the templates' directory)",
                       path);
     }
   }
@@ -174,7 +171,7 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
     }
   }
   snprintf(path, sizeof path, "%s/sweep.yaml", dir);
-  if (sweep_write_text(path, spec_text, SWEEP_RENAME_ONLY, 0) < 0) goto fail;
+  if (sweep_write_text(path, spec->text, SWEEP_RENAME_ONLY, 0) < 0) goto fail;
   if (write_scripts(spec, plan, dir, o) < 0) goto fail;
 
   strbuf_t b = {0};
@@ -217,10 +214,8 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
   snprintf(path, sizeof path, "%s/manifest.tsv", dir);
   rc = sweep_write_text(path, b.s, SWEEP_DURABLE, 0);
   strbuf_free(&b);
-  dpt_free(spec_text);
   return rc;
 fail:
-  dpt_free(spec_text);
   return dpt_wrap("writing sweep %s", dir);
 }
 
