@@ -10,7 +10,7 @@
 #include "../core/exitcodes.h"
 #include "../core/fsutil.h"
 #include "../core/readfile.h"
-#include "../io/h5util.h"
+#include "../io/runfile.h"
 #include "textio.h"
 
 const char *const sweep_state_names[TASK_NSTATES] = {
@@ -19,30 +19,24 @@ const char *const sweep_state_names[TASK_NSTATES] = {
 void sweep_run_file(const char *path, sweep_task_files_t *f) {
   f->run_status[0] = 0;
   f->has_results = 0;
-  if (dpt_file_exists(path)) {
-    hid_t file = h5_open_checked(path, "dpt-run", 1);
-    char *status = NULL;
-    if (file >= 0 && h5_read_attr_str(file, "status", &status) == 0) {
-      snprintf(f->run_status, sizeof f->run_status, "%s", status);
-      dpt_free(status);
-      hid_t g = H5Gopen2(file, "/results", H5P_DEFAULT);
-      if (g >= 0) {
-        f->has_results = h5_read_attr_f64(g, "test_acc_last", &f->test_acc_last) == 0 &&
-                         h5_read_attr_f64(g, "test_acc_best", &f->test_acc_best) == 0;
-        if (h5_read_attr_f64(g, "best_val_acc", &f->best_val_acc) < 0) f->best_val_acc = -1;
-        H5Gclose(g);
-      }
-      /* A run file without its completeness mark is not trusted as done. */
-      int64_t complete = 0;
-      if (!strcmp(f->run_status, "complete") &&
-          (h5_read_attr_i64(file, "complete", &complete) < 0 || complete != 1))
-        snprintf(f->run_status, sizeof f->run_status, "damaged");
-    } else {
-      snprintf(f->run_status, sizeof f->run_status, "damaged");
-    }
-    if (file >= 0) H5Fclose(file);
+  if (!dpt_file_exists(path)) return;
+  runfile_t r;
+  if (runfile_read_partial(path, &r) < 0) {
+    snprintf(f->run_status, sizeof f->run_status, "damaged");
     dpt_clear_error();
+    return;
   }
+  /* A run file without a readable status says nothing; one complete without its
+   * completeness mark is not trusted as done. */
+  int results = r.info.status[0] && (r.has & RUNFILE_HAS_RESULTS);
+  snprintf(f->run_status, sizeof f->run_status, "%s", r.info.status[0] ? r.info.status : "damaged");
+  if (!strcmp(r.info.status, "complete") && !r.complete)
+    snprintf(f->run_status, sizeof f->run_status, "damaged");
+  f->has_results = results && r.info.has_test;
+  f->test_acc_last = r.info.test_acc_last;
+  f->test_acc_best = r.info.test_acc_best;
+  f->best_val_acc = results ? r.info.best_val_acc : -1;
+  runfile_free(&r);
 }
 
 void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_files_t *f) {

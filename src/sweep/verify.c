@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <ftw.h>
-#include <hdf5.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,9 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../agg/runset.h"
 #include "../core/err.h"
-#include "../io/h5util.h"
+#include "../io/runfile.h"
 #include "commands.h"
 #include "launch.h"
 #include "proc.h"
@@ -23,43 +21,40 @@
 
 /* The per-epoch metrics a config and seed decide, in the order a difference is looked
  * for; times, throughput and bytes sent (rank 0's share, so P's) are left out. */
-static const agg_metric_t decided[] = {M_LR, M_TRAIN_LOSS, M_TRAIN_ACC, M_VAL_LOSS,
-                                       M_VAL_ACC, M_H, M_AVERAGINGS};
+static const run_metric_t decided[] = {RUN_M_LR, RUN_M_TRAIN_LOSS, RUN_M_TRAIN_ACC,
+                                       RUN_M_VAL_LOSS, RUN_M_VAL_ACC, RUN_M_H,
+                                       RUN_M_AVERAGINGS};
 
 /* Bitwise, so that a NaN equals the same NaN and -0 differs from 0. */
 static int same(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
-/* The /results integer `name` of a run file. */
-static int result_i64(const char *path, const char *name, int64_t *v) {
-  hid_t file = h5_open_checked(path, "dpt-run", 1);
-  if (file < 0) return dpt_wrap("%s", path);
-  hid_t g = H5Gopen2(file, "/results", H5P_DEFAULT);
-  int rc = g >= 0 ? h5_read_attr_i64(g, name, v) : -1;
-  if (g >= 0) H5Gclose(g);
-  H5Fclose(file);
-  if (rc < 0) return dpt_fail("%s: no /results %s", path, name);
+static int compare_metrics(const runfile_t *a, const runfile_t *b, char *diff, size_t cap) {
+  int64_t n = a->metrics.n < b->metrics.n ? a->metrics.n : b->metrics.n;
+  for (int64_t e = 0; e < n; e++)
+    for (size_t i = 0; i < sizeof decided / sizeof decided[0]; i++) {
+      run_metric_t c = decided[i];
+      if (!(a->has_metric & b->has_metric & (1u << c))) continue;
+      double x = run_metrics_value(&a->metrics, c, e), y = run_metrics_value(&b->metrics, c, e);
+      if (same(x, y)) continue;
+      snprintf(diff, cap, "metric %s, epoch %lld: recorded %.17g, rerun %.17g",
+               run_metric_name(c), (long long)e + 1, x, y);
+      return 1;
+    }
+  if (a->metrics.n != b->metrics.n) {
+    snprintf(diff, cap, "epochs recorded: recorded %lld, rerun %lld", (long long)a->metrics.n,
+             (long long)b->metrics.n);
+    return 1;
+  }
   return 0;
 }
 
-static int compare_runs(const agg_run_t *a, const agg_run_t *b, char *diff, size_t cap) {
+static int compare_runs(const runfile_t *ra, const runfile_t *rb, char *diff, size_t cap) {
+  const run_info_t *a = &ra->info, *b = &rb->info;
   if (strcmp(a->status, "complete") || strcmp(b->status, "complete")) {
     snprintf(diff, cap, "status: recorded %s, rerun %s", a->status, b->status);
     return 1;
   }
-  int64_t n = a->n < b->n ? a->n : b->n;
-  for (int64_t e = 0; e < n; e++)
-    for (size_t i = 0; i < sizeof decided / sizeof decided[0]; i++) {
-      const double *x = a->metric[decided[i]], *y = b->metric[decided[i]];
-      if (!x || !y || same(x[e], y[e])) continue;
-      snprintf(diff, cap, "metric %s, epoch %lld: recorded %.17g, rerun %.17g",
-               agg_metric_names[decided[i]], (long long)e + 1, x[e], y[e]);
-      return 1;
-    }
-  if (a->n != b->n) {
-    snprintf(diff, cap, "epochs recorded: recorded %lld, rerun %lld", (long long)a->n,
-             (long long)b->n);
-    return 1;
-  }
+  if (compare_metrics(ra, rb, diff, cap)) return 1;
   const struct { const char *name; double x, y; } results[] = {
       {"best_val_acc", a->best_val_acc, b->best_val_acc},
       {"best_epoch", (double)a->best_epoch, (double)b->best_epoch},
@@ -73,42 +68,41 @@ static int compare_runs(const agg_run_t *a, const agg_run_t *b, char *diff, size
                results[i].x, results[i].y);
       return 1;
     }
+  if (a->averagings_total != b->averagings_total) {
+    snprintf(diff, cap, "result averagings_total: recorded %lld, rerun %lld",
+             (long long)a->averagings_total, (long long)b->averagings_total);
+    return 1;
+  }
+  if (a->weights_crc32 != b->weights_crc32) {
+    snprintf(diff, cap, "weights_crc32: recorded %08llx, rerun %08llx",
+             (unsigned long long)a->weights_crc32, (unsigned long long)b->weights_crc32);
+    return 1;
+  }
   return 0;
 }
 
+/* Reads a run file that verify can compare: complete, with the weights' crc32 and the
+ * averagings. which: "recorded" or "rerun". */
+static int read_run(const char *path, const char *which, runfile_t *r) {
+  if (runfile_read(path, r) < 0) return dpt_wrap("%s", which);
+  const char *missing = !(r->has & RUNFILE_HAS_CRC) ? "weights_crc32"
+                        : !(r->has & RUNFILE_HAS_WORKERS) ? "averagings_total" : NULL;
+  if (!missing) return 0;
+  runfile_free(r);
+  return dpt_fail("%s: no /results %s", path, missing);
+}
+
 int sweep_verify_compare(const char *recorded, const char *rerun, char *diff, size_t cap) {
-  agg_run_t a, b;
-  memset(&a, 0, sizeof a);
-  memset(&b, 0, sizeof b);
-  int64_t crc_a = 0, crc_b = 0, avg_a = 0, avg_b = 0;
-  int rc = -1;
+  runfile_t a, b;
   diff[0] = 0;
-  if (agg_run_read(recorded, &a) < 0) {
-    dpt_wrap("recorded %s", recorded);
-    goto done;
+  if (read_run(recorded, "recorded", &a) < 0) return -1;
+  if (read_run(rerun, "rerun", &b) < 0) {
+    runfile_free(&a);
+    return -1;
   }
-  if (agg_run_read(rerun, &b) < 0) {
-    dpt_wrap("rerun %s", rerun);
-    goto done;
-  }
-  if (result_i64(recorded, "weights_crc32", &crc_a) < 0 ||
-      result_i64(rerun, "weights_crc32", &crc_b) < 0 ||
-      result_i64(recorded, "averagings_total", &avg_a) < 0 ||
-      result_i64(rerun, "averagings_total", &avg_b) < 0)
-    goto done;
-  rc = compare_runs(&a, &b, diff, cap);
-  if (rc == 0 && avg_a != avg_b) {
-    snprintf(diff, cap, "result averagings_total: recorded %lld, rerun %lld",
-             (long long)avg_a, (long long)avg_b);
-    rc = 1;
-  } else if (rc == 0 && crc_a != crc_b) {
-    snprintf(diff, cap, "weights_crc32: recorded %08llx, rerun %08llx",
-             (unsigned long long)crc_a, (unsigned long long)crc_b);
-    rc = 1;
-  }
-done:
-  agg_run_free(&a);
-  agg_run_free(&b);
+  int rc = compare_runs(&a, &b, diff, cap);
+  runfile_free(&a);
+  runfile_free(&b);
   return rc;
 }
 
