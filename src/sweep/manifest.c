@@ -149,7 +149,8 @@ int sweep_submissions_append(const char *dir, const sweep_submission_t *subs, in
   strbuf_t b = {0};
   strbuf_puts(&b, old && *old ? old : "job\tarray\tindices\n");
   dpt_free(old);
-  for (int i = 0; i < n; i++) strbuf_printf(&b, "%s\t%s\t%s\n", subs[i].job, subs[i].array, subs[i].indices);
+  for (int i = 0; i < n; i++)
+    strbuf_printf(&b, "%s\t%s\t%s\n", subs[i].job, subs[i].array, subs[i].indices);
   int rc = sweep_write_text(path, b.s, SWEEP_DURABLE, 0);
   strbuf_free(&b);
   return rc;

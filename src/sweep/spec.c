@@ -144,7 +144,8 @@ static int parse_spec(spec_ctx_t *c, const ydoc_node_t *root, const char *const 
     return ydoc_fail(c->doc, root, "a sweep spec is a map (name, base, set, grid, zip, "
                      "exclude, seeds, replicates, resources)");
   TRY(parse_base_and_set(c, root, extra_sets, nextra));
-  for (int p = 0; p < root->n; p++) TRY(parse_key(c, root->items[2 * p], root->items[2 * p + 1], &later));
+  for (int p = 0; p < root->n; p++)
+    TRY(parse_key(c, root->items[2 * p], root->items[2 * p + 1], &later));
   if (later.seeds && later.replicates)
     return ydoc_fail(c->doc, later.replicates, "give seeds or replicates, not both");
   if (later.seeds) TRY(spec_parse_seeds(c, later.seeds, SPEC_SEEDS));

@@ -57,7 +57,8 @@ static int parse_text(spec_ctx_t *c, const char *key, const ydoc_node_t *v, char
   if ((partition || account) && *val && !spec_slurm_word(val, partition ? "," : ""))
     return ydoc_fail(c->doc, v, "resources.%s: '%s': expected %s of letters, digits, '_', "
                      "'-' and '.'", key, val, partition
-                     ? "a Slurm partition name (or a comma-separated list)" : "a Slurm account name");
+                     ? "a Slurm partition name (or a comma-separated list)"
+                     : "a Slurm account name");
   dpt_free(*out);
   *out = dpt_strdup(val);
   return 0;

@@ -52,72 +52,102 @@ static int dir_is_empty(const char *dir) {
   return empty;
 }
 
+/* Fills the template jobs_dir/tpl_name into the script dir/jobs/name. */
+static int write_script(const sweep_write_opts_t *o, const char *tpl_name, const char *dir,
+                        const char *name, const sweep_subst_t *subs, int nsubs) {
+  char path[4200], *text;
+  snprintf(path, sizeof path, "%s/%s", o->jobs_dir, tpl_name);
+  TRY(sweep_fill_template(path, subs, nsubs, &text));
+  snprintf(path, sizeof path, "%s/jobs/%s.sbatch", dir, name);
+  int rc = sweep_write_text(path, text, SWEEP_RENAME_ONLY, 0755);
+  dpt_free(text);
+  return rc;
+fail:
+  return -1;
+}
+
+/* The values every script shares, as the templates take them. */
+typedef struct {
+  const sweep_spec_t *spec;
+  const sweep_write_opts_t *o;
+  const char *dir;
+  char *workdir;       /* --chdir */
+  char logs[4200];     /* DIR/logs */
+} scripts_t;
+
+static int write_array_script(const scripts_t *sc, int a, const sweep_array_t *ar) {
+  const sweep_resources_t *res = &sc->spec->res;
+  char job[256], array[64], name[16], ranks[16], cpus[16], mem[32], time[32], lead[16];
+  char ntasks[16], code[8], requeues[16];
+  snprintf(name, sizeof name, "a%d", a);
+  snprintf(job, sizeof job, "%s-%s", sc->spec->name, name);
+  snprintf(array, sizeof array, "0-%d", ar->ntasks - 1);
+  if (res->throttle > 0)
+    snprintf(array + strlen(array), sizeof array - strlen(array), "%%%d", res->throttle);
+  snprintf(ranks, sizeof ranks, "%d", ar->ranks);
+  snprintf(cpus, sizeof cpus, "%d", ar->cpus_per_rank);
+  snprintf(mem, sizeof mem, "%dM", ar->mem_per_cpu_mb);
+  if (!ar->mem_per_cpu_mb) mem[0] = 0;
+  snprintf(time, sizeof time, "%d", ar->time_min);
+  snprintf(lead, sizeof lead, "%d", res->signal_lead);
+  if (res->signal_lead == 0) lead[0] = 0;
+  snprintf(ntasks, sizeof ntasks, "%d", ar->ntasks);
+  snprintf(code, sizeof code, "%d", DPT_EXIT_REQUEUE);
+  snprintf(requeues, sizeof requeues, "%d", res->max_requeues);
+  char *log = sweep_sbatch_word(sc->logs, "/%A_%a.out");
+  const sweep_subst_t subs[] = {
+      {"SWEEP_NAME", sc->spec->name}, {"SWEEP_DIR", sc->dir}, {"ARRAY_NAME", name},
+      {"JOB_NAME", job}, {"ARRAY", array}, {"RANKS", ranks}, {"CPUS_PER_RANK", cpus},
+      {"MEM_PER_CPU", mem}, {"TIME", time}, {"PARTITION", res->partition},
+      {"ACCOUNT", res->account}, {"SIGNAL_LEAD", lead}, {"LOG_PATTERN", log},
+      {"WORKDIR_SBATCH", sc->workdir}, {"DPT_BIN", sc->o->bin_dir}, {"NTASKS", ntasks},
+      {"REQUEUE_CODE", code}, {"MAX_REQUEUES", requeues}};
+  int rc = write_script(sc->o, "array.sbatch.in", sc->dir, name, subs,
+                        (int)(sizeof subs / sizeof subs[0]));
+  dpt_free(log);
+  return rc;
+}
+
+static int write_aggregate_script(const scripts_t *sc) {
+  char job[256], code[8];
+  snprintf(job, sizeof job, "%s-aggregate", sc->spec->name);
+  snprintf(code, sizeof code, "%d", DPT_EXIT_SKIPPED);
+  char *log = sweep_sbatch_word(sc->logs, "/aggregate_%j.out");
+  const sweep_subst_t subs[] = {
+      {"SWEEP_NAME", sc->spec->name}, {"SWEEP_DIR", sc->dir}, {"JOB_NAME", job},
+      {"PARTITION", sc->spec->res.partition}, {"ACCOUNT", sc->spec->res.account},
+      {"LOG_PATTERN", log}, {"WORKDIR_SBATCH", sc->workdir}, {"DPT_BIN", sc->o->bin_dir},
+      {"SKIPPED_CODE", code}};
+  int rc = write_script(sc->o, "aggregate.sbatch.in", sc->dir, "aggregate", subs,
+                        (int)(sizeof subs / sizeof subs[0]));
+  dpt_free(log);
+  return rc;
+}
+
+/* jobs/aN.sbatch per array and jobs/aggregate.sbatch. */
 static int write_scripts(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir,
                          const sweep_write_opts_t *o) {
-  char path[4200], tpl[4200], logs[4200], job[256], array[4096], name[16];
-  char ranks[16], cpus[16], mem[32], time[32], lead[16], ntasks[16], code[8], requeues[16];
-  snprintf(logs, sizeof logs, "%s/logs", dir);
-  snprintf(code, sizeof code, "%d", DPT_EXIT_REQUEUE);
-  snprintf(requeues, sizeof requeues, "%d", spec->res.max_requeues);
-  char *workdir = sweep_sbatch_word(o->workdir, NULL), *log_task = sweep_sbatch_word(logs, "/%A_%a.out");
-  char *log_agg = sweep_sbatch_word(logs, "/aggregate_%j.out");
-  int rc = -1;
-  snprintf(lead, sizeof lead, "%d", spec->res.signal_lead);
-  if (spec->res.signal_lead == 0) lead[0] = 0;
-  for (int a = 0; a < plan->narrays; a++) {
-    const sweep_array_t *ar = &plan->arrays[a];
-    snprintf(name, sizeof name, "a%d", a);
-    snprintf(job, sizeof job, "%s-%s", spec->name, name);
-    snprintf(array, sizeof array, "0-%d", ar->ntasks - 1);
-    if (spec->res.throttle > 0)
-      snprintf(array + strlen(array), sizeof array - strlen(array), "%%%d", spec->res.throttle);
-    snprintf(ranks, sizeof ranks, "%d", ar->ranks);
-    snprintf(cpus, sizeof cpus, "%d", ar->cpus_per_rank);
-    snprintf(mem, sizeof mem, "%dM", ar->mem_per_cpu_mb);
-    if (!ar->mem_per_cpu_mb) mem[0] = 0;
-    snprintf(time, sizeof time, "%d", ar->time_min);
-    snprintf(ntasks, sizeof ntasks, "%d", ar->ntasks);
-    const sweep_subst_t subs[] = {
-        {"SWEEP_NAME", spec->name}, {"SWEEP_DIR", dir}, {"ARRAY_NAME", name},
-        {"JOB_NAME", job}, {"ARRAY", array}, {"RANKS", ranks}, {"CPUS_PER_RANK", cpus},
-        {"MEM_PER_CPU", mem}, {"TIME", time}, {"PARTITION", spec->res.partition},
-        {"ACCOUNT", spec->res.account}, {"SIGNAL_LEAD", lead}, {"LOG_PATTERN", log_task},
-        {"WORKDIR_SBATCH", workdir}, {"DPT_BIN", o->bin_dir}, {"NTASKS", ntasks},
-        {"REQUEUE_CODE", code}, {"MAX_REQUEUES", requeues}};
-    char *text;
-    snprintf(tpl, sizeof tpl, "%s/array.sbatch.in", o->jobs_dir);
-    TRY(sweep_fill_template(tpl, subs, (int)(sizeof subs / sizeof subs[0]), &text));
-    snprintf(path, sizeof path, "%s/jobs/%s.sbatch", dir, name);
-    int wrc = sweep_write_text(path, text, SWEEP_RENAME_ONLY, 0755);
-    dpt_free(text);
-    TRY(wrc);
-  }
+  scripts_t sc = {spec, o, dir, sweep_sbatch_word(o->workdir, NULL), ""};
+  snprintf(sc.logs, sizeof sc.logs, "%s/logs", dir);
+  int rc = 0;
+  for (int a = 0; rc == 0 && a < plan->narrays; a++)
+    rc = write_array_script(&sc, a, &plan->arrays[a]);
   /* Scripts of arrays an earlier expansion had and this one has not. */
-  for (int a = plan->narrays;; a++) {
+  for (int a = plan->narrays; rc == 0; a++) {
+    char path[4200];
     snprintf(path, sizeof path, "%s/jobs/a%d.sbatch", dir, a);
     if (unlink(path) != 0) break;
   }
-  snprintf(job, sizeof job, "%s-aggregate", spec->name);
-  const sweep_subst_t subs[] = {{"SWEEP_NAME", spec->name}, {"SWEEP_DIR", dir}, {"JOB_NAME", job},
-                          {"PARTITION", spec->res.partition}, {"ACCOUNT", spec->res.account},
-                          {"LOG_PATTERN", log_agg}, {"WORKDIR_SBATCH", workdir},
-                          {"DPT_BIN", o->bin_dir}};
-  char *text;
-  snprintf(tpl, sizeof tpl, "%s/aggregate.sbatch.in", o->jobs_dir);
-  TRY(sweep_fill_template(tpl, subs, (int)(sizeof subs / sizeof subs[0]), &text));
-  snprintf(path, sizeof path, "%s/jobs/aggregate.sbatch", dir);
-  rc = sweep_write_text(path, text, SWEEP_RENAME_ONLY, 0755);
-  dpt_free(text);
-fail:
-  dpt_free(workdir);
-  dpt_free(log_task);
-  dpt_free(log_agg);
+  if (rc == 0) rc = write_aggregate_script(&sc);
+  dpt_free(sc.workdir);
   return rc;
 }
 
 
-int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir,
-                const sweep_write_opts_t *o) {
+/* What refuses the directory before anything is written: paths a job script cannot
+ * carry, an existing sweep without force, a directory that is no sweep, a missing
+ * template. */
+static int check_target(const char *dir, const sweep_write_opts_t *o) {
   char path[4200];
   const char *const paths[][2] = {{"sweep directory", dir}, {"working directory", o->workdir},
                                   {"dpt's bin directory", o->bin_dir}};
@@ -133,68 +163,64 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
                     "are kept)", dir);
   if (!is_sweep && !dir_is_empty(dir))
     return dpt_fail("%s exists, is not empty and is not a sweep; refusing to write into it", dir);
-  /* A missing template leaves no files. */
   for (int i = 0; i < 2; i++) {
     snprintf(path, sizeof path, "%s/%s", o->jobs_dir,
              i ? "aggregate.sbatch.in" : "array.sbatch.in");
-    if (access(path, R_OK) != 0) {
-          return dpt_fail("%s: job template missing (--jobs DIR names the templates' directory)",
+    if (access(path, R_OK) != 0)
+      return dpt_fail("%s: job template missing (--jobs DIR names the templates' directory)",
                       path);
-    }
   }
-  const char *subdirs[] = {"", "/tasks", "/jobs", "/logs"};
-  for (int i = 0; i < 4; i++) {
-    snprintf(path, sizeof path, "%s%s", dir, subdirs[i]);
-    if (dpt_mkdirs(path) < 0) goto fail;
-  }
+  return 0;
+}
+
+/* tasks/HASH/config.yaml of every task. */
+static int write_configs(const sweep_plan_t *plan, const char *dir) {
+  char path[4200];
   for (int i = 0; i < plan->ntasks; i++) {
     const sweep_task_t *t = &plan->tasks[i];
     snprintf(path, sizeof path, "%s/tasks/%s", dir, t->hash);
     int fresh = mkdir(path, 0777) == 0;
-    if (!fresh && errno != EEXIST) {
-      dpt_fail("cannot create directory %s: %s", path, strerror(errno));
-      goto fail;
-    }
+    if (!fresh && errno != EEXIST)
+      return dpt_fail("cannot create directory %s: %s", path, strerror(errno));
     snprintf(path, sizeof path, "%s/tasks/%s/config.yaml", dir, t->hash);
-    if (fresh) {
-      /* A new directory: write in place (the manifest, published last, vouches for it). */
-      if (write_new(path, t->yaml) < 0) goto fail;
-    } else {
-      /* Same hash, same config: an intact config.yaml (perhaps of a finished run) stays;
-       * one an interrupted expansion left short is replaced. */
-      char *old = NULL;
-      dpt_read_file_opt(path, DPT_TEXT_MAX, &old, NULL);
-      dpt_clear_error();
-      int same = old && !strcmp(old, t->yaml);
-      dpt_free(old);
-      if (!same && sweep_write_text(path, t->yaml, SWEEP_RENAME_ONLY, 0) < 0) goto fail;
+    if (fresh) { /* write in place: the manifest, published last, vouches for it */
+      TRY(write_new(path, t->yaml));
+      continue;
     }
+    /* Same hash, same config: an intact config.yaml (perhaps of a finished run) stays;
+     * one an interrupted expansion left short is replaced. */
+    char *old = NULL;
+    dpt_read_file_opt(path, DPT_TEXT_MAX, &old, NULL);
+    dpt_clear_error();
+    int same = old && !strcmp(old, t->yaml);
+    dpt_free(old);
+    if (!same) TRY(sweep_write_text(path, t->yaml, SWEEP_RENAME_ONLY, 0));
   }
-  snprintf(path, sizeof path, "%s/sweep.yaml", dir);
-  if (sweep_write_text(path, spec->text, SWEEP_RENAME_ONLY, 0) < 0) goto fail;
-  if (write_scripts(spec, plan, dir, o) < 0) goto fail;
+  return 0;
+fail:
+  return -1;
+}
 
+static int write_arrays_tsv(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir) {
+  char path[4200];
   strbuf_t b = {0};
   strbuf_puts(&b, "array\tranks\ttime_min\tmem_per_cpu_mb\tcpus_per_rank\tthrottle\tntasks\n");
   for (int a = 0; a < plan->narrays; a++) {
     const sweep_array_t *ar = &plan->arrays[a];
     strbuf_printf(&b, "a%d\t%d\t%d\t%d\t%d\t%d\t%d\n", a, ar->ranks, ar->time_min,
-            ar->mem_per_cpu_mb, ar->cpus_per_rank, spec->res.throttle, ar->ntasks);
+                  ar->mem_per_cpu_mb, ar->cpus_per_rank, spec->res.throttle, ar->ntasks);
   }
   snprintf(path, sizeof path, "%s/arrays.tsv", dir);
   int rc = sweep_write_text(path, b.s, SWEEP_RENAME_ONLY, 0);
   strbuf_free(&b);
-  if (rc < 0) goto fail;
+  return rc;
+}
 
-  /* Everything above reaches the disk before the manifest that makes it a sweep. */
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    syncfs(fd);
-    close(fd);
-  }
-  b = (strbuf_t){0};
-  strbuf_printf(&b, "# dpt-sweep manifest of %s: %d task(s) in %d array job(s), from %s\n", spec->name,
-          plan->ntasks, plan->narrays, spec->path);
+static int write_manifest(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir) {
+  char path[4200];
+  strbuf_t b = {0};
+  strbuf_printf(&b, "# dpt-sweep manifest of %s: %d task(s) in %d array job(s), from %s\n",
+                spec->name, plan->ntasks, plan->narrays, spec->path);
   strbuf_puts(&b, "task\tarray\tindex\tranks\ttime_min\trun_dir\thash");
   for (int a = 0; a < spec->naxes; a++) {
     strbuf_puts(&b, "\t");
@@ -204,7 +230,7 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
   for (int i = 0; i < plan->ntasks; i++) {
     const sweep_task_t *t = &plan->tasks[i];
     strbuf_printf(&b, "%d\ta%d\t%d\t%d\t%d\ttasks/%s\t%s", i, t->array, t->index, t->ranks,
-            t->time_min, t->hash, t->hash);
+                  t->time_min, t->hash, t->hash);
     for (int a = 0; a < spec->naxes; a++) {
       strbuf_puts(&b, "\t");
       put_cell(&b, spec->axes[a].values[t->vi[spec->axes[a].dim]].text);
@@ -212,12 +238,34 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
     strbuf_puts(&b, "\n");
   }
   snprintf(path, sizeof path, "%s/manifest.tsv", dir);
-  rc = sweep_write_text(path, b.s, SWEEP_DURABLE, 0);
+  int rc = sweep_write_text(path, b.s, SWEEP_DURABLE, 0);
   strbuf_free(&b);
   return rc;
-fail:
-  return dpt_wrap("writing sweep %s", dir);
 }
 
-/* ---- reading ---- */
-
+int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir,
+                const sweep_write_opts_t *o) {
+  char path[4200];
+  TRY(check_target(dir, o)); /* before anything is written */
+  const char *subdirs[] = {"", "/tasks", "/jobs", "/logs"};
+  for (int i = 0; i < 4; i++) {
+    snprintf(path, sizeof path, "%s%s", dir, subdirs[i]);
+    if (dpt_mkdirs(path) < 0) goto wrap;
+  }
+  snprintf(path, sizeof path, "%s/sweep.yaml", dir);
+  if (write_configs(plan, dir) < 0 ||
+      sweep_write_text(path, spec->text, SWEEP_RENAME_ONLY, 0) < 0 ||
+      write_scripts(spec, plan, dir, o) < 0 || write_arrays_tsv(spec, plan, dir) < 0)
+    goto wrap;
+  /* Everything above reaches the disk before the manifest that makes it a sweep. */
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    syncfs(fd);
+    close(fd);
+  }
+  return write_manifest(spec, plan, dir);
+wrap:
+  return dpt_wrap("writing sweep %s", dir);
+fail:
+  return -1;
+}
