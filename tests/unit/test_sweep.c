@@ -28,6 +28,8 @@ TEST(sweep_expr_arithmetic) {
   CHECK(v == 8);
   CHECK_OK(expr_eval("-(2 - 5) * min(K, 2, 7)", vars, NULL, &v));
   CHECK(v == 6);
+  CHECK_OK(expr_eval("10 - 4 - 3 + 24 / 4 / 2 * 3", vars, NULL, &v)); /* left to right */
+  CHECK(v == 12);
   CHECK_FAILS(expr_eval("K / 0", vars, NULL, &v));
   CHECK(strstr(dpt_errmsg(), "division by zero"));
   CHECK_FAILS(expr_eval("Q + 1", vars, NULL, &v));
