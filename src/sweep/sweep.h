@@ -1,5 +1,6 @@
 /* sweep.h - sweep specs (the YAML files in sweeps/), their expansion into tasks, and the sweep
- * directory that `dpt-sweep expand` writes and submit/status/resubmit/run-local read.
+ * directory that `dpt-sweep expand` writes (sweepdir.c) and the other subcommands read
+ * back (manifest.c).
  *
  * A spec names a base run config, axes by dotted config key (a grid: the cartesian
  * product; zip groups: axes that move together), exclude rules, seeds or replicates, and
@@ -18,9 +19,13 @@
  *   jobs/ARRAY.sbatch    the batch script of each array (from jobs/array.sbatch.in)
  *   jobs/aggregate.sbatch  the aggregation job (from jobs/aggregate.sbatch.in)
  *   tasks/HASH/config.yaml the task's resolved config; dpt-train writes run.h5 there
- *   tasks/HASH/attempts.tsv  one line per finished attempt: job, restart, exit status
- *   logs/JOB_INDEX.out   per-task logs (Slurm --output, append mode)
- *   submitted.tsv        job ids of every submission: job array indices */
+ *   tasks/HASH/attempts.tsv  one line per finished attempt: job, index, restart, exit
+ *                        status, time
+ *   logs/JOB_INDEX.out   per-task logs (Slurm --output, append mode; run-local writes
+ *                        logs/local_TASK.out)
+ *   submitted.tsv        job ids of every submission: job array indices
+ *   local.pid            "PID TASK" while run-local runs that task
+ *   results.md           the aggregation job's table */
 #ifndef DPT_SWEEP_H
 #define DPT_SWEEP_H
 
