@@ -37,7 +37,7 @@ help:
 	@echo "make          build bin/dpt-* and the unit tests"
 	@echo "make test     install missing deps, build, run unit and bats tests"
 	@echo "make check    unit tests, fuzz replay, parser/reader bats under ASan + UBSan"
-	@echo "make headers  compile every src/*/*.h on its own (part of test and check)"
+	@echo "make headers  compile every src/*/*.h and bench/*.h on its own (part of test and check)"
 	@echo "make demo     install deps, import Fashion-MNIST, train LeNet-5, print results"
 	@echo "make bench    training-step and sgemm throughput"
 	@echo "make reproduce  the studies on Fashion-MNIST -> results/fashion-mnist/REPORT.md (QUICK=1: minutes)"
@@ -76,11 +76,17 @@ test: deps
 
 # Every header compiles on its own, from a file that includes just it: none leans on
 # what its includers happened to include first. One stamp per header; a change to any
-# header checks them all again (they include each other).
-HEADERS    := $(sort $(wildcard src/*/*.h))
-HEADER_OKS := $(HEADERS:src/%.h=$(BUILD)/headers/%.ok)
+# header (they include each other) or to CFLAGS (WERROR=1, the version) checks them all
+# again.
+HEADERS      := $(sort $(wildcard src/*/*.h bench/*.h))
+HEADER_OKS   := $(HEADERS:%=$(BUILD)/headers/%.ok)
+HEADER_FLAGS := $(BUILD)/headers/cflags
+ifneq ($(file < $(HEADER_FLAGS)),$(CFLAGS))
+$(shell mkdir -p $(BUILD)/headers)
+$(file > $(HEADER_FLAGS),$(CFLAGS))
+endif
 headers: $(HEADER_OKS)
-$(BUILD)/headers/%.ok: src/%.h $(HEADERS)
+$(BUILD)/headers/%.ok: % $(HEADERS) $(HEADER_FLAGS)
 	@mkdir -p $(dir $@)
 	@echo '#include "$(CURDIR)/$<"' | $(CC) $(CFLAGS) -fsyntax-only -x c - || \
 	  { echo "$<: does not compile on its own (make headers)"; exit 1; }

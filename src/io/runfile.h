@@ -1,9 +1,9 @@
 /* runfile.h - run.h5, written and read here only: the resolved config (verbatim YAML and
  * one typed attribute per key), provenance, per-epoch metrics and final results. The
  * trainer rewrites it whole from memory after every epoch and publishes it atomically,
- * so it is always readable and a crash leaves the previous epoch's file. Every reader
- * (the aggregator, sweep status and progress, inspect's summary) fills a runfile_t with
- * runfile_read. Layout: hdf5-schema/run.yaml. */
+ * so it is always readable and a crash leaves the previous epoch's file. runfile_read
+ * fills a runfile_t with what its readers use (the aggregator and verify, sweep status
+ * and progress, inspect's summary). Layout: hdf5-schema/run.yaml. */
 #ifndef DPT_RUNFILE_H
 #define DPT_RUNFILE_H
 
