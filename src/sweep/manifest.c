@@ -71,7 +71,7 @@ static int read_tsv(const char *dir, const char *name, sweep_manifest_t *m,
                     int (*parse)(char *text, const char *path, sweep_manifest_t *m)) {
   char path[4200], *text;
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  TRY(dpt_read_file(path, SWEEP_TSV_MAX, &text, NULL));
+  TRY(dpt_read_file(path, DPT_TEXT_MAX, &text, NULL));
   int rc = parse(text, path, m);
   dpt_free(text);
   return rc;
@@ -117,7 +117,7 @@ int sweep_submissions_read(const char *dir, sweep_submission_t **subs, int *n) {
   *n = 0;
   snprintf(path, sizeof path, "%s/submitted.tsv", dir);
   char *text = NULL;
-  int rc = dpt_read_file_opt(path, SWEEP_TSV_MAX, &text, NULL);
+  int rc = dpt_read_file_opt(path, DPT_TEXT_MAX, &text, NULL);
   if (rc != 0) return rc < 0 ? -1 : 0;
   char *f[4];
   for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
@@ -145,7 +145,7 @@ int sweep_submissions_append(const char *dir, const sweep_submission_t *subs, in
   char path[4200];
   snprintf(path, sizeof path, "%s/submitted.tsv", dir);
   char *old = NULL;
-  if (dpt_read_file_opt(path, SWEEP_TSV_MAX, &old, NULL) < 0) return -1;
+  if (dpt_read_file_opt(path, DPT_TEXT_MAX, &old, NULL) < 0) return -1;
   strbuf_t b = {0};
   strbuf_puts(&b, old && *old ? old : "job\tarray\tindices\n");
   dpt_free(old);

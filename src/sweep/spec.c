@@ -80,7 +80,7 @@ static int parse_base(spec_ctx_t *c, const ydoc_node_t *n) {
   }
   dpt_free(s->base_text);
   s->base_name = path;
-  if (dpt_read_file(path, DPT_TEXT_MAX, &s->base_text, NULL) < 0)
+  if (dpt_read_file(path, YDOC_MAX_BYTES, &s->base_text, NULL) < 0)
     return dpt_wrap("%s:%d: base", s->path, n->line);
   return 0;
 }
@@ -169,7 +169,7 @@ int sweep_spec_load(sweep_spec_t *spec, const char *path, const char *const *ext
                                   dpt_strdup(""), 1, 0, 0, 120, 0, 10};
   spec->base_text = dpt_strdup("{}");
   size_t len;
-  if (dpt_read_file(path, DPT_TEXT_MAX, &spec->text, &len) < 0) return -1;
+  if (dpt_read_file(path, YDOC_MAX_BYTES, &spec->text, &len) < 0) return -1;
   /* Room for an axis one value longer than a sweep may have, so that its own check
    * names the axis. */
   const ydoc_opts_t opts = {.max_nodes = 2 * SWEEP_MAX_COMBOS};

@@ -6,10 +6,6 @@
 
 #include <stddef.h>
 
-/* The most a TSV file of a sweep may hold when read back: a manifest of
- * SWEEP_MAX_COMBOS tasks with long axis values stays well below it. */
-#define SWEEP_TSV_MAX ((size_t)1 << 30)
-
 /* How sweep_write_text publishes. */
 typedef enum {
   SWEEP_RENAME_ONLY, /* rename into place; the caller syncs the file system once */
