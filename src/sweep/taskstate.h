@@ -22,10 +22,21 @@ typedef enum {
   SWEEP_Q_RUNNING  /* RUNNING, COMPLETING, CONFIGURING, ... */
 } sweep_queue_t;
 
-/* What one task's files say: run.h5's status ("complete", "running", "interrupted",
- * "damaged" when it is unreadable or lacks its completeness mark, "" when there is none),
+/* What run.h5 says of its run. */
+typedef enum {
+  SWEEP_RUN_NONE,        /* no run.h5 */
+  SWEEP_RUN_DAMAGED,     /* unreadable, no status, or complete without its mark */
+  SWEEP_RUN_RUNNING,
+  SWEEP_RUN_INTERRUPTED, /* stopped after a checkpoint */
+  SWEEP_RUN_COMPLETE,
+  SWEEP_RUN_OTHER        /* a status this dpt does not know (run_status says which) */
+} sweep_run_t;
+
+/* What one task's files say: run.h5's status (run, and run_status as text for
+ * messages: "complete", "running", "interrupted", "damaged", "" when there is none),
  * its results, and the attempts recorded in attempts.tsv (last_exit -1 = none). */
 typedef struct {
+  sweep_run_t run;
   char run_status[16];
   int last_exit;
   int attempts;
@@ -34,7 +45,7 @@ typedef struct {
 } sweep_task_files_t;
 
 void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_files_t *f);
-/* Only the run file's part of that (run_status, results). */
+/* Only the run file's part of that (run, run_status, results). */
 void sweep_run_file(const char *run_h5, sweep_task_files_t *f);
 /* The run file says the run is complete. */
 int sweep_run_complete(const sweep_task_files_t *f);
