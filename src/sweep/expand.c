@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "../config/config.h"
+#include "../config/config_keys.h"
 #include "../core/err.h"
 #include "expr.h"
 #include "sweep.h"
@@ -77,7 +78,7 @@ static int excluded(const sweep_spec_t *s, const int *vi) {
       const sweep_axis_t *a = &s->axes[cond->axis];
       const char *v = a->values[vi[a->dim]].text;
       int any = 0;
-      for (int k = 0; k < cond->nvalues && !any; k++) any = values_equal(v, cond->values[k]);
+      for (int k = 0; k < cond->values.n && !any; k++) any = values_equal(v, cond->values.v[k]);
       all = any;
     }
     if (all) return 1;
@@ -99,37 +100,28 @@ void sweep_task_label(const sweep_spec_t *spec, const sweep_task_t *t, char *buf
 
 /* ---- resource expressions ---- */
 
-typedef struct {
-  const char *want;
-  double value;
-  int found, numeric;
-} find_t;
-
-static void find_key(void *ctx, const char *key, const char *value) {
-  find_t *f = ctx;
-  if (f->found || strcmp(key, f->want)) return;
-  f->found = 1;
-  char *end;
-  f->value = strtod(value, &end);
-  f->numeric = end != value && !*end;
-  if (!f->numeric && (!strcasecmp(value, "true") || !strcasecmp(value, "false"))) {
-    f->value = !strcasecmp(value, "true");
-    f->numeric = 1;
-  }
-}
-
+/* The number a task's config holds at a dotted key or alias (K, H, B, E): a number as
+ * the resolved config writes it, a boolean as 1 or 0; -1 for anything else ("auto", a
+ * name, a path). */
 static int lookup(void *ctx, const char *name, double *value) {
   static const char *const alias[][2] = {{"K", "model.num_workers"},
                                          {"H", "model.work.local_steps"},
                                          {"B", "model.batch_size"},
                                          {"E", "model.epochs"}};
+  const dpt_config_t *cfg = ctx;
   for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
     if (!strcmp(name, alias[i][0])) name = alias[i][1];
-  find_t f = {name, 0, 0, 0};
-  config_each(ctx, find_key, &f);
-  if (!f.found || !f.numeric) return -1;
-  *value = f.value;
-  return 0;
+  const cfg_key_t *k = cfg_key_find(name);
+  if (!k || k->type == T_IGNORED) return -1;
+  if (k->type == T_BOOL) { /* -1 is auto */
+    int b = *(const int *)((const char *)cfg + k->off);
+    *value = b;
+    return b < 0 ? -1 : 0;
+  }
+  char text[CFG_PATH_MAX + 64], *end;
+  cfg_key_text(cfg, k, text, sizeof text);
+  *value = strtod(text, &end);
+  return end != text && !*end ? 0 : -1;
 }
 
 static int is_integer(const char *s, int *v) {
@@ -198,6 +190,33 @@ static int table_find_or_add(table_t *t, sweep_task_t *tasks, int idx) {
   }
 }
 
+/* Arrays: one per resource shape, in order of first appearance, split at the limit. */
+static void form_arrays(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) {
+  int mem_per_cpu = s->res.mem_per_rank_mb
+                        ? (s->res.mem_per_rank_mb + s->res.cpus_per_rank - 1) / s->res.cpus_per_rank
+                        : 0;
+  for (int i = 0; i < plan->ntasks; i++) {
+    sweep_task_t *t = &plan->tasks[i];
+    int a = plan->narrays - 1;
+    for (; a >= 0; a--) {
+      sweep_array_t *ar = &plan->arrays[a];
+      if (ar->ranks == t->ranks && ar->time_min == t->time_min) break;
+    }
+    if (a < 0 || plan->arrays[a].ntasks == max_array_size) {
+      plan->arrays = dpt_realloc(plan->arrays, (size_t)(plan->narrays + 1) * sizeof *plan->arrays);
+      a = plan->narrays++;
+      plan->arrays[a] = (sweep_array_t){t->ranks, t->time_min, mem_per_cpu,
+                                        s->res.cpus_per_rank, 0, NULL};
+    }
+    sweep_array_t *ar = &plan->arrays[a];
+    if ((ar->ntasks & (ar->ntasks - 1)) == 0)
+      ar->tasks = dpt_realloc(ar->tasks, (size_t)(ar->ntasks ? 2 * ar->ntasks : 1) * sizeof(int));
+    t->array = a;
+    t->index = ar->ntasks;
+    ar->tasks[ar->ntasks++] = i;
+  }
+}
+
 int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) {
   memset(plan, 0, sizeof *plan);
   long combos = 1;
@@ -207,11 +226,11 @@ int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) 
       return dpt_fail("%s: more than %ld combinations; split the sweep", s->path, SWEEP_MAX_COMBOS);
   }
   plan->ncombos = (int)combos;
-  int nsets_max = s->nsets;
+  int nsets_max = s->sets.n;
   for (int a = 0; a < s->naxes; a++) {
     int m = 0;
     for (int v = 0; v < s->axes[a].nvalues; v++)
-      if (s->axes[a].values[v].nsets > m) m = s->axes[a].values[v].nsets;
+      if (s->axes[a].values[v].sets.n > m) m = s->axes[a].values[v].sets.n;
     nsets_max += m;
   }
   const char **sets = dpt_alloc((size_t)(nsets_max + 1) * sizeof *sets);
@@ -236,10 +255,10 @@ int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) 
       continue;
     }
     int n = 0;
-    for (int i = 0; i < s->nsets; i++) sets[n++] = s->sets[i];
+    for (int i = 0; i < s->sets.n; i++) sets[n++] = s->sets.v[i];
     for (int a = 0; a < s->naxes; a++) {
       const sweep_value_t *v = &s->axes[a].values[vi[s->axes[a].dim]];
-      for (int i = 0; i < v->nsets; i++) sets[n++] = v->sets[i];
+      for (int i = 0; i < v->sets.n; i++) sets[n++] = v->sets.v[i];
     }
     sweep_task_t *t = &plan->tasks[plan->ntasks];
     memset(t, 0, sizeof *t);
@@ -270,30 +289,7 @@ int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) 
     goto done;
   }
 
-  /* Arrays: one per resource shape, in order of first appearance, split at the limit. */
-  int mem_per_cpu = s->res.mem_per_rank_mb
-                        ? (s->res.mem_per_rank_mb + s->res.cpus_per_rank - 1) / s->res.cpus_per_rank
-                        : 0;
-  for (int i = 0; i < plan->ntasks; i++) {
-    sweep_task_t *t = &plan->tasks[i];
-    int a = plan->narrays - 1;
-    for (; a >= 0; a--) {
-      sweep_array_t *ar = &plan->arrays[a];
-      if (ar->ranks == t->ranks && ar->time_min == t->time_min) break;
-    }
-    if (a < 0 || plan->arrays[a].ntasks == max_array_size) {
-      plan->arrays = dpt_realloc(plan->arrays, (size_t)(plan->narrays + 1) * sizeof *plan->arrays);
-      a = plan->narrays++;
-      plan->arrays[a] = (sweep_array_t){t->ranks, t->time_min, mem_per_cpu,
-                                        s->res.cpus_per_rank, 0, NULL};
-    }
-    sweep_array_t *ar = &plan->arrays[a];
-    if ((ar->ntasks & (ar->ntasks - 1)) == 0)
-      ar->tasks = dpt_realloc(ar->tasks, (size_t)(ar->ntasks ? 2 * ar->ntasks : 1) * sizeof(int));
-    t->array = a;
-    t->index = ar->ntasks;
-    ar->tasks[ar->ntasks++] = i;
-  }
+  form_arrays(s, max_array_size, plan);
   rc = 0;
 done:
   dpt_free(cfg);

@@ -114,36 +114,26 @@ static int primary(parser_t *ps, double *v) {
   return rc;
 }
 
-static int product(parser_t *ps, double *v) {
-  TRY(primary(ps, v));
+/* A left-associative chain of next-level operands joined by the operators in ops. */
+static int chain(parser_t *ps, double *v, const char *ops, int (*next)(parser_t *, double *)) {
+  TRY(next(ps, v));
   for (;;) {
     skip_space(ps);
     char op = *ps->p;
-    if (op != '*' && op != '/') return 0;
+    if (!op || !strchr(ops, op)) return 0;
     ps->p++;
     double r;
-    TRY(primary(ps, &r));
+    TRY(next(ps, &r));
     if (op == '/' && r == 0) return fail_here(ps, "division by zero");
-    *v = op == '*' ? *v * r : *v / r;
+    *v = op == '*' ? *v * r : op == '/' ? *v / r : op == '+' ? *v + r : *v - r;
   }
 fail:
   return -1;
 }
 
-static int expr_sum(parser_t *ps, double *v) {
-  TRY(product(ps, v));
-  for (;;) {
-    skip_space(ps);
-    char op = *ps->p;
-    if (op != '+' && op != '-') return 0;
-    ps->p++;
-    double r;
-    TRY(product(ps, &r));
-    *v = op == '+' ? *v + r : *v - r;
-  }
-fail:
-  return -1;
-}
+static int product(parser_t *ps, double *v) { return chain(ps, v, "*/", primary); }
+
+static int expr_sum(parser_t *ps, double *v) { return chain(ps, v, "+-", product); }
 
 int expr_eval(const char *text, expr_lookup_fn lookup, void *ctx, double *value) {
   parser_t ps = {text, text, lookup, ctx, 0};

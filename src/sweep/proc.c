@@ -10,33 +10,9 @@
 #include <unistd.h>
 
 #include "../core/err.h"
+#include "../core/readfile.h"
 
 extern char **environ;
-
-/* Reads fd to its end into a growing buffer; more than max bytes is an error, never a
- * silently shortened answer. */
-static int read_all(int fd, size_t max, char **out) {
-  size_t len = 0, cap = 65536;
-  char *buf = dpt_alloc(cap);
-  for (;;) {
-    if (len + 1 == cap) buf = dpt_realloc(buf, cap *= 2);
-    ssize_t got = read(fd, buf + len, cap - len - 1);
-    if (got == 0) break;
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      dpt_free(buf);
-      return dpt_fail("reading the output: %s", strerror(errno));
-    }
-    len += (size_t)got;
-    if (len > max) {
-      dpt_free(buf);
-      return dpt_fail("more than %zu bytes of output; refusing a truncated answer", max);
-    }
-  }
-  buf[len] = 0;
-  *out = buf;
-  return 0;
-}
 
 int sweep_run_cmd(char *const argv[], char **out, size_t max_output, const char *log_path) {
   int pipefd[2] = {-1, -1};
@@ -63,7 +39,7 @@ int sweep_run_cmd(char *const argv[], char **out, size_t max_output, const char 
   }
   int rc = 0;
   if (out) {
-    rc = read_all(pipefd[0], max_output, out);
+    rc = dpt_read_fd(pipefd[0], max_output, out, NULL);
     close(pipefd[0]);
     if (rc < 0) kill(pid, SIGTERM); /* it would block on a full pipe */
   }

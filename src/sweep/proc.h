@@ -1,5 +1,6 @@
-/* proc.h - running the Slurm commands (sbatch, squeue, scontrol) and reading all they
- * print: an answer is used whole or not at all. */
+/* proc.h - child processes of dpt-sweep: the Slurm commands (sbatch, squeue, scontrol),
+ * whose answer is read whole or not used at all, and the trainer runs of run-local and
+ * verify, logged to a file. */
 #ifndef DPT_SWEEP_PROC_H
 #define DPT_SWEEP_PROC_H
 

@@ -1,59 +1,30 @@
 /* progress.c - per-task progress and the sweep's ETA from run.h5 files (see progress.h). */
 #include "progress.h"
 
-#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
-#include "../io/h5util.h"
 #include "../io/runfile.h"
-
-/* The sum and the last value of a per-epoch metric of n values. */
-static int sum_last(hid_t metrics, const char *name, int64_t n, double *sum, double *last) {
-  double *v = dpt_alloc(sizeof *v * (size_t)n);
-  int rc = h5_read_array(metrics, name, H5T_NATIVE_DOUBLE, (hsize_t)n, v);
-  *sum = 0;
-  for (int64_t i = 0; rc == 0 && i < n; i++) *sum += v[i];
-  if (rc == 0) *last = v[n - 1];
-  dpt_free(v);
-  return rc;
-}
-
-static void read_file(hid_t file, sweep_progress_t *p) {
-  hid_t g = H5Gopen2(file, "config", H5P_DEFAULT);
-  char *epochs = NULL;
-  if (g >= 0 && runfile_config_read(g, "model.epochs", &epochs) == 0)
-    p->epochs = atoll(epochs);
-  dpt_free(epochs);
-  if (g >= 0) H5Gclose(g);
-  g = H5Gopen2(file, "metrics", H5P_DEFAULT);
-  if (g < 0) return;
-  int rank;
-  hsize_t dims[8];
-  double unused;
-  if (h5_dataset_dims(g, "epoch", &rank, dims) == 0 && rank == 1 && dims[0] > 0 &&
-      sum_last(g, "epoch_time", (int64_t)dims[0], &p->seconds, &unused) == 0 &&
-      sum_last(g, "val_acc", (int64_t)dims[0], &unused, &p->val_acc) == 0)
-    p->epoch = (int64_t)dims[0];
-  H5Gclose(g);
-}
 
 void sweep_progress_read(const char *sweep_dir, const sweep_row_t *row, sweep_progress_t *p) {
   char path[4200];
   *p = (sweep_progress_t){.val_acc = NAN};
   snprintf(path, sizeof path, "%s/%s/run.h5", sweep_dir, row->run_dir);
-  if (dpt_file_exists(path)) {
-    hid_t file = h5_open_checked(path, "dpt-run", 1);
-    if (file >= 0) {
-      p->has_file = 1;
-      read_file(file, p);
-      H5Fclose(file);
+  runfile_t r;
+  if (dpt_file_exists(path) && runfile_read_partial(path, &r) == 0) {
+    const char *epochs = runfile_config(&r, "model.epochs");
+    p->has_file = 1;
+    if (epochs) p->epochs = atoll(epochs);
+    if ((r.has & RUNFILE_HAS_METRICS) && r.metrics.n > 0) {
+      p->epoch = r.metrics.n;
+      for (int64_t i = 0; i < r.metrics.n; i++) p->seconds += r.metrics.epoch_time[i];
+      p->val_acc = r.metrics.val_acc[r.metrics.n - 1];
     }
+    runfile_free(&r);
   }
-  if (p->epoch == 0) p->seconds = 0, p->val_acc = NAN;
   dpt_clear_error();
 }
 

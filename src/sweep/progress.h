@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "sweep.h"
+#include "taskstate.h"
 
 typedef struct {
   int has_file;       /* a readable run.h5 */

@@ -1,5 +1,6 @@
 /* sweep.h - sweep specs (the YAML files in sweeps/), their expansion into tasks, and the sweep
- * directory that `dpt-sweep expand` writes and submit/status/resubmit/run-local read.
+ * directory that `dpt-sweep expand` writes (sweepdir.c) and the other subcommands read
+ * back (manifest.c).
  *
  * A spec names a base run config, axes by dotted config key (a grid: the cartesian
  * product; zip groups: axes that move together), exclude rules, seeds or replicates, and
@@ -18,14 +19,20 @@
  *   jobs/ARRAY.sbatch    the batch script of each array (from jobs/array.sbatch.in)
  *   jobs/aggregate.sbatch  the aggregation job (from jobs/aggregate.sbatch.in)
  *   tasks/HASH/config.yaml the task's resolved config; dpt-train writes run.h5 there
- *   tasks/HASH/attempts.tsv  one line per finished attempt: job, restart, exit status
- *   logs/JOB_INDEX.out   per-task logs (Slurm --output, append mode)
- *   submitted.tsv        job ids of every submission: job array indices */
+ *   tasks/HASH/attempts.tsv  one line per finished attempt: job, index, restart, exit
+ *                        status, time
+ *   logs/JOB_INDEX.out   per-task logs (Slurm --output, append mode; run-local writes
+ *                        logs/local_TASK.out)
+ *   submitted.tsv        job ids of every submission: job array indices
+ *   local.pid            "PID TASK" while run-local runs that task
+ *   results.md           the aggregation job's table */
 #ifndef DPT_SWEEP_H
 #define DPT_SWEEP_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../core/strlist.h"
 
 /* ---- the spec ---- */
 
@@ -35,8 +42,7 @@
 
 typedef struct {
   char *text;   /* for the manifest and exclude rules: the scalar, or a map in flow style */
-  char **sets;  /* the "dotted.key=value" overrides this value means */
-  int nsets;
+  strlist_t sets; /* the "dotted.key=value" overrides this value means */
   int line;
 } sweep_value_t;
 
@@ -55,8 +61,7 @@ typedef struct {
 
 typedef struct {
   int axis;
-  char **values; /* matches when the task's value equals any of these */
-  int nvalues;
+  strlist_t values; /* matches when the task's value equals any of these */
 } sweep_cond_t;
 
 typedef struct {
@@ -83,8 +88,8 @@ typedef struct {
   char *name;       /* `name:`, default the file's base name */
   char *base_name;  /* the base config file, for messages ("inline" when inline) */
   char *base_text;  /* its YAML text ("{}" when inline: then in sets) */
-  char **sets;      /* inline base, `set:` and command-line overrides, in that order */
-  int nsets;
+  char *text;       /* the spec file's text, as read (written to sweep.yaml) */
+  strlist_t sets;   /* inline base, `set:` and command-line overrides, in that order */
   sweep_axis_t *axes;
   int naxes;
   sweep_dim_t *dims;
@@ -164,7 +169,7 @@ typedef struct {
   char array[16];
   char *run_dir;  /* relative to the sweep directory */
   char *hash;
-  char **values;  /* per axis column */
+  strlist_t values; /* per axis column */
 } sweep_row_t;
 
 typedef struct {
@@ -175,8 +180,7 @@ typedef struct {
 typedef struct {
   char *dir;
   char *name;           /* the sweep's name (its Slurm jobs are NAME-aN, NAME-aggregate) */
-  int naxes;
-  char **axes;          /* axis column names */
+  strlist_t axes;       /* axis column names */
   sweep_row_t *rows;
   int nrows;
   sweep_array_row_t *arrays;
@@ -186,13 +190,7 @@ typedef struct {
 int sweep_manifest_read(const char *dir, sweep_manifest_t *m);
 void sweep_manifest_free(sweep_manifest_t *m);
 
-/* ---- task state ---- */
-
-typedef enum {
-  TASK_DONE, TASK_RUNNING, TASK_PENDING, TASK_INTERRUPTED, TASK_FAILED, TASK_NEVER,
-  TASK_NSTATES
-} sweep_state_t;
-extern const char *const sweep_state_names[TASK_NSTATES];
+/* ---- what was submitted ---- */
 
 typedef struct {
   char *job;      /* Slurm job id of the array ("123") */
@@ -205,25 +203,5 @@ int sweep_submissions_read(const char *dir, sweep_submission_t **subs, int *n);
 void sweep_submissions_free(sweep_submission_t *subs, int n);
 /* Appends records to submitted.tsv (rewritten and published atomically). */
 int sweep_submissions_append(const char *dir, const sweep_submission_t *subs, int n);
-
-/* What one task's files say: run.h5's status ("complete", "running", "interrupted", or ""
- * when there is no readable run.h5), and the last attempt's exit status (-1 = none). */
-typedef struct {
-  char run_status[16];
-  int last_exit;
-  int attempts;
-  double test_acc_last, test_acc_best, best_val_acc;
-  int has_results;
-} sweep_task_files_t;
-
-void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_files_t *f);
-/* Only the run file's part of that (run_status, results): `dpt-sweep complete`. */
-void sweep_run_file(const char *run_h5, sweep_task_files_t *f);
-
-/* The state of a task from its files and, when the task's job is in Slurm's queue, the
- * queue's state word (PENDING, RUNNING, ...; NULL when not in the queue). submitted:
- * some submission covered the task. */
-sweep_state_t sweep_task_state(const sweep_task_files_t *f, const char *queue_state,
-                               int submitted);
 
 #endif

@@ -1,17 +1,23 @@
-/* verify.c - the comparison of `dpt-sweep verify` (see verify.h). */
+/* verify.c - dpt-sweep verify: reruns tasks from their configs in a scratch directory
+ * and compares each rerun with the recorded run.h5 (see verify.h). */
 #include "verify.h"
 
 #include <errno.h>
 #include <ftw.h>
-#include <hdf5.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../agg/runset.h"
 #include "../core/err.h"
-#include "../io/h5util.h"
+#include "../io/runfile.h"
+#include "commands.h"
+#include "launch.h"
+#include "proc.h"
+#include "slurm.h"
+#include "taskstate.h"
 
 /* The per-epoch metrics a config and seed decide, in the order a difference is looked
  * for; times, throughput and bytes sent (rank 0's share, so P's) are left out. */
@@ -22,37 +28,33 @@ static const run_metric_t decided[] = {RUN_M_LR, RUN_M_TRAIN_LOSS, RUN_M_TRAIN_A
 /* Bitwise, so that a NaN equals the same NaN and -0 differs from 0. */
 static int same(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
-/* The /results integer `name` of a run file. */
-static int result_i64(const char *path, const char *name, int64_t *v) {
-  hid_t file = h5_open_checked(path, "dpt-run", 1);
-  if (file < 0) return dpt_wrap("%s", path);
-  hid_t g = H5Gopen2(file, "/results", H5P_DEFAULT);
-  int rc = g >= 0 ? h5_read_attr_i64(g, name, v) : -1;
-  if (g >= 0) H5Gclose(g);
-  H5Fclose(file);
-  if (rc < 0) return dpt_fail("%s: no /results %s", path, name);
+static int compare_metrics(const runfile_t *a, const runfile_t *b, char *diff, size_t cap) {
+  int64_t n = a->metrics.n < b->metrics.n ? a->metrics.n : b->metrics.n;
+  for (int64_t e = 0; e < n; e++)
+    for (size_t i = 0; i < sizeof decided / sizeof decided[0]; i++) {
+      run_metric_t c = decided[i];
+      if (!(a->has_metric & b->has_metric & (1u << c))) continue;
+      double x = run_metrics_value(&a->metrics, c, e), y = run_metrics_value(&b->metrics, c, e);
+      if (same(x, y)) continue;
+      snprintf(diff, cap, "metric %s, epoch %lld: recorded %.17g, rerun %.17g",
+               run_metric_name(c), (long long)e + 1, x, y);
+      return 1;
+    }
+  if (a->metrics.n != b->metrics.n) {
+    snprintf(diff, cap, "epochs recorded: recorded %lld, rerun %lld", (long long)a->metrics.n,
+             (long long)b->metrics.n);
+    return 1;
+  }
   return 0;
 }
 
-static int compare_runs(const agg_run_t *a, const agg_run_t *b, char *diff, size_t cap) {
+static int compare_runs(const runfile_t *ra, const runfile_t *rb, char *diff, size_t cap) {
+  const run_info_t *a = &ra->info, *b = &rb->info;
   if (strcmp(a->status, "complete") || strcmp(b->status, "complete")) {
     snprintf(diff, cap, "status: recorded %s, rerun %s", a->status, b->status);
     return 1;
   }
-  int64_t n = a->n < b->n ? a->n : b->n;
-  for (int64_t e = 0; e < n; e++)
-    for (size_t i = 0; i < sizeof decided / sizeof decided[0]; i++) {
-      const double *x = a->metric[decided[i]], *y = b->metric[decided[i]];
-      if (!x || !y || same(x[e], y[e])) continue;
-      snprintf(diff, cap, "metric %s, epoch %lld: recorded %.17g, rerun %.17g",
-               run_metric_name(decided[i]), (long long)e + 1, x[e], y[e]);
-      return 1;
-    }
-  if (a->n != b->n) {
-    snprintf(diff, cap, "epochs recorded: recorded %lld, rerun %lld", (long long)a->n,
-             (long long)b->n);
-    return 1;
-  }
+  if (compare_metrics(ra, rb, diff, cap)) return 1;
   const struct { const char *name; double x, y; } results[] = {
       {"best_val_acc", a->best_val_acc, b->best_val_acc},
       {"best_epoch", (double)a->best_epoch, (double)b->best_epoch},
@@ -66,42 +68,41 @@ static int compare_runs(const agg_run_t *a, const agg_run_t *b, char *diff, size
                results[i].x, results[i].y);
       return 1;
     }
+  if (a->averagings_total != b->averagings_total) {
+    snprintf(diff, cap, "result averagings_total: recorded %lld, rerun %lld",
+             (long long)a->averagings_total, (long long)b->averagings_total);
+    return 1;
+  }
+  if (a->weights_crc32 != b->weights_crc32) {
+    snprintf(diff, cap, "weights_crc32: recorded %08llx, rerun %08llx",
+             (unsigned long long)a->weights_crc32, (unsigned long long)b->weights_crc32);
+    return 1;
+  }
   return 0;
 }
 
+/* Reads a run file that verify can compare: complete, with the weights' crc32 and the
+ * averagings. which: "recorded" or "rerun". */
+static int read_run(const char *path, const char *which, runfile_t *r) {
+  if (runfile_read(path, r) < 0) return dpt_wrap("%s", which);
+  const char *missing = !(r->has & RUNFILE_HAS_CRC) ? "weights_crc32"
+                        : !(r->has & RUNFILE_HAS_WORKERS) ? "averagings_total" : NULL;
+  if (!missing) return 0;
+  runfile_free(r);
+  return dpt_fail("%s: no /results %s", path, missing);
+}
+
 int sweep_verify_compare(const char *recorded, const char *rerun, char *diff, size_t cap) {
-  agg_run_t a, b;
-  memset(&a, 0, sizeof a);
-  memset(&b, 0, sizeof b);
-  int64_t crc_a = 0, crc_b = 0, avg_a = 0, avg_b = 0;
-  int rc = -1;
+  runfile_t a, b;
   diff[0] = 0;
-  if (agg_run_read(recorded, &a) < 0) {
-    dpt_wrap("recorded %s", recorded);
-    goto done;
+  if (read_run(recorded, "recorded", &a) < 0) return -1;
+  if (read_run(rerun, "rerun", &b) < 0) {
+    runfile_free(&a);
+    return -1;
   }
-  if (agg_run_read(rerun, &b) < 0) {
-    dpt_wrap("rerun %s", rerun);
-    goto done;
-  }
-  if (result_i64(recorded, "weights_crc32", &crc_a) < 0 ||
-      result_i64(rerun, "weights_crc32", &crc_b) < 0 ||
-      result_i64(recorded, "averagings_total", &avg_a) < 0 ||
-      result_i64(rerun, "averagings_total", &avg_b) < 0)
-    goto done;
-  rc = compare_runs(&a, &b, diff, cap);
-  if (rc == 0 && avg_a != avg_b) {
-    snprintf(diff, cap, "result averagings_total: recorded %lld, rerun %lld",
-             (long long)avg_a, (long long)avg_b);
-    rc = 1;
-  } else if (rc == 0 && crc_a != crc_b) {
-    snprintf(diff, cap, "weights_crc32: recorded %08llx, rerun %08llx",
-             (unsigned long long)crc_a, (unsigned long long)crc_b);
-    rc = 1;
-  }
-done:
-  agg_run_free(&a);
-  agg_run_free(&b);
+  int rc = compare_runs(&a, &b, diff, cap);
+  runfile_free(&a);
+  runfile_free(&b);
   return rc;
 }
 
@@ -111,8 +112,92 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
   return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-int sweep_remove_tree(const char *dir) {
-  if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-    return dpt_fail("%s: cannot remove: %s", dir, strerror(errno));
-  return 0;
+/* ---- the command ---- */
+
+/* The manifest row of task `arg` (its number or its hash), or -1. */
+static int row_of_task(const sweep_manifest_t *m, const char *arg) {
+  for (int i = 0; i < m->nrows; i++) {
+    char num[16];
+    snprintf(num, sizeof num, "%d", m->rows[i].task);
+    if (!strcmp(arg, num) || !strcmp(arg, m->rows[i].hash)) return i;
+  }
+  return -1;
+}
+
+/* Reruns row r's config on np ranks into scratch and compares with its run.h5: 0 match,
+ * 1 differs or the rerun failed, -1 error. */
+static int verify_task(const char *dir, const sweep_row_t *r, const char *scratch, char *np) {
+  char train[PATH_MAX + 16], cfg[2 * PATH_MAX], run_dir[PATH_MAX + 64];
+  char log[PATH_MAX + 80], recorded[2 * PATH_MAX], rerun[PATH_MAX + 80], diff[512];
+  sweep_train_path(train, sizeof train);
+  snprintf(cfg, sizeof cfg, "%s/%s/config.yaml", dir, r->run_dir);
+  snprintf(recorded, sizeof recorded, "%s/%s/run.h5", dir, r->run_dir);
+  snprintf(run_dir, sizeof run_dir, "%s/task-%d-p%s", scratch, r->task, np);
+  snprintf(log, sizeof log, "%s.log", run_dir);
+  snprintf(rerun, sizeof rerun, "%s/run.h5", run_dir);
+  sweep_task_files_t f;
+  sweep_task_files(dir, r, &f);
+  if (!sweep_run_complete(&f))
+    return dpt_fail("task %d (%s): no complete run.h5 to compare with (%s)", r->task,
+                    r->hash, sweep_run_status_text(&f));
+  char *args[SWEEP_TRAIN_ARGS];
+  int n = sweep_train_args(args, sweep_have_cmd("mpirun"), np, train, cfg, run_dir);
+  if (n < 0) return dpt_fail("task %d: %s ranks need mpirun, which is missing", r->task, np);
+  /* The rerun writes no results row and no checkpoint outside its scratch directory. */
+  args[n++] = "--set";
+  args[n++] = "experiment.output=";
+  args[n++] = "--set";
+  args[n++] = "experiment.checkpoint_dir=";
+  args[n] = NULL;
+  printf("task %d (%s) on %s rank(s): ", r->task, r->hash, np);
+  fflush(stdout);
+  int st = sweep_run_cmd(args, NULL, 0, log);
+  if (st != 0) {
+    if (st < 0) return -1;
+    printf("rerun FAILED (exit status %d); log: %s\n", st, log);
+    return 1;
+  }
+  int rc = sweep_verify_compare(recorded, rerun, diff, sizeof diff);
+  if (rc == 0) printf("match\n");
+  else if (rc == 1) printf("DIFFERS: %s\n", diff);
+  else printf("\n");
+  return rc;
+}
+
+/* The rows o names (every row when none) into rows; returns how many, or -1. */
+static int pick_rows(const sweep_manifest_t *m, const char *dir, const sweep_verify_opts_t *o,
+                     int *rows) {
+  for (int i = 0; i < o->ntasks; i++)
+    if ((rows[i] = row_of_task(m, o->tasks[i])) < 0)
+      return dpt_fail("verify: %s: no task '%s' (a task number or hash of manifest.tsv)", dir,
+                      o->tasks[i]);
+  if (o->ntasks) return o->ntasks;
+  for (int i = 0; i < m->nrows; i++) rows[i] = i;
+  return m->nrows;
+}
+
+int sweep_cmd_verify(const char *dir, const sweep_verify_opts_t *o) {
+  sweep_manifest_t m;
+  if (sweep_manifest_read(dir, &m) < 0) return -1;
+  int *rows = dpt_alloc((size_t)(m.nrows + o->ntasks + 1) * sizeof *rows);
+  int nrows = pick_rows(&m, dir, o, rows), differ = 0, rc = nrows < 0 ? -1 : 0;
+  const char *tmp = getenv("TMPDIR");
+  char scratch[PATH_MAX];
+  snprintf(scratch, sizeof scratch, "%s/dpt-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  int made = rc == 0 && mkdtemp(scratch) != NULL;
+  if (rc == 0 && !made) rc = dpt_fail("%s: cannot create: %s", scratch, strerror(errno));
+  for (int i = 0; rc == 0 && i < nrows; i++) {
+    char np[16];
+    snprintf(np, sizeof np, "%d", o->ranks ? o->ranks : m.rows[rows[i]].ranks);
+    int r = verify_task(dir, &m.rows[rows[i]], scratch, np);
+    if (r < 0) rc = -1;
+    differ += r == 1;
+  }
+  if (rc == 0) printf("verify: %d task(s), %d match, %d differ\n", nrows, nrows - differ, differ);
+  if (o->keep && made) printf("reruns kept in %s\n", scratch);
+  else if (made && nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    fprintf(stderr, "dpt-sweep: %s: cannot remove: %s\n", scratch, strerror(errno));
+  dpt_free(rows);
+  sweep_manifest_free(&m);
+  return rc < 0 ? -1 : differ ? 1 : 0;
 }

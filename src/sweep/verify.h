@@ -1,4 +1,5 @@
-/* verify.h - `dpt-sweep verify`: compares a rerun of a task with its recorded run.h5.
+/* verify.h - how `dpt-sweep verify` compares a rerun of a task with its recorded run.h5
+ * (the command itself: sweep_cmd_verify in commands.h).
  * A run is a function of its config and seed, so the rerun must agree bitwise in every
  * per-epoch metric that does not measure time or this rank's traffic, in the final
  * results, and in the crc32 of the final weights. */
@@ -11,7 +12,5 @@
  * (diff then names the first difference: what, which epoch, both values), -1 when a
  * file cannot be read or lacks what is compared. */
 int sweep_verify_compare(const char *recorded, const char *rerun, char *diff, size_t cap);
-/* rm -r dir: the rerun's scratch directory. */
-int sweep_remove_tree(const char *dir);
 
 #endif

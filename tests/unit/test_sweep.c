@@ -9,6 +9,7 @@
 #include "../../src/core/err.h"
 #include "../../src/sweep/expr.h"
 #include "../../src/sweep/proc.h"
+#include "../../src/sweep/slurm.h"
 #include "../../src/sweep/sweep.h"
 #include "test.h"
 
@@ -27,6 +28,8 @@ TEST(sweep_expr_arithmetic) {
   CHECK(v == 8);
   CHECK_OK(expr_eval("-(2 - 5) * min(K, 2, 7)", vars, NULL, &v));
   CHECK(v == 6);
+  CHECK_OK(expr_eval("10 - 4 - 3 + 24 / 4 / 2 * 3", vars, NULL, &v)); /* left to right */
+  CHECK(v == 12);
   CHECK_FAILS(expr_eval("K / 0", vars, NULL, &v));
   CHECK(strstr(dpt_errmsg(), "division by zero"));
   CHECK_FAILS(expr_eval("Q + 1", vars, NULL, &v));
@@ -118,6 +121,22 @@ TEST(sweep_product_zip_exclude_seeds) {
   sweep_spec_free(&s);
 }
 
+TEST(sweep_resources_read_typed_config_values) {
+  /* A boolean counts as 1 or 0; a boolean left at auto (-1 inside) is no number. */
+  sweep_spec_t s;
+  sweep_plan_t p;
+  CHECK_OK(expand("set: {optim.larc_clip: true}\ngrid: {model.optimizer: [SGDM]}\n"
+                  "resources: {ranks: '1 + optim.larc_clip', time: 'E * 3'}\n", 1001, &s, &p));
+  CHECK(p.ntasks == 1 && p.tasks[0].ranks == 2 && p.tasks[0].time_min == 6);
+  sweep_plan_free(&p);
+  sweep_spec_free(&s);
+  CHECK_FAILS(expand("grid: {model.optimizer: [SGDM]}\nresources: {ranks: '1 + data.flip'}\n",
+                     1001, &s, &p));
+  CHECK(strstr(dpt_errmsg(), "unknown name 'data.flip'"));
+  sweep_spec_free(&s);
+  dpt_clear_error();
+}
+
 TEST(sweep_duplicates_and_array_split) {
   sweep_spec_t s;
   sweep_plan_t p;
@@ -183,16 +202,16 @@ TEST(sweep_task_states) {
   sweep_task_files_t f;
   memset(&f, 0, sizeof f);
   f.last_exit = -1;
-  CHECK(sweep_task_state(&f, NULL, 0) == TASK_NEVER);
-  CHECK(sweep_task_state(&f, "PENDING", 1) == TASK_PENDING);
-  CHECK(sweep_task_state(&f, NULL, 1) == TASK_FAILED); /* submitted, gone, nothing written */
-  strcpy(f.run_status, "running");
-  CHECK(sweep_task_state(&f, "RUNNING", 1) == TASK_RUNNING);
-  CHECK(sweep_task_state(&f, NULL, 1) == TASK_FAILED); /* killed mid-run */
+  CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 0) == TASK_NEVER);
+  CHECK(sweep_task_state(&f, sweep_queue_parse("PENDING"), 1) == TASK_PENDING);
+  CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 1) == TASK_FAILED); /* submitted, gone, nothing written */
+  f.run = SWEEP_RUN_RUNNING;
+  CHECK(sweep_task_state(&f, sweep_queue_parse("RUNNING"), 1) == TASK_RUNNING);
+  CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 1) == TASK_FAILED); /* killed mid-run */
   f.last_exit = 3;
-  CHECK(sweep_task_state(&f, "COMPLETED", 1) == TASK_INTERRUPTED);
-  strcpy(f.run_status, "complete");
-  CHECK(sweep_task_state(&f, "RUNNING", 1) == TASK_DONE);
+  CHECK(sweep_task_state(&f, sweep_queue_parse("COMPLETED"), 1) == TASK_INTERRUPTED);
+  f.run = SWEEP_RUN_COMPLETE;
+  CHECK(sweep_task_state(&f, sweep_queue_parse("RUNNING"), 1) == TASK_DONE);
 }
 
 TEST(sweep_expr_depth_is_bounded) {

@@ -1,0 +1,85 @@
+/* status.c - the reports on a sweep's tasks: dpt-sweep status (states, progress, ETA),
+ * results (accuracies as Markdown) and complete (the job scripts' check of one run). */
+#include <limits.h>
+#include <stdio.h>
+
+#include "commands.h"
+#include "progress.h"
+#include "view.h"
+
+static void print_tasks(const sweep_view_t *v) {
+  printf("task\tjob\tstate\tattempts");
+  for (int a = 0; a < v->m.axes.n; a++) printf("\t%s", v->m.axes.v[a]);
+  printf("\n");
+  for (int i = 0; i < v->m.nrows; i++) {
+    const sweep_row_t *r = &v->m.rows[i];
+    printf("%d\t%s[%d]\t%s\t%d", r->task, r->array, r->index, sweep_state_names[v->state[i]],
+           v->files[i].attempts);
+    for (int a = 0; a < v->m.axes.n; a++) printf("\t%s", r->values.v[a]);
+    printf("\n");
+  }
+}
+
+/* "total ..." and the bar "[####----] 2/4 done (50%)  ETA 3m10s". */
+static void print_totals(const sweep_view_t *v, const char *eta) {
+  int count[TASK_NSTATES] = {0};
+  for (int i = 0; i < v->m.nrows; i++) count[v->state[i]]++;
+  printf("total %d task(s):", v->m.nrows);
+  for (int s = 0; s < TASK_NSTATES; s++)
+    printf("%s %d %s", s ? "," : "", count[s], sweep_state_names[s]);
+  printf("\n");
+  int width = 40, done = count[TASK_DONE], n = v->m.nrows;
+  int fill = n ? (int)((long)done * width / n) : 0;
+  printf("[");
+  for (int i = 0; i < width; i++) putchar(i < fill ? '#' : '-');
+  printf("] %d/%d done (%d%%)  ETA %s\n", done, n, n ? (int)(100L * done / n) : 0, eta);
+}
+
+int sweep_cmd_status(const char *dir, int summary_only) {
+  sweep_view_t v;
+  if (sweep_view_load(&v, dir) < 0) return -1;
+  if (!summary_only) print_tasks(&v);
+  char eta[32];
+  sweep_progress_report(stdout, dir, &v.m, v.state, eta, sizeof eta);
+  if (v.nsubs && !v.queue_ok)
+    printf("note: squeue did not answer; states come from the run files only\n");
+  print_totals(&v, eta);
+  sweep_view_free(&v);
+  return 0;
+}
+
+int sweep_cmd_results(const char *dir) {
+  sweep_view_t v;
+  if (sweep_view_load(&v, dir) < 0) return -1;
+  printf("| task |");
+  for (int a = 0; a < v.m.axes.n; a++) printf(" %s |", v.m.axes.v[a]);
+  printf(" state | best val acc | test acc (last) | test acc (best) |\n|---:|");
+  for (int a = 0; a < v.m.axes.n; a++) printf("---|");
+  printf("---|---:|---:|---:|\n");
+  for (int i = 0; i < v.m.nrows; i++) {
+    const sweep_row_t *r = &v.m.rows[i];
+    const sweep_task_files_t *f = &v.files[i];
+    printf("| %d |", r->task);
+    for (int a = 0; a < v.m.axes.n; a++) printf(" %s |", r->values.v[a]);
+    printf(" %s |", sweep_state_names[v.state[i]]);
+    if (f->has_results)
+      printf(" %.4f | %.4f | %.4f |\n", f->best_val_acc, f->test_acc_last, f->test_acc_best);
+    else
+      printf(" - | - | - |\n");
+  }
+  sweep_view_free(&v);
+  return 0;
+}
+
+int sweep_cmd_complete(const char *run_dir) {
+  char path[PATH_MAX + 16];
+  snprintf(path, sizeof path, "%s/run.h5", run_dir);
+  sweep_task_files_t f;
+  sweep_run_file(path, &f);
+  if (sweep_run_complete(&f)) {
+    printf("%s: complete\n", path);
+    return 0;
+  }
+  printf("%s: not complete (%s)\n", path, sweep_run_status_text(&f));
+  return 1;
+}
