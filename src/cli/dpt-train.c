@@ -257,7 +257,7 @@ int main(int argc, char **argv) {
            "%zu parameters, %s, %d epochs, batch %d, %d rank(s) -> %s\n",
            cfg.model_name, ds.name, (long long)t.ntrain, (long long)t.nval,
            (long long)t.ntest, ds.num_classes, t.model.nparams,
-           config_optimizer_name(cfg.optimizer), cfg.epochs, cfg.batch_size, t.nranks,
+           opt_name(cfg.optimizer), cfg.epochs, cfg.batch_size, t.nranks,
            run_dir);
   fflush(stdout); /* the start-up line tells a log's reader that training begins */
   if (!all_ok(restore(&t, &cfg, resume), rank)) {

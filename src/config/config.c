@@ -282,11 +282,11 @@ static int validate(load_t *ld) {
                    c->deviation_lower, c->deviation_upper);
   /* AvgLossLS compares the newest n/2 losses with the previous n/2; LossLS the newest 3. */
   const cfg_key_t *nl = cfg_key_find("model.work.dynamic.n_losses");
-  if (!strcmp(c->dynamic_strategy, "LossLS") && c->dynamic_n_losses < 3)
+  if (c->dynamic_strategy == DYNH_LOSSLS && c->dynamic_n_losses < 3)
     return fail_at(ld, ld->locs[nl - cfg_keys], nl->key,
                    "must be >= 3 for LossLS (it compares the newest three losses), got %d",
                    c->dynamic_n_losses);
-  if (!strcmp(c->dynamic_strategy, "AvgLossLS") && c->dynamic_n_losses % 2)
+  if (c->dynamic_strategy == DYNH_AVGLOSSLS && c->dynamic_n_losses % 2)
     return fail_at(ld, ld->locs[nl - cfg_keys], nl->key,
                    "must be even for AvgLossLS (newest n/2 against previous n/2), got %d",
                    c->dynamic_n_losses);
@@ -297,8 +297,8 @@ static int validate(load_t *ld) {
                    "%s cannot be used with model.num_workers = %d: model.optimizer is the "
                    "centralized optimizer; set model.work.optimizer: %s for the local workers "
                    "(and model.optimizer: SGDM), or model.num_workers: 0 for centralized %s",
-                   config_optimizer_name(c->optimizer), c->num_workers,
-                   config_optimizer_name(c->optimizer), config_optimizer_name(c->optimizer));
+                   opt_name(c->optimizer), c->num_workers,
+                   opt_name(c->optimizer), opt_name(c->optimizer));
   const cfg_key_t *lfe = cfg_key_find("model.work.local_from_epoch");
   if (c->num_workers == 0 && c->local_from_epoch > 0)
     return fail_at(ld, ld->locs[lfe - cfg_keys], lfe->key,
@@ -381,7 +381,8 @@ static int needs_quotes(const char *s) {
 }
 
 static void put_scalar(sbuf_t *b, const cfg_key_t *k, const char *text) {
-  int stringy = k->type == T_ENUM || k->type == T_STR || k->type == T_PATH || k->type == T_SHARDING;
+  int stringy = k->type == T_ENUM || k->type == T_ENUM_ID || k->type == T_STR ||
+               k->type == T_PATH || k->type == T_SHARDING;
   if (!stringy || !needs_quotes(text)) {
     sb_printf(b, "%s", text);
     return;

@@ -18,21 +18,7 @@
 #define FIELD(f) offsetof(dpt_config_t, f), sizeof(((dpt_config_t *)0)->f)
 
 static const char *const model_names[] = {"LeNet", "LeNet5", NULL};
-/* In opt_kind_t order: the index is what model.optimizer stores. */
-static const char *const optimizers[] = {"SGDM", "AdamW", "LARS", "LAMB", NULL};
-static const char *const schedulers[] = {"CosineAnnealingLR", "constant", NULL};
 static const char *const losses[] = {"CSE", NULL};
-static const char *const local_momenta[] = {"keep", "average", "reset", "reset_epoch", NULL};
-static const char *const strategies[] = {"",       "ALin",      "DLin",    "ABin",
-                                         "DBin",   "ImprLS",    "LossLS",  "AvgLossLS",
-                                         "Sigmoid", "RevCosAnn", "Deviation", NULL};
-/* In lars_variant_t, lamb_variant_t and lr_scaling_t order. */
-static const char *const lars_variants[] = {"paper", "larc", "seed", NULL};
-static const char *const lamb_variants[] = {"paper", "apex", "seed", NULL};
-static const char *const lr_scalings[] = {"none", "linear", "sqrt", NULL};
-/* In outer_kind_t order. */
-static const char *const outer_kinds[] = {"none", "slowmo", "nesterov", NULL};
-static const char *const reductions[] = {"ordered", "fast", NULL};
 
 /* Keys of one map must stay contiguous: the resolved YAML and the "expected one of"
  * lists are produced in one pass over this order. */
@@ -45,10 +31,10 @@ const cfg_key_t cfg_keys[] = {
     {"model.learning_rate", T_FLOAT, FIELD(learning_rate), "0.01", .range = "> 0",
      .doc = "base learning rate"},
     {"model.loss", T_ENUM, FIELD(loss), "CSE", losses, .doc = "softmax cross-entropy"},
-    {"model.optimizer", T_ENUM_ID, FIELD(optimizer), "SGDM", optimizers,
+    {"model.optimizer", T_ENUM_ID, FIELD(optimizer), "SGDM", opt_names,
      .doc = "optimizer of centralized training; with model.num_workers >= 1 only SGDM: "
             "the local workers' optimizer is model.work.optimizer"},
-    {"model.scheduler", T_ENUM, FIELD(scheduler), "CosineAnnealingLR", schedulers,
+    {"model.scheduler", T_ENUM_ID, FIELD(scheduler), "CosineAnnealingLR", opt_sched_names,
      .doc = "per-epoch learning-rate schedule after the warm-up"},
     {"model.weight_decay", T_FLOAT, FIELD(weight_decay), "0.001", .range = ">= 0",
      .doc = "weight decay"},
@@ -70,7 +56,7 @@ const cfg_key_t cfg_keys[] = {
     {"model.slowmo.reset_each_epoch", T_BOOL, FIELD(slowmo_reset_each_epoch), "false",
      .doc = "zero the slow momentum (the outer buffer, any model.outer.type) at every epoch "
             "start (the seed's behaviour)"},
-    {"model.outer.type", T_ENUM_ID, FIELD(outer_type), "none", outer_kinds,
+    {"model.outer.type", T_ENUM_ID, FIELD(outer_type), "none", outer_names,
      .doc = "outer step on x0 - mean(x_k) at each averaging: none (plain LocalSGD), slowmo "
             "(SlowMo, lr = alpha, momentum = beta; what a model.slowmo map resolves to) or "
             "nesterov (DiLoCo: PyTorch SGD(lr, momentum, nesterov=True))"},
@@ -84,19 +70,20 @@ const cfg_key_t cfg_keys[] = {
      .doc = "informational: the seed's averagings per epoch"},
     {"model.work.batch_size", T_INT, FIELD(worker_batch_size), "64", .range = "[1, 1048576]",
      .doc = "b: each worker's batch size"},
-    {"model.work.momentum", T_ENUM, FIELD(local_momentum), "keep", local_momenta,
+    {"model.work.momentum", T_ENUM_ID, FIELD(local_momentum), "keep", local_momentum_names,
      .doc = "local optimizer state at an averaging: kept, averaged, reset, reset per epoch "
             "(SGDM/LARS: the momentum buffer; AdamW/LAMB: both moments, the step count kept "
             "unless reset)"},
-    {"model.work.optimizer", T_ENUM_ID, FIELD(work_optimizer), "SGDM", optimizers,
+    {"model.work.optimizer", T_ENUM_ID, FIELD(work_optimizer), "SGDM", opt_names,
      .doc = "each local worker's optimizer (SGDM as in the seed, AdamW for DiLoCo, LARS, "
             "LAMB), with the optim: hyper-parameters"},
     {"model.work.local_from_epoch", T_INT, FIELD(local_from_epoch), "0", .range = ">= 0",
      .doc = "post-local SGD (Lin et al.'s turn_on_local_step_from, in epochs): epochs "
             "before it train synchronously (the K workers' gradients averaged every step, "
             "one step for all); 0 = local steps from the start"},
-    {"model.work.dynamic.strategy", T_ENUM, FIELD(dynamic_strategy), "", strategies,
-     .doc = "dynamic-H strategy (spec/algorithms.md); empty = fixed H (local_steps)"},
+    {"model.work.dynamic.strategy", T_ENUM_ID, FIELD(dynamic_strategy), "", dynh_names,
+     .doc = "dynamic-H strategy (src/optim/dynamic_h.h describes each); empty = fixed H "
+            "(local_steps)"},
     {"model.work.dynamic.n_losses", T_INT, FIELD(dynamic_n_losses), "3", .range = ">= 1",
      .doc = "the validation-loss history of LossLS (>= 3) and AvgLossLS (even): they act "
             "once more than n_losses losses exist, as the seed did"},
@@ -124,9 +111,9 @@ const cfg_key_t cfg_keys[] = {
     {"optim.beta2", T_FLOAT, FIELD(beta2), "0.999", .range = "[0, 1)",
      .doc = "AdamW/LAMB beta2"},
     {"optim.eps", T_FLOAT, FIELD(eps), "1e-08", .range = "> 0", .doc = "AdamW epsilon"},
-    {"optim.lars_variant", T_ENUM_ID, FIELD(lars_variant), "paper", lars_variants,
+    {"optim.lars_variant", T_ENUM_ID, FIELD(lars_variant), "paper", opt_lars_variant_names,
      .doc = "LARS: paper (You et al. 2017), larc (apex LARC, timm) or seed (eta 0.3, eps 1e-6)"},
-    {"optim.lamb_variant", T_ENUM_ID, FIELD(lamb_variant), "paper", lamb_variants,
+    {"optim.lamb_variant", T_ENUM_ID, FIELD(lamb_variant), "paper", opt_lamb_variant_names,
      .doc = "LAMB: paper (You et al. 2019), apex (FusedLAMB, timm) or seed (clip to 1, no "
             "bias correction)"},
     {"optim.trust_coefficient", T_FLOAT, FIELD(trust_coefficient), "0.001", .range = "> 0",
@@ -147,7 +134,7 @@ const cfg_key_t cfg_keys[] = {
      .doc = "LAMB phi(norm(w)) = max(norm(w), lower); 0 = no lower clamp"},
     {"optim.lamb_clamp_upper", T_FLOAT, FIELD(lamb_clamp_upper), "0.0", .range = ">= 0",
      .doc = "LAMB phi(norm(w)) = min(norm(w), upper); 0 = no upper clamp"},
-    {"optim.lr_scaling", T_ENUM_ID, FIELD(lr_scaling), "none", lr_scalings,
+    {"optim.lr_scaling", T_ENUM_ID, FIELD(lr_scaling), "none", opt_lr_scaling_names,
      .doc = "base LR for batch B: none, linear (lr*B/B_ref) or sqrt (lr*sqrt(B/B_ref)); B is "
             "model.batch_size, in LocalSGD the worker batch b (model.work.batch_size), not K*b: "
             "each local step is one worker's SGDM step on b images"},
@@ -182,14 +169,12 @@ const cfg_key_t cfg_keys[] = {
     {"checkpoint.every_epochs", T_INT, FIELD(checkpoint_every), "1", .range = ">= 0",
      .doc = "write checkpoint.h5 every N epochs; 0 = only on a signal and at the end"},
 
-    {"train.reduction", T_ENUM, FIELD(reduction), "ordered", reductions,
+    {"train.reduction", T_ENUM_ID, FIELD(reduction), "ordered", dist_reduction_names,
      .doc = "ordered = bitwise reproducible sums, fast = MPI's own order"},
     {"train.eval_batch", T_INT, FIELD(eval_batch), "256", .range = "[1, 16384]",
      .doc = "images per evaluation call"},
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
-
-const char *config_optimizer_name(opt_kind_t k) { return optimizers[k]; }
 
 const cfg_key_t *cfg_key_find(const char *dotted) {
   for (int i = 0; i < cfg_nkeys; i++)
@@ -226,13 +211,18 @@ int cfg_is_null(const char *s) {
   return !*s || !strcmp(s, "~") || !strcasecmp(s, "null") || !strcmp(s, "None");
 }
 
-static int valid_sharding(const char *s) {
+/* data.sharding's text into its scheme; -1 when it is none of the forms. */
+static int parse_sharding(const char *s, shard_scheme_t *out) {
   long long c;
   double a;
-  if (!strcmp(s, "iid") || !strcmp(s, "random")) return 1;
-  if (!strncmp(s, "classes:", 8)) return !parse_ll(s + 8, &c) && c >= 1 && c <= INT_MAX;
-  if (!strncmp(s, "dirichlet:", 10)) return !parse_double(s + 10, &a) && a > 0;
-  return 0;
+  memset(out, 0, sizeof *out);
+  if (!strcmp(s, "iid")) return out->kind = SHARD_IID, 0;
+  if (!strcmp(s, "random")) return out->kind = SHARD_RANDOM, 0;
+  if (!strncmp(s, "classes:", 8) && !parse_ll(s + 8, &c) && c >= 1 && c <= INT_MAX)
+    return out->kind = SHARD_CLASSES, out->classes = (int)c, 0;
+  if (!strncmp(s, "dirichlet:", 10) && !parse_double(s + 10, &a) && a > 0)
+    return out->kind = SHARD_DIRICHLET, out->alpha = a, 0;
+  return -1;
 }
 
 static int store_string(char *field, size_t cap, const char *s) {
@@ -294,8 +284,8 @@ int cfg_key_set(dpt_config_t *cfg, const cfg_key_t *k, const char *text, int pla
     *(int *)field = idx;
     return 0;
   case T_SHARDING:
-    if (!valid_sharding(text)) break;
-    return store_string(field, k->size, text);
+    if (parse_sharding(text, (shard_scheme_t *)field) < 0) break;
+    return 0;
   case T_STR:
   case T_PATH:
     return store_string(field, k->size, text);
@@ -349,10 +339,10 @@ void cfg_key_text(const dpt_config_t *cfg, const cfg_key_t *k, char *buf, size_t
   case T_FLOAT: format_double(buf, cap, *(const double *)field); break;
   case T_BOOL: snprintf(buf, cap, "%s", *(const int *)field ? "true" : "false"); break;
   case T_ENUM_ID: snprintf(buf, cap, "%s", k->values[*(const int *)field]); break;
+  case T_SHARDING: shard_scheme_text((const shard_scheme_t *)field, buf, cap); break;
   case T_ENUM:
   case T_STR:
-  case T_PATH:
-  case T_SHARDING: snprintf(buf, cap, "%s", field); break;
+  case T_PATH: snprintf(buf, cap, "%s", field); break;
   case T_IGNORED: snprintf(buf, cap, "%s", ""); break;
   }
 }

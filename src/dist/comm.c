@@ -5,12 +5,14 @@
 
 #include "../core/err.h"
 
-void dist_init(dist_t *d, MPI_Comm comm, int ordered_wanted) {
+const char *const dist_reduction_names[] = {"ordered", "fast", NULL};
+
+void dist_init(dist_t *d, MPI_Comm comm, dist_reduction_t reduction) {
   memset(d, 0, sizeof *d);
   d->comm = comm;
   MPI_Comm_rank(comm, &d->rank);
   MPI_Comm_size(comm, &d->nranks);
-  d->ordered = ordered_wanted;
+  d->ordered = reduction == DIST_ORDERED;
   d->lens = dpt_alloc(sizeof(int) * d->nranks);
   d->displs = dpt_alloc(sizeof(int) * d->nranks);
 }

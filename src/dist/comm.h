@@ -13,6 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* train.reduction: ordered = fixed-order sums, bitwise the same on every P; fast =
+ * MPI_Allreduce's own order. dist_reduction_names[] spells them, NULL-terminated. */
+typedef enum { DIST_ORDERED, DIST_FAST } dist_reduction_t;
+extern const char *const dist_reduction_names[];
+
 typedef struct {
   MPI_Comm comm;
   int rank, nranks;
@@ -30,8 +35,7 @@ typedef struct {
   int64_t reductions;
 } dist_t;
 
-/* ordered_wanted: train.reduction == ordered. */
-void dist_init(dist_t *d, MPI_Comm comm, int ordered_wanted);
+void dist_init(dist_t *d, MPI_Comm comm, dist_reduction_t reduction);
 void dist_free(dist_t *d);
 
 /* The block of n items that rank r owns: [*lo, *hi), possibly empty. */

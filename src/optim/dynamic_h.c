@@ -4,27 +4,25 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/err.h"
+#include "../config/config.h"
 
-/* In dynh_kind_t order; "" is the fixed H, as model.work.dynamic.strategy spells it. */
-static const char *const names[] = {"",       "ALin",      "DLin",     "ABin",
-                                    "DBin",   "ImprLS",    "LossLS",   "AvgLossLS",
-                                    "Sigmoid", "RevCosAnn", "Deviation"};
-#define NKINDS ((int)(sizeof names / sizeof names[0]))
+const char *const dynh_names[] = {"",        "ALin",      "DLin",      "ABin",
+                                  "DBin",    "ImprLS",    "LossLS",    "AvgLossLS",
+                                  "Sigmoid", "RevCosAnn", "Deviation", NULL};
+#define NKINDS ((int)(sizeof dynh_names / sizeof dynh_names[0]) - 1)
 
-const char *dynh_name(int kind) { return kind >= 0 && kind < NKINDS ? names[kind] : "?"; }
+const char *dynh_name(dynh_kind_t kind) {
+  return (int)kind >= 0 && (int)kind < NKINDS ? dynh_names[kind] : "?";
+}
 
-int dynh_is_schedule(int kind) {
+int dynh_is_schedule(dynh_kind_t kind) {
   return kind == DYNH_ALIN || kind == DYNH_DLIN || kind == DYNH_ABIN || kind == DYNH_DBIN ||
          kind == DYNH_SIGMOID || kind == DYNH_REVCOSANN;
 }
 
-int dynh_init(dynh_t *s, const dpt_config_t *cfg) {
+void dynh_init(dynh_t *s, const dpt_config_t *cfg) {
   memset(s, 0, sizeof *s);
-  s->kind = -1;
-  for (int k = 0; k < NKINDS; k++)
-    if (!strcmp(cfg->dynamic_strategy, names[k])) s->kind = k;
-  if (s->kind < 0) return dpt_fail("unknown dynamic-H strategy '%s'", cfg->dynamic_strategy);
+  s->kind = cfg->dynamic_strategy;
   s->h = s->h_start = cfg->local_steps;
   s->h_min = cfg->dynamic_h_min;
   s->h_max = cfg->dynamic_h_max;
@@ -33,7 +31,6 @@ int dynh_init(dynh_t *s, const dpt_config_t *cfg) {
   s->midpoint = cfg->sigmoid_midpoint;
   s->dev_lower = cfg->deviation_lower;
   s->dev_upper = cfg->deviation_upper;
-  return 0;
 }
 
 int dynh_fit(int h, int T) {

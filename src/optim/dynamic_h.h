@@ -17,7 +17,7 @@
 #ifndef DPT_DYNAMIC_H_H
 #define DPT_DYNAMIC_H_H
 
-#include "../config/config.h"
+struct dpt_config;
 
 typedef enum {
   DYNH_FIXED,     /* no strategy: H = model.work.local_steps throughout */
@@ -33,8 +33,12 @@ typedef enum {
   DYNH_DEVIATION,
 } dynh_kind_t;
 
+/* The strategies' names as model.work.dynamic.strategy spells them, in dynh_kind_t
+ * order ("" is the fixed H), NULL-terminated. */
+extern const char *const dynh_names[];
+
 typedef struct {
-  int kind;             /* dynh_kind_t */
+  dynh_kind_t kind;
   int h;                /* H of the current epoch (local_steps, then after dynh_next) */
   int h_start;          /* model.work.local_steps: fixed H, feedback strategies' start */
   int h_min, h_max;     /* model.work.dynamic.h_min / h_max */
@@ -44,9 +48,9 @@ typedef struct {
   double dev_lower, dev_upper; /* model.work.dynamic.deviation_lower / _upper */
 } dynh_t;
 
-/* From the config; fails on an unknown strategy name. s->h is then local_steps, the H
- * of epoch 0. */
-int dynh_init(dynh_t *s, const dpt_config_t *cfg);
+/* From the config (its strategy parsed by config/). s->h is then local_steps, the H of
+ * epoch 0. */
+void dynh_init(dynh_t *s, const struct dpt_config *cfg);
 /* H for epoch epoch_finished+1 (also stored in s->h), after epoch epoch_finished's
  * validation; T is the local steps per epoch (>= 1). val_losses and val_accs hold nhist >= 0 entries, oldest first, the newest
  * being epoch_finished's (either may be NULL when nhist is 0 or the strategy does not
@@ -56,13 +60,13 @@ int dynh_next(dynh_t *s, int epoch_finished, int epochs, int T, const double *va
               const double *val_accs, int nhist, double mean_deviation);
 
 /* 1 for the strategies whose H is a function of the epoch alone. */
-int dynh_is_schedule(int kind);
+int dynh_is_schedule(dynh_kind_t kind);
 /* The schedule strategies' formula at epoch e (the H of epoch e+1, see above);
  * s->h_start for the others. */
 int dynh_schedule(const dynh_t *s, int e, int epochs, int T);
 /* The spec's fit of H to T: n = T/H, r = T mod H; if r > 0 and r/T <= 0.05 then
  * H = ceil(T/(n+1)), else H = floor(T/n). */
 int dynh_fit(int h, int T);
-const char *dynh_name(int kind);
+const char *dynh_name(dynh_kind_t kind);
 
 #endif

@@ -6,7 +6,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/config.h"
+/* model.outer.type: the outer step on the round's pseudo-gradient; outer_names[] spells
+ * them in this order (NULL-terminated). */
+typedef enum { OUTER_NONE, OUTER_SLOWMO, OUTER_NESTEROV } outer_kind_t;
+extern const char *const outer_names[];
+
+/* model.work.momentum: what the workers' optimizer state does at an averaging (kept,
+ * averaged, reset) or at each epoch start (reset_epoch); local_momentum_names[] spells
+ * them in this order. */
+typedef enum {
+  LOCAL_MOMENTUM_KEEP,
+  LOCAL_MOMENTUM_AVERAGE,
+  LOCAL_MOMENTUM_RESET,
+  LOCAL_MOMENTUM_RESET_EPOCH
+} local_momentum_t;
+extern const char *const local_momentum_names[];
 
 typedef struct {
   outer_kind_t kind;

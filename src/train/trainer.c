@@ -53,7 +53,7 @@ static int init_workers(trainer_t *t) {
                     "number of ranks must divide K", K, t->nranks);
   t->shard_offsets = dpt_alloc(sizeof(int64_t) * (K + 1));
   t->shard_idx = dpt_alloc(sizeof(int64_t) * t->ntrain);
-  if (shard_build(cfg->sharding, t->train_idx, t->ntrain, t->ds->train.labels, ncls, K,
+  if (shard_build(&cfg->sharding, t->train_idx, t->ntrain, t->ds->train.labels, ncls, K,
                   cfg->seed, t->shard_offsets, t->shard_idx) < 0)
     return dpt_wrap("data.sharding");
   t->class_hist = dpt_alloc(sizeof(int64_t) * K * ncls);
@@ -85,7 +85,7 @@ static int init_workers(trainer_t *t) {
   t->outer = (opt_outer_t){cfg->outer_type, cfg->outer_lr, cfg->outer_momentum};
   t->item_cap = T * K * ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
   t->T = (int)T;
-  if (dynh_init(&t->dyn, cfg) < 0) return dpt_wrap("model.work.dynamic");
+  dynh_init(&t->dyn, cfg);
   t->H = t->dyn.h; /* local_steps: every strategy starts from it, as in the seed */
   t->local_hp = t->hp;
   t->local_hp.kind = cfg->work_optimizer;
@@ -113,7 +113,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
                     ds->num_classes, max_batch) < 0)
     return -1;
   size_t np = t->model.nparams;
-  dist_init(&t->dist, comm, strcmp(cfg->reduction, "ordered") == 0);
+  dist_init(&t->dist, comm, cfg->reduction);
   t->rank = t->dist.rank;
   t->nranks = t->dist.nranks;
   int color = ds->channels == 3;
@@ -195,7 +195,7 @@ static void batch_leaf(void *ctx, int64_t leaf, float *out) {
   int64_t first = leaf * TRAIN_LEAF;
   int n = (int)(t->leaf_batch_n - first < TRAIN_LEAF ? t->leaf_batch_n - first : TRAIN_LEAF);
   int correct = 0;
-  pipeline_batch(&t->pipe, &t->ds->train, t->leaf_batch + first, n, 1, t->leaf_round,
+  pipeline_batch(&t->pipe, &t->ds->train, t->leaf_batch + first, n, PIPE_AUGMENT, t->leaf_round,
                  t->input, t->labels);
   t->leaf_loss[leaf] = nn_forward_backward(&t->model, t->leaf_params, out, t->input,
                                            t->labels, n, &correct);
@@ -360,10 +360,10 @@ static void average(trainer_t *t, double lr) {
   if (t->dyn.kind == DYNH_DEVIATION) measure_deviation(t, xa);
   opt_outer_step(&t->outer, np, t->params, xa, t->outer_buf, &t->outer_steps, lr);
   for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].params, t->params, sizeof(float) * np);
-  if (strcmp(cfg->local_momentum, "average") == 0) {
+  if (cfg->local_momentum == LOCAL_MOMENTUM_AVERAGE) {
     average_part(t, PART_M);
     if (t->workers[0].opt.v) average_part(t, PART_V);
-  } else if (strcmp(cfg->local_momentum, "reset") == 0) {
+  } else if (cfg->local_momentum == LOCAL_MOMENTUM_RESET) {
     reset_momentum(t);
   }
   t->averagings_total++;
@@ -374,7 +374,7 @@ void trainer_average(trainer_t *t, double lr) { average(t, lr); }
 /* Epoch-start resets, skipped when resuming in the middle of an epoch. */
 static void local_epoch_start(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
-  if (strcmp(cfg->local_momentum, "reset_epoch") == 0) reset_momentum(t);
+  if (cfg->local_momentum == LOCAL_MOMENTUM_RESET_EPOCH) reset_momentum(t);
   if (cfg->slowmo_reset_each_epoch) {
     memset(t->outer_buf, 0, sizeof(float) * t->model.nparams);
     t->outer_steps = 0;
@@ -464,7 +464,7 @@ void trainer_evaluate(trainer_t *t, const float *params, const dpt_split_t *spli
   for (int64_t c = t->rank; c < chunks; c += t->nranks) {
     int64_t first = c * eb;
     int m = (int)(n - first < eb ? n - first : eb), right = 0;
-    pipeline_batch(&t->pipe, split, idx + first, m, 0, 0, t->input, t->labels);
+    pipeline_batch(&t->pipe, split, idx + first, m, PIPE_EVAL, 0, t->input, t->labels);
     nn_forward(&t->model, params, t->input, t->labels, m, &right, t->losses);
     for (int i = 0; i < m; i++) per_image[first + i] = t->losses[i];
     correct += right;
@@ -648,8 +648,7 @@ static int run_all(trainer_t *t) {
   double start = MPI_Wtime();
   if (agree(t, write_run(t)) < 0) return -1;
   while (t->epoch < cfg->epochs && !t->info.stopped_early) {
-    double lr = sched_lr(t->lr0, t->epoch, cfg->epochs, cfg->warmup,
-                         strcmp(cfg->scheduler, "constant") != 0);
+    double lr = sched_lr(t->lr0, t->epoch, cfg->epochs, cfg->warmup, cfg->scheduler);
     int rc = run_epoch(t, lr);
     if (rc < 0) return -1;
     if (rc == 1) return interrupt(t);

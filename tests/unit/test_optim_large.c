@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../../src/config/config.h"
 #include "../../src/core/err.h"
 #include "../../src/optim/optim.h"
 #include "test.h"
@@ -410,7 +411,7 @@ TEST(lr_scaling_rules) {
   c.lr_ref_batch = 256;
   CHECK_NEAR(opt_base_lr(&c, 1024), 0.02, 1e-15);
   /* the warm-up then starts from 0.1 x the scaled lr */
-  CHECK_NEAR(sched_lr(opt_base_lr(&c, 1024), 0, 10, 2, 1), 0.002, 1e-15);
+  CHECK_NEAR(sched_lr(opt_base_lr(&c, 1024), 0, 10, 2, SCHED_COSINE), 0.002, 1e-15);
 }
 
 TEST(large_batch_config_keys) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/config/config.h"
 #include "../../src/core/err.h"
 #include "../../src/io/h5util.h"
 #include "../../src/train/trainer.h"
@@ -300,7 +301,7 @@ static ref_case_t *case_open(const char *group, const char *optimizer) {
   CHECK(t->K == (c->run.workers > 1 ? c->run.workers : 0));
   /* dpt's pipeline makes PyTorch's input bit for bit */
   for (int i = 0; i < REF_IMAGES; i++) c->batch[i] = i;
-  pipeline_batch(&t->pipe, &c->ds.train, c->batch, REF_IMAGES, 0, 0, t->input, t->labels);
+  pipeline_batch(&t->pipe, &c->ds.train, c->batch, REF_IMAGES, PIPE_EVAL, 0, t->input, t->labels);
   CHECK(memcmp(t->input, c->ref.input, sizeof(float) * REF_IMAGES * 32 * 32) == 0);
   if (t->model.nparams != (size_t)c->ref.nparams) return NULL;
   memcpy(t->params, c->ref.init, sizeof(float) * t->model.nparams);
@@ -346,7 +347,7 @@ static void run_local(const char *group, const ref_tol_t *tol) {
     for (int i = 0; i < t->nlocal; i++) {
       worker_t *w = &t->workers[i];
       int correct = 0;
-      pipeline_batch(&t->pipe, &c->ds.train, c->batch + w->id * nb, nb, 1, 0, t->input,
+      pipeline_batch(&t->pipe, &c->ds.train, c->batch + w->id * nb, nb, PIPE_AUGMENT, 0, t->input,
                      t->labels);
       nn_forward_backward(&t->model, w->params, t->grads, t->input, t->labels, nb, &correct);
       const float mean = (float)(1.0 / nb);
