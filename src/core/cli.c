@@ -17,7 +17,17 @@ int cli_usage_error(const char *prog, const char *fmt, ...) {
   return DPT_EXIT_USAGE;
 }
 
-int cli_fail(const char *prog) {
+int cli_fail_code(const char *prog, int code) {
   fprintf(stderr, "%s: %s\n", prog, dpt_errmsg());
+  return code;
+}
+
+int cli_fail(const char *prog) { return cli_fail_code(prog, DPT_EXIT_ERROR); }
+
+int cli_fail_rank(const char *prog, int rank, cli_err_scope_t scope) {
+  if (scope == CLI_ERR_RANK_LOCAL)
+    fprintf(stderr, "%s: rank %d: %s\n", prog, rank, dpt_errmsg());
+  else if (rank == 0)
+    fprintf(stderr, "%s: %s\n", prog, dpt_errmsg());
   return DPT_EXIT_ERROR;
 }
