@@ -323,23 +323,23 @@ int main(int argc, char **argv) {
   for (long r = 0; r < reps; r++)
     for (int first = 0; first < batch; first += TRAIN_LEAF) {
       int n = batch - first < TRAIN_LEAF ? batch - first : TRAIN_LEAF;
-      pipeline_batch(&t.pipe, &ds.train, t.train_idx + first, n, 1, 0, t.input, t.labels);
+      pipeline_batch(&t.pipe, &ds.train, t.train_idx + first, n, 1, 0, t.scratch.input, t.scratch.labels);
     }
   double pipe_s = (cpu_now() - t0) / reps;
   size_t np = m->nparams;
   int64_t leaves = (batch + TRAIN_LEAF - 1) / TRAIN_LEAF;
   t0 = cpu_now();
   for (long r = 0; r < reps; r++) {
-    tree_sum(&t.tree, 0, leaves, idle_leaf, NULL, t.grads);
-    for (size_t i = 0; i < np; i++) t.grads[i] *= 1.0f / batch;
+    tree_sum(&t.tree, 0, leaves, idle_leaf, NULL, t.scratch.grads);
+    for (size_t i = 0; i < np; i++) t.scratch.grads[i] *= 1.0f / batch;
   }
   double tree_s = (cpu_now() - t0) / reps;
   opt_state_t st;
   opt_state_init(&st, np, OPT_SGDM);
   float *w = dpt_alloc(sizeof(float) * np);
-  memcpy(w, t.params, sizeof(float) * np);
+  memcpy(w, t.state.params, sizeof(float) * np);
   t0 = cpu_now();
-  for (long r = 0; r < reps; r++) opt_step(&t.hp, m, w, t.grads, &st, 0.01);
+  for (long r = 0; r < reps; r++) opt_step(&t.hp, m, w, t.scratch.grads, &st, 0.01);
   double opt_s = (cpu_now() - t0) / reps;
   opt_state_free(&st);
   dpt_free(w);
