@@ -94,7 +94,7 @@ static double sgemm_gflops(int ta, int tb, int m, int n, int k, double beta, dou
 }
 
 /* A leaf that leaves its buffer as it is: what remains is the tree's own adds (the model
- * writes every gradient itself, so trainer.c's leaf adds nothing around it). */
+ * writes every gradient itself, so train_batch_leaf adds nothing around it). */
 static void idle_leaf(void *ctx, int64_t leaf, float *out) {
   (void)ctx;
   (void)leaf;

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/boolword.h"
 #include "../core/err.h"
+#include "../core/numfmt.h"
 
 #define FIELD(f) offsetof(dpt_config_t, f), sizeof(((dpt_config_t *)0)->f)
 
@@ -198,15 +200,6 @@ static int parse_double(const char *s, double *out) {
   return *end || !isfinite(*out) ? -1 : 0;
 }
 
-static int parse_bool(const char *s, int *out) {
-  static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
-  for (int i = 0; i < 3; i++) {
-    if (!strcasecmp(s, yes[i])) return *out = 1, 0;
-    if (!strcasecmp(s, no[i])) return *out = 0, 0;
-  }
-  return -1;
-}
-
 int cfg_is_null(const char *s) {
   return !*s || !strcmp(s, "~") || !strcasecmp(s, "null") || !strcmp(s, "None");
 }
@@ -272,7 +265,7 @@ int cfg_key_set(dpt_config_t *cfg, const cfg_key_t *k, const char *text, int pla
     *(double *)field = d;
     return 0;
   case T_BOOL:
-    if (parse_bool(text, &b) < 0) break;
+    if (dpt_parse_bool(text, &b) < 0) break; /* the message is the key's, below */
     *(int *)field = b;
     return 0;
   case T_ENUM:
@@ -317,12 +310,9 @@ int cfg_key_check(const dpt_config_t *cfg, const cfg_key_t *k) {
   return dpt_fail("must be %s%s, got %s", k->range[0] == '>' ? "" : "in ", k->range, text);
 }
 
-/* Shortest %g that reads back to the same double, with a '.' so YAML sees a float. */
+/* The shortest text that reads back to the same double, with a '.' so YAML sees a float. */
 static void format_double(char *buf, size_t cap, double v) {
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, cap, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) break;
-  }
+  dpt_format_double(buf, cap, v);
   if (!strpbrk(buf, ".e")) strncat(buf, ".0", cap - strlen(buf) - 1);
 }
 

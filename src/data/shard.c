@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "../core/numfmt.h"
 #include "../core/rng.h"
 
 static int cmp_i64(const void *a, const void *b) {
@@ -110,12 +111,12 @@ void shard_scheme_text(const shard_scheme_t *s, char *buf, size_t cap) {
   case SHARD_IID: snprintf(buf, cap, "iid"); return;
   case SHARD_RANDOM: snprintf(buf, cap, "random"); return;
   case SHARD_CLASSES: snprintf(buf, cap, "classes:%d", s->classes); return;
-  case SHARD_DIRICHLET:
-    for (int prec = 15; prec <= 17; prec++) {
-      snprintf(buf, cap, "dirichlet:%.*g", prec, s->alpha);
-      if (strtod(buf + 10, NULL) == s->alpha) return;
-    }
+  case SHARD_DIRICHLET: {
+    char a[DPT_DOUBLE_CHARS];
+    dpt_format_double(a, sizeof a, s->alpha);
+    snprintf(buf, cap, "dirichlet:%s", a);
     return;
+  }
   }
 }
 

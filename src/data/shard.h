@@ -1,4 +1,4 @@
-/* shard.h - dealing the training images to K LocalSGD workers (spec/algorithms.md):
+/* shard.h - dealing the training images to K LocalSGD workers (data.sharding):
  *   iid           order by label (stable), deal round-robin: worker k gets k, k+K, ...
  *   random        a seeded permutation cut into K near-equal parts
  *   classes:C     worker k holds the C classes of slots kC .. kC+C-1 (slot s = class

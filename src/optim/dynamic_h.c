@@ -1,4 +1,4 @@
-/* dynamic_h.c - the dynamic local-step strategies of spec/algorithms.md. */
+/* dynamic_h.c - the dynamic local-step strategies (see dynamic_h.h). */
 #include "dynamic_h.h"
 
 #include <math.h>

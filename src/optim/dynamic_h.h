@@ -1,5 +1,5 @@
-/* dynamic_h.h - dynamic local steps: H for the next epoch of LocalSGD, from the
- * strategies of spec/algorithms.md ("Dynamic local steps"). Pure: no MPI, no I/O.
+/* dynamic_h.h - dynamic local steps: H for the next epoch of LocalSGD, from the seed's
+ * strategies (selectors.py) and the feedback rules below. Pure: no MPI, no I/O.
  *
  * Timing, the seed's (train_and_test.py): epoch 0 runs with model.work.local_steps for
  * every strategy; after epoch e (0-based) has finished and been validated, dynh_next
@@ -8,7 +8,7 @@
  * is never used: ALin runs local_steps, 4, ..., DBin local_steps, 64, ..., 4 or 8. The
  * feedback strategies (ImprLS, LossLS, AvgLossLS, Deviation) change H by halving and
  * doubling within [h_min, h_max]: halve = max(H/2, h_min) when H > h_min, double =
- * min(2H, h_max) when H < h_max (the spec's rule for the 4..64 defaults). LossLS and
+ * min(2H, h_max) when H < h_max (with the 4..64 defaults). LossLS and
  * AvgLossLS act only once the seed's loss history exists, i.e. after more than n_losses
  * validation losses; ImprLS and Deviation act from the first epoch on.
  *
@@ -64,7 +64,7 @@ int dynh_is_schedule(dynh_kind_t kind);
 /* The schedule strategies' formula at epoch e (the H of epoch e+1, see above);
  * s->h_start for the others. */
 int dynh_schedule(const dynh_t *s, int e, int epochs, int T);
-/* The spec's fit of H to T: n = T/H, r = T mod H; if r > 0 and r/T <= 0.05 then
+/* The fit of H to T: n = T/H, r = T mod H; if r > 0 and r/T <= 0.05 then
  * H = ceil(T/(n+1)), else H = floor(T/n). */
 int dynh_fit(int h, int T);
 const char *dynh_name(dynh_kind_t kind);

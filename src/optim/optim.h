@@ -1,5 +1,5 @@
 /* optim.h - optimizers over the flat parameter buffer, with PyTorch's semantics
- * (spec/algorithms.md), and the learning-rate schedule.
+ * (SGD, AdamW; LARS and LAMB in lars.c and lamb.c), and the learning-rate schedule.
  *
  * State buffers have the parameter buffer's length and layout; the step count t starts
  * at 1 on the first step. Per-tensor rules (LARS, LAMB) get the tensor list. */
@@ -36,7 +36,7 @@ typedef struct {
   double beta1, beta2;  /* AdamW and LAMB */
   double eps;           /* AdamW */
   double weight_decay;
-  /* LARS and LAMB (spec/algorithms.md, "Optimizers") */
+  /* LARS and LAMB (lars.c, lamb.c) */
   lars_variant_t lars_variant;
   lamb_variant_t lamb_variant;
   double trust_coefficient; /* LARS eta (paper, larc) */

@@ -1,5 +1,5 @@
-/* outer.h - the outer step of a local method (spec/algorithms.md, "Local methods beyond
- * the seed"): from the round's start x0 and the workers' mean xa to the next x0. */
+/* outer.h - the outer step of a local method (outer.c: SlowMo, DiLoCo's Nesterov): from
+ * the round's start x0 and the workers' mean xa to the next x0. */
 #ifndef DPT_OUTER_H
 #define DPT_OUTER_H
 
