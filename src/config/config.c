@@ -241,25 +241,25 @@ static int validate(load_t *ld) {
     return fail_at(ld, ld->locs[warmup - cfg_keys], warmup->key,
                    "must be < model.epochs (%d), got %d", c->epochs, c->warmup);
   const cfg_key_t *hmax = cfg_key_find("model.work.dynamic.h_max");
-  if (c->dynamic_h_max < c->dynamic_h_min)
+  if (c->dynamic.h_max < c->dynamic.h_min)
     return fail_at(ld, ld->locs[hmax - cfg_keys], hmax->key,
-                   "must be >= model.work.dynamic.h_min (%d), got %d", c->dynamic_h_min,
-                   c->dynamic_h_max);
+                   "must be >= model.work.dynamic.h_min (%d), got %d", c->dynamic.h_min,
+                   c->dynamic.h_max);
   const cfg_key_t *dup = cfg_key_find("model.work.dynamic.deviation_upper");
-  if (c->deviation_upper <= c->deviation_lower)
+  if (c->dynamic.dev_upper <= c->dynamic.dev_lower)
     return fail_at(ld, ld->locs[dup - cfg_keys], dup->key,
                    "must be > model.work.dynamic.deviation_lower (%g), got %g",
-                   c->deviation_lower, c->deviation_upper);
+                   c->dynamic.dev_lower, c->dynamic.dev_upper);
   /* AvgLossLS compares the newest n/2 losses with the previous n/2; LossLS the newest 3. */
   const cfg_key_t *nl = cfg_key_find("model.work.dynamic.n_losses");
-  if (c->dynamic_strategy == DYNH_LOSSLS && c->dynamic_n_losses < 3)
+  if (c->dynamic.kind == DYNH_LOSSLS && c->dynamic.n_losses < 3)
     return fail_at(ld, ld->locs[nl - cfg_keys], nl->key,
                    "must be >= 3 for LossLS (it compares the newest three losses), got %d",
-                   c->dynamic_n_losses);
-  if (c->dynamic_strategy == DYNH_AVGLOSSLS && c->dynamic_n_losses % 2)
+                   c->dynamic.n_losses);
+  if (c->dynamic.kind == DYNH_AVGLOSSLS && c->dynamic.n_losses % 2)
     return fail_at(ld, ld->locs[nl - cfg_keys], nl->key,
                    "must be even for AvgLossLS (newest n/2 against previous n/2), got %d",
-                   c->dynamic_n_losses);
+                   c->dynamic.n_losses);
   /* model.optimizer is the centralized optimizer; local workers step model.work.optimizer. */
   const cfg_key_t *opt = cfg_key_find("model.optimizer");
   if (c->num_workers >= 1 && c->optimizer != OPT_SGDM)
@@ -275,10 +275,10 @@ static int validate(load_t *ld) {
                    "needs local workers (model.num_workers >= 1), got model.num_workers = 0");
   if (resolve_outer(ld) < 0) return -1;
   const cfg_key_t *cu = cfg_key_find("optim.lamb_clamp_upper");
-  if (c->lamb_clamp_upper > 0 && c->lamb_clamp_upper < c->lamb_clamp_lower)
+  if (c->optim.clamp_upper > 0 && c->optim.clamp_upper < c->optim.clamp_lower)
     return fail_at(ld, ld->locs[cu - cfg_keys], cu->key,
                    "must be 0 (none) or >= optim.lamb_clamp_lower (%g), got %g",
-                   c->lamb_clamp_lower, c->lamb_clamp_upper);
+                   c->optim.clamp_lower, c->optim.clamp_upper);
   return 0;
 }
 

@@ -28,7 +28,6 @@ typedef struct dpt_config {
   char loss[16];            /* model.loss: "CSE" only */
   opt_kind_t optimizer;     /* model.optimizer: SGDM | AdamW | LARS | LAMB */
   sched_kind_t scheduler;   /* model.scheduler: CosineAnnealingLR | constant */
-  double weight_decay;      /* model.weight_decay (>= 0) */
   int warmup;               /* model.warmup: warm-up epochs (0 .. epochs-1) */
   int patience;             /* model.patience: <= 0 means off */
   char pretrained[CFG_PATH_MAX]; /* model.pretrained: "" = none */
@@ -49,29 +48,16 @@ typedef struct dpt_config {
   opt_kind_t work_optimizer;/* model.work.optimizer: each local worker's optimizer */
   int local_from_epoch;     /* model.work.local_from_epoch: epochs of synchronous data
                                parallel training before local steps (post-local SGD) */
-  dynh_kind_t dynamic_strategy; /* model.work.dynamic.strategy: "" = fixed H */
-  int dynamic_n_losses;     /* model.work.dynamic.n_losses (default 3) */
-  int dynamic_h_min;        /* model.work.dynamic.h_min: lower bound of H (4) */
-  int dynamic_h_max;        /* model.work.dynamic.h_max: upper bound of H (64) */
-  double sigmoid_steepness; /* model.work.dynamic.sigmoid_steepness (0.5) */
-  double sigmoid_midpoint;  /* model.work.dynamic.sigmoid_midpoint: -1 = auto (epochs/2) */
-  double deviation_lower;   /* model.work.dynamic.deviation_lower: double H below (1e-5) */
-  double deviation_upper;   /* model.work.dynamic.deviation_upper: halve H above (1e-4) */
+  dynh_params_t dynamic;    /* model.work.dynamic: strategy ("" = fixed H), n_losses (3),
+                               h_min (4), h_max (64), sigmoid_steepness (0.5),
+                               sigmoid_midpoint (-1 = auto: epochs/2), deviation_lower
+                               (double H below, 1e-5), deviation_upper (halve above, 1e-4) */
 
   /* optim: (optimizer hyper-parameters beyond the seed's) */
-  double momentum;          /* optim.momentum (SGDM / LARS mu, default 0.9) */
-  double beta1, beta2;      /* optim.beta1 / optim.beta2 (0.9, 0.999) */
-  double eps;               /* optim.eps (AdamW 1e-8) */
-  lars_variant_t lars_variant; /* optim.lars_variant: paper | larc | seed */
-  lamb_variant_t lamb_variant; /* optim.lamb_variant: paper | apex | seed */
-  double trust_coefficient; /* optim.trust_coefficient: LARS eta (paper, larc; 0.001) */
-  double lars_eps;          /* optim.lars_eps: LARS paper/larc epsilon (1e-8) */
-  int larc_clip;            /* optim.larc_clip: trust = min(trust/lr, 1) for larc */
-  int exclude_1d;           /* optim.exclude_1d: 1-D tensors skip trust ratio and decay;
-                               -1 = auto (opt_exclude_1d_auto) */
-  double lamb_eps;          /* optim.lamb_eps (1e-6) */
-  double lamb_clamp_lower;  /* optim.lamb_clamp_lower: phi's lower bound; 0 = none */
-  double lamb_clamp_upper;  /* optim.lamb_clamp_upper: phi's upper bound; 0 = none */
+  opt_hparams_t optim;      /* model.weight_decay and the optim: keys (optim.X in
+                               field X; lamb_clamp_lower/upper in clamp_lower/upper;
+                               exclude_1d -1 = auto); its kind is unused: model.optimizer
+                               and model.work.optimizer choose the optimizer */
   lr_scaling_t lr_scaling;  /* optim.lr_scaling: none | linear | sqrt */
   int lr_ref_batch;         /* optim.lr_ref_batch: B_ref of the scaling rule (64) */
 

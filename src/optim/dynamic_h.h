@@ -17,7 +17,6 @@
 #ifndef DPT_DYNAMIC_H_H
 #define DPT_DYNAMIC_H_H
 
-struct dpt_config;
 
 typedef enum {
   DYNH_FIXED,     /* no strategy: H = model.work.local_steps throughout */
@@ -37,20 +36,24 @@ typedef enum {
  * order ("" is the fixed H), NULL-terminated. */
 extern const char *const dynh_names[];
 
+/* model.work.dynamic, as the config holds it. */
 typedef struct {
-  dynh_kind_t kind;
+  dynh_kind_t kind;     /* .strategy */
+  int n_losses;         /* .n_losses: the loss history's length */
+  int h_min, h_max;     /* .h_min / .h_max */
+  double steepness;     /* .sigmoid_steepness */
+  double midpoint;      /* .sigmoid_midpoint; < 0 = epochs/2 */
+  double dev_lower, dev_upper; /* .deviation_lower / .deviation_upper */
+} dynh_params_t;
+
+typedef struct {
+  dynh_params_t p;
   int h;                /* H of the current epoch (local_steps, then after dynh_next) */
   int h_start;          /* model.work.local_steps: fixed H, feedback strategies' start */
-  int h_min, h_max;     /* model.work.dynamic.h_min / h_max */
-  int n_losses;         /* model.work.dynamic.n_losses: the loss history's length */
-  double steepness;     /* model.work.dynamic.sigmoid_steepness */
-  double midpoint;      /* model.work.dynamic.sigmoid_midpoint; < 0 = epochs/2 */
-  double dev_lower, dev_upper; /* model.work.dynamic.deviation_lower / _upper */
 } dynh_t;
 
-/* From the config (its strategy parsed by config/). s->h is then local_steps, the H of
- * epoch 0. */
-void dynh_init(dynh_t *s, const struct dpt_config *cfg);
+/* s->h is then local_steps (model.work.local_steps), the H of epoch 0. */
+void dynh_init(dynh_t *s, const dynh_params_t *p, int local_steps);
 /* H for epoch epoch_finished+1 (also stored in s->h), after epoch epoch_finished's
  * validation; T is the local steps per epoch (>= 1). val_losses and val_accs hold nhist >= 0 entries, oldest first, the newest
  * being epoch_finished's (either may be NULL when nhist is 0 or the strategy does not

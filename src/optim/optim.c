@@ -15,24 +15,11 @@ const char *const opt_sched_names[] = {"CosineAnnealingLR", "constant", NULL};
 
 const char *opt_name(opt_kind_t kind) { return opt_names[kind]; }
 
-void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg) {
-  hp->kind = cfg->optimizer;
-  hp->momentum = cfg->momentum;
-  hp->beta1 = cfg->beta1;
-  hp->beta2 = cfg->beta2;
-  hp->eps = cfg->eps;
-  hp->weight_decay = cfg->weight_decay;
-  hp->lars_variant = cfg->lars_variant;
-  hp->lamb_variant = cfg->lamb_variant;
-  hp->trust_coefficient = cfg->trust_coefficient;
-  hp->lars_eps = cfg->lars_eps;
-  hp->larc_clip = cfg->larc_clip;
-  hp->exclude_1d = cfg->exclude_1d >= 0
-                        ? cfg->exclude_1d
-                        : opt_exclude_1d_auto(cfg->optimizer, cfg->lars_variant, cfg->lamb_variant);
-  hp->lamb_eps = cfg->lamb_eps;
-  hp->clamp_lower = cfg->lamb_clamp_lower;
-  hp->clamp_upper = cfg->lamb_clamp_upper;
+void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg, opt_kind_t kind) {
+  *hp = cfg->optim;
+  hp->kind = kind;
+  if (hp->exclude_1d < 0)
+    hp->exclude_1d = opt_exclude_1d_auto(kind, hp->lars_variant, hp->lamb_variant);
 }
 
 /* The papers' algorithms and the seed's optim.py adapt and decay every tensor. timm's

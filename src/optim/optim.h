@@ -54,8 +54,9 @@ typedef struct {
   int64_t t;    /* steps taken */
 } opt_state_t;
 
-/* Resolves optim.exclude_1d: auto becomes opt_exclude_1d_auto's answer. */
-void opt_hparams_from_config(opt_hparams_t *hp, const struct dpt_config *cfg);
+/* The config's optimizer hyper-parameters for an optimizer of `kind` (model.optimizer
+ * or model.work.optimizer); optim.exclude_1d auto becomes opt_exclude_1d_auto's answer. */
+void opt_hparams_from_config(opt_hparams_t *hp, const struct dpt_config *cfg, opt_kind_t kind);
 /* What the source of the optimizer's variant does with biases and other 1-D tensors:
  * 1 = they skip the trust ratio and weight decay (LARS larc, LAMB apex), 0 = every
  * tensor is adapted and decayed (LARS paper and seed, LAMB paper and seed; SGDM and

@@ -60,14 +60,9 @@ int local_init(trainer_t *t) {
   t->state.outer_buf = dpt_alloc(sizeof(float) * np);
   t->outer = (opt_outer_t){cfg->outer_type, cfg->outer_lr, cfg->outer_momentum};
   t->item_cap = (int64_t)t->T * t->K * train_ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
-  dynh_init(&t->dyn, cfg);
+  dynh_init(&t->dyn, &cfg->dynamic, cfg->local_steps);
   t->state.H = t->dyn.h; /* local_steps: every strategy starts from it, as in the seed */
-  t->local_hp = t->hp;
-  t->local_hp.kind = cfg->work_optimizer;
-  t->local_hp.exclude_1d = cfg->exclude_1d >= 0 ? cfg->exclude_1d
-                                                : opt_exclude_1d_auto(cfg->work_optimizer,
-                                                                      cfg->lars_variant,
-                                                                      cfg->lamb_variant);
+  opt_hparams_from_config(&t->local_hp, cfg, cfg->work_optimizer);
   return 0;
 }
 
@@ -169,7 +164,7 @@ void trainer_average(trainer_t *t, double lr) {
   size_t np = t->model.nparams;
   float *xa = t->scratch.grads;
   worker_mean(t, PART_PARAMS, xa);
-  if (t->dyn.kind == DYNH_DEVIATION) measure_deviation(t, xa);
+  if (t->dyn.p.kind == DYNH_DEVIATION) measure_deviation(t, xa);
   opt_outer_step(&t->outer, np, s->params, xa, s->outer_buf, &s->outer_steps, lr);
   for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].params, s->params, sizeof(float) * np);
   if (t->cfg->local_momentum == LOCAL_MOMENTUM_AVERAGE) {

@@ -99,7 +99,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
     return dpt_wrap("%s", cfg->data_path);
   split_train_val(t);
   if (t->ntrain < 1) return dpt_fail("no training images left after the validation split");
-  opt_hparams_from_config(&t->hp, cfg);
+  opt_hparams_from_config(&t->hp, cfg, cfg->optimizer);
   int64_t batch = t->K ? cfg->worker_batch_size : cfg->batch_size;
   t->lr0 = opt_base_lr(cfg, (int)batch);
   init_state(t);

@@ -31,12 +31,12 @@ TEST(config_defaults_all) {
   config_defaults(&c);
   CHECK(!strcmp(c.model_name, "LeNet") && c.epochs == 150 && c.batch_size == 64);
   CHECK(c.learning_rate == 0.01 && !strcmp(c.loss, "CSE") && c.optimizer == OPT_SGDM);
-  CHECK(c.scheduler == SCHED_COSINE && c.weight_decay == 1e-3);
+  CHECK(c.scheduler == SCHED_COSINE && c.optim.weight_decay == 1e-3);
   CHECK(c.warmup == 0 && c.patience == 0 && c.num_workers == 0 && !c.pretrained[0]);
   CHECK(!c.slowmo_enabled && c.slowmo_lr == 1.0 && c.slowmo_momentum == 0.0);
   CHECK(c.local_steps == 1 && c.sync_steps == 0 && c.worker_batch_size == 64);
-  CHECK(c.local_momentum == LOCAL_MOMENTUM_KEEP && c.dynamic_strategy == DYNH_FIXED && c.dynamic_n_losses == 3);
-  CHECK(c.momentum == 0.9 && c.beta1 == 0.9 && c.beta2 == 0.999 && c.eps == 1e-8);
+  CHECK(c.local_momentum == LOCAL_MOMENTUM_KEEP && c.dynamic.kind == DYNH_FIXED && c.dynamic.n_losses == 3);
+  CHECK(c.optim.momentum == 0.9 && c.optim.beta1 == 0.9 && c.optim.beta2 == 0.999 && c.optim.eps == 1e-8);
   CHECK(!strcmp(c.data_path, "data/cifar100.h5") && c.limit == 0 && c.val_fraction == 0.1);
   CHECK(c.crop_padding == -1 && c.flip == -1 && c.sharding.kind == SHARD_IID);
   CHECK(!strcmp(c.exp_name, "run") && !c.resume && !c.test_only && c.version == 1.0);
@@ -50,7 +50,7 @@ TEST(config_defaults_all) {
 TEST(config_seed_centralized) {
   dpt_config_t c;
   CHECK_OK(config_load(&c, SEED("centralized"), NULL, 0));
-  CHECK(c.learning_rate == 1e-2 && c.weight_decay == 1e-3 && c.patience == 150);
+  CHECK(c.learning_rate == 1e-2 && c.optim.weight_decay == 1e-3 && c.patience == 150);
   CHECK(c.num_workers == 0 && !c.pretrained[0] && !c.resume && !c.slowmo_enabled);
   CHECK(!strcmp(c.exp_name, "centralized") && !strcmp(c.output, "centralized.csv"));
 }
@@ -60,7 +60,7 @@ TEST(config_seed_distributed) {
   CHECK_OK(config_load(&c, SEED("distributed"), NULL, 0));
   CHECK(c.learning_rate == 4e-2 && c.patience == 0 && c.num_workers == 4);
   CHECK(c.sync_steps == 88 && c.local_steps == 4 && c.worker_batch_size == 64);
-  CHECK(!c.slowmo_enabled && c.dynamic_strategy == DYNH_FIXED && !strcmp(c.output, "distributed.csv"));
+  CHECK(!c.slowmo_enabled && c.dynamic.kind == DYNH_FIXED && !strcmp(c.output, "distributed.csv"));
   /* the seed's LocalSGD: SGDM workers, plain averaging, local steps from the start */
   CHECK(c.work_optimizer == OPT_SGDM && c.outer_type == OUTER_NONE && c.local_from_epoch == 0);
 }
@@ -70,12 +70,12 @@ TEST(config_seed_slowmo_dynamic) {
   CHECK_OK(config_load(&s, SEED("slowmo"), NULL, 0));
   CHECK(s.slowmo_enabled && s.slowmo_lr == 1.0 && s.slowmo_momentum == 0.6);
   CHECK(s.sync_steps == 22 && s.local_steps == 8 && s.num_workers == 4);
-  CHECK(s.dynamic_strategy == DYNH_FIXED);
+  CHECK(s.dynamic.kind == DYNH_FIXED);
   /* model.slowmo is the outer step slowmo with its alpha and beta */
   CHECK(s.outer_type == OUTER_SLOWMO && s.outer_lr == 1.0 && s.outer_momentum == 0.6);
   CHECK_OK(config_load(&d, SEED("dynamic"), NULL, 0));
   CHECK(d.slowmo_enabled && d.slowmo_momentum == 0.6 && d.local_steps == 8);
-  CHECK(d.dynamic_strategy == DYNH_LOSSLS && d.dynamic_n_losses == 3);
+  CHECK(d.dynamic.kind == DYNH_LOSSLS && d.dynamic.n_losses == 3);
 }
 
 TEST(config_scalar_quirks) {
@@ -171,7 +171,7 @@ TEST(config_set_overrides) {
                         "model.pretrained=", "data.flip=auto"};
   CHECK_OK(config_load(&c, SEED("distributed"), sets, 6));
   CHECK(c.epochs == 10 && c.slowmo_enabled && c.slowmo_momentum == 0.5 && c.slowmo_lr == 1.0);
-  CHECK(c.dynamic_strategy == DYNH_ALIN && !strcmp(c.exp_name, "a b"));
+  CHECK(c.dynamic.kind == DYNH_ALIN && !strcmp(c.exp_name, "a b"));
   CHECK(!c.pretrained[0] && c.flip == -1 && c.local_steps == 4);
   /* Overrides win, and ranges are checked only after them. */
   const char *fix[] = {"model.epochs=3"};

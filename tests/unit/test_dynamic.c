@@ -29,8 +29,8 @@ static dynh_t make(const char *strategy, int n_losses) {
   dynh_t s;
   if (config_with(&c, strategy) < 0) DPT_PANIC("config: %s", dpt_errmsg());
   c.local_steps = H0;
-  c.dynamic_n_losses = n_losses;
-  dynh_init(&s, &c);
+  c.dynamic.n_losses = n_losses;
+  dynh_init(&s, &c.dynamic, c.local_steps);
   return s;
 }
 
@@ -147,8 +147,8 @@ TEST(dynamic_schedule_hand_values) {
   /* the midpoint and steepness are settable */
   dpt_config_t c;
   CHECK_OK(config_with(&c, "Sigmoid"));
-  c.sigmoid_midpoint = 10, c.sigmoid_steepness = 2;
-  dynh_init(&s, &c);
+  c.dynamic.midpoint = 10, c.dynamic.steepness = 2;
+  dynh_init(&s, &c.dynamic, c.local_steps);
   CHECK(dynh_schedule(&s, 10, 150, 176) == 58 && dynh_schedule(&s, 20, 150, 176) == 88);
 }
 
@@ -164,11 +164,11 @@ TEST(dynamic_bounds_are_configurable) {
   dpt_config_t c;
   dynh_t s;
   CHECK_OK(config_with(&c, "ALin"));
-  c.dynamic_h_min = 8, c.dynamic_h_max = 32;
-  dynh_init(&s, &c);
+  c.dynamic.h_min = 8, c.dynamic.h_max = 32;
+  dynh_init(&s, &c.dynamic, c.local_steps);
   CHECK(dynh_schedule(&s, 0, 150, 176) == 8 && dynh_schedule(&s, 149, 150, 176) == 32);
-  c.dynamic_strategy = DYNH_DBIN;
-  dynh_init(&s, &c);
+  c.dynamic.kind = DYNH_DBIN;
+  dynh_init(&s, &c.dynamic, c.local_steps);
   CHECK(dynh_schedule(&s, 0, 150, 176) == 32 && dynh_schedule(&s, 149, 150, 176) == 8);
   /* an unknown strategy is refused where the config is parsed */
   CHECK_FAILS(config_with(&c, "Nope"));
