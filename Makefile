@@ -30,13 +30,14 @@ $(shell mkdir -p $(BUILD); echo '$(GIT_DESCRIBE)' | cmp -s - $(VERSION_STAMP) 2>
         echo '$(GIT_DESCRIBE)' > $(VERSION_STAMP))
 $(BUILD)/io/h5util.o: $(VERSION_STAMP)
 
-.PHONY: all deps test check demo bench clean help
+.PHONY: all deps test check headers demo bench clean help
 all: $(BINS) $(BUILD)/unit-tests $(BUILD)/h5craft
 
 help:
 	@echo "make          build bin/dpt-* and the unit tests"
 	@echo "make test     install missing deps, build, run unit and bats tests"
 	@echo "make check    unit tests, fuzz replay, parser/reader bats under ASan + UBSan"
+	@echo "make headers  compile every src/*/*.h and bench/*.h on its own (part of test and check)"
 	@echo "make demo     install deps, import Fashion-MNIST, train LeNet-5, print results"
 	@echo "make bench    training-step and sgemm throughput"
 	@echo "make reproduce  the studies on Fashion-MNIST -> results/fashion-mnist/REPORT.md (QUICK=1: minutes)"
@@ -70,8 +71,26 @@ $(BUILD)/h5craft: tests/tools/h5craft.c
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory WERROR=1 all
+	@$(MAKE) --no-print-directory WERROR=1 all headers
 	@bash tests/run.sh
+
+# Every header compiles on its own, from a file that includes just it: none leans on
+# what its includers happened to include first. One stamp per header; a change to any
+# header (they include each other) or to CFLAGS (WERROR=1, the version) checks them all
+# again.
+HEADERS      := $(sort $(wildcard src/*/*.h bench/*.h))
+HEADER_OKS   := $(HEADERS:%=$(BUILD)/headers/%.ok)
+HEADER_FLAGS := $(BUILD)/headers/cflags
+ifneq ($(file < $(HEADER_FLAGS)),$(CFLAGS))
+$(shell mkdir -p $(BUILD)/headers)
+$(file > $(HEADER_FLAGS),$(CFLAGS))
+endif
+headers: $(HEADER_OKS)
+$(BUILD)/headers/%.ok: % $(HEADERS) $(HEADER_FLAGS)
+	@mkdir -p $(dir $@)
+	@echo '#include "$(CURDIR)/$<"' | $(CC) $(CFLAGS) -fsyntax-only -x c - || \
+	  { echo "$<: does not compile on its own (make headers)"; exit 1; }
+	@touch $@
 
 # make check: the unit tests, the fuzz replay and the bats tests of the parsers and file
 # readers, all against sanitizer builds (binaries in build-san/bin, which tests/cli's
@@ -86,6 +105,7 @@ CHECK_BATS := dpt-data.bats: dpt-inspect.bats: dpt-aggregate.bats: \
   'dpt-train.bats:^(--help|no config|unknown option|the seed|--set|unknown key|a wrong type|broken YAML|a missing|a file that)' \
   'dpt-sweep.bats:usage|expand'
 check: deps
+	@$(MAKE) --no-print-directory WERROR=1 headers
 	@$(MAKE) --no-print-directory BUILD=build-san OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  EXTRA_LIBS="-fsanitize=address,undefined" build-san/unit-tests build-san/fuzz-replay \

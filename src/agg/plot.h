@@ -5,6 +5,8 @@
 #ifndef DPT_AGG_PLOT_H
 #define DPT_AGG_PLOT_H
 
+#include <stdio.h>
+
 #include "runset.h"
 #include "study.h"
 

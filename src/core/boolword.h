@@ -1,6 +1,6 @@
-/* boolword.h - the one rule for a boolean written as a word, in configs, sweep specs,
- * studies and schemas: YAML 1.1's words, in any case (so the seed's Python `False`
- * reads), nothing else. */
+/* boolword.h - the one rule for a boolean written as a word (config values, study and
+ * schema flags): YAML 1.1's words, in any case (so the seed's Python `False` reads),
+ * nothing else. */
 #ifndef DPT_BOOLWORD_H
 #define DPT_BOOLWORD_H
 

@@ -1,4 +1,4 @@
-/* cli.h - how every binary's main reports a failure: "PROG: message" on stderr (the
+/* cli.h - the failure report of dpt's binaries: "PROG: message" on stderr (the
  * err.h chain: each caller's context, then the cause) and the exit status of
  * exitcodes.h, which the report returns so that main can `return cli_fail(...)`. */
 #ifndef DPT_CLI_H

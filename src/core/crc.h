@@ -1,5 +1,5 @@
-/* crc.h - zlib's crc32 over a buffer of any size. The checksums dpt records (dataset
- * images and labels, source files, weights, checkpoint state) all use it. */
+/* crc.h - zlib's crc32 over a buffer of any size, for the checksums dpt records (dataset
+ * images and labels, source files, weights, checkpoint state). */
 #ifndef DPT_CRC_H
 #define DPT_CRC_H
 

@@ -5,8 +5,10 @@
 
 #include <stddef.h>
 
-/* The cap the text readers (configs, specs, studies, templates, manifests) use. */
-#define DPT_TEXT_MAX ((size_t)64 << 20)
+/* A cap for the text files dpt writes and reads back (templates, manifests, logs): 1 GiB
+ * leaves room for the manifest of a million-task sweep yet stops a read of a device or
+ * a runaway file. */
+#define DPT_TEXT_MAX ((size_t)1 << 30)
 
 /* Reads all of path into *text (NUL-terminated; dpt_free() it) and its byte count into
  * *len (len may be NULL). Fails with "PATH: cannot open: REASON", "PATH: cannot read:

@@ -234,7 +234,7 @@ int ydoc_load_file(ydoc_t *d, const char *path, const ydoc_opts_t *opts) {
   char *text;
   size_t len;
   memset(d, 0, sizeof *d);
-  TRY(dpt_read_file(path, DPT_TEXT_MAX, &text, &len));
+  TRY(dpt_read_file(path, YDOC_MAX_BYTES, &text, &len));
   int rc = ydoc_load(d, path, text, len, opts);
   dpt_free(text);
   return rc;
@@ -288,5 +288,5 @@ int ydoc_fail(const ydoc_t *d, const ydoc_node_t *n, const char *fmt, ...) {
 int ydoc_expected(const ydoc_t *d, const ydoc_node_t *n, const char *key, const char *what) {
   char buf[256];
   if (!n) return ydoc_fail(d, NULL, "%s: missing; expected %s", key, what);
-  return ydoc_fail(d, n, "%s: %s: expected %s", key, ydoc_describe(n, buf, sizeof buf), what);
+  return ydoc_fail(d, n, "%s: expected %s, got %s", key, what, ydoc_describe(n, buf, sizeof buf));
 }

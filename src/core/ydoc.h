@@ -1,6 +1,6 @@
 /* ydoc.h - a YAML document loaded with libyaml into a small tree whose every node knows
- * its line and column, so that each reader (config, sweep spec, study, schema) reports
- * "FILE:LINE: KEY: VALUE: expected ..." the same way.
+ * its line and column, so that each reader (config, sweep spec, study, schema) can report
+ * "FILE:LINE: KEY: expected ..., got VALUE" the same way.
  *
  * Hostile input is bounded here once: nesting depth, the size of the tree with aliases
  * expanded (so "billion laughs" documents fail instead of exhausting memory or time),
@@ -13,6 +13,7 @@
 
 #define YDOC_MAX_DEPTH 32
 #define YDOC_MAX_NODES 1000000
+#define YDOC_MAX_BYTES ((size_t)64 << 20) /* of a file ydoc_load_file reads */
 
 typedef enum { YDOC_SCALAR, YDOC_SEQ, YDOC_MAP } ydoc_kind_t;
 
@@ -47,7 +48,7 @@ typedef struct {
  * "NAME:LINE: PATH: nested more than N levels deep", ... On failure d is empty. */
 int ydoc_load(ydoc_t *d, const char *name, const char *text, size_t len,
               const ydoc_opts_t *opts);
-/* ydoc_load of a whole file (at most DPT_TEXT_MAX bytes), named by its path. */
+/* ydoc_load of a whole file (at most YDOC_MAX_BYTES), named by its path. */
 int ydoc_load_file(ydoc_t *d, const char *path, const ydoc_opts_t *opts);
 void ydoc_free(ydoc_t *d);
 
@@ -60,8 +61,8 @@ const char *ydoc_describe(const ydoc_node_t *n, char *buf, size_t cap);
 /* Fails with "NAME:LINE: <fmt ...>" (the line of n; "NAME: ..." when n is NULL). */
 int ydoc_fail(const ydoc_t *d, const ydoc_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Fails with "NAME:LINE: KEY: VALUE: expected WHAT", VALUE as ydoc_describe says it
- * ("NAME: KEY: missing; expected WHAT" when n is NULL). */
+/* Fails with "NAME:LINE: KEY: expected WHAT, got VALUE" (VALUE as ydoc_describe says
+ * it: the config's wording), or "NAME: KEY: missing; expected WHAT" when n is NULL. */
 int ydoc_expected(const ydoc_t *d, const ydoc_node_t *n, const char *key, const char *what);
 
 #endif

@@ -10,27 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/csv.h"
 #include "../core/err.h"
 
 typedef struct { FILE *out; int header; } row_ctx_t;
 
-/* Quotes a field when it holds a comma, quote or newline (RFC 4180). */
-static void put_field(FILE *out, const char *s) {
-  if (strpbrk(s, ",\"\n")) {
-    fputc('"', out);
-    for (; *s; s++) {
-      if (*s == '"') fputc('"', out);
-      fputc(*s, out);
-    }
-    fputc('"', out);
-  } else {
-    fputs(s, out);
-  }
-}
-
 static void put_key(void *ctx, const char *key, const char *value) {
   row_ctx_t *r = ctx;
-  put_field(r->out, r->header ? key : value);
+  dpt_csv_field(r->out, r->header ? key : value);
   fputc(',', r->out);
 }
 

@@ -1,6 +1,7 @@
-/* h5util.h - the small layer every dpt HDF5 file goes through: root attributes of
- * spec/hdf5.md, typed attributes, datasets with units, atomic publication, and reading
- * with schema checks. HDF5's own error printing is off; failures become dpt errors. */
+/* h5util.h - the small layer every dpt HDF5 file goes through: the root attributes every
+ * dpt file carries (schema, schema_version, creator, ...: hdf5-schema/README.md), typed
+ * attributes, datasets with units, atomic publication, and reading with schema checks.
+ * HDF5's own error printing is off; failures become dpt errors. */
 #ifndef DPT_H5UTIL_H
 #define DPT_H5UTIL_H
 

@@ -8,36 +8,59 @@
 #include <unistd.h>
 
 #include "../core/err.h"
-#include "../config/config_keys.h"
 #include "h5util.h"
 
-/* Every per-epoch column once: growing, freeing and writing walk this table. */
+/* Every per-epoch column once, indexed by run_metric_t: growing, freeing, writing and
+ * reading walk this table. */
 typedef struct {
   const char *name, *units;
   int is_int;
   size_t offset;
 } column_t;
 
-#define COL(field, units, is_int) {#field, units, is_int, offsetof(run_metrics_t, field)}
-static const column_t columns[] = {
-    COL(epoch, "1", 1),          COL(lr, "1", 0),           COL(train_loss, "1", 0),
-    COL(train_acc, "1", 0),      COL(val_loss, "1", 0),     COL(val_acc, "1", 0),
-    COL(epoch_time, "s", 0),     COL(images_per_s, "images/s", 0),
-    COL(h, "1", 1),              COL(averagings, "1", 1),   COL(bytes_sent, "bytes", 1),
-    COL(comm_time, "s", 0),      COL(compute_time, "s", 0),
+#define COL(id, field, units, is_int) [id] = {#field, units, is_int, offsetof(run_metrics_t, field)}
+static const column_t columns[RUN_M_COUNT] = {
+    COL(RUN_M_EPOCH, epoch, "1", 1),
+    COL(RUN_M_LR, lr, "1", 0),
+    COL(RUN_M_TRAIN_LOSS, train_loss, "1", 0),
+    COL(RUN_M_TRAIN_ACC, train_acc, "1", 0),
+    COL(RUN_M_VAL_LOSS, val_loss, "1", 0),
+    COL(RUN_M_VAL_ACC, val_acc, "1", 0),
+    COL(RUN_M_EPOCH_TIME, epoch_time, "s", 0),
+    COL(RUN_M_IMAGES_PER_S, images_per_s, "images/s", 0),
+    COL(RUN_M_H, h, "1", 1),
+    COL(RUN_M_AVERAGINGS, averagings, "1", 1),
+    COL(RUN_M_BYTES_SENT, bytes_sent, "bytes", 1),
+    COL(RUN_M_COMM_TIME, comm_time, "s", 0),
+    COL(RUN_M_COMPUTE_TIME, compute_time, "s", 0),
 };
-#define NCOLUMNS (sizeof columns / sizeof columns[0])
+#define NCOLUMNS RUN_M_COUNT
 
 static void **column(run_metrics_t *m, size_t c) {
   return (void **)((char *)m + columns[c].offset);
 }
 
+const char *run_metric_name(run_metric_t c) { return columns[c].name; }
+const char *run_metric_units(run_metric_t c) { return columns[c].units; }
+int run_metric_is_int(run_metric_t c) { return columns[c].is_int; }
+
+void *run_metrics_column(const run_metrics_t *m, run_metric_t c) {
+  return *column((run_metrics_t *)m, c);
+}
+
+double run_metrics_value(const run_metrics_t *m, run_metric_t c, int64_t i) {
+  void *v = run_metrics_column(m, c);
+  return columns[c].is_int ? (double)((const int64_t *)v)[i] : ((const double *)v)[i];
+}
+
 void run_metrics_resize(run_metrics_t *m, int64_t n) {
   while (m->cap < n || m->cap == 0) {
+    size_t old = 8 * (size_t)m->cap; /* bytes: int64_t and double alike */
     m->cap = m->cap ? 2 * m->cap : 64;
     for (size_t c = 0; c < NCOLUMNS; c++) {
       void **p = column(m, c);
-      *p = dpt_realloc(*p, 8 * (size_t)m->cap); /* int64_t and double alike */
+      *p = dpt_realloc(*p, 8 * (size_t)m->cap);
+      memset((char *)*p + old, 0, 8 * (size_t)m->cap - old);
     }
   }
   m->n = n;
@@ -101,151 +124,6 @@ void run_info_init(run_info_t *info, int64_t mpi_ranks) {
   copy_env(info->slurm_array_job_id, sizeof info->slurm_array_job_id, "SLURM_ARRAY_JOB_ID");
   copy_env(info->slurm_array_task_id, sizeof info->slurm_array_task_id,
            "SLURM_ARRAY_TASK_ID");
-}
-
-/* --- /config: one typed attribute per key (schema 1.1) ----------------------------
- * The key table (config_keys.c) gives each key's type: int keys are H5T_STD_I64LE, the
- * seed H5T_STD_U64LE, floats H5T_IEEE_F64LE, booleans the enum {FALSE 0, TRUE 1} over
- * H5T_STD_I8LE (h5py's own bool, read back as numpy.bool_), the rest strings; a key left
- * at `auto` is the string "auto". Files of schema 1.0 hold strings only. */
-
-runfile_kind_t runfile_config_kind(const char *key) {
-  const cfg_key_t *k = cfg_key_find(key);
-  if (!k) return RUNCFG_UNKNOWN;
-  switch (k->type) {
-  case T_INT: return RUNCFG_INT;
-  case T_U64: return RUNCFG_UINT;
-  case T_FLOAT: return RUNCFG_FLOAT;
-  case T_BOOL: return RUNCFG_BOOL;
-  default: return RUNCFG_STRING;
-  }
-}
-
-/* The enum h5py writes for numpy.bool_; the caller closes it. */
-static hid_t bool_type(void) {
-  hid_t t = H5Tenum_create(H5T_STD_I8LE);
-  int8_t v = 0;
-  H5Tenum_insert(t, "FALSE", &v);
-  v = 1;
-  H5Tenum_insert(t, "TRUE", &v);
-  return t;
-}
-
-static int scalar_attr(hid_t obj, const char *name, hid_t type, const void *value) {
-  hid_t space = H5Screate(H5S_SCALAR);
-  hid_t attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-  int rc = attr >= 0 && H5Awrite(attr, type, value) >= 0 ? 0 : -1;
-  if (attr >= 0) H5Aclose(attr);
-  H5Sclose(space);
-  return rc < 0 ? dpt_fail("cannot write HDF5 attribute '%s'", name) : 0;
-}
-
-typedef struct { hid_t group; const dpt_config_t *cfg; int rc; } attr_ctx_t;
-
-static int typed_attr(hid_t g, const dpt_config_t *cfg, const char *key, const char *text) {
-  const cfg_key_t *k = cfg_key_find(key);
-  const char *field = (const char *)cfg + k->off;
-  if (!strcmp(text, "auto")) return h5_attr_str(g, key, text);
-  switch (runfile_config_kind(key)) {
-  case RUNCFG_INT: return h5_attr_i64(g, key, *(const int *)field);
-  case RUNCFG_UINT: return scalar_attr(g, key, H5T_STD_U64LE, (const uint64_t *)field);
-  case RUNCFG_FLOAT: return h5_attr_f64(g, key, *(const double *)field);
-  case RUNCFG_BOOL: {
-    int8_t v = *(const int *)field != 0;
-    hid_t t = bool_type();
-    int rc = scalar_attr(g, key, t, &v);
-    H5Tclose(t);
-    return rc;
-  }
-  default: return h5_attr_str(g, key, text);
-  }
-}
-
-static void config_attr(void *ctx, const char *key, const char *value) {
-  attr_ctx_t *a = ctx;
-  if (a->rc == 0) a->rc = typed_attr(a->group, a->cfg, key, value);
-}
-
-static int write_config(hid_t file, const dpt_config_t *cfg) {
-  char *yaml = config_to_yaml(cfg);
-  int rc = h5_attr_str(file, "config", yaml);
-  dpt_free(yaml);
-  if (rc < 0) return -1;
-  attr_ctx_t a = {H5Gcreate2(file, "config", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), cfg, 0};
-  if (a.group < 0) return dpt_fail("cannot create group /config");
-  config_each(cfg, config_attr, &a);
-  H5Gclose(a.group);
-  return a.rc;
-}
-
-int runfile_config_type_ok(const char *key, hid_t type, const char **expected) {
-  runfile_kind_t kind = runfile_config_kind(key);
-  static const char *const want[] = {
-      [RUNCFG_INT] = "H5T_STD_I64LE", [RUNCFG_UINT] = "H5T_STD_U64LE",
-      [RUNCFG_FLOAT] = "H5T_IEEE_F64LE", [RUNCFG_BOOL] = "an enum {FALSE 0, TRUE 1} of H5T_STD_I8LE",
-      [RUNCFG_STRING] = "a string"};
-  if (kind == RUNCFG_UNKNOWN) return -1;
-  *expected = want[kind];
-  H5T_class_t cls = H5Tget_class(type);
-  if (cls == H5T_STRING) return kind == RUNCFG_STRING || cfg_key_find(key)->autoable;
-  switch (kind) {
-  case RUNCFG_INT: return H5Tequal(type, H5T_STD_I64LE) > 0;
-  case RUNCFG_UINT: return H5Tequal(type, H5T_STD_U64LE) > 0;
-  case RUNCFG_FLOAT: return H5Tequal(type, H5T_IEEE_F64LE) > 0;
-  case RUNCFG_BOOL: {
-    hid_t t = bool_type();
-    int ok = H5Tequal(type, t) > 0;
-    H5Tclose(t);
-    return ok;
-  }
-  default: return 0;
-  }
-}
-
-/* A typed attribute's value as config_each spells it: the number goes into the key's
- * field of a scratch config, which cfg_key_text prints. */
-static int typed_text(hid_t attr, hid_t type, const cfg_key_t *k, char **text) {
-  dpt_config_t scratch;
-  char *field = (char *)&scratch + k->off;
-  herr_t e;
-  if (k->type == T_FLOAT) {
-    e = H5Aread(attr, H5T_NATIVE_DOUBLE, field);
-  } else if (k->type == T_U64) {
-    e = H5Aread(attr, H5T_NATIVE_UINT64, field);
-  } else if (k->type == T_BOOL) {
-    int8_t b = 0;
-    e = H5Aread(attr, type, &b);
-    *(int *)field = b;
-  } else {
-    int64_t i = 0;
-    e = H5Aread(attr, H5T_NATIVE_INT64, &i);
-    *(int *)field = (int)i;
-  }
-  if (e < 0) return dpt_fail("/config: cannot read attribute '%s'", k->key);
-  char buf[64];
-  cfg_key_text(&scratch, k, buf, sizeof buf);
-  *text = dpt_strdup(buf);
-  return 0;
-}
-
-int runfile_config_read(hid_t group, const char *key, char **text) {
-  if (H5Aexists(group, key) <= 0) return dpt_fail("/config: no attribute '%s'", key);
-  hid_t attr = H5Aopen(group, key, H5P_DEFAULT);
-  if (attr < 0) return dpt_fail("/config: cannot open attribute '%s'", key);
-  hid_t type = H5Aget_type(attr);
-  const char *expected;
-  int rc;
-  if (H5Tget_class(type) == H5T_STRING)
-    rc = h5_read_attr_str(group, key, text);
-  else if (runfile_config_type_ok(key, type, &expected) != 1)
-    rc = dpt_fail("/config: attribute '%s' is not %s", key,
-                  runfile_config_kind(key) == RUNCFG_UNKNOWN ? "a string (unknown key)"
-                                                             : expected);
-  else
-    rc = typed_text(attr, type, cfg_key_find(key), text);
-  H5Tclose(type);
-  H5Aclose(attr);
-  return rc;
 }
 
 static int write_provenance(hid_t file, const run_info_t *info) {
@@ -318,10 +196,10 @@ static int write_results(hid_t file, const run_info_t *info) {
 int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *info,
                   const run_metrics_t *m) {
   char tmp[4096];
-  hid_t file = h5_create_tmp(path, tmp, sizeof tmp, "dpt-run", RUN_SCHEMA_VERSION,
+  hid_t file = h5_create_tmp(path, tmp, sizeof tmp, RUN_SCHEMA, RUN_SCHEMA_VERSION,
                              "dpt-train", H5P_DEFAULT);
   if (file < 0) return -1;
-  if (h5_attr_str(file, "status", info->status) < 0 || write_config(file, cfg) < 0 ||
+  if (h5_attr_str(file, "status", info->status) < 0 || runfile_config_write(file, cfg) < 0 ||
       write_provenance(file, info) < 0 || write_metrics(file, m) < 0 ||
       write_results(file, info) < 0 || write_workers(file, info) < 0 ||
       /* Written last: readers trust only a file that has it. */

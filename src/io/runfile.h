@@ -1,8 +1,9 @@
-/* runfile.h - run.h5: the small file the aggregator reads. Resolved config (verbatim YAML
- * and one attribute per key), provenance, per-epoch metrics and final results. It is
- * rewritten whole from memory after every epoch and published atomically, so it is
- * always readable and a crash leaves the previous epoch's file. Layout:
- * hdf5-schema/run.yaml. */
+/* runfile.h - run.h5, written and read here only: the resolved config (verbatim YAML and
+ * one typed attribute per key), provenance, per-epoch metrics and final results. The
+ * trainer rewrites it whole from memory after every epoch and publishes it atomically,
+ * so it is always readable and a crash leaves the previous epoch's file. runfile_read
+ * fills a runfile_t with what its readers use (the aggregator and verify, sweep status
+ * and progress, inspect's summary). Layout: hdf5-schema/run.yaml. */
 #ifndef DPT_RUNFILE_H
 #define DPT_RUNFILE_H
 
@@ -11,8 +12,22 @@
 
 #include "../config/config.h"
 
+#define RUN_SCHEMA "dpt-run"
 /* 1.1: /config attributes carry their type (1.0: strings). */
 #define RUN_SCHEMA_VERSION "1.1"
+/* The newest major version this dpt reads; a file of a newer one is refused. */
+#define RUN_SCHEMA_MAJOR 1
+
+/* The per-epoch datasets of /metrics, in the order they are written and listed. */
+typedef enum {
+  RUN_M_EPOCH, RUN_M_LR, RUN_M_TRAIN_LOSS, RUN_M_TRAIN_ACC, RUN_M_VAL_LOSS, RUN_M_VAL_ACC,
+  RUN_M_EPOCH_TIME, RUN_M_IMAGES_PER_S,
+  RUN_M_H, RUN_M_AVERAGINGS, RUN_M_BYTES_SENT, RUN_M_COMM_TIME, RUN_M_COMPUTE_TIME,
+  RUN_M_COUNT
+} run_metric_t;
+/* Columns from this one on are optional: files written before communication accounting
+ * lack them. */
+#define RUN_M_OPTIONAL RUN_M_H
 
 typedef struct {
   int64_t n, cap;       /* epochs recorded */
@@ -25,6 +40,16 @@ typedef struct {
   int64_t *bytes_sent;  /* bytes this rank (rank 0) sent */
   double *comm_time, *compute_time; /* s, training only */
 } run_metrics_t;
+
+/* The dataset name ("train_loss"), its units attribute ("1", "s", ...), and whether the
+ * column holds int64_t (else double). */
+const char *run_metric_name(run_metric_t c);
+const char *run_metric_units(run_metric_t c);
+int run_metric_is_int(run_metric_t c);
+/* The column's values (m->n of them, int64_t or double as run_metric_is_int says). */
+void *run_metrics_column(const run_metrics_t *m, run_metric_t c);
+/* Value i of column c as a double, whatever its type. */
+double run_metrics_value(const run_metrics_t *m, run_metric_t c, int64_t i);
 
 typedef struct {
   char status[16];      /* running | complete | interrupted */
@@ -53,7 +78,8 @@ void run_metrics_push(run_metrics_t *m, int64_t epoch, double lr, double train_l
 void run_metrics_comm(run_metrics_t *m, int64_t h, int64_t averagings, int64_t bytes_sent,
                       double comm_time, double compute_time);
 void run_metrics_free(run_metrics_t *m);
-/* Room for n epochs, n of them counted (for a reader that fills the columns). */
+/* Room for n epochs, n of them counted (for a reader that fills the columns); columns
+ * grown here are zero beyond what they held. */
 void run_metrics_resize(run_metrics_t *m, int64_t n);
 /* fn(ctx, name, units, is_int, column) for every per-epoch column, in table order;
  * stops at the first failure. Columns hold m->n int64_t or double values. */
@@ -76,8 +102,51 @@ int runfile_config_type_ok(const char *key, hid_t type, const char **expected);
 /* The /config attribute `key` of `group` as config text ("64", "0.01", "true", "SGDM"),
  * from a typed (1.1) or a string (1.0) file alike; dpt_free() it. */
 int runfile_config_read(hid_t group, const char *key, char **text);
+/* Writes the root attribute `config` (config_to_yaml) and the group /config. */
+int runfile_config_write(hid_t file, const dpt_config_t *cfg);
 
 int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *info,
                   const run_metrics_t *m);
+
+/* ---------------------------------------------------------------- reading */
+
+/* Which parts of the file runfile_read found (runfile_t.has). */
+enum {
+  RUNFILE_HAS_CONFIG = 1 << 0,      /* /config (and ncfg keys) */
+  RUNFILE_HAS_CONFIG_YAML = 1 << 1, /* the root attribute `config` */
+  RUNFILE_HAS_PROVENANCE = 1 << 2,  /* every /provenance attribute */
+  RUNFILE_HAS_METRICS = 1 << 3,     /* /metrics with every required column */
+  RUNFILE_HAS_RESULTS = 1 << 4,     /* the /results attributes every run has */
+  RUNFILE_HAS_WORKERS = 1 << 5,     /* /results num_workers and averagings_total */
+  RUNFILE_HAS_CRC = 1 << 6,         /* /results weights_crc32 (with the test results) */
+};
+
+typedef struct {
+  char schema_version[16];
+  char creator[64], creator_version[64], file_time[32]; /* "" when absent */
+  int complete;              /* the completeness mark is 1: the writer finished the file */
+  char *config_yaml;         /* the resolved config as YAML; NULL when absent */
+  int ncfg;
+  char **cfg_key, **cfg_val; /* /config as config text ("64", "true"), sorted by key */
+  run_info_t info;           /* status, /provenance, /results; class_hist stays NULL */
+  run_metrics_t metrics;     /* /metrics; a column the file lacks is all zeros */
+  uint32_t has_metric;       /* bit c: the file holds column c (run_metric_t) */
+  unsigned has;              /* RUNFILE_HAS_* */
+} runfile_t;
+
+/* Reads a run file whole, for the aggregator and verify. Fails with "PATH: REASON" when
+ * the file is missing, not HDF5, not a dpt-run file, of a newer major version, lacks the
+ * completeness mark ("no completeness mark: written by a writer that died, not
+ * trusted"), its status, /config, /metrics (or a required column, or columns of unequal
+ * length) or the /results every run has. Optional parts (provenance, the communication
+ * columns, the test results, crc, workers) are read when present; `has` says which. */
+int runfile_read(const char *path, runfile_t *out);
+/* As runfile_read, for a summary or a status of a file that may be unfinished or
+ * damaged: only opening it (missing, not HDF5, wrong schema, newer major) can fail;
+ * every part missing or unreadable is left out of `has` (an empty status when absent). */
+int runfile_read_partial(const char *path, runfile_t *out);
+void runfile_free(runfile_t *r);
+/* The /config value of a dotted key as config text, or NULL when the file has none. */
+const char *runfile_config(const runfile_t *r, const char *key);
 
 #endif

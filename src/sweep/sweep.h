@@ -24,6 +24,7 @@
 #ifndef DPT_SWEEP_H
 #define DPT_SWEEP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* ---- the spec ---- */

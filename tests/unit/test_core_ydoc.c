@@ -42,9 +42,11 @@ TEST(core_ydoc_builds_the_tree_with_positions) {
   CHECK(e && e->plain && e->len == 0 && e->line == 4);
   CHECK(!ydoc_get(d.root, "nope") && !ydoc_get(w, "0") && !ydoc_scalar(model));
   CHECK_FAILS(ydoc_expected(&d, w, "model.widths", "a number"));
-  CHECK(!strcmp(dpt_errmsg(), "t.yaml:3: model.widths: a sequence: expected a number"));
+  CHECK(!strcmp(dpt_errmsg(), "t.yaml:3: model.widths: expected a number, got a sequence"));
   CHECK_FAILS(ydoc_expected(&d, ydoc_get(model, "name"), "model.name", "lenet5"));
-  CHECK(!strcmp(dpt_errmsg(), "t.yaml:2: model.name: 'lenet': expected lenet5"));
+  CHECK(!strcmp(dpt_errmsg(), "t.yaml:2: model.name: expected lenet5, got 'lenet'"));
+  CHECK_FAILS(ydoc_expected(&d, ydoc_get(model, "depth"), "model.depth", "an integer"));
+  CHECK(!strcmp(dpt_errmsg(), "t.yaml: model.depth: missing; expected an integer"));
   ydoc_free(&d);
   CHECK_OK(load(&d, "", 0)); /* an empty document has no root */
   CHECK(d.root == NULL);

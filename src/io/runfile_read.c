@@ -1,0 +1,249 @@
+/* runfile_read.c - reading run.h5 into a runfile_t (see runfile.h). Reads attributes and
+ * the small per-epoch datasets only: a run file is a few kilobytes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/err.h"
+#include "h5util.h"
+#include "runfile.h"
+
+/* ---------------------------------------------------------------- small readers */
+
+/* A string attribute into a fixed buffer (truncated to fit). */
+static int str_into(hid_t obj, const char *name, char *buf, size_t cap) {
+  char *v = NULL;
+  if (h5_read_attr_str(obj, name, &v) < 0) return -1;
+  snprintf(buf, cap, "%s", v);
+  dpt_free(v);
+  return 0;
+}
+
+/* Opens group `name` of file, or fails with "no /NAME group". */
+static hid_t open_group(hid_t file, const char *name) {
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return dpt_fail("no /%s group", name);
+  hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
+  if (g < 0) return dpt_fail("cannot open /%s", name);
+  return g;
+}
+
+/* ---------------------------------------------------------------- the parts */
+
+typedef struct {
+  runfile_t *r;
+  int cap, rc;
+} cfg_ctx_t;
+
+static herr_t config_attr(hid_t g, const char *name, const H5A_info_t *info, void *p) {
+  (void)info;
+  cfg_ctx_t *c = p;
+  char *value = NULL;
+  if (runfile_config_read(g, name, &value) < 0) {
+    c->rc = -1;
+    return -1;
+  }
+  runfile_t *r = c->r;
+  if (r->ncfg == c->cap) {
+    c->cap = c->cap ? 2 * c->cap : 64;
+    r->cfg_key = dpt_realloc(r->cfg_key, sizeof(char *) * (size_t)c->cap);
+    r->cfg_val = dpt_realloc(r->cfg_val, sizeof(char *) * (size_t)c->cap);
+  }
+  r->cfg_key[r->ncfg] = dpt_strdup(name);
+  r->cfg_val[r->ncfg++] = value;
+  return 0;
+}
+
+/* Sorts the key/value pairs by key (HDF5's name index usually has them sorted already),
+ * so that runfile_config can bisect. */
+static void sort_config(runfile_t *r) {
+  for (int a = 1; a < r->ncfg; a++)
+    for (int b = a; b > 0 && strcmp(r->cfg_key[b - 1], r->cfg_key[b]) > 0; b--) {
+      char *t = r->cfg_key[b];
+      r->cfg_key[b] = r->cfg_key[b - 1], r->cfg_key[b - 1] = t;
+      t = r->cfg_val[b];
+      r->cfg_val[b] = r->cfg_val[b - 1], r->cfg_val[b - 1] = t;
+    }
+}
+
+static int read_config(hid_t file, runfile_t *r) {
+  if (H5Aexists(file, "config") > 0 && h5_read_attr_str(file, "config", &r->config_yaml) == 0)
+    r->has |= RUNFILE_HAS_CONFIG_YAML;
+  dpt_clear_error();
+  hid_t g = open_group(file, "config");
+  if (g < 0) return -1;
+  cfg_ctx_t c = {r, 0, 0};
+  hsize_t idx = 0;
+  herr_t e = H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, &idx, config_attr, &c);
+  H5Gclose(g);
+  if (c.rc < 0) return -1;
+  if (e < 0) return dpt_fail("cannot list the attributes of /config");
+  sort_config(r);
+  r->has |= RUNFILE_HAS_CONFIG;
+  return 0;
+}
+
+static int read_provenance(hid_t file, runfile_t *r) {
+  run_info_t *in = &r->info;
+  hid_t g = open_group(file, "provenance");
+  if (g < 0) return -1;
+  int rc = 0;
+  if (str_into(g, "hostname", in->hostname, sizeof in->hostname) < 0 ||
+      str_into(g, "start_time", in->start_time, sizeof in->start_time) < 0 ||
+      str_into(g, "end_time", in->end_time, sizeof in->end_time) < 0 ||
+      h5_read_attr_i64(g, "mpi_ranks", &in->mpi_ranks) < 0 ||
+      h5_read_attr_i64(g, "blas_threads", &in->blas_threads) < 0 ||
+      str_into(g, "slurm_job_id", in->slurm_job_id, sizeof in->slurm_job_id) < 0 ||
+      str_into(g, "slurm_array_job_id", in->slurm_array_job_id,
+               sizeof in->slurm_array_job_id) < 0 ||
+      str_into(g, "slurm_array_task_id", in->slurm_array_task_id,
+               sizeof in->slurm_array_task_id) < 0 ||
+      h5_read_attr_i64(g, "train_images", &in->train_images) < 0 ||
+      h5_read_attr_i64(g, "val_images", &in->val_images) < 0 ||
+      h5_read_attr_i64(g, "test_images", &in->test_images) < 0)
+    rc = dpt_wrap("/provenance");
+  H5Gclose(g);
+  if (rc == 0) r->has |= RUNFILE_HAS_PROVENANCE;
+  return rc;
+}
+
+/* One column: absent is fine for an optional one; present, it must match /metrics/epoch. */
+static int read_column(hid_t g, runfile_t *r, run_metric_t c) {
+  const char *name = run_metric_name(c);
+  int rank;
+  hsize_t dims[8];
+  if (c >= RUN_M_OPTIONAL && H5Lexists(g, name, H5P_DEFAULT) <= 0) return 0;
+  if (h5_dataset_dims(g, name, &rank, dims) < 0) return dpt_wrap("/metrics");
+  if (rank != 1 || (int64_t)dims[0] != r->metrics.n)
+    return dpt_fail("/metrics/%s has %lld values, /metrics/epoch %lld", name,
+                    (long long)dims[0], (long long)r->metrics.n);
+  hid_t memtype = run_metric_is_int(c) ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
+  if (dims[0] && h5_read_array(g, name, memtype, dims[0], run_metrics_column(&r->metrics, c)) < 0)
+    return dpt_wrap("/metrics");
+  r->has_metric |= 1u << c;
+  return 0;
+}
+
+static int read_metrics(hid_t file, runfile_t *r) {
+  hid_t g = open_group(file, "metrics");
+  if (g < 0) return -1;
+  int rc = 0, rank;
+  hsize_t dims[8];
+  if (h5_dataset_dims(g, "epoch", &rank, dims) < 0) {
+    rc = dpt_wrap("/metrics");
+  } else if (rank != 1) {
+    rc = dpt_fail("/metrics/epoch is not 1-D");
+  } else {
+    run_metrics_resize(&r->metrics, (int64_t)dims[0]);
+    for (int c = 0; rc == 0 && c < RUN_M_COUNT; c++) rc = read_column(g, r, (run_metric_t)c);
+  }
+  H5Gclose(g);
+  if (rc == 0) r->has |= RUNFILE_HAS_METRICS;
+  return rc;
+}
+
+static int read_results(hid_t file, runfile_t *r) {
+  run_info_t *in = &r->info;
+  hid_t g = open_group(file, "results");
+  if (g < 0) return -1;
+  int rc = 0;
+  if (h5_read_attr_i64(g, "epochs_run", &in->epochs_run) < 0 ||
+      h5_read_attr_i64(g, "best_epoch", &in->best_epoch) < 0 ||
+      h5_read_attr_f64(g, "best_val_acc", &in->best_val_acc) < 0 ||
+      h5_read_attr_i64(g, "stopped_early", &in->stopped_early) < 0 ||
+      h5_read_attr_f64(g, "wall_time", &in->wall_time) < 0) {
+    rc = dpt_wrap("/results");
+  } else if (H5Aexists(g, "test_acc_last") > 0) {
+    in->has_test = 1;
+    if (h5_read_attr_f64(g, "test_loss_last", &in->test_loss_last) < 0 ||
+        h5_read_attr_f64(g, "test_acc_last", &in->test_acc_last) < 0 ||
+        h5_read_attr_f64(g, "test_loss_best", &in->test_loss_best) < 0 ||
+        h5_read_attr_f64(g, "test_acc_best", &in->test_acc_best) < 0) {
+      in->has_test = 0;
+      rc = dpt_wrap("/results");
+    }
+  }
+  if (rc == 0) {
+    r->has |= RUNFILE_HAS_RESULTS;
+    if (H5Aexists(g, "weights_crc32") > 0 &&
+        h5_read_attr_i64(g, "weights_crc32", &in->weights_crc32) == 0)
+      r->has |= RUNFILE_HAS_CRC;
+    if (H5Aexists(g, "num_workers") > 0 && H5Aexists(g, "averagings_total") > 0 &&
+        h5_read_attr_i64(g, "num_workers", &in->num_workers) == 0 &&
+        h5_read_attr_i64(g, "averagings_total", &in->averagings_total) == 0)
+      r->has |= RUNFILE_HAS_WORKERS;
+    dpt_clear_error();
+  }
+  H5Gclose(g);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- the file */
+
+static void read_root(hid_t file, runfile_t *r) {
+  int64_t complete = 0;
+  r->complete = H5Aexists(file, "complete") > 0 &&
+                h5_read_attr_i64(file, "complete", &complete) == 0 && complete == 1;
+  str_into(file, "schema_version", r->schema_version, sizeof r->schema_version);
+  if (H5Aexists(file, "creator") > 0)
+    str_into(file, "creator", r->creator, sizeof r->creator);
+  if (H5Aexists(file, "creator_version") > 0)
+    str_into(file, "creator_version", r->creator_version, sizeof r->creator_version);
+  if (H5Aexists(file, "file_time") > 0)
+    str_into(file, "file_time", r->file_time, sizeof r->file_time);
+  dpt_clear_error();
+}
+
+static int read_file(const char *path, runfile_t *r, int strict) {
+  memset(r, 0, sizeof *r);
+  hid_t file = h5_open_checked(path, RUN_SCHEMA, RUN_SCHEMA_MAJOR);
+  if (file < 0) return -1;
+  read_root(file, r);
+  int rc = 0;
+  if (strict && !r->complete) {
+    rc = dpt_fail("no completeness mark: written by a writer that died, not trusted");
+  } else if (str_into(file, "status", r->info.status, sizeof r->info.status) < 0 && strict) {
+    rc = -1;
+  } else {
+    /* Strict: the first part that fails fails the read. Partial: each is read alone. */
+    int (*const parts[])(hid_t, runfile_t *) = {read_config, read_metrics, read_results,
+                                                 read_provenance};
+    for (size_t i = 0; rc == 0 && i < sizeof parts / sizeof parts[0]; i++) {
+      int part = parts[i](file, r);
+      if (part < 0 && strict && parts[i] != read_provenance) rc = -1;
+      if (rc == 0) dpt_clear_error();
+    }
+  }
+  H5Fclose(file);
+  if (rc < 0) {
+    dpt_wrap("%s", path);
+    runfile_free(r);
+  }
+  return rc;
+}
+
+int runfile_read(const char *path, runfile_t *out) { return read_file(path, out, 1); }
+
+int runfile_read_partial(const char *path, runfile_t *out) { return read_file(path, out, 0); }
+
+void runfile_free(runfile_t *r) {
+  for (int i = 0; i < r->ncfg; i++) {
+    dpt_free(r->cfg_key[i]);
+    dpt_free(r->cfg_val[i]);
+  }
+  dpt_free(r->cfg_key);
+  dpt_free(r->cfg_val);
+  dpt_free(r->config_yaml);
+  run_metrics_free(&r->metrics);
+  memset(r, 0, sizeof *r);
+}
+
+const char *runfile_config(const runfile_t *r, const char *key) {
+  int lo = 0, hi = r->ncfg - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2, c = strcmp(r->cfg_key[mid], key);
+    if (c == 0) return r->cfg_val[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return NULL;
+}

@@ -1,0 +1,156 @@
+/* test_runfile.c - run.h5 read back by runfile_read (src/io/runfile_read.c): every part
+ * runfile_write wrote, and hostile files (a missing dataset, a newer major version, a
+ * foreign schema, no completeness mark) refused with a clear reason, or read in part by
+ * runfile_read_partial. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/config/config.h"
+#include "../../src/core/err.h"
+#include "../../src/io/h5util.h"
+#include "../../src/io/runfile.h"
+#include "test.h"
+
+static const char *yaml =
+    "model: {name: LeNet, epochs: 3, batch_size: 32, learning_rate: 0.025, optimizer: SGDM,\n"
+    "        num_workers: 2, work: {local_steps: 4, batch_size: 16}}\n"
+    "experiment: {name: readback, seed: 7}\n";
+
+/* A complete run of two epochs with test results, at a fresh path. */
+static const char *write_run(const char *name) {
+  static char path[256];
+  snprintf(path, sizeof path, "/tmp/dpt-unit-runfile-%d-%s.h5", (int)getpid(), name);
+  dpt_config_t cfg;
+  DPT_ASSERT(config_load_string(&cfg, yaml, "readback.yaml", NULL, 0) == 0);
+  run_info_t info;
+  run_metrics_t m = {0};
+  run_info_init(&info, 2);
+  snprintf(info.status, sizeof info.status, "complete");
+  snprintf(info.end_time, sizeof info.end_time, "2026-12-02T01:00:00Z");
+  info.train_images = 900, info.val_images = 100, info.test_images = 200;
+  info.epochs_run = 2, info.best_epoch = 2, info.best_val_acc = 0.5;
+  info.has_test = 1, info.test_loss_last = 1.25, info.test_acc_last = 0.625;
+  info.test_loss_best = 1.5, info.test_acc_best = 0.75;
+  info.wall_time = 12.5, info.num_workers = 2, info.averagings_total = 14;
+  info.weights_crc32 = 3735928559;
+  for (int e = 1; e <= 2; e++) {
+    run_metrics_push(&m, e, 0.025 / e, 2.0 / e, 0.1 * e, 2.1 / e, 0.25 * e, 1.5 * e, 100 * e);
+    run_metrics_comm(&m, 4, 7, 1000 * e, 0.01 * e, 1.4 * e);
+  }
+  DPT_ASSERT(runfile_write(path, &cfg, &info, &m) == 0);
+  run_metrics_free(&m);
+  return path;
+}
+
+TEST(runfile_read_gives_back_what_runfile_write_wrote) {
+  const char *path = write_run("all");
+  runfile_t r;
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(r.complete && !strcmp(r.schema_version, RUN_SCHEMA_VERSION) &&
+        !strcmp(r.creator, "dpt-train") && r.file_time[0]);
+  CHECK(r.has == (RUNFILE_HAS_CONFIG | RUNFILE_HAS_CONFIG_YAML | RUNFILE_HAS_PROVENANCE |
+                  RUNFILE_HAS_METRICS | RUNFILE_HAS_RESULTS | RUNFILE_HAS_WORKERS |
+                  RUNFILE_HAS_CRC));
+  CHECK(r.config_yaml && strstr(r.config_yaml, "name: readback"));
+  CHECK(r.ncfg > 20 && !strcmp(runfile_config(&r, "model.epochs"), "3") &&
+        !strcmp(runfile_config(&r, "model.learning_rate"), "0.025") &&
+        !strcmp(runfile_config(&r, "model.work.local_steps"), "4") &&
+        runfile_config(&r, "no.such.key") == NULL);
+  for (int i = 1; i < r.ncfg; i++) CHECK(strcmp(r.cfg_key[i - 1], r.cfg_key[i]) < 0);
+  const run_info_t *in = &r.info;
+  CHECK(!strcmp(in->status, "complete") && in->mpi_ranks == 2 && in->train_images == 900 &&
+        in->val_images == 100 && in->test_images == 200 &&
+        !strcmp(in->end_time, "2026-12-02T01:00:00Z"));
+  CHECK(in->epochs_run == 2 && in->best_epoch == 2 && in->best_val_acc == 0.5 &&
+        in->has_test && in->test_loss_last == 1.25 && in->test_acc_last == 0.625 &&
+        in->test_loss_best == 1.5 && in->test_acc_best == 0.75 && in->wall_time == 12.5 &&
+        in->num_workers == 2 && in->averagings_total == 14 && in->weights_crc32 == 3735928559);
+  CHECK(r.metrics.n == 2 && r.has_metric == (1u << RUN_M_COUNT) - 1);
+  for (int e = 0; e < 2; e++) {
+    CHECK(r.metrics.epoch[e] == e + 1 && r.metrics.lr[e] == 0.025 / (e + 1));
+    CHECK(r.metrics.val_acc[e] == 0.25 * (e + 1) && r.metrics.bytes_sent[e] == 1000 * (e + 1));
+    CHECK(run_metrics_value(&r.metrics, RUN_M_H, e) == 4);
+    CHECK(run_metrics_value(&r.metrics, RUN_M_COMPUTE_TIME, e) == 1.4 * (e + 1));
+  }
+  CHECK(!strcmp(run_metric_name(RUN_M_IMAGES_PER_S), "images_per_s") &&
+        !strcmp(run_metric_units(RUN_M_BYTES_SENT), "bytes") && run_metric_is_int(RUN_M_H) &&
+        !run_metric_is_int(RUN_M_VAL_ACC));
+  runfile_free(&r);
+  CHECK(r.ncfg == 0 && r.metrics.epoch == NULL);
+  unlink(path);
+}
+
+/* Opens a written run file for changes. */
+static hid_t edit(const char *path) {
+  hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  CHECK(f >= 0);
+  return f;
+}
+
+/* runfile_read fails with exactly "PATH: reason"; runfile_read_partial still reads it
+ * unless the file cannot be opened as a run file at all. */
+static void refused(const char *path, const char *reason, int partial_ok) {
+  runfile_t r;
+  char want[1024];
+  snprintf(want, sizeof want, "%s: %s", path, reason);
+  CHECK_FAILS(runfile_read(path, &r));
+  if (strcmp(dpt_errmsg(), want))
+    test_failed(__FILE__, __LINE__, "message '%s', expected '%s'", dpt_errmsg(), want);
+  CHECK(r.ncfg == 0 && r.metrics.epoch == NULL);
+  int rc = runfile_read_partial(path, &r);
+  CHECK(partial_ok ? rc == 0 : rc < 0);
+  if (rc == 0) runfile_free(&r);
+}
+
+TEST(runfile_read_refuses_a_run_without_a_required_part) {
+  const char *path = write_run("missing");
+  hid_t f = edit(path);
+  CHECK(H5Ldelete(f, "/metrics/val_acc", H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+  refused(path, "/metrics: missing dataset 'val_acc'", 1);
+  runfile_t r;
+  CHECK_OK(runfile_read_partial(path, &r));
+  CHECK(!(r.has & RUNFILE_HAS_METRICS) && (r.has & RUNFILE_HAS_RESULTS) &&
+        !strcmp(r.info.status, "complete") && !strcmp(runfile_config(&r, "model.epochs"), "3"));
+  runfile_free(&r);
+  f = edit(path);
+  CHECK(H5Ldelete(f, "/config", H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+  refused(path, "no /config group", 1);
+  unlink(path);
+  /* an optional column may be missing: the file is older than communication accounting */
+  path = write_run("optional");
+  f = edit(path);
+  CHECK(H5Ldelete(f, "/metrics/comm_time", H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(!(r.has_metric & (1u << RUN_M_COMM_TIME)) && (r.has_metric & (1u << RUN_M_H)) &&
+        r.metrics.comm_time[1] == 0);
+  runfile_free(&r);
+  unlink(path);
+}
+
+TEST(runfile_read_refuses_a_newer_major_a_foreign_schema_and_an_unfinished_file) {
+  const char *path = write_run("hostile");
+  hid_t f = edit(path);
+  CHECK(H5Adelete(f, "schema_version") >= 0 && h5_attr_str(f, "schema_version", "2.0") == 0);
+  H5Fclose(f);
+  refused(path, "schema version 2.0 is newer than this dpt understands (major 1); upgrade dpt", 0);
+  f = edit(path);
+  CHECK(H5Adelete(f, "schema_version") >= 0 && h5_attr_str(f, "schema_version", "1.1") == 0);
+  CHECK(H5Adelete(f, "schema") >= 0 && h5_attr_str(f, "schema", "dpt-checkpoint") == 0);
+  H5Fclose(f);
+  refused(path, "is a 'dpt-checkpoint' file, expected 'dpt-run'", 0);
+  f = edit(path);
+  CHECK(H5Adelete(f, "schema") >= 0 && h5_attr_str(f, "schema", RUN_SCHEMA) == 0);
+  CHECK(H5Adelete(f, "complete") >= 0);
+  H5Fclose(f);
+  refused(path, "no completeness mark: written by a writer that died, not trusted", 1);
+  runfile_t r;
+  CHECK_OK(runfile_read_partial(path, &r));
+  CHECK(!r.complete && r.metrics.n == 2 && (r.has & RUNFILE_HAS_METRICS));
+  runfile_free(&r);
+  unlink(path);
+  refused("/tmp/dpt-unit-no-such-run.h5", "no such file (or not readable)", 0);
+}
