@@ -24,13 +24,8 @@ static const char *const yaml =
 
 /* 24 training and 8 test images of 28x28, labels cycling through 10 classes. */
 static void tiny_dataset(dpt_dataset_t *ds) {
-  memset(ds, 0, sizeof *ds);
-  snprintf(ds->name, sizeof ds->name, "tiny");
-  ds->num_classes = 10;
-  ds->channels = 1;
-  ds->height = ds->width = 28;
-  ds->train.n = 24;
-  ds->test.n = 8;
+  *ds = (dpt_dataset_t){.name = "tiny", .num_classes = 10, .channels = 1, .height = 28,
+                        .width = 28, .train.n = 24, .test.n = 8};
   dpt_split_t *splits[2] = {&ds->train, &ds->test};
   for (int s = 0; s < 2; s++) {
     dpt_split_t *sp = splits[s];
