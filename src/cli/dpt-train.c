@@ -107,7 +107,10 @@ static int parse(int argc, char **argv, int rank, train_session_t *s, const char
       case OPT_CHECK: s->check_only = 1; break;
       case OPT_REF: if (rank == 0) config_print_reference(); status = DPT_EXIT_OK; break;
       case 'h': if (rank == 0) usage(stdout); status = DPT_EXIT_OK; break;
-      case OPT_VERSION: if (rank == 0) printf("dpt-train %s\n", DPT_VERSION); status = DPT_EXIT_OK; break;
+      case OPT_VERSION:
+        if (rank == 0) printf("dpt-train %s\n", DPT_VERSION);
+        status = DPT_EXIT_OK;
+        break;
       default:
         status = n >= MAX_SETS - 2 ? usage_error(rank, "too many --set options", NULL)
                  : usage_error(rank, "unknown or incomplete option", argv[optind - 1]);

@@ -34,7 +34,7 @@ static int init_shards(trainer_t *t) {
   return 0;
 }
 
-int local_init(trainer_t *t) {
+int train_local_init(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
   size_t np = t->model.nparams;
   if (t->K % t->nranks != 0)
@@ -66,7 +66,7 @@ int local_init(trainer_t *t) {
   return 0;
 }
 
-void local_free(trainer_t *t) {
+void train_local_free(trainer_t *t) {
   for (int i = 0; i < t->nlocal; i++) {
     dpt_free(t->workers[i].params);
     dpt_free(t->workers[i].order);
@@ -195,7 +195,9 @@ static void local_epoch_start(trainer_t *t) {
   }
 }
 
-int local_sync_epoch(const trainer_t *t) { return t->state.epoch < t->cfg->local_from_epoch; }
+int train_local_sync_epoch(const trainer_t *t) {
+  return t->state.epoch < t->cfg->local_from_epoch;
+}
 
 /* A synchronous step: the mean of the K workers' gradients in tree order, then the same
  * optimizer step on every worker (their parameters and states are equal), as PyTorch's
@@ -242,7 +244,7 @@ static int worker_step(trainer_t *t, worker_t *w, int64_t s, double lr, int sync
 static train_result_t local_epoch(trainer_t *t, double lr, int64_t *items) {
   train_state_t *s = &t->state;
   int64_t T = t->T;
-  int sync = local_sync_epoch(t);
+  int sync = train_local_sync_epoch(t);
   if (s->step == 0) local_epoch_start(t);
   /* a pass's order is a function of (seed, worker, epoch, pass): rebuilt, not stored */
   for (int i = 0; i < t->nlocal; i++) {
@@ -279,7 +281,7 @@ static int64_t local_images(const trainer_t *t) {
 }
 
 /* A synchronous epoch averages every step. */
-static int local_h(const trainer_t *t) { return local_sync_epoch(t) ? 1 : t->state.H; }
+static int local_h(const trainer_t *t) { return train_local_sync_epoch(t) ? 1 : t->state.H; }
 static int64_t local_averagings(const trainer_t *t) { return t->state.epoch_averagings; }
 
 /* H changes once per epoch, after validation, for the next epoch. */

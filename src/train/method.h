@@ -28,10 +28,10 @@ extern const train_method_t train_central, train_local;
 
 /* Local methods' set-up in trainer_init (shards, workers, outer step, dynamic H) and
  * teardown. */
-int local_init(trainer_t *t);
-void local_free(trainer_t *t);
+int train_local_init(trainer_t *t);
+void train_local_free(trainer_t *t);
 /* Post-local SGD: the current epoch is synchronous (before model.work.local_from_epoch). */
-int local_sync_epoch(const trainer_t *t);
+int train_local_sync_epoch(const trainer_t *t);
 
 /* Agreed on every rank: stop after this step? (run.c) */
 int train_stop_now(trainer_t *t);

@@ -26,7 +26,7 @@ void train_print_progress(const trainer_t *t, double elapsed) {
   if (t->K)
     snprintf(local, sizeof local, "  H %lld avg %lld (total %lld)%s", (long long)m->h[i],
              (long long)m->averagings[i], (long long)s->averagings_total,
-             s->H != m->h[i] && !local_sync_epoch(t) ? "  next H changes" : "");
+             s->H != m->h[i] && !train_local_sync_epoch(t) ? "  next H changes" : "");
   /* Without a validation split there are no validation figures: "-", not "nan". */
   char val[64] = "val loss - acc -";
   if (!isnan(m->val_loss[i]))

@@ -116,13 +116,15 @@ static void print_banner(const trainer_t *t, const dpt_config_t *cfg, const char
 static train_outcome_t train(const train_session_t *s, trainer_t *t, const dpt_config_t *cfg,
                              const char *run_dir) {
   train_outcome_t out = {TRAIN_FINISHED, 0, CLI_ERR_RANK_LOCAL};
+  const train_outcome_t stopped = {TRAIN_STOPPED, 0, CLI_ERR_RANK_LOCAL};
   print_banner(t, cfg, run_dir);
   if (all_agree(&out, restore(t, cfg, s->resume), CLI_ERR_RANK_LOCAL) < 0) return out;
-  if (stop_at_startup(s, "model set up")) return (train_outcome_t){TRAIN_STOPPED, 0, CLI_ERR_RANK_LOCAL};
+  if (stop_at_startup(s, "model set up")) return stopped;
   t->stop_flag = s->stop_flag;
   int rc = cfg->test_only ? trainer_test_only(t) : (int)trainer_run(t);
-  if (rc == TRAIN_STOPPED) return (train_outcome_t){TRAIN_STOPPED, 0, CLI_ERR_RANK_LOCAL};
-  if (rc == 0 && t->rank == 0 && cfg->output[0]) rc = csv_append_run(cfg->output, cfg, &t->state.info);
+  if (rc == TRAIN_STOPPED) return stopped;
+  if (rc == 0 && t->rank == 0 && cfg->output[0])
+    rc = csv_append_run(cfg->output, cfg, &t->state.info);
   all_agree(&out, rc, CLI_ERR_RANK_LOCAL);
   return out;
 }

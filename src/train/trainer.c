@@ -105,7 +105,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   init_state(t);
 
   if (t->K) {
-    if (local_init(t) < 0) return -1;
+    if (train_local_init(t) < 0) return -1;
   } else {
     if (cfg->batch_size % t->nranks != 0)
       return dpt_fail("model.batch_size = %d cannot be split evenly over %d MPI ranks: the "
@@ -129,7 +129,7 @@ void trainer_free(trainer_t *t) {
   opt_state_free(&s->opt);
   dist_free(&t->dist);
   run_metrics_free(&s->metrics);
-  local_free(t);
+  train_local_free(t);
   void *bufs[] = {t->train_idx, t->val_idx, t->test_idx, s->params, s->best_params,
                   s->outer_buf, s->item_loss, s->item_correct, x->grads, x->input,
                   x->labels, x->losses, x->order, x->leaf_loss, x->leaf_correct};

@@ -104,7 +104,8 @@ static void check_same_state(const trainer_t *a, const trainer_t *b) {
   CHECK(!memcmp(x->item_loss, y->item_loss, sizeof(double) * a->item_cap));
   CHECK(!memcmp(x->item_correct, y->item_correct, sizeof(int64_t) * a->item_cap));
   CHECK(y->metrics.n == 2 && !memcmp(x->metrics.val_acc, y->metrics.val_acc, 2 * sizeof(double)));
-  CHECK(y->metrics.n == 2 && !memcmp(x->metrics.averagings, y->metrics.averagings, 2 * sizeof(int64_t)));
+  CHECK(y->metrics.n == 2 &&
+        !memcmp(x->metrics.averagings, y->metrics.averagings, 2 * sizeof(int64_t)));
   for (int i = 0; i < a->nlocal; i++) {
     const worker_t *v = &a->workers[i], *w = &b->workers[i];
     CHECK(same_floats(v->params, w->params, np) && same_floats(v->opt.m, w->opt.m, np));
