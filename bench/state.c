@@ -91,7 +91,7 @@ void bench_local_methods(const dpt_dataset_t *ds, const char *model, const char 
     snprintf(cfg.model_name, sizeof cfg.model_name, "%s", model);
     cfg.num_workers = 8;
     cfg.work_optimizer = OPT_ADAMW;
-    snprintf(cfg.local_momentum, sizeof cfg.local_momentum, "average");
+    cfg.local_momentum = LOCAL_MOMENTUM_AVERAGE;
     cfg.outer_type = outers[o].kind;
     cfg.outer_lr = outers[o].lr;
     cfg.outer_momentum = outers[o].mu;
@@ -119,7 +119,7 @@ void bench_local_methods(const dpt_dataset_t *ds, const char *model, const char 
     opt_state_t st;
     opt_state_init(&st, m.nparams, k);
     int vectors = 1 + (st.m != NULL) + (st.v != NULL);
-    printf("    %-6s %d vectors of %zu floats = %.1f MB\n", config_optimizer_name(k), vectors,
+    printf("    %-6s %d vectors of %zu floats = %.1f MB\n", opt_name(k), vectors,
            m.nparams, vectors * sizeof(float) * (double)m.nparams / 1e6);
     opt_state_free(&st);
     nn_model_free(&m);

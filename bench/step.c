@@ -18,7 +18,7 @@ static void steps(trainer_t *t, int batch, long first, long n) {
 }
 
 /* A leaf that leaves its buffer as it is: what remains is the tree's own adds (the model
- * writes every gradient itself, so trainer.c's leaf adds nothing around it). */
+ * writes every gradient itself, so train_batch_leaf adds nothing around it). */
 static void idle_leaf(void *ctx, int64_t leaf, float *out) {
   (void)ctx;
   (void)leaf;
@@ -36,24 +36,24 @@ static pieces_t time_pieces(trainer_t *t, int batch, long reps) {
   for (long r = 0; r < reps; r++)
     for (int first = 0; first < batch; first += TRAIN_LEAF) {
       int n = batch - first < TRAIN_LEAF ? batch - first : TRAIN_LEAF;
-      pipeline_batch(&t->pipe, &t->ds->train, t->train_idx + first, n, 1, 0, t->input,
-                     t->labels);
+      pipeline_batch(&t->pipe, &t->ds->train, t->train_idx + first, n, PIPE_AUGMENT, 0, t->scratch.input,
+                     t->scratch.labels);
     }
   p.pipe = (bench_cpu_now() - t0) / reps;
   size_t np = m->nparams;
   int64_t leaves = (batch + TRAIN_LEAF - 1) / TRAIN_LEAF;
   t0 = bench_cpu_now();
   for (long r = 0; r < reps; r++) {
-    tree_sum(&t->tree, 0, leaves, idle_leaf, NULL, t->grads);
-    for (size_t i = 0; i < np; i++) t->grads[i] *= 1.0f / batch;
+    tree_sum(&t->tree, 0, leaves, idle_leaf, NULL, t->scratch.grads);
+    for (size_t i = 0; i < np; i++) t->scratch.grads[i] *= 1.0f / batch;
   }
   p.tree = (bench_cpu_now() - t0) / reps;
   opt_state_t st;
   opt_state_init(&st, np, OPT_SGDM);
   float *w = dpt_alloc(sizeof(float) * np);
-  memcpy(w, t->params, sizeof(float) * np);
+  memcpy(w, t->state.params, sizeof(float) * np);
   t0 = bench_cpu_now();
-  for (long r = 0; r < reps; r++) opt_step(&t->hp, m, w, t->grads, &st, 0.01);
+  for (long r = 0; r < reps; r++) opt_step(&t->hp, m, w, t->scratch.grads, &st, 0.01);
   p.opt = (bench_cpu_now() - t0) / reps;
   opt_state_free(&st);
   dpt_free(w);

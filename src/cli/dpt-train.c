@@ -9,13 +9,10 @@
 #include <string.h>
 
 #include "../config/config.h"
+#include "../core/cli.h"
 #include "../core/err.h"
 #include "../core/exitcodes.h"
-#include "../core/fsutil.h"
-#include "../data/dataset.h"
-#include "../io/csvrow.h"
-#include "../train/checkpoint.h"
-#include "../train/trainer.h"
+#include "../train/session.h"
 
 #define MAX_SETS 256
 
@@ -51,15 +48,6 @@ static void usage(FILE *out) {
 "exit status: 0 done, 1 error, 2 bad usage, 3 checkpointed after a signal: requeue\n");
 }
 
-/* Every rank reports its own failure; the job stops only when all agree, so no rank
- * waits in a collective for one that already left. Only failing ranks print. */
-static int all_ok(int rc, int rank) {
-  int ok = rc == 0, all = 0;
-  MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
-  if (rc < 0) fprintf(stderr, "dpt-train: rank %d: %s\n", rank, dpt_errmsg());
-  return all;
-}
-
 static volatile sig_atomic_t stop_requested;
 
 static void on_stop_signal(int sig) {
@@ -80,56 +68,61 @@ __attribute__((constructor)) static void install_signal_handlers(void) {
   sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Collective: did any rank get a stop signal during start-up? Then the run ends before
- * it writes anything, with the requeue status; the next attempt starts or resumes. */
-static int stop_at_startup(int rank, const char *phase) {
-  int mine = stop_requested, any = 0;
-  MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (any && rank == 0)
-    printf("dpt-train: stop requested during start-up (%s): nothing written; exit %d to "
-           "requeue\n", phase, DPT_EXIT_REQUEUE);
-  return any;
+/* --data and --limit as the --set they stand for ("key=value", owned by the caller). */
+static char *set_of(const char *key, const char *value) {
+  char *set = NULL;
+  if (asprintf(&set, "%s=%s", key, value) < 0) DPT_PANIC("out of memory");
+  return set;
 }
 
-/* Rank 0's "HOST.PID" names the temporary files of every rank: ranks write the
- * checkpoint together and must open one file. */
-static void agree_writer_id(void) {
-  char id[320];
-  dpt_writer_id(id, sizeof id);
-  MPI_Bcast(id, sizeof id, MPI_CHAR, 0, MPI_COMM_WORLD);
-  dpt_set_tmp_writer(id);
+/* Rank 0 says what is wrong with the command line (arg: the word at fault, or NULL). */
+static int usage_error(int rank, const char *msg, const char *arg) {
+  if (rank != 0) return DPT_EXIT_USAGE;
+  return arg ? cli_usage_error("dpt-train", "%s '%s'", msg, arg)
+             : cli_usage_error("dpt-train", "%s", msg);
 }
 
-/* Starting weights and the resume decision. resume: NULL (from experiment.resume),
- * "auto", "never" or a checkpoint path. */
-static int restore(trainer_t *t, const dpt_config_t *cfg, const char *resume) {
-  if (cfg->pretrained[0] || cfg->test_only) {
-    if (!cfg->pretrained[0])
-      return dpt_fail("experiment.test_only needs model.pretrained (a checkpoint.h5)");
-    if (trainer_load_weights(t, cfg->pretrained) < 0) return dpt_wrap("model.pretrained");
-    if (cfg->test_only) return 0;
+/* Parses argv into s; returns -1 to run, else the exit status (help, errors). */
+static int parse(int argc, char **argv, int rank, train_session_t *s, const char **sets,
+                 char **owned, int *nowned) {
+  enum { OPT_SET = 256, OPT_DATA, OPT_LIMIT, OPT_RUN_DIR, OPT_RESUME, OPT_CHECK, OPT_REF,
+         OPT_VERSION };
+  static const struct option longopts[] = {
+      {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, OPT_SET},
+      {"data", required_argument, 0, OPT_DATA}, {"limit", required_argument, 0, OPT_LIMIT},
+      {"run-dir", required_argument, 0, OPT_RUN_DIR}, {"resume", required_argument, 0, OPT_RESUME},
+      {"check-config", no_argument, 0, OPT_CHECK}, {"config-reference", no_argument, 0, OPT_REF},
+      {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, OPT_VERSION}, {0, 0, 0, 0}};
+  int c, n = 0, status = -1;
+  opterr = 0;
+  while (status < 0 && (c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+    if (n >= MAX_SETS - 2 && (c == OPT_SET || c == OPT_DATA || c == OPT_LIMIT)) c = '?';
+    switch (c) {
+      case 'c': s->config_path = optarg; break;
+      case OPT_SET: sets[n++] = optarg; break;
+      case OPT_DATA: sets[n++] = owned[(*nowned)++] = set_of("data.path", optarg); break;
+      case OPT_LIMIT: sets[n++] = owned[(*nowned)++] = set_of("data.limit", optarg); break;
+      case OPT_RUN_DIR: s->run_dir = optarg; break;
+      case OPT_RESUME: s->resume = optarg; break;
+      case OPT_CHECK: s->check_only = 1; break;
+      case OPT_REF: if (rank == 0) config_print_reference(); status = DPT_EXIT_OK; break;
+      case 'h': if (rank == 0) usage(stdout); status = DPT_EXIT_OK; break;
+      case OPT_VERSION:
+        if (rank == 0) printf("dpt-train %s\n", DPT_VERSION);
+        status = DPT_EXIT_OK;
+        break;
+      default:
+        status = n >= MAX_SETS - 2 ? usage_error(rank, "too many --set options", NULL)
+                 : usage_error(rank, "unknown or incomplete option", argv[optind - 1]);
+    }
   }
-  const char *mode = resume ? resume : cfg->resume ? "auto" : "never";
-  if (strcmp(mode, "never") == 0) return 0;
-  const char *path = strcmp(mode, "auto") == 0 ? t->ckpt_path : mode;
-  if (strcmp(mode, "auto") == 0 && !dpt_file_exists(path)) return 0;
-  if (ckpt_load(t, path) < 0) return dpt_wrap("--resume");
-  if (t->rank == 0)
-    printf("resuming from %s at epoch %d, step %lld\n", path, t->epoch + 1, (long long)t->step);
-  return 0;
-}
-
-/* Under srun, each task must be one rank of one MPI world. Without PMIx (srun --mpi=none
- * or pmi2 with Debian's OpenMPI) every task starts as a singleton world of 1 and would
- * silently train alone; mpirun-started ranks carry OMPI_COMM_WORLD_SIZE instead. */
-static int check_world(void) {
-  const char *step_tasks = getenv("SLURM_STEP_NUM_TASKS");
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  if (!step_tasks || getenv("OMPI_COMM_WORLD_SIZE") || atoi(step_tasks) == size) return 0;
-  return dpt_fail("this Slurm job step has %s tasks but the MPI world has %d rank(s): the "
-                  "tasks started as separate singletons. Launch with 'srun --mpi=pmix' (or "
-                  "mpirun)", step_tasks, size);
+  s->sets = sets;
+  s->nsets = n;
+  if (status < 0 && optind < argc)
+    status = usage_error(rank, "unexpected argument", argv[optind]);
+  if (status < 0 && !s->config_path)
+    status = usage_error(rank, "no config given (-c FILE)", NULL);
+  return status;
 }
 
 int main(int argc, char **argv) {
@@ -137,158 +130,18 @@ int main(int argc, char **argv) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   openblas_set_num_threads(1);
-
-  const char *config_path = NULL, *run_dir_opt = NULL;
   const char *sets[MAX_SETS];
-  char *owned[MAX_SETS]; /* --data and --limit as "key=value", in sets[] too */
+  char *owned[MAX_SETS];
   int nowned = 0;
-  int nsets = 0, check_only = 0, status = 1, rc = 0;
-  enum { OPT_SET = 256, OPT_DATA, OPT_LIMIT, OPT_RUN_DIR, OPT_RESUME, OPT_CHECK, OPT_REF,
-         OPT_VERSION };
-  const char *resume = NULL;
-  static const struct option longopts[] = {
-      {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, OPT_SET},
-      {"data", required_argument, 0, OPT_DATA}, {"limit", required_argument, 0, OPT_LIMIT},
-      {"run-dir", required_argument, 0, OPT_RUN_DIR},
-      {"resume", required_argument, 0, OPT_RESUME},
-      {"check-config", no_argument, 0, OPT_CHECK},
-      {"config-reference", no_argument, 0, OPT_REF}, {"help", no_argument, 0, 'h'},
-      {"version", no_argument, 0, OPT_VERSION}, {0, 0, 0, 0}};
-  int c;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-    if (nsets >= MAX_SETS - 2 && (c == OPT_SET || c == OPT_DATA || c == OPT_LIMIT)) {
-      fprintf(stderr, "dpt-train: too many --set options\n");
-      goto usage_error;
-    }
-    switch (c) {
-      case 'c': config_path = optarg; break;
-      case OPT_SET: sets[nsets++] = optarg; break;
-      case OPT_DATA:
-        if (asprintf(&owned[nowned], "data.path=%s", optarg) < 0) DPT_PANIC("out of memory");
-        sets[nsets++] = owned[nowned++];
-        break;
-      case OPT_LIMIT:
-        if (asprintf(&owned[nowned], "data.limit=%s", optarg) < 0) DPT_PANIC("out of memory");
-        sets[nsets++] = owned[nowned++];
-        break;
-      case OPT_RUN_DIR: run_dir_opt = optarg; break;
-      case OPT_RESUME: resume = optarg; break;
-      case OPT_CHECK: check_only = 1; break;
-      case OPT_REF:
-        if (rank == 0) config_print_reference();
-        status = 0;
-        goto done;
-      case 'h':
-        if (rank == 0) usage(stdout);
-        status = 0;
-        goto done;
-      case OPT_VERSION:
-        if (rank == 0) printf("dpt-train %s\n", DPT_VERSION);
-        status = 0;
-        goto done;
-      default:
-        if (rank == 0)
-          fprintf(stderr, "dpt-train: unknown or incomplete option '%s'\n", argv[optind - 1]);
-        goto usage_error;
-    }
+  train_session_t s = {.stop_flag = &stop_requested};
+  int status = parse(argc, argv, rank, &s, sets, owned, &nowned);
+  if (status < 0) {
+    train_outcome_t out = train_session(&s);
+    status = out.result == TRAIN_FINISHED  ? DPT_EXIT_OK
+             : out.result == TRAIN_STOPPED ? DPT_EXIT_REQUEUE
+             : out.failed_here             ? cli_fail_rank("dpt-train", rank, out.scope)
+                                           : DPT_EXIT_ERROR;
   }
-  if (optind < argc) {
-    if (rank == 0) fprintf(stderr, "dpt-train: unexpected argument '%s'\n", argv[optind]);
-    goto usage_error;
-  }
-  if (!config_path) {
-    if (rank == 0) fprintf(stderr, "dpt-train: no config given (-c FILE)\n");
-    goto usage_error;
-  }
-
-  if (!all_ok(check_world(), rank)) goto done;
-  dpt_config_t cfg;
-  if (!all_ok(config_load(&cfg, config_path, sets, nsets), rank)) goto done;
-  if (check_only) {
-    if (rank == 0) {
-      char *yaml = config_to_yaml(&cfg);
-      fputs(yaml, stdout);
-      dpt_free(yaml);
-    }
-    status = 0;
-    goto done;
-  }
-
-  char run_dir[4096];
-  if (run_dir_opt)
-    snprintf(run_dir, sizeof run_dir, "%s", run_dir_opt);
-  else
-    snprintf(run_dir, sizeof run_dir, "runs/%s-v%g", cfg.exp_name, cfg.version);
-  /* one trainer per run directory, refused before the data is read: rank 0 holds
-   * RUN_DIR/.lock until the process exits */
-  int lock_fd = -1;
-  rc = rank == 0 ? dpt_mkdirs(run_dir) : 0;
-  if (rc == 0 && rank == 0) rc = dpt_lock_dir(run_dir, &lock_fd);
-  if (!all_ok(rc, rank)) goto done;
-  agree_writer_id();
-
-  dpt_dataset_t ds;
-  memset(&ds, 0, sizeof ds);
-  rc = dataset_load(&ds, cfg.data_path, cfg.limit);
-  if (rc < 0 && !dpt_file_exists(cfg.data_path))
-    dpt_fail("%s: dataset not found. Import CIFAR-100 from its binary files with\n"
-             "  dpt-data cifar100 --src DIR -o %s\n"
-             "or train on Fashion-MNIST (Debian's dataset-fashion-mnist package) with\n"
-             "  dpt-data fashion-mnist && dpt-train ... --data data/fashion-mnist.h5",
-             cfg.data_path, cfg.data_path);
-  if (!all_ok(rc, rank)) goto done;
-  if (stop_at_startup(rank, "data loaded")) {
-    dataset_free(&ds);
-    status = DPT_EXIT_REQUEUE;
-    goto done;
-  }
-
-  trainer_t t;
-  rc = trainer_init(&t, &cfg, &ds, run_dir, MPI_COMM_WORLD);
-  if (rc == 0 && rank == 0) rc = dpt_remove_stale_tmps(t.run_path);
-  if (rc == 0 && rank == 0) rc = dpt_remove_stale_tmps(t.ckpt_path);
-  if (!all_ok(rc, rank)) {
-    dataset_free(&ds);
-    goto done;
-  }
-  if (rank == 0)
-    printf("dpt-train: %s on %s (%lld train, %lld val, %lld test images, %d classes), "
-           "%zu parameters, %s, %d epochs, batch %d, %d rank(s) -> %s\n",
-           cfg.model_name, ds.name, (long long)t.ntrain, (long long)t.nval,
-           (long long)t.ntest, ds.num_classes, t.model.nparams,
-           config_optimizer_name(cfg.optimizer), cfg.epochs, cfg.batch_size, t.nranks,
-           run_dir);
-  fflush(stdout); /* the start-up line tells a log's reader that training begins */
-  if (!all_ok(restore(&t, &cfg, resume), rank)) {
-    trainer_free(&t);
-    dataset_free(&ds);
-    goto done;
-  }
-  if (stop_at_startup(rank, "model set up")) {
-    trainer_free(&t);
-    dataset_free(&ds);
-    status = DPT_EXIT_REQUEUE;
-    goto done;
-  }
-  t.stop_flag = &stop_requested;
-  rc = cfg.test_only ? trainer_test_only(&t) : trainer_run(&t);
-  if (rc == 1) {
-    trainer_free(&t);
-    dataset_free(&ds);
-    status = DPT_EXIT_REQUEUE;
-    goto done;
-  }
-  if (rc == 0 && rank == 0 && cfg.output[0]) rc = csv_append_run(cfg.output, &cfg, &t.info);
-  if (all_ok(rc, rank)) status = 0;
-  trainer_free(&t);
-  dataset_free(&ds);
-  goto done;
-
-usage_error:
-  if (rank == 0) fprintf(stderr, "run 'dpt-train --help' for usage\n");
-  status = 2;
-done:
   for (int i = 0; i < nowned; i++) free(owned[i]);
   MPI_Finalize();
   return status;

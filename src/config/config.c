@@ -1,16 +1,18 @@
-/* config.c - loading the run configuration with libyaml, --set overrides, validation,
- * and the resolved YAML, key list and reference, all by walking the key table
- * (config_keys.c). libyaml builds the document tree; scalars are parsed by the table. */
+/* config.c - loading the run configuration, --set overrides, validation, and the
+ * resolved YAML, key list and reference, all by walking the key table (config_keys.c).
+ * The core YAML loader (core/ydoc.h) builds the document tree; scalars are parsed by the
+ * table. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "../core/err.h"
+#include "../core/readfile.h"
+#include "../core/strbuf.h"
+#include "../core/ydoc.h"
 #include "config_keys.h"
 
 /* Where a key got its value: a --set, a line of the file, or neither (the default). */
@@ -23,7 +25,6 @@ typedef struct {
   dpt_config_t *cfg;
   const char *name;     /* file name for messages */
   const char *set;      /* the --set being applied; NULL while reading the file */
-  yaml_document_t *doc; /* the document being walked */
   loc_t *locs;          /* per cfg_keys entry, for the checks after all overrides */
 } load_t;
 
@@ -36,8 +37,8 @@ static void loc_text(const load_t *ld, loc_t at, char *buf, size_t cap) {
     snprintf(buf, cap, "%s", ld->name);
 }
 
-static loc_t here(const load_t *ld, const yaml_node_t *n) {
-  return (loc_t){ld->set, ld->set ? 0 : (int)n->start_mark.line + 1};
+static loc_t here(const load_t *ld, const ydoc_node_t *n) {
+  return (loc_t){ld->set, ld->set ? 0 : n->line};
 }
 
 /* Prefixes the current message with "WHERE: key" (key may be NULL or empty). */
@@ -59,16 +60,8 @@ static int fail_at(const load_t *ld, loc_t at, const char *key, const char *fmt,
   return wrap_at(ld, at, key);
 }
 
-static const char *describe(const yaml_node_t *n, char *buf, size_t cap) {
-  if (n->type == YAML_MAPPING_NODE) return "a map";
-  if (n->type == YAML_SEQUENCE_NODE) return "a sequence";
-  snprintf(buf, cap, "'%s'", (const char *)n->data.scalar.value);
-  return buf;
-}
-
-static int is_null_node(const yaml_node_t *n) {
-  return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-         cfg_is_null((const char *)n->data.scalar.value);
+static int is_null_node(const ydoc_node_t *n) {
+  return n->kind == YDOC_SCALAR && n->plain && cfg_is_null(n->text);
 }
 
 /* 1 when some key lies below `prefix` ("" is the root). */
@@ -106,9 +99,9 @@ static void touch(load_t *ld, const char *section, loc_t at) {
   ld->locs[k - cfg_keys] = at;
 }
 
-static int apply_map(load_t *ld, const char *prefix, yaml_node_t *map);
+static int apply_map(load_t *ld, const char *prefix, const ydoc_node_t *map);
 
-static int apply_leaf(load_t *ld, const cfg_key_t *k, yaml_node_t *node) {
+static int apply_leaf(load_t *ld, const cfg_key_t *k, const ydoc_node_t *node) {
   char want[256], got[CFG_PATH_MAX + 64];
   loc_t at = here(ld, node);
   if (k->type == T_IGNORED) {
@@ -116,18 +109,17 @@ static int apply_leaf(load_t *ld, const cfg_key_t *k, yaml_node_t *node) {
     fprintf(stderr, "warning: %s: %s has no effect (the seed ignored it too)\n", got, k->key);
     return 0;
   }
-  if (node->type != YAML_SCALAR_NODE)
+  if (node->kind != YDOC_SCALAR)
     return fail_at(ld, at, k->key, "expected %s, got %s", cfg_key_expected(k, want, sizeof want),
-                   describe(node, got, sizeof got));
-  if (cfg_key_set(ld->cfg, k, (const char *)node->data.scalar.value,
-                  node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) < 0)
+                   ydoc_describe(node, got, sizeof got));
+  if (cfg_key_set(ld->cfg, k, node->text, node->plain) < 0)
     return wrap_at(ld, at, k->key);
   ld->locs[k - cfg_keys] = at;
   return 0;
 }
 
 /* full: the dotted key; key_at: where its name stands; node: its value. */
-static int apply_key(load_t *ld, const char *full, loc_t key_at, yaml_node_t *node) {
+static int apply_key(load_t *ld, const char *full, loc_t key_at, const ydoc_node_t *node) {
   char buf[1024];
   const cfg_key_t *k = cfg_key_find(full);
   if (k) return apply_leaf(ld, k, node);
@@ -142,69 +134,47 @@ static int apply_key(load_t *ld, const char *full, loc_t key_at, yaml_node_t *no
     children(parent, buf, sizeof buf);
     return fail_at(ld, key_at, NULL, "unknown key '%s' (expected one of: %s)", full, buf);
   }
-  if (node->type == YAML_MAPPING_NODE) {
+  if (node->kind == YDOC_MAP) {
     touch(ld, full, here(ld, node));
     return apply_map(ld, full, node);
   }
   if (is_null_node(node)) return 0; /* an optional map left empty */
   return fail_at(ld, here(ld, node), full, "expected a map, got %s",
-                 describe(node, buf, sizeof buf));
+                 ydoc_describe(node, buf, sizeof buf));
 }
 
-static int apply_map(load_t *ld, const char *prefix, yaml_node_t *map) {
+static int apply_map(load_t *ld, const char *prefix, const ydoc_node_t *map) {
   char full[256], buf[256];
-  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-    yaml_node_t *kn = yaml_document_get_node(ld->doc, p->key);
+  for (int i = 0; i < map->n; i++) {
+    const ydoc_node_t *kn = map->items[2 * i];
     loc_t at = here(ld, kn);
-    if (kn->type != YAML_SCALAR_NODE)
-      return fail_at(ld, at, NULL, "expected a key, got %s", describe(kn, buf, sizeof buf));
-    const char *name = (const char *)kn->data.scalar.value;
+    if (kn->kind != YDOC_SCALAR)
+      return fail_at(ld, at, NULL, "expected a key, got %s", ydoc_describe(kn, buf, sizeof buf));
+    const char *name = kn->text;
     snprintf(full, sizeof full, "%s%s%s", prefix, *prefix ? "." : "", name);
-    for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-      yaml_node_t *earlier = yaml_document_get_node(ld->doc, q->key);
-      if (earlier->type == YAML_SCALAR_NODE &&
-          !strcmp((const char *)earlier->data.scalar.value, name))
+    for (int j = 0; j < i; j++) {
+      const ydoc_node_t *earlier = map->items[2 * j];
+      if (earlier->kind == YDOC_SCALAR && !strcmp(earlier->text, name))
         return fail_at(ld, at, NULL, "duplicate key '%s' (first at line %d)", full,
-                       (int)earlier->start_mark.line + 1);
+                       earlier->line);
     }
-    TRY(apply_key(ld, full, at, yaml_document_get_node(ld->doc, p->value)));
+    TRY(apply_key(ld, full, at, map->items[2 * i + 1]));
   }
   return 0;
 fail:
   return -1;
 }
 
-/* Loads text into doc; on failure the message carries libyaml's line and column. */
-static int parse_yaml(const load_t *ld, const char *text, yaml_document_t *doc) {
-  yaml_parser_t parser;
-  yaml_parser_initialize(&parser);
-  yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
-  if (yaml_parser_load(&parser, doc)) {
-    yaml_parser_delete(&parser);
-    return 0;
-  }
+/* Applies one YAML text: the file (ld->set NULL) at the root, or a --set value at key.
+ * Aliases stand for their anchored node, as in any YAML file. */
+static int apply_text(load_t *ld, const char *text, const char *key) {
   char where[CFG_PATH_MAX + 64];
   loc_text(ld, (loc_t){ld->set, 0}, where, sizeof where);
-  if (parser.error == YAML_READER_ERROR)
-    dpt_fail("%s: YAML read error at byte %zu: %s", where, parser.problem_offset, parser.problem);
-  else if (ld->set)
-    dpt_fail("%s: YAML syntax error: %s", where, parser.problem);
-  else
-    dpt_fail("%s:%zu:%zu: YAML syntax error: %s%s%s", where, parser.problem_mark.line + 1,
-             parser.problem_mark.column + 1, parser.problem, parser.context ? " " : "",
-             parser.context ? parser.context : "");
-  yaml_parser_delete(&parser); /* a failed load has already freed doc */
-  return -1;
-}
-
-/* Applies one YAML text: the file (ld->set NULL) at the root, or a --set value at key. */
-static int apply_text(load_t *ld, const char *text, const char *key) {
-  yaml_document_t doc;
-  TRY(parse_yaml(ld, text, &doc));
-  ld->doc = &doc;
-  yaml_node_t *root = yaml_document_get_root_node(&doc);
-  int rc = root ? apply_key(ld, key, here(ld, root), root) : 0;
-  yaml_document_delete(&doc);
+  ydoc_opts_t opts = {.allow_aliases = 1, .one_line = ld->set != NULL};
+  ydoc_t doc;
+  TRY(ydoc_load(&doc, where, text, strlen(text), &opts));
+  int rc = doc.root ? apply_key(ld, key, here(ld, doc.root), doc.root) : 0;
+  ydoc_free(&doc);
   return rc;
 fail:
   return -1;
@@ -271,25 +241,25 @@ static int validate(load_t *ld) {
     return fail_at(ld, ld->locs[warmup - cfg_keys], warmup->key,
                    "must be < model.epochs (%d), got %d", c->epochs, c->warmup);
   const cfg_key_t *hmax = cfg_key_find("model.work.dynamic.h_max");
-  if (c->dynamic_h_max < c->dynamic_h_min)
+  if (c->dynamic.h_max < c->dynamic.h_min)
     return fail_at(ld, ld->locs[hmax - cfg_keys], hmax->key,
-                   "must be >= model.work.dynamic.h_min (%d), got %d", c->dynamic_h_min,
-                   c->dynamic_h_max);
+                   "must be >= model.work.dynamic.h_min (%d), got %d", c->dynamic.h_min,
+                   c->dynamic.h_max);
   const cfg_key_t *dup = cfg_key_find("model.work.dynamic.deviation_upper");
-  if (c->deviation_upper <= c->deviation_lower)
+  if (c->dynamic.dev_upper <= c->dynamic.dev_lower)
     return fail_at(ld, ld->locs[dup - cfg_keys], dup->key,
                    "must be > model.work.dynamic.deviation_lower (%g), got %g",
-                   c->deviation_lower, c->deviation_upper);
+                   c->dynamic.dev_lower, c->dynamic.dev_upper);
   /* AvgLossLS compares the newest n/2 losses with the previous n/2; LossLS the newest 3. */
   const cfg_key_t *nl = cfg_key_find("model.work.dynamic.n_losses");
-  if (!strcmp(c->dynamic_strategy, "LossLS") && c->dynamic_n_losses < 3)
+  if (c->dynamic.kind == DYNH_LOSSLS && c->dynamic.n_losses < 3)
     return fail_at(ld, ld->locs[nl - cfg_keys], nl->key,
                    "must be >= 3 for LossLS (it compares the newest three losses), got %d",
-                   c->dynamic_n_losses);
-  if (!strcmp(c->dynamic_strategy, "AvgLossLS") && c->dynamic_n_losses % 2)
+                   c->dynamic.n_losses);
+  if (c->dynamic.kind == DYNH_AVGLOSSLS && c->dynamic.n_losses % 2)
     return fail_at(ld, ld->locs[nl - cfg_keys], nl->key,
                    "must be even for AvgLossLS (newest n/2 against previous n/2), got %d",
-                   c->dynamic_n_losses);
+                   c->dynamic.n_losses);
   /* model.optimizer is the centralized optimizer; local workers step model.work.optimizer. */
   const cfg_key_t *opt = cfg_key_find("model.optimizer");
   if (c->num_workers >= 1 && c->optimizer != OPT_SGDM)
@@ -297,18 +267,18 @@ static int validate(load_t *ld) {
                    "%s cannot be used with model.num_workers = %d: model.optimizer is the "
                    "centralized optimizer; set model.work.optimizer: %s for the local workers "
                    "(and model.optimizer: SGDM), or model.num_workers: 0 for centralized %s",
-                   config_optimizer_name(c->optimizer), c->num_workers,
-                   config_optimizer_name(c->optimizer), config_optimizer_name(c->optimizer));
+                   opt_name(c->optimizer), c->num_workers,
+                   opt_name(c->optimizer), opt_name(c->optimizer));
   const cfg_key_t *lfe = cfg_key_find("model.work.local_from_epoch");
   if (c->num_workers == 0 && c->local_from_epoch > 0)
     return fail_at(ld, ld->locs[lfe - cfg_keys], lfe->key,
                    "needs local workers (model.num_workers >= 1), got model.num_workers = 0");
   if (resolve_outer(ld) < 0) return -1;
   const cfg_key_t *cu = cfg_key_find("optim.lamb_clamp_upper");
-  if (c->lamb_clamp_upper > 0 && c->lamb_clamp_upper < c->lamb_clamp_lower)
+  if (c->optim.clamp_upper > 0 && c->optim.clamp_upper < c->optim.clamp_lower)
     return fail_at(ld, ld->locs[cu - cfg_keys], cu->key,
                    "must be 0 (none) or >= optim.lamb_clamp_lower (%g), got %g",
-                   c->lamb_clamp_lower, c->lamb_clamp_upper);
+                   c->optim.clamp_lower, c->optim.clamp_upper);
   return 0;
 }
 
@@ -321,7 +291,7 @@ void config_defaults(dpt_config_t *cfg) {
 
 int config_load_string(dpt_config_t *cfg, const char *yaml, const char *name,
                        const char *const *sets, int nsets) {
-  load_t ld = {cfg, name, NULL, NULL, dpt_alloc((size_t)cfg_nkeys * sizeof(loc_t))};
+  load_t ld = {cfg, name, NULL, dpt_alloc((size_t)cfg_nkeys * sizeof(loc_t))};
   config_defaults(cfg);
   TRY(apply_text(&ld, yaml, ""));
   for (int i = 0; i < nsets; i++) TRY(apply_set(&ld, sets[i]));
@@ -334,42 +304,11 @@ fail:
 }
 
 int config_load(dpt_config_t *cfg, const char *path, const char *const *sets, int nsets) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return dpt_fail("%s: cannot open: %s", path, strerror(errno));
-  size_t len = 0, cap = 4096;
-  char *text = dpt_realloc(NULL, cap);
-  size_t got;
-  while ((got = fread(text + len, 1, cap - len - 1, f)) > 0)
-    if ((len += got) == cap - 1) text = dpt_realloc(text, cap *= 2);
-  int bad = ferror(f);
-  fclose(f);
-  text[len] = 0;
-  int rc = bad ? dpt_fail("%s: cannot read", path)
-               : config_load_string(cfg, text, path, sets, nsets);
+  char *text = NULL;
+  if (dpt_read_file(path, DPT_TEXT_MAX, &text, NULL) < 0) return -1;
+  int rc = config_load_string(cfg, text, path, sets, nsets);
   dpt_free(text);
   return rc;
-}
-
-/* Growable output text. */
-typedef struct {
-  char *s;
-  size_t len, cap;
-} sbuf_t;
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf_t *b, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (b->len + (size_t)n + 1 > b->cap) {
-    b->cap = 2 * (b->len + (size_t)n + 1);
-    b->s = dpt_realloc(b->s, b->cap);
-  }
-  va_start(ap, fmt);
-  vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)n;
 }
 
 /* A plain YAML scalar is kept only when it cannot be read as anything but this string. */
@@ -380,26 +319,27 @@ static int needs_quotes(const char *s) {
   return s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:+-")] != 0;
 }
 
-static void put_scalar(sbuf_t *b, const cfg_key_t *k, const char *text) {
-  int stringy = k->type == T_ENUM || k->type == T_STR || k->type == T_PATH || k->type == T_SHARDING;
+static void put_scalar(strbuf_t *b, const cfg_key_t *k, const char *text) {
+  int stringy = k->type == T_ENUM || k->type == T_ENUM_ID || k->type == T_STR ||
+               k->type == T_PATH || k->type == T_SHARDING;
   if (!stringy || !needs_quotes(text)) {
-    sb_printf(b, "%s", text);
+    strbuf_printf(b, "%s", text);
     return;
   }
-  sb_printf(b, "\"");
+  strbuf_printf(b, "\"");
   for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
     if (*p == '"' || *p == '\\')
-      sb_printf(b, "\\%c", *p);
+      strbuf_printf(b, "\\%c", *p);
     else if (*p < 0x20 || *p == 0x7f)
-      sb_printf(b, "\\x%02x", *p);
+      strbuf_printf(b, "\\x%02x", *p);
     else
-      sb_printf(b, "%c", *p);
+      strbuf_printf(b, "%c", *p);
   }
-  sb_printf(b, "\"");
+  strbuf_printf(b, "\"");
 }
 
 /* Opens the maps of key that the previous key did not share, then returns its depth. */
-static int open_maps(sbuf_t *b, const char *prev, const char *key) {
+static int open_maps(strbuf_t *b, const char *prev, const char *key) {
   int depth = 0, same = 1;
   for (size_t n; key[n = strcspn(key, ".")]; key += n + 1, depth++) {
     size_t pn = strcspn(prev, ".");
@@ -407,27 +347,27 @@ static int open_maps(sbuf_t *b, const char *prev, const char *key) {
     if (same)
       prev += pn + 1;
     else
-      sb_printf(b, "%*s%.*s:\n", 2 * depth, "", (int)n, key);
+      strbuf_printf(b, "%*s%.*s:\n", 2 * depth, "", (int)n, key);
   }
   return depth;
 }
 
 char *config_to_yaml(const dpt_config_t *cfg) {
-  sbuf_t b = {0};
+  strbuf_t b = {0};
   char text[CFG_PATH_MAX + 64];
   const char *prev = "";
-  sb_printf(&b, "# dpt configuration, resolved: every key with its value\n");
+  strbuf_printf(&b, "# dpt configuration, resolved: every key with its value\n");
   for (int i = 0; i < cfg_nkeys; i++) {
     const cfg_key_t *k = &cfg_keys[i];
     if (k->type == T_IGNORED) continue;
     int depth = open_maps(&b, prev, k->key);
     cfg_key_text(cfg, k, text, sizeof text);
-    sb_printf(&b, "%*s%s: ", 2 * depth, "", strrchr(k->key, '.') + 1);
+    strbuf_printf(&b, "%*s%s: ", 2 * depth, "", strrchr(k->key, '.') + 1);
     put_scalar(&b, k, text);
-    sb_printf(&b, "  # %s\n", k->doc);
+    strbuf_printf(&b, "  # %s\n", k->doc);
     prev = k->key;
   }
-  return b.s;
+  return strbuf_take(&b);
 }
 
 void config_each(const dpt_config_t *cfg,

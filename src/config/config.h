@@ -1,7 +1,7 @@
 /* config.h - the run configuration: the seed project's YAML layout (`model:` and
- * `experiment:`, spec/config.md) extended with `optim:`, `data:` and `train:` sections.
+ * `experiment:`) extended with `optim:`, `data:`, `checkpoint:` and `train:` sections.
  *
- * One table of keys (config.c) drives parsing, defaults, validation, the resolved YAML
+ * One table of keys (config_keys.c) drives parsing, defaults, validation, the resolved YAML
  * that run.h5 stores, and the README's reference. Every error names the file, line,
  * key, the value found and the form expected. */
 #ifndef DPT_CONFIG_H
@@ -9,18 +9,17 @@
 
 #include <stdint.h>
 
+#include "../data/shard.h"
+#include "../dist/comm.h"
+#include "../optim/dynamic_h.h"
+#include "../optim/optim.h"
+#include "../optim/outer.h"
+
 #define CFG_PATH_MAX 1024
 
-typedef enum { OPT_SGDM, OPT_ADAMW, OPT_LARS, OPT_LAMB } opt_kind_t;
-/* Named variants of spec/algorithms.md (optim.lars_variant, optim.lamb_variant). */
-typedef enum { LARS_PAPER, LARS_LARC, LARS_SEED } lars_variant_t;
-typedef enum { LAMB_PAPER, LAMB_APEX, LAMB_SEED } lamb_variant_t;
-/* optim.lr_scaling: base learning rate from the reference batch's. */
-typedef enum { LR_SCALE_NONE, LR_SCALE_LINEAR, LR_SCALE_SQRT } lr_scaling_t;
-/* model.outer.type: the outer step on the round's pseudo-gradient (spec/algorithms.md). */
-typedef enum { OUTER_NONE, OUTER_SLOWMO, OUTER_NESTEROV } outer_kind_t;
-
-typedef struct {
+/* The enums are the modules' own: each key is parsed once here into what the module
+ * whose behaviour it chooses takes. */
+typedef struct dpt_config {
   /* model: */
   char model_name[32];      /* model.name: "LeNet" (seed variant) or "LeNet5" (classic) */
   int epochs;               /* model.epochs (>= 1) */
@@ -28,8 +27,7 @@ typedef struct {
   double learning_rate;     /* model.learning_rate (> 0) */
   char loss[16];            /* model.loss: "CSE" only */
   opt_kind_t optimizer;     /* model.optimizer: SGDM | AdamW | LARS | LAMB */
-  char scheduler[32];       /* model.scheduler: "CosineAnnealingLR" | "constant" */
-  double weight_decay;      /* model.weight_decay (>= 0) */
+  sched_kind_t scheduler;   /* model.scheduler: CosineAnnealingLR | constant */
   int warmup;               /* model.warmup: warm-up epochs (0 .. epochs-1) */
   int patience;             /* model.patience: <= 0 means off */
   char pretrained[CFG_PATH_MAX]; /* model.pretrained: "" = none */
@@ -45,33 +43,21 @@ typedef struct {
   int local_steps;          /* model.work.local_steps: H (>= 1) */
   int sync_steps;           /* model.work.sync_steps: informational only */
   int worker_batch_size;    /* model.work.batch_size: b */
-  char local_momentum[16];  /* model.work.momentum: keep | average | reset | reset_epoch */
+  local_momentum_t local_momentum; /* model.work.momentum: keep | average | reset |
+                               reset_epoch */
   opt_kind_t work_optimizer;/* model.work.optimizer: each local worker's optimizer */
   int local_from_epoch;     /* model.work.local_from_epoch: epochs of synchronous data
                                parallel training before local steps (post-local SGD) */
-  char dynamic_strategy[32];/* model.work.dynamic.strategy: "" = fixed H */
-  int dynamic_n_losses;     /* model.work.dynamic.n_losses (default 3) */
-  int dynamic_h_min;        /* model.work.dynamic.h_min: lower bound of H (4) */
-  int dynamic_h_max;        /* model.work.dynamic.h_max: upper bound of H (64) */
-  double sigmoid_steepness; /* model.work.dynamic.sigmoid_steepness (0.5) */
-  double sigmoid_midpoint;  /* model.work.dynamic.sigmoid_midpoint: -1 = auto (epochs/2) */
-  double deviation_lower;   /* model.work.dynamic.deviation_lower: double H below (1e-5) */
-  double deviation_upper;   /* model.work.dynamic.deviation_upper: halve H above (1e-4) */
+  dynh_params_t dynamic;    /* model.work.dynamic: strategy ("" = fixed H), n_losses (3),
+                               h_min (4), h_max (64), sigmoid_steepness (0.5),
+                               sigmoid_midpoint (-1 = auto: epochs/2), deviation_lower
+                               (double H below, 1e-5), deviation_upper (halve above, 1e-4) */
 
   /* optim: (optimizer hyper-parameters beyond the seed's) */
-  double momentum;          /* optim.momentum (SGDM / LARS mu, default 0.9) */
-  double beta1, beta2;      /* optim.beta1 / optim.beta2 (0.9, 0.999) */
-  double eps;               /* optim.eps (AdamW 1e-8) */
-  lars_variant_t lars_variant; /* optim.lars_variant: paper | larc | seed */
-  lamb_variant_t lamb_variant; /* optim.lamb_variant: paper | apex | seed */
-  double trust_coefficient; /* optim.trust_coefficient: LARS eta (paper, larc; 0.001) */
-  double lars_eps;          /* optim.lars_eps: LARS paper/larc epsilon (1e-8) */
-  int larc_clip;            /* optim.larc_clip: trust = min(trust/lr, 1) for larc */
-  int exclude_1d;           /* optim.exclude_1d: 1-D tensors skip trust ratio and decay;
-                               -1 = auto (opt_exclude_1d_auto) */
-  double lamb_eps;          /* optim.lamb_eps (1e-6) */
-  double lamb_clamp_lower;  /* optim.lamb_clamp_lower: phi's lower bound; 0 = none */
-  double lamb_clamp_upper;  /* optim.lamb_clamp_upper: phi's upper bound; 0 = none */
+  opt_hparams_t optim;      /* model.weight_decay and the optim: keys (optim.X in
+                               field X; lamb_clamp_lower/upper in clamp_lower/upper;
+                               exclude_1d -1 = auto); its kind is unused: model.optimizer
+                               and model.work.optimizer choose the optimizer */
   lr_scaling_t lr_scaling;  /* optim.lr_scaling: none | linear | sqrt */
   int lr_ref_batch;         /* optim.lr_ref_batch: B_ref of the scaling rule (64) */
 
@@ -81,7 +67,7 @@ typedef struct {
   double val_fraction;      /* data.val_fraction (0.1; 0 <= f < 1) */
   int crop_padding;         /* data.crop_padding: random-crop zero padding; 0 = off; -1 auto */
   int flip;                 /* data.flip: 1 on, 0 off, -1 auto (on for 3-channel data) */
-  char sharding[64];        /* data.sharding: iid | random | classes:C | dirichlet:A */
+  shard_scheme_t sharding;  /* data.sharding: iid | random | classes:C | dirichlet:A */
 
   /* experiment: */
   char exp_name[128];       /* experiment.name */
@@ -96,7 +82,7 @@ typedef struct {
   int checkpoint_every;     /* checkpoint.every_epochs (1; 0 = signal and end only) */
 
   /* train: (execution choices that never change the mathematics) */
-  char reduction[16];       /* train.reduction: "ordered" (bitwise) | "fast" */
+  dist_reduction_t reduction; /* train.reduction: ordered (bitwise) | fast */
   int eval_batch;           /* train.eval_batch (256) */
 } dpt_config_t;
 
@@ -121,7 +107,5 @@ void config_each(const dpt_config_t *cfg,
                  void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
 /* Markdown table of every key: key, type, default, meaning (for the README). */
 void config_print_reference(void);
-
-const char *config_optimizer_name(opt_kind_t k);
 
 #endif

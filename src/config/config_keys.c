@@ -13,26 +13,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/boolword.h"
 #include "../core/err.h"
+#include "../core/numfmt.h"
 
 #define FIELD(f) offsetof(dpt_config_t, f), sizeof(((dpt_config_t *)0)->f)
 
 static const char *const model_names[] = {"LeNet", "LeNet5", NULL};
-/* In opt_kind_t order: the index is what model.optimizer stores. */
-static const char *const optimizers[] = {"SGDM", "AdamW", "LARS", "LAMB", NULL};
-static const char *const schedulers[] = {"CosineAnnealingLR", "constant", NULL};
 static const char *const losses[] = {"CSE", NULL};
-static const char *const local_momenta[] = {"keep", "average", "reset", "reset_epoch", NULL};
-static const char *const strategies[] = {"",       "ALin",      "DLin",    "ABin",
-                                         "DBin",   "ImprLS",    "LossLS",  "AvgLossLS",
-                                         "Sigmoid", "RevCosAnn", "Deviation", NULL};
-/* In lars_variant_t, lamb_variant_t and lr_scaling_t order. */
-static const char *const lars_variants[] = {"paper", "larc", "seed", NULL};
-static const char *const lamb_variants[] = {"paper", "apex", "seed", NULL};
-static const char *const lr_scalings[] = {"none", "linear", "sqrt", NULL};
-/* In outer_kind_t order. */
-static const char *const outer_kinds[] = {"none", "slowmo", "nesterov", NULL};
-static const char *const reductions[] = {"ordered", "fast", NULL};
 
 /* Keys of one map must stay contiguous: the resolved YAML and the "expected one of"
  * lists are produced in one pass over this order. */
@@ -45,12 +33,12 @@ const cfg_key_t cfg_keys[] = {
     {"model.learning_rate", T_FLOAT, FIELD(learning_rate), "0.01", .range = "> 0",
      .doc = "base learning rate"},
     {"model.loss", T_ENUM, FIELD(loss), "CSE", losses, .doc = "softmax cross-entropy"},
-    {"model.optimizer", T_ENUM_ID, FIELD(optimizer), "SGDM", optimizers,
+    {"model.optimizer", T_ENUM_ID, FIELD(optimizer), "SGDM", opt_names,
      .doc = "optimizer of centralized training; with model.num_workers >= 1 only SGDM: "
             "the local workers' optimizer is model.work.optimizer"},
-    {"model.scheduler", T_ENUM, FIELD(scheduler), "CosineAnnealingLR", schedulers,
+    {"model.scheduler", T_ENUM_ID, FIELD(scheduler), "CosineAnnealingLR", opt_sched_names,
      .doc = "per-epoch learning-rate schedule after the warm-up"},
-    {"model.weight_decay", T_FLOAT, FIELD(weight_decay), "0.001", .range = ">= 0",
+    {"model.weight_decay", T_FLOAT, FIELD(optim.weight_decay), "0.001", .range = ">= 0",
      .doc = "weight decay"},
     {"model.warmup", T_INT, FIELD(warmup), "0", .range = ">= 0",
      .doc = "warm-up epochs: the LR rises linearly from 0.1 x lr to lr (< epochs)"},
@@ -70,7 +58,7 @@ const cfg_key_t cfg_keys[] = {
     {"model.slowmo.reset_each_epoch", T_BOOL, FIELD(slowmo_reset_each_epoch), "false",
      .doc = "zero the slow momentum (the outer buffer, any model.outer.type) at every epoch "
             "start (the seed's behaviour)"},
-    {"model.outer.type", T_ENUM_ID, FIELD(outer_type), "none", outer_kinds,
+    {"model.outer.type", T_ENUM_ID, FIELD(outer_type), "none", outer_names,
      .doc = "outer step on x0 - mean(x_k) at each averaging: none (plain LocalSGD), slowmo "
             "(SlowMo, lr = alpha, momentum = beta; what a model.slowmo map resolves to) or "
             "nesterov (DiLoCo: PyTorch SGD(lr, momentum, nesterov=True))"},
@@ -84,70 +72,71 @@ const cfg_key_t cfg_keys[] = {
      .doc = "informational: the seed's averagings per epoch"},
     {"model.work.batch_size", T_INT, FIELD(worker_batch_size), "64", .range = "[1, 1048576]",
      .doc = "b: each worker's batch size"},
-    {"model.work.momentum", T_ENUM, FIELD(local_momentum), "keep", local_momenta,
+    {"model.work.momentum", T_ENUM_ID, FIELD(local_momentum), "keep", local_momentum_names,
      .doc = "local optimizer state at an averaging: kept, averaged, reset, reset per epoch "
             "(SGDM/LARS: the momentum buffer; AdamW/LAMB: both moments, the step count kept "
             "unless reset)"},
-    {"model.work.optimizer", T_ENUM_ID, FIELD(work_optimizer), "SGDM", optimizers,
+    {"model.work.optimizer", T_ENUM_ID, FIELD(work_optimizer), "SGDM", opt_names,
      .doc = "each local worker's optimizer (SGDM as in the seed, AdamW for DiLoCo, LARS, "
             "LAMB), with the optim: hyper-parameters"},
     {"model.work.local_from_epoch", T_INT, FIELD(local_from_epoch), "0", .range = ">= 0",
      .doc = "post-local SGD (Lin et al.'s turn_on_local_step_from, in epochs): epochs "
             "before it train synchronously (the K workers' gradients averaged every step, "
             "one step for all); 0 = local steps from the start"},
-    {"model.work.dynamic.strategy", T_ENUM, FIELD(dynamic_strategy), "", strategies,
-     .doc = "dynamic-H strategy (spec/algorithms.md); empty = fixed H (local_steps)"},
-    {"model.work.dynamic.n_losses", T_INT, FIELD(dynamic_n_losses), "3", .range = ">= 1",
+    {"model.work.dynamic.strategy", T_ENUM_ID, FIELD(dynamic.kind), "", dynh_names,
+     .doc = "dynamic-H strategy (src/optim/dynamic_h.h describes each); empty = fixed H "
+            "(local_steps)"},
+    {"model.work.dynamic.n_losses", T_INT, FIELD(dynamic.n_losses), "3", .range = ">= 1",
      .doc = "the validation-loss history of LossLS (>= 3) and AvgLossLS (even): they act "
             "once more than n_losses losses exist, as the seed did"},
-    {"model.work.dynamic.h_min", T_INT, FIELD(dynamic_h_min), "4", .range = ">= 1",
+    {"model.work.dynamic.h_min", T_INT, FIELD(dynamic.h_min), "4", .range = ">= 1",
      .doc = "lower bound of H: where ALin/ABin start and DLin/DBin end; halving "
             "(ImprLS, LossLS, AvgLossLS, Deviation) stops here"},
-    {"model.work.dynamic.h_max", T_INT, FIELD(dynamic_h_max), "64", .range = ">= 1",
+    {"model.work.dynamic.h_max", T_INT, FIELD(dynamic.h_max), "64", .range = ">= 1",
      .doc = "upper bound of H (>= h_min): where ALin/ABin end and DLin/DBin start; doubling "
             "stops here (Sigmoid/RevCosAnn use T/22 and T/2)"},
-    {"model.work.dynamic.sigmoid_steepness", T_FLOAT, FIELD(sigmoid_steepness), "0.5",
+    {"model.work.dynamic.sigmoid_steepness", T_FLOAT, FIELD(dynamic.steepness), "0.5",
      .range = "> 0", .doc = "Sigmoid: steepness s of H = Hmin + (Hmax-Hmin)/(1+exp(-s(e-m))), e the epoch"},
-    {"model.work.dynamic.sigmoid_midpoint", T_FLOAT, FIELD(sigmoid_midpoint), "auto",
+    {"model.work.dynamic.sigmoid_midpoint", T_FLOAT, FIELD(dynamic.midpoint), "auto",
      .range = ">= 0", .autoable = 1,
      .doc = "Sigmoid: midpoint epoch m; auto = model.epochs/2 (the seed's 75 of 150)"},
-    {"model.work.dynamic.deviation_lower", T_FLOAT, FIELD(deviation_lower), "1e-05",
+    {"model.work.dynamic.deviation_lower", T_FLOAT, FIELD(dynamic.dev_lower), "1e-05",
      .range = ">= 0",
      .doc = "Deviation: double H when the epoch's mean of d = mean_k norm(x_k-xa)^2/norm(xa)^2 "
             "is below"},
-    {"model.work.dynamic.deviation_upper", T_FLOAT, FIELD(deviation_upper), "0.0001",
+    {"model.work.dynamic.deviation_upper", T_FLOAT, FIELD(dynamic.dev_upper), "0.0001",
      .range = "> 0", .doc = "Deviation: halve H when that mean is above (> deviation_lower)"},
 
-    {"optim.momentum", T_FLOAT, FIELD(momentum), "0.9", .range = "[0, 1)",
+    {"optim.momentum", T_FLOAT, FIELD(optim.momentum), "0.9", .range = "[0, 1)",
      .doc = "SGDM and LARS momentum mu"},
-    {"optim.beta1", T_FLOAT, FIELD(beta1), "0.9", .range = "[0, 1)", .doc = "AdamW/LAMB beta1"},
-    {"optim.beta2", T_FLOAT, FIELD(beta2), "0.999", .range = "[0, 1)",
+    {"optim.beta1", T_FLOAT, FIELD(optim.beta1), "0.9", .range = "[0, 1)", .doc = "AdamW/LAMB beta1"},
+    {"optim.beta2", T_FLOAT, FIELD(optim.beta2), "0.999", .range = "[0, 1)",
      .doc = "AdamW/LAMB beta2"},
-    {"optim.eps", T_FLOAT, FIELD(eps), "1e-08", .range = "> 0", .doc = "AdamW epsilon"},
-    {"optim.lars_variant", T_ENUM_ID, FIELD(lars_variant), "paper", lars_variants,
+    {"optim.eps", T_FLOAT, FIELD(optim.eps), "1e-08", .range = "> 0", .doc = "AdamW epsilon"},
+    {"optim.lars_variant", T_ENUM_ID, FIELD(optim.lars_variant), "paper", opt_lars_variant_names,
      .doc = "LARS: paper (You et al. 2017), larc (apex LARC, timm) or seed (eta 0.3, eps 1e-6)"},
-    {"optim.lamb_variant", T_ENUM_ID, FIELD(lamb_variant), "paper", lamb_variants,
+    {"optim.lamb_variant", T_ENUM_ID, FIELD(optim.lamb_variant), "paper", opt_lamb_variant_names,
      .doc = "LAMB: paper (You et al. 2019), apex (FusedLAMB, timm) or seed (clip to 1, no "
             "bias correction)"},
-    {"optim.trust_coefficient", T_FLOAT, FIELD(trust_coefficient), "0.001", .range = "> 0",
+    {"optim.trust_coefficient", T_FLOAT, FIELD(optim.trust_coefficient), "0.001", .range = "> 0",
      .doc = "LARS trust coefficient eta (paper and larc; seed uses 0.3)"},
-    {"optim.lars_eps", T_FLOAT, FIELD(lars_eps), "1e-08", .range = ">= 0",
+    {"optim.lars_eps", T_FLOAT, FIELD(optim.lars_eps), "1e-08", .range = ">= 0",
      .doc = "LARS epsilon of the trust ratio (paper and larc; seed uses 1e-6)"},
-    {"optim.larc_clip", T_BOOL, FIELD(larc_clip), "false",
+    {"optim.larc_clip", T_BOOL, FIELD(optim.larc_clip), "false",
      .doc = "LARS larc: clip the trust ratio to min(trust/lr, 1) (apex LARC clip mode)"},
-    {"optim.exclude_1d", T_BOOL, FIELD(exclude_1d), "auto", .autoable = 1,
+    {"optim.exclude_1d", T_BOOL, FIELD(optim.exclude_1d), "auto", .autoable = 1,
      .doc = "LARS/LAMB: biases and other 1-D tensors skip the trust ratio and weight decay; "
             "auto = as the variant's source: false for LARS paper and seed and LAMB paper and "
             "seed (every tensor adapted and decayed), true for LARS larc and LAMB apex (timm "
             "and NVIDIA's recipes give 1-D tensors no decay, hence no trust ratio; apex LARC "
             "alone adapts every tensor: false)"},
-    {"optim.lamb_eps", T_FLOAT, FIELD(lamb_eps), "1e-06", .range = "> 0",
+    {"optim.lamb_eps", T_FLOAT, FIELD(optim.lamb_eps), "1e-06", .range = "> 0",
      .doc = "LAMB epsilon (every variant)"},
-    {"optim.lamb_clamp_lower", T_FLOAT, FIELD(lamb_clamp_lower), "0.0", .range = ">= 0",
+    {"optim.lamb_clamp_lower", T_FLOAT, FIELD(optim.clamp_lower), "0.0", .range = ">= 0",
      .doc = "LAMB phi(norm(w)) = max(norm(w), lower); 0 = no lower clamp"},
-    {"optim.lamb_clamp_upper", T_FLOAT, FIELD(lamb_clamp_upper), "0.0", .range = ">= 0",
+    {"optim.lamb_clamp_upper", T_FLOAT, FIELD(optim.clamp_upper), "0.0", .range = ">= 0",
      .doc = "LAMB phi(norm(w)) = min(norm(w), upper); 0 = no upper clamp"},
-    {"optim.lr_scaling", T_ENUM_ID, FIELD(lr_scaling), "none", lr_scalings,
+    {"optim.lr_scaling", T_ENUM_ID, FIELD(lr_scaling), "none", opt_lr_scaling_names,
      .doc = "base LR for batch B: none, linear (lr*B/B_ref) or sqrt (lr*sqrt(B/B_ref)); B is "
             "model.batch_size, in LocalSGD the worker batch b (model.work.batch_size), not K*b: "
             "each local step is one worker's SGDM step on b images"},
@@ -182,14 +171,12 @@ const cfg_key_t cfg_keys[] = {
     {"checkpoint.every_epochs", T_INT, FIELD(checkpoint_every), "1", .range = ">= 0",
      .doc = "write checkpoint.h5 every N epochs; 0 = only on a signal and at the end"},
 
-    {"train.reduction", T_ENUM, FIELD(reduction), "ordered", reductions,
+    {"train.reduction", T_ENUM_ID, FIELD(reduction), "ordered", dist_reduction_names,
      .doc = "ordered = bitwise reproducible sums, fast = MPI's own order"},
     {"train.eval_batch", T_INT, FIELD(eval_batch), "256", .range = "[1, 16384]",
      .doc = "images per evaluation call"},
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
-
-const char *config_optimizer_name(opt_kind_t k) { return optimizers[k]; }
 
 const cfg_key_t *cfg_key_find(const char *dotted) {
   for (int i = 0; i < cfg_nkeys; i++)
@@ -213,26 +200,22 @@ static int parse_double(const char *s, double *out) {
   return *end || !isfinite(*out) ? -1 : 0;
 }
 
-static int parse_bool(const char *s, int *out) {
-  static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
-  for (int i = 0; i < 3; i++) {
-    if (!strcasecmp(s, yes[i])) return *out = 1, 0;
-    if (!strcasecmp(s, no[i])) return *out = 0, 0;
-  }
-  return -1;
-}
-
 int cfg_is_null(const char *s) {
   return !*s || !strcmp(s, "~") || !strcasecmp(s, "null") || !strcmp(s, "None");
 }
 
-static int valid_sharding(const char *s) {
+/* data.sharding's text into its scheme; -1 when it is none of the forms. */
+static int parse_sharding(const char *s, shard_scheme_t *out) {
   long long c;
   double a;
-  if (!strcmp(s, "iid") || !strcmp(s, "random")) return 1;
-  if (!strncmp(s, "classes:", 8)) return !parse_ll(s + 8, &c) && c >= 1 && c <= INT_MAX;
-  if (!strncmp(s, "dirichlet:", 10)) return !parse_double(s + 10, &a) && a > 0;
-  return 0;
+  memset(out, 0, sizeof *out);
+  if (!strcmp(s, "iid")) return out->kind = SHARD_IID, 0;
+  if (!strcmp(s, "random")) return out->kind = SHARD_RANDOM, 0;
+  if (!strncmp(s, "classes:", 8) && !parse_ll(s + 8, &c) && c >= 1 && c <= INT_MAX)
+    return out->kind = SHARD_CLASSES, out->classes = (int)c, 0;
+  if (!strncmp(s, "dirichlet:", 10) && !parse_double(s + 10, &a) && a > 0)
+    return out->kind = SHARD_DIRICHLET, out->alpha = a, 0;
+  return -1;
 }
 
 static int store_string(char *field, size_t cap, const char *s) {
@@ -282,7 +265,7 @@ int cfg_key_set(dpt_config_t *cfg, const cfg_key_t *k, const char *text, int pla
     *(double *)field = d;
     return 0;
   case T_BOOL:
-    if (parse_bool(text, &b) < 0) break;
+    if (dpt_parse_bool(text, &b) < 0) break; /* the message is the key's, below */
     *(int *)field = b;
     return 0;
   case T_ENUM:
@@ -294,8 +277,8 @@ int cfg_key_set(dpt_config_t *cfg, const cfg_key_t *k, const char *text, int pla
     *(int *)field = idx;
     return 0;
   case T_SHARDING:
-    if (!valid_sharding(text)) break;
-    return store_string(field, k->size, text);
+    if (parse_sharding(text, (shard_scheme_t *)field) < 0) break;
+    return 0;
   case T_STR:
   case T_PATH:
     return store_string(field, k->size, text);
@@ -327,12 +310,9 @@ int cfg_key_check(const dpt_config_t *cfg, const cfg_key_t *k) {
   return dpt_fail("must be %s%s, got %s", k->range[0] == '>' ? "" : "in ", k->range, text);
 }
 
-/* Shortest %g that reads back to the same double, with a '.' so YAML sees a float. */
+/* The shortest text that reads back to the same double, with a '.' so YAML sees a float. */
 static void format_double(char *buf, size_t cap, double v) {
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, cap, "%.*g", prec, v);
-    if (strtod(buf, NULL) == v) break;
-  }
+  dpt_format_double(buf, cap, v);
   if (!strpbrk(buf, ".e")) strncat(buf, ".0", cap - strlen(buf) - 1);
 }
 
@@ -349,10 +329,10 @@ void cfg_key_text(const dpt_config_t *cfg, const cfg_key_t *k, char *buf, size_t
   case T_FLOAT: format_double(buf, cap, *(const double *)field); break;
   case T_BOOL: snprintf(buf, cap, "%s", *(const int *)field ? "true" : "false"); break;
   case T_ENUM_ID: snprintf(buf, cap, "%s", k->values[*(const int *)field]); break;
+  case T_SHARDING: shard_scheme_text((const shard_scheme_t *)field, buf, cap); break;
   case T_ENUM:
   case T_STR:
-  case T_PATH:
-  case T_SHARDING: snprintf(buf, cap, "%s", field); break;
+  case T_PATH: snprintf(buf, cap, "%s", field); break;
   case T_IGNORED: snprintf(buf, cap, "%s", ""); break;
   }
 }

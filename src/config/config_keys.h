@@ -17,7 +17,7 @@ typedef enum {
   T_ENUM_ID,  /* int-sized enum field holding the index into `values` */
   T_STR,      /* char[] field */
   T_PATH,     /* char[] field */
-  T_SHARDING, /* char[] field: iid | random | classes:C | dirichlet:A */
+  T_SHARDING, /* shard_scheme_t field: iid | random | classes:C | dirichlet:A */
   T_IGNORED,  /* accepted with a warning, stored nowhere (keys the seed ignored) */
 } cfg_type_t;
 

@@ -48,13 +48,13 @@ static void transform(const pipeline_t *p, const uint8_t *img, int dy, int dx, i
 }
 
 void pipeline_batch(const pipeline_t *p, const dpt_split_t *split, const int64_t *idx,
-                    int n, int augment, uint64_t round, float *out, uint8_t *labels) {
+                    int n, pipe_mode_t mode, uint64_t round, float *out, uint8_t *labels) {
   size_t in_size = (size_t)p->c * p->src_h * p->src_w;
   size_t out_size = (size_t)p->out_h * p->out_w * p->c;
   for (int i = 0; i < n; i++) {
     int64_t s = idx[i];
     int dy = 0, dx = 0, mirror = 0;
-    if (augment) {
+    if (mode == PIPE_AUGMENT) {
       uint64_t key = rng_key(p->seed, RNG_AUGMENT, round, (uint64_t)s);
       if (p->crop_padding > 0) {
         uint64_t span = 2 * (uint64_t)p->crop_padding + 1;

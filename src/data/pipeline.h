@@ -20,12 +20,15 @@ typedef struct {
   float lut[3][256];        /* normalised value of each pixel value, per channel */
 } pipeline_t;
 
+/* PIPE_EVAL: centre and normalise only; PIPE_AUGMENT: also the random crop and flip. */
+typedef enum { PIPE_EVAL, PIPE_AUGMENT } pipe_mode_t;
+
 int pipeline_init(pipeline_t *p, const dpt_dataset_t *ds, int out_h, int out_w,
                   int crop_padding, int flip, uint64_t seed);
-/* n images split->images[idx[i]] into out (n, out_h, out_w, c) and their labels.
- * augment = 0 for evaluation; `round` keys the random draws (the epoch, or a finer
- * counter when a sample can be drawn twice in an epoch). */
+/* n images split->images[idx[i]] into out (n, out_h, out_w, c) and their labels;
+ * `round` keys the random draws (the epoch, or a finer counter when a sample can be
+ * drawn twice in an epoch). */
 void pipeline_batch(const pipeline_t *p, const dpt_split_t *split, const int64_t *idx,
-                    int n, int augment, uint64_t round, float *out, uint8_t *labels);
+                    int n, pipe_mode_t mode, uint64_t round, float *out, uint8_t *labels);
 
 #endif

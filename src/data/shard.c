@@ -2,10 +2,12 @@
 #include "shard.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/err.h"
+#include "../core/numfmt.h"
 #include "../core/rng.h"
 
 static int cmp_i64(const void *a, const void *b) {
@@ -104,7 +106,21 @@ static void dirichlet(const int64_t *start, int64_t n, int ncls, double alpha, i
   dpt_free(lq);
 }
 
-int shard_build(const char *scheme, const int64_t *idx, int64_t n, const uint8_t *labels,
+void shard_scheme_text(const shard_scheme_t *s, char *buf, size_t cap) {
+  switch (s->kind) {
+  case SHARD_IID: snprintf(buf, cap, "iid"); return;
+  case SHARD_RANDOM: snprintf(buf, cap, "random"); return;
+  case SHARD_CLASSES: snprintf(buf, cap, "classes:%d", s->classes); return;
+  case SHARD_DIRICHLET: {
+    char a[DPT_DOUBLE_CHARS];
+    dpt_format_double(a, sizeof a, s->alpha);
+    snprintf(buf, cap, "dirichlet:%s", a);
+    return;
+  }
+  }
+}
+
+int shard_build(const shard_scheme_t *scheme, const int64_t *idx, int64_t n, const uint8_t *labels,
                 int num_classes, int K, uint64_t seed, int64_t *offsets, int64_t *out) {
   if (K < 1) return dpt_fail("sharding: need at least one worker");
   if (n < K) return dpt_fail("sharding: %lld training images for %d workers", (long long)n, K);
@@ -112,22 +128,24 @@ int shard_build(const char *scheme, const int64_t *idx, int64_t n, const uint8_t
   int64_t *by_class = dpt_alloc(sizeof(int64_t) * n);
   group_by_class(idx, n, labels, num_classes, start, by_class);
   int rc = 0;
-  if (strcmp(scheme, "iid") == 0) {
+  char text[64];
+  shard_scheme_text(scheme, text, sizeof text);
+  if (scheme->kind == SHARD_IID) {
     int64_t pos = 0;
     for (int k = 0; k < K; k++) {
       offsets[k] = pos;
       for (int64_t j = k; j < n; j += K) out[pos++] = by_class[j];
     }
     offsets[K] = pos;
-  } else if (strcmp(scheme, "random") == 0) {
+  } else if (scheme->kind == SHARD_RANDOM) {
     memcpy(out, idx, sizeof(int64_t) * n);
     rng_shuffle(out, n, rng_key(seed, RNG_SHARD, 0, 0));
     for (int k = 0; k <= K; k++) offsets[k] = n * k / K;
-  } else if (strncmp(scheme, "classes:", 8) == 0) {
-    int c = atoi(scheme + 8);
+  } else if (scheme->kind == SHARD_CLASSES) {
+    int c = scheme->classes;
     if (c < 1 || c > num_classes || (int64_t)c * K < num_classes) {
       rc = dpt_fail("sharding '%s': needs 1 <= C <= %d classes and C*K >= %d so that every "
-                    "class has a worker (K = %d)", scheme, num_classes, num_classes, K);
+                    "class has a worker (K = %d)", text, num_classes, num_classes, K);
     } else {
       /* slot s holds class s mod ncls; a class in m slots gives each an m-th of itself */
       int slots = c * K, pos = 0;
@@ -143,12 +161,12 @@ int shard_build(const char *scheme, const int64_t *idx, int64_t n, const uint8_t
       }
       offsets[K] = pos;
     }
-  } else if (strncmp(scheme, "dirichlet:", 10) == 0) {
-    double alpha = atof(scheme + 10);
-    if (!(alpha > 0)) rc = dpt_fail("sharding '%s': alpha must be > 0", scheme);
+  } else if (scheme->kind == SHARD_DIRICHLET) {
+    double alpha = scheme->alpha;
+    if (!(alpha > 0)) rc = dpt_fail("sharding '%s': alpha must be > 0", text);
     else dirichlet(start, n, num_classes, alpha, K, seed, by_class, offsets, out);
   } else {
-    rc = dpt_fail("sharding '%s': expected iid, random, classes:C or dirichlet:A", scheme);
+    rc = dpt_fail("sharding '%s': expected iid, random, classes:C or dirichlet:A", text);
   }
   if (rc == 0)
     for (int k = 0; k < K; k++)

@@ -1,4 +1,4 @@
-/* shard.h - dealing the training images to K LocalSGD workers (spec/algorithms.md):
+/* shard.h - dealing the training images to K LocalSGD workers (data.sharding):
  *   iid           order by label (stable), deal round-robin: worker k gets k, k+K, ...
  *   random        a seeded permutation cut into K near-equal parts
  *   classes:C     worker k holds the C classes of slots kC .. kC+C-1 (slot s = class
@@ -11,12 +11,25 @@
 #ifndef DPT_SHARD_H
 #define DPT_SHARD_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* data.sharding, parsed by config/: the scheme and its parameter. */
+typedef enum { SHARD_IID, SHARD_RANDOM, SHARD_CLASSES, SHARD_DIRICHLET } shard_kind_t;
+typedef struct {
+  shard_kind_t kind;
+  int classes;      /* classes:C */
+  double alpha;     /* dirichlet:A */
+} shard_scheme_t;
+
+/* The scheme as data.sharding spells it ("classes:3"; A as the shortest %g that reads
+ * back to the same double). */
+void shard_scheme_text(const shard_scheme_t *s, char *buf, size_t cap);
 
 /* idx[0..n): the training indices; labels: the split's labels (indexed by idx values).
  * Fills offsets[K+1] and out[n]: worker k's indices are out[offsets[k] .. offsets[k+1]),
  * each worker's in ascending order. */
-int shard_build(const char *scheme, const int64_t *idx, int64_t n, const uint8_t *labels,
+int shard_build(const shard_scheme_t *scheme, const int64_t *idx, int64_t n, const uint8_t *labels,
                 int num_classes, int K, uint64_t seed, int64_t *offsets, int64_t *out);
 
 #endif

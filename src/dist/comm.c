@@ -5,14 +5,29 @@
 
 #include "../core/err.h"
 
-void dist_init(dist_t *d, MPI_Comm comm, int ordered_wanted) {
+const char *const dist_reduction_names[] = {"ordered", "fast", NULL};
+
+void dist_init(dist_t *d, MPI_Comm comm, dist_reduction_t reduction) {
   memset(d, 0, sizeof *d);
   d->comm = comm;
   MPI_Comm_rank(comm, &d->rank);
   MPI_Comm_size(comm, &d->nranks);
-  d->ordered = ordered_wanted;
+  d->ordered = reduction == DIST_ORDERED;
   d->lens = dpt_alloc(sizeof(int) * d->nranks);
   d->displs = dpt_alloc(sizeof(int) * d->nranks);
+}
+
+int dist_agree(MPI_Comm comm, int rc) {
+  int ok = rc >= 0, all = 0;
+  MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, comm);
+  if (!all && ok) return dpt_fail("another rank failed (see its message)");
+  return all ? 0 : -1;
+}
+
+int dist_any(MPI_Comm comm, int flag) {
+  int mine = flag != 0, any = 0;
+  MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm);
+  return any;
 }
 
 void dist_free(dist_t *d) {

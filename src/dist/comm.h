@@ -13,6 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* train.reduction: ordered = fixed-order sums, bitwise the same on every P; fast =
+ * MPI_Allreduce's own order. dist_reduction_names[] spells them, NULL-terminated. */
+typedef enum { DIST_ORDERED, DIST_FAST } dist_reduction_t;
+extern const char *const dist_reduction_names[];
+
 typedef struct {
   MPI_Comm comm;
   int rank, nranks;
@@ -30,8 +35,15 @@ typedef struct {
   int64_t reductions;
 } dist_t;
 
-/* ordered_wanted: train.reduction == ordered. */
-void dist_init(dist_t *d, MPI_Comm comm, int ordered_wanted);
+void dist_init(dist_t *d, MPI_Comm comm, dist_reduction_t reduction);
+
+/* The one "all ranks agree" point: every rank learns whether any rank's rc was an
+ * error (< 0), so none waits in a collective for one that already gave up. Returns 0
+ * when all succeeded, else -1; a rank that itself succeeded then holds the message
+ * "another rank failed (see its message)". Collective over comm. */
+int dist_agree(MPI_Comm comm, int rc);
+/* Collective: 1 on every rank when any rank's flag is nonzero (a stop vote). */
+int dist_any(MPI_Comm comm, int flag);
 void dist_free(dist_t *d);
 
 /* The block of n items that rank r owns: [*lo, *hi), possibly empty. */

@@ -47,6 +47,11 @@ static void combine_scalar(const combine_t *c, int l0) {
 }
 
 #ifdef NN_HAVE_X86
+/* The AVX2 and AVX-512 blocks below read alike line by line but are two kernels, one per
+ * instruction set: other vector types and intrinsics, other register blocks (6x2 of 8
+ * lanes, 12x2 of 16), each compiled for its own target (NN_TARGET_*). One body for both
+ * would need macros over the intrinsics and hide which instructions each path runs. */
+
 /* Rows a0 .. a0+na-1 (na <= 6) by nv (1 or 2) vectors of 8 lanes from lane l0. */
 NN_TARGET_AVX2 __attribute__((always_inline)) static inline void block_avx2(
     const combine_t *c, int a0, int na, int l0, int nv) {

@@ -20,8 +20,9 @@ typedef struct {
 void conv_shape_init(conv_shape_t *s, int cin, int cout, int k, int h, int w);
 
 /* One image: in (h, w, cin) -> pooled (ph, pw, cout), argmax (ph, pw, cout) in 0..3.
- * weight (cout, k, k, cin), bias (cout). col and convout are scratch of
- * conv_forward_scratch(s) floats each. A direct convolution (no im2col, no GEMM). */
+ * weight (cout, k, k, cin), bias (cout). Scratch of conv_forward_scratch(s) floats each:
+ * col receives the weights transposed to (k, k, cin, cout rounded up to 16), convout the
+ * conv output. A direct convolution (no im2col, no GEMM). */
 void conv_pool_forward(const conv_shape_t *s, const float *in, const float *weight,
                        const float *bias, float *pooled, uint8_t *argmax, float *col,
                        float *convout);

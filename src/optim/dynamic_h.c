@@ -1,39 +1,27 @@
-/* dynamic_h.c - the dynamic local-step strategies of spec/algorithms.md. */
+/* dynamic_h.c - the dynamic local-step strategies (see dynamic_h.h). */
 #include "dynamic_h.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "../core/err.h"
 
-/* In dynh_kind_t order; "" is the fixed H, as model.work.dynamic.strategy spells it. */
-static const char *const names[] = {"",       "ALin",      "DLin",     "ABin",
-                                    "DBin",   "ImprLS",    "LossLS",   "AvgLossLS",
-                                    "Sigmoid", "RevCosAnn", "Deviation"};
-#define NKINDS ((int)(sizeof names / sizeof names[0]))
+const char *const dynh_names[] = {"",        "ALin",      "DLin",      "ABin",
+                                  "DBin",    "ImprLS",    "LossLS",    "AvgLossLS",
+                                  "Sigmoid", "RevCosAnn", "Deviation", NULL};
+#define NKINDS ((int)(sizeof dynh_names / sizeof dynh_names[0]) - 1)
 
-const char *dynh_name(int kind) { return kind >= 0 && kind < NKINDS ? names[kind] : "?"; }
+const char *dynh_name(dynh_kind_t kind) {
+  return (int)kind >= 0 && (int)kind < NKINDS ? dynh_names[kind] : "?";
+}
 
-int dynh_is_schedule(int kind) {
+int dynh_is_schedule(dynh_kind_t kind) {
   return kind == DYNH_ALIN || kind == DYNH_DLIN || kind == DYNH_ABIN || kind == DYNH_DBIN ||
          kind == DYNH_SIGMOID || kind == DYNH_REVCOSANN;
 }
 
-int dynh_init(dynh_t *s, const dpt_config_t *cfg) {
-  memset(s, 0, sizeof *s);
-  s->kind = -1;
-  for (int k = 0; k < NKINDS; k++)
-    if (!strcmp(cfg->dynamic_strategy, names[k])) s->kind = k;
-  if (s->kind < 0) return dpt_fail("unknown dynamic-H strategy '%s'", cfg->dynamic_strategy);
-  s->h = s->h_start = cfg->local_steps;
-  s->h_min = cfg->dynamic_h_min;
-  s->h_max = cfg->dynamic_h_max;
-  s->n_losses = cfg->dynamic_n_losses;
-  s->steepness = cfg->sigmoid_steepness;
-  s->midpoint = cfg->sigmoid_midpoint;
-  s->dev_lower = cfg->deviation_lower;
-  s->dev_upper = cfg->deviation_upper;
-  return 0;
+void dynh_init(dynh_t *s, const dynh_params_t *p, int local_steps) {
+  s->p = *p;
+  s->h = s->h_start = local_steps;
 }
 
 int dynh_fit(int h, int T) {
@@ -73,29 +61,29 @@ static int log2_floor(int x) {
 int dynh_schedule(const dynh_t *s, int e, int epochs, int T) {
   /* e/(E-1) as num/den; one epoch only: the ramp's start (num 0). */
   long long den = epochs > 1 ? epochs - 1 : 1, up = epochs > 1 ? e : 0, down = den - up;
-  switch (s->kind) {
+  switch (s->p.kind) {
   case DYNH_ALIN:
   case DYNH_DLIN: {
     /* floor((floor(2*(Hmax-Hmin)*x) + 1)/2) + Hmin: 120 = 2*(64-4) in the seed */
-    long long q = ramp(2LL * (s->h_max - s->h_min), s->kind == DYNH_ALIN ? up : down, den);
-    return clampi((int)((q + 1) / 2) + s->h_min, s->h_min, s->h_max);
+    long long q = ramp(2LL * (s->p.h_max - s->p.h_min), s->p.kind == DYNH_ALIN ? up : down, den);
+    return clampi((int)((q + 1) / 2) + s->p.h_min, s->p.h_min, s->p.h_max);
   }
   case DYNH_ABIN:
   case DYNH_DBIN: {
     /* p from log2(Hmin) to log2(Hmax): 8 = 2*(6-2) in the seed */
-    int pmin = log2_floor(s->h_min), pmax = log2_floor(s->h_max);
-    if ((1 << pmin) < s->h_min) pmin++;
+    int pmin = log2_floor(s->p.h_min), pmax = log2_floor(s->p.h_max);
+    if ((1 << pmin) < s->p.h_min) pmin++;
     if (pmax < pmin) pmax = pmin;
-    long long q = ramp(2LL * (pmax - pmin), s->kind == DYNH_ABIN ? up : down, den);
-    return clampi(1 << ((int)((q + 1) / 2) + pmin), s->h_min, s->h_max);
+    long long q = ramp(2LL * (pmax - pmin), s->p.kind == DYNH_ABIN ? up : down, den);
+    return clampi(1 << ((int)((q + 1) / 2) + pmin), s->p.h_min, s->p.h_max);
   }
   case DYNH_SIGMOID:
   case DYNH_REVCOSANN: {
     /* in double and in the seed's order of operations, so that ties round alike */
     double hmax = T / 2.0, hmin = T / 22.0, x;
-    if (s->kind == DYNH_SIGMOID) {
-      double m = s->midpoint >= 0 ? s->midpoint : epochs / 2.0;
-      x = hmin + (hmax - hmin) * (1.0 / (1.0 + exp(-s->steepness * (e - m))));
+    if (s->p.kind == DYNH_SIGMOID) {
+      double m = s->p.midpoint >= 0 ? s->p.midpoint : epochs / 2.0;
+      x = hmin + (hmax - hmin) * (1.0 / (1.0 + exp(-s->p.steepness * (e - m))));
     } else {
       x = hmax - (hmax - hmin) / 2.0 * (1.0 + cos(M_PI * e / epochs));
     }
@@ -109,7 +97,7 @@ int dynh_schedule(const dynh_t *s, int e, int epochs, int T) {
 /* -1 halve, +1 double, 0 keep */
 static int feedback(const dynh_t *s, const double *loss, const double *acc, int n,
                     double dev) {
-  switch (s->kind) {
+  switch (s->p.kind) {
   case DYNH_IMPRLS: {
     /* c: epochs since the validation accuracy last rose above the best so far, which
      * starts at 0 as the seed's best_acc does; no validation split (NaN): keep */
@@ -124,14 +112,14 @@ static int feedback(const dynh_t *s, const double *loss, const double *acc, int 
   case DYNH_LOSSLS: {
     /* the seed keeps a history of the last n_losses losses once it has more than
      * n_losses of them, and compares its newest three */
-    if (n <= s->n_losses || n < 3 || !loss) return 0;
+    if (n <= s->p.n_losses || n < 3 || !loss) return 0;
     double l1 = loss[n - 3], l2 = loss[n - 2], l3 = loss[n - 1];
     return l1 < l2 && l2 < l3 ? -1 : l1 > l2 && l2 > l3 ? 1 : 0;
   }
   case DYNH_AVGLOSSLS: {
     /* the same history: the mean of its newest n/2 against its older n/2 */
-    int half = s->n_losses / 2;
-    if (half < 1 || n <= s->n_losses || !loss) return 0;
+    int half = s->p.n_losses / 2;
+    if (half < 1 || n <= s->p.n_losses || !loss) return 0;
     double newer = 0, older = 0;
     for (int i = 0; i < half; i++) {
       newer += loss[n - 1 - i];
@@ -142,7 +130,7 @@ static int feedback(const dynh_t *s, const double *loss, const double *acc, int 
   }
   case DYNH_DEVIATION:
     if (isnan(dev)) return 0;
-    return dev > s->dev_upper ? -1 : dev < s->dev_lower ? 1 : 0;
+    return dev > s->p.dev_upper ? -1 : dev < s->p.dev_lower ? 1 : 0;
   default:
     return 0;
   }
@@ -150,10 +138,10 @@ static int feedback(const dynh_t *s, const double *loss, const double *acc, int 
 
 int dynh_next(dynh_t *s, int epoch_finished, int epochs, int T, const double *val_losses,
               const double *val_accs, int nhist, double mean_deviation) {
-  if (s->kind == DYNH_FIXED) return s->h = s->h_start;
-  if (dynh_is_schedule(s->kind)) return s->h = dynh_schedule(s, epoch_finished, epochs, T);
+  if (s->p.kind == DYNH_FIXED) return s->h = s->h_start;
+  if (dynh_is_schedule(s->p.kind)) return s->h = dynh_schedule(s, epoch_finished, epochs, T);
   int move = feedback(s, val_losses, val_accs, nhist, mean_deviation);
-  if (move < 0 && s->h > s->h_min) s->h = s->h / 2 > s->h_min ? s->h / 2 : s->h_min;
-  if (move > 0 && s->h < s->h_max) s->h = 2 * s->h < s->h_max ? 2 * s->h : s->h_max;
+  if (move < 0 && s->h > s->p.h_min) s->h = s->h / 2 > s->p.h_min ? s->h / 2 : s->p.h_min;
+  if (move > 0 && s->h < s->p.h_max) s->h = 2 * s->h < s->p.h_max ? 2 * s->h : s->p.h_max;
   return s->h;
 }

@@ -1,5 +1,5 @@
-/* dynamic_h.h - dynamic local steps: H for the next epoch of LocalSGD, from the
- * strategies of spec/algorithms.md ("Dynamic local steps"). Pure: no MPI, no I/O.
+/* dynamic_h.h - dynamic local steps: H for the next epoch of LocalSGD, from the seed's
+ * strategies (selectors.py) and the feedback rules below. Pure: no MPI, no I/O.
  *
  * Timing, the seed's (train_and_test.py): epoch 0 runs with model.work.local_steps for
  * every strategy; after epoch e (0-based) has finished and been validated, dynh_next
@@ -8,7 +8,7 @@
  * is never used: ALin runs local_steps, 4, ..., DBin local_steps, 64, ..., 4 or 8. The
  * feedback strategies (ImprLS, LossLS, AvgLossLS, Deviation) change H by halving and
  * doubling within [h_min, h_max]: halve = max(H/2, h_min) when H > h_min, double =
- * min(2H, h_max) when H < h_max (the spec's rule for the 4..64 defaults). LossLS and
+ * min(2H, h_max) when H < h_max (with the 4..64 defaults). LossLS and
  * AvgLossLS act only once the seed's loss history exists, i.e. after more than n_losses
  * validation losses; ImprLS and Deviation act from the first epoch on.
  *
@@ -17,7 +17,6 @@
 #ifndef DPT_DYNAMIC_H_H
 #define DPT_DYNAMIC_H_H
 
-#include "../config/config.h"
 
 typedef enum {
   DYNH_FIXED,     /* no strategy: H = model.work.local_steps throughout */
@@ -33,20 +32,28 @@ typedef enum {
   DYNH_DEVIATION,
 } dynh_kind_t;
 
+/* The strategies' names as model.work.dynamic.strategy spells them, in dynh_kind_t
+ * order ("" is the fixed H), NULL-terminated. */
+extern const char *const dynh_names[];
+
+/* model.work.dynamic, as the config holds it. */
 typedef struct {
-  int kind;             /* dynh_kind_t */
+  dynh_kind_t kind;     /* .strategy */
+  int n_losses;         /* .n_losses: the loss history's length */
+  int h_min, h_max;     /* .h_min / .h_max */
+  double steepness;     /* .sigmoid_steepness */
+  double midpoint;      /* .sigmoid_midpoint; < 0 = epochs/2 */
+  double dev_lower, dev_upper; /* .deviation_lower / .deviation_upper */
+} dynh_params_t;
+
+typedef struct {
+  dynh_params_t p;
   int h;                /* H of the current epoch (local_steps, then after dynh_next) */
   int h_start;          /* model.work.local_steps: fixed H, feedback strategies' start */
-  int h_min, h_max;     /* model.work.dynamic.h_min / h_max */
-  int n_losses;         /* model.work.dynamic.n_losses: the loss history's length */
-  double steepness;     /* model.work.dynamic.sigmoid_steepness */
-  double midpoint;      /* model.work.dynamic.sigmoid_midpoint; < 0 = epochs/2 */
-  double dev_lower, dev_upper; /* model.work.dynamic.deviation_lower / _upper */
 } dynh_t;
 
-/* From the config; fails on an unknown strategy name. s->h is then local_steps, the H
- * of epoch 0. */
-int dynh_init(dynh_t *s, const dpt_config_t *cfg);
+/* s->h is then local_steps (model.work.local_steps), the H of epoch 0. */
+void dynh_init(dynh_t *s, const dynh_params_t *p, int local_steps);
 /* H for epoch epoch_finished+1 (also stored in s->h), after epoch epoch_finished's
  * validation; T is the local steps per epoch (>= 1). val_losses and val_accs hold nhist >= 0 entries, oldest first, the newest
  * being epoch_finished's (either may be NULL when nhist is 0 or the strategy does not
@@ -56,13 +63,13 @@ int dynh_next(dynh_t *s, int epoch_finished, int epochs, int T, const double *va
               const double *val_accs, int nhist, double mean_deviation);
 
 /* 1 for the strategies whose H is a function of the epoch alone. */
-int dynh_is_schedule(int kind);
+int dynh_is_schedule(dynh_kind_t kind);
 /* The schedule strategies' formula at epoch e (the H of epoch e+1, see above);
  * s->h_start for the others. */
 int dynh_schedule(const dynh_t *s, int e, int epochs, int T);
-/* The spec's fit of H to T: n = T/H, r = T mod H; if r > 0 and r/T <= 0.05 then
+/* The fit of H to T: n = T/H, r = T mod H; if r > 0 and r/T <= 0.05 then
  * H = ceil(T/(n+1)), else H = floor(T/n). */
 int dynh_fit(int h, int T);
-const char *dynh_name(int kind);
+const char *dynh_name(dynh_kind_t kind);
 
 #endif

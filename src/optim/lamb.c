@@ -1,4 +1,4 @@
-/* lamb.c - LAMB, per tensor, in the three variants of spec/algorithms.md:
+/* lamb.c - LAMB, per tensor, in three variants (optim.lamb_variant):
  *   paper  m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; mh = m/(1-b1^t); vh = v/(1-b2^t);
  *          u = mh/(sqrt(vh) + eps) + wd*w; trust = phi(|w|)/|u|; w -= lr*trust*u
  *   apex   g scaled by 1/max(1, G) first (G the global gradient norm over every tensor),

@@ -1,4 +1,4 @@
-/* lars.c - LARS, per tensor, in the three variants of spec/algorithms.md:
+/* lars.c - LARS, per tensor, in three variants (optim.lars_variant):
  *   paper  trust = eta*|w| / (|g| + wd*|w| + eps); buf = mu*buf + lr*trust*(g + wd*w);
  *          w -= buf (buf starts at 0)
  *   larc   the same trust, optionally clipped to min(trust/lr, 1); d = trust*(g + wd*w)

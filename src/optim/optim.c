@@ -4,26 +4,22 @@
 #include <math.h>
 #include <string.h>
 
+#include "../config/config.h"
 #include "../core/err.h"
 
-void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg) {
-  hp->kind = cfg->optimizer;
-  hp->momentum = cfg->momentum;
-  hp->beta1 = cfg->beta1;
-  hp->beta2 = cfg->beta2;
-  hp->eps = cfg->eps;
-  hp->weight_decay = cfg->weight_decay;
-  hp->lars_variant = cfg->lars_variant;
-  hp->lamb_variant = cfg->lamb_variant;
-  hp->trust_coefficient = cfg->trust_coefficient;
-  hp->lars_eps = cfg->lars_eps;
-  hp->larc_clip = cfg->larc_clip;
-  hp->exclude_1d = cfg->exclude_1d >= 0
-                        ? cfg->exclude_1d
-                        : opt_exclude_1d_auto(cfg->optimizer, cfg->lars_variant, cfg->lamb_variant);
-  hp->lamb_eps = cfg->lamb_eps;
-  hp->clamp_lower = cfg->lamb_clamp_lower;
-  hp->clamp_upper = cfg->lamb_clamp_upper;
+const char *const opt_names[] = {"SGDM", "AdamW", "LARS", "LAMB", NULL};
+const char *const opt_lars_variant_names[] = {"paper", "larc", "seed", NULL};
+const char *const opt_lamb_variant_names[] = {"paper", "apex", "seed", NULL};
+const char *const opt_lr_scaling_names[] = {"none", "linear", "sqrt", NULL};
+const char *const opt_sched_names[] = {"CosineAnnealingLR", "constant", NULL};
+
+const char *opt_name(opt_kind_t kind) { return opt_names[kind]; }
+
+void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg, opt_kind_t kind) {
+  *hp = cfg->optim;
+  hp->kind = kind;
+  if (hp->exclude_1d < 0)
+    hp->exclude_1d = opt_exclude_1d_auto(kind, hp->lars_variant, hp->lamb_variant);
 }
 
 /* The papers' algorithms and the seed's optim.py adapt and decay every tensor. timm's
@@ -89,7 +85,7 @@ void opt_adamw_step(size_t n, float *w, const float *g, float *m, float *v, int6
 /* The tensors must lie inside the n-float buffers: a broken model is a bug, not an error. */
 static int check_tensors(const nn_model_t *model, size_t n, opt_kind_t kind) {
   if (!model || model->ntensors < 1)
-    return dpt_fail("%s needs the model's tensor list", config_optimizer_name(kind));
+    return dpt_fail("%s needs the model's tensor list", opt_name(kind));
   for (int i = 0; i < model->ntensors; i++)
     DPT_ASSERT(model->tensors[i].offset + model->tensors[i].size <= n);
   return 0;
@@ -129,9 +125,9 @@ double opt_base_lr(const dpt_config_t *cfg, int batch) {
   return cfg->learning_rate;
 }
 
-double sched_lr(double lr0, int e, int epochs, int warmup, int cosine) {
+double sched_lr(double lr0, int e, int epochs, int warmup, sched_kind_t kind) {
   if (e < warmup) return lr0 * (0.1 + 0.9 * (double)e / warmup);
-  if (!cosine) return lr0;
+  if (kind == SCHED_CONSTANT) return lr0;
   int span = epochs - warmup;
   return lr0 * (1.0 + cos(M_PI * (double)(e - warmup) / span)) / 2.0;
 }

@@ -1,5 +1,5 @@
 /* optim.h - optimizers over the flat parameter buffer, with PyTorch's semantics
- * (spec/algorithms.md), and the learning-rate schedule.
+ * (SGD, AdamW; LARS and LAMB in lars.c and lamb.c), and the learning-rate schedule.
  *
  * State buffers have the parameter buffer's length and layout; the step count t starts
  * at 1 on the first step. Per-tensor rules (LARS, LAMB) get the tensor list. */
@@ -9,8 +9,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/config.h"
 #include "../nn/model.h"
+
+struct dpt_config;
+
+/* model.optimizer and model.work.optimizer; opt_names[] spells them, in this order. */
+typedef enum { OPT_SGDM, OPT_ADAMW, OPT_LARS, OPT_LAMB } opt_kind_t;
+/* The named variants of LARS and LAMB (optim.lars_variant, optim.lamb_variant). */
+typedef enum { LARS_PAPER, LARS_LARC, LARS_SEED } lars_variant_t;
+typedef enum { LAMB_PAPER, LAMB_APEX, LAMB_SEED } lamb_variant_t;
+/* optim.lr_scaling: base learning rate from the reference batch's. */
+typedef enum { LR_SCALE_NONE, LR_SCALE_LINEAR, LR_SCALE_SQRT } lr_scaling_t;
+/* model.scheduler: the per-epoch schedule after the warm-up. */
+typedef enum { SCHED_COSINE, SCHED_CONSTANT } sched_kind_t;
+
+/* The config's spellings, indexed by the enums above, NULL-terminated. */
+extern const char *const opt_names[];
+extern const char *const opt_lars_variant_names[];
+extern const char *const opt_lamb_variant_names[];
+extern const char *const opt_lr_scaling_names[];
+extern const char *const opt_sched_names[];
 
 typedef struct {
   opt_kind_t kind;
@@ -18,7 +36,7 @@ typedef struct {
   double beta1, beta2;  /* AdamW and LAMB */
   double eps;           /* AdamW */
   double weight_decay;
-  /* LARS and LAMB (spec/algorithms.md, "Optimizers") */
+  /* LARS and LAMB (lars.c, lamb.c) */
   lars_variant_t lars_variant;
   lamb_variant_t lamb_variant;
   double trust_coefficient; /* LARS eta (paper, larc) */
@@ -36,14 +54,16 @@ typedef struct {
   int64_t t;    /* steps taken */
 } opt_state_t;
 
-/* Resolves optim.exclude_1d: auto becomes opt_exclude_1d_auto's answer. */
-void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg);
+/* The config's optimizer hyper-parameters for an optimizer of `kind` (model.optimizer
+ * or model.work.optimizer); optim.exclude_1d auto becomes opt_exclude_1d_auto's answer. */
+void opt_hparams_from_config(opt_hparams_t *hp, const struct dpt_config *cfg, opt_kind_t kind);
 /* What the source of the optimizer's variant does with biases and other 1-D tensors:
  * 1 = they skip the trust ratio and weight decay (LARS larc, LAMB apex), 0 = every
  * tensor is adapted and decayed (LARS paper and seed, LAMB paper and seed; SGDM and
  * AdamW decay every tensor). */
 int opt_exclude_1d_auto(opt_kind_t kind, lars_variant_t lars, lamb_variant_t lamb);
 void opt_state_init(opt_state_t *st, size_t n, opt_kind_t kind);
+const char *opt_name(opt_kind_t kind);
 void opt_state_free(opt_state_t *st);
 /* One step on w (n floats) with gradient g of the MEAN loss. LARS and LAMB work per
  * tensor of model's tensor list (and fail without one); SGDM and AdamW need no model. */
@@ -66,10 +86,10 @@ void opt_lamb_step(const opt_hparams_t *hp, const nn_tensor_t *tensors, int nten
 
 /* The base learning rate lr0 for global batch `batch`: model.learning_rate as tuned for
  * optim.lr_ref_batch, scaled by optim.lr_scaling (none, linear B/B_ref, sqrt). */
-double opt_base_lr(const dpt_config_t *cfg, int batch);
+double opt_base_lr(const struct dpt_config *cfg, int batch);
 
 /* Learning rate of epoch e (0-based): linear warm-up from 0.1*lr0 over `warmup` epochs,
- * then cosine annealing to 0 over the remaining epochs (or constant). */
-double sched_lr(double lr0, int e, int epochs, int warmup, int cosine);
+ * then cosine annealing to 0 over the remaining epochs, or constant. */
+double sched_lr(double lr0, int e, int epochs, int warmup, sched_kind_t kind);
 
 #endif

@@ -8,6 +8,9 @@
 
 #include <string.h>
 
+const char *const outer_names[] = {"none", "slowmo", "nesterov", NULL};
+const char *const local_momentum_names[] = {"keep", "average", "reset", "reset_epoch", NULL};
+
 int opt_outer_is_plain(const opt_outer_t *o) {
   return o->kind == OUTER_NONE || (o->lr == 1.0 && o->momentum == 0.0);
 }

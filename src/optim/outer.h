@@ -1,12 +1,26 @@
-/* outer.h - the outer step of a local method (spec/algorithms.md, "Local methods beyond
- * the seed"): from the round's start x0 and the workers' mean xa to the next x0. */
+/* outer.h - the outer step of a local method (outer.c: SlowMo, DiLoCo's Nesterov): from
+ * the round's start x0 and the workers' mean xa to the next x0. */
 #ifndef DPT_OUTER_H
 #define DPT_OUTER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config/config.h"
+/* model.outer.type: the outer step on the round's pseudo-gradient; outer_names[] spells
+ * them in this order (NULL-terminated). */
+typedef enum { OUTER_NONE, OUTER_SLOWMO, OUTER_NESTEROV } outer_kind_t;
+extern const char *const outer_names[];
+
+/* model.work.momentum: what the workers' optimizer state does at an averaging (kept,
+ * averaged, reset) or at each epoch start (reset_epoch); local_momentum_names[] spells
+ * them in this order. */
+typedef enum {
+  LOCAL_MOMENTUM_KEEP,
+  LOCAL_MOMENTUM_AVERAGE,
+  LOCAL_MOMENTUM_RESET,
+  LOCAL_MOMENTUM_RESET_EPOCH
+} local_momentum_t;
+extern const char *const local_momentum_names[];
 
 typedef struct {
   outer_kind_t kind;

@@ -11,30 +11,115 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#include <zlib.h>
-
+#include "../core/crc.h"
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "../core/strlist.h"
 #include "../io/h5util.h"
 
-static int64_t crc_of(const void *data, size_t bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  const Bytef *p = data;
-  while (bytes > 0) { /* crc32 takes uInt lengths */
-    uInt chunk = bytes > (1u << 30) ? (1u << 30) : (uInt)bytes;
-    crc = crc32(crc, p, chunk);
-    p += chunk;
-    bytes -= chunk;
+/* ---------------------------------------------------------------- the fields */
+
+/* The root attributes: every scalar of the run state. */
+typedef enum { A_I64, A_INT, A_SIZE, A_F64, A_STR } attr_kind_t;
+/* What loading checks: nothing, equality with this run's value (the shapes the arrays
+ * are read with), a range, or a field older checkpoints lack (then 0). */
+typedef enum { A_PLAIN, A_MATCH, A_RANGE, A_OPTIONAL } attr_check_t;
+
+typedef struct {
+  const char *name;
+  attr_kind_t kind;
+  size_t off, size;             /* the field in trainer_t */
+  attr_check_t check;
+  int64_t lo;                   /* A_RANGE: at least lo, at most the field hi_off points */
+  ptrdiff_t hi_off;             /* at (-1: INT_MAX) */
+} ckpt_attr_t;
+
+#define AT(f) offsetof(trainer_t, f), sizeof(((trainer_t *)0)->f)
+#define CFG_EPOCHS (-2) /* hi_off: model.epochs */
+static const ckpt_attr_t attrs[] = {
+    {"nparams", A_SIZE, AT(model.nparams), A_MATCH, 0, 0},
+    {"num_workers", A_INT, AT(K), A_MATCH, 0, 0},
+    {"item_count", A_I64, AT(item_cap), A_MATCH, 0, 0},
+    {"epoch", A_INT, AT(state.epoch), A_RANGE, 0, CFG_EPOCHS},
+    {"step", A_I64, AT(state.step), A_RANGE, 0, offsetof(trainer_t, item_cap)},
+    {"h", A_INT, AT(state.H), A_RANGE, 1, -1},
+    {"averagings_total", A_I64, AT(state.averagings_total), A_PLAIN, 0, 0},
+    {"epoch_averagings", A_I64, AT(state.epoch_averagings), A_PLAIN, 0, 0},
+    {"since_best", A_INT, AT(state.since_best), A_PLAIN, 0, 0},
+    {"best_epoch", A_I64, AT(state.info.best_epoch), A_PLAIN, 0, 0},
+    {"stopped_early", A_I64, AT(state.info.stopped_early), A_PLAIN, 0, 0},
+    {"opt_step_count", A_I64, AT(state.opt.t), A_PLAIN, 0, 0},
+    {"deviation_count", A_I64, AT(state.deviation_count), A_PLAIN, 0, 0},
+    /* written since the outer optimizers came; before, only SlowMo, which ignores it */
+    {"outer_steps", A_I64, AT(state.outer_steps), A_OPTIONAL, 0, 0},
+    {"best_val", A_F64, AT(state.best_val), A_PLAIN, 0, 0},
+    {"best_val_acc", A_F64, AT(state.info.best_val_acc), A_PLAIN, 0, 0},
+    {"deviation_sum", A_F64, AT(state.deviation_sum), A_PLAIN, 0, 0},
+    {"wall_time", A_F64, AT(state.info.wall_time), A_PLAIN, 0, 0},
+    {"start_time", A_STR, AT(state.info.start_time), A_PLAIN, 0, 0},
+};
+#define NATTRS ((int)(sizeof attrs / sizeof attrs[0]))
+
+/* The state arrays every rank holds alike (the epoch's items after collecting them),
+ * each with the crc32 of its bytes; one whose buffer this run does not have (the second
+ * moment of SGDM, the outer buffer of centralized training) is neither written nor
+ * read. */
+typedef enum { G_F32, G_F64, G_I64 } global_kind_t;
+typedef struct {
+  const char *name;
+  global_kind_t kind;
+  size_t off;                   /* the pointer in trainer_t */
+  int items;                    /* 1: item_cap long, collected across ranks; 0: nparams */
+} ckpt_global_t;
+
+static const ckpt_global_t globals[] = {
+    {"global/params", G_F32, offsetof(trainer_t, state.params), 0},
+    {"global/best_params", G_F32, offsetof(trainer_t, state.best_params), 0},
+    {"global/opt_m", G_F32, offsetof(trainer_t, state.opt.m), 0},
+    {"global/opt_v", G_F32, offsetof(trainer_t, state.opt.v), 0},
+    {"global/slow_u", G_F32, offsetof(trainer_t, state.outer_buf), 0},
+    {"epoch/item_loss", G_F64, offsetof(trainer_t, state.item_loss), 1},
+    {"epoch/item_correct", G_I64, offsetof(trainer_t, state.item_correct), 1},
+};
+#define NGLOBALS ((int)(sizeof globals / sizeof globals[0]))
+
+/* The workers' (K, nparams) rows, each rank writing and reading its own workers' rows;
+ * a row's buffer that the workers' optimizer lacks (second moment) is left out. */
+static const struct { const char *name; size_t off; } worker_rows[] = {
+    {"workers/params", offsetof(worker_t, params)},
+    {"workers/momentum", offsetof(worker_t, opt.m)},
+    {"workers/second_moment", offsetof(worker_t, opt.v)},
+};
+#define NROWS ((int)(sizeof worker_rows / sizeof worker_rows[0]))
+
+/* The workers' counters, gathered to rank 0; the last is the crc32 of the worker's rows. */
+static const struct { const char *name; size_t off; } counters[] = {
+    {"workers/step_count", offsetof(worker_t, opt.t)},
+    {"workers/pos", offsetof(worker_t, pos)},
+    {"workers/pass", offsetof(worker_t, pass)},
+};
+#define NCOUNTERS ((int)(sizeof counters / sizeof counters[0]))
+#define NCOLUMNS (NCOUNTERS + 1)
+
+static void *field(const void *base, size_t off) { return (char *)base + off; }
+static void *pointer_at(const void *base, size_t off) { return *(void **)field(base, off); }
+static int64_t *counter(const worker_t *w, int c) { return field(w, counters[c].off); }
+
+static size_t global_len(const trainer_t *t, const ckpt_global_t *g) {
+  return g->items ? (size_t)t->item_cap : t->model.nparams;
+}
+static size_t global_elem(const ckpt_global_t *g) { return g->kind == G_F32 ? 4 : 8; }
+
+static int64_t worker_crc(const worker_t *w, size_t np) {
+  uint32_t crc = 0;
+  for (int r = 0; r < NROWS; r++) {
+    const float *row = pointer_at(w, worker_rows[r].off);
+    if (row) crc = dpt_crc32(crc, row, sizeof(float) * np);
   }
   return (int64_t)crc;
 }
 
-static int64_t worker_crc(const worker_t *w, size_t np) {
-  uLong crc = (uLong)crc_of(w->params, sizeof(float) * np);
-  crc = crc32(crc, (const Bytef *)w->opt.m, (uInt)(sizeof(float) * np));
-  if (w->opt.v) crc = crc32(crc, (const Bytef *)w->opt.v, (uInt)(sizeof(float) * np));
-  return (int64_t)crc;
-}
+static int64_t crc_of(const void *data, size_t bytes) { return (int64_t)dpt_crc32(0, data, bytes); }
 
 int ckpt_path_for(const dpt_config_t *cfg, const char *run_dir, char *buf, size_t cap) {
   if (!cfg->checkpoint_dir[0]) {
@@ -121,15 +206,43 @@ static hid_t make_dataset(writer_t *w, const char *name, hid_t filetype, hsize_t
   return dset;
 }
 
+static hid_t file_type(global_kind_t k) {
+  return k == G_F32 ? H5T_IEEE_F32LE : k == G_F64 ? H5T_IEEE_F64LE : H5T_STD_I64LE;
+}
+static hid_t mem_type(global_kind_t k) {
+  return k == G_F32 ? H5T_NATIVE_FLOAT : k == G_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64;
+}
+
 /* A state array every rank holds identically: rank 0 writes it, all call. */
-static int put_global(writer_t *w, const char *name, hid_t filetype, hid_t memtype,
-                      hsize_t n, const void *data, size_t elem) {
-  hid_t dset = make_dataset(w, name, filetype, n, 0);
+static int put_global(writer_t *w, const char *name, global_kind_t kind, hsize_t n,
+                      const void *data, size_t bytes) {
+  hid_t dset = make_dataset(w, name, file_type(kind), n, 0);
   if (dset < 0) return -1;
-  int rc = put_rows(w, dset, memtype, 0, w->rank == 0 ? n : 0, 0, data);
-  if (rc == 0) rc = ck(w, h5_attr_i64(dset, "crc32", crc_of(data, elem * n)));
+  int rc = put_rows(w, dset, mem_type(kind), 0, w->rank == 0 ? n : 0, 0, data);
+  if (rc == 0) rc = ck(w, h5_attr_i64(dset, "crc32", crc_of(data, bytes)));
   H5Dclose(dset);
   return rc < 0 ? dpt_wrap("%s", name) : 0;
+}
+
+static int put_globals(writer_t *w, trainer_t *t) {
+  for (int i = 0; i < NGLOBALS; i++) {
+    const ckpt_global_t *g = &globals[i];
+    const void *data = pointer_at(t, g->off);
+    if (!data) continue;
+    size_t n = global_len(t, g), bytes = global_elem(g) * n;
+    void *copy = NULL;
+    if (g->items) { /* the epoch's items so far: each rank's are its own, so collect */
+      copy = dpt_alloc(bytes + 1);
+      memcpy(copy, data, bytes);
+      if (g->kind == G_F64) dist_collect_f64(&t->dist, copy, n);
+      else dist_sum_i64(&t->dist, copy, n);
+      data = copy;
+    }
+    int rc = put_global(w, g->name, g->kind, (hsize_t)n, data, bytes);
+    dpt_free(copy);
+    if (rc < 0) return -1;
+  }
+  return 0;
 }
 
 static int put_metric(void *ctx, const char *name, const char *units, int is_int,
@@ -138,51 +251,57 @@ static int put_metric(void *ctx, const char *name, const char *units, int is_int
   const trainer_t *t = ((void **)ctx)[1];
   char path[64];
   snprintf(path, sizeof path, "metrics/%s", name);
-  hid_t dset = make_dataset(w, path, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE,
-                            (hsize_t)t->metrics.n, 0);
+  hsize_t n = (hsize_t)t->state.metrics.n;
+  hid_t dset = make_dataset(w, path, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, n, 0);
   if (dset < 0) return -1;
   int rc = put_rows(w, dset, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, 0,
-                    w->rank == 0 ? (hsize_t)t->metrics.n : 0, 0, column);
+                    w->rank == 0 ? n : 0, 0, column);
   if (rc == 0) rc = ck(w, h5_attr_str(dset, "units", units));
   H5Dclose(dset);
   return rc;
 }
 
-static int put_workers(writer_t *w, trainer_t *t) {
+/* Each rank writes its workers' rows: every rank hosts the same number of workers, so
+ * the collective calls pair up. */
+static int put_worker_rows(writer_t *w, trainer_t *t) {
   size_t np = t->model.nparams;
-  hsize_t K = (hsize_t)t->K;
-  hid_t params = make_dataset(w, "workers/params", H5T_IEEE_F32LE, K, np);
-  hid_t momentum = make_dataset(w, "workers/momentum", H5T_IEEE_F32LE, K, np);
-  /* AdamW and LAMB workers: the second moment (every worker has the same optimizer) */
-  int has_v = t->workers[0].opt.v != NULL;
-  hid_t second = has_v ? make_dataset(w, "workers/second_moment", H5T_IEEE_F32LE, K, np) : 0;
-  int rc = params < 0 || momentum < 0 || second < 0 ? -1 : 0;
-  /* every rank hosts the same number of workers, so the collective calls pair up */
+  hid_t dsets[NROWS];
+  int rc = 0;
+  for (int r = 0; r < NROWS; r++) {
+    /* every worker has the same optimizer: worker 0 says which rows exist */
+    int has = pointer_at(&t->workers[0], worker_rows[r].off) != NULL;
+    dsets[r] = has ? make_dataset(w, worker_rows[r].name, H5T_IEEE_F32LE, (hsize_t)t->K, np) : 0;
+    if (dsets[r] < 0) rc = -1;
+  }
   for (int i = 0; rc == 0 && i < t->nlocal; i++) {
     const worker_t *wk = &t->workers[i];
-    rc = put_rows(w, params, H5T_NATIVE_FLOAT, (hsize_t)wk->id, 1, np, wk->params);
-    if (rc == 0) rc = put_rows(w, momentum, H5T_NATIVE_FLOAT, (hsize_t)wk->id, 1, np, wk->opt.m);
-    if (rc == 0 && has_v) rc = put_rows(w, second, H5T_NATIVE_FLOAT, (hsize_t)wk->id, 1, np, wk->opt.v);
+    for (int r = 0; rc == 0 && r < NROWS; r++)
+      if (dsets[r] > 0)
+        rc = put_rows(w, dsets[r], H5T_NATIVE_FLOAT, (hsize_t)wk->id, 1, np,
+                      pointer_at(wk, worker_rows[r].off));
   }
-  if (has_v && second >= 0) H5Dclose(second);
-  if (params >= 0) H5Dclose(params);
-  if (momentum >= 0) H5Dclose(momentum);
-  /* small per-worker counters: gathered to rank 0 (a few bytes each) */
-  int64_t *mine = dpt_alloc(sizeof(int64_t) * 4 * (t->nlocal + 1));
-  int64_t *all = dpt_alloc(sizeof(int64_t) * 4 * t->K);
+  for (int r = 0; r < NROWS; r++)
+    if (dsets[r] > 0) H5Dclose(dsets[r]);
+  return rc;
+}
+
+/* The small per-worker counters and crc32s, gathered to rank 0 (a few bytes each). */
+static int put_worker_counters(writer_t *w, trainer_t *t) {
+  int64_t *mine = dpt_alloc(sizeof(int64_t) * NCOLUMNS * (t->nlocal + 1));
+  int64_t *all = dpt_alloc(sizeof(int64_t) * NCOLUMNS * t->K);
   for (int i = 0; i < t->nlocal; i++) {
-    const worker_t *wk = &t->workers[i];
-    int64_t row[4] = {wk->opt.t, wk->pos, wk->pass, worker_crc(wk, np)};
-    memcpy(mine + 4 * i, row, sizeof row);
+    for (int c = 0; c < NCOUNTERS; c++) mine[NCOLUMNS * i + c] = *counter(&t->workers[i], c);
+    mine[NCOLUMNS * i + NCOUNTERS] = worker_crc(&t->workers[i], t->model.nparams);
   }
-  MPI_Gather(mine, 4 * t->nlocal, MPI_INT64_T, all, 4 * t->nlocal, MPI_INT64_T, 0,
-             t->dist.comm);
-  static const char *names[4] = {"workers/step_count", "workers/pos", "workers/pass",
-                                 "workers/crc32"};
+  MPI_Gather(mine, NCOLUMNS * t->nlocal, MPI_INT64_T, all, NCOLUMNS * t->nlocal, MPI_INT64_T,
+             0, t->dist.comm);
   int64_t *col = dpt_alloc(sizeof(int64_t) * t->K);
-  for (int c = 0; rc == 0 && c < 4; c++) {
-    for (int k = 0; k < t->K; k++) col[k] = all[4 * k + c];
-    hid_t dset = make_dataset(w, names[c], H5T_STD_I64LE, K, 0);
+  hsize_t K = (hsize_t)t->K;
+  int rc = 0;
+  for (int c = 0; rc == 0 && c < NCOLUMNS; c++) {
+    for (int k = 0; k < t->K; k++) col[k] = all[NCOLUMNS * k + c];
+    hid_t dset = make_dataset(w, c < NCOUNTERS ? counters[c].name : "workers/crc32",
+                              H5T_STD_I64LE, K, 0);
     rc = dset < 0 ? -1 : put_rows(w, dset, H5T_NATIVE_INT64, 0, w->rank == 0 ? K : 0, 0, col);
     if (dset >= 0) H5Dclose(dset);
   }
@@ -192,23 +311,17 @@ static int put_workers(writer_t *w, trainer_t *t) {
   return rc;
 }
 
-static int put_scalars(hid_t file, const trainer_t *t) {
-  struct { const char *name; int64_t v; } ints[] = {
-      {"nparams", (int64_t)t->model.nparams}, {"num_workers", t->K},
-      {"epoch", t->epoch}, {"step", t->step}, {"h", t->H},
-      {"averagings_total", t->averagings_total}, {"epoch_averagings", t->epoch_averagings},
-      {"since_best", t->since_best}, {"best_epoch", t->info.best_epoch},
-      {"stopped_early", t->info.stopped_early}, {"opt_step_count", t->opt.t},
-      {"deviation_count", t->deviation_count}, {"item_count", t->item_cap},
-      {"outer_steps", t->outer_steps}};
-  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-    if (h5_attr_i64(file, ints[i].name, ints[i].v) < 0) return -1;
-  if (h5_attr_f64(file, "best_val", t->best_val) < 0 ||
-      h5_attr_f64(file, "best_val_acc", t->info.best_val_acc) < 0 ||
-      h5_attr_f64(file, "deviation_sum", t->deviation_sum) < 0 ||
-      h5_attr_f64(file, "wall_time", t->info.wall_time) < 0 ||
-      h5_attr_str(file, "start_time", t->info.start_time) < 0)
-    return -1;
+static int put_attrs(hid_t file, const trainer_t *t) {
+  for (int i = 0; i < NATTRS; i++) {
+    const ckpt_attr_t *a = &attrs[i];
+    const void *f = field(t, a->off);
+    int rc = a->kind == A_I64    ? h5_attr_i64(file, a->name, *(const int64_t *)f)
+             : a->kind == A_INT  ? h5_attr_i64(file, a->name, *(const int *)f)
+             : a->kind == A_SIZE ? h5_attr_i64(file, a->name, (int64_t)*(const size_t *)f)
+             : a->kind == A_F64  ? h5_attr_f64(file, a->name, *(const double *)f)
+                                 : h5_attr_str(file, a->name, (const char *)f);
+    if (rc < 0) return -1;
+  }
   char *yaml = config_to_yaml(t->cfg);
   int rc = h5_attr_str(file, "config", yaml);
   dpt_free(yaml);
@@ -216,7 +329,6 @@ static int put_scalars(hid_t file, const trainer_t *t) {
 }
 
 static int write_all(writer_t *w, trainer_t *t) {
-  size_t np = t->model.nparams;
   const char *groups[] = {"global", "workers", "epoch", "metrics"};
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
     if (i == 1 && !t->K) continue;
@@ -224,29 +336,10 @@ static int write_all(writer_t *w, trainer_t *t) {
     if (g < 0) return ck(w, dpt_fail("cannot create group /%s", groups[i]));
     H5Gclose(g);
   }
-  if (ck(w, put_scalars(w->file, t)) < 0 ||
-      put_global(w, "global/params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->params, 4) < 0 ||
-      put_global(w, "global/best_params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->best_params, 4) < 0 ||
-      put_global(w, "global/opt_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->opt.m, 4) < 0 ||
-      (t->opt.v && put_global(w, "global/opt_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->opt.v, 4) < 0) ||
-      (t->K && put_global(w, "global/slow_u", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, np, t->outer_buf, 4) < 0) ||
-      (t->K && put_workers(w, t) < 0))
-    return -1;
-  /* the epoch's per-item results so far: each rank's items are its own, so collect */
-  double *loss = dpt_alloc(sizeof(double) * t->item_cap);
-  int64_t *correct = dpt_alloc(sizeof(int64_t) * t->item_cap);
-  memcpy(loss, t->item_loss, sizeof(double) * t->item_cap);
-  memcpy(correct, t->item_correct, sizeof(int64_t) * t->item_cap);
-  dist_collect_f64(&t->dist, loss, (size_t)t->item_cap);
-  dist_sum_i64(&t->dist, correct, (size_t)t->item_cap);
-  int rc = put_global(w, "epoch/item_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, t->item_cap, loss, 8);
-  if (rc == 0)
-    rc = put_global(w, "epoch/item_correct", H5T_STD_I64LE, H5T_NATIVE_INT64, t->item_cap, correct, 8);
-  dpt_free(loss);
-  dpt_free(correct);
+  if (ck(w, put_attrs(w->file, t)) < 0 || put_globals(w, t) < 0) return -1;
+  if (t->K && (put_worker_rows(w, t) < 0 || put_worker_counters(w, t) < 0)) return -1;
   void *ctx[2] = {w, t};
-  if (rc == 0) rc = run_metrics_each(&t->metrics, put_metric, ctx);
-  return rc;
+  return run_metrics_each(&t->state.metrics, put_metric, ctx);
 }
 
 int ckpt_write(trainer_t *t, const char *path) {
@@ -327,26 +420,17 @@ static int key_may_differ(const char *key) {
   return 0;
 }
 
-typedef struct { char **keys, **values; int n, cap; } keylist_t;
+typedef struct { strlist_t keys, values; } keylist_t;
 
 static void collect_key(void *ctx, const char *key, const char *value) {
   keylist_t *l = ctx;
-  if (l->n == l->cap) {
-    l->cap = l->cap ? 2 * l->cap : 64;
-    l->keys = dpt_realloc(l->keys, sizeof(char *) * l->cap);
-    l->values = dpt_realloc(l->values, sizeof(char *) * l->cap);
-  }
-  l->keys[l->n] = dpt_strdup(key);
-  l->values[l->n++] = dpt_strdup(value);
+  strlist_push(&l->keys, key);
+  strlist_push(&l->values, value);
 }
 
 static void keylist_free(keylist_t *l) {
-  for (int i = 0; i < l->n; i++) {
-    free(l->keys[i]);
-    free(l->values[i]);
-  }
-  free(l->keys);
-  free(l->values);
+  strlist_free(&l->keys);
+  strlist_free(&l->values);
 }
 
 /* Refuses a checkpoint of another run, naming every key that differs. */
@@ -359,18 +443,18 @@ static int same_run(const char *path, const char *yaml, const dpt_config_t *cfg)
   config_each(cfg, collect_key, &b);
   char msg[2048] = "";
   size_t len = 0;
-  for (int i = 0; i < a.n && i < b.n; i++)
-    if (!key_may_differ(a.keys[i]) && strcmp(a.values[i], b.values[i]) != 0 && len < sizeof msg - 200)
+  for (int i = 0; i < a.keys.n && i < b.keys.n; i++) {
+    const char *key = a.keys.v[i], *there = a.values.v[i], *here = b.values.v[i];
+    if (!key_may_differ(key) && strcmp(there, here) != 0 && len < sizeof msg - 200)
       len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s is %s there, %s here",
-                              len ? "; " : "", a.keys[i], a.values[i][0] ? a.values[i] : "(empty)",
-                              b.values[i][0] ? b.values[i] : "(empty)");
+                              len ? "; " : "", key, there[0] ? there : "(empty)",
+                              here[0] ? here : "(empty)");
+  }
   keylist_free(&a);
   keylist_free(&b);
   if (len) return dpt_fail("%s belongs to a different run: %s", path, msg);
   return 0;
 }
-
-static int get_i64(hid_t file, const char *name, int64_t *v) { return h5_read_attr_i64(file, name, v); }
 
 typedef struct { hid_t file; hsize_t n; } metric_src_t;
 
@@ -384,107 +468,150 @@ static int get_metric(void *ctx, const char *name, const char *units, int is_int
                        src->n, column);
 }
 
-static int load_state(trainer_t *t, hid_t file, const char *path) {
+/* An attribute as read, before it is checked and stored. */
+typedef union { int64_t i; double d; char *s; } attr_value_t;
+
+static int attr_index(const char *name) {
+  for (int i = 0; i < NATTRS; i++)
+    if (!strcmp(attrs[i].name, name)) return i;
+  DPT_PANIC("no checkpoint attribute %s", name);
+}
+
+static int read_attrs(hid_t file, attr_value_t *v) {
+  for (int i = 0; i < NATTRS; i++) {
+    const ckpt_attr_t *a = &attrs[i];
+    if (a->check == A_OPTIONAL && H5Aexists(file, a->name) <= 0) {
+      v[i].i = 0;
+      continue;
+    }
+    int rc = a->kind == A_F64   ? h5_read_attr_f64(file, a->name, &v[i].d)
+             : a->kind == A_STR ? h5_read_attr_str(file, a->name, &v[i].s)
+                                : h5_read_attr_i64(file, a->name, &v[i].i);
+    if (rc < 0) return -1;
+  }
+  return 0;
+}
+
+static int64_t int_field(const trainer_t *t, const ckpt_attr_t *a) {
+  const void *f = field(t, a->off);
+  return a->kind == A_INT ? *(const int *)f : a->kind == A_SIZE ? (int64_t)*(const size_t *)f
+                                                                : *(const int64_t *)f;
+}
+
+/* The shapes must be this run's; the counters must lie in their ranges. */
+static int check_attrs(const trainer_t *t, const attr_value_t *v, const char *path) {
+  for (int i = 0; i < NATTRS; i++) {
+    const ckpt_attr_t *a = &attrs[i];
+    if (a->check == A_MATCH && v[i].i != int_field(t, a))
+      return dpt_fail("%s: holds %s = %lld; this run has %lld", path, a->name,
+                      (long long)v[i].i, (long long)int_field(t, a));
+    if (a->check != A_RANGE) continue;
+    int64_t hi = a->hi_off == -1           ? INT_MAX
+                 : a->hi_off == CFG_EPOCHS ? t->cfg->epochs
+                                           : *(const int64_t *)field(t, (size_t)a->hi_off);
+    if (v[i].i < a->lo || v[i].i > hi)
+      return dpt_fail("%s: %s %lld out of range [%lld, %lld]", path, a->name,
+                      (long long)v[i].i, (long long)a->lo, (long long)hi);
+  }
+  return 0;
+}
+
+static void store_attrs(trainer_t *t, const attr_value_t *v) {
+  for (int i = 0; i < NATTRS; i++) {
+    const ckpt_attr_t *a = &attrs[i];
+    void *f = field(t, a->off);
+    switch (a->kind) {
+      case A_I64: *(int64_t *)f = v[i].i; break;
+      case A_INT: *(int *)f = (int)v[i].i; break;
+      case A_F64: *(double *)f = v[i].d; break;
+      case A_STR: snprintf(f, a->size, "%s", v[i].s); break;
+      case A_SIZE: break; /* A_MATCH: equal already */
+    }
+  }
+}
+
+static int get_globals(trainer_t *t, hid_t file) {
+  for (int i = 0; i < NGLOBALS; i++) {
+    const ckpt_global_t *g = &globals[i];
+    void *data = pointer_at(t, g->off);
+    if (data && get_global(file, g->name, mem_type(g->kind), data, global_len(t, g),
+                           global_elem(g)) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* This rank's workers: their rows, counters and crc32s. */
+static int get_workers(trainer_t *t, hid_t file) {
   size_t np = t->model.nparams;
-  int64_t complete = 0, nparams = 0, K = -1, epoch, step, h, items, n_metrics = 0;
-  char *yaml = NULL, *start = NULL;
+  int64_t *cols[NCOLUMNS];
+  hsize_t dims[2] = {(hsize_t)t->K, (hsize_t)np};
+  int rc = 0;
+  for (int c = 0; c < NCOLUMNS; c++) cols[c] = dpt_alloc(sizeof(int64_t) * t->K);
+  for (int c = 0; c < NCOLUMNS && rc == 0; c++)
+    rc = h5_read_array(file, c < NCOUNTERS ? counters[c].name : "workers/crc32",
+                       H5T_NATIVE_INT64, dims[0], cols[c]);
+  for (int r = 0; r < NROWS && rc == 0; r++)
+    if (pointer_at(&t->workers[0], worker_rows[r].off))
+      rc = h5_check_dims(file, worker_rows[r].name, 2, dims);
+  for (int i = 0; rc == 0 && i < t->nlocal; i++) {
+    worker_t *w = &t->workers[i];
+    for (int r = 0; rc == 0 && r < NROWS; r++) {
+      float *row = pointer_at(w, worker_rows[r].off);
+      if (row) rc = get_worker_row(file, worker_rows[r].name, (hsize_t)w->id, np, row);
+    }
+    for (int c = 0; c < NCOUNTERS; c++) *counter(w, c) = cols[c][w->id];
+    /* pos indexes the worker's shard on resume */
+    if (rc == 0 && (w->pos < 0 || w->pos > w->nshard || w->pass < 0))
+      rc = dpt_fail("worker %d: position %lld, pass %lld outside its shard of %lld images",
+                    w->id, (long long)w->pos, (long long)w->pass, (long long)w->nshard);
+    if (rc == 0 && worker_crc(w, np) != cols[NCOUNTERS][w->id])
+      rc = dpt_fail("worker %d: checksum mismatch (the file is damaged)", w->id);
+  }
+  for (int c = 0; c < NCOLUMNS; c++) dpt_free(cols[c]);
+  return rc;
+}
+
+/* One row of metrics per finished epoch. */
+static int get_metrics(trainer_t *t, hid_t file, int64_t epoch, const char *path) {
+  int rank;
+  hsize_t dims[8];
+  if (h5_dataset_dims(file, "metrics/epoch", &rank, dims) < 0) return -1;
+  int64_t n = (int64_t)dims[0];
+  if (n != epoch)
+    return dpt_fail("%s: %lld epochs of metrics for epoch %lld", path, (long long)n,
+                    (long long)epoch);
+  run_metrics_resize(&t->state.metrics, n);
+  metric_src_t src = {file, (hsize_t)n};
+  return n ? run_metrics_each(&t->state.metrics, get_metric, &src) : 0;
+}
+
+static int load_state(trainer_t *t, hid_t file, const char *path) {
+  int64_t complete = 0;
+  char *yaml = NULL;
   if (h5_read_attr_i64(file, "complete", &complete) < 0 || complete != 1)
     return dpt_fail("%s: incomplete checkpoint (no 'complete' mark)", path);
   if (h5_read_attr_str(file, "config", &yaml) < 0) return -1;
   int rc = same_run(path, yaml, t->cfg);
   dpt_free(yaml);
   if (rc < 0) return -1;
-  if (get_i64(file, "nparams", &nparams) < 0 || get_i64(file, "num_workers", &K) < 0 ||
-      get_i64(file, "epoch", &epoch) < 0 || get_i64(file, "step", &step) < 0 ||
-      get_i64(file, "h", &h) < 0 || get_i64(file, "item_count", &items) < 0)
-    return -1;
-  if ((size_t)nparams != np || K != t->K || items != t->item_cap)
-    return dpt_fail("%s: holds %lld parameters, %lld workers and %lld epoch items; this run "
-                    "has %zu, %d and %lld", path, (long long)nparams, (long long)K,
-                    (long long)items, np, t->K, (long long)t->item_cap);
-  if (epoch < 0 || epoch > t->cfg->epochs || step < 0 || step > t->item_cap || h < 1 ||
-      h > INT_MAX)
-    return dpt_fail("%s: epoch %lld, step %lld, h %lld out of range", path, (long long)epoch,
-                    (long long)step, (long long)h);
-  if (get_global(file, "global/params", H5T_NATIVE_FLOAT, t->params, np, 4) < 0 ||
-      get_global(file, "global/best_params", H5T_NATIVE_FLOAT, t->best_params, np, 4) < 0 ||
-      get_global(file, "global/opt_m", H5T_NATIVE_FLOAT, t->opt.m, np, 4) < 0 ||
-      (t->opt.v && get_global(file, "global/opt_v", H5T_NATIVE_FLOAT, t->opt.v, np, 4) < 0) ||
-      (t->K && get_global(file, "global/slow_u", H5T_NATIVE_FLOAT, t->outer_buf, np, 4) < 0) ||
-      get_global(file, "epoch/item_loss", H5T_NATIVE_DOUBLE, t->item_loss, items, 8) < 0 ||
-      get_global(file, "epoch/item_correct", H5T_NATIVE_INT64, t->item_correct, items, 8) < 0)
-    return dpt_wrap("%s", path);
-  if (t->K) {
-    int64_t *cols[4];
-    static const char *names[4] = {"workers/step_count", "workers/pos", "workers/pass", "workers/crc32"};
-    hsize_t rows[2] = {(hsize_t)t->K, (hsize_t)np};
-    for (int c = 0; c < 4; c++) cols[c] = dpt_alloc(sizeof(int64_t) * t->K);
-    for (int c = 0; c < 4 && rc == 0; c++)
-      rc = h5_read_array(file, names[c], H5T_NATIVE_INT64, rows[0], cols[c]);
-    if (rc == 0) rc = h5_check_dims(file, "workers/params", 2, rows);
-    if (rc == 0) rc = h5_check_dims(file, "workers/momentum", 2, rows);
-    int has_v = t->workers[0].opt.v != NULL;
-    if (rc == 0 && has_v) rc = h5_check_dims(file, "workers/second_moment", 2, rows);
-    for (int i = 0; rc == 0 && i < t->nlocal; i++) {
-      worker_t *w = &t->workers[i];
-      rc = get_worker_row(file, "workers/params", (hsize_t)w->id, np, w->params);
-      if (rc == 0) rc = get_worker_row(file, "workers/momentum", (hsize_t)w->id, np, w->opt.m);
-      if (rc == 0 && has_v)
-        rc = get_worker_row(file, "workers/second_moment", (hsize_t)w->id, np, w->opt.v);
-      w->opt.t = cols[0][w->id];
-      w->pos = cols[1][w->id];
-      w->pass = cols[2][w->id];
-      /* pos indexes the worker's shard on resume */
-      if (rc == 0 && (w->pos < 0 || w->pos > w->nshard || w->pass < 0))
-        rc = dpt_fail("worker %d: position %lld, pass %lld outside its shard of %lld images",
-                      w->id, (long long)w->pos, (long long)w->pass, (long long)w->nshard);
-      if (rc == 0 && worker_crc(w, np) != cols[3][w->id])
-        rc = dpt_fail("worker %d: checksum mismatch (the file is damaged)", w->id);
-    }
-    for (int c = 0; c < 4; c++) dpt_free(cols[c]);
-    if (rc < 0) return dpt_wrap("%s", path);
-  }
-  int64_t since_best, best_epoch, stopped, opt_t, dev_count;
-  if (get_i64(file, "averagings_total", &t->averagings_total) < 0 ||
-      get_i64(file, "epoch_averagings", &t->epoch_averagings) < 0 ||
-      get_i64(file, "since_best", &since_best) < 0 || get_i64(file, "best_epoch", &best_epoch) < 0 ||
-      get_i64(file, "stopped_early", &stopped) < 0 || get_i64(file, "opt_step_count", &opt_t) < 0 ||
-      get_i64(file, "deviation_count", &dev_count) < 0 ||
-      h5_read_attr_f64(file, "best_val", &t->best_val) < 0 ||
-      h5_read_attr_f64(file, "best_val_acc", &t->info.best_val_acc) < 0 ||
-      h5_read_attr_f64(file, "deviation_sum", &t->deviation_sum) < 0 ||
-      h5_read_attr_f64(file, "wall_time", &t->info.wall_time) < 0 ||
-      h5_read_attr_str(file, "start_time", &start) < 0)
-    return dpt_wrap("%s", path);
-  snprintf(t->info.start_time, sizeof t->info.start_time, "%s", start);
-  dpt_free(start);
-  int rank;
-  hsize_t dims[8];
-  if (h5_dataset_dims(file, "metrics/epoch", &rank, dims) < 0) return dpt_wrap("%s", path);
-  n_metrics = (int64_t)dims[0];
-  if (n_metrics != epoch) return dpt_fail("%s: %lld epochs of metrics for epoch %lld", path,
-                                          (long long)n_metrics, (long long)epoch);
-  run_metrics_resize(&t->metrics, n_metrics);
-  metric_src_t src = {file, (hsize_t)n_metrics};
-  if (n_metrics && run_metrics_each(&t->metrics, get_metric, &src) < 0) return dpt_wrap("%s", path);
-  t->epoch = (int)epoch;
-  t->step = step;
-  t->H = (int)h;
-  t->dyn.h = (int)h;
-  t->since_best = (int)since_best;
-  t->info.best_epoch = best_epoch;
-  t->info.stopped_early = stopped;
-  t->info.epochs_run = epoch;
-  t->opt.t = opt_t;
-  t->deviation_count = dev_count;
-  /* written since the outer optimizers came; before, only SlowMo, which ignores it */
-  t->outer_steps = 0;
-  if (H5Aexists(file, "outer_steps") > 0 && get_i64(file, "outer_steps", &t->outer_steps) < 0)
-    return dpt_wrap("%s", path);
+  attr_value_t v[NATTRS];
+  memset(v, 0, sizeof v);
+  rc = read_attrs(file, v) < 0 ? dpt_wrap("%s", path) : check_attrs(t, v, path);
+  int64_t epoch = v[attr_index("epoch")].i;
+  if (rc == 0 && (get_globals(t, file) < 0 || (t->K && get_workers(t, file) < 0) ||
+                  get_metrics(t, file, epoch, path) < 0))
+    rc = dpt_wrap("%s", path);
+  if (rc == 0) store_attrs(t, v);
+  for (int i = 0; i < NATTRS; i++)
+    if (attrs[i].kind == A_STR) dpt_free(v[i].s);
+  if (rc < 0) return -1;
+  t->dyn.h = t->state.H;
+  t->state.info.epochs_run = t->state.epoch;
   /* items collect across ranks by summing: the restored ones must live on one rank */
   if (t->rank != 0) {
-    memset(t->item_loss, 0, sizeof(double) * t->item_cap);
-    memset(t->item_correct, 0, sizeof(int64_t) * t->item_cap);
+    memset(t->state.item_loss, 0, sizeof(double) * t->item_cap);
+    memset(t->state.item_correct, 0, sizeof(int64_t) * t->item_cap);
   }
   return 0;
 }

@@ -19,7 +19,7 @@ FUZZ_TARGET(checkpoint) {
   if (trainer_init(&t, fuzz_base_config(), &imp.ds, fuzz_dir(), MPI_COMM_WORLD) < 0)
     DPT_PANIC("trainer_init: %s", dpt_errmsg());
   ckpt_load(&t, path);
-  ckpt_read_params(path, "params", t.params, t.model.nparams);
+  ckpt_read_params(path, "params", t.state.params, t.model.nparams);
   trainer_free(&t);
   fuzz_inspect(path);
   return 0;

@@ -31,17 +31,17 @@ TEST(config_defaults_all) {
   config_defaults(&c);
   CHECK(!strcmp(c.model_name, "LeNet") && c.epochs == 150 && c.batch_size == 64);
   CHECK(c.learning_rate == 0.01 && !strcmp(c.loss, "CSE") && c.optimizer == OPT_SGDM);
-  CHECK(!strcmp(c.scheduler, "CosineAnnealingLR") && c.weight_decay == 1e-3);
+  CHECK(c.scheduler == SCHED_COSINE && c.optim.weight_decay == 1e-3);
   CHECK(c.warmup == 0 && c.patience == 0 && c.num_workers == 0 && !c.pretrained[0]);
   CHECK(!c.slowmo_enabled && c.slowmo_lr == 1.0 && c.slowmo_momentum == 0.0);
   CHECK(c.local_steps == 1 && c.sync_steps == 0 && c.worker_batch_size == 64);
-  CHECK(!strcmp(c.local_momentum, "keep") && !c.dynamic_strategy[0] && c.dynamic_n_losses == 3);
-  CHECK(c.momentum == 0.9 && c.beta1 == 0.9 && c.beta2 == 0.999 && c.eps == 1e-8);
+  CHECK(c.local_momentum == LOCAL_MOMENTUM_KEEP && c.dynamic.kind == DYNH_FIXED && c.dynamic.n_losses == 3);
+  CHECK(c.optim.momentum == 0.9 && c.optim.beta1 == 0.9 && c.optim.beta2 == 0.999 && c.optim.eps == 1e-8);
   CHECK(!strcmp(c.data_path, "data/cifar100.h5") && c.limit == 0 && c.val_fraction == 0.1);
-  CHECK(c.crop_padding == -1 && c.flip == -1 && !strcmp(c.sharding, "iid"));
+  CHECK(c.crop_padding == -1 && c.flip == -1 && c.sharding.kind == SHARD_IID);
   CHECK(!strcmp(c.exp_name, "run") && !c.resume && !c.test_only && c.version == 1.0);
   CHECK(!c.output[0] && !c.checkpoint_dir[0] && c.seed == 0);
-  CHECK(!strcmp(c.reduction, "ordered") && c.eval_batch == 256);
+  CHECK(c.reduction == DIST_ORDERED && c.eval_batch == 256);
   dpt_config_t empty;
   CHECK_OK(config_load_string(&empty, "", "empty.yaml", NULL, 0));
   CHECK(!memcmp(&c, &empty, sizeof c));
@@ -50,7 +50,7 @@ TEST(config_defaults_all) {
 TEST(config_seed_centralized) {
   dpt_config_t c;
   CHECK_OK(config_load(&c, SEED("centralized"), NULL, 0));
-  CHECK(c.learning_rate == 1e-2 && c.weight_decay == 1e-3 && c.patience == 150);
+  CHECK(c.learning_rate == 1e-2 && c.optim.weight_decay == 1e-3 && c.patience == 150);
   CHECK(c.num_workers == 0 && !c.pretrained[0] && !c.resume && !c.slowmo_enabled);
   CHECK(!strcmp(c.exp_name, "centralized") && !strcmp(c.output, "centralized.csv"));
 }
@@ -60,7 +60,7 @@ TEST(config_seed_distributed) {
   CHECK_OK(config_load(&c, SEED("distributed"), NULL, 0));
   CHECK(c.learning_rate == 4e-2 && c.patience == 0 && c.num_workers == 4);
   CHECK(c.sync_steps == 88 && c.local_steps == 4 && c.worker_batch_size == 64);
-  CHECK(!c.slowmo_enabled && !c.dynamic_strategy[0] && !strcmp(c.output, "distributed.csv"));
+  CHECK(!c.slowmo_enabled && c.dynamic.kind == DYNH_FIXED && !strcmp(c.output, "distributed.csv"));
   /* the seed's LocalSGD: SGDM workers, plain averaging, local steps from the start */
   CHECK(c.work_optimizer == OPT_SGDM && c.outer_type == OUTER_NONE && c.local_from_epoch == 0);
 }
@@ -70,12 +70,12 @@ TEST(config_seed_slowmo_dynamic) {
   CHECK_OK(config_load(&s, SEED("slowmo"), NULL, 0));
   CHECK(s.slowmo_enabled && s.slowmo_lr == 1.0 && s.slowmo_momentum == 0.6);
   CHECK(s.sync_steps == 22 && s.local_steps == 8 && s.num_workers == 4);
-  CHECK(!s.dynamic_strategy[0]);
+  CHECK(s.dynamic.kind == DYNH_FIXED);
   /* model.slowmo is the outer step slowmo with its alpha and beta */
   CHECK(s.outer_type == OUTER_SLOWMO && s.outer_lr == 1.0 && s.outer_momentum == 0.6);
   CHECK_OK(config_load(&d, SEED("dynamic"), NULL, 0));
   CHECK(d.slowmo_enabled && d.slowmo_momentum == 0.6 && d.local_steps == 8);
-  CHECK(!strcmp(d.dynamic_strategy, "LossLS") && d.dynamic_n_losses == 3);
+  CHECK(d.dynamic.kind == DYNH_LOSSLS && d.dynamic.n_losses == 3);
 }
 
 TEST(config_scalar_quirks) {
@@ -88,10 +88,11 @@ TEST(config_scalar_quirks) {
                               "data:\n  flip: false\n  crop_padding: 2\n"
                               "  sharding: dirichlet:0.3\n",
                               "q.yaml", NULL, 0));
-  CHECK(c.optimizer == OPT_ADAMW && !strcmp(config_optimizer_name(c.optimizer), "AdamW"));
-  CHECK(!c.pretrained[0] && c.warmup == 0 && !strcmp(c.local_momentum, "reset_epoch"));
+  CHECK(c.optimizer == OPT_ADAMW && !strcmp(opt_name(c.optimizer), "AdamW"));
+  CHECK(!c.pretrained[0] && c.warmup == 0 && c.local_momentum == LOCAL_MOMENTUM_RESET_EPOCH);
   CHECK(c.resume == 1 && c.test_only == 1 && c.version == 2.0 && c.seed == UINT64_MAX);
-  CHECK(c.flip == 0 && c.crop_padding == 2 && !strcmp(c.sharding, "dirichlet:0.3"));
+  CHECK(c.flip == 0 && c.crop_padding == 2 && c.sharding.kind == SHARD_DIRICHLET &&
+        c.sharding.alpha == 0.3);
   /* A quoted None is a file name, not null. */
   CHECK_OK(config_load_string(&c, "model:\n  pretrained: \"None\"\n", "q.yaml", NULL, 0));
   CHECK(!strcmp(c.pretrained, "None"));
@@ -127,6 +128,8 @@ TEST(config_errors_name_file_line_key) {
              "classes:C", NULL);
   FAILS_WITH("data:\n  sharding: dirichlet:-1\n", NULL, "bad.yaml:2: data.sharding", NULL,
              NULL);
+  FAILS_WITH("data:\n  sharding: zigzag\n", NULL, "bad.yaml:2: data.sharding",
+             "iid, random, classes:C", "'zigzag'");
   FAILS_WITH("model: 3\n", NULL, "bad.yaml:1: model", "expected a map, got '3'", NULL);
   FAILS_WITH("- 1\n", NULL, "bad.yaml:1:", "expected a map, got a sequence", NULL);
   /* model.optimizer is centralized: with K >= 1 it is refused where it was written and
@@ -168,7 +171,7 @@ TEST(config_set_overrides) {
                         "model.pretrained=", "data.flip=auto"};
   CHECK_OK(config_load(&c, SEED("distributed"), sets, 6));
   CHECK(c.epochs == 10 && c.slowmo_enabled && c.slowmo_momentum == 0.5 && c.slowmo_lr == 1.0);
-  CHECK(!strcmp(c.dynamic_strategy, "ALin") && !strcmp(c.exp_name, "a b"));
+  CHECK(c.dynamic.kind == DYNH_ALIN && !strcmp(c.exp_name, "a b"));
   CHECK(!c.pretrained[0] && c.flip == -1 && c.local_steps == 4);
   /* Overrides win, and ranges are checked only after them. */
   const char *fix[] = {"model.epochs=3"};

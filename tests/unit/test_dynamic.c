@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../../src/config/config.h"
 #include "../../src/core/err.h"
 #include "../../src/optim/dynamic_h.h"
 #include "test.h"
@@ -14,14 +15,22 @@
 #define H0 8 /* model.work.local_steps of every test */
 #define MAXE 160
 
+/* The defaults with model.work.dynamic.strategy set as a config file would set it (and
+ * n_losses 4, which every strategy accepts; callers change the fields after). */
+static int config_with(dpt_config_t *c, const char *strategy) {
+  char set[64];
+  snprintf(set, sizeof set, "model.work.dynamic.strategy=%s", strategy);
+  const char *sets[] = {set, "model.work.dynamic.n_losses=4"};
+  return config_load_string(c, "", "test.yaml", sets, 2);
+}
+
 static dynh_t make(const char *strategy, int n_losses) {
   dpt_config_t c;
   dynh_t s;
-  config_defaults(&c);
-  snprintf(c.dynamic_strategy, sizeof c.dynamic_strategy, "%s", strategy);
+  if (config_with(&c, strategy) < 0) DPT_PANIC("config: %s", dpt_errmsg());
   c.local_steps = H0;
-  c.dynamic_n_losses = n_losses;
-  if (dynh_init(&s, &c) < 0) DPT_PANIC("dynh_init: %s", dpt_errmsg());
+  c.dynamic.n_losses = n_losses;
+  dynh_init(&s, &c.dynamic, c.local_steps);
   return s;
 }
 
@@ -137,10 +146,9 @@ TEST(dynamic_schedule_hand_values) {
   CHECK(got[1] == 1);
   /* the midpoint and steepness are settable */
   dpt_config_t c;
-  config_defaults(&c);
-  strcpy(c.dynamic_strategy, "Sigmoid");
-  c.sigmoid_midpoint = 10, c.sigmoid_steepness = 2;
-  CHECK_OK(dynh_init(&s, &c));
+  CHECK_OK(config_with(&c, "Sigmoid"));
+  c.dynamic.midpoint = 10, c.dynamic.steepness = 2;
+  dynh_init(&s, &c.dynamic, c.local_steps);
   CHECK(dynh_schedule(&s, 10, 150, 176) == 58 && dynh_schedule(&s, 20, 150, 176) == 88);
 }
 
@@ -155,16 +163,15 @@ TEST(dynamic_fit_hand_values) {
 TEST(dynamic_bounds_are_configurable) {
   dpt_config_t c;
   dynh_t s;
-  config_defaults(&c);
-  strcpy(c.dynamic_strategy, "ALin");
-  c.dynamic_h_min = 8, c.dynamic_h_max = 32;
-  CHECK_OK(dynh_init(&s, &c));
+  CHECK_OK(config_with(&c, "ALin"));
+  c.dynamic.h_min = 8, c.dynamic.h_max = 32;
+  dynh_init(&s, &c.dynamic, c.local_steps);
   CHECK(dynh_schedule(&s, 0, 150, 176) == 8 && dynh_schedule(&s, 149, 150, 176) == 32);
-  strcpy(c.dynamic_strategy, "DBin");
-  CHECK_OK(dynh_init(&s, &c));
+  c.dynamic.kind = DYNH_DBIN;
+  dynh_init(&s, &c.dynamic, c.local_steps);
   CHECK(dynh_schedule(&s, 0, 150, 176) == 32 && dynh_schedule(&s, 149, 150, 176) == 8);
-  strcpy(c.dynamic_strategy, "Nope");
-  CHECK_FAILS(dynh_init(&s, &c));
+  /* an unknown strategy is refused where the config is parsed */
+  CHECK_FAILS(config_with(&c, "Nope"));
 }
 
 /* ---------------------------------------------------------------- feedback */

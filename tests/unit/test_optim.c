@@ -110,13 +110,13 @@ TEST(adamw_eps_sized_varying_gradients) {
 }
 
 TEST(schedule_warmup_then_cosine) {
-  CHECK_NEAR(sched_lr(0.1, 0, 10, 0, 1), 0.1, 1e-15);
-  CHECK_NEAR(sched_lr(0.1, 5, 10, 0, 1), 0.05, 1e-15);
-  CHECK_NEAR(sched_lr(0.1, 9, 10, 0, 1), 0.1 * (1 + cos(M_PI * 0.9)) / 2, 1e-15);
+  CHECK_NEAR(sched_lr(0.1, 0, 10, 0, SCHED_COSINE), 0.1, 1e-15);
+  CHECK_NEAR(sched_lr(0.1, 5, 10, 0, SCHED_COSINE), 0.05, 1e-15);
+  CHECK_NEAR(sched_lr(0.1, 9, 10, 0, SCHED_COSINE), 0.1 * (1 + cos(M_PI * 0.9)) / 2, 1e-15);
   /* warm-up: 0.1*lr0 at e=0, rising linearly; cosine restarts at lr0 after it */
-  CHECK_NEAR(sched_lr(0.1, 0, 12, 2, 1), 0.01, 1e-15);
-  CHECK_NEAR(sched_lr(0.1, 1, 12, 2, 1), 0.055, 1e-15);
-  CHECK_NEAR(sched_lr(0.1, 2, 12, 2, 1), 0.1, 1e-15);
-  CHECK_NEAR(sched_lr(0.1, 7, 12, 2, 1), 0.05, 1e-15);
-  CHECK_NEAR(sched_lr(0.1, 7, 12, 0, 0), 0.1, 1e-15);
+  CHECK_NEAR(sched_lr(0.1, 0, 12, 2, SCHED_COSINE), 0.01, 1e-15);
+  CHECK_NEAR(sched_lr(0.1, 1, 12, 2, SCHED_COSINE), 0.055, 1e-15);
+  CHECK_NEAR(sched_lr(0.1, 2, 12, 2, SCHED_COSINE), 0.1, 1e-15);
+  CHECK_NEAR(sched_lr(0.1, 7, 12, 2, SCHED_COSINE), 0.05, 1e-15);
+  CHECK_NEAR(sched_lr(0.1, 7, 12, 0, SCHED_CONSTANT), 0.1, 1e-15);
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../../src/config/config.h"
 #include "../../src/core/err.h"
 #include "../../src/optim/optim.h"
 #include "test.h"
@@ -40,9 +41,9 @@ static opt_hparams_t hparams(opt_kind_t kind, double wd, int exclude_1d) {
   opt_hparams_t hp;
   config_defaults(&cfg);
   cfg.optimizer = kind;
-  cfg.weight_decay = wd;
-  cfg.exclude_1d = exclude_1d;
-  opt_hparams_from_config(&hp, &cfg);
+  cfg.optim.weight_decay = wd;
+  cfg.optim.exclude_1d = exclude_1d;
+  opt_hparams_from_config(&hp, &cfg, cfg.optimizer);
   return hp;
 }
 
@@ -141,7 +142,7 @@ TEST(exclude_1d_auto_per_variant) {
     const char *sets[] = {opt, want[i].variant, "optim.exclude_1d=true"};
     for (int n = 2; n <= 3; n++) {
       CHECK_OK(config_load_string(&c, "", "t.yaml", sets, n));
-      opt_hparams_from_config(&hp, &c);
+      opt_hparams_from_config(&hp, &c, c.optimizer);
       if (hp.exclude_1d != (n == 3 ? 1 : want[i].excludes))
         test_failed(__FILE__, __LINE__, "%s %s%s: exclude_1d %d", want[i].opt, want[i].variant,
                     n == 3 ? " exclude_1d=true" : "", hp.exclude_1d);
@@ -156,7 +157,7 @@ TEST(exclude_1d_auto_per_variant) {
   opt_hparams_t hp;
   const char *seed[] = {"model.optimizer=LARS", "optim.lars_variant=seed"};
   CHECK_OK(config_load_string(&c, "", "t.yaml", seed, 2));
-  opt_hparams_from_config(&hp, &c);
+  opt_hparams_from_config(&hp, &c, c.optimizer);
   nn_model_t m;
   opt_state_t st;
   float w[N], g[N] = {0};
@@ -410,30 +411,30 @@ TEST(lr_scaling_rules) {
   c.lr_ref_batch = 256;
   CHECK_NEAR(opt_base_lr(&c, 1024), 0.02, 1e-15);
   /* the warm-up then starts from 0.1 x the scaled lr */
-  CHECK_NEAR(sched_lr(opt_base_lr(&c, 1024), 0, 10, 2, 1), 0.002, 1e-15);
+  CHECK_NEAR(sched_lr(opt_base_lr(&c, 1024), 0, 10, 2, SCHED_COSINE), 0.002, 1e-15);
 }
 
 TEST(large_batch_config_keys) {
   dpt_config_t c;
   config_defaults(&c);
-  CHECK(c.lars_variant == LARS_PAPER && c.lamb_variant == LAMB_PAPER);
-  CHECK(c.trust_coefficient == 0.001 && c.lars_eps == 1e-8 && c.lamb_eps == 1e-6);
-  CHECK(c.exclude_1d == -1 && c.larc_clip == 0); /* auto */
-  CHECK(c.lamb_clamp_lower == 0 && c.lamb_clamp_upper == 0);
-  CHECK(c.dynamic_h_min == 4 && c.dynamic_h_max == 64 && c.sigmoid_steepness == 0.5);
-  CHECK(c.sigmoid_midpoint == -1.0 && c.deviation_lower < c.deviation_upper);
+  CHECK(c.optim.lars_variant == LARS_PAPER && c.optim.lamb_variant == LAMB_PAPER);
+  CHECK(c.optim.trust_coefficient == 0.001 && c.optim.lars_eps == 1e-8 && c.optim.lamb_eps == 1e-6);
+  CHECK(c.optim.exclude_1d == -1 && c.optim.larc_clip == 0); /* auto */
+  CHECK(c.optim.clamp_lower == 0 && c.optim.clamp_upper == 0);
+  CHECK(c.dynamic.h_min == 4 && c.dynamic.h_max == 64 && c.dynamic.steepness == 0.5);
+  CHECK(c.dynamic.midpoint == -1.0 && c.dynamic.dev_lower < c.dynamic.dev_upper);
   const char *sets[] = {"optim.lars_variant=larc", "optim.lamb_variant=SEED",
                         "optim.lr_scaling=sqrt", "optim.exclude_1d=false",
                         "model.work.dynamic.sigmoid_midpoint=60",
                         "model.work.dynamic.strategy=AvgLossLS",
                         "model.work.dynamic.n_losses=4"};
   CHECK_OK(config_load_string(&c, "model:\n  epochs: 10\n", "t.yaml", sets, 7));
-  CHECK(c.lars_variant == LARS_LARC && c.lamb_variant == LAMB_SEED);
-  CHECK(c.lr_scaling == LR_SCALE_SQRT && !c.exclude_1d && c.sigmoid_midpoint == 60);
+  CHECK(c.optim.lars_variant == LARS_LARC && c.optim.lamb_variant == LAMB_SEED);
+  CHECK(c.lr_scaling == LR_SCALE_SQRT && !c.optim.exclude_1d && c.dynamic.midpoint == 60);
   /* the resolved YAML reads back to the same config, "auto" included */
   const char *auto_mid[] = {"model.work.dynamic.sigmoid_midpoint=auto"};
   CHECK_OK(config_load_string(&c, "", "t.yaml", auto_mid, 1));
-  CHECK(c.sigmoid_midpoint == -1.0);
+  CHECK(c.dynamic.midpoint == -1.0);
   char *yaml = config_to_yaml(&c);
   dpt_config_t back;
   CHECK_OK(config_load_string(&back, yaml, "resolved", NULL, 0));

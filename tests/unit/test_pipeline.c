@@ -84,7 +84,7 @@ static void check_augmented(int c, int h, int w, int p, int flip) {
   int seen_dy[17] = {0}, seen_dx[17] = {0}, seen_mirror[2] = {0};
   for (int64_t s = 0; s < NIMG; s++) {
     uint8_t label;
-    pipeline_batch(&pipe, &ds.train, &s, 1, 1, 3, got, &label);
+    pipeline_batch(&pipe, &ds.train, &s, 1, PIPE_AUGMENT, 3, got, &label);
     CHECK(label == ds.train.labels[s]);
     const uint8_t *img = ds.train.images + (size_t)s * c * h * w;
     int matches = 0;
@@ -127,7 +127,7 @@ TEST(pipeline_eval_is_centred_and_normalised_only) {
   float got[OUT * OUT], want[OUT * OUT];
   int64_t s = 7;
   uint8_t label;
-  pipeline_batch(&pipe, &ds.train, &s, 1, 0, 3, got, &label);
+  pipeline_batch(&pipe, &ds.train, &s, 1, PIPE_EVAL, 3, got, &label);
   reference(&ds, ds.train.images + 7 * 28 * 28, 0, 0, 0, 0, want);
   CHECK(near(got, want, OUT * OUT));
   CHECK_NEAR(got[0], -MEAN[0] / STD[0], 1e-6);
@@ -150,11 +150,11 @@ TEST(pipeline_draws_follow_the_sample_not_the_batch_slot) {
     idx[i] = 10 + i;
     ridx[i] = 10 + B - 1 - i;
   }
-  pipeline_batch(&pipe, &ds.train, idx, B, 1, 3, fwd, labels);
-  pipeline_batch(&pipe, &ds.train, ridx, B, 1, 3, rev, labels);
+  pipeline_batch(&pipe, &ds.train, idx, B, PIPE_AUGMENT, 3, fwd, labels);
+  pipeline_batch(&pipe, &ds.train, ridx, B, PIPE_AUGMENT, 3, rev, labels);
   for (int i = 0; i < B; i++)
     CHECK(memcmp(fwd + i * N, rev + (B - 1 - i) * N, sizeof(float) * N) == 0);
-  pipeline_batch(&pipe, &ds.train, idx, B, 1, 4, other, labels);
+  pipeline_batch(&pipe, &ds.train, idx, B, PIPE_AUGMENT, 4, other, labels);
   CHECK(memcmp(fwd, other, sizeof fwd) != 0);
   free_ds(&ds);
 }

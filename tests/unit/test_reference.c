@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/config/config.h"
 #include "../../src/core/err.h"
 #include "../../src/io/h5util.h"
 #include "../../src/train/trainer.h"
@@ -300,10 +301,10 @@ static ref_case_t *case_open(const char *group, const char *optimizer) {
   CHECK(t->K == (c->run.workers > 1 ? c->run.workers : 0));
   /* dpt's pipeline makes PyTorch's input bit for bit */
   for (int i = 0; i < REF_IMAGES; i++) c->batch[i] = i;
-  pipeline_batch(&t->pipe, &c->ds.train, c->batch, REF_IMAGES, 0, 0, t->input, t->labels);
-  CHECK(memcmp(t->input, c->ref.input, sizeof(float) * REF_IMAGES * 32 * 32) == 0);
+  pipeline_batch(&t->pipe, &c->ds.train, c->batch, REF_IMAGES, PIPE_EVAL, 0, t->scratch.input, t->scratch.labels);
+  CHECK(memcmp(t->scratch.input, c->ref.input, sizeof(float) * REF_IMAGES * 32 * 32) == 0);
   if (t->model.nparams != (size_t)c->ref.nparams) return NULL;
-  memcpy(t->params, c->ref.init, sizeof(float) * t->model.nparams);
+  memcpy(t->state.params, c->ref.init, sizeof(float) * t->model.nparams);
   for (int i = 0; i < t->nlocal; i++)
     memcpy(t->workers[i].params, c->ref.init, sizeof(float) * t->model.nparams);
   return c;
@@ -325,11 +326,11 @@ static void run_centralized(const char *group, const char *optimizer, const ref_
   trainer_t *t = &c->trainer;
   for (int s = 0; s < c->ref.steps; s++) {
     int correct = 0;
-    double loss = nn_forward(&t->model, t->params, c->ref.input, c->ref.labels, REF_IMAGES,
+    double loss = nn_forward(&t->model, t->state.params, c->ref.input, c->ref.labels, REF_IMAGES,
                              &correct, NULL) / REF_IMAGES;
     CHECK_NEAR(loss, c->run.loss[s], 1e-5);
     CHECK_OK(trainer_step(t, c->batch, REF_IMAGES, t->lr0));
-    compare(&c->ref, &t->model, t->params, c->run.params + (size_t)s * c->ref.nsample,
+    compare(&c->ref, &t->model, t->state.params, c->run.params + (size_t)s * c->ref.nsample,
             c->run.norm + (size_t)s * REF_TENSORS, tol, group, s + 1, 0);
   }
   case_close(c);
@@ -346,14 +347,14 @@ static void run_local(const char *group, const ref_tol_t *tol) {
     for (int i = 0; i < t->nlocal; i++) {
       worker_t *w = &t->workers[i];
       int correct = 0;
-      pipeline_batch(&t->pipe, &c->ds.train, c->batch + w->id * nb, nb, 1, 0, t->input,
-                     t->labels);
-      nn_forward_backward(&t->model, w->params, t->grads, t->input, t->labels, nb, &correct);
+      pipeline_batch(&t->pipe, &c->ds.train, c->batch + w->id * nb, nb, PIPE_AUGMENT, 0, t->scratch.input,
+                     t->scratch.labels);
+      nn_forward_backward(&t->model, w->params, t->scratch.grads, t->scratch.input, t->scratch.labels, nb, &correct);
       const float mean = (float)(1.0 / nb);
-      for (size_t j = 0; j < t->model.nparams; j++) t->grads[j] *= mean;
-      CHECK_OK(opt_step(&t->local_hp, &t->model, w->params, t->grads, &w->opt, t->lr0));
+      for (size_t j = 0; j < t->model.nparams; j++) t->scratch.grads[j] *= mean;
+      CHECK_OK(opt_step(&t->local_hp, &t->model, w->params, t->scratch.grads, &w->opt, t->lr0));
     }
-    if ((s + 1) % t->H == 0) trainer_average(t, t->lr0);
+    if ((s + 1) % t->state.H == 0) trainer_average(t, t->lr0);
     for (int i = 0; i < t->nlocal; i++) {
       size_t row = (size_t)s * t->K + t->workers[i].id;
       compare(&c->ref, &t->model, t->workers[i].params, c->run.params + row * c->ref.nsample,

@@ -10,6 +10,18 @@
 #define N 1000
 #define NCLS 10
 
+static const shard_scheme_t IID = {SHARD_IID, 0, 0}, RANDOM = {SHARD_RANDOM, 0, 0};
+static const shard_scheme_t *classes(int c) {
+  static shard_scheme_t s;
+  s = (shard_scheme_t){SHARD_CLASSES, c, 0};
+  return &s;
+}
+static const shard_scheme_t *dirichlet(double a) {
+  static shard_scheme_t s;
+  s = (shard_scheme_t){SHARD_DIRICHLET, 0, a};
+  return &s;
+}
+
 static int cmp_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return (x > y) - (x < y);
@@ -47,7 +59,7 @@ static void check_partition(fixture_t *f, int K) {
 TEST(shard_iid_deals_every_class_in_proportion) {
   static fixture_t f;
   make(&f);
-  CHECK_OK(shard_build("iid", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+  CHECK_OK(shard_build(&IID, f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
   check_partition(&f, 4);
   int total[NCLS] = {0};
   for (int i = 0; i < N; i++) total[f.labels[f.idx[i]]]++;
@@ -59,27 +71,27 @@ TEST(shard_random_near_equal_parts_and_seeded) {
   static fixture_t f, g;
   make(&f);
   make(&g);
-  CHECK_OK(shard_build("random", f.idx, N, f.labels, NCLS, 3, 1, f.offsets, f.out));
+  CHECK_OK(shard_build(&RANDOM, f.idx, N, f.labels, NCLS, 3, 1, f.offsets, f.out));
   check_partition(&f, 3);
   for (int k = 0; k < 3; k++) CHECK(llabs(f.offsets[k + 1] - f.offsets[k] - N / 3) <= 1);
-  CHECK_OK(shard_build("random", g.idx, N, g.labels, NCLS, 3, 1, g.offsets, g.out));
+  CHECK_OK(shard_build(&RANDOM, g.idx, N, g.labels, NCLS, 3, 1, g.offsets, g.out));
   CHECK(memcmp(f.out, g.out, sizeof f.out) == 0);
-  CHECK_OK(shard_build("random", g.idx, N, g.labels, NCLS, 3, 2, g.offsets, g.out));
+  CHECK_OK(shard_build(&RANDOM, g.idx, N, g.labels, NCLS, 3, 2, g.offsets, g.out));
   CHECK(memcmp(f.out, g.out, sizeof f.out) != 0);
 }
 
 TEST(shard_classes_gives_each_worker_c_classes) {
   static fixture_t f;
   make(&f);
-  CHECK_OK(shard_build("classes:2", f.idx, N, f.labels, NCLS, 8, 1, f.offsets, f.out));
+  CHECK_OK(shard_build(classes(2), f.idx, N, f.labels, NCLS, 8, 1, f.offsets, f.out));
   check_partition(&f, 8);
   for (int k = 0; k < 8; k++) {
     int present = 0;
     for (int c = 0; c < NCLS; c++) present += f.hist[k][c] > 0;
     CHECK(present == 2);
   }
-  CHECK_FAILS(shard_build("classes:2", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
-  CHECK_FAILS(shard_build("classes:0", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+  CHECK_FAILS(shard_build(classes(2), f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+  CHECK_FAILS(shard_build(classes(0), f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
 }
 
 /* Share of a worker's samples in its most frequent class, averaged over workers. */
@@ -99,18 +111,17 @@ static double top_share(const fixture_t *f, int K) {
 TEST(shard_dirichlet_alpha_moves_from_iid_to_one_class) {
   static fixture_t f;
   make(&f);
-  CHECK_OK(shard_build("dirichlet:1000", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+  CHECK_OK(shard_build(dirichlet(1000), f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
   check_partition(&f, 4);
   for (int k = 0; k < 4; k++) CHECK(f.offsets[k + 1] - f.offsets[k] == N / 4);
   CHECK(top_share(&f, 4) < 0.2); /* near the 0.1 of IID */
   make(&f);
   /* With quotas of one class's size, a skewed draw can fill a worker from one class;
    * later workers get what is left, so the average stays below 1. */
-  CHECK_OK(shard_build("dirichlet:0.05", f.idx, N, f.labels, NCLS, 10, 1, f.offsets, f.out));
+  CHECK_OK(shard_build(dirichlet(0.05), f.idx, N, f.labels, NCLS, 10, 1, f.offsets, f.out));
   check_partition(&f, 10);
   CHECK(top_share(&f, 10) > 0.5);
-  CHECK_FAILS(shard_build("dirichlet:0", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
-  CHECK_FAILS(shard_build("zigzag", f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
+  CHECK_FAILS(shard_build(dirichlet(0), f.idx, N, f.labels, NCLS, 4, 1, f.offsets, f.out));
 }
 
 /* Fewest classes that hold 90% of worker k's shard (hist: K rows of ncls counts). */
@@ -141,7 +152,7 @@ TEST(shard_dirichlet_tiny_alpha_keeps_few_classes_per_worker) {
     idx[i] = i;
     labels[i] = (uint8_t)(i * 37 % NC);
   }
-  CHECK_OK(shard_build("dirichlet:0.01", idx, NN, labels, NC, KK, 1, offsets, out));
+  CHECK_OK(shard_build(dirichlet(0.01), idx, NN, labels, NC, KK, 1, offsets, out));
   memset(hist, 0, sizeof hist);
   for (int k = 0; k < KK; k++) {
     CHECK(offsets[k + 1] - offsets[k] == NN / KK);
@@ -163,7 +174,7 @@ TEST(shard_iid_is_the_stable_label_sort_dealt_round_robin) {
   make(&f);
   for (int i = 0; i < N; i++) f.idx[i] = 2 * ((i * 389) % N); /* a permutation of 0..2N-2 */
   const int K = 3;
-  CHECK_OK(shard_build("iid", f.idx, N, f.labels, NCLS, K, 1, f.offsets, f.out));
+  CHECK_OK(shard_build(&IID, f.idx, N, f.labels, NCLS, K, 1, f.offsets, f.out));
   int m = 0;
   for (int c = 0; c < NCLS; c++)
     for (int i = 0; i < N; i++)

@@ -1,0 +1,297 @@
+/* local.c - the local methods: K workers take local steps on their shards and are
+ * averaged every H steps along the fixed tree over K (LocalSGD), the average going
+ * through an outer step (SlowMo, DiLoCo's Nesterov; optim/outer.h); post-local SGD runs
+ * its first epochs synchronously; dynamic H changes H between epochs. */
+#include <math.h>
+#include <string.h>
+
+#include "../core/err.h"
+#include "../core/rng.h"
+#include "../data/shard.h"
+#include "method.h"
+
+/* ---------------------------------------------------------------- set-up */
+
+/* Shards and T, the steps of an epoch: the longest shard's batches. */
+static int init_shards(trainer_t *t) {
+  const dpt_config_t *cfg = t->cfg;
+  int K = t->K, ncls = t->ds->num_classes;
+  t->shard_offsets = dpt_alloc(sizeof(int64_t) * (K + 1));
+  t->shard_idx = dpt_alloc(sizeof(int64_t) * t->ntrain);
+  if (shard_build(&cfg->sharding, t->train_idx, t->ntrain, t->ds->train.labels, ncls, K,
+                  cfg->seed, t->shard_offsets, t->shard_idx) < 0)
+    return dpt_wrap("data.sharding");
+  t->class_hist = dpt_alloc(sizeof(int64_t) * K * ncls);
+  int64_t T = 0;
+  for (int k = 0; k < K; k++) {
+    for (int64_t j = t->shard_offsets[k]; j < t->shard_offsets[k + 1]; j++)
+      t->class_hist[(int64_t)k * ncls + t->ds->train.labels[t->shard_idx[j]]]++;
+    int64_t steps = train_ceil_div(t->shard_offsets[k + 1] - t->shard_offsets[k],
+                                   cfg->worker_batch_size);
+    if (steps > T) T = steps;
+  }
+  t->T = (int)T;
+  return 0;
+}
+
+int train_local_init(trainer_t *t) {
+  const dpt_config_t *cfg = t->cfg;
+  size_t np = t->model.nparams;
+  if (t->K % t->nranks != 0)
+    return dpt_fail("model.num_workers = %d workers cannot be spread over %d MPI ranks: the "
+                    "number of ranks must divide K", t->K, t->nranks);
+  if (init_shards(t) < 0) return -1;
+  int64_t lo, hi;
+  dist_node(&t->dist, t->K, &lo, &hi);
+  t->first_worker = (int)lo;
+  t->nlocal = (int)(hi - lo);
+  t->workers = dpt_alloc(sizeof(worker_t) * (t->nlocal + 1));
+  for (int i = 0; i < t->nlocal; i++) {
+    worker_t *w = &t->workers[i];
+    w->id = t->first_worker + i;
+    w->params = dpt_alloc(sizeof(float) * np);
+    memcpy(w->params, t->state.params, sizeof(float) * np);
+    opt_state_init(&w->opt, np, cfg->work_optimizer);
+    if (cfg->local_from_epoch > 0) w->grad = dpt_alloc(sizeof(float) * np);
+    w->shard = t->shard_idx + t->shard_offsets[w->id];
+    w->nshard = t->shard_offsets[w->id + 1] - t->shard_offsets[w->id];
+    w->order = dpt_alloc(sizeof(int64_t) * (w->nshard + 1));
+  }
+  t->state.outer_buf = dpt_alloc(sizeof(float) * np);
+  t->outer = (opt_outer_t){cfg->outer_type, cfg->outer_lr, cfg->outer_momentum};
+  t->item_cap = (int64_t)t->T * t->K * train_ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
+  dynh_init(&t->dyn, &cfg->dynamic, cfg->local_steps);
+  t->state.H = t->dyn.h; /* local_steps: every strategy starts from it, as in the seed */
+  opt_hparams_from_config(&t->local_hp, cfg, cfg->work_optimizer);
+  return 0;
+}
+
+void train_local_free(trainer_t *t) {
+  for (int i = 0; i < t->nlocal; i++) {
+    dpt_free(t->workers[i].params);
+    dpt_free(t->workers[i].order);
+    dpt_free(t->workers[i].grad);
+    opt_state_free(&t->workers[i].opt);
+  }
+  dpt_free(t->workers);
+  dpt_free(t->shard_offsets);
+  dpt_free(t->shard_idx);
+  dpt_free(t->class_hist);
+}
+
+/* ---------------------------------------------------------------- averaging */
+
+static void start_pass(const trainer_t *t, worker_t *w) {
+  memcpy(w->order, w->shard, sizeof(int64_t) * w->nshard);
+  uint64_t round = (uint64_t)t->state.epoch * PASS_STRIDE + (uint64_t)w->pass;
+  rng_shuffle(w->order, w->nshard, rng_key(t->cfg->seed, RNG_SHUFFLE, 1 + (uint64_t)w->id, round));
+  w->pos = 0;
+}
+
+/* The whole optimizer state: momentum or both moments, and the step count. */
+static void reset_momentum(trainer_t *t) {
+  for (int i = 0; i < t->nlocal; i++) {
+    opt_state_t *st = &t->workers[i].opt;
+    memset(st->m, 0, sizeof(float) * t->model.nparams);
+    if (st->v) memset(st->v, 0, sizeof(float) * t->model.nparams);
+    st->t = 0;
+  }
+}
+
+/* What a worker leaf of the averaging tree gives. */
+typedef enum { PART_PARAMS, PART_M, PART_V, PART_GRAD } worker_part_t;
+
+static float *worker_part(worker_t *w, worker_part_t what) {
+  switch (what) {
+    case PART_M: return w->opt.m;
+    case PART_V: return w->opt.v;
+    case PART_GRAD: return w->grad;
+    case PART_PARAMS: break;
+  }
+  return w->params;
+}
+
+/* The context of worker_leaf: which part of the workers a tree over them sums. */
+typedef struct {
+  trainer_t *t;
+  worker_part_t what;
+} worker_sum_t;
+
+/* tree leaves over workers: a part of worker id */
+static void worker_leaf(void *ctx, int64_t id, float *out) {
+  const worker_sum_t *ws = ctx;
+  worker_t *w = &ws->t->workers[id - ws->t->first_worker];
+  memcpy(out, worker_part(w, ws->what), sizeof(float) * ws->t->model.nparams);
+}
+
+/* sum over all K workers, in tree order, divided by K, into out (every rank) */
+static void worker_mean(trainer_t *t, worker_part_t what, float *out) {
+  worker_sum_t ws = {t, what};
+  tree_reduce(&t->tree, &t->dist, t->K, worker_leaf, &ws, out, 1.0f);
+  const float k = (float)t->K;
+  for (size_t i = 0; i < t->model.nparams; i++) out[i] /= k;
+}
+
+/* Deviation strategy: mean_k |x_k - xa|^2 / |xa|^2 at this averaging, summed per worker
+ * in double and collected in worker order, so it is the same on every P. */
+static void measure_deviation(trainer_t *t, const float *xa) {
+  double *dev = dpt_alloc(sizeof(double) * t->K), norm = 0;
+  for (int i = 0; i < t->nlocal; i++) {
+    const float *x = t->workers[i].params;
+    double d = 0;
+    for (size_t j = 0; j < t->model.nparams; j++) d += ((double)x[j] - xa[j]) * ((double)x[j] - xa[j]);
+    dev[t->workers[i].id] = d;
+  }
+  dist_collect_f64(&t->dist, dev, (size_t)t->K);
+  for (size_t j = 0; j < t->model.nparams; j++) norm += (double)xa[j] * xa[j];
+  double mean = 0;
+  for (int k = 0; k < t->K; k++) mean += dev[k];
+  dpt_free(dev);
+  t->state.deviation_sum += norm > 0 ? mean / t->K / norm : 0;
+  t->state.deviation_count++;
+}
+
+/* Every worker's state part `what` becomes the workers' mean. */
+static void average_part(trainer_t *t, worker_part_t what) {
+  float *mean = t->scratch.grads;
+  worker_mean(t, what, mean);
+  for (int i = 0; i < t->nlocal; i++)
+    memcpy(worker_part(&t->workers[i], what), mean, sizeof(float) * t->model.nparams);
+}
+
+void trainer_average(trainer_t *t, double lr) {
+  train_state_t *s = &t->state;
+  size_t np = t->model.nparams;
+  float *xa = t->scratch.grads;
+  worker_mean(t, PART_PARAMS, xa);
+  if (t->dyn.p.kind == DYNH_DEVIATION) measure_deviation(t, xa);
+  opt_outer_step(&t->outer, np, s->params, xa, s->outer_buf, &s->outer_steps, lr);
+  for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].params, s->params, sizeof(float) * np);
+  if (t->cfg->local_momentum == LOCAL_MOMENTUM_AVERAGE) {
+    average_part(t, PART_M);
+    if (t->workers[0].opt.v) average_part(t, PART_V);
+  } else if (t->cfg->local_momentum == LOCAL_MOMENTUM_RESET) {
+    reset_momentum(t);
+  }
+  s->averagings_total++;
+}
+
+/* ---------------------------------------------------------------- the epoch */
+
+/* Epoch-start resets, skipped when resuming in the middle of an epoch. */
+static void local_epoch_start(trainer_t *t) {
+  train_state_t *s = &t->state;
+  if (t->cfg->local_momentum == LOCAL_MOMENTUM_RESET_EPOCH) reset_momentum(t);
+  if (t->cfg->slowmo_reset_each_epoch) {
+    memset(s->outer_buf, 0, sizeof(float) * t->model.nparams);
+    s->outer_steps = 0;
+  }
+  s->deviation_sum = 0;
+  s->deviation_count = 0;
+  s->epoch_averagings = 0;
+  for (int i = 0; i < t->nlocal; i++) {
+    t->workers[i].pass = 0;
+    t->workers[i].pos = 0;
+  }
+}
+
+int train_local_sync_epoch(const trainer_t *t) {
+  return t->state.epoch < t->cfg->local_from_epoch;
+}
+
+/* A synchronous step: the mean of the K workers' gradients in tree order, then the same
+ * optimizer step on every worker (their parameters and states are equal), as PyTorch's
+ * post_localSGD_hook does before the switch. One communication round. */
+static int sync_step(trainer_t *t, double lr) {
+  float *g = t->scratch.grads;
+  worker_mean(t, PART_GRAD, g);
+  for (int i = 0; i < t->nlocal; i++) {
+    worker_t *w = &t->workers[i];
+    if (opt_step(&t->local_hp, &t->model, w->params, g, &w->opt, lr) < 0) return -1;
+  }
+  memcpy(t->state.params, t->workers[0].params, sizeof(float) * t->model.nparams);
+  t->state.averagings_total++;
+  t->state.epoch_averagings++;
+  return 0;
+}
+
+/* Worker w's batch of step s: its gradient (into w->grad when synchronous, else a
+ * local optimizer step), its leaves' losses into the epoch's items. */
+static int worker_step(trainer_t *t, worker_t *w, int64_t s, double lr, int sync) {
+  train_state_t *st = &t->state;
+  int64_t b = t->cfg->worker_batch_size, stride = train_ceil_div(b, TRAIN_LEAF);
+  if (w->pos >= w->nshard) { /* out of data: the shard again, reshuffled */
+    w->pass++;
+    start_pass(t, w);
+  }
+  int64_t nb = w->nshard - w->pos < b ? w->nshard - w->pos : b;
+  train_batch_t batch = {t, w->params, w->order + w->pos, nb,
+                         (uint64_t)st->epoch * PASS_STRIDE + (uint64_t)w->pass};
+  float *g = sync ? w->grad : t->scratch.grads;
+  tree_sum(&t->tree, 0, train_ceil_div(nb, TRAIN_LEAF), train_batch_leaf, &batch, g);
+  w->pos += nb;
+  train_scale(g, t->model.nparams, train_mean_factor(nb));
+  if (!sync && opt_step(&t->local_hp, &t->model, w->params, g, &w->opt, lr) < 0) return -1;
+  /* per leaf, like the centralized mode, so K = 1 sums its loss the same way */
+  int64_t base = (s * t->K + w->id) * stride;
+  for (int64_t l = 0; l < train_ceil_div(nb, TRAIN_LEAF); l++) {
+    st->item_loss[base + l] = t->scratch.leaf_loss[l];
+    st->item_correct[base + l] = t->scratch.leaf_correct[l];
+  }
+  return 0;
+}
+
+static train_result_t local_epoch(trainer_t *t, double lr, int64_t *items) {
+  train_state_t *s = &t->state;
+  int64_t T = t->T;
+  int sync = train_local_sync_epoch(t);
+  if (s->step == 0) local_epoch_start(t);
+  /* a pass's order is a function of (seed, worker, epoch, pass): rebuilt, not stored */
+  for (int i = 0; i < t->nlocal; i++) {
+    int64_t pos = t->workers[i].pos;
+    start_pass(t, &t->workers[i]);
+    t->workers[i].pos = pos;
+  }
+  *items = T * t->K * train_ceil_div(t->cfg->worker_batch_size, TRAIN_LEAF);
+  while (s->step < T) {
+    int64_t step = s->step;
+    for (int i = 0; i < t->nlocal; i++)
+      if (worker_step(t, &t->workers[i], step, lr, sync) < 0) return TRAIN_FAILED;
+    if (sync) {
+      if (sync_step(t, lr) < 0) return TRAIN_FAILED;
+    } else if ((step + 1) % s->H == 0 || step == T - 1) {
+      trainer_average(t, lr);
+      s->epoch_averagings++;
+    }
+    s->step++;
+    if (s->step < T && train_stop_now(t)) return TRAIN_STOPPED;
+  }
+  return TRAIN_FINISHED;
+}
+
+/* Images all workers train on in an epoch of T steps: a worker that runs out of data
+ * starts its shard again, so this can exceed the training split. */
+static int64_t local_images(const trainer_t *t) {
+  int64_t b = t->cfg->worker_batch_size, total = 0;
+  for (int k = 0; k < t->K; k++) {
+    int64_t n = t->shard_offsets[k + 1] - t->shard_offsets[k], per_pass = train_ceil_div(n, b);
+    total += t->T / per_pass * n + t->T % per_pass * b;
+  }
+  return total;
+}
+
+/* A synchronous epoch averages every step. */
+static int local_h(const trainer_t *t) { return train_local_sync_epoch(t) ? 1 : t->state.H; }
+static int64_t local_averagings(const trainer_t *t) { return t->state.epoch_averagings; }
+
+/* H changes once per epoch, after validation, for the next epoch. */
+static void next_h(trainer_t *t) {
+  train_state_t *s = &t->state;
+  const run_metrics_t *m = &s->metrics;
+  double dev = s->deviation_count ? s->deviation_sum / (double)s->deviation_count : NAN;
+  s->H = dynh_next(&t->dyn, s->epoch - 1, t->cfg->epochs, t->T, m->val_loss, m->val_acc,
+                   (int)m->n, dev);
+}
+
+const train_method_t train_local = {local_epoch, local_images, local_h, local_averagings,
+                                    next_h};

@@ -1,0 +1,46 @@
+/* report.c - what a run tells as it goes: the progress line after each epoch and
+ * run.h5 (written by rank 0). */
+#include <math.h>
+#include <stdio.h>
+
+#include "../io/h5util.h"
+#include "method.h"
+#include "report.h"
+
+static void format_duration(char *buf, size_t cap, double s) {
+  long v = (long)(s + 0.5);
+  if (v >= 3600)
+    snprintf(buf, cap, "%ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
+  else
+    snprintf(buf, cap, "%ld:%02ld", v / 60, v % 60);
+}
+
+void train_print_progress(const trainer_t *t, double elapsed) {
+  const train_state_t *s = &t->state;
+  const run_metrics_t *m = &s->metrics;
+  int64_t i = m->n - 1;
+  char el[32], eta[32], local[96] = "";
+  format_duration(el, sizeof el, elapsed);
+  format_duration(eta, sizeof eta, elapsed / (double)s->epoch * (t->cfg->epochs - s->epoch));
+  double share = m->comm_time[i] / (m->comm_time[i] + m->compute_time[i]);
+  if (t->K)
+    snprintf(local, sizeof local, "  H %lld avg %lld (total %lld)%s", (long long)m->h[i],
+             (long long)m->averagings[i], (long long)s->averagings_total,
+             s->H != m->h[i] && !train_local_sync_epoch(t) ? "  next H changes" : "");
+  /* Without a validation split there are no validation figures: "-", not "nan". */
+  char val[64] = "val loss - acc -";
+  if (!isnan(m->val_loss[i]))
+    snprintf(val, sizeof val, "val loss %.4f acc %.4f", m->val_loss[i], m->val_acc[i]);
+  printf("epoch %*d/%d  lr %.4g  train loss %.4f acc %.4f  %s%s  "
+         "comm %.0f%%  %.0f img/s  elapsed %s  ETA %s\n",
+         (int)snprintf(NULL, 0, "%d", t->cfg->epochs), s->epoch, t->cfg->epochs, m->lr[i],
+         m->train_loss[i], m->train_acc[i], val, local, 100 * share, m->images_per_s[i], el,
+         eta);
+  fflush(stdout);
+}
+
+int train_write_run(trainer_t *t) {
+  if (t->rank != 0) return 0;
+  h5_iso_time(t->state.info.end_time, sizeof t->state.info.end_time);
+  return runfile_write(t->run_path, t->cfg, &t->state.info, &t->state.metrics);
+}
