@@ -36,8 +36,8 @@ static pieces_t time_pieces(trainer_t *t, int batch, long reps) {
   for (long r = 0; r < reps; r++)
     for (int first = 0; first < batch; first += TRAIN_LEAF) {
       int n = batch - first < TRAIN_LEAF ? batch - first : TRAIN_LEAF;
-      pipeline_batch(&t->pipe, &t->ds->train, t->train_idx + first, n, PIPE_AUGMENT, 0, t->scratch.input,
-                     t->scratch.labels);
+      pipeline_batch(&t->pipe, &t->ds->train, t->train_idx + first, n, PIPE_AUGMENT, 0,
+                     t->scratch.input, t->scratch.labels);
     }
   p.pipe = (bench_cpu_now() - t0) / reps;
   size_t np = m->nparams;
