@@ -4,7 +4,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "../config/config.h"
 #include "../core/err.h"
 
 const char *const opt_names[] = {"SGDM", "AdamW", "LARS", "LAMB", NULL};
@@ -15,8 +14,8 @@ const char *const opt_sched_names[] = {"CosineAnnealingLR", "constant", NULL};
 
 const char *opt_name(opt_kind_t kind) { return opt_names[kind]; }
 
-void opt_hparams_from_config(opt_hparams_t *hp, const dpt_config_t *cfg, opt_kind_t kind) {
-  *hp = cfg->optim;
+void opt_hparams_for(opt_hparams_t *hp, const opt_hparams_t *base, opt_kind_t kind) {
+  *hp = *base;
   hp->kind = kind;
   if (hp->exclude_1d < 0)
     hp->exclude_1d = opt_exclude_1d_auto(kind, hp->lars_variant, hp->lamb_variant);
@@ -115,14 +114,14 @@ int opt_step(const opt_hparams_t *hp, const nn_model_t *model, float *w, const f
   return dpt_fail("unknown optimizer %d", (int)hp->kind);
 }
 
-double opt_base_lr(const dpt_config_t *cfg, int batch) {
-  double ratio = (double)batch / (double)cfg->lr_ref_batch;
-  switch (cfg->lr_scaling) {
-    case LR_SCALE_LINEAR: return cfg->learning_rate * ratio;
-    case LR_SCALE_SQRT: return cfg->learning_rate * sqrt(ratio);
+double opt_base_lr(double lr, lr_scaling_t rule, int ref_batch, int batch) {
+  double ratio = (double)batch / (double)ref_batch;
+  switch (rule) {
+    case LR_SCALE_LINEAR: return lr * ratio;
+    case LR_SCALE_SQRT: return lr * sqrt(ratio);
     case LR_SCALE_NONE: break;
   }
-  return cfg->learning_rate;
+  return lr;
 }
 
 double sched_lr(double lr0, int e, int epochs, int warmup, sched_kind_t kind) {

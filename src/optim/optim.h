@@ -11,7 +11,6 @@
 
 #include "../nn/model.h"
 
-struct dpt_config;
 
 /* model.optimizer and model.work.optimizer; opt_names[] spells them, in this order. */
 typedef enum { OPT_SGDM, OPT_ADAMW, OPT_LARS, OPT_LAMB } opt_kind_t;
@@ -54,9 +53,10 @@ typedef struct {
   int64_t t;    /* steps taken */
 } opt_state_t;
 
-/* The config's optimizer hyper-parameters for an optimizer of `kind` (model.optimizer
- * or model.work.optimizer); optim.exclude_1d auto becomes opt_exclude_1d_auto's answer. */
-void opt_hparams_from_config(opt_hparams_t *hp, const struct dpt_config *cfg, opt_kind_t kind);
+/* The hyper-parameters (the config's optim section) for an optimizer of `kind`
+ * (model.optimizer or model.work.optimizer); exclude_1d auto (-1) becomes
+ * opt_exclude_1d_auto's answer. */
+void opt_hparams_for(opt_hparams_t *hp, const opt_hparams_t *base, opt_kind_t kind);
 /* What the source of the optimizer's variant does with biases and other 1-D tensors:
  * 1 = they skip the trust ratio and weight decay (LARS larc, LAMB apex), 0 = every
  * tensor is adapted and decayed (LARS paper and seed, LAMB paper and seed; SGDM and
@@ -84,9 +84,9 @@ void opt_lars_step(const opt_hparams_t *hp, const nn_tensor_t *tensors, int nten
 void opt_lamb_step(const opt_hparams_t *hp, const nn_tensor_t *tensors, int ntensors,
                    float *w, const float *g, float *m, float *v, int64_t t, double lr);
 
-/* The base learning rate lr0 for global batch `batch`: model.learning_rate as tuned for
- * optim.lr_ref_batch, scaled by optim.lr_scaling (none, linear B/B_ref, sqrt). */
-double opt_base_lr(const struct dpt_config *cfg, int batch);
+/* The base learning rate lr0 for global batch `batch`: lr (model.learning_rate) as tuned
+ * for batch ref_batch (optim.lr_ref_batch), scaled by `rule` (none, linear B/B_ref, sqrt). */
+double opt_base_lr(double lr, lr_scaling_t rule, int ref_batch, int batch);
 
 /* Learning rate of epoch e (0-based): linear warm-up from 0.1*lr0 over `warmup` epochs,
  * then cosine annealing to 0 over the remaining epochs, or constant. */

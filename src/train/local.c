@@ -62,7 +62,7 @@ int train_local_init(trainer_t *t) {
   t->item_cap = (int64_t)t->T * t->K * train_ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
   dynh_init(&t->dyn, &cfg->dynamic, cfg->local_steps);
   t->state.H = t->dyn.h; /* local_steps: every strategy starts from it, as in the seed */
-  opt_hparams_from_config(&t->local_hp, cfg, cfg->work_optimizer);
+  opt_hparams_for(&t->local_hp, &cfg->optim, cfg->work_optimizer);
   return 0;
 }
 

@@ -99,9 +99,9 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
     return dpt_wrap("%s", cfg->data_path);
   split_train_val(t);
   if (t->ntrain < 1) return dpt_fail("no training images left after the validation split");
-  opt_hparams_from_config(&t->hp, cfg, cfg->optimizer);
+  opt_hparams_for(&t->hp, &cfg->optim, cfg->optimizer);
   int64_t batch = t->K ? cfg->worker_batch_size : cfg->batch_size;
-  t->lr0 = opt_base_lr(cfg, (int)batch);
+  t->lr0 = opt_base_lr(cfg->learning_rate, cfg->lr_scaling, cfg->lr_ref_batch, (int)batch);
   init_state(t);
 
   if (t->K) {

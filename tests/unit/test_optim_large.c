@@ -43,7 +43,7 @@ static opt_hparams_t hparams(opt_kind_t kind, double wd, int exclude_1d) {
   cfg.optimizer = kind;
   cfg.optim.weight_decay = wd;
   cfg.optim.exclude_1d = exclude_1d;
-  opt_hparams_from_config(&hp, &cfg, cfg.optimizer);
+  opt_hparams_for(&hp, &cfg.optim, cfg.optimizer);
   return hp;
 }
 
@@ -142,7 +142,7 @@ TEST(exclude_1d_auto_per_variant) {
     const char *sets[] = {opt, want[i].variant, "optim.exclude_1d=true"};
     for (int n = 2; n <= 3; n++) {
       CHECK_OK(config_load_string(&c, "", "t.yaml", sets, n));
-      opt_hparams_from_config(&hp, &c, c.optimizer);
+      opt_hparams_for(&hp, &c.optim, c.optimizer);
       if (hp.exclude_1d != (n == 3 ? 1 : want[i].excludes))
         test_failed(__FILE__, __LINE__, "%s %s%s: exclude_1d %d", want[i].opt, want[i].variant,
                     n == 3 ? " exclude_1d=true" : "", hp.exclude_1d);
@@ -157,7 +157,7 @@ TEST(exclude_1d_auto_per_variant) {
   opt_hparams_t hp;
   const char *seed[] = {"model.optimizer=LARS", "optim.lars_variant=seed"};
   CHECK_OK(config_load_string(&c, "", "t.yaml", seed, 2));
-  opt_hparams_from_config(&hp, &c, c.optimizer);
+  opt_hparams_for(&hp, &c.optim, c.optimizer);
   nn_model_t m;
   opt_state_t st;
   float w[N], g[N] = {0};
@@ -396,22 +396,28 @@ TEST(lars_lamb_need_the_tensor_list) {
   opt_state_free(&st);
 }
 
+
+/* The trainer's call: the config's rate, rule and reference batch. */
+static double base_lr(const dpt_config_t *c, int batch) {
+  return opt_base_lr(c->learning_rate, c->lr_scaling, c->lr_ref_batch, batch);
+}
+
 TEST(lr_scaling_rules) {
   dpt_config_t c;
   config_defaults(&c);
   CHECK(c.lr_scaling == LR_SCALE_NONE && c.lr_ref_batch == 64);
   c.learning_rate = 0.01;
-  CHECK_NEAR(opt_base_lr(&c, 4096), 0.01, 1e-15);
+  CHECK_NEAR(base_lr(&c, 4096), 0.01, 1e-15);
   c.lr_scaling = LR_SCALE_LINEAR;
-  CHECK_NEAR(opt_base_lr(&c, 4096), 0.64, 1e-15);
-  CHECK_NEAR(opt_base_lr(&c, 32), 0.005, 1e-15);
+  CHECK_NEAR(base_lr(&c, 4096), 0.64, 1e-15);
+  CHECK_NEAR(base_lr(&c, 32), 0.005, 1e-15);
   c.lr_scaling = LR_SCALE_SQRT;
-  CHECK_NEAR(opt_base_lr(&c, 4096), 0.08, 1e-15);
-  CHECK_NEAR(opt_base_lr(&c, 128), 0.01 * sqrt(2.0), 1e-15);
+  CHECK_NEAR(base_lr(&c, 4096), 0.08, 1e-15);
+  CHECK_NEAR(base_lr(&c, 128), 0.01 * sqrt(2.0), 1e-15);
   c.lr_ref_batch = 256;
-  CHECK_NEAR(opt_base_lr(&c, 1024), 0.02, 1e-15);
+  CHECK_NEAR(base_lr(&c, 1024), 0.02, 1e-15);
   /* the warm-up then starts from 0.1 x the scaled lr */
-  CHECK_NEAR(sched_lr(opt_base_lr(&c, 1024), 0, 10, 2, SCHED_COSINE), 0.002, 1e-15);
+  CHECK_NEAR(sched_lr(base_lr(&c, 1024), 0, 10, 2, SCHED_COSINE), 0.002, 1e-15);
 }
 
 TEST(large_batch_config_keys) {
