@@ -54,10 +54,10 @@ typedef struct {
 
 /* s->h is then local_steps (model.work.local_steps), the H of epoch 0. */
 void dynh_init(dynh_t *s, const dynh_params_t *p, int local_steps);
-/* H for epoch epoch_finished+1 (also stored in s->h), after epoch epoch_finished's
- * validation; T is the local steps per epoch (>= 1). val_losses and val_accs hold
- * nhist >= 0 entries, oldest first, the newest being epoch_finished's (either may be
- * NULL when nhist is 0 or the strategy does not read it); mean_deviation is the epoch's mean of d = mean_k |x_k - xa|^2 / |xa|^2 over
+/* H for epoch epoch_finished+1 (also stored in s->h), after epoch epoch_finished's validation; T
+ * is the local steps per epoch (>= 1). val_losses and val_accs hold nhist >= 0 entries, oldest
+ * first, the newest being epoch_finished's (either may be NULL when nhist is 0 or the strategy
+ * does not read it); mean_deviation is the epoch's mean of d = mean_k |x_k - xa|^2 / |xa|^2 over
  * its averagings (Deviation only; NaN = none, keeps H). */
 int dynh_next(dynh_t *s, int epoch_finished, int epochs, int T, const double *val_losses,
               const double *val_accs, int nhist, double mean_deviation);
