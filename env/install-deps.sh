@@ -31,6 +31,7 @@ needs=(
   "Fashion-MNIST (demo)|file /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz|dataset-fashion-mnist|-|-"
   "clang (tests: the aarch64 compile check; make fuzz)|cmd clang|clang|llvm|llvm"
   "file (tests: object file types)|cmd file|file|file|-"
+  "GNU parallel (tests: two bats files at a time)|cmd parallel|parallel|parallel|parallel"
 )
 
 if [ "${1:-}" = --build ]; then

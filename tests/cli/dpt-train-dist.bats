@@ -7,16 +7,15 @@ load helper
 teardown() { check_written_files; }
 
 setup() {
-  DATA=$(small_fmnist 1200)
+  DATA=$(small_fmnist 600)
   SLOWMO="$DPT_ROOT/tests/fixtures/seed/slowmo.yaml"
   CENTRAL="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"
   cd "$BATS_TEST_TMPDIR"
 }
 
-
-
+# K = 4 workers of 8-image batches: 540 training images, 135 per worker, 17 local steps
 LOCAL=(--set model.epochs=2 --set model.num_workers=4 --set model.work.local_steps=8
-       --set model.work.batch_size=16 --set experiment.output=)
+       --set model.work.batch_size=8 --set experiment.output=)
 
 @test "LocalSGD K=4 H=8 with SlowMo: identical on P = 1, 2 and 4" {
   for p in 1 2 4; do

@@ -79,8 +79,9 @@ finish() {
       --run-dir r > log 2>&1 &
     pid=$!
     # both ranks exec'd: the signal mpirun forwards reaches trainers, not its own children
+    # (this mpirun's children: trainers of other tests may run at the same time)
     for i in $(seq 1 500); do
-      [ "$(pgrep -c -f "^$BIN/dpt-train " || true)" -ge 2 ] && break
+      [ "$(pgrep -c -P "$pid" -f "^$BIN/dpt-train " || true)" -ge 2 ] && break
       sleep 0.01
     done
     sleep "$delay"

@@ -154,9 +154,10 @@ stop_in_epoch2() {
 }
 
 @test "DiLoCo and post-local SGD stopped by SIGUSR1 on P = 2 resume exactly on P = 4 and 1" {
-  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 1200 -o fm1200.h5 >/dev/null
-  diloco=(-c "$LOCALSGD" --data fm1200.h5 "${K4[@]}" --set model.epochs=3 "${DILOCO[@]}")
-  post=(-c "$LOCALSGD" --data fm1200.h5 "${K4[@]}" --set model.epochs=3
+  # 600 images: 9 steps of 16 images per worker and epoch, room for the stop in epoch 2
+  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 600 -o fm600.h5 >/dev/null
+  diloco=(-c "$LOCALSGD" --data fm600.h5 "${K4[@]}" --set model.epochs=3 "${DILOCO[@]}")
+  post=(-c "$LOCALSGD" --data fm600.h5 "${K4[@]}" --set model.epochs=3
         --set model.work.local_from_epoch=2 --set model.work.optimizer=LARS
         --set optim.lars_variant=larc --set model.learning_rate=0.5)
   for method in diloco post; do

@@ -24,8 +24,11 @@ values() {
     set -- $spec
     variant=()
     [ "$3" != - ] && variant=(--set "optim.$(echo "$1" | tr A-Z a-z)_variant=$3")
+    # the classic LeNet-5, a tenth of the seed LeNet's work: every optimizer steps the same
+    # layer kinds (conv, linear, biases) whatever their sizes
     "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=2 --set experiment.output= \
-        --set model.optimizer=$1 --set model.learning_rate=$2 "${variant[@]}" --run-dir "r-$1-$3" >/dev/null
+        --set model.name=LeNet5 --set model.optimizer=$1 --set model.learning_rate=$2 \
+        "${variant[@]}" --run-dir "r-$1-$3" >/dev/null
     first=$(values train_loss "r-$1-$3/run.h5" | sed -n 1p)
     second=$(values train_loss "r-$1-$3/run.h5" | sed -n 2p)
     val=$(values val_loss "r-$1-$3/run.h5" | sed -n 1p)
@@ -37,8 +40,9 @@ values() {
 
 @test "a batch of 512 gives the same run on 1, 2 and 4 ranks" {
   for p in 1 2 4; do
+    # 540 training images: a full batch of 512 and a last one of 28, on every P
     mpirun --allow-run-as-root --oversubscribe -np $p "$BIN/dpt-train" -c "$CENTRAL" \
-        --data "$DATA" --set model.epochs=2 --set model.batch_size=512 \
+        --data "$DATA" --limit 600 --set model.epochs=2 --set model.batch_size=512 \
         --set model.optimizer=LAMB --set experiment.output= --run-dir b$p >/dev/null
   done
   for p in 2 4; do
@@ -51,26 +55,29 @@ values() {
 }
 
 @test "linear LR scaling from a reference batch, with warm-up" {
+  # the learning rates do not depend on the model: the classic LeNet-5, cheaper
   "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=3 --set model.warmup=1 \
       --set model.batch_size=256 --set optim.lr_scaling=linear --set optim.lr_ref_batch=64 \
-      --set experiment.output= --run-dir r >/dev/null
+      --set model.name=LeNet5 --set experiment.output= --run-dir r >/dev/null
   # lr0 = 0.01 * 256/64 = 0.04; epoch 0 warms up at 0.1 * lr0; then cosine over 2 epochs
   run values lr r/run.h5
   assert_line --index 0 0.004
   assert_line --index 1 0.04
   assert_line --index 2 0.02
   "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=1 --set model.batch_size=256 \
-      --set optim.lr_scaling=sqrt --set experiment.output= --run-dir s >/dev/null
+      --set model.name=LeNet5 --set optim.lr_scaling=sqrt --set experiment.output= --run-dir s >/dev/null
   run values lr s/run.h5
   assert_line --index 0 0.02
 }
 
 # dyn_run DIR EPOCHS [--set ...]: the seed's dynamic example (local_steps 8, LossLS with
-# n_losses 3) with 16-image worker batches: 270 images per worker, T = 17 local steps
+# n_losses 3) with 16-image worker batches: 270 images per worker, T = 17 local steps. On
+# the classic LeNet-5: H follows the epochs and the loss history, not the model's size.
 dyn_run() {
   local dir=$1 epochs=$2
   shift 2
   "$BIN/dpt-train" -c "$DPT_ROOT/tests/fixtures/seed/dynamic.yaml" --data "$DATA" \
+      --set model.name=LeNet5 \
       --set model.epochs="$epochs" --set model.work.batch_size=16 --set experiment.output= \
       "$@" --run-dir "$dir" >/dev/null
 }
@@ -98,9 +105,11 @@ dyn_run() {
 }
 
 @test "dynamic H: Deviation runs across ranks identically" {
+  # on the classic LeNet-5 H goes 8, 4, 4, 4 as on the seed LeNet, at a tenth of the work
   for p in 1 2; do
     mpirun --allow-run-as-root --oversubscribe -np $p "$BIN/dpt-train" \
         -c "$DPT_ROOT/tests/fixtures/seed/dynamic.yaml" --data "$DATA" --set model.epochs=4 \
+        --set model.name=LeNet5 \
         --set model.work.batch_size=16 --set model.work.dynamic.strategy=Deviation \
         --set experiment.output= --run-dir d$p >/dev/null
   done
