@@ -11,6 +11,7 @@
 
 #include "../data/shard.h"
 #include "../dist/comm.h"
+#include "../nn/model.h"
 #include "../optim/dynamic_h.h"
 #include "../optim/optim.h"
 #include "../optim/outer.h"
@@ -21,7 +22,7 @@
  * whose behaviour it chooses takes. */
 typedef struct dpt_config {
   /* model: */
-  char model_name[32];      /* model.name: "LeNet" (seed variant) or "LeNet5" (classic) */
+  nn_model_kind_t model;    /* model.name: LeNet (seed variant) or LeNet5 (classic) */
   int epochs;               /* model.epochs (>= 1) */
   int batch_size;           /* model.batch_size: global batch of centralized training */
   double learning_rate;     /* model.learning_rate (> 0) */

@@ -29,7 +29,7 @@ static void fails_with(int line, const char *yaml, const char *set, const char *
 TEST(config_defaults_all) {
   dpt_config_t c;
   config_defaults(&c);
-  CHECK(!strcmp(c.model_name, "LeNet") && c.epochs == 150 && c.batch_size == 64);
+  CHECK(c.model == NN_LENET && c.epochs == 150 && c.batch_size == 64);
   CHECK(c.learning_rate == 0.01 && !strcmp(c.loss, "CSE") && c.optimizer == OPT_SGDM);
   CHECK(c.scheduler == SCHED_COSINE && c.optim.weight_decay == 1e-3);
   CHECK(c.warmup == 0 && c.patience == 0 && c.num_workers == 0 && !c.pretrained[0]);
