@@ -7,6 +7,7 @@
 #ifndef DPT_CONFIG_H
 #define DPT_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../data/shard.h"
@@ -106,6 +107,11 @@ char *config_to_yaml(const dpt_config_t *cfg);
  * CSV row: the YAML scalar without quotes. Calls fn once per key in table order. */
 void config_each(const dpt_config_t *cfg,
                  void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
+/* The training method, for tables and summaries: "centralized", "LocalSGD", "SlowMo",
+ * "DiLoCo" (AdamW workers, outer Nesterov), "LocalSGD+Nesterov", with "post-local " in
+ * front when model.work.local_from_epoch > 0 and the workers' optimizer in brackets
+ * when it is not the method's own ("LocalSGD (LAMB)"). */
+void config_method_name(const dpt_config_t *cfg, char *buf, size_t cap);
 /* Markdown table of every key: key, type, default, meaning (for the README). */
 void config_print_reference(void);
 

@@ -107,6 +107,8 @@ void run_metrics_free(run_metrics_t *m) {
   memset(m, 0, sizeof *m);
 }
 
+const char *const run_status_names[] = {"", "running", "complete", "interrupted", NULL};
+
 static void copy_env(char *dst, size_t cap, const char *name) {
   const char *v = getenv(name);
   snprintf(dst, cap, "%s", v ? v : "");

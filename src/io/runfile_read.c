@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config/config_keys.h"
 #include "../core/err.h"
 #include "h5util.h"
 #include "runfile.h"
@@ -80,6 +81,42 @@ static int read_config(hid_t file, runfile_t *r) {
   sort_config(r);
   r->has |= RUNFILE_HAS_CONFIG;
   return 0;
+}
+
+/* The typed config: the stored YAML through the config loader, or, for a file without
+ * it (or whose YAML does not load), the /config values this dpt knows as overrides of
+ * the defaults; the `enabled` keys go last, since a value below model.slowmo turns
+ * SlowMo on as a map does. When neither loads RUNFILE_HAS_TYPED_CONFIG stays unset,
+ * never a failure: the text values stay readable. */
+static void load_typed_config(runfile_t *r, const char *path) {
+  if (r->config_yaml && config_load_string(&r->config, r->config_yaml, path, NULL, 0) == 0) {
+    r->has |= RUNFILE_HAS_TYPED_CONFIG;
+    return;
+  }
+  dpt_clear_error();
+  char **sets = dpt_alloc(sizeof(char *) * (size_t)(cfg_nkeys + 1));
+  int n = 0;
+  for (int last = 0; last < 2; last++)
+    for (int i = 0; i < cfg_nkeys; i++) {
+      const char *key = cfg_keys[i].key, *v = runfile_config(r, key), *dot = strrchr(key, '.');
+      if (!v || (strcmp(dot, ".enabled") == 0) != last) continue;
+      size_t len = strlen(key) + strlen(v) + 2;
+      sets[n] = dpt_alloc(len);
+      snprintf(sets[n++], len, "%s=%s", key, v);
+    }
+  if (config_load_string(&r->config, "{}\n", path, (const char *const *)sets, n) == 0)
+    r->has |= RUNFILE_HAS_TYPED_CONFIG;
+  dpt_clear_error();
+  for (int i = 0; i < n; i++) dpt_free(sets[i]);
+  dpt_free(sets);
+}
+
+/* The status word as run_status_t. */
+static run_status_t status_of(const char *word) {
+  if (!*word) return RUN_STATUS_NONE;
+  for (int s = RUN_STATUS_RUNNING; s < RUN_STATUS_OTHER; s++)
+    if (!strcmp(word, run_status_names[s])) return (run_status_t)s;
+  return RUN_STATUS_OTHER;
 }
 
 static int read_provenance(hid_t file, runfile_t *r) {
@@ -214,6 +251,8 @@ static int read_file(const char *path, runfile_t *r, int strict) {
     }
   }
   H5Fclose(file);
+  r->status = status_of(r->info.status);
+  if (rc == 0 && (r->has & RUNFILE_HAS_CONFIG)) load_typed_config(r, path);
   if (rc < 0) {
     dpt_wrap("%s", path);
     runfile_free(r);
