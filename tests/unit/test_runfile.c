@@ -197,3 +197,38 @@ TEST(runfile_read_types_the_config_and_the_status_or_says_it_cannot) {
   runfile_free(&r);
   unlink(path);
 }
+
+/* Deletes attribute `name` of group `group`. */
+static void drop_attr(const char *path, const char *group, const char *name) {
+  hid_t f = edit(path);
+  hid_t g = H5Gopen2(f, group, H5P_DEFAULT);
+  CHECK(g >= 0 && H5Adelete(g, name) >= 0);
+  H5Gclose(g);
+  H5Fclose(f);
+}
+
+/* The /results parts of the attribute table: the crc and the worker counts are
+ * optional, the test results all or none, what every run has required; a missing
+ * provenance attribute only leaves provenance out. */
+TEST(runfile_read_takes_the_optional_results_parts_whole) {
+  const char *path = write_run("parts");
+  drop_attr(path, "results", "weights_crc32");
+  drop_attr(path, "results", "averagings_total");
+  runfile_t r;
+  CHECK_OK(runfile_read(path, &r));
+  CHECK((r.has & RUNFILE_HAS_RESULTS) && !(r.has & RUNFILE_HAS_CRC) &&
+        !(r.has & RUNFILE_HAS_WORKERS) && r.info.has_test && r.info.test_acc_best == 0.75);
+  runfile_free(&r);
+  drop_attr(path, "provenance", "blas_threads");
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(!(r.has & RUNFILE_HAS_PROVENANCE) && (r.has & RUNFILE_HAS_RESULTS));
+  runfile_free(&r);
+  drop_attr(path, "results", "test_loss_best");
+  refused(path, "/results: missing attribute 'test_loss_best'", 1);
+  CHECK_OK(runfile_read_partial(path, &r));
+  CHECK(!(r.has & RUNFILE_HAS_RESULTS) && !r.info.has_test);
+  runfile_free(&r);
+  drop_attr(path, "results", "wall_time");
+  refused(path, "/results: missing attribute 'wall_time'", 1);
+  unlink(path);
+}
