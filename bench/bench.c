@@ -53,11 +53,14 @@ static void synthetic(dpt_dataset_t *ds) {
 }
 
 int bench_run(const bench_opts_t *o) {
+  /* --model is parsed as model.name is, by the config. */
+  char set[64];
+  snprintf(set, sizeof set, "model.name=%s", o->model);
+  const char *sets[] = {set};
+  dpt_config_t cfg;
+  if (config_load_string(&cfg, "", "dpt-bench --model", sets, 1) < 0) return -1;
   dpt_dataset_t ds;
   synthetic(&ds);
-  dpt_config_t cfg;
-  config_defaults(&cfg);
-  snprintf(cfg.model_name, sizeof cfg.model_name, "%s", o->model);
   cfg.batch_size = o->batch;
   cfg.optimizer = OPT_SGDM;
   cfg.val_fraction = 0;
@@ -77,10 +80,10 @@ int bench_run(const bench_opts_t *o) {
   printf("  kernels: %s (DPT_KERNEL=scalar|avx2|avx512 forces a path); times are this "
          "thread's CPU time\n", nn_kernel_name(nn_kernel()));
   double ips, step_s = bench_step(&t, o, &ips);
-  if (o->sgemm_n > 0) bench_sgemm(m, o, ips);
+  if (o->sgemm_n > 0) bench_sgemm(m, cfg.model, o, ips);
   trainer_free(&t);
-  bench_checkpoint(&ds, o->model, run_dir);
-  bench_local_methods(&ds, o->model, run_dir, step_s, o->batch);
+  bench_checkpoint(&ds, cfg.model, run_dir);
+  bench_local_methods(&ds, cfg.model, run_dir, step_s, o->batch);
   rc = 0;
 out:
   rmdir(run_dir);

@@ -14,7 +14,7 @@
 typedef struct {
   int batch;         /* images per step */
   double seconds;    /* how long to time the step for */
-  const char *model; /* LeNet or LeNet5 */
+  const char *model; /* model.name as given: LeNet or LeNet5 */
   int sgemm_n;       /* size of the square sgemm; 0 skips every sgemm */
 } bench_opts_t;
 
@@ -29,10 +29,11 @@ double bench_now(void);
 /* (a) and (b): returns the seconds of one step (for (f)); *ips its images per second. */
 double bench_step(trainer_t *t, const bench_opts_t *o, double *ips);
 /* (c), against the step's images per second. */
-void bench_sgemm(const nn_model_t *m, const bench_opts_t *o, double ips);
+void bench_sgemm(const nn_model_t *m, nn_model_kind_t kind, const bench_opts_t *o,
+                 double ips);
 /* (e) and (f) on fresh trainers in dir. */
-void bench_checkpoint(const dpt_dataset_t *ds, const char *model, const char *dir);
-void bench_local_methods(const dpt_dataset_t *ds, const char *model, const char *dir,
+void bench_checkpoint(const dpt_dataset_t *ds, nn_model_kind_t model, const char *dir);
+void bench_local_methods(const dpt_dataset_t *ds, nn_model_kind_t model, const char *dir,
                          double step_s, int batch);
 
 #endif

@@ -41,14 +41,15 @@ static double sgemm_gflops(int ta, int tb, int m, int n, int k, double beta, dou
   return best;
 }
 
-void bench_sgemm(const nn_model_t *m, const bench_opts_t *o, double ips) {
+void bench_sgemm(const nn_model_t *m, nn_model_kind_t kind, const bench_opts_t *o,
+                 double ips) {
   printf("\n(c) single-thread cblas_sgemm (OpenBLAS, OPENBLAS_CORETYPE=%s)\n",
          getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(auto)");
   double peak = sgemm_gflops(0, 0, o->sgemm_n, o->sgemm_n, o->sgemm_n, 0, 2.0);
   printf("  %-40s %7.1f GFLOP/s\n", "square", peak);
   printf("  square n = %d; the step above runs at %.0f%% of it\n", o->sgemm_n,
          100 * ips * m->flops_per_image * 1e-9 / peak);
-  if (m->nconv != 2 || strcmp(o->model, "LeNet") != 0) return;
+  if (m->nconv != 2 || kind != NN_LENET) return;
   static const struct { const char *what; int ta, tb, m, n, k; double beta; } sh[] = {
       {"conv1 fwd   784x64x75   (NT)", 0, 1, 784, 64, 75, 0},
       {"conv2 fwd   100x64x1600 (NT)", 0, 1, 100, 64, 1600, 0},

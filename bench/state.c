@@ -30,10 +30,10 @@ static double copy_seconds(const char *from, const char *to) {
 }
 
 /* (e) checkpoint write and read of LocalSGD with K = 8 workers, next to a plain copy. */
-void bench_checkpoint(const dpt_dataset_t *ds, const char *model, const char *dir) {
+void bench_checkpoint(const dpt_dataset_t *ds, nn_model_kind_t model, const char *dir) {
   dpt_config_t cfg;
   config_defaults(&cfg);
-  snprintf(cfg.model_name, sizeof cfg.model_name, "%s", model);
+  cfg.model = model;
   cfg.num_workers = 8;
   cfg.work_optimizer = OPT_ADAMW;
   cfg.val_fraction = 0;
@@ -60,7 +60,8 @@ void bench_checkpoint(const dpt_dataset_t *ds, const char *model, const char *di
   }
   struct stat st;
   double mb = stat(t.ckpt_path, &st) == 0 ? st.st_size / 1e6 : 0;
-  printf("\n(e) checkpoint.h5, LocalSGD K = 8, %s, 1 rank (best of 3)\n", model);
+  printf("\n(e) checkpoint.h5, LocalSGD K = 8, %s, 1 rank (best of 3)\n",
+         nn_model_name(model));
   printf("  size %.1f MB   write %.3f s (%.0f MB/s, fsync + rename)   read %.3f s   "
          "cp %.3f s   write/cp %.2fx\n", mb, best_w, mb / best_w, best_r, best_c,
          best_w / best_c);
@@ -73,7 +74,7 @@ void bench_checkpoint(const dpt_dataset_t *ds, const char *model, const char *di
  * the outer step, the state averaging of model.work.momentum: average) for each outer
  * optimizer, against an epoch of 8 workers' steps with H = 8; and each inner
  * optimizer's memory per worker (parameters and optimizer state). */
-void bench_local_methods(const dpt_dataset_t *ds, const char *model, const char *dir,
+void bench_local_methods(const dpt_dataset_t *ds, nn_model_kind_t model, const char *dir,
                                 double step_s, int batch) {
   static const struct { outer_kind_t kind; double lr, mu; } outers[] = {
       {OUTER_NONE, 1.0, 0.0}, {OUTER_SLOWMO, 1.0, 0.6}, {OUTER_NESTEROV, 0.7, 0.9}};
@@ -88,7 +89,7 @@ void bench_local_methods(const dpt_dataset_t *ds, const char *model, const char 
   for (int o = 0; o < 3; o++) {
     dpt_config_t cfg;
     config_defaults(&cfg);
-    snprintf(cfg.model_name, sizeof cfg.model_name, "%s", model);
+    cfg.model = model;
     cfg.num_workers = 8;
     cfg.work_optimizer = OPT_ADAMW;
     cfg.local_momentum = LOCAL_MOMENTUM_AVERAGE;

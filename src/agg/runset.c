@@ -24,16 +24,10 @@ static char *run_dir(const char *path) {
   return d;
 }
 
-/* The run file's view for tables: its config pairs taken over, every column the file
- * holds as doubles. */
+/* The run file's view for tables: every column the file holds as doubles, the rest of
+ * the file kept. */
 static void take_runfile(agg_run_t *run, runfile_t *f) {
   const run_info_t *in = &f->info;
-  snprintf(run->status, sizeof run->status, "%s", in->status);
-  run->ncfg = f->ncfg;
-  run->cfg_key = f->cfg_key;
-  run->cfg_val = f->cfg_val;
-  f->ncfg = 0;
-  f->cfg_key = f->cfg_val = NULL;
   run->n = f->metrics.n;
   for (int c = 0; c < RUN_M_COUNT; c++) {
     if (!(f->has_metric & (1u << c))) continue;
@@ -51,6 +45,12 @@ static void take_runfile(agg_run_t *run, runfile_t *f) {
   run->test_acc_last = in->test_acc_last;
   run->test_loss_best = in->test_loss_best;
   run->test_acc_best = in->test_acc_best;
+  run_metrics_free(&f->metrics);
+  run->file = *f;
+  if (f->has & RUNFILE_HAS_TYPED_CONFIG)
+    config_method_name(&f->config, run->method, sizeof run->method);
+  else
+    snprintf(run->method, sizeof run->method, "?");
 }
 
 int agg_run_read(const char *path, agg_run_t *run) {
@@ -70,18 +70,11 @@ int agg_run_read(const char *path, agg_run_t *run) {
   run->path = dpt_strdup(path);
   run->dir = run_dir(path);
   take_runfile(run, &f);
-  runfile_free(&f);
-  agg_run_method(run, run->method, sizeof run->method);
   return 0;
 }
 
 void agg_run_free(agg_run_t *run) {
-  for (int i = 0; i < run->ncfg; i++) {
-    dpt_free(run->cfg_key[i]);
-    dpt_free(run->cfg_val[i]);
-  }
-  dpt_free(run->cfg_key);
-  dpt_free(run->cfg_val);
+  runfile_free(&run->file);
   for (int m = 0; m < RUN_M_COUNT; m++) dpt_free(run->metric[m]);
   dpt_free(run->path);
   dpt_free(run->dir);
@@ -89,14 +82,7 @@ void agg_run_free(agg_run_t *run) {
 }
 
 const char *agg_run_config(const agg_run_t *run, const char *key) {
-  int lo = 0, hi = run->ncfg - 1;
-  while (lo <= hi) {
-    int mid = (lo + hi) / 2, c = strcmp(run->cfg_key[mid], key);
-    if (c == 0) return run->cfg_val[mid];
-    if (c < 0) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return NULL;
+  return runfile_config(&run->file, key);
 }
 
 /* ---------------------------------------------------------------- finding files */
@@ -151,14 +137,14 @@ void agg_runset_collect(agg_runset_t *set, const char *const *paths, int npaths,
     agg_run_t run;
     if (agg_run_read(files.v[i], &run) < 0) {
       add_skip(set, files.v[i], dpt_errmsg());
-    } else if (strcmp(run.status, "complete") != 0 && !include_unfinished) {
+    } else if (run.file.status != RUN_STATUS_COMPLETE && !include_unfinished) {
       char reason[96];
       snprintf(reason, sizeof reason, "%s, %lld epoch%s recorded (--include-unfinished counts it)",
-               run.status, (long long)run.n, run.n == 1 ? "" : "s");
+               run.file.info.status, (long long)run.n, run.n == 1 ? "" : "s");
       add_skip(set, files.v[i], reason);
       agg_run_free(&run);
     } else {
-      if (strcmp(run.status, "complete") != 0) set->nunfinished++;
+      if (run.file.status != RUN_STATUS_COMPLETE) set->nunfinished++;
       if (set->nruns == set->capruns) {
         set->capruns = set->capruns ? 2 * set->capruns : 64;
         set->runs = dpt_realloc(set->runs, sizeof(agg_run_t) * (size_t)set->capruns);
@@ -179,33 +165,4 @@ void agg_runset_free(agg_runset_t *set) {
   dpt_free(set->runs);
   dpt_free(set->skips);
   memset(set, 0, sizeof *set);
-}
-
-static const char *config_or(const agg_run_t *run, const char *key, const char *dflt) {
-  const char *v = agg_run_config(run, key);
-  return v ? v : dflt;
-}
-
-void agg_run_method(const agg_run_t *run, char *buf, size_t cap) {
-  const char *workers = config_or(run, "model.num_workers", "0");
-  if (!strcmp(workers, "0")) {
-    snprintf(buf, cap, "centralized"); /* its optimizer is a key of its own */
-    return;
-  }
-  const char *outer = config_or(run, "model.outer.type",
-                                !strcmp(config_or(run, "model.slowmo.enabled", "false"), "true")
-                                    ? "slowmo" : "none");
-  const char *inner = config_or(run, "model.work.optimizer", "SGDM"), *own = "SGDM";
-  const char *name = "LocalSGD";
-  if (!strcmp(outer, "slowmo")) {
-    name = "SlowMo";
-  } else if (!strcmp(outer, "nesterov")) {
-    int diloco = !strcmp(inner, "AdamW");
-    name = diloco ? "DiLoCo" : "LocalSGD+Nesterov";
-    own = diloco ? "AdamW" : own;
-  }
-  int post = strcmp(config_or(run, "model.work.local_from_epoch", "0"), "0") != 0;
-  int n = snprintf(buf, cap, "%s%s", post ? "post-local " : "", name);
-  if (strcmp(inner, own) && n >= 0 && (size_t)n < cap)
-    snprintf(buf + n, cap - (size_t)n, " (%s)", inner);
 }

@@ -12,16 +12,17 @@
 typedef struct {
   char *path;               /* as found */
   char *dir;                /* the run directory (path without "/run.h5") */
-  char status[16];          /* complete | running | interrupted */
-  int ncfg;
-  char **cfg_key, **cfg_val; /* /config attributes, sorted by key */
+  runfile_t file;           /* status, config (text and typed), results; its metrics
+                               are freed (the doubles below hold them) */
   int64_t n;                /* epochs recorded */
   double *metric[RUN_M_COUNT]; /* n values each; NULL when the file lacks the column */
   int64_t epochs_run, best_epoch, stopped_early;
   double best_val_acc, wall_time;
   int has_test;             /* test_* below were in the file */
   double test_loss_last, test_acc_last, test_loss_best, test_acc_best;
-  char method[64];          /* the key "method": agg_run_method of the config */
+  /* The key "method": config_method_name of the typed config; "?" for a run whose
+   * config does not load (it is still listed). */
+  char method[64];
 } agg_run_t;
 
 typedef struct {
@@ -43,12 +44,6 @@ typedef struct {
  * (status says so); the caller decides what to do with it. */
 int agg_run_read(const char *path, agg_run_t *run);
 void agg_run_free(agg_run_t *run);
-/* The training method the config describes, for tables: "centralized", "LocalSGD",
- * "SlowMo", "DiLoCo" (AdamW workers, outer Nesterov), "LocalSGD+Nesterov", with
- * "post-local " in front when model.work.local_from_epoch > 0 and the workers' optimizer
- * in brackets when it is not the method's own ("LocalSGD (LAMB)"). Runs written before
- * model.outer read their SlowMo from model.slowmo.enabled. */
-void agg_run_method(const agg_run_t *run, char *buf, size_t cap);
 /* The /config value of a dotted key, or NULL when the run has no such key. */
 const char *agg_run_config(const agg_run_t *run, const char *key);
 

@@ -110,7 +110,7 @@ double agg_field_value(const agg_run_t *r, int field, double target) {
 
 const char *agg_key_text(const agg_run_t *r, const char *key) {
   if (!strcmp(key, "run")) return r->dir;
-  if (!strcmp(key, "status")) return r->status;
+  if (!strcmp(key, "status")) return r->file.info.status;
   if (!strcmp(key, "method")) return r->method;
   return agg_run_config(r, key);
 }
@@ -142,11 +142,11 @@ static const char *const replicate_keys[] = {
 
 int agg_varying_keys(const agg_run_t *const *runs, int n, const char ***keys) {
   size_t total_keys = 0;
-  for (int i = 0; i < n; i++) total_keys += (size_t)runs[i]->ncfg;
+  for (int i = 0; i < n; i++) total_keys += (size_t)runs[i]->file.ncfg;
   const char **all = dpt_alloc(sizeof(char *) * (total_keys + 1)); /* + "method" */
   size_t m = 0;
   for (int i = 0; i < n; i++)
-    for (int k = 0; k < runs[i]->ncfg; k++) all[m++] = runs[i]->cfg_key[k];
+    for (int k = 0; k < runs[i]->file.ncfg; k++) all[m++] = runs[i]->file.cfg_key[k];
   qsort(all, m, sizeof(char *), cmp_cstr);
   int out = 0;
   for (size_t i = 0; i < m; i++) {

@@ -28,7 +28,7 @@ int agg_field_find(const char *name);
 double agg_field_value(const agg_run_t *r, int field, double target);
 
 /* ---- keys: a dotted config key, or "run" (the run directory), "status" or "method"
- * (agg_run_method) */
+ * (config_method_name) */
 
 /* The key's text for one run, or NULL when the run has no such key. */
 const char *agg_key_text(const agg_run_t *r, const char *key);

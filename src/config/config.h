@@ -7,10 +7,12 @@
 #ifndef DPT_CONFIG_H
 #define DPT_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../data/shard.h"
 #include "../dist/comm.h"
+#include "../nn/model.h"
 #include "../optim/dynamic_h.h"
 #include "../optim/optim.h"
 #include "../optim/outer.h"
@@ -21,7 +23,7 @@
  * whose behaviour it chooses takes. */
 typedef struct dpt_config {
   /* model: */
-  char model_name[32];      /* model.name: "LeNet" (seed variant) or "LeNet5" (classic) */
+  nn_model_kind_t model;    /* model.name: LeNet (seed variant) or LeNet5 (classic) */
   int epochs;               /* model.epochs (>= 1) */
   int batch_size;           /* model.batch_size: global batch of centralized training */
   double learning_rate;     /* model.learning_rate (> 0) */
@@ -105,6 +107,11 @@ char *config_to_yaml(const dpt_config_t *cfg);
  * CSV row: the YAML scalar without quotes. Calls fn once per key in table order. */
 void config_each(const dpt_config_t *cfg,
                  void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
+/* The training method, for tables and summaries: "centralized", "LocalSGD", "SlowMo",
+ * "DiLoCo" (AdamW workers, outer Nesterov), "LocalSGD+Nesterov", with "post-local " in
+ * front when model.work.local_from_epoch > 0 and the workers' optimizer in brackets
+ * when it is not the method's own ("LocalSGD (LAMB)"). */
+void config_method_name(const dpt_config_t *cfg, char *buf, size_t cap);
 /* Markdown table of every key: key, type, default, meaning (for the README). */
 void config_print_reference(void);
 

@@ -19,13 +19,12 @@
 
 #define FIELD(f) offsetof(dpt_config_t, f), sizeof(((dpt_config_t *)0)->f)
 
-static const char *const model_names[] = {"LeNet", "LeNet5", NULL};
 static const char *const losses[] = {"CSE", NULL};
 
 /* Keys of one map must stay contiguous: the resolved YAML and the "expected one of"
  * lists are produced in one pass over this order. */
 const cfg_key_t cfg_keys[] = {
-    {"model.name", T_ENUM, FIELD(model_name), "LeNet", model_names,
+    {"model.name", T_ENUM_ID, FIELD(model), "LeNet", nn_model_names,
      .doc = "architecture: LeNet (the seed's 64-64-384-192 variant) or LeNet5 (classic)"},
     {"model.epochs", T_INT, FIELD(epochs), "150", .range = ">= 1", .doc = "training epochs"},
     {"model.batch_size", T_INT, FIELD(batch_size), "64", .range = "[1, 1048576]",

@@ -122,11 +122,11 @@ int insp_export_torch(const char *ckpt, const char *out, const char *data_path) 
              data_path);
     goto fail;
   }
-  TRY(nn_model_init(&m, cfg.model_name, ds.channels, INPUT_SIZE, INPUT_SIZE,
+  TRY(nn_model_init(&m, cfg.model, ds.channels, INPUT_SIZE, INPUT_SIZE,
                     ds.num_classes, 1));
   if ((int64_t)m.nparams != nparams) {
     dpt_fail("%s: %lld parameters, but %s on %s has %zu", ckpt, (long long)nparams,
-             cfg.model_name, data_path, m.nparams);
+             nn_model_name(cfg.model), data_path, m.nparams);
     goto fail;
   }
   params = dpt_alloc(sizeof(float) * m.nparams);
@@ -134,7 +134,8 @@ int insp_export_torch(const char *ckpt, const char *out, const char *data_path) 
   file = h5_create_tmp(out, tmp, sizeof tmp, "dpt-torch", TORCH_SCHEMA_VERSION,
                        "dpt-inspect", H5P_DEFAULT);
   if (file < 0) goto fail;
-  if (h5_attr_str(file, "model", cfg.model_name) < 0 || write_normalisation(file, &ds) < 0 ||
+  if (h5_attr_str(file, "model", nn_model_name(cfg.model)) < 0 ||
+      write_normalisation(file, &ds) < 0 ||
       h5_attr_str(file, "source_checkpoint", ckpt) < 0 ||
       h5_attr_i64(file, "epoch", epoch) < 0 || write_tensors(file, &m, params) < 0 ||
       /* Written last: readers trust only a file that has it. */

@@ -89,18 +89,19 @@ static double last(const runfile_t *r, run_metric_t c) {
 static void run_setup(FILE *out, const runfile_t *r) {
   const run_info_t *in = &r->info;
   fprintf(out, "  %-11s %s v%s, status %s\n", "experiment", cfg(r, "experiment.name"),
-          cfg(r, "experiment.version"), *in->status ? in->status : "?");
+          cfg(r, "experiment.version"), r->status != RUN_STATUS_NONE ? in->status : "?");
   fprintf(out, "  %-11s %s, %s, lr %s, batch %s, %s, weight decay %s\n", "model",
           cfg(r, "model.name"), cfg(r, "model.optimizer"), cfg(r, "model.learning_rate"),
           cfg(r, "model.batch_size"), cfg(r, "model.scheduler"), cfg(r, "model.weight_decay"));
-  const char *K = cfg(r, "model.num_workers");
-  if (!strcmp(K, "0"))
+  /* A config that does not load (a damaged file) shows its values as text. */
+  const dpt_config_t *c = r->has & RUNFILE_HAS_TYPED_CONFIG ? &r->config : NULL;
+  if (c && c->num_workers == 0)
     fprintf(out, "  %-11s K = 0 (centralized: one model, gradients reduced every step)\n",
             "workers");
   else
     fprintf(out, "  %-11s K = %s LocalSGD workers, H = %s local steps, worker batch %s%s\n",
-            "workers", K, cfg(r, "model.work.local_steps"), cfg(r, "model.work.batch_size"),
-            !strcmp(cfg(r, "model.slowmo.enabled"), "true") ? ", SlowMo" : "");
+            "workers", cfg(r, "model.num_workers"), cfg(r, "model.work.local_steps"),
+            cfg(r, "model.work.batch_size"), c && c->slowmo_enabled ? ", SlowMo" : "");
   fprintf(out, "  %-11s %s:", "data", cfg(r, "data.path"));
   const int64_t sizes[] = {in->train_images, in->val_images, in->test_images};
   const char *splits[] = {"train", "val", "test"};

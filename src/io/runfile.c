@@ -9,6 +9,7 @@
 
 #include "../core/err.h"
 #include "h5util.h"
+#include "runfile_info.h"
 
 /* Every per-epoch column once, indexed by run_metric_t: growing, freeing, writing and
  * reading walk this table. */
@@ -107,6 +108,8 @@ void run_metrics_free(run_metrics_t *m) {
   memset(m, 0, sizeof *m);
 }
 
+const char *const run_status_names[] = {"", "running", "complete", "interrupted", NULL};
+
 static void copy_env(char *dst, size_t cap, const char *name) {
   const char *v = getenv(name);
   snprintf(dst, cap, "%s", v ? v : "");
@@ -124,26 +127,6 @@ void run_info_init(run_info_t *info, int64_t mpi_ranks) {
   copy_env(info->slurm_array_job_id, sizeof info->slurm_array_job_id, "SLURM_ARRAY_JOB_ID");
   copy_env(info->slurm_array_task_id, sizeof info->slurm_array_task_id,
            "SLURM_ARRAY_TASK_ID");
-}
-
-static int write_provenance(hid_t file, const run_info_t *info) {
-  hid_t g = H5Gcreate2(file, "provenance", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  if (g < 0) return dpt_fail("cannot create group /provenance");
-  int rc = 0;
-  if (h5_attr_str(g, "hostname", info->hostname) < 0 ||
-      h5_attr_str(g, "start_time", info->start_time) < 0 ||
-      h5_attr_str(g, "end_time", info->end_time) < 0 ||
-      h5_attr_i64(g, "mpi_ranks", info->mpi_ranks) < 0 ||
-      h5_attr_i64(g, "blas_threads", info->blas_threads) < 0 ||
-      h5_attr_str(g, "slurm_job_id", info->slurm_job_id) < 0 ||
-      h5_attr_str(g, "slurm_array_job_id", info->slurm_array_job_id) < 0 ||
-      h5_attr_str(g, "slurm_array_task_id", info->slurm_array_task_id) < 0 ||
-      h5_attr_i64(g, "train_images", info->train_images) < 0 ||
-      h5_attr_i64(g, "val_images", info->val_images) < 0 ||
-      h5_attr_i64(g, "test_images", info->test_images) < 0)
-    rc = -1;
-  H5Gclose(g);
-  return rc;
 }
 
 static int write_metrics(hid_t file, const run_metrics_t *m) {
@@ -170,29 +153,6 @@ static int write_workers(hid_t file, const run_info_t *info) {
   return rc;
 }
 
-static int write_results(hid_t file, const run_info_t *info) {
-  hid_t g = H5Gcreate2(file, "results", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  if (g < 0) return dpt_fail("cannot create group /results");
-  int rc = 0;
-  if (h5_attr_i64(g, "epochs_run", info->epochs_run) < 0 ||
-      h5_attr_i64(g, "best_epoch", info->best_epoch) < 0 ||
-      h5_attr_f64(g, "best_val_acc", info->best_val_acc) < 0 ||
-      h5_attr_i64(g, "stopped_early", info->stopped_early) < 0 ||
-      h5_attr_f64(g, "wall_time", info->wall_time) < 0 ||
-      h5_attr_i64(g, "num_workers", info->num_workers) < 0 ||
-      h5_attr_i64(g, "averagings_total", info->averagings_total) < 0)
-    rc = -1;
-  if (rc == 0 && info->has_test &&
-      (h5_attr_f64(g, "test_loss_last", info->test_loss_last) < 0 ||
-       h5_attr_f64(g, "test_acc_last", info->test_acc_last) < 0 ||
-       h5_attr_f64(g, "test_loss_best", info->test_loss_best) < 0 ||
-       h5_attr_f64(g, "test_acc_best", info->test_acc_best) < 0 ||
-       h5_attr_i64(g, "weights_crc32", info->weights_crc32) < 0))
-    rc = -1;
-  H5Gclose(g);
-  return rc;
-}
-
 int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *info,
                   const run_metrics_t *m) {
   char tmp[4096];
@@ -200,8 +160,8 @@ int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *i
                              "dpt-train", H5P_DEFAULT);
   if (file < 0) return -1;
   if (h5_attr_str(file, "status", info->status) < 0 || runfile_config_write(file, cfg) < 0 ||
-      write_provenance(file, info) < 0 || write_metrics(file, m) < 0 ||
-      write_results(file, info) < 0 || write_workers(file, info) < 0 ||
+      runfile_info_write(file, info) < 0 || write_metrics(file, m) < 0 ||
+      write_workers(file, info) < 0 ||
       /* Written last: readers trust only a file that has it. */
       h5_attr_i64(file, "complete", 1) < 0) {
     h5_abandon(file, tmp);

@@ -51,8 +51,17 @@ void *run_metrics_column(const run_metrics_t *m, run_metric_t c);
 /* Value i of column c as a double, whatever its type. */
 double run_metrics_value(const run_metrics_t *m, run_metric_t c, int64_t i);
 
+/* The root attribute `status`, parsed once by runfile_read (run_status_names[] spells
+ * the known words, in this order). */
+typedef enum {
+  RUN_STATUS_NONE,      /* absent or unreadable */
+  RUN_STATUS_RUNNING, RUN_STATUS_COMPLETE, RUN_STATUS_INTERRUPTED,
+  RUN_STATUS_OTHER      /* a word this dpt does not know */
+} run_status_t;
+extern const char *const run_status_names[];
+
 typedef struct {
-  char status[16];      /* running | complete | interrupted */
+  char status[16];      /* running | complete | interrupted: the word written */
   char hostname[256];
   char start_time[32], end_time[32];
   int64_t mpi_ranks, blas_threads;
@@ -119,6 +128,7 @@ enum {
   RUNFILE_HAS_RESULTS = 1 << 4,     /* the /results attributes every run has */
   RUNFILE_HAS_WORKERS = 1 << 5,     /* /results num_workers and averagings_total */
   RUNFILE_HAS_CRC = 1 << 6,         /* /results weights_crc32 (with the test results) */
+  RUNFILE_HAS_TYPED_CONFIG = 1 << 7, /* runfile_t.config: the run's config, loaded */
 };
 
 typedef struct {
@@ -128,6 +138,11 @@ typedef struct {
   char *config_yaml;         /* the resolved config as YAML; NULL when absent */
   int ncfg;
   char **cfg_key, **cfg_val; /* /config as config text ("64", "true"), sorted by key */
+  /* The config loaded by the config module from config_yaml or, without it, from the
+   * /config values; set when `has` says RUNFILE_HAS_TYPED_CONFIG (not when neither
+   * loads, as for a file of another version with keys this dpt does not know). */
+  dpt_config_t config;
+  run_status_t status;       /* info.status parsed */
   run_info_t info;           /* status, /provenance, /results; class_hist stays NULL */
   run_metrics_t metrics;     /* /metrics; a column the file lacks is all zeros */
   uint32_t has_metric;       /* bit c: the file holds column c (run_metric_t) */

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config/config_keys.h"
 #include "../core/err.h"
 #include "h5util.h"
+#include "runfile_info.h"
 #include "runfile.h"
 
 /* ---------------------------------------------------------------- small readers */
@@ -17,14 +19,6 @@ static int str_into(hid_t obj, const char *name, char *buf, size_t cap) {
   snprintf(buf, cap, "%s", v);
   dpt_free(v);
   return 0;
-}
-
-/* Opens group `name` of file, or fails with "no /NAME group". */
-static hid_t open_group(hid_t file, const char *name) {
-  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return dpt_fail("no /%s group", name);
-  hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
-  if (g < 0) return dpt_fail("cannot open /%s", name);
-  return g;
 }
 
 /* ---------------------------------------------------------------- the parts */
@@ -69,7 +63,7 @@ static int read_config(hid_t file, runfile_t *r) {
   if (H5Aexists(file, "config") > 0 && h5_read_attr_str(file, "config", &r->config_yaml) == 0)
     r->has |= RUNFILE_HAS_CONFIG_YAML;
   dpt_clear_error();
-  hid_t g = open_group(file, "config");
+  hid_t g = runfile_open_group(file, "config");
   if (g < 0) return -1;
   cfg_ctx_t c = {r, 0, 0};
   hsize_t idx = 0;
@@ -82,28 +76,44 @@ static int read_config(hid_t file, runfile_t *r) {
   return 0;
 }
 
+/* The typed config: the stored YAML through the config loader, or, for a file without
+ * it (or whose YAML does not load), the /config values this dpt knows as overrides of
+ * the defaults; the `enabled` keys go last, since a value below model.slowmo turns
+ * SlowMo on as a map does. When neither loads RUNFILE_HAS_TYPED_CONFIG stays unset,
+ * never a failure: the text values stay readable. */
+static void load_typed_config(runfile_t *r, const char *path) {
+  if (r->config_yaml && config_load_string(&r->config, r->config_yaml, path, NULL, 0) == 0) {
+    r->has |= RUNFILE_HAS_TYPED_CONFIG;
+    return;
+  }
+  dpt_clear_error();
+  char **sets = dpt_alloc(sizeof(char *) * (size_t)(cfg_nkeys + 1));
+  int n = 0;
+  for (int last = 0; last < 2; last++)
+    for (int i = 0; i < cfg_nkeys; i++) {
+      const char *key = cfg_keys[i].key, *v = runfile_config(r, key), *dot = strrchr(key, '.');
+      if (!v || (strcmp(dot, ".enabled") == 0) != last) continue;
+      size_t len = strlen(key) + strlen(v) + 2;
+      sets[n] = dpt_alloc(len);
+      snprintf(sets[n++], len, "%s=%s", key, v);
+    }
+  if (config_load_string(&r->config, "{}\n", path, (const char *const *)sets, n) == 0)
+    r->has |= RUNFILE_HAS_TYPED_CONFIG;
+  dpt_clear_error();
+  for (int i = 0; i < n; i++) dpt_free(sets[i]);
+  dpt_free(sets);
+}
+
+/* The status word as run_status_t. */
+static run_status_t status_of(const char *word) {
+  if (!*word) return RUN_STATUS_NONE;
+  for (int s = RUN_STATUS_RUNNING; s < RUN_STATUS_OTHER; s++)
+    if (!strcmp(word, run_status_names[s])) return (run_status_t)s;
+  return RUN_STATUS_OTHER;
+}
+
 static int read_provenance(hid_t file, runfile_t *r) {
-  run_info_t *in = &r->info;
-  hid_t g = open_group(file, "provenance");
-  if (g < 0) return -1;
-  int rc = 0;
-  if (str_into(g, "hostname", in->hostname, sizeof in->hostname) < 0 ||
-      str_into(g, "start_time", in->start_time, sizeof in->start_time) < 0 ||
-      str_into(g, "end_time", in->end_time, sizeof in->end_time) < 0 ||
-      h5_read_attr_i64(g, "mpi_ranks", &in->mpi_ranks) < 0 ||
-      h5_read_attr_i64(g, "blas_threads", &in->blas_threads) < 0 ||
-      str_into(g, "slurm_job_id", in->slurm_job_id, sizeof in->slurm_job_id) < 0 ||
-      str_into(g, "slurm_array_job_id", in->slurm_array_job_id,
-               sizeof in->slurm_array_job_id) < 0 ||
-      str_into(g, "slurm_array_task_id", in->slurm_array_task_id,
-               sizeof in->slurm_array_task_id) < 0 ||
-      h5_read_attr_i64(g, "train_images", &in->train_images) < 0 ||
-      h5_read_attr_i64(g, "val_images", &in->val_images) < 0 ||
-      h5_read_attr_i64(g, "test_images", &in->test_images) < 0)
-    rc = dpt_wrap("/provenance");
-  H5Gclose(g);
-  if (rc == 0) r->has |= RUNFILE_HAS_PROVENANCE;
-  return rc;
+  return runfile_info_read(file, "provenance", r);
 }
 
 /* One column: absent is fine for an optional one; present, it must match /metrics/epoch. */
@@ -124,7 +134,7 @@ static int read_column(hid_t g, runfile_t *r, run_metric_t c) {
 }
 
 static int read_metrics(hid_t file, runfile_t *r) {
-  hid_t g = open_group(file, "metrics");
+  hid_t g = runfile_open_group(file, "metrics");
   if (g < 0) return -1;
   int rc = 0, rank;
   hsize_t dims[8];
@@ -142,39 +152,7 @@ static int read_metrics(hid_t file, runfile_t *r) {
 }
 
 static int read_results(hid_t file, runfile_t *r) {
-  run_info_t *in = &r->info;
-  hid_t g = open_group(file, "results");
-  if (g < 0) return -1;
-  int rc = 0;
-  if (h5_read_attr_i64(g, "epochs_run", &in->epochs_run) < 0 ||
-      h5_read_attr_i64(g, "best_epoch", &in->best_epoch) < 0 ||
-      h5_read_attr_f64(g, "best_val_acc", &in->best_val_acc) < 0 ||
-      h5_read_attr_i64(g, "stopped_early", &in->stopped_early) < 0 ||
-      h5_read_attr_f64(g, "wall_time", &in->wall_time) < 0) {
-    rc = dpt_wrap("/results");
-  } else if (H5Aexists(g, "test_acc_last") > 0) {
-    in->has_test = 1;
-    if (h5_read_attr_f64(g, "test_loss_last", &in->test_loss_last) < 0 ||
-        h5_read_attr_f64(g, "test_acc_last", &in->test_acc_last) < 0 ||
-        h5_read_attr_f64(g, "test_loss_best", &in->test_loss_best) < 0 ||
-        h5_read_attr_f64(g, "test_acc_best", &in->test_acc_best) < 0) {
-      in->has_test = 0;
-      rc = dpt_wrap("/results");
-    }
-  }
-  if (rc == 0) {
-    r->has |= RUNFILE_HAS_RESULTS;
-    if (H5Aexists(g, "weights_crc32") > 0 &&
-        h5_read_attr_i64(g, "weights_crc32", &in->weights_crc32) == 0)
-      r->has |= RUNFILE_HAS_CRC;
-    if (H5Aexists(g, "num_workers") > 0 && H5Aexists(g, "averagings_total") > 0 &&
-        h5_read_attr_i64(g, "num_workers", &in->num_workers) == 0 &&
-        h5_read_attr_i64(g, "averagings_total", &in->averagings_total) == 0)
-      r->has |= RUNFILE_HAS_WORKERS;
-    dpt_clear_error();
-  }
-  H5Gclose(g);
-  return rc;
+  return runfile_info_read(file, "results", r);
 }
 
 /* ---------------------------------------------------------------- the file */
@@ -214,6 +192,8 @@ static int read_file(const char *path, runfile_t *r, int strict) {
     }
   }
   H5Fclose(file);
+  r->status = status_of(r->info.status);
+  if (rc == 0 && (r->has & RUNFILE_HAS_CONFIG)) load_typed_config(r, path);
   if (rc < 0) {
     dpt_wrap("%s", path);
     runfile_free(r);

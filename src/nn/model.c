@@ -10,6 +10,10 @@
 #include "../core/rng.h"
 #include "kernel.h"
 
+const char *const nn_model_names[] = {"LeNet", "LeNet5", NULL};
+
+const char *nn_model_name(nn_model_kind_t kind) { return nn_model_names[kind]; }
+
 static void add_tensor(nn_model_t *m, const char *name, size_t size, int fan_in,
                        int is_bias) {
   nn_tensor_t *t = &m->tensors[m->ntensors++];
@@ -92,17 +96,14 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
   return 0;
 }
 
-int nn_model_init(nn_model_t *m, const char *name, int in_c, int in_h, int in_w,
+int nn_model_init(nn_model_t *m, nn_model_kind_t kind, int in_c, int in_h, int in_w,
                   int num_classes, int max_batch) {
   static const int seed_conv[] = {64, 64}, seed_fc[] = {384, 192};
   static const int classic_conv[] = {6, 16}, classic_fc[] = {120, 84};
-  if (strcmp(name, "LeNet") == 0)
-    return nn_model_init_custom(m, 2, seed_conv, 5, 2, seed_fc, in_c, in_h, in_w,
-                                num_classes, max_batch);
-  if (strcmp(name, "LeNet5") == 0)
-    return nn_model_init_custom(m, 2, classic_conv, 5, 2, classic_fc, in_c, in_h, in_w,
-                                num_classes, max_batch);
-  return dpt_fail("model: unknown model '%s' (expected LeNet or LeNet5)", name);
+  int seed = kind == NN_LENET;
+  return nn_model_init_custom(m, 2, seed ? seed_conv : classic_conv, 5, 2,
+                              seed ? seed_fc : classic_fc, in_c, in_h, in_w, num_classes,
+                              max_batch);
 }
 
 void nn_model_free(nn_model_t *m) {

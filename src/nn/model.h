@@ -17,6 +17,11 @@
 #define NN_MAX_FC 4
 #define NN_MAX_TENSORS (2 * (NN_MAX_CONV + NN_MAX_FC))
 
+/* model.name: the presets; nn_model_names[] spells them, in this order. */
+typedef enum { NN_LENET, NN_LENET5 } nn_model_kind_t;
+extern const char *const nn_model_names[];
+const char *nn_model_name(nn_model_kind_t kind);
+
 typedef struct {
   size_t offset, size;  /* into the flat parameter buffer */
   int fan_in;           /* PyTorch's fan_in: C_in*k*k or in_features */
@@ -52,9 +57,9 @@ typedef struct {
   nn_prof_t *prof;              /* NULL, or where forward/backward add their time */
 } nn_model_t;
 
-/* Builds a preset: "LeNet" (the seed's variant: 64-64 filters, 384-192 units) or
- * "LeNet5" (classic: 6-16 filters, 120-84 units), for in_c x in_h x in_w inputs. */
-int nn_model_init(nn_model_t *m, const char *name, int in_c, int in_h, int in_w,
+/* Builds a preset: NN_LENET (the seed's variant: 64-64 filters, 384-192 units) or
+ * NN_LENET5 (classic: 6-16 filters, 120-84 units), for in_c x in_h x in_w inputs. */
+int nn_model_init(nn_model_t *m, nn_model_kind_t kind, int in_c, int in_h, int in_w,
                   int num_classes, int max_batch);
 /* A custom member of the family (for tests): conv channels and fc units. */
 int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int kernel,

@@ -16,14 +16,13 @@
 const char *const sweep_state_names[TASK_NSTATES] = {
     "done", "running", "pending", "interrupted", "failed", "never started"};
 
-/* The status word of a run file. */
-static sweep_run_t run_of(const char *status) {
-  static const struct { const char *word; sweep_run_t run; } words[] = {
-      {"running", SWEEP_RUN_RUNNING}, {"interrupted", SWEEP_RUN_INTERRUPTED},
-      {"complete", SWEEP_RUN_COMPLETE}};
-  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-    if (!strcmp(status, words[i].word)) return words[i].run;
-  return SWEEP_RUN_OTHER;
+/* The task's view of a run file's status. */
+static sweep_run_t run_of(run_status_t status) {
+  static const sweep_run_t runs[] = {
+      [RUN_STATUS_NONE] = SWEEP_RUN_DAMAGED, [RUN_STATUS_RUNNING] = SWEEP_RUN_RUNNING,
+      [RUN_STATUS_COMPLETE] = SWEEP_RUN_COMPLETE,
+      [RUN_STATUS_INTERRUPTED] = SWEEP_RUN_INTERRUPTED, [RUN_STATUS_OTHER] = SWEEP_RUN_OTHER};
+  return runs[status];
 }
 
 static void set_run(sweep_task_files_t *f, sweep_run_t run, const char *text) {
@@ -43,7 +42,7 @@ void sweep_run_file(const char *path, sweep_task_files_t *f) {
   }
   /* A run file without a readable status says nothing; one complete without its
    * completeness mark is not trusted as done. */
-  sweep_run_t run = r.info.status[0] ? run_of(r.info.status) : SWEEP_RUN_DAMAGED;
+  sweep_run_t run = run_of(r.status);
   int results = run != SWEEP_RUN_DAMAGED && (r.has & RUNFILE_HAS_RESULTS);
   if (run == SWEEP_RUN_COMPLETE && !r.complete) run = SWEEP_RUN_DAMAGED;
   set_run(f, run, run == SWEEP_RUN_DAMAGED ? "damaged" : r.info.status);

@@ -106,8 +106,8 @@ static void print_banner(const trainer_t *t, const dpt_config_t *cfg, const char
   if (t->rank == 0)
     printf("dpt-train: %s on %s (%lld train, %lld val, %lld test images, %d classes), "
            "%zu parameters, %s, %d epochs, batch %d, %d rank(s) -> %s\n",
-           cfg->model_name, t->ds->name, (long long)t->ntrain, (long long)t->nval,
-           (long long)t->ntest, t->ds->num_classes, t->model.nparams,
+           nn_model_name(cfg->model), t->ds->name, (long long)t->ntrain,
+           (long long)t->nval, (long long)t->ntest, t->ds->num_classes, t->model.nparams,
            opt_name(cfg->optimizer), cfg->epochs, cfg->batch_size, t->nranks, run_dir);
   fflush(stdout); /* the start-up line tells a log's reader that training begins */
 }

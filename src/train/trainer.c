@@ -86,7 +86,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   if (ckpt_path_for(cfg, run_dir, t->ckpt_path, sizeof t->ckpt_path) < 0) return -1;
 
   int max_batch = cfg->eval_batch > TRAIN_LEAF ? cfg->eval_batch : TRAIN_LEAF;
-  if (nn_model_init(&t->model, cfg->model_name, ds->channels, INPUT_SIZE, INPUT_SIZE,
+  if (nn_model_init(&t->model, cfg->model, ds->channels, INPUT_SIZE, INPUT_SIZE,
                     ds->num_classes, max_batch) < 0)
     return -1;
   dist_init(&t->dist, comm, cfg->reduction);

@@ -29,7 +29,7 @@ static void fails_with(int line, const char *yaml, const char *set, const char *
 TEST(config_defaults_all) {
   dpt_config_t c;
   config_defaults(&c);
-  CHECK(!strcmp(c.model_name, "LeNet") && c.epochs == 150 && c.batch_size == 64);
+  CHECK(c.model == NN_LENET && c.epochs == 150 && c.batch_size == 64);
   CHECK(c.learning_rate == 0.01 && !strcmp(c.loss, "CSE") && c.optimizer == OPT_SGDM);
   CHECK(c.scheduler == SCHED_COSINE && c.optim.weight_decay == 1e-3);
   CHECK(c.warmup == 0 && c.patience == 0 && c.num_workers == 0 && !c.pretrained[0]);
@@ -230,4 +230,31 @@ TEST(config_round_trip) {
   CHECK_OK(config_load(&c, SEED("distributed"), NULL, 0));
   config_each(&c, count_key, &n);
   CHECK(n == 64); /* every key but the ignored model.test */
+}
+
+/* The method name the aggregator's tables and the study tables group by, from configs
+ * written as a user would (the legacy model.slowmo map among them). */
+TEST(config_method_name_of_each_method) {
+  static const struct { const char *yaml, *method; } cases[] = {
+      {"model: {optimizer: AdamW}", "centralized"},
+      {"model: {num_workers: 4}", "LocalSGD"},
+      {"model: {num_workers: 4, slowmo: {momentum: 0.6}}", "SlowMo"},
+      {"model: {num_workers: 4, outer: {type: slowmo}}", "SlowMo"},
+      {"model: {num_workers: 4, outer: {type: nesterov}, work: {optimizer: AdamW}}", "DiLoCo"},
+      {"model: {num_workers: 4, outer: {type: nesterov}}", "LocalSGD+Nesterov"},
+      {"model: {num_workers: 4, outer: {type: nesterov}, work: {optimizer: LARS}}",
+       "LocalSGD+Nesterov (LARS)"},
+      {"model: {num_workers: 4, work: {optimizer: LAMB, local_from_epoch: 2}}",
+       "post-local LocalSGD (LAMB)"},
+      {"model: {num_workers: 2, slowmo: {}, work: {optimizer: AdamW}}", "SlowMo (AdamW)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    dpt_config_t c;
+    CHECK_OK(config_load_string(&c, cases[i].yaml, "m.yaml", NULL, 0));
+    char name[64];
+    config_method_name(&c, name, sizeof name);
+    if (strcmp(name, cases[i].method))
+      test_failed(__FILE__, __LINE__, "%s: '%s', expected '%s'", cases[i].yaml, name,
+                  cases[i].method);
+  }
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/config/config.h"
 #include "../../src/core/err.h"
 #include "../../src/core/rng.h"
 #include "../../src/nn/layers.h"
@@ -97,7 +98,7 @@ TEST(model_gradients_5x5_kernels) {
 
 TEST(model_presets_have_paper_sizes) {
   nn_model_t m;
-  CHECK_OK(nn_model_init(&m, "LeNet", 3, 32, 32, 100, 2));
+  CHECK_OK(nn_model_init(&m, NN_LENET, 3, 32, 32, 100, 2));
   /* conv1 64*75+64, conv2 64*1600+64, fc 1600*384+384, 384*192+192, 192*100+100 */
   size_t expected = 4864 + 102464 + 614784 + 73920 + 19300;
   size_t total = 0;
@@ -106,10 +107,19 @@ TEST(model_presets_have_paper_sizes) {
   CHECK_NEAR(m.flops_per_image / 1e6, 80.7, 0.01);
   CHECK(m.conv[1].ph == 5 && m.conv[1].cout == 64 && m.fc_in[0] == 1600);
   nn_model_free(&m);
-  CHECK_OK(nn_model_init(&m, "LeNet5", 1, 32, 32, 10, 2));
+  CHECK_OK(nn_model_init(&m, NN_LENET5, 1, 32, 32, 10, 2));
   CHECK(m.fc_in[0] == 400 && m.fc_out[0] == 120 && m.fc_out[1] == 84 && m.fc_out[2] == 10);
   nn_model_free(&m);
-  CHECK_FAILS(nn_model_init(&m, "ResNet", 3, 32, 32, 10, 2));
+  /* The name is parsed once, by the config: an unknown one is refused there by name. */
+  dpt_config_t c;
+  const char *sets[] = {"model.name=ResNet"};
+  CHECK_FAILS(config_load_string(&c, "", "t", sets, 1));
+  CHECK(strstr(dpt_errmsg(), "model.name") && strstr(dpt_errmsg(), "LeNet5") &&
+        strstr(dpt_errmsg(), "ResNet"));
+  dpt_clear_error();
+  sets[0] = "model.name=LeNet5";
+  CHECK_OK(config_load_string(&c, "", "t", sets, 1));
+  CHECK(c.model == NN_LENET5 && !strcmp(nn_model_name(c.model), "LeNet5"));
 }
 
 /* PyTorch's default init is U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases,
@@ -126,7 +136,7 @@ TEST(init_is_pytorch_uniform_on_both_bounds) {
       {"fc2.weight", 384},   {"fc2.bias", 384},   {"fc3.weight", 192},
       {"fc3.bias", 192}};
   nn_model_t m;
-  CHECK_OK(nn_model_init(&m, "LeNet", 3, 32, 32, 100, 1));
+  CHECK_OK(nn_model_init(&m, NN_LENET, 3, 32, 32, 100, 1));
   CHECK(m.ntensors == 10);
   float *p = dpt_alloc(sizeof(float) * m.nparams);
   nn_init_params(&m, p, 1);

@@ -51,8 +51,10 @@ TEST(runfile_read_gives_back_what_runfile_write_wrote) {
         !strcmp(r.creator, "dpt-train") && r.file_time[0]);
   CHECK(r.has == (RUNFILE_HAS_CONFIG | RUNFILE_HAS_CONFIG_YAML | RUNFILE_HAS_PROVENANCE |
                   RUNFILE_HAS_METRICS | RUNFILE_HAS_RESULTS | RUNFILE_HAS_WORKERS |
-                  RUNFILE_HAS_CRC));
+                  RUNFILE_HAS_CRC | RUNFILE_HAS_TYPED_CONFIG));
   CHECK(r.config_yaml && strstr(r.config_yaml, "name: readback"));
+  CHECK(r.status == RUN_STATUS_COMPLETE && r.config.epochs == 3 && r.config.num_workers == 2 &&
+        r.config.local_steps == 4 && r.config.learning_rate == 0.025 && r.config.seed == 7);
   CHECK(r.ncfg > 20 && !strcmp(runfile_config(&r, "model.epochs"), "3") &&
         !strcmp(runfile_config(&r, "model.learning_rate"), "0.025") &&
         !strcmp(runfile_config(&r, "model.work.local_steps"), "4") &&
@@ -153,4 +155,80 @@ TEST(runfile_read_refuses_a_newer_major_a_foreign_schema_and_an_unfinished_file)
   runfile_free(&r);
   unlink(path);
   refused("/tmp/dpt-unit-no-such-run.h5", "no such file (or not readable)", 0);
+}
+
+/* Replaces (or, with value NULL, deletes) the string attribute `name` of the root. */
+static void set_root_str(const char *path, const char *name, const char *value) {
+  hid_t f = edit(path);
+  CHECK(H5Adelete(f, name) >= 0);
+  if (value) CHECK(h5_attr_str(f, name, value) == 0);
+  H5Fclose(f);
+}
+
+/* The typed config comes from the stored YAML; without it, from the /config values; a
+ * run whose config loads from neither is still read, with the text values and without
+ * RUNFILE_HAS_TYPED_CONFIG. The status word is parsed once, an unknown one kept. */
+TEST(runfile_read_types_the_config_and_the_status_or_says_it_cannot) {
+  const char *path = write_run("typed");
+  set_root_str(path, "config", "model: {epochs: [not a number}\n");
+  runfile_t r;
+  CHECK_OK(runfile_read(path, &r));
+  CHECK((r.has & RUNFILE_HAS_TYPED_CONFIG) && r.config.epochs == 3 &&
+        r.config.num_workers == 2 && r.config.local_steps == 4 && r.config.seed == 7);
+  runfile_free(&r);
+  set_root_str(path, "config", NULL);
+  set_root_str(path, "status", "paused");
+  CHECK_OK(runfile_read(path, &r));
+  CHECK((r.has & RUNFILE_HAS_TYPED_CONFIG) && r.config.learning_rate == 0.025);
+  CHECK(r.status == RUN_STATUS_OTHER && !strcmp(r.info.status, "paused"));
+  runfile_free(&r);
+  hid_t f = edit(path);
+  hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
+  CHECK(H5Adelete(g, "model.epochs") >= 0 && h5_attr_i64(g, "model.epochs", -5) == 0);
+  H5Gclose(g);
+  H5Fclose(f);
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(!(r.has & RUNFILE_HAS_TYPED_CONFIG) && !strcmp(runfile_config(&r, "model.epochs"), "-5"));
+  CHECK(!strcmp(dpt_errmsg(), "unknown error")); /* no message left behind */
+  runfile_free(&r);
+  set_root_str(path, "status", "running");
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(r.status == RUN_STATUS_RUNNING);
+  runfile_free(&r);
+  unlink(path);
+}
+
+/* Deletes attribute `name` of group `group`. */
+static void drop_attr(const char *path, const char *group, const char *name) {
+  hid_t f = edit(path);
+  hid_t g = H5Gopen2(f, group, H5P_DEFAULT);
+  CHECK(g >= 0 && H5Adelete(g, name) >= 0);
+  H5Gclose(g);
+  H5Fclose(f);
+}
+
+/* The /results parts of the attribute table: the crc and the worker counts are
+ * optional, the test results all or none, what every run has required; a missing
+ * provenance attribute only leaves provenance out. */
+TEST(runfile_read_takes_the_optional_results_parts_whole) {
+  const char *path = write_run("parts");
+  drop_attr(path, "results", "weights_crc32");
+  drop_attr(path, "results", "averagings_total");
+  runfile_t r;
+  CHECK_OK(runfile_read(path, &r));
+  CHECK((r.has & RUNFILE_HAS_RESULTS) && !(r.has & RUNFILE_HAS_CRC) &&
+        !(r.has & RUNFILE_HAS_WORKERS) && r.info.has_test && r.info.test_acc_best == 0.75);
+  runfile_free(&r);
+  drop_attr(path, "provenance", "blas_threads");
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(!(r.has & RUNFILE_HAS_PROVENANCE) && (r.has & RUNFILE_HAS_RESULTS));
+  runfile_free(&r);
+  drop_attr(path, "results", "test_loss_best");
+  refused(path, "/results: missing attribute 'test_loss_best'", 1);
+  CHECK_OK(runfile_read_partial(path, &r));
+  CHECK(!(r.has & RUNFILE_HAS_RESULTS) && !r.info.has_test);
+  runfile_free(&r);
+  drop_attr(path, "results", "wall_time");
+  refused(path, "/results: missing attribute 'wall_time'", 1);
+  unlink(path);
 }

@@ -1,0 +1,23 @@
+/* method.c - the name of the training method a config describes (see config.h). */
+#include <stdio.h>
+
+#include "config.h"
+
+void config_method_name(const dpt_config_t *cfg, char *buf, size_t cap) {
+  if (cfg->num_workers == 0) {
+    snprintf(buf, cap, "centralized"); /* its optimizer is a key of its own */
+    return;
+  }
+  opt_kind_t inner = cfg->work_optimizer, own = OPT_SGDM;
+  const char *name = "LocalSGD";
+  if (cfg->outer_type == OUTER_SLOWMO) {
+    name = "SlowMo";
+  } else if (cfg->outer_type == OUTER_NESTEROV) {
+    int diloco = inner == OPT_ADAMW;
+    name = diloco ? "DiLoCo" : "LocalSGD+Nesterov";
+    own = diloco ? OPT_ADAMW : own;
+  }
+  int n = snprintf(buf, cap, "%s%s", cfg->local_from_epoch != 0 ? "post-local " : "", name);
+  if (inner != own && n >= 0 && (size_t)n < cap)
+    snprintf(buf + n, cap - (size_t)n, " (%s)", opt_name(inner));
+}
