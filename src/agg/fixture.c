@@ -9,7 +9,7 @@
 #include "../config/config.h"
 #include "../core/err.h"
 #include "../core/fsutil.h"
-#include "../io/h5util.h"
+#include "../h5/h5util.h"
 #include "../io/runfile.h"
 
 int agg_fixture_write(const char *path, const agg_fixture_t *fx) {

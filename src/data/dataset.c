@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../core/err.h"
-#include "../io/h5util.h"
+#include "../h5/h5util.h"
 #include "import.h"
 
 enum { MAX_MAJOR = 1, MAX_SIDE = 4096 };

@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "../core/err.h"
-#include "../io/h5util.h"
+#include "../h5/h5util.h"
 #include "import.h"
 
 enum { DEFLATE = 4 };

@@ -15,7 +15,7 @@
 
 #include "../core/crc.h"
 #include "../core/err.h"
-#include "../io/h5util.h"
+#include "../h5/h5util.h"
 #include "../io/runfile.h"
 #include "inspect.h"
 #include "schema.h"

@@ -12,7 +12,7 @@
 #include "../config/config.h"
 #include "../core/err.h"
 #include "../data/dataset.h"
-#include "../io/h5util.h"
+#include "../h5/h5util.h"
 #include "../nn/model.h"
 #include "../train/checkpoint.h"
 #include "inspect.h"

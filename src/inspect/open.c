@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "../core/err.h"
-#include "../io/h5util.h"
+#include "../h5/h5util.h"
 #include "inspect.h"
 #include "schema.h"
 

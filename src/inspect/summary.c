@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "../core/err.h"
-#include "../io/h5util.h"
+#include "../h5/h5util.h"
 #include "../io/runfile.h"
 #include "inspect.h"
 #include "schema.h"

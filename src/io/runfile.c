@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "../core/err.h"
-#include "h5util.h"
+#include "../h5/h5util.h"
 #include "runfile_info.h"
 
 /* Every per-epoch column once, indexed by run_metric_t: growing, freeing, writing and

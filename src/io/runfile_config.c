@@ -8,7 +8,7 @@
 
 #include "../config/config_keys.h"
 #include "../core/err.h"
-#include "h5util.h"
+#include "../h5/h5util.h"
 
 /* --- /config: one typed attribute per key (schema 1.1) ----------------------------
  * The key table (config_keys.c) gives each key's type: int keys are H5T_STD_I64LE, the

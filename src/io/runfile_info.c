@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../core/err.h"
-#include "h5util.h"
+#include "../h5/h5util.h"
 
 typedef enum { A_STR, A_I64, A_F64 } attr_type_t;
 

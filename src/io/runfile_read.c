@@ -6,7 +6,7 @@
 
 #include "../config/config_keys.h"
 #include "../core/err.h"
-#include "h5util.h"
+#include "../h5/h5util.h"
 #include "runfile_info.h"
 #include "runfile.h"
 

@@ -9,7 +9,7 @@
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
-#include "../io/h5util.h"
+#include "../h5/h5util.h"
 
 void sweep_work_of(const dpt_config_t *cfg, int64_t ntrain, int64_t ntest, sweep_work_t *w) {
   if (cfg->limit > 0 && ntrain > cfg->limit) ntrain = cfg->limit;

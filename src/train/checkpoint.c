@@ -15,7 +15,7 @@
 #include "../core/err.h"
 #include "../core/fsutil.h"
 #include "../core/strlist.h"
-#include "../io/h5util.h"
+#include "../h5/h5util.h"
 
 /* ---------------------------------------------------------------- the fields */
 

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "../io/h5util.h"
+#include "../h5/h5util.h"
 #include "method.h"
 #include "report.h"
 

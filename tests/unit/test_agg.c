@@ -19,7 +19,7 @@
 #include "../../src/core/err.h"
 #include "../../src/core/numfmt.h"
 #include "../../src/core/readfile.h"
-#include "../../src/io/h5util.h"
+#include "../../src/h5/h5util.h"
 #include "test.h"
 
 /* ---------------------------------------------------------------- helpers */

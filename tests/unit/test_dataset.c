@@ -7,7 +7,7 @@
 
 #include "../../src/core/err.h"
 #include "../../src/data/import.h"
-#include "../../src/io/h5util.h"
+#include "../../src/h5/h5util.h"
 #include "test.h"
 
 /* A 2x(2x3) IDX image file with pixel values 0..11. */

@@ -10,7 +10,7 @@
 #include "../../src/core/err.h"
 #include "../../src/inspect/inspect.h"
 #include "../../src/inspect/schema.h"
-#include "../../src/io/h5util.h"
+#include "../../src/h5/h5util.h"
 #include "test.h"
 
 static const char *thing_yaml =

@@ -15,7 +15,7 @@
 
 #include "../../src/config/config.h"
 #include "../../src/core/err.h"
-#include "../../src/io/h5util.h"
+#include "../../src/h5/h5util.h"
 #include "../../src/train/trainer.h"
 #include "test.h"
 

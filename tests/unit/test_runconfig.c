@@ -10,7 +10,7 @@
 #include "../../src/config/config.h"
 #include "../../src/core/err.h"
 #include "../../src/inspect/inspect.h"
-#include "../../src/io/h5util.h"
+#include "../../src/h5/h5util.h"
 #include "../../src/io/runfile.h"
 #include "test.h"
 
