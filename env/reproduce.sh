@@ -35,7 +35,7 @@ quick=${QUICK:-0}
 studies=(
   "fm-centralized analysis/centralized.yaml"
   "fm-large-batch analysis/large-batch.yaml"
-  "fm-localsgd analysis/localsgd.yaml"
+  "fm-localsgd analysis/fm-localsgd.yaml"
   "fm-slowmo analysis/fm-slowmo.yaml fm-localsgd"
   "fm-dynamic-h analysis/dynamic.yaml"
   "fm-sharding analysis/fm-sharding.yaml"
