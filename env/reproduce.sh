@@ -175,7 +175,7 @@ load="not sampled"
 
 report=$results/REPORT.md
 {
-  echo "# dpt reproduces the seed's study on Fashion-MNIST$([ "$quick" = 1 ] && echo " (QUICK: 1 seed, 2 epochs, 2,000 images, fewer K and H)")"
+  echo "# dpt reproduces the seed's study on Fashion-MNIST$([ "$quick" = 1 ] && echo " (QUICK: 1 seed, 2 epochs, 2,000 images, fewer K)")"
   echo
   echo "Made by \`make reproduce$([ "$quick" = 1 ] && echo " QUICK=1")\` (env/reproduce.sh) with dpt $(git describe --always --dirty 2>/dev/null || echo unknown)"
   echo "on $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(date -u +%Y-%m-%d)."
