@@ -16,9 +16,12 @@
 # rest (an interrupted run continues from its checkpoint) and adds its wall time to the
 # earlier invocations' (runs/.../reproduce-times.tsv).
 #
-# QUICK=1: one seed, 2 epochs, 2,000 images (data.limit) per run, and K in {2, 8} x H in
-# {4, 16, 64} where a study spans K = 2, 4, 8 x H = 4..64, into runs/fm-quick/ and
-# results/fashion-mnist-quick/: the whole pipeline (52 runs) in a few minutes.
+# QUICK=1: one seed, 2 epochs, 2,000 images (data.limit) per run, and K in {2, 8} where a
+# study spans K = 2, 4, 8, into runs/fm-quick/ and results/fashion-mnist-quick/: the
+# whole pipeline in a few minutes.
+# The machine's load: every status poll appends the 1-minute load average to
+# runs/.../reproduce-load.tsv; the report gives its mean and maximum, and the sum of the
+# runs' own wall times next to the total.
 # The prose of the report (the findings) goes in results/.../FINDINGS.md, which the
 # report includes: regenerating the report never overwrites it.
 set -euo pipefail
@@ -32,7 +35,7 @@ quick=${QUICK:-0}
 studies=(
   "fm-centralized analysis/centralized.yaml"
   "fm-large-batch analysis/large-batch.yaml"
-  "fm-localsgd analysis/localsgd.yaml"
+  "fm-localsgd analysis/fm-localsgd.yaml"
   "fm-slowmo analysis/fm-slowmo.yaml fm-localsgd"
   "fm-dynamic-h analysis/dynamic.yaml"
   "fm-sharding analysis/fm-sharding.yaml"
@@ -49,7 +52,7 @@ sweep_dir() { if [ "$quick" = 1 ]; then echo "$runs/$1"; else echo "runs/$1"; fi
 
 source env/cluster.bash
 
-# The spec QUICK runs: the study's own with one seed and the thinner K x H grid (its base
+# The spec QUICK runs: the study's own with one seed and the thinner K grid (its base
 # path made absolute, as the copy lives elsewhere).
 spec_of() {
   local name=$1
@@ -57,7 +60,6 @@ spec_of() {
   mkdir -p "$runs/specs"
   sed -e "s|^base: \([^/].*\)|base: $PWD/sweeps/\1|" -e 's|^replicates: .*|seeds: [0]|' \
     -e 's|^\(  model.num_workers:\) \[2, 4, 8\]$|\1 [2, 8]|' \
-    -e 's|^\(  model.work.local_steps:\) \[4, 8, 16, 32, 64\]$|\1 [4, 16, 64]|' \
     "sweeps/$name.yaml" >"$runs/specs/$name.yaml"
   echo "$runs/specs/$name.yaml"
 }
@@ -82,6 +84,7 @@ wait_sweep() {
       printf '%s %s\n' "$(date +%T)" "$(tail -1 <<<"$now")"
     fi
     prev=$now
+    printf '%s\t%s\n' "$(date +%s)" "$(cut -d' ' -f1 /proc/loadavg)" >>"$runs/reproduce-load.tsv"
     sleep 5
   done
   ./bin/dpt-sweep status "$dir" --summary | tail -2
@@ -111,7 +114,13 @@ echo "== aggregating into $results"
 rm -rf "$results/tables" "$results/plots"
 mkdir -p "$results/tables" "$results/plots"
 manifest=$results/manifest.tsv
-printf 'study\ttask\thash\tconfig\tstate\tbest_val_acc\ttest_acc_last\ttest_acc_best\tweights_crc32\n' >"$manifest.tmp"
+printf 'study\ttask\thash\tconfig\tstate\tbest_val_acc\ttest_acc_last\ttest_acc_best\tweights_crc32\twall_time\n' >"$manifest.tmp"
+# The run file of every task of sweep directory $1's manifest.tsv that has one.
+listed_runs() {
+  awk -F'\t' '$1 ~ /^[0-9]+$/ { print $6 }' "$1/manifest.tsv" |
+    while read -r r; do [ -f "$1/$r/run.h5" ] && echo "$1/$r/run.h5"; done
+  return 0
+}
 # /results attribute $2 of run file $1 as h5dump prints it ("-" when absent).
 attr() { h5dump -a "/results/$2" "$1" 2>/dev/null | awk '/\(0\):/ { print $2; found = 1 } END { if (!found) print "-" }'; }
 # weights_crc32 in hex, as dpt-sweep verify prints it.
@@ -123,9 +132,17 @@ for s in "${studies[@]}"; do
   dirs=("$dir")
   for e in $extra; do [ -f "$(sweep_dir "$e")/manifest.tsv" ] && dirs+=("$(sweep_dir "$e")"); done
   [ -f "$table" ] || table=""
+  # The run files the manifests list, not every run.h5 below the directories: expand
+  # --force after a spec edit keeps the task directories of combinations the spec no
+  # longer has, which must not leak into the tables.
+  files=()
+  for d in "${dirs[@]}"; do
+    while IFS= read -r f; do files+=("$f"); done < <(listed_runs "$d")
+  done
+  rm -rf "$dir/plots"
   rc=0
   ./bin/dpt-aggregate ${table:+--study "$table"} --plots "$dir/plots" -o "$results/tables/$name.md" \
-    "${dirs[@]}" || rc=$?
+    "${files[@]}" || rc=$?
   [ "$rc" = 0 ] || [ "$rc" = 4 ] || { echo "reproduce: dpt-aggregate failed on $name ($rc)" >&2; exit 1; }
   mkdir -p "$results/plots/$name"
   cp "$dir"/plots/*.svg "$results/plots/$name/" 2>/dev/null || true
@@ -135,11 +152,11 @@ for s in "${studies[@]}"; do
     [[ "$task" =~ ^[0-9]+$ ]] || continue
     state=$(awk -F'\t' -v t="$task" '$1 == t { print $2 }' "$dir/.states")
     f=$dir/$run_dir/run.h5
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$task" "$hash" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$task" "$hash" \
       "$(paste -d= <(head -2 "$dir/manifest.tsv" | tail -1 | cut -f8- | tr '\t' '\n') \
                    <(tr '\t' '\n' <<<"$vals") | paste -sd' ')" \
       "$state" "$(attr "$f" best_val_acc)" "$(attr "$f" test_acc_last)" \
-      "$(attr "$f" test_acc_best)" "$(crc "$f")" >>"$manifest.tmp"
+      "$(attr "$f" test_acc_best)" "$(crc "$f")" "$(attr "$f" wall_time)" >>"$manifest.tmp"
   done <"$dir/manifest.tsv"
   rm -f "$dir/.states"
 done
@@ -151,14 +168,20 @@ times=$runs/reproduce-times.tsv
 printf '%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$elapsed" >>"$times"
 total=$(awk -F'\t' '{ s += $2 } END { print s }' "$times")
 invocations=$(wc -l <"$times")
+runs_wall=$(awk -F'\t' 'NR > 1 && $10 != "-" { s += $10 } END { printf "%.0f", s }' "$manifest")
+load="not sampled"
+[ -s "$runs/reproduce-load.tsv" ] && load=$(awk -F'\t' '{ s += $2; n++; if ($2 > m) m = $2 }
+  END { printf "mean %.1f, max %.1f over %d polls", s / n, m, n }' "$runs/reproduce-load.tsv")
 
 report=$results/REPORT.md
 {
-  echo "# dpt reproduces the seed's study on Fashion-MNIST$([ "$quick" = 1 ] && echo " (QUICK: 1 seed, 2 epochs, 2,000 images, fewer K and H)")"
+  echo "# dpt reproduces the seed's study on Fashion-MNIST$([ "$quick" = 1 ] && echo " (QUICK: 1 seed, 2 epochs, 2,000 images, fewer K)")"
   echo
   echo "Made by \`make reproduce$([ "$quick" = 1 ] && echo " QUICK=1")\` (env/reproduce.sh) with dpt $(git describe --always --dirty 2>/dev/null || echo unknown)"
   echo "on $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(date -u +%Y-%m-%d)."
-  echo "Total wall time: $total s over $invocations invocation(s) of make reproduce."
+  echo "Total wall time: $total s over $invocations invocation(s) of make reproduce; the runs' own"
+  echo "wall times (manifest column wall_time) add up to $runs_wall s. 1-minute load average of"
+  echo "the machine while the runs were waited for: $load."
   echo "Every table below is dpt-aggregate's output; every run is a row of [manifest.tsv](manifest.tsv)"
   echo "($(($(wc -l <"$manifest") - 1)) runs: config hash, final accuracies, weights_crc32; $notdone not done);"
   echo "\`dpt-sweep verify $runs/STUDY HASH\` reruns one and compares it bitwise."
