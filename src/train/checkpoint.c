@@ -154,10 +154,16 @@ typedef struct {
  * wall-time limit. So with several ranks it reports, removes the temporary file and
  * takes the whole job down; the previous checkpoint stays as it was. */
 static int ck(writer_t *w, int rc) {
-  if (rc == 0 || w->nranks == 1) return rc;
+  if (rc == 0) return rc;
   /* MPI-IO keeps no errno: the usual cause is worth naming */
   struct statvfs fs;
   int full = statvfs(w->tmp, &fs) == 0 && fs.f_bavail == 0;
+  if (w->nranks == 1) {
+    if (!full) return rc;
+    char cause[512];
+    snprintf(cause, sizeof cause, "%s", dpt_errmsg());
+    return dpt_fail("%s (its file system is full)", cause);
+  }
   fprintf(stderr, "dpt-train: rank %d: writing %s: %s%s; stopping every rank (the previous "
           "checkpoint is kept)\n", w->rank, w->path, dpt_errmsg(),
           full ? " (its file system is full)" : "");

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# One-process HDF5 writers (run.h5, the dataset importer) on a real full file system:
+# Writers on a real full file system: the one-process HDF5 files (run.h5, the dataset
+# importer) and a 1-rank checkpoint:
 # a clear error and exit 1, not HDF5 1.10's crash at exit after a failed close; the
 # previous file stays whole and no temporary file is left.
 
@@ -37,4 +38,20 @@ teardown() { umount "$MNT" 2>/dev/null || true; }
   assert_output --partial "cannot write $MNT/fm.h5.tmp."
   assert_output --partial "(its file system is full)"
   [ -z "$(ls -A "$MNT")" ]
+}
+
+@test "a 1-rank checkpoint on a full file system: exit 1 naming the cause, the last one kept" {
+  DATA=$(small_fmnist 200)
+  # one 9.6 MB checkpoint fits, its successor's temporary file does not
+  mount -t tmpfs -o size=16m tmpfs "$MNT"
+  run "$BIN/dpt-train" -c "$DPT_ROOT/tests/fixtures/seed/centralized.yaml" --data "$DATA" \
+    --set experiment.output= --set model.epochs=3 --run-dir "$MNT/r"
+  echo "$output"
+  assert_equal "$status" 1
+  assert_output --partial "rank 0: $MNT/r/checkpoint.h5: "
+  assert_output --partial "write failed (its file system is full)"
+  [ -z "$(compgen -G "$MNT/r/*.tmp*")" ]
+  run "$BIN/dpt-inspect" --check "$MNT/r/checkpoint.h5"
+  assert_success
+  [ "$(h5dump -a /epoch "$MNT/r/checkpoint.h5" | grep '(0)' | awk '{print $2}')" = 1 ]
 }
