@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# Writers on a real full file system: the one-process HDF5 files (run.h5, the dataset
-# importer) and a 1-rank checkpoint:
-# a clear error and exit 1, not HDF5 1.10's crash at exit after a failed close; the
-# previous file stays whole and no temporary file is left.
+# Writers on a real full file system (run.h5, the dataset importer, a 1-rank checkpoint):
+# a clear error naming the cause and exit 1 (the one-process HDF5 files used to end in
+# HDF5 1.10's crash at exit after a failed close); the previous file stays whole and no
+# temporary file is left.
 
 load helper
 
