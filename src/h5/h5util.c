@@ -350,7 +350,7 @@ int h5_check_extent(hid_t dset, const char *name, int rank, const hsize_t *dims)
   return 0;
 }
 
-int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
+hid_t h5_open_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
   if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return dpt_fail("missing dataset '%s'", name);
   hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
   if (dset < 0) return dpt_fail("cannot open dataset '%s'", name);
@@ -364,8 +364,16 @@ int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
     rc = h5_check_extent(dset, name, r, dims);
   }
   H5Sclose(space);
+  if (rc == 0) return dset;
   H5Dclose(dset);
-  return rc;
+  return -1;
+}
+
+int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
+  hid_t dset = h5_open_dims(loc, name, rank, dims);
+  if (dset < 0) return -1;
+  H5Dclose(dset);
+  return 0;
 }
 
 static void shape_text(char *buf, size_t cap, int rank, const hsize_t *dims) {
@@ -376,10 +384,9 @@ static void shape_text(char *buf, size_t cap, int rank, const hsize_t *dims) {
                           (unsigned long long)dims[i]);
 }
 
-int h5_check_dims(hid_t loc, const char *name, int rank, const hsize_t *want) {
-  int r;
-  hsize_t dims[8];
-  if (h5_dataset_dims(loc, name, &r, dims) < 0) return -1;
+/* Fails unless the open dataset's rank and dims are exactly these. */
+static int same_dims(const char *name, int r, const hsize_t *dims, int rank,
+                     const hsize_t *want) {
   int same = r == rank;
   for (int i = 0; same && i < rank; i++) same = dims[i] == want[i];
   if (same) return 0;
@@ -389,11 +396,23 @@ int h5_check_dims(hid_t loc, const char *name, int rank, const hsize_t *want) {
   return dpt_fail("dataset '%s' has shape (%s), expected (%s)", name, got, exp);
 }
 
+
+int h5_check_dims(hid_t loc, const char *name, int rank, const hsize_t *want) {
+  int r;
+  hsize_t dims[8];
+  if (h5_dataset_dims(loc, name, &r, dims) < 0) return -1;
+  return same_dims(name, r, dims, rank, want);
+}
+
 int h5_read_array(hid_t loc, const char *name, hid_t memtype, hsize_t n, void *data) {
-  hsize_t want[1] = {n};
-  if (h5_check_dims(loc, name, 1, want) < 0) return -1;
-  hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
-  if (dset < 0) return dpt_fail("cannot open dataset '%s'", name);
+  int r;
+  hsize_t dims[8], want[1] = {n};
+  hid_t dset = h5_open_dims(loc, name, &r, dims);
+  if (dset < 0) return -1;
+  if (same_dims(name, r, dims, 1, want) < 0) {
+    H5Dclose(dset);
+    return -1;
+  }
   int rc = H5Dread(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0
                ? dpt_fail("cannot read dataset '%s' (damaged file?)", name)
                : 0;

@@ -122,13 +122,18 @@ static int read_column(hid_t g, runfile_t *r, run_metric_t c) {
   int rank;
   hsize_t dims[8];
   if (c >= RUN_M_OPTIONAL && H5Lexists(g, name, H5P_DEFAULT) <= 0) return 0;
-  if (h5_dataset_dims(g, name, &rank, dims) < 0) return dpt_wrap("/metrics");
-  if (rank != 1 || (int64_t)dims[0] != r->metrics.n)
-    return dpt_fail("/metrics/%s has %lld values, /metrics/epoch %lld", name,
-                    (long long)dims[0], (long long)r->metrics.n);
+  hid_t dset = h5_open_dims(g, name, &rank, dims);
+  if (dset < 0) return dpt_wrap("/metrics");
   hid_t memtype = run_metric_is_int(c) ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
-  if (dims[0] && h5_read_array(g, name, memtype, dims[0], run_metrics_column(&r->metrics, c)) < 0)
-    return dpt_wrap("/metrics");
+  int rc = 0;
+  if (rank != 1 || (int64_t)dims[0] != r->metrics.n)
+    rc = dpt_fail("/metrics/%s has %lld values, /metrics/epoch %lld", name,
+                  (long long)dims[0], (long long)r->metrics.n);
+  else if (dims[0] && H5Dread(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                              run_metrics_column(&r->metrics, c)) < 0)
+    rc = dpt_fail("/metrics: cannot read dataset '%s' (damaged file?)", name);
+  H5Dclose(dset);
+  if (rc < 0) return rc;
   r->has_metric |= 1u << c;
   return 0;
 }
@@ -202,6 +207,7 @@ static int read_file(const char *path, runfile_t *r, int strict) {
 }
 
 int runfile_read(const char *path, runfile_t *out) { return read_file(path, out, 1); }
+
 
 int runfile_read_partial(const char *path, runfile_t *out) { return read_file(path, out, 0); }
 
