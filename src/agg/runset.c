@@ -47,8 +47,9 @@ static void take_runfile(agg_run_t *run, runfile_t *f) {
   run->test_acc_best = in->test_acc_best;
   run_metrics_free(&f->metrics);
   run->file = *f;
-  if (f->has & RUNFILE_HAS_TYPED_CONFIG)
-    config_method_name(&f->config, run->method, sizeof run->method);
+  const dpt_config_t *cfg = runfile_typed_config(&run->file);
+  if (cfg)
+    config_method_name(cfg, run->method, sizeof run->method);
   else
     snprintf(run->method, sizeof run->method, "?");
 }

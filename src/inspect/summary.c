@@ -94,7 +94,7 @@ static void run_setup(FILE *out, const runfile_t *r) {
           cfg(r, "model.name"), cfg(r, "model.optimizer"), cfg(r, "model.learning_rate"),
           cfg(r, "model.batch_size"), cfg(r, "model.scheduler"), cfg(r, "model.weight_decay"));
   /* A config that does not load (a damaged file) shows its values as text. */
-  const dpt_config_t *c = r->has & RUNFILE_HAS_TYPED_CONFIG ? &r->config : NULL;
+  const dpt_config_t *c = r->has & RUNFILE_HAS_TYPED_CONFIG ? &r->config : NULL; /* loaded */
   if (c && c->num_workers == 0)
     fprintf(out, "  %-11s K = 0 (centralized: one model, gradients reduced every step)\n",
             "workers");
@@ -153,6 +153,7 @@ static void run_host(FILE *out, const runfile_t *r) {
 static int summary_run(FILE *out, const char *path) {
   runfile_t r;
   if (runfile_read_partial(path, &r) < 0) return -1;
+  runfile_typed_config(&r);
   run_setup(out, &r);
   run_progress(out, &r);
   run_host(out, &r);

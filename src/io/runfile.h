@@ -139,9 +139,11 @@ typedef struct {
   int ncfg;
   char **cfg_key, **cfg_val; /* /config as config text ("64", "true"), sorted by key */
   /* The config loaded by the config module from config_yaml or, without it, from the
-   * /config values; set when `has` says RUNFILE_HAS_TYPED_CONFIG (not when neither
-   * loads, as for a file of another version with keys this dpt does not know). */
+   * /config values, by runfile_typed_config (only readers that need it pay for it); set
+   * when `has` says RUNFILE_HAS_TYPED_CONFIG (not when neither loads, as for a file of
+   * another version with keys this dpt does not know). */
   dpt_config_t config;
+  int config_tried;          /* runfile_typed_config ran */
   run_status_t status;       /* info.status parsed */
   run_info_t info;           /* status, /provenance, /results; class_hist stays NULL */
   run_metrics_t metrics;     /* /metrics; a column the file lacks is all zeros */
@@ -160,6 +162,9 @@ int runfile_read(const char *path, runfile_t *out);
  * damaged: only opening it (missing, not HDF5, wrong schema, newer major) can fail;
  * every part missing or unreadable is left out of `has` (an empty status when absent). */
 int runfile_read_partial(const char *path, runfile_t *out);
+/* The run's typed config (runfile_t.config), loaded on the first call; NULL when the
+ * file has no /config or neither the YAML nor the values load. Never fails. */
+const dpt_config_t *runfile_typed_config(runfile_t *r);
 void runfile_free(runfile_t *r);
 /* The /config value of a dotted key as config text, or NULL when the file has none. */
 const char *runfile_config(const runfile_t *r, const char *key);

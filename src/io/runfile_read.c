@@ -81,7 +81,8 @@ static int read_config(hid_t file, runfile_t *r) {
  * the defaults; the `enabled` keys go last, since a value below model.slowmo turns
  * SlowMo on as a map does. When neither loads RUNFILE_HAS_TYPED_CONFIG stays unset,
  * never a failure: the text values stay readable. */
-static void load_typed_config(runfile_t *r, const char *path) {
+static void load_typed_config(runfile_t *r) {
+  const char *path = "run.h5"; /* the loader's errors are dropped: the name is not shown */
   if (r->config_yaml && config_load_string(&r->config, r->config_yaml, path, NULL, 0) == 0) {
     r->has |= RUNFILE_HAS_TYPED_CONFIG;
     return;
@@ -198,7 +199,6 @@ static int read_file(const char *path, runfile_t *r, int strict) {
   }
   H5Fclose(file);
   r->status = status_of(r->info.status);
-  if (rc == 0 && (r->has & RUNFILE_HAS_CONFIG)) load_typed_config(r, path);
   if (rc < 0) {
     dpt_wrap("%s", path);
     runfile_free(r);
@@ -208,6 +208,11 @@ static int read_file(const char *path, runfile_t *r, int strict) {
 
 int runfile_read(const char *path, runfile_t *out) { return read_file(path, out, 1); }
 
+const dpt_config_t *runfile_typed_config(runfile_t *r) {
+  if (!r->config_tried && (r->has & RUNFILE_HAS_CONFIG)) load_typed_config(r);
+  r->config_tried = 1;
+  return r->has & RUNFILE_HAS_TYPED_CONFIG ? &r->config : NULL;
+}
 
 int runfile_read_partial(const char *path, runfile_t *out) { return read_file(path, out, 0); }
 

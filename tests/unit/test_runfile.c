@@ -47,6 +47,7 @@ TEST(runfile_read_gives_back_what_runfile_write_wrote) {
   const char *path = write_run("all");
   runfile_t r;
   CHECK_OK(runfile_read(path, &r));
+  CHECK(runfile_typed_config(&r) == &r.config);
   CHECK(r.complete && !strcmp(r.schema_version, RUN_SCHEMA_VERSION) &&
         !strcmp(r.creator, "dpt-train") && r.file_time[0]);
   CHECK(r.has == (RUNFILE_HAS_CONFIG | RUNFILE_HAS_CONFIG_YAML | RUNFILE_HAS_PROVENANCE |
@@ -173,12 +174,14 @@ TEST(runfile_read_types_the_config_and_the_status_or_says_it_cannot) {
   set_root_str(path, "config", "model: {epochs: [not a number}\n");
   runfile_t r;
   CHECK_OK(runfile_read(path, &r));
+  runfile_typed_config(&r);
   CHECK((r.has & RUNFILE_HAS_TYPED_CONFIG) && r.config.epochs == 3 &&
         r.config.num_workers == 2 && r.config.local_steps == 4 && r.config.seed == 7);
   runfile_free(&r);
   set_root_str(path, "config", NULL);
   set_root_str(path, "status", "paused");
   CHECK_OK(runfile_read(path, &r));
+  runfile_typed_config(&r);
   CHECK((r.has & RUNFILE_HAS_TYPED_CONFIG) && r.config.learning_rate == 0.025);
   CHECK(r.status == RUN_STATUS_OTHER && !strcmp(r.info.status, "paused"));
   runfile_free(&r);
@@ -188,6 +191,7 @@ TEST(runfile_read_types_the_config_and_the_status_or_says_it_cannot) {
   H5Gclose(g);
   H5Fclose(f);
   CHECK_OK(runfile_read(path, &r));
+  runfile_typed_config(&r);
   CHECK(!(r.has & RUNFILE_HAS_TYPED_CONFIG) && !strcmp(runfile_config(&r, "model.epochs"), "-5"));
   CHECK(!strcmp(dpt_errmsg(), "unknown error")); /* no message left behind */
   runfile_free(&r);
