@@ -16,9 +16,9 @@
 # rest (an interrupted run continues from its checkpoint) and adds its wall time to the
 # earlier invocations' (runs/.../reproduce-times.tsv).
 #
-# QUICK=1: one seed, 2 epochs, 2,000 images (data.limit) per run, and K in {2, 8} where a
-# study spans K = 2, 4, 8, into runs/fm-quick/ and results/fashion-mnist-quick/: the
-# whole pipeline in a few minutes.
+# QUICK=1: one seed, 2 epochs, 2,000 images (data.limit) per run, and the grids' ends
+# (K in {2, 8}, H in {4, 64}) and batch 64 and 512 where a study spans more, into
+# runs/fm-quick/ and results/fashion-mnist-quick/: the whole pipeline in a few minutes.
 # The machine's load: every status poll appends the 1-minute load average to
 # runs/.../reproduce-load.tsv; the report gives its mean and maximum, and the sum of the
 # runs' own wall times next to the total.
@@ -52,7 +52,7 @@ sweep_dir() { if [ "$quick" = 1 ]; then echo "$runs/$1"; else echo "runs/$1"; fi
 
 source env/cluster.bash
 
-# The spec QUICK runs: the study's own with one seed and the thinner K grid (its base
+# The spec QUICK runs: the study's own with one seed and the thinner grids (its base
 # path made absolute, as the copy lives elsewhere).
 spec_of() {
   local name=$1
@@ -60,6 +60,8 @@ spec_of() {
   mkdir -p "$runs/specs"
   sed -e "s|^base: \([^/].*\)|base: $PWD/sweeps/\1|" -e 's|^replicates: .*|seeds: [0]|' \
     -e 's|^\(  model.num_workers:\) \[2, 4, 8\]$|\1 [2, 8]|' \
+    -e 's|^\(  model.work.local_steps:\) \[4, 8, 16, 32, 64\]$|\1 [4, 64]|' \
+    -e 's|^\(  model.batch_size:\) \[64, 512, 2048, 8192\]$|\1 [64, 512]|' \
     "sweeps/$name.yaml" >"$runs/specs/$name.yaml"
   echo "$runs/specs/$name.yaml"
 }
