@@ -28,6 +28,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 start=$(date +%s)
+# The version that ran, read before the aggregation rewrites the committed results.
+version=$(git describe --always --dirty 2>/dev/null || echo unknown)
 quick=${QUICK:-0}
 [ "$quick" = 0 ] || [ "$quick" = 1 ] || { echo "reproduce: QUICK=$quick: expected 0 or 1" >&2; exit 2; }
 
@@ -177,9 +179,9 @@ load="not sampled"
 
 report=$results/REPORT.md
 {
-  echo "# dpt reproduces the seed's study on Fashion-MNIST$([ "$quick" = 1 ] && echo " (QUICK: 1 seed, 2 epochs, 2,000 images, fewer K)")"
+  echo "# dpt reproduces the seed's study on Fashion-MNIST$([ "$quick" = 1 ] && echo " (QUICK: 1 seed, 2 epochs, 2,000 images, the grids' ends)")"
   echo
-  echo "Made by \`make reproduce$([ "$quick" = 1 ] && echo " QUICK=1")\` (env/reproduce.sh) with dpt $(git describe --always --dirty 2>/dev/null || echo unknown)"
+  echo "Made by \`make reproduce$([ "$quick" = 1 ] && echo " QUICK=1")\` (env/reproduce.sh) with dpt $version"
   echo "on $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(date -u +%Y-%m-%d)."
   echo "Total wall time: $total s over $invocations invocation(s) of make reproduce; the runs' own"
   echo "wall times (manifest column wall_time) add up to $runs_wall s. 1-minute load average of"
