@@ -132,13 +132,15 @@ static int plot_one(const char *dir, const char *name, const char *title, const 
   fputs("\nset style data linespoints\nset pointsize 0.6\n", f);
   fprintf(f, "set terminal svg size 960,680 dynamic noenhanced font \"sans,12\" "
              "background \"white\"\nset output \"%s.svg\"\nplot ", name);
-  int first = 1;
+  /* gnuplot cycles through 8 colours: each further 8 curves get the next dash pattern,
+   * so that no two curves of a plot look alike. */
+  int drawn = 0;
   for (int g = 0; g < ngroups; g++) {
     if (!has(&grp[g])) continue;
-    fprintf(f, "%s\"data/g%03d.dat\" using %d:%d lw 2 title ", first ? "" : ", \\\n     ", g,
-            xcol, ycol);
+    fprintf(f, "%s\"data/g%03d.dat\" using %d:%d lw 2 dt %d title ",
+            drawn ? ", \\\n     " : "", g, xcol, ycol, 1 + drawn / 8 % 5);
     gp_quoted(f, grp[g].label);
-    first = 0;
+    drawn++;
   }
   fprintf(f, "\nset output\n"
              "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"

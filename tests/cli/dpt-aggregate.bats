@@ -182,6 +182,16 @@ setup() {
   grep -q "title 'work.dynamic.strategy=LossLS'" plots/H_epoch.gp
 }
 
+@test "--plots: curves past gnuplot's eight colours are dashed" {
+  for i in 1 2 3 4 5 6 7 8 9; do
+    AGG --fixture many/r$i/run.h5 model.learning_rate=0.0$i test_acc=0.8
+  done
+  run "$BIN/dpt-aggregate" --plots plots --plot val_acc_epoch many
+  assert_success
+  [ "$(grep -c ' lw 2 dt 1 title ' plots/val_acc_epoch.gp)" = 8 ]
+  grep -q "lw 2 dt 2 title 'learning_rate=0.09'" plots/val_acc_epoch.gp
+}
+
 @test "a run made by dpt-train aggregates" {
   DATA=$(small_fmnist 600)
   "$BIN/dpt-train" -c "$DPT_ROOT/tests/fixtures/seed/centralized.yaml" --data "$DATA" \

@@ -123,6 +123,8 @@ finish() {
   "$BIN/dpt-train" "${ARGS[@]}" --set model.epochs=4 --run-dir r > first.log 2>&1 &
   pid=$!
   while kill -0 "$pid" 2>/dev/null && ! grep -q "^dpt-train: LeNet" first.log; do sleep 0.02; done
+  # stopped while it holds the lock, so that it cannot finish before both checks ran
+  kill -STOP "$pid"
   SECONDS=0
   run "$BIN/dpt-train" "${ARGS[@]}" --set model.epochs=4 --run-dir r
   echo "$output"
@@ -133,6 +135,7 @@ finish() {
   run "$BIN/dpt-train" "${ARGS[@]}" --set model.epochs=4 --run-dir r --data missing.h5
   assert_equal "$status" 1
   assert_output --partial "r is in use by another trainer"
+  kill -CONT "$pid"
   wait "$pid"
   run "$BIN/dpt-inspect" r/run.h5
   assert_output --partial "status complete"
