@@ -133,7 +133,7 @@ static int plot_one(const char *dir, const char *name, const char *title, const 
   fprintf(f, "set terminal svg size 960,680 dynamic noenhanced font \"sans,12\" "
              "background \"white\"\nset output \"%s.svg\"\nplot ", name);
   /* gnuplot cycles through 8 colours: each further 8 curves get the next dash pattern,
-   * so that no two curves of a plot look alike. */
+   * so that up to 40 curves (8 colours x 5 dash patterns) all look different. */
   int drawn = 0;
   for (int g = 0; g < ngroups; g++) {
     if (!has(&grp[g])) continue;
