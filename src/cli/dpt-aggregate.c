@@ -53,6 +53,7 @@ static void usage(FILE *out) {
           "Other\n"
           "  --fields              list the fields (values) a table can show\n"
           "  -h, --help            this text\n"
+          "  --version             the version\n"
           "\n"
           "Exit status: 0 all files aggregated; 4 the table was made but some files were\n"
           "left out (named on standard error with the reason: missing, damaged, not a run\n"
@@ -122,6 +123,7 @@ static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *ov
 }
 
 int main(int argc, char **argv) {
+  if (cli_version_asked(argc, argv)) return cli_print_version("dpt-aggregate");
   if (argc > 1 && (!strcmp(argv[1], "--fixture") || !strcmp(argv[1], "--fixture-sweep")))
     return fixture(argc, argv);
   agg_request_t req = {0};
