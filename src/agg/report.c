@@ -146,7 +146,7 @@ done:
 }
 
 static int write_table(const agg_request_t *req, const agg_table_t *t) {
-  agg_style_t style = {req->st.percent > 0, req->st.digits};
+  agg_style_t style = {req->st.percent > 0, req->st.digits, req->st.se > 0};
   if (!req->out) return agg_table_write(stdout, t, req->st.format, &style);
   char tmp[4096];
   if (dpt_tmp_name(tmp, sizeof tmp, req->out) < 0) return -1;
@@ -159,6 +159,26 @@ static int write_table(const agg_request_t *req, const agg_table_t *t) {
     return dpt_wrap("%s", req->out);
   }
   return dpt_publish(tmp, req->out);
+}
+
+/* Paired differences to the study's baseline, on the value it names (default test_acc);
+ * without a baseline, the best marks. */
+static int compare_or_mark(agg_table_t *t, const agg_study_t *st, const char *const *keys,
+                           int nkeys) {
+  if (!st->baseline.n) {
+    agg_table_mark_best(t);
+    return 0;
+  }
+  int field = t->pivot_field >= 0 ? t->pivot_field : field_named(st->value ? st->value : "test_acc");
+  const char **all = dpt_alloc(sizeof(char *) * (size_t)(nkeys + st->cols.n + 1));
+  int n = 0;
+  for (int i = 0; i < nkeys; i++) all[n++] = keys[i];
+  for (int i = 0; i < st->cols.n; i++) all[n++] = st->cols.v[i];
+  int rc = field < 0 ? -1
+                     : agg_table_baseline(t, (const char *const *)st->baseline.v, st->baseline.n,
+                                          all, n, field, st->target);
+  dpt_free(all);
+  return rc;
 }
 
 /* Curves per group of the table: a pivot's rows and columns together, never per run. */
@@ -188,8 +208,7 @@ static int aggregate(const agg_request_t *req, const agg_runset_t *set, FILE *lo
   if (build_table(&t, st, runs, n, keys, nkeys) < 0) goto done;
   if (st->title) t.title = dpt_strdup(st->title);
   if (st->sort && agg_table_sort(&t, st->sort) < 0) goto done;
-  agg_table_mark_best(&t);
-  if (write_table(req, &t) < 0) goto done;
+  if (compare_or_mark(&t, st, keys, nkeys) < 0 || write_table(req, &t) < 0) goto done;
   fprintf(log, "dpt-aggregate: %d run%s in %d row%s", n, n == 1 ? "" : "s", t.nrows,
           t.nrows == 1 ? "" : "s");
   if (set->nunfinished) fprintf(log, " (%d unfinished, marked by status)", set->nunfinished);

@@ -38,6 +38,11 @@ static void usage(FILE *out) {
           "                        wall time, images/s, averagings and bytes when present)\n"
           "  --per-run             one row per run: the varying keys and every value\n"
           "  --sort [-]COLUMN      sort rows by a column or field; '-' descending\n"
+          "  --baseline KEY=VALUE  paired differences: each row's (or pivot cell's) value\n"
+          "                        minus the baseline row's, over the seeds both have, with\n"
+          "                        a 95%% Student-t interval and the count of pairs; bold\n"
+          "                        only where the interval excludes zero (repeat: and)\n"
+          "  --spread sd|se        ± the standard deviation (default) or standard error\n"
           "  --target ACC          add epochs_to_target and rounds_to_target: the first epoch\n"
           "                        whose validation accuracy reaches ACC, and the averagings\n"
           "                        until then\n"
@@ -90,7 +95,7 @@ static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *ov
       KEY("cols", COLS, 1), KEY("value", VALUE, 1), KEY("values", VALUES, 1),
       KEY("sort", SORT, 1), KEY("target", TARGET, 1), KEY("format", FORMAT, 1),
       KEY("percent", PERCENT, 0), KEY("digits", DIGITS, 1), KEY("title", TITLE, 1),
-      KEY("plot", PLOT, 1),
+      KEY("plot", PLOT, 1), KEY("baseline", BASELINE, 1), KEY("spread", SPREAD, 1),
       {"include-unfinished", no_argument, NULL, O_UNFIN},
       {"study", required_argument, NULL, O_STUDY}, {"per-run", no_argument, NULL, O_PERRUN},
       {"plots", required_argument, NULL, O_PLOTS}, {"fields", no_argument, NULL, O_FIELDS},
