@@ -86,6 +86,36 @@ setup() {
   assert_output --partial '"best": true'
 }
 
+@test "--baseline: paired differences by seed with a 95% t interval, bold only beyond zero" {
+  # AdamW - SGDM at seeds 0 and 1: -0.03 and -0.03, the same at both: a zero-width
+  # interval away from zero, so bold
+  run "$BIN/dpt-aggregate" --values test_acc --baseline model.optimizer=SGDM sweep
+  assert_success
+  assert_output --partial "| model.optimizer | n | test acc | Δ test acc |"
+  assert_output --partial "| AdamW | 2 | 0.8900 ± 0.0141 | **-0.0300 [-0.0300, -0.0300] (2 pairs)** |"
+  assert_output --partial "| SGDM | 3 | 0.9200 ± 0.0100 | baseline |"
+  # a third AdamW seed: -0.03, -0.03, -0.06: mean -0.04, sd 0.01732, and with t(0.975, 2)
+  # = 4.303 from the table, -0.04 ± 4.303 * 0.01732 / sqrt(3) = [-0.0830, +0.0030]
+  fixture sweep/b2 AdamW 2 0.86
+  run "$BIN/dpt-aggregate" --values test_acc --baseline model.optimizer=SGDM sweep
+  assert_success
+  assert_output --partial "| AdamW | 3 | 0.8800 ± 0.0200 | -0.0400 [-0.0830, +0.0030] (3 pairs) |"
+  refute_output --partial "| **"
+  AGG --values test_acc --baseline model.optimizer=SGDM --format csv sweep > t.csv 2>/dev/null
+  head -n 1 t.csv | grep -q ',test_acc_diff_mean,test_acc_diff_lo,test_acc_diff_hi,test_acc_diff_n$'
+  awk -F, '$1 == "AdamW" { m = -0.04; s = sqrt(0.0003); h = 4.302653 * s / sqrt(3)
+                           ok = ($6 - m)^2 < 1e-20 && ($7 - (m - h))^2 < 1e-12 && ($8 - (m + h))^2 < 1e-12 && $9 == 3 }
+           END { exit !ok }' t.csv
+  # the same from a study file, in LaTeX and as standard errors
+  printf 'rows: [model.optimizer]\nvalues: [test_acc]\nbaseline: model.optimizer=AdamW\nspread: se\n' > paired.yaml
+  run "$BIN/dpt-aggregate" --study paired.yaml --format latex sweep
+  assert_success
+  assert_output --partial 'SGDM & 3 & 0.9200 $\pm$ 0.0058 & +0.0400 [-0.0030, +0.0830] (3 pairs) \\'
+  run "$BIN/dpt-aggregate" --values test_acc --baseline model.optimizer=LARS sweep
+  assert_failure 1
+  assert_output --partial "--baseline model.optimizer=LARS: no row of the table is the baseline"
+}
+
 @test "pivot: rows x cols with counts and the best of each column" {
   AGG --fixture sweep/d0/run.h5 model.optimizer=SGDM model.batch_size=256 test_acc=0.80
   AGG --fixture sweep/d1/run.h5 model.optimizer=AdamW model.batch_size=256 test_acc=0.84
