@@ -395,6 +395,10 @@ static void write_json(FILE *out, const agg_table_t *t) {
   fputs("]}\n", out);
 }
 
+void agg_csv_number(FILE *out, double x) { csv_number(out, x); }
+void agg_json_number(FILE *out, double x) { json_number(out, x); }
+void agg_json_string(FILE *out, const char *s) { json_string(out, s); }
+
 int agg_table_write(FILE *out, const agg_table_t *t, agg_format_t f, const agg_style_t *style) {
   agg_style_t def = {0, -1, 0};
   const agg_style_t *st = style ? style : &def;

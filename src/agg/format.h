@@ -28,4 +28,11 @@ typedef struct {
 int agg_format_parse(const char *name, agg_format_t *f);
 int agg_table_write(FILE *out, const agg_table_t *t, agg_format_t f, const agg_style_t *style);
 
+/* The CSV and JSON spellings of values, for the other machine-readable outputs (long.h):
+ * a number that reads back to the same double (CSV: empty for NaN; JSON: null for NaN
+ * and infinities), a JSON string with its escapes. */
+void agg_csv_number(FILE *out, double x);
+void agg_json_number(FILE *out, double x);
+void agg_json_string(FILE *out, const char *s);
+
 #endif

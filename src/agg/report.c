@@ -7,6 +7,7 @@
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "long.h"
 #include "plot.h"
 #include "runset.h"
 #include "table.h"
@@ -112,8 +113,8 @@ static const char **table_keys(const agg_request_t *req, const agg_run_t *const 
   const agg_study_t *st = &req->st;
   const char **varying = NULL;
   int nvary = agg_varying_keys(runs, n, &varying), k = 0;
-  const char **keys = dpt_alloc(sizeof(char *) * (size_t)(st->rows.n + nvary + 2));
-  if (req->per_run) keys[k++] = "run";
+  const char **keys = dpt_alloc(sizeof(char *) * (size_t)(st->rows.n + nvary + 4));
+  if (req->per_run) keys[k++] = "run", keys[k++] = "hash", keys[k++] = "experiment.seed";
   for (int i = 0; i < st->rows.n; i++) keys[k++] = st->rows.v[i];
   for (int i = 0; i < nvary && !st->rows.n; i++) {
     int in_cols = 0;
@@ -145,14 +146,30 @@ done:
   return rc;
 }
 
-static int write_table(const agg_request_t *req, const agg_table_t *t) {
+/* What goes to the output: a table, or the long table of the runs. */
+typedef struct {
+  const agg_table_t *t;
+  const agg_run_t *const *runs;
+  int n, nkeys;
+  const char *const *keys;
+} output_t;
+
+static int write_output(FILE *out, const agg_request_t *req, const output_t *o) {
   agg_style_t style = {req->st.percent > 0, req->st.digits, req->st.se > 0};
-  if (!req->out) return agg_table_write(stdout, t, req->st.format, &style);
+  if (req->long_rows)
+    return agg_long_write(out, o->runs, o->n, o->keys, o->nkeys,
+                          req->st.has_format ? req->st.format : AGG_CSV);
+  return agg_table_write(out, o->t, req->st.format, &style);
+}
+
+/* To standard output, or published atomically at req->out. */
+static int publish(const agg_request_t *req, const output_t *o) {
+  if (!req->out) return write_output(stdout, req, o);
   char tmp[4096];
   if (dpt_tmp_name(tmp, sizeof tmp, req->out) < 0) return -1;
   FILE *f = fopen(tmp, "w");
   if (!f) return dpt_fail("%s: cannot create: %s", tmp, strerror(errno));
-  int rc = agg_table_write(f, t, req->st.format, &style);
+  int rc = write_output(f, req, o);
   if (fclose(f) != 0 && rc == 0) rc = dpt_fail("%s: cannot write", tmp);
   if (rc < 0) {
     remove(tmp);
@@ -195,29 +212,55 @@ static int write_plots(const agg_request_t *req, const agg_run_t *const *runs, i
   return rc;
 }
 
+/* The table of the runs, to the output; counts its rows on log. */
+static int tabulate(const agg_request_t *req, const agg_run_t *const *runs, int n,
+                    const char *const *keys, int nkeys, FILE *log) {
+  const agg_study_t *st = &req->st;
+  agg_table_t t = {0};
+  int rc = -1;
+  if (build_table(&t, st, runs, n, keys, nkeys) < 0) goto done;
+  if (st->title) t.title = dpt_strdup(st->title);
+  if (st->sort && agg_table_sort(&t, st->sort) < 0) goto done;
+  output_t o = {.t = &t};
+  if (compare_or_mark(&t, st, keys, nkeys) < 0 || publish(req, &o) < 0) goto done;
+  fprintf(log, "dpt-aggregate: %d run%s in %d row%s", n, n == 1 ? "" : "s", t.nrows,
+          t.nrows == 1 ? "" : "s");
+  rc = 0;
+done:
+  agg_table_free(&t);
+  return rc;
+}
+
+/* The long table of the runs' epochs, to the output; counts its rows on log. */
+static int write_long(const agg_request_t *req, const agg_run_t *const *runs, int n,
+                      const char *const *keys, int nkeys, FILE *log) {
+  output_t o = {.runs = runs, .n = n, .keys = keys, .nkeys = nkeys};
+  if (publish(req, &o) < 0) return -1;
+  int64_t rows = 0;
+  for (int i = 0; i < n; i++) rows += runs[i]->n;
+  fprintf(log, "dpt-aggregate: %d run%s in %lld row%s (one per epoch)", n, n == 1 ? "" : "s",
+          (long long)rows, rows == 1 ? "" : "s");
+  return 0;
+}
+
 static int aggregate(const agg_request_t *req, const agg_runset_t *set, FILE *log) {
   const agg_study_t *st = &req->st;
   const agg_run_t **runs = dpt_alloc(sizeof(agg_run_t *) * (size_t)(set->nruns + 1));
   const char **keys = NULL;
   int nkeys = 0, rc = -1, n = select_runs(st, set, runs);
-  agg_table_t t = {0};
   if (n < 0 || check_keys(runs, n, &st->rows, "--rows/--group-by") < 0 ||
       check_keys(runs, n, &st->cols, "--cols") < 0)
     goto done;
   keys = table_keys(req, runs, n, set->nunfinished, &nkeys);
-  if (build_table(&t, st, runs, n, keys, nkeys) < 0) goto done;
-  if (st->title) t.title = dpt_strdup(st->title);
-  if (st->sort && agg_table_sort(&t, st->sort) < 0) goto done;
-  if (compare_or_mark(&t, st, keys, nkeys) < 0 || write_table(req, &t) < 0) goto done;
-  fprintf(log, "dpt-aggregate: %d run%s in %d row%s", n, n == 1 ? "" : "s", t.nrows,
-          t.nrows == 1 ? "" : "s");
+  if ((req->long_rows ? write_long(req, runs, n, keys, nkeys, log)
+                      : tabulate(req, runs, n, keys, nkeys, log)) < 0)
+    goto done;
   if (set->nunfinished) fprintf(log, " (%d unfinished, marked by status)", set->nunfinished);
   fprintf(log, "\n");
   rc = req->plots ? write_plots(req, runs, n, keys, nkeys, log) : 0;
 done:
   dpt_free(runs);
   dpt_free(keys);
-  agg_table_free(&t);
   return rc;
 }
 

@@ -146,7 +146,51 @@ setup() {
   AGG --fixture k2/run.h5 model.num_workers=2 val_acc=0.5,0.7,0.86,0.9 averagings=10,20,30,40 H=4,8,16,8
   run "$BIN/dpt-aggregate" --per-run --target 0.85 --values epochs_to_target,rounds_to_target,averagings --format csv k2
   assert_success
-  assert_line --index 1 "k2,1,3,,1,60,,1,100,,1"
+  # the run, its config hash and seed, then the values
+  assert_line --index 0 --partial "run,hash,experiment.seed,n,epochs_to_target_mean,"
+  assert_line --index 1 --regexp '^k2,[0-9a-f]{16},0,1,3,,1,60,,1,100,,1$'
+}
+
+@test "--long: one row per run and epoch, with a header, hash, seed and method" {
+  AGG --fixture sweep/a5/run.h5 model.optimizer=SGDM experiment.seed=5 val_acc=0.5,0.6,0.7,0.75,0.8 test_acc=0.9
+  run "$BIN/dpt-aggregate" --long sweep
+  assert_success
+  assert_line --index 0 "run,hash,experiment.seed,method,model.optimizer,epoch,lr,train_loss,train_acc,val_loss,val_acc,epoch_time,images_per_s,h,averagings,bytes_sent,comm_time,compute_time"
+  # five runs of 3 epochs and one of 5: 20 rows after the header
+  AGG --long -o long.csv sweep 2>/dev/null
+  [ "$(wc -l < long.csv)" = 21 ]
+  [ "$(grep -c '^sweep/a5,[0-9a-f]\{16\},5,centralized,SGDM,' long.csv)" = 5 ]
+  # every (run, epoch) once, epochs 1..N in order
+  [ "$(tail -n +2 long.csv | cut -d, -f1,6 | sort -u | wc -l)" = 20 ]
+  grep -q '^sweep/a5,[0-9a-f]*,5,centralized,SGDM,4,.*,0.75,' long.csv
+  # JSON: an array of the same records
+  run "$BIN/dpt-aggregate" --long --format json sweep
+  assert_success
+  [ "$(grep -c '^ {"run": ' <<<"$output")" = 20 ]
+  assert_output --partial '"experiment.seed": "5", "method": "centralized", "model.optimizer": "SGDM", "epoch": 4,'
+  run "$BIN/dpt-aggregate" --long --format md sweep
+  assert_failure 1
+  assert_output --partial "--long writes csv or json"
+}
+
+@test "--long and --per-run: a sweep task's hash is its directory's name" {
+  DATA=$(small_fmnist 600)
+  cat > s.yaml <<YAML
+name: t
+base: $DPT_ROOT/sweeps/base/fashion-mnist.yaml
+set: {model.name: LeNet5, model.epochs: 2, data.path: $DATA, data.limit: 300}
+grid:
+  model.learning_rate: [0.01, 0.02]
+resources: {ranks: 1, time: 5}
+YAML
+  "$BIN/dpt-sweep" expand s.yaml -o sw >/dev/null
+  "$BIN/dpt-sweep" run-local sw >/dev/null
+  AGG --long -o long.csv sw 2>/dev/null
+  [ "$(wc -l < long.csv)" = 5 ]
+  # column 1 is sw/tasks/HASH, column 2 the hash
+  awk -F, 'NR > 1 { n++; if ($1 != "sw/tasks/" $2) bad = 1 } END { exit bad || n != 4 }' long.csv
+  run "$BIN/dpt-aggregate" --per-run --values test_acc sw
+  for h in $(ls sw/tasks); do assert_output --partial "| sw/tasks/$h | $h | 0 |"; done
 }
 
 @test "damaged, unfinished, foreign and missing files are named and left out (exit 4)" {
@@ -231,8 +275,8 @@ setup() {
     --set model.epochs=2 --set experiment.output= --run-dir real/r1 >/dev/null
   run "$BIN/dpt-aggregate" --per-run --format csv real
   assert_success
-  assert_line --index 0 --partial "run,n,val_acc_mean"
-  assert_line --index 1 --partial "real/r1,1,"
+  assert_line --index 0 --partial "run,hash,experiment.seed,n,val_acc_mean"
+  assert_line --index 1 --regexp '^real/r1,[0-9a-f]{16},[0-9]+,1,'
   # the test accuracy in the table is the one in the file
   acc=$(h5dump -a /results/test_acc_last -y real/r1/run.h5 | sed -n 's/^ *\([0-9.e-]*\) *$/\1/p' | head -1)
   run "$BIN/dpt-aggregate" --values test_acc --format json real
