@@ -178,15 +178,28 @@ static int publish(const agg_request_t *req, const output_t *o) {
   return dpt_publish(tmp, req->out);
 }
 
-/* Paired differences to the study's baseline, on the value it names (default test_acc);
- * without a baseline, the best marks. */
+/* The value a baseline compares: a pivot's; the study's `value`; else test_acc when the
+ * group table shows it, else its first value column. */
+static int compared_field(const agg_table_t *t, const agg_study_t *st) {
+  if (t->pivot_field >= 0) return t->pivot_field;
+  if (st->value) return field_named(st->value);
+  int acc = agg_field_find("test_acc"), first = -1;
+  for (int c = t->nkeys; c < t->ncols; c++) {
+    if (t->field[c] == acc) return acc;
+    if (first < 0 && t->field[c] >= 0) first = t->field[c];
+  }
+  return first >= 0 ? first : acc;
+}
+
+/* Paired differences to the study's baseline, on compared_field; without a baseline,
+ * the best marks. */
 static int compare_or_mark(agg_table_t *t, const agg_study_t *st, const char *const *keys,
                            int nkeys) {
   if (!st->baseline.n) {
     agg_table_mark_best(t);
     return 0;
   }
-  int field = t->pivot_field >= 0 ? t->pivot_field : field_named(st->value ? st->value : "test_acc");
+  int field = compared_field(t, st);
   const char **all = dpt_alloc(sizeof(char *) * (size_t)(nkeys + st->cols.n + 1));
   int n = 0;
   for (int i = 0; i < nkeys; i++) all[n++] = keys[i];

@@ -31,7 +31,7 @@ static void usage(FILE *out) {
           "  --group-by KEYS       group by these keys (default: those that vary but seeds)\n"
           "  --rows KEYS           the same, for a pivot's rows\n"
           "  --cols KEYS           pivot: one column per value of these keys\n"
-          "  --value FIELD         the pivot's or baseline's value (default test_acc)\n"
+          "  --value FIELD         the value of a pivot or a baseline (default test_acc)\n"
           "  --values FIELDS       a group table's columns (default: accuracies, epochs,\n"
           "                        wall time, images/s, averagings and bytes when present)\n"
           "  --per-run             one row per run: directory, config hash, seed, keys, values\n"
