@@ -191,6 +191,16 @@ static int compared_field(const agg_table_t *t, const agg_study_t *st) {
   return first >= 0 ? first : acc;
 }
 
+/* The table's keys, then the study's column keys (a pivot's), in a new array of *n. */
+static const char **keys_and_cols(const char *const *keys, int nkeys, const agg_study_t *st,
+                                  int *n) {
+  const char **all = dpt_alloc(sizeof(char *) * (size_t)(nkeys + st->cols.n + 1));
+  *n = 0;
+  for (int i = 0; i < nkeys; i++) all[(*n)++] = keys[i];
+  for (int i = 0; i < st->cols.n; i++) all[(*n)++] = st->cols.v[i];
+  return all;
+}
+
 /* Paired differences to the study's baseline, on compared_field; without a baseline,
  * the best marks. */
 static int compare_or_mark(agg_table_t *t, const agg_study_t *st, const char *const *keys,
@@ -199,11 +209,8 @@ static int compare_or_mark(agg_table_t *t, const agg_study_t *st, const char *co
     agg_table_mark_best(t);
     return 0;
   }
-  int field = compared_field(t, st);
-  const char **all = dpt_alloc(sizeof(char *) * (size_t)(nkeys + st->cols.n + 1));
-  int n = 0;
-  for (int i = 0; i < nkeys; i++) all[n++] = keys[i];
-  for (int i = 0; i < st->cols.n; i++) all[n++] = st->cols.v[i];
+  int field = compared_field(t, st), n;
+  const char **all = keys_and_cols(keys, nkeys, st, &n);
   int rc = field < 0 ? -1
                      : agg_table_baseline(t, (const char *const *)st->baseline.v, st->baseline.n,
                                           all, n, field, st->target);
@@ -244,11 +251,16 @@ done:
   return rc;
 }
 
-/* The long table of the runs' epochs, to the output; counts its rows on log. */
+/* The long table of the runs' epochs (with the table's keys and a pivot's column keys),
+ * to the output; counts its rows on log. */
 static int write_long(const agg_request_t *req, const agg_run_t *const *runs, int n,
                       const char *const *keys, int nkeys, FILE *log) {
-  output_t o = {.runs = runs, .n = n, .keys = keys, .nkeys = nkeys};
-  if (publish(req, &o) < 0) return -1;
+  int nall;
+  const char **all = keys_and_cols(keys, nkeys, &req->st, &nall);
+  output_t o = {.runs = runs, .n = n, .keys = all, .nkeys = nall};
+  int rc = publish(req, &o);
+  dpt_free(all);
+  if (rc < 0) return -1;
   int64_t rows = 0;
   for (int i = 0; i < n; i++) rows += runs[i]->n;
   fprintf(log, "dpt-aggregate: %d run%s in %lld row%s (one per epoch)", n, n == 1 ? "" : "s",
