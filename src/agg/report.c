@@ -106,15 +106,20 @@ done:
   return n;
 }
 
+/* The keys --per-run puts first. */
+static const char *const per_run_keys[] = {"run", "hash", "experiment.seed"};
+#define PER_RUN_KEYS ((int)(sizeof per_run_keys / sizeof per_run_keys[0]))
+
 /* Group keys: as asked, or those that vary (without a pivot's column keys); per run,
- * the run itself first; unfinished runs apart from complete ones. */
+ * the run, its hash and seed first; unfinished runs apart from complete ones. */
 static const char **table_keys(const agg_request_t *req, const agg_run_t *const *runs, int n,
                                int unfinished, int *nkeys) {
   const agg_study_t *st = &req->st;
   const char **varying = NULL;
   int nvary = agg_varying_keys(runs, n, &varying), k = 0;
   const char **keys = dpt_alloc(sizeof(char *) * (size_t)(st->rows.n + nvary + 4));
-  if (req->per_run) keys[k++] = "run", keys[k++] = "hash", keys[k++] = "experiment.seed";
+  if (req->per_run)
+    for (int i = 0; i < PER_RUN_KEYS; i++) keys[k++] = per_run_keys[i];
   for (int i = 0; i < st->rows.n; i++) keys[k++] = st->rows.v[i];
   for (int i = 0; i < nvary && !st->rows.n; i++) {
     int in_cols = 0;
@@ -224,7 +229,8 @@ static int write_plots(const agg_request_t *req, const agg_run_t *const *runs, i
   const agg_study_t *st = &req->st;
   const char **pkeys = dpt_alloc(sizeof(char *) * (size_t)(nkeys + st->cols.n + 1));
   int np = 0;
-  for (int i = 0; i < nkeys; i++)
+  /* --per-run's run, hash and seed (table_keys) name runs, not groups */
+  for (int i = req->per_run ? PER_RUN_KEYS : 0; i < nkeys; i++)
     if (strcmp(keys[i], "run") != 0) pkeys[np++] = keys[i];
   for (int i = 0; i < st->cols.n; i++) pkeys[np++] = st->cols.v[i];
   int rc = agg_plots(req->plots, runs, n, pkeys, np, st->plots, st->title, log);
