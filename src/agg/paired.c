@@ -30,24 +30,57 @@ void agg_table_seeds(agg_table_t *t, const agg_run_t *const *runs, int n) {
   dpt_free(all);
 }
 
+/* The index of seed in t->seed (sorted in natural order), or -1. */
 static int seed_index(const agg_table_t *t, const char *seed) {
-  for (int s = 0; s < t->nseeds; s++)
-    if (!strcmp(t->seed[s], seed)) return s;
-  return -1;
+  const char *const *hit =
+      bsearch(&seed, t->seed, (size_t)t->nseeds, sizeof(char *), cmp_natural);
+  return hit ? (int)(hit - (const char *const *)t->seed) : -1;
 }
 
-double *agg_seed_values(const agg_table_t *t, const agg_run_t *const *runs, const int *idx,
-                        int m, int field, double target) {
-  double *v = dpt_alloc(sizeof(double) * (size_t)(t->nseeds ? t->nseeds : 1));
-  int *count = dpt_alloc(sizeof(int) * (size_t)(t->nseeds ? t->nseeds : 1));
+static int cmp_seed_value(const void *a, const void *b) {
+  const agg_seed_value_t *x = a, *y = b;
+  return (x->seed > y->seed) - (x->seed < y->seed);
+}
+
+agg_seed_value_t *agg_seed_values(const agg_table_t *t, const agg_run_t *const *runs,
+                                  const int *idx, int m, int field, double target,
+                                  int *nvalues) {
+  agg_seed_value_t *v = dpt_alloc(sizeof(agg_seed_value_t) * (size_t)(m ? m : 1));
+  int n = 0;
   for (int i = 0; i < m; i++) {
-    int s = seed_index(t, seed_of(runs[idx[i]]));
     double x = agg_field_value(runs[idx[i]], field, target);
-    if (s >= 0 && !isnan(x)) v[s] += x, count[s]++;
+    int s = seed_index(t, seed_of(runs[idx[i]]));
+    if (s >= 0 && !isnan(x)) v[n++] = (agg_seed_value_t){s, x};
   }
-  for (int s = 0; s < t->nseeds; s++) v[s] = count[s] ? v[s] / count[s] : NAN;
-  dpt_free(count);
+  qsort(v, (size_t)n, sizeof *v, cmp_seed_value);
+  /* runs of one seed: their mean */
+  int out = 0;
+  for (int i = 0; i < n;) {
+    int j = i;
+    double sum = 0;
+    for (; j < n && v[j].seed == v[i].seed; j++) sum += v[j].value;
+    v[out++] = (agg_seed_value_t){v[i].seed, sum / (j - i)};
+    i = j;
+  }
+  *nvalues = out;
   return v;
+}
+
+/* The paired difference x - base over the seeds both cells have. */
+static agg_paired_t pair_cells(const agg_cell_t *x, const agg_cell_t *base) {
+  int cap = x->nby_seed < base->nby_seed ? x->nby_seed : base->nby_seed, n = 0;
+  double *a = dpt_alloc(sizeof(double) * (size_t)(cap ? cap : 1));
+  double *b = dpt_alloc(sizeof(double) * (size_t)(cap ? cap : 1));
+  for (int i = 0, j = 0; i < x->nby_seed && j < base->nby_seed;) {
+    int d = x->by_seed[i].seed - base->by_seed[j].seed;
+    if (d == 0) a[n] = x->by_seed[i].value, b[n++] = base->by_seed[j].value;
+    i += d <= 0;
+    j += d >= 0;
+  }
+  agg_paired_t p = agg_paired(a, b, n);
+  dpt_free(a);
+  dpt_free(b);
+  return p;
 }
 
 /* ---------------------------------------------------------------- best marks */
@@ -73,8 +106,7 @@ static int lead_beyond_noise(const agg_table_t *t, int b, int c, int better) {
     const agg_cell_t *y = agg_cell(t, r, c);
     if (r == b || y->st.n == 0) continue;
     others++;
-    if (!x->by_seed || !y->by_seed) return 0;
-    agg_paired_t d = agg_paired(x->by_seed, y->by_seed, t->nseeds);
+    agg_paired_t d = pair_cells(x, y);
     if (!agg_paired_excludes_zero(&d) || better * d.mean < 0) return 0;
   }
   return others > 0;
@@ -162,7 +194,7 @@ static void compare(agg_table_t *t, int c, const agg_cell_t *const *bases, int n
       for (int k = 0; k < nv && match; k++) match = same_text(x, bases[i], vary[k]);
       if (!match) continue;
       x->base = x == bases[i];
-      if (!x->base) x->diff = agg_paired(x->by_seed, bases[i]->by_seed, t->nseeds);
+      if (!x->base) x->diff = pair_cells(x, bases[i]);
     }
   }
 }

@@ -336,7 +336,7 @@ static void fill_cell(const agg_table_t *t, agg_cell_t *cell, const agg_run_t *c
   for (int i = 0; i < m; i++) x[i] = agg_field_value(runs[idx[i]], field, target);
   cell->st = stat_of(x, m);
   cell->run = m ? runs[idx[0]] : NULL;
-  cell->by_seed = agg_seed_values(t, runs, idx, m, field, target);
+  cell->by_seed = agg_seed_values(t, runs, idx, m, field, target, &cell->nby_seed);
 }
 
 static char *key_cell(const agg_run_t *r, const char *key) {

@@ -67,14 +67,21 @@ typedef struct {
   int n;            /* values counted (runs lacking the value are not) */
 } agg_stat_t;
 
+/* A cell's value at one seed: the mean over its runs of that seed. */
+typedef struct {
+  int seed;         /* index into agg_table_t.seed */
+  double value;
+} agg_seed_value_t;
+
 typedef struct {
   char *text;       /* a key column's text; NULL in a number column */
   agg_stat_t st;
   int best;         /* the best mean of its column, by a lead beyond noise (paired.c) */
-  /* Number cells: per seed of the table (agg_table_t.seed), the mean of the cell's runs
-   * of that seed, NaN when it has none; and a run of the cell (NULL when it has none),
-   * whose key texts are the cell's. */
-  double *by_seed;
+  /* Number cells: the seeds the cell has a value for, in seed order (as many as its
+   * runs at most, so a table of many seeds stays small); and a run of the cell (NULL when
+   * it has none), whose key texts are the cell's. */
+  agg_seed_value_t *by_seed;
+  int nby_seed;
   const agg_run_t *run;
   agg_paired_t diff; /* with a baseline: the paired difference to the baseline's cell */
   int base;          /* with a baseline: this cell is the baseline's */
@@ -118,10 +125,12 @@ void agg_table_free(agg_table_t *t);
 
 /* The seeds (experiment.seed texts) of the runs into t->seed. */
 void agg_table_seeds(agg_table_t *t, const agg_run_t *const *runs, int n);
-/* A cell's by_seed values: per seed of t, the mean of field over the runs idx[0..m) of
- * that seed (a seed run twice counts once); NaN where none has a value. */
-double *agg_seed_values(const agg_table_t *t, const agg_run_t *const *runs, const int *idx,
-                        int m, int field, double target);
+/* A cell's by_seed values (their count in *nvalues): per seed of t that one of the runs
+ * idx[0..m) has a value of field for, the mean of those runs' values (a seed run twice
+ * counts once). */
+agg_seed_value_t *agg_seed_values(const agg_table_t *t, const agg_run_t *const *runs,
+                                  const int *idx, int m, int field, double target,
+                                  int *nvalues);
 /* Marks, in every number column whose field has a direction, the cell with the best mean
  * when its lead is beyond noise: its paired difference (by seed) to every other cell of
  * the column that has a value has a 95% interval on the better side of zero. A tie for

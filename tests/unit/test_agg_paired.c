@@ -104,10 +104,12 @@ static void rmdir_all(char *d) {
   dpt_free(d);
 }
 
-/* One run of optimizer opt at batch size batch and seed, with its test accuracy. */
-static void run_at(const char *dir, const char *opt, int batch, int seed, double acc) {
+/* One run DIR/NAME of optimizer opt at batch size batch and seed, with its test
+ * accuracy. */
+static void run_named(const char *dir, const char *name, const char *opt, int batch, int seed,
+                      double acc) {
   char path[512], s_opt[64], s_b[64], s_seed[64];
-  snprintf(path, sizeof path, "%s/%s-%d-%d/run.h5", dir, opt, batch, seed);
+  snprintf(path, sizeof path, "%s/%s/run.h5", dir, name);
   snprintf(s_opt, sizeof s_opt, "model.optimizer=%s", opt);
   snprintf(s_b, sizeof s_b, "model.batch_size=%d", batch);
   snprintf(s_seed, sizeof s_seed, "experiment.seed=%d", seed);
@@ -116,6 +118,12 @@ static void run_at(const char *dir, const char *opt, int batch, int seed, double
                       .test_acc_last = acc, .test_acc_best = acc, .wall_time = 10,
                       .images_per_s = 1000};
   CHECK_OK(agg_fixture_write(path, &fx));
+}
+
+static void run_at(const char *dir, const char *opt, int batch, int seed, double acc) {
+  char name[128];
+  snprintf(name, sizeof name, "%s-%d-%d", opt, batch, seed);
+  run_named(dir, name, opt, batch, seed, acc);
 }
 
 typedef struct {
@@ -287,6 +295,32 @@ TEST(agg_baseline_pivot_pairs_each_row_with_its_own_baseline_cell) {
   CHECK_OK(agg_table_group(&t, r.runs, r.set.nruns, keys, 2, wall, 1, 0));
   CHECK_FAILS(agg_table_baseline(&t, conds, 1, keys, 2, acc, 0));
   CHECK(strstr(dpt_errmsg(), "not a column of this table"));
+  agg_table_free(&t);
+  free_runs(&r);
+  rmdir_all(d);
+}
+
+TEST(agg_baseline_pairs_by_seed_a_seed_run_twice_counts_once) {
+  char *d = tmpdir();
+  /* AdamW at seeds 0, 1 and 7; SGDM at seed 0 twice (0.90, 0.94: mean 0.92), 1 and 5 */
+  run_at(d, "AdamW", 64, 0, 0.80);
+  run_at(d, "AdamW", 64, 1, 0.82);
+  run_at(d, "AdamW", 64, 7, 0.50);
+  run_named(d, "SGDM-a", "SGDM", 64, 0, 0.90);
+  run_named(d, "SGDM-b", "SGDM", 64, 0, 0.94);
+  run_at(d, "SGDM", 64, 1, 0.93);
+  run_at(d, "SGDM", 64, 5, 0.10);
+  runs_t r;
+  read_runs(&r, d);
+  agg_table_t t;
+  group_by_optimizer(&t, &r);
+  const char *keys[] = {"model.optimizer"}, *conds[] = {"model.optimizer=AdamW"};
+  CHECK_OK(agg_table_baseline(&t, conds, 1, keys, 1, agg_field_find("test_acc"), 0));
+  /* shared seeds 0 and 1: 0.92 - 0.80 and 0.93 - 0.82 = 0.12, 0.11; mean 0.115 */
+  agg_paired_t sgdm = agg_cell(&t, 1, 2)->diff;
+  CHECK(sgdm.n == 2);
+  CHECK_NEAR(sgdm.mean, 0.115, 1e-14);
+  CHECK(t.nseeds == 4 && agg_cell(&t, 1, 2)->nby_seed == 3 && agg_cell(&t, 1, 1)->st.n == 4);
   agg_table_free(&t);
   free_runs(&r);
   rmdir_all(d);
