@@ -195,18 +195,22 @@ TEST(agg_best_is_bold_only_beyond_noise) {
   rmdir_all(d);
 }
 
+/* The runs of dir grouped by optimizer, compared with AdamW. */
+static void against_adamw(agg_table_t *t, runs_t *r, const char *dir) {
+  read_runs(r, dir);
+  group_by_optimizer(t, r);
+  const char *keys[] = {"model.optimizer"}, *conds[] = {"model.optimizer=AdamW"};
+  CHECK_OK(agg_table_baseline(t, conds, 1, keys, 1, agg_field_find("test_acc"), 0));
+}
+
 TEST(agg_baseline_group_table) {
   char *d = two_optimizers();
   run_at(d, "LAMB", 64, 0, 0.89);
   run_at(d, "LAMB", 64, 1, 0.92);
   run_at(d, "LAMB", 64, 2, 0.91);
   runs_t r;
-  read_runs(&r, d);
   agg_table_t t;
-  group_by_optimizer(&t, &r);
-  const char *keys[] = {"model.optimizer"}, *conds[] = {"model.optimizer=AdamW"};
-  int acc = agg_field_find("test_acc");
-  CHECK_OK(agg_table_baseline(&t, conds, 1, keys, 1, acc, 0));
+  against_adamw(&t, &r, d);
   CHECK(t.diff_col == 2 && !strcmp(t.baseline, "model.optimizer=AdamW"));
   /* rows: AdamW, LAMB, SGDM. LAMB - AdamW = 0.09, 0.10, 0.10: mean 0.09667, sd 0.005774,
    * [0.0823, 0.1110]; SGDM - AdamW: [0.0752, 0.1248] */
@@ -311,11 +315,8 @@ TEST(agg_baseline_pairs_by_seed_a_seed_run_twice_counts_once) {
   run_at(d, "SGDM", 64, 1, 0.93);
   run_at(d, "SGDM", 64, 5, 0.10);
   runs_t r;
-  read_runs(&r, d);
   agg_table_t t;
-  group_by_optimizer(&t, &r);
-  const char *keys[] = {"model.optimizer"}, *conds[] = {"model.optimizer=AdamW"};
-  CHECK_OK(agg_table_baseline(&t, conds, 1, keys, 1, agg_field_find("test_acc"), 0));
+  against_adamw(&t, &r, d);
   /* shared seeds 0 and 1: 0.92 - 0.80 and 0.93 - 0.82 = 0.12, 0.11; mean 0.115 */
   agg_paired_t sgdm = agg_cell(&t, 1, 2)->diff;
   CHECK(sgdm.n == 2);
