@@ -248,7 +248,8 @@ static void write_latex(FILE *out, const agg_table_t *t, const agg_style_t *st) 
     fputc('\n', out);
   }
   fputs("% needs \\usepackage{booktabs}\n\\begin{tabular}{", out);
-  for (int c = 0; c < t->ncols; c++) fputs(c < t->nkeys ? "l" : c == t->diff_col ? "rr" : "r", out);
+  for (int c = 0; c < t->ncols; c++)
+    fputs(c < t->nkeys ? "l" : c == t->diff_col ? "rr" : "r", out); /* rr: and its Δ */
   fputs("}\n\\toprule\n", out);
   write_row(out, t, -1, st, &tex);
   fputs("\\midrule\n", out);

@@ -236,7 +236,8 @@ TEST(agg_baseline_group_table) {
   CHECK(strstr(tex, "LAMB & 3 & 90.7 $\\pm$ 0.9 & \\textbf{+9.7 [+8.2, +11.1] (3 pairs)} \\\\"));
   free(tex);
   char *csv = render(&t, AGG_CSV, NULL);
-  CHECK(strstr(csv, "test_acc_n,test_acc_diff_mean,test_acc_diff_lo,test_acc_diff_hi,test_acc_diff_n\n"));
+  CHECK(strstr(csv, "test_acc_n,test_acc_diff_mean,test_acc_diff_lo,test_acc_diff_hi,"
+                    "test_acc_diff_n\n"));
   CHECK(strstr(csv, "AdamW,3,0.81,"));
   CHECK(strstr(csv, ",3,,,,0\n")); /* the baseline's own row */
   free(csv);
