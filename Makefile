@@ -28,7 +28,7 @@ UNIT_OBJ := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%.o)
 VERSION_STAMP := $(BUILD)/version.stamp
 $(shell mkdir -p $(BUILD); echo '$(GIT_DESCRIBE)' | cmp -s - $(VERSION_STAMP) 2>/dev/null || \
         echo '$(GIT_DESCRIBE)' > $(VERSION_STAMP))
-$(BUILD)/h5/h5util.o: $(VERSION_STAMP)
+$(BUILD)/h5/h5util.o $(BUILD)/core/cli.o: $(VERSION_STAMP)
 
 .PHONY: all deps test check headers demo bench clean help
 all: $(BINS) $(BUILD)/unit-tests $(BUILD)/h5craft

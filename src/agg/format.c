@@ -67,10 +67,44 @@ static void cell_text(char *buf, size_t cap, const agg_table_t *t, int r, int c,
   }
   char m[64], s[64] = "";
   show_number(m, sizeof m, x->st.mean, t->field[c], st);
-  if (x->st.n > 1) show_number(s, sizeof s, x->st.std, t->field[c], st);
+  double spread = st->se ? x->st.std / sqrt(x->st.n) : x->st.std;
+  if (x->st.n > 1) show_number(s, sizeof s, spread, t->field[c], st);
   int group = row_count(t, r);
   size_t len = (size_t)snprintf(buf, cap, "%s%s%s", m, x->st.n > 1 ? pm : "", s);
   if (len < cap && x->st.n != group) snprintf(buf + len, cap - len, " (n=%d)", x->st.n);
+}
+
+/* ---------------------------------------------------------------- paired differences */
+
+/* The number with its sign: "+0.0300", "-0.0100". */
+static void signed_number(char *buf, size_t cap, double x, int field, const agg_style_t *st) {
+  int plus = x > 0 && cap > 1;
+  if (plus) buf[0] = '+';
+  show_number(buf + plus, cap - (size_t)plus, x, field, st);
+}
+
+/* "+0.0300 [+0.0100, +0.0500] (3 pairs)", "+0.0300 (1 pair)", "baseline" or dash. */
+static void diff_text(char *buf, size_t cap, const agg_cell_t *x, int field,
+                      const agg_style_t *st, const char *dash) {
+  char m[64], lo[64], hi[64];
+  if (x->base || x->diff.n == 0) {
+    snprintf(buf, cap, "%s", x->base ? "baseline" : dash);
+    return;
+  }
+  signed_number(m, sizeof m, x->diff.mean, field, st);
+  if (x->diff.n < 2) {
+    snprintf(buf, cap, "%s (1 pair)", m);
+    return;
+  }
+  signed_number(lo, sizeof lo, x->diff.lo, field, st);
+  signed_number(hi, sizeof hi, x->diff.hi, field, st);
+  snprintf(buf, cap, "%s [%s, %s] (%d pairs)", m, lo, hi, x->diff.n);
+}
+
+/* Column c's cells carry paired differences. */
+static int compared(const agg_table_t *t, int c) {
+  return t->baseline && c >= t->nkeys && t->field[c] >= 0 &&
+         (t->diff_col < 0 || c == t->diff_col);
 }
 
 /* ---------------------------------------------------------------- tables for reading */
@@ -82,7 +116,39 @@ typedef struct {
   void (*text)(FILE *out, const char *s); /* a key or heading, escaped */
   const char *pm, *dash, *bold;           /* plus-minus, an empty cell, best ("%s") */
   const char *open, *sep, *before, *after, *close;
+  const char *delta;                      /* "Δ ", written as it is */
 } dialect_t;
+
+/* The paired-difference column after a group table's compared column: its heading when
+ * r < 0, else row r's difference, bold when its interval excludes zero. */
+static void write_diff_cell(FILE *out, const agg_table_t *t, int r, const agg_style_t *st,
+                            const dialect_t *d) {
+  char buf[256];
+  int f = t->field[t->diff_col];
+  fputs(d->sep, out);
+  fputs(d->before, out);
+  if (r < 0) {
+    fputs(d->delta, out);
+    snprintf(buf, sizeof buf, "%s%s", agg_fields[f].label,
+             st->percent && is_acc(f) ? " (points)" : "");
+    d->text(out, buf);
+  } else {
+    const agg_cell_t *x = agg_cell(t, r, t->diff_col);
+    diff_text(buf, sizeof buf, x, f, st, d->dash);
+    fprintf(out, agg_paired_excludes_zero(&x->diff) ? d->bold : "%s", buf);
+  }
+  fputs(d->after, out);
+}
+
+/* A pivot's cell with its difference to the baseline: "MEAN ± SD (n=k); Δ DIFF". */
+static void pivot_diff_text(char *buf, size_t cap, const agg_table_t *t, int r, int c,
+                            const agg_style_t *st, const dialect_t *d) {
+  size_t len = strlen(buf);
+  const agg_cell_t *x = agg_cell(t, r, c);
+  if (x->st.n == 0 || len + 8 >= cap) return;
+  len += (size_t)snprintf(buf + len, cap - len, "; %s", d->delta);
+  if (len < cap) diff_text(buf + len, cap - len, x, t->field[c], st, d->dash);
+}
 
 /* The headings when r < 0, else row r. */
 static void write_row(FILE *out, const agg_table_t *t, int r, const agg_style_t *st,
@@ -99,9 +165,13 @@ static void write_row(FILE *out, const agg_table_t *t, int r, const agg_style_t 
       d->text(out, x->text);
     } else {
       cell_text(buf, sizeof buf, t, r, c, st, d->pm, d->dash);
-      fprintf(out, x->best ? d->bold : "%s", buf);
+      int pivot_diff = compared(t, c) && t->diff_col < 0;
+      if (pivot_diff) pivot_diff_text(buf, sizeof buf, t, r, c, st, d);
+      int bold = x->best || (pivot_diff && agg_paired_excludes_zero(&x->diff));
+      fprintf(out, bold ? d->bold : "%s", buf);
     }
     fputs(d->after, out);
+    if (t->baseline && c == t->diff_col) write_diff_cell(out, t, r, st, d);
   }
   fputs(d->close, out);
 }
@@ -117,17 +187,36 @@ static void md_text(FILE *out, const char *s) {
   }
 }
 
+/* The note under a Markdown table: what ±, n, Δ and bold mean. */
+static void markdown_note(FILE *out, const agg_table_t *t, const agg_style_t *st) {
+  double level = 100 * AGG_CONFIDENCE;
+  fprintf(out, "\n_mean ± %s over n runs%s; ",
+          st->se ? "standard error (sample standard deviation / √n)"
+                 : "sample standard deviation",
+          t->pivot_field >= 0 ? "; (n=k): runs in the cell" : "");
+  if (t->baseline) {
+    fputs("Δ: mean paired difference to the baseline (", out);
+    md_text(out, t->baseline);
+    fprintf(out, ") over the seeds both have, [its %g%% Student-t interval] (pairs); "
+                 "**bold**: the interval excludes zero._\n", level);
+  } else {
+    fprintf(out, "**bold**: best in its column, ahead of every other row by a paired "
+                 "difference (same seeds) whose %g%% interval excludes zero._\n", level);
+  }
+}
+
 static void write_markdown(FILE *out, const agg_table_t *t, const agg_style_t *st) {
-  static const dialect_t md = {md_text, " ± ", "–", "**%s**", "|", "", " ", " |", "\n"};
+  static const dialect_t md = {md_text, " ± ", "–", "**%s**", "|", "", " ", " |", "\n", "Δ "};
   if (t->title) fprintf(out, "**%s**\n\n", t->title);
   write_row(out, t, -1, st, &md);
   fputc('|', out);
-  for (int c = 0; c < t->ncols; c++) fputs(c < t->nkeys ? " --- |" : " ---: |", out);
+  for (int c = 0; c < t->ncols; c++) {
+    fputs(c < t->nkeys ? " --- |" : " ---: |", out);
+    if (t->baseline && c == t->diff_col) fputs(" ---: |", out);
+  }
   fputc('\n', out);
   for (int r = 0; r < t->nrows; r++) write_row(out, t, r, st, &md);
-  fprintf(out, "\n_mean ± sample standard deviation over n runs; **bold**: best in its "
-               "column%s._\n",
-          t->pivot_field >= 0 ? "; (n=k): runs in the cell" : "");
+  markdown_note(out, t, st);
 }
 
 static void tex_text(FILE *out, const char *s) {
@@ -152,14 +241,15 @@ static void tex_text(FILE *out, const char *s) {
 /* LaTeX with booktabs rules. */
 static void write_latex(FILE *out, const agg_table_t *t, const agg_style_t *st) {
   static const dialect_t tex = {tex_text, " $\\pm$ ", "--", "\\textbf{%s}", "", " & ", "",
-                                "", " \\\\\n"};
+                                "", " \\\\\n", "$\\Delta$ "};
   if (t->title) {
     fputs("% ", out);
     fputs(t->title, out);
     fputc('\n', out);
   }
   fputs("% needs \\usepackage{booktabs}\n\\begin{tabular}{", out);
-  for (int c = 0; c < t->ncols; c++) fputc(c < t->nkeys ? 'l' : 'r', out);
+  for (int c = 0; c < t->ncols; c++)
+    fputs(c < t->nkeys ? "l" : c == t->diff_col ? "rr" : "r", out); /* rr: and its Δ */
   fputs("}\n\\toprule\n", out);
   write_row(out, t, -1, st, &tex);
   fputs("\\midrule\n", out);
@@ -176,6 +266,17 @@ static void csv_number(FILE *out, double x) {
   fputs(buf, out);
 }
 
+/* ",MEAN,LO,HI,N" of a cell's paired difference (empty numbers for the baseline's own
+ * cells and where there is none). */
+static void csv_diff(FILE *out, const agg_cell_t *x) {
+  double v[3] = {x->diff.mean, x->diff.lo, x->diff.hi};
+  for (int k = 0; k < 3; k++) {
+    fputc(',', out);
+    csv_number(out, x->diff.n ? v[k] : NAN);
+  }
+  fprintf(out, ",%d", x->diff.n);
+}
+
 static void write_csv(FILE *out, const agg_table_t *t) {
   char buf[512];
   for (int c = 0; c < t->ncols; c++) {
@@ -183,8 +284,9 @@ static void write_csv(FILE *out, const agg_table_t *t) {
     if (c < t->nkeys || t->field[c] == AGG_COL_COUNT) {
       dpt_csv_field(out, t->name[c]);
     } else {
-      const char *sfx[] = {"_mean", "_std", "_n"};
-      for (int k = 0; k < 3; k++) {
+      const char *sfx[] = {"_mean", "_std", "_n", "_diff_mean", "_diff_lo", "_diff_hi",
+                           "_diff_n"};
+      for (int k = 0; k < (compared(t, c) ? 7 : 3); k++) {
         snprintf(buf, sizeof buf, "%s%s", t->name[c], sfx[k]);
         if (k) fputc(',', out);
         dpt_csv_field(out, buf);
@@ -205,6 +307,7 @@ static void write_csv(FILE *out, const agg_table_t *t) {
         fputc(',', out);
         csv_number(out, x->st.std);
         fprintf(out, ",%d", x->st.n);
+        if (compared(t, c)) csv_diff(out, x);
       }
     }
     fputc('\n', out);
@@ -235,12 +338,31 @@ static void json_number(FILE *out, double x) {
   fputs(buf, out);
 }
 
+/* , "baseline": B, "diff": {"mean": M, "lo": L, "hi": H, "n": N} or null. */
+static void json_diff(FILE *out, const agg_cell_t *x) {
+  fprintf(out, ", \"baseline\": %s, \"diff\": ", x->base ? "true" : "false");
+  if (x->diff.n == 0) {
+    fputs("null", out);
+    return;
+  }
+  fputs("{\"mean\": ", out);
+  json_number(out, x->diff.mean);
+  fputs(", \"lo\": ", out);
+  json_number(out, x->diff.lo);
+  fputs(", \"hi\": ", out);
+  json_number(out, x->diff.hi);
+  fprintf(out, ", \"n\": %d}", x->diff.n);
+}
+
 static void write_json(FILE *out, const agg_table_t *t) {
   fputs("{\"title\": ", out);
   if (t->title) json_string(out, t->title);
   else fputs("null", out);
   fputs(",\n \"value\": ", out);
   if (t->pivot_field >= 0) json_string(out, agg_fields[t->pivot_field].name);
+  else fputs("null", out);
+  fputs(",\n \"baseline\": ", out);
+  if (t->baseline) json_string(out, t->baseline);
   else fputs("null", out);
   fputs(",\n \"columns\": [", out);
   for (int c = 0; c < t->ncols; c++) {
@@ -264,7 +386,9 @@ static void write_json(FILE *out, const agg_table_t *t) {
         json_number(out, x->st.n ? x->st.mean : NAN);
         fputs(", \"std\": ", out);
         json_number(out, x->st.std);
-        fprintf(out, ", \"n\": %d, \"best\": %s}", x->st.n, x->best ? "true" : "false");
+        fprintf(out, ", \"n\": %d, \"best\": %s", x->st.n, x->best ? "true" : "false");
+        if (compared(t, c)) json_diff(out, x);
+        fputc('}', out);
       }
     }
     fputc('}', out);
@@ -272,8 +396,12 @@ static void write_json(FILE *out, const agg_table_t *t) {
   fputs("]}\n", out);
 }
 
+void agg_csv_number(FILE *out, double x) { csv_number(out, x); }
+void agg_json_number(FILE *out, double x) { json_number(out, x); }
+void agg_json_string(FILE *out, const char *s) { json_string(out, s); }
+
 int agg_table_write(FILE *out, const agg_table_t *t, agg_format_t f, const agg_style_t *style) {
-  agg_style_t def = {0, -1};
+  agg_style_t def = {0, -1, 0};
   const agg_style_t *st = style ? style : &def;
   switch (f) {
     case AGG_MARKDOWN: write_markdown(out, t, st); break;

@@ -7,6 +7,7 @@
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "long.h"
 #include "plot.h"
 #include "runset.h"
 #include "table.h"
@@ -105,15 +106,20 @@ done:
   return n;
 }
 
+/* The keys --per-run puts first. */
+static const char *const per_run_keys[] = {"run", "hash", "experiment.seed"};
+#define PER_RUN_KEYS ((int)(sizeof per_run_keys / sizeof per_run_keys[0]))
+
 /* Group keys: as asked, or those that vary (without a pivot's column keys); per run,
- * the run itself first; unfinished runs apart from complete ones. */
+ * the run, its hash and seed first; unfinished runs apart from complete ones. */
 static const char **table_keys(const agg_request_t *req, const agg_run_t *const *runs, int n,
                                int unfinished, int *nkeys) {
   const agg_study_t *st = &req->st;
   const char **varying = NULL;
   int nvary = agg_varying_keys(runs, n, &varying), k = 0;
-  const char **keys = dpt_alloc(sizeof(char *) * (size_t)(st->rows.n + nvary + 2));
-  if (req->per_run) keys[k++] = "run";
+  const char **keys = dpt_alloc(sizeof(char *) * (size_t)(st->rows.n + nvary + 4));
+  if (req->per_run)
+    for (int i = 0; i < PER_RUN_KEYS; i++) keys[k++] = per_run_keys[i];
   for (int i = 0; i < st->rows.n; i++) keys[k++] = st->rows.v[i];
   for (int i = 0; i < nvary && !st->rows.n; i++) {
     int in_cols = 0;
@@ -145,14 +151,30 @@ done:
   return rc;
 }
 
-static int write_table(const agg_request_t *req, const agg_table_t *t) {
-  agg_style_t style = {req->st.percent > 0, req->st.digits};
-  if (!req->out) return agg_table_write(stdout, t, req->st.format, &style);
+/* What goes to the output: a table, or the long table of the runs. */
+typedef struct {
+  const agg_table_t *t;
+  const agg_run_t *const *runs;
+  int n, nkeys;
+  const char *const *keys;
+} output_t;
+
+static int write_output(FILE *out, const agg_request_t *req, const output_t *o) {
+  agg_style_t style = {req->st.percent > 0, req->st.digits, req->st.se > 0};
+  if (req->long_rows)
+    return agg_long_write(out, o->runs, o->n, o->keys, o->nkeys,
+                          req->st.has_format ? req->st.format : AGG_CSV);
+  return agg_table_write(out, o->t, req->st.format, &style);
+}
+
+/* To standard output, or published atomically at req->out. */
+static int publish(const agg_request_t *req, const output_t *o) {
+  if (!req->out) return write_output(stdout, req, o);
   char tmp[4096];
   if (dpt_tmp_name(tmp, sizeof tmp, req->out) < 0) return -1;
   FILE *f = fopen(tmp, "w");
   if (!f) return dpt_fail("%s: cannot create: %s", tmp, strerror(errno));
-  int rc = agg_table_write(f, t, req->st.format, &style);
+  int rc = write_output(f, req, o);
   if (fclose(f) != 0 && rc == 0) rc = dpt_fail("%s: cannot write", tmp);
   if (rc < 0) {
     remove(tmp);
@@ -161,13 +183,54 @@ static int write_table(const agg_request_t *req, const agg_table_t *t) {
   return dpt_publish(tmp, req->out);
 }
 
+/* The value a baseline compares: a pivot's; the study's `value`; else test_acc when the
+ * group table shows it, else its first value column. */
+static int compared_field(const agg_table_t *t, const agg_study_t *st) {
+  if (t->pivot_field >= 0) return t->pivot_field;
+  if (st->value) return field_named(st->value);
+  int acc = agg_field_find("test_acc"), first = -1;
+  for (int c = t->nkeys; c < t->ncols; c++) {
+    if (t->field[c] == acc) return acc;
+    if (first < 0 && t->field[c] >= 0) first = t->field[c];
+  }
+  return first >= 0 ? first : acc;
+}
+
+/* The table's keys, then the study's column keys (a pivot's), in a new array of *n. */
+static const char **keys_and_cols(const char *const *keys, int nkeys, const agg_study_t *st,
+                                  int *n) {
+  const char **all = dpt_alloc(sizeof(char *) * (size_t)(nkeys + st->cols.n + 1));
+  *n = 0;
+  for (int i = 0; i < nkeys; i++) all[(*n)++] = keys[i];
+  for (int i = 0; i < st->cols.n; i++) all[(*n)++] = st->cols.v[i];
+  return all;
+}
+
+/* Paired differences to the study's baseline, on compared_field; without a baseline,
+ * the best marks. */
+static int compare_or_mark(agg_table_t *t, const agg_study_t *st, const char *const *keys,
+                           int nkeys) {
+  if (!st->baseline.n) {
+    agg_table_mark_best(t);
+    return 0;
+  }
+  int field = compared_field(t, st), n;
+  const char **all = keys_and_cols(keys, nkeys, st, &n);
+  int rc = field < 0 ? -1
+                     : agg_table_baseline(t, (const char *const *)st->baseline.v, st->baseline.n,
+                                          all, n, field, st->target);
+  dpt_free(all);
+  return rc;
+}
+
 /* Curves per group of the table: a pivot's rows and columns together, never per run. */
 static int write_plots(const agg_request_t *req, const agg_run_t *const *runs, int n,
                        const char *const *keys, int nkeys, FILE *log) {
   const agg_study_t *st = &req->st;
   const char **pkeys = dpt_alloc(sizeof(char *) * (size_t)(nkeys + st->cols.n + 1));
   int np = 0;
-  for (int i = 0; i < nkeys; i++)
+  /* --per-run's run, hash and seed (table_keys) name runs, not groups */
+  for (int i = req->per_run ? PER_RUN_KEYS : 0; i < nkeys; i++)
     if (strcmp(keys[i], "run") != 0) pkeys[np++] = keys[i];
   for (int i = 0; i < st->cols.n; i++) pkeys[np++] = st->cols.v[i];
   int rc = agg_plots(req->plots, runs, n, pkeys, np, st->plots, st->title, log);
@@ -175,30 +238,60 @@ static int write_plots(const agg_request_t *req, const agg_run_t *const *runs, i
   return rc;
 }
 
+/* The table of the runs, to the output; counts its rows on log. */
+static int tabulate(const agg_request_t *req, const agg_run_t *const *runs, int n,
+                    const char *const *keys, int nkeys, FILE *log) {
+  const agg_study_t *st = &req->st;
+  agg_table_t t = {0};
+  int rc = -1;
+  if (build_table(&t, st, runs, n, keys, nkeys) < 0) goto done;
+  if (st->title) t.title = dpt_strdup(st->title);
+  if (st->sort && agg_table_sort(&t, st->sort) < 0) goto done;
+  output_t o = {.t = &t};
+  if (compare_or_mark(&t, st, keys, nkeys) < 0 || publish(req, &o) < 0) goto done;
+  fprintf(log, "dpt-aggregate: %d run%s in %d row%s", n, n == 1 ? "" : "s", t.nrows,
+          t.nrows == 1 ? "" : "s");
+  rc = 0;
+done:
+  agg_table_free(&t);
+  return rc;
+}
+
+/* The long table of the runs' epochs (with the table's keys and a pivot's column keys),
+ * to the output; counts its rows on log. */
+static int write_long(const agg_request_t *req, const agg_run_t *const *runs, int n,
+                      const char *const *keys, int nkeys, FILE *log) {
+  int nall;
+  const char **all = keys_and_cols(keys, nkeys, &req->st, &nall);
+  output_t o = {.runs = runs, .n = n, .keys = all, .nkeys = nall};
+  int rc = publish(req, &o);
+  dpt_free(all);
+  if (rc < 0) return -1;
+  int64_t rows = 0;
+  for (int i = 0; i < n; i++) rows += runs[i]->n;
+  fprintf(log, "dpt-aggregate: %d run%s in %lld row%s (one per epoch)", n, n == 1 ? "" : "s",
+          (long long)rows, rows == 1 ? "" : "s");
+  return 0;
+}
+
 static int aggregate(const agg_request_t *req, const agg_runset_t *set, FILE *log) {
   const agg_study_t *st = &req->st;
   const agg_run_t **runs = dpt_alloc(sizeof(agg_run_t *) * (size_t)(set->nruns + 1));
   const char **keys = NULL;
   int nkeys = 0, rc = -1, n = select_runs(st, set, runs);
-  agg_table_t t = {0};
   if (n < 0 || check_keys(runs, n, &st->rows, "--rows/--group-by") < 0 ||
       check_keys(runs, n, &st->cols, "--cols") < 0)
     goto done;
   keys = table_keys(req, runs, n, set->nunfinished, &nkeys);
-  if (build_table(&t, st, runs, n, keys, nkeys) < 0) goto done;
-  if (st->title) t.title = dpt_strdup(st->title);
-  if (st->sort && agg_table_sort(&t, st->sort) < 0) goto done;
-  agg_table_mark_best(&t);
-  if (write_table(req, &t) < 0) goto done;
-  fprintf(log, "dpt-aggregate: %d run%s in %d row%s", n, n == 1 ? "" : "s", t.nrows,
-          t.nrows == 1 ? "" : "s");
+  if ((req->long_rows ? write_long(req, runs, n, keys, nkeys, log)
+                      : tabulate(req, runs, n, keys, nkeys, log)) < 0)
+    goto done;
   if (set->nunfinished) fprintf(log, " (%d unfinished, marked by status)", set->nunfinished);
   fprintf(log, "\n");
   rc = req->plots ? write_plots(req, runs, n, keys, nkeys, log) : 0;
 done:
   dpt_free(runs);
   dpt_free(keys);
-  agg_table_free(&t);
   return rc;
 }
 

@@ -15,6 +15,7 @@ typedef struct {
   strlist_t paths;       /* directories and files to read */
   int include_unfinished; /* keep running and interrupted runs, apart (a status column) */
   int per_run;            /* one row per run */
+  int long_rows;          /* instead of a table, every run's metrics per epoch (long.h) */
   const char *out;        /* the table's file, published atomically; NULL: stdout */
   const char *plots;      /* directory for the curves; NULL: none */
 } agg_request_t;

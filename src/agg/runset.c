@@ -12,6 +12,7 @@
 
 #include "../core/err.h"
 #include "../core/strlist.h"
+#include "../sweep/sweep.h"
 
 /* ---------------------------------------------------------------- reading one file */
 
@@ -52,6 +53,7 @@ static void take_runfile(agg_run_t *run, runfile_t *f) {
     config_method_name(cfg, run->method, sizeof run->method);
   else
     snprintf(run->method, sizeof run->method, "?");
+  if (run->file.config_yaml) sweep_hash(run->file.config_yaml, run->hash);
 }
 
 int agg_run_read(const char *path, agg_run_t *run) {

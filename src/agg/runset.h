@@ -23,6 +23,9 @@ typedef struct {
   /* The key "method": config_method_name of the typed config; "?" for a run whose
    * config does not load (it is still listed). */
   char method[64];
+  /* The key "hash": the hash of the run's config YAML (sweep_hash), which names a sweep
+   * task's directory; "" without the YAML. */
+  char hash[17];
 } agg_run_t;
 
 typedef struct {

@@ -31,12 +31,13 @@ void agg_study_init(agg_study_t *s) {
   memset(s, 0, sizeof *s);
   s->percent = -1;
   s->digits = -1;
+  s->se = -1;
 }
 
 void agg_study_free(agg_study_t *s) {
   char *strs[] = {s->title, s->doc, s->value, s->sort};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) dpt_free(strs[i]);
-  strlist_t *lists[] = {&s->where, &s->rows, &s->cols, &s->values};
+  strlist_t *lists[] = {&s->where, &s->rows, &s->cols, &s->values, &s->baseline};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) strlist_free(lists[i]);
   agg_study_init(s);
 }
@@ -68,12 +69,21 @@ void agg_study_override(agg_study_t *s, agg_study_t *over) {
   take_list(&s->rows, &over->rows);
   take_list(&s->cols, &over->cols);
   take_list(&s->values, &over->values);
+  take_list(&s->baseline, &over->baseline);
   if (over->plots) s->plots = over->plots;
   if (over->has_format) s->format = over->format, s->has_format = 1;
   if (over->target > 0) s->target = over->target;
   if (over->percent >= 0) s->percent = over->percent;
   if (over->digits >= 0) s->digits = over->digits;
+  if (over->se >= 0) s->se = over->se;
   agg_study_free(over);
+}
+
+/* "sd" or "se" into *se (0, 1). */
+static int spread_parse(const char *v, int *se) {
+  if (strcmp(v, "sd") && strcmp(v, "se")) return -1;
+  *se = !strcmp(v, "se");
+  return 0;
 }
 
 int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg) {
@@ -84,6 +94,10 @@ int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg) {
     case AGG_OPT_COLS: agg_split_push(&s->cols, arg); break;
     case AGG_OPT_VALUES: agg_split_push(&s->values, arg); break;
     case AGG_OPT_PLOT: return agg_plot_parse(arg, &s->plots);
+    case AGG_OPT_BASELINE: strlist_push(&s->baseline, arg); break;
+    case AGG_OPT_SPREAD:
+      if (spread_parse(arg, &s->se) < 0) return dpt_fail("--spread wants sd or se, not '%s'", arg);
+      break;
     case AGG_OPT_VALUE: take_copy(&s->value, arg); break;
     case AGG_OPT_SORT: take_copy(&s->sort, arg); break;
     case AGG_OPT_TITLE: take_copy(&s->title, arg); break;
@@ -175,6 +189,12 @@ static int set_format(const entry_t *e, agg_study_t *s) {
   return 0;
 }
 
+static int set_spread(const entry_t *e, int *se) {
+  const char *v = ydoc_scalar(e->v);
+  if (v && spread_parse(v, se) == 0) return 0;
+  return ydoc_fail(e->d, e->v, "'spread' wants sd or se");
+}
+
 static int set_plots(const entry_t *e, agg_study_t *s) {
   strlist_t names = {0};
   int rc = set_list(e, &names, 1);
@@ -187,10 +207,10 @@ static int set_plots(const entry_t *e, agg_study_t *s) {
 
 /* The keys of a study file, each with how its value is read. */
 typedef enum { K_TITLE, K_DOC, K_VALUE, K_SORT, K_FORMAT, K_WHERE, K_ROWS, K_COLS, K_VALUES,
-               K_PLOTS, K_TARGET, K_PERCENT, K_DIGITS, K_COUNT } study_key_t;
+               K_PLOTS, K_TARGET, K_PERCENT, K_DIGITS, K_BASELINE, K_SPREAD, K_COUNT } study_key_t;
 static const char *const key_names[K_COUNT] = {
     "title", "doc", "value", "sort", "format", "where", "rows", "cols", "values", "plots",
-    "target", "percent", "digits"};
+    "target", "percent", "digits", "baseline", "spread"};
 
 static int read_value(const entry_t *e, study_key_t k, agg_study_t *s) {
   switch (k) {
@@ -207,6 +227,8 @@ static int read_value(const entry_t *e, study_key_t k, agg_study_t *s) {
     case K_TARGET: return set_number(e, &s->target, 0, 1);
     case K_PERCENT: return set_bool(e, &s->percent);
     case K_DIGITS: return set_digits(e, &s->digits);
+    case K_BASELINE: return set_list(e, &s->baseline, 0);
+    case K_SPREAD: return set_spread(e, &s->se);
     default: DPT_PANIC("study key %d", (int)k);
   }
 }
@@ -224,7 +246,7 @@ static int read_doc(const ydoc_t *d, agg_study_t *s) {
     while (k < K_COUNT && strcmp(key_names[k], key)) k++;
     if (k == K_COUNT)
       return ydoc_fail(d, kn, "unknown key '%s' (title, doc, where, rows, cols, value, values, "
-                       "sort, target, percent, digits, format, plots)", key);
+                       "sort, baseline, spread, target, percent, digits, format, plots)", key);
     entry_t e = {d, root->items[2 * i + 1], key};
     if (read_value(&e, (study_key_t)k, s) < 0) return -1;
   }

@@ -6,9 +6,12 @@
  *   where:   [model.num_workers>=1]                    # filters (KEY=V1,V2 KEY!=V KEY>=V ...)
  *   rows:    [model.num_workers]                       # group keys (or pivot rows)
  *   cols:    [model.work.local_steps]                  # pivot columns: makes a pivot table
- *   value:   test_acc                                  # the pivot's value
+ *   value:   test_acc                                  # the pivot's value (and the
+ *                                                      # value a baseline compares)
  *   values:  [best_val_acc, test_acc, averagings]      # a group table's columns
  *   sort:    -test_acc                                 # column to sort by, '-' descending
+ *   baseline: [model.optimizer=SGDM]                   # paired differences to these rows
+ *   spread:  se                                        # ± sd (default) or se
  *   target:  0.85                                      # enables *_to_target
  *   percent: true                                      # accuracies as percentages
  *   digits:  2                                         # decimals of accuracies and losses
@@ -27,12 +30,14 @@
 typedef struct {
   char *title, *doc, *value, *sort;
   strlist_t where, rows, cols, values;
+  strlist_t baseline; /* KEY=VALUE conditions: paired differences to the rows they pick */
   unsigned plots;  /* agg_plot_t bits; 0: every plot */
   agg_format_t format;
   int has_format;  /* format was given */
   double target;   /* 0: none */
   int percent;     /* -1: not set */
   int digits;      /* -1: not set */
+  int se;          /* ± the standard error (1) or the standard deviation (0); -1: not set */
 } agg_study_t;
 
 void agg_study_init(agg_study_t *s);
@@ -50,12 +55,13 @@ void agg_study_override(agg_study_t *s, agg_study_t *over);
 typedef enum {
   AGG_OPT_WHERE, AGG_OPT_ROWS, AGG_OPT_COLS, AGG_OPT_VALUE, AGG_OPT_VALUES, AGG_OPT_SORT,
   AGG_OPT_TARGET, AGG_OPT_FORMAT, AGG_OPT_PERCENT, AGG_OPT_DIGITS, AGG_OPT_TITLE,
-  AGG_OPT_PLOT, AGG_OPT_COUNT
+  AGG_OPT_PLOT, AGG_OPT_BASELINE, AGG_OPT_SPREAD, AGG_OPT_COUNT
 } agg_study_opt_t;
 /* Applies one option's value (arg; unused by --percent): lists grow with each use
- * (--where adds a filter, --rows a key, --plot a plot), a setting replaces the last.
- * Fails for a value the option does not take: --target and --digits name the option,
- * --format and --plot the formats or plots there are. */
+ * (--where adds a filter, --rows a key, --plot a plot, --baseline a condition), a
+ * setting replaces the last. Fails for a value the option does not take: --target,
+ * --digits and --spread name the option, --format and --plot the formats or plots
+ * there are. */
 int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg);
 
 /* Splits "a,b,c" and pushes each part, trimmed of spaces; empty parts are dropped. */

@@ -112,6 +112,7 @@ const char *agg_key_text(const agg_run_t *r, const char *key) {
   if (!strcmp(key, "run")) return r->dir;
   if (!strcmp(key, "status")) return r->file.info.status;
   if (!strcmp(key, "method")) return r->method;
+  if (!strcmp(key, "hash")) return r->hash;
   return agg_run_config(r, key);
 }
 
@@ -320,12 +321,22 @@ static void table_alloc(agg_table_t *t, int nrows, int ncols) {
   t->field = dpt_alloc(sizeof(int) * (size_t)ncols);
   t->cell = dpt_alloc(sizeof(agg_cell_t) * (size_t)(nrows ? nrows : 1) * (size_t)ncols);
   t->pivot_field = -1;
+  t->diff_col = -1;
 }
 
 static void set_col(agg_table_t *t, int c, const char *name, const char *label, int field) {
   t->name[c] = dpt_strdup(name);
   t->label[c] = dpt_strdup(label);
   t->field[c] = field;
+}
+
+/* A number cell from the runs idx[0..m): their statistics of field, by seed. */
+static void fill_cell(const agg_table_t *t, agg_cell_t *cell, const agg_run_t *const *runs,
+                      const int *idx, int m, int field, double target, double *x) {
+  for (int i = 0; i < m; i++) x[i] = agg_field_value(runs[idx[i]], field, target);
+  cell->st = stat_of(x, m);
+  cell->run = m ? runs[idx[0]] : NULL;
+  cell->by_seed = agg_seed_values(t, runs, idx, m, field, target, &cell->nby_seed);
 }
 
 static char *key_cell(const agg_run_t *r, const char *key) {
@@ -340,6 +351,7 @@ int agg_table_group(agg_table_t *t, const agg_run_t *const *runs, int n,
   int *id = dpt_alloc(sizeof(int) * (size_t)n), *first = dpt_alloc(sizeof(int) * (size_t)n);
   int ngroups = agg_group_runs(runs, n, keys, nkeys, id, first);
   table_alloc(t, ngroups, nkeys + 1 + nfields);
+  agg_table_seeds(t, runs, n);
   t->nkeys = nkeys;
   for (int k = 0; k < nkeys; k++) set_col(t, k, keys[k], keys[k], AGG_COL_KEY);
   set_col(t, nkeys, "n", "n", AGG_COL_COUNT);
@@ -347,19 +359,18 @@ int agg_table_group(agg_table_t *t, const agg_run_t *const *runs, int n,
     set_col(t, nkeys + 1 + f, agg_fields[fields[f]].name, agg_fields[fields[f]].label,
             fields[f]);
   double *x = dpt_alloc(sizeof(double) * (size_t)n);
+  int *idx = dpt_alloc(sizeof(int) * (size_t)n);
   for (int g = 0; g < ngroups; g++) {
     for (int k = 0; k < nkeys; k++) agg_cell(t, g, k)->text = key_cell(runs[first[g]], keys[k]);
     int m = 0;
-    for (int i = 0; i < n; i++) m += id[i] == g;
-    *agg_cell(t, g, nkeys) = (agg_cell_t){NULL, {m, NAN, m}, 0};
-    for (int f = 0; f < nfields; f++) {
-      m = 0;
-      for (int i = 0; i < n; i++)
-        if (id[i] == g) x[m++] = agg_field_value(runs[i], fields[f], target);
-      agg_cell(t, g, nkeys + 1 + f)->st = stat_of(x, m);
-    }
+    for (int i = 0; i < n; i++)
+      if (id[i] == g) idx[m++] = i;
+    agg_cell(t, g, nkeys)->st = (agg_stat_t){m, NAN, m};
+    for (int f = 0; f < nfields; f++)
+      fill_cell(t, agg_cell(t, g, nkeys + 1 + f), runs, idx, m, fields[f], target, x);
   }
   dpt_free(x);
+  dpt_free(idx);
   dpt_free(id);
   dpt_free(first);
   return 0;
@@ -385,6 +396,7 @@ int agg_table_pivot(agg_table_t *t, const agg_run_t *const *runs, int n,
   int nr = agg_group_runs(runs, n, rowkeys, nrow, rid, rfirst);
   int nc = agg_group_runs(runs, n, colkeys, ncol, cid, cfirst);
   table_alloc(t, nr, nrow + nc);
+  agg_table_seeds(t, runs, n);
   t->nkeys = nrow;
   t->pivot_field = field;
   for (int k = 0; k < nrow; k++) set_col(t, k, rowkeys[k], rowkeys[k], AGG_COL_KEY);
@@ -394,17 +406,19 @@ int agg_table_pivot(agg_table_t *t, const agg_run_t *const *runs, int n,
     dpt_free(name);
   }
   double *x = dpt_alloc(sizeof(double) * (size_t)n);
+  int *idx = dpt_alloc(sizeof(int) * (size_t)n);
   for (int r = 0; r < nr; r++) {
     for (int k = 0; k < nrow; k++)
       agg_cell(t, r, k)->text = key_cell(runs[rfirst[r]], rowkeys[k]);
     for (int c = 0; c < nc; c++) {
       int m = 0;
       for (int i = 0; i < n; i++)
-        if (rid[i] == r && cid[i] == c) x[m++] = agg_field_value(runs[i], field, target);
-      agg_cell(t, r, nrow + c)->st = stat_of(x, m);
+        if (rid[i] == r && cid[i] == c) idx[m++] = i;
+      fill_cell(t, agg_cell(t, r, nrow + c), runs, idx, m, field, target, x);
     }
   }
   dpt_free(x);
+  dpt_free(idx);
   dpt_free(rid);
   dpt_free(rfirst);
   dpt_free(cid);
@@ -462,37 +476,17 @@ int agg_table_sort(agg_table_t *t, const char *spec) {
   return 0;
 }
 
-void agg_table_mark_best(agg_table_t *t) {
-  for (int c = t->nkeys; c < t->ncols; c++) {
-    if (t->field[c] < 0) continue;
-    int better = agg_fields[t->field[c]].better;
-    if (!better) continue;
-    double best = NAN;
-    for (int r = 0; r < t->nrows; r++) {
-      agg_cell_t *x = agg_cell(t, r, c);
-      x->best = 0;
-      if (x->st.n > 0 && (isnan(best) || better * x->st.mean > better * best)) best = x->st.mean;
-    }
-    /* A column where every row has the same mean has no best. */
-    int nbest = 0, nvalues = 0;
-    for (int r = 0; r < t->nrows; r++) {
-      agg_cell_t *x = agg_cell(t, r, c);
-      x->best = x->st.n > 0 && x->st.mean == best;
-      nbest += x->best;
-      nvalues += x->st.n > 0;
-    }
-    if (nbest == nvalues && nvalues > 1)
-      for (int r = 0; r < t->nrows; r++) agg_cell(t, r, c)->best = 0;
-  }
-}
-
 void agg_table_free(agg_table_t *t) {
   for (int c = 0; c < t->ncols; c++) {
     dpt_free(t->name[c]);
     dpt_free(t->label[c]);
   }
-  for (int i = 0; i < t->nrows * t->ncols; i++) dpt_free(t->cell[i].text);
-  void *arrays[] = {t->name, t->label, t->field, t->cell, t->title};
+  for (int i = 0; i < t->nrows * t->ncols; i++) {
+    dpt_free(t->cell[i].text);
+    dpt_free(t->cell[i].by_seed);
+  }
+  for (int s = 0; s < t->nseeds; s++) dpt_free(t->seed[s]);
+  void *arrays[] = {t->name, t->label, t->field, t->cell, t->title, t->seed, t->baseline};
   for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) dpt_free(arrays[i]);
   memset(t, 0, sizeof *t);
 }

@@ -1,12 +1,14 @@
 /* table.h - from runs to tables: the per-run summary values (fields), filters, grouping
- * with mean, sample standard deviation and count, pivot tables, sorting and the
- * best-value marks. Output formats are in format.h. */
+ * with mean, sample standard deviation and count, pivot tables, sorting, and (paired.c)
+ * each cell's values by seed, paired differences to a baseline and the best-value marks.
+ * Output formats are in format.h. */
 #ifndef DPT_AGG_TABLE_H
 #define DPT_AGG_TABLE_H
 
 #include <stddef.h>
 
 #include "runset.h"
+#include "stats.h"
 
 /* ---- fields: one number per run, NaN when the run does not have it */
 
@@ -27,8 +29,8 @@ int agg_field_find(const char *name);
  * accuracy reaches target; the averagings up to and including it). */
 double agg_field_value(const agg_run_t *r, int field, double target);
 
-/* ---- keys: a dotted config key, or "run" (the run directory), "status" or "method"
- * (config_method_name) */
+/* ---- keys: a dotted config key, or "run" (the run directory), "status", "method"
+ * (config_method_name) or "hash" (of the run's config, as a sweep names its directory) */
 
 /* The key's text for one run, or NULL when the run has no such key. */
 const char *agg_key_text(const agg_run_t *r, const char *key);
@@ -65,10 +67,24 @@ typedef struct {
   int n;            /* values counted (runs lacking the value are not) */
 } agg_stat_t;
 
+/* A cell's value at one seed: the mean over its runs of that seed. */
+typedef struct {
+  int seed;         /* index into agg_table_t.seed */
+  double value;
+} agg_seed_value_t;
+
 typedef struct {
   char *text;       /* a key column's text; NULL in a number column */
   agg_stat_t st;
-  int best;         /* the best mean of its column */
+  int best;         /* the best mean of its column, by a lead beyond noise (paired.c) */
+  /* Number cells: the seeds the cell has a value for, in seed order (as many as its
+   * runs at most, so a table of many seeds stays small); and a run of the cell (NULL when
+   * it has none), whose key texts are the cell's. */
+  agg_seed_value_t *by_seed;
+  int nby_seed;
+  const agg_run_t *run;
+  agg_paired_t diff; /* with a baseline: the paired difference to the baseline's cell */
+  int base;          /* with a baseline: this cell is the baseline's */
 } agg_cell_t;
 
 #define AGG_COL_COUNT (-2) /* field index of the "n" column: runs in the group */
@@ -83,6 +99,11 @@ typedef struct {
   int *field;       /* per column: field index, AGG_COL_KEY or AGG_COL_COUNT */
   int pivot_field;  /* the value shown in a pivot table; -1 in a group table */
   agg_cell_t *cell; /* nrows x ncols, row-major */
+  int nseeds;
+  char **seed;      /* the runs' experiment.seed texts, in natural order */
+  char *baseline;   /* "KEY=VALUE,..." when the table has paired differences, else NULL */
+  int diff_col;     /* a group table's column whose cells carry them; -1 in a pivot (every
+                       value column) or without a baseline */
 } agg_table_t;
 
 /* One row per distinct combination of keys (in natural order), columns: the keys, the
@@ -98,10 +119,33 @@ int agg_table_pivot(agg_table_t *t, const agg_run_t *const *runs, int n,
 /* Sorts rows by a column (its name, a field name or a key); "-NAME" sorts descending.
  * Rows without a value go last. */
 int agg_table_sort(agg_table_t *t, const char *spec);
-/* Marks, in every number column whose field has a direction, the cells holding the best
- * mean (all of them when tied; none when every row ties). */
-void agg_table_mark_best(agg_table_t *t);
 void agg_table_free(agg_table_t *t);
+
+/* ---- by seed (paired.c) */
+
+/* The seeds (experiment.seed texts) of the runs into t->seed. */
+void agg_table_seeds(agg_table_t *t, const agg_run_t *const *runs, int n);
+/* A cell's by_seed values (their count in *nvalues): per seed of t that one of the runs
+ * idx[0..m) has a value of field for, the mean of those runs' values (a seed run twice
+ * counts once). */
+agg_seed_value_t *agg_seed_values(const agg_table_t *t, const agg_run_t *const *runs,
+                                  const int *idx, int m, int field, double target,
+                                  int *nvalues);
+/* Marks, in every number column whose field has a direction, the cell with the best mean
+ * when its lead is beyond noise: its paired difference (by seed) to every other cell of
+ * the column that has a value has a 95% interval on the better side of zero. A tie for
+ * the best, a column of one value, or fewer than 2 shared seeds with any other cell
+ * leaves the column unmarked. */
+void agg_table_mark_best(agg_table_t *t);
+/* Paired differences to a baseline: conds are KEY=VALUE conditions (as --where, '='
+ * only) on keys of the table (keys: its row and column keys); the baseline's cells are
+ * those whose runs meet them all. Each cell is compared with the baseline cell that has
+ * the same texts of the keys that vary among the baseline's cells (with one baseline
+ * cell, every cell with it), on `field` (a pivot's value; in a group table one of its
+ * columns, which diff_col then names). Fails naming a condition that is no KEY=VALUE or
+ * names no key of the table, a field that is no column, and a baseline no cell meets. */
+int agg_table_baseline(agg_table_t *t, const char *const *conds, int nconds,
+                       const char *const *keys, int nkeys, int field, double target);
 
 static inline agg_cell_t *agg_cell(const agg_table_t *t, int row, int col) {
   return &t->cell[(size_t)row * (size_t)t->ncols + (size_t)col];

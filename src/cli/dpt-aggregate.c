@@ -26,21 +26,23 @@ static void usage(FILE *out) {
           "                        repeat to combine (and)\n"
           "  --include-unfinished  count running or interrupted runs too, in groups of their\n"
           "                        own (a status column)\n"
-          "  --study FILE          a table definition (analysis/NAME.yaml); the options\n"
-          "                        below override it\n"
+          "  --study FILE          a table definition (analysis/NAME.yaml); options override it\n"
           "Tables\n"
-          "  --group-by KEYS       group by these keys (comma-separated); default: the keys\n"
-          "                        that vary across the runs, seeds excepted\n"
+          "  --group-by KEYS       group by these keys (default: those that vary but seeds)\n"
           "  --rows KEYS           the same, for a pivot's rows\n"
           "  --cols KEYS           pivot: one column per value of these keys\n"
-          "  --value FIELD         the pivot's value (default test_acc)\n"
+          "  --value FIELD         the value of a pivot or a baseline (default test_acc)\n"
           "  --values FIELDS       a group table's columns (default: accuracies, epochs,\n"
           "                        wall time, images/s, averagings and bytes when present)\n"
-          "  --per-run             one row per run: the varying keys and every value\n"
+          "  --per-run             one row per run: directory, config hash, seed, keys, values\n"
+          "  --long                no table: a row per run and epoch, every metric, with hash,\n"
+          "                        seed, method and the varying keys (csv or json)\n"
           "  --sort [-]COLUMN      sort rows by a column or field; '-' descending\n"
+          "  --baseline KEY=VALUE  each row's value minus the baseline row's, paired by seed:\n"
+          "                        mean, 95%% t interval, pairs; bold if it excludes zero\n"
+          "  --spread sd|se        ± the standard deviation (default) or standard error\n"
           "  --target ACC          add epochs_to_target and rounds_to_target: the first epoch\n"
-          "                        whose validation accuracy reaches ACC, and the averagings\n"
-          "                        until then\n"
+          "                        whose val accuracy reaches ACC, and the averagings so far\n"
           "  --format FMT          md (default), csv, latex or json\n"
           "  --percent             accuracies as percentages (md, latex)\n"
           "  --digits N            decimals of accuracies and losses (md, latex)\n"
@@ -52,7 +54,7 @@ static void usage(FILE *out) {
           "  --plot NAME           only this plot (repeatable)\n"
           "Other\n"
           "  --fields              list the fields (values) a table can show\n"
-          "  -h, --help            this text\n"
+          "  -h, --help, --version this text; the version\n"
           "\n"
           "Exit status: 0 all files aggregated; 4 the table was made but some files were\n"
           "left out (named on standard error with the reason: missing, damaged, not a run\n"
@@ -82,16 +84,17 @@ static int fixture(int argc, char **argv) {
 static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *over,
                       int *fields) {
   enum { O_STUDY_KEY = 256, O_UNFIN = O_STUDY_KEY + AGG_OPT_COUNT, O_STUDY, O_PERRUN,
-         O_PLOTS, O_FIELDS };
+         O_LONG, O_PLOTS, O_FIELDS };
 #define KEY(name, opt, arg) {name, arg, NULL, O_STUDY_KEY + AGG_OPT_##opt}
   static const struct option lo[] = {
       KEY("where", WHERE, 1), KEY("group-by", ROWS, 1), KEY("rows", ROWS, 1),
       KEY("cols", COLS, 1), KEY("value", VALUE, 1), KEY("values", VALUES, 1),
       KEY("sort", SORT, 1), KEY("target", TARGET, 1), KEY("format", FORMAT, 1),
       KEY("percent", PERCENT, 0), KEY("digits", DIGITS, 1), KEY("title", TITLE, 1),
-      KEY("plot", PLOT, 1),
+      KEY("plot", PLOT, 1), KEY("baseline", BASELINE, 1), KEY("spread", SPREAD, 1),
       {"include-unfinished", no_argument, NULL, O_UNFIN},
       {"study", required_argument, NULL, O_STUDY}, {"per-run", no_argument, NULL, O_PERRUN},
+      {"long", no_argument, NULL, O_LONG},
       {"plots", required_argument, NULL, O_PLOTS}, {"fields", no_argument, NULL, O_FIELDS},
       {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -110,6 +113,7 @@ static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *ov
       case O_UNFIN: req->include_unfinished = 1; break;
       case O_STUDY: break;
       case O_PERRUN: req->per_run = 1; break;
+      case O_LONG: req->long_rows = 1; break;
       case O_PLOTS: req->plots = optarg; break;
       case O_FIELDS: *fields = 1; break;
       case 'o': req->out = optarg; break;
@@ -122,6 +126,7 @@ static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *ov
 }
 
 int main(int argc, char **argv) {
+  if (cli_version_asked(argc, argv)) return cli_print_version("dpt-aggregate");
   if (argc > 1 && (!strcmp(argv[1], "--fixture") || !strcmp(argv[1], "--fixture-sweep")))
     return fixture(argc, argv);
   agg_request_t req = {0};

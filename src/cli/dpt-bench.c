@@ -25,7 +25,8 @@ static void usage(FILE *out) {
 "  -s, --seconds S     seconds to time the step for (default 4)\n"
 "  -m, --model NAME    LeNet (default) or LeNet5\n"
 "  --sgemm N           size of the square sgemm (default 2048; 0 skips all sgemm)\n"
-"  -h, --help          this help\n");
+"  -h, --help          this help\n"
+"  --version           the version\n");
 }
 
 static int parse_args(int argc, char **argv, bench_opts_t *o) {
@@ -54,6 +55,7 @@ static int parse_args(int argc, char **argv, bench_opts_t *o) {
 }
 
 int main(int argc, char **argv) {
+  if (cli_version_asked(argc, argv)) return cli_print_version("dpt-bench");
   MPI_Init(&argc, &argv);
   openblas_set_num_threads(1);
   bench_opts_t o = {.batch = 64, .seconds = 4, .model = "LeNet", .sgemm_n = 2048};

@@ -28,6 +28,7 @@ static void usage(FILE *out) {
           "  --limit N    import only the first N images of each split\n"
           "  --force      replace OUT if it exists\n"
           "  -h, --help   this text\n"
+          "  --version    the version\n"
           "\n"
           "Default source directories:\n");
   for (const dataset_format_t *f = dataset_formats; f->name; f++)
@@ -61,6 +62,7 @@ static void print_summary(const dataset_import_t *imp, const char *out, double s
 }
 
 int main(int argc, char **argv) {
+  if (cli_version_asked(argc, argv)) return cli_print_version("dpt-data");
   static const struct option opts[] = {
       {"src", required_argument, NULL, 's'},   {"output", required_argument, NULL, 'o'},
       {"limit", required_argument, NULL, 'l'}, {"force", no_argument, NULL, 'f'},

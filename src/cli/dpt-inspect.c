@@ -32,6 +32,7 @@ static void usage(FILE *out) {
           "              (hdf5-schema/torch.yaml); --data names the dataset when it\n"
           "              is not at the checkpoint's data.path\n"
           "  -h, --help  this text\n"
+          "  --version   the version\n"
           "\n"
           "The schema directory is $DPT_SCHEMA_DIR, else BIN/../hdf5-schema next to this\n"
           "program, else ./hdf5-schema.\n"
@@ -47,6 +48,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+  if (cli_version_asked(argc, argv)) return cli_print_version("dpt-inspect");
   static const struct option opts[] = {{"check", no_argument, NULL, 'c'},
                                        {"export-torch", required_argument, NULL, 'e'},
                                        {"data", required_argument, NULL, 'd'},

@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : "";
   int help = !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help");
   if (help) { fputs(usage, stdout); return DPT_EXIT_OK; }
-  if (!strcmp(cmd, "--version")) { printf("dpt-sweep %s\n", DPT_VERSION); return DPT_EXIT_OK; }
+  if (cli_version_asked(argc, argv)) return cli_print_version("dpt-sweep");
   for (size_t k = 0; argc > 1 && k < sizeof commands / sizeof commands[0]; k++)
     if (!strcmp(cmd, commands[k].name)) return dispatch((int)k, argc - 1, argv + 1);
   if (argc < 2) fputs(usage, stderr);

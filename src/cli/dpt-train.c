@@ -108,8 +108,7 @@ static int parse(int argc, char **argv, int rank, train_session_t *s, const char
       case OPT_REF: if (rank == 0) config_print_reference(); status = DPT_EXIT_OK; break;
       case 'h': if (rank == 0) usage(stdout); status = DPT_EXIT_OK; break;
       case OPT_VERSION:
-        if (rank == 0) printf("dpt-train %s\n", DPT_VERSION);
-        status = DPT_EXIT_OK;
+        status = rank == 0 ? cli_print_version("dpt-train") : DPT_EXIT_OK;
         break;
       default:
         status = n >= MAX_SETS - 2 ? usage_error(rank, "too many --set options", NULL)

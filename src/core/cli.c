@@ -3,9 +3,25 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "err.h"
 #include "exitcodes.h"
+
+#ifndef DPT_VERSION
+#define DPT_VERSION "unknown"
+#endif
+
+int cli_version_asked(int argc, char *const *argv) {
+  for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+    if (!strcmp(argv[i], "--version")) return 1;
+  return 0;
+}
+
+int cli_print_version(const char *prog) {
+  printf("%s %s\n", prog, DPT_VERSION);
+  return DPT_EXIT_OK;
+}
 
 int cli_usage_error(const char *prog, const char *fmt, ...) {
   va_list ap;

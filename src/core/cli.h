@@ -4,6 +4,13 @@
 #ifndef DPT_CLI_H
 #define DPT_CLI_H
 
+/* Whether "--version" is among the arguments (before a "--"): every binary answers it
+ * first, through cli_print_version, whatever else the line holds. */
+int cli_version_asked(int argc, char *const *argv);
+/* Prints "PROG VERSION" (the `git describe` the build embedded) on stdout; returns
+ * DPT_EXIT_OK. */
+int cli_print_version(const char *prog);
+
 /* Prints "PROG: <fmt ...>" and a pointer to --help; returns DPT_EXIT_USAGE. */
 int cli_usage_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

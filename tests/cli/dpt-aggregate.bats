@@ -66,7 +66,7 @@ setup() {
     END { exit (bad || rows != 2) }' t.csv
 }
 
-@test "LaTeX has booktabs rules, bold best and escapes _ % &" {
+@test "LaTeX has booktabs rules and escapes _ % &; a lead it cannot measure is not bold" {
   AGG --fixture sweep/c0/run.h5 model.optimizer=LAMB "experiment.name=x_y 5% A&B" test_acc=0.5
   run "$BIN/dpt-aggregate" --group-by experiment.name,model.optimizer --values test_acc --format latex sweep
   assert_success
@@ -75,7 +75,8 @@ setup() {
   assert_output --partial '\bottomrule'
   assert_output --partial 'x\_y 5\% A\&B & LAMB & 1 & 0.5000 \\'
   assert_output --partial 'experiment.name & model.optimizer & n & test acc \\'
-  assert_output --partial '\textbf{0.9200 $\pm$ 0.0100}'
+  # SGDM's lead over LAMB rests on one shared seed (LAMB has one run): not bold
+  refute_output --partial '\textbf'
 }
 
 @test "JSON holds mean, std, n and best" {
@@ -85,13 +86,44 @@ setup() {
   assert_output --partial '"best": true'
 }
 
+@test "--baseline: paired differences by seed with a 95% t interval, bold only beyond zero" {
+  # AdamW - SGDM at seeds 0 and 1: -0.03 and -0.03, the same at both: a zero-width
+  # interval away from zero, so bold
+  run "$BIN/dpt-aggregate" --values test_acc --baseline model.optimizer=SGDM sweep
+  assert_success
+  assert_output --partial "| model.optimizer | n | test acc | Δ test acc |"
+  assert_output --partial "| AdamW | 2 | 0.8900 ± 0.0141 | **-0.0300 [-0.0300, -0.0300] (2 pairs)** |"
+  assert_output --partial "| SGDM | 3 | 0.9200 ± 0.0100 | baseline |"
+  # a third AdamW seed: -0.03, -0.03, -0.06: mean -0.04, sd 0.01732, and with t(0.975, 2)
+  # = 4.303 from the table, -0.04 ± 4.303 * 0.01732 / sqrt(3) = [-0.0830, +0.0030]
+  fixture sweep/b2 AdamW 2 0.86
+  run "$BIN/dpt-aggregate" --values test_acc --baseline model.optimizer=SGDM sweep
+  assert_success
+  assert_output --partial "| AdamW | 3 | 0.8800 ± 0.0200 | -0.0400 [-0.0830, +0.0030] (3 pairs) |"
+  refute_output --partial "| **"
+  AGG --values test_acc --baseline model.optimizer=SGDM --format csv sweep > t.csv 2>/dev/null
+  head -n 1 t.csv | grep -q ',test_acc_diff_mean,test_acc_diff_lo,test_acc_diff_hi,test_acc_diff_n$'
+  awk -F, '$1 == "AdamW" { m = -0.04; s = sqrt(0.0003); h = 4.302653 * s / sqrt(3)
+                           ok = ($6 - m)^2 < 1e-20 && ($7 - (m - h))^2 < 1e-12 && ($8 - (m + h))^2 < 1e-12 && $9 == 3 }
+           END { exit !ok }' t.csv
+  # the same from a study file, in LaTeX and as standard errors
+  printf 'rows: [model.optimizer]\nvalues: [test_acc]\nbaseline: model.optimizer=AdamW\nspread: se\n' > paired.yaml
+  run "$BIN/dpt-aggregate" --study paired.yaml --format latex sweep
+  assert_success
+  assert_output --partial 'SGDM & 3 & 0.9200 $\pm$ 0.0058 & +0.0400 [-0.0030, +0.0830] (3 pairs) \\'
+  run "$BIN/dpt-aggregate" --values test_acc --baseline model.optimizer=LARS sweep
+  assert_failure 1
+  assert_output --partial "--baseline model.optimizer=LARS: no row of the table is the baseline"
+}
+
 @test "pivot: rows x cols with counts and the best of each column" {
   AGG --fixture sweep/d0/run.h5 model.optimizer=SGDM model.batch_size=256 test_acc=0.80
   AGG --fixture sweep/d1/run.h5 model.optimizer=AdamW model.batch_size=256 test_acc=0.84
   run "$BIN/dpt-aggregate" --rows model.optimizer --cols model.batch_size --value test_acc sweep
   assert_success
   assert_output --partial "| model.optimizer | model.batch_size=64 | model.batch_size=256 |"
-  assert_output --partial "| AdamW | 0.8900 ± 0.0141 (n=2) | **0.8400 (n=1)** |"
+  # at 256 one run each: AdamW's lead is not measured, so not bold
+  assert_output --partial "| AdamW | 0.8900 ± 0.0141 (n=2) | 0.8400 (n=1) |"
   assert_output --partial "| SGDM | **0.9200 ± 0.0100 (n=3)** | 0.8000 (n=1) |"
 }
 
@@ -114,7 +146,51 @@ setup() {
   AGG --fixture k2/run.h5 model.num_workers=2 val_acc=0.5,0.7,0.86,0.9 averagings=10,20,30,40 H=4,8,16,8
   run "$BIN/dpt-aggregate" --per-run --target 0.85 --values epochs_to_target,rounds_to_target,averagings --format csv k2
   assert_success
-  assert_line --index 1 "k2,1,3,,1,60,,1,100,,1"
+  # the run, its config hash and seed, then the values
+  assert_line --index 0 --partial "run,hash,experiment.seed,n,epochs_to_target_mean,"
+  assert_line --index 1 --regexp '^k2,[0-9a-f]{16},0,1,3,,1,60,,1,100,,1$'
+}
+
+@test "--long: one row per run and epoch, with a header, hash, seed and method" {
+  AGG --fixture sweep/a5/run.h5 model.optimizer=SGDM experiment.seed=5 val_acc=0.5,0.6,0.7,0.75,0.8 test_acc=0.9
+  run "$BIN/dpt-aggregate" --long sweep
+  assert_success
+  assert_line --index 0 "run,hash,experiment.seed,method,model.optimizer,epoch,lr,train_loss,train_acc,val_loss,val_acc,epoch_time,images_per_s,h,averagings,bytes_sent,comm_time,compute_time"
+  # five runs of 3 epochs and one of 5: 20 rows after the header
+  AGG --long -o long.csv sweep 2>/dev/null
+  [ "$(wc -l < long.csv)" = 21 ]
+  [ "$(grep -c '^sweep/a5,[0-9a-f]\{16\},5,centralized,SGDM,' long.csv)" = 5 ]
+  # every (run, epoch) once, epochs 1..N in order
+  [ "$(tail -n +2 long.csv | cut -d, -f1,6 | sort -u | wc -l)" = 20 ]
+  grep -q '^sweep/a5,[0-9a-f]*,5,centralized,SGDM,4,.*,0.75,' long.csv
+  # JSON: an array of the same records
+  run "$BIN/dpt-aggregate" --long --format json sweep
+  assert_success
+  [ "$(grep -c '^ {"run": ' <<<"$output")" = 20 ]
+  assert_output --partial '"experiment.seed": "5", "method": "centralized", "model.optimizer": "SGDM", "epoch": 4,'
+  run "$BIN/dpt-aggregate" --long --format md sweep
+  assert_failure 1
+  assert_output --partial "--long writes csv or json"
+}
+
+@test "--long and --per-run: a sweep task's hash is its directory's name" {
+  DATA=$(small_fmnist 600)
+  cat > s.yaml <<YAML
+name: t
+base: $DPT_ROOT/sweeps/base/fashion-mnist.yaml
+set: {model.name: LeNet5, model.epochs: 2, data.path: $DATA, data.limit: 300}
+grid:
+  model.learning_rate: [0.01, 0.02]
+resources: {ranks: 1, time: 5}
+YAML
+  "$BIN/dpt-sweep" expand s.yaml -o sw >/dev/null
+  "$BIN/dpt-sweep" run-local sw >/dev/null
+  AGG --long -o long.csv sw 2>/dev/null
+  [ "$(wc -l < long.csv)" = 5 ]
+  # column 1 is sw/tasks/HASH, column 2 the hash
+  awk -F, 'NR > 1 { n++; if ($1 != "sw/tasks/" $2) bad = 1 } END { exit bad || n != 4 }' long.csv
+  run "$BIN/dpt-aggregate" --per-run --values test_acc sw
+  for h in $(ls sw/tasks); do assert_output --partial "| sw/tasks/$h | $h | 0 |"; done
 }
 
 @test "damaged, unfinished, foreign and missing files are named and left out (exit 4)" {
@@ -158,8 +234,9 @@ setup() {
   run "$BIN/dpt-aggregate" --study "$DPT_ROOT/analysis/localsgd.yaml" st
   # the dirichlet run (K=2, default H=1) is plain LocalSGD too
   assert_output --partial "| model.num_workers | model.work.local_steps=1 (%) | model.work.local_steps=4 (%) | model.work.local_steps=16 (%) |"
-  assert_output --partial "| 2 | **70.00 (n=1)** | 82.00 (n=1) | 82.00 (n=1) |"
-  assert_output --partial "| 4 | – | **84.00 (n=1)** | **84.00 (n=1)** |"
+  # one run per cell: no lead is measured, so none is bold
+  assert_output --partial "| 2 | 70.00 (n=1) | 82.00 (n=1) | 82.00 (n=1) |"
+  assert_output --partial "| 4 | – | 84.00 (n=1) | 84.00 (n=1) |"
   run "$BIN/dpt-aggregate" --study "$DPT_ROOT/analysis/dynamic.yaml" st
   assert_output --partial "| LossLS | 1 |"
   printf 'title: x\nrowz: [a]\n' > bad.yaml
@@ -198,8 +275,8 @@ setup() {
     --set model.epochs=2 --set experiment.output= --run-dir real/r1 >/dev/null
   run "$BIN/dpt-aggregate" --per-run --format csv real
   assert_success
-  assert_line --index 0 --partial "run,n,val_acc_mean"
-  assert_line --index 1 --partial "real/r1,1,"
+  assert_line --index 0 --partial "run,hash,experiment.seed,n,val_acc_mean"
+  assert_line --index 1 --regexp '^real/r1,[0-9a-f]{16},[0-9]+,1,'
   # the test accuracy in the table is the one in the file
   acc=$(h5dump -a /results/test_acc_last -y real/r1/run.h5 | sed -n 's/^ *\([0-9.e-]*\) *$/\1/p' | head -1)
   run "$BIN/dpt-aggregate" --values test_acc --format json real

@@ -202,7 +202,10 @@ TEST(agg_group_means_stds_counts_and_best) {
   CHECK_NEAR(s.mean, mean3(sgdm[0], sgdm[1], sgdm[2]), 1e-15);
   CHECK_NEAR(s.std, 0.01, 1e-14);
   CHECK(a.n == 3 && s.n == 3);
-  CHECK(!agg_cell(&t, 0, 2)->best && agg_cell(&t, 1, 2)->best); /* higher accuracy */
+  /* SGDM leads, but within noise: its paired differences to AdamW by seed are 0.03, 0.03,
+   * 0.06, mean 0.04, sd 0.0173, and the 95% interval 0.04 ± 4.303 * 0.01 = [-0.0030,
+   * 0.0830] holds zero -> no mark */
+  CHECK(!agg_cell(&t, 0, 2)->best && !agg_cell(&t, 1, 2)->best);
   /* wall time: 100 + seed for both groups -> every row ties -> no mark */
   CHECK_NEAR(agg_cell(&t, 0, 3)->st.mean, 101, 1e-15);
   CHECK(!agg_cell(&t, 0, 3)->best && !agg_cell(&t, 1, 3)->best);
@@ -248,19 +251,20 @@ TEST(agg_pivot_cells_counts_and_column_best) {
   CHECK_NEAR(l256.std, std3(0.84, 0.86, 0.88), 1e-14);
   CHECK_NEAR(s64.mean, 0.91, 1e-15);
   CHECK_NEAR(s64.std, sqrt((0.01 * 0.01 * 2) / 1), 1e-14);
-  /* best per column: SGDM at 64, LAMB at 256 */
-  CHECK(agg_cell(&t, 1, 1)->best && !agg_cell(&t, 0, 1)->best);
-  CHECK(agg_cell(&t, 0, 2)->best && !agg_cell(&t, 1, 2)->best);
+  /* the better mean per column (SGDM at 64, LAMB at 256) shares one seed with the other
+   * row: a lead that cannot be measured is not marked */
+  CHECK(!agg_cell(&t, 1, 1)->best && !agg_cell(&t, 0, 1)->best);
+  CHECK(!agg_cell(&t, 0, 2)->best && !agg_cell(&t, 1, 2)->best);
 
-  /* Markdown: bold best, ± with std, (n=k) per cell */
+  /* Markdown: ± with std, (n=k) per cell */
   char *md = render(&t, AGG_MARKDOWN, NULL);
   CHECK(strstr(md, "| model.optimizer | model.batch_size=64 | model.batch_size=256 |"));
-  CHECK(strstr(md, "| LAMB | 0.8500 (n=1) | **0.8600 ± 0.0200 (n=3)** |"));
-  CHECK(strstr(md, "| SGDM | **0.9100 ± 0.0141 (n=2)** | 0.8000 (n=1) |"));
+  CHECK(strstr(md, "| LAMB | 0.8500 (n=1) | 0.8600 ± 0.0200 (n=3) |"));
+  CHECK(strstr(md, "| SGDM | 0.9100 ± 0.0141 (n=2) | 0.8000 (n=1) |"));
   free(md);
-  agg_style_t pct = {1, 1};
+  agg_style_t pct = {1, 1, 0};
   md = render(&t, AGG_MARKDOWN, &pct);
-  CHECK(strstr(md, "**91.0 ± 1.4 (n=2)**"));
+  CHECK(strstr(md, "| SGDM | 91.0 ± 1.4 (n=2) |"));
   free(md);
   agg_table_free(&t);
   dpt_free(runs);
@@ -405,17 +409,18 @@ TEST(agg_latex_booktabs_and_escapes) {
   CHECK(strstr(tex, "\\begin{tabular}{llrr}\n\\toprule\n"));
   CHECK(strstr(tex, "experiment.name & model.batch\\_size & n & test acc \\\\\n\\midrule\n"));
   CHECK(strstr(tex, "a\\_b 50\\% R\\&D & 64 & 1 & 0.5000 \\\\\n"));
-  CHECK(strstr(tex, "plain & 64 & 1 & \\textbf{0.7500} \\\\\n\\bottomrule\n\\end{tabular}\n"));
+  /* one run each: the better one's lead is not measured, so not bold */
+  CHECK(strstr(tex, "plain & 64 & 1 & 0.7500 \\\\\n\\bottomrule\n\\end{tabular}\n"));
   free(tex);
-  /* Markdown of the same: best bold, no escaping beyond '|' */
+  /* Markdown of the same: no escaping beyond '|' */
   char *md = render(&t, AGG_MARKDOWN, NULL);
   CHECK(strstr(md, "| a_b 50% R&D | 64 | 1 | 0.5000 |"));
-  CHECK(strstr(md, "| plain | 64 | 1 | **0.7500** |"));
+  CHECK(strstr(md, "| plain | 64 | 1 | 0.7500 |"));
   free(md);
   /* JSON: strings, numbers that parse back, best flags, null std for n = 1 */
   char *js = render(&t, AGG_JSON, NULL);
   CHECK(strstr(js, "{\"experiment.name\": \"plain\", \"model.batch_size\": \"64\", \"n\": 1, "
-                   "\"test_acc\": {\"mean\": 0.75, \"std\": null, \"n\": 1, \"best\": true}}"));
+                   "\"test_acc\": {\"mean\": 0.75, \"std\": null, \"n\": 1, \"best\": false}}"));
   CHECK(strstr(js, "\"test_acc\": {\"mean\": 0.5, \"std\": null, \"n\": 1, \"best\": false}"));
   free(js);
   agg_table_free(&t);
