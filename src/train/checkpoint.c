@@ -360,9 +360,13 @@ static int write_file(writer_t *w, trainer_t *t) {
   if (rc == 0) rc = ck(w, h5_attr_i64(w->file, "io_no_collective_cause", (int64_t)w->no_collective));
   if (rc == 0) rc = ck(w, h5_attr_i64(w->file, "complete", 1)); /* last */
   H5Pclose(w->dxpl);
-  /* closing flushes the metadata, collectively: a rank that fails it stops the job too */
-  if (H5Fclose(w->file) < 0 && rc == 0)
-    rc = ck(w, dpt_fail("cannot flush and close the file: %s", h5_error_cause()));
+  /* Closing flushes the metadata, collectively. A failed close leaves HDF5 1.10 with a
+   * half-destroyed file that its clean-up in MPI_Finalize crashes on (exit 139), on any
+   * number of ranks: the job stops here instead, naming the first failure. */
+  if (H5Fclose(w->file) < 0) {
+    if (rc == 0) dpt_fail("cannot flush and close the file: %s", h5_error_cause());
+    ckpt_stop_every_rank(w->rank, w->path, w->tmp, w->comm, dpt_errmsg());
+  }
   return rc;
 }
 

@@ -77,3 +77,16 @@ kept_epoch_1() {
   [ -n "$last_write" ] && [ -n "$sync" ] && [ -n "$renamed" ]
   [ "$(echo "$last_write < $sync && $sync < $renamed" | bc)" -eq 1 ]
 }
+
+@test "EIO on the only rank: exit 1 naming rank 0, not HDF5's crash in MPI_Finalize (139)" {
+  # without mpirun: the shim takes the process for rank 0
+  rm -rf r
+  run env LD_PRELOAD="$DPT_ROOT/build/failwrite.so" FAILWRITE_RANK=0 \
+    FAILWRITE_MATCH="$BATS_TEST_TMPDIR/r/checkpoint.h5.tmp." FAILWRITE_IGNORE=locktest \
+    FAILWRITE_FILES=1 FAILWRITE_AFTER=2 timeout 60 "$BIN/dpt-train" "${ARGS[@]}" --run-dir r
+  echo "$output"
+  grep -q "^failwrite: rank 0: failing writes" <<< "$output"
+  [ "$status" -eq 1 ]
+  assert_output --regexp "dpt-train: rank 0: writing r/checkpoint.h5: .*write failed"
+  kept_epoch_1
+}

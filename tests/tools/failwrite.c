@@ -1,21 +1,22 @@
-/* failwrite.c - an LD_PRELOAD shim that makes writes fail, for the fault tests
- * (tests/cli/rank-io-fault.bats).
+/* failwrite.c - an LD_PRELOAD shim that makes one rank's writes fail, for the fault
+ * tests (tests/cli/rank-io-fault.bats).
  *
  * Under mpirun every rank loads it (mpirun -x LD_PRELOAD); it acts only in the process
- * whose OMPI_COMM_WORLD_RANK equals FAILWRITE_RANK, and there only on descriptors whose
- * path (as /proc/self/fd names it) contains FAILWRITE_MATCH and not FAILWRITE_IGNORE
- * (when set: Open MPI's lock files beside the file, NAME.locktest.N). Writes to the first
- * FAILWRITE_FILES such files pass (default 0; files told apart by inode, so a
- * temporary name used again counts anew), then the first FAILWRITE_AFTER writes to
- * the next (default 0); every later one fails with FAILWRITE_ERRNO (EIO or ENOSPC,
- * default EIO), as a dead disk or a full quota would. It covers the calls a
- * process reaches files through: write, pwrite, writev, pwritev (and their 64 and v2
- * forms), which are what Open MPI's ompio (fbtl/posix) and ROMIO call. Each injected
- * failure is counted on stderr once, on the first, so a test can see the fault fired.
+ * whose OMPI_COMM_WORLD_RANK (0 without mpirun) equals FAILWRITE_RANK, and there only
+ * on descriptors whose path (as /proc/self/fd names it) contains FAILWRITE_MATCH and
+ * not FAILWRITE_IGNORE (if set; e.g. Open MPI's lock files NAME.locktest.N beside the
+ * file). Writes to the first FAILWRITE_FILES such files pass (default 0; files are told
+ * apart by inode, so a temporary name used again counts anew), then the first
+ * FAILWRITE_AFTER writes to the next one (default 0); every later write fails with
+ * FAILWRITE_ERRNO (EIO or ENOSPC, default EIO), as a dead disk or a full quota would.
+ * It covers write, pwrite, writev, pwritev and their 64 and v2 forms: Open MPI's ompio
+ * (fbtl/posix) writes with pwrite64 (strace shows it), HDF5's own drivers with
+ * pwrite or write. The first injected failure is announced on stderr, so a test can
+ * tell that the fault fired.
  *
  *   make build/failwrite.so
- *   FAILWRITE_RANK=1 FAILWRITE_MATCH=checkpoint.h5.tmp FAILWRITE_ERRNO=ENOSPC \
- *     mpirun -x LD_PRELOAD=$PWD/build/failwrite.so -x FAILWRITE_RANK ... -np 2 ...
+ *   mpirun -np 2 -x LD_PRELOAD=$PWD/build/failwrite.so -x FAILWRITE_RANK=1 \
+ *     -x FAILWRITE_MATCH=/checkpoint.h5.tmp. -x FAILWRITE_ERRNO=ENOSPC dpt-train ...
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -47,6 +48,7 @@ static void configure(void) {
   if (cfg_ready) return;
   cfg_ready = 1;
   const char *rank = getenv("OMPI_COMM_WORLD_RANK"), *want = getenv("FAILWRITE_RANK");
+  if (!rank) rank = "0"; /* a process started without mpirun is rank 0 of its own */
   cfg.match = getenv("FAILWRITE_MATCH");
   cfg.ignore = getenv("FAILWRITE_IGNORE");
   if (cfg.ignore && !cfg.ignore[0]) cfg.ignore = NULL;
@@ -81,7 +83,7 @@ static int fail_now(int fd) {
   if (cfg.seen == cfg.after + 1) {
     char msg[4300];
     int len = snprintf(msg, sizeof msg, "failwrite: rank %s: failing writes to %s with %s\n",
-                       getenv("OMPI_COMM_WORLD_RANK"), path, strerror(cfg.err));
+                       getenv("FAILWRITE_RANK"), path, strerror(cfg.err));
     ssize_t ignored = write(2, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
     (void)ignored; /* stderr is not a matching file: this write is the real one */
   }
