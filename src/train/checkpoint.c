@@ -349,7 +349,7 @@ static int write_file(writer_t *w, trainer_t *t) {
   w->file = h5_create_tmp(w->path, w->tmp, sizeof w->tmp, "dpt-checkpoint",
                           CKPT_SCHEMA_VERSION, "dpt-train", fapl);
   H5Pclose(fapl);
-  if (w->file < 0) return -1;
+  if (w->file < 0) return ck(w, -1);
   /* attributes must be identical on all ranks: rank 0's clock decides */
   h5_iso_time(now, sizeof now);
   MPI_Bcast(now, sizeof now, MPI_CHAR, 0, t->dist.comm);
