@@ -379,9 +379,9 @@ static int sync_my_writes(const writer_t *w) {
   if (fd < 0 || fsync(fd) != 0) {
     int err = errno;
     if (fd >= 0) close(fd);
-    return dpt_fail("rank %d: cannot flush %s to disk: %s", w->rank, w->tmp, strerror(err));
+    return dpt_fail("cannot flush %s to disk: %s", w->tmp, strerror(err));
   }
-  return close(fd) == 0 ? 0 : dpt_fail("rank %d: cannot close %s", w->rank, w->tmp);
+  return close(fd) == 0 ? 0 : dpt_fail("cannot close %s: %s", w->tmp, strerror(errno));
 }
 
 int ckpt_write(trainer_t *t, const char *path) {
