@@ -387,7 +387,7 @@ static int sync_my_writes(const writer_t *w) {
 int ckpt_write(trainer_t *t, const char *path) {
   writer_t w = {.rank = t->rank, .nranks = t->nranks, .comm = t->dist.comm, .file = -1,
                 .dxpl = -1, .path = path};
-  /* with one rank a failure returns to the caller, who reports it */
+  /* one rank: a failed MPI-IO call returns to HDF5, which reports it (no rank waits) */
   if (w.nranks > 1) ckpt_mpiio_watch(w.rank, path, w.tmp, w.comm);
   int rc = write_file(&w, t);
   ckpt_mpiio_unwatch();
