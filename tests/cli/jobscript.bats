@@ -90,6 +90,9 @@ run_script() {
   [ "$rc" -eq 3 ]
   [ -f "$(find "$ck" -name checkpoint.h5)" ]
   [ ! -e "$dir/checkpoint.h5" ]
+  # what the script asked: where the trainer wrote it
+  [ "$("$BIN/dpt-train" -c "$dir/config.yaml" --run-dir "$dir" --print-checkpoint-path 2>/dev/null)" = \
+    "$(find "$ck" -name checkpoint.h5)" ]
   grep -q "== checkpointed: requeueing 777_0" "$log"
   ! grep -q "wrote no new checkpoint" "$log"
 }
