@@ -31,7 +31,7 @@ $(shell mkdir -p $(BUILD); echo '$(GIT_DESCRIBE)' | cmp -s - $(VERSION_STAMP) 2>
 $(BUILD)/h5/h5util.o $(BUILD)/core/cli.o: $(VERSION_STAMP)
 
 .PHONY: all deps test check headers demo bench clean help
-all: $(BINS) $(BUILD)/unit-tests $(BUILD)/h5craft
+all: $(BINS) $(BUILD)/unit-tests $(BUILD)/h5craft $(BUILD)/failwrite.so
 
 help:
 	@echo "make          build bin/dpt-* and the unit tests"
@@ -69,6 +69,11 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libdpt.a
 # crafts hostile HDF5 files for tests/cli/hostile-files.bats
 $(BUILD)/h5craft: tests/tools/h5craft.c
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# an LD_PRELOAD shim that fails one rank's writes, for tests/cli/rank-io-fault.bats
+# (plain cc: it must not pull MPI into the processes it is preloaded into)
+$(BUILD)/failwrite.so: tests/tools/failwrite.c
+	cc -std=c11 -O2 -g -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -fPIC -shared $< -o $@ -ldl
 
 test: deps
 	@$(MAKE) --no-print-directory WERROR=1 all headers

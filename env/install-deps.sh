@@ -32,6 +32,7 @@ needs=(
   "clang (tests: the aarch64 compile check; make fuzz)|cmd clang|clang|llvm|llvm"
   "file (tests: object file types)|cmd file|file|file|-"
   "GNU parallel (tests: two bats files at a time)|cmd parallel|parallel|parallel|parallel"
+  "strace (tests: each rank fsyncs the checkpoint before rank 0 renames it)|cmd strace|strace|-|-"
 )
 
 if [ "${1:-}" = --build ]; then

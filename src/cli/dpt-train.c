@@ -35,6 +35,7 @@ static void usage(FILE *out) {
 "                        start fresh; never: start fresh; PATH: continue from that\n"
 "                        checkpoint (default: auto when experiment.resume is true)\n"
 "  --check-config        validate, print the resolved config and exit\n"
+"  --print-checkpoint-path  print where the checkpoint goes (experiment.checkpoint_dir)\n"
 "  --config-reference    print every config key with its default and meaning\n"
 "  -h, --help            this help\n"
 "  --version             print the version\n"
@@ -86,12 +87,13 @@ static int usage_error(int rank, const char *msg, const char *arg) {
 static int parse(int argc, char **argv, int rank, train_session_t *s, const char **sets,
                  char **owned, int *nowned) {
   enum { OPT_SET = 256, OPT_DATA, OPT_LIMIT, OPT_RUN_DIR, OPT_RESUME, OPT_CHECK, OPT_REF,
-         OPT_VERSION };
+         OPT_VERSION, OPT_CKPT_PATH };
   static const struct option longopts[] = {
       {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, OPT_SET},
       {"data", required_argument, 0, OPT_DATA}, {"limit", required_argument, 0, OPT_LIMIT},
       {"run-dir", required_argument, 0, OPT_RUN_DIR}, {"resume", required_argument, 0, OPT_RESUME},
       {"check-config", no_argument, 0, OPT_CHECK}, {"config-reference", no_argument, 0, OPT_REF},
+      {"print-checkpoint-path", no_argument, 0, OPT_CKPT_PATH},
       {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, OPT_VERSION}, {0, 0, 0, 0}};
   int c, n = 0, status = -1;
   opterr = 0;
@@ -105,11 +107,10 @@ static int parse(int argc, char **argv, int rank, train_session_t *s, const char
       case OPT_RUN_DIR: s->run_dir = optarg; break;
       case OPT_RESUME: s->resume = optarg; break;
       case OPT_CHECK: s->check_only = 1; break;
+      case OPT_CKPT_PATH: s->print_checkpoint = 1; break;
       case OPT_REF: if (rank == 0) config_print_reference(); status = DPT_EXIT_OK; break;
       case 'h': if (rank == 0) usage(stdout); status = DPT_EXIT_OK; break;
-      case OPT_VERSION:
-        status = rank == 0 ? cli_print_version("dpt-train") : DPT_EXIT_OK;
-        break;
+      case OPT_VERSION: status = rank == 0 ? cli_print_version("dpt-train") : DPT_EXIT_OK; break;
       default:
         status = n >= MAX_SETS - 2 ? usage_error(rank, "too many --set options", NULL)
                  : usage_error(rank, "unknown or incomplete option", argv[optind - 1]);

@@ -4,18 +4,20 @@
  * /workers/crc32), checked on load; the root attribute `complete` is written last. */
 #include "checkpoint.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 #include "../core/crc.h"
 #include "../core/err.h"
 #include "../core/fsutil.h"
 #include "../core/strlist.h"
 #include "../h5/h5util.h"
+#include "checkpoint_mpiio.h"
 
 /* ---------------------------------------------------------------- the fields */
 
@@ -145,32 +147,23 @@ typedef struct {
   hid_t file, dxpl;
   int rank, nranks;
   MPI_Comm comm;
-  const char *tmp, *path;
+  const char *path;
+  char tmp[4096];         /* path.tmp.HOST.PID */
   uint32_t no_collective; /* OR of every transfer's global no-collective cause */
 } writer_t;
 
 /* Every step of the write is collective: a rank whose step failed (ENOSPC, EIO) would
  * skip the next collective calls and leave the other ranks waiting in them until the
- * wall-time limit. So with several ranks it reports, removes the temporary file and
- * takes the whole job down; the previous checkpoint stays as it was. */
+ * wall-time limit. So with several ranks a failed step stops the job, as a failed
+ * MPI-IO call does (checkpoint_mpiio.h); the previous checkpoint stays as it was. */
 static int ck(writer_t *w, int rc) {
   if (rc == 0) return rc;
+  if (w->nranks > 1) ckpt_stop_every_rank(w->rank, w->path, w->tmp, w->comm, dpt_errmsg());
   /* MPI-IO keeps no errno: the usual cause is worth naming */
-  struct statvfs fs;
-  int full = statvfs(w->tmp, &fs) == 0 && fs.f_bavail == 0;
-  if (w->nranks == 1) {
-    if (!full) return rc;
-    char cause[512];
-    snprintf(cause, sizeof cause, "%s", dpt_errmsg());
-    return dpt_fail("%s (its file system is full)", cause);
-  }
-  fprintf(stderr, "dpt-train: rank %d: writing %s: %s%s; stopping every rank (the previous "
-          "checkpoint is kept)\n", w->rank, w->path, dpt_errmsg(),
-          full ? " (its file system is full)" : "");
-  fflush(stderr);
-  unlink(w->tmp);
-  MPI_Abort(w->comm, 1);
-  return rc;
+  if (!ckpt_fs_full(w->tmp)) return rc;
+  char cause[512];
+  snprintf(cause, sizeof cause, "%s", dpt_errmsg());
+  return dpt_fail("%s (its file system is full)", cause);
 }
 
 /* One collective transfer into rows [row, row + rows) of a 2-D (or 1-D when cols = 0)
@@ -348,38 +341,64 @@ static int write_all(writer_t *w, trainer_t *t) {
   return run_metrics_each(&t->state.metrics, put_metric, ctx);
 }
 
-int ckpt_write(trainer_t *t, const char *path) {
-  char tmp[4096], now[32];
-  writer_t w = {.rank = t->rank, .nranks = t->nranks, .comm = t->dist.comm, .file = -1,
-                .dxpl = -1, .tmp = tmp, .path = path};
+/* Creates w->tmp and writes the whole state into it; 0 when every step succeeded. */
+static int write_file(writer_t *w, trainer_t *t) {
+  char now[32];
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_mpio(fapl, t->dist.comm, MPI_INFO_NULL);
-  w.file = h5_create_tmp(path, tmp, sizeof tmp, "dpt-checkpoint", CKPT_SCHEMA_VERSION,
-                         "dpt-train", fapl);
+  w->file = h5_create_tmp(w->path, w->tmp, sizeof w->tmp, "dpt-checkpoint",
+                          CKPT_SCHEMA_VERSION, "dpt-train", fapl);
   H5Pclose(fapl);
-  int rc = w.file < 0 ? -1 : 0;
-  if (rc == 0) {
-    /* attributes must be identical on all ranks: rank 0's clock decides */
-    h5_iso_time(now, sizeof now);
-    MPI_Bcast(now, sizeof now, MPI_CHAR, 0, t->dist.comm);
-    w.dxpl = H5Pcreate(H5P_DATASET_XFER);
-    H5Pset_dxpl_mpio(w.dxpl, H5FD_MPIO_COLLECTIVE);
-    rc = ck(&w, h5_attr_str(w.file, "file_time", now));
-    if (rc == 0) rc = write_all(&w, t);
-    if (rc == 0) rc = ck(&w, h5_attr_i64(w.file, "io_no_collective_cause", (int64_t)w.no_collective));
-    if (rc == 0) rc = ck(&w, h5_attr_i64(w.file, "complete", 1)); /* last */
-    H5Pclose(w.dxpl);
+  if (w->file < 0) return ck(w, -1);
+  /* attributes must be identical on all ranks: rank 0's clock decides */
+  h5_iso_time(now, sizeof now);
+  MPI_Bcast(now, sizeof now, MPI_CHAR, 0, t->dist.comm);
+  w->dxpl = H5Pcreate(H5P_DATASET_XFER);
+  H5Pset_dxpl_mpio(w->dxpl, H5FD_MPIO_COLLECTIVE);
+  int rc = ck(w, h5_attr_str(w->file, "file_time", now));
+  if (rc == 0) rc = write_all(w, t);
+  if (rc == 0) rc = ck(w, h5_attr_i64(w->file, "io_no_collective_cause", (int64_t)w->no_collective));
+  if (rc == 0) rc = ck(w, h5_attr_i64(w->file, "complete", 1)); /* last */
+  H5Pclose(w->dxpl);
+  /* Closing flushes the metadata, collectively. A failed close leaves HDF5 1.10 with a
+   * half-destroyed file that its clean-up in MPI_Finalize crashes on (exit 139), on any
+   * number of ranks: the job stops here instead, naming the first failure. */
+  if (H5Fclose(w->file) < 0) {
+    if (rc == 0) dpt_fail("cannot flush and close the file: %s", h5_error_cause());
+    ckpt_stop_every_rank(w->rank, w->path, w->tmp, w->comm, dpt_errmsg());
   }
-  /* closing flushes the metadata, collectively: a rank that fails it stops the job too */
-  if (w.file >= 0 && H5Fclose(w.file) < 0 && rc == 0)
-    rc = ck(&w, dpt_fail("cannot flush and close the file: %s", h5_error_cause()));
+  return rc;
+}
+
+/* Every rank but 0 (whose dpt_publish does it) flushes what its node wrote of the
+ * closed file to disk: on Lustre or NFS each node's writes sit in its own cache, and a
+ * node crash after the rename would otherwise lose the new checkpoint and the old. */
+static int sync_my_writes(const writer_t *w) {
+  if (w->rank == 0) return 0;
+  int fd = open(w->tmp, O_RDONLY);
+  if (fd < 0 || fsync(fd) != 0) {
+    int err = errno;
+    if (fd >= 0) close(fd);
+    return dpt_fail("cannot flush %s to disk: %s", w->tmp, strerror(err));
+  }
+  return close(fd) == 0 ? 0 : dpt_fail("cannot close %s: %s", w->tmp, strerror(errno));
+}
+
+int ckpt_write(trainer_t *t, const char *path) {
+  writer_t w = {.rank = t->rank, .nranks = t->nranks, .comm = t->dist.comm, .file = -1,
+                .dxpl = -1, .path = path};
+  /* one rank: a failed MPI-IO call returns to HDF5, which reports it (no rank waits) */
+  if (w.nranks > 1) ckpt_mpiio_watch(w.rank, path, w.tmp, w.comm);
+  int rc = write_file(&w, t);
+  ckpt_mpiio_unwatch();
+  if (rc == 0) rc = sync_my_writes(&w);
   /* all ranks agree before anyone publishes or gives up */
   int ok = rc == 0, all = 0;
   MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, t->dist.comm);
   int published = 0;
   if (t->rank == 0) {
-    if (all) published = dpt_publish(tmp, path) == 0;
-    else unlink(tmp);
+    if (all) published = dpt_publish(w.tmp, path) == 0;
+    else if (w.tmp[0]) unlink(w.tmp);
   }
   MPI_Bcast(&published, 1, MPI_INT, 0, t->dist.comm);
   if (!published) return rc < 0 ? dpt_wrap("%s", path) : dpt_fail("%s: checkpoint not written", path);

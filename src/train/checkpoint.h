@@ -14,7 +14,9 @@
  * of its real path): one directory per run, so the tasks of a sweep never share one.
  * Creates that directory; run_dir must exist. */
 int ckpt_path_for(const dpt_config_t *cfg, const char *run_dir, char *buf, size_t cap);
-/* Collective. Writes path.tmp.HOST.PID (rank 0's), then rank 0 publishes it onto path. */
+/* Collective. Writes path.tmp.HOST.PID (rank 0's); every rank fsyncs what it wrote, then
+ * rank 0 publishes it onto path. A write that fails where other ranks would wait for it
+ * (any rank's with P > 1; a failed close with any P) stops the job: MPI_Abort, exit 1. */
 int ckpt_write(trainer_t *t, const char *path);
 /* Collective. Restores t (already set up by trainer_init for the same config) from path:
  * refuses a damaged or foreign file, a future schema, and a checkpoint of another run

@@ -73,6 +73,17 @@ static int load_data(dpt_dataset_t *ds, const dpt_config_t *cfg) {
   return rc;
 }
 
+/* --print-checkpoint-path: where this run's checkpoint.h5 lives, for the job scripts
+ * (experiment.checkpoint_dir moves it out of the run directory). */
+static train_outcome_t print_checkpoint_path(const dpt_config_t *cfg, const char *run_dir,
+                                             int rank) {
+  train_outcome_t out = {TRAIN_FINISHED, 0, CLI_ERR_RANK_LOCAL};
+  char path[4096];
+  int rc = rank == 0 ? ckpt_path_for(cfg, run_dir, path, sizeof path) : 0;
+  if (all_agree(&out, rc, CLI_ERR_RANK_LOCAL) == 0 && rank == 0) printf("%s\n", path);
+  return out;
+}
+
 /* Starting weights and the resume decision. */
 static int restore(trainer_t *t, const dpt_config_t *cfg, const char *resume) {
   if (cfg->pretrained[0] || cfg->test_only) {
@@ -150,6 +161,7 @@ train_outcome_t train_session(const train_session_t *s) {
     snprintf(run_dir, sizeof run_dir, "%s", s->run_dir);
   else
     snprintf(run_dir, sizeof run_dir, "runs/%s-v%g", cfg.exp_name, cfg.version);
+  if (s->print_checkpoint) return print_checkpoint_path(&cfg, run_dir, rank);
   if (all_agree(&out, lock_run_dir(run_dir, rank), CLI_ERR_RANK_LOCAL) < 0) return out;
   agree_writer_id();
   dpt_dataset_t ds;

@@ -65,3 +65,34 @@ run_script() {
   # the attempt is recorded with the requeue code
   [ "$(cut -f4 "$dir/attempts.tsv" | tail -n 1)" = 3 ]
 }
+
+@test "job script with experiment.checkpoint_dir: USR1 ends in exit 3 and requeues (dpt-train says where the checkpoint is)" {
+  ck="$BATS_TEST_TMPDIR/ck"
+  d=$(expand_long)
+  # the same task, its checkpoints kept in ck
+  sed -i "s|^set: {|set: {experiment.checkpoint_dir: $ck, |" "$BATS_TEST_TMPDIR/s.yaml"
+  rm -rf "$d"
+  "$BIN/dpt-sweep" expand "$BATS_TEST_TMPDIR/s.yaml" -o "$d" >/dev/null
+  dir=$(ls -d "$d"/tasks/*)
+  grep -q "checkpoint_dir: $ck" "$dir/config.yaml"
+  ( for i in $(seq 1 300); do [ -f "$dir/run.h5" ] && exit 0; sleep 0.2; done; exit 1 ) &
+  log="$BATS_TEST_TMPDIR/job.log"
+  # a Slurm array task outside Slurm: scontrol finds no configuration and fails at once,
+  # which the script reports after saying it requeues
+  (unset SLURM_JOB_ID; export SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_JOB_ID=777 SLURM_CONF=/nonexistent
+   exec bash "$d/jobs/a0.sbatch") >"$log" 2>&1 &
+  job=$!
+  wait %1
+  kill -s USR1 "$job"
+  rc=0
+  wait "$job" || rc=$?
+  cat "$log"
+  [ "$rc" -eq 3 ]
+  [ -f "$(find "$ck" -name checkpoint.h5)" ]
+  [ ! -e "$dir/checkpoint.h5" ]
+  # what the script asked: where the trainer wrote it
+  [ "$("$BIN/dpt-train" -c "$dir/config.yaml" --run-dir "$dir" --print-checkpoint-path 2>/dev/null)" = \
+    "$(find "$ck" -name checkpoint.h5)" ]
+  grep -q "== checkpointed: requeueing 777_0" "$log"
+  ! grep -q "wrote no new checkpoint" "$log"
+}
