@@ -439,8 +439,7 @@ static void keylist_free(keylist_t *l) {
   strlist_free(&l->values);
 }
 
-/* Refuses a checkpoint of another run, naming every key that differs. */
-static int same_run(const char *path, const char *yaml, const dpt_config_t *cfg) {
+int ckpt_same_run(const char *path, const char *yaml, const dpt_config_t *cfg) {
   dpt_config_t old;
   if (config_load_string(&old, yaml, path, NULL, 0) < 0)
     return dpt_wrap("%s: the stored config does not load", path);
@@ -598,7 +597,7 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   if (h5_read_attr_i64(file, "complete", &complete) < 0 || complete != 1)
     return dpt_fail("%s: incomplete checkpoint (no 'complete' mark)", path);
   if (h5_read_attr_str(file, "config", &yaml) < 0) return -1;
-  int rc = same_run(path, yaml, t->cfg);
+  int rc = ckpt_same_run(path, yaml, t->cfg);
   dpt_free(yaml);
   if (rc < 0) return -1;
   attr_value_t v[NATTRS];

@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../core/err.h"
 #include "../core/exitcodes.h"
 #include "../core/fsutil.h"
 #include "../io/csvrow.h"
+#include "../io/runfile.h"
 #include "checkpoint.h"
 
 /* Every rank learns whether any failed; this rank's own failure is remembered for the
@@ -52,6 +54,52 @@ static int lock_run_dir(const char *run_dir, int rank) {
   return 0;
 }
 
+/* experiment.resume as --resume overrides it: "auto", "never" or a checkpoint path. */
+static const char *resume_mode(const train_session_t *s, const dpt_config_t *cfg) {
+  return s->resume ? s->resume : cfg->resume ? "auto" : "never";
+}
+
+/* A finished run in the run directory (a regular run.h5 whose writer completed it) is
+ * never replaced unasked. Without --force: a resume "auto" of the same config has
+ * nothing left to do (1), of another config it is refused naming the keys; a fresh
+ * start is refused (-1); a checkpoint path given to --resume continues from it (0). */
+static int finished_run_verdict(const train_session_t *s, const dpt_config_t *cfg,
+                                const char *run_dir) {
+  char path[4200];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/run.h5", run_dir);
+  const char *mode = resume_mode(s, cfg);
+  if (s->force || lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 0;
+  runfile_t r;
+  if (runfile_read_partial(path, &r) < 0) {
+    dpt_clear_error(); /* a damaged or unfinished file is no finished run */
+    return 0;
+  }
+  int finished = r.status == RUN_STATUS_COMPLETE && r.complete, rc = 0;
+  if (finished && strcmp(mode, "never") == 0)
+    rc = dpt_fail("%s holds a finished run (its run.h5 is complete): pass --force to "
+                  "replace it, or --resume auto to keep it", run_dir);
+  else if (finished && strcmp(mode, "auto") == 0)
+    rc = ckpt_same_run(path, r.config_yaml ? r.config_yaml : "", cfg) == 0
+             ? 1
+             : dpt_wrap("%s holds a finished run of another config (--force replaces it)",
+                        run_dir);
+  runfile_free(&r);
+  return rc;
+}
+
+/* The verdict above, on rank 0 after it took the lock; every rank learns it. Returns 1
+ * when the session ends here (already complete, or refused: then out says so). */
+static int keep_finished_run(const train_session_t *s, const dpt_config_t *cfg,
+                             const char *run_dir, int rank, train_outcome_t *out) {
+  int rc = rank == 0 ? finished_run_verdict(s, cfg, run_dir) : 0;
+  if (all_agree(out, rc < 0 ? -1 : 0, CLI_ERR_RANK_LOCAL) < 0) return 1;
+  if (rc == 1)
+    printf("dpt-train: %s: already complete; nothing to do (--force trains it again)\n",
+           run_dir);
+  return dist_any(MPI_COMM_WORLD, rc == 1);
+}
+
 /* Rank 0's "HOST.PID" names the temporary files of every rank: ranks write the
  * checkpoint together and must open one file. */
 static void agree_writer_id(void) {
@@ -74,14 +122,13 @@ static int load_data(dpt_dataset_t *ds, const dpt_config_t *cfg) {
 }
 
 /* Starting weights and the resume decision. */
-static int restore(trainer_t *t, const dpt_config_t *cfg, const char *resume) {
+static int restore(trainer_t *t, const dpt_config_t *cfg, const char *mode) {
   if (cfg->pretrained[0] || cfg->test_only) {
     if (!cfg->pretrained[0])
       return dpt_fail("experiment.test_only needs model.pretrained (a checkpoint.h5)");
     if (trainer_load_weights(t, cfg->pretrained) < 0) return dpt_wrap("model.pretrained");
     if (cfg->test_only) return 0;
   }
-  const char *mode = resume ? resume : cfg->resume ? "auto" : "never";
   if (strcmp(mode, "never") == 0) return 0;
   int is_auto = strcmp(mode, "auto") == 0;
   const char *path = is_auto ? t->ckpt_path : mode;
@@ -118,7 +165,7 @@ static train_outcome_t train(const train_session_t *s, trainer_t *t, const dpt_c
   train_outcome_t out = {TRAIN_FINISHED, 0, CLI_ERR_RANK_LOCAL};
   const train_outcome_t stopped = {TRAIN_STOPPED, 0, CLI_ERR_RANK_LOCAL};
   print_banner(t, cfg, run_dir);
-  if (all_agree(&out, restore(t, cfg, s->resume), CLI_ERR_RANK_LOCAL) < 0) return out;
+  if (all_agree(&out, restore(t, cfg, resume_mode(s, cfg)), CLI_ERR_RANK_LOCAL) < 0) return out;
   if (stop_at_startup(s, "model set up")) return stopped;
   t->stop_flag = s->stop_flag;
   int rc = cfg->test_only ? trainer_test_only(t) : (int)trainer_run(t);
@@ -151,6 +198,7 @@ train_outcome_t train_session(const train_session_t *s) {
   else
     snprintf(run_dir, sizeof run_dir, "runs/%s-v%g", cfg.exp_name, cfg.version);
   if (all_agree(&out, lock_run_dir(run_dir, rank), CLI_ERR_RANK_LOCAL) < 0) return out;
+  if (keep_finished_run(s, &cfg, run_dir, rank, &out) != 0) return out;
   agree_writer_id();
   dpt_dataset_t ds;
   if (all_agree(&out, load_data(&ds, &cfg), CLI_ERR_RANK_LOCAL) < 0) return out;

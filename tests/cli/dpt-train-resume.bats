@@ -195,3 +195,42 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
   assert_failure 1
   assert_output --partial "needs model.pretrained"
 }
+
+@test "a finished run is kept: refused without --force, already complete with --resume auto" {
+  args=(-c "$CENTRAL" --data "$DATA" --set model.epochs=1 --set experiment.output=)
+  "$BIN/dpt-train" "${args[@]}" --run-dir r >/dev/null
+  run_sum() { md5sum r/run.h5 r/checkpoint.h5; }
+  before=$(run_sum)
+  # a second hand run differing in one key, into the same (default-named) directory
+  run "$BIN/dpt-train" "${args[@]}" --set model.learning_rate=0.5 --run-dir r
+  assert_failure 1
+  assert_output --partial "r holds a finished run"
+  assert_output --partial "--force"
+  [ "$(run_sum)" = "$before" ]
+  # the default run directory runs/NAME-vVERSION is guarded alike
+  mkdir -p w && cd w
+  "$BIN/dpt-train" "${args[@]}" >/dev/null
+  run "$BIN/dpt-train" "${args[@]}" --set model.learning_rate=0.5
+  assert_failure 1
+  assert_output --regexp "runs/[^ ]*-v[0-9.]* holds a finished run"
+  cd ..
+  # --resume auto (or experiment.resume: true) has nothing to do: no re-evaluation
+  for how in "--resume auto" "--set experiment.resume=true"; do
+    run "$BIN/dpt-train" "${args[@]}" --run-dir r $how
+    assert_success
+    assert_output --partial "already complete"
+    refute_output --partial " -> " # no start-up line: nothing loaded or trained
+    [ "$(run_sum)" = "$before" ]
+  done
+  # ... unless the config is another: that is refused, naming the key
+  run "$BIN/dpt-train" "${args[@]}" --set model.learning_rate=0.5 --run-dir r --resume auto
+  assert_failure 1
+  assert_output --partial "model.learning_rate is"
+  [ "$(run_sum)" = "$before" ]
+  # --force trains again over it
+  run "$BIN/dpt-train" "${args[@]}" --set model.learning_rate=0.5 --run-dir r --force
+  assert_success
+  [ "$(run_sum)" != "$before" ]
+  run h5dump -a /config r/run.h5
+  assert_output --partial "learning_rate: 0.5"
+}
