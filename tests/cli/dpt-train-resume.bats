@@ -234,3 +234,44 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
   run h5dump -a /config r/run.h5
   assert_output --partial "learning_rate: 0.5"
 }
+
+# other_data DIR: a Fashion-MNIST source directory, uncompressed, to be altered
+other_data() {
+  mkdir -p "$1"
+  for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte \
+           t10k-labels-idx1-ubyte; do
+    gunzip -c "$FMNIST_SRC/$f.gz" > "$1/$f"
+  done
+}
+
+@test "a checkpoint resumes only on its own data: other pixels or labels of the same shape are refused" {
+  args=(-c "$CENTRAL" --set model.epochs=1 --set experiment.output=)
+  "$BIN/dpt-train" "${args[@]}" --data "$DATA" --run-dir r >/dev/null
+  # run.h5 records the crc32s of the data it read: here the dataset file's own
+  for s in train test; do
+    for k in images labels; do
+      want=$(h5dump -a "/$s/${k}_crc32" "$DATA" | sed -n 's/.*(0): //p')
+      got=$(h5dump -a "/provenance/${s}_${k}_crc32" r/run.h5 | sed -n 's/.*(0): //p')
+      [ -n "$want" ] && [ "$got" = "$want" ]
+    done
+  done
+  # the same 600 images with inverted pixels, and with labels shifted by one class
+  other_data inv
+  perl -0777 -pi -e 'substr($_, 16) =~ tr/\x00-\xff/\xff-\x00/' inv/train-images-idx3-ubyte
+  "$BIN/dpt-data" fashion-mnist --src inv --limit 600 -o inv.h5 >/dev/null
+  other_data shift
+  perl -0777 -pi -e 'substr($_, 8) =~ tr/\x00-\x09/\x01-\x09\x00/' shift/train-labels-idx1-ubyte
+  "$BIN/dpt-data" fashion-mnist --src shift --limit 600 -o shift.h5 >/dev/null
+  run "$BIN/dpt-train" "${args[@]}" --data inv.h5 --run-dir x --resume r/checkpoint.h5
+  assert_failure 1
+  assert_output --regexp "r/checkpoint.h5 was written on other data: its train_images_crc32 is [0-9a-f]{8}, that of inv.h5 \(data.path\) [0-9a-f]{8}"
+  run "$BIN/dpt-train" "${args[@]}" --data shift.h5 --run-dir y --resume r/checkpoint.h5
+  assert_failure 1
+  assert_output --partial "its train_labels_crc32 is"
+  assert_output --partial "that of shift.h5 (data.path)"
+  # its own data (at another path) resumes
+  cp "$DATA" same.h5
+  run "$BIN/dpt-train" "${args[@]}" --data same.h5 --run-dir z --resume r/checkpoint.h5
+  assert_success
+  assert_output --partial "resuming from r/checkpoint.h5"
+}
