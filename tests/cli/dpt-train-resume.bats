@@ -257,7 +257,8 @@ other_data() {
   done
   # the same 600 images with inverted pixels, and with labels shifted by one class
   other_data inv
-  perl -0777 -pi -e 'substr($_, 16) =~ tr/\x00-\xff/\xff-\x00/' inv/train-images-idx3-ubyte
+  perl -0777 -pi -e 'my $px = substr($_, 16); substr($_, 16) = $px ^ ("\xff" x length $px)' \
+      inv/train-images-idx3-ubyte
   "$BIN/dpt-data" fashion-mnist --src inv --limit 600 -o inv.h5 >/dev/null
   other_data shift
   perl -0777 -pi -e 'substr($_, 8) =~ tr/\x00-\x09/\x01-\x09\x00/' shift/train-labels-idx1-ubyte
