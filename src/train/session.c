@@ -1,10 +1,12 @@
 /* session.c - a dpt-train invocation from the parsed command line (see session.h). */
 #include "session.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/err.h"
 #include "../core/exitcodes.h"
@@ -59,6 +61,17 @@ static const char *resume_mode(const train_session_t *s, const dpt_config_t *cfg
   return s->resume ? s->resume : cfg->resume ? "auto" : "never";
 }
 
+/* --force over a finished run trains afresh: its last checkpoint goes first, so that
+ * neither this run (resume "auto") nor a later resume of it continues from there. */
+static int drop_checkpoint(const dpt_config_t *cfg, const char *run_dir) {
+  char ckpt[4200];
+  if (ckpt_path_for(cfg, run_dir, ckpt, sizeof ckpt) < 0) return -1;
+  if (unlink(ckpt) < 0 && errno != ENOENT)
+    return dpt_fail("%s: cannot remove the finished run's checkpoint: %s", ckpt,
+                    strerror(errno));
+  return 0;
+}
+
 /* A finished run in the run directory (a regular run.h5 whose writer completed it) is
  * never replaced unasked. Without --force: a resume "auto" of the same config has
  * nothing left to do (1), of another config it is refused naming the keys; a fresh
@@ -69,17 +82,20 @@ static int finished_run_verdict(const train_session_t *s, const dpt_config_t *cf
   struct stat st;
   snprintf(path, sizeof path, "%s/run.h5", run_dir);
   const char *mode = resume_mode(s, cfg);
-  if (s->force || lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 0;
+  int by_path = strcmp(mode, "auto") != 0 && strcmp(mode, "never") != 0;
+  if (by_path || lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 0;
   runfile_t r;
   if (runfile_read_partial(path, &r) < 0) {
     dpt_clear_error(); /* a damaged or unfinished file is no finished run */
     return 0;
   }
   int finished = r.status == RUN_STATUS_COMPLETE && r.complete, rc = 0;
-  if (finished && strcmp(mode, "never") == 0)
+  if (finished && s->force)
+    rc = drop_checkpoint(cfg, run_dir);
+  else if (finished && strcmp(mode, "never") == 0)
     rc = dpt_fail("%s holds a finished run (its run.h5 is complete): pass --force to "
                   "replace it, or --resume auto to keep it", run_dir);
-  else if (finished && strcmp(mode, "auto") == 0)
+  else if (finished)
     rc = ckpt_same_run(path, r.config_yaml ? r.config_yaml : "", cfg) == 0
              ? 1
              : dpt_wrap("%s holds a finished run of another config (--force replaces it)",

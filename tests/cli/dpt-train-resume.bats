@@ -233,6 +233,11 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
   [ "$(run_sum)" != "$before" ]
   run h5dump -a /config r/run.h5
   assert_output --partial "learning_rate: 0.5"
+  # afresh also with a resume asked for: not from the finished run's last checkpoint
+  run "$BIN/dpt-train" "${args[@]}" --set model.learning_rate=0.5 --run-dir r --force --resume auto
+  assert_success
+  refute_output --partial "resuming from"
+  assert_output --partial "epoch 1/1"
 }
 
 # other_data DIR: a Fashion-MNIST source directory, uncompressed, to be altered
