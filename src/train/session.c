@@ -181,7 +181,8 @@ static train_outcome_t train(const train_session_t *s, trainer_t *t, const dpt_c
   train_outcome_t out = {TRAIN_FINISHED, 0, CLI_ERR_RANK_LOCAL};
   const train_outcome_t stopped = {TRAIN_STOPPED, 0, CLI_ERR_RANK_LOCAL};
   print_banner(t, cfg, run_dir);
-  if (all_agree(&out, restore(t, cfg, resume_mode(s, cfg)), CLI_ERR_RANK_LOCAL) < 0) return out;
+  if (all_agree(&out, restore(t, cfg, resume_mode(s, cfg)), CLI_ERR_RANK_LOCAL) < 0)
+    return out;
   if (stop_at_startup(s, "model set up")) return stopped;
   t->stop_flag = s->stop_flag;
   int rc = cfg->test_only ? trainer_test_only(t) : (int)trainer_run(t);
