@@ -31,14 +31,14 @@ static void usage(FILE *out) {
 "  --data PATH           dataset file (same as --set data.path=PATH)\n"
 "  --limit N             use only the first N train and test images (data.limit)\n"
 "  --run-dir DIR         where run.h5 goes (default runs/NAME-vVERSION from experiment:)\n"
-"  --resume MODE         auto: continue from RUN_DIR/checkpoint.h5 when it exists, else\n"
-"                        start fresh; never: start fresh; PATH: continue from that\n"
-"                        checkpoint (default: auto when experiment.resume is true)\n"
+"  --resume MODE         auto: continue from RUN_DIR/checkpoint.h5 when it exists (none:\n"
+"                        start fresh; a finished run: nothing to do); never: start fresh;\n"
+"                        PATH: continue from it (default: auto if experiment.resume)\n"
+"  --force               train even over a finished run in RUN_DIR (else refused)\n"
 "  --check-config        validate, print the resolved config and exit\n"
 "  --print-checkpoint-path  print where the checkpoint goes (experiment.checkpoint_dir)\n"
 "  --config-reference    print every config key with its default and meaning\n"
-"  -h, --help            this help\n"
-"  --version             print the version\n"
+"  -h, --help, --version  this help; the version\n"
 "\n"
 "examples:\n"
 "  dpt-data fashion-mnist\n"
@@ -46,7 +46,7 @@ static void usage(FILE *out) {
 "            --set model.epochs=3\n"
 "signals: SIGUSR1 or SIGTERM (Slurm's --signal, preemption) finish the current step on\n"
 "every rank, write the checkpoint, mark run.h5 interrupted and exit with status 3.\n"
-"exit status: 0 done, 1 error, 2 bad usage, 3 checkpointed after a signal: requeue\n");
+"exit status: 0 done (or already complete), 1 error, 2 bad usage, 3 requeue\n");
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -86,13 +86,14 @@ static int usage_error(int rank, const char *msg, const char *arg) {
 /* Parses argv into s; returns -1 to run, else the exit status (help, errors). */
 static int parse(int argc, char **argv, int rank, train_session_t *s, const char **sets,
                  char **owned, int *nowned) {
-  enum { OPT_SET = 256, OPT_DATA, OPT_LIMIT, OPT_RUN_DIR, OPT_RESUME, OPT_CHECK, OPT_REF,
-         OPT_VERSION, OPT_CKPT_PATH };
+  enum { OPT_SET = 256, OPT_DATA, OPT_LIMIT, OPT_RUN_DIR, OPT_RESUME, OPT_FORCE, OPT_CHECK,
+         OPT_REF, OPT_VERSION, OPT_CKPT_PATH };
   static const struct option longopts[] = {
       {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, OPT_SET},
       {"data", required_argument, 0, OPT_DATA}, {"limit", required_argument, 0, OPT_LIMIT},
       {"run-dir", required_argument, 0, OPT_RUN_DIR}, {"resume", required_argument, 0, OPT_RESUME},
-      {"check-config", no_argument, 0, OPT_CHECK}, {"config-reference", no_argument, 0, OPT_REF},
+      {"force", no_argument, 0, OPT_FORCE}, {"check-config", no_argument, 0, OPT_CHECK},
+      {"config-reference", no_argument, 0, OPT_REF},
       {"print-checkpoint-path", no_argument, 0, OPT_CKPT_PATH},
       {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, OPT_VERSION}, {0, 0, 0, 0}};
   int c, n = 0, status = -1;
@@ -106,6 +107,7 @@ static int parse(int argc, char **argv, int rank, train_session_t *s, const char
       case OPT_LIMIT: sets[n++] = owned[(*nowned)++] = set_of("data.limit", optarg); break;
       case OPT_RUN_DIR: s->run_dir = optarg; break;
       case OPT_RESUME: s->resume = optarg; break;
+      case OPT_FORCE: s->force = 1; break;
       case OPT_CHECK: s->check_only = 1; break;
       case OPT_CKPT_PATH: s->print_checkpoint = 1; break;
       case OPT_REF: if (rank == 0) config_print_reference(); status = DPT_EXIT_OK; break;

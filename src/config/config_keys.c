@@ -55,8 +55,9 @@ const cfg_key_t cfg_keys[] = {
     {"model.slowmo.momentum", T_FLOAT, FIELD(slowmo_momentum), "0.0", .range = "[0, 1)",
      .doc = "SlowMo beta (slow momentum)"},
     {"model.slowmo.reset_each_epoch", T_BOOL, FIELD(slowmo_reset_each_epoch), "false",
-     .doc = "zero the slow momentum (the outer buffer, any model.outer.type) at every epoch "
-            "start (the seed's behaviour)"},
+     .doc = "the seed's SlowMo: at every epoch start zero the slow momentum (the outer "
+            "buffer, any model.outer.type) and reset the local optimizers' state, as the "
+            "seed re-created both each epoch"},
     {"model.outer.type", T_ENUM_ID, FIELD(outer_type), "none", outer_names,
      .doc = "outer step on x0 - mean(x_k) at each averaging: none (plain LocalSGD), slowmo "
             "(SlowMo, lr = alpha, momentum = beta; what a model.slowmo map resolves to) or "

@@ -9,6 +9,9 @@ typedef struct {
   int64_t n;          /* images in the split */
   uint8_t *images;    /* (n, channels, height, width) */
   uint8_t *labels;    /* (n) in [0, num_classes) */
+  /* crc32 of images and labels as loaded: the file's images_crc32 and labels_crc32 when
+   * the split is read whole, of the first n rows under a limit */
+  uint32_t images_crc32, labels_crc32;
 } dpt_split_t;
 
 typedef struct {

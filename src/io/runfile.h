@@ -67,6 +67,9 @@ typedef struct {
   int64_t mpi_ranks, blas_threads;
   char slurm_job_id[32], slurm_array_job_id[32], slurm_array_task_id[32];
   int64_t train_images, val_images, test_images;
+  /* the crc32 of the data trained and tested on (dpt_split_t's); absent (0) in files
+   * written before they were recorded */
+  int64_t train_images_crc32, train_labels_crc32, test_images_crc32, test_labels_crc32;
   int64_t epochs_run;
   int64_t best_epoch;   /* 1-based; 0 = none yet */
   double best_val_acc;
@@ -129,6 +132,7 @@ enum {
   RUNFILE_HAS_WORKERS = 1 << 5,     /* /results num_workers and averagings_total */
   RUNFILE_HAS_CRC = 1 << 6,         /* /results weights_crc32 (with the test results) */
   RUNFILE_HAS_TYPED_CONFIG = 1 << 7, /* runfile_t.config: the run's config, loaded */
+  RUNFILE_HAS_DATA_CRC = 1 << 8,    /* /provenance train_images_crc32 and the other three */
 };
 
 typedef struct {

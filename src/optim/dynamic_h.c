@@ -34,21 +34,35 @@ int dynh_fit(int h, int T) {
   return T / n;
 }
 
-/* Python's round(): half to even (the current rounding mode is to-nearest-even). */
-static double round_even(double x) { return nearbyint(x); }
+/* The seed's arithmetic is Python's on doubles (selectors.py); these are its operators.
+ * round(): half to even (the current rounding mode is to-nearest-even). */
+static double py_round(double x) { return nearbyint(x); }
 
-/* The rounded H clamped to the real [T/22, T/2], then fitted to T. A clamped H is the
- * bound itself: T/(T/22) is exactly 22 windows with no remainder, so H = floor(T/22),
- * and likewise floor(T/2) at the top (the seed's float `T % (T/22)` leaves 1e-15 or
- * almost T/22 depending on T, and so gives floor(T/22), ceil(T/22) or ceil(T/23); this
- * is the exact value). Compared in integers; at least 1 for T < 22. */
-static int fit_real_bounds(long long h, int T) {
-  int fitted = 22 * h < T ? T / 22 : 2 * h > T ? T / 2 : dynh_fit((int)h, T);
-  return fitted > 1 ? fitted : 1;
+/* a // b and a % b for a, b > 0, as Python's float divmod computes them (from fmod, so
+ * that T // (T/22) may be 21 with a remainder of almost T/22). */
+static double py_mod(double a, double b) { return fmod(a, b); }
+static double py_floordiv(double a, double b) {
+  double div = (a - fmod(a, b)) / b, fl = floor(div);
+  return div - fl > 0.5 ? fl + 1.0 : fl;
 }
 
-/* floor(k * num / den) for the linear ramps, exactly in integers (den >= 1). */
-static long long ramp(long long k, long long num, long long den) { return k * num / den; }
+/* The seed's fit of a real H in [T/22, T/2] to T, in its float arithmetic: n = T // H,
+ * r = T % H; if r > 0 and r/T <= 0.05 then H = ceil(T/(n+1)), else floor(T/n). For an
+ * integer H this is dynh_fit; for a clamped bound the float remainder decides (T = 50:
+ * 50 // (50/22) = 21 with r = 2.27, so 22 windows of ceil(50/22) = 3). At least 1 (for
+ * T < 22 the seed's could be 0). */
+static int fit_real(double h, int T) {
+  double n = py_floordiv(T, h), r = py_mod(T, h);
+  double fitted = r > 0 && r / T <= 0.05 ? ceil(T / (n + 1.0)) : floor(T / n);
+  return fitted > 1 ? (int)fitted : 1;
+}
+
+/* The linear ramps, as the seed writes DLin: int((1.0 - e/(E-1))*120 + 1), with 120 =
+ * span; x = e/(E-1) rising (x = 0 for one epoch), 1.0 - x falling. Then //2 in integers. */
+static int ramp(int rising, int e, int epochs, int span) {
+  double x = epochs > 1 ? (double)e / (epochs - 1) : 0.0;
+  return (int)((rising ? x : 1.0 - x) * span + 1) / 2;
+}
 
 static int clampi(int h, int lo, int hi) { return h < lo ? lo : h > hi ? hi : h; }
 
@@ -59,14 +73,12 @@ static int log2_floor(int x) {
 }
 
 int dynh_schedule(const dynh_t *s, int e, int epochs, int T) {
-  /* e/(E-1) as num/den; one epoch only: the ramp's start (num 0). */
-  long long den = epochs > 1 ? epochs - 1 : 1, up = epochs > 1 ? e : 0, down = den - up;
   switch (s->p.kind) {
   case DYNH_ALIN:
   case DYNH_DLIN: {
-    /* floor((floor(2*(Hmax-Hmin)*x) + 1)/2) + Hmin: 120 = 2*(64-4) in the seed */
-    long long q = ramp(2LL * (s->p.h_max - s->p.h_min), s->p.kind == DYNH_ALIN ? up : down, den);
-    return clampi((int)((q + 1) / 2) + s->p.h_min, s->p.h_min, s->p.h_max);
+    /* int(x*2*(Hmax-Hmin) + 1)//2 + Hmin: 120 = 2*(64-4) in the seed */
+    int q = ramp(s->p.kind == DYNH_ALIN, e, epochs, 2 * (s->p.h_max - s->p.h_min));
+    return clampi(q + s->p.h_min, s->p.h_min, s->p.h_max);
   }
   case DYNH_ABIN:
   case DYNH_DBIN: {
@@ -74,12 +86,13 @@ int dynh_schedule(const dynh_t *s, int e, int epochs, int T) {
     int pmin = log2_floor(s->p.h_min), pmax = log2_floor(s->p.h_max);
     if ((1 << pmin) < s->p.h_min) pmin++;
     if (pmax < pmin) pmax = pmin;
-    long long q = ramp(2LL * (pmax - pmin), s->p.kind == DYNH_ABIN ? up : down, den);
-    return clampi(1 << ((int)((q + 1) / 2) + pmin), s->p.h_min, s->p.h_max);
+    int q = ramp(s->p.kind == DYNH_ABIN, e, epochs, 2 * (pmax - pmin));
+    return clampi(1 << (q + pmin), s->p.h_min, s->p.h_max);
   }
   case DYNH_SIGMOID:
   case DYNH_REVCOSANN: {
-    /* in double and in the seed's order of operations, so that ties round alike */
+    /* in double and in the seed's order of operations, so that ties round alike; the
+     * rounded H is clamped to the real bounds, which stay reals */
     double hmax = T / 2.0, hmin = T / 22.0, x;
     if (s->p.kind == DYNH_SIGMOID) {
       double m = s->p.midpoint >= 0 ? s->p.midpoint : epochs / 2.0;
@@ -87,7 +100,8 @@ int dynh_schedule(const dynh_t *s, int e, int epochs, int T) {
     } else {
       x = hmax - (hmax - hmin) / 2.0 * (1.0 + cos(M_PI * e / epochs));
     }
-    return fit_real_bounds((long long)round_even(x), T);
+    double h = py_round(x);
+    return fit_real(h < hmin ? hmin : h > hmax ? hmax : h, T);
   }
   default:
     return s->h_start;

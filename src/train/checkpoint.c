@@ -24,8 +24,9 @@
 /* The root attributes: every scalar of the run state. */
 typedef enum { A_I64, A_INT, A_SIZE, A_F64, A_STR } attr_kind_t;
 /* What loading checks: nothing, equality with this run's value (the shapes the arrays
- * are read with), a range, or a field older checkpoints lack (then 0). */
-typedef enum { A_PLAIN, A_MATCH, A_RANGE, A_OPTIONAL } attr_check_t;
+ * are read with), a range, a field older checkpoints lack (then 0), or the data: equal
+ * to this run's when present (older checkpoints lack it), never stored. */
+typedef enum { A_PLAIN, A_MATCH, A_RANGE, A_OPTIONAL, A_DATA } attr_check_t;
 
 typedef struct {
   const char *name;
@@ -59,6 +60,11 @@ static const ckpt_attr_t attrs[] = {
     {"deviation_sum", A_F64, AT(state.deviation_sum), A_PLAIN, 0, 0},
     {"wall_time", A_F64, AT(state.info.wall_time), A_PLAIN, 0, 0},
     {"start_time", A_STR, AT(state.info.start_time), A_PLAIN, 0, 0},
+    /* the crc32s of the dataset trained on: a resume on other data is refused */
+    {"train_images_crc32", A_I64, AT(state.info.train_images_crc32), A_DATA, 0, 0},
+    {"train_labels_crc32", A_I64, AT(state.info.train_labels_crc32), A_DATA, 0, 0},
+    {"test_images_crc32", A_I64, AT(state.info.test_images_crc32), A_DATA, 0, 0},
+    {"test_labels_crc32", A_I64, AT(state.info.test_labels_crc32), A_DATA, 0, 0},
 };
 #define NATTRS ((int)(sizeof attrs / sizeof attrs[0]))
 
@@ -458,8 +464,7 @@ static void keylist_free(keylist_t *l) {
   strlist_free(&l->values);
 }
 
-/* Refuses a checkpoint of another run, naming every key that differs. */
-static int same_run(const char *path, const char *yaml, const dpt_config_t *cfg) {
+int ckpt_same_run(const char *path, const char *yaml, const dpt_config_t *cfg) {
   dpt_config_t old;
   if (config_load_string(&old, yaml, path, NULL, 0) < 0)
     return dpt_wrap("%s: the stored config does not load", path);
@@ -505,8 +510,8 @@ static int attr_index(const char *name) {
 static int read_attrs(hid_t file, attr_value_t *v) {
   for (int i = 0; i < NATTRS; i++) {
     const ckpt_attr_t *a = &attrs[i];
-    if (a->check == A_OPTIONAL && H5Aexists(file, a->name) <= 0) {
-      v[i].i = 0;
+    if ((a->check == A_OPTIONAL || a->check == A_DATA) && H5Aexists(file, a->name) <= 0) {
+      v[i].i = a->check == A_DATA ? -1 : 0; /* A_DATA: not recorded, not checked */
       continue;
     }
     int rc = a->kind == A_F64   ? h5_read_attr_f64(file, a->name, &v[i].d)
@@ -530,6 +535,10 @@ static int check_attrs(const trainer_t *t, const attr_value_t *v, const char *pa
     if (a->check == A_MATCH && v[i].i != int_field(t, a))
       return dpt_fail("%s: holds %s = %lld; this run has %lld", path, a->name,
                       (long long)v[i].i, (long long)int_field(t, a));
+    if (a->check == A_DATA && v[i].i != -1 && v[i].i != int_field(t, a))
+      return dpt_fail("%s was written on other data: its %s is %08llx, that of %s "
+                      "(data.path) %08llx", path, a->name, (unsigned long long)v[i].i,
+                      t->cfg->data_path, (unsigned long long)int_field(t, a));
     if (a->check != A_RANGE) continue;
     int64_t hi = a->hi_off == -1           ? INT_MAX
                  : a->hi_off == CFG_EPOCHS ? t->cfg->epochs
@@ -545,6 +554,7 @@ static void store_attrs(trainer_t *t, const attr_value_t *v) {
   for (int i = 0; i < NATTRS; i++) {
     const ckpt_attr_t *a = &attrs[i];
     void *f = field(t, a->off);
+    if (a->check == A_DATA) continue; /* equal already, or not recorded */
     switch (a->kind) {
       case A_I64: *(int64_t *)f = v[i].i; break;
       case A_INT: *(int *)f = (int)v[i].i; break;
@@ -617,7 +627,7 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   if (h5_read_attr_i64(file, "complete", &complete) < 0 || complete != 1)
     return dpt_fail("%s: incomplete checkpoint (no 'complete' mark)", path);
   if (h5_read_attr_str(file, "config", &yaml) < 0) return -1;
-  int rc = same_run(path, yaml, t->cfg);
+  int rc = ckpt_same_run(path, yaml, t->cfg);
   dpt_free(yaml);
   if (rc < 0) return -1;
   attr_value_t v[NATTRS];

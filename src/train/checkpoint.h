@@ -22,6 +22,11 @@ int ckpt_write(trainer_t *t, const char *path);
  * refuses a damaged or foreign file, a future schema, and a checkpoint of another run
  * (naming the config keys that differ). */
 int ckpt_load(trainer_t *t, const char *path);
+/* Refuses a file of another run ("PATH belongs to a different run: KEY is A there, B
+ * here; ..."): yaml is the config that PATH stores, compared with cfg on every key but
+ * those a resumed run may change (experiment.resume, .output, .checkpoint_dir, data.path,
+ * checkpoint.every_epochs). */
+int ckpt_same_run(const char *path, const char *yaml, const dpt_config_t *cfg);
 /* Reads one parameter vector ("params" = last, "best_params") of nparams floats from a
  * checkpoint, for model.pretrained and experiment.test_only. */
 int ckpt_read_params(const char *path, const char *which, float *out, size_t nparams);

@@ -181,7 +181,10 @@ void trainer_average(trainer_t *t, double lr) {
 /* Epoch-start resets, skipped when resuming in the middle of an epoch. */
 static void local_epoch_start(trainer_t *t) {
   train_state_t *s = &t->state;
-  if (t->cfg->local_momentum == LOCAL_MOMENTUM_RESET_EPOCH) reset_momentum(t);
+  /* the seed re-created its local optimizers at every epoch start, and with them SlowMo's
+   * slow buffer: model.slowmo.reset_each_epoch is that whole reset */
+  if (t->cfg->local_momentum == LOCAL_MOMENTUM_RESET_EPOCH || t->cfg->slowmo_reset_each_epoch)
+    reset_momentum(t);
   if (t->cfg->slowmo_reset_each_epoch) {
     memset(s->outer_buf, 0, sizeof(float) * t->model.nparams);
     s->outer_steps = 0;
@@ -280,14 +283,22 @@ static int64_t local_images(const trainer_t *t) {
   return total;
 }
 
-/* A synchronous epoch averages every step. */
-static int local_h(const trainer_t *t) { return train_local_sync_epoch(t) ? 1 : t->state.H; }
+int train_local_h_ran(const trainer_t *t) { return t->state.H < t->T ? t->state.H : t->T; }
+
+/* A synchronous epoch averages every step; an H beyond the epoch's T steps ran as T (one
+ * averaging, at the end). */
+static int local_h(const trainer_t *t) {
+  return train_local_sync_epoch(t) ? 1 : train_local_h_ran(t);
+}
 static int64_t local_averagings(const trainer_t *t) { return t->state.epoch_averagings; }
 
-/* H changes once per epoch, after validation, for the next epoch. */
+/* H changes once per epoch, after validation, for the next epoch. A feedback strategy
+ * starts with the local steps: through post-local SGD's synchronous epochs H stays
+ * model.work.local_steps, which the first local epoch runs. */
 static void next_h(trainer_t *t) {
   train_state_t *s = &t->state;
   const run_metrics_t *m = &s->metrics;
+  if (!dynh_is_schedule(t->dyn.p.kind) && s->epoch - 1 < t->cfg->local_from_epoch) return;
   double dev = s->deviation_count ? s->deviation_sum / (double)s->deviation_count : NAN;
   s->H = dynh_next(&t->dyn, s->epoch - 1, t->cfg->epochs, t->T, m->val_loss, m->val_acc,
                    (int)m->n, dev);

@@ -32,6 +32,8 @@ int train_local_init(trainer_t *t);
 void train_local_free(trainer_t *t);
 /* Post-local SGD: the current epoch is synchronous (before model.work.local_from_epoch). */
 int train_local_sync_epoch(const trainer_t *t);
+/* The H a local epoch runs with state.H: at most T, the steps of an epoch. */
+int train_local_h_ran(const trainer_t *t);
 
 /* Agreed on every rank: stop after this step? (run.c) */
 int train_stop_now(trainer_t *t);

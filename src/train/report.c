@@ -19,14 +19,19 @@ void train_print_progress(const trainer_t *t, double elapsed) {
   const train_state_t *s = &t->state;
   const run_metrics_t *m = &s->metrics;
   int64_t i = m->n - 1;
-  char el[32], eta[32], local[96] = "";
+  char el[32], eta[32], local[160] = "";
   format_duration(el, sizeof el, elapsed);
   format_duration(eta, sizeof eta, elapsed / (double)s->epoch * (t->cfg->epochs - s->epoch));
   double share = m->comm_time[i] / (m->comm_time[i] + m->compute_time[i]);
+  /* m->h is the H that ran; state.H the next epoch's, which runs as at most T steps */
+  char capped[64] = "";
+  if (t->K && m->h[i] == t->T && s->H > t->T)
+    snprintf(capped, sizeof capped, " (H %d > the epoch's %d steps)", s->H, t->T);
   if (t->K)
-    snprintf(local, sizeof local, "  H %lld avg %lld (total %lld)%s", (long long)m->h[i],
-             (long long)m->averagings[i], (long long)s->averagings_total,
-             s->H != m->h[i] && !train_local_sync_epoch(t) ? "  next H changes" : "");
+    snprintf(local, sizeof local, "  H %lld%s avg %lld (total %lld)%s", (long long)m->h[i],
+             capped, (long long)m->averagings[i], (long long)s->averagings_total,
+             train_local_h_ran(t) != m->h[i] && !train_local_sync_epoch(t) ? "  next H changes"
+                                                                          : "");
   /* Without a validation split there are no validation figures: "-", not "nan". */
   char val[64] = "val loss - acc -";
   if (!isnan(m->val_loss[i]))

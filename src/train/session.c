@@ -1,14 +1,18 @@
 /* session.c - a dpt-train invocation from the parsed command line (see session.h). */
 #include "session.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/err.h"
 #include "../core/exitcodes.h"
 #include "../core/fsutil.h"
 #include "../io/csvrow.h"
+#include "../io/runfile.h"
 #include "checkpoint.h"
 
 /* Every rank learns whether any failed; this rank's own failure is remembered for the
@@ -52,6 +56,66 @@ static int lock_run_dir(const char *run_dir, int rank) {
   return 0;
 }
 
+/* experiment.resume as --resume overrides it: "auto", "never" or a checkpoint path. */
+static const char *resume_mode(const train_session_t *s, const dpt_config_t *cfg) {
+  return s->resume ? s->resume : cfg->resume ? "auto" : "never";
+}
+
+/* --force over a finished run trains afresh: its last checkpoint goes first, so that
+ * neither this run (resume "auto") nor a later resume of it continues from there. */
+static int drop_checkpoint(const dpt_config_t *cfg, const char *run_dir) {
+  char ckpt[4200];
+  if (ckpt_path_for(cfg, run_dir, ckpt, sizeof ckpt) < 0) return -1;
+  if (unlink(ckpt) < 0 && errno != ENOENT)
+    return dpt_fail("%s: cannot remove the finished run's checkpoint: %s", ckpt,
+                    strerror(errno));
+  return 0;
+}
+
+/* A finished run in the run directory (a regular run.h5 whose writer completed it) is
+ * never replaced unasked. Without --force: a resume "auto" of the same config has
+ * nothing left to do (1), of another config it is refused naming the keys; a fresh
+ * start is refused (-1); a checkpoint path given to --resume continues from it (0). */
+static int finished_run_verdict(const train_session_t *s, const dpt_config_t *cfg,
+                                const char *run_dir) {
+  char path[4200];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/run.h5", run_dir);
+  const char *mode = resume_mode(s, cfg);
+  int by_path = strcmp(mode, "auto") != 0 && strcmp(mode, "never") != 0;
+  if (by_path || lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 0;
+  runfile_t r;
+  if (runfile_read_partial(path, &r) < 0) {
+    dpt_clear_error(); /* a damaged or unfinished file is no finished run */
+    return 0;
+  }
+  int finished = r.status == RUN_STATUS_COMPLETE && r.complete, rc = 0;
+  if (finished && s->force)
+    rc = drop_checkpoint(cfg, run_dir);
+  else if (finished && strcmp(mode, "never") == 0)
+    rc = dpt_fail("%s holds a finished run (its run.h5 is complete): pass --force to "
+                  "replace it, or --resume auto to keep it", run_dir);
+  else if (finished)
+    rc = ckpt_same_run(path, r.config_yaml ? r.config_yaml : "", cfg) == 0
+             ? 1
+             : dpt_wrap("%s holds a finished run of another config (--force replaces it)",
+                        run_dir);
+  runfile_free(&r);
+  return rc;
+}
+
+/* The verdict above, on rank 0 after it took the lock; every rank learns it. Returns 1
+ * when the session ends here (already complete, or refused: then out says so). */
+static int keep_finished_run(const train_session_t *s, const dpt_config_t *cfg,
+                             const char *run_dir, int rank, train_outcome_t *out) {
+  int rc = rank == 0 ? finished_run_verdict(s, cfg, run_dir) : 0;
+  if (all_agree(out, rc < 0 ? -1 : 0, CLI_ERR_RANK_LOCAL) < 0) return 1;
+  if (rc == 1)
+    printf("dpt-train: %s: already complete; nothing to do (--force trains it again)\n",
+           run_dir);
+  return dist_any(MPI_COMM_WORLD, rc == 1);
+}
+
 /* Rank 0's "HOST.PID" names the temporary files of every rank: ranks write the
  * checkpoint together and must open one file. */
 static void agree_writer_id(void) {
@@ -85,14 +149,13 @@ static train_outcome_t print_checkpoint_path(const dpt_config_t *cfg, const char
 }
 
 /* Starting weights and the resume decision. */
-static int restore(trainer_t *t, const dpt_config_t *cfg, const char *resume) {
+static int restore(trainer_t *t, const dpt_config_t *cfg, const char *mode) {
   if (cfg->pretrained[0] || cfg->test_only) {
     if (!cfg->pretrained[0])
       return dpt_fail("experiment.test_only needs model.pretrained (a checkpoint.h5)");
     if (trainer_load_weights(t, cfg->pretrained) < 0) return dpt_wrap("model.pretrained");
     if (cfg->test_only) return 0;
   }
-  const char *mode = resume ? resume : cfg->resume ? "auto" : "never";
   if (strcmp(mode, "never") == 0) return 0;
   int is_auto = strcmp(mode, "auto") == 0;
   const char *path = is_auto ? t->ckpt_path : mode;
@@ -129,7 +192,8 @@ static train_outcome_t train(const train_session_t *s, trainer_t *t, const dpt_c
   train_outcome_t out = {TRAIN_FINISHED, 0, CLI_ERR_RANK_LOCAL};
   const train_outcome_t stopped = {TRAIN_STOPPED, 0, CLI_ERR_RANK_LOCAL};
   print_banner(t, cfg, run_dir);
-  if (all_agree(&out, restore(t, cfg, s->resume), CLI_ERR_RANK_LOCAL) < 0) return out;
+  if (all_agree(&out, restore(t, cfg, resume_mode(s, cfg)), CLI_ERR_RANK_LOCAL) < 0)
+    return out;
   if (stop_at_startup(s, "model set up")) return stopped;
   t->stop_flag = s->stop_flag;
   int rc = cfg->test_only ? trainer_test_only(t) : (int)trainer_run(t);
@@ -163,6 +227,7 @@ train_outcome_t train_session(const train_session_t *s) {
     snprintf(run_dir, sizeof run_dir, "runs/%s-v%g", cfg.exp_name, cfg.version);
   if (s->print_checkpoint) return print_checkpoint_path(&cfg, run_dir, rank);
   if (all_agree(&out, lock_run_dir(run_dir, rank), CLI_ERR_RANK_LOCAL) < 0) return out;
+  if (keep_finished_run(s, &cfg, run_dir, rank, &out) != 0) return out;
   agree_writer_id();
   dpt_dataset_t ds;
   if (all_agree(&out, load_data(&ds, &cfg), CLI_ERR_RANK_LOCAL) < 0) return out;

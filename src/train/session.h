@@ -17,6 +17,7 @@ typedef struct {
   const char *run_dir;           /* NULL: runs/NAME-vVERSION of experiment: */
   const char *resume;            /* NULL (from experiment.resume), "auto", "never" or a
                                     checkpoint path */
+  int force;                     /* train afresh over a finished run in the run directory */
   int check_only;                /* print the resolved config and stop */
   int print_checkpoint;          /* print where the run's checkpoint.h5 lives and stop */
   volatile sig_atomic_t *stop_flag; /* set by SIGUSR1/SIGTERM */

@@ -70,6 +70,10 @@ static void init_info(trainer_t *t) {
   info->train_images = t->ntrain;
   info->val_images = t->nval;
   info->test_images = t->ntest;
+  info->train_images_crc32 = t->ds->train.images_crc32;
+  info->train_labels_crc32 = t->ds->train.labels_crc32;
+  info->test_images_crc32 = t->ds->test.images_crc32;
+  info->test_labels_crc32 = t->ds->test.labels_crc32;
   info->num_workers = t->K;
   info->num_classes = t->ds->num_classes;
   info->class_hist = t->class_hist;

@@ -162,8 +162,10 @@ finish() {
   [ "$(find ck -name checkpoint.h5 | wc -l)" -eq 2 ]
   [ -z "$(compgen -G "ck/checkpoint.h5")" ]
   compgen -G "ck/a-*/checkpoint.h5"
-  # each run resumes from its own checkpoint (the other run's would be refused)
+  # each run resumes from its own checkpoint (the other run's would be refused); a
+  # finished run has nothing to resume, so its run.h5 goes and the checkpoint decides
   for r in a b; do
+    rm "runs/$r/run.h5"
     run "$BIN/dpt-train" "${ARGS[@]}" --set experiment.checkpoint_dir=ck --set model.epochs=1 \
       --set experiment.seed=$([ $r = a ] && echo 1 || echo 2) --run-dir "runs/$r" --resume auto
     assert_success

@@ -219,3 +219,36 @@ stop_in_epoch2() {
   assert_output --partial "workers/second_moment"
   [ ! -e r/run.h5 ]
 }
+
+@test "post-local SGD with a feedback dynamic H: H stays local_steps until local steps begin" {
+  # ImprLS doubles H after every epoch whose validation accuracy is a new best, as the
+  # first is: through two synchronous epochs it would reach 6 or 12
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.epochs=3 \
+      --set model.work.local_from_epoch=2 --set model.work.dynamic.strategy=ImprLS \
+      --run-dir post >/dev/null
+  run h5dump -d /metrics/h -y post/run.h5
+  assert_output --partial "1, 1, 3"
+}
+
+@test "an H above the steps of an epoch runs as T, is recorded as T and is named on the progress line" {
+  # T = 7 steps per epoch: H = 50 averages once, at the epoch's end, as H = 7 does
+  run "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.work.local_steps=50 \
+      --run-dir h50
+  assert_success
+  assert_output --partial "H 7 (H 50 > the epoch's 7 steps) avg 1"
+  "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.work.local_steps=7 \
+      --run-dir h7 >/dev/null
+  same_learning h7 h50
+  run h5dump -d /metrics/h -y h50/run.h5
+  assert_output --partial "7, 7"
+}
+
+@test "model.slowmo.reset_each_epoch is the seed's SlowMo: the local optimizers restart each epoch too" {
+  "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" "${K4[@]}" --set model.slowmo.reset_each_epoch=true \
+      --run-dir seed >/dev/null
+  # the same as resetting the local optimizer state at every epoch start explicitly
+  "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" "${K4[@]}" --set model.slowmo.reset_each_epoch=true \
+      --set model.work.momentum=reset_epoch --run-dir both >/dev/null
+  same_learning seed both
+  [ "$(crc seed)" = "$(crc both)" ]
+}

@@ -84,18 +84,19 @@ dyn_run() {
 
 @test "dynamic H, the seed's timing: epoch 0 runs local_steps, epoch e+1 the value from e" {
   dyn_run r 5 --set model.work.dynamic.strategy=DBin
-  # local_steps 8, then DBin's f(0..3) for E = 5: 2^(floor((floor(8(4-e)/4)+1)/2)+2)
+  # local_steps 8, then DBin's f(0..3) for E = 5: 2^(floor((floor(8(4-e)/4)+1)/2)+2) =
+  # 64, 32, 16, 8; an epoch has 17 steps, so 64 and 32 run (and are recorded) as 17
   run values h r/run.h5
-  assert_output "$(printf '8\n64\n32\n16\n8')"
+  assert_output "$(printf '8\n17\n17\n16\n8')"
   # averagings = ceil(17 / H): the recorded H is the one the epoch ran with
   run values averagings r/run.h5
   assert_output "$(printf '3\n1\n1\n2\n3')"
   run h5dump -a /results/averagings_total r/run.h5
   assert_output --partial "(0): 10"
-  # ALin, E = 3: 8, then floor((floor(120e/2)+1)/2)+4 for e = 0, 1: 4, 34
+  # ALin, E = 3: 8, then floor((floor(120e/2)+1)/2)+4 for e = 0, 1: 4, 34 (run as 17)
   dyn_run a 3 --set model.work.dynamic.strategy=ALin
   run values h a/run.h5
-  assert_output "$(printf '8\n4\n34')"
+  assert_output "$(printf '8\n4\n17')"
   run values averagings a/run.h5
   assert_output "$(printf '3\n5\n1')"
   # LossLS with n_losses 3 decides first after 4 validation losses: epochs 0-3 run with 8

@@ -195,3 +195,89 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
   assert_failure 1
   assert_output --partial "needs model.pretrained"
 }
+
+@test "a finished run is kept: refused without --force, already complete with --resume auto" {
+  args=(-c "$CENTRAL" --data "$DATA" --set model.epochs=1 --set experiment.output=)
+  "$BIN/dpt-train" "${args[@]}" --run-dir r >/dev/null
+  run_sum() { md5sum r/run.h5 r/checkpoint.h5; }
+  before=$(run_sum)
+  # a second hand run differing in one key, into the same (default-named) directory
+  run "$BIN/dpt-train" "${args[@]}" --set model.learning_rate=0.5 --run-dir r
+  assert_failure 1
+  assert_output --partial "r holds a finished run"
+  assert_output --partial "--force"
+  [ "$(run_sum)" = "$before" ]
+  # the default run directory runs/NAME-vVERSION is guarded alike
+  mkdir -p w && cd w
+  "$BIN/dpt-train" "${args[@]}" >/dev/null
+  run "$BIN/dpt-train" "${args[@]}" --set model.learning_rate=0.5
+  assert_failure 1
+  assert_output --regexp "runs/[^ ]*-v[0-9.]* holds a finished run"
+  cd ..
+  # --resume auto (or experiment.resume: true) has nothing to do: no re-evaluation
+  for how in "--resume auto" "--set experiment.resume=true"; do
+    run "$BIN/dpt-train" "${args[@]}" --run-dir r $how
+    assert_success
+    assert_output --partial "already complete"
+    refute_output --partial " -> " # no start-up line: nothing loaded or trained
+    [ "$(run_sum)" = "$before" ]
+  done
+  # ... unless the config is another: that is refused, naming the key
+  run "$BIN/dpt-train" "${args[@]}" --set model.learning_rate=0.5 --run-dir r --resume auto
+  assert_failure 1
+  assert_output --partial "model.learning_rate is"
+  [ "$(run_sum)" = "$before" ]
+  # --force trains again over it
+  run "$BIN/dpt-train" "${args[@]}" --set model.learning_rate=0.5 --run-dir r --force
+  assert_success
+  [ "$(run_sum)" != "$before" ]
+  run h5dump -a /config r/run.h5
+  assert_output --partial "learning_rate: 0.5"
+  # afresh also with a resume asked for: not from the finished run's last checkpoint
+  run "$BIN/dpt-train" "${args[@]}" --set model.learning_rate=0.5 --run-dir r --force --resume auto
+  assert_success
+  refute_output --partial "resuming from"
+  assert_output --partial "epoch 1/1"
+}
+
+# other_data DIR: a Fashion-MNIST source directory, uncompressed, to be altered
+other_data() {
+  mkdir -p "$1"
+  for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte \
+           t10k-labels-idx1-ubyte; do
+    gunzip -c "$FMNIST_SRC/$f.gz" > "$1/$f"
+  done
+}
+
+@test "a checkpoint resumes only on its own data: other pixels or labels of the same shape are refused" {
+  args=(-c "$CENTRAL" --set model.epochs=1 --set experiment.output=)
+  "$BIN/dpt-train" "${args[@]}" --data "$DATA" --run-dir r >/dev/null
+  # run.h5 records the crc32s of the data it read: here the dataset file's own
+  for s in train test; do
+    for k in images labels; do
+      want=$(h5dump -a "/$s/${k}_crc32" "$DATA" | sed -n 's/.*(0): //p')
+      got=$(h5dump -a "/provenance/${s}_${k}_crc32" r/run.h5 | sed -n 's/.*(0): //p')
+      [ -n "$want" ] && [ "$got" = "$want" ]
+    done
+  done
+  # the same 600 images with inverted pixels, and with labels shifted by one class
+  other_data inv
+  perl -0777 -pi -e 'my $px = substr($_, 16); substr($_, 16) = $px ^ ("\xff" x length $px)' \
+      inv/train-images-idx3-ubyte
+  "$BIN/dpt-data" fashion-mnist --src inv --limit 600 -o inv.h5 >/dev/null
+  other_data shift
+  perl -0777 -pi -e 'substr($_, 8) =~ tr/\x00-\x09/\x01-\x09\x00/' shift/train-labels-idx1-ubyte
+  "$BIN/dpt-data" fashion-mnist --src shift --limit 600 -o shift.h5 >/dev/null
+  run "$BIN/dpt-train" "${args[@]}" --data inv.h5 --run-dir x --resume r/checkpoint.h5
+  assert_failure 1
+  assert_output --regexp "r/checkpoint.h5 was written on other data: its train_images_crc32 is [0-9a-f]{8}, that of inv.h5 \(data.path\) [0-9a-f]{8}"
+  run "$BIN/dpt-train" "${args[@]}" --data shift.h5 --run-dir y --resume r/checkpoint.h5
+  assert_failure 1
+  assert_output --partial "its train_labels_crc32 is"
+  assert_output --partial "that of shift.h5 (data.path)"
+  # its own data (at another path) resumes
+  cp "$DATA" same.h5
+  run "$BIN/dpt-train" "${args[@]}" --data same.h5 --run-dir z --resume r/checkpoint.h5
+  assert_success
+  assert_output --partial "resuming from r/checkpoint.h5"
+}

@@ -5,6 +5,7 @@
  * seed's: epoch 0 runs with local_steps (8 here), epoch e+1 with the strategy's value
  * computed after epoch e. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../../src/config/config.h"
@@ -115,10 +116,10 @@ TEST(dynamic_schedule_hand_values) {
    * 34 (floor(9000/149) = 60), epoch 149 f(148) = floor(120*148/149) = 119 -> 60 + 4 */
   schedule_run("ALin", 150, 352, got);
   CHECK(got[0] == 8 && got[1] == 4 && got[76] == 34 && got[149] == 64);
-  /* DLin, E = 25, e = 7: 120*(1 - 7/24) = 85 exactly -> 43 + 4 = 47 (the seed's float
-   * (1.0 - 7/24)*120 = 84.99999999999999 gives 46; dpt keeps the exact formula) */
+  /* DLin, E = 25, e = 7: 120*(1 - 7/24) = 85 exactly would give 43 + 4 = 47, but the
+   * seed's float (1.0 - 7/24)*120 = 84.99999999999999 gives int(85.999...) = 85 -> 46 */
   schedule_run("DLin", 25, 88, got);
-  CHECK(got[8] == 47);
+  CHECK(got[8] == 46);
   /* DBin, E = 150: floor(8*(1 - 18/149)) = 7 -> 64 is f(18), used in epoch 19; then 32 */
   schedule_run("DBin", 150, 176, got);
   CHECK(got[19] == 64 && got[20] == 32 && got[149] == 4);
@@ -133,10 +134,16 @@ TEST(dynamic_schedule_hand_values) {
   dynh_t s = make("Sigmoid", 3);
   CHECK(dynh_schedule(&s, 149, 150, 27) == 13 && dynh_schedule(&s, 149, 150, 25) == 9);
   /* RevCosAnn, T = 1000, e = 0: Hmin = 45.45 rounds to 45 < Hmin: clamped to the real
-   * 45.45, which is 22 windows exactly: H = floor(1000/22) = 45 (the seed's float
-   * remainder 1e-15 made its 23 windows of 44) */
+   * 45.45; in floats 1000 // 45.45 = 22 with a remainder of 1e-13 (0 <= 5%), so 23
+   * windows of ceil(1000/23) = 44, as the seed ran (exactly, 22 windows of 45) */
   schedule_run("RevCosAnn", 150, 1000, got);
-  CHECK(got[1] == 45);
+  CHECK(got[1] == 44);
+  /* T = 50, e = 0: 50 // (50/22) = 21 with a remainder of 2.27 (4.5%): 22 windows of
+   * ceil(50/22) = 3 (issue 20: dpt ran floor(50/22) = 2) */
+  schedule_run("Sigmoid", 150, 50, got);
+  CHECK(got[1] == 3);
+  schedule_run("RevCosAnn", 150, 50, got);
+  CHECK(got[1] == 3);
   /* T = 32 (Hmin 1.45, Hmax 16), E = 150, e = 75: 16 - 7.27 = 8.73 -> 9 -> r = 5
    * (15.6%) -> floor(32/3) = 10 */
   schedule_run("RevCosAnn", 150, 32, got);
@@ -150,6 +157,111 @@ TEST(dynamic_schedule_hand_values) {
   c.dynamic.midpoint = 10, c.dynamic.steepness = 2;
   dynh_init(&s, &c.dynamic, c.local_steps);
   CHECK(dynh_schedule(&s, 10, 150, 176) == 58 && dynh_schedule(&s, 20, 150, 176) == 88);
+}
+
+/* ---------------------------------------------------------------- the seed, transcribed */
+
+/* The seed's selectors (selectors.py) as Python evaluates them, written out here apart
+ * from dynamic_h.c: floats are doubles, a // b and a % b on floats are Python's divmod
+ * (fmod, then the quotient rounded to an integer), round() is half to even. */
+static double seed_floordiv(double a, double b) {
+  double mod = fmod(a, b), q = (a - mod) / b, fq = floor(q);
+  return q - fq > 0.5 ? fq + 1 : fq;
+}
+
+static int seed_fit(double H, int T) {
+  double n = seed_floordiv(T, H), r = fmod(T, H);
+  if (r > 0 && r / T <= 0.05) {
+    n += 1;
+    return (int)ceil(T / n);
+  }
+  return (int)floor(T / n);
+}
+
+/* Hmin = T/22, Hmax = T/2; H = max(Hmin, min(Hmax, round(H))); then the fit (dpt: at
+ * least 1, which only T < 22 needs) */
+static int seed_bounded(double H, int T) {
+  double Hmin = T / 22.0, Hmax = T / 2.0, h = nearbyint(H);
+  if (h > Hmax) h = Hmax;
+  if (h < Hmin) h = Hmin;
+  int fitted = seed_fit(h, T);
+  return fitted < 1 ? 1 : fitted;
+}
+
+static int seed_sigmoid(int e, int E, int T) {
+  double Hmin = T / 22.0, Hmax = T / 2.0, s = 0.5, m = E / 2.0;
+  return seed_bounded(Hmin + (Hmax - Hmin) * (1 / (1 + exp(-s * (e - m)))), T);
+}
+static int seed_revcos(int e, int E, int T) {
+  double Hmin = T / 22.0, Hmax = T / 2.0;
+  return seed_bounded(Hmax - (Hmax - Hmin) / 2 * (1 + cos(M_PI * e / E)), T);
+}
+/* int((1.0 - e/(E-1))*120 + 1) // 2 + 4 (issue 20 quotes the seed's DLin) and its kin */
+static int seed_alin(int e, int E) { return (int)((double)e / (E - 1) * 120 + 1) / 2 + 4; }
+static int seed_dlin(int e, int E) { return (int)((1.0 - (double)e / (E - 1)) * 120 + 1) / 2 + 4; }
+static int seed_abin(int e, int E) { return 1 << ((int)((double)e / (E - 1) * 8 + 1) / 2 + 2); }
+static int seed_dbin(int e, int E) {
+  return 1 << ((int)((1.0 - (double)e / (E - 1)) * 8 + 1) / 2 + 2);
+}
+
+typedef struct {
+  const char *name;
+  int (*with_t)(int e, int E, int T); /* Sigmoid, RevCosAnn */
+  int (*ramp)(int e, int E);          /* the others */
+  uint32_t digest_a, digest_b;        /* python3 on the seed's formulas, see below */
+} seed_case_t;
+
+/* Every H dpt gives for epochs 1..E-1 must be the transcription's; the digests (d = d*31 +
+ * H mod 2^32, in loop order) are of the same grid evaluated by python3 itself with the
+ * seed's expressions, e.g. Sigmoid: Hmin + (Hmax - Hmin) * (1 / (1 + math.exp(-s * (e -
+ * m)))), max(Hmin, min(Hmax, round(H))), n = T // H, r = T % H, math.ceil(T / n) /
+ * math.floor(T / n); DLin: int((1.0 - e / (E - 1)) * 120 + 1) // 2 + 4. Grid a: every T
+ * of 22..1500 with E = 10, 50, 150, 200; grid b: T = 22, 50, 100, 176, 352, 1000, 1500
+ * with every E of 2..200; the ramps: every E of 2..200. */
+static const int grid_a_epochs[] = {10, 50, 150, 200};
+static const int grid_b_steps[] = {22, 50, 100, 176, 352, 1000, 1500};
+static const seed_case_t seed_cases[] = {
+    {"Sigmoid", seed_sigmoid, NULL, 0x2c29ea00u, 0x13a7716cu},
+    {"RevCosAnn", seed_revcos, NULL, 0x3322cc5eu, 0xc1295969u},
+    {"ALin", NULL, seed_alin, 0xc1893078u, 0},
+    {"DLin", NULL, seed_dlin, 0xa63a2b64u, 0},
+    {"ABin", NULL, seed_abin, 0xf78dc77cu, 0},
+    {"DBin", NULL, seed_dbin, 0xb59aa538u, 0},
+};
+
+/* dpt's H against the transcription at (e, E, T); folds dpt's H into *d. */
+static int seed_agrees(const seed_case_t *c, const dynh_t *s, int e, int E, int T, uint32_t *d) {
+  int got = dynh_schedule(s, e, E, T), want = c->with_t ? c->with_t(e, E, T) : c->ramp(e, E);
+  *d = *d * 31u + (uint32_t)got;
+  if (got == want) return 1;
+  test_failed(__FILE__, __LINE__, "%s e=%d E=%d T=%d: H = %d, the seed's %d", c->name, e, E, T,
+              got, want);
+  return 0;
+}
+
+TEST(dynamic_schedule_is_the_seeds_float_arithmetic) {
+  for (size_t i = 0; i < sizeof seed_cases / sizeof seed_cases[0]; i++) {
+    const seed_case_t *c = &seed_cases[i];
+    dynh_t s = make(c->name, 3);
+    uint32_t da = 0, db = 0;
+    int ok = 1;
+    if (c->with_t) {
+      for (int T = 22; ok && T <= 1500; T++)
+        for (size_t k = 0; ok && k < 4; k++)
+          for (int E = grid_a_epochs[k], e = 0; ok && e < E - 1; e++)
+            ok = seed_agrees(c, &s, e, E, T, &da);
+      for (size_t k = 0; ok && k < 7; k++)
+        for (int T = grid_b_steps[k], E = 2; ok && E <= 200; E++)
+          for (int e = 0; ok && e < E - 1; e++) ok = seed_agrees(c, &s, e, E, T, &db);
+    } else {
+      for (int E = 2; ok && E <= 200; E++)
+        for (int e = 0; ok && e < E - 1; e++) ok = seed_agrees(c, &s, e, E, 176, &da);
+    }
+    if (!ok) continue;
+    if (da != c->digest_a || db != c->digest_b)
+      test_failed(__FILE__, __LINE__, "%s: digests %08x %08x, python3's %08x %08x", c->name,
+                  da, db, c->digest_a, c->digest_b);
+  }
 }
 
 TEST(dynamic_fit_hand_values) {

@@ -162,7 +162,7 @@ static void ref_dataset(ref_t *r, dpt_dataset_t *ds) {
   ds->height = ds->width = 28;
   ds->mean[0] = r->mean;
   ds->std[0] = r->std;
-  ds->train = (dpt_split_t){REF_IMAGES, r->images, r->labels};
+  ds->train = (dpt_split_t){.n = REF_IMAGES, .images = r->images, .labels = r->labels};
   ds->test = ds->train;
 }
 

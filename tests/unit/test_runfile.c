@@ -29,6 +29,8 @@ static const char *write_run(const char *name) {
   snprintf(info.status, sizeof info.status, "complete");
   snprintf(info.end_time, sizeof info.end_time, "2026-12-02T01:00:00Z");
   info.train_images = 900, info.val_images = 100, info.test_images = 200;
+  info.train_images_crc32 = 4294967295, info.train_labels_crc32 = 1;
+  info.test_images_crc32 = 2, info.test_labels_crc32 = 3;
   info.epochs_run = 2, info.best_epoch = 2, info.best_val_acc = 0.5;
   info.has_test = 1, info.test_loss_last = 1.25, info.test_acc_last = 0.625;
   info.test_loss_best = 1.5, info.test_acc_best = 0.75;
@@ -52,7 +54,7 @@ TEST(runfile_read_gives_back_what_runfile_write_wrote) {
         !strcmp(r.creator, "dpt-train") && r.file_time[0]);
   CHECK(r.has == (RUNFILE_HAS_CONFIG | RUNFILE_HAS_CONFIG_YAML | RUNFILE_HAS_PROVENANCE |
                   RUNFILE_HAS_METRICS | RUNFILE_HAS_RESULTS | RUNFILE_HAS_WORKERS |
-                  RUNFILE_HAS_CRC | RUNFILE_HAS_TYPED_CONFIG));
+                  RUNFILE_HAS_CRC | RUNFILE_HAS_TYPED_CONFIG | RUNFILE_HAS_DATA_CRC));
   CHECK(r.config_yaml && strstr(r.config_yaml, "name: readback"));
   CHECK(r.status == RUN_STATUS_COMPLETE && r.config.epochs == 3 && r.config.num_workers == 2 &&
         r.config.local_steps == 4 && r.config.learning_rate == 0.025 && r.config.seed == 7);
@@ -65,6 +67,8 @@ TEST(runfile_read_gives_back_what_runfile_write_wrote) {
   CHECK(!strcmp(in->status, "complete") && in->mpi_ranks == 2 && in->train_images == 900 &&
         in->val_images == 100 && in->test_images == 200 &&
         !strcmp(in->end_time, "2026-12-02T01:00:00Z"));
+  CHECK(in->train_images_crc32 == 4294967295 && in->train_labels_crc32 == 1 &&
+        in->test_images_crc32 == 2 && in->test_labels_crc32 == 3);
   CHECK(in->epochs_run == 2 && in->best_epoch == 2 && in->best_val_acc == 0.5 &&
         in->has_test && in->test_loss_last == 1.25 && in->test_acc_last == 0.625 &&
         in->test_loss_best == 1.5 && in->test_acc_best == 0.75 && in->wall_time == 12.5 &&
@@ -222,6 +226,11 @@ TEST(runfile_read_takes_the_optional_results_parts_whole) {
   CHECK_OK(runfile_read(path, &r));
   CHECK((r.has & RUNFILE_HAS_RESULTS) && !(r.has & RUNFILE_HAS_CRC) &&
         !(r.has & RUNFILE_HAS_WORKERS) && r.info.has_test && r.info.test_acc_best == 0.75);
+  runfile_free(&r);
+  /* a file written before the data's crc32s were recorded */
+  drop_attr(path, "provenance", "train_images_crc32");
+  CHECK_OK(runfile_read(path, &r));
+  CHECK((r.has & RUNFILE_HAS_PROVENANCE) && !(r.has & RUNFILE_HAS_DATA_CRC));
   runfile_free(&r);
   drop_attr(path, "provenance", "blas_threads");
   CHECK_OK(runfile_read(path, &r));
