@@ -194,7 +194,7 @@ static void summary_dataset(FILE *out, hid_t file) {
     if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0 && n > 0 && n < 100000 &&
         width > 0 && width < 4096) {
       char *buf = dpt_alloc(width * (size_t)n + 1);
-      if (H5Aread(a, t, buf) >= 0)
+      if (h5_attr_read(a, "class_names", t, n, buf, width * (size_t)n + 1) >= 0)
         for (hssize_t i = 0; i < n && i < 12; i++)
           fprintf(out, "%s%.*s", i ? ", " : ": ", (int)width, buf + width * (size_t)i);
       if (n > 12) fprintf(out, ", ...");
