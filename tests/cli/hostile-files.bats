@@ -104,3 +104,61 @@ refused() {
   refute_output --partial "out of memory"
   refute_output --partial "signal"
 }
+
+@test "run file: a /config attribute of 2000 float64s is refused by name (it overran the stack)" {
+  mkdir -p runs/a
+  cp "$D/k2/run.h5" runs/a/run.h5
+  CRAFT --attr-array runs/a/run.h5 /config model.learning_rate 2000
+  run timeout 60 "$BIN/dpt-aggregate" runs
+  echo "$output"
+  assert_equal "$status" 1
+  assert_output --partial "runs/a/run.h5"
+  assert_output --partial "attribute 'model.learning_rate' holds 2000 values, expected 1"
+  refute_output --partial "smashing"
+  # the summary reads what it can (the config shows as ?); the check names the attribute
+  run timeout 60 "$BIN/dpt-inspect" runs/a/run.h5
+  echo "$output"
+  assert_output --partial "lr ?"
+  refute_output --partial "signal"
+  refute_output --partial "smashing"
+  run timeout 60 "$BIN/dpt-inspect" --check runs/a/run.h5
+  echo "$output"
+  assert_equal "$status" 1
+  assert_output --partial "/config: attribute 'model.learning_rate': not a scalar"
+  refute_output --partial "signal"
+}
+
+# The reader checks every column's size before it allocates any: a 170 KB file whose
+# /metrics/epoch holds 10^7 deflated rows took 1.7 GB before (every column allocated).
+@test "run file: /metrics/epoch of 10^7 stored rows is refused in bounded memory" {
+  mkdir -p runs/a
+  cp "$D/k2/run.h5" runs/a/run.h5
+  CRAFT --deflated runs/a/run.h5 /metrics/epoch 10000000
+  [ "$(stat -c %s runs/a/run.h5)" -lt 300000 ]
+  run bash -c "ulimit -v 800000; timeout 60 '$BIN/dpt-aggregate' runs"
+  echo "$output"
+  assert_equal "$status" 1
+  assert_output --partial "/metrics/epoch has 10000000 rows, more than the 100000 epochs"
+  refute_output --partial "out of memory"
+  run bash -c "ulimit -v 800000; timeout 60 '$BIN/dpt-inspect' runs/a/run.h5"
+  echo "$output"
+  refute_output --partial "out of memory"
+  refute_output --partial "signal"
+  # dpt-sweep status reads every task's run.h5 the same way
+  cat >s.yaml <<YAML
+name: t
+base: $DPT_ROOT/sweeps/base/fashion-mnist.yaml
+set: {model.epochs: 1, data.path: $D/data.h5}
+grid: {model.learning_rate: [0.01]}
+resources: {ranks: 1, time: 5}
+YAML
+  "$BIN/dpt-sweep" expand s.yaml -o sw >/dev/null
+  dir=$(awk -F'\t' '$1 == 0 { print $6 }' sw/manifest.tsv)
+  mkdir -p "sw/$dir"
+  cp runs/a/run.h5 "sw/$dir/run.h5"
+  run bash -c "ulimit -v 800000; timeout 60 '$BIN/dpt-sweep' status sw"
+  echo "$output"
+  assert_output --partial "total 1 task(s)"
+  refute_output --partial "out of memory"
+  refute_output --partial "signal"
+}
