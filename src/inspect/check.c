@@ -635,6 +635,23 @@ static void check_config_types(checker_t *c, const char *version) {
   H5Gclose(g);
 }
 
+/* --- metric values of a run file or checkpoint ------------------------------------ */
+
+/* Accuracies, losses and epoch numbers in range (run_metrics_check); a /metrics whose
+ * shapes are wrong is left to the schema checks above. */
+static void check_metric_values(checker_t *c) {
+  if (object_at(c->file, "/metrics") != H5I_GROUP) return;
+  hid_t g = H5Gopen2(c->file, "/metrics", H5P_DEFAULT);
+  if (g < 0) return;
+  run_metrics_t m = {0};
+  uint32_t has = 0;
+  if (runfile_read_metrics(g, &m, &has) == 0 && run_metrics_check(&m) < 0)
+    say(c->r, 0, "%s", dpt_errmsg());
+  dpt_clear_error();
+  run_metrics_free(&m);
+  H5Gclose(g);
+}
+
 /* --- the whole file --------------------------------------------------------------- */
 
 int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
@@ -673,6 +690,7 @@ int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
     for (int i = 0; i < s.ndsets; i++) check_dset(&c, &s.dsets[i]);
     walk(&c, file, "/", 0);
     if (!strcmp(schema, "dpt-run")) check_config_types(&c, version);
+    if (!strcmp(schema, "dpt-run") || !strcmp(schema, "dpt-checkpoint")) check_metric_values(&c);
     for (int i = 0; i < c.nbind; i++) {
       dpt_free(c.bind[i].scope);
       dpt_free(c.bind[i].name);

@@ -6,17 +6,18 @@
 
 #include "../config/config_keys.h"
 #include "../core/err.h"
+#include "../core/printable.h"
 #include "../h5/h5util.h"
 #include "runfile_info.h"
 #include "runfile.h"
 
 /* ---------------------------------------------------------------- small readers */
 
-/* A string attribute into a fixed buffer (truncated to fit). */
+/* A string attribute into a fixed buffer (truncated to fit, control characters escaped). */
 static int str_into(hid_t obj, const char *name, char *buf, size_t cap) {
   char *v = NULL;
   if (h5_read_attr_str(obj, name, &v) < 0) return -1;
-  snprintf(buf, cap, "%s", v);
+  dpt_printable(buf, cap, v, 0);
   dpt_free(v);
   return 0;
 }
@@ -42,8 +43,10 @@ static herr_t config_attr(hid_t g, const char *name, const H5A_info_t *info, voi
     r->cfg_key = dpt_realloc(r->cfg_key, sizeof(char *) * (size_t)c->cap);
     r->cfg_val = dpt_realloc(r->cfg_val, sizeof(char *) * (size_t)c->cap);
   }
-  r->cfg_key[r->ncfg] = dpt_strdup(name);
-  r->cfg_val[r->ncfg++] = value;
+  /* shown by the aggregator, the summaries and sweep status: no terminal escape codes */
+  r->cfg_key[r->ncfg] = dpt_printable_dup(name);
+  r->cfg_val[r->ncfg++] = dpt_printable_dup(value);
+  dpt_free(value);
   return 0;
 }
 
@@ -141,22 +144,29 @@ static int check_columns(hid_t g, int64_t *n) {
   return 0;
 }
 
-static int read_metrics(hid_t file, runfile_t *r) {
-  hid_t g = runfile_open_group(file, "metrics");
-  if (g < 0) return -1;
+int runfile_read_metrics(hid_t g, run_metrics_t *m, uint32_t *has_metric) {
   int64_t n = 0;
-  int rc = check_columns(g, &n);
-  if (rc == 0) run_metrics_resize(&r->metrics, n);
-  for (int c = 0; rc == 0 && c < RUN_M_COUNT; c++) {
+  if (check_columns(g, &n) < 0) return -1;
+  run_metrics_resize(m, n);
+  *has_metric = 0;
+  for (int c = 0; c < RUN_M_COUNT; c++) {
     const char *name = run_metric_name((run_metric_t)c);
     if (c >= RUN_M_OPTIONAL && H5Lexists(g, name, H5P_DEFAULT) <= 0) continue;
     hid_t memtype = run_metric_is_int((run_metric_t)c) ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
-    if (n && h5_read_array(g, name, memtype, (hsize_t)n, run_metrics_column(&r->metrics, (run_metric_t)c)) < 0)
-      rc = dpt_wrap("/metrics");
-    else
-      r->has_metric |= 1u << c;
+    if (n && h5_read_array(g, name, memtype, (hsize_t)n,
+                           run_metrics_column(m, (run_metric_t)c)) < 0)
+      return dpt_wrap("/metrics");
+    *has_metric |= 1u << c;
   }
+  return 0;
+}
+
+static int read_metrics(hid_t file, runfile_t *r) {
+  hid_t g = runfile_open_group(file, "metrics");
+  if (g < 0) return -1;
+  int rc = runfile_read_metrics(g, &r->metrics, &r->has_metric);
   H5Gclose(g);
+  if (rc == 0) rc = run_metrics_check(&r->metrics);
   if (rc == 0) r->has |= RUNFILE_HAS_METRICS;
   return rc;
 }

@@ -9,8 +9,11 @@
  *   h5craft --attr-array FILE OBJECT ATTR N  replaces ATTR by an array of N float64s whose
  *     bytes are all 0x41 (a crafted /config value);
  *   h5craft --set FILE DATASET INDEX VALUE   sets element INDEX of a float dataset to VALUE
- *     (strtod: inf, nan, -1, 3e307);
+ *     (strtod: inf, nan, -1, 3e307) and, when the dataset has a crc32 attribute, writes
+ *     the crc32 of its new bytes there (a crafted file, not a damaged one);
  *   h5craft --set-str FILE OBJECT ATTR TEXT  replaces ATTR by the scalar string TEXT;
+ *   h5craft --set-attr FILE OBJECT ATTR VALUE  writes VALUE (strtod) into the existing
+ *     number attribute ATTR, in its own type;
  *   h5craft --flip FILE DATASET INDEX        flips the lowest bit of element INDEX (flat);
  *   h5craft --flip-attr FILE OBJECT ATTR     flips the lowest bit of an integer attribute;
  *   h5craft --rows-agree FILE DATASET [REF]  exit 0 when every row of the 2-D float DATASET
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static herr_t copy_attr(hid_t src, const char *name, const H5A_info_t *info, void *dst) {
   (void)info;
@@ -130,6 +134,23 @@ static int set_str(hid_t file, const char *name, const char *attr, const char *t
   return rc;
 }
 
+/* The dataset's crc32 attribute, if any, made to match its bytes as stored. */
+static int fix_crc(hid_t d) {
+  if (H5Aexists(d, "crc32") <= 0) return 1;
+  hid_t type = H5Dget_type(d), space = H5Dget_space(d);
+  size_t bytes = H5Tget_size(type) * (size_t)H5Sget_simple_extent_npoints(space);
+  unsigned char *buf = malloc(bytes + 1);
+  int ok = buf && H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
+  long long crc = ok ? (long long)crc32(0, buf, (uInt)bytes) : 0;
+  hid_t a = ok ? H5Aopen(d, "crc32", H5P_DEFAULT) : -1;
+  ok = a >= 0 && H5Awrite(a, H5T_NATIVE_LLONG, &crc) >= 0;
+  if (a >= 0) H5Aclose(a);
+  free(buf);
+  H5Sclose(space);
+  H5Tclose(type);
+  return ok;
+}
+
 static int set_value(hid_t file, const char *name, hsize_t index, double value) {
   hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
   if (d < 0) return fprintf(stderr, "h5craft: cannot open %s\n", name), 1;
@@ -137,12 +158,30 @@ static int set_value(hid_t file, const char *name, hsize_t index, double value) 
   hsize_t count = 1;
   int ok = H5Sselect_elements(space, H5S_SELECT_SET, 1, &index) >= 0 &&
            H5Sget_select_npoints(space) == (hssize_t)count &&
-           H5Dwrite(d, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, &value) >= 0;
+           H5Dwrite(d, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, &value) >= 0 && fix_crc(d);
   H5Sclose(mem);
   H5Sclose(space);
   H5Dclose(d);
   if (!ok) fprintf(stderr, "h5craft: cannot set %s[%llu]\n", name, (unsigned long long)index);
   return ok ? 0 : 1;
+}
+
+/* Rewritten whole (HDF5 1.10 fails to modify an attribute in dense storage in place). */
+static int set_attr(hid_t file, const char *name, const char *attr, double value) {
+  hid_t a = H5Aopen_by_name(file, name, attr, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0) return fprintf(stderr, "h5craft: cannot open %s %s\n", name, attr), 1;
+  hid_t type = H5Aget_type(a), space = H5Aget_space(a), conv = H5Tcopy(type);
+  H5Aclose(a);
+  /* the value in the attribute's own type, then written as such */
+  unsigned char buf[64] = {0};
+  memcpy(buf, &value, sizeof value);
+  int ok = H5Tget_size(type) <= sizeof buf &&
+           H5Tconvert(H5T_NATIVE_DOUBLE, conv, 1, buf, NULL, H5P_DEFAULT) >= 0;
+  int rc = ok ? put_attr(file, name, attr, type, space, buf) : 1;
+  H5Tclose(conv);
+  H5Sclose(space);
+  H5Tclose(type);
+  return rc;
 }
 
 static int reshape(int argc, char **argv, int deflated);
@@ -164,6 +203,8 @@ static int tool(int argc, char **argv) {
     rc = attr_array(file, argv[3], argv[4], strtoull(argv[5], NULL, 10));
   } else if (!strcmp(op, "--set") && argc == 6) {
     rc = set_value(file, argv[3], strtoull(argv[4], NULL, 10), strtod(argv[5], NULL));
+  } else if (!strcmp(op, "--set-attr") && argc == 6) {
+    rc = set_attr(file, argv[3], argv[4], strtod(argv[5], NULL));
   } else if (!strcmp(op, "--set-str") && argc == 6) {
     rc = set_str(file, argv[3], argv[4], argv[5]);
   } else if (readonly && (argc == 4 || argc == 5)) {
