@@ -2,7 +2,9 @@
 # Crafted HDF5 files (issue 11.3): a dataset, checkpoint or run file whose datasets claim
 # shapes the schema and the other fields contradict, or more data than the file stores,
 # gives one line naming the file and the object and exit 1: never a crash, never a hang,
-# also when two MPI ranks read it. Files are crafted with tests/tools/h5craft.c.
+# also when two MPI ranks read it. Since issue 20: attributes of any shape, metric columns
+# claiming millions of rows, flipped or crafted metric values, and terminal escape codes
+# in strings. Files are crafted with tests/tools/h5craft.c.
 
 load helper
 
