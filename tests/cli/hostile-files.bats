@@ -132,20 +132,25 @@ refused() {
 
 # The reader checks every column's size before it allocates any: a 170 KB file whose
 # /metrics/epoch holds 10^7 deflated rows took 1.7 GB before (every column allocated).
+# bounded_rss CMD...: runs CMD under /usr/bin/time; its peak RSS must stay under 300 MB.
+bounded_rss() {
+  run /usr/bin/time -f "maxrss_kb %M" timeout 60 "$@"
+  echo "$output"
+  local rss=$(echo "$output" | sed -n 's/^maxrss_kb //p')
+  [ "$rss" -lt 300000 ] || { echo "peak RSS $rss KiB: columns allocated before the check"; false; }
+  refute_output --partial "out of memory"
+  refute_output --partial "signal"
+}
+
 @test "run file: /metrics/epoch of 10^7 stored rows is refused in bounded memory" {
   mkdir -p runs/a
   cp "$D/k2/run.h5" runs/a/run.h5
   CRAFT --deflated runs/a/run.h5 /metrics/epoch 10000000
   [ "$(stat -c %s runs/a/run.h5)" -lt 300000 ]
-  run bash -c "ulimit -v 800000; timeout 60 '$BIN/dpt-aggregate' runs"
-  echo "$output"
+  bounded_rss "$BIN/dpt-aggregate" runs
   assert_equal "$status" 1
   assert_output --partial "/metrics/epoch has 10000000 rows, more than the 100000 epochs"
-  refute_output --partial "out of memory"
-  run bash -c "ulimit -v 800000; timeout 60 '$BIN/dpt-inspect' runs/a/run.h5"
-  echo "$output"
-  refute_output --partial "out of memory"
-  refute_output --partial "signal"
+  bounded_rss "$BIN/dpt-inspect" runs/a/run.h5
   # dpt-sweep status reads every task's run.h5 the same way
   cat >s.yaml <<YAML
 name: t
@@ -158,11 +163,8 @@ YAML
   dir=$(awk -F'\t' '$1 == 0 { print $6 }' sw/manifest.tsv)
   mkdir -p "sw/$dir"
   cp runs/a/run.h5 "sw/$dir/run.h5"
-  run bash -c "ulimit -v 800000; timeout 60 '$BIN/dpt-sweep' status sw"
-  echo "$output"
+  bounded_rss "$BIN/dpt-sweep" status sw
   assert_output --partial "total 1 task(s)"
-  refute_output --partial "out of memory"
-  refute_output --partial "signal"
 }
 
 @test "checkpoint: a flipped bit in /metrics/val_acc is refused by resume and by --check" {
