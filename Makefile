@@ -11,7 +11,11 @@ OPT      ?= -O2
 # Warnings stop the build only where the compiler is known (make test and CI set it).
 WERROR   ?= 0
 GIT_DESCRIBE := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) -g -Wall -Wextra \
+# Hardening by default: stack canaries, and glibc's checked string and memory calls
+# (FORTIFY needs the optimiser, so OPT=-O0 builds go without it).
+HARDEN   := -fstack-protector-strong \
+            $(if $(filter -O0,$(OPT)),,-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2)
+CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) $(ARCH) $(HARDEN) -g -Wall -Wextra \
             $(if $(filter 1,$(WERROR)),-Werror) \
             -DDPT_VERSION='"$(GIT_DESCRIBE)"' $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS   := $(PKG_LIBS) -lm $(EXTRA_LIBS)

@@ -26,7 +26,8 @@ static const char *const losses[] = {"CSE", NULL};
 const cfg_key_t cfg_keys[] = {
     {"model.name", T_ENUM_ID, FIELD(model), "LeNet", nn_model_names,
      .doc = "architecture: LeNet (the seed's 64-64-384-192 variant) or LeNet5 (classic)"},
-    {"model.epochs", T_INT, FIELD(epochs), "150", .range = ">= 1", .doc = "training epochs"},
+    {"model.epochs", T_INT, FIELD(epochs), "150",
+     .range = "[1, " CFG_STR(CFG_MAX_EPOCHS) "]", .doc = "training epochs"},
     {"model.batch_size", T_INT, FIELD(batch_size), "64", .range = "[1, 1048576]",
      .doc = "global batch size of centralized training"},
     {"model.learning_rate", T_FLOAT, FIELD(learning_rate), "0.01", .range = "> 0",

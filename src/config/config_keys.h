@@ -8,6 +8,12 @@
 
 #include "config.h"
 
+/* The most epochs a run may have: model.epochs' upper bound, and the most rows a reader
+ * of run.h5 or checkpoint.h5 accepts in /metrics before it allocates them. */
+#define CFG_MAX_EPOCHS 100000
+#define CFG_STR_(x) #x
+#define CFG_STR(x) CFG_STR_(x)
+
 typedef enum {
   T_INT,      /* int field */
   T_U64,      /* uint64_t field */

@@ -6,13 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "printable.h"
+
 static char errbuf[4096];
 
+/* Messages quote strings from files: their control characters (a terminal's escape
+ * codes) are escaped once, here, for every binary that prints them. */
 int dpt_fail(const char *fmt, ...) {
+  char raw[sizeof errbuf];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+  vsnprintf(raw, sizeof raw, fmt, ap);
   va_end(ap);
+  dpt_printable(errbuf, sizeof errbuf, raw, 1);
   return -1;
 }
 
@@ -23,6 +29,9 @@ int dpt_wrap(const char *fmt, ...) {
   vsnprintf(prefix, sizeof prefix, fmt, ap);
   va_end(ap);
   memcpy(old, errbuf, sizeof old);
+  char safe[sizeof prefix];
+  dpt_printable(safe, sizeof safe, prefix, 1);
+  memcpy(prefix, safe, sizeof prefix);
   /* Truncation of a very long chain of context is acceptable. */
   size_t n = strlen(prefix);
   if (n > sizeof errbuf - 3) n = sizeof errbuf - 3;

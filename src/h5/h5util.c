@@ -265,28 +265,68 @@ static hid_t open_attr(hid_t obj, const char *name) {
   return attr;
 }
 
+/* Whether a file type of class `have` may be read as memtype: numbers as numbers (HDF5
+ * converts), an enum only as that very enum, strings of fixed length only. */
+static int class_fits(hid_t type, hid_t memtype) {
+  H5T_class_t have = H5Tget_class(type), want = H5Tget_class(memtype);
+  switch (want) {
+  case H5T_INTEGER:
+  case H5T_FLOAT: return have == H5T_INTEGER || have == H5T_FLOAT;
+  case H5T_ENUM: return H5Tequal(type, memtype) > 0;
+  case H5T_STRING:
+    return have == H5T_STRING && H5Tis_variable_str(type) <= 0 &&
+           H5Tis_variable_str(memtype) <= 0;
+  default: return 0;
+  }
+}
+
+static const char *class_word(hid_t memtype) {
+  switch (H5Tget_class(memtype)) {
+  case H5T_INTEGER:
+  case H5T_FLOAT: return "a number";
+  case H5T_ENUM: return "the expected enum";
+  case H5T_STRING: return "a fixed-length string";
+  default: return "a supported type";
+  }
+}
+
+int h5_attr_read(hid_t attr, const char *name, hid_t memtype, hssize_t n, void *buf,
+                 size_t cap) {
+  hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);
+  hssize_t count = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+  int fits = type >= 0 && class_fits(type, memtype);
+  size_t esize = H5Tget_size(memtype);
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+  /* H5Aread writes every element the file holds: the shape is checked first */
+  if (!fits) return dpt_fail("attribute '%s' is not %s", name, class_word(memtype));
+  if (count != n)
+    return dpt_fail("attribute '%s' holds %lld values, expected %lld", name,
+                    (long long)count, (long long)n);
+  if (n < 1 || esize == 0 || (size_t)n > cap / esize)
+    return dpt_fail("attribute '%s': %lld values of %zu bytes do not fit in %zu bytes",
+                    name, (long long)n, esize, cap);
+  if (H5Aread(attr, memtype, buf) < 0) return dpt_fail("cannot read attribute '%s'", name);
+  return 0;
+}
+
 int h5_read_attr_str(hid_t obj, const char *name, char **value) {
   hid_t attr = open_attr(obj, name);
   if (attr < 0) return -1;
-  hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
-  int rc = 0;
-  if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
+  hid_t type = H5Aget_type(attr);
+  size_t n = type < 0 ? 0 : H5Tget_size(type);
+  int rc;
+  if (type < 0 || H5Tget_class(type) != H5T_STRING) {
     rc = dpt_fail("attribute '%s' is not a fixed-length string", name);
-  } else if (H5Sget_simple_extent_npoints(space) != 1) {
-    /* H5Aread would write every element into a buffer sized for one */
-    rc = dpt_fail("attribute '%s' holds %lld strings, expected one", name,
-                  (long long)H5Sget_simple_extent_npoints(space));
   } else {
-    size_t n = H5Tget_size(type);
     *value = dpt_alloc(n + 1);
-    if (H5Aread(attr, type, *value) < 0) {
+    rc = h5_attr_read(attr, name, type, 1, *value, n + 1);
+    if (rc < 0) {
       dpt_free(*value);
       *value = NULL;
-      rc = dpt_fail("cannot read attribute '%s'", name);
     }
   }
-  H5Sclose(space);
-  H5Tclose(type);
+  if (type >= 0) H5Tclose(type);
   H5Aclose(attr);
   return rc;
 }
@@ -294,18 +334,7 @@ int h5_read_attr_str(hid_t obj, const char *name, char **value) {
 static int read_attr_num(hid_t obj, const char *name, hid_t memtype, void *out, int n) {
   hid_t attr = open_attr(obj, name);
   if (attr < 0) return -1;
-  hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);
-  hssize_t count = H5Sget_simple_extent_npoints(space);
-  H5T_class_t cls = H5Tget_class(type);
-  H5Sclose(space);
-  H5Tclose(type);
-  int rc = 0;
-  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
-    rc = dpt_fail("attribute '%s' is not a number", name);
-  else if (count != n)
-    rc = dpt_fail("attribute '%s' has %lld values, expected %d", name, (long long)count, n);
-  else if (H5Aread(attr, memtype, out) < 0)
-    rc = dpt_fail("cannot read attribute '%s' as a number", name);
+  int rc = h5_attr_read(attr, name, memtype, n, out, (size_t)n * H5Tget_size(memtype));
   H5Aclose(attr);
   return rc;
 }

@@ -38,6 +38,12 @@ int h5_write_series(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
 /* Opens path read-only and checks root attribute `schema` equals expected and that
  * schema_version's major number is one this build knows (max_major). */
 hid_t h5_open_checked(const char *path, const char *expected_schema, int max_major);
+/* The one attribute read: checks, before H5Aread, that the open attribute holds exactly
+ * n values (a scalar is one) of a class memtype can take (numbers as numbers, an enum as
+ * that enum, fixed-length strings), and that n values of memtype fit in cap bytes of buf.
+ * Errors name the attribute. */
+int h5_attr_read(hid_t attr, const char *name, hid_t memtype, hssize_t n, void *buf,
+                 size_t cap);
 int h5_read_attr_str(hid_t obj, const char *name, char **value); /* dpt_free() it */
 int h5_read_attr_i64(hid_t obj, const char *name, int64_t *value);
 int h5_read_attr_f64(hid_t obj, const char *name, double *value);

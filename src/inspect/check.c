@@ -103,14 +103,15 @@ static int int_attr(hid_t file, const char *group, const char *name, long long *
   if (H5Aexists(g, name) > 0) {
     hid_t a = H5Aopen(g, name, H5P_DEFAULT);
     hid_t t = a >= 0 ? H5Aget_type(a) : -1;
-    hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
     int64_t x;
-    if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_INTEGER &&
-        H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, H5T_NATIVE_INT64, &x) >= 0) {
-      *v = x;
-      found = 1;
+    if (t >= 0 && H5Tget_class(t) == H5T_INTEGER) {
+      if (h5_attr_read(a, name, H5T_NATIVE_INT64, 1, &x, sizeof x) == 0) {
+        *v = x;
+        found = 1;
+      } else {
+        dpt_clear_error(); /* not a symbol's size: the schema check reports the attribute */
+      }
     }
-    if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
     if (a >= 0) H5Aclose(a);
   }
@@ -634,6 +635,23 @@ static void check_config_types(checker_t *c, const char *version) {
   H5Gclose(g);
 }
 
+/* --- metric values of a run file or checkpoint ------------------------------------ */
+
+/* Accuracies, losses and epoch numbers in range (run_metrics_check); a /metrics whose
+ * shapes are wrong is left to the schema checks above. */
+static void check_metric_values(checker_t *c) {
+  if (object_at(c->file, "/metrics") != H5I_GROUP) return;
+  hid_t g = H5Gopen2(c->file, "/metrics", H5P_DEFAULT);
+  if (g < 0) return;
+  run_metrics_t m = {0};
+  uint32_t has = 0;
+  if (runfile_read_metrics(g, &m, &has) == 0 && run_metrics_check(&m) < 0)
+    say(c->r, 0, "%s", dpt_errmsg());
+  dpt_clear_error();
+  run_metrics_free(&m);
+  H5Gclose(g);
+}
+
 /* --- the whole file --------------------------------------------------------------- */
 
 int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
@@ -672,6 +690,7 @@ int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
     for (int i = 0; i < s.ndsets; i++) check_dset(&c, &s.dsets[i]);
     walk(&c, file, "/", 0);
     if (!strcmp(schema, "dpt-run")) check_config_types(&c, version);
+    if (!strcmp(schema, "dpt-run") || !strcmp(schema, "dpt-checkpoint")) check_metric_values(&c);
     for (int i = 0; i < c.nbind; i++) {
       dpt_free(c.bind[i].scope);
       dpt_free(c.bind[i].name);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "../core/err.h"
+#include "../core/printable.h"
 #include "../h5/h5util.h"
 #include "../io/runfile.h"
 #include "inspect.h"
@@ -16,16 +17,19 @@
 
 /* --- reading with defaults -------------------------------------------------------- */
 
-/* A string attribute of the object at path, or NULL; dpt_free() it. */
+/* A string attribute of the object at path, control characters escaped, or NULL;
+ * dpt_free() it. */
 static char *str_at(hid_t file, const char *path, const char *name) {
   if (strcmp(path, "/") && H5Lexists(file, path, H5P_DEFAULT) <= 0) return NULL;
   hid_t obj = H5Oopen(file, path, H5P_DEFAULT);
   if (obj < 0) return NULL;
-  char *v = NULL;
-  if (H5Aexists(obj, name) <= 0 || h5_read_attr_str(obj, name, &v) < 0) v = NULL;
+  char *v = NULL, *safe = NULL;
+  if (H5Aexists(obj, name) > 0 && h5_read_attr_str(obj, name, &v) == 0)
+    safe = dpt_printable_dup(v);
+  dpt_free(v);
   H5Oclose(obj);
   dpt_clear_error();
-  return v;
+  return safe;
 }
 
 static int num_at(hid_t file, const char *path, const char *name, double *v) {
@@ -61,8 +65,10 @@ static void strs_free(strs_t *k) {
 static void header(FILE *out, hid_t file, const char *path, const char *kind,
                    const char *schema, const char *version) {
   strs_t k = {0};
+  char safe[64];
   fprintf(out, "%s\n", path);
-  fprintf(out, "  %-11s %s (%s %s), written by %s %s at %s\n", "kind", kind, schema, version,
+  fprintf(out, "  %-11s %s (%s %s), written by %s %s at %s\n", "kind", kind, schema,
+          dpt_printable(safe, sizeof safe, version, 0),
           keep(&k, str_at(file, "/", "creator")), keep(&k, str_at(file, "/", "creator_version")),
           keep(&k, str_at(file, "/", "file_time")));
   double complete = 0;
@@ -133,6 +139,9 @@ static void run_progress(FILE *out, const runfile_t *r) {
     fprintf(out, "  %-11s last model loss %.4f acc %.4f; best model loss %.4f acc %.4f\n",
             "test", in->test_loss_last, in->test_acc_last, in->test_loss_best,
             in->test_acc_best);
+  else if (r->status == RUN_STATUS_COMPLETE)
+    fprintf(out, "  %-11s ? (/results unreadable or out of range: see dpt-aggregate)\n",
+            "test");
   else
     fprintf(out, "  %-11s not yet (written when the run completes)\n", "test");
 }
@@ -194,9 +203,12 @@ static void summary_dataset(FILE *out, hid_t file) {
     if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0 && n > 0 && n < 100000 &&
         width > 0 && width < 4096) {
       char *buf = dpt_alloc(width * (size_t)n + 1);
-      if (H5Aread(a, t, buf) >= 0)
-        for (hssize_t i = 0; i < n && i < 12; i++)
-          fprintf(out, "%s%.*s", i ? ", " : ": ", (int)width, buf + width * (size_t)i);
+      char name[4096], safe[4 * sizeof name];
+      if (h5_attr_read(a, "class_names", t, n, buf, width * (size_t)n + 1) >= 0)
+        for (hssize_t i = 0; i < n && i < 12; i++) {
+          snprintf(name, sizeof name, "%.*s", (int)width, buf + width * (size_t)i);
+          fprintf(out, "%s%s", i ? ", " : ": ", dpt_printable(safe, sizeof safe, name, 0));
+        }
       if (n > 12) fprintf(out, ", ...");
       dpt_free(buf);
     }
@@ -314,8 +326,15 @@ static void summary_generic(FILE *out, hid_t file, const char *path, int checkpo
       fprintf(out, "  %-11s %.0f parameters\n", "model", v);
     double acc;
     if (find_num(file, "best_epoch", &v, where, sizeof where) &&
-        find_num(file, "best_val_acc", &acc, where, sizeof where))
-      fprintf(out, "  %-11s epoch %.0f, val acc %.4f\n", "best", v, acc);
+        find_num(file, "best_val_acc", &acc, where, sizeof where)) {
+      /* a crafted value is named, not shown as the best */
+      if (run_value_check(RUN_V_EPOCHS, v, "best_epoch") < 0 ||
+          run_value_check(RUN_V_ACC, acc, "best_val_acc") < 0)
+        fprintf(out, "  %-11s ? (%s)\n", "best", dpt_errmsg());
+      else
+        fprintf(out, "  %-11s epoch %.0f, val acc %.4f\n", "best", v, acc);
+      dpt_clear_error();
+    }
   }
   tally_t t = {0};
   tally(file, &t, 0);

@@ -1,12 +1,14 @@
 /* runfile.c - writing run.h5 (see runfile.h). */
 #include "runfile.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../config/config_keys.h"
 #include "../core/err.h"
 #include "../h5/h5util.h"
 #include "runfile_info.h"
@@ -52,6 +54,50 @@ void *run_metrics_column(const run_metrics_t *m, run_metric_t c) {
 double run_metrics_value(const run_metrics_t *m, run_metric_t c, int64_t i) {
   void *v = run_metrics_column(m, c);
   return columns[c].is_int ? (double)((const int64_t *)v)[i] : ((const double *)v)[i];
+}
+
+static run_range_t column_range(int c) {
+  switch (c) {
+  case RUN_M_EPOCH: return RUN_V_EPOCH;
+  case RUN_M_TRAIN_ACC:
+  case RUN_M_VAL_ACC: return RUN_V_ACC;
+  case RUN_M_TRAIN_LOSS:
+  case RUN_M_VAL_LOSS: return RUN_V_LOSS;
+  case RUN_M_H:
+  case RUN_M_AVERAGINGS:
+  case RUN_M_BYTES_SENT: return RUN_V_NONNEG;
+  default: return RUN_V_ANY;
+  }
+}
+
+int run_value_check(run_range_t r, double x, const char *what) {
+  static const char *const expected[] = {
+      [RUN_V_ACC] = "an accuracy in [0, 1] (or NaN: not measured)",
+      [RUN_V_LOSS] = "a finite loss >= 0 (or NaN: not measured)",
+      [RUN_V_EPOCH] = "an epoch number in [1, " CFG_STR(CFG_MAX_EPOCHS) "]",
+      [RUN_V_EPOCHS] = "a count of epochs in [0, " CFG_STR(CFG_MAX_EPOCHS) "]",
+      [RUN_V_NONNEG] = "a finite number >= 0"};
+  int ok;
+  switch (r) {
+  case RUN_V_ACC: ok = isnan(x) || (x >= 0 && x <= 1); break;
+  case RUN_V_LOSS: ok = isnan(x) || (x >= 0 && isfinite(x)); break;
+  case RUN_V_EPOCH: ok = x >= 1 && x <= CFG_MAX_EPOCHS; break;
+  case RUN_V_EPOCHS: ok = x >= 0 && x <= CFG_MAX_EPOCHS; break;
+  case RUN_V_NONNEG: ok = x >= 0 && isfinite(x); break;
+  default: ok = 1;
+  }
+  return ok ? 0 : dpt_fail("%s is %g, expected %s", what, x, expected[r]);
+}
+
+int run_metrics_check(const run_metrics_t *m) {
+  for (int c = 0; c < NCOLUMNS; c++)
+    for (int64_t i = 0; column_range(c) != RUN_V_ANY && i < m->n; i++) {
+      char what[64];
+      snprintf(what, sizeof what, "/metrics/%s[%lld]", columns[c].name, (long long)i);
+      if (run_value_check(column_range(c), run_metrics_value(m, (run_metric_t)c, i), what) < 0)
+        return -1;
+    }
+  return 0;
 }
 
 void run_metrics_resize(run_metrics_t *m, int64_t n) {

@@ -50,6 +50,23 @@ int run_metric_is_int(run_metric_t c);
 void *run_metrics_column(const run_metrics_t *m, run_metric_t c);
 /* Value i of column c as a double, whatever its type. */
 double run_metrics_value(const run_metrics_t *m, run_metric_t c, int64_t i);
+/* The numbers a reader of run.h5 or checkpoint.h5 accepts, so that a crafted or damaged
+ * file never shows or resumes an impossible value: an accuracy in [0, 1] and a finite
+ * loss >= 0 (both may be NaN: not measured, as without a validation split, or a diverged
+ * run), an epoch number in [1, CFG_MAX_EPOCHS], a count of epochs in [0, CFG_MAX_EPOCHS],
+ * a finite count or time >= 0. */
+typedef enum {
+  RUN_V_ANY, RUN_V_ACC, RUN_V_LOSS, RUN_V_EPOCH, RUN_V_EPOCHS, RUN_V_NONNEG
+} run_range_t;
+/* Fails with "WHAT is X, expected ..." when x lies outside r. */
+int run_value_check(run_range_t r, double x, const char *what);
+/* Fails naming the first value out of its column's range: accuracies, losses, epoch
+ * numbers, H, averagings and bytes. */
+int run_metrics_check(const run_metrics_t *m);
+/* Reads the columns of a /metrics group (run.h5 or checkpoint.h5) into m, after checking
+ * every column's size (1-D, /metrics/epoch's length, at most CFG_MAX_EPOCHS) before it
+ * allocates any; bit c of has_metric says column c was there. Values are not checked. */
+int runfile_read_metrics(hid_t group, run_metrics_t *m, uint32_t *has_metric);
 
 /* The root attribute `status`, parsed once by runfile_read (run_status_names[] spells
  * the known words, in this order). */

@@ -114,21 +114,21 @@ int runfile_config_type_ok(const char *key, hid_t type, const char **expected) {
 static int typed_text(hid_t attr, hid_t type, const cfg_key_t *k, char **text) {
   dpt_config_t scratch;
   char *field = (char *)&scratch + k->off;
-  herr_t e;
+  int rc;
   if (k->type == T_FLOAT) {
-    e = H5Aread(attr, H5T_NATIVE_DOUBLE, field);
+    rc = h5_attr_read(attr, k->key, H5T_NATIVE_DOUBLE, 1, field, sizeof(double));
   } else if (k->type == T_U64) {
-    e = H5Aread(attr, H5T_NATIVE_UINT64, field);
+    rc = h5_attr_read(attr, k->key, H5T_NATIVE_UINT64, 1, field, sizeof(uint64_t));
   } else if (k->type == T_BOOL) {
     int8_t b = 0;
-    e = H5Aread(attr, type, &b);
+    rc = h5_attr_read(attr, k->key, type, 1, &b, sizeof b);
     *(int *)field = b;
   } else {
     int64_t i = 0;
-    e = H5Aread(attr, H5T_NATIVE_INT64, &i);
+    rc = h5_attr_read(attr, k->key, H5T_NATIVE_INT64, 1, &i, sizeof i);
     *(int *)field = (int)i;
   }
-  if (e < 0) return dpt_fail("/config: cannot read attribute '%s'", k->key);
+  if (rc < 0) return dpt_wrap("/config");
   char buf[64];
   cfg_key_text(&scratch, k, buf, sizeof buf);
   *text = dpt_strdup(buf);

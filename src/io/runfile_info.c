@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "../core/printable.h"
 #include "../h5/h5util.h"
 
 typedef enum { A_STR, A_I64, A_F64 } attr_type_t;
@@ -70,17 +71,39 @@ static int write_attr(hid_t g, const attr_t *a, const run_info_t *info) {
   return -1;
 }
 
+/* The numbers whose range a reader checks (run_value_check); the others are free. */
+static const struct { const char *name; run_range_t range; } ranges[] = {
+    {"epochs_run", RUN_V_EPOCHS}, {"best_epoch", RUN_V_EPOCHS},
+    {"best_val_acc", RUN_V_ACC}, {"wall_time", RUN_V_NONNEG},
+    {"test_acc_last", RUN_V_ACC}, {"test_loss_last", RUN_V_LOSS},
+    {"test_acc_best", RUN_V_ACC}, {"test_loss_best", RUN_V_LOSS},
+};
+
+static int in_range(const char *name, double x) {
+  for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+    if (!strcmp(ranges[i].name, name)) {
+      char what[64];
+      snprintf(what, sizeof what, "attribute '%s'", name);
+      return run_value_check(ranges[i].range, x, what);
+    }
+  return 0;
+}
+
 static int read_attr(hid_t g, const attr_t *a, run_info_t *info) {
   char *field = (char *)info + a->offset;
   char *text = NULL;
   switch (a->type) {
   case A_STR:
     if (h5_read_attr_str(g, a->name, &text) < 0) return -1;
-    snprintf(field, a->size, "%s", text); /* truncated to fit */
+    dpt_printable(field, a->size, text, 0); /* truncated to fit */
     dpt_free(text);
     return 0;
-  case A_I64: return h5_read_attr_i64(g, a->name, (int64_t *)field);
-  case A_F64: return h5_read_attr_f64(g, a->name, (double *)field);
+  case A_I64:
+    if (h5_read_attr_i64(g, a->name, (int64_t *)field) < 0) return -1;
+    return in_range(a->name, (double)*(int64_t *)field);
+  case A_F64:
+    if (h5_read_attr_f64(g, a->name, (double *)field) < 0) return -1;
+    return in_range(a->name, *(double *)field);
   }
   return -1;
 }

@@ -6,17 +6,18 @@
 
 #include "../config/config_keys.h"
 #include "../core/err.h"
+#include "../core/printable.h"
 #include "../h5/h5util.h"
 #include "runfile_info.h"
 #include "runfile.h"
 
 /* ---------------------------------------------------------------- small readers */
 
-/* A string attribute into a fixed buffer (truncated to fit). */
+/* A string attribute into a fixed buffer (truncated to fit, control characters escaped). */
 static int str_into(hid_t obj, const char *name, char *buf, size_t cap) {
   char *v = NULL;
   if (h5_read_attr_str(obj, name, &v) < 0) return -1;
-  snprintf(buf, cap, "%s", v);
+  dpt_printable(buf, cap, v, 0);
   dpt_free(v);
   return 0;
 }
@@ -42,8 +43,10 @@ static herr_t config_attr(hid_t g, const char *name, const H5A_info_t *info, voi
     r->cfg_key = dpt_realloc(r->cfg_key, sizeof(char *) * (size_t)c->cap);
     r->cfg_val = dpt_realloc(r->cfg_val, sizeof(char *) * (size_t)c->cap);
   }
-  r->cfg_key[r->ncfg] = dpt_strdup(name);
-  r->cfg_val[r->ncfg++] = value;
+  /* shown by the aggregator, the summaries and sweep status: no terminal escape codes */
+  r->cfg_key[r->ncfg] = dpt_printable_dup(name);
+  r->cfg_val[r->ncfg++] = dpt_printable_dup(value);
+  dpt_free(value);
   return 0;
 }
 
@@ -117,42 +120,53 @@ static int read_provenance(hid_t file, runfile_t *r) {
   return runfile_info_read(file, "provenance", r);
 }
 
-/* One column: absent is fine for an optional one; present, it must match /metrics/epoch. */
-static int read_column(hid_t g, runfile_t *r, run_metric_t c) {
-  const char *name = run_metric_name(c);
+/* Every column's size, checked before any is allocated: /metrics/epoch is 1-D with at
+ * most CFG_MAX_EPOCHS rows, and every column present (the optional ones may be absent)
+ * has exactly as many. A small file may claim millions of rows. */
+static int check_columns(hid_t g, int64_t *n) {
   int rank;
-  hsize_t dims[8];
-  if (c >= RUN_M_OPTIONAL && H5Lexists(g, name, H5P_DEFAULT) <= 0) return 0;
-  hid_t dset = h5_open_dims(g, name, &rank, dims);
-  if (dset < 0) return dpt_wrap("/metrics");
-  hid_t memtype = run_metric_is_int(c) ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
-  int rc = 0;
-  if (rank != 1 || (int64_t)dims[0] != r->metrics.n)
-    rc = dpt_fail("/metrics/%s has %lld values, /metrics/epoch %lld", name,
-                  (long long)dims[0], (long long)r->metrics.n);
-  else if (dims[0] && H5Dread(dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                              run_metrics_column(&r->metrics, c)) < 0)
-    rc = dpt_fail("/metrics: cannot read dataset '%s' (damaged file?)", name);
-  H5Dclose(dset);
-  if (rc < 0) return rc;
-  r->has_metric |= 1u << c;
+  hsize_t dims[8], col[8];
+  if (h5_dataset_dims(g, "epoch", &rank, dims) < 0) return dpt_wrap("/metrics");
+  if (rank != 1) return dpt_fail("/metrics/epoch is not 1-D");
+  if (dims[0] > CFG_MAX_EPOCHS)
+    return dpt_fail("/metrics/epoch has %llu rows, more than the %d epochs a run may have",
+                    (unsigned long long)dims[0], CFG_MAX_EPOCHS);
+  for (int c = 0; c < RUN_M_COUNT; c++) {
+    const char *name = run_metric_name((run_metric_t)c);
+    if (c >= RUN_M_OPTIONAL && H5Lexists(g, name, H5P_DEFAULT) <= 0) continue;
+    if (h5_dataset_dims(g, name, &rank, col) < 0) return dpt_wrap("/metrics");
+    if (rank != 1) return dpt_fail("/metrics/%s is not 1-D", name);
+    if (col[0] != dims[0])
+      return dpt_fail("/metrics/%s has %lld values, /metrics/epoch %lld", name,
+                      (long long)col[0], (long long)dims[0]);
+  }
+  *n = (int64_t)dims[0];
+  return 0;
+}
+
+int runfile_read_metrics(hid_t g, run_metrics_t *m, uint32_t *has_metric) {
+  int64_t n = 0;
+  if (check_columns(g, &n) < 0) return -1;
+  run_metrics_resize(m, n);
+  *has_metric = 0;
+  for (int c = 0; c < RUN_M_COUNT; c++) {
+    const char *name = run_metric_name((run_metric_t)c);
+    if (c >= RUN_M_OPTIONAL && H5Lexists(g, name, H5P_DEFAULT) <= 0) continue;
+    hid_t memtype = run_metric_is_int((run_metric_t)c) ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
+    if (n && h5_read_array(g, name, memtype, (hsize_t)n,
+                           run_metrics_column(m, (run_metric_t)c)) < 0)
+      return dpt_wrap("/metrics");
+    *has_metric |= 1u << c;
+  }
   return 0;
 }
 
 static int read_metrics(hid_t file, runfile_t *r) {
   hid_t g = runfile_open_group(file, "metrics");
   if (g < 0) return -1;
-  int rc = 0, rank;
-  hsize_t dims[8];
-  if (h5_dataset_dims(g, "epoch", &rank, dims) < 0) {
-    rc = dpt_wrap("/metrics");
-  } else if (rank != 1) {
-    rc = dpt_fail("/metrics/epoch is not 1-D");
-  } else {
-    run_metrics_resize(&r->metrics, (int64_t)dims[0]);
-    for (int c = 0; rc == 0 && c < RUN_M_COUNT; c++) rc = read_column(g, r, (run_metric_t)c);
-  }
+  int rc = runfile_read_metrics(g, &r->metrics, &r->has_metric);
   H5Gclose(g);
+  if (rc == 0) rc = run_metrics_check(&r->metrics);
   if (rc == 0) r->has |= RUNFILE_HAS_METRICS;
   return rc;
 }

@@ -3,19 +3,27 @@
 #include <limits.h>
 #include <stdio.h>
 
+#include "../core/printable.h"
 #include "commands.h"
 #include "progress.h"
 #include "view.h"
 
+/* A manifest string in a format: a shared spec's values reach the manifest, so a
+ * terminal escape code in one is printed escaped. */
+static void print_text(const char *fmt, const char *s) {
+  char buf[1024];
+  printf(fmt, dpt_printable(buf, sizeof buf, s, 0));
+}
+
 static void print_tasks(const sweep_view_t *v) {
   printf("task\tjob\tstate\tattempts");
-  for (int a = 0; a < v->m.axes.n; a++) printf("\t%s", v->m.axes.v[a]);
+  for (int a = 0; a < v->m.axes.n; a++) print_text("\t%s", v->m.axes.v[a]);
   printf("\n");
   for (int i = 0; i < v->m.nrows; i++) {
     const sweep_row_t *r = &v->m.rows[i];
     printf("%d\t%s[%d]\t%s\t%d", r->task, r->array, r->index, sweep_state_names[v->state[i]],
            v->files[i].attempts);
-    for (int a = 0; a < v->m.axes.n; a++) printf("\t%s", r->values.v[a]);
+    for (int a = 0; a < v->m.axes.n; a++) print_text("\t%s", r->values.v[a]);
     printf("\n");
   }
 }
@@ -52,7 +60,7 @@ int sweep_cmd_results(const char *dir) {
   sweep_view_t v;
   if (sweep_view_load(&v, dir) < 0) return -1;
   printf("| task |");
-  for (int a = 0; a < v.m.axes.n; a++) printf(" %s |", v.m.axes.v[a]);
+  for (int a = 0; a < v.m.axes.n; a++) print_text(" %s |", v.m.axes.v[a]);
   printf(" state | best val acc | test acc (last) | test acc (best) |\n|---:|");
   for (int a = 0; a < v.m.axes.n; a++) printf("---|");
   printf("---|---:|---:|---:|\n");
@@ -60,7 +68,7 @@ int sweep_cmd_results(const char *dir) {
     const sweep_row_t *r = &v.m.rows[i];
     const sweep_task_files_t *f = &v.files[i];
     printf("| %d |", r->task);
-    for (int a = 0; a < v.m.axes.n; a++) printf(" %s |", r->values.v[a]);
+    for (int a = 0; a < v.m.axes.n; a++) print_text(" %s |", r->values.v[a]);
     printf(" %s |", sweep_state_names[v.state[i]]);
     if (f->has_results)
       printf(" %.4f | %.4f | %.4f |\n", f->best_val_acc, f->test_acc_last, f->test_acc_best);

@@ -257,11 +257,15 @@ static int put_metric(void *ctx, const char *name, const char *units, int is_int
   char path[64];
   snprintf(path, sizeof path, "metrics/%s", name);
   hsize_t n = (hsize_t)t->state.metrics.n;
+  /* rank 0's rows are the ones written (timings differ between ranks): its crc32 too */
+  int64_t crc = crc_of(column, 8 * (size_t)n);
+  MPI_Bcast(&crc, 1, MPI_INT64_T, 0, w->comm);
   hid_t dset = make_dataset(w, path, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, n, 0);
   if (dset < 0) return -1;
   int rc = put_rows(w, dset, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, 0,
                     w->rank == 0 ? n : 0, 0, column);
   if (rc == 0) rc = ck(w, h5_attr_str(dset, "units", units));
+  if (rc == 0) rc = ck(w, h5_attr_i64(dset, "crc32", crc));
   H5Dclose(dset);
   return rc;
 }
@@ -413,17 +417,24 @@ int ckpt_write(trainer_t *t, const char *path) {
 
 /* ---------------------------------------------------------------- loading */
 
-static int get_global(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
-                      size_t elem) {
+/* Reads a whole 1-D dataset and checks it against its crc32 attribute, which an
+ * optional one may lack (metrics of checkpoints written before they had one). */
+static int get_checked(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
+                       size_t elem, int optional) {
   if (h5_read_array(file, name, memtype, n, out) < 0) return -1;
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
   int64_t crc = -1;
-  int rc = h5_read_attr_i64(dset, "crc32", &crc);
+  int rc = optional && H5Aexists(dset, "crc32") <= 0 ? 1 : h5_read_attr_i64(dset, "crc32", &crc);
   H5Dclose(dset);
   if (rc < 0) return dpt_wrap("%s", name);
-  if (crc != crc_of(out, n * elem))
+  if (rc == 0 && crc != crc_of(out, n * elem))
     return dpt_fail("%s: checksum mismatch (the file is damaged)", name);
   return 0;
+}
+
+static int get_global(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
+                      size_t elem) {
+  return get_checked(file, name, memtype, out, n, elem, 0);
 }
 
 /* Row `row` of a (K, np) dataset whose shape load_state checked. */
@@ -494,8 +505,8 @@ static int get_metric(void *ctx, const char *name, const char *units, int is_int
   const metric_src_t *src = ctx;
   char path[64];
   snprintf(path, sizeof path, "metrics/%s", name);
-  return h5_read_array(src->file, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
-                       src->n, column);
+  return get_checked(src->file, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+                     column, src->n, 8, 1);
 }
 
 /* An attribute as read, before it is checked and stored. */
@@ -618,7 +629,8 @@ static int get_metrics(trainer_t *t, hid_t file, int64_t epoch, const char *path
                     (long long)epoch);
   run_metrics_resize(&t->state.metrics, n);
   metric_src_t src = {file, (hsize_t)n};
-  return n ? run_metrics_each(&t->state.metrics, get_metric, &src) : 0;
+  if (n && run_metrics_each(&t->state.metrics, get_metric, &src) < 0) return -1;
+  return run_metrics_check(&t->state.metrics) < 0 ? dpt_wrap("%s", path) : 0;
 }
 
 static int load_state(trainer_t *t, hid_t file, const char *path) {

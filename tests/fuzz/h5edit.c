@@ -187,10 +187,14 @@ void fuzz_h5_file(const uint8_t *data, size_t size, const char *base, char *path
     fuzz_write(path, "input.h5", data, size);
     return;
   }
-  /* the base file is read once: each target has one */
+  /* the base file is read once per target; fuzz-replay runs several targets in one
+   * process, each with its own base, so a new base path reads its file again */
   static uint8_t *copy;
   static size_t n;
-  if (!copy) {
+  static char copied[4096];
+  if (!copy || strcmp(copied, base) != 0) {
+    snprintf(copied, sizeof copied, "%s", base);
+    dpt_free(copy);
     FILE *f = fopen(base, "rb");
     if (!f || fseek(f, 0, SEEK_END) != 0 || (n = (size_t)ftell(f)) == 0) DPT_PANIC("cannot read %s", base);
     copy = dpt_alloc(n);

@@ -105,8 +105,11 @@ TEST(config_errors_name_file_line_key) {
              "model, optim, data, experiment, checkpoint, train", NULL);
   FAILS_WITH("model:\n  epochs: ten\n", NULL,
              "bad.yaml:2: model.epochs: expected an integer, got 'ten'", NULL, NULL);
-  FAILS_WITH("model:\n  epochs: 0\n", NULL, "bad.yaml:2: model.epochs: must be >= 1, got 0",
-             NULL, NULL);
+  FAILS_WITH("model:\n  epochs: 0\n", NULL,
+             "bad.yaml:2: model.epochs: must be in [1, 100000], got 0", NULL, NULL);
+  /* the most epochs a reader of run.h5 accepts (CFG_MAX_EPOCHS) */
+  FAILS_WITH("model:\n  epochs: 100001\n", NULL,
+             "bad.yaml:2: model.epochs: must be in [1, 100000], got 100001", NULL, NULL);
   FAILS_WITH("model:\n  learning_rate: 0\n", NULL, "bad.yaml:2: model.learning_rate",
              "must be > 0", NULL);
   FAILS_WITH("optim:\n  momentum: 1\n", NULL, "bad.yaml:2: optim.momentum",
@@ -185,7 +188,7 @@ TEST(config_set_overrides) {
              NULL);
   FAILS_WITH("", "model.epochs=x", "--set model.epochs=x: model.epochs: expected an integer",
              NULL, NULL);
-  FAILS_WITH("", "model.epochs=0", "--set model.epochs=0: model.epochs: must be >= 1", NULL,
+  FAILS_WITH("", "model.epochs=0", "--set model.epochs=0: model.epochs: must be in [1, 100000]", NULL,
              NULL);
   FAILS_WITH("", "model.epochs", "--set model.epochs: expected dotted.key=value", NULL, NULL);
   FAILS_WITH("", "model.epochs=[1", "--set model.epochs=[1: YAML syntax error", NULL, NULL);

@@ -1,8 +1,9 @@
-/* test_core_strings.c - unit tests of growable strings and string lists
- * (src/core/strbuf.c, src/core/strlist.c). */
+/* test_core_strings.c - unit tests of growable strings, string lists and printable
+ * strings (src/core/strbuf.c, src/core/strlist.c, src/core/printable.c). */
 #include <string.h>
 
 #include "../../src/core/err.h"
+#include "../../src/core/printable.h"
 #include "../../src/core/strbuf.h"
 #include "../../src/core/strlist.h"
 #include "test.h"
@@ -48,4 +49,26 @@ TEST(core_strlist_pushes_finds_and_sorts) {
         !strcmp(l.v[100], "w98"));
   strlist_free(&l);
   CHECK(l.n == 0 && l.v == NULL);
+}
+
+TEST(core_printable_escapes_control_characters_only) {
+  char buf[64];
+  /* ESC, BEL, DEL and a UTF-8 C1 (CSI) are escaped; UTF-8 text and backslashes kept */
+  CHECK(!strcmp(dpt_printable(buf, sizeof buf, "a\x1b[2J\a\x7f\xc2\x9b \xc3\xa9\\", 0),
+                "a\\x1b[2J\\x07\\x7f\\xc2\\x9b \xc3\xa9\\"));
+  CHECK(!strcmp(dpt_printable(buf, sizeof buf, "l1\nl2\t", 1), "l1\nl2\t"));
+  CHECK(!strcmp(dpt_printable(buf, sizeof buf, "l1\nl2\t", 0), "l1\\x0al2\\x09"));
+  /* truncated to fit, never inside an escape */
+  CHECK(!strcmp(dpt_printable(buf, 6, "ab\x1b[c", 0), "ab"));
+  CHECK(!strcmp(dpt_printable(buf, 7, "ab\x1b[c", 0), "ab\\x1b"));
+  CHECK(!strcmp(dpt_printable(buf, 8, "ab\x1b[c", 0), "ab\\x1b["));
+  char *d = dpt_printable_dup("\x1b\x1b");
+  CHECK(!strcmp(d, "\\x1b\\x1b"));
+  dpt_free(d);
+  /* every error message is made printable once */
+  dpt_fail("value '%s'", "x\x1b[31m");
+  CHECK(!strcmp(dpt_errmsg(), "value 'x\\x1b[31m'"));
+  dpt_wrap("file \x1b");
+  CHECK(!strcmp(dpt_errmsg(), "file \\x1b: value 'x\\x1b[31m'"));
+  dpt_clear_error();
 }
