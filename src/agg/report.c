@@ -150,8 +150,8 @@ static int write_table(const agg_request_t *req, const agg_table_t *t) {
   if (!req->out) return agg_table_write(stdout, t, req->st.format, &style);
   char tmp[4096];
   if (dpt_tmp_name(tmp, sizeof tmp, req->out) < 0) return -1;
-  FILE *f = fopen(tmp, "w");
-  if (!f) return dpt_fail("%s: cannot create: %s", tmp, strerror(errno));
+  FILE *f = dpt_fopen_tmp(tmp);
+  if (!f) return -1;
   int rc = agg_table_write(f, t, req->st.format, &style);
   if (fclose(f) != 0 && rc == 0) rc = dpt_fail("%s: cannot write", tmp);
   if (rc < 0) {

@@ -13,8 +13,8 @@
 int sweep_write_text(const char *path, const char *text, sweep_publish_t how, int mode) {
   char tmp[4200];
   TRY(dpt_tmp_name(tmp, sizeof tmp, path));
-  FILE *f = fopen(tmp, "wb");
-  if (!f) return dpt_fail("cannot create %s: %s", tmp, strerror(errno));
+  FILE *f = dpt_fopen_tmp(tmp);
+  if (!f) return -1;
   size_t n = strlen(text);
   int bad = fwrite(text, 1, n, f) != n;
   bad |= fclose(f) != 0;

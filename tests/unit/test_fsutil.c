@@ -9,10 +9,15 @@
 #include "../../src/core/fsutil.h"
 #include "test.h"
 
-TEST(tmp_names_are_unique_per_writer) {
-  char host[256] = "", want[600], got[600];
+TEST(tmp_names_are_unique_per_writer_and_unpredictable) {
+  char host[256] = "", want[600], got[600], id[400];
   gethostname(host, sizeof host - 1);
-  snprintf(want, sizeof want, "d/run.h5.tmp.%s.%ld", host, (long)getpid());
+  /* HOST.PID and 32 random bits, the same for every name this process makes */
+  dpt_writer_id(id, sizeof id);
+  snprintf(want, sizeof want, "%s.%ld.", host, (long)getpid());
+  CHECK(strncmp(id, want, strlen(want)) == 0);
+  CHECK(strlen(id) == strlen(want) + 8 && strspn(id + strlen(want), "0123456789abcdef") == 8);
+  snprintf(want, sizeof want, "d/run.h5.tmp.%s", id);
   CHECK_OK(dpt_tmp_name(got, sizeof got, "d/run.h5"));
   CHECK(strcmp(got, want) == 0);
   /* ranks writing one file take rank 0's id */
