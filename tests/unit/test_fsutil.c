@@ -30,6 +30,33 @@ TEST(tmp_names_are_unique_per_writer_and_unpredictable) {
   CHECK_FAILS(dpt_tmp_name(got, 12, "d/run.h5"));
 }
 
+/* A link planted at a temporary name is replaced, never written through; a planted
+ * RUN_DIR/.lock link is refused and its target keeps its bytes. */
+TEST(temporaries_and_the_lock_never_follow_a_planted_link) {
+  char dir[] = "/tmp/dpt-test-plant-XXXXXX", victim[600], tmp[600], lock[600], got[16] = "";
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(victim, sizeof victim, "%s/victim", dir);
+  snprintf(tmp, sizeof tmp, "%s/run.h5.tmp.host.1", dir);
+  snprintf(lock, sizeof lock, "%s/.lock", dir);
+  FILE *v = fopen(victim, "w");
+  CHECK(v && fputs("precious", v) >= 0 && fclose(v) == 0);
+  CHECK(symlink(victim, tmp) == 0 && symlink(victim, lock) == 0);
+  CHECK_OK(dpt_write_tmp(tmp, "new", 3));
+  FILE *t = dpt_fopen_tmp(tmp); /* a stream over a fresh file, too */
+  CHECK(t != NULL);
+  if (t) fclose(t);
+  int fd = -1;
+  CHECK_FAILS(dpt_lock_dir(dir, &fd));
+  CHECK(strstr(dpt_errmsg(), ".lock: a symbolic link") != NULL);
+  v = fopen(victim, "r");
+  CHECK(v && fgets(got, sizeof got, v) && !strcmp(got, "precious"));
+  if (v) fclose(v);
+  unlink(tmp);
+  unlink(lock);
+  unlink(victim);
+  rmdir(dir);
+}
+
 TEST(lock_dir_refuses_a_second_holder_naming_the_first) {
   char dir[] = "/tmp/dpt-test-lock-XXXXXX", host[256] = "", holder[600];
   CHECK(mkdtemp(dir) != NULL);
