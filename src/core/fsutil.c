@@ -200,8 +200,12 @@ int dpt_check_real_dir(const char *path) {
 }
 
 int dpt_lock_dir(const char *dir, int *fd) {
+  return dpt_lock_named(dir, ".lock", "trainer", fd);
+}
+
+int dpt_lock_named(const char *dir, const char *name, const char *user, int *fd) {
   char path[4096], holder[512] = "";
-  if ((size_t)snprintf(path, sizeof path, "%s/.lock", dir) >= sizeof path)
+  if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
     return dpt_fail("%s: path too long", dir);
   int f = open_nofollow(path, O_RDWR | O_CREAT);
   if (f < 0 || (f = plain_file_fd(f, path)) < 0) return -1;
@@ -212,7 +216,7 @@ int dpt_lock_dir(const char *dir, int *fd) {
     if (err != EWOULDBLOCK) return dpt_fail("%s: cannot lock: %s", path, strerror(err));
     holder[n > 0 ? n : 0] = 0;
     holder[strcspn(holder, "\n")] = 0;
-    return dpt_fail("%s is in use by another trainer (%s); wait for it or stop it", dir,
+    return dpt_fail("%s is in use by another %s (%s); wait for it or stop it", dir, user,
                     holder[0] ? holder : "holder unknown");
   }
   char host[256] = "";

@@ -25,6 +25,8 @@ int dpt_remove_stale_tmps(const char *path);
  * *fd keeps the lock until the process exits. When another process holds it, fails
  * naming that holder. */
 int dpt_lock_dir(const char *dir, int *fd);
+/* The same with the lock file DIR/name, "in use by another USER" when held. */
+int dpt_lock_named(const char *dir, const char *name, const char *user, int *fd);
 /* 0 when path is a regular file (after links); else fails naming what it is (a FIFO, a
  * directory) without opening it, so a FIFO cannot block the reader. */
 int dpt_check_regular(const char *path);

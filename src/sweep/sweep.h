@@ -36,9 +36,13 @@
 
 /* ---- the spec ---- */
 
-/* The most combinations a spec may have (and so values in one axis, replicates and
- * tasks), checked before anything is allocated for them. */
-#define SWEEP_MAX_COMBOS 1000000L
+/* The most combinations a spec may have (and so values in one axis and tasks), checked
+ * before anything is allocated for them: 100 arrays at Slurm's default MaxArraySize,
+ * about 3 minutes, 1 GB of memory and 1.2 GB of task configs to expand (10,000 tasks
+ * took 17 s and 120 MB here); more is no one sweep. */
+#define SWEEP_MAX_COMBOS 100000L
+/* replicates: N, at most this many seeds of each configuration. */
+#define SWEEP_MAX_REPLICATES 1000
 
 typedef struct {
   char *text;   /* for the manifest and exclude rules: the scalar, or a map in flow style */

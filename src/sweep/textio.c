@@ -44,3 +44,11 @@ int sweep_split_tabs(char *line, char **f, int max) {
   }
   return n;
 }
+
+int sweep_lock(const char *dir) {
+  int fd = -1;
+  if (dpt_lock_named(dir, ".sweep.lock", "dpt-sweep command (submit, resubmit, run-local or "
+                     "expand --force)", &fd) < 0)
+    return -1;
+  return fd;
+}
