@@ -4,18 +4,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
-
-#include <stdint.h>
-#include <time.h>
 
 /* "HOST.PID" of the writer whose temporary names this process uses; empty = its own */
 static char tmp_writer[320];
@@ -28,7 +27,8 @@ void dpt_writer_id(char *buf, size_t cap) {
     if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "unknown");
     /* Random bits make the name unpredictable: nobody can plant a link there in advance. */
     uint32_t r = 0;
-    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint32_t)time(NULL) ^ (uint32_t)clock();
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+      r = (uint32_t)time(NULL) ^ (uint32_t)clock();
     id_pid = getpid();
     snprintf(id, sizeof id, "%s.%ld.%08x", host, (long)id_pid, (unsigned)r);
   }
@@ -67,15 +67,20 @@ int dpt_remove_stale_tmps(const char *path) {
 }
 
 static const char *kind_name(mode_t mode) {
-  return S_ISLNK(mode) ? "a symbolic link" : S_ISFIFO(mode) ? "a FIFO" : S_ISDIR(mode) ? "a directory"
-       : S_ISSOCK(mode) ? "a socket" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a file";
+  return S_ISLNK(mode)                    ? "a symbolic link"
+         : S_ISFIFO(mode)                  ? "a FIFO"
+         : S_ISDIR(mode)                   ? "a directory"
+         : S_ISSOCK(mode)                  ? "a socket"
+         : S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
+                                          : "not a file";
 }
 
 int dpt_check_regular(const char *path) {
   struct stat st;
   if (stat(path, &st) != 0) return dpt_fail("%s: no such file (or not readable)", path);
   if (!S_ISREG(st.st_mode))
-    return dpt_fail("%s: not a regular file (%s); refusing to read it", path, kind_name(st.st_mode));
+    return dpt_fail("%s: not a regular file (%s); refusing to read it", path,
+                    kind_name(st.st_mode));
   return 0;
 }
 
@@ -134,13 +139,15 @@ static int open_parent_below(const char *base, const char *rel, const char **lea
   for (size_t n; p[n = strcspn(p, "/")] == '/'; p += n + 1) {
     if (n == 0) continue;
     snprintf(part, sizeof part, "%.*s", (int)n, p);
-    int next = n < sizeof part ? openat(dir, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int next = n < sizeof part ? openat(dir, part, flags) : -1;
     int err = n < sizeof part ? errno : ENAMETOOLONG;
     close(dir);
     if (next < 0)
       return dpt_fail("%s/%.*s: %s", base, (int)(p - rel + n), rel,
-                      err == ENOTDIR || err == ELOOP ? "not a directory (a symbolic link is not followed)"
-                                                     : strerror(err));
+                      err == ENOTDIR || err == ELOOP
+                          ? "not a directory (a symbolic link is not followed)"
+                          : strerror(err));
     dir = next;
   }
   *leaf = p;
@@ -195,7 +202,8 @@ int dpt_check_real_dir(const char *path) {
   struct stat st;
   if (lstat(path, &st) != 0) return dpt_fail("%s: cannot stat: %s", path, strerror(errno));
   if (!S_ISDIR(st.st_mode))
-    return dpt_fail("%s: %s; expected a directory (not a link to one)", path, kind_name(st.st_mode));
+    return dpt_fail("%s: %s; expected a directory (not a link to one)", path,
+                    kind_name(st.st_mode));
   return 0;
 }
 

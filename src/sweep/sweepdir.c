@@ -287,7 +287,8 @@ static int write_fresh(const sweep_spec_t *spec, const sweep_plan_t *plan, const
   const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
   snprintf(tmp, sizeof tmp, "%s/.%s.expand-XXXXXX", parent, base);
   TRY(dpt_mkdirs(parent));
-  if (!mkdtemp(tmp)) return dpt_fail("cannot create a directory next to %s: %s", dir, strerror(errno));
+  if (!mkdtemp(tmp))
+    return dpt_fail("cannot create a directory next to %s: %s", dir, strerror(errno));
   mode_t mask = umask(0);
   umask(mask);
   int rc = chmod(tmp, 0777 & ~mask) == 0 ? write_all(spec, plan, dir, tmp, o) : -1;
@@ -313,7 +314,8 @@ int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *
   TRY(check_target(dir, o)); /* before anything is written */
   snprintf(path, sizeof path, "%s/manifest.tsv", dir);
   /* --force over a sweep: in place (its finished runs stay), the manifest published last */
-  int rc = dpt_file_exists(path) ? write_all(spec, plan, dir, dir, o) : write_fresh(spec, plan, dir, o);
+  int rc = dpt_file_exists(path) ? write_all(spec, plan, dir, dir, o)
+                                  : write_fresh(spec, plan, dir, o);
   return rc < 0 ? dpt_wrap("writing sweep %s", dir) : 0;
 fail:
   return -1;
