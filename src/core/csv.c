@@ -13,11 +13,12 @@ static int is_number(const char *s) {
   return !*end;
 }
 
-/* A word of letters, digits, '_', '.' and '-' that starts with a letter or '_'. */
+/* A word of letters, digits, '_', '.', '/' and '-' that does not start with '-' (an
+ * identifier, a key, a path): nothing in it means anything to a shell or a spreadsheet. */
 static int is_identifier(const char *s) {
-  if (!isalpha((unsigned char)*s) && *s != '_') return 0;
+  if (*s == '-') return 0;
   for (; *s; s++)
-    if (!isalnum((unsigned char)*s) && !strchr("_.-", *s)) return 0;
+    if (!isalnum((unsigned char)*s) && !strchr("_./-", *s)) return 0;
   return 1;
 }
 
