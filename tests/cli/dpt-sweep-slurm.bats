@@ -229,6 +229,7 @@ epochs_lasting() {
 }
 
 @test "sweep on Slurm: two submits at once submit each task once; the other is refused" {
+  cd "$BATS_TEST_TMPDIR"
   d=$BATS_TEST_TMPDIR/sw
   s=$(spec twice "grid: {model.epochs: [150], model.learning_rate: [0.01, 0.02]}" \
     "resources: {ranks: 1, time: 5}")
