@@ -31,8 +31,8 @@ typedef struct {
  * H, over the group's runs that reached that epoch. */
 static int write_data(const char *path, const agg_run_t *const *runs, int n, const int *id,
                       int g, group_t *grp) {
-  FILE *f = fopen(path, "w");
-  if (!f) return dpt_fail("%s: cannot create", path);
+  FILE *f = dpt_fopen_write(path);
+  if (!f) return -1;
   int64_t maxn = 0;
   for (int i = 0; i < n; i++)
     if (id[i] == g && runs[i]->n > maxn) maxn = runs[i]->n;
@@ -109,6 +109,17 @@ static int run_gnuplot(const char *dir, const char *script) {
   return 0;
 }
 
+/* gnuplot opens its outputs as they are: neither may be a symbolic link or a FIFO. */
+static int check_outputs(const char *dir, const char *name) {
+  static const char *const ext[] = {"svg", "png"};
+  char path[4096];
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext[i]);
+    if (dpt_check_absent_or_regular(path) < 0) return -1;
+  }
+  return 0;
+}
+
 /* One plot: x column, y column, axis labels, the groups that have the data. */
 static int plot_one(const char *dir, const char *name, const char *title, const char *xlabel,
                     const char *ylabel, int xcol, int ycol, const group_t *grp, int ngroups,
@@ -117,9 +128,10 @@ static int plot_one(const char *dir, const char *name, const char *title, const 
   for (int g = 0; g < ngroups; g++) any |= has(&grp[g]);
   if (!any) return 0;
   char path[4096];
+  if (check_outputs(dir, name) < 0) return -1;
   snprintf(path, sizeof path, "%s/%s.gp", dir, name);
-  FILE *f = fopen(path, "w");
-  if (!f) return dpt_fail("%s: cannot create", path);
+  FILE *f = dpt_fopen_write(path);
+  if (!f) return -1;
   fprintf(f, "# %s.gp - written by dpt-aggregate; rerun with: gnuplot %s.gp\n", name, name);
   fputs("set encoding utf8\nset datafile missing \"NaN\"\nset grid\n", f);
   fputs("set key below box opaque noenhanced\n", f);
@@ -166,7 +178,7 @@ int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *
   if (!which) which = AGG_PLOT_VAL_ACC_EPOCH | AGG_PLOT_VAL_ACC_ROUNDS | AGG_PLOT_H_EPOCH;
   char data[4096], path[4200];
   snprintf(data, sizeof data, "%s/data", dir);
-  if (dpt_mkdirs(data) < 0) return -1;
+  if (dpt_mkdirs(data) < 0 || dpt_check_real_dir(data) < 0) return -1;
   int *id = dpt_alloc(sizeof(int) * (size_t)n), *first = dpt_alloc(sizeof(int) * (size_t)n);
   int ngroups = agg_group_runs(runs, n, keys, nkeys, id, first);
   group_t *grp = dpt_alloc(sizeof(group_t) * (size_t)ngroups);

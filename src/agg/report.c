@@ -172,8 +172,8 @@ static int publish(const agg_request_t *req, const output_t *o) {
   if (!req->out) return write_output(stdout, req, o);
   char tmp[4096];
   if (dpt_tmp_name(tmp, sizeof tmp, req->out) < 0) return -1;
-  FILE *f = fopen(tmp, "w");
-  if (!f) return dpt_fail("%s: cannot create: %s", tmp, strerror(errno));
+  FILE *f = dpt_fopen_tmp(tmp);
+  if (!f) return -1;
   int rc = write_output(f, req, o);
   if (fclose(f) != 0 && rc == 0) rc = dpt_fail("%s: cannot write", tmp);
   if (rc < 0) {

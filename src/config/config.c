@@ -231,6 +231,49 @@ static int resolve_outer(load_t *ld) {
   return 0;
 }
 
+/* s with control characters shown as '?', for a message that quotes it. */
+static void printable(char *buf, size_t cap, const char *s) {
+  snprintf(buf, cap, "%s", s);
+  for (char *p = buf; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+}
+
+static int has_control(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+  return 0;
+}
+
+/* 1 when some '/'-separated component of path is "..". */
+static int has_dotdot(const char *path) {
+  for (const char *p = path; (p = strstr(p, "..")); p += 2)
+    if ((p == path || p[-1] == '/') && (p[2] == '/' || !p[2])) return 1;
+  return 0;
+}
+
+/* experiment.name becomes the directory runs/NAME-vVERSION; experiment.output names a
+ * CSV table inside the run directory. Neither may lead anywhere else. */
+static int check_paths(load_t *ld) {
+  const dpt_config_t *c = ld->cfg;
+  const cfg_key_t *name = cfg_key_find("experiment.name"), *out = cfg_key_find("experiment.output");
+  char shown[CFG_PATH_MAX];
+  printable(shown, sizeof shown, c->exp_name);
+  if (!c->exp_name[0] || strchr(c->exp_name, '/') || strstr(c->exp_name, "..") ||
+      has_control(c->exp_name))
+    return fail_at(ld, ld->locs[name - cfg_keys], name->key,
+                   "'%s': expected a name without '/', '..' or control characters (any other "
+                   "text; it names the run directory runs/NAME-vVERSION)", shown);
+  const char *o = c->output;
+  size_t n = strlen(o);
+  printable(shown, sizeof shown, o);
+  if (n && (o[0] == '/' || has_dotdot(o) || has_control(o) || n < 5 || strcmp(o + n - 4, ".csv") ||
+            o[n - 5] == '/'))
+    return fail_at(ld, ld->locs[out - cfg_keys], out->key,
+                   "'%s': expected a relative path ending in .csv, inside the run directory "
+                   "(not absolute, no '..', no control characters), or empty for none", shown);
+  return 0;
+}
+
 /* Ranges and cross-key rules, after the file and every override. */
 static int validate(load_t *ld) {
   const dpt_config_t *c = ld->cfg;
@@ -273,7 +316,7 @@ static int validate(load_t *ld) {
   if (c->num_workers == 0 && c->local_from_epoch > 0)
     return fail_at(ld, ld->locs[lfe - cfg_keys], lfe->key,
                    "needs local workers (model.num_workers >= 1), got model.num_workers = 0");
-  if (resolve_outer(ld) < 0) return -1;
+  if (resolve_outer(ld) < 0 || check_paths(ld) < 0) return -1;
   const cfg_key_t *cu = cfg_key_find("optim.lamb_clamp_upper");
   if (c->optim.clamp_upper > 0 && c->optim.clamp_upper < c->optim.clamp_lower)
     return fail_at(ld, ld->locs[cu - cfg_keys], cu->key,

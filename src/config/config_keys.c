@@ -156,14 +156,17 @@ const cfg_key_t cfg_keys[] = {
     {"data.sharding", T_SHARDING, FIELD(sharding), "iid",
      .doc = "LocalSGD shards: iid, random, classes:C or dirichlet:A"},
 
-    {"experiment.name", T_STR, FIELD(exp_name), "run", .doc = "run name"},
+    {"experiment.name", T_STR, FIELD(exp_name), "run",
+     .doc = "run name (the run directory is runs/NAME-vVERSION): no '/', '..' or control "
+            "characters"},
     {"experiment.resume", T_BOOL, FIELD(resume), "false",
      .doc = "resume from the last checkpoint"},
     {"experiment.test_only", T_BOOL, FIELD(test_only), "false",
      .doc = "evaluate model.pretrained on the test set, no training"},
     {"experiment.version", T_FLOAT, FIELD(version), "1.0", .doc = "run version"},
     {"experiment.output", T_PATH, FIELD(output), "",
-     .doc = "CSV results table to append a row to; empty = none"},
+     .doc = "CSV results table to append a row to, a path ending in .csv relative to the run "
+            "directory (no '..', no symbolic link on the way); empty = none"},
     {"experiment.checkpoint_dir", T_PATH, FIELD(checkpoint_dir), "",
      .doc = "where checkpoints go: DIR/RUNDIR-HASH/checkpoint.h5, one directory per run "
             "directory; empty = the run directory"},

@@ -4,8 +4,10 @@
 
 #include <stdio.h>
 
-/* Writes s as it is, or in double quotes with quotes doubled when it holds a comma, a
- * quote, a carriage return or a newline. */
+/* Writes s as it is when it is empty, a plain number (1, -0.5, 1e-3) or a plain word
+ * (letters, digits, '_', '.', '/', '-', not starting with '-': a key, a name, a path);
+ * anything else (spaces, '$', '`', '=', quotes, a newline) goes in double quotes, with
+ * quotes doubled. */
 void dpt_csv_field(FILE *out, const char *s);
 
 #endif

@@ -233,6 +233,7 @@ int h5_write_series(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
 hid_t h5_open_checked(const char *path, const char *expected_schema, int max_major) {
   quiet_hdf5();
   if (access(path, R_OK) != 0) return dpt_fail("%s: no such file (or not readable)", path);
+  if (dpt_check_regular(path) < 0) return -1; /* HDF5 would block on a FIFO */
   htri_t is = H5Fis_hdf5(path);
   if (is <= 0) return dpt_fail("%s: not an HDF5 file, or damaged", path);
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "../core/err.h"
+#include "../core/fsutil.h"
 #include "../h5/h5util.h"
 #include "inspect.h"
 #include "schema.h"
@@ -21,6 +22,7 @@ hid_t insp_open(const char *path, int max_major, char **schema, char **version) 
   *schema = *version = NULL;
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* failures become dpt errors, not stack dumps */
   if (access(path, R_OK) != 0) return dpt_fail("%s: no such file (or not readable)", path);
+  if (dpt_check_regular(path) < 0) return -1; /* HDF5 would block on a FIFO */
   htri_t is = H5Fis_hdf5(path);
   if (is <= 0)
     return dpt_fail("%s: not an HDF5 file (no HDF5 signature: foreign or damaged)", path);

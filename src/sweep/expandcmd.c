@@ -13,6 +13,7 @@
 #include "estimate.h"
 #include "launch.h"
 #include "slurm.h"
+#include "textio.h"
 #include "sweep.h"
 #include "view.h"
 
@@ -95,8 +96,15 @@ static int write_plan(const sweep_expand_opts_t *o, const sweep_spec_t *spec,
   snprintf(dir, sizeof dir, "%s%s%s", out_dir[0] == '/' ? "" : cwd, out_dir[0] == '/' ? "" : "/",
            out_dir);
   sweep_write_opts_t w = {jobs, bin, cwd, o->force};
-  TRY(o->force ? refuse_busy_sweep(dir) : 0);
-  TRY(sweep_write(spec, plan, dir, &w));
+  char manifest[sizeof dir + 16];
+  snprintf(manifest, sizeof manifest, "%s/manifest.tsv", dir);
+  /* over a sweep: not while a submit or run-local works on it */
+  int lock = o->force && dpt_file_exists(manifest) ? sweep_lock(dir) : 0;
+  TRY(lock);
+  int rc = o->force ? refuse_busy_sweep(dir) : 0;
+  if (rc == 0) rc = sweep_write(spec, plan, dir, &w);
+  if (lock > 0) close(lock);
+  TRY(rc);
   print_plan(spec, plan, out_dir, bin);
   return 0;
 fail:

@@ -2,6 +2,7 @@
  * mpirun on this machine, no Slurm needed. Each resumes from its checkpoint, appends its
  * attempt to attempts.tsv like a job script does, and is marked in local.pid while it
  * runs, so that status sees it running. */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,10 +10,12 @@
 #include <unistd.h>
 
 #include "../core/err.h"
+#include "../core/fsutil.h"
 #include "commands.h"
 #include "launch.h"
 #include "proc.h"
 #include "slurm.h"
+#include "textio.h"
 #include "view.h"
 
 typedef struct {
@@ -27,8 +30,13 @@ typedef struct {
 static void record_attempt(const local_t *l, const sweep_row_t *r, int status) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s/attempts.tsv", l->dir, r->run_dir);
-  FILE *f = fopen(path, "a");
-  if (!f) return;
+  int fd = dpt_open_write(path, O_APPEND); /* never through a planted link */
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "a");
+  if (!f) {
+    if (fd >= 0) close(fd);
+    fprintf(stderr, "dpt-sweep: attempts.tsv not written: %s\n", dpt_errmsg());
+    return;
+  }
   char when[32];
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", localtime(&now));
@@ -41,7 +49,7 @@ static void announce(local_t *l, const sweep_manifest_t *m, const sweep_row_t *r
   for (int a = 0; a < m->axes.n; a++) printf(" %s=%s", m->axes.v[a], r->values.v[a]);
   printf("\n");
   fflush(stdout);
-  FILE *pf = fopen(l->pidpath, "w");
+  FILE *pf = dpt_fopen_write(l->pidpath);
   if (pf) {
     fprintf(pf, "%ld %d\n", (long)getpid(), r->task);
     fclose(pf);
@@ -96,7 +104,12 @@ static void run_task(local_t *l, const sweep_manifest_t *m, const sweep_row_t *r
 
 int sweep_cmd_run_local(const char *dir, int dry_run) {
   sweep_view_t v;
-  if (sweep_view_load(&v, dir) < 0) return -1;
+  int lock = dry_run ? 0 : sweep_lock(dir); /* one run-local (or submit) at a time */
+  if (lock < 0) return -1;
+  if (sweep_view_load(&v, dir) < 0) {
+    if (lock > 0) close(lock);
+    return -1;
+  }
   local_t l = {.dir = dir, .use_mpirun = sweep_have_cmd("mpirun"), .dry_run = dry_run};
   sweep_train_path(l.train, sizeof l.train);
   snprintf(l.pidpath, sizeof l.pidpath, "%s/local.pid", dir);
@@ -112,5 +125,6 @@ int sweep_cmd_run_local(const char *dir, int dry_run) {
   unlink(l.pidpath);
   if (!dry_run) printf("run-local: %d task(s) run, %d failed\n", l.ran, l.failed);
   sweep_view_free(&v);
+  if (lock > 0) close(lock);
   return l.failed ? 1 : 0;
 }

@@ -173,9 +173,10 @@ static int add_replicates(spec_ctx_t *c, const ydoc_node_t *n) {
   sweep_spec_t *s = c->spec;
   int r;
   TRY(spec_parse_int(c, n, "replicates", 1, &r));
-  if (r > SWEEP_MAX_COMBOS)
-    return ydoc_fail(c->doc, n, "replicates: %d; at most %ld tasks fit in one sweep (split it)",
-                     r, SWEEP_MAX_COMBOS);
+  if (r > SWEEP_MAX_REPLICATES)
+    return ydoc_fail(c->doc, n, "replicates: %d; expected at most %d seeds of each "
+                     "configuration (a sweep holds at most %ld tasks)", r, SWEEP_MAX_REPLICATES,
+                     SWEEP_MAX_COMBOS);
   s->axes = dpt_realloc(s->axes, (size_t)(s->naxes + 1) * sizeof *s->axes);
   sweep_axis_t *a = &s->axes[s->naxes++];
   *a = (sweep_axis_t){dpt_strdup("experiment.seed"), dpt_alloc((size_t)r * sizeof(sweep_value_t)),

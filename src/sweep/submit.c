@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/err.h"
 #include "../core/strbuf.h"
 #include "commands.h"
 #include "slurm.h"
+#include "textio.h"
 #include "view.h"
 
 typedef struct {
@@ -101,7 +103,13 @@ static int check_submit(const sweep_view_t *v, const char *dir, const sweep_subm
 
 int sweep_cmd_submit(const char *dir, const sweep_submit_opts_t *o) {
   sweep_view_t v;
-  if (sweep_view_load(&v, dir) < 0) return -1;
+  /* Two submissions at once would each see nothing submitted and submit every task. */
+  int lock = o->dry_run ? 0 : sweep_lock(dir);
+  if (lock < 0) return -1;
+  if (sweep_view_load(&v, dir) < 0) {
+    if (lock > 0) close(lock);
+    return -1;
+  }
   submit_t s = {&v, o, "", dpt_alloc((size_t)(v.m.narrays + 1) * sizeof *s.subs), 0, {0}};
   strbuf_puts(&s.dep, "--dependency=afterany");
   if (!realpath(dir, s.dir)) snprintf(s.dir, sizeof s.dir, "%s", dir);
@@ -118,5 +126,6 @@ int sweep_cmd_submit(const char *dir, const sweep_submit_opts_t *o) {
   sweep_submissions_free(s.subs, s.nsubs);
   strbuf_free(&s.dep);
   sweep_view_free(&v);
+  if (lock > 0) close(lock);
   return rc;
 }

@@ -36,9 +36,13 @@
 
 /* ---- the spec ---- */
 
-/* The most combinations a spec may have (and so values in one axis, replicates and
- * tasks), checked before anything is allocated for them. */
-#define SWEEP_MAX_COMBOS 1000000L
+/* The most combinations a spec may have (and so values in one axis and tasks), checked
+ * before anything is allocated for them: 100 arrays at Slurm's default MaxArraySize, and
+ * about 1 GB of memory and 1.2 GB of task configs (each task's config is about 6.5 KB in
+ * memory and 12 KB on disk); a million took 6.5 GB and more than 5 minutes. */
+#define SWEEP_MAX_COMBOS 100000L
+/* replicates: N, at most this many seeds of each configuration. */
+#define SWEEP_MAX_REPLICATES 1000
 
 typedef struct {
   char *text;   /* for the manifest and exclude rules: the scalar, or a map in flow style */

@@ -4,7 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,13 +54,13 @@ static int dir_is_empty(const char *dir) {
   return empty;
 }
 
-/* Fills the template jobs_dir/tpl_name into the script dir/jobs/name. */
-static int write_script(const sweep_write_opts_t *o, const char *tpl_name, const char *dir,
+/* Fills the template jobs_dir/tpl_name into the script at/jobs/name. */
+static int write_script(const sweep_write_opts_t *o, const char *tpl_name, const char *at,
                         const char *name, const sweep_subst_t *subs, int nsubs) {
   char path[4200], *text;
   snprintf(path, sizeof path, "%s/%s", o->jobs_dir, tpl_name);
   TRY(sweep_fill_template(path, subs, nsubs, &text));
-  snprintf(path, sizeof path, "%s/jobs/%s.sbatch", dir, name);
+  snprintf(path, sizeof path, "%s/jobs/%s.sbatch", at, name);
   int rc = sweep_write_text(path, text, SWEEP_RENAME_ONLY, 0755);
   dpt_free(text);
   return rc;
@@ -70,7 +72,8 @@ fail:
 typedef struct {
   const sweep_spec_t *spec;
   const sweep_write_opts_t *o;
-  const char *dir;
+  const char *dir;     /* the sweep directory the scripts name */
+  const char *at;      /* where they are written now (a temporary directory at first) */
   char *workdir;       /* --chdir */
   char logs[4200];     /* DIR/logs */
 } scripts_t;
@@ -102,7 +105,7 @@ static int write_array_script(const scripts_t *sc, int a, const sweep_array_t *a
       {"ACCOUNT", res->account}, {"SIGNAL_LEAD", lead}, {"LOG_PATTERN", log},
       {"WORKDIR_SBATCH", sc->workdir}, {"DPT_BIN", sc->o->bin_dir}, {"NTASKS", ntasks},
       {"REQUEUE_CODE", code}, {"MAX_REQUEUES", requeues}};
-  int rc = write_script(sc->o, "array.sbatch.in", sc->dir, name, subs,
+  int rc = write_script(sc->o, "array.sbatch.in", sc->at, name, subs,
                         (int)(sizeof subs / sizeof subs[0]));
   dpt_free(log);
   return rc;
@@ -118,16 +121,16 @@ static int write_aggregate_script(const scripts_t *sc) {
       {"PARTITION", sc->spec->res.partition}, {"ACCOUNT", sc->spec->res.account},
       {"LOG_PATTERN", log}, {"WORKDIR_SBATCH", sc->workdir}, {"DPT_BIN", sc->o->bin_dir},
       {"SKIPPED_CODE", code}};
-  int rc = write_script(sc->o, "aggregate.sbatch.in", sc->dir, "aggregate", subs,
+  int rc = write_script(sc->o, "aggregate.sbatch.in", sc->at, "aggregate", subs,
                         (int)(sizeof subs / sizeof subs[0]));
   dpt_free(log);
   return rc;
 }
 
-/* jobs/aN.sbatch per array and jobs/aggregate.sbatch. */
+/* jobs/aN.sbatch per array and jobs/aggregate.sbatch, written below at for dir. */
 static int write_scripts(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir,
-                         const sweep_write_opts_t *o) {
-  scripts_t sc = {spec, o, dir, sweep_sbatch_word(o->workdir, NULL), ""};
+                         const char *at, const sweep_write_opts_t *o) {
+  scripts_t sc = {spec, o, dir, at, sweep_sbatch_word(o->workdir, NULL), ""};
   snprintf(sc.logs, sizeof sc.logs, "%s/logs", dir);
   int rc = 0;
   for (int a = 0; rc == 0 && a < plan->narrays; a++)
@@ -135,7 +138,7 @@ static int write_scripts(const sweep_spec_t *spec, const sweep_plan_t *plan, con
   /* Scripts of arrays an earlier expansion had and this one has not. */
   for (int a = plan->narrays; rc == 0; a++) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/jobs/a%d.sbatch", dir, a);
+    snprintf(path, sizeof path, "%s/jobs/a%d.sbatch", at, a);
     if (unlink(path) != 0) break;
   }
   if (rc == 0) rc = write_aggregate_script(&sc);
@@ -154,7 +157,8 @@ static int check_target(const char *dir, const sweep_write_opts_t *o) {
   for (int i = 0; i < 3; i++)
     if (!sweep_script_safe(paths[i][1]))
       return dpt_fail("%s '%s': a path with a quote (' or \") or a control character (newline, "
-                      "tab) cannot be written into a job script; spaces, '#' and '%%' are fine",
+                      "tab) cannot be written into a job script, nor one with a backslash "
+                      "(sbatch drops it); spaces, '#' and '%%' are fine",
                       paths[i][0], paths[i][1]);
   snprintf(path, sizeof path, "%s/manifest.tsv", dir);
   int is_sweep = dpt_file_exists(path);
@@ -243,29 +247,76 @@ static int write_manifest(const sweep_spec_t *spec, const sweep_plan_t *plan, co
   return rc;
 }
 
-int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir,
-                const sweep_write_opts_t *o) {
+/* Everything of the sweep below at (the directory itself or its temporary twin), the
+ * scripts naming dir; the manifest, which makes it a sweep, last. */
+static int write_all(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir,
+                     const char *at, const sweep_write_opts_t *o) {
   char path[4200];
-  TRY(check_target(dir, o)); /* before anything is written */
   const char *subdirs[] = {"", "/tasks", "/jobs", "/logs"};
   for (int i = 0; i < 4; i++) {
-    snprintf(path, sizeof path, "%s%s", dir, subdirs[i]);
-    if (dpt_mkdirs(path) < 0) goto wrap;
+    snprintf(path, sizeof path, "%s%s", at, subdirs[i]);
+    TRY(dpt_mkdirs(path));
   }
-  snprintf(path, sizeof path, "%s/sweep.yaml", dir);
-  if (write_configs(plan, dir) < 0 ||
-      sweep_write_text(path, spec->text, SWEEP_RENAME_ONLY, 0) < 0 ||
-      write_scripts(spec, plan, dir, o) < 0 || write_arrays_tsv(spec, plan, dir) < 0)
-    goto wrap;
+  snprintf(path, sizeof path, "%s/sweep.yaml", at);
+  TRY(write_configs(plan, at));
+  TRY(sweep_write_text(path, spec->text, SWEEP_RENAME_ONLY, 0));
+  TRY(write_scripts(spec, plan, dir, at, o));
+  TRY(write_arrays_tsv(spec, plan, at));
   /* Everything above reaches the disk before the manifest that makes it a sweep. */
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  int fd = open(at, O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {
     syncfs(fd);
     close(fd);
   }
-  return write_manifest(spec, plan, dir);
-wrap:
-  return dpt_wrap("writing sweep %s", dir);
+  return write_manifest(spec, plan, at);
+fail:
+  return -1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+/* A new sweep is written into DIR/../.NAME.expand-XXXXXX (mkdtemp: created exclusively,
+ * unpredictable) and renamed onto DIR at the end: a failed expansion leaves nothing. */
+static int write_fresh(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir,
+                       const sweep_write_opts_t *o) {
+  char parent[4200], tmp[4300];
+  dpt_dirname(parent, sizeof parent, dir);
+  const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+  snprintf(tmp, sizeof tmp, "%s/.%s.expand-XXXXXX", parent, base);
+  TRY(dpt_mkdirs(parent));
+  if (!mkdtemp(tmp))
+    return dpt_fail("cannot create a directory next to %s: %s", dir, strerror(errno));
+  mode_t mask = umask(0);
+  umask(mask);
+  int rc = chmod(tmp, 0777 & ~mask) == 0 ? write_all(spec, plan, dir, tmp, o) : -1;
+  if (rc == 0 && rename(tmp, dir) != 0) /* onto nothing or an empty directory */
+    rc = dpt_fail("cannot rename %s to %s: %s", tmp, dir, strerror(errno));
+  if (rc < 0) {
+    nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return -1;
+  }
+  int fd = open(parent, O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+  return 0;
+fail:
+  return -1;
+}
+
+int sweep_write(const sweep_spec_t *spec, const sweep_plan_t *plan, const char *dir,
+                const sweep_write_opts_t *o) {
+  char path[4200];
+  TRY(check_target(dir, o)); /* before anything is written */
+  snprintf(path, sizeof path, "%s/manifest.tsv", dir);
+  /* --force over a sweep: in place (its finished runs stay), the manifest published last */
+  int rc = dpt_file_exists(path) ? write_all(spec, plan, dir, dir, o)
+                                  : write_fresh(spec, plan, dir, o);
+  return rc < 0 ? dpt_wrap("writing sweep %s", dir) : 0;
 fail:
   return -1;
 }

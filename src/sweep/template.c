@@ -56,8 +56,9 @@ int sweep_fill_template(const char *tpl_path, const sweep_subst_t *subs, int nsu
 }
 
 /* sbatch (22.05) splits a directive's arguments at blanks and ends the line at a '#',
- * except inside quotes, which it removes; it has no escapes, so a path goes in double
- * quotes and sweep_script_safe() refuses one that holds a quote. In --output, Slurm expands
+ * except inside quotes, which it removes; it has no escapes (it drops a backslash), so a
+ * path goes in double quotes and sweep_script_safe() refuses one that holds a quote or a
+ * backslash. In --output, Slurm expands
  * %-patterns: a literal '%' is written '%%' (--chdir takes it as it is). */
 char *sweep_sbatch_word(const char *path, const char *pattern) {
   strbuf_t b = {0};
@@ -72,9 +73,10 @@ char *sweep_sbatch_word(const char *path, const char *pattern) {
 }
 
 /* The job scripts quote paths in single quotes for the shell and in double quotes for
- * sbatch (sweep_sbatch_word), so quotes and control characters cannot be carried. */
+ * sbatch (sweep_sbatch_word), so quotes, backslashes (sbatch drops them: every task would
+ * die without a log) and control characters cannot be carried. */
 int sweep_script_safe(const char *path) {
   for (const char *p = path; *p; p++)
-    if (*p == '\'' || *p == '"' || (unsigned char)*p < 0x20 || *p == 0x7f) return 0;
+    if (*p == '\'' || *p == '"' || *p == '\\' || (unsigned char)*p < 0x20 || *p == 0x7f) return 0;
   return 1;
 }

@@ -13,8 +13,8 @@
 int sweep_write_text(const char *path, const char *text, sweep_publish_t how, int mode) {
   char tmp[4200];
   TRY(dpt_tmp_name(tmp, sizeof tmp, path));
-  FILE *f = fopen(tmp, "wb");
-  if (!f) return dpt_fail("cannot create %s: %s", tmp, strerror(errno));
+  FILE *f = dpt_fopen_tmp(tmp);
+  if (!f) return -1;
   size_t n = strlen(text);
   int bad = fwrite(text, 1, n, f) != n;
   bad |= fclose(f) != 0;
@@ -43,4 +43,12 @@ int sweep_split_tabs(char *line, char **f, int max) {
     p = t + 1;
   }
   return n;
+}
+
+int sweep_lock(const char *dir) {
+  int fd = -1;
+  if (dpt_lock_named(dir, ".sweep.lock", "dpt-sweep command (submit, resubmit, run-local or "
+                     "expand --force)", &fd) < 0)
+    return -1;
+  return fd;
 }

@@ -17,5 +17,9 @@ int sweep_write_text(const char *path, const char *text, sweep_publish_t how, in
 
 /* Splits line (modified) at tabs into at most max fields; returns how many. */
 int sweep_split_tabs(char *line, char **f, int max);
+/* Takes DIR/.sweep.lock for a subcommand that changes the sweep (submit, resubmit,
+ * run-local, expand --force): its descriptor (close it when done), or -1 when another
+ * holds it, naming that one. */
+int sweep_lock(const char *dir);
 
 #endif

@@ -199,7 +199,7 @@ static train_outcome_t train(const train_session_t *s, trainer_t *t, const dpt_c
   int rc = cfg->test_only ? trainer_test_only(t) : (int)trainer_run(t);
   if (rc == TRAIN_STOPPED) return stopped;
   if (rc == 0 && t->rank == 0 && cfg->output[0])
-    rc = csv_append_run(cfg->output, cfg, &t->state.info);
+    rc = csv_append_run(run_dir, cfg->output, cfg, &t->state.info);
   all_agree(&out, rc, CLI_ERR_RANK_LOCAL);
   return out;
 }
@@ -229,6 +229,7 @@ train_outcome_t train_session(const train_session_t *s) {
   if (all_agree(&out, lock_run_dir(run_dir, rank), CLI_ERR_RANK_LOCAL) < 0) return out;
   if (keep_finished_run(s, &cfg, run_dir, rank, &out) != 0) return out;
   agree_writer_id();
+  if (all_agree(&out, trainer_check_paths(&cfg, run_dir), CLI_ERR_SHARED) < 0) return out;
   dpt_dataset_t ds;
   if (all_agree(&out, load_data(&ds, &cfg), CLI_ERR_RANK_LOCAL) < 0) return out;
   if (stop_at_startup(s, "data loaded")) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "../core/fsutil.h"
 #include "../core/rng.h"
 #include "checkpoint.h"
 #include "method.h"
@@ -77,6 +78,19 @@ static void init_info(trainer_t *t) {
   info->num_workers = t->K;
   info->num_classes = t->ds->num_classes;
   info->class_hist = t->class_hist;
+}
+
+int trainer_check_paths(const dpt_config_t *cfg, const char *run_dir) {
+  char ckpt[4096], tmp[4400];
+  if (ckpt_path_for(cfg, run_dir, ckpt, sizeof ckpt) < 0 || dpt_tmp_name(tmp, sizeof tmp, ckpt) < 0)
+    return -1;
+  size_t n = strlen(tmp), over = n > TRAIN_MPI_NAME_MAX ? n - TRAIN_MPI_NAME_MAX : 0;
+  if (over)
+    return dpt_fail("%s: the checkpoint's temporary name (%s) is %zu characters; Open MPI's "
+                    "MPI-IO aborts on names longer than %d: shorten the run directory (or "
+                    "experiment.checkpoint_dir) by %zu characters", run_dir, tmp, n,
+                    TRAIN_MPI_NAME_MAX, over);
+  return 0;
 }
 
 int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,

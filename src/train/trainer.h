@@ -120,6 +120,14 @@ typedef struct {
   double ckpt_seconds;
 } trainer_t;
 
+/* The longest file name Open MPI 4.1's MPI-IO takes: its sharedfp/lockedfile component
+ * aborts ("buffer overflow detected") at the first checkpoint when MPI_File_open gets a
+ * longer one, on any number of ranks (measured with dpt-train: 244 bytes work, 245 abort;
+ * the name as given, relative or absolute). */
+#define TRAIN_MPI_NAME_MAX 244
+/* Fails, naming the limit, when the checkpoint's temporary name (after
+ * dpt_set_tmp_writer) is longer than TRAIN_MPI_NAME_MAX: checked at start-up. */
+int trainer_check_paths(const dpt_config_t *cfg, const char *run_dir);
 /* Sets up model, data split, shards, workers and state. Collective over comm. */
 int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
                  const char *run_dir, MPI_Comm comm);

@@ -227,3 +227,26 @@ epochs_lasting() {
   assert_output --partial "--max-array-size 5000 exceeds this cluster's MaxArraySize 1001"
   [ ! -e "$BATS_TEST_TMPDIR/big" ]
 }
+
+@test "sweep on Slurm: two submits at once submit each task once; the other is refused" {
+  cd "$BATS_TEST_TMPDIR"
+  d=$BATS_TEST_TMPDIR/sw
+  s=$(spec twice "grid: {model.epochs: [150], model.learning_rate: [0.01, 0.02]}" \
+    "resources: {ranks: 1, time: 5}")
+  "$BIN/dpt-sweep" expand "$s" -o "$d" >/dev/null
+  "$BIN/dpt-sweep" submit "$d" >one.out 2>&1 &
+  a=$!
+  "$BIN/dpt-sweep" submit "$d" >two.out 2>&1 &
+  b=$!
+  ra=0 rb=0
+  wait "$a" || ra=$?
+  wait "$b" || rb=$?
+  cat one.out two.out
+  # one submitted the array and the aggregation job; the other submitted nothing
+  [ $((ra + rb)) -eq 1 ]
+  grep -q "in use by another dpt-sweep command\|was already submitted" one.out two.out
+  [ "$(grep -c '^submitted a0' one.out two.out | awk -F: '{ s += $2 } END { print s }')" -eq 1 ]
+  [ "$(squeue -h -r -n t-a0 -o %i | wc -l)" -eq 2 ]
+  scancel --name=t-a0,t-aggregate
+  slurm_wait_idle 60
+}

@@ -128,9 +128,9 @@ metric() {
   first=$(metric train_loss r/run.h5 | sed -n 1p | tr -d ,)
   second=$(metric train_loss r/run.h5 | sed -n 2p | tr -d ,)
   awk -v a="$first" -v b="$second" 'BEGIN { exit !(b < a) }'
-  # the seed's results table: a header and one row
-  [ "$(wc -l < results.csv)" -eq 2 ]
-  head -n 1 results.csv | grep -q "model.epochs"
+  # the seed's results table, inside the run directory: a header and one row
+  [ "$(wc -l < r/results.csv)" -eq 2 ]
+  head -n 1 r/results.csv | grep -q "model.epochs"
   run h5dump -a /config r/run.h5
   assert_output --partial "epochs: 2"
 }

@@ -74,11 +74,22 @@ refused() {
 
 @test "hostile spec: replicates: 1000000000 is refused before anything is allocated" {
   ulimit -v 4000000 # 4 GB: the old code asked for 32 GB
-  refused "replicates: 1000000000; at most 1000000 tasks" "replicates: 1000000000"
-  refused "at most 1000000 (split the sweep)" \
-    "grid: {model.epochs: [$(seq -s, 1 1000001)]}"
-  refused "more than 1000000 combinations" \
+  refused "replicates: 1000000000; expected at most 1000 seeds" "replicates: 1000000000"
+  refused "has 100001 values; at most 100000 (split the sweep)" \
+    "grid: {model.epochs: [$(seq -s, 1 100001)]}"
+  refused "more than 100000 combinations" \
     "grid: {model.epochs: [$(seq -s, 1 1001)], experiment.seed: [$(seq -s, 1 1001)]}"
+}
+
+@test "hostile spec: replicates: 999999 and 1000 x 101 combinations are refused at once, writing nothing" {
+  # the old cap let 999999 replicates run expand past 5 minutes and 6.5 GB
+  ulimit -v 2000000
+  SECONDS=0
+  refused "replicates: 999999; expected at most 1000 seeds of each configuration (a sweep holds at most 100000 tasks)" \
+    "replicates: 999999"
+  refused "replicates: 1001; expected at most 1000" "replicates: 1001"
+  refused "more than 100000 combinations" "grid: {model.epochs: [$(seq -s, 1 101)]}" "replicates: 1000"
+  [ "$SECONDS" -lt 10 ]
 }
 
 @test "hostile plots: labels with backquotes, \$(...), system() and newlines are text, not commands" {

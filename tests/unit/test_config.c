@@ -222,17 +222,39 @@ TEST(config_round_trip) {
     round_trip(__LINE__, &c);
   }
   const char *odd[] = {"model.learning_rate=0.30000000000000004", "model.weight_decay=1e-300",
-                       "experiment.name=\"say \\\"hi\\\": #1\\n\"", "experiment.output=null.csv",
+                       "experiment.name=\"say \\\"hi\\\": #1\"", "experiment.output=null.csv",
                        "experiment.checkpoint_dir='~'", "data.sharding=classes:7",
                        "experiment.version=3", "experiment.seed=12345678901234567",
-                       "data.path=\"- x\"", "model.slowmo.enabled=false", "optim.eps=1e-12"};
+                       "data.path=\"- x\\n\"", "model.slowmo.enabled=false", "optim.eps=1e-12"};
   CHECK_OK(config_load(&c, SEED("dynamic"), odd, 11));
-  CHECK(!strcmp(c.exp_name, "say \"hi\": #1\n") && !strcmp(c.checkpoint_dir, "~"));
+  CHECK(!strcmp(c.exp_name, "say \"hi\": #1") && !strcmp(c.checkpoint_dir, "~"));
+  CHECK(!strcmp(c.data_path, "- x\n"));
   round_trip(__LINE__, &c);
   int n = 0;
   CHECK_OK(config_load(&c, SEED("distributed"), NULL, 0));
   config_each(&c, count_key, &n);
   CHECK(n == 64); /* every key but the ignored model.test */
+}
+
+/* experiment.name makes runs/NAME-vVERSION and experiment.output a table inside the run
+ * directory: neither may point anywhere else, and the message says what is allowed. */
+TEST(config_refuses_names_and_outputs_that_leave_the_run_directory) {
+  const char *ok = "experiment: {name: x}\n";
+  FAILS_WITH(ok, "experiment.name=../../x", "--set experiment.name=../../x: experiment.name",
+             "'../../x': expected a name without '/', '..' or control characters", NULL);
+  FAILS_WITH(ok, "experiment.name=a/b", "experiment.name", "'a/b'", NULL);
+  FAILS_WITH("experiment: {name: \"a\\x1b[2Jb\"}\n", NULL, "bad.yaml:1: experiment.name",
+             "'a?[2Jb'", NULL);
+  FAILS_WITH(ok, "experiment.output=/root/.bashrc", "experiment.output", "'/root/.bashrc': "
+             "expected a relative path ending in .csv, inside the run directory", NULL);
+  FAILS_WITH(ok, "experiment.output=~/.bashrc", "'~/.bashrc': expected a relative path", NULL, NULL);
+  FAILS_WITH(ok, "experiment.output=../up.csv", "'../up.csv'", "no '..'", NULL);
+  FAILS_WITH(ok, "experiment.output=a/../../b.csv", "'a/../../b.csv'", NULL, NULL);
+  FAILS_WITH(ok, "experiment.output=d/.csv", "'d/.csv'", NULL, NULL);
+  const char *fine[] = {"experiment.name=$(touch pwned)", "experiment.output=t/a..b.csv"};
+  dpt_config_t c;
+  CHECK_OK(config_load_string(&c, ok, "ok.yaml", fine, 2));
+  CHECK(!strcmp(c.exp_name, "$(touch pwned)") && !strcmp(c.output, "t/a..b.csv"));
 }
 
 /* The method name the aggregator's tables and the study tables group by, from configs

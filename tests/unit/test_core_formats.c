@@ -57,9 +57,21 @@ static char *csv(const char *s) {
   return buf;
 }
 
-TEST(core_csv_field_quotes_only_when_it_must) {
-  CHECK(!strcmp(csv("plain text"), "plain text"));
+/* Only plain numbers and identifiers go bare: a row can never carry $(...), a quote, a
+ * space or a formula unquoted. */
+TEST(core_csv_field_quotes_all_but_numbers_and_identifiers) {
+  CHECK(!strcmp(csv("plain text"), "\"plain text\""));
   CHECK(!strcmp(csv(""), ""));
+  CHECK(!strcmp(csv("$(touch pwned)"), "\"$(touch pwned)\""));
+  CHECK(!strcmp(csv("`id`"), "\"`id`\""));
+  CHECK(!strcmp(csv("data/x.h5"), "data/x.h5") && !strcmp(csv("a b.h5"), "\"a b.h5\""));
+  CHECK(!strcmp(csv("=1+2"), "\"=1+2\""));
+  CHECK(!strcmp(csv("inf"), "inf") && !strcmp(csv("nan"), "nan")); /* identifiers */
+  CHECK(!strcmp(csv("0x10"), "0x10")); /* a word: harmless */
+  CHECK(!strcmp(csv("@x"), "\"@x\"") && !strcmp(csv("+1x"), "\"+1x\""));
+  CHECK(!strcmp(csv("1e-3"), "1e-3") && !strcmp(csv("-0.5"), "-0.5") && !strcmp(csv("64"), "64"));
+  CHECK(!strcmp(csv("model.work.local_steps"), "model.work.local_steps"));
+  CHECK(!strcmp(csv("1-2"), "1-2") && !strcmp(csv("-x"), "\"-x\""));
   CHECK(!strcmp(csv("a,b"), "\"a,b\""));
   CHECK(!strcmp(csv("say \"hi\""), "\"say \"\"hi\"\"\""));
   CHECK(!strcmp(csv("two\nlines"), "\"two\nlines\""));

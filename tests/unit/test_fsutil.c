@@ -9,10 +9,15 @@
 #include "../../src/core/fsutil.h"
 #include "test.h"
 
-TEST(tmp_names_are_unique_per_writer) {
-  char host[256] = "", want[600], got[600];
+TEST(tmp_names_are_unique_per_writer_and_unpredictable) {
+  char host[256] = "", want[600], got[600], id[400];
   gethostname(host, sizeof host - 1);
-  snprintf(want, sizeof want, "d/run.h5.tmp.%s.%ld", host, (long)getpid());
+  /* HOST.PID and 32 random bits, the same for every name this process makes */
+  dpt_writer_id(id, sizeof id);
+  snprintf(want, sizeof want, "%s.%ld.", host, (long)getpid());
+  CHECK(strncmp(id, want, strlen(want)) == 0);
+  CHECK(strlen(id) == strlen(want) + 8 && strspn(id + strlen(want), "0123456789abcdef") == 8);
+  snprintf(want, sizeof want, "d/run.h5.tmp.%s", id);
   CHECK_OK(dpt_tmp_name(got, sizeof got, "d/run.h5"));
   CHECK(strcmp(got, want) == 0);
   /* ranks writing one file take rank 0's id */
@@ -23,6 +28,33 @@ TEST(tmp_names_are_unique_per_writer) {
   CHECK_OK(dpt_tmp_name(got, sizeof got, "d/run.h5"));
   CHECK(strcmp(got, want) == 0);
   CHECK_FAILS(dpt_tmp_name(got, 12, "d/run.h5"));
+}
+
+/* A link planted at a temporary name is replaced, never written through; a planted
+ * RUN_DIR/.lock link is refused and its target keeps its bytes. */
+TEST(temporaries_and_the_lock_never_follow_a_planted_link) {
+  char dir[] = "/tmp/dpt-test-plant-XXXXXX", victim[600], tmp[600], lock[600], got[16] = "";
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(victim, sizeof victim, "%s/victim", dir);
+  snprintf(tmp, sizeof tmp, "%s/run.h5.tmp.host.1", dir);
+  snprintf(lock, sizeof lock, "%s/.lock", dir);
+  FILE *v = fopen(victim, "w");
+  CHECK(v && fputs("precious", v) >= 0 && fclose(v) == 0);
+  CHECK(symlink(victim, tmp) == 0 && symlink(victim, lock) == 0);
+  CHECK_OK(dpt_write_tmp(tmp, "new", 3));
+  FILE *t = dpt_fopen_tmp(tmp); /* a stream over a fresh file, too */
+  CHECK(t != NULL);
+  if (t) fclose(t);
+  int fd = -1;
+  CHECK_FAILS(dpt_lock_dir(dir, &fd));
+  CHECK(strstr(dpt_errmsg(), ".lock: a symbolic link") != NULL);
+  v = fopen(victim, "r");
+  CHECK(v && fgets(got, sizeof got, v) && !strcmp(got, "precious"));
+  if (v) fclose(v);
+  unlink(tmp);
+  unlink(lock);
+  unlink(victim);
+  rmdir(dir);
 }
 
 TEST(lock_dir_refuses_a_second_holder_naming_the_first) {

@@ -182,7 +182,7 @@ TEST(sweep_refusals_name_the_problem) {
       {"set: &a {model: *a}\n", "set.model: YAML aliases (*a) are not allowed"},
       {"grid: {model.optimizer: [SGDM]}\nresources: {partition: \"a\\nb\"}\n",
        "resources.partition: a control character"},
-      {"replicates: 1000000000\n", "at most 1000000 tasks"},
+      {"replicates: 1000000000\n", "expected at most 1000 seeds"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     sweep_spec_t s;
