@@ -48,10 +48,19 @@ int dpt_read_fd(int fd, size_t max, char **text, size_t *len) {
 
 static int read_path(const char *path, size_t max, char **text, size_t *len, int missing_ok) {
   *text = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO that no writer holds would block for ever. Reads block
+   * again afterwards, so a pipe (`-c <(...)`) is read whole, and a planted FIFO with no
+   * writer reads as empty (end of file) instead of hanging. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (missing_ok && errno == ENOENT) return 1;
     return dpt_fail("%s: cannot open: %s", path, strerror(errno));
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+    int e = errno;
+    close(fd);
+    return dpt_fail("%s: cannot read: %s", path, strerror(e));
   }
   int rc = read_fd(fd, max, text, len), e = errno;
   close(fd);

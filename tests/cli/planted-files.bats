@@ -41,25 +41,25 @@ finished_run() {
 @test "a FIFO named run.h5 hangs no reader: aggregate, inspect, sweep status and complete refuse it" {
   mkdir -p f/r
   mkfifo f/r/run.h5
-  run timeout 20 "$BIN/dpt-inspect" f/r/run.h5
+  run timeout -k 5 20 "$BIN/dpt-inspect" f/r/run.h5
   assert_failure 1
   assert_output --partial "f/r/run.h5: not a regular file (a FIFO)"
-  run timeout 20 "$BIN/dpt-inspect" --check f/r/run.h5
+  run timeout -k 5 20 "$BIN/dpt-inspect" --check f/r/run.h5
   assert_failure 1
   assert_output --partial "not a regular file (a FIFO)"
-  run timeout 20 "$BIN/dpt-aggregate" f
+  run timeout -k 5 20 "$BIN/dpt-aggregate" f
   [ "$status" -ne 124 ]
   assert_output --partial "f/r/run.h5: not a regular file (a FIFO)"
-  run timeout 20 "$BIN/dpt-sweep" complete f/r
+  run timeout -k 5 20 "$BIN/dpt-sweep" complete f/r
   assert_failure 1
   # a sweep whose task's run.h5 is a FIFO
   printf 'name: s\nbase:\n  model: {name: LeNet5, epochs: 1}\ngrid: {model.learning_rate: [0.01]}\n' >s.yaml
   "$BIN/dpt-sweep" expand s.yaml -o sw >/dev/null
   task=$(awk -F'\t' '$1 == 0 { print $6 }' sw/manifest.tsv)
   mkfifo "sw/$task/run.h5"
-  run timeout 20 "$BIN/dpt-sweep" status sw
+  run timeout -k 5 20 "$BIN/dpt-sweep" status sw
   [ "$status" -ne 124 ]
-  run timeout 20 "$BIN/dpt-sweep" complete "sw/$task"
+  run timeout -k 5 20 "$BIN/dpt-sweep" complete "sw/$task"
   assert_failure 1
 }
 
@@ -144,4 +144,21 @@ finished_run() {
   run timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 "$BIN/dpt-train" "${TRAIN[@]}" --set experiment.output= --run-dir "$fits"
   assert_success
   [ -f "$fits/checkpoint.h5" ]
+}
+
+@test "a FIFO given as the config or a sweep spec hangs nothing (no writer: read as empty); a pipe still works" {
+  mkfifo cfg.yaml
+  # An empty config is every default: --check-config prints it.
+  run timeout -k 5 20 "$BIN/dpt-train" -c cfg.yaml --data "$DATA" --check-config
+  [ "$status" -ne 124 ]
+  assert_success
+  assert_output --partial "name: run"
+  run timeout -k 5 20 "$BIN/dpt-sweep" expand cfg.yaml -o sw
+  [ "$status" -ne 124 ]
+  assert_failure
+  [ ! -e sw ]
+  run timeout -k 5 20 bash -c '"$0" -c <(sed s/epochs:.*/epochs:\ 7/ "$1") --data "$2" --check-config' \
+    "$BIN/dpt-train" "$DPT_ROOT/tests/fixtures/seed/centralized.yaml" "$DATA"
+  assert_success
+  assert_output --partial "epochs: 7"
 }
