@@ -113,6 +113,9 @@ void config_each(const dpt_config_t *cfg,
  * front when model.work.local_from_epoch > 0 and the workers' optimizer in brackets
  * when it is not the method's own ("LocalSGD (LAMB)"). */
 void config_method_name(const dpt_config_t *cfg, char *buf, size_t cap);
+/* The method named `name` (config_method_name's) with the optimizer it steps when the
+ * name leaves it out, for the start-up line: "centralized AdamW", "DiLoCo". */
+void config_method_label(const dpt_config_t *cfg, const char *name, char *buf, size_t cap);
 /* Markdown table of every key: key, type, default, meaning (docs/config.md, make docs). */
 void config_print_reference(void);
 

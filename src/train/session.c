@@ -179,13 +179,14 @@ static int set_up(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds
 }
 
 static void print_banner(const trainer_t *t, const dpt_config_t *cfg, const char *run_dir) {
+  char method[96];
+  config_method_label(cfg, t->state.info.method, method, sizeof method);
   if (t->rank == 0)
     printf("dpt-train: %s on %s (%lld train, %lld val, %lld test images, %d classes), "
-           "%zu parameters, %s%s%s, %d epochs, batch %d, %d rank(s) -> %s\n",
+           "%zu parameters, %s, %d epochs, batch %d, %d rank(s) -> %s\n",
            nn_model_name(cfg->model), t->ds->name, (long long)t->ntrain,
            (long long)t->nval, (long long)t->ntest, t->ds->num_classes, t->model.nparams,
-           t->state.info.method, cfg->num_workers ? "" : " ",
-           cfg->num_workers ? "" : opt_name(cfg->optimizer), cfg->epochs, cfg->batch_size, t->nranks, run_dir);
+           method, cfg->epochs, cfg->batch_size, t->nranks, run_dir);
   fflush(stdout); /* the start-up line tells a log's reader that training begins */
 }
 
