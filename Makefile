@@ -34,7 +34,7 @@ $(shell mkdir -p $(BUILD); echo '$(GIT_DESCRIBE)' | cmp -s - $(VERSION_STAMP) 2>
         echo '$(GIT_DESCRIBE)' > $(VERSION_STAMP))
 $(BUILD)/h5/h5util.o $(BUILD)/core/cli.o: $(VERSION_STAMP)
 
-.PHONY: all deps test check headers demo bench clean help
+.PHONY: all deps test check headers demo bench docs clean help
 all: $(BINS) $(BUILD)/unit-tests $(BUILD)/h5craft $(BUILD)/failwrite.so
 
 help:
@@ -45,6 +45,7 @@ help:
 	@echo "make demo     install deps, import Fashion-MNIST, train LeNet-5, print results"
 	@echo "make bench    training-step and sgemm throughput"
 	@echo "make reproduce  the studies on Fashion-MNIST -> results/fashion-mnist/REPORT.md (QUICK=1: minutes)"
+	@echo "make docs     regenerate docs/config.md from the key table (dpt-train --config-reference)"
 	@echo "variables     ARCH=-march=native (this CPU only), WERROR=1 (warnings stop the build),"
 	@echo "              DPT_KERNEL=scalar|avx2|avx512 at run time forces a kernel path"
 
@@ -155,6 +156,11 @@ QUICK ?= 0
 reproduce: deps
 	@$(MAKE) --no-print-directory all
 	@QUICK=$(QUICK) bash env/reproduce.sh
+
+# docs/config.md is generated from the key table (env/config-doc.sh); tests/cli/newcomer.bats
+# fails when the committed page differs.
+docs: bin/dpt-train
+	bash env/config-doc.sh bin/dpt-train > docs/config.md.tmp && mv docs/config.md.tmp docs/config.md
 
 clean:
 	rm -rf build build-san bin

@@ -20,7 +20,11 @@ int agg_fixture_write(const char *path, const agg_fixture_t *fx) {
     return dpt_wrap("fixture config");
   run_info_t info;
   run_info_init(&info, 1);
-  snprintf(info.status, sizeof info.status, "%s", fx->status ? fx->status : "complete");
+  info.status = fx->status ? run_status_parse(fx->status) : RUN_STATUS_COMPLETE;
+  if (info.status == RUN_STATUS_NONE || info.status == RUN_STATUS_OTHER)
+    return dpt_fail("fixture status '%s': expected running, complete or interrupted",
+                    fx->status);
+  config_method_name(&cfg, info.method, sizeof info.method);
   h5_iso_time(info.end_time, sizeof info.end_time);
   run_metrics_t m = {0};
   double best = -1;

@@ -48,11 +48,7 @@ static void take_runfile(agg_run_t *run, runfile_t *f) {
   run->test_acc_best = in->test_acc_best;
   run_metrics_free(&f->metrics);
   run->file = *f;
-  const dpt_config_t *cfg = runfile_typed_config(&run->file);
-  if (cfg)
-    config_method_name(cfg, run->method, sizeof run->method);
-  else
-    snprintf(run->method, sizeof run->method, "?");
+  snprintf(run->method, sizeof run->method, "%s", runfile_method(&run->file));
   if (run->file.config_yaml) sweep_hash(run->file.config_yaml, run->hash);
 }
 
@@ -140,14 +136,14 @@ void agg_runset_collect(agg_runset_t *set, const char *const *paths, int npaths,
     agg_run_t run;
     if (agg_run_read(files.v[i], &run) < 0) {
       add_skip(set, files.v[i], dpt_errmsg());
-    } else if (run.file.status != RUN_STATUS_COMPLETE && !include_unfinished) {
+    } else if (run.file.info.status != RUN_STATUS_COMPLETE && !include_unfinished) {
       char reason[96];
       snprintf(reason, sizeof reason, "%s, %lld epoch%s recorded (--include-unfinished counts it)",
-               run.file.info.status, (long long)run.n, run.n == 1 ? "" : "s");
+               run.file.status_word, (long long)run.n, run.n == 1 ? "" : "s");
       add_skip(set, files.v[i], reason);
       agg_run_free(&run);
     } else {
-      if (run.file.status != RUN_STATUS_COMPLETE) set->nunfinished++;
+      if (run.file.info.status != RUN_STATUS_COMPLETE) set->nunfinished++;
       if (set->nruns == set->capruns) {
         set->capruns = set->capruns ? 2 * set->capruns : 64;
         set->runs = dpt_realloc(set->runs, sizeof(agg_run_t) * (size_t)set->capruns);

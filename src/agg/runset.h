@@ -20,8 +20,8 @@ typedef struct {
   double best_val_acc, wall_time;
   int has_test;             /* test_* below were in the file */
   double test_loss_last, test_acc_last, test_loss_best, test_acc_best;
-  /* The key "method": config_method_name of the typed config; "?" for a run whose
-   * config does not load (it is still listed). */
+  /* The key "method": the run file's method name (runfile_method); "?" for an older run
+   * whose config does not load (it is still listed). */
   char method[64];
   /* The key "hash": the hash of the run's config YAML (sweep_hash), which names a sweep
    * task's directory; "" without the YAML. */

@@ -110,7 +110,7 @@ double agg_field_value(const agg_run_t *r, int field, double target) {
 
 const char *agg_key_text(const agg_run_t *r, const char *key) {
   if (!strcmp(key, "run")) return r->dir;
-  if (!strcmp(key, "status")) return r->file.info.status;
+  if (!strcmp(key, "status")) return r->file.status_word;
   if (!strcmp(key, "method")) return r->method;
   if (!strcmp(key, "hash")) return r->hash;
   return agg_run_config(r, key);

@@ -2,7 +2,7 @@
  * `experiment:`) extended with `optim:`, `data:`, `checkpoint:` and `train:` sections.
  *
  * One table of keys (config_keys.c) drives parsing, defaults, validation, the resolved YAML
- * that run.h5 stores, and the README's reference. Every error names the file, line,
+ * that run.h5 stores, and the reference docs/config.md. Every error names the file, line,
  * key, the value found and the form expected. */
 #ifndef DPT_CONFIG_H
 #define DPT_CONFIG_H
@@ -107,12 +107,16 @@ char *config_to_yaml(const dpt_config_t *cfg);
  * CSV row: the YAML scalar without quotes. Calls fn once per key in table order. */
 void config_each(const dpt_config_t *cfg,
                  void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
-/* The training method, for tables and summaries: "centralized", "LocalSGD", "SlowMo",
+/* The training method, named once by the trainer and recorded in run.h5 (/provenance
+ * method), which the banner, the summaries and tables show: "centralized", "LocalSGD", "SlowMo",
  * "DiLoCo" (AdamW workers, outer Nesterov), "LocalSGD+Nesterov", with "post-local " in
  * front when model.work.local_from_epoch > 0 and the workers' optimizer in brackets
  * when it is not the method's own ("LocalSGD (LAMB)"). */
 void config_method_name(const dpt_config_t *cfg, char *buf, size_t cap);
-/* Markdown table of every key: key, type, default, meaning (for the README). */
+/* The method named `name` (config_method_name's) with the optimizer it steps when the
+ * name leaves it out, for the start-up line: "centralized AdamW", "DiLoCo". */
+void config_method_label(const dpt_config_t *cfg, const char *name, char *buf, size_t cap);
+/* Markdown table of every key: key, type, default, meaning (docs/config.md, make docs). */
 void config_print_reference(void);
 
 #endif

@@ -208,20 +208,6 @@ int cfg_is_null(const char *s) {
   return !*s || !strcmp(s, "~") || !strcasecmp(s, "null") || !strcmp(s, "None");
 }
 
-/* data.sharding's text into its scheme; -1 when it is none of the forms. */
-static int parse_sharding(const char *s, shard_scheme_t *out) {
-  long long c;
-  double a;
-  memset(out, 0, sizeof *out);
-  if (!strcmp(s, "iid")) return out->kind = SHARD_IID, 0;
-  if (!strcmp(s, "random")) return out->kind = SHARD_RANDOM, 0;
-  if (!strncmp(s, "classes:", 8) && !parse_ll(s + 8, &c) && c >= 1 && c <= INT_MAX)
-    return out->kind = SHARD_CLASSES, out->classes = (int)c, 0;
-  if (!strncmp(s, "dirichlet:", 10) && !parse_double(s + 10, &a) && a > 0)
-    return out->kind = SHARD_DIRICHLET, out->alpha = a, 0;
-  return -1;
-}
-
 static int store_string(char *field, size_t cap, const char *s) {
   size_t n = strlen(s);
   if (n >= cap) return dpt_fail("longer than %zu characters", cap - 1);
@@ -281,7 +267,7 @@ int cfg_key_set(dpt_config_t *cfg, const cfg_key_t *k, const char *text, int pla
     *(int *)field = idx;
     return 0;
   case T_SHARDING:
-    if (parse_sharding(text, (shard_scheme_t *)field) < 0) break;
+    if (shard_scheme_parse(text, (shard_scheme_t *)field) < 0) break;
     return 0;
   case T_STR:
   case T_PATH:
@@ -350,7 +336,7 @@ const char *cfg_key_expected(const cfg_key_t *k, char *buf, size_t cap) {
   case T_BOOL: s = k->autoable ? "true, false or auto" : "true or false"; break;
   case T_STR: s = "a string"; break;
   case T_PATH: s = "a path"; break;
-  case T_SHARDING: s = "iid, random, classes:C (C >= 1) or dirichlet:A (A > 0)"; break;
+  case T_SHARDING: s = SHARD_SCHEME_FORMS; break;
   case T_IGNORED: break;
   case T_ENUM:
   case T_ENUM_ID: {

@@ -21,3 +21,10 @@ void config_method_name(const dpt_config_t *cfg, char *buf, size_t cap) {
   if (inner != own && n >= 0 && (size_t)n < cap)
     snprintf(buf + n, cap - (size_t)n, " (%s)", opt_name(inner));
 }
+
+void config_method_label(const dpt_config_t *cfg, const char *name, char *buf, size_t cap) {
+  if (cfg->num_workers == 0)
+    snprintf(buf, cap, "%s %s", name, opt_name(cfg->optimizer));
+  else
+    snprintf(buf, cap, "%s", name);
+}

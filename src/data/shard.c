@@ -1,6 +1,9 @@
 /* shard.c - the sharding schemes of shard.h. */
 #include "shard.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +107,24 @@ static void dirichlet(const int64_t *start, int64_t n, int ncls, double alpha, i
   dpt_free(next);
   dpt_free(q);
   dpt_free(lq);
+}
+
+int shard_scheme_parse(const char *s, shard_scheme_t *out) {
+  memset(out, 0, sizeof *out);
+  if (!strcmp(s, "iid")) return out->kind = SHARD_IID, 0;
+  if (!strcmp(s, "random")) return out->kind = SHARD_RANDOM, 0;
+  char *end;
+  if (!strncmp(s, "classes:", 8) && s[8] && !isspace((unsigned char)s[8])) {
+    errno = 0;
+    long long c = strtoll(s + 8, &end, 10);
+    if (!*end && !errno && c >= 1 && c <= INT_MAX)
+      return out->kind = SHARD_CLASSES, out->classes = (int)c, 0;
+  }
+  if (!strncmp(s, "dirichlet:", 10) && s[10] && !isspace((unsigned char)s[10])) {
+    double a = strtod(s + 10, &end);
+    if (!*end && isfinite(a) && a > 0) return out->kind = SHARD_DIRICHLET, out->alpha = a, 0;
+  }
+  return -1;
 }
 
 void shard_scheme_text(const shard_scheme_t *s, char *buf, size_t cap) {

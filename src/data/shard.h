@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* data.sharding, parsed by config/: the scheme and its parameter. */
+/* data.sharding: the scheme and its parameter. */
 typedef enum { SHARD_IID, SHARD_RANDOM, SHARD_CLASSES, SHARD_DIRICHLET } shard_kind_t;
 typedef struct {
   shard_kind_t kind;
@@ -22,6 +22,11 @@ typedef struct {
   double alpha;     /* dirichlet:A */
 } shard_scheme_t;
 
+/* What shard_scheme_parse accepts, for an error message. */
+#define SHARD_SCHEME_FORMS "iid, random, classes:C (C >= 1) or dirichlet:A (A > 0)"
+/* data.sharding's text into its scheme (the config layer calls it); -1 when it is none
+ * of the forms. */
+int shard_scheme_parse(const char *s, shard_scheme_t *out);
 /* The scheme as data.sharding spells it ("classes:3"; A as the shortest %g that reads
  * back to the same double). */
 void shard_scheme_text(const shard_scheme_t *s, char *buf, size_t cap);

@@ -92,10 +92,10 @@ static double last(const runfile_t *r, run_metric_t c) {
              : NAN;
 }
 
-static void run_setup(FILE *out, const runfile_t *r) {
+static void run_setup(FILE *out, runfile_t *r) {
   const run_info_t *in = &r->info;
   fprintf(out, "  %-11s %s v%s, status %s\n", "experiment", cfg(r, "experiment.name"),
-          cfg(r, "experiment.version"), r->status != RUN_STATUS_NONE ? in->status : "?");
+          cfg(r, "experiment.version"), in->status != RUN_STATUS_NONE ? r->status_word : "?");
   fprintf(out, "  %-11s %s, %s, lr %s, batch %s, %s, weight decay %s\n", "model",
           cfg(r, "model.name"), cfg(r, "model.optimizer"), cfg(r, "model.learning_rate"),
           cfg(r, "model.batch_size"), cfg(r, "model.scheduler"), cfg(r, "model.weight_decay"));
@@ -105,9 +105,9 @@ static void run_setup(FILE *out, const runfile_t *r) {
     fprintf(out, "  %-11s K = 0 (centralized: one model, gradients reduced every step)\n",
             "workers");
   else
-    fprintf(out, "  %-11s K = %s LocalSGD workers, H = %s local steps, worker batch %s%s\n",
-            "workers", cfg(r, "model.num_workers"), cfg(r, "model.work.local_steps"),
-            cfg(r, "model.work.batch_size"), c && c->slowmo_enabled ? ", SlowMo" : "");
+    fprintf(out, "  %-11s K = %s %s workers, H = %s local steps, worker batch %s\n",
+            "workers", cfg(r, "model.num_workers"), runfile_method(r),
+            cfg(r, "model.work.local_steps"), cfg(r, "model.work.batch_size"));
   fprintf(out, "  %-11s %s:", "data", cfg(r, "data.path"));
   const int64_t sizes[] = {in->train_images, in->val_images, in->test_images};
   const char *splits[] = {"train", "val", "test"};
@@ -139,7 +139,7 @@ static void run_progress(FILE *out, const runfile_t *r) {
     fprintf(out, "  %-11s last model loss %.4f acc %.4f; best model loss %.4f acc %.4f\n",
             "test", in->test_loss_last, in->test_acc_last, in->test_loss_best,
             in->test_acc_best);
-  else if (r->status == RUN_STATUS_COMPLETE)
+  else if (in->status == RUN_STATUS_COMPLETE)
     fprintf(out, "  %-11s ? (/results unreadable or out of range: see dpt-aggregate)\n",
             "test");
   else

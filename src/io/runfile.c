@@ -156,6 +156,13 @@ void run_metrics_free(run_metrics_t *m) {
 
 const char *const run_status_names[] = {"", "running", "complete", "interrupted", NULL};
 
+run_status_t run_status_parse(const char *word) {
+  if (!*word) return RUN_STATUS_NONE;
+  for (int s = RUN_STATUS_RUNNING; s < RUN_STATUS_OTHER; s++)
+    if (!strcmp(word, run_status_names[s])) return (run_status_t)s;
+  return RUN_STATUS_OTHER;
+}
+
 static void copy_env(char *dst, size_t cap, const char *name) {
   const char *v = getenv(name);
   snprintf(dst, cap, "%s", v ? v : "");
@@ -163,7 +170,7 @@ static void copy_env(char *dst, size_t cap, const char *name) {
 
 void run_info_init(run_info_t *info, int64_t mpi_ranks) {
   memset(info, 0, sizeof *info);
-  snprintf(info->status, sizeof info->status, "running");
+  info->status = RUN_STATUS_RUNNING;
   if (gethostname(info->hostname, sizeof info->hostname - 1) != 0)
     snprintf(info->hostname, sizeof info->hostname, "unknown");
   h5_iso_time(info->start_time, sizeof info->start_time);
@@ -205,7 +212,12 @@ int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *i
   hid_t file = h5_create_tmp(path, tmp, sizeof tmp, RUN_SCHEMA, RUN_SCHEMA_VERSION,
                              "dpt-train", H5P_DEFAULT);
   if (file < 0) return -1;
-  if (h5_attr_str(file, "status", info->status) < 0 || runfile_config_write(file, cfg) < 0 ||
+  if (info->status <= RUN_STATUS_NONE || info->status >= RUN_STATUS_OTHER) {
+    h5_abandon(file, tmp);
+    return dpt_fail("%s: no status to write (%d)", path, (int)info->status);
+  }
+  if (h5_attr_str(file, "status", run_status_names[info->status]) < 0 ||
+      runfile_config_write(file, cfg) < 0 ||
       runfile_info_write(file, info) < 0 || write_metrics(file, m) < 0 ||
       write_workers(file, info) < 0 ||
       /* Written last: readers trust only a file that has it. */

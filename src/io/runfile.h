@@ -68,22 +68,29 @@ int run_metrics_check(const run_metrics_t *m);
  * allocates any; bit c of has_metric says column c was there. Values are not checked. */
 int runfile_read_metrics(hid_t group, run_metrics_t *m, uint32_t *has_metric);
 
-/* The root attribute `status`, parsed once by runfile_read (run_status_names[] spells
- * the known words, in this order). */
+/* The root attribute `status`: the one vocabulary of a run's state. The trainer sets it,
+ * runfile_write spells it (run_status_names[] holds the words, in this order) and
+ * runfile_read parses it once; the sweep's task states and the aggregator read it. */
 typedef enum {
   RUN_STATUS_NONE,      /* absent or unreadable */
   RUN_STATUS_RUNNING, RUN_STATUS_COMPLETE, RUN_STATUS_INTERRUPTED,
   RUN_STATUS_OTHER      /* a word this dpt does not know */
 } run_status_t;
 extern const char *const run_status_names[];
+/* The status a word spells: RUN_STATUS_NONE for "", RUN_STATUS_OTHER for an unknown one. */
+run_status_t run_status_parse(const char *word);
 
 typedef struct {
-  char status[16];      /* running | complete | interrupted: the word written */
+  run_status_t status;  /* written: running, complete or interrupted */
   char hostname[256];
   char start_time[32], end_time[32];
   int64_t mpi_ranks, blas_threads;
   char slurm_job_id[32], slurm_array_job_id[32], slurm_array_task_id[32];
   int64_t train_images, val_images, test_images;
+  /* the training method (config_method_name: "centralized", "LocalSGD", "DiLoCo", ...),
+   * computed once by its writer; absent ("") in files written before it was recorded:
+   * runfile_method computes it from the config then */
+  char method[64];
   /* the crc32 of the data trained and tested on (dpt_split_t's); absent (0) in files
    * written before they were recorded */
   int64_t train_images_crc32, train_labels_crc32, test_images_crc32, test_labels_crc32;
@@ -116,7 +123,7 @@ int run_metrics_each(run_metrics_t *m,
                      int (*fn)(void *ctx, const char *name, const char *units, int is_int,
                                void *column),
                      void *ctx);
-/* Fills hostname, ranks, start time and Slurm ids from the environment. */
+/* Fills hostname, ranks, start time and Slurm ids from the environment; status running. */
 void run_info_init(run_info_t *info, int64_t mpi_ranks);
 
 /* How /config stores a key (the key table's type): I64LE, U64LE (the seed), F64LE, the
@@ -165,8 +172,8 @@ typedef struct {
    * another version with keys this dpt does not know). */
   dpt_config_t config;
   int config_tried;          /* runfile_typed_config ran */
-  run_status_t status;       /* info.status parsed */
-  run_info_t info;           /* status, /provenance, /results; class_hist stays NULL */
+  char status_word[16];      /* the status as written, for messages ("" when absent) */
+  run_info_t info;           /* status parsed, /provenance, /results; class_hist stays NULL */
   run_metrics_t metrics;     /* /metrics; a column the file lacks is all zeros */
   uint32_t has_metric;       /* bit c: the file holds column c (run_metric_t) */
   unsigned has;              /* RUNFILE_HAS_* */
@@ -187,6 +194,9 @@ int runfile_read_partial(const char *path, runfile_t *out);
  * file has no /config or neither the YAML nor the values load. Never fails. */
 const dpt_config_t *runfile_typed_config(runfile_t *r);
 void runfile_free(runfile_t *r);
+/* The run's method name: /provenance method, or for a file without it config_method_name
+ * of its typed config, or "?" when that does not load (then kept in r->info.method). */
+const char *runfile_method(runfile_t *r);
 /* The /config value of a dotted key as config text, or NULL when the file has none. */
 const char *runfile_config(const runfile_t *r, const char *key);
 

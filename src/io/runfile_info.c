@@ -13,17 +13,20 @@
 typedef enum { A_STR, A_I64, A_F64 } attr_type_t;
 
 /* A part is written and read whole: REQUIRED fails the read when any attribute is
- * missing; DATA, TEST, CRC and WORKERS are read when their first attribute exists (the
+ * missing; METHOD, DATA, TEST, CRC and WORKERS are read when their first attribute exists (the
  * test results then must all be there; the others are dropped quietly). */
-typedef enum { P_PROVENANCE, P_DATA, P_RESULTS, P_WORKERS, P_TEST, P_CRC } part_t;
+typedef enum {
+  P_PROVENANCE, P_METHOD, P_DATA, P_RESULTS, P_WORKERS, P_TEST, P_CRC
+} part_t;
 
 static const struct {
   const char *group;
-  unsigned has;  /* RUNFILE_HAS_* the part sets; 0: info.has_test says it */
+  unsigned has;  /* RUNFILE_HAS_* the part sets; 0: a field of info says it */
   int if_test;   /* written only with the test results */
   int lenient;   /* absent or unreadable leaves it out, never a failure */
 } parts[] = {
     [P_PROVENANCE] = {"provenance", RUNFILE_HAS_PROVENANCE, 0, 0},
+    [P_METHOD] = {"provenance", 0, 0, 1}, /* info.method "" says it is absent */
     [P_DATA] = {"provenance", RUNFILE_HAS_DATA_CRC, 0, 1},
     [P_RESULTS] = {"results", RUNFILE_HAS_RESULTS, 0, 0},
     [P_WORKERS] = {"results", RUNFILE_HAS_WORKERS, 0, 1},
@@ -49,6 +52,7 @@ static const attr_t attrs[] = {
     A(P_PROVENANCE, slurm_array_job_id, A_STR), A(P_PROVENANCE, slurm_array_task_id, A_STR),
     A(P_PROVENANCE, train_images, A_I64), A(P_PROVENANCE, val_images, A_I64),
     A(P_PROVENANCE, test_images, A_I64),
+    A(P_METHOD, method, A_STR),
     A(P_DATA, train_images_crc32, A_I64), A(P_DATA, train_labels_crc32, A_I64),
     A(P_DATA, test_images_crc32, A_I64), A(P_DATA, test_labels_crc32, A_I64),
     A(P_RESULTS, epochs_run, A_I64), A(P_RESULTS, best_epoch, A_I64),

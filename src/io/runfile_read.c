@@ -108,14 +108,6 @@ static void load_typed_config(runfile_t *r) {
   dpt_free(sets);
 }
 
-/* The status word as run_status_t. */
-static run_status_t status_of(const char *word) {
-  if (!*word) return RUN_STATUS_NONE;
-  for (int s = RUN_STATUS_RUNNING; s < RUN_STATUS_OTHER; s++)
-    if (!strcmp(word, run_status_names[s])) return (run_status_t)s;
-  return RUN_STATUS_OTHER;
-}
-
 static int read_provenance(hid_t file, runfile_t *r) {
   return runfile_info_read(file, "provenance", r);
 }
@@ -199,7 +191,7 @@ static int read_file(const char *path, runfile_t *r, int strict) {
   int rc = 0;
   if (strict && !r->complete) {
     rc = dpt_fail("no completeness mark: written by a writer that died, not trusted");
-  } else if (str_into(file, "status", r->info.status, sizeof r->info.status) < 0 && strict) {
+  } else if (str_into(file, "status", r->status_word, sizeof r->status_word) < 0 && strict) {
     rc = -1;
   } else {
     /* Strict: the first part that fails fails the read. Partial: each is read alone. */
@@ -212,7 +204,7 @@ static int read_file(const char *path, runfile_t *r, int strict) {
     }
   }
   H5Fclose(file);
-  r->status = status_of(r->info.status);
+  r->info.status = run_status_parse(r->status_word);
   if (rc < 0) {
     dpt_wrap("%s", path);
     runfile_free(r);
@@ -226,6 +218,14 @@ const dpt_config_t *runfile_typed_config(runfile_t *r) {
   if (!r->config_tried && (r->has & RUNFILE_HAS_CONFIG)) load_typed_config(r);
   r->config_tried = 1;
   return r->has & RUNFILE_HAS_TYPED_CONFIG ? &r->config : NULL;
+}
+
+const char *runfile_method(runfile_t *r) {
+  if (r->info.method[0]) return r->info.method;
+  const dpt_config_t *cfg = runfile_typed_config(r);
+  if (cfg) config_method_name(cfg, r->info.method, sizeof r->info.method);
+  else snprintf(r->info.method, sizeof r->info.method, "?");
+  return r->info.method;
 }
 
 int runfile_read_partial(const char *path, runfile_t *out) { return read_file(path, out, 0); }

@@ -20,7 +20,7 @@
 
 #define SWEEP_EVAL_COST (1.0 / 3.0)
 /* Training images/s per core when no throughput file is found: the step of the seed's
- * LeNet variant on 3x32x32 inputs on the 2-core reference machine (README, Performance). */
+ * LeNet variant on 3x32x32 inputs on the 2-core reference machine (docs/performance.md). */
 #define SWEEP_DEFAULT_IMAGES_PER_S 3000.0
 
 typedef struct {

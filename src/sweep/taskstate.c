@@ -16,36 +16,28 @@
 const char *const sweep_state_names[TASK_NSTATES] = {
     "done", "running", "pending", "interrupted", "failed", "never started"};
 
-/* The task's view of a run file's status. */
-static sweep_run_t run_of(run_status_t status) {
-  static const sweep_run_t runs[] = {
-      [RUN_STATUS_NONE] = SWEEP_RUN_DAMAGED, [RUN_STATUS_RUNNING] = SWEEP_RUN_RUNNING,
-      [RUN_STATUS_COMPLETE] = SWEEP_RUN_COMPLETE,
-      [RUN_STATUS_INTERRUPTED] = SWEEP_RUN_INTERRUPTED, [RUN_STATUS_OTHER] = SWEEP_RUN_OTHER};
-  return runs[status];
-}
-
-static void set_run(sweep_task_files_t *f, sweep_run_t run, const char *text) {
+static void set_run(sweep_task_files_t *f, run_status_t run, const char *text) {
   f->run = run;
   snprintf(f->run_status, sizeof f->run_status, "%s", text);
 }
 
 void sweep_run_file(const char *path, sweep_task_files_t *f) {
-  set_run(f, SWEEP_RUN_NONE, "");
+  set_run(f, RUN_STATUS_NONE, "");
   f->has_results = 0;
-  if (!dpt_file_exists(path)) return;
+  f->has_run_file = dpt_file_exists(path);
+  if (!f->has_run_file) return;
   runfile_t r;
   if (runfile_read_partial(path, &r) < 0) {
-    set_run(f, SWEEP_RUN_DAMAGED, "damaged");
+    set_run(f, RUN_STATUS_NONE, "damaged");
     dpt_clear_error();
     return;
   }
   /* A run file without a readable status says nothing; one complete without its
    * completeness mark is not trusted as done. */
-  sweep_run_t run = run_of(r.status);
-  int results = run != SWEEP_RUN_DAMAGED && (r.has & RUNFILE_HAS_RESULTS);
-  if (run == SWEEP_RUN_COMPLETE && !r.complete) run = SWEEP_RUN_DAMAGED;
-  set_run(f, run, run == SWEEP_RUN_DAMAGED ? "damaged" : r.info.status);
+  run_status_t run = r.info.status;
+  int results = run != RUN_STATUS_NONE && (r.has & RUNFILE_HAS_RESULTS);
+  if (run == RUN_STATUS_COMPLETE && !r.complete) run = RUN_STATUS_NONE;
+  set_run(f, run, run == RUN_STATUS_NONE ? "damaged" : r.status_word);
   f->has_results = results && r.info.has_test;
   f->test_acc_last = r.info.test_acc_last;
   f->test_acc_best = r.info.test_acc_best;
@@ -74,7 +66,7 @@ void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_
   }
 }
 
-int sweep_run_complete(const sweep_task_files_t *f) { return f->run == SWEEP_RUN_COMPLETE; }
+int sweep_run_complete(const sweep_task_files_t *f) { return f->run == RUN_STATUS_COMPLETE; }
 
 const char *sweep_run_status_text(const sweep_task_files_t *f) {
   return f->run_status[0] ? f->run_status : "no run file";
@@ -85,9 +77,9 @@ sweep_state_t sweep_task_state(const sweep_task_files_t *f, sweep_queue_t q, int
   if (q == SWEEP_Q_RUNNING) return TASK_RUNNING;
   if (q == SWEEP_Q_PENDING) return TASK_PENDING;
   /* Not queued, or in a terminal state (COMPLETED, FAILED, ...): the files decide. */
-  if (f->last_exit == DPT_EXIT_REQUEUE || f->run == SWEEP_RUN_INTERRUPTED)
+  if (f->last_exit == DPT_EXIT_REQUEUE || f->run == RUN_STATUS_INTERRUPTED)
     return TASK_INTERRUPTED;
-  if (f->last_exit > 0 || f->attempts > 0 || f->run != SWEEP_RUN_NONE || submitted)
+  if (f->last_exit > 0 || f->attempts > 0 || f->has_run_file || submitted)
     return TASK_FAILED;
   return TASK_NEVER;
 }

@@ -4,6 +4,7 @@
 #ifndef DPT_SWEEP_TASKSTATE_H
 #define DPT_SWEEP_TASKSTATE_H
 
+#include "../io/runfile.h"
 #include "sweep.h"
 
 typedef enum {
@@ -22,21 +23,14 @@ typedef enum {
   SWEEP_Q_RUNNING  /* RUNNING, COMPLETING, CONFIGURING, ... */
 } sweep_queue_t;
 
-/* What run.h5 says of its run. */
-typedef enum {
-  SWEEP_RUN_NONE,        /* no run.h5 */
-  SWEEP_RUN_DAMAGED,     /* unreadable, no status, or complete without its mark */
-  SWEEP_RUN_RUNNING,
-  SWEEP_RUN_INTERRUPTED, /* stopped after a checkpoint */
-  SWEEP_RUN_COMPLETE,
-  SWEEP_RUN_OTHER        /* a status this dpt does not know (run_status says which) */
-} sweep_run_t;
-
-/* What one task's files say: run.h5's status (run, and run_status as text for
- * messages: "complete", "running", "interrupted", "damaged", "" when there is none),
- * its results, and the attempts recorded in attempts.tsv (last_exit -1 = none). */
+/* What one task's files say: whether run.h5 exists, its status (run: the run file's
+ * own run_status_t, RUN_STATUS_NONE for a file that is unreadable, has no status or says
+ * complete without its completeness mark; run_status as text for messages: "complete",
+ * "running", "interrupted", "damaged", "" when there is no file), its results, and the
+ * attempts recorded in attempts.tsv (last_exit -1 = none). */
 typedef struct {
-  sweep_run_t run;
+  int has_run_file;
+  run_status_t run;
   char run_status[16];
   int last_exit;
   int attempts;

@@ -50,8 +50,8 @@ static int compare_metrics(const runfile_t *a, const runfile_t *b, char *diff, s
 
 static int compare_runs(const runfile_t *ra, const runfile_t *rb, char *diff, size_t cap) {
   const run_info_t *a = &ra->info, *b = &rb->info;
-  if (ra->status != RUN_STATUS_COMPLETE || rb->status != RUN_STATUS_COMPLETE) {
-    snprintf(diff, cap, "status: recorded %s, rerun %s", a->status, b->status);
+  if (a->status != RUN_STATUS_COMPLETE || b->status != RUN_STATUS_COMPLETE) {
+    snprintf(diff, cap, "status: recorded %s, rerun %s", ra->status_word, rb->status_word);
     return 1;
   }
   if (compare_metrics(ra, rb, diff, cap)) return 1;

@@ -107,7 +107,7 @@ static int save(trainer_t *t) {
 /* A signal stopped the run: checkpoint, mark run.h5 interrupted. */
 static train_result_t interrupt(trainer_t *t) {
   if (save(t) < 0) return TRAIN_FAILED;
-  snprintf(t->state.info.status, sizeof t->state.info.status, "interrupted");
+  t->state.info.status = RUN_STATUS_INTERRUPTED;
   if (agree(t, train_write_run(t)) < 0) return TRAIN_FAILED;
   if (t->rank == 0)
     printf("interrupted at epoch %d, step %lld: checkpoint written to %s\n",
@@ -156,7 +156,7 @@ static train_result_t finish(trainer_t *t, double start) {
   info->averagings_total = s->averagings_total;
   info->weights_crc32 = weights_crc(t);
   info->wall_time += MPI_Wtime() - start;
-  snprintf(info->status, sizeof info->status, "complete");
+  info->status = RUN_STATUS_COMPLETE;
   if (save(t) < 0 || agree(t, train_write_run(t)) < 0) return TRAIN_FAILED;
   if (t->rank == 0) {
     printf("test: last model loss %.4f acc %.4f; best model (epoch %lld) loss %.4f acc %.4f\n",
@@ -208,7 +208,7 @@ int trainer_test_only(trainer_t *t) {
   info->test_acc_best = info->test_acc_last;
   info->has_test = 1;
   info->weights_crc32 = weights_crc(t);
-  snprintf(info->status, sizeof info->status, "complete");
+  info->status = RUN_STATUS_COMPLETE;
   if (agree(t, train_write_run(t)) < 0) return -1;
   if (t->rank == 0)
     printf("test only (%s): loss %.4f acc %.4f\nrun file: %s\n", t->cfg->pretrained,

@@ -89,7 +89,7 @@ static int finished_run_verdict(const train_session_t *s, const dpt_config_t *cf
     dpt_clear_error(); /* a damaged or unfinished file is no finished run */
     return 0;
   }
-  int finished = r.status == RUN_STATUS_COMPLETE && r.complete, rc = 0;
+  int finished = r.info.status == RUN_STATUS_COMPLETE && r.complete, rc = 0;
   if (finished && s->force)
     rc = drop_checkpoint(cfg, run_dir);
   else if (finished && strcmp(mode, "never") == 0)
@@ -170,6 +170,8 @@ static int restore(trainer_t *t, const dpt_config_t *cfg, const char *mode) {
 static int set_up(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
                   const char *run_dir) {
   if (trainer_init(t, cfg, ds, run_dir, MPI_COMM_WORLD) < 0) return -1;
+  /* named once: the banner, run.h5 and every reader of it show this name */
+  config_method_name(cfg, t->state.info.method, sizeof t->state.info.method);
   if (t->rank == 0 && (dpt_remove_stale_tmps(t->run_path) < 0 ||
                        dpt_remove_stale_tmps(t->ckpt_path) < 0))
     return -1;
@@ -177,12 +179,14 @@ static int set_up(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds
 }
 
 static void print_banner(const trainer_t *t, const dpt_config_t *cfg, const char *run_dir) {
+  char method[96];
+  config_method_label(cfg, t->state.info.method, method, sizeof method);
   if (t->rank == 0)
     printf("dpt-train: %s on %s (%lld train, %lld val, %lld test images, %d classes), "
            "%zu parameters, %s, %d epochs, batch %d, %d rank(s) -> %s\n",
            nn_model_name(cfg->model), t->ds->name, (long long)t->ntrain,
            (long long)t->nval, (long long)t->ntest, t->ds->num_classes, t->model.nparams,
-           opt_name(cfg->optimizer), cfg->epochs, cfg->batch_size, t->nranks, run_dir);
+           method, cfg->epochs, cfg->batch_size, t->nranks, run_dir);
   fflush(stdout); /* the start-up line tells a log's reader that training begins */
 }
 

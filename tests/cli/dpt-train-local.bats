@@ -193,6 +193,36 @@ stop_in_epoch2() {
   assert_output --partial "| DiLoCo | AdamW | nesterov | 0 |"
 }
 
+@test "a DiLoCo run is named once, in run.h5: the banner, dpt-inspect and dpt-aggregate all say DiLoCo" {
+  run "$BIN/dpt-train" -c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.epochs=1 \
+      "${DILOCO[@]}" --run-dir r/diloco
+  assert_success
+  assert_line --regexp '^dpt-train: LeNet .* parameters, DiLoCo, 1 epochs, '
+  h5dump -a /provenance/method r/diloco/run.h5 | grep -q '(0): "DiLoCo"'
+  run "$BIN/dpt-inspect" r/diloco/run.h5
+  assert_success
+  assert_output --partial "K = 4 DiLoCo workers, H = 3 local steps, worker batch 16"
+  # the readers show the name the file records ...
+  cp -r r/diloco r/recorded
+  "$DPT_ROOT/build/h5craft" --set-str r/recorded/run.h5 /provenance method "as recorded"
+  run "$BIN/dpt-aggregate" --values test_acc r
+  assert_success
+  assert_line --regexp '^\| DiLoCo \| 1 \|'
+  assert_line --regexp '^\| as recorded \| 1 \|'
+  # ... and name a file written before it was recorded from its config
+  "$DPT_ROOT/build/h5craft" --delete-attr r/recorded/run.h5 /provenance method
+  run "$BIN/dpt-aggregate" --values test_acc r
+  assert_success
+  assert_output --partial "2 runs in 1 row" # one method: DiLoCo
+  run "$BIN/dpt-inspect" r/recorded/run.h5
+  assert_output --partial "K = 4 DiLoCo workers"
+  # a centralized run's banner names its optimizer
+  run "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=1 \
+      --set experiment.output= --set model.optimizer=AdamW --set model.learning_rate=0.001 \
+      --run-dir central
+  assert_line --regexp '^dpt-train: LeNet .* parameters, centralized AdamW, 1 epochs, '
+}
+
 @test "a checkpoint whose workers' second moments are missing, mis-sized or damaged is refused" {
   run2=(-c "$LOCALSGD" --data "$DATA" "${K4[@]}" --set model.epochs=1 "${DILOCO[@]}")
   "$BIN/dpt-train" "${run2[@]}" --run-dir good >/dev/null

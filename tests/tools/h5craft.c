@@ -11,6 +11,7 @@
  *   h5craft --set FILE DATASET INDEX VALUE   sets element INDEX of a float dataset to VALUE
  *     (strtod: inf, nan, -1, 3e307) and, when the dataset has a crc32 attribute, writes
  *     the crc32 of its new bytes there (a crafted file, not a damaged one);
+ *   h5craft --delete-attr FILE OBJECT ATTR   deletes ATTR of OBJECT (a file of an older dpt);
  *   h5craft --set-str FILE OBJECT ATTR TEXT  replaces ATTR by the scalar string TEXT;
  *   h5craft --set-attr FILE OBJECT ATTR VALUE  writes VALUE (strtod) into the existing
  *     number attribute ATTR, in its own type;
@@ -195,6 +196,8 @@ static int tool(int argc, char **argv) {
   int rc;
   if (!strcmp(op, "--delete") && argc == 4) {
     rc = H5Ldelete(file, argv[3], H5P_DEFAULT) < 0;
+  } else if (!strcmp(op, "--delete-attr") && argc == 5) {
+    rc = H5Adelete_by_name(file, argv[3], argv[4], H5P_DEFAULT) < 0;
   } else if (!strcmp(op, "--flip") && argc == 5) {
     rc = flip(file, argv[3], NULL, strtoull(argv[4], NULL, 10));
   } else if (!strcmp(op, "--flip-attr") && argc == 5) {

@@ -28,7 +28,7 @@ static const char *write_run(const char *name, dpt_config_t *cfg) {
   run_info_t info;
   run_metrics_t m = {0};
   run_info_init(&info, 1);
-  snprintf(info.status, sizeof info.status, "complete");
+  info.status = RUN_STATUS_COMPLETE;
   run_metrics_push(&m, 1, 0.025, 2.0, 0.2, 2.1, 0.25, 1.0, 100);
   DPT_ASSERT(runfile_write(path, cfg, &info, &m) == 0);
   run_metrics_free(&m);

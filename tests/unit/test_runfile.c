@@ -26,7 +26,8 @@ static const char *write_run(const char *name) {
   run_info_t info;
   run_metrics_t m = {0};
   run_info_init(&info, 2);
-  snprintf(info.status, sizeof info.status, "complete");
+  info.status = RUN_STATUS_COMPLETE;
+  snprintf(info.method, sizeof info.method, "LocalSGD as written");
   snprintf(info.end_time, sizeof info.end_time, "2026-12-02T01:00:00Z");
   info.train_images = 900, info.val_images = 100, info.test_images = 200;
   info.train_images_crc32 = 4294967295, info.train_labels_crc32 = 1;
@@ -56,7 +57,7 @@ TEST(runfile_read_gives_back_what_runfile_write_wrote) {
                   RUNFILE_HAS_METRICS | RUNFILE_HAS_RESULTS | RUNFILE_HAS_WORKERS |
                   RUNFILE_HAS_CRC | RUNFILE_HAS_TYPED_CONFIG | RUNFILE_HAS_DATA_CRC));
   CHECK(r.config_yaml && strstr(r.config_yaml, "name: readback"));
-  CHECK(r.status == RUN_STATUS_COMPLETE && r.config.epochs == 3 && r.config.num_workers == 2 &&
+  CHECK(r.info.status == RUN_STATUS_COMPLETE && r.config.epochs == 3 && r.config.num_workers == 2 &&
         r.config.local_steps == 4 && r.config.learning_rate == 0.025 && r.config.seed == 7);
   CHECK(r.ncfg > 20 && !strcmp(runfile_config(&r, "model.epochs"), "3") &&
         !strcmp(runfile_config(&r, "model.learning_rate"), "0.025") &&
@@ -64,7 +65,7 @@ TEST(runfile_read_gives_back_what_runfile_write_wrote) {
         runfile_config(&r, "no.such.key") == NULL);
   for (int i = 1; i < r.ncfg; i++) CHECK(strcmp(r.cfg_key[i - 1], r.cfg_key[i]) < 0);
   const run_info_t *in = &r.info;
-  CHECK(!strcmp(in->status, "complete") && in->mpi_ranks == 2 && in->train_images == 900 &&
+  CHECK(in->status == RUN_STATUS_COMPLETE && in->mpi_ranks == 2 && in->train_images == 900 &&
         in->val_images == 100 && in->test_images == 200 &&
         !strcmp(in->end_time, "2026-12-02T01:00:00Z"));
   CHECK(in->train_images_crc32 == 4294967295 && in->train_labels_crc32 == 1 &&
@@ -119,7 +120,7 @@ TEST(runfile_read_refuses_a_run_without_a_required_part) {
   runfile_t r;
   CHECK_OK(runfile_read_partial(path, &r));
   CHECK(!(r.has & RUNFILE_HAS_METRICS) && (r.has & RUNFILE_HAS_RESULTS) &&
-        !strcmp(r.info.status, "complete") && !strcmp(runfile_config(&r, "model.epochs"), "3"));
+        r.info.status == RUN_STATUS_COMPLETE && !strcmp(runfile_config(&r, "model.epochs"), "3"));
   runfile_free(&r);
   f = edit(path);
   CHECK(H5Ldelete(f, "/config", H5P_DEFAULT) >= 0);
@@ -187,7 +188,7 @@ TEST(runfile_read_types_the_config_and_the_status_or_says_it_cannot) {
   CHECK_OK(runfile_read(path, &r));
   runfile_typed_config(&r);
   CHECK((r.has & RUNFILE_HAS_TYPED_CONFIG) && r.config.learning_rate == 0.025);
-  CHECK(r.status == RUN_STATUS_OTHER && !strcmp(r.info.status, "paused"));
+  CHECK(r.info.status == RUN_STATUS_OTHER && !strcmp(r.status_word, "paused"));
   runfile_free(&r);
   hid_t f = edit(path);
   hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
@@ -201,7 +202,7 @@ TEST(runfile_read_types_the_config_and_the_status_or_says_it_cannot) {
   runfile_free(&r);
   set_root_str(path, "status", "running");
   CHECK_OK(runfile_read(path, &r));
-  CHECK(r.status == RUN_STATUS_RUNNING);
+  CHECK(r.info.status == RUN_STATUS_RUNNING);
   runfile_free(&r);
   unlink(path);
 }
@@ -213,6 +214,47 @@ static void drop_attr(const char *path, const char *group, const char *name) {
   CHECK(g >= 0 && H5Adelete(g, name) >= 0);
   H5Gclose(g);
   H5Fclose(f);
+}
+
+/* The method's name is the one the writer recorded in /provenance; a file written before
+ * it was recorded is named from its config, or "?" when that does not load. */
+TEST(runfile_method_is_the_recorded_name_or_named_from_the_config) {
+  const char *path = write_run("method");
+  runfile_t r;
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(!strcmp(runfile_method(&r), "LocalSGD as written"));
+  runfile_free(&r);
+  drop_attr(path, "provenance", "method");
+  CHECK_OK(runfile_read(path, &r));
+  CHECK((r.has & RUNFILE_HAS_PROVENANCE) && !strcmp(runfile_method(&r), "LocalSGD"));
+  runfile_free(&r);
+  hid_t f = edit(path);
+  CHECK(H5Ldelete(f, "config", H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+  CHECK_OK(runfile_read_partial(path, &r));
+  CHECK(!strcmp(runfile_method(&r), "?"));
+  runfile_free(&r);
+  unlink(path);
+}
+
+/* The writer spells only the states a run has: no status is refused, and no file left. */
+TEST(runfile_write_refuses_a_run_without_a_status) {
+  char path[256];
+  snprintf(path, sizeof path, "/tmp/dpt-unit-runfile-%d-nostatus.h5", (int)getpid());
+  dpt_config_t cfg;
+  DPT_ASSERT(config_load_string(&cfg, yaml, "readback.yaml", NULL, 0) == 0);
+  run_info_t info;
+  run_metrics_t m = {0};
+  run_info_init(&info, 1);
+  CHECK(info.status == RUN_STATUS_RUNNING);
+  info.status = RUN_STATUS_NONE;
+  CHECK_FAILS(runfile_write(path, &cfg, &info, &m));
+  CHECK(strstr(dpt_errmsg(), "no status to write") != NULL);
+  dpt_clear_error();
+  info.status = RUN_STATUS_OTHER;
+  CHECK_FAILS(runfile_write(path, &cfg, &info, &m));
+  dpt_clear_error();
+  CHECK(access(path, F_OK) != 0);
 }
 
 /* The /results parts of the attribute table: the crc and the worker counts are

@@ -189,3 +189,23 @@ TEST(shard_iid_is_the_stable_label_sort_dealt_round_robin) {
       CHECK(memcmp(f.out + f.offsets[k], want, sizeof(int64_t) * n) == 0);
   }
 }
+
+/* The module that deals the shards parses data.sharding and prints it back the same. */
+TEST(shard_scheme_parse_reads_what_shard_scheme_text_writes) {
+  const char *good[] = {"iid", "random", "classes:1", "classes:3", "dirichlet:0.3",
+                        "dirichlet:1e-05"};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    shard_scheme_t s;
+    char text[64];
+    CHECK(shard_scheme_parse(good[i], &s) == 0);
+    shard_scheme_text(&s, text, sizeof text);
+    CHECK(!strcmp(text, good[i]));
+  }
+  const char *bad[] = {"", "IID", "classes:", "classes:0", "classes: 2", "classes:2x",
+                       "classes:99999999999", "dirichlet:0", "dirichlet:-1",
+                       "dirichlet:inf", "dirichlet: 1", "dirichlet:nan", "shuffled"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    shard_scheme_t s;
+    CHECK(shard_scheme_parse(bad[i], &s) < 0);
+  }
+}

@@ -205,12 +205,13 @@ TEST(sweep_task_states) {
   CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 0) == TASK_NEVER);
   CHECK(sweep_task_state(&f, sweep_queue_parse("PENDING"), 1) == TASK_PENDING);
   CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 1) == TASK_FAILED); /* submitted, gone, nothing written */
-  f.run = SWEEP_RUN_RUNNING;
+  f.has_run_file = 1;
+  f.run = RUN_STATUS_RUNNING;
   CHECK(sweep_task_state(&f, sweep_queue_parse("RUNNING"), 1) == TASK_RUNNING);
   CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 1) == TASK_FAILED); /* killed mid-run */
   f.last_exit = 3;
   CHECK(sweep_task_state(&f, sweep_queue_parse("COMPLETED"), 1) == TASK_INTERRUPTED);
-  f.run = SWEEP_RUN_COMPLETE;
+  f.run = RUN_STATUS_COMPLETE;
   CHECK(sweep_task_state(&f, sweep_queue_parse("RUNNING"), 1) == TASK_DONE);
 }
 
