@@ -290,6 +290,15 @@ static const char *class_word(hid_t memtype) {
   }
 }
 
+int h5_read_file(const char *path, const char *expected_schema, int max_major,
+                 int (*read)(hid_t file, void *ctx), void *ctx) {
+  hid_t file = h5_open_checked(path, expected_schema, max_major);
+  if (file < 0) return -1;
+  int rc = read(file, ctx);
+  H5Fclose(file);
+  return rc < 0 ? dpt_wrap("%s", path) : 0;
+}
+
 int h5_attr_read(hid_t attr, const char *name, hid_t memtype, hssize_t n, void *buf,
                  size_t cap) {
   hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);

@@ -12,11 +12,7 @@
 
 #include "../config/config.h"
 
-#define RUN_SCHEMA "dpt-run"
-/* 1.1: /config attributes carry their type (1.0: strings). */
-#define RUN_SCHEMA_VERSION "1.1"
-/* The newest major version this dpt reads; a file of a newer one is refused. */
-#define RUN_SCHEMA_MAJOR 1
+#include "../h5/formats.h" /* RUN_SCHEMA, RUN_SCHEMA_VERSION, RUN_SCHEMA_MAJOR */
 
 /* The per-epoch datasets of /metrics, in the order they are written and listed. */
 typedef enum {
