@@ -388,7 +388,8 @@ int h5_check_extent(hid_t dset, const char *name, int rank, const hsize_t *dims)
   return 0;
 }
 
-hid_t h5_open_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
+/* As h5_dataset_dims, keeping the dataset open for a read: its id (H5Dclose it) or -1. */
+static hid_t h5_open_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
   if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return dpt_fail("missing dataset '%s'", name);
   hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
   if (dset < 0) return dpt_fail("cannot open dataset '%s'", name);

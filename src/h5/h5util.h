@@ -57,8 +57,6 @@ int h5_read_attr_f64v(hid_t obj, const char *name, double *values, int n);
 int h5_check_extent(hid_t dset, const char *name, int rank, const hsize_t *dims);
 /* Reads the dataset's dims (up to 8) and rank, checked by h5_check_extent. */
 int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims);
-/* As h5_dataset_dims, keeping the dataset open for a read: its id (H5Dclose it) or -1. */
-hid_t h5_open_dims(hid_t loc, const char *name, int *rank, hsize_t *dims);
 /* Fails unless the dataset has exactly this rank and these dims. */
 int h5_check_dims(hid_t loc, const char *name, int rank, const hsize_t *want);
 /* Reads a whole 1-D dataset of exactly n elements into caller memory of memtype. */
