@@ -108,20 +108,13 @@ int dataset_head_read(hid_t file, dataset_head_t *h, unsigned need) {
   return dpt_fail("missing root attributes (name, num_coarse_classes, mean or std)");
 }
 
-typedef struct {
-  dataset_head_t *h;
-  unsigned need;
-} head_ctx_t;
-
-static int read_head(hid_t file, void *ctx) {
-  head_ctx_t *c = ctx;
-  return dataset_head_read(file, c->h, c->need);
+static int read_head(hid_t file, void *h, unsigned need) {
+  return dataset_head_read(file, h, need);
 }
 
 int dataset_head_open(const char *path, dataset_head_t *h, unsigned need) {
   memset(h, 0, sizeof *h);
-  head_ctx_t c = {h, need};
-  return h5_read_file(path, DATASET_SCHEMA, DATASET_SCHEMA_MAJOR, read_head, &c);
+  return h5_read_file(path, DATASET_SCHEMA, DATASET_SCHEMA_MAJOR, read_head, h, need);
 }
 
 void dataset_head_free(dataset_head_t *h) {

@@ -291,10 +291,10 @@ static const char *class_word(hid_t memtype) {
 }
 
 int h5_read_file(const char *path, const char *expected_schema, int max_major,
-                 int (*read)(hid_t file, void *ctx), void *ctx) {
+                 int (*read)(hid_t file, void *out, unsigned need), void *out, unsigned need) {
   hid_t file = h5_open_checked(path, expected_schema, max_major);
   if (file < 0) return -1;
-  int rc = read(file, ctx);
+  int rc = read(file, out, need);
   H5Fclose(file);
   return rc < 0 ? dpt_wrap("%s", path) : 0;
 }
