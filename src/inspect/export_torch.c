@@ -87,7 +87,8 @@ static int write_normalisation(hid_t file, const dpt_dataset_t *ds) {
   int64_t shape[3] = {ds->channels, NN_INPUT_SIZE, NN_INPUT_SIZE};
   /* The pipeline centres the image on the canvas: top, bottom, left, right. */
   int64_t top = (NN_INPUT_SIZE - ds->height) / 2, left = (NN_INPUT_SIZE - ds->width) / 2;
-  int64_t pad[4] = {top, NN_INPUT_SIZE - ds->height - top, left, NN_INPUT_SIZE - ds->width - left};
+  int64_t pad[4] = {top, NN_INPUT_SIZE - ds->height - top, left,
+                    NN_INPUT_SIZE - ds->width - left};
   if (h5_attr_i64v(file, "input_shape", shape, 3) < 0 ||
       h5_attr_i64v(file, "pad", pad, 4) < 0 ||
       h5_attr_f64v(file, "mean", ds->mean, ds->channels) < 0 ||
