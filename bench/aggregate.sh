@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 n=${AGG_BENCH_RUNS:-1000}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-./bin/dpt-aggregate --fixture-sweep "$n" "$dir" 150
+./build/run-fixture --sweep "$n" "$dir" 150
 # Microseconds from bash's EPOCHREALTIME: no bc, no python.
 now() { local t=${EPOCHREALTIME/[.,]/}; echo "$t"; }
 best() {

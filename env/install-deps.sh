@@ -19,7 +19,7 @@ needs=(
   "MPI launcher|cmd mpirun|openmpi-bin|openmpi|openmpi/4.1"
   "parallel HDF5|pc hdf5-openmpi|libhdf5-openmpi-dev|hdf5 +mpi|hdf5/1.10-mpi"
   "HDF5 tools (h5dump, h5diff)|cmd h5dump|hdf5-tools|hdf5 +mpi|hdf5/1.10-mpi"
-  "OpenBLAS|pc openblas|libopenblas-dev|openblas|openblas/0.3"
+  "OpenBLAS (dpt-bench's sgemm reference, the unit tests' oracle; dpt itself never calls it)|pc openblas|libopenblas-dev|openblas|openblas/0.3"
   "libyaml|pc yaml-0.1|libyaml-dev|libyaml|libyaml"
   "zlib|pc zlib|zlib1g-dev|zlib|zlib"
   "bats (tests)|cmd bats|bats|bats|-"

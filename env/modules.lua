@@ -7,10 +7,10 @@ whatis("dpt: data-parallel training studies on Slurm (build and run environment)
 load("gcc")
 load("openmpi/4.1")
 load("hdf5/1.10-mpi")
+-- OpenBLAS: only for `make` (dpt-bench's sgemm reference, the unit tests); the dpt
+-- binaries themselves do not link it.
 load("openblas/0.3")
 load("libyaml")
 load("zlib")
 -- Parallel file systems without POSIX locking (Lustre, NFS) need this for HDF5.
 setenv("HDF5_USE_FILE_LOCKING", "FALSE")
--- One BLAS thread per MPI rank: ranks are dpt's parallelism.
-setenv("OPENBLAS_NUM_THREADS", "1")

@@ -11,7 +11,8 @@
 #include "../core/err.h"
 #include "../core/ydoc.h"
 
-void agg_split_push(strlist_t *l, const char *s) {
+/* Splits "a,b,c" and pushes each part, trimmed of spaces; empty parts are dropped. */
+static void agg_split_push(strlist_t *l, const char *s) {
   for (;;) {
     const char *comma = strchr(s, ',');
     size_t len = comma ? (size_t)(comma - s) : strlen(s);

@@ -64,7 +64,5 @@ typedef enum {
  * there are. */
 int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg);
 
-/* Splits "a,b,c" and pushes each part, trimmed of spaces; empty parts are dropped. */
-void agg_split_push(strlist_t *l, const char *s);
 
 #endif

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../agg/fixture.h"
 #include "../agg/report.h"
 #include "../core/cli.h"
 #include "../core/err.h"
@@ -68,18 +67,6 @@ static void usage(FILE *out) {
           "  dpt-aggregate --per-run --target 0.85 runs/demo\n");
 }
 
-/* The hidden test helpers: --fixture OUT [KEY=VALUE...] writes one run file (fixture.h
- * names the keys), --fixture-sweep N DIR [EPOCHS] the benchmark's N runs. */
-static int fixture(int argc, char **argv) {
-  int sweep = !strcmp(argv[1], "--fixture-sweep");
-  if (argc < 3 + sweep)
-    return cli_usage_error("dpt-aggregate", "%s", sweep ? "--fixture-sweep N DIR [EPOCHS]"
-                                                        : "--fixture OUT [KEY=VALUE...]");
-  int rc = sweep ? agg_fixture_sweep(argv[3], atoi(argv[2]), argc > 4 ? atoi(argv[4]) : 150)
-                 : agg_fixture_from_words(argv[2], argv + 3, argc - 3);
-  return rc < 0 ? cli_fail("dpt-aggregate") : DPT_EXIT_OK;
-}
-
 /* Options into req and over (the settings that override the study's); -2: bad usage. */
 static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *over,
                       int *fields) {
@@ -127,8 +114,6 @@ static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *ov
 
 int main(int argc, char **argv) {
   if (cli_version_asked(argc, argv)) return cli_print_version("dpt-aggregate");
-  if (argc > 1 && (!strcmp(argv[1], "--fixture") || !strcmp(argv[1], "--fixture-sweep")))
-    return fixture(argc, argv);
   agg_request_t req = {0};
   agg_study_t over;
   int fields = 0;

@@ -1,6 +1,5 @@
 /* dpt-train - the MPI trainer: reads a run config, trains, writes run.h5.
  *   mpirun -np P dpt-train -c task.yaml [--set key=value]...   (or srun, or no launcher) */
-#include <cblas.h>
 #include <getopt.h>
 #include <mpi.h>
 #include <signal.h>
@@ -56,9 +55,9 @@ static void on_stop_signal(int sig) {
   stop_requested = 1; /* a second signal only sets it again: the checkpoint goes on */
 }
 
-/* Installed before main, as soon as the libraries are loaded (OpenBLAS has started its
- * threads by then, so blocking the signals in main's thread would not keep them away):
- * a signal during MPI start-up, data loading or restore only sets the flag. */
+/* Installed before main, as soon as the libraries are loaded (threads a library starts
+ * would not inherit a mask that main's thread set later): a signal during MPI start-up,
+ * data loading or restore only sets the flag. */
 __attribute__((constructor)) static void install_signal_handlers(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -131,7 +130,6 @@ int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  openblas_set_num_threads(1);
   const char *sets[MAX_SETS];
   char *owned[MAX_SETS];
   int nowned = 0;

@@ -1,4 +1,4 @@
-/* numfmt.c - round-trip number formatting (see numfmt.h). */
+/* numfmt.c - round-trip number formatting and durations (see numfmt.h). */
 #include "numfmt.h"
 
 #include <stdio.h>
@@ -9,4 +9,12 @@ void dpt_format_double(char *buf, size_t cap, double x) {
     snprintf(buf, cap, "%.*g", prec, x);
     if (strtod(buf, NULL) == x) return;
   }
+}
+
+void dpt_format_duration(char *buf, size_t cap, double s) {
+  long v = (long)(s + 0.5);
+  if (s < 0) snprintf(buf, cap, "-");
+  else if (v < 60) snprintf(buf, cap, "%lds", v);
+  else if (v < 3600) snprintf(buf, cap, "%ldm%02lds", v / 60, v % 60);
+  else snprintf(buf, cap, "%ldh%02ldm", v / 3600, v / 60 % 60);
 }

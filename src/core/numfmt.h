@@ -1,4 +1,4 @@
-/* numfmt.h - numbers as text that reads back to the same value. */
+/* numfmt.h - numbers as text: doubles that read back to the same value, durations. */
 #ifndef DPT_NUMFMT_H
 #define DPT_NUMFMT_H
 
@@ -10,5 +10,9 @@
 /* The shortest "%.15g" to "%.17g" text that strtod reads back to x exactly ("0.1", not
  * "0.10000000000000001"); "nan", "inf", "-inf" for those. */
 void dpt_format_double(char *buf, size_t cap, double x);
+
+/* A duration of s seconds, rounded to the second, as every dpt progress line shows it:
+ * "45s", "3m05s", "2h03m" (whole minutes from an hour on); "-" when s < 0 (unknown). */
+void dpt_format_duration(char *buf, size_t cap, double s);
 
 #endif

@@ -1,6 +1,7 @@
 /* strbuf.c - growable strings (see strbuf.h). */
 #include "strbuf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ void strbuf_put(strbuf_t *b, const char *text, size_t n) {
 
 void strbuf_puts(strbuf_t *b, const char *text) { strbuf_put(b, text, strlen(text)); }
 
-void strbuf_vprintf(strbuf_t *b, const char *fmt, va_list ap) {
+static void strbuf_vprintf(strbuf_t *b, const char *fmt, va_list ap) {
   va_list again;
   va_copy(again, ap);
   int n = vsnprintf(NULL, 0, fmt, ap);

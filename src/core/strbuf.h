@@ -3,7 +3,6 @@
 #ifndef DPT_STRBUF_H
 #define DPT_STRBUF_H
 
-#include <stdarg.h>
 #include <stddef.h>
 
 typedef struct {
@@ -14,7 +13,6 @@ typedef struct {
 void strbuf_put(strbuf_t *b, const char *text, size_t n);
 void strbuf_puts(strbuf_t *b, const char *text);
 void strbuf_printf(strbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void strbuf_vprintf(strbuf_t *b, const char *fmt, va_list ap);
 /* The text ("" when nothing was appended), owned by the caller (dpt_free()); b is empty
  * again afterwards. */
 char *strbuf_take(strbuf_t *b);

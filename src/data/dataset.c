@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/crc.h"
 #include "../core/err.h"
+#include "../h5/formats.h"
 #include "../h5/h5util.h"
 #include "import.h"
 
-enum { MAX_MAJOR = 1, MAX_SIDE = 4096 };
+enum { MAX_SIDE = 4096 };
 
 static int check_crc(hid_t g, const char *attr, uint32_t c) {
   int64_t want;
@@ -55,8 +57,8 @@ static int load_split(hid_t file, const char *name, dpt_dataset_t *ds, int64_t l
     }
   }
   /* The stored checksums cover whole splits; a partial read relies on HDF5's own checks. */
-  split->images_crc32 = dataset_crc32(0, split->images, pixels);
-  split->labels_crc32 = dataset_crc32(0, split->labels, (size_t)split->n);
+  split->images_crc32 = dpt_crc32(0, split->images, pixels);
+  split->labels_crc32 = dpt_crc32(0, split->labels, (size_t)split->n);
   if (split->n == total) {
     TRY(check_crc(g, "images_crc32", split->images_crc32));
     TRY(check_crc(g, "labels_crc32", split->labels_crc32));
@@ -79,7 +81,7 @@ static int read_int(hid_t file, const char *name, int lo, int hi, int *out) {
 
 int dataset_load(dpt_dataset_t *ds, const char *path, int64_t limit) {
   memset(ds, 0, sizeof *ds);
-  hid_t file = h5_open_checked(path, "dpt-dataset", MAX_MAJOR);
+  hid_t file = h5_open_checked(path, DATASET_SCHEMA, DATASET_SCHEMA_MAJOR);
   if (file < 0) return -1;
   char *name = NULL;
   int complete;

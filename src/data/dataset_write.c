@@ -2,7 +2,9 @@
  * hdf5-schema/dataset.yaml), written to NAME.h5.tmp.HOST.PID and renamed into place. */
 #include <stdio.h>
 
+#include "../core/crc.h"
 #include "../core/err.h"
+#include "../h5/formats.h"
 #include "../h5/h5util.h"
 #include "import.h"
 
@@ -24,8 +26,8 @@ static int write_split(hid_t file, const char *name, const dpt_dataset_t *ds,
     TRY(h5_write_array(g, "coarse_labels", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, dims, coarse,
                        NULL, DEFLATE));
   /* dataset_load() verifies these, so a file damaged after publication is noticed. */
-  TRY(h5_attr_i64(g, "images_crc32", dataset_crc32(0, split->images, pixels)));
-  TRY(h5_attr_i64(g, "labels_crc32", dataset_crc32(0, split->labels, (size_t)split->n)));
+  TRY(h5_attr_i64(g, "images_crc32", dpt_crc32(0, split->images, pixels)));
+  TRY(h5_attr_i64(g, "labels_crc32", dpt_crc32(0, split->labels, (size_t)split->n)));
   H5Gclose(g);
   return 0;
 fail:
@@ -38,7 +40,7 @@ int dataset_write(const dataset_import_t *imp, const char *path) {
   char tmp[4200];
   const char *files[DATASET_MAX_SOURCES];
   int64_t crcs[DATASET_MAX_SOURCES];
-  hid_t file = h5_create_tmp(path, tmp, sizeof tmp, "dpt-dataset", "1.0", "dpt-data",
+  hid_t file = h5_create_tmp(path, tmp, sizeof tmp, DATASET_SCHEMA, DATASET_SCHEMA_VERSION, "dpt-data",
                              H5P_DEFAULT);
   if (file < 0) return -1;
   for (int i = 0; i < imp->nsources; i++) {

@@ -52,8 +52,6 @@ typedef int (*dataset_limit_fn)(void *ctx, const dataset_blob_t *blob, uint64_t 
 int dataset_read_source(dataset_import_t *imp, const char *path, dataset_blob_t *blob,
                         size_t head, dataset_limit_fn limit, void *ctx);
 void dataset_blob_free(dataset_blob_t *blob);
-/* zlib's crc32 continued over n bytes (start with crc 0), for buffers beyond 4 GiB too. */
-uint32_t dataset_crc32(uint32_t crc, const uint8_t *p, size_t n);
 
 /* An IDX file of unsigned bytes: big-endian magic 0x000008NN (NN = ndim), NN sizes. */
 typedef struct {

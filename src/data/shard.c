@@ -9,14 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/cmp.h"
 #include "../core/err.h"
 #include "../core/numfmt.h"
 #include "../core/rng.h"
-
-static int cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
 
 /* Bucket idx by label, keeping order within a class: by_class holds the indices of class
  * c at [start[c], start[c+1]). */
@@ -191,7 +187,7 @@ int shard_build(const shard_scheme_t *scheme, const int64_t *idx, int64_t n, con
   }
   if (rc == 0)
     for (int k = 0; k < K; k++)
-      qsort(out + offsets[k], offsets[k + 1] - offsets[k], sizeof(int64_t), cmp_i64);
+      qsort(out + offsets[k], offsets[k + 1] - offsets[k], sizeof(int64_t), dpt_cmp_i64);
   dpt_free(start);
   dpt_free(by_class);
   return rc;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "../core/crc.h"
 #include "../core/err.h"
 #include "../core/fsutil.h"
 #include "import.h"
@@ -26,20 +27,13 @@ int dataset_find_source(char *path, size_t cap, const char *dir, const char *sub
                   sub ? sub : "");
 }
 
-uint32_t dataset_crc32(uint32_t crc, const uint8_t *p, size_t n) {
-  uLong c = crc;
-  for (size_t off = 0; off < n; off += 1u << 30)
-    c = crc32(c, p + off, (uInt)(n - off < (1u << 30) ? n - off : (1u << 30)));
-  return (uint32_t)c;
-}
-
 static int raw_crc32(const char *path, int64_t *crc) {
   FILE *f = fopen(path, "rb");
   if (!f) return dpt_fail("%s: cannot open: %s", path, strerror(errno));
   uint8_t *buf = dpt_alloc(CHUNK);
   uint32_t c = 0;
   size_t n;
-  while ((n = fread(buf, 1, CHUNK, f)) > 0) c = dataset_crc32(c, buf, n);
+  while ((n = fread(buf, 1, CHUNK, f)) > 0) c = dpt_crc32(c, buf, n);
   int bad = ferror(f);
   fclose(f);
   dpt_free(buf);

@@ -291,6 +291,15 @@ static const char *class_word(hid_t memtype) {
   }
 }
 
+int h5_read_file(const char *path, const char *expected_schema, int max_major,
+                 int (*read)(hid_t file, void *out, unsigned need), void *out, unsigned need) {
+  hid_t file = h5_open_checked(path, expected_schema, max_major);
+  if (file < 0) return -1;
+  int rc = read(file, out, need);
+  H5Fclose(file);
+  return rc < 0 ? dpt_wrap("%s", path) : 0;
+}
+
 int h5_attr_read(hid_t attr, const char *name, hid_t memtype, hssize_t n, void *buf,
                  size_t cap) {
   hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);
@@ -380,7 +389,8 @@ int h5_check_extent(hid_t dset, const char *name, int rank, const hsize_t *dims)
   return 0;
 }
 
-hid_t h5_open_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
+/* As h5_dataset_dims, keeping the dataset open for a read: its id (H5Dclose it) or -1. */
+static hid_t h5_open_dims(hid_t loc, const char *name, int *rank, hsize_t *dims) {
   if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return dpt_fail("missing dataset '%s'", name);
   hid_t dset = H5Dopen2(loc, name, H5P_DEFAULT);
   if (dset < 0) return dpt_fail("cannot open dataset '%s'", name);

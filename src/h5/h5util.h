@@ -38,6 +38,10 @@ int h5_write_series(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
 /* Opens path read-only and checks root attribute `schema` equals expected and that
  * schema_version's major number is one this build knows (max_major). */
 hid_t h5_open_checked(const char *path, const char *expected_schema, int max_major);
+/* Opens path as h5_open_checked does, calls read(file, out, need) and closes it: the
+ * head readers of the formats' owners. Errors name the path. */
+int h5_read_file(const char *path, const char *expected_schema, int max_major,
+                 int (*read)(hid_t file, void *out, unsigned need), void *out, unsigned need);
 /* The one attribute read: checks, before H5Aread, that the open attribute holds exactly
  * n values (a scalar is one) of a class memtype can take (numbers as numbers, an enum as
  * that enum, fixed-length strings), and that n values of memtype fit in cap bytes of buf.
@@ -53,8 +57,6 @@ int h5_read_attr_f64v(hid_t obj, const char *name, double *values, int n);
 int h5_check_extent(hid_t dset, const char *name, int rank, const hsize_t *dims);
 /* Reads the dataset's dims (up to 8) and rank, checked by h5_check_extent. */
 int h5_dataset_dims(hid_t loc, const char *name, int *rank, hsize_t *dims);
-/* As h5_dataset_dims, keeping the dataset open for a read: its id (H5Dclose it) or -1. */
-hid_t h5_open_dims(hid_t loc, const char *name, int *rank, hsize_t *dims);
 /* Fails unless the dataset has exactly this rank and these dims. */
 int h5_check_dims(hid_t loc, const char *name, int rank, const hsize_t *want);
 /* Reads a whole 1-D dataset of exactly n elements into caller memory of memtype. */

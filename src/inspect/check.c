@@ -689,8 +689,8 @@ int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
     for (int i = 0; i < s.ngroups; i++) check_group(&c, &s.groups[i]);
     for (int i = 0; i < s.ndsets; i++) check_dset(&c, &s.dsets[i]);
     walk(&c, file, "/", 0);
-    if (!strcmp(schema, "dpt-run")) check_config_types(&c, version);
-    if (!strcmp(schema, "dpt-run") || !strcmp(schema, "dpt-checkpoint")) check_metric_values(&c);
+    if (!strcmp(schema, RUN_SCHEMA)) check_config_types(&c, version);
+    if (!strcmp(schema, RUN_SCHEMA) || !strcmp(schema, CKPT_SCHEMA)) check_metric_values(&c);
     for (int i = 0; i < c.nbind; i++) {
       dpt_free(c.bind[i].scope);
       dpt_free(c.bind[i].name);

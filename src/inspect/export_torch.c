@@ -15,11 +15,8 @@
 #include "../h5/h5util.h"
 #include "../nn/model.h"
 #include "../train/checkpoint.h"
+#include "../train/checkpoint_head.h"
 #include "inspect.h"
-
-#define TORCH_SCHEMA_VERSION "1.0"
-/* The trainer's model input: every dataset is centred on a 32x32 canvas (trainer.c). */
-#define INPUT_SIZE 32
 
 /* (cout, k, k, cin) -> (cout, cin, k, k). */
 static void conv_to_torch(const conv_shape_t *s, const float *w, float *out) {
@@ -76,24 +73,22 @@ static int write_tensors(hid_t file, const nn_model_t *m, const float *params) {
 /* What the checkpoint knows of itself: its config, size and position. */
 static int read_checkpoint_head(const char *path, dpt_config_t *cfg, int64_t *nparams,
                                 int64_t *epoch) {
-  hid_t file = h5_open_checked(path, "dpt-checkpoint", 1);
-  if (file < 0) return -1;
-  char *yaml = NULL;
-  int rc = h5_read_attr_str(file, "config", &yaml) < 0 ||
-                   h5_read_attr_i64(file, "nparams", nparams) < 0 ||
-                   h5_read_attr_i64(file, "epoch", epoch) < 0
-               ? -1
-               : config_load_string(cfg, yaml, path, NULL, 0);
-  dpt_free(yaml);
-  H5Fclose(file);
+  ckpt_head_t h;
+  if (ckpt_head_open(path, &h, CKPT_HEAD_CONFIG | CKPT_HEAD_NPARAMS | CKPT_HEAD_EPOCH) < 0)
+    return -1;
+  *nparams = h.nparams;
+  *epoch = h.epoch;
+  int rc = config_load_string(cfg, h.config, path, NULL, 0);
+  ckpt_head_free(&h);
   return rc < 0 ? dpt_wrap("%s", path) : 0;
 }
 
 static int write_normalisation(hid_t file, const dpt_dataset_t *ds) {
-  int64_t shape[3] = {ds->channels, INPUT_SIZE, INPUT_SIZE};
+  int64_t shape[3] = {ds->channels, NN_INPUT_SIZE, NN_INPUT_SIZE};
   /* The pipeline centres the image on the canvas: top, bottom, left, right. */
-  int64_t top = (INPUT_SIZE - ds->height) / 2, left = (INPUT_SIZE - ds->width) / 2;
-  int64_t pad[4] = {top, INPUT_SIZE - ds->height - top, left, INPUT_SIZE - ds->width - left};
+  int64_t top = (NN_INPUT_SIZE - ds->height) / 2, left = (NN_INPUT_SIZE - ds->width) / 2;
+  int64_t pad[4] = {top, NN_INPUT_SIZE - ds->height - top, left,
+                    NN_INPUT_SIZE - ds->width - left};
   if (h5_attr_i64v(file, "input_shape", shape, 3) < 0 ||
       h5_attr_i64v(file, "pad", pad, 4) < 0 ||
       h5_attr_f64v(file, "mean", ds->mean, ds->channels) < 0 ||
@@ -122,7 +117,7 @@ int insp_export_torch(const char *ckpt, const char *out, const char *data_path) 
              data_path);
     goto fail;
   }
-  TRY(nn_model_init(&m, cfg.model, ds.channels, INPUT_SIZE, INPUT_SIZE,
+  TRY(nn_model_init(&m, cfg.model, ds.channels, NN_INPUT_SIZE, NN_INPUT_SIZE,
                     ds.num_classes, 1));
   if ((int64_t)m.nparams != nparams) {
     dpt_fail("%s: %lld parameters, but %s on %s has %zu", ckpt, (long long)nparams,
@@ -131,7 +126,7 @@ int insp_export_torch(const char *ckpt, const char *out, const char *data_path) 
   }
   params = dpt_alloc(sizeof(float) * m.nparams);
   TRY(ckpt_read_params(ckpt, "params", params, m.nparams));
-  file = h5_create_tmp(out, tmp, sizeof tmp, "dpt-torch", TORCH_SCHEMA_VERSION,
+  file = h5_create_tmp(out, tmp, sizeof tmp, TORCH_SCHEMA, TORCH_SCHEMA_VERSION,
                        "dpt-inspect", H5P_DEFAULT);
   if (file < 0) goto fail;
   if (h5_attr_str(file, "model", nn_model_name(cfg.model)) < 0 ||

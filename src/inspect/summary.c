@@ -10,8 +10,10 @@
 
 #include "../core/err.h"
 #include "../core/printable.h"
+#include "../data/dataset.h"
 #include "../h5/h5util.h"
 #include "../io/runfile.h"
+#include "../train/checkpoint_head.h"
 #include "inspect.h"
 #include "schema.h"
 
@@ -172,76 +174,38 @@ static int summary_run(FILE *out, const char *path) {
 
 /* --- dataset ---------------------------------------------------------------------- */
 
-static long long split_size(hid_t file, const char *path) {
-  int rank;
-  hsize_t dims[8];
-  if (H5Lexists(file, path[1] == 't' && path[2] == 'r' ? "/train" : "/test", H5P_DEFAULT) <= 0 ||
-      h5_dataset_dims(file, path, &rank, dims) < 0 || rank < 1) {
-    dpt_clear_error();
-    return -1;
-  }
-  return (long long)dims[0];
-}
-
+/* What the dataset holds, read through its owner's head reader. */
 static void summary_dataset(FILE *out, hid_t file) {
-  strs_t k = {0};
-  double c = 0, h = 0, w = 0, classes = 0;
-  num_at(file, "/", "channels", &c);
-  num_at(file, "/", "height", &h);
-  num_at(file, "/", "width", &w);
-  num_at(file, "/", "num_classes", &classes);
-  fprintf(out, "  %-11s %s\n", "name", keep(&k, str_at(file, "/", "name")));
-  fprintf(out, "  %-11s %lld train + %lld test, %.0f x %.0f x %.0f (channels x height x "
-          "width), uint8\n", "images", split_size(file, "/train/images"),
-          split_size(file, "/test/images"), c, h, w);
-  fprintf(out, "  %-11s %.0f", "classes", classes);
-  hid_t a = H5Aexists(file, "class_names") > 0 ? H5Aopen(file, "class_names", H5P_DEFAULT) : -1;
-  if (a >= 0) {
-    hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
-    hssize_t n = H5Sget_simple_extent_npoints(sp);
-    size_t width = H5Tget_size(t);
-    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0 && n > 0 && n < 100000 &&
-        width > 0 && width < 4096) {
-      char *buf = dpt_alloc(width * (size_t)n + 1);
-      char name[4096], safe[4 * sizeof name];
-      if (h5_attr_read(a, "class_names", t, n, buf, width * (size_t)n + 1) >= 0)
-        for (hssize_t i = 0; i < n && i < 12; i++) {
-          snprintf(name, sizeof name, "%.*s", (int)width, buf + width * (size_t)i);
-          fprintf(out, "%s%s", i ? ", " : ": ", dpt_printable(safe, sizeof safe, name, 0));
-        }
-      if (n > 12) fprintf(out, ", ...");
-      dpt_free(buf);
-    }
-    H5Sclose(sp);
-    H5Tclose(t);
-    H5Aclose(a);
+  dataset_head_t h;
+  dataset_head_read(file, &h, 0);
+  char safe[4 * 4096];
+  fprintf(out, "  %-11s %s\n", "name",
+          h.name ? dpt_printable(safe, sizeof safe, h.name, 0) : "?");
+  fprintf(out, "  %-11s %lld train + %lld test, %lld x %lld x %lld (channels x height x "
+          "width), uint8\n", "images", (long long)h.train_n, (long long)h.test_n,
+          (long long)h.channels, (long long)h.height, (long long)h.width);
+  fprintf(out, "  %-11s %lld", "classes", (long long)h.num_classes);
+  for (int64_t i = 0; i < h.n_class_names && i < 12; i++) {
+    char name[4096];
+    snprintf(name, sizeof name, "%.*s", (int)h.class_name_width,
+             h.class_names + h.class_name_width * (size_t)i);
+    fprintf(out, "%s%s", i ? ", " : ": ", dpt_printable(safe, sizeof safe, name, 0));
   }
-  double coarse;
-  if (num_at(file, "/", "num_coarse_classes", &coarse))
-    fprintf(out, " (%.0f coarse classes)", coarse);
+  if (h.n_class_names > 12) fprintf(out, ", ...");
+  if (h.has & DS_HEAD_COARSE)
+    fprintf(out, " (%lld coarse classes)", (long long)h.num_coarse_classes);
   fprintf(out, "\n");
-  int nc = c >= 1 && c <= 64 ? (int)c : 0;
-  double mean[64], std[64];
-  if (nc && h5_read_attr_f64v(file, "mean", mean, nc) == 0 &&
-      h5_read_attr_f64v(file, "std", std, nc) == 0) {
+  if (h.has & DS_HEAD_NORM) {
     fprintf(out, "  %-11s", "mean, std");
-    for (int i = 0; i < nc; i++) fprintf(out, " %.4f", mean[i]);
+    for (int i = 0; i < h.channels; i++) fprintf(out, " %.4f", h.mean[i]);
     fprintf(out, ";");
-    for (int i = 0; i < nc; i++) fprintf(out, " %.4f", std[i]);
+    for (int i = 0; i < h.channels; i++) fprintf(out, " %.4f", h.std[i]);
     fprintf(out, " (per channel, of pixel/255 over the training split)\n");
   }
-  dpt_clear_error();
-  hid_t sf = H5Aexists(file, "source_files") > 0 ? H5Aopen(file, "source_files", H5P_DEFAULT) : -1;
-  long long nsrc = -1;
-  if (sf >= 0) {
-    hid_t sp = H5Aget_space(sf);
-    nsrc = (long long)H5Sget_simple_extent_npoints(sp);
-    H5Sclose(sp);
-    H5Aclose(sf);
-  }
-  fprintf(out, "  %-11s %s (%lld files)\n", "source", keep(&k, str_at(file, "/", "source_dir")),
-          nsrc);
-  strs_free(&k);
+  fprintf(out, "  %-11s %s (%lld files)\n", "source",
+          h.source_dir ? dpt_printable(safe, sizeof safe, h.source_dir, 0) : "?",
+          (long long)h.n_source_files);
+  dataset_head_free(&h);
 }
 
 /* --- checkpoint and other kinds: generic ----------------------------------------- */
@@ -279,63 +243,39 @@ static void tally(hid_t group, tally_t *t, int depth) {
   }
 }
 
-/* A number named `name` on the root or on any group one level down. */
-static int find_num(hid_t file, const char *name, double *v, char *where, size_t cap) {
-  if (num_at(file, "/", name, v)) {
-    snprintf(where, cap, "/");
-    return 1;
+/* Where the checkpoint stands, read through its owner's head reader: what the file
+ * lacks shows as "?". */
+static void checkpoint_head(FILE *out, hid_t file) {
+  ckpt_head_t h;
+  ckpt_head_read(file, &h, 0);
+  const struct { unsigned bit; const char *label; int64_t v; } pos[] = {
+      {CKPT_HEAD_EPOCH, "epoch", h.epoch},
+      {CKPT_HEAD_STEP, "step", h.step},
+      {CKPT_HEAD_K, "K", h.num_workers}};
+  fprintf(out, "  %-11s", "position");
+  for (int i = 0; i < 3; i++)
+    if (h.has & pos[i].bit)
+      fprintf(out, "%s%s %lld", i ? ", " : " ", pos[i].label, (long long)pos[i].v);
+    else
+      fprintf(out, "%s%s ?", i ? ", " : " ", pos[i].label);
+  fprintf(out, "\n");
+  if (h.has & CKPT_HEAD_NPARAMS)
+    fprintf(out, "  %-11s %lld parameters\n", "model", (long long)h.nparams);
+  if (h.has & CKPT_HEAD_BEST) {
+    /* a crafted value is named, not shown as the best */
+    if (run_value_check(RUN_V_EPOCHS, (double)h.best_epoch, "best_epoch") < 0 ||
+        run_value_check(RUN_V_ACC, h.best_val_acc, "best_val_acc") < 0)
+      fprintf(out, "  %-11s ? (%s)\n", "best", dpt_errmsg());
+    else
+      fprintf(out, "  %-11s epoch %lld, val acc %.4f\n", "best", (long long)h.best_epoch,
+              h.best_val_acc);
+    dpt_clear_error();
   }
-  H5G_info_t info;
-  if (H5Gget_info(file, &info) < 0) return 0;
-  for (hsize_t i = 0; i < info.nlinks && i < 1000; i++) {
-    char child[512];
-    if (H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, child + 1,
-                           sizeof child - 1, H5P_DEFAULT) < 0)
-      continue;
-    child[0] = '/';
-    hid_t obj = H5Oopen(file, child, H5P_DEFAULT);
-    if (obj < 0) continue;
-    int is_group = H5Iget_type(obj) == H5I_GROUP;
-    H5Oclose(obj);
-    if (is_group && num_at(file, child, name, v)) {
-      snprintf(where, cap, "%s", child);
-      return 1;
-    }
-  }
-  return 0;
+  ckpt_head_free(&h);
 }
 
 static void summary_generic(FILE *out, hid_t file, const char *path, int checkpoint) {
-  static const char *names[][3] = {{"epoch", "epochs_done", "epochs_run"},
-                                   {"step", "global_step", "steps"},
-                                   {"num_workers", "K", "workers"}};
-  static const char *labels[] = {"epoch", "step", "K"};
-  double v;
-  char where[600];
-  if (checkpoint) {
-    fprintf(out, "  %-11s", "position");
-    for (int i = 0; i < 3; i++) {
-      int found = 0;
-      for (int j = 0; j < 3 && !found; j++)
-        if ((found = find_num(file, names[i][j], &v, where, sizeof where)))
-          fprintf(out, "%s%s %.0f", i ? ", " : " ", labels[i], v);
-      if (!found) fprintf(out, "%s%s ?", i ? ", " : " ", labels[i]);
-    }
-    fprintf(out, "\n");
-    if (find_num(file, "nparams", &v, where, sizeof where))
-      fprintf(out, "  %-11s %.0f parameters\n", "model", v);
-    double acc;
-    if (find_num(file, "best_epoch", &v, where, sizeof where) &&
-        find_num(file, "best_val_acc", &acc, where, sizeof where)) {
-      /* a crafted value is named, not shown as the best */
-      if (run_value_check(RUN_V_EPOCHS, v, "best_epoch") < 0 ||
-          run_value_check(RUN_V_ACC, acc, "best_val_acc") < 0)
-        fprintf(out, "  %-11s ? (%s)\n", "best", dpt_errmsg());
-      else
-        fprintf(out, "  %-11s epoch %.0f, val acc %.4f\n", "best", v, acc);
-      dpt_clear_error();
-    }
-  }
+  if (checkpoint) checkpoint_head(out, file);
   tally_t t = {0};
   tally(file, &t, 0);
   struct stat st;
@@ -363,18 +303,18 @@ int insp_summary(FILE *out, const char *path, const char *schema_dir) {
   if (insp_version_major(version) > known) {
     rc = dpt_fail("%s: a %s file of schema version %s, newer than this dpt understands "
                   "(major %d); upgrade dpt to read it", path, schema, version, known);
-  } else if (!strcmp(schema, "dpt-run")) {
+  } else if (!strcmp(schema, RUN_SCHEMA)) {
     header(out, file, path, "run", schema, version);
     rc = summary_run(out, path);
-  } else if (!strcmp(schema, "dpt-dataset")) {
+  } else if (!strcmp(schema, DATASET_SCHEMA)) {
     header(out, file, path, "dataset", schema, version);
     summary_dataset(out, file);
-  } else if (!strcmp(schema, "dpt-checkpoint")) {
+  } else if (!strcmp(schema, CKPT_SCHEMA)) {
     header(out, file, path, "checkpoint", schema, version);
     summary_generic(out, file, path, 1);
   } else {
-    rc = dpt_fail("%s: a '%s' file, a kind this dpt does not know (dpt-dataset, dpt-run, "
-                  "dpt-checkpoint)", path, schema);
+    rc = dpt_fail("%s: a '%s' file, a kind this dpt does not know (" DATASET_SCHEMA ", "
+                  RUN_SCHEMA ", " CKPT_SCHEMA ")", path, schema);
   }
   dpt_free(schema);
   dpt_free(version);

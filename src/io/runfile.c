@@ -123,19 +123,17 @@ int run_metrics_each(run_metrics_t *m,
   return 0;
 }
 
-void run_metrics_push(run_metrics_t *m, int64_t epoch, double lr, double train_loss,
-                      double train_acc, double val_loss, double val_acc, double seconds,
-                      double images_per_s) {
+void run_metrics_push(run_metrics_t *m, const run_epoch_t *e) {
   run_metrics_resize(m, m->n + 1);
   int64_t i = m->n - 1;
-  m->epoch[i] = epoch;
-  m->lr[i] = lr;
-  m->train_loss[i] = train_loss;
-  m->train_acc[i] = train_acc;
-  m->val_loss[i] = val_loss;
-  m->val_acc[i] = val_acc;
-  m->epoch_time[i] = seconds;
-  m->images_per_s[i] = images_per_s;
+  m->epoch[i] = e->epoch;
+  m->lr[i] = e->lr;
+  m->train_loss[i] = e->train_loss;
+  m->train_acc[i] = e->train_acc;
+  m->val_loss[i] = e->val_loss;
+  m->val_acc[i] = e->val_acc;
+  m->epoch_time[i] = e->seconds;
+  m->images_per_s[i] = e->images_per_s;
   run_metrics_comm(m, 0, 0, 0, 0, 0);
 }
 

@@ -12,11 +12,7 @@
 
 #include "../config/config.h"
 
-#define RUN_SCHEMA "dpt-run"
-/* 1.1: /config attributes carry their type (1.0: strings). */
-#define RUN_SCHEMA_VERSION "1.1"
-/* The newest major version this dpt reads; a file of a newer one is refused. */
-#define RUN_SCHEMA_MAJOR 1
+#include "../h5/formats.h" /* RUN_SCHEMA, RUN_SCHEMA_VERSION, RUN_SCHEMA_MAJOR */
 
 /* The per-epoch datasets of /metrics, in the order they are written and listed. */
 typedef enum {
@@ -107,9 +103,18 @@ typedef struct {
   int64_t weights_crc32;  /* zlib crc32 of the final global parameters (float32) */
 } run_info_t;
 
-void run_metrics_push(run_metrics_t *m, int64_t epoch, double lr, double train_loss,
-                      double train_acc, double val_loss, double val_acc, double seconds,
-                      double images_per_s);
+/* The learning and timing figures of one epoch, as run_metrics_push appends them. */
+typedef struct {
+  int64_t epoch;
+  double lr;
+  double train_loss, train_acc;
+  double val_loss, val_acc;   /* NAN without a validation split */
+  double seconds;             /* the epoch's wall time, evaluation included */
+  double images_per_s;        /* training images per second of training */
+} run_epoch_t;
+
+/* Appends one epoch (its communication columns 0 until run_metrics_comm). */
+void run_metrics_push(run_metrics_t *m, const run_epoch_t *e);
 /* The communication columns of the epoch just pushed. */
 void run_metrics_comm(run_metrics_t *m, int64_t h, int64_t averagings, int64_t bytes_sent,
                       double comm_time, double compute_time);

@@ -16,6 +16,9 @@
 #define NN_MAX_CONV 4
 #define NN_MAX_FC 4
 #define NN_MAX_TENSORS (2 * (NN_MAX_CONV + NN_MAX_FC))
+/* The model's input side: the pipeline centres every dataset's images on a 32x32 canvas
+ * (the trainer's model and the PyTorch export both use it). */
+#define NN_INPUT_SIZE 32
 
 /* model.name: the presets; nn_model_names[] spells them, in this order. */
 typedef enum { NN_LENET, NN_LENET5 } nn_model_kind_t;

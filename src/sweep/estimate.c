@@ -9,6 +9,7 @@
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "../data/dataset.h"
 #include "../h5/h5util.h"
 
 void sweep_work_of(const dpt_config_t *cfg, int64_t ntrain, int64_t ntest, sweep_work_t *w) {
@@ -69,16 +70,12 @@ static int dataset_sizes(const char *path, int64_t *ntrain, int64_t *ntest) {
       }
     return dpt_fail("%s: no such file, and not a standard dataset's name", path);
   }
-  hid_t file = h5_open_checked(path, "dpt-dataset", 1);
-  if (file < 0) return -1;
-  int rank = 0;
-  hsize_t dims[8];
-  int rc = h5_dataset_dims(file, "train/labels", &rank, dims);
-  if (rc == 0) *ntrain = (int64_t)dims[0];
-  if (rc == 0) rc = h5_dataset_dims(file, "test/labels", &rank, dims);
-  if (rc == 0) *ntest = (int64_t)dims[0];
-  H5Fclose(file);
-  return rc;
+  dataset_head_t h;
+  if (dataset_head_open(path, &h, DS_HEAD_SPLITS) < 0) return -1;
+  *ntrain = h.train_n;
+  *ntest = h.test_n;
+  dataset_head_free(&h);
+  return 0;
 }
 
 void sweep_estimate_print(FILE *out, const sweep_plan_t *plan, const char *throughput_path) {

@@ -7,6 +7,7 @@
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "../core/numfmt.h"
 #include "../io/runfile.h"
 
 void sweep_progress_read(const char *sweep_dir, const sweep_row_t *row, sweep_progress_t *p) {
@@ -34,13 +35,7 @@ double sweep_progress_eta(const sweep_progress_t *p) {
   return p->seconds / (double)p->epoch * (double)left;
 }
 
-void sweep_format_seconds(char *buf, size_t cap, double s) {
-  long v = (long)(s + 0.5);
-  if (s < 0) snprintf(buf, cap, "-");
-  else if (v < 60) snprintf(buf, cap, "%lds", v);
-  else if (v < 3600) snprintf(buf, cap, "%ldm%02lds", v / 60, v % 60);
-  else snprintf(buf, cap, "%ldh%02ldm", v / 3600, v / 60 % 60);
-}
+void sweep_format_seconds(char *buf, size_t cap, double s) { dpt_format_duration(buf, cap, s); }
 
 void sweep_progress_line(const sweep_progress_t *p, char *buf, size_t cap) {
   char of[32] = "-", acc[32] = "-", eta[32];

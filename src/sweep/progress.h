@@ -34,7 +34,7 @@ double sweep_progress_total_eta(const sweep_progress_t *p, const sweep_state_t *
  * sweep's ETA ("3m10s" or "-") into eta. */
 void sweep_progress_report(FILE *out, const char *sweep_dir, const sweep_manifest_t *m,
                            const sweep_state_t *state, char *eta, size_t cap);
-/* "45s", "3m05s", "2h04m". */
+/* dpt_format_duration (src/core/numfmt.h): "45s", "3m05s", "2h04m". */
 void sweep_format_seconds(char *buf, size_t cap, double s);
 
 #endif

@@ -355,8 +355,11 @@ static int write_all(writer_t *w, trainer_t *t) {
 static int write_file(writer_t *w, trainer_t *t) {
   char now[32];
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_fapl_mpio(fapl, t->dist.comm, MPI_INFO_NULL);
-  w->file = h5_create_tmp(w->path, w->tmp, sizeof w->tmp, "dpt-checkpoint",
+  if (fapl < 0 || H5Pset_fapl_mpio(fapl, t->dist.comm, MPI_INFO_NULL) < 0) {
+    if (fapl >= 0) H5Pclose(fapl);
+    return ck(w, dpt_fail("cannot set up MPI-IO file access: %s", h5_error_cause()));
+  }
+  w->file = h5_create_tmp(w->path, w->tmp, sizeof w->tmp, CKPT_SCHEMA,
                           CKPT_SCHEMA_VERSION, "dpt-train", fapl);
   H5Pclose(fapl);
   if (w->file < 0) return ck(w, -1);
@@ -364,12 +367,14 @@ static int write_file(writer_t *w, trainer_t *t) {
   h5_iso_time(now, sizeof now);
   MPI_Bcast(now, sizeof now, MPI_CHAR, 0, t->dist.comm);
   w->dxpl = H5Pcreate(H5P_DATASET_XFER);
-  H5Pset_dxpl_mpio(w->dxpl, H5FD_MPIO_COLLECTIVE);
-  int rc = ck(w, h5_attr_str(w->file, "file_time", now));
+  int rc = w->dxpl < 0 || H5Pset_dxpl_mpio(w->dxpl, H5FD_MPIO_COLLECTIVE) < 0
+               ? ck(w, dpt_fail("cannot set up collective transfers: %s", h5_error_cause()))
+               : 0;
+  if (rc == 0) rc = ck(w, h5_attr_str(w->file, "file_time", now));
   if (rc == 0) rc = write_all(w, t);
   if (rc == 0) rc = ck(w, h5_attr_i64(w->file, "io_no_collective_cause", (int64_t)w->no_collective));
   if (rc == 0) rc = ck(w, h5_attr_i64(w->file, "complete", 1)); /* last */
-  H5Pclose(w->dxpl);
+  if (w->dxpl >= 0) H5Pclose(w->dxpl);
   /* Closing flushes the metadata, collectively. A failed close leaves HDF5 1.10 with a
    * half-destroyed file that its clean-up in MPI_Finalize crashes on (exit 139), on any
    * number of ranks: the job stops here instead, naming the first failure. */
@@ -664,14 +669,14 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
 }
 
 int ckpt_load(trainer_t *t, const char *path) {
-  hid_t file = h5_open_checked(path, "dpt-checkpoint", 1);
+  hid_t file = h5_open_checked(path, CKPT_SCHEMA, CKPT_SCHEMA_MAJOR);
   int rc = file < 0 ? -1 : load_state(t, file, path);
   if (file >= 0) H5Fclose(file);
   return rc;
 }
 
 int ckpt_read_params(const char *path, const char *which, float *out, size_t nparams) {
-  hid_t file = h5_open_checked(path, "dpt-checkpoint", 1);
+  hid_t file = h5_open_checked(path, CKPT_SCHEMA, CKPT_SCHEMA_MAJOR);
   if (file < 0) return -1;
   char name[64];
   snprintf(name, sizeof name, "global/%s", which);

@@ -7,7 +7,7 @@
 
 #include "trainer.h"
 
-#define CKPT_SCHEMA_VERSION "1.0"
+#include "../h5/formats.h" /* CKPT_SCHEMA, CKPT_SCHEMA_VERSION */
 
 /* RUN_DIR/checkpoint.h5, or with experiment.checkpoint_dir DIR
  * DIR/NAME-HASH/checkpoint.h5 (NAME the run directory's last component, HASH the crc32

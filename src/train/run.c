@@ -90,8 +90,11 @@ static train_result_t run_epoch(trainer_t *t, const train_method_t *m, double lr
   s->epoch++;
   s->step = 0;
   s->info.epochs_run = s->epoch;
-  run_metrics_push(&s->metrics, s->epoch, lr, loss, acc, val_loss, val_acc, MPI_Wtime() - t0,
-                   (double)seen / train_seconds);
+  run_metrics_push(&s->metrics, &(run_epoch_t){.epoch = s->epoch, .lr = lr,
+                                                .train_loss = loss, .train_acc = acc,
+                                                .val_loss = val_loss, .val_acc = val_acc,
+                                                .seconds = MPI_Wtime() - t0,
+                                                .images_per_s = (double)seen / train_seconds});
   run_metrics_comm(&s->metrics, h, m->averagings(t), t->dist.bytes_sent - bytes0, comm,
                    train_seconds - comm);
   return TRAIN_FINISHED;

@@ -5,7 +5,8 @@
 
 #include "../core/err.h"
 
-int tree_depth(int64_t leaves) {
+/* The depth of tree_sum over n leaves (scratch vectors it needs). */
+static int tree_depth(int64_t leaves) {
   int d = 0;
   while (leaves > 1) {
     leaves = (leaves + 1) / 2;

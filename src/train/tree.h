@@ -43,8 +43,6 @@ void tree_free(tree_t *t);
  * node of a larger tree sums as it does inside that tree). */
 void tree_sum(const tree_t *t, int64_t lo, int64_t hi, tree_leaf_fn fn, void *ctx,
               float *out);
-/* The depth of tree_sum over n leaves (scratch vectors it needs). */
-int tree_depth(int64_t leaves);
 
 /* The largest nodes of the tree over [0, n) that lie inside [lo, hi), left to right,
  * into nodes (room for tree_cover_max(n)); returns their count (0 when lo >= hi). */

@@ -51,3 +51,16 @@ FLAGS=(-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror)
     assert_output --partial "ARM aarch64"
   done
 }
+
+@test "src/ folders include only folders listed before them in docs/ARCHITECTURE.md" {
+  run "$DPT_ROOT/tests/tools/include-order.sh"
+  assert_success
+  # the check itself can fail: a core file that includes train/ is named
+  mkdir -p "$BATS_TEST_TMPDIR/r/docs" "$BATS_TEST_TMPDIR/r/src"
+  cp "$DPT_ROOT/docs/ARCHITECTURE.md" "$BATS_TEST_TMPDIR/r/docs/"
+  cp -r "$DPT_ROOT/src/core" "$DPT_ROOT/src/train" "$BATS_TEST_TMPDIR/r/src/"
+  echo '#include "../train/trainer.h"' >> "$BATS_TEST_TMPDIR/r/src/core/err.c"
+  run "$DPT_ROOT/tests/tools/include-order.sh" "$BATS_TEST_TMPDIR/r"
+  assert_failure
+  assert_output --partial "src/core/err.c: includes ../train/, not listed before src/core/"
+}

@@ -10,7 +10,7 @@ AGG() { "$BIN/dpt-aggregate" "$@"; }
 fixture() {
   local dir=$1 opt=$2 seed=$3 acc=$4
   shift 4
-  AGG --fixture "$dir/run.h5" model.optimizer="$opt" experiment.seed="$seed" \
+  "$FIXTURE" "$dir/run.h5" model.optimizer="$opt" experiment.seed="$seed" \
       val_acc=0.5,0.7,0.8 test_acc="$acc" "$@"
 }
 
@@ -67,7 +67,7 @@ setup() {
 }
 
 @test "LaTeX has booktabs rules and escapes _ % &; a lead it cannot measure is not bold" {
-  AGG --fixture sweep/c0/run.h5 model.optimizer=LAMB "experiment.name=x_y 5% A&B" test_acc=0.5
+  "$FIXTURE" sweep/c0/run.h5 model.optimizer=LAMB "experiment.name=x_y 5% A&B" test_acc=0.5
   run "$BIN/dpt-aggregate" --group-by experiment.name,model.optimizer --values test_acc --format latex sweep
   assert_success
   assert_output --partial '\toprule'
@@ -117,8 +117,8 @@ setup() {
 }
 
 @test "pivot: rows x cols with counts and the best of each column" {
-  AGG --fixture sweep/d0/run.h5 model.optimizer=SGDM model.batch_size=256 test_acc=0.80
-  AGG --fixture sweep/d1/run.h5 model.optimizer=AdamW model.batch_size=256 test_acc=0.84
+  "$FIXTURE" sweep/d0/run.h5 model.optimizer=SGDM model.batch_size=256 test_acc=0.80
+  "$FIXTURE" sweep/d1/run.h5 model.optimizer=AdamW model.batch_size=256 test_acc=0.84
   run "$BIN/dpt-aggregate" --rows model.optimizer --cols model.batch_size --value test_acc sweep
   assert_success
   assert_output --partial "| model.optimizer | model.batch_size=64 | model.batch_size=256 |"
@@ -143,7 +143,7 @@ setup() {
 }
 
 @test "--per-run and --target: epochs and rounds to the target accuracy" {
-  AGG --fixture k2/run.h5 model.num_workers=2 val_acc=0.5,0.7,0.86,0.9 averagings=10,20,30,40 H=4,8,16,8
+  "$FIXTURE" k2/run.h5 model.num_workers=2 val_acc=0.5,0.7,0.86,0.9 averagings=10,20,30,40 H=4,8,16,8
   run "$BIN/dpt-aggregate" --per-run --target 0.85 --values epochs_to_target,rounds_to_target,averagings --format csv k2
   assert_success
   # the run, its config hash and seed, then the values
@@ -152,7 +152,7 @@ setup() {
 }
 
 @test "--long: one row per run and epoch, with a header, hash, seed and method" {
-  AGG --fixture sweep/a5/run.h5 model.optimizer=SGDM experiment.seed=5 val_acc=0.5,0.6,0.7,0.75,0.8 test_acc=0.9
+  "$FIXTURE" sweep/a5/run.h5 model.optimizer=SGDM experiment.seed=5 val_acc=0.5,0.6,0.7,0.75,0.8 test_acc=0.9
   run "$BIN/dpt-aggregate" --long sweep
   assert_success
   assert_line --index 0 "run,hash,experiment.seed,method,model.optimizer,epoch,lr,train_loss,train_acc,val_loss,val_acc,epoch_time,images_per_s,h,averagings,bytes_sent,comm_time,compute_time"
@@ -194,7 +194,7 @@ YAML
 }
 
 @test "damaged, unfinished, foreign and missing files are named and left out (exit 4)" {
-  AGG --fixture sweep/running/run.h5 model.optimizer=SGDM status=running test_acc=0.1
+  "$FIXTURE" sweep/running/run.h5 model.optimizer=SGDM status=running test_acc=0.1
   mkdir -p sweep/damaged sweep/foreign
   head -c 3000 sweep/a0/run.h5 > sweep/damaged/run.h5
   cp "$(small_fmnist 600)" sweep/foreign/run.h5
@@ -218,14 +218,14 @@ YAML
 @test "every study in analysis/ prints its table" {
   for k in 0 2 4; do
     for h in 4 16; do
-      AGG --fixture "st/k$k-h$h/run.h5" model.num_workers=$k model.work.local_steps=$h \
+      "$FIXTURE" "st/k$k-h$h/run.h5" model.num_workers=$k model.work.local_steps=$h \
           model.optimizer=SGDM test_acc=0.8$k averagings=5,5,5 H=$h,$h,$h
     done
   done
-  AGG --fixture st/slowmo/run.h5 model.num_workers=2 model.slowmo.momentum=0.6 test_acc=0.85
-  AGG --fixture st/dyn/run.h5 model.num_workers=2 model.work.dynamic.strategy=LossLS \
+  "$FIXTURE" st/slowmo/run.h5 model.num_workers=2 model.slowmo.momentum=0.6 test_acc=0.85
+  "$FIXTURE" st/dyn/run.h5 model.num_workers=2 model.work.dynamic.strategy=LossLS \
       test_acc=0.86 averagings=3,2,1 H=4,8,16
-  AGG --fixture st/shard/run.h5 model.num_workers=2 data.sharding=dirichlet:0.1 test_acc=0.7
+  "$FIXTURE" st/shard/run.h5 model.num_workers=2 data.sharding=dirichlet:0.1 test_acc=0.7
   for s in "$DPT_ROOT"/analysis/*.yaml; do
     run "$BIN/dpt-aggregate" --study "$s" st
     assert_success
@@ -246,8 +246,8 @@ YAML
 }
 
 @test "--plots writes gnuplot scripts, SVG and PNG" {
-  AGG --fixture dyn/a/run.h5 model.num_workers=2 model.work.dynamic.strategy=LossLS averagings=3,2,1 H=4,8,16
-  AGG --fixture dyn/b/run.h5 model.num_workers=2 model.work.dynamic.strategy=ALin averagings=4,4,4 H=4,4,4
+  "$FIXTURE" dyn/a/run.h5 model.num_workers=2 model.work.dynamic.strategy=LossLS averagings=3,2,1 H=4,8,16
+  "$FIXTURE" dyn/b/run.h5 model.num_workers=2 model.work.dynamic.strategy=ALin averagings=4,4,4 H=4,4,4
   run "$BIN/dpt-aggregate" --plots plots dyn
   assert_success
   for p in val_acc_epoch val_acc_rounds H_epoch; do
@@ -261,7 +261,7 @@ YAML
 
 @test "--plots: curves past gnuplot's eight colours are dashed" {
   for i in 1 2 3 4 5 6 7 8 9; do
-    AGG --fixture many/r$i/run.h5 model.learning_rate=0.0$i test_acc=0.8
+    "$FIXTURE" many/r$i/run.h5 model.learning_rate=0.0$i test_acc=0.8
   done
   run "$BIN/dpt-aggregate" --plots plots --plot val_acc_epoch many
   assert_success

@@ -175,7 +175,7 @@ stop_in_epoch2() {
 }
 
 @test "dpt-aggregate groups by the method: LocalSGD, SlowMo, DiLoCo, post-local, the inner optimizer" {
-  fx() { "$BIN/dpt-aggregate" --fixture "$1/run.h5" model.num_workers=4 "${@:2}" >/dev/null; }
+  fx() { "$FIXTURE" "$1/run.h5" model.num_workers=4 "${@:2}" >/dev/null; }
   fx r/local test_acc=0.80
   fx r/slowmo model.outer.type=slowmo model.outer.momentum=0.6 test_acc=0.81
   fx r/diloco model.work.optimizer=AdamW model.outer.type=nesterov test_acc=0.82

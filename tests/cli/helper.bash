@@ -6,6 +6,8 @@ DPT_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 # DPT_BIN_DIR: test other builds of the binaries (make check: build-san/bin).
 BIN="${DPT_BIN_DIR:-$DPT_ROOT/bin}"
 FMNIST_SRC="${FMNIST_SRC:-/usr/share/datasets/fashion-mnist}"
+# run files with chosen metrics (tests/tools/run-fixture.c, built by make)
+FIXTURE="$DPT_ROOT/build/run-fixture"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 

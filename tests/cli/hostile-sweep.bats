@@ -94,8 +94,8 @@ refused() {
 
 @test "hostile plots: labels with backquotes, \$(...), system() and newlines are text, not commands" {
   # gnuplot runs in p/: a command would leave its marker there (or here).
-  "$BIN/dpt-aggregate" --fixture r/a/run.h5 'experiment.name=a`touch m1`' val_acc=0.5,0.6 test_acc=0.5
-  "$BIN/dpt-aggregate" --fixture r/b/run.h5 'experiment.name=b $(touch m2) system("touch m3") it'"'"'s
+  "$FIXTURE" r/a/run.h5 'experiment.name=a`touch m1`' val_acc=0.5,0.6 test_acc=0.5
+  "$FIXTURE" r/b/run.h5 'experiment.name=b $(touch m2) system("touch m3") it'"'"'s
 two' val_acc=0.4,0.7 test_acc=0.6
   run "$BIN/dpt-aggregate" --group-by experiment.name --plots p r
   assert_success
@@ -151,8 +151,8 @@ run_attempt() {
 
 @test "dpt-sweep complete: 0 only for a complete run file; the job scripts use it, not h5dump" {
   AGG() { "$BIN/dpt-aggregate" "$@" >/dev/null; }
-  AGG --fixture done/run.h5 val_acc=0.5 test_acc=0.5
-  AGG --fixture running/run.h5 status=running val_acc=0.5 test_acc=0.5
+  "$FIXTURE" done/run.h5 val_acc=0.5 test_acc=0.5
+  "$FIXTURE" running/run.h5 status=running val_acc=0.5 test_acc=0.5
   mkdir empty damaged
   head -c 3000 done/run.h5 >damaged/run.h5
   run "$BIN/dpt-sweep" complete done
@@ -185,7 +185,7 @@ run_attempt() {
   [ -z "$(ls sw | grep tmp)" ]
   # A finished run: the table is replaced.
   h=$(ls sw/tasks)
-  "$BIN/dpt-aggregate" --fixture "sw/tasks/$h/run.h5" val_acc=0.5 test_acc=0.75 >/dev/null
+  "$FIXTURE" "sw/tasks/$h/run.h5" val_acc=0.5 test_acc=0.75 >/dev/null
   run bash sw/jobs/aggregate.sbatch
   assert_success
   grep -q '0.7500' sw/results.md

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/agg/fixture.h"
+#include "../tools/fixture.h"
 #include "../../src/agg/format.h"
 #include "../../src/agg/plot.h"
 #include "../../src/agg/report.h"
@@ -527,7 +527,7 @@ TEST(agg_study_override_replaces_settings_and_adds_filters) {
   agg_study_free(&s);
 }
 
-/* The hidden --fixture words: a number list that is not one is an error naming it. */
+/* run-fixture's words (tests/tools/fixture.c): a bad number list is an error naming it. */
 TEST(agg_fixture_words_name_a_bad_number_list) {
   char *d = tmpdir(), path[512];
   snprintf(path, sizeof path, "%s/r/run.h5", d);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/agg/fixture.h"
+#include "../tools/fixture.h"
 #include "../../src/agg/format.h"
 #include "../../src/agg/runset.h"
 #include "../../src/agg/stats.h"

@@ -70,7 +70,11 @@ static void set_state(trainer_t *t) {
     s->item_correct[i] = i % 3;
   }
   for (int e = 1; e <= 2; e++) {
-    run_metrics_push(&s->metrics, e, 0.01 * e, 2.0 / e, 0.1 * e, 2.5 / e, 0.2 * e, 3.0, 100.0);
+    run_metrics_push(&s->metrics, &(run_epoch_t){.epoch = e, .lr = 0.01 * e,
+                                                 .train_loss = 2.0 / e,
+                                                 .train_acc = 0.1 * e, .val_loss = 2.5 / e,
+                                                 .val_acc = 0.2 * e, .seconds = 3.0,
+                                                 .images_per_s = 100.0});
     run_metrics_comm(&s->metrics, 2, 4 + e, 1000 * e, 0.5, 1.5);
   }
   for (int i = 0; i < t->nlocal; i++) {

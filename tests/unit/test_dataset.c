@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/core/crc.h"
 #include "../../src/core/err.h"
 #include "../../src/data/import.h"
 #include "../../src/h5/h5util.h"
@@ -43,10 +44,10 @@ TEST(idx_parse_rejects_bad_magic_truncation_and_trailing_bytes) {
   CHECK_FAILS(idx_parse(&idx, "x", buf, len, 3));
 }
 
-TEST(dataset_crc32_matches_the_standard_check_value) {
+TEST(crc32_matches_the_standard_check_value) {
   const uint8_t *s = (const uint8_t *)"123456789";
-  CHECK(dataset_crc32(0, s, 9) == 0xCBF43926u);
-  CHECK(dataset_crc32(dataset_crc32(0, s, 4), s + 4, 5) == 0xCBF43926u);
+  CHECK(dpt_crc32(0, s, 9) == 0xCBF43926u);
+  CHECK(dpt_crc32(dpt_crc32(0, s, 4), s + 4, 5) == 0xCBF43926u);
 }
 
 TEST(dataset_stats_are_per_channel_of_the_train_split) {

@@ -38,7 +38,10 @@ static const char *write_run(const char *name) {
   info.wall_time = 12.5, info.num_workers = 2, info.averagings_total = 14;
   info.weights_crc32 = 3735928559;
   for (int e = 1; e <= 2; e++) {
-    run_metrics_push(&m, e, 0.025 / e, 2.0 / e, 0.1 * e, 2.1 / e, 0.25 * e, 1.5 * e, 100 * e);
+    run_metrics_push(&m, &(run_epoch_t){.epoch = e, .lr = 0.025 / e, .train_loss = 2.0 / e,
+                                        .train_acc = 0.1 * e, .val_loss = 2.1 / e,
+                                        .val_acc = 0.25 * e, .seconds = 1.5 * e,
+                                        .images_per_s = 100 * e});
     run_metrics_comm(&m, 4, 7, 1000 * e, 0.01 * e, 1.4 * e);
   }
   DPT_ASSERT(runfile_write(path, &cfg, &info, &m) == 0);

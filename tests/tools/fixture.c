@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../config/config.h"
-#include "../core/err.h"
-#include "../core/fsutil.h"
-#include "../h5/h5util.h"
-#include "../io/runfile.h"
+#include "../../src/config/config.h"
+#include "../../src/core/err.h"
+#include "../../src/core/fsutil.h"
+#include "../../src/h5/h5util.h"
+#include "../../src/io/runfile.h"
 
 int agg_fixture_write(const char *path, const agg_fixture_t *fx) {
   if (fx->epochs < 1) return dpt_fail("a fixture needs at least one epoch");
@@ -30,8 +30,10 @@ int agg_fixture_write(const char *path, const agg_fixture_t *fx) {
   double best = -1;
   for (int e = 0; e < fx->epochs; e++) {
     double acc = fx->val_acc ? fx->val_acc[e] : 0.5 + 0.4 * (1 - exp(-(e + 1) / 10.0));
-    run_metrics_push(&m, e + 1, cfg.learning_rate, 1 - acc, acc, 1.1 - acc, acc, 1.0,
-                     fx->images_per_s);
+    run_metrics_push(&m, &(run_epoch_t){.epoch = e + 1, .lr = cfg.learning_rate,
+                                        .train_loss = 1 - acc, .train_acc = acc,
+                                        .val_loss = 1.1 - acc, .val_acc = acc, .seconds = 1.0,
+                                        .images_per_s = fx->images_per_s});
     run_metrics_comm(&m, fx->h ? (int64_t)fx->h[e] : 0,
                      fx->averagings ? (int64_t)fx->averagings[e] : 0,
                      fx->bytes_sent ? (int64_t)fx->bytes_sent[e] : 0, 0.1, 0.9);

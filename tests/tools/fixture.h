@@ -1,8 +1,9 @@
-/* fixture.h - run files with chosen metrics, for tests and the benchmark. Written by the
+/* fixture.h - run files with chosen metrics, for tests and the benchmark (tests/tools/:
+ * not part of the product; build/run-fixture is its command line). Written by the
  * trainer's own writer (runfile_write) from a config built by the config loader, so they
  * are real run.h5 files in the current layout. */
-#ifndef DPT_AGG_FIXTURE_H
-#define DPT_AGG_FIXTURE_H
+#ifndef DPT_TEST_FIXTURE_H
+#define DPT_TEST_FIXTURE_H
 
 typedef struct {
   const char *const *sets;  /* config overrides "dotted.key=value" */
@@ -21,7 +22,7 @@ typedef struct {
 
 /* Creates path's directory and writes the run file. */
 int agg_fixture_write(const char *path, const agg_fixture_t *fx);
-/* The hidden `dpt-aggregate --fixture PATH WORD...`: each WORD is KEY=VALUE; a dotted
+/* `run-fixture PATH WORD...`: each WORD is KEY=VALUE; a dotted
  * KEY is a config override, else one of status, epochs, val_acc (a comma list),
  * test_acc, test_acc_best, wall_time, images_per_s, averagings, H, bytes_sent (comma
  * lists). Unset numbers take defaults; fails naming a word it cannot use. */
