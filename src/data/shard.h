@@ -14,13 +14,42 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* data.sharding, parsed by config/: the scheme and its parameter. */
+/* data.sharding, parsed by config/ from the rows of shard_defs[]: the scheme (an index
+ * into shard_defs[], in its order) and its parameter. */
 typedef enum { SHARD_IID, SHARD_RANDOM, SHARD_CLASSES, SHARD_DIRICHLET } shard_kind_t;
 typedef struct {
   shard_kind_t kind;
   int classes;      /* classes:C */
   double alpha;     /* dirichlet:A */
 } shard_scheme_t;
+
+/* What a scheme's build step gets: the training indices grouped by class (class c at
+ * by_class[start[c] .. start[c+1]), each in idx order) and the scheme's text for
+ * messages. */
+typedef struct {
+  const shard_scheme_t *scheme;
+  const int64_t *idx, *start;
+  int64_t *by_class;
+  int64_t n;
+  int num_classes, K;
+  uint64_t seed;
+  const char *text;
+} shard_job_t;
+
+/* The parameter a scheme's spelling carries after "NAME:". */
+typedef enum { SHARD_PARAM_NONE, SHARD_PARAM_CLASSES, SHARD_PARAM_ALPHA } shard_param_t;
+
+/* A row of the sharding table: one scheme. */
+typedef struct {
+  const char *name;     /* data.sharding's spelling: NAME, or NAME:PARAM */
+  const char *label;    /* for tables */
+  shard_param_t param;  /* classes: an integer >= 1, alpha: a number > 0 */
+  /* Fills offsets[K+1] and out[n] (each worker's indices are sorted afterwards). */
+  int (*build)(const shard_job_t *job, int64_t *offsets, int64_t *out);
+} shard_def_t;
+
+extern const shard_def_t shard_defs[];
+extern const int shard_ndefs;
 
 /* The scheme as data.sharding spells it ("classes:3"; A as the shortest %g that reads
  * back to the same double). */

@@ -36,6 +36,9 @@
  * checkpoint written (requeue it), or failed (the message says why). */
 typedef enum { TRAIN_FAILED = -1, TRAIN_FINISHED = 0, TRAIN_STOPPED = 1 } train_result_t;
 
+/* The training method (method.h), chosen once by trainer_init. */
+typedef struct train_method train_method_t;
+
 typedef struct {
   int id;                  /* 0 .. K-1 */
   const int64_t *shard;    /* its training indices (ascending) */
@@ -54,8 +57,11 @@ typedef struct {
 typedef struct {
   float *params, *best_params;  /* global model */
   opt_state_t opt;              /* centralized optimizer */
-  float *outer_buf;             /* the outer optimizer's buffer: SlowMo u, Nesterov b */
-  int64_t outer_steps;          /* outer steps since outer_buf was last zeroed */
+  union {                       /* the outer step's buffers, as its row declares them */
+    float *outer_buf;           /* the first: SlowMo u, Nesterov b */
+    float *outer_bufs[OUTER_MAX_STATE];
+  };
+  int64_t outer_steps;          /* outer steps since outer_bufs were last zeroed */
   int epoch;                    /* epochs finished */
   int64_t step;                 /* steps finished in the current epoch (resume point) */
   int H;                        /* local steps between averagings this epoch */
@@ -86,6 +92,7 @@ typedef struct {
 
 typedef struct {
   /* set-up, fixed for the run */
+  const train_method_t *method;
   const dpt_config_t *cfg;
   const dpt_dataset_t *ds;
   dist_t dist;
