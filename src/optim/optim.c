@@ -142,7 +142,8 @@ int opt_step(const opt_hparams_t *hp, const nn_model_t *model, float *w, const f
   const opt_def_t *d = opt_def(hp->kind);
   if (d->per_tensor && check_tensors(model, st->n, hp->kind) < 0) return -1;
   for (int i = 0; i < d->nstate; i++)
-    if (!st->buf[i]) return dpt_fail("%s state lacks its buffer %s", d->label, d->state[i].global_name);
+    if (!st->buf[i])
+      return dpt_fail("%s state lacks its buffer %s", d->label, d->state[i].global_name);
   st->t++;
   d->step(hp, model, w, g, st, lr);
   return 0;

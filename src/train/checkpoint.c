@@ -111,7 +111,9 @@ static int worker_rows(const trainer_t *t, const char **names) {
   return 1 + opt->nstate;
 }
 /* Row r of worker w: its parameters, then its optimizer's buffers in the row's order. */
-static float *worker_row(const worker_t *w, int r) { return r == 0 ? w->params : w->opt.buf[r - 1]; }
+static float *worker_row(const worker_t *w, int r) {
+  return r == 0 ? w->params : w->opt.buf[r - 1];
+}
 
 /* The workers' counters, gathered to rank 0; the last is the crc32 of the worker's rows. */
 static const struct { const char *name; size_t off; } counters[] = {

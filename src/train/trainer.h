@@ -9,9 +9,9 @@
  * rank r hosts workers [r*K/P, (r+1)*K/P) and steps them one after another; averaging
  * sums the workers along the fixed tree over K. K, never P, decides every number.
  * Epochs before model.work.local_from_epoch (post-local SGD) average the K workers'
- * gradients along the same tree at every step instead. Both methods run under one epoch
- * driver (run.c): per epoch, validation, best model, early stop, run.h5, checkpoints and
- * the stop vote. */
+ * gradients along the same tree at every step instead. trainer_init chooses the method
+ * (method.h) once; both run under one epoch driver (run.c): per epoch, validation, best
+ * model, early stop, run.h5, checkpoints and the stop vote. */
 #ifndef DPT_TRAINER_H
 #define DPT_TRAINER_H
 

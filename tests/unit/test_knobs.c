@@ -61,7 +61,8 @@ TEST(knobs_optimizer_state_is_the_rows) {
     CHECK(st.buf[0][1] == 0 && st.t == 0);
     opt_state_free(&st);
   }
-  CHECK(opt_defs[OPT_ADAMW].nstate == 2 && !strcmp(opt_defs[OPT_ADAMW].state[1].worker_name, "workers/second_moment"));
+  CHECK(opt_defs[OPT_ADAMW].nstate == 2 &&
+        !strcmp(opt_defs[OPT_ADAMW].state[1].worker_name, "workers/second_moment"));
 }
 
 TEST(knobs_dynamic_h_rows) {
