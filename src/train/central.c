@@ -64,8 +64,8 @@ static int central_init(trainer_t *t) {
   if (cfg->batch_size % t->nranks != 0)
     return dpt_fail("model.batch_size = %d cannot be split evenly over %d MPI ranks: the "
                     "number of ranks must divide the batch", cfg->batch_size, t->nranks);
-  t->item_cap = train_ceil_div(t->ntrain, cfg->batch_size) *
-                train_ceil_div(cfg->batch_size, TRAIN_LEAF);
+  t->tree_width = train_ceil_div(cfg->batch_size, TRAIN_LEAF);
+  t->item_cap = train_ceil_div(t->ntrain, cfg->batch_size) * t->tree_width;
   return 0;
 }
 

@@ -61,7 +61,10 @@ static int local_init(trainer_t *t) {
   t->outer = (opt_outer_t){cfg->outer_type, cfg->outer_lr, cfg->outer_momentum};
   for (int i = 0; i < outer_def(t->outer.kind)->nstate; i++)
     t->state.outer_bufs[i] = dpt_alloc(sizeof(float) * np);
-  t->item_cap = (int64_t)t->T * t->K * train_ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
+  /* one tree serves a worker batch's leaves and the K workers' averaging */
+  int64_t leaves = train_ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
+  t->tree_width = leaves > t->K ? leaves : t->K;
+  t->item_cap = (int64_t)t->T * t->K * leaves;
   dynh_init(&t->dyn, &cfg->dynamic, cfg->local_steps);
   t->state.H = t->dyn.h; /* local_steps: every strategy starts from it, as in the seed */
   opt_hparams_for(&t->local_hp, &cfg->optim, cfg->work_optimizer);

@@ -21,7 +21,8 @@
 struct train_method {
   const char *name;
   /* Set-up in trainer_init after the global model and its optimizer exist: whatever the
-   * method's steps need, and t->item_cap (items per epoch, at most). Collective. */
+   * method's steps need, t->item_cap (items per epoch, at most) and t->tree_width (the
+   * most leaves of one tree sum). Collective. */
   int (*init)(trainer_t *t);
   /* Frees what init allocated (also after a failed init). */
   void (*free)(trainer_t *t);

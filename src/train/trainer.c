@@ -111,10 +111,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   int64_t batch = t->method->batch(t);
   t->lr0 = opt_base_lr(cfg->learning_rate, cfg->lr_scaling, cfg->lr_ref_batch, (int)batch);
   int64_t leaves = train_ceil_div(batch, TRAIN_LEAF);
-  /* one tree serves the batch's leaves and the K workers' averaging */
-  int64_t tree_leaves = leaves;
-  if (t->K > tree_leaves) tree_leaves = t->K;
-  tree_init(&t->tree, t->model.nparams, tree_leaves);
+  tree_init(&t->tree, t->model.nparams, t->tree_width);
   t->state.item_loss = dpt_alloc(sizeof(double) * t->item_cap);
   t->state.item_correct = dpt_alloc(sizeof(int64_t) * t->item_cap);
   init_scratch(t, max_batch, leaves);

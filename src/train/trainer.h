@@ -109,6 +109,7 @@ typedef struct {
   int64_t *val_idx, nval;      /* held-out validation indices into ds->train */
   int64_t *test_idx, ntest;    /* 0 .. ds->test.n - 1 */
   int64_t item_cap;            /* items (leaves or worker steps) per epoch, at most */
+  int64_t tree_width;          /* the most leaves one tree sum has (the method's init) */
   /* local methods */
   int K, T;                    /* workers, steps per epoch */
   dynh_t dyn;                  /* dynamic-H strategy and its state */
