@@ -78,7 +78,6 @@ void bench_local_methods(const dpt_dataset_t *ds, nn_model_kind_t model, const c
                                 double step_s, int batch) {
   static const struct { outer_kind_t kind; double lr, mu; } outers[] = {
       {OUTER_NONE, 1.0, 0.0}, {OUTER_SLOWMO, 1.0, 0.6}, {OUTER_NESTEROV, 0.7, 0.9}};
-  static const char *const outer_names[] = {"none", "slowmo", "nesterov"};
   /* CIFAR-100's 50,000 training images over 8 workers of `batch` images */
   const double local_steps = 50000.0 / 8 / batch, averagings = local_steps / 8;
   const double epoch_s = local_steps * 8 * step_s;
@@ -109,17 +108,17 @@ void bench_local_methods(const dpt_dataset_t *ds, nn_model_kind_t model, const c
       reps++;
     }
     double per = (bench_cpu_now() - t0) / reps;
-    printf("  outer %-9s %8.2f ms/averaging   %.2f%% of the epoch\n", outer_names[o],
-           per * 1e3, 100 * per * averagings / epoch_s);
+    printf("  outer %-9s %8.2f ms/averaging   %.2f%% of the epoch\n",
+           outer_def(outers[o].kind)->name, per * 1e3, 100 * per * averagings / epoch_s);
     trainer_free(&t);
   }
   printf("  memory per worker (parameters + optimizer state):\n");
-  for (opt_kind_t k = OPT_SGDM; k <= OPT_LAMB; k++) {
+  for (opt_kind_t k = 0; (int)k < opt_ndefs; k++) {
     nn_model_t m;
     if (nn_model_init(&m, model, ds->channels, 32, 32, ds->num_classes, 1) < 0) return;
     opt_state_t st;
     opt_state_init(&st, m.nparams, k);
-    int vectors = 1 + (st.m != NULL) + (st.v != NULL);
+    int vectors = 1 + opt_def(k)->nstate;
     printf("    %-6s %d vectors of %zu floats = %.1f MB\n", opt_name(k), vectors,
            m.nparams, vectors * sizeof(float) * (double)m.nparams / 1e6);
     opt_state_free(&st);

@@ -33,7 +33,7 @@ const cfg_key_t cfg_keys[] = {
     {"model.learning_rate", T_FLOAT, FIELD(learning_rate), "0.01", .range = "> 0",
      .doc = "base learning rate"},
     {"model.loss", T_ENUM, FIELD(loss), "CSE", losses, .doc = "softmax cross-entropy"},
-    {"model.optimizer", T_ENUM_ID, FIELD(optimizer), "SGDM", opt_names,
+    {"model.optimizer", T_ENUM_ID, FIELD(optimizer), "SGDM", .spell = opt_spelling,
      .doc = "optimizer of centralized training; with model.num_workers >= 1 only SGDM: "
             "the local workers' optimizer is model.work.optimizer"},
     {"model.scheduler", T_ENUM_ID, FIELD(scheduler), "CosineAnnealingLR", opt_sched_names,
@@ -59,7 +59,7 @@ const cfg_key_t cfg_keys[] = {
      .doc = "the seed's SlowMo: at every epoch start zero the slow momentum (the outer "
             "buffer, any model.outer.type) and reset the local optimizers' state, as the "
             "seed re-created both each epoch"},
-    {"model.outer.type", T_ENUM_ID, FIELD(outer_type), "none", outer_names,
+    {"model.outer.type", T_ENUM_ID, FIELD(outer_type), "none", .spell = outer_spelling,
      .doc = "outer step on x0 - mean(x_k) at each averaging: none (plain LocalSGD), slowmo "
             "(SlowMo, lr = alpha, momentum = beta; what a model.slowmo map resolves to) or "
             "nesterov (DiLoCo: PyTorch SGD(lr, momentum, nesterov=True))"},
@@ -77,14 +77,14 @@ const cfg_key_t cfg_keys[] = {
      .doc = "local optimizer state at an averaging: kept, averaged, reset, reset per epoch "
             "(SGDM/LARS: the momentum buffer; AdamW/LAMB: both moments, the step count kept "
             "unless reset)"},
-    {"model.work.optimizer", T_ENUM_ID, FIELD(work_optimizer), "SGDM", opt_names,
+    {"model.work.optimizer", T_ENUM_ID, FIELD(work_optimizer), "SGDM", .spell = opt_spelling,
      .doc = "each local worker's optimizer (SGDM as in the seed, AdamW for DiLoCo, LARS, "
             "LAMB), with the optim: hyper-parameters"},
     {"model.work.local_from_epoch", T_INT, FIELD(local_from_epoch), "0", .range = ">= 0",
      .doc = "post-local SGD (Lin et al.'s turn_on_local_step_from, in epochs): epochs "
             "before it train synchronously (the K workers' gradients averaged every step, "
             "one step for all); 0 = local steps from the start"},
-    {"model.work.dynamic.strategy", T_ENUM_ID, FIELD(dynamic.kind), "", dynh_names,
+    {"model.work.dynamic.strategy", T_ENUM_ID, FIELD(dynamic.kind), "", .spell = dynh_spelling,
      .doc = "dynamic-H strategy (src/optim/dynamic_h.h describes each); empty = fixed H "
             "(local_steps)"},
     {"model.work.dynamic.n_losses", T_INT, FIELD(dynamic.n_losses), "3", .range = ">= 1",
@@ -217,9 +217,14 @@ static int store_string(char *field, size_t cap, const char *s) {
   return 0;
 }
 
-static int find_value(const char *const *values, const char *s) {
-  for (int i = 0; values[i]; i++)
-    if (!strcasecmp(values[i], s)) return i;
+/* Value i of an enum key, from its table's rows or its list; NULL past the last. */
+static const char *value_at(const cfg_key_t *k, int i) {
+  return k->spell ? k->spell(i) : k->values[i];
+}
+
+static int find_value(const cfg_key_t *k, const char *s) {
+  for (int i = 0; value_at(k, i); i++)
+    if (!strcasecmp(value_at(k, i), s)) return i;
   return -1;
 }
 
@@ -259,10 +264,10 @@ int cfg_key_set(dpt_config_t *cfg, const cfg_key_t *k, const char *text, int pla
     *(int *)field = b;
     return 0;
   case T_ENUM:
-    if ((idx = find_value(k->values, text)) < 0) break;
-    return store_string(field, k->size, k->values[idx]);
+    if ((idx = find_value(k, text)) < 0) break;
+    return store_string(field, k->size, value_at(k, idx));
   case T_ENUM_ID:
-    if ((idx = find_value(k->values, text)) < 0) break;
+    if ((idx = find_value(k, text)) < 0) break;
     DPT_ASSERT(k->size == sizeof(int));
     *(int *)field = idx;
     return 0;
@@ -318,7 +323,7 @@ void cfg_key_text(const dpt_config_t *cfg, const cfg_key_t *k, char *buf, size_t
   case T_U64: snprintf(buf, cap, "%" PRIu64, *(const uint64_t *)field); break;
   case T_FLOAT: format_double(buf, cap, *(const double *)field); break;
   case T_BOOL: snprintf(buf, cap, "%s", *(const int *)field ? "true" : "false"); break;
-  case T_ENUM_ID: snprintf(buf, cap, "%s", k->values[*(const int *)field]); break;
+  case T_ENUM_ID: snprintf(buf, cap, "%s", value_at(k, *(const int *)field)); break;
   case T_SHARDING: shard_scheme_text((const shard_scheme_t *)field, buf, cap); break;
   case T_ENUM:
   case T_STR:
@@ -341,9 +346,9 @@ const char *cfg_key_expected(const cfg_key_t *k, char *buf, size_t cap) {
   case T_ENUM:
   case T_ENUM_ID: {
     size_t n = (size_t)snprintf(buf, cap, "one of:");
-    for (int i = 0; k->values[i] && n < cap; i++)
+    for (int i = 0; value_at(k, i) && n < cap; i++)
       n += (size_t)snprintf(buf + n, cap - n, "%s %s", i ? "," : "",
-                            *k->values[i] ? k->values[i] : "\"\"");
+                            *value_at(k, i) ? value_at(k, i) : "\"\"");
     return buf;
   }
   }

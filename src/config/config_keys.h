@@ -33,6 +33,9 @@ typedef struct {
   size_t off, size;          /* the field in dpt_config_t */
   const char *def;           /* default, written as in a YAML file */
   const char *const *values; /* T_ENUM, T_ENUM_ID: allowed values, NULL-terminated */
+  /* T_ENUM_ID over a knob table instead: the spelling of its row i, NULL past the last
+   * (opt_spelling, outer_spelling, dynh_spelling) */
+  const char *(*spell)(int i);
   const char *range;         /* ">= 1", "> 0", "[0, 1)"; NULL = any value */
   int autoable;              /* "auto" is accepted and stored as -1 (-1.0 in a double) */
   const char *doc;           /* one line for the reference and the resolved YAML */

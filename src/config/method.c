@@ -9,13 +9,11 @@ void config_method_name(const dpt_config_t *cfg, char *buf, size_t cap) {
     return;
   }
   opt_kind_t inner = cfg->work_optimizer, own = OPT_SGDM;
-  const char *name = "LocalSGD";
-  if (cfg->outer_type == OUTER_SLOWMO) {
-    name = "SlowMo";
-  } else if (cfg->outer_type == OUTER_NESTEROV) {
-    int diloco = inner == OPT_ADAMW;
-    name = diloco ? "DiLoCo" : "LocalSGD+Nesterov";
-    own = diloco ? OPT_ADAMW : own;
+  /* the outer step's row names the method; Nesterov over AdamW workers is DiLoCo */
+  const char *name = outer_def(cfg->outer_type)->label;
+  if (cfg->outer_type == OUTER_NESTEROV && inner == OPT_ADAMW) {
+    name = "DiLoCo";
+    own = OPT_ADAMW;
   }
   int n = snprintf(buf, cap, "%s%s", cfg->local_from_epoch != 0 ? "post-local " : "", name);
   if (inner != own && n >= 0 && (size_t)n < cap)

@@ -105,35 +105,99 @@ static void dirichlet(const int64_t *start, int64_t n, int ncls, double alpha, i
   dpt_free(lq);
 }
 
+static int build_iid(const shard_job_t *j, int64_t *offsets, int64_t *out) {
+  int64_t pos = 0;
+  for (int k = 0; k < j->K; k++) {
+    offsets[k] = pos;
+    for (int64_t i = k; i < j->n; i += j->K) out[pos++] = j->by_class[i];
+  }
+  offsets[j->K] = pos;
+  return 0;
+}
+
+static int build_random(const shard_job_t *j, int64_t *offsets, int64_t *out) {
+  memcpy(out, j->idx, sizeof(int64_t) * j->n);
+  rng_shuffle(out, j->n, rng_key(j->seed, RNG_SHARD, 0, 0));
+  for (int k = 0; k <= j->K; k++) offsets[k] = j->n * k / j->K;
+  return 0;
+}
+
+static int build_classes(const shard_job_t *j, int64_t *offsets, int64_t *out) {
+  int c = j->scheme->classes, ncls = j->num_classes, K = j->K;
+  if (c < 1 || c > ncls || (int64_t)c * K < ncls)
+    return dpt_fail("sharding '%s': needs 1 <= C <= %d classes and C*K >= %d so that every "
+                    "class has a worker (K = %d)", j->text, ncls, ncls, K);
+  /* slot s holds class s mod ncls; a class in m slots gives each an m-th of itself */
+  int slots = c * K, pos = 0;
+  for (int k = 0; k < K; k++) {
+    offsets[k] = pos;
+    for (int s = k * c; s < (k + 1) * c; s++) {
+      int cls = s % ncls;
+      int m = (slots - cls + ncls - 1) / ncls, part = s / ncls;
+      int64_t size = j->start[cls + 1] - j->start[cls];
+      int64_t lo = j->start[cls] + size * part / m, hi = j->start[cls] + size * (part + 1) / m;
+      for (int64_t i = lo; i < hi; i++) out[pos++] = j->by_class[i];
+    }
+  }
+  offsets[K] = pos;
+  return 0;
+}
+
+static int build_dirichlet(const shard_job_t *j, int64_t *offsets, int64_t *out) {
+  double alpha = j->scheme->alpha;
+  if (!(alpha > 0)) return dpt_fail("sharding '%s': alpha must be > 0", j->text);
+  dirichlet(j->start, j->n, j->num_classes, alpha, j->K, j->seed, j->by_class, offsets, out);
+  return 0;
+}
+
+const shard_def_t shard_defs[] = {
+    [SHARD_IID] = {"iid", "iid", SHARD_PARAM_NONE, build_iid},
+    [SHARD_RANDOM] = {"random", "random", SHARD_PARAM_NONE, build_random},
+    [SHARD_CLASSES] = {"classes", "classes", SHARD_PARAM_CLASSES, build_classes},
+    [SHARD_DIRICHLET] = {"dirichlet", "Dirichlet", SHARD_PARAM_ALPHA, build_dirichlet},
+};
+const int shard_ndefs = (int)(sizeof shard_defs / sizeof shard_defs[0]);
+
 int shard_scheme_parse(const char *s, shard_scheme_t *out) {
+  for (int i = 0; i < shard_ndefs; i++) {
+    const shard_def_t *d = &shard_defs[i];
+    size_t len = strlen(d->name);
+    memset(out, 0, sizeof *out);
+    out->kind = (shard_kind_t)i;
+    if (d->param == SHARD_PARAM_NONE) {
+      if (!strcmp(s, d->name)) return 0;
+      continue;
+    }
+    const char *p = s + len + 1;
+    if (strncmp(s, d->name, len) || s[len] != ':' || !*p || isspace((unsigned char)*p)) continue;
+    char *end;
+    if (d->param == SHARD_PARAM_CLASSES) {
+      errno = 0;
+      long long c = strtoll(p, &end, 10);
+      if (!*end && !errno && c >= 1 && c <= INT_MAX) return out->classes = (int)c, 0;
+    } else {
+      double a = strtod(p, &end);
+      if (!*end && isfinite(a) && a > 0) return out->alpha = a, 0;
+    }
+  }
   memset(out, 0, sizeof *out);
-  if (!strcmp(s, "iid")) return out->kind = SHARD_IID, 0;
-  if (!strcmp(s, "random")) return out->kind = SHARD_RANDOM, 0;
-  char *end;
-  if (!strncmp(s, "classes:", 8) && s[8] && !isspace((unsigned char)s[8])) {
-    errno = 0;
-    long long c = strtoll(s + 8, &end, 10);
-    if (!*end && !errno && c >= 1 && c <= INT_MAX)
-      return out->kind = SHARD_CLASSES, out->classes = (int)c, 0;
-  }
-  if (!strncmp(s, "dirichlet:", 10) && s[10] && !isspace((unsigned char)s[10])) {
-    double a = strtod(s + 10, &end);
-    if (!*end && isfinite(a) && a > 0) return out->kind = SHARD_DIRICHLET, out->alpha = a, 0;
-  }
   return -1;
 }
 
 void shard_scheme_text(const shard_scheme_t *s, char *buf, size_t cap) {
-  switch (s->kind) {
-  case SHARD_IID: snprintf(buf, cap, "iid"); return;
-  case SHARD_RANDOM: snprintf(buf, cap, "random"); return;
-  case SHARD_CLASSES: snprintf(buf, cap, "classes:%d", s->classes); return;
-  case SHARD_DIRICHLET: {
-    char a[DPT_DOUBLE_CHARS];
-    dpt_format_double(a, sizeof a, s->alpha);
-    snprintf(buf, cap, "dirichlet:%s", a);
+  if ((int)s->kind < 0 || (int)s->kind >= shard_ndefs) {
+    snprintf(buf, cap, "?");
     return;
   }
+  const shard_def_t *d = &shard_defs[s->kind];
+  char a[DPT_DOUBLE_CHARS];
+  switch (d->param) {
+  case SHARD_PARAM_NONE: snprintf(buf, cap, "%s", d->name); return;
+  case SHARD_PARAM_CLASSES: snprintf(buf, cap, "%s:%d", d->name, s->classes); return;
+  case SHARD_PARAM_ALPHA:
+    dpt_format_double(a, sizeof a, s->alpha);
+    snprintf(buf, cap, "%s:%s", d->name, a);
+    return;
   }
 }
 
@@ -141,50 +205,15 @@ int shard_build(const shard_scheme_t *scheme, const int64_t *idx, int64_t n, con
                 int num_classes, int K, uint64_t seed, int64_t *offsets, int64_t *out) {
   if (K < 1) return dpt_fail("sharding: need at least one worker");
   if (n < K) return dpt_fail("sharding: %lld training images for %d workers", (long long)n, K);
+  char text[64];
+  shard_scheme_text(scheme, text, sizeof text);
+  if ((int)scheme->kind < 0 || (int)scheme->kind >= shard_ndefs)
+    return dpt_fail("sharding '%s': expected iid, random, classes:C or dirichlet:A", text);
   int64_t *start = dpt_alloc(sizeof(int64_t) * (num_classes + 1));
   int64_t *by_class = dpt_alloc(sizeof(int64_t) * n);
   group_by_class(idx, n, labels, num_classes, start, by_class);
-  int rc = 0;
-  char text[64];
-  shard_scheme_text(scheme, text, sizeof text);
-  if (scheme->kind == SHARD_IID) {
-    int64_t pos = 0;
-    for (int k = 0; k < K; k++) {
-      offsets[k] = pos;
-      for (int64_t j = k; j < n; j += K) out[pos++] = by_class[j];
-    }
-    offsets[K] = pos;
-  } else if (scheme->kind == SHARD_RANDOM) {
-    memcpy(out, idx, sizeof(int64_t) * n);
-    rng_shuffle(out, n, rng_key(seed, RNG_SHARD, 0, 0));
-    for (int k = 0; k <= K; k++) offsets[k] = n * k / K;
-  } else if (scheme->kind == SHARD_CLASSES) {
-    int c = scheme->classes;
-    if (c < 1 || c > num_classes || (int64_t)c * K < num_classes) {
-      rc = dpt_fail("sharding '%s': needs 1 <= C <= %d classes and C*K >= %d so that every "
-                    "class has a worker (K = %d)", text, num_classes, num_classes, K);
-    } else {
-      /* slot s holds class s mod ncls; a class in m slots gives each an m-th of itself */
-      int slots = c * K, pos = 0;
-      for (int k = 0; k < K; k++) {
-        offsets[k] = pos;
-        for (int s = k * c; s < (k + 1) * c; s++) {
-          int cls = s % num_classes;
-          int m = (slots - cls + num_classes - 1) / num_classes, part = s / num_classes;
-          int64_t size = start[cls + 1] - start[cls];
-          int64_t lo = start[cls] + size * part / m, hi = start[cls] + size * (part + 1) / m;
-          for (int64_t j = lo; j < hi; j++) out[pos++] = by_class[j];
-        }
-      }
-      offsets[K] = pos;
-    }
-  } else if (scheme->kind == SHARD_DIRICHLET) {
-    double alpha = scheme->alpha;
-    if (!(alpha > 0)) rc = dpt_fail("sharding '%s': alpha must be > 0", text);
-    else dirichlet(start, n, num_classes, alpha, K, seed, by_class, offsets, out);
-  } else {
-    rc = dpt_fail("sharding '%s': expected iid, random, classes:C or dirichlet:A", text);
-  }
+  shard_job_t job = {scheme, idx, start, by_class, n, num_classes, K, seed, text};
+  int rc = shard_defs[scheme->kind].build(&job, offsets, out);
   if (rc == 0)
     for (int k = 0; k < K; k++)
       qsort(out + offsets[k], offsets[k + 1] - offsets[k], sizeof(int64_t), dpt_cmp_i64);

@@ -32,9 +32,6 @@ typedef enum {
   DYNH_DEVIATION,
 } dynh_kind_t;
 
-/* The strategies' names as model.work.dynamic.strategy spells them, in dynh_kind_t
- * order ("" is the fixed H), NULL-terminated. */
-extern const char *const dynh_names[];
 
 /* model.work.dynamic, as the config holds it. */
 typedef struct {
@@ -51,6 +48,25 @@ typedef struct {
   int h;                /* H of the current epoch (local_steps, then after dynh_next) */
   int h_start;          /* model.work.local_steps: fixed H, feedback strategies' start */
 } dynh_t;
+
+/* A row of the strategy table (dynamic_h.c), indexed by dynh_kind_t: a schedule (H a
+ * function of the epoch), a feedback rule (halve or double), or neither (fixed H). */
+typedef struct {
+  const char *name;   /* model.work.dynamic.strategy's spelling ("" = fixed H) */
+  const char *label;  /* for tables */
+  /* the H of epoch e+1 after epoch e (see dynh_schedule) */
+  int (*schedule)(const dynh_t *s, int e, int epochs, int T);
+  /* -1 halve, +1 double, 0 keep, from the validation history and the mean deviation */
+  int (*feedback)(const dynh_t *s, const double *val_losses, const double *val_accs,
+                  int nhist, double mean_deviation);
+  int needs_deviation; /* the trainer measures the workers' deviation at each averaging */
+} dynh_def_t;
+
+extern const dynh_def_t dynh_defs[];
+extern const int dynh_ndefs;
+const dynh_def_t *dynh_def(dynh_kind_t kind);
+/* The spelling of row i, NULL past the last (the config key table's enum values). */
+const char *dynh_spelling(int i);
 
 /* s->h is then local_steps (model.work.local_steps), the H of epoch 0. */
 void dynh_init(dynh_t *s, const dynh_params_t *p, int local_steps);

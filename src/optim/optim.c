@@ -6,13 +6,54 @@
 
 #include "../core/err.h"
 
-const char *const opt_names[] = {"SGDM", "AdamW", "LARS", "LAMB", NULL};
 const char *const opt_lars_variant_names[] = {"paper", "larc", "seed", NULL};
 const char *const opt_lamb_variant_names[] = {"paper", "apex", "seed", NULL};
 const char *const opt_lr_scaling_names[] = {"none", "linear", "sqrt", NULL};
 const char *const opt_sched_names[] = {"CosineAnnealingLR", "constant", NULL};
 
-const char *opt_name(opt_kind_t kind) { return opt_names[kind]; }
+static void sgdm_row_step(const opt_hparams_t *hp, const nn_model_t *model, float *w,
+                          const float *g, opt_state_t *st, double lr) {
+  (void)model;
+  opt_sgdm_step(st->n, w, g, st->m, st->t, lr, hp->momentum, hp->weight_decay);
+}
+
+static void adamw_row_step(const opt_hparams_t *hp, const nn_model_t *model, float *w,
+                           const float *g, opt_state_t *st, double lr) {
+  (void)model;
+  opt_adamw_step(st->n, w, g, st->m, st->v, st->t, lr, hp->beta1, hp->beta2, hp->eps,
+                 hp->weight_decay);
+}
+
+static void lars_row_step(const opt_hparams_t *hp, const nn_model_t *model, float *w,
+                          const float *g, opt_state_t *st, double lr) {
+  opt_lars_step(hp, model->tensors, model->ntensors, w, g, st->m, st->t, lr);
+}
+
+static void lamb_row_step(const opt_hparams_t *hp, const nn_model_t *model, float *w,
+                          const float *g, opt_state_t *st, double lr) {
+  opt_lamb_step(hp, model->tensors, model->ntensors, w, g, st->m, st->v, st->t, lr);
+}
+
+/* The first buffer is the momentum (or first moment), the second the second moment:
+ * the checkpoint names are the ones checkpoint.h5 has always used. */
+#define MOMENTUM {"global/opt_m", "workers/momentum"}
+#define SECOND_MOMENT {"global/opt_v", "workers/second_moment"}
+const opt_def_t opt_defs[] = {
+    [OPT_SGDM] = {"SGDM", "SGDM", 1, {MOMENTUM}, 0, sgdm_row_step},
+    [OPT_ADAMW] = {"AdamW", "AdamW", 2, {MOMENTUM, SECOND_MOMENT}, 0, adamw_row_step},
+    [OPT_LARS] = {"LARS", "LARS", 1, {MOMENTUM}, 1, lars_row_step},
+    [OPT_LAMB] = {"LAMB", "LAMB", 2, {MOMENTUM, SECOND_MOMENT}, 1, lamb_row_step},
+};
+const int opt_ndefs = (int)(sizeof opt_defs / sizeof opt_defs[0]);
+
+const opt_def_t *opt_def(opt_kind_t kind) {
+  DPT_ASSERT((int)kind >= 0 && (int)kind < opt_ndefs);
+  return &opt_defs[kind];
+}
+
+const char *opt_spelling(int i) { return i >= 0 && i < opt_ndefs ? opt_defs[i].name : NULL; }
+
+const char *opt_name(opt_kind_t kind) { return opt_def(kind)->label; }
 
 void opt_hparams_for(opt_hparams_t *hp, const opt_hparams_t *base, opt_kind_t kind) {
   *hp = *base;
@@ -32,16 +73,20 @@ int opt_exclude_1d_auto(opt_kind_t kind, lars_variant_t lars, lamb_variant_t lam
 }
 
 void opt_state_init(opt_state_t *st, size_t n, opt_kind_t kind) {
+  memset(st, 0, sizeof *st);
   st->n = n;
-  st->t = 0;
-  st->m = dpt_alloc(sizeof(float) * n);
-  st->v = kind == OPT_ADAMW || kind == OPT_LAMB ? dpt_alloc(sizeof(float) * n) : NULL;
+  for (int i = 0; i < opt_def(kind)->nstate; i++) st->buf[i] = dpt_alloc(sizeof(float) * n);
 }
 
 void opt_state_free(opt_state_t *st) {
-  dpt_free(st->m);
-  dpt_free(st->v);
+  for (int i = 0; i < OPT_MAX_STATE; i++) dpt_free(st->buf[i]);
   memset(st, 0, sizeof *st);
+}
+
+void opt_state_zero(opt_state_t *st) {
+  for (int i = 0; i < OPT_MAX_STATE; i++)
+    if (st->buf[i]) memset(st->buf[i], 0, sizeof(float) * st->n);
+  st->t = 0;
 }
 
 /* Scalars are rounded to float once, as PyTorch passes them to float32 kernels. */
@@ -92,26 +137,16 @@ static int check_tensors(const nn_model_t *model, size_t n, opt_kind_t kind) {
 
 int opt_step(const opt_hparams_t *hp, const nn_model_t *model, float *w, const float *g,
              opt_state_t *st, double lr) {
-  if ((hp->kind == OPT_LARS || hp->kind == OPT_LAMB) && check_tensors(model, st->n, hp->kind) < 0)
-    return -1;
-  if (hp->kind == OPT_LAMB && !st->v) return dpt_fail("LAMB state has no second moment");
+  if ((int)hp->kind < 0 || (int)hp->kind >= opt_ndefs)
+    return dpt_fail("unknown optimizer %d", (int)hp->kind);
+  const opt_def_t *d = opt_def(hp->kind);
+  if (d->per_tensor && check_tensors(model, st->n, hp->kind) < 0) return -1;
+  for (int i = 0; i < d->nstate; i++)
+    if (!st->buf[i])
+      return dpt_fail("%s state lacks its buffer %s", d->label, d->state[i].global_name);
   st->t++;
-  switch (hp->kind) {
-    case OPT_SGDM:
-      opt_sgdm_step(st->n, w, g, st->m, st->t, lr, hp->momentum, hp->weight_decay);
-      return 0;
-    case OPT_ADAMW:
-      opt_adamw_step(st->n, w, g, st->m, st->v, st->t, lr, hp->beta1, hp->beta2, hp->eps,
-                     hp->weight_decay);
-      return 0;
-    case OPT_LARS:
-      opt_lars_step(hp, model->tensors, model->ntensors, w, g, st->m, st->t, lr);
-      return 0;
-    case OPT_LAMB:
-      opt_lamb_step(hp, model->tensors, model->ntensors, w, g, st->m, st->v, st->t, lr);
-      return 0;
-  }
-  return dpt_fail("unknown optimizer %d", (int)hp->kind);
+  d->step(hp, model, w, g, st, lr);
+  return 0;
 }
 
 double opt_base_lr(double lr, lr_scaling_t rule, int ref_batch, int batch) {

@@ -12,7 +12,8 @@
 #include "../nn/model.h"
 
 
-/* model.optimizer and model.work.optimizer; opt_names[] spells them, in this order. */
+/* model.optimizer and model.work.optimizer: an index into opt_defs[], the table of
+ * optimizers (optim.c), in its order. */
 typedef enum { OPT_SGDM, OPT_ADAMW, OPT_LARS, OPT_LAMB } opt_kind_t;
 /* The named variants of LARS and LAMB (optim.lars_variant, optim.lamb_variant). */
 typedef enum { LARS_PAPER, LARS_LARC, LARS_SEED } lars_variant_t;
@@ -22,8 +23,7 @@ typedef enum { LR_SCALE_NONE, LR_SCALE_LINEAR, LR_SCALE_SQRT } lr_scaling_t;
 /* model.scheduler: the per-epoch schedule after the warm-up. */
 typedef enum { SCHED_COSINE, SCHED_CONSTANT } sched_kind_t;
 
-/* The config's spellings, indexed by the enums above, NULL-terminated. */
-extern const char *const opt_names[];
+/* The config's spellings of the variants, indexed by the enums above, NULL-terminated. */
 extern const char *const opt_lars_variant_names[];
 extern const char *const opt_lamb_variant_names[];
 extern const char *const opt_lr_scaling_names[];
@@ -46,12 +46,47 @@ typedef struct {
   double clamp_lower, clamp_upper; /* LAMB phi; 0 = no bound */
 } opt_hparams_t;
 
+/* The most state buffers (each n floats) an optimizer row declares. */
+#define OPT_MAX_STATE 2
+
 typedef struct {
   size_t n;
-  float *m;     /* SGDM momentum buffer, or Adam's first moment */
-  float *v;     /* Adam's second moment (NULL for SGDM) */
+  union {
+    struct {
+      float *m; /* SGDM momentum buffer, or Adam's first moment */
+      float *v; /* Adam's second moment (NULL for SGDM) */
+    };
+    float *buf[OPT_MAX_STATE]; /* buf[i]: the row's state[i]; NULL past its nstate */
+  };
   int64_t t;    /* steps taken */
 } opt_state_t;
+
+/* One state buffer a row declares: its checkpoint dataset names (checkpoint.h5's
+ * /global/NAME for the centralized optimizer, /workers/NAME for the local workers'; both
+ * in hdf5-schema/checkpoint.yaml). Averaging (model.work.momentum: average) and reset
+ * apply to every declared buffer. */
+typedef struct {
+  const char *global_name, *worker_name;
+} opt_buffer_t;
+
+/* A row of the optimizer table: one optimizer. */
+typedef struct {
+  const char *name;     /* the config's spelling (model.optimizer, model.work.optimizer) */
+  const char *label;    /* for tables and the start-up banner */
+  int nstate;           /* state buffers of the parameters' length, at most OPT_MAX_STATE */
+  opt_buffer_t state[OPT_MAX_STATE];
+  int per_tensor;       /* 1: the step needs the model's tensor list */
+  /* One step (st->t already counts it) on the st->n floats of w with gradient g. */
+  void (*step)(const opt_hparams_t *hp, const nn_model_t *model, float *w, const float *g,
+               opt_state_t *st, double lr);
+} opt_def_t;
+
+/* The table, indexed by opt_kind_t; opt_ndefs rows. */
+extern const opt_def_t opt_defs[];
+extern const int opt_ndefs;
+const opt_def_t *opt_def(opt_kind_t kind);
+/* The spelling of row i, NULL past the last (the config key table's enum values). */
+const char *opt_spelling(int i);
 
 /* The hyper-parameters (the config's optim section) for an optimizer of `kind`
  * (model.optimizer or model.work.optimizer); exclude_1d auto (-1) becomes
@@ -65,6 +100,8 @@ int opt_exclude_1d_auto(opt_kind_t kind, lars_variant_t lars, lamb_variant_t lam
 void opt_state_init(opt_state_t *st, size_t n, opt_kind_t kind);
 const char *opt_name(opt_kind_t kind);
 void opt_state_free(opt_state_t *st);
+/* Every state buffer zeroed and the step count 0: a fresh optimizer. */
+void opt_state_zero(opt_state_t *st);
 /* One step on w (n floats) with gradient g of the MEAN loss. LARS and LAMB work per
  * tensor of model's tensor list (and fail without one); SGDM and AdamW need no model. */
 int opt_step(const opt_hparams_t *hp, const nn_model_t *model, float *w, const float *g,

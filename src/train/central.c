@@ -1,29 +1,11 @@
 /* central.c - centralized training: one model, the global batch's gradient summed over
  * TRAIN_LEAF-image leaves along the fixed tree across ranks, one optimizer step. */
+#include <stdio.h>
 #include <string.h>
 
+#include "../core/err.h"
 #include "../core/rng.h"
 #include "method.h"
-
-void train_batch_leaf(void *ctx, int64_t leaf, float *out) {
-  const train_batch_t *b = ctx;
-  trainer_t *t = b->t;
-  train_scratch_t *x = &t->scratch;
-  int64_t first = leaf * TRAIN_LEAF;
-  int n = (int)(b->n - first < TRAIN_LEAF ? b->n - first : TRAIN_LEAF);
-  int correct = 0;
-  pipeline_batch(&t->pipe, &t->ds->train, b->batch + first, n, PIPE_AUGMENT, b->round,
-                 x->input, x->labels);
-  x->leaf_loss[leaf] = nn_forward_backward(&t->model, b->params, out, x->input, x->labels,
-                                           n, &correct);
-  x->leaf_correct[leaf] = correct;
-}
-
-float train_mean_factor(int64_t n) { return (float)(1.0 / (double)n); }
-
-void train_scale(float *x, size_t n, float by) {
-  for (size_t i = 0; i < n; i++) x[i] *= by;
-}
 
 /* A centralized step; item_base >= 0 records the leaves' losses for the epoch. */
 static int central_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr,
@@ -75,5 +57,33 @@ static int64_t central_reductions(const trainer_t *t) {
   return train_ceil_div(t->ntrain, t->cfg->batch_size);
 }
 
-const train_method_t train_central = {central_epoch, central_images, central_h,
-                                      central_reductions, NULL};
+static int64_t central_batch(const trainer_t *t) { return t->cfg->batch_size; }
+
+static int central_init(trainer_t *t) {
+  const dpt_config_t *cfg = t->cfg;
+  if (cfg->batch_size % t->nranks != 0)
+    return dpt_fail("model.batch_size = %d cannot be split evenly over %d MPI ranks: the "
+                    "number of ranks must divide the batch", cfg->batch_size, t->nranks);
+  t->tree_width = train_ceil_div(cfg->batch_size, TRAIN_LEAF);
+  t->item_cap = train_ceil_div(t->ntrain, cfg->batch_size) * t->tree_width;
+  return 0;
+}
+
+static void central_free(trainer_t *t) { (void)t; }
+
+static void central_progress(const trainer_t *t, int64_t i, char *buf, size_t cap) {
+  (void)t, (void)i;
+  snprintf(buf, cap, "%s", "");
+}
+
+const train_method_t train_central = {
+    .name = "centralized",
+    .init = central_init,
+    .free = central_free,
+    .batch = central_batch,
+    .epoch = central_epoch,
+    .images = central_images,
+    .h = central_h,
+    .averagings = central_reductions,
+    .progress = central_progress,
+};

@@ -18,6 +18,7 @@
 #include "../core/strlist.h"
 #include "../h5/h5util.h"
 #include "checkpoint_mpiio.h"
+#include "method.h"
 
 /* ---------------------------------------------------------------- the fields */
 
@@ -69,36 +70,50 @@ static const ckpt_attr_t attrs[] = {
 #define NATTRS ((int)(sizeof attrs / sizeof attrs[0]))
 
 /* The state arrays every rank holds alike (the epoch's items after collecting them),
- * each with the crc32 of its bytes; one whose buffer this run does not have (the second
- * moment of SGDM, the outer buffer of centralized training) is neither written nor
- * read. */
+ * each with the crc32 of its bytes: the global model, then one row per state buffer the
+ * knob tables declare (the centralized optimizer's, optim.c's opt_defs[]; the outer
+ * step's, outer.c's outer_defs[]), then the epoch's items. A row whose buffer this run
+ * does not have (the outer buffer of centralized training) is neither written nor read. */
 typedef enum { G_F32, G_F64, G_I64 } global_kind_t;
 typedef struct {
   const char *name;
   global_kind_t kind;
-  size_t off;                   /* the pointer in trainer_t */
+  void *data;                   /* the buffer in the trainer */
   int items;                    /* 1: item_cap long, collected across ranks; 0: nparams */
 } ckpt_global_t;
 
-static const ckpt_global_t globals[] = {
-    {"global/params", G_F32, offsetof(trainer_t, state.params), 0},
-    {"global/best_params", G_F32, offsetof(trainer_t, state.best_params), 0},
-    {"global/opt_m", G_F32, offsetof(trainer_t, state.opt.m), 0},
-    {"global/opt_v", G_F32, offsetof(trainer_t, state.opt.v), 0},
-    {"global/slow_u", G_F32, offsetof(trainer_t, state.outer_buf), 0},
-    {"epoch/item_loss", G_F64, offsetof(trainer_t, state.item_loss), 1},
-    {"epoch/item_correct", G_I64, offsetof(trainer_t, state.item_correct), 1},
-};
-#define NGLOBALS ((int)(sizeof globals / sizeof globals[0]))
+#define MAX_GLOBALS (4 + OPT_MAX_STATE + OUTER_MAX_STATE)
 
-/* The workers' (K, nparams) rows, each rank writing and reading its own workers' rows;
- * a row's buffer that the workers' optimizer lacks (second moment) is left out. */
-static const struct { const char *name; size_t off; } worker_rows[] = {
-    {"workers/params", offsetof(worker_t, params)},
-    {"workers/momentum", offsetof(worker_t, opt.m)},
-    {"workers/second_moment", offsetof(worker_t, opt.v)},
-};
-#define NROWS ((int)(sizeof worker_rows / sizeof worker_rows[0]))
+/* This run's global rows into g[MAX_GLOBALS]; their count. */
+static int globals_of(const trainer_t *t, ckpt_global_t *g) {
+  const train_state_t *s = &t->state;
+  const opt_def_t *opt = opt_def(t->hp.kind);
+  const outer_def_t *outer = outer_def(t->outer.kind);
+  int n = 0;
+  g[n++] = (ckpt_global_t){"global/params", G_F32, s->params, 0};
+  g[n++] = (ckpt_global_t){"global/best_params", G_F32, s->best_params, 0};
+  for (int i = 0; i < opt->nstate; i++)
+    g[n++] = (ckpt_global_t){opt->state[i].global_name, G_F32, s->opt.buf[i], 0};
+  for (int i = 0; i < outer->nstate; i++)
+    g[n++] = (ckpt_global_t){outer->state_names[i], G_F32, s->outer_bufs[i], 0};
+  g[n++] = (ckpt_global_t){"epoch/item_loss", G_F64, s->item_loss, 1};
+  g[n++] = (ckpt_global_t){"epoch/item_correct", G_I64, s->item_correct, 1};
+  return n;
+}
+
+/* The workers' (K, nparams) rows, each rank writing and reading its own workers' rows:
+ * the parameters, then the state buffers the workers' optimizer row declares. */
+#define MAX_ROWS (1 + OPT_MAX_STATE)
+static int worker_rows(const trainer_t *t, const char **names) {
+  const opt_def_t *opt = opt_def(t->local_hp.kind);
+  names[0] = "workers/params";
+  for (int i = 0; i < opt->nstate; i++) names[1 + i] = opt->state[i].worker_name;
+  return 1 + opt->nstate;
+}
+/* Row r of worker w: its parameters, then its optimizer's buffers in the row's order. */
+static float *worker_row(const worker_t *w, int r) {
+  return r == 0 ? w->params : w->opt.buf[r - 1];
+}
 
 /* The workers' counters, gathered to rank 0; the last is the crc32 of the worker's rows. */
 static const struct { const char *name; size_t off; } counters[] = {
@@ -110,7 +125,6 @@ static const struct { const char *name; size_t off; } counters[] = {
 #define NCOLUMNS (NCOUNTERS + 1)
 
 static void *field(const void *base, size_t off) { return (char *)base + off; }
-static void *pointer_at(const void *base, size_t off) { return *(void **)field(base, off); }
 static int64_t *counter(const worker_t *w, int c) { return field(w, counters[c].off); }
 
 static size_t global_len(const trainer_t *t, const ckpt_global_t *g) {
@@ -118,12 +132,9 @@ static size_t global_len(const trainer_t *t, const ckpt_global_t *g) {
 }
 static size_t global_elem(const ckpt_global_t *g) { return g->kind == G_F32 ? 4 : 8; }
 
-static int64_t worker_crc(const worker_t *w, size_t np) {
+static int64_t worker_crc(const worker_t *w, int nrows, size_t np) {
   uint32_t crc = 0;
-  for (int r = 0; r < NROWS; r++) {
-    const float *row = pointer_at(w, worker_rows[r].off);
-    if (row) crc = dpt_crc32(crc, row, sizeof(float) * np);
-  }
+  for (int r = 0; r < nrows; r++) crc = dpt_crc32(crc, worker_row(w, r), sizeof(float) * np);
   return (int64_t)crc;
 }
 
@@ -149,7 +160,7 @@ int ckpt_path_for(const dpt_config_t *cfg, const char *run_dir, char *buf, size_
 
 /* ---------------------------------------------------------------- writing */
 
-typedef struct {
+typedef struct ckpt_writer {
   hid_t file, dxpl;
   int rank, nranks;
   MPI_Comm comm;
@@ -230,9 +241,11 @@ static int put_global(writer_t *w, const char *name, global_kind_t kind, hsize_t
 }
 
 static int put_globals(writer_t *w, trainer_t *t) {
-  for (int i = 0; i < NGLOBALS; i++) {
+  ckpt_global_t globals[MAX_GLOBALS];
+  int nglobals = globals_of(t, globals);
+  for (int i = 0; i < nglobals; i++) {
     const ckpt_global_t *g = &globals[i];
-    const void *data = pointer_at(t, g->off);
+    const void *data = g->data;
     if (!data) continue;
     size_t n = global_len(t, g), bytes = global_elem(g) * n;
     void *copy = NULL;
@@ -274,33 +287,32 @@ static int put_metric(void *ctx, const char *name, const char *units, int is_int
  * the collective calls pair up. */
 static int put_worker_rows(writer_t *w, trainer_t *t) {
   size_t np = t->model.nparams;
-  hid_t dsets[NROWS];
-  int rc = 0;
-  for (int r = 0; r < NROWS; r++) {
-    /* every worker has the same optimizer: worker 0 says which rows exist */
-    int has = pointer_at(&t->workers[0], worker_rows[r].off) != NULL;
-    dsets[r] = has ? make_dataset(w, worker_rows[r].name, H5T_IEEE_F32LE, (hsize_t)t->K, np) : 0;
+  const char *names[MAX_ROWS];
+  int nrows = worker_rows(t, names), rc = 0;
+  hid_t dsets[MAX_ROWS];
+  for (int r = 0; r < nrows; r++) {
+    dsets[r] = make_dataset(w, names[r], H5T_IEEE_F32LE, (hsize_t)t->K, np);
     if (dsets[r] < 0) rc = -1;
   }
   for (int i = 0; rc == 0 && i < t->nlocal; i++) {
     const worker_t *wk = &t->workers[i];
-    for (int r = 0; rc == 0 && r < NROWS; r++)
-      if (dsets[r] > 0)
-        rc = put_rows(w, dsets[r], H5T_NATIVE_FLOAT, (hsize_t)wk->id, 1, np,
-                      pointer_at(wk, worker_rows[r].off));
+    for (int r = 0; rc == 0 && r < nrows; r++)
+      rc = put_rows(w, dsets[r], H5T_NATIVE_FLOAT, (hsize_t)wk->id, 1, np, worker_row(wk, r));
   }
-  for (int r = 0; r < NROWS; r++)
+  for (int r = 0; r < nrows; r++)
     if (dsets[r] > 0) H5Dclose(dsets[r]);
   return rc;
 }
 
 /* The small per-worker counters and crc32s, gathered to rank 0 (a few bytes each). */
 static int put_worker_counters(writer_t *w, trainer_t *t) {
+  const char *names[MAX_ROWS];
+  int nrows = worker_rows(t, names);
   int64_t *mine = dpt_alloc(sizeof(int64_t) * NCOLUMNS * (t->nlocal + 1));
   int64_t *all = dpt_alloc(sizeof(int64_t) * NCOLUMNS * t->K);
   for (int i = 0; i < t->nlocal; i++) {
     for (int c = 0; c < NCOUNTERS; c++) mine[NCOLUMNS * i + c] = *counter(&t->workers[i], c);
-    mine[NCOLUMNS * i + NCOUNTERS] = worker_crc(&t->workers[i], t->model.nparams);
+    mine[NCOLUMNS * i + NCOUNTERS] = worker_crc(&t->workers[i], nrows, t->model.nparams);
   }
   MPI_Gather(mine, NCOLUMNS * t->nlocal, MPI_INT64_T, all, NCOLUMNS * t->nlocal, MPI_INT64_T,
              0, t->dist.comm);
@@ -337,16 +349,24 @@ static int put_attrs(hid_t file, const trainer_t *t) {
   return rc;
 }
 
+static int make_group(writer_t *w, const char *name) {
+  hid_t g = H5Gcreate2(w->file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (g < 0) return ck(w, dpt_fail("cannot create group /%s", name));
+  H5Gclose(g);
+  return 0;
+}
+
+int ckpt_put_workers(writer_t *w, trainer_t *t) {
+  if (make_group(w, "workers") < 0) return -1;
+  return put_worker_rows(w, t) < 0 || put_worker_counters(w, t) < 0 ? -1 : 0;
+}
+
 static int write_all(writer_t *w, trainer_t *t) {
-  const char *groups[] = {"global", "workers", "epoch", "metrics"};
-  for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
-    if (i == 1 && !t->K) continue;
-    hid_t g = H5Gcreate2(w->file, groups[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) return ck(w, dpt_fail("cannot create group /%s", groups[i]));
-    H5Gclose(g);
-  }
+  const char *groups[] = {"global", "epoch", "metrics"};
+  for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+    if (make_group(w, groups[i]) < 0) return -1;
   if (ck(w, put_attrs(w->file, t)) < 0 || put_globals(w, t) < 0) return -1;
-  if (t->K && (put_worker_rows(w, t) < 0 || put_worker_counters(w, t) < 0)) return -1;
+  if (t->method->ckpt_put && t->method->ckpt_put(w, t) < 0) return -1;
   void *ctx[2] = {w, t};
   return run_metrics_each(&t->state.metrics, put_metric, ctx);
 }
@@ -582,9 +602,11 @@ static void store_attrs(trainer_t *t, const attr_value_t *v) {
 }
 
 static int get_globals(trainer_t *t, hid_t file) {
-  for (int i = 0; i < NGLOBALS; i++) {
+  ckpt_global_t globals[MAX_GLOBALS];
+  int nglobals = globals_of(t, globals);
+  for (int i = 0; i < nglobals; i++) {
     const ckpt_global_t *g = &globals[i];
-    void *data = pointer_at(t, g->off);
+    void *data = g->data;
     if (data && get_global(file, g->name, mem_type(g->kind), data, global_len(t, g),
                            global_elem(g)) < 0)
       return -1;
@@ -593,30 +615,27 @@ static int get_globals(trainer_t *t, hid_t file) {
 }
 
 /* This rank's workers: their rows, counters and crc32s. */
-static int get_workers(trainer_t *t, hid_t file) {
+int ckpt_get_workers(trainer_t *t, hid_t file) {
   size_t np = t->model.nparams;
   int64_t *cols[NCOLUMNS];
   hsize_t dims[2] = {(hsize_t)t->K, (hsize_t)np};
-  int rc = 0;
+  const char *names[MAX_ROWS];
+  int nrows = worker_rows(t, names), rc = 0;
   for (int c = 0; c < NCOLUMNS; c++) cols[c] = dpt_alloc(sizeof(int64_t) * t->K);
   for (int c = 0; c < NCOLUMNS && rc == 0; c++)
     rc = h5_read_array(file, c < NCOUNTERS ? counters[c].name : "workers/crc32",
                        H5T_NATIVE_INT64, dims[0], cols[c]);
-  for (int r = 0; r < NROWS && rc == 0; r++)
-    if (pointer_at(&t->workers[0], worker_rows[r].off))
-      rc = h5_check_dims(file, worker_rows[r].name, 2, dims);
+  for (int r = 0; r < nrows && rc == 0; r++) rc = h5_check_dims(file, names[r], 2, dims);
   for (int i = 0; rc == 0 && i < t->nlocal; i++) {
     worker_t *w = &t->workers[i];
-    for (int r = 0; rc == 0 && r < NROWS; r++) {
-      float *row = pointer_at(w, worker_rows[r].off);
-      if (row) rc = get_worker_row(file, worker_rows[r].name, (hsize_t)w->id, np, row);
-    }
+    for (int r = 0; rc == 0 && r < nrows; r++)
+      rc = get_worker_row(file, names[r], (hsize_t)w->id, np, worker_row(w, r));
     for (int c = 0; c < NCOUNTERS; c++) *counter(w, c) = cols[c][w->id];
     /* pos indexes the worker's shard on resume */
     if (rc == 0 && (w->pos < 0 || w->pos > w->nshard || w->pass < 0))
       rc = dpt_fail("worker %d: position %lld, pass %lld outside its shard of %lld images",
                     w->id, (long long)w->pos, (long long)w->pass, (long long)w->nshard);
-    if (rc == 0 && worker_crc(w, np) != cols[NCOUNTERS][w->id])
+    if (rc == 0 && worker_crc(w, nrows, np) != cols[NCOUNTERS][w->id])
       rc = dpt_fail("worker %d: checksum mismatch (the file is damaged)", w->id);
   }
   for (int c = 0; c < NCOLUMNS; c++) dpt_free(cols[c]);
@@ -651,7 +670,7 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   memset(v, 0, sizeof v);
   rc = read_attrs(file, v) < 0 ? dpt_wrap("%s", path) : check_attrs(t, v, path);
   int64_t epoch = v[attr_index("epoch")].i;
-  if (rc == 0 && (get_globals(t, file) < 0 || (t->K && get_workers(t, file) < 0) ||
+  if (rc == 0 && (get_globals(t, file) < 0 || (t->method->ckpt_get && t->method->ckpt_get(t, file) < 0) ||
                   get_metrics(t, file, epoch, path) < 0))
     rc = dpt_wrap("%s", path);
   if (rc == 0) store_attrs(t, v);

@@ -5,6 +5,8 @@
 #ifndef DPT_CHECKPOINT_H
 #define DPT_CHECKPOINT_H
 
+#include <hdf5.h>
+
 #include "trainer.h"
 
 #include "../h5/formats.h" /* CKPT_SCHEMA, CKPT_SCHEMA_VERSION */
@@ -22,6 +24,12 @@ int ckpt_write(trainer_t *t, const char *path);
  * refuses a damaged or foreign file, a future schema, and a checkpoint of another run
  * (naming the config keys that differ). */
 int ckpt_load(trainer_t *t, const char *path);
+/* A checkpoint being written (checkpoint.c), for a method's ckpt_put hook. */
+typedef struct ckpt_writer ckpt_writer_t;
+/* The local workers' part (/workers: rows and counters): writing, collective; reading
+ * this rank's workers back. The local methods' checkpoint hooks. */
+int ckpt_put_workers(ckpt_writer_t *w, trainer_t *t);
+int ckpt_get_workers(trainer_t *t, hid_t file);
 /* Refuses a file of another run ("PATH belongs to a different run: KEY is A there, B
  * here; ..."): yaml is the config that PATH stores, compared with cfg on every key but
  * those a resumed run may change (experiment.resume, .output, .checkpoint_dir, data.path,

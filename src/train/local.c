@@ -3,6 +3,7 @@
  * through an outer step (SlowMo, DiLoCo's Nesterov; optim/outer.h); post-local SGD runs
  * its first epochs synchronously; dynamic H changes H between epochs. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/err.h"
@@ -34,7 +35,7 @@ static int init_shards(trainer_t *t) {
   return 0;
 }
 
-int train_local_init(trainer_t *t) {
+static int local_init(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
   size_t np = t->model.nparams;
   if (t->K % t->nranks != 0)
@@ -57,16 +58,20 @@ int train_local_init(trainer_t *t) {
     w->nshard = t->shard_offsets[w->id + 1] - t->shard_offsets[w->id];
     w->order = dpt_alloc(sizeof(int64_t) * (w->nshard + 1));
   }
-  t->state.outer_buf = dpt_alloc(sizeof(float) * np);
   t->outer = (opt_outer_t){cfg->outer_type, cfg->outer_lr, cfg->outer_momentum};
-  t->item_cap = (int64_t)t->T * t->K * train_ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
+  for (int i = 0; i < outer_def(t->outer.kind)->nstate; i++)
+    t->state.outer_bufs[i] = dpt_alloc(sizeof(float) * np);
+  /* one tree serves a worker batch's leaves and the K workers' averaging */
+  int64_t leaves = train_ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
+  t->tree_width = leaves > t->K ? leaves : t->K;
+  t->item_cap = (int64_t)t->T * t->K * leaves;
   dynh_init(&t->dyn, &cfg->dynamic, cfg->local_steps);
   t->state.H = t->dyn.h; /* local_steps: every strategy starts from it, as in the seed */
   opt_hparams_for(&t->local_hp, &cfg->optim, cfg->work_optimizer);
   return 0;
 }
 
-void train_local_free(trainer_t *t) {
+static void local_free(trainer_t *t) {
   for (int i = 0; i < t->nlocal; i++) {
     dpt_free(t->workers[i].params);
     dpt_free(t->workers[i].order);
@@ -88,33 +93,24 @@ static void start_pass(const trainer_t *t, worker_t *w) {
   w->pos = 0;
 }
 
-/* The whole optimizer state: momentum or both moments, and the step count. */
+/* The whole optimizer state: every buffer its row declares, and the step count. */
 static void reset_momentum(trainer_t *t) {
-  for (int i = 0; i < t->nlocal; i++) {
-    opt_state_t *st = &t->workers[i].opt;
-    memset(st->m, 0, sizeof(float) * t->model.nparams);
-    if (st->v) memset(st->v, 0, sizeof(float) * t->model.nparams);
-    st->t = 0;
-  }
+  for (int i = 0; i < t->nlocal; i++) opt_state_zero(&t->workers[i].opt);
 }
 
-/* What a worker leaf of the averaging tree gives. */
-typedef enum { PART_PARAMS, PART_M, PART_V, PART_GRAD } worker_part_t;
+/* What a worker leaf of the averaging tree gives: its parameters, its gradient, or
+ * state buffer i of its optimizer (PART_STATE + i). */
+typedef enum { PART_PARAMS, PART_GRAD, PART_STATE } worker_part_t;
 
-static float *worker_part(worker_t *w, worker_part_t what) {
-  switch (what) {
-    case PART_M: return w->opt.m;
-    case PART_V: return w->opt.v;
-    case PART_GRAD: return w->grad;
-    case PART_PARAMS: break;
-  }
-  return w->params;
+static float *worker_part(worker_t *w, int what) {
+  if (what >= PART_STATE) return w->opt.buf[what - PART_STATE];
+  return what == PART_GRAD ? w->grad : w->params;
 }
 
 /* The context of worker_leaf: which part of the workers a tree over them sums. */
 typedef struct {
   trainer_t *t;
-  worker_part_t what;
+  int what;                    /* a worker_part_t, PART_STATE + i for buffer i */
 } worker_sum_t;
 
 /* tree leaves over workers: a part of worker id */
@@ -125,7 +121,7 @@ static void worker_leaf(void *ctx, int64_t id, float *out) {
 }
 
 /* sum over all K workers, in tree order, divided by K, into out (every rank) */
-static void worker_mean(trainer_t *t, worker_part_t what, float *out) {
+static void worker_mean(trainer_t *t, int what, float *out) {
   worker_sum_t ws = {t, what};
   tree_reduce(&t->tree, &t->dist, t->K, worker_leaf, &ws, out, 1.0f);
   const float k = (float)t->K;
@@ -152,7 +148,7 @@ static void measure_deviation(trainer_t *t, const float *xa) {
 }
 
 /* Every worker's state part `what` becomes the workers' mean. */
-static void average_part(trainer_t *t, worker_part_t what) {
+static void average_part(trainer_t *t, int what) {
   float *mean = t->scratch.grads;
   worker_mean(t, what, mean);
   for (int i = 0; i < t->nlocal; i++)
@@ -164,12 +160,11 @@ void trainer_average(trainer_t *t, double lr) {
   size_t np = t->model.nparams;
   float *xa = t->scratch.grads;
   worker_mean(t, PART_PARAMS, xa);
-  if (t->dyn.p.kind == DYNH_DEVIATION) measure_deviation(t, xa);
-  opt_outer_step(&t->outer, np, s->params, xa, s->outer_buf, &s->outer_steps, lr);
+  if (dynh_def(t->dyn.p.kind)->needs_deviation) measure_deviation(t, xa);
+  opt_outer_step_bufs(&t->outer, np, s->params, xa, s->outer_bufs, &s->outer_steps, lr);
   for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].params, s->params, sizeof(float) * np);
   if (t->cfg->local_momentum == LOCAL_MOMENTUM_AVERAGE) {
-    average_part(t, PART_M);
-    if (t->workers[0].opt.v) average_part(t, PART_V);
+    for (int b = 0; b < opt_def(t->local_hp.kind)->nstate; b++) average_part(t, PART_STATE + b);
   } else if (t->cfg->local_momentum == LOCAL_MOMENTUM_RESET) {
     reset_momentum(t);
   }
@@ -186,7 +181,8 @@ static void local_epoch_start(trainer_t *t) {
   if (t->cfg->local_momentum == LOCAL_MOMENTUM_RESET_EPOCH || t->cfg->slowmo_reset_each_epoch)
     reset_momentum(t);
   if (t->cfg->slowmo_reset_each_epoch) {
-    memset(s->outer_buf, 0, sizeof(float) * t->model.nparams);
+    for (int b = 0; b < outer_def(t->outer.kind)->nstate; b++)
+      memset(s->outer_bufs[b], 0, sizeof(float) * t->model.nparams);
     s->outer_steps = 0;
   }
   s->deviation_sum = 0;
@@ -198,7 +194,8 @@ static void local_epoch_start(trainer_t *t) {
   }
 }
 
-int train_local_sync_epoch(const trainer_t *t) {
+/* Post-local SGD: the current epoch is synchronous (before model.work.local_from_epoch). */
+static int sync_epoch(const trainer_t *t) {
   return t->state.epoch < t->cfg->local_from_epoch;
 }
 
@@ -247,7 +244,7 @@ static int worker_step(trainer_t *t, worker_t *w, int64_t s, double lr, int sync
 static train_result_t local_epoch(trainer_t *t, double lr, int64_t *items) {
   train_state_t *s = &t->state;
   int64_t T = t->T;
-  int sync = train_local_sync_epoch(t);
+  int sync = sync_epoch(t);
   if (s->step == 0) local_epoch_start(t);
   /* a pass's order is a function of (seed, worker, epoch, pass): rebuilt, not stored */
   for (int i = 0; i < t->nlocal; i++) {
@@ -283,12 +280,13 @@ static int64_t local_images(const trainer_t *t) {
   return total;
 }
 
-int train_local_h_ran(const trainer_t *t) { return t->state.H < t->T ? t->state.H : t->T; }
+/* The H a local epoch runs with state.H: at most T, the steps of an epoch. */
+static int h_ran(const trainer_t *t) { return t->state.H < t->T ? t->state.H : t->T; }
 
 /* A synchronous epoch averages every step; an H beyond the epoch's T steps ran as T (one
  * averaging, at the end). */
 static int local_h(const trainer_t *t) {
-  return train_local_sync_epoch(t) ? 1 : train_local_h_ran(t);
+  return sync_epoch(t) ? 1 : h_ran(t);
 }
 static int64_t local_averagings(const trainer_t *t) { return t->state.epoch_averagings; }
 
@@ -304,5 +302,32 @@ static void next_h(trainer_t *t) {
                    (int)m->n, dev);
 }
 
-const train_method_t train_local = {local_epoch, local_images, local_h, local_averagings,
-                                    next_h};
+/* H, averagings; a capped H and an H about to change are said. m->h is the H that ran;
+ * state.H the next epoch's, which runs as at most T steps. */
+static void local_progress(const trainer_t *t, int64_t i, char *buf, size_t cap) {
+  const train_state_t *s = &t->state;
+  const run_metrics_t *m = &s->metrics;
+  char capped[64] = "";
+  if (m->h[i] == t->T && s->H > t->T)
+    snprintf(capped, sizeof capped, " (H %d > the epoch's %d steps)", s->H, t->T);
+  snprintf(buf, cap, "  H %lld%s avg %lld (total %lld)%s", (long long)m->h[i], capped,
+           (long long)m->averagings[i], (long long)s->averagings_total,
+           h_ran(t) != m->h[i] && !sync_epoch(t) ? "  next H changes" : "");
+}
+
+static int64_t local_batch(const trainer_t *t) { return t->cfg->worker_batch_size; }
+
+const train_method_t train_local = {
+    .name = "local",
+    .init = local_init,
+    .free = local_free,
+    .batch = local_batch,
+    .epoch = local_epoch,
+    .images = local_images,
+    .h = local_h,
+    .averagings = local_averagings,
+    .after_epoch = next_h,
+    .progress = local_progress,
+    .ckpt_put = ckpt_put_workers,
+    .ckpt_get = ckpt_get_workers,
+};

@@ -1,15 +1,34 @@
-/* method.h - inside src/train: what the one epoch driver (run.c) asks of a training
- * method (central.c, local.c), and the pieces the methods share. A new local method
- * is a new outer step (optim/outer.h) or a new train_method_t. */
+/* method.h - inside src/train: the interface of a training method (central.c,
+ * local.c), which the set-up (trainer.c), the epoch driver (run.c), the progress line
+ * (report.c) and the checkpoint (checkpoint.c) call, and the pieces the methods share:
+ * the leaf step (leaf.c) and the stop vote (vote.c). A new local method is a new outer
+ * step (a row of optim/outer.c) or a new train_method_t. */
 #ifndef DPT_TRAIN_METHOD_H
 #define DPT_TRAIN_METHOD_H
 
+#include <hdf5.h>
+
+#include "checkpoint.h"
 #include "trainer.h"
 
 /* Passes over a shard per epoch are counted below this, to key augmentation draws. */
 #define PASS_STRIDE 1024
 
-typedef struct {
+/* A training method: everything the shared code (trainer.c, run.c, report.c,
+ * checkpoint.c) asks of it. trainer_init chooses the one a config describes (K = 0:
+ * train_central, K >= 1: train_local) and no other place looks at K. A new epoch-level
+ * method is a new train_method_t in a file of its own. */
+struct train_method {
+  const char *name;
+  /* Set-up in trainer_init after the global model and its optimizer exist: whatever the
+   * method's steps need, t->item_cap (items per epoch, at most) and t->tree_width (the
+   * most leaves of one tree sum). Collective. */
+  int (*init)(trainer_t *t);
+  /* Frees what init allocated (also after a failed init). */
+  void (*free)(trainer_t *t);
+  /* Images of one model's optimizer step: the batch of the learning-rate scaling rule
+   * (optim.lr_scaling) and of the tree's leaves. */
+  int64_t (*batch)(const trainer_t *t);
   /* Runs (the rest of) epoch state.epoch from state.step: TRAIN_FINISHED at its end,
    * TRAIN_STOPPED when the stop vote ended it after state.step, TRAIN_FAILED. *items:
    * the epoch's count of per-item results (state.item_loss). */
@@ -22,21 +41,21 @@ typedef struct {
   int64_t (*averagings)(const trainer_t *t);
   /* After an epoch's validation: the next epoch's H (dynamic H). NULL: nothing. */
   void (*after_epoch)(trainer_t *t);
-} train_method_t;
+  /* The method's part of the progress line of the epoch just finished (metrics row i,
+   * state.epoch advanced), "" for none. */
+  void (*progress)(const trainer_t *t, int64_t i, char *buf, size_t cap);
+  /* checkpoint.h5 beyond the global rows: writing (collective, through the checkpoint's
+   * writer) and reading this rank's share back; NULL: nothing more. */
+  int (*ckpt_put)(ckpt_writer_t *w, trainer_t *t);
+  int (*ckpt_get)(trainer_t *t, hid_t file);
+};
 
 extern const train_method_t train_central, train_local;
 
-/* Local methods' set-up in trainer_init (shards, workers, outer step, dynamic H) and
- * teardown. */
-int train_local_init(trainer_t *t);
-void train_local_free(trainer_t *t);
-/* Post-local SGD: the current epoch is synchronous (before model.work.local_from_epoch). */
-int train_local_sync_epoch(const trainer_t *t);
-/* The H a local epoch runs with state.H: at most T, the steps of an epoch. */
-int train_local_h_ran(const trainer_t *t);
-
-/* Agreed on every rank: stop after this step? (run.c) */
+/* Agreed on every rank: stop after this step? (vote.c) */
 int train_stop_now(trainer_t *t);
+/* A vote still in flight completes before the ranks part. */
+void train_vote_finish(trainer_t *t);
 
 /* A batch as tree leaves of TRAIN_LEAF images: the context of train_batch_leaf. */
 typedef struct {
@@ -47,8 +66,8 @@ typedef struct {
   uint64_t round;             /* augmentation round of the batch's images */
 } train_batch_t;
 
-/* tree_leaf_fn: the gradient sum of leaf `leaf` of the batch into out; its loss and
- * correct count into scratch.leaf_loss/leaf_correct[leaf]. */
+/* tree_leaf_fn (leaf.c): the gradient sum of leaf `leaf` of the batch into out; its loss
+ * and correct count into scratch.leaf_loss/leaf_correct[leaf]. */
 void train_batch_leaf(void *ctx, int64_t leaf, float *out);
 /* The mean of a sum over n images: one float multiply by the rounded reciprocal, the
  * same on every rank. */

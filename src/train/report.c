@@ -19,19 +19,11 @@ void train_print_progress(const trainer_t *t, double elapsed) {
   const train_state_t *s = &t->state;
   const run_metrics_t *m = &s->metrics;
   int64_t i = m->n - 1;
-  char el[32], eta[32], local[160] = "";
+  char el[32], eta[32], method[160];
   format_duration(el, sizeof el, elapsed);
   format_duration(eta, sizeof eta, elapsed / (double)s->epoch * (t->cfg->epochs - s->epoch));
   double share = m->comm_time[i] / (m->comm_time[i] + m->compute_time[i]);
-  /* m->h is the H that ran; state.H the next epoch's, which runs as at most T steps */
-  char capped[64] = "";
-  if (t->K && m->h[i] == t->T && s->H > t->T)
-    snprintf(capped, sizeof capped, " (H %d > the epoch's %d steps)", s->H, t->T);
-  if (t->K)
-    snprintf(local, sizeof local, "  H %lld%s avg %lld (total %lld)%s", (long long)m->h[i],
-             capped, (long long)m->averagings[i], (long long)s->averagings_total,
-             train_local_h_ran(t) != m->h[i] && !train_local_sync_epoch(t) ? "  next H changes"
-                                                                          : "");
+  t->method->progress(t, i, method, sizeof method);
   /* Without a validation split there are no validation figures: "-", not "nan". */
   char val[64] = "val loss - acc -";
   if (!isnan(m->val_loss[i]))
@@ -39,7 +31,7 @@ void train_print_progress(const trainer_t *t, double elapsed) {
   printf("epoch %*d/%d  lr %.4g  train loss %.4f acc %.4f  %s%s  "
          "comm %.0f%%  %.0f img/s  elapsed %s  ETA %s\n",
          (int)snprintf(NULL, 0, "%d", t->cfg->epochs), s->epoch, t->cfg->epochs, m->lr[i],
-         m->train_loss[i], m->train_acc[i], val, local, 100 * share, m->images_per_s[i], el,
+         m->train_loss[i], m->train_acc[i], val, method, 100 * share, m->images_per_s[i], el,
          eta);
   fflush(stdout);
 }

@@ -11,36 +11,6 @@
 #include "method.h"
 #include "report.h"
 
-static const train_method_t *method_of(const trainer_t *t) {
-  return t->K ? &train_local : &train_central;
-}
-
-/* The vote on the signal flag runs in the background for one step (MPI_Iallreduce), so
- * it adds no synchronisation point to the step; every rank reads the same vote after
- * the same step. */
-int train_stop_now(trainer_t *t) {
-  if (t->nranks == 1) return t->stop_flag && *t->stop_flag;
-  int any = 0;
-  if (t->vote_pending) {
-    MPI_Wait(&t->vote_request, MPI_STATUS_IGNORE);
-    t->vote_pending = 0;
-    any = t->vote_any;
-  }
-  if (!any) {
-    t->vote_mine = t->stop_flag && *t->stop_flag;
-    MPI_Iallreduce(&t->vote_mine, &t->vote_any, 1, MPI_INT, MPI_MAX, t->dist.comm,
-                   &t->vote_request);
-    t->vote_pending = 1;
-  }
-  return any;
-}
-
-/* A vote still in flight must complete before the ranks part. */
-static void finish_vote(trainer_t *t) {
-  if (t->vote_pending) MPI_Wait(&t->vote_request, MPI_STATUS_IGNORE);
-  t->vote_pending = 0;
-}
-
 static int agree(trainer_t *t, int rc) { return dist_agree(t->dist.comm, rc); }
 
 /* The epoch's train loss and accuracy over its items, collected in one fixed order so
@@ -172,7 +142,7 @@ static train_result_t finish(trainer_t *t, double start) {
 
 static train_result_t run_all(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
-  const train_method_t *m = method_of(t);
+  const train_method_t *m = t->method;
   train_state_t *s = &t->state;
   double start = MPI_Wtime();
   if (agree(t, train_write_run(t)) < 0) return TRAIN_FAILED;
@@ -199,7 +169,7 @@ static train_result_t run_all(trainer_t *t) {
 
 train_result_t trainer_run(trainer_t *t) {
   train_result_t rc = run_all(t);
-  finish_vote(t);
+  train_vote_finish(t);
   return rc;
 }
 

@@ -118,20 +118,14 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   split_train_val(t);
   if (t->ntrain < 1) return dpt_fail("no training images left after the validation split");
   opt_hparams_for(&t->hp, &cfg->optim, cfg->optimizer);
-  int64_t batch = t->K ? cfg->worker_batch_size : cfg->batch_size;
-  t->lr0 = opt_base_lr(cfg->learning_rate, cfg->lr_scaling, cfg->lr_ref_batch, (int)batch);
   init_state(t);
-
-  if (t->K) {
-    if (train_local_init(t) < 0) return -1;
-  } else {
-    if (cfg->batch_size % t->nranks != 0)
-      return dpt_fail("model.batch_size = %d cannot be split evenly over %d MPI ranks: the "
-                      "number of ranks must divide the batch", cfg->batch_size, t->nranks);
-    t->item_cap = train_ceil_div(t->ntrain, batch) * train_ceil_div(batch, TRAIN_LEAF);
-  }
+  /* the one place that looks at K: the method does the rest */
+  t->method = t->K ? &train_local : &train_central;
+  if (t->method->init(t) < 0) return -1;
+  int64_t batch = t->method->batch(t);
+  t->lr0 = opt_base_lr(cfg->learning_rate, cfg->lr_scaling, cfg->lr_ref_batch, (int)batch);
   int64_t leaves = train_ceil_div(batch, TRAIN_LEAF);
-  tree_init(&t->tree, t->model.nparams, leaves > t->K ? leaves : t->K);
+  tree_init(&t->tree, t->model.nparams, t->tree_width);
   t->state.item_loss = dpt_alloc(sizeof(double) * t->item_cap);
   t->state.item_correct = dpt_alloc(sizeof(int64_t) * t->item_cap);
   init_scratch(t, max_batch, leaves);
@@ -147,9 +141,10 @@ void trainer_free(trainer_t *t) {
   opt_state_free(&s->opt);
   dist_free(&t->dist);
   run_metrics_free(&s->metrics);
-  train_local_free(t);
+  if (t->method) t->method->free(t);
+  for (int i = 0; i < OUTER_MAX_STATE; i++) dpt_free(s->outer_bufs[i]);
   void *bufs[] = {t->train_idx, t->val_idx, t->test_idx, s->params, s->best_params,
-                  s->outer_buf, s->item_loss, s->item_correct, x->grads, x->input,
+                  s->item_loss, s->item_correct, x->grads, x->input,
                   x->labels, x->losses, x->order, x->leaf_loss, x->leaf_correct};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dpt_free(bufs[i]);
   memset(t, 0, sizeof *t);

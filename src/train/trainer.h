@@ -9,9 +9,9 @@
  * rank r hosts workers [r*K/P, (r+1)*K/P) and steps them one after another; averaging
  * sums the workers along the fixed tree over K. K, never P, decides every number.
  * Epochs before model.work.local_from_epoch (post-local SGD) average the K workers'
- * gradients along the same tree at every step instead. Both methods run under one epoch
- * driver (run.c): per epoch, validation, best model, early stop, run.h5, checkpoints and
- * the stop vote. */
+ * gradients along the same tree at every step instead. trainer_init chooses the method
+ * (method.h) once; both run under one epoch driver (run.c): per epoch, validation, best
+ * model, early stop, run.h5, checkpoints and the stop vote. */
 #ifndef DPT_TRAINER_H
 #define DPT_TRAINER_H
 
@@ -36,6 +36,9 @@
  * checkpoint written (requeue it), or failed (the message says why). */
 typedef enum { TRAIN_FAILED = -1, TRAIN_FINISHED = 0, TRAIN_STOPPED = 1 } train_result_t;
 
+/* The training method (method.h), chosen once by trainer_init. */
+typedef struct train_method train_method_t;
+
 typedef struct {
   int id;                  /* 0 .. K-1 */
   const int64_t *shard;    /* its training indices (ascending) */
@@ -54,8 +57,11 @@ typedef struct {
 typedef struct {
   float *params, *best_params;  /* global model */
   opt_state_t opt;              /* centralized optimizer */
-  float *outer_buf;             /* the outer optimizer's buffer: SlowMo u, Nesterov b */
-  int64_t outer_steps;          /* outer steps since outer_buf was last zeroed */
+  union {                       /* the outer step's buffers, as its row declares them */
+    float *outer_buf;           /* the first: SlowMo u, Nesterov b */
+    float *outer_bufs[OUTER_MAX_STATE];
+  };
+  int64_t outer_steps;          /* outer steps since outer_bufs were last zeroed */
   int epoch;                    /* epochs finished */
   int64_t step;                 /* steps finished in the current epoch (resume point) */
   int H;                        /* local steps between averagings this epoch */
@@ -86,6 +92,7 @@ typedef struct {
 
 typedef struct {
   /* set-up, fixed for the run */
+  const train_method_t *method;
   const dpt_config_t *cfg;
   const dpt_dataset_t *ds;
   dist_t dist;
@@ -102,6 +109,7 @@ typedef struct {
   int64_t *val_idx, nval;      /* held-out validation indices into ds->train */
   int64_t *test_idx, ntest;    /* 0 .. ds->test.n - 1 */
   int64_t item_cap;            /* items (leaves or worker steps) per epoch, at most */
+  int64_t tree_width;          /* the most leaves one tree sum has (the method's init) */
   /* local methods */
   int K, T;                    /* workers, steps per epoch */
   dynh_t dyn;                  /* dynamic-H strategy and its state */
