@@ -3,25 +3,18 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "../core/numfmt.h"
 #include "../h5/h5util.h"
 #include "method.h"
 #include "report.h"
-
-static void format_duration(char *buf, size_t cap, double s) {
-  long v = (long)(s + 0.5);
-  if (v >= 3600)
-    snprintf(buf, cap, "%ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
-  else
-    snprintf(buf, cap, "%ld:%02ld", v / 60, v % 60);
-}
 
 void train_print_progress(const trainer_t *t, double elapsed) {
   const train_state_t *s = &t->state;
   const run_metrics_t *m = &s->metrics;
   int64_t i = m->n - 1;
   char el[32], eta[32], method[160];
-  format_duration(el, sizeof el, elapsed);
-  format_duration(eta, sizeof eta, elapsed / (double)s->epoch * (t->cfg->epochs - s->epoch));
+  dpt_format_duration(el, sizeof el, elapsed);
+  dpt_format_duration(eta, sizeof eta, elapsed / (double)s->epoch * (t->cfg->epochs - s->epoch));
   double share = m->comm_time[i] / (m->comm_time[i] + m->compute_time[i]);
   t->method->progress(t, i, method, sizeof method);
   /* Without a validation split there are no validation figures: "-", not "nan". */

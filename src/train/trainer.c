@@ -6,18 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/cmp.h"
 #include "../core/err.h"
 #include "../core/fsutil.h"
 #include "../core/rng.h"
 #include "checkpoint.h"
 #include "method.h"
-
-#define INPUT_SIZE 32
-
-static int cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
 
 /* A random, seed-fixed validation split of the training images; both parts sorted so
  * that an epoch's shuffle alone decides the order. */
@@ -32,8 +26,8 @@ static void split_train_val(trainer_t *t) {
   t->train_idx = dpt_alloc(sizeof(int64_t) * (t->ntrain + 1));
   memcpy(t->val_idx, perm, sizeof(int64_t) * t->nval);
   memcpy(t->train_idx, perm + t->nval, sizeof(int64_t) * t->ntrain);
-  qsort(t->val_idx, t->nval, sizeof(int64_t), cmp_i64);
-  qsort(t->train_idx, t->ntrain, sizeof(int64_t), cmp_i64);
+  qsort(t->val_idx, t->nval, sizeof(int64_t), dpt_cmp_i64);
+  qsort(t->train_idx, t->ntrain, sizeof(int64_t), dpt_cmp_i64);
   dpt_free(perm);
   t->ntest = t->ds->test.n;
   t->test_idx = dpt_alloc(sizeof(int64_t) * (t->ntest + 1));
@@ -59,7 +53,7 @@ static void init_scratch(trainer_t *t, int max_batch, int64_t leaves) {
   x->leaf_loss = dpt_alloc(sizeof(double) * leaves);
   x->leaf_correct = dpt_alloc(sizeof(int64_t) * leaves);
   x->order = dpt_alloc(sizeof(int64_t) * t->ntrain);
-  size_t in_size = (size_t)INPUT_SIZE * INPUT_SIZE * t->ds->channels;
+  size_t in_size = (size_t)NN_INPUT_SIZE * NN_INPUT_SIZE * t->ds->channels;
   x->input = dpt_alloc(sizeof(float) * in_size * max_batch);
   x->labels = dpt_alloc(max_batch);
   x->losses = dpt_alloc(sizeof(float) * max_batch);
@@ -104,7 +98,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   if (ckpt_path_for(cfg, run_dir, t->ckpt_path, sizeof t->ckpt_path) < 0) return -1;
 
   int max_batch = cfg->eval_batch > TRAIN_LEAF ? cfg->eval_batch : TRAIN_LEAF;
-  if (nn_model_init(&t->model, cfg->model, ds->channels, INPUT_SIZE, INPUT_SIZE,
+  if (nn_model_init(&t->model, cfg->model, ds->channels, NN_INPUT_SIZE, NN_INPUT_SIZE,
                     ds->num_classes, max_batch) < 0)
     return -1;
   dist_init(&t->dist, comm, cfg->reduction);
@@ -113,7 +107,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   int color = ds->channels == 3;
   int crop = cfg->crop_padding >= 0 ? cfg->crop_padding : (color ? 4 : 0);
   int flip = cfg->flip >= 0 ? cfg->flip : color;
-  if (pipeline_init(&t->pipe, ds, INPUT_SIZE, INPUT_SIZE, crop, flip, cfg->seed) < 0)
+  if (pipeline_init(&t->pipe, ds, NN_INPUT_SIZE, NN_INPUT_SIZE, crop, flip, cfg->seed) < 0)
     return dpt_wrap("%s", cfg->data_path);
   split_train_val(t);
   if (t->ntrain < 1) return dpt_fail("no training images left after the validation split");
