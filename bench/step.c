@@ -70,7 +70,7 @@ static void row(const char *name, double secs, double flops, double step_s, doub
     printf("  %-32s %9.3f %6.1f%% %9s\n", name, secs * 1e3, 100 * secs / step_s, "");
 }
 
-static double conv_macs(const conv_shape_t *s, int batch) {
+static double conv_macs(const nn_conv_shape_t *s, int batch) {
   return (double)s->oh * s->ow * s->cout * s->k * s->k * s->cin * batch;
 }
 

@@ -19,7 +19,7 @@
 #include "inspect.h"
 
 /* (cout, k, k, cin) -> (cout, cin, k, k). */
-static void conv_to_torch(const conv_shape_t *s, const float *w, float *out) {
+static void conv_to_torch(const nn_conv_shape_t *s, const float *w, float *out) {
   int k = s->k, ci = s->cin;
   for (int o = 0; o < s->cout; o++)
     for (int y = 0; y < k; y++)
@@ -49,13 +49,13 @@ static int write_tensors(hid_t file, const nn_model_t *m, const float *params) {
     if (ts->is_bias) {
       memcpy(buf, src, sizeof(float) * ts->size);
     } else if (layer < m->nconv) {
-      const conv_shape_t *s = &m->conv[layer];
+      const nn_conv_shape_t *s = &m->conv[layer];
       rank = 4;
       dims[0] = s->cout, dims[1] = s->cin, dims[2] = s->k, dims[3] = s->k;
       conv_to_torch(s, src, buf);
     } else {
       int f = layer - m->nconv;
-      const conv_shape_t *last = &m->conv[m->nconv - 1];
+      const nn_conv_shape_t *last = &m->conv[m->nconv - 1];
       rank = 2;
       dims[0] = m->fc_out[f], dims[1] = m->fc_in[f];
       if (f == 0)

@@ -148,29 +148,29 @@ static void combine(const combine_t *c) {
   }
 }
 
-size_t linear_scratch(int fin, int fout) {
-  return (size_t)(fin + fout) * LINEAR_CHUNK;
+size_t nn_linear_scratch(int fin, int fout) {
+  return (size_t)(fin + fout) * NN_LINEAR_CHUNK;
 }
 
-/* out (n, A) = x (n, R) . M^T, M[a][r] at m[a * ma + r * mr]: chunks of LINEAR_CHUNK rows
+/* out (n, A) = x (n, R) . M^T, M[a][r] at m[a * ma + r * mr]: chunks of NN_LINEAR_CHUNK rows
  * of x are transposed so that the lanes run over them and M is read once per chunk. */
 static void times_transposed(int n, int R, int A, const float *x, const float *m, size_t ma,
                              size_t mr, float *out, float *scratch) {
-  float *xT = scratch, *outT = scratch + (size_t)R * LINEAR_CHUNK;
-  for (int i0 = 0; i0 < n; i0 += LINEAR_CHUNK) {
-    int ni = n - i0 < LINEAR_CHUNK ? n - i0 : LINEAR_CHUNK;
+  float *xT = scratch, *outT = scratch + (size_t)R * NN_LINEAR_CHUNK;
+  for (int i0 = 0; i0 < n; i0 += NN_LINEAR_CHUNK) {
+    int ni = n - i0 < NN_LINEAR_CHUNK ? n - i0 : NN_LINEAR_CHUNK;
     for (int r = 0; r < R; r++)
-      for (int i = 0; i < LINEAR_CHUNK; i++)
-        xT[(size_t)r * LINEAR_CHUNK + i] = i < ni ? x[(size_t)(i0 + i) * R + r] : 0.0f;
-    combine_t c = {A, R, LINEAR_CHUNK, m, ma, mr, xT, LINEAR_CHUNK, outT, LINEAR_CHUNK};
+      for (int i = 0; i < NN_LINEAR_CHUNK; i++)
+        xT[(size_t)r * NN_LINEAR_CHUNK + i] = i < ni ? x[(size_t)(i0 + i) * R + r] : 0.0f;
+    combine_t c = {A, R, NN_LINEAR_CHUNK, m, ma, mr, xT, NN_LINEAR_CHUNK, outT, NN_LINEAR_CHUNK};
     combine(&c);
     for (int i = 0; i < ni; i++)
       for (int a = 0; a < A; a++)
-        out[(size_t)(i0 + i) * A + a] = outT[(size_t)a * LINEAR_CHUNK + i];
+        out[(size_t)(i0 + i) * A + a] = outT[(size_t)a * NN_LINEAR_CHUNK + i];
   }
 }
 
-void linear_forward(int n, int fin, int fout, const float *in, const float *weight,
+void nn_linear_forward(int n, int fin, int fout, const float *in, const float *weight,
                     const float *bias, float *out, int relu, float *scratch) {
   times_transposed(n, fin, fout, in, weight, (size_t)fin, 1, out, scratch);
   for (int i = 0; i < n; i++)
@@ -180,7 +180,7 @@ void linear_forward(int n, int fin, int fout, const float *in, const float *weig
     }
 }
 
-void linear_backward(int n, int fin, int fout, const float *in, const float *weight,
+void nn_linear_backward(int n, int fin, int fout, const float *in, const float *weight,
                      const float *out, float *dout, float *dweight, float *dbias,
                      float *din, int relu, float *scratch) {
   if (relu)

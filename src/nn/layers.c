@@ -9,7 +9,7 @@
 
 #include "kernel.h"
 
-void conv_shape_init(conv_shape_t *s, int cin, int cout, int k, int h, int w) {
+void nn_conv_shape_init(nn_conv_shape_t *s, int cin, int cout, int k, int h, int w) {
   s->cin = cin;
   s->cout = cout;
   s->k = k;
@@ -34,7 +34,7 @@ void conv_shape_init(conv_shape_t *s, int cin, int cout, int k, int h, int w) {
 
 static int round16(int c) { return (c + 15) / 16 * 16; }
 
-static void transpose_weights(const conv_shape_t *s, const float *weight, float *wt) {
+static void transpose_weights(const nn_conv_shape_t *s, const float *weight, float *wt) {
   int kd = s->k * s->k * s->cin, C = s->cout, cp = round16(C);
   for (int j = 0; j < kd; j++) {
     for (int c = 0; c < C; c++) wt[(size_t)j * cp + c] = weight[(size_t)c * kd + j];
@@ -43,7 +43,7 @@ static void transpose_weights(const conv_shape_t *s, const float *weight, float 
 }
 
 /* input offsets (floats) of the first tap of output positions p0 .. p0+np-1 */
-static void block_offsets(const conv_shape_t *s, int p0, int np, int32_t *off) {
+static void block_offsets(const nn_conv_shape_t *s, int p0, int np, int32_t *off) {
   for (int i = 0; i < np; i++) {
     int p = p0 + i, oy = p / s->ow, ox = p % s->ow;
     off[i] = (oy * s->w + ox) * s->cin;
@@ -52,7 +52,7 @@ static void block_offsets(const conv_shape_t *s, int p0, int np, int32_t *off) {
 
 #ifdef NN_HAVE_X86
 NN_TARGET_AVX512 __attribute__((always_inline)) static inline void fwd_block_avx512(
-    const conv_shape_t *s, const float *in, const float *wt, float *out, const int32_t *off,
+    const nn_conv_shape_t *s, const float *in, const float *wt, float *out, const int32_t *off,
     const int np, int c0, int nv) {
   int cin = s->cin, cp = round16(s->cout), K = s->k;
   __m512 acc[FWD_NP][4];
@@ -84,7 +84,7 @@ NN_TARGET_AVX512 __attribute__((always_inline)) static inline void fwd_block_avx
     for (int v = 0; v < nv; v++) _mm512_storeu_ps(out + (size_t)i * cp + c0 + 16 * v, acc[i][v]);
 }
 
-NN_TARGET_AVX512 static void conv_direct_avx512(const conv_shape_t *s, const float *in,
+NN_TARGET_AVX512 static void conv_direct_avx512(const nn_conv_shape_t *s, const float *in,
                                                 const float *wt, float *out) {
   int P = s->oh * s->ow, cp = round16(s->cout);
   int32_t off[FWD_NP];
@@ -103,7 +103,7 @@ NN_TARGET_AVX512 static void conv_direct_avx512(const conv_shape_t *s, const flo
 }
 
 /* 16 channels (two 8-wide vectors) per block, same tap order. */
-NN_TARGET_AVX2 static void conv_direct_avx2(const conv_shape_t *s, const float *in,
+NN_TARGET_AVX2 static void conv_direct_avx2(const nn_conv_shape_t *s, const float *in,
                                             const float *wt, float *out) {
   int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k;
   int32_t off[FWD_NP];
@@ -138,7 +138,7 @@ NN_TARGET_AVX2 static void conv_direct_avx2(const conv_shape_t *s, const float *
 #endif
 
 /* One output at a time, same tap order. */
-static void conv_direct_scalar(const conv_shape_t *s, const float *in, const float *wt,
+static void conv_direct_scalar(const nn_conv_shape_t *s, const float *in, const float *wt,
                                float *out) {
   int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k;
   int32_t off[1];
@@ -156,7 +156,7 @@ static void conv_direct_scalar(const conv_shape_t *s, const float *in, const flo
   }
 }
 
-static void conv_direct(const conv_shape_t *s, const float *in, const float *wt,
+static void conv_direct(const nn_conv_shape_t *s, const float *in, const float *wt,
                         float *out) {
   switch (nn_kernel()) {
 #ifdef NN_HAVE_X86
@@ -199,7 +199,7 @@ NN_TARGET_AVX2 static int pool_window_avx2(int C, int cp, const float *r0, const
 
 /* Bias, ReLU and 2x2 max-pool in one pass over convout (oh*ow, cp); ties go to the first
  * (PyTorch's rule). */
-static void bias_relu_pool(const conv_shape_t *s, const float *convout, const float *bias,
+static void bias_relu_pool(const nn_conv_shape_t *s, const float *convout, const float *bias,
                            float *pooled, uint8_t *argmax) {
   int C = s->cout, cp = round16(C);
 #ifdef NN_HAVE_X86
@@ -229,13 +229,13 @@ static void bias_relu_pool(const conv_shape_t *s, const float *convout, const fl
     }
 }
 
-size_t conv_forward_scratch(const conv_shape_t *s) {
+size_t nn_conv_forward_scratch(const nn_conv_shape_t *s) {
   size_t kd = (size_t)s->k * s->k * s->cin, cp = round16(s->cout);
   size_t P = (size_t)s->oh * s->ow;
   return (P > kd ? P : kd) * cp;
 }
 
-void conv_pool_forward_batch(const conv_shape_t *s, int n, const float *in,
+void nn_conv_pool_forward_batch(const nn_conv_shape_t *s, int n, const float *in,
                              const float *weight, const float *bias, float *pooled,
                              uint8_t *argmax, float *col, float *convout) {
   size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->ph * s->pw * s->cout;
@@ -246,10 +246,10 @@ void conv_pool_forward_batch(const conv_shape_t *s, int n, const float *in,
   }
 }
 
-void conv_pool_forward(const conv_shape_t *s, const float *in, const float *weight,
+void nn_conv_pool_forward(const nn_conv_shape_t *s, const float *in, const float *weight,
                        const float *bias, float *pooled, uint8_t *argmax, float *col,
                        float *convout) {
-  conv_pool_forward_batch(s, 1, in, weight, bias, pooled, argmax, col, convout);
+  nn_conv_pool_forward_batch(s, 1, in, weight, bias, pooled, argmax, col, convout);
 }
 
 /* --- sparse conv backward
@@ -365,7 +365,7 @@ static void acc_rows_short(float *dst, int dstride, const float *base, int sstri
     acc_rows(dst + k0 * dstride, len, n, base + k0 * sstride, off, g);
 }
 
-void conv_pool_backward(const conv_shape_t *s, const float *in, const float *weight,
+void nn_conv_pool_backward(const nn_conv_shape_t *s, const float *in, const float *weight,
                         const float *pooled, const uint8_t *argmax, const float *dpooled,
                         float *dweight, float *dbias, float *din, float *col, float *dconv) {
   int C = s->cout, W = s->w, cin = s->cin, K = s->k, R = K * cin, kd = K * R;
@@ -428,7 +428,7 @@ void conv_pool_backward(const conv_shape_t *s, const float *in, const float *wei
   }
 }
 
-double xent_forward_backward(int n, int classes, const float *logits,
+double nn_xent_forward_backward(int n, int classes, const float *logits,
                              const uint8_t *labels, float *dlogits, int *correct,
                              float *losses) {
   double total = 0.0;

@@ -45,10 +45,10 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
   size_t widest = 0, scratch = 0;
   char name[32];
   for (int i = 0; i < nconv; i++) {
-    conv_shape_t *s = &m->conv[i];
+    nn_conv_shape_t *s = &m->conv[i];
     if (h < kernel || w < kernel)
       return dpt_fail("model: input %dx%d too small for conv layer %d", h, w, i + 1);
-    conv_shape_init(s, c, conv_channels[i], kernel, h, w);
+    nn_conv_shape_init(s, c, conv_channels[i], kernel, h, w);
     int kd = kernel * kernel * c;
     snprintf(name, sizeof name, "conv%d.weight", i + 1);
     add_tensor(m, name, (size_t)s->cout * kd, kd, 0);
@@ -60,7 +60,7 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
     if (psize > widest) widest = psize;
     size_t need = (size_t)s->oh * s->ow * ((kd > s->cout ? kd : s->cout) + 1);
     if (need > scratch) scratch = need;
-    need = conv_forward_scratch(s);
+    need = nn_conv_forward_scratch(s);
     if (need > scratch) scratch = need;
     c = s->cout;
     h = s->ph;
@@ -76,7 +76,7 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
     snprintf(name, sizeof name, "fc%d.bias", i + 1);
     add_tensor(m, name, (size_t)fout, fin, 1);
     macs += 3.0 * fin * fout;
-    if (linear_scratch(fin, fout) > scratch) scratch = linear_scratch(fin, fout);
+    if (nn_linear_scratch(fin, fout) > scratch) scratch = nn_linear_scratch(fin, fout);
     if ((size_t)fin > widest) widest = fin;
     if ((size_t)fout > widest) widest = fout;
     fin = fout;
@@ -155,7 +155,7 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
     const float *b = params + m->tensors[2 * i + 1].offset;
     const float *in = i == 0 ? input : m->pooled[i - 1];
     double t0 = prof_now(m);
-    conv_pool_forward_batch(&m->conv[i], n, in, w, b, m->pooled[i], m->argmax[i], m->col,
+    nn_conv_pool_forward_batch(&m->conv[i], n, in, w, b, m->pooled[i], m->argmax[i], m->col,
                             m->dconv);
     PROF_ADD(m, conv_fwd[i], t0);
   }
@@ -163,7 +163,7 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
   for (int i = 0; i < m->nfc; i++) {
     const nn_tensor_t *t = &m->tensors[2 * (m->nconv + i)];
     double t0 = prof_now(m);
-    linear_forward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset,
+    nn_linear_forward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset,
                    params + t[1].offset, m->fc_act[i], i < m->nfc - 1, m->col);
     PROF_ADD(m, fc_fwd[i], t0);
     in = m->fc_act[i];
@@ -173,7 +173,7 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
 double nn_forward(nn_model_t *m, const float *params, const float *input,
                   const uint8_t *labels, int n, int *correct, float *losses) {
   forward(m, params, input, n);
-  return xent_forward_backward(n, m->num_classes, m->fc_act[m->nfc - 1], labels, NULL,
+  return nn_xent_forward_backward(n, m->num_classes, m->fc_act[m->nfc - 1], labels, NULL,
                                correct, losses);
 }
 
@@ -182,14 +182,14 @@ double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
   forward(m, params, input, n);
   float *dout = m->grad_a, *din = m->grad_b;
   double t0 = prof_now(m);
-  double loss = xent_forward_backward(n, m->num_classes, m->fc_act[m->nfc - 1], labels,
+  double loss = nn_xent_forward_backward(n, m->num_classes, m->fc_act[m->nfc - 1], labels,
                                       dout, correct, NULL);
   PROF_ADD(m, xent, t0);
   for (int i = m->nfc - 1; i >= 0; i--) {
     const nn_tensor_t *t = &m->tensors[2 * (m->nconv + i)];
     const float *in = i > 0 ? m->fc_act[i - 1] : m->pooled[m->nconv - 1];
     t0 = prof_now(m);
-    linear_backward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset, m->fc_act[i],
+    nn_linear_backward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset, m->fc_act[i],
                     dout, grads + t[0].offset, grads + t[1].offset, din, i < m->nfc - 1,
                     m->col);
     PROF_ADD(m, fc_bwd[i], t0);
@@ -206,7 +206,7 @@ double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
     memset(grads + t[0].offset, 0, sizeof(float) * t[0].size);
     memset(grads + t[1].offset, 0, sizeof(float) * t[1].size);
     for (int j = 0; j < n; j++)
-      conv_pool_backward(&m->conv[i], in + j * isz, params + t[0].offset,
+      nn_conv_pool_backward(&m->conv[i], in + j * isz, params + t[0].offset,
                          m->pooled[i] + j * osz, m->argmax[i] + j * osz, dout + j * osz,
                          grads + t[0].offset, grads + t[1].offset,
                          i > 0 ? din + j * isz : NULL, m->col, m->dconv);

@@ -42,7 +42,7 @@ typedef struct {
 
 typedef struct {
   int nconv, nfc;
-  conv_shape_t conv[NN_MAX_CONV];
+  nn_conv_shape_t conv[NN_MAX_CONV];
   int fc_in[NN_MAX_FC], fc_out[NN_MAX_FC];
   int in_c, in_h, in_w, num_classes;
   int ntensors;

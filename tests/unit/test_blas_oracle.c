@@ -25,21 +25,21 @@ TEST(linear_kernels_agree_with_openblas_sgemm) {
   float *dw = dpt_alloc(sizeof(float) * FOUT * FIN), *db = dpt_alloc(sizeof(float) * FOUT);
   float *din = dpt_alloc(sizeof(float) * N * FIN), *dwref = dpt_alloc(sizeof(float) * FOUT * FIN);
   float *dinref = dpt_alloc(sizeof(float) * N * FIN);
-  float *scratch = dpt_alloc(sizeof(float) * linear_scratch(FIN, FOUT));
+  float *scratch = dpt_alloc(sizeof(float) * nn_linear_scratch(FIN, FOUT));
   fill(in, N * FIN, 1);
   fill(w, FOUT * FIN, 2);
   fill(b, FOUT, 3);
   fill(dout, N * FOUT, 4);
   openblas_set_num_threads(1);
   /* forward, no ReLU: out = in W^T + b */
-  linear_forward(N, FIN, FOUT, in, w, b, out, 0, scratch);
+  nn_linear_forward(N, FIN, FOUT, in, w, b, out, 0, scratch);
   for (int i = 0; i < N; i++)
     for (int o = 0; o < FOUT; o++) ref[i * FOUT + o] = b[o];
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, FOUT, FIN, 1.0f, in, FIN, w, FIN,
               1.0f, ref, FOUT);
   for (int i = 0; i < N * FOUT; i++) CHECK_NEAR(out[i], ref[i], 1e-5);
   /* backward, no ReLU: dW = dout^T in, din = dout W */
-  linear_backward(N, FIN, FOUT, in, w, out, dout, dw, db, din, 0, scratch);
+  nn_linear_backward(N, FIN, FOUT, in, w, out, dout, dw, db, din, 0, scratch);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, FOUT, FIN, N, 1.0f, dout, FOUT, in, FIN,
               0.0f, dwref, FIN);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, FIN, FOUT, 1.0f, dout, FOUT, w, FIN,

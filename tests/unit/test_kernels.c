@@ -37,18 +37,18 @@ static int paths(nn_kernel_t *out) {
 }
 
 typedef struct {
-  conv_shape_t s;
+  nn_conv_shape_t s;
   float *in, *w, *b, *pooled, *dpooled, *dw, *db, *din, *col, *scr;
   uint8_t *am;
   size_t isz, wsz, osz;
 } conv_case_t;
 
 static void conv_case_init(conv_case_t *c, int cin, int cout, int hw, uint64_t key) {
-  conv_shape_init(&c->s, cin, cout, 5, hw, hw);
+  nn_conv_shape_init(&c->s, cin, cout, 5, hw, hw);
   c->isz = (size_t)hw * hw * cin;
   c->wsz = (size_t)cout * 25 * cin;
   c->osz = (size_t)c->s.ph * c->s.pw * cout;
-  size_t scratch = conv_forward_scratch(&c->s);
+  size_t scratch = nn_conv_forward_scratch(&c->s);
   size_t bwd = (size_t)c->s.oh * c->s.ow * ((size_t)(25 * cin > cout ? 25 * cin : cout) + 1);
   if (bwd > scratch) scratch = bwd;
   c->in = dpt_alloc(sizeof(float) * c->isz);
@@ -77,17 +77,17 @@ static void conv_case_free(conv_case_t *c) {
 
 /* Forward and backward of one image on the current path. */
 static void conv_case_run(conv_case_t *c) {
-  conv_pool_forward(&c->s, c->in, c->w, c->b, c->pooled, c->am, c->col, c->scr);
+  nn_conv_pool_forward(&c->s, c->in, c->w, c->b, c->pooled, c->am, c->col, c->scr);
   memset(c->dw, 0, sizeof(float) * c->wsz);
   memset(c->db, 0, sizeof(float) * c->s.cout);
-  conv_pool_backward(&c->s, c->in, c->w, c->pooled, c->am, c->dpooled, c->dw, c->db, c->din,
+  nn_conv_pool_backward(&c->s, c->in, c->w, c->pooled, c->am, c->dpooled, c->dw, c->db, c->din,
                      c->col, c->scr);
 }
 
 /* The definitions in double: conv, bias, ReLU, 2x2 max-pool; and for the backward pass
  * the gradient of sum(dpooled * pooled) through the window's maximum where it is > 0. */
 static void conv_case_check(const conv_case_t *c, const char *path) {
-  const conv_shape_t *s = &c->s;
+  const nn_conv_shape_t *s = &c->s;
   int C = s->cout, cin = s->cin, kd = 25 * cin, bad = 0;
   double *dw = calloc(c->wsz, sizeof(double)), *din = calloc(c->isz, sizeof(double));
   double *dwmag = calloc(c->wsz, sizeof(double)), *dinmag = calloc(c->isz, sizeof(double));
@@ -256,7 +256,7 @@ TEST(linear_every_path_matches_double_reference_and_each_other) {
     size_t ni = (size_t)n * fin, no = (size_t)n * fout, nw = (size_t)fin * fout;
     float *in = dpt_alloc(sizeof(float) * ni), *w = dpt_alloc(sizeof(float) * nw);
     float *b = dpt_alloc(sizeof(float) * fout), *dout0 = dpt_alloc(sizeof(float) * no);
-    float *scratch = dpt_alloc(sizeof(float) * linear_scratch(fin, fout));
+    float *scratch = dpt_alloc(sizeof(float) * nn_linear_scratch(fin, fout));
     float *out[2], *dout[2], *dw[2], *db[2], *din[2];
     for (int r = 0; r < 2; r++) {
       out[r] = dpt_alloc(sizeof(float) * no);
@@ -272,9 +272,9 @@ TEST(linear_every_path_matches_double_reference_and_each_other) {
     for (int k = 0; k < nk; k++) {
       int r = k > 0;
       CHECK_OK(nn_kernel_set(ks[k]));
-      linear_forward(n, fin, fout, in, w, b, out[r], 1, scratch);
+      nn_linear_forward(n, fin, fout, in, w, b, out[r], 1, scratch);
       memcpy(dout[r], dout0, sizeof(float) * no);
-      linear_backward(n, fin, fout, in, w, out[r], dout[r], dw[r], db[r], din[r], 1, scratch);
+      nn_linear_backward(n, fin, fout, in, w, out[r], dout[r], dw[r], db[r], din[r], 1, scratch);
       linear_check(n, fin, fout, in, w, b, dout0, out[r], dw[r], db[r], din[r],
                    nn_kernel_name(ks[k]));
       if (k == 0) continue;

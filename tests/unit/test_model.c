@@ -168,14 +168,14 @@ TEST(init_is_pytorch_uniform_on_both_bounds) {
 
 /* conv+pool forward against a direct loop computation in double. */
 TEST(conv_pool_forward_matches_direct_convolution) {
-  conv_shape_t s;
-  conv_shape_init(&s, 2, 3, 3, 6, 6);
+  nn_conv_shape_t s;
+  nn_conv_shape_init(&s, 2, 3, 3, 6, 6);
   float in[72], w[3 * 18], b[3], pooled[2 * 2 * 3], col[16 * 18], out[16 * 18];
   uint8_t am[12];
   random_fill(in, 72, 1, 1);
   random_fill(w, 54, 2, 1);
   random_fill(b, 3, 3, 1);
-  conv_pool_forward(&s, in, w, b, pooled, am, col, out);
+  nn_conv_pool_forward(&s, in, w, b, pooled, am, col, out);
   for (int py = 0; py < 2; py++)
     for (int px = 0; px < 2; px++)
       for (int co = 0; co < 3; co++) {
@@ -199,7 +199,7 @@ TEST(xent_matches_hand_computation) {
   float logits[] = {1.0f, 2.0f, 0.5f, 0.0f, 0.0f, 3.0f}, d[6];
   uint8_t labels[] = {1, 0};
   int correct = 0;
-  double loss = xent_forward_backward(2, 3, logits, labels, d, &correct, NULL);
+  double loss = nn_xent_forward_backward(2, 3, logits, labels, d, &correct, NULL);
   double l0 = -log(exp(2.0) / (exp(1.0) + exp(2.0) + exp(0.5)));
   double l1 = -log(1.0 / (2.0 + exp(3.0)));
   CHECK_NEAR(loss, l0 + l1, 1e-6);
