@@ -237,19 +237,19 @@ size_t nn_conv_forward_scratch(const nn_conv_shape_t *s) {
 
 void nn_conv_pool_forward_batch(const nn_conv_shape_t *s, int n, const float *in,
                              const float *weight, const float *bias, float *pooled,
-                             uint8_t *argmax, float *col, float *convout) {
+                             uint8_t *argmax, float *scratch, float *convout) {
   size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->ph * s->pw * s->cout;
-  transpose_weights(s, weight, col);
+  transpose_weights(s, weight, scratch);
   for (int j = 0; j < n; j++) {
-    conv_direct(s, in + j * isz, col, convout);
+    conv_direct(s, in + j * isz, scratch, convout);
     bias_relu_pool(s, convout, bias, pooled + j * osz, argmax + j * osz);
   }
 }
 
 void nn_conv_pool_forward(const nn_conv_shape_t *s, const float *in, const float *weight,
-                       const float *bias, float *pooled, uint8_t *argmax, float *col,
+                       const float *bias, float *pooled, uint8_t *argmax, float *scratch,
                        float *convout) {
-  nn_conv_pool_forward_batch(s, 1, in, weight, bias, pooled, argmax, col, convout);
+  nn_conv_pool_forward_batch(s, 1, in, weight, bias, pooled, argmax, scratch, convout);
 }
 
 /* --- sparse conv backward
@@ -367,13 +367,13 @@ static void acc_rows_short(float *dst, int dstride, const float *base, int sstri
 
 void nn_conv_pool_backward(const nn_conv_shape_t *s, const float *in, const float *weight,
                         const float *pooled, const uint8_t *argmax, const float *dpooled,
-                        float *dweight, float *dbias, float *din, float *col, float *dconv) {
+                        float *dweight, float *dbias, float *din, float *scratch, float *dconv) {
   int C = s->cout, W = s->w, cin = s->cin, K = s->k, R = K * cin, kd = K * R;
   int PP = s->ph * s->pw, P = s->oh * s->ow;
   /* Per channel: the open windows' gradients (into dconv) and the input offsets of the
-   * conv outputs they reach (into col), in window order. Scratch use: 2*C*PP <= 2*P*C. */
+   * conv outputs they reach (into scratch), in window order. Scratch use: 2*C*PP <= 2*P*C. */
   float *g = dconv;
-  int32_t *pos = (int32_t *)col;
+  int32_t *pos = (int32_t *)scratch;
   int32_t *cnt = pos + (size_t)C * PP;
   for (int c = 0; c < C; c++) cnt[c] = 0;
   for (int py = 0; py < s->ph; py++)
@@ -403,7 +403,7 @@ void nn_conv_pool_backward(const nn_conv_shape_t *s, const float *in, const floa
   /* Per conv output position: the channels with a gradient there, in channel order
    * (slots p*C..) with their weight-row offsets. Scratch use: P*C + P. */
   memset(din, 0, sizeof(float) * s->h * s->w * cin);
-  int32_t *woff = (int32_t *)col;
+  int32_t *woff = (int32_t *)scratch;
   int32_t *fill = woff + (size_t)P * C; /* entries per position */
   for (int p = 0; p < P; p++) fill[p] = 0;
   for (int py = 0; py < s->ph; py++)

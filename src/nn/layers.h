@@ -21,26 +21,26 @@ void nn_conv_shape_init(nn_conv_shape_t *s, int cin, int cout, int k, int h, int
 
 /* One image: in (h, w, cin) -> pooled (ph, pw, cout), argmax (ph, pw, cout) in 0..3.
  * weight (cout, k, k, cin), bias (cout). Scratch of nn_conv_forward_scratch(s) floats each:
- * col receives the weights transposed to (k, k, cin, cout rounded up to 16), convout the
+ * scratch receives the weights transposed to (k, k, cin, cout rounded up to 16), convout the
  * conv output. A direct convolution (no im2col, no GEMM). */
 void nn_conv_pool_forward(const nn_conv_shape_t *s, const float *in, const float *weight,
-                       const float *bias, float *pooled, uint8_t *argmax, float *col,
+                       const float *bias, float *pooled, uint8_t *argmax, float *scratch,
                        float *convout);
 /* The same over n consecutive images (weights are rearranged once per call). */
 void nn_conv_pool_forward_batch(const nn_conv_shape_t *s, int n, const float *in,
                              const float *weight, const float *bias, float *pooled,
-                             uint8_t *argmax, float *col, float *convout);
-/* Scratch floats nn_conv_pool_forward needs in col and in convout:
+                             uint8_t *argmax, float *scratch, float *convout);
+/* Scratch floats nn_conv_pool_forward needs in scratch and in convout:
  * max(oh*ow, k*k*cin) * (cout rounded up to 16). */
 size_t nn_conv_forward_scratch(const nn_conv_shape_t *s);
 
 /* One image, given dpooled (ph, pw, cout): accumulates dweight (+=) and dbias (+=), and
- * when din != NULL writes din (h, w, cin). Scratch: col and dconv oh*ow*(max(cout,
+ * when din != NULL writes din (h, w, cin). Scratch: scratch and dconv oh*ow*(max(cout,
  * k*k*cin) + 1) floats each. Only the nonzero gradients (argmax, ReLU open) are
  * visited: the work is sparse, with no im2col. */
 void nn_conv_pool_backward(const nn_conv_shape_t *s, const float *in, const float *weight,
                         const float *pooled, const uint8_t *argmax, const float *dpooled,
-                        float *dweight, float *dbias, float *din, float *col, float *dconv);
+                        float *dweight, float *dbias, float *din, float *scratch, float *dconv);
 
 /* Batch: out (n, fout) = in (n, fin) W^T + b, W (fout, fin); ReLU when relu != 0.
  * scratch holds nn_linear_scratch(fin, fout) floats. Each output is one chain of fused

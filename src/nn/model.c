@@ -91,7 +91,7 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
     m->fc_act[i] = dpt_alloc(sizeof(float) * (size_t)m->fc_out[i] * max_batch);
   m->grad_a = dpt_alloc(sizeof(float) * widest * max_batch);
   m->grad_b = dpt_alloc(sizeof(float) * widest * max_batch);
-  m->col = dpt_alloc(sizeof(float) * scratch);
+  m->scratch = dpt_alloc(sizeof(float) * scratch);
   m->dconv = dpt_alloc(sizeof(float) * scratch);
   return 0;
 }
@@ -114,7 +114,7 @@ void nn_model_free(nn_model_t *m) {
   for (int i = 0; i < m->nfc; i++) dpt_free(m->fc_act[i]);
   dpt_free(m->grad_a);
   dpt_free(m->grad_b);
-  dpt_free(m->col);
+  dpt_free(m->scratch);
   dpt_free(m->dconv);
   memset(m, 0, sizeof *m);
 }
@@ -155,7 +155,7 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
     const float *b = params + m->tensors[2 * i + 1].offset;
     const float *in = i == 0 ? input : m->pooled[i - 1];
     double t0 = prof_now(m);
-    nn_conv_pool_forward_batch(&m->conv[i], n, in, w, b, m->pooled[i], m->argmax[i], m->col,
+    nn_conv_pool_forward_batch(&m->conv[i], n, in, w, b, m->pooled[i], m->argmax[i], m->scratch,
                             m->dconv);
     PROF_ADD(m, conv_fwd[i], t0);
   }
@@ -164,7 +164,7 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
     const nn_tensor_t *t = &m->tensors[2 * (m->nconv + i)];
     double t0 = prof_now(m);
     nn_linear_forward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset,
-                   params + t[1].offset, m->fc_act[i], i < m->nfc - 1, m->col);
+                   params + t[1].offset, m->fc_act[i], i < m->nfc - 1, m->scratch);
     PROF_ADD(m, fc_fwd[i], t0);
     in = m->fc_act[i];
   }
@@ -191,7 +191,7 @@ double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
     t0 = prof_now(m);
     nn_linear_backward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset, m->fc_act[i],
                     dout, grads + t[0].offset, grads + t[1].offset, din, i < m->nfc - 1,
-                    m->col);
+                    m->scratch);
     PROF_ADD(m, fc_bwd[i], t0);
     float *tmp = dout;
     dout = din;
@@ -209,7 +209,7 @@ double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
       nn_conv_pool_backward(&m->conv[i], in + j * isz, params + t[0].offset,
                          m->pooled[i] + j * osz, m->argmax[i] + j * osz, dout + j * osz,
                          grads + t[0].offset, grads + t[1].offset,
-                         i > 0 ? din + j * isz : NULL, m->col, m->dconv);
+                         i > 0 ? din + j * isz : NULL, m->scratch, m->dconv);
     PROF_ADD(m, conv_bwd[i], t0);
     float *tmp = dout;
     dout = din;

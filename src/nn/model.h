@@ -56,7 +56,7 @@ typedef struct {
   uint8_t *argmax[NN_MAX_CONV]; /* (n, ph, pw, cout) */
   float *fc_act[NN_MAX_FC];     /* (n, fc_out) after ReLU; the last holds logits */
   float *grad_a, *grad_b;       /* ping-pong activation gradients (n, widest) */
-  float *col, *dconv;           /* per-image conv scratch; col also the linear layers' */
+  float *scratch, *dconv;           /* per-image conv scratch; scratch also the linear layers' */
   nn_prof_t *prof;              /* NULL, or where forward/backward add their time */
 } nn_model_t;
 

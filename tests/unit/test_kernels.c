@@ -38,7 +38,7 @@ static int paths(nn_kernel_t *out) {
 
 typedef struct {
   nn_conv_shape_t s;
-  float *in, *w, *b, *pooled, *dpooled, *dw, *db, *din, *col, *scr;
+  float *in, *w, *b, *pooled, *dpooled, *dw, *db, *din, *scratch, *scr;
   uint8_t *am;
   size_t isz, wsz, osz;
 } conv_case_t;
@@ -60,7 +60,7 @@ static void conv_case_init(conv_case_t *c, int cin, int cout, int hw, uint64_t k
   c->dw = dpt_alloc(sizeof(float) * c->wsz);
   c->db = dpt_alloc(sizeof(float) * cout);
   c->din = dpt_alloc(sizeof(float) * c->isz);
-  c->col = dpt_alloc(sizeof(float) * scratch);
+  c->scratch = dpt_alloc(sizeof(float) * scratch);
   c->scr = dpt_alloc(sizeof(float) * scratch);
   fill(c->in, c->isz, key);
   fill(c->w, c->wsz, key + 1);
@@ -69,7 +69,7 @@ static void conv_case_init(conv_case_t *c, int cin, int cout, int hw, uint64_t k
 }
 
 static void conv_case_free(conv_case_t *c) {
-  float *f[] = {c->in, c->w, c->b, c->pooled, c->dpooled, c->dw, c->db, c->din, c->col,
+  float *f[] = {c->in, c->w, c->b, c->pooled, c->dpooled, c->dw, c->db, c->din, c->scratch,
                 c->scr};
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) dpt_free(f[i]);
   dpt_free(c->am);
@@ -77,11 +77,11 @@ static void conv_case_free(conv_case_t *c) {
 
 /* Forward and backward of one image on the current path. */
 static void conv_case_run(conv_case_t *c) {
-  nn_conv_pool_forward(&c->s, c->in, c->w, c->b, c->pooled, c->am, c->col, c->scr);
+  nn_conv_pool_forward(&c->s, c->in, c->w, c->b, c->pooled, c->am, c->scratch, c->scr);
   memset(c->dw, 0, sizeof(float) * c->wsz);
   memset(c->db, 0, sizeof(float) * c->s.cout);
   nn_conv_pool_backward(&c->s, c->in, c->w, c->pooled, c->am, c->dpooled, c->dw, c->db, c->din,
-                     c->col, c->scr);
+                     c->scratch, c->scr);
 }
 
 /* The definitions in double: conv, bias, ReLU, 2x2 max-pool; and for the backward pass

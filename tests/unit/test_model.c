@@ -170,12 +170,12 @@ TEST(init_is_pytorch_uniform_on_both_bounds) {
 TEST(conv_pool_forward_matches_direct_convolution) {
   nn_conv_shape_t s;
   nn_conv_shape_init(&s, 2, 3, 3, 6, 6);
-  float in[72], w[3 * 18], b[3], pooled[2 * 2 * 3], col[16 * 18], out[16 * 18];
+  float in[72], w[3 * 18], b[3], pooled[2 * 2 * 3], scratch[16 * 18], out[16 * 18];
   uint8_t am[12];
   random_fill(in, 72, 1, 1);
   random_fill(w, 54, 2, 1);
   random_fill(b, 3, 3, 1);
-  nn_conv_pool_forward(&s, in, w, b, pooled, am, col, out);
+  nn_conv_pool_forward(&s, in, w, b, pooled, am, scratch, out);
   for (int py = 0; py < 2; py++)
     for (int px = 0; px < 2; px++)
       for (int co = 0; co < 3; co++) {
