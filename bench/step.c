@@ -7,7 +7,7 @@
 #include "../src/core/err.h"
 #include "../src/data/pipeline.h"
 #include "../src/optim/optim.h"
-#include "../src/train/tree.h"
+#include "../src/comm/tree.h"
 #include "bench.h"
 
 /* Steps first .. first + n - 1 through the training set in order, wrapping around. */

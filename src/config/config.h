@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "../data/shard.h"
-#include "../dist/comm.h"
+#include "../comm/comm.h"
 #include "../nn/model.h"
 #include "../optim/dynamic_h.h"
 #include "../optim/optim.h"

@@ -22,13 +22,13 @@
 #include "../config/config.h"
 #include "../data/dataset.h"
 #include "../data/pipeline.h"
-#include "../dist/comm.h"
+#include "../comm/comm.h"
 #include "../io/runfile.h"
 #include "../nn/model.h"
 #include "../optim/dynamic_h.h"
 #include "../optim/optim.h"
 #include "../optim/outer.h"
-#include "tree.h"
+#include "../comm/tree.h"
 
 #define TRAIN_LEAF 16
 

@@ -8,7 +8,7 @@
 #include "../../src/config/config_keys.h"
 #include "../../src/core/err.h"
 #include "../../src/data/shard.h"
-#include "../../src/dist/compress.h"
+#include "../../src/comm/compress.h"
 #include "test.h"
 
 /* The config of K workers with one key set to text loads; the key's field then prints

@@ -5,7 +5,7 @@
 
 #include "../../src/core/err.h"
 #include "../../src/core/rng.h"
-#include "../../src/train/tree.h"
+#include "../../src/comm/tree.h"
 #include "test.h"
 
 #define LEN 64

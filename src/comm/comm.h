@@ -3,7 +3,7 @@
  * Work items (gradient leaves of a batch, or LocalSGD workers) are numbered 0..n-1;
  * rank r owns the block [r*n/P, (r+1)*n/P) (dist_block). A fixed-order sum hands every
  * rank's partial sums to dist_sum_parts, which adds them element by element in an order
- * the caller's combine function fixes (train/tree.h: the summation tree over the items),
+ * the caller's combine function fixes (tree.h: the summation tree over the items),
  * so the result does not depend on P. train.reduction: fast uses MPI_Allreduce instead
  * (dist_sum: deterministic run to run, not across P). */
 #ifndef DPT_COMM_H

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../dist/comm.h"
+#include "comm.h"
 
 /* Writes (overwrites) leaf `leaf` into out (n floats). */
 typedef void (*tree_leaf_fn)(void *ctx, int64_t leaf, float *out);
