@@ -5,32 +5,32 @@
 
 #include "../core/err.h"
 
-const char *const dist_reduction_names[] = {"ordered", "fast", NULL};
+const char *const comm_reduction_names[] = {"ordered", "fast", NULL};
 
-void dist_init(dist_t *d, MPI_Comm comm, dist_reduction_t reduction) {
+void comm_init(comm_t *d, MPI_Comm comm, comm_reduction_t reduction) {
   memset(d, 0, sizeof *d);
   d->comm = comm;
   MPI_Comm_rank(comm, &d->rank);
   MPI_Comm_size(comm, &d->nranks);
-  d->ordered = reduction == DIST_ORDERED;
+  d->ordered = reduction == COMM_ORDERED;
   d->lens = dpt_alloc(sizeof(int) * d->nranks);
   d->displs = dpt_alloc(sizeof(int) * d->nranks);
 }
 
-int dist_agree(MPI_Comm comm, int rc) {
+int comm_agree(MPI_Comm comm, int rc) {
   int ok = rc >= 0, all = 0;
   MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, comm);
   if (!all && ok) return dpt_fail("another rank failed (see its message)");
   return all ? 0 : -1;
 }
 
-int dist_any(MPI_Comm comm, int flag) {
+int comm_any(MPI_Comm comm, int flag) {
   int mine = flag != 0, any = 0;
   MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm);
   return any;
 }
 
-void dist_free(dist_t *d) {
+void comm_free(comm_t *d) {
   dpt_free(d->recv);
   dpt_free(d->reqs);
   dpt_free(d->slots);
@@ -39,13 +39,13 @@ void dist_free(dist_t *d) {
   memset(d, 0, sizeof *d);
 }
 
-void dist_block(const dist_t *d, int r, int64_t n, int64_t *lo, int64_t *hi) {
+void comm_block(const comm_t *d, int r, int64_t n, int64_t *lo, int64_t *hi) {
   *lo = n * r / d->nranks;
   *hi = n * (r + 1) / d->nranks;
 }
 
-void dist_node(const dist_t *d, int64_t n, int64_t *lo, int64_t *hi) {
-  dist_block(d, d->rank, n, lo, hi);
+void comm_node(const comm_t *d, int64_t n, int64_t *lo, int64_t *hi) {
+  comm_block(d, d->rank, n, lo, hi);
 }
 
 static double now(void) { return MPI_Wtime(); }
@@ -56,7 +56,7 @@ static void multiply(float *x, size_t n, float by) {
 }
 
 /* Room for `floats` received floats, `reqs` requests and `slots` slots. */
-static void reserve(dist_t *d, size_t floats, int reqs, int slots) {
+static void reserve(comm_t *d, size_t floats, int reqs, int slots) {
   if (floats > d->cap) {
     dpt_free(d->recv);
     d->recv = dpt_alloc(sizeof(float) * floats);
@@ -74,15 +74,15 @@ static void reserve(dist_t *d, size_t floats, int reqs, int slots) {
   }
 }
 
-void dist_sum_parts(dist_t *d, float *const *parts, const int *counts,
-                    dist_combine_fn combine, void *ctx, float *out, size_t n, float by) {
+void comm_sum_parts(comm_t *d, float *const *parts, const int *counts,
+                    comm_combine_fn combine, void *ctx, float *out, size_t n, float by) {
   double t0 = now();
   int P = d->nranks, me = d->rank, total = 0;
   d->reductions++;
   for (int s = 0; s < P; s++) {
     total += counts[s];
     int64_t lo, hi;
-    dist_block(d, s, (int64_t)n, &lo, &hi);
+    comm_block(d, s, (int64_t)n, &lo, &hi);
     d->displs[s] = (int)lo;
     d->lens[s] = (int)(hi - lo);
   }
@@ -124,7 +124,7 @@ void dist_sum_parts(dist_t *d, float *const *parts, const int *counts,
   }
 }
 
-void dist_sum(dist_t *d, float *x, size_t n, int present, float by) {
+void comm_sum(comm_t *d, float *x, size_t n, int present, float by) {
   double t0 = now();
   d->reductions++;
   if (!present) memset(x, 0, sizeof(float) * n);
@@ -136,14 +136,14 @@ void dist_sum(dist_t *d, float *x, size_t n, int present, float by) {
   multiply(x, n, by);
 }
 
-void dist_collect_f64(dist_t *d, double *x, size_t n) {
+void comm_collect_f64(comm_t *d, double *x, size_t n) {
   if (d->nranks == 1) return;
   double t0 = now();
   MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_DOUBLE, MPI_SUM, d->comm);
   d->seconds += now() - t0;
 }
 
-void dist_sum_i64(dist_t *d, int64_t *x, size_t n) {
+void comm_sum_i64(comm_t *d, int64_t *x, size_t n) {
   if (d->nranks == 1) return;
   double t0 = now();
   MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_INT64_T, MPI_SUM, d->comm);

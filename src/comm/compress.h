@@ -18,7 +18,7 @@ typedef struct {
   int nstate;         /* state buffers of the vector's length, at most COMM_MAX_STATE */
   /* x (n floats) becomes what the receivers see; state: the row's buffers */
   void (*compress)(float *x, size_t n, float *const *state);
-  /* bytes on the wire for n floats (the byte accounting of dist_t) */
+  /* bytes on the wire for n floats (the byte accounting of comm_t) */
   size_t (*wire_bytes)(size_t n);
 } comm_compressor_t;
 

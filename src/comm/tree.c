@@ -114,7 +114,7 @@ static void combine_cb(void *ctx, float *const *slots, int count, size_t len) {
 }
 
 /* Every rank's cover of its block, rank after rank, into t->nodes / t->counts. */
-static void all_covers(tree_t *t, const dist_t *d, int64_t n) {
+static void all_covers(tree_t *t, const comm_t *d, int64_t n) {
   int per = tree_cover_max(n);
   if (t->nodes_cap < per * d->nranks) {
     dpt_free(t->nodes);
@@ -131,19 +131,19 @@ static void all_covers(tree_t *t, const dist_t *d, int64_t n) {
   int total = 0;
   for (int r = 0; r < d->nranks; r++) {
     int64_t lo, hi;
-    dist_block(d, r, n, &lo, &hi);
+    comm_block(d, r, n, &lo, &hi);
     t->counts[r] = tree_cover(n, lo, hi, t->nodes + total);
     total += t->counts[r];
   }
 }
 
-void tree_reduce(tree_t *t, dist_t *d, int64_t nleaves, tree_leaf_fn fn, void *ctx,
+void tree_reduce(tree_t *t, comm_t *d, int64_t nleaves, tree_leaf_fn fn, void *ctx,
                  float *out, float by) {
   int64_t lo, hi;
-  dist_block(d, d->rank, nleaves, &lo, &hi);
+  comm_block(d, d->rank, nleaves, &lo, &hi);
   if (!d->ordered) {
     if (hi > lo) tree_sum(t, lo, hi, fn, ctx, out);
-    dist_sum(d, out, t->n, hi > lo, by);
+    comm_sum(d, out, t->n, hi > lo, by);
     return;
   }
   all_covers(t, d, nleaves);
@@ -161,5 +161,5 @@ void tree_reduce(tree_t *t, dist_t *d, int64_t nleaves, tree_leaf_fn fn, void *c
     tree_sum(t, node->lo, node->hi, fn, ctx, t->own[i]);
   }
   combine_ctx_t c = {nleaves, t->nodes};
-  dist_sum_parts(d, t->own, t->counts, combine_cb, &c, out, t->n, by);
+  comm_sum_parts(d, t->own, t->counts, combine_cb, &c, out, t->n, by);
 }

@@ -57,7 +57,7 @@ void tree_combine(int64_t n, const tree_node_t *nodes, int count, float *const *
 /* out (t->n floats, every rank) = by * the sum of leaves [0, nleaves) of the tree, each
  * rank computing its block's leaves through fn (train.reduction: ordered). With
  * d->ordered = 0 the ranks' block sums go through MPI_Allreduce instead. Collective. */
-void tree_reduce(tree_t *t, dist_t *d, int64_t nleaves, tree_leaf_fn fn, void *ctx,
+void tree_reduce(tree_t *t, comm_t *d, int64_t nleaves, tree_leaf_fn fn, void *ctx,
                  float *out, float by);
 
 #endif

@@ -84,7 +84,7 @@ typedef struct dpt_config {
   int checkpoint_every;     /* checkpoint.every_epochs (1; 0 = signal and end only) */
 
   /* train: (execution choices that never change the mathematics) */
-  dist_reduction_t reduction; /* train.reduction: ordered (bitwise) | fast */
+  comm_reduction_t reduction; /* train.reduction: ordered (bitwise) | fast */
   int eval_batch;           /* train.eval_batch (256) */
 } dpt_config_t;
 

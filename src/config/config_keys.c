@@ -175,7 +175,7 @@ const cfg_key_t cfg_keys[] = {
     {"checkpoint.every_epochs", T_INT, FIELD(checkpoint_every), "1", .range = ">= 0",
      .doc = "write checkpoint.h5 every N epochs; 0 = only on a signal and at the end"},
 
-    {"train.reduction", T_ENUM_ID, FIELD(reduction), "ordered", dist_reduction_names,
+    {"train.reduction", T_ENUM_ID, FIELD(reduction), "ordered", comm_reduction_names,
      .doc = "ordered = bitwise reproducible sums, fast = MPI's own order"},
     {"train.eval_batch", T_INT, FIELD(eval_batch), "256", .range = "[1, 16384]",
      .doc = "images per evaluation call"},

@@ -12,7 +12,7 @@ static int central_step(trainer_t *t, const int64_t *batch, int64_t nb, double l
                         uint64_t round, int64_t item_base) {
   train_state_t *s = &t->state;
   int64_t leaves = train_ceil_div(nb, TRAIN_LEAF), lo, hi;
-  dist_node(&t->dist, leaves, &lo, &hi);
+  comm_node(&t->dist, leaves, &lo, &hi);
   /* the gradient sum in tree order, each rank computing its block's leaves */
   train_batch_t b = {t, s->params, batch, nb, round};
   tree_reduce(&t->tree, &t->dist, leaves, train_batch_leaf, &b, t->scratch.grads,

@@ -252,8 +252,8 @@ static int put_globals(writer_t *w, trainer_t *t) {
     if (g->items) { /* the epoch's items so far: each rank's are its own, so collect */
       copy = dpt_alloc(bytes + 1);
       memcpy(copy, data, bytes);
-      if (g->kind == G_F64) dist_collect_f64(&t->dist, copy, n);
-      else dist_sum_i64(&t->dist, copy, n);
+      if (g->kind == G_F64) comm_collect_f64(&t->dist, copy, n);
+      else comm_sum_i64(&t->dist, copy, n);
       data = copy;
     }
     int rc = put_global(w, g->name, g->kind, (hsize_t)n, data, bytes);

@@ -19,8 +19,8 @@ void trainer_evaluate(trainer_t *t, const float *params, const dpt_split_t *spli
     for (int i = 0; i < m; i++) per_image[first + i] = x->losses[i];
     correct += right;
   }
-  dist_collect_f64(&t->dist, per_image, (size_t)n);
-  dist_sum_i64(&t->dist, &correct, 1);
+  comm_collect_f64(&t->dist, per_image, (size_t)n);
+  comm_sum_i64(&t->dist, &correct, 1);
   double total = 0;
   for (int64_t i = 0; i < n; i++) total += per_image[i];
   dpt_free(per_image);

@@ -43,7 +43,7 @@ static int local_init(trainer_t *t) {
                     "number of ranks must divide K", t->K, t->nranks);
   if (init_shards(t) < 0) return -1;
   int64_t lo, hi;
-  dist_node(&t->dist, t->K, &lo, &hi);
+  comm_node(&t->dist, t->K, &lo, &hi);
   t->first_worker = (int)lo;
   t->nlocal = (int)(hi - lo);
   t->workers = dpt_alloc(sizeof(worker_t) * (t->nlocal + 1));
@@ -138,7 +138,7 @@ static void measure_deviation(trainer_t *t, const float *xa) {
     for (size_t j = 0; j < t->model.nparams; j++) d += ((double)x[j] - xa[j]) * ((double)x[j] - xa[j]);
     dev[t->workers[i].id] = d;
   }
-  dist_collect_f64(&t->dist, dev, (size_t)t->K);
+  comm_collect_f64(&t->dist, dev, (size_t)t->K);
   for (size_t j = 0; j < t->model.nparams; j++) norm += (double)xa[j] * xa[j];
   double mean = 0;
   for (int k = 0; k < t->K; k++) mean += dev[k];

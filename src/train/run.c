@@ -11,7 +11,7 @@
 #include "method.h"
 #include "report.h"
 
-static int agree(trainer_t *t, int rc) { return dist_agree(t->dist.comm, rc); }
+static int agree(trainer_t *t, int rc) { return comm_agree(t->dist.comm, rc); }
 
 /* The epoch's train loss and accuracy over its items, collected in one fixed order so
  * that the sums never depend on P. */
@@ -22,8 +22,8 @@ static void epoch_train_figures(trainer_t *t, int64_t items, int64_t seen, doubl
   int64_t *correct_items = dpt_alloc(sizeof(int64_t) * items);
   memcpy(loss_items, s->item_loss, sizeof(double) * items);
   memcpy(correct_items, s->item_correct, sizeof(int64_t) * items);
-  dist_collect_f64(&t->dist, loss_items, (size_t)items);
-  dist_sum_i64(&t->dist, correct_items, (size_t)items);
+  comm_collect_f64(&t->dist, loss_items, (size_t)items);
+  comm_sum_i64(&t->dist, correct_items, (size_t)items);
   double total = 0;
   int64_t correct = 0;
   for (int64_t i = 0; i < items; i++) {

@@ -18,7 +18,7 @@
 /* Every rank learns whether any failed; this rank's own failure is remembered for the
  * report. Returns 0 when all succeeded. */
 static int all_agree(train_outcome_t *out, int rc, cli_err_scope_t scope) {
-  if (dist_agree(MPI_COMM_WORLD, rc) == 0) return 0;
+  if (comm_agree(MPI_COMM_WORLD, rc) == 0) return 0;
   *out = (train_outcome_t){TRAIN_FAILED, rc < 0, scope};
   return -1;
 }
@@ -26,7 +26,7 @@ static int all_agree(train_outcome_t *out, int rc, cli_err_scope_t scope) {
 /* Collective: did any rank get a stop signal during start-up? Then the run ends before
  * it writes anything, with the requeue status; the next attempt starts or resumes. */
 static int stop_at_startup(const train_session_t *s, const char *phase) {
-  int any = dist_any(MPI_COMM_WORLD, *s->stop_flag);
+  int any = comm_any(MPI_COMM_WORLD, *s->stop_flag);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (any && rank == 0)
@@ -113,7 +113,7 @@ static int keep_finished_run(const train_session_t *s, const dpt_config_t *cfg,
   if (rc == 1)
     printf("dpt-train: %s: already complete; nothing to do (--force trains it again)\n",
            run_dir);
-  return dist_any(MPI_COMM_WORLD, rc == 1);
+  return comm_any(MPI_COMM_WORLD, rc == 1);
 }
 
 /* Rank 0's "HOST.PID" names the temporary files of every rank: ranks write the

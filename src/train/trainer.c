@@ -101,7 +101,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   if (nn_model_init(&t->model, cfg->model, ds->channels, NN_INPUT_SIZE, NN_INPUT_SIZE,
                     ds->num_classes, max_batch) < 0)
     return -1;
-  dist_init(&t->dist, comm, cfg->reduction);
+  comm_init(&t->dist, comm, cfg->reduction);
   t->rank = t->dist.rank;
   t->nranks = t->dist.nranks;
   int color = ds->channels == 3;
@@ -133,7 +133,7 @@ void trainer_free(trainer_t *t) {
   nn_model_free(&t->model);
   tree_free(&t->tree);
   opt_state_free(&s->opt);
-  dist_free(&t->dist);
+  comm_free(&t->dist);
   run_metrics_free(&s->metrics);
   if (t->method) t->method->free(t);
   for (int i = 0; i < OUTER_MAX_STATE; i++) dpt_free(s->outer_bufs[i]);

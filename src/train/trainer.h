@@ -2,7 +2,7 @@
  * space its steps use, and the calls that drive it.
  *
  * Centralized (num_workers = 0, central.c): the global batch is cut into leaves of
- * TRAIN_LEAF images; each rank computes the leaves of its block (dist_node) and the
+ * TRAIN_LEAF images; each rank computes the leaves of its block (comm_node) and the
  * ranks' node sums are added in the order of the fixed tree over the leaves
  * (tree_reduce), so the gradient is bitwise the single-process one on every P.
  * Local methods (num_workers = K, local.c: LocalSGD, SlowMo, DiLoCo, post-local SGD):
@@ -95,7 +95,7 @@ typedef struct {
   const train_method_t *method;
   const dpt_config_t *cfg;
   const dpt_dataset_t *ds;
-  dist_t dist;
+  comm_t dist;
   int rank, nranks;
   char run_dir[4096], run_path[4096], ckpt_path[4096];
   nn_model_t model;

@@ -41,7 +41,7 @@ TEST(config_defaults_all) {
   CHECK(c.crop_padding == -1 && c.flip == -1 && c.sharding.kind == SHARD_IID);
   CHECK(!strcmp(c.exp_name, "run") && !c.resume && !c.test_only && c.version == 1.0);
   CHECK(!c.output[0] && !c.checkpoint_dir[0] && c.seed == 0);
-  CHECK(c.reduction == DIST_ORDERED && c.eval_batch == 256);
+  CHECK(c.reduction == COMM_ORDERED && c.eval_batch == 256);
   dpt_config_t empty;
   CHECK_OK(config_load_string(&empty, "", "empty.yaml", NULL, 0));
   CHECK(!memcmp(&c, &empty, sizeof c));
