@@ -17,6 +17,21 @@ void test_register(const char *name, void (*fn)(void)) {
   tests[ntests++] = (test_t){name, fn};
 }
 
+char *test_tmpdir(const char *name) {
+  char tmpl[256];
+  snprintf(tmpl, sizeof tmpl, "/tmp/dpt-test-%s-XXXXXX", name);
+  char *d = dpt_strdup(tmpl);
+  if (!mkdtemp(d)) DPT_PANIC("mkdtemp");
+  return d;
+}
+
+void test_rmdir_all(char *dir) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+  dpt_free(dir);
+}
+
 void test_failed(const char *file, int line, const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "  %s:%d: ", file, line);

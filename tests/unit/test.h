@@ -10,6 +10,10 @@
 void test_register(const char *name, void (*fn)(void));
 void test_failed(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A new directory /tmp/dpt-test-NAME-XXXXXX (the caller frees it with test_rmdir_all,
+ * which removes it with everything in it). */
+char *test_tmpdir(const char *name);
+void test_rmdir_all(char *dir);
 
 #define TEST(name)                                                          \
   static void name(void);                                                   \

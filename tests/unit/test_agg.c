@@ -24,19 +24,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static char *tmpdir(void) {
-  char *d = dpt_strdup("/tmp/dpt-test-agg-XXXXXX");
-  if (!mkdtemp(d)) DPT_PANIC("mkdtemp");
-  return d;
-}
-
-static void rmdir_all(char *d) {
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", d);
-  dpt_free(d);
-}
-
 /* One run: optimizer, batch size, seed, final test accuracy; 3 epochs. */
 static void make_run(const char *dir, const char *name, const char *opt, int batch, int seed,
                      double test_acc, const char *status) {
@@ -79,7 +66,7 @@ static char *render(const agg_table_t *t, agg_format_t f, const agg_style_t *st)
 static const double sgdm[3] = {0.91, 0.93, 0.92}, adamw[3] = {0.88, 0.90, 0.86};
 
 static char *six_runs(void) {
-  char *d = tmpdir(), name[32];
+  char *d = test_tmpdir("agg"), name[32];
   for (int s = 0; s < 3; s++) {
     snprintf(name, sizeof name, "sgdm-%d", s);
     make_run(d, name, "SGDM", 64, s, sgdm[s], NULL);
@@ -110,7 +97,7 @@ TEST(agg_reads_runs_and_config) {
   dpt_free(vary);
   dpt_free(runs);
   agg_runset_free(&set);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 TEST(agg_skips_damaged_unfinished_foreign_and_missing) {
@@ -156,11 +143,11 @@ TEST(agg_skips_damaged_unfinished_foreign_and_missing) {
   agg_runset_collect(&set, paths, 2, 1);
   CHECK(set.nruns == 7 && set.nskips == 4 && set.nunfinished == 1);
   agg_runset_free(&set);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 TEST(agg_reads_files_without_communication_metrics) {
-  char *d = tmpdir(), path[512];
+  char *d = test_tmpdir("agg"), path[512];
   make_run(d, "old", "SGDM", 64, 0, 0.9, NULL);
   /* A run file from before communication accounting: no /metrics/averagings, h. */
   snprintf(path, sizeof path, "%s/old/run.h5", d);
@@ -176,7 +163,7 @@ TEST(agg_reads_files_without_communication_metrics) {
   CHECK(isnan(agg_field_value(&run, agg_field_find("averagings"), 0)));
   CHECK(agg_field_value(&run, agg_field_find("test_acc"), 0) == 0.9);
   agg_run_free(&run);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 /* ---------------------------------------------------------------- tables */
@@ -217,11 +204,11 @@ TEST(agg_group_means_stds_counts_and_best) {
   agg_table_free(&t);
   dpt_free(runs);
   agg_runset_free(&set);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 TEST(agg_pivot_cells_counts_and_column_best) {
-  char *d = tmpdir();
+  char *d = test_tmpdir("agg");
   /* SGDM: b64 {0.90, 0.92}, b256 {0.80}; LAMB: b64 {0.85}, b256 {0.84, 0.86, 0.88} */
   make_run(d, "a", "SGDM", 64, 0, 0.90, NULL);
   make_run(d, "b", "SGDM", 64, 1, 0.92, NULL);
@@ -269,11 +256,11 @@ TEST(agg_pivot_cells_counts_and_column_best) {
   agg_table_free(&t);
   dpt_free(runs);
   agg_runset_free(&set);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 TEST(agg_targets_epochs_and_rounds) {
-  char *d = tmpdir(), path[512];
+  char *d = test_tmpdir("agg"), path[512];
   snprintf(path, sizeof path, "%s/t/run.h5", d);
   double val[5] = {0.5, 0.7, 0.86, 0.84, 0.9}, avg[5] = {10, 20, 30, 40, 50};
   double h[5] = {4, 8, 16, 8, 4};
@@ -298,11 +285,11 @@ TEST(agg_targets_epochs_and_rounds) {
   CHECK(agg_field_value(&r, agg_field_find("test_acc_best"), 0) == 0.89);
   CHECK(agg_field_value(&r, agg_field_find("images_per_s"), 0) == 500);
   agg_run_free(&r);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 TEST(agg_where_filters) {
-  char *d = tmpdir();
+  char *d = test_tmpdir("agg");
   make_run(d, "a", "SGDM", 64, 0, 0.90, NULL);
   make_run(d, "b", "LAMB", 256, 0, 0.80, NULL);
   agg_runset_t set = {0};
@@ -328,7 +315,7 @@ TEST(agg_where_filters) {
   CHECK_FAILS(agg_where_parse("model.optimizer", &w));
   CHECK_FAILS(agg_where_parse("=SGDM", &w));
   agg_runset_free(&set);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 /* ---------------------------------------------------------------- formats */
@@ -381,11 +368,11 @@ TEST(agg_csv_parses_back_to_the_same_numbers) {
   agg_table_free(&t);
   dpt_free(runs);
   agg_runset_free(&set);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 TEST(agg_latex_booktabs_and_escapes) {
-  char *d = tmpdir(), path[512];
+  char *d = test_tmpdir("agg"), path[512];
   snprintf(path, sizeof path, "%s/x/run.h5", d);
   const char *sets[] = {"experiment.name=a_b 50% R&D"};
   agg_fixture_t fx = {.sets = sets, .nsets = 1, .epochs = 2, .has_test = 1,
@@ -426,7 +413,7 @@ TEST(agg_latex_booktabs_and_escapes) {
   agg_table_free(&t);
   dpt_free(runs);
   agg_runset_free(&set);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 /* The CSV and JSON writers' numbers (core/numfmt.h). */
@@ -529,7 +516,7 @@ TEST(agg_study_override_replaces_settings_and_adds_filters) {
 
 /* run-fixture's words (tests/tools/fixture.c): a bad number list is an error naming it. */
 TEST(agg_fixture_words_name_a_bad_number_list) {
-  char *d = tmpdir(), path[512];
+  char *d = test_tmpdir("agg"), path[512];
   snprintf(path, sizeof path, "%s/r/run.h5", d);
   char *bad[] = {"model.optimizer=AdamW", "val_acc=0.5,x"};
   CHECK_FAILS(agg_fixture_from_words(path, bad, 2));
@@ -545,7 +532,7 @@ TEST(agg_fixture_words_name_a_bad_number_list) {
   CHECK(run.metric[RUN_M_H] && run.metric[RUN_M_H][1] == 4 && run.test_acc_last == 0.6);
   CHECK(!strcmp(agg_run_config(&run, "model.optimizer"), "AdamW"));
   agg_run_free(&run);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 /* agg_report publishes the table to -o and returns the files it left out. */
@@ -572,5 +559,5 @@ TEST(agg_report_writes_the_table_and_counts_skips) {
   dpt_free(text);
   agg_study_free(&req.st);
   strlist_free(&req.paths);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }

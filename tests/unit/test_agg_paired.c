@@ -91,19 +91,6 @@ TEST(agg_paired_difference_by_hand) {
 
 /* ---------------------------------------------------------------- tables */
 
-static char *tmpdir(void) {
-  char *d = dpt_strdup("/tmp/dpt-test-paired-XXXXXX");
-  if (!mkdtemp(d)) DPT_PANIC("mkdtemp");
-  return d;
-}
-
-static void rmdir_all(char *d) {
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", d);
-  dpt_free(d);
-}
-
 /* One run DIR/NAME of optimizer opt at batch size batch and seed, with its test
  * accuracy. */
 static void run_named(const char *dir, const char *name, const char *opt, int batch, int seed,
@@ -155,7 +142,7 @@ static char *render(const agg_table_t *t, agg_format_t f, const agg_style_t *st)
 
 /* SGDM {0.90, 0.91, 0.92}, AdamW {0.80, 0.82, 0.81} at seeds 0, 1, 2, batch 64. */
 static char *two_optimizers(void) {
-  char *d = tmpdir();
+  char *d = test_tmpdir("paired");
   const double sgdm[3] = {0.90, 0.91, 0.92}, adamw[3] = {0.80, 0.82, 0.81};
   for (int s = 0; s < 3; s++) {
     run_at(d, "SGDM", 64, s, sgdm[s]);
@@ -192,7 +179,7 @@ TEST(agg_best_is_bold_only_beyond_noise) {
   for (int row = 0; row < t.nrows; row++) CHECK(!agg_cell(&t, row, 2)->best);
   agg_table_free(&t);
   free_runs(&r);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 /* The runs of dir grouped by optimizer, compared with AdamW. */
@@ -248,11 +235,11 @@ TEST(agg_baseline_group_table) {
   free(js);
   agg_table_free(&t);
   free_runs(&r);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 TEST(agg_baseline_pivot_pairs_each_row_with_its_own_baseline_cell) {
-  char *d = tmpdir();
+  char *d = test_tmpdir("paired");
   /* SGDM 64 {0.90, 0.92}, 256 {0.85, 0.86}; AdamW 64 {0.88, 0.89}, 256 {0.80, 0.81} */
   run_at(d, "SGDM", 64, 0, 0.90);
   run_at(d, "SGDM", 64, 1, 0.92);
@@ -302,11 +289,11 @@ TEST(agg_baseline_pivot_pairs_each_row_with_its_own_baseline_cell) {
   CHECK(strstr(dpt_errmsg(), "not a column of this table"));
   agg_table_free(&t);
   free_runs(&r);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 TEST(agg_baseline_pairs_by_seed_a_seed_run_twice_counts_once) {
-  char *d = tmpdir();
+  char *d = test_tmpdir("paired");
   /* AdamW at seeds 0, 1 and 7; SGDM at seed 0 twice (0.90, 0.94: mean 0.92), 1 and 5 */
   run_at(d, "AdamW", 64, 0, 0.80);
   run_at(d, "AdamW", 64, 1, 0.82);
@@ -325,7 +312,7 @@ TEST(agg_baseline_pairs_by_seed_a_seed_run_twice_counts_once) {
   CHECK(t.nseeds == 4 && agg_cell(&t, 1, 2)->nby_seed == 3 && agg_cell(&t, 1, 1)->st.n == 4);
   agg_table_free(&t);
   free_runs(&r);
-  rmdir_all(d);
+  test_rmdir_all(d);
 }
 
 TEST(agg_study_reads_baseline_and_spread) {
