@@ -59,6 +59,19 @@ YAML
   bash -n "$d/jobs/aggregate.sbatch"
 }
 
+@test "dpt-sweep expand: warns once per dataset path that does not exist" {
+  s=$(spec)
+  sed -i "s|^  model.num_workers: \[0, 2\]|  data.path: [$DATA, nowhere/a.h5, nowhere/b.h5]|" "$s"
+  "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/sw" >"$BATS_TEST_TMPDIR/out" \
+    2>"$BATS_TEST_TMPDIR/err"
+  grep -q "6 task(s)" "$BATS_TEST_TMPDIR/out"
+  run cat "$BATS_TEST_TMPDIR/err"
+  assert_line "dpt-sweep: warning: dataset nowhere/a.h5 (data.path) does not exist; import it before the tasks run (dpt-data)"
+  assert_line --partial "dataset nowhere/b.h5 (data.path) does not exist"
+  [ "$(grep -c warning "$BATS_TEST_TMPDIR/err")" -eq 2 ]
+  [ "$(ls "$BATS_TEST_TMPDIR/sw/tasks" | wc -l)" -eq 6 ]
+}
+
 @test "dpt-sweep expand: the same spec twice gives the same files; no clobbering" {
   s=$(spec)
   "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/one" >/dev/null
