@@ -170,6 +170,34 @@ exclude: [{model.optimizer: SGDM}]" "no tasks"
   refute_output --partial "a0.sbatch"
 }
 
+@test "dpt-sweep status: why a task failed, never-started is not failed, no ETA when stopped" {
+  d=$BATS_TEST_TMPDIR/sw
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$d" >/dev/null
+  h=$(awk -F'\t' '$1 == 3 { print $7 }' "$d/manifest.tsv")
+  sed -i "s|path: .*\.h5|path: $BATS_TEST_TMPDIR/missing.h5|" "$d/tasks/$h/config.yaml"
+  "$BIN/dpt-sweep" run-local "$d" >/dev/null || true
+  run "$BIN/dpt-sweep" status "$d"
+  assert_line --regexp "^task 3 failed: dpt-train: rank [01]: $BATS_TEST_TMPDIR/missing.h5: dataset not found .* \(exit status 1\) \(log: $d/logs/local_3.out\)$"
+  # A fresh sweep submitted to a Slurm that never started its tasks (no log, no files).
+  e=$BATS_TEST_TMPDIR/fresh
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$e" >/dev/null
+  printf '4242\ta0\t0-1\n' >"$e/submitted.tsv"
+  mkdir -p "$e/logs"
+  echo "slurmstepd: error: *** JOB 4242 ON n1 CANCELLED DUE TO TIME LIMIT ***" >"$e/logs/4242_1.out"
+  echo "== trainer exited with 143" >>"$e/logs/4242_1.out"
+  run "$BIN/dpt-sweep" status "$e"
+  assert_line --regexp "^0	a0\[0\]	never started	0	"
+  assert_line --regexp "^2	a0\[1\]	failed	0	"
+  assert_line "task 2 failed: slurmstepd: error: *** JOB 4242 ON n1 CANCELLED DUE TO TIME LIMIT *** (log: $e/logs/4242_1.out)"
+  refute_line --partial "task 1 failed"
+  # An interrupted task (exit 3: checkpointed) waits for a resubmit: no ETA.
+  h=$(awk -F'\t' '$1 == 0 { print $7 }' "$e/manifest.tsv")
+  printf '4242\t0\t0\t3\t2026-01-01T00:00:00\n' >"$e/tasks/$h/attempts.tsv"
+  run "$BIN/dpt-sweep" status "$e"
+  assert_line --regexp "^task 0  a0\[0\]  interrupted  .*stopped \(resubmit continues it\)$"
+  refute_line --regexp "^task 0 .*ETA"
+}
+
 @test "dpt-sweep: every spec in sweeps/ expands (the demo and the seed's studies)" {
   for s in "$DPT_ROOT"/sweeps/*.yaml; do
     case "$s" in *bench-10k*) continue ;; esac
