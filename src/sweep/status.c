@@ -97,8 +97,12 @@ int sweep_cmd_status(const char *dir, int summary_only) {
   }
   char eta[32];
   sweep_progress_report(stdout, dir, &v.m, v.state, eta, sizeof eta);
-  if (v.nsubs && !v.queue_ok)
-    printf("note: squeue did not answer; states come from the run files only\n");
+  if (v.nsubs && !v.queue_asked)
+    printf("note: no squeue on PATH (Slurm is not available here); states come from the "
+           "run files only\n");
+  else if (v.nsubs && !v.queue_ok)
+    print_text("note: squeue did not answer (%s); states come from the run files only\n",
+               v.queue_error);
   print_totals(&v, eta);
   sweep_view_free(&v);
   return 0;

@@ -198,6 +198,24 @@ exclude: [{model.optimizer: SGDM}]" "no tasks"
   refute_line --regexp "^task 0 .*ETA"
 }
 
+@test "dpt-sweep status without Slurm: no raw squeue errors, one note" {
+  e=$BATS_TEST_TMPDIR/sw
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$e" >/dev/null
+  printf '4242\ta0\t0-1\n' >"$e/submitted.tsv"
+  # No squeue on PATH at all.
+  run env PATH="$BATS_TEST_TMPDIR/empty" "$BIN/dpt-sweep" status "$e"
+  assert_success
+  assert_line "note: no squeue on PATH (Slurm is not available here); states come from the run files only"
+  [ "$(grep -c squeue <<<"$output")" -eq 1 ]
+  # squeue installed but no cluster to ask (no configuration): its complaints stay out.
+  run env -u SLURM_CONF "$BIN/dpt-sweep" status "$e"
+  assert_success
+  refute_output --partial "squeue: error"
+  refute_output --partial "squeue: fatal"
+  assert_line --regexp "^note: squeue did not answer \(squeue exited with status [0-9]+\); states come from the run files only$"
+  [ "$(grep -c squeue <<<"$output")" -eq 1 ]
+}
+
 @test "dpt-sweep: every spec in sweeps/ expands (the demo and the seed's studies)" {
   for s in "$DPT_ROOT"/sweeps/*.yaml; do
     case "$s" in *bench-10k*) continue ;; esac
