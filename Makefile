@@ -38,7 +38,7 @@ $(shell mkdir -p $(BUILD); echo '$(GIT_DESCRIBE)' | cmp -s - $(VERSION_STAMP) 2>
         echo '$(GIT_DESCRIBE)' > $(VERSION_STAMP))
 $(BUILD)/h5/h5util.o $(BUILD)/core/cli.o: $(VERSION_STAMP)
 
-.PHONY: all deps test check headers demo bench docs clean help
+.PHONY: all deps test check headers demo bench docs clean help pkgs-check
 all: $(BINS) $(BUILD)/unit-tests $(BUILD)/h5craft $(BUILD)/failwrite.so $(BUILD)/run-fixture
 
 help:
@@ -56,11 +56,30 @@ help:
 deps:
 	@DPT_QUIET_DEPS=1 bash env/install-deps.sh
 
-$(BUILD)/%.o: src/%.c
+# Before compiling: every package of PKGS known to pkg-config, else the compiler would
+# stop at a bare "hdf5.h: No such file". PKGS= (empty) skips it, with the flags given in
+# EXTRA_CFLAGS and EXTRA_LIBS instead (docs/cluster.md).
+pkgs-check:
+	@if [ -n "$(strip $(PKGS))" ] && ! command -v pkg-config >/dev/null; then \
+	  echo "make: pkg-config is not installed: bash env/install-deps.sh --build names what" \
+	    "the build lacks (or PKGS= with EXTRA_CFLAGS/EXTRA_LIBS, docs/cluster.md)" >&2; \
+	  exit 1; \
+	fi; \
+	missing=""; \
+	for p in $(PKGS); do pkg-config --exists "$$p" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: pkg-config does not know:$$missing (PKGS=$(PKGS)). Install them:" \
+	    "bash env/install-deps.sh --build names what the build lacks; or point" \
+	    "PKG_CONFIG_PATH at their .pc files; or PKGS= with EXTRA_CFLAGS/EXTRA_LIBS" \
+	    "(docs/cluster.md)" >&2; \
+	  exit 1; \
+	fi
+
+$(BUILD)/%.o: src/%.c | pkgs-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/unit/%.o: tests/unit/%.c
+$(BUILD)/unit/%.o: tests/unit/%.c | pkgs-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BLAS_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -76,7 +95,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libdpt.a
 	$(CC) $(CFLAGS) $(UNIT_OBJ) $(BUILD)/libdpt.a -o $@ $(LDLIBS) $(BLAS_LIBS)
 
 # run files with chosen metrics for the bats tests and bench/aggregate.sh (not in libdpt)
-$(BUILD)/tools/%.o: tests/tools/%.c
+$(BUILD)/tools/%.o: tests/tools/%.c | pkgs-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -84,7 +103,7 @@ $(BUILD)/run-fixture: $(BUILD)/tools/run-fixture.o $(BUILD)/tools/fixture.o $(BU
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # crafts hostile HDF5 files for tests/cli/hostile-files.bats
-$(BUILD)/h5craft: tests/tools/h5craft.c
+$(BUILD)/h5craft: tests/tools/h5craft.c | pkgs-check
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 # an LD_PRELOAD shim that fails one rank's writes, for tests/cli/rank-io-fault.bats
@@ -146,7 +165,7 @@ demo: deps
 
 # dpt-bench links the benchmark's own sources (bench/*.c) besides the library.
 BENCH_OBJ := $(patsubst bench/%.c,$(BUILD)/bench/%.o,$(wildcard bench/*.c))
-$(BUILD)/bench/%.o: bench/%.c
+$(BUILD)/bench/%.o: bench/%.c | pkgs-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BLAS_CFLAGS) -MMD -MP -c $< -o $@
 bin/dpt-bench $(BUILD)/bin/dpt-bench: src/cli/dpt-bench.c $(BENCH_OBJ) $(BUILD)/libdpt.a

@@ -1,12 +1,15 @@
 /* dataset.c - reading data/NAME.h5 (written by dpt-data) into a dpt_dataset_t. */
 #include "dataset.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../core/crc.h"
 #include "../core/err.h"
+#include "../core/fsutil.h"
+#include "../core/strlist.h"
 #include "../h5/formats.h"
 #include "../h5/h5util.h"
 #include "import.h"
@@ -117,4 +120,27 @@ void dataset_free(dpt_dataset_t *ds) {
     splits[i]->images = splits[i]->labels = NULL;
     splits[i]->n = 0;
   }
+}
+
+void dataset_siblings(const char *path, char *buf, size_t cap) {
+  char dir[4096];
+  dpt_dirname(dir, sizeof dir, path);
+  DIR *d = opendir(dir);
+  if (!d) {
+    snprintf(buf, cap, "%s does not exist", dir);
+    return;
+  }
+  strlist_t h5 = {0};
+  for (struct dirent *e; (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    if (n > 3 && !strcmp(e->d_name + n - 3, ".h5")) strlist_push(&h5, e->d_name);
+  }
+  closedir(d);
+  strlist_sort(&h5, 0);
+  int len = snprintf(buf, cap, "%s holds %s", dir, h5.n ? "" : "no .h5 file");
+  for (int i = 0; i < h5.n && i < 10 && len >= 0 && (size_t)len < cap; i++)
+    len += snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", h5.v[i]);
+  if (h5.n > 10 && len >= 0 && (size_t)len < cap)
+    snprintf(buf + len, cap - len, " and %d more", h5.n - 10);
+  strlist_free(&h5);
 }

@@ -59,5 +59,8 @@ void dataset_head_free(dataset_head_t *h);
  * only the first `limit` images of each split. */
 int dataset_load(dpt_dataset_t *ds, const char *path, int64_t limit);
 void dataset_free(dpt_dataset_t *ds);
+/* For a dataset path that does not exist: "DIR holds a.h5, b.h5" (the .h5 files beside
+ * it, sorted, at most 10 named), "DIR holds no .h5 file" or "DIR does not exist". */
+void dataset_siblings(const char *path, char *buf, size_t cap);
 
 #endif

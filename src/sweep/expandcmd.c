@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../config/config.h"
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "../core/strlist.h"
 #include "commands.h"
 #include "estimate.h"
 #include "launch.h"
@@ -111,6 +113,26 @@ fail:
   return -1;
 }
 
+/* One warning line per distinct data.path of the tasks that names no file (relative
+ * paths resolve in this directory, where the jobs start): the sweep is still written,
+ * the data may be imported before it runs. */
+static void warn_missing_datasets(const sweep_plan_t *plan) {
+  strlist_t seen = {0};
+  for (int t = 0; t < plan->ntasks; t++) {
+    dpt_config_t cfg;
+    if (config_load_string(&cfg, plan->tasks[t].yaml, "task", NULL, 0) < 0) {
+      dpt_clear_error(); /* the estimate reports it */
+      continue;
+    }
+    if (strlist_find(&seen, cfg.data_path) >= 0) continue;
+    strlist_push(&seen, cfg.data_path);
+    if (!dpt_file_exists(cfg.data_path))
+      fprintf(stderr, "dpt-sweep: warning: dataset %s (data.path) does not exist; import it "
+              "before the tasks run (dpt-data)\n", cfg.data_path);
+  }
+  strlist_free(&seen);
+}
+
 int sweep_cmd_expand(const sweep_expand_opts_t *o) {
   sweep_spec_t spec;
   sweep_plan_t plan = {0};
@@ -120,6 +142,7 @@ int sweep_cmd_expand(const sweep_expand_opts_t *o) {
   if (sweep_spec_load(&spec, o->spec, o->sets, o->nsets) == 0 &&
       max_array_size(o, &spec, &max) == 0 && sweep_expand(&spec, max, &plan) == 0)
     rc = write_plan(o, &spec, &plan, bin);
+  if (rc == 0) warn_missing_datasets(&plan);
   sweep_plan_free(&plan);
   sweep_spec_free(&spec);
   return rc;

@@ -37,17 +37,23 @@ double sweep_progress_eta(const sweep_progress_t *p) {
 
 void sweep_format_seconds(char *buf, size_t cap, double s) { dpt_format_duration(buf, cap, s); }
 
-void sweep_progress_line(const sweep_progress_t *p, char *buf, size_t cap) {
-  char of[32] = "-", acc[32] = "-", eta[32];
+/* "epoch 2/3  val acc 0.8770  " followed by tail. */
+static void progress_text(const sweep_progress_t *p, const char *tail, char *buf, size_t cap) {
+  char of[32] = "-", acc[32] = "-";
   if (p->epochs > 0) snprintf(of, sizeof of, "%lld", (long long)p->epochs);
   if (!isnan(p->val_acc)) snprintf(acc, sizeof acc, "%.4f", p->val_acc);
-  sweep_format_seconds(eta, sizeof eta, sweep_progress_eta(p));
-  snprintf(buf, cap, "epoch %lld/%s  val acc %s  ETA %s", (long long)p->epoch, of, acc, eta);
+  snprintf(buf, cap, "epoch %lld/%s  val acc %s  %s", (long long)p->epoch, of, acc, tail);
+}
+
+void sweep_progress_line(const sweep_progress_t *p, char *buf, size_t cap) {
+  char eta[32] = "ETA ";
+  sweep_format_seconds(eta + 4, sizeof eta - 4, sweep_progress_eta(p));
+  progress_text(p, eta, buf, cap);
 }
 
 double sweep_progress_total_eta(const sweep_progress_t *p, const sweep_state_t *state, int n) {
   double length = 0; /* summed estimated task lengths of the runs with an epoch */
-  int measured = 0, running = 0, unknown = 0;
+  int measured = 0, running = 0, pending = 0, unknown = 0;
   double left = 0;
   for (int i = 0; i < n; i++) {
     if (p[i].epoch > 0 && p[i].epochs > 0) {
@@ -55,6 +61,7 @@ double sweep_progress_total_eta(const sweep_progress_t *p, const sweep_state_t *
       measured++;
     }
     if (state[i] == TASK_RUNNING) running++;
+    if (state[i] == TASK_PENDING) pending++;
     if (state[i] != TASK_RUNNING && state[i] != TASK_PENDING && state[i] != TASK_INTERRUPTED)
       continue;
     double eta = sweep_progress_eta(&p[i]);
@@ -62,6 +69,7 @@ double sweep_progress_total_eta(const sweep_progress_t *p, const sweep_state_t *
     else unknown++;
   }
   if (unknown && !measured) return -1;
+  if (left > 0 && !running && !pending) return -1; /* only stopped tasks are left */
   left += unknown * (length / (measured ? measured : 1));
   return left / (running ? running : 1);
 }
@@ -76,7 +84,9 @@ void sweep_progress_report(FILE *out, const char *sweep_dir, const sweep_manifes
     if (state[i] == TASK_NEVER || state[i] == TASK_FAILED) continue;
     sweep_progress_read(sweep_dir, r, &p[i]);
     if (state[i] != TASK_RUNNING && state[i] != TASK_INTERRUPTED) continue;
-    sweep_progress_line(&p[i], line, sizeof line);
+    if (state[i] == TASK_RUNNING) sweep_progress_line(&p[i], line, sizeof line);
+    else /* interrupted: no progress until it is resubmitted, so no ETA */
+      progress_text(&p[i], "stopped (resubmit continues it)", line, sizeof line);
     fprintf(out, "task %d  %s[%d]  %s  %s\n", r->task, r->array, r->index,
             sweep_state_names[state[i]], line);
   }

@@ -2,6 +2,8 @@
  * results (accuracies as Markdown) and complete (the job scripts' check of one run). */
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include "../core/printable.h"
 #include "commands.h"
@@ -28,6 +30,49 @@ static void print_tasks(const sweep_view_t *v) {
   }
 }
 
+/* How well a log line says why a task failed: 2 for dpt's own errors (its programs start
+ * them with their name: "dpt-train: rank 0: ..."), 1 for a line naming an error, a kill
+ * or a signal (MPI, Slurm, the C library), else 0. */
+static int error_rank(const char *s) {
+  if (!strncmp(s, "dpt-", 4)) return 2;
+  return strcasestr(s, "error") || strcasestr(s, "killed") || strcasestr(s, "signal");
+}
+
+/* The last line of the best error_rank among the last 64 KiB of the log (its last line
+ * when none names an error); 0 when the log holds no text. */
+static int last_error_line(const char *path, char *buf, size_t cap) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  if (fseek(f, -65536L, SEEK_END) != 0) rewind(f);
+  char line[1024];
+  int best = -1;
+  buf[0] = 0;
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\r\n")] = 0;
+    int rank = error_rank(line);
+    if (!line[strspn(line, " \t")] || rank < best) continue;
+    snprintf(buf, cap, "%s", line);
+    best = rank;
+  }
+  fclose(f);
+  return buf[0] != 0;
+}
+
+/* "task 3 failed: LINE (exit status 1) (log: PATH)", one line per failed task. */
+static void print_failures(const sweep_view_t *v, const char *dir) {
+  for (int i = 0; i < v->m.nrows; i++) {
+    if (v->state[i] != TASK_FAILED) continue;
+    char log[PATH_MAX], why[1024] = "";
+    int has_log = sweep_task_log(v, dir, i, log, sizeof log);
+    printf("task %d failed: ", v->m.rows[i].task);
+    if (has_log && last_error_line(log, why, sizeof why)) print_text("%s", why);
+    else printf("%s", has_log ? "its log is empty" : "no log");
+    if (v->files[i].last_exit > 0) printf(" (exit status %d)", v->files[i].last_exit);
+    if (has_log) print_text(" (log: %s)", log);
+    printf("\n");
+  }
+}
+
 /* "total ..." and the bar "[####----] 2/4 done (50%)  ETA 3m10s". */
 static void print_totals(const sweep_view_t *v, const char *eta) {
   int count[TASK_NSTATES] = {0};
@@ -46,11 +91,18 @@ static void print_totals(const sweep_view_t *v, const char *eta) {
 int sweep_cmd_status(const char *dir, int summary_only) {
   sweep_view_t v;
   if (sweep_view_load(&v, dir) < 0) return -1;
-  if (!summary_only) print_tasks(&v);
+  if (!summary_only) {
+    print_tasks(&v);
+    print_failures(&v, dir);
+  }
   char eta[32];
   sweep_progress_report(stdout, dir, &v.m, v.state, eta, sizeof eta);
-  if (v.nsubs && !v.queue_ok)
-    printf("note: squeue did not answer; states come from the run files only\n");
+  if (v.nsubs && !v.queue_asked)
+    printf("note: no squeue on PATH (Slurm is not available here); states come from the "
+           "run files only\n");
+  else if (v.nsubs && !v.queue_ok)
+    print_text("note: squeue did not answer (%s); states come from the run files only\n",
+               v.queue_error);
   print_totals(&v, eta);
   sweep_view_free(&v);
   return 0;

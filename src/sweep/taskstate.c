@@ -79,7 +79,7 @@ sweep_state_t sweep_task_state(const sweep_task_files_t *f, sweep_queue_t q, int
   /* Not queued, or in a terminal state (COMPLETED, FAILED, ...): the files decide. */
   if (f->last_exit == DPT_EXIT_REQUEUE || f->run == RUN_STATUS_INTERRUPTED)
     return TASK_INTERRUPTED;
-  if (f->last_exit > 0 || f->attempts > 0 || f->has_run_file || submitted)
+  if (f->last_exit > 0 || f->attempts > 0 || f->has_run_file || (submitted && f->has_log))
     return TASK_FAILED;
   return TASK_NEVER;
 }

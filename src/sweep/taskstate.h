@@ -36,6 +36,8 @@ typedef struct {
   int attempts;
   double test_acc_last, test_acc_best, best_val_acc;
   int has_results;
+  int has_log; /* a log of the task exists (Slurm creates it when the job starts; set by
+                * view.c): a submitted task without one never ran */
 } sweep_task_files_t;
 
 void sweep_task_files(const char *sweep_dir, const sweep_row_t *row, sweep_task_files_t *f);
@@ -47,7 +49,8 @@ int sweep_run_complete(const sweep_task_files_t *f);
 const char *sweep_run_status_text(const sweep_task_files_t *f);
 
 /* The state of a task from its files and its place in the queue. submitted: some
- * submission covered the task. */
+ * submission covered the task. A task is failed only when it ran (an attempt, a run file
+ * or a log): one submitted that left the queue without starting never started. */
 sweep_state_t sweep_task_state(const sweep_task_files_t *f, sweep_queue_t q, int submitted);
 
 #endif

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../core/err.h"
 #include "slurm.h"
@@ -68,6 +69,30 @@ static void mark_local(sweep_view_t *v, const char *dir) {
   fclose(f);
 }
 
+/* Keeps candidate in path when it exists and is newer than what path holds (*when). */
+static void newer_log(const char *candidate, char *path, size_t cap, time_t *when) {
+  struct stat st;
+  if (stat(candidate, &st) != 0 || !S_ISREG(st.st_mode) || (path[0] && st.st_mtime < *when))
+    return;
+  snprintf(path, cap, "%s", candidate);
+  *when = st.st_mtime;
+}
+
+int sweep_task_log(const sweep_view_t *v, const char *dir, int i, char *path, size_t cap) {
+  const sweep_row_t *r = &v->m.rows[i];
+  char candidate[PATH_MAX + 64];
+  time_t when = 0;
+  path[0] = 0;
+  snprintf(candidate, sizeof candidate, "%s/logs/local_%d.out", dir, r->task);
+  newer_log(candidate, path, cap, &when);
+  for (int s = 0; s < v->nsubs; s++) {
+    if (strcmp(v->subs[s].array, r->array)) continue;
+    snprintf(candidate, sizeof candidate, "%s/logs/%s_%d.out", dir, v->subs[s].job, r->index);
+    newer_log(candidate, path, cap, &when);
+  }
+  return path[0] != 0;
+}
+
 int sweep_view_load(sweep_view_t *v, const char *dir) {
   memset(v, 0, sizeof *v);
   TRY(sweep_manifest_read(dir, &v->m));
@@ -89,8 +114,11 @@ int sweep_view_load(sweep_view_t *v, const char *dir) {
     dpt_clear_error();
   }
   mark_local(v, dir);
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) {
+    char log[PATH_MAX];
+    v->files[i].has_log = v->submitted[i] && sweep_task_log(v, dir, i, log, sizeof log);
     v->state[i] = sweep_task_state(&v->files[i], v->queue[i], v->submitted[i]);
+  }
   return 0;
 fail:
   sweep_view_free(v);

@@ -24,5 +24,8 @@ typedef struct {
  * empty); squeue's silence does not (queue_ok then stays 0 and the files alone decide). */
 int sweep_view_load(sweep_view_t *v, const char *dir);
 void sweep_view_free(sweep_view_t *v);
+/* The newest log of row i of the sweep in dir into path: logs/JOB_INDEX.out of a
+ * submission of its array, or run-local's logs/local_TASK.out. 1 when there is one, else 0. */
+int sweep_task_log(const sweep_view_t *v, const char *dir, int i, char *path, size_t cap);
 
 #endif

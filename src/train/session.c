@@ -128,12 +128,15 @@ static void agree_writer_id(void) {
 static int load_data(dpt_dataset_t *ds, const dpt_config_t *cfg) {
   memset(ds, 0, sizeof *ds);
   int rc = dataset_load(ds, cfg->data_path, cfg->limit);
-  if (rc < 0 && !dpt_file_exists(cfg->data_path))
-    dpt_fail("%s: dataset not found. Import CIFAR-100 from its binary files with\n"
+  if (rc < 0 && !dpt_file_exists(cfg->data_path)) {
+    char near[1024];
+    dataset_siblings(cfg->data_path, near, sizeof near);
+    dpt_fail("%s: dataset not found (%s). Import CIFAR-100 from its binary files with\n"
              "  dpt-data cifar100 --src DIR -o %s\n"
              "or train on Fashion-MNIST (Debian's dataset-fashion-mnist package) with\n"
              "  dpt-data fashion-mnist && dpt-train ... --data data/fashion-mnist.h5",
-             cfg->data_path, cfg->data_path);
+             cfg->data_path, near, cfg->data_path);
+  }
   return rc;
 }
 

@@ -25,6 +25,19 @@ load helper
   assert_success
 }
 
+@test "a package pkg-config does not know is named before compiling, with the way out" {
+  git clone -q "$DPT_ROOT" "$BATS_TEST_TMPDIR/clone"
+  cd "$BATS_TEST_TMPDIR/clone"
+  mkdir "$BATS_TEST_TMPDIR/no-pc"
+  run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u PKG_CONFIG_PATH \
+    PKG_CONFIG_LIBDIR="$BATS_TEST_TMPDIR/no-pc" make -j2 bin/dpt-train
+  assert_failure
+  assert_output --partial "make: pkg-config does not know: hdf5-openmpi yaml-0.1 zlib"
+  assert_output --partial "env/install-deps.sh --build"
+  refute_output --partial "No such file"
+  [ ! -e bin/dpt-train ]
+}
+
 # The only files with intrinsics are the kernels (the grep keeps that true).
 KERNEL_SRC=(src/nn/fc.c src/nn/kernel.c src/nn/layers.c src/nn/model.c)
 FLAGS=(-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror)

@@ -59,6 +59,19 @@ YAML
   bash -n "$d/jobs/aggregate.sbatch"
 }
 
+@test "dpt-sweep expand: warns once per dataset path that does not exist" {
+  s=$(spec)
+  sed -i "s|^  model.num_workers: \[0, 2\]|  data.path: [$DATA, nowhere/a.h5, nowhere/b.h5]|" "$s"
+  "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/sw" >"$BATS_TEST_TMPDIR/out" \
+    2>"$BATS_TEST_TMPDIR/err"
+  grep -q "6 task(s)" "$BATS_TEST_TMPDIR/out"
+  run cat "$BATS_TEST_TMPDIR/err"
+  assert_line "dpt-sweep: warning: dataset nowhere/a.h5 (data.path) does not exist; import it before the tasks run (dpt-data)"
+  assert_line --partial "dataset nowhere/b.h5 (data.path) does not exist"
+  [ "$(grep -c warning "$BATS_TEST_TMPDIR/err")" -eq 2 ]
+  [ "$(ls "$BATS_TEST_TMPDIR/sw/tasks" | wc -l)" -eq 6 ]
+}
+
 @test "dpt-sweep expand: the same spec twice gives the same files; no clobbering" {
   s=$(spec)
   "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/one" >/dev/null
@@ -155,6 +168,52 @@ exclude: [{model.optimizer: SGDM}]" "no tasks"
   run "$BIN/dpt-sweep" resubmit --dry-run "$d"
   assert_line "sbatch --parsable --array=1%2 $d/jobs/a1.sbatch"
   refute_output --partial "a0.sbatch"
+}
+
+@test "dpt-sweep status: why a task failed, never-started is not failed, no ETA when stopped" {
+  d=$BATS_TEST_TMPDIR/sw
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$d" >/dev/null
+  h=$(awk -F'\t' '$1 == 3 { print $7 }' "$d/manifest.tsv")
+  sed -i "s|path: .*\.h5|path: $BATS_TEST_TMPDIR/missing.h5|" "$d/tasks/$h/config.yaml"
+  "$BIN/dpt-sweep" run-local "$d" >/dev/null || true
+  run "$BIN/dpt-sweep" status "$d"
+  assert_line --regexp "^task 3 failed: dpt-train: rank [01]: $BATS_TEST_TMPDIR/missing.h5: dataset not found .* \(exit status 1\) \(log: $d/logs/local_3.out\)$"
+  # A fresh sweep submitted to a Slurm that never started its tasks (no log, no files).
+  e=$BATS_TEST_TMPDIR/fresh
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$e" >/dev/null
+  printf '4242\ta0\t0-1\n' >"$e/submitted.tsv"
+  mkdir -p "$e/logs"
+  echo "slurmstepd: error: *** JOB 4242 ON n1 CANCELLED DUE TO TIME LIMIT ***" >"$e/logs/4242_1.out"
+  echo "== trainer exited with 143" >>"$e/logs/4242_1.out"
+  run "$BIN/dpt-sweep" status "$e"
+  assert_line --regexp "^0	a0\[0\]	never started	0	"
+  assert_line --regexp "^2	a0\[1\]	failed	0	"
+  assert_line "task 2 failed: slurmstepd: error: *** JOB 4242 ON n1 CANCELLED DUE TO TIME LIMIT *** (log: $e/logs/4242_1.out)"
+  refute_line --partial "task 1 failed"
+  # An interrupted task (exit 3: checkpointed) waits for a resubmit: no ETA.
+  h=$(awk -F'\t' '$1 == 0 { print $7 }' "$e/manifest.tsv")
+  printf '4242\t0\t0\t3\t2026-01-01T00:00:00\n' >"$e/tasks/$h/attempts.tsv"
+  run "$BIN/dpt-sweep" status "$e"
+  assert_line --regexp "^task 0  a0\[0\]  interrupted  .*stopped \(resubmit continues it\)$"
+  refute_line --regexp "^task 0 .*ETA"
+}
+
+@test "dpt-sweep status without Slurm: no raw squeue errors, one note" {
+  e=$BATS_TEST_TMPDIR/sw
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$e" >/dev/null
+  printf '4242\ta0\t0-1\n' >"$e/submitted.tsv"
+  # No squeue on PATH at all.
+  run env PATH="$BATS_TEST_TMPDIR/empty" "$BIN/dpt-sweep" status "$e"
+  assert_success
+  assert_line "note: no squeue on PATH (Slurm is not available here); states come from the run files only"
+  [ "$(grep -c squeue <<<"$output")" -eq 1 ]
+  # squeue installed but no cluster to ask (no configuration): its complaints stay out.
+  run env -u SLURM_CONF "$BIN/dpt-sweep" status "$e"
+  assert_success
+  refute_output --partial "squeue: error"
+  refute_output --partial "squeue: fatal"
+  assert_line --regexp "^note: squeue did not answer \(squeue exited with status [0-9]+\); states come from the run files only$"
+  [ "$(grep -c squeue <<<"$output")" -eq 1 ]
 }
 
 @test "dpt-sweep: every spec in sweeps/ expands (the demo and the seed's studies)" {

@@ -99,6 +99,21 @@ metric() {
   [ ! -e r/run.h5 ]
 }
 
+@test "a missing dataset lists the .h5 files beside it" {
+  mkdir data
+  touch data/fashion-mnist.h5 data/cifar10.h5 data/notes.txt
+  run "$BIN/dpt-train" -c "$CFG" --data data/cifar100.h5 --run-dir r
+  assert_failure 1
+  assert_output --partial "data/cifar100.h5: dataset not found (data holds cifar10.h5, fashion-mnist.h5)"
+  refute_output --partial notes.txt
+  for i in $(seq 10 21); do touch data/f$i.h5; done
+  run "$BIN/dpt-train" -c "$CFG" --data data/cifar100.h5 --run-dir r
+  assert_output --partial "f18.h5 and 4 more)"
+  run "$BIN/dpt-train" -c "$CFG" --data nowhere/cifar100.h5 --run-dir r
+  assert_output --partial "(nowhere does not exist)"
+  [ ! -e r/run.h5 ]
+}
+
 @test "a file that is not a dataset is refused clearly" {
   echo "not hdf5" > fake.h5
   run "$BIN/dpt-train" -c "$CFG" --data fake.h5 --run-dir r

@@ -31,7 +31,7 @@ REPLAY_OBJ   := $(REPLAY_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%.o) $(BUILD)/fuzz/rep
 .SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_OBJ)
 all: $(BUILD)/fuzz-replay
 
-$(BUILD)/fuzz/%.o: tests/fuzz/%.c
+$(BUILD)/fuzz/%.o: tests/fuzz/%.c | pkgs-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DFUZZ_REPLAY -MMD -MP -c $< -o $@
 

@@ -42,6 +42,9 @@ TEST(progress_sweep_eta_over_running_tasks) {
   sweep_progress_t q[2] = {{1, 0, 4, NAN, 0}, {0, 0, 0, NAN, 0}};
   sweep_state_t qs[2] = {TASK_RUNNING, TASK_PENDING};
   CHECK(sweep_progress_total_eta(q, qs, 2) == -1);
+  /* Only an interrupted task left: it waits for a resubmit, no estimate. */
+  sweep_state_t is[3] = {TASK_DONE, TASK_INTERRUPTED, TASK_NEVER};
+  CHECK(sweep_progress_total_eta(p, is, 3) == -1);
   /* All done: nothing left. */
   CHECK(sweep_progress_total_eta(p, st, 1) == 0);
 }

@@ -204,7 +204,10 @@ TEST(sweep_task_states) {
   f.last_exit = -1;
   CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 0) == TASK_NEVER);
   CHECK(sweep_task_state(&f, sweep_queue_parse("PENDING"), 1) == TASK_PENDING);
-  CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 1) == TASK_FAILED); /* submitted, gone, nothing written */
+  CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 1) == TASK_NEVER); /* submitted, gone, never started */
+  f.has_log = 1;
+  CHECK(sweep_task_state(&f, SWEEP_Q_NONE, 1) == TASK_FAILED); /* started, wrote only its log */
+  f.has_log = 0;
   f.has_run_file = 1;
   f.run = RUN_STATUS_RUNNING;
   CHECK(sweep_task_state(&f, sweep_queue_parse("RUNNING"), 1) == TASK_RUNNING);
