@@ -10,6 +10,7 @@
 #include <hdf5.h>
 #include <stdint.h>
 
+#include "../comm/ledger.h"
 #include "../config/config.h"
 
 #include "../h5/formats.h" /* RUN_SCHEMA, RUN_SCHEMA_VERSION, RUN_SCHEMA_MAJOR */
@@ -162,6 +163,7 @@ enum {
   RUNFILE_HAS_CRC = 1 << 6,         /* /results weights_crc32 (with the test results) */
   RUNFILE_HAS_TYPED_CONFIG = 1 << 7, /* runfile_t.config: the run's config, loaded */
   RUNFILE_HAS_DATA_CRC = 1 << 8,    /* /provenance train_images_crc32 and the other three */
+  RUNFILE_HAS_ROUNDS = 1 << 9,      /* /rounds, the communication ledger */
 };
 
 typedef struct {
@@ -181,6 +183,8 @@ typedef struct {
   run_info_t info;           /* status parsed, /provenance, /results; class_hist stays NULL */
   run_metrics_t metrics;     /* /metrics; a column the file lacks is all zeros */
   uint32_t has_metric;       /* bit c: the file holds column c (run_metric_t) */
+  ledger_t rounds;           /* /rounds and /rounds_measured (comm/ledger.h); n = 0 in
+                                files written before the ledger (RUNFILE_HAS_ROUNDS) */
   unsigned has;              /* RUNFILE_HAS_* */
 } runfile_t;
 

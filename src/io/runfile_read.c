@@ -239,6 +239,7 @@ void runfile_free(runfile_t *r) {
   dpt_free(r->cfg_val);
   dpt_free(r->config_yaml);
   run_metrics_free(&r->metrics);
+  ledger_free(&r->rounds);
   memset(r, 0, sizeof *r);
 }
 
