@@ -135,6 +135,7 @@ void trainer_free(trainer_t *t) {
   opt_state_free(&s->opt);
   comm_free(&t->dist);
   run_metrics_free(&s->metrics);
+  ledger_free(&s->ledger);
   if (t->method) t->method->free(t);
   for (int i = 0; i < OUTER_MAX_STATE; i++) dpt_free(s->outer_bufs[i]);
   void *bufs[] = {t->train_idx, t->val_idx, t->test_idx, s->params, s->best_params,

@@ -76,6 +76,7 @@ typedef struct {
   double *item_loss;
   int64_t *item_correct;
   run_metrics_t metrics;
+  ledger_t ledger;              /* every communication round so far (comm/ledger.h) */
   run_info_t info;
 } train_state_t;
 
