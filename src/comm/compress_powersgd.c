@@ -193,10 +193,16 @@ static void psgd_decode(const comm_ctx_t *c, int s, const uint8_t *src, float *o
     memcpy(out, src, pl->qlen * sizeof(float));
     return;
   }
-  int warm = warming_up(c);
-  comm_decode_one(c, warm, src, out);
-  if (!warm) memcpy(out + pl->n, src + pl->dense_floats * sizeof(float), pl->plen * sizeof(float));
-  else memset(out + pl->n, 0, pl->plen * sizeof(float));
+  memset(out + pl->n, 0, pl->plen * sizeof(float));
+  if (warming_up(c)) {
+    comm_decode_one(c, 1, src, out);
+    return;
+  }
+  memset(out, 0, sizeof(float) * pl->n); /* the compressed tensors come in finish */
+  for (int i = 0; i < pl->ntensors; i++)
+    if (pl->t[i].dense)
+      memcpy(out + pl->t[i].off, src + pl->t[i].b_off, pl->t[i].size * sizeof(float));
+  memcpy(out + pl->n, src + pl->dense_floats * sizeof(float), pl->plen * sizeof(float));
 }
 
 static void psgd_stage_done(comm_ctx_t *c, int s, const float *sum, int K) {
