@@ -58,51 +58,59 @@ void comm_fp16_plan(comm_plan_t *pl, comm_tplan_t *t, comm_part_t *part) {
   part->bytes += t->size * sizeof(uint16_t);
 }
 
-/* -1 when h (from acc[i]) is Inf: the value is beyond the format's range */
-static int cast_check(const comm_ctx_t *c, const comm_tplan_t *t, int k, const float *acc,
-                      size_t i, uint16_t h, const char *fmt, double max) {
-  if ((h & 0x7fffu) != (fmt[0] == 'f' ? 0x7c00u : 0x7f80u)) return 0;
-  return dpt_fail("compressor %s: tensor '%s' holds %g at index %zu in round %lld "
-                  "(participant %d), beyond %s's largest value %g",
-                  fmt, t->name, (double)acc[i], i, (long long)c->rounds, k, fmt, max);
+/* A 16-bit cast of a tensor: to/from the format, its name and largest finite value. */
+typedef struct {
+  uint16_t (*to)(float);
+  float (*from)(uint16_t);
+  uint16_t inf; /* the bits of +Inf */
+  const char *name;
+  double max;
+} cast_t;
+
+static const cast_t fp16 = {comm_f32_to_f16, comm_f16_to_f32, 0x7c00u, "fp16", 65504.0};
+static const cast_t bf16 = {comm_f32_to_bf16, comm_bf16_to_f32, 0x7f80u, "bf16", 0x1.fep127};
+
+/* -1 naming the tensor, index, round and participant on a value beyond the format */
+static int cast_encode(const cast_t *f, const comm_ctx_t *c, const comm_tplan_t *t, int k,
+                       const float *acc, uint8_t *dst) {
+  for (size_t i = 0; i < t->size; i++) {
+    uint16_t h = f->to(acc[i]);
+    if ((h & 0x7fffu) == f->inf)
+      return dpt_fail("compressor %s: tensor '%s' holds %g at index %zu in round %lld "
+                      "(participant %d), beyond %s's largest value %g",
+                      f->name, t->name, (double)acc[i], i, (long long)c->rounds, k, f->name,
+                      f->max);
+    memcpy(dst + 2 * i, &h, 2);
+  }
+  return 0;
+}
+
+static void cast_decode(const cast_t *f, const comm_tplan_t *t, const uint8_t *src, float *out) {
+  for (size_t i = 0; i < t->size; i++) {
+    uint16_t h;
+    memcpy(&h, src + 2 * i, 2);
+    out[i] = f->from(h);
+  }
 }
 
 int comm_fp16_encode(const comm_ctx_t *c, const comm_tplan_t *t, int k, const float *acc,
                      float *resid, uint8_t *dst) {
   (void)resid;
-  for (size_t i = 0; i < t->size; i++) {
-    uint16_t h = comm_f32_to_f16(acc[i]);
-    if (cast_check(c, t, k, acc, i, h, "fp16", 65504.0) < 0) return -1;
-    memcpy(dst + 2 * i, &h, 2);
-  }
-  return 0;
+  return cast_encode(&fp16, c, t, k, acc, dst);
 }
 
 void comm_fp16_decode(const comm_tplan_t *t, const uint8_t *src, float *out) {
-  for (size_t i = 0; i < t->size; i++) {
-    uint16_t h;
-    memcpy(&h, src + 2 * i, 2);
-    out[i] = comm_f16_to_f32(h);
-  }
+  cast_decode(&fp16, t, src, out);
 }
 
 int comm_bf16_encode(const comm_ctx_t *c, const comm_tplan_t *t, int k, const float *acc,
                      float *resid, uint8_t *dst) {
   (void)resid;
-  for (size_t i = 0; i < t->size; i++) {
-    uint16_t h = comm_f32_to_bf16(acc[i]);
-    if (cast_check(c, t, k, acc, i, h, "bf16", 0x1.fep127) < 0) return -1;
-    memcpy(dst + 2 * i, &h, 2);
-  }
-  return 0;
+  return cast_encode(&bf16, c, t, k, acc, dst);
 }
 
 void comm_bf16_decode(const comm_tplan_t *t, const uint8_t *src, float *out) {
-  for (size_t i = 0; i < t->size; i++) {
-    uint16_t h;
-    memcpy(&h, src + 2 * i, 2);
-    out[i] = comm_bf16_to_f32(h);
-  }
+  cast_decode(&bf16, t, src, out);
 }
 
 /* --- int8: per chunk of COMM_INT8_CHUNK values a float32 scale max|x|/127, then

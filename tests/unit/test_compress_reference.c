@@ -175,67 +175,68 @@ static int open_ref(cref_t *r, hid_t *f) {
   return cref_load(r, *f);
 }
 
-static void close_ref(cref_t *r, hid_t f) {
-  if (f >= 0) H5Fclose(f);
-  dpt_free(r->sample), dpt_free(r->flat), dpt_free(r->tensor);
-  nn_model_free(&r->m);
+/* One comparison: the file, a group's run, and dpt's exchange. */
+typedef struct {
+  cref_t r;
+  hid_t f;
+  cref_run_t run;
+  comm_ctx_t c;
+  double wout, wres, wnorm; /* replay's worst deviations */
+} cfix_t;
+
+static void close_ref(cfix_t *x) {
+  if (x->f >= 0) H5Fclose(x->f);
+  dpt_free(x->r.sample), dpt_free(x->r.flat), dpt_free(x->r.tensor);
+  nn_model_free(&x->r.m);
+  run_free(&x->run);
+  comm_ctx_free(&x->c);
+}
+
+/* the file, group's run of K participants, and a context for o; -1 reported */
+static int setup(cfix_t *x, const char *group, int K, const comm_compress_opts_t *o) {
+  memset(x, 0, sizeof *x);
+  x->f = -1;
+  if (open_ref(&x->r, &x->f) < 0 || run_load(x->f, group, &x->r, K, &x->run) < 0 ||
+      comm_ctx_init(&x->c, o, x->r.m.tensors, x->r.m.ntensors, x->r.m.nparams) < 0) {
+    test_failed(__FILE__, __LINE__, "%s", dpt_errmsg());
+    close_ref(x);
+    return -1;
+  }
+  return 0;
 }
 
 TEST(compress_reference_powersgd_matches_pytorch_hook) {
-  cref_t r;
-  hid_t f = -1;
-  cref_run_t run = {0};
-  comm_ctx_t c = {0};
+  cfix_t x;
   comm_compress_opts_t o;
   comm_compress_defaults(&o);
   o.kind = COMP_POWERSGD, o.rank = 4, o.start_iter = 2, o.min_rate = 2;
-  double rel, wout, wres, wnorm;
-  if (open_ref(&r, &f) < 0 || run_load(f, "powersgd", &r, 2, &run) < 0 ||
-      read_rel(f, &rel) < 0 ||
-      comm_ctx_init(&c, &o, r.m.tensors, r.m.ntensors, r.m.nparams) < 0) {
-    test_failed(__FILE__, __LINE__, "%s", dpt_errmsg());
-    goto out;
-  }
+  double rel = 0;
   int rank;
-  hsize_t dims[2];
-  CHECK_OK(h5_dataset_dims(f, "powersgd/q_init", &rank, dims));
-  CHECK(dims[0] == c.plan.qlen);
-  if (dims[0] != c.plan.qlen) goto out;
-  CHECK_OK(h5_read_rows(f, "powersgd/q_init", H5T_NATIVE_FLOAT, dims[0], c.buf[1]));
-  c.q_ready = 1;
-  replay(&r, &c, 2, &run, &wout, &wres, &wnorm);
-  if (getenv("DPT_REFERENCE_VERBOSE"))
-    printf("powersgd: worst |dpt - hook| / RMS: mean %.3g, residual %.3g, tensor norms %.3g "
-           "(hook f32 vs f64 %.3g)\n", wout, wres, wnorm, rel);
-  CHECK(wout <= 4 * rel);
-  CHECK(wres <= 4 * rel);
-  CHECK(wnorm <= 4 * rel);
-out:
-  run_free(&run);
-  comm_ctx_free(&c);
-  close_ref(&r, f);
+  hsize_t dims[2] = {0};
+  if (setup(&x, "powersgd", 2, &o) < 0) return;
+  CHECK_OK(read_rel(x.f, &rel));
+  CHECK_OK(h5_dataset_dims(x.f, "powersgd/q_init", &rank, dims));
+  CHECK(dims[0] == x.c.plan.qlen);
+  if (dims[0] == x.c.plan.qlen) {
+    CHECK_OK(h5_read_rows(x.f, "powersgd/q_init", H5T_NATIVE_FLOAT, dims[0], x.c.buf[1]));
+    x.c.q_ready = 1;
+    replay(&x.r, &x.c, 2, &x.run, &x.wout, &x.wres, &x.wnorm);
+    if (getenv("DPT_REFERENCE_VERBOSE"))
+      printf("powersgd: worst |dpt - hook| / RMS: mean %.3g, residual %.3g, tensor norms %.3g "
+             "(hook f32 vs f64 %.3g)\n", x.wout, x.wres, x.wnorm, rel);
+    CHECK(x.wout <= 4 * rel && x.wres <= 4 * rel && x.wnorm <= 4 * rel);
+  }
+  close_ref(&x);
 }
 
 TEST(compress_reference_topk_matches_float64_bitwise) {
-  cref_t r;
-  hid_t f = -1;
-  cref_run_t run = {0};
-  comm_ctx_t c = {0};
+  cfix_t x;
   comm_compress_opts_t o;
   comm_compress_defaults(&o);
   CHECK_OK(comm_compress_parse("topk:0.01", &o));
-  double wout, wres, wnorm;
-  if (open_ref(&r, &f) < 0 || run_load(f, "topk", &r, 3, &run) < 0 ||
-      comm_ctx_init(&c, &o, r.m.tensors, r.m.ntensors, r.m.nparams) < 0) {
-    test_failed(__FILE__, __LINE__, "%s", dpt_errmsg());
-    goto out;
-  }
-  replay(&r, &c, 3, &run, &wout, &wres, &wnorm);
-  CHECK(wout == 0);
-  CHECK(wres == 0);
-  CHECK(wnorm <= 1e-6); /* float32 means' norms against float64's: rounding only */
-out:
-  run_free(&run);
-  comm_ctx_free(&c);
-  close_ref(&r, f);
+  if (setup(&x, "topk", 3, &o) < 0) return;
+  replay(&x.r, &x.c, 3, &x.run, &x.wout, &x.wres, &x.wnorm);
+  CHECK(x.wout == 0 && x.wres == 0);
+  CHECK(x.wnorm <= 1e-6); /* float32 means' norms against float64's: rounding only */
+  close_ref(&x);
 }
