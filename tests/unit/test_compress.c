@@ -568,3 +568,44 @@ TEST(compress_every_row_gives_the_same_bits_on_any_split) {
       comm_ctx_free(&c1), comm_ctx_free(&c2);
     }
 }
+
+TEST(compress_powersgd_defaults_and_switches_are_the_hooks) {
+  comm_compress_opts_t o;
+  comm_compress_defaults(&o);
+  CHECK(o.kind == COMP_NONE && o.start_iter == 1000 && o.min_rate == 2 && o.error_feedback == 1 &&
+        o.warm_start == 1 && o.keep[0] == 0);
+  static const nn_tensor_t one = {0, 80, 10, 0, "w"};
+  float x[80], out[80];
+  const float *xp[1] = {x};
+  for (int i = 0; i < 80; i++) x[i] = sinf((float)i) + (float)(i % 7);
+  for (int variant = 0; variant < 3; variant++) { /* EF off; warm start off; defaults */
+    comm_ctx_t c;
+    comm_peer_t peer;
+    opts(&o, "powersgd:1");
+    o.start_iter = 0;
+    if (variant == 0) o.error_feedback = 0;
+    if (variant == 1) o.warm_start = 0;
+    CHECK_OK(comm_ctx_init(&c, &o, &one, 1, 80));
+    comm_peer_init(&peer, &c);
+    for (int r = 0; r < 3; r++) {
+      CHECK_OK(comm_compress_mean(&c, &peer, 1, xp, out));
+      if (variant == 0) /* no error feedback: nothing kept between rounds */
+        for (int i = 0; i < 80; i++) CHECK(peer.buf[0][i] == 0);
+    }
+    /* the next round's Q: last round's (orthogonalised: the same direction) with warm
+     * start, a fresh draw without */
+    float q[10];
+    double dot = 0, qq = 0, nn = 0;
+    memcpy(q, c.buf[1], sizeof q);
+    comm_round_begin(&c);
+    for (int i = 0; i < 10; i++) {
+      dot += (double)q[i] * c.buf[1][i];
+      qq += (double)q[i] * q[i];
+      nn += (double)c.buf[1][i] * c.buf[1][i];
+    }
+    double cosine = fabs(dot) / sqrt(qq * nn);
+    CHECK(variant == 1 ? cosine < 0.99 : cosine > 0.99999);
+    comm_peer_free(&peer);
+    comm_ctx_free(&c);
+  }
+}
