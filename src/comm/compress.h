@@ -40,7 +40,9 @@
 #define COMM_KEEP_CHARS 128
 
 /* The rows, in comm_compressors[] order. */
-typedef enum { COMP_NONE, COMP_FP16, COMP_BF16, COMP_INT8, COMP_TOPK, COMP_POWERSGD } comm_compress_kind_t;
+typedef enum {
+  COMP_NONE, COMP_FP16, COMP_BF16, COMP_INT8, COMP_TOPK, COMP_POWERSGD
+} comm_compress_kind_t;
 
 typedef enum { COMM_ALLREDUCE, COMM_ALLGATHER } comm_collective_t;
 extern const char *const comm_collective_names[]; /* "allreduce", "allgather" */

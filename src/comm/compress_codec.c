@@ -119,6 +119,9 @@ void comm_bf16_decode(const comm_tplan_t *t, const uint8_t *src, float *out) {
  * on nothing else. Layout per tensor: its scales, then its int8 values. --- */
 
 static size_t int8_chunks(size_t size) { return (size + COMM_INT8_CHUNK - 1) / COMM_INT8_CHUNK; }
+static size_t chunk_end(size_t lo, size_t size) {
+  return lo + COMM_INT8_CHUNK < size ? lo + COMM_INT8_CHUNK : size;
+}
 
 void comm_int8_plan(comm_plan_t *pl, comm_tplan_t *t, comm_part_t *part) {
   (void)pl;
@@ -143,7 +146,7 @@ int comm_int8_encode(const comm_ctx_t *c, const comm_tplan_t *t, int k, const fl
   size_t chunks = int8_chunks(t->size);
   int8_t *q = (int8_t *)(dst + chunks * sizeof(float));
   for (size_t ch = 0; ch < chunks; ch++) {
-    size_t lo = ch * COMM_INT8_CHUNK, hi = lo + COMM_INT8_CHUNK < t->size ? lo + COMM_INT8_CHUNK : t->size;
+    size_t lo = ch * COMM_INT8_CHUNK, hi = chunk_end(lo, t->size);
     float max = 0;
     for (size_t i = lo; i < hi; i++) max = fabsf(acc[i]) > max ? fabsf(acc[i]) : max;
     float scale = max / 127.0f;
@@ -160,7 +163,7 @@ void comm_int8_decode(const comm_tplan_t *t, const uint8_t *src, float *out) {
   for (size_t ch = 0; ch < chunks; ch++) {
     float scale;
     memcpy(&scale, src + ch * sizeof(float), sizeof scale);
-    size_t lo = ch * COMM_INT8_CHUNK, hi = lo + COMM_INT8_CHUNK < t->size ? lo + COMM_INT8_CHUNK : t->size;
+    size_t lo = ch * COMM_INT8_CHUNK, hi = chunk_end(lo, t->size);
     for (size_t i = lo; i < hi; i++) out[i] = (float)q[i] * scale;
   }
 }

@@ -214,8 +214,10 @@ static void psgd_stage_done(comm_ctx_t *c, int s, const float *sum, int K) {
   }
   memcpy(c->sum[0], sum, sizeof(float) * (pl->n + pl->plen));
   if (warming_up(c)) return;
-  for (int i = 0; i < pl->ntensors; i++)
-    if (!pl->t[i].dense) orthogonalise(c->sum[0] + pl->n + pl->t[i].p_off, pl->t[i].rows, pl->t[i].k);
+  for (int i = 0; i < pl->ntensors; i++) {
+    const comm_tplan_t *t = &pl->t[i];
+    if (!t->dense) orthogonalise(c->sum[0] + pl->n + t->p_off, t->rows, t->k);
+  }
 }
 
 static void psgd_finish(const comm_ctx_t *c, int K, float *out) {
