@@ -233,7 +233,8 @@ static int write_plots(const agg_request_t *req, const agg_run_t *const *runs, i
   for (int i = req->per_run ? PER_RUN_KEYS : 0; i < nkeys; i++)
     if (strcmp(keys[i], "run") != 0) pkeys[np++] = keys[i];
   for (int i = 0; i < st->cols.n; i++) pkeys[np++] = st->cols.v[i];
-  int rc = agg_plots(req->plots, runs, n, pkeys, np, st->plots, st->title, log);
+  agg_plot_opts_t o = {st->plots, st->title, st->facet, st->se > 0, st->plot_formats};
+  int rc = agg_plots(req->plots, runs, n, pkeys, np, &o, log);
   dpt_free(pkeys);
   return rc;
 }
