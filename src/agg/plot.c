@@ -330,9 +330,10 @@ static void write_outputs(FILE *f, const figs_t *fs, const fig_t *fg, const char
 
 /* Ticks at whole steps (1, 2, 5, 10, 20, ...) for an integer column: at most 10. */
 static long integer_step(double max) {
-  long step = 1;
-  for (int i = 0; max / step > 10; i++) step *= i % 3 == 1 ? 5 : 2;
-  return step;
+  static const int mult[] = {1, 2, 5};
+  for (long mag = 1;; mag *= 10)
+    for (int i = 0; i < 3; i++)
+      if (max / (double)(mult[i] * mag) <= 10 || mag > 1000000000000L) return mult[i] * mag;
 }
 
 static int write_script(const char *path, const figs_t *fs, const fig_t *fg, const char *name) {
@@ -517,6 +518,9 @@ static int write_groups(const figs_t *fs, const agg_run_t *const *runs, int n, c
     char *label = one_line(agg_label_text(fs->keys, fs->val, fs->nkeys, g, keep));
     snprintf(path, sizeof path, "%s/data/g%03d.dat", fs->dir, g);
     rc = write_data(path, runs, n, id, g, label, fs->o->se, &fs->grp[g]);
+    /* a count that stays 0 (a file's column of zeros) is no axis to draw against */
+    for (int x = 0; x < NX; x++)
+      if (x_axes[x].cumulative && !(fs->grp[g].xmax[x] > 0)) fs->grp[g].has_x[x] = 0;
     dpt_free(label);
   }
   dpt_free(all);
