@@ -152,6 +152,23 @@ exclude: [{model.optimizer: SGDM}]" "no tasks"
   refute_output --partial "--array"
 }
 
+@test "dpt-sweep expand: tasks are named after the sweep, unless the spec names them" {
+  d=$BATS_TEST_TMPDIR/sw
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$d" >/dev/null
+  n=0
+  for c in "$d"/tasks/*/config.yaml; do
+    grep -q '^  name: t  #' "$c"
+    n=$((n + 1))
+  done
+  [ "$n" = 4 ]
+  # not after the base config's experiment.name
+  ! grep -q 'name: demo-fashion-mnist' "$d"/tasks/*/config.yaml
+  grep -qx '#SBATCH --job-name=t-a0' "$d/jobs/a0.sbatch"
+  e=$BATS_TEST_TMPDIR/sw2
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$e" --set experiment.name=mine >/dev/null
+  [ "$(grep -l '^  name: mine  #' "$e"/tasks/*/config.yaml | wc -l)" = 4 ]
+}
+
 @test "dpt-sweep status: columns aligned on a terminal, tab-separated in a pipe" {
   d=$BATS_TEST_TMPDIR/sw
   "$BIN/dpt-sweep" expand "$(spec)" -o "$d" >/dev/null
