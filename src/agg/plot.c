@@ -351,6 +351,8 @@ static int write_script(const char *path, const figs_t *fs, const fig_t *fg, con
   gp_quoted(f, y_axes[fg->y].label);
   fputs("\nset pointsize 0.6\n", f);
   if (xa->integer) fprintf(f, "set xtics %ld\nset mxtics 1\n", integer_step(fg->xmax));
+  /* one epoch is a point, not a range: room on either side of it */
+  if (xa->integer && fg->xmax <= 1) fputs("set xrange [0:2]\n", f);
   if (fg->npanels > 1 && fg->lo < fg->hi) {
     double pad = (fg->hi - fg->lo) * 0.04;
     fprintf(f, "set yrange [%.10g:%.10g]\n", fg->lo - pad, fg->hi + pad);
@@ -526,6 +528,11 @@ static int write_groups(const figs_t *fs, const agg_run_t *const *runs, int n, c
   dpt_free(all);
   dpt_free(keep);
   return rc;
+}
+
+int agg_plot_check(const agg_plot_opts_t *o, const char *const *keys, int nkeys) {
+  int facet;
+  return o->facet ? agg_facet_key(keys, NULL, nkeys, NULL, 0, o->facet, &facet) : 0;
 }
 
 int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *const *keys,

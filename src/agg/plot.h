@@ -30,6 +30,9 @@ typedef struct {
   unsigned formats;  /* agg_fig_format_t bits; 0: SVG and PNG */
 } agg_plot_opts_t;
 
+/* Fails when o asks for what the keys cannot give (a facet that is not one of them). */
+int agg_plot_check(const agg_plot_opts_t *o, const char *const *keys, int nkeys);
+
 /* Prints each file written to `log`. */
 int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *const *keys,
               int nkeys, const agg_plot_opts_t *o, FILE *log);

@@ -339,6 +339,8 @@ grid() {
   run "$BIN/dpt-aggregate" --facet model.nothing --plots p g
   assert_failure 1
   assert_output --partial "facet 'model.nothing' is not one of the plot's keys (model.num_workers, model.work.local_steps)"
+  # refused before any output: no table printed
+  refute_output --partial "| model.num_workers |"
   # 3 x 4 = 12 curves: split by the key that leaves at most 8 per panel in fewest panels
   for k in 2 4 8; do for h in 4 8 16 32; do
     "$FIXTURE" many/k$k-h$h/run.h5 model.num_workers=$k model.work.local_steps=$h averagings=4,4,4
