@@ -271,7 +271,7 @@ static void write_panel(FILE *f, const fig_t *fg, int p) {
       fprintf(f, "%s\"data/g%03d.dat\" using %d:($%d-$%d):($%d+$%d) with filledcurves "
                  "fs transparent solid 0.18 noborder lc %d notitle",
               drawn++ ? ", \\\n     " : "", fg->g[c], xc, mc, sc, mc, sc, 1 + fg->colour[c] % 8);
-  /* gnuplot has 8 colours here: each further 8 labels get the next dash pattern */
+  /* 8 colours (the line types set above): each further 8 labels get the next dash pattern */
   for (int c = 0; c < fg->n; c++) {
     if (fg->panel[c] != p) continue;
     fprintf(f, ", \\\n     \"data/g%03d.dat\" using %d:%d with linespoints pt 7 lc %d lw 2 dt %d title ",
