@@ -48,9 +48,14 @@ static void usage(FILE *out) {
           "  --title TEXT          a title above the table\n"
           "  -o FILE               write the table to FILE instead of standard output\n"
           "Plots\n"
-          "  --plots DIR           write SVG and PNG curves (gnuplot) per group into DIR:\n"
-          "                        val_acc_epoch, val_acc_rounds, H_epoch\n"
-          "  --plot NAME           only this plot (repeatable)\n"
+          "  --plots DIR           write figures (gnuplot) into DIR: per group the mean over\n"
+          "                        seeds and a band of ± sd (--spread se: se); by default\n"
+          "                        val_acc_epoch, val_loss_epoch, val_acc_rounds, H_epoch\n"
+          "  --plot Y_X            only this plot (repeatable); Y: val_acc, val_loss,\n"
+          "                        train_loss, H; X: epoch, rounds\n"
+          "  --facet KEY           one panel per value of KEY (default: past 8 curves, a key\n"
+          "                        that fits them)\n"
+          "  --plot-format LIST    svg, png, pdf (default svg,png)\n"
           "Other\n"
           "  --fields              list the fields (values) a table can show\n"
           "  -h, --help, --version this text; the version\n"
@@ -79,6 +84,7 @@ static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *ov
       KEY("sort", SORT, 1), KEY("target", TARGET, 1), KEY("format", FORMAT, 1),
       KEY("percent", PERCENT, 0), KEY("digits", DIGITS, 1), KEY("title", TITLE, 1),
       KEY("plot", PLOT, 1), KEY("baseline", BASELINE, 1), KEY("spread", SPREAD, 1),
+      KEY("facet", FACET, 1), KEY("plot-format", PLOT_FORMAT, 1),
       {"include-unfinished", no_argument, NULL, O_UNFIN},
       {"study", required_argument, NULL, O_STUDY}, {"per-run", no_argument, NULL, O_PERRUN},
       {"long", no_argument, NULL, O_LONG},
