@@ -3,6 +3,7 @@
  * metrics) is what a fresh trainer of the same config reads back, field for field. The
  * values are set by hand, each distinct, so a field the table writes but does not read
  * (or reads into the wrong place) differs. */
+#include <hdf5.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,8 +76,13 @@ static void set_state(trainer_t *t) {
                                                  .train_acc = 0.1 * e, .val_loss = 2.5 / e,
                                                  .val_acc = 0.2 * e, .seconds = 3.0,
                                                  .images_per_s = 100.0});
-    run_metrics_comm(&s->metrics, 2, 4 + e, 1000 * e, 0.5, 1.5);
+    run_metrics_comm(&s->metrics, 2, 4 + e, 1000 * e, 2000 * e, 0.5, 1.5);
   }
+  for (int64_t i = 0; i < 7; i++)
+    ledger_push(&s->ledger, &(ledger_round_t){.step = 2 * i + 1, .epoch = 1 + i / 3,
+                                              .kind = LEDGER_AVERAGE, .participants = 4,
+                                              .floats = 9, .bytes = 36, .images = 10 + i},
+                &(ledger_timing_t){0.25 * (double)i, 0.5, 0});
   for (int i = 0; i < t->nlocal; i++) {
     worker_t *w = &t->workers[i];
     fill(w->params, np, 5.0f + (float)w->id);
@@ -109,7 +115,13 @@ static void check_same_state(const trainer_t *a, const trainer_t *b) {
   CHECK(!memcmp(x->item_correct, y->item_correct, sizeof(int64_t) * a->item_cap));
   CHECK(y->metrics.n == 2 && !memcmp(x->metrics.val_acc, y->metrics.val_acc, 2 * sizeof(double)));
   CHECK(y->metrics.n == 2 &&
-        !memcmp(x->metrics.averagings, y->metrics.averagings, 2 * sizeof(int64_t)));
+        !memcmp(x->metrics.averagings, y->metrics.averagings, 2 * sizeof(int64_t)) &&
+        !memcmp(x->metrics.bytes, y->metrics.bytes, 2 * sizeof(int64_t)) &&
+        !memcmp(x->metrics.mpi_bytes_sent, y->metrics.mpi_bytes_sent, 2 * sizeof(int64_t)));
+  CHECK(y->ledger.n == x->ledger.n && x->ledger.n > 0);
+  for (int c = 0; c < LEDGER_C_COUNT && y->ledger.n == x->ledger.n; c++)
+    CHECK(!memcmp(ledger_column(&x->ledger, (ledger_column_t)c),
+                  ledger_column(&y->ledger, (ledger_column_t)c), 8 * (size_t)x->ledger.n));
   for (int i = 0; i < a->nlocal; i++) {
     const worker_t *v = &a->workers[i], *w = &b->workers[i];
     CHECK(same_floats(v->params, w->params, np) && same_floats(v->opt.m, w->opt.m, np));
@@ -132,6 +144,17 @@ TEST(checkpoint_round_trip_every_field) {
   CHECK_OK(ckpt_write(&a, a.ckpt_path));
   CHECK_OK(ckpt_load(&b, a.ckpt_path));
   check_same_state(&a, &b);
+  /* a checkpoint written before the ledger (no /rounds, no /metrics/bytes, the measured
+   * traffic called bytes_sent) still loads: the ledger starts empty there */
+  hid_t f = H5Fopen(a.ckpt_path, H5F_ACC_RDWR, H5P_DEFAULT);
+  CHECK(f >= 0 && H5Ldelete(f, "rounds", H5P_DEFAULT) >= 0 &&
+        H5Ldelete(f, "rounds_measured", H5P_DEFAULT) >= 0 &&
+        H5Ldelete(f, "metrics/bytes", H5P_DEFAULT) >= 0 &&
+        H5Lmove(f, "metrics/mpi_bytes_sent", f, "metrics/bytes_sent", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+  CHECK_OK(ckpt_load(&b, a.ckpt_path));
+  CHECK(b.state.ledger.n == 0 && b.state.metrics.bytes[1] == 0 &&
+        b.state.metrics.mpi_bytes_sent[1] == 4000 && b.state.metrics.val_acc[1] == 0.4);
   /* a step count past the epoch's items is refused, naming it */
   a.state.step = a.item_cap + 1;
   CHECK_OK(ckpt_write(&a, a.ckpt_path));
