@@ -163,6 +163,15 @@ static int read_metrics(hid_t file, runfile_t *r) {
   return rc;
 }
 
+/* /intervals and /evals: absent in files written before them or without them asked for. */
+static int read_curves(hid_t file, runfile_t *r) {
+  unsigned has = 0;
+  int rc = run_curves_read(file, &r->curves, &has);
+  if (has & (1u << RUN_SERIES_INTERVALS)) r->has |= RUNFILE_HAS_INTERVALS;
+  if (has & (1u << RUN_SERIES_EVALS)) r->has |= RUNFILE_HAS_EVALS;
+  return rc;
+}
+
 static int read_results(hid_t file, runfile_t *r) {
   return runfile_info_read(file, "results", r);
 }
@@ -196,7 +205,7 @@ static int read_file(const char *path, runfile_t *r, int strict) {
   } else {
     /* Strict: the first part that fails fails the read. Partial: each is read alone. */
     int (*const parts[])(hid_t, runfile_t *) = {read_config, read_metrics, read_results,
-                                                 read_provenance};
+                                                 read_provenance, read_curves};
     for (size_t i = 0; rc == 0 && i < sizeof parts / sizeof parts[0]; i++) {
       int part = parts[i](file, r);
       if (part < 0 && strict && parts[i] != read_provenance) rc = -1;
@@ -239,6 +248,7 @@ void runfile_free(runfile_t *r) {
   dpt_free(r->cfg_val);
   dpt_free(r->config_yaml);
   run_metrics_free(&r->metrics);
+  run_curves_free(&r->curves);
   ledger_free(&r->rounds);
   memset(r, 0, sizeof *r);
 }

@@ -263,13 +263,11 @@ static int put_globals(writer_t *w, trainer_t *t) {
   return 0;
 }
 
-static int put_metric(void *ctx, const char *name, const char *units, int is_int,
-                      void *column) {
-  writer_t *w = ((void **)ctx)[0];
-  const trainer_t *t = ((void **)ctx)[1];
-  char path[64];
-  snprintf(path, sizeof path, "metrics/%s", name);
-  hsize_t n = (hsize_t)t->state.metrics.n;
+/* A column of n rows (a metric, an interval or evaluation column) at path. */
+static int put_column(void *ctx, const char *path, const char *units, int is_int,
+                      void *column, int64_t rows) {
+  writer_t *w = ctx;
+  hsize_t n = (hsize_t)rows;
   /* rank 0's rows are the ones written (timings differ between ranks): its crc32 too */
   int64_t crc = crc_of(column, 8 * (size_t)n);
   MPI_Bcast(&crc, 1, MPI_INT64_T, 0, w->comm);
@@ -281,6 +279,14 @@ static int put_metric(void *ctx, const char *name, const char *units, int is_int
   if (rc == 0) rc = ck(w, h5_attr_i64(dset, "crc32", crc));
   H5Dclose(dset);
   return rc;
+}
+
+static int put_metric(void *ctx, const char *name, const char *units, int is_int,
+                      void *column) {
+  const trainer_t *t = ((void **)ctx)[1];
+  char path[64];
+  snprintf(path, sizeof path, "metrics/%s", name);
+  return put_column(((void **)ctx)[0], path, units, is_int, column, t->state.metrics.n);
 }
 
 /* Each rank writes its workers' rows: every rank hosts the same number of workers, so
@@ -362,13 +368,14 @@ int ckpt_put_workers(writer_t *w, trainer_t *t) {
 }
 
 static int write_all(writer_t *w, trainer_t *t) {
-  const char *groups[] = {"global", "epoch", "metrics"};
+  const char *groups[] = {"global", "epoch", "metrics", "intervals", "evals"};
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
     if (make_group(w, groups[i]) < 0) return -1;
   if (ck(w, put_attrs(w->file, t)) < 0 || put_globals(w, t) < 0) return -1;
   if (t->method->ckpt_put && t->method->ckpt_put(w, t) < 0) return -1;
   void *ctx[2] = {w, t};
-  return run_metrics_each(&t->state.metrics, put_metric, ctx);
+  if (run_metrics_each(&t->state.metrics, put_metric, ctx) < 0) return -1;
+  return run_curves_each(&t->state.curves, put_column, w);
 }
 
 /* Creates w->tmp and writes the whole state into it; 0 when every step succeeded. */
@@ -534,6 +541,25 @@ static int get_metric(void *ctx, const char *name, const char *units, int is_int
                      column, src->n, 8, 1);
 }
 
+/* An interval or evaluation column, sized already (get_curves). */
+static int get_curve(void *ctx, const char *path, const char *units, int is_int, void *column,
+                     int64_t n) {
+  (void)units;
+  if (!n) return 0;
+  return get_checked(*(hid_t *)ctx, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+                     column, (size_t)n, 8, 0);
+}
+
+/* /intervals and /evals, as run.h5 has them (checked alike); checkpoints written before
+ * them have neither, which leaves them empty. */
+static int get_curves(trainer_t *t, hid_t file, const char *path) {
+  unsigned has = 0;
+  run_curves_t *cv = &t->state.curves;
+  if (run_curves_read(file, cv, &has) < 0 || run_curves_each(cv, get_curve, &file) < 0)
+    return dpt_wrap("%s", path);
+  return 0;
+}
+
 /* An attribute as read, before it is checked and stored. */
 typedef union { int64_t i; double d; char *s; } attr_value_t;
 
@@ -671,7 +697,7 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   rc = read_attrs(file, v) < 0 ? dpt_wrap("%s", path) : check_attrs(t, v, path);
   int64_t epoch = v[attr_index("epoch")].i;
   if (rc == 0 && (get_globals(t, file) < 0 || (t->method->ckpt_get && t->method->ckpt_get(t, file) < 0) ||
-                  get_metrics(t, file, epoch, path) < 0))
+                  get_metrics(t, file, epoch, path) < 0 || get_curves(t, file, path) < 0))
     rc = dpt_wrap("%s", path);
   if (rc == 0) store_attrs(t, v);
   for (int i = 0; i < NATTRS; i++)
