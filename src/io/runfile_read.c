@@ -166,10 +166,13 @@ static int read_metrics(hid_t file, runfile_t *r) {
 /* /intervals and /evals: absent in files written before them or without them asked for. */
 static int read_curves(hid_t file, runfile_t *r) {
   unsigned has = 0;
-  int rc = run_curves_read(file, &r->curves, &has);
+  if (run_curves_read(file, &r->curves, &has) < 0) {
+    run_curves_free(&r->curves); /* a partial reader sees none rather than bad rows */
+    return -1;
+  }
   if (has & (1u << RUN_SERIES_INTERVALS)) r->has |= RUNFILE_HAS_INTERVALS;
   if (has & (1u << RUN_SERIES_EVALS)) r->has |= RUNFILE_HAS_EVALS;
-  return rc;
+  return 0;
 }
 
 static int read_results(hid_t file, runfile_t *r) {
