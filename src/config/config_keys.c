@@ -37,7 +37,8 @@ const cfg_key_t cfg_keys[] = {
      .doc = "optimizer of centralized training; with model.num_workers >= 1 only SGDM: "
             "the local workers' optimizer is model.work.optimizer"},
     {"model.scheduler", T_ENUM_ID, FIELD(scheduler), "CosineAnnealingLR", opt_sched_names,
-     .doc = "per-epoch learning-rate schedule after the warm-up"},
+     .doc = "learning-rate schedule after the warm-up, per epoch or per optimizer step "
+            "(optim.schedule_unit)"},
     {"model.weight_decay", T_FLOAT, FIELD(optim.weight_decay), "0.001", .range = ">= 0",
      .doc = "weight decay"},
     {"model.warmup", T_INT, FIELD(warmup), "0", .range = ">= 0",
