@@ -99,29 +99,33 @@ static void refused_with(const char *path, const char *reason) {
     test_failed(__FILE__, __LINE__, "message '%s', expected '%s'", dpt_errmsg(), want);
 }
 
+/* Each column made impossible in a file of its own: refused naming the value; a summary
+ * (runfile_read_partial) still reads the rest. */
 TEST(curves_refused_when_impossible) {
-  const char *path = write_curves("short", 1);
-  const int64_t two[] = {256, 512}, back[] = {4, 8, 6}, neg[] = {5, -10}, epoch0[] = {0, 1, 1};
-  replace_i64(path, "/intervals/images", two, 2);
-  refused_with(path, "/intervals: images has 2 values, step 3");
-  unlink(path);
-  path = write_curves("back", 1);
-  replace_i64(path, "/intervals/step", back, 3);
-  refused_with(path, "/intervals/step[2] is 6, less than the row before (8): the rows go backwards");
-  unlink(path);
-  path = write_curves("neg", 1);
-  replace_i64(path, "/evals/bytes", neg, 2);
-  refused_with(path, "/evals/bytes[1] is -10, expected a finite number >= 0");
-  unlink(path);
-  path = write_curves("epoch0", 1);
-  replace_i64(path, "/intervals/epoch", epoch0, 3);
-  refused_with(path, "/intervals/epoch[0] is 0, expected an epoch number in [1, 100000]");
-  /* a summary still reads the rest */
-  runfile_t r;
-  CHECK_OK(runfile_read_partial(path, &r));
-  CHECK((r.has & RUNFILE_HAS_METRICS) && !(r.has & RUNFILE_HAS_INTERVALS));
-  runfile_free(&r);
-  unlink(path);
+  static const struct {
+    const char *dataset;
+    int64_t v[3];
+    hsize_t n;
+    const char *reason;
+  } cases[] = {
+      {"/intervals/images", {256, 512}, 2, "/intervals: images has 2 values, step 3"},
+      {"/intervals/step", {4, 8, 6}, 3,
+       "/intervals/step[2] is 6, less than the row before (8): the rows go backwards"},
+      {"/evals/bytes", {5, -10}, 2, "/evals/bytes[1] is -10, expected a finite number >= 0"},
+      {"/intervals/epoch", {0, 1, 1}, 3,
+       "/intervals/epoch[0] is 0, expected an epoch number in [1, 100000]"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *path = write_curves("bad", 1);
+    replace_i64(path, cases[i].dataset, cases[i].v, cases[i].n);
+    refused_with(path, cases[i].reason);
+    runfile_t r;
+    CHECK_OK(runfile_read_partial(path, &r));
+    CHECK((r.has & RUNFILE_HAS_METRICS) && !(r.has & RUNFILE_HAS_INTERVALS) &&
+          r.curves.s[RUN_SERIES_INTERVALS].n == 0);
+    runfile_free(&r);
+    unlink(path);
+  }
 }
 
 TEST(sched_lr_counts_steps_as_it_counts_epochs) {
