@@ -44,7 +44,7 @@ static int series_col(int kind, const char *name) {
 
 /* The columns after the metrics when some run has rows between epochs: the granularity,
  * then the point columns of the series that /metrics has no column of the same name for
- * (step, rounds, bytes, images). */
+ * (step, rounds_total, bytes_total, images_total). */
 typedef struct {
   int between;              /* some run has /intervals or /evals rows */
   int extra[RUN_S_FIRST], nextra;

@@ -74,10 +74,11 @@ int runfile_read_metrics(hid_t group, run_metrics_t *m, uint32_t *has_metric);
  *     interval's images, and the learning rate of its last step;
  *   /evals (eval.every_rounds: M): one row per M communication rounds: the global
  *     model's validation loss and accuracy after that round.
- * Both start with the point they were taken at: the global step (optimizer steps of the
- * run so far, 1-based), the 1-based epoch, the communication rounds so far, the
- * algorithmic bytes so far (payload per participant, the ledger's) and the training
- * images so far (all participants together). Like /metrics, the same on every P. */
+ * Both start with the point they were taken at: step, the global step (optimizer steps
+ * of the run so far, 1-based), epoch (1-based), rounds_total (communication rounds so
+ * far), bytes_total (algorithmic bytes so far: payload per participant, the ledger's)
+ * and images_total (training images so far, all participants together). Like /metrics,
+ * the same on every P. */
 typedef enum { RUN_SERIES_INTERVALS, RUN_SERIES_EVALS, RUN_SERIES_COUNT } run_series_kind_t;
 /* The columns every series starts with, then those of each. */
 enum { RUN_S_STEP, RUN_S_EPOCH, RUN_S_ROUNDS, RUN_S_BYTES, RUN_S_IMAGES, RUN_S_FIRST };

@@ -27,8 +27,8 @@ typedef struct {
 /* The columns every series starts with (RUN_S_*). */
 #define POINT_COLS                                                  \
   {"step", "1", 1, RUN_V_NONNEG, 1}, {"epoch", "1", 1, RUN_V_EPOCH, 1}, \
-  {"rounds", "1", 1, RUN_V_NONNEG, 1}, {"bytes", "bytes", 1, RUN_V_NONNEG, 1}, \
-  {"images", "images", 1, RUN_V_NONNEG, 1}
+  {"rounds_total", "1", 1, RUN_V_NONNEG, 1}, {"bytes_total", "bytes", 1, RUN_V_NONNEG, 1}, \
+  {"images_total", "images", 1, RUN_V_NONNEG, 1}
 
 static const series_def_t defs[RUN_SERIES_COUNT] = {
     [RUN_SERIES_INTERVALS] = {"intervals", RUN_I_COUNT,

@@ -60,15 +60,15 @@ same_between() {
   done <<'ROWS'
 sync1 /intervals/step 2,4,6,8,9,10,12,14,16,18
 sync1 /intervals/epoch 1,1,1,1,1,2,2,2,2,2
-sync1 /intervals/images 128,256,384,512,540,604,732,860,988,1080
-sync1 /intervals/rounds 2,4,6,8,9,10,12,14,16,18
+sync1 /intervals/images_total 128,256,384,512,540,604,732,860,988,1080
+sync1 /intervals/rounds_total 2,4,6,8,9,10,12,14,16,18
 k41 /intervals/step 2,4,6,8,9,10,12,14,16,18
-k41 /intervals/rounds 1,2,3,4,5,5,6,7,8,10
+k41 /intervals/rounds_total 1,2,3,4,5,5,6,7,8,10
 sync1 /evals/step 3,6,9,12,15,18
-sync1 /evals/rounds 3,6,9,12,15,18
+sync1 /evals/rounds_total 3,6,9,12,15,18
 k41 /evals/step 6,11,17
-k41 /evals/rounds 3,6,9
-k41 /evals/images 384,668,1052
+k41 /evals/rounds_total 3,6,9
+k41 /evals/images_total 384,668,1052
 ROWS
   # the eval at the epoch's end evaluates what the epoch's validation does
   [ "$(col sync1 /evals/val_acc | sed -n 3p)" = "$(col sync1 /metrics/val_acc | sed -n 1p)" ]
@@ -77,7 +77,7 @@ ROWS
 # weighted_equals RUN: for each epoch, the images-weighted mean of its intervals' loss and
 # accuracy is the epoch's train loss and accuracy, to rounding (1e-12 relative).
 weighted_equals() {
-  paste <(col "$1" /intervals/epoch) <(col "$1" /intervals/images) \
+  paste <(col "$1" /intervals/epoch) <(col "$1" /intervals/images_total) \
         <(col "$1" /intervals/train_loss) <(col "$1" /intervals/train_acc) > iv.txt
   paste <(col "$1" /metrics/train_loss) <(col "$1" /metrics/train_acc) > ep.txt
   awk 'NR == FNR { loss[NR] = $1; acc[NR] = $2; next }
@@ -179,14 +179,14 @@ weighted_equals() {
   run "$BIN/dpt-aggregate" --long -o long.csv runs
   assert_success
   assert_output --partial "2 runs in 20 rows (one per epoch, and 16 between epochs: intervals and evals)"
-  head -1 long.csv | grep -q ',compute_time,granularity,step,rounds,bytes,images$'
+  head -1 long.csv | grep -q ',compute_time,granularity,step,rounds_total,bytes_total,images_total$'
   [ "$(grep -c ',epoch,,,,$' long.csv)" -eq 4 ]
   [ "$(grep -c ',interval,' long.csv)" -eq 10 ]
   [ "$(grep -c ',eval,' long.csv)" -eq 6 ]
   # an interval row: epoch 1, its lr, loss and accuracy, then step 2, round 2, 128 images
   grep ',interval,2,2,0,128$' long.csv | grep -q '^runs/a,'
   run "$BIN/dpt-aggregate" --long --format json runs
-  assert_output --partial '"granularity": "eval", "step": 3, "rounds": 3'
+  assert_output --partial '"granularity": "eval", "step": 3, "rounds_total": 3'
   # runs without records between epochs keep the table they had
   run "$BIN/dpt-aggregate" --long runs/b
   refute_output --partial granularity

@@ -90,7 +90,7 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
   same_learning cref cstop
   # there were rows to compare: 17 steps per epoch, rows at 5, 10, 15, 17, 20, ...
   h5dump -d /intervals/step cstop/run.h5 | grep -q "5, 10, 15, 17, 20, 25, 30, 34"
-  h5dump -d /evals/rounds cstop/run.h5 | grep -q "4, 8, 12, 16, 20, 24, 28, 32"
+  h5dump -d /evals/rounds_total cstop/run.h5 | grep -q "4, 8, 12, 16, 20, 24, 28, 32"
 }
 
 @test "centralized SGDM stopped mid-epoch resumes exactly, also from experiment.resume: true" {

@@ -108,10 +108,10 @@ TEST(curves_refused_when_impossible) {
     hsize_t n;
     const char *reason;
   } cases[] = {
-      {"/intervals/images", {256, 512}, 2, "/intervals: images has 2 values, step 3"},
+      {"/intervals/images_total", {256, 512}, 2, "/intervals: images_total has 2 values, step 3"},
       {"/intervals/step", {4, 8, 6}, 3,
        "/intervals/step[2] is 6, less than the row before (8): the rows go backwards"},
-      {"/evals/bytes", {5, -10}, 2, "/evals/bytes[1] is -10, expected a finite number >= 0"},
+      {"/evals/bytes_total", {5, -10}, 2, "/evals/bytes_total[1] is -10, expected a finite number >= 0"},
       {"/intervals/epoch", {0, 1, 1}, 3,
        "/intervals/epoch[0] is 0, expected an epoch number in [1, 100000]"},
   };
