@@ -205,7 +205,7 @@ static int write_workers(hid_t file, const run_info_t *info) {
 }
 
 int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *info,
-                  const run_metrics_t *m, const run_curves_t *cv) {
+                  const run_metrics_t *m) {
   const int on[RUN_SERIES_COUNT] = {[RUN_SERIES_INTERVALS] = cfg->metrics_every_steps > 0,
                                     [RUN_SERIES_EVALS] = cfg->eval_every_rounds > 0};
   char tmp[4096];
@@ -219,7 +219,7 @@ int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *i
   if (h5_attr_str(file, "status", run_status_names[info->status]) < 0 ||
       runfile_config_write(file, cfg) < 0 ||
       runfile_info_write(file, info) < 0 || write_metrics(file, m) < 0 ||
-      write_workers(file, info) < 0 || run_curves_write(file, cv, on) < 0 ||
+      write_workers(file, info) < 0 || run_curves_write(file, info->curves, on) < 0 ||
       /* Written last: readers trust only a file that has it. */
       h5_attr_i64(file, "complete", 1) < 0) {
     h5_abandon(file, tmp);

@@ -168,6 +168,10 @@ typedef struct {
   const int64_t *class_hist; /* (num_workers, num_classes) images per worker and class */
   int64_t averagings_total;
   int64_t weights_crc32;  /* zlib crc32 of the final global parameters (float32) */
+  /* the records between epochs, their groups written when the config asks for them
+   * (metrics.every_steps, eval.every_rounds) or when they hold rows; NULL on read
+   * (runfile_read fills runfile_t.curves) */
+  const run_curves_t *curves;
 } run_info_t;
 
 /* The learning and timing figures of one epoch, as run_metrics_push appends them. */
@@ -213,10 +217,8 @@ int runfile_config_read(hid_t group, const char *key, char **text);
 /* Writes the root attribute `config` (config_to_yaml) and the group /config. */
 int runfile_config_write(hid_t file, const dpt_config_t *cfg);
 
-/* cv: the records between epochs (NULL: none), their groups written when the config
- * asks for them (metrics.every_steps, eval.every_rounds) or when they hold rows. */
 int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *info,
-                  const run_metrics_t *m, const run_curves_t *cv);
+                  const run_metrics_t *m);
 
 /* ---------------------------------------------------------------- reading */
 
@@ -250,7 +252,8 @@ typedef struct {
   dpt_config_t config;
   int config_tried;          /* runfile_typed_config ran */
   char status_word[16];      /* the status as written, for messages ("" when absent) */
-  run_info_t info;           /* status parsed, /provenance, /results; class_hist stays NULL */
+  run_info_t info;           /* status parsed, /provenance, /results; class_hist and
+                                curves stay NULL */
   run_metrics_t metrics;     /* /metrics; a column the file lacks is all zeros */
   uint32_t has_metric;       /* bit c: the file holds column c (run_metric_t) */
   ledger_t rounds;           /* /rounds and /rounds_measured (comm/ledger.h); n = 0 in

@@ -263,12 +263,10 @@ static int put_globals(writer_t *w, trainer_t *t) {
   return 0;
 }
 
-/* A column of n rows (a metric, an interval or evaluation column) at path. */
-static int put_column(void *ctx, const char *path, const char *units, int is_int,
-                      void *column, int64_t rows) {
-  writer_t *w = ctx;
-  hsize_t n = (hsize_t)rows;
-  /* rank 0's rows are the ones written (timings differ between ranks): its crc32 too */
+/* A 1-D column of n values every rank holds (rank 0's are written: timings differ
+ * between ranks), with its units and the crc32 of rank 0's values. */
+static int put_column(writer_t *w, const char *path, const char *units, int is_int,
+                      hsize_t n, const void *column) {
   int64_t crc = crc_of(column, 8 * (size_t)n);
   MPI_Bcast(&crc, 1, MPI_INT64_T, 0, w->comm);
   hid_t dset = make_dataset(w, path, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, n, 0);
@@ -283,10 +281,17 @@ static int put_column(void *ctx, const char *path, const char *units, int is_int
 
 static int put_metric(void *ctx, const char *name, const char *units, int is_int,
                       void *column) {
+  writer_t *w = ((void **)ctx)[0];
   const trainer_t *t = ((void **)ctx)[1];
   char path[64];
   snprintf(path, sizeof path, "metrics/%s", name);
-  return put_column(((void **)ctx)[0], path, units, is_int, column, t->state.metrics.n);
+  return put_column(w, path, units, is_int, (hsize_t)t->state.metrics.n, column);
+}
+
+/* A column of the records between epochs (run_curves_each's callback). */
+static int put_curve(void *ctx, const char *path, const char *units, int is_int,
+                     void *column, int64_t n) {
+  return put_column(ctx, path, units, is_int, (hsize_t)n, column);
 }
 
 /* Each rank writes its workers' rows: every rank hosts the same number of workers, so
@@ -375,7 +380,7 @@ static int write_all(writer_t *w, trainer_t *t) {
   if (t->method->ckpt_put && t->method->ckpt_put(w, t) < 0) return -1;
   void *ctx[2] = {w, t};
   if (run_metrics_each(&t->state.metrics, put_metric, ctx) < 0) return -1;
-  return run_curves_each(&t->state.curves, put_column, w);
+  return run_curves_each(&t->state.curves, put_curve, w);
 }
 
 /* Creates w->tmp and writes the whole state into it; 0 when every step succeeded. */

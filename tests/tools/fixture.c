@@ -51,7 +51,7 @@ int agg_fixture_write(const char *path, const agg_fixture_t *fx) {
   for (int e = 0; fx->averagings && e < fx->epochs; e++)
     info.averagings_total += (int64_t)fx->averagings[e];
   dpt_dirname(dir, sizeof dir, path);
-  int rc = dpt_mkdirs(dir) < 0 ? -1 : runfile_write(path, &cfg, &info, &m, NULL);
+  int rc = dpt_mkdirs(dir) < 0 ? -1 : runfile_write(path, &cfg, &info, &m);
   run_metrics_free(&m);
   return rc;
 }

@@ -40,7 +40,8 @@ static const char *write_curves(const char *name, int with_curves) {
                                    {.d = i ? NAN : 0.75}};
     run_curves_push(&cv, RUN_SERIES_EVALS, row);
   }
-  DPT_ASSERT(runfile_write(path, &cfg, &info, &m, &cv) == 0);
+  info.curves = &cv;
+  DPT_ASSERT(runfile_write(path, &cfg, &info, &m) == 0);
   run_metrics_free(&m);
   run_curves_free(&cv);
   return path;

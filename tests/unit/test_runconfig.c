@@ -32,7 +32,7 @@ static const char *write_run(const char *name, dpt_config_t *cfg) {
   run_metrics_push(&m, &(run_epoch_t){.epoch = 1, .lr = 0.025, .train_loss = 2.0,
                                       .train_acc = 0.2, .val_loss = 2.1, .val_acc = 0.25,
                                       .seconds = 1.0, .images_per_s = 100});
-  DPT_ASSERT(runfile_write(path, cfg, &info, &m, NULL) == 0);
+  DPT_ASSERT(runfile_write(path, cfg, &info, &m) == 0);
   run_metrics_free(&m);
   return path;
 }

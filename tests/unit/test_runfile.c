@@ -44,7 +44,7 @@ static const char *write_run(const char *name) {
                                         .images_per_s = 100 * e});
     run_metrics_comm(&m, 4, 7, 1000 * e, 0.01 * e, 1.4 * e);
   }
-  DPT_ASSERT(runfile_write(path, &cfg, &info, &m, NULL) == 0);
+  DPT_ASSERT(runfile_write(path, &cfg, &info, &m) == 0);
   run_metrics_free(&m);
   return path;
 }
@@ -251,11 +251,11 @@ TEST(runfile_write_refuses_a_run_without_a_status) {
   run_info_init(&info, 1);
   CHECK(info.status == RUN_STATUS_RUNNING);
   info.status = RUN_STATUS_NONE;
-  CHECK_FAILS(runfile_write(path, &cfg, &info, &m, NULL));
+  CHECK_FAILS(runfile_write(path, &cfg, &info, &m));
   CHECK(strstr(dpt_errmsg(), "no status to write") != NULL);
   dpt_clear_error();
   info.status = RUN_STATUS_OTHER;
-  CHECK_FAILS(runfile_write(path, &cfg, &info, &m, NULL));
+  CHECK_FAILS(runfile_write(path, &cfg, &info, &m));
   dpt_clear_error();
   CHECK(access(path, F_OK) != 0);
 }
