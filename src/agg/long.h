@@ -2,6 +2,11 @@
  * for pandas or R: a row per run and epoch, with the run's directory, config hash
  * (runset.h: the name of a sweep task's directory), seed and method, the config keys
  * given, then each metric of /metrics (run_metric_name: epoch, lr, train_loss, ...).
+ * When some run has records between epochs (run.h5 /intervals, /evals), their rows
+ * follow each run's epochs, and the table gains the columns granularity (epoch,
+ * interval or eval) and step, rounds_total, bytes_total, images_total (empty on epoch
+ * rows); an interval or eval row fills the metric columns of the same name (epoch, lr,
+ * train_loss, train_acc; epoch, val_loss, val_acc) and leaves the others empty.
  * CSV (RFC 4180, numbers that read back to the same double, empty where a run lacks a
  * value) or JSON (an array of records, null for no value; key texts as strings). */
 #ifndef DPT_AGG_LONG_H

@@ -292,10 +292,15 @@ static int write_long(const agg_request_t *req, const agg_run_t *const *runs, in
   int rc = publish(req, &o);
   dpt_free(all);
   if (rc < 0) return -1;
-  int64_t rows = 0;
-  for (int i = 0; i < n; i++) rows += runs[i]->n;
-  fprintf(log, "dpt-aggregate: %d run%s in %lld row%s (one per epoch)", n, n == 1 ? "" : "s",
-          (long long)rows, rows == 1 ? "" : "s");
+  int64_t rows = 0, between = 0;
+  for (int i = 0; i < n; i++) {
+    rows += runs[i]->n;
+    for (int k = 0; k < RUN_SERIES_COUNT; k++) between += runs[i]->file.curves.s[k].n;
+  }
+  fprintf(log, "dpt-aggregate: %d run%s in %lld row%s (one per epoch", n, n == 1 ? "" : "s",
+          (long long)(rows + between), rows + between == 1 ? "" : "s");
+  if (between) fprintf(log, ", and %lld between epochs: intervals and evals", (long long)between);
+  fprintf(log, ")");
   return 0;
 }
 

@@ -280,7 +280,7 @@ static int validate(load_t *ld) {
   for (int i = 0; i < cfg_nkeys; i++)
     if (cfg_key_check(c, &cfg_keys[i]) < 0) return wrap_at(ld, ld->locs[i], cfg_keys[i].key);
   const cfg_key_t *warmup = cfg_key_find("model.warmup");
-  if (c->warmup >= c->epochs)
+  if (c->schedule_unit == SCHED_UNIT_EPOCH && c->warmup >= c->epochs)
     return fail_at(ld, ld->locs[warmup - cfg_keys], warmup->key,
                    "must be < model.epochs (%d), got %d", c->epochs, c->warmup);
   const cfg_key_t *hmax = cfg_key_find("model.work.dynamic.h_max");
@@ -316,6 +316,11 @@ static int validate(load_t *ld) {
   if (c->num_workers == 0 && c->local_from_epoch > 0)
     return fail_at(ld, ld->locs[lfe - cfg_keys], lfe->key,
                    "needs local workers (model.num_workers >= 1), got model.num_workers = 0");
+  const cfg_key_t *ev = cfg_key_find("eval.every_rounds");
+  if (c->eval_every_rounds > 0 && c->val_fraction == 0)
+    return fail_at(ld, ld->locs[ev - cfg_keys], ev->key,
+                   "= %d evaluates on the validation split, but data.val_fraction is 0: give "
+                   "data.val_fraction > 0, or eval.every_rounds: 0", c->eval_every_rounds);
   if (resolve_outer(ld) < 0 || check_paths(ld) < 0) return -1;
   const cfg_key_t *cu = cfg_key_find("optim.lamb_clamp_upper");
   if (c->optim.clamp_upper > 0 && c->optim.clamp_upper < c->optim.clamp_lower)

@@ -30,7 +30,8 @@ typedef struct dpt_config {
   char loss[16];            /* model.loss: "CSE" only */
   opt_kind_t optimizer;     /* model.optimizer: SGDM | AdamW | LARS | LAMB */
   sched_kind_t scheduler;   /* model.scheduler: CosineAnnealingLR | constant */
-  int warmup;               /* model.warmup: warm-up epochs (0 .. epochs-1) */
+  int warmup;               /* model.warmup: warm-up length in optim.schedule_unit's unit
+                               (epochs: 0 .. epochs-1; steps: below the run's steps) */
   int patience;             /* model.patience: <= 0 means off */
   char pretrained[CFG_PATH_MAX]; /* model.pretrained: "" = none */
   int num_workers;          /* model.num_workers: K; 0 = centralized */
@@ -62,6 +63,7 @@ typedef struct dpt_config {
                                and model.work.optimizer choose the optimizer */
   lr_scaling_t lr_scaling;  /* optim.lr_scaling: none | linear | sqrt */
   int lr_ref_batch;         /* optim.lr_ref_batch: B_ref of the scaling rule (64) */
+  sched_unit_t schedule_unit; /* optim.schedule_unit: epoch (the seed's) | step */
 
   /* data: */
   char data_path[CFG_PATH_MAX]; /* data.path (default "data/cifar100.h5") */
@@ -86,6 +88,12 @@ typedef struct dpt_config {
   /* train: (execution choices that never change the mathematics) */
   comm_reduction_t reduction; /* train.reduction: ordered (bitwise) | fast */
   int eval_batch;           /* train.eval_batch (256) */
+
+  /* metrics: and eval: (records between epochs; never change the training) */
+  int metrics_every_steps;  /* metrics.every_steps: an /intervals row every N global
+                               steps and at each epoch's end; 0 = off */
+  int eval_every_rounds;    /* eval.every_rounds: validate every M communication rounds
+                               (/evals); 0 = off */
 } dpt_config_t;
 
 /* Fills cfg with every default. */

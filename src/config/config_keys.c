@@ -37,11 +37,13 @@ const cfg_key_t cfg_keys[] = {
      .doc = "optimizer of centralized training; with model.num_workers >= 1 only SGDM: "
             "the local workers' optimizer is model.work.optimizer"},
     {"model.scheduler", T_ENUM_ID, FIELD(scheduler), "CosineAnnealingLR", opt_sched_names,
-     .doc = "per-epoch learning-rate schedule after the warm-up"},
+     .doc = "learning-rate schedule after the warm-up, per epoch or per optimizer step "
+            "(optim.schedule_unit)"},
     {"model.weight_decay", T_FLOAT, FIELD(optim.weight_decay), "0.001", .range = ">= 0",
      .doc = "weight decay"},
     {"model.warmup", T_INT, FIELD(warmup), "0", .range = ">= 0",
-     .doc = "warm-up epochs: the LR rises linearly from 0.1 x lr to lr (< epochs)"},
+     .doc = "warm-up length in optim.schedule_unit's unit: the LR rises linearly from 0.1 x "
+            "lr to lr over this many epochs (< epochs), or optimizer steps (< the run's steps)"},
     {"model.patience", T_INT, FIELD(patience), "0",
      .doc = "stop after this many epochs without a better validation accuracy; <= 0 off"},
     {"model.pretrained", T_PATH, FIELD(pretrained), "",
@@ -143,6 +145,9 @@ const cfg_key_t cfg_keys[] = {
             "each local step is one worker's SGDM step on b images"},
     {"optim.lr_ref_batch", T_INT, FIELD(lr_ref_batch), "64", .range = ">= 1",
      .doc = "B_ref: the batch that model.learning_rate was tuned for (lr_scaling)"},
+    {"optim.schedule_unit", T_ENUM_ID, FIELD(schedule_unit), "epoch", opt_sched_unit_names,
+     .doc = "what model.scheduler and model.warmup count: epoch (the LR changes once per "
+            "epoch) or step (once per optimizer step; warm-up in steps)"},
 
     {"data.path", T_PATH, FIELD(data_path), "data/cifar100.h5", .doc = "dataset (HDF5)"},
     {"data.limit", T_INT, FIELD(limit), "0", .range = ">= 0",
@@ -179,6 +184,13 @@ const cfg_key_t cfg_keys[] = {
      .doc = "ordered = bitwise reproducible sums, fast = MPI's own order"},
     {"train.eval_batch", T_INT, FIELD(eval_batch), "256", .range = "[1, 16384]",
      .doc = "images per evaluation call"},
+
+    {"metrics.every_steps", T_INT, FIELD(metrics_every_steps), "0", .range = ">= 0",
+     .doc = "record the mean training loss and accuracy of every N global steps (and of each "
+            "epoch's last, shorter interval) in run.h5 /intervals; 0 = off"},
+    {"eval.every_rounds", T_INT, FIELD(eval_every_rounds), "0", .range = ">= 0",
+     .doc = "evaluate the global model on the validation split every M communication rounds "
+            "(run.h5 /evals; needs data.val_fraction > 0); 0 = off"},
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
 

@@ -149,6 +149,31 @@ static void run_progress(FILE *out, const runfile_t *r) {
     fprintf(out, "  %-11s not yet (written when the run completes)\n", "test");
 }
 
+/* The records between epochs, when the file has them: how many, how often, the last. */
+static void run_between(FILE *out, const runfile_t *r) {
+  const run_curves_t *cv = &r->curves;
+  const run_series_t *iv = &cv->s[RUN_SERIES_INTERVALS], *ev = &cv->s[RUN_SERIES_EVALS];
+  if (r->has & RUNFILE_HAS_INTERVALS) {
+    fprintf(out, "  %-11s %lld rows, every %s steps (metrics.every_steps)", "intervals",
+            (long long)iv->n, cfg(r, "metrics.every_steps"));
+    if (iv->n)
+      fprintf(out, "; last: step %lld, lr %.6g, train loss %.4f acc %.4f",
+              (long long)iv->col[RUN_S_STEP][iv->n - 1].i, iv->col[RUN_I_LR][iv->n - 1].d,
+              iv->col[RUN_I_TRAIN_LOSS][iv->n - 1].d, iv->col[RUN_I_TRAIN_ACC][iv->n - 1].d);
+    fprintf(out, "\n");
+  }
+  if (r->has & RUNFILE_HAS_EVALS) {
+    fprintf(out, "  %-11s %lld rows, every %s rounds (eval.every_rounds)", "evals",
+            (long long)ev->n, cfg(r, "eval.every_rounds"));
+    if (ev->n)
+      fprintf(out, "; last: round %lld (step %lld), val loss %.4f acc %.4f",
+              (long long)ev->col[RUN_S_ROUNDS][ev->n - 1].i,
+              (long long)ev->col[RUN_S_STEP][ev->n - 1].i, ev->col[RUN_E_VAL_LOSS][ev->n - 1].d,
+              ev->col[RUN_E_VAL_ACC][ev->n - 1].d);
+    fprintf(out, "\n");
+  }
+}
+
 static void run_host(FILE *out, const runfile_t *r) {
   const run_info_t *in = &r->info;
   int prov = (r->has & RUNFILE_HAS_PROVENANCE) != 0;
@@ -190,6 +215,7 @@ static int summary_run(FILE *out, const char *path) {
   run_setup(out, &r);
   run_progress(out, &r);
   run_rounds(out, &r);
+  run_between(out, &r);
   run_host(out, &r);
   runfile_free(&r);
   return 0;

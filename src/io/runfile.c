@@ -252,6 +252,8 @@ static int write_rounds(hid_t file, const ledger_t *l) {
 
 int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *info,
                   const run_metrics_t *m) {
+  const int on[RUN_SERIES_COUNT] = {[RUN_SERIES_INTERVALS] = cfg->metrics_every_steps > 0,
+                                    [RUN_SERIES_EVALS] = cfg->eval_every_rounds > 0};
   char tmp[4096];
   hid_t file = h5_create_tmp(path, tmp, sizeof tmp, RUN_SCHEMA, RUN_SCHEMA_VERSION,
                              "dpt-train", H5P_DEFAULT);
@@ -264,6 +266,7 @@ int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *i
       runfile_config_write(file, cfg) < 0 ||
       runfile_info_write(file, info) < 0 || write_metrics(file, m) < 0 ||
       write_workers(file, info) < 0 || write_rounds(file, info->rounds) < 0 ||
+      run_curves_write(file, info->curves, on) < 0 ||
       /* Written last: readers trust only a file that has it. */
       h5_attr_i64(file, "complete", 1) < 0) {
     h5_abandon(file, tmp);

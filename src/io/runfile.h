@@ -79,6 +79,71 @@ int runfile_read_metrics(hid_t group, run_metrics_t *m, uint32_t *has_metric);
 int runfile_read_rounds(hid_t file, ledger_t *l);
 /* "rounds/NAME" or "rounds_measured/NAME": where column c lives in both files. */
 void runfile_rounds_path(char *buf, size_t cap, ledger_column_t c);
+/* ---------------------------------------------------------------- between epochs */
+
+/* The records between epochs, each a table of 1-D columns in a group of its own, written
+ * when the config asks for them (optional on read: older files lack them):
+ *   /intervals (metrics.every_steps: N): one row per interval of N global steps and per
+ *     epoch's last, shorter interval: the mean training loss and accuracy over the
+ *     interval's images, and the learning rate of its last step;
+ *   /evals (eval.every_rounds: M): one row per M communication rounds: the global
+ *     model's validation loss and accuracy after that round.
+ * Both start with the point they were taken at: step, the global step (optimizer steps
+ * of the run so far, 1-based), epoch (1-based), rounds_total (communication rounds so
+ * far), bytes_total (algorithmic bytes so far: payload per participant, the ledger's)
+ * and images_total (training images so far, all participants together). Like /metrics,
+ * the same on every P. */
+typedef enum { RUN_SERIES_INTERVALS, RUN_SERIES_EVALS, RUN_SERIES_COUNT } run_series_kind_t;
+/* The columns every series starts with, then those of each. */
+enum { RUN_S_STEP, RUN_S_EPOCH, RUN_S_ROUNDS, RUN_S_BYTES, RUN_S_IMAGES, RUN_S_FIRST };
+enum { RUN_I_LR = RUN_S_FIRST, RUN_I_TRAIN_LOSS, RUN_I_TRAIN_ACC, RUN_I_COUNT };
+enum { RUN_E_VAL_LOSS = RUN_S_FIRST, RUN_E_VAL_ACC, RUN_E_COUNT };
+#define RUN_SERIES_MAX_COLS 8
+
+/* One cell: int64_t or double as its column says (an array of cells is stored as either). */
+typedef union { int64_t i; double d; } run_cell_t;
+
+typedef struct {
+  int64_t n, cap;
+  run_cell_t *col[RUN_SERIES_MAX_COLS];
+} run_series_t;
+
+/* Both series of a run, indexed by run_series_kind_t. */
+typedef struct {
+  run_series_t s[RUN_SERIES_COUNT];
+} run_curves_t;
+
+/* The group name ("intervals", "evals"), the number of columns, and column c's name,
+ * units and type (int64_t when is_int, else double). */
+const char *run_series_group(run_series_kind_t k);
+int run_series_ncols(run_series_kind_t k);
+const char *run_series_col_name(run_series_kind_t k, int c);
+const char *run_series_col_units(run_series_kind_t k, int c);
+int run_series_col_is_int(run_series_kind_t k, int c);
+/* Value i of column c as a double, whatever its type. */
+double run_series_value(const run_curves_t *cv, run_series_kind_t k, int c, int64_t i);
+/* Appends one row of run_series_ncols(k) cells. */
+void run_curves_push(run_curves_t *cv, run_series_kind_t k, const run_cell_t *row);
+/* Room for n rows of series k, n of them counted (for a reader that fills the columns). */
+void run_curves_resize(run_curves_t *cv, run_series_kind_t k, int64_t n);
+void run_curves_free(run_curves_t *cv);
+/* Fails naming the first impossible value of either series: a step, round, byte or image
+ * count below 0 or going backwards, an epoch out of [1, CFG_MAX_EPOCHS], an accuracy
+ * outside [0, 1], a negative loss (NaN stays allowed, as in /metrics). */
+int run_curves_check(const run_curves_t *cv);
+/* fn(ctx, "intervals/step", units, is_int, column, n) for every column of both series
+ * (the checkpoint's writer and reader); stops at the first failure. */
+int run_curves_each(run_curves_t *cv,
+                    int (*fn)(void *ctx, const char *path, const char *units, int is_int,
+                              void *column, int64_t n),
+                    void *ctx);
+/* Writes series k's group into file (run.h5) when `on` or when it has rows. */
+int run_curves_write(hid_t file, const run_curves_t *cv, const int on[RUN_SERIES_COUNT]);
+/* Reads every series group present (an absent one leaves 0 rows; *has gets bit k for
+ * each present), sizes checked before allocating (1-D, equal lengths, at most
+ * RUN_SERIES_MAX_ROWS rows), values checked by run_curves_check. */
+#define RUN_SERIES_MAX_ROWS 100000000
+int run_curves_read(hid_t file, run_curves_t *cv, unsigned *has);
 
 /* The root attribute `status`: the one vocabulary of a run's state. The trainer sets it,
  * runfile_write spells it (run_status_names[] holds the words, in this order) and
@@ -120,6 +185,10 @@ typedef struct {
   /* the communication ledger, written as /rounds and /rounds_measured when not NULL;
    * NULL on read (runfile_read fills runfile_t.rounds) */
   const ledger_t *rounds;
+  /* the records between epochs, their groups written when the config asks for them
+   * (metrics.every_steps, eval.every_rounds) or when they hold rows; NULL on read
+   * (runfile_read fills runfile_t.curves) */
+  const run_curves_t *curves;
 } run_info_t;
 
 /* The learning and timing figures of one epoch, as run_metrics_push appends them. */
@@ -182,6 +251,8 @@ enum {
   RUNFILE_HAS_TYPED_CONFIG = 1 << 7, /* runfile_t.config: the run's config, loaded */
   RUNFILE_HAS_DATA_CRC = 1 << 8,    /* /provenance train_images_crc32 and the other three */
   RUNFILE_HAS_ROUNDS = 1 << 9,      /* /rounds, the communication ledger */
+  RUNFILE_HAS_INTERVALS = 1 << 10,  /* /intervals (metrics.every_steps) */
+  RUNFILE_HAS_EVALS = 1 << 11,      /* /evals (eval.every_rounds) */
 };
 
 typedef struct {
@@ -198,11 +269,13 @@ typedef struct {
   dpt_config_t config;
   int config_tried;          /* runfile_typed_config ran */
   char status_word[16];      /* the status as written, for messages ("" when absent) */
-  run_info_t info;           /* status parsed, /provenance, /results; class_hist stays NULL */
+  run_info_t info;           /* status parsed, /provenance, /results; class_hist and
+                                curves stay NULL */
   run_metrics_t metrics;     /* /metrics; a column the file lacks is all zeros */
   uint32_t has_metric;       /* bit c: the file holds column c (run_metric_t) */
   ledger_t rounds;           /* /rounds and /rounds_measured (comm/ledger.h); n = 0 in
                                 files written before the ledger (RUNFILE_HAS_ROUNDS) */
+  run_curves_t curves;       /* /intervals and /evals; 0 rows when absent */
   unsigned has;              /* RUNFILE_HAS_* */
 } runfile_t;
 

@@ -220,6 +220,18 @@ static int read_rounds(hid_t file, runfile_t *r) {
   return got < 0 ? -1 : 0;
 }
 
+/* /intervals and /evals: absent in files written before them or without them asked for. */
+static int read_curves(hid_t file, runfile_t *r) {
+  unsigned has = 0;
+  if (run_curves_read(file, &r->curves, &has) < 0) {
+    run_curves_free(&r->curves); /* a partial reader sees none rather than bad rows */
+    return -1;
+  }
+  if (has & (1u << RUN_SERIES_INTERVALS)) r->has |= RUNFILE_HAS_INTERVALS;
+  if (has & (1u << RUN_SERIES_EVALS)) r->has |= RUNFILE_HAS_EVALS;
+  return 0;
+}
+
 static int read_results(hid_t file, runfile_t *r) {
   return runfile_info_read(file, "results", r);
 }
@@ -253,7 +265,8 @@ static int read_file(const char *path, runfile_t *r, int strict) {
   } else {
     /* Strict: the first part that fails fails the read. Partial: each is read alone. */
     int (*const parts[])(hid_t, runfile_t *) = {read_config, read_metrics, read_results,
-                                                 read_rounds, read_provenance};
+                                                 read_rounds, read_provenance,
+                                                 read_curves};
     for (size_t i = 0; rc == 0 && i < sizeof parts / sizeof parts[0]; i++) {
       int part = parts[i](file, r);
       if (part < 0 && strict && parts[i] != read_provenance) rc = -1;
@@ -296,6 +309,7 @@ void runfile_free(runfile_t *r) {
   dpt_free(r->cfg_val);
   dpt_free(r->config_yaml);
   run_metrics_free(&r->metrics);
+  run_curves_free(&r->curves);
   ledger_free(&r->rounds);
   memset(r, 0, sizeof *r);
 }

@@ -10,6 +10,7 @@ const char *const opt_lars_variant_names[] = {"paper", "larc", "seed", NULL};
 const char *const opt_lamb_variant_names[] = {"paper", "apex", "seed", NULL};
 const char *const opt_lr_scaling_names[] = {"none", "linear", "sqrt", NULL};
 const char *const opt_sched_names[] = {"CosineAnnealingLR", "constant", NULL};
+const char *const opt_sched_unit_names[] = {"epoch", "step", NULL};
 
 static void sgdm_row_step(const opt_hparams_t *hp, const nn_model_t *model, float *w,
                           const float *g, opt_state_t *st, double lr) {
@@ -159,9 +160,9 @@ double opt_base_lr(double lr, lr_scaling_t rule, int ref_batch, int batch) {
   return lr;
 }
 
-double sched_lr(double lr0, int e, int epochs, int warmup, sched_kind_t kind) {
-  if (e < warmup) return lr0 * (0.1 + 0.9 * (double)e / warmup);
+double sched_lr(double lr0, int64_t e, int64_t n, int64_t warmup, sched_kind_t kind) {
+  if (e < warmup) return lr0 * (0.1 + 0.9 * (double)e / (double)warmup);
   if (kind == SCHED_CONSTANT) return lr0;
-  int span = epochs - warmup;
+  int64_t span = n - warmup;
   return lr0 * (1.0 + cos(M_PI * (double)(e - warmup) / span)) / 2.0;
 }

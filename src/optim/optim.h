@@ -22,12 +22,15 @@ typedef enum { LAMB_PAPER, LAMB_APEX, LAMB_SEED } lamb_variant_t;
 typedef enum { LR_SCALE_NONE, LR_SCALE_LINEAR, LR_SCALE_SQRT } lr_scaling_t;
 /* model.scheduler: the per-epoch schedule after the warm-up. */
 typedef enum { SCHED_COSINE, SCHED_CONSTANT } sched_kind_t;
+/* optim.schedule_unit: what the schedule counts, epochs (the seed's) or optimizer steps. */
+typedef enum { SCHED_UNIT_EPOCH, SCHED_UNIT_STEP } sched_unit_t;
 
 /* The config's spellings of the variants, indexed by the enums above, NULL-terminated. */
 extern const char *const opt_lars_variant_names[];
 extern const char *const opt_lamb_variant_names[];
 extern const char *const opt_lr_scaling_names[];
 extern const char *const opt_sched_names[];
+extern const char *const opt_sched_unit_names[];
 
 typedef struct {
   opt_kind_t kind;
@@ -125,8 +128,9 @@ void opt_lamb_step(const opt_hparams_t *hp, const nn_tensor_t *tensors, int nten
  * for batch ref_batch (optim.lr_ref_batch), scaled by `rule` (none, linear B/B_ref, sqrt). */
 double opt_base_lr(double lr, lr_scaling_t rule, int ref_batch, int batch);
 
-/* Learning rate of epoch e (0-based): linear warm-up from 0.1*lr0 over `warmup` epochs,
- * then cosine annealing to 0 over the remaining epochs, or constant. */
-double sched_lr(double lr0, int e, int epochs, int warmup, sched_kind_t kind);
+/* Learning rate of unit e (0-based) of a run of n units: linear warm-up from 0.1*lr0 over
+ * `warmup` units, then cosine annealing to 0 over the remaining units, or constant. The
+ * units are epochs, or optimizer steps with optim.schedule_unit: step (train_lr). */
+double sched_lr(double lr0, int64_t e, int64_t n, int64_t warmup, sched_kind_t kind);
 
 #endif

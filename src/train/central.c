@@ -37,7 +37,7 @@ int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr) {
   return central_step(t, batch, nb, lr, 0, -1);
 }
 
-static train_result_t central_epoch(trainer_t *t, double lr, int64_t *items) {
+static train_result_t central_epoch(trainer_t *t, int64_t *items) {
   const dpt_config_t *cfg = t->cfg;
   train_state_t *s = &t->state;
   int64_t *order = t->scratch.order;
@@ -52,9 +52,11 @@ static train_result_t central_epoch(trainer_t *t, double lr, int64_t *items) {
   while (s->step < steps) {
     int64_t first = s->step * cfg->batch_size;
     int64_t nb = t->ntrain - first < cfg->batch_size ? t->ntrain - first : cfg->batch_size;
-    if (central_step(t, order + first, nb, lr, round, s->step * stride) < 0)
+    if (central_step(t, order + first, nb, train_lr(t, s->epoch, s->step), round,
+                     s->step * stride) < 0)
       return TRAIN_FAILED;
     s->step++;
+    train_step_done(t);
     if (s->step < steps && train_stop_now(t)) return TRAIN_STOPPED;
   }
   return TRAIN_FINISHED;
@@ -62,9 +64,18 @@ static train_result_t central_epoch(trainer_t *t, double lr, int64_t *items) {
 
 static int64_t central_images(const trainer_t *t) { return t->ntrain; }
 static int central_h(const trainer_t *t) { (void)t; return 0; }
-static int64_t central_reductions(const trainer_t *t) {
+/* The steps of an epoch, each one gradient reduction (the epoch's averagings). */
+static int64_t central_steps(const trainer_t *t) {
   return train_ceil_div(t->ntrain, t->cfg->batch_size);
 }
+static int64_t central_step_images(const trainer_t *t, int64_t s) {
+  int64_t left = t->ntrain - s * t->cfg->batch_size;
+  return left < t->cfg->batch_size ? left : t->cfg->batch_size;
+}
+static int64_t central_rounds(const trainer_t *t) {
+  return t->state.epoch * central_steps(t) + t->state.step;
+}
+static int central_round_after(const trainer_t *t, int64_t s) { (void)t, (void)s; return 1; }
 
 static int64_t central_batch(const trainer_t *t) { return t->cfg->batch_size; }
 
@@ -93,6 +104,10 @@ const train_method_t train_central = {
     .epoch = central_epoch,
     .images = central_images,
     .h = central_h,
-    .averagings = central_reductions,
+    .averagings = central_steps,
+    .steps = central_steps,
+    .step_images = central_step_images,
+    .rounds = central_rounds,
+    .round_after = central_round_after,
     .progress = central_progress,
 };

@@ -301,6 +301,12 @@ static int put_rounds(writer_t *w, const trainer_t *t) {
   return 0;
 }
 
+/* A column of the records between epochs (run_curves_each's callback). */
+static int put_curve(void *ctx, const char *path, const char *units, int is_int,
+                     void *column, int64_t n) {
+  return put_column(ctx, path, units, is_int, (hsize_t)n, column);
+}
+
 /* Each rank writes its workers' rows: every rank hosts the same number of workers, so
  * the collective calls pair up. */
 static int put_worker_rows(writer_t *w, trainer_t *t) {
@@ -380,14 +386,16 @@ int ckpt_put_workers(writer_t *w, trainer_t *t) {
 }
 
 static int write_all(writer_t *w, trainer_t *t) {
-  const char *groups[] = {"global", "epoch", "metrics", "rounds", "rounds_measured"};
+  const char *groups[] = {"global", "epoch", "metrics", "rounds", "rounds_measured",
+                          "intervals", "evals"};
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
     if (make_group(w, groups[i]) < 0) return -1;
   if (ck(w, put_attrs(w->file, t)) < 0 || put_globals(w, t) < 0) return -1;
   if (t->method->ckpt_put && t->method->ckpt_put(w, t) < 0) return -1;
   void *ctx[2] = {w, t};
   if (put_rounds(w, t) < 0) return -1;
-  return run_metrics_each(&t->state.metrics, put_metric, ctx);
+  if (run_metrics_each(&t->state.metrics, put_metric, ctx) < 0) return -1;
+  return run_curves_each(&t->state.curves, put_curve, w);
 }
 
 /* Creates w->tmp and writes the whole state into it; 0 when every step succeeded. */
@@ -568,6 +576,25 @@ static int get_metric(void *ctx, const char *name, const char *units, int is_int
                      column, src->n, 8, 1);
 }
 
+/* An interval or evaluation column, sized already (get_curves). */
+static int get_curve(void *ctx, const char *path, const char *units, int is_int, void *column,
+                     int64_t n) {
+  (void)units;
+  if (!n) return 0;
+  return get_checked(*(hid_t *)ctx, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+                     column, (size_t)n, 8, 0);
+}
+
+/* /intervals and /evals, as run.h5 has them (checked alike); checkpoints written before
+ * them have neither, which leaves them empty. */
+static int get_curves(trainer_t *t, hid_t file, const char *path) {
+  unsigned has = 0;
+  run_curves_t *cv = &t->state.curves;
+  if (run_curves_read(file, cv, &has) < 0 || run_curves_each(cv, get_curve, &file) < 0)
+    return dpt_wrap("%s", path);
+  return 0;
+}
+
 /* An attribute as read, before it is checked and stored. */
 typedef union { int64_t i; double d; char *s; } attr_value_t;
 
@@ -729,7 +756,8 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   rc = read_attrs(file, v) < 0 ? dpt_wrap("%s", path) : check_attrs(t, v, path);
   int64_t epoch = v[attr_index("epoch")].i;
   if (rc == 0 && (get_globals(t, file) < 0 || (t->method->ckpt_get && t->method->ckpt_get(t, file) < 0) ||
-                  get_metrics(t, file, epoch, path) < 0 || get_rounds(t, file, epoch) < 0))
+                  get_metrics(t, file, epoch, path) < 0 || get_rounds(t, file, epoch) < 0 ||
+                  get_curves(t, file, path) < 0))
     rc = dpt_wrap("%s", path);
   if (rc == 0) store_attrs(t, v);
   for (int i = 0; i < NATTRS; i++)

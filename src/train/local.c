@@ -276,7 +276,13 @@ static int worker_step(trainer_t *t, worker_t *w, int64_t s, double lr, int sync
   return 0;
 }
 
-static train_result_t local_epoch(trainer_t *t, double lr, int64_t *items) {
+/* Whether step s of the current epoch ends with a communication round: every step of a
+ * synchronous epoch, else an averaging after every H steps and at the epoch's end. */
+static int local_round_after(const trainer_t *t, int64_t s) {
+  return sync_epoch(t) || (s + 1) % t->state.H == 0 || s == t->T - 1;
+}
+
+static train_result_t local_epoch(trainer_t *t, int64_t *items) {
   train_state_t *s = &t->state;
   int64_t T = t->T;
   int sync = sync_epoch(t);
@@ -291,15 +297,17 @@ static train_result_t local_epoch(trainer_t *t, double lr, int64_t *items) {
   *items = T * t->K * train_ceil_div(t->cfg->worker_batch_size, TRAIN_LEAF);
   while (s->step < T) {
     int64_t step = s->step;
+    double lr = train_lr(t, s->epoch, step);
     for (int i = 0; i < t->nlocal; i++)
       if (worker_step(t, &t->workers[i], step, lr, sync) < 0) return TRAIN_FAILED;
     if (sync) {
       if (sync_step(t, lr) < 0) return TRAIN_FAILED;
-    } else if ((step + 1) % s->H == 0 || step == T - 1) {
+    } else if (local_round_after(t, step)) {
       trainer_average(t, lr);
       s->epoch_averagings++;
     }
     s->step++;
+    train_step_done(t);
     if (s->step < T && train_stop_now(t)) return TRAIN_STOPPED;
   }
   return TRAIN_FINISHED;
@@ -315,6 +323,23 @@ static int64_t local_images(const trainer_t *t) {
   }
   return total;
 }
+
+static int64_t local_steps(const trainer_t *t) { return t->T; }
+
+/* Step s of an epoch: each worker's batch is the next b images of its pass, the last
+ * batch of a pass what is left (a pass of n images takes ceil(n / b) steps). */
+static int64_t local_step_images(const trainer_t *t, int64_t s) {
+  int64_t b = t->cfg->worker_batch_size, total = 0;
+  for (int k = 0; k < t->K; k++) {
+    int64_t n = t->shard_offsets[k + 1] - t->shard_offsets[k], per_pass = train_ceil_div(n, b);
+    if (n == 0) continue;
+    int64_t j = s % per_pass;
+    total += j == per_pass - 1 ? n - j * b : b;
+  }
+  return total;
+}
+
+static int64_t local_rounds(const trainer_t *t) { return t->state.averagings_total; }
 
 /* The H a local epoch runs with state.H: at most T, the steps of an epoch. */
 static int h_ran(const trainer_t *t) { return t->state.H < t->T ? t->state.H : t->T; }
@@ -362,6 +387,10 @@ const train_method_t train_local = {
     .images = local_images,
     .h = local_h,
     .averagings = local_averagings,
+    .steps = local_steps,
+    .step_images = local_step_images,
+    .rounds = local_rounds,
+    .round_after = local_round_after,
     .after_epoch = next_h,
     .progress = local_progress,
     .ckpt_put = ckpt_put_workers,

@@ -30,12 +30,23 @@ struct train_method {
   /* Images of one model's optimizer step: the batch of the learning-rate scaling rule
    * (optim.lr_scaling) and of the tree's leaves. */
   int64_t (*batch)(const trainer_t *t);
-  /* Runs (the rest of) epoch state.epoch from state.step: TRAIN_FINISHED at its end,
-   * TRAIN_STOPPED when the stop vote ended it after state.step, TRAIN_FAILED. *items:
-   * the epoch's count of per-item results (state.item_loss). */
-  train_result_t (*epoch)(trainer_t *t, double lr, int64_t *items);
+  /* Runs (the rest of) epoch state.epoch from state.step, each step at train_lr's rate
+   * and followed by train_step_done: TRAIN_FINISHED at its end, TRAIN_STOPPED when the
+   * stop vote ended it after state.step, TRAIN_FAILED. *items: the epoch's count of
+   * per-item results (state.item_loss); those of step s are the contiguous range
+   * [s * W, (s + 1) * W), W = *items / steps (the interval means rely on it). */
+  train_result_t (*epoch)(trainer_t *t, int64_t *items);
   /* Training images of a whole epoch (the train loss and accuracy divide by it). */
   int64_t (*images)(const trainer_t *t);
+  /* Optimizer steps of an epoch (every epoch has as many), and the training images of
+   * its step s, all participants together (they sum to images()). */
+  int64_t (*steps)(const trainer_t *t);
+  int64_t (*step_images)(const trainer_t *t, int64_t s);
+  /* Communication rounds of the run so far, and whether step s of the current epoch
+   * ends with one (centralized: every step's gradient reduction; local: an averaging,
+   * or a synchronous step of post-local SGD). */
+  int64_t (*rounds)(const trainer_t *t);
+  int (*round_after)(const trainer_t *t, int64_t s);
   /* For the metrics of the epoch that just ran (state.epoch not yet advanced): its H
    * (0 centralized) and its averagings (centralized: its gradient reductions). */
   int (*h)(const trainer_t *t);
@@ -52,6 +63,14 @@ struct train_method {
 };
 
 extern const train_method_t train_central, train_local;
+
+/* After each step of an epoch (state.step counts it): the evaluation every
+ * eval.every_rounds rounds (interval.c). Collective. */
+void train_step_done(trainer_t *t);
+/* At the epoch's end, with its items collected in order on every rank: the /intervals
+ * rows of metrics.every_steps (interval.c). */
+void train_intervals(trainer_t *t, const double *item_loss, const int64_t *item_correct,
+                     int64_t items);
 
 /* Agreed on every rank: stop after this step? (vote.c) */
 int train_stop_now(trainer_t *t);

@@ -38,5 +38,6 @@ int train_write_run(trainer_t *t) {
   if (t->rank != 0) return 0;
   h5_iso_time(t->state.info.end_time, sizeof t->state.info.end_time);
   t->state.info.rounds = &t->state.ledger;
+  t->state.info.curves = &t->state.curves;
   return runfile_write(t->run_path, t->cfg, &t->state.info, &t->state.metrics);
 }

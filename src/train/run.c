@@ -14,7 +14,7 @@
 static int agree(trainer_t *t, int rc) { return comm_agree(t->dist.comm, rc); }
 
 /* The epoch's train loss and accuracy over its items, collected in one fixed order so
- * that the sums never depend on P. */
+ * that the sums never depend on P; from the same items, its /intervals rows. */
 static void epoch_train_figures(trainer_t *t, int64_t items, int64_t seen, double *loss,
                                 double *acc) {
   const train_state_t *s = &t->state;
@@ -24,6 +24,7 @@ static void epoch_train_figures(trainer_t *t, int64_t items, int64_t seen, doubl
   memcpy(correct_items, s->item_correct, sizeof(int64_t) * items);
   comm_collect_f64(&t->dist, loss_items, (size_t)items);
   comm_sum_i64(&t->dist, correct_items, (size_t)items);
+  train_intervals(t, loss_items, correct_items, items);
   double total = 0;
   int64_t correct = 0;
   for (int64_t i = 0; i < items; i++) {
@@ -36,7 +37,7 @@ static void epoch_train_figures(trainer_t *t, int64_t items, int64_t seen, doubl
   *acc = (double)correct / (double)seen;
 }
 
-/* Runs (the rest of) epoch state.epoch and records its metrics. */
+/* Runs (the rest of) epoch state.epoch and records its metrics (lr: its first step's). */
 static train_result_t run_epoch(trainer_t *t, const train_method_t *m, double lr) {
   train_state_t *s = &t->state;
   double t0 = MPI_Wtime(), comm0 = t->dist.seconds;
@@ -45,7 +46,7 @@ static train_result_t run_epoch(trainer_t *t, const train_method_t *m, double lr
     memset(s->item_loss, 0, sizeof(double) * t->item_cap);
     memset(s->item_correct, 0, sizeof(int64_t) * t->item_cap);
   }
-  train_result_t rc = m->epoch(t, lr, &items);
+  train_result_t rc = m->epoch(t, &items);
   if (agree(t, rc == TRAIN_FAILED ? -1 : 0) < 0) return TRAIN_FAILED;
   if (rc == TRAIN_STOPPED) return TRAIN_STOPPED;
   int64_t seen = m->images(t);
@@ -151,8 +152,7 @@ static train_result_t run_all(trainer_t *t) {
   double start = MPI_Wtime();
   if (agree(t, train_write_run(t)) < 0) return TRAIN_FAILED;
   while (s->epoch < cfg->epochs && !s->info.stopped_early) {
-    double lr = sched_lr(t->lr0, s->epoch, cfg->epochs, cfg->warmup, cfg->scheduler);
-    train_result_t rc = run_epoch(t, m, lr);
+    train_result_t rc = run_epoch(t, m, train_lr(t, s->epoch, 0));
     if (rc == TRAIN_FAILED) return TRAIN_FAILED;
     if (rc == TRAIN_STOPPED) return interrupt(t);
     track_best(t);

@@ -115,7 +115,11 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   init_state(t);
   /* the one place that looks at K: the method does the rest */
   t->method = t->K ? &train_local : &train_central;
-  if (t->method->init(t) < 0) return -1;
+  if (t->method->init(t) < 0 || train_check_schedule(t) < 0) return -1;
+  if (cfg->eval_every_rounds > 0 && t->nval == 0)
+    return dpt_fail("eval.every_rounds = %d needs validation images, but data.val_fraction "
+                    "%g of %lld training images holds out none", cfg->eval_every_rounds,
+                    cfg->val_fraction, (long long)ds->train.n);
   int64_t batch = t->method->batch(t);
   t->lr0 = opt_base_lr(cfg->learning_rate, cfg->lr_scaling, cfg->lr_ref_batch, (int)batch);
   int64_t leaves = train_ceil_div(batch, TRAIN_LEAF);
@@ -137,6 +141,7 @@ void trainer_free(trainer_t *t) {
   comm_free(&t->dist);
   run_metrics_free(&s->metrics);
   ledger_free(&s->ledger);
+  run_curves_free(&s->curves);
   if (t->method) t->method->free(t);
   for (int i = 0; i < OUTER_MAX_STATE; i++) dpt_free(s->outer_bufs[i]);
   void *bufs[] = {t->train_idx, t->val_idx, t->test_idx, s->params, s->best_params,

@@ -77,6 +77,8 @@ typedef struct {
   int64_t *item_correct;
   run_metrics_t metrics;
   ledger_t ledger;              /* every communication round so far (comm/ledger.h) */
+  run_curves_t curves;          /* the records between epochs: /intervals, added at each
+                                   epoch's end, and /evals, as they happen (interval.c) */
   run_info_t info;
 } train_state_t;
 
@@ -157,6 +159,13 @@ int trainer_test_only(trainer_t *t);
 /* Centralized: one optimizer step on the nb images batch[] (indices into ds->train):
  * tree-summed gradient across ranks, divided by nb, optimizer update. */
 int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr);
+
+/* The learning rate of step `step` (0-based) of epoch `epoch` (0-based): model.scheduler
+ * over epochs, or with optim.schedule_unit: step over the run's optimizer steps
+ * (interval.c). The methods ask it for every step. */
+double train_lr(const trainer_t *t, int64_t epoch, int64_t step);
+/* Fails naming model.warmup when a warm-up in steps is not shorter than the run. */
+int train_check_schedule(const trainer_t *t);
 
 /* Local methods: one averaging of the K workers (outer step, state per
  * model.work.momentum), as a round ends. Collective. */

@@ -70,6 +70,30 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
   done
 }
 
+@test "intervals and evals continue exactly across a stop mid-epoch (K = 4 LocalSGD, batch 64), resumed on other P" {
+  between=(--set metrics.every_steps=5 --set eval.every_rounds=4)
+  largs=(-c "$SLOWMO" --data "$DATA3" "${LOCAL[@]}" --set model.epochs=2 "${between[@]}")
+  cargs=(-c "$CENTRAL" --data "$DATA3" --set model.epochs=2 --set experiment.output=
+         --set model.batch_size=64 "${between[@]}")
+  mpi 2 "$BIN/dpt-train" "${largs[@]}" --run-dir lref >/dev/null
+  "$BIN/dpt-train" "${cargs[@]}" --run-dir cref >/dev/null
+  stop_mid_epoch 2 lstop "${largs[@]}"
+  stop_mid_epoch 1 cstop "${cargs[@]}"
+  run mpi 4 "$BIN/dpt-train" "${largs[@]}" --run-dir lstop --resume auto
+  assert_success
+  run mpi 2 "$BIN/dpt-train" "${cargs[@]}" --run-dir cstop --resume auto
+  assert_success
+  for g in intervals evals; do
+    h5diff lref/run.h5 lstop/run.h5 "/$g" "/$g"
+    h5diff cref/run.h5 cstop/run.h5 "/$g" "/$g"
+  done
+  same_learning lref lstop
+  same_learning cref cstop
+  # there were rows to compare: 17 steps per epoch, rows at 5, 10, 15, 17, 20, ...
+  h5dump -d /intervals/step cstop/run.h5 | grep -q "5, 10, 15, 17, 20, 25, 30, 34"
+  h5dump -d /evals/rounds_total cstop/run.h5 | grep -q "4, 8, 12, 16, 20, 24, 28, 32"
+}
+
 @test "centralized SGDM stopped mid-epoch resumes exactly, also from experiment.resume: true" {
   "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA3" --set model.epochs=4 --set experiment.output= \
       --run-dir ref >/dev/null
