@@ -14,18 +14,31 @@
 #include "plot.h"
 #include "table.h"
 
-static const char *const plot_names[] = {"val_acc_epoch", "val_acc_rounds", "H_epoch"};
+static const char *const plot_names[] = {"val_acc_epoch", "val_acc_rounds", "H_epoch",
+                                         "val_acc_time", "val_acc_bytes"};
 
 int agg_plot_parse(const char *name, unsigned *set) {
   for (unsigned i = 0; i < sizeof plot_names / sizeof plot_names[0]; i++)
     if (!strcmp(plot_names[i], name)) return *set |= 1u << i, 0;
-  return dpt_fail("unknown plot '%s' (val_acc_epoch, val_acc_rounds, H_epoch)", name);
+  return dpt_fail("unknown plot '%s' (val_acc_epoch, val_acc_rounds, H_epoch, val_acc_time, "
+                  "val_acc_bytes)", name);
 }
 
 typedef struct {
   char *label;
-  int has_rounds, has_h, dynamic;
+  int has_rounds, has_h, dynamic, has_sim;
 } group_t;
+
+/* A run priced under a network (replay.h): the simulated seconds and the bytes one
+ * participant sent by the end of epoch index e (at its last round); 0 when it has none. */
+static int sim_at(const agg_run_t *r, int64_t e, double *time, double *sent) {
+  if (!r->replay || !r->metric[RUN_M_EPOCH]) return 0;
+  int64_t j = net_epoch_last_round(&r->file.rounds, (int64_t)r->metric[RUN_M_EPOCH][e]);
+  if (j < 0 || j >= r->replay->n) return 0;
+  *time = r->replay->time[j];
+  *sent = r->replay->sent[j];
+  return 1;
+}
 
 /* Per epoch index: mean and std of validation accuracy, mean cumulative averagings, mean
  * H, over the group's runs that reached that epoch. */
@@ -37,10 +50,11 @@ static int write_data(const char *path, const agg_run_t *const *runs, int n, con
   for (int i = 0; i < n; i++)
     if (id[i] == g && runs[i]->n > maxn) maxn = runs[i]->n;
   double *cum = dpt_alloc(sizeof(double) * (size_t)n);
-  fprintf(f, "# %s\n# epoch val_acc_mean val_acc_std rounds_mean H_mean runs\n", grp->label);
+  fprintf(f, "# %s\n# epoch val_acc_mean val_acc_std rounds_mean H_mean runs sim_time_mean "
+             "bytes_mean\n", grp->label);
   for (int64_t e = 0; e < maxn; e++) {
-    double s = 0, ss = 0, rounds = 0, h = 0;
-    int m = 0, mr = 0, mh = 0;
+    double s = 0, ss = 0, rounds = 0, h = 0, st = 0, sb = 0, t, b;
+    int m = 0, mr = 0, mh = 0, ms = 0;
     for (int i = 0; i < n; i++) {
       const agg_run_t *r = runs[i];
       if (id[i] != g || e >= r->n) continue;
@@ -54,6 +68,7 @@ static int write_data(const char *path, const agg_run_t *const *runs, int n, con
         mr++;
       }
       if (r->metric[RUN_M_H]) h += r->metric[RUN_M_H][e], mh++;
+      if (sim_at(r, e, &t, &b)) st += t, sb += b, ms++;
     }
     double mean = s / m, var = m > 1 ? (ss - m * mean * mean) / (m - 1) : 0;
     fprintf(f, "%lld %.10g %.10g ", (long long)e + 1, mean, var > 0 ? sqrt(var) : 0.0);
@@ -61,7 +76,9 @@ static int write_data(const char *path, const agg_run_t *const *runs, int n, con
     else fputs("NaN ", f);
     if (mh) fprintf(f, "%.10g ", h / mh);
     else fputs("NaN ", f);
-    fprintf(f, "%d\n", m);
+    fprintf(f, "%d", m);
+    if (ms) fprintf(f, " %.10g %.10g\n", st / ms, sb / ms);
+    else fputs(" NaN NaN\n", f);
   }
   dpt_free(cum);
   if (fclose(f) != 0) return dpt_fail("%s: cannot write", path);
@@ -171,11 +188,14 @@ static int plot_one(const char *dir, const char *name, const char *title, const 
 static int has_all(const group_t *g) { (void)g; return 1; }
 static int has_rounds(const group_t *g) { return g->has_rounds; }
 static int has_dynamic_h(const group_t *g) { return g->has_h && g->dynamic; }
+static int has_sim(const group_t *g) { return g->has_sim; }
 
 int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *const *keys,
               int nkeys, unsigned which, const char *title, FILE *log) {
   if (n < 1) return dpt_fail("no runs to plot");
-  if (!which) which = AGG_PLOT_VAL_ACC_EPOCH | AGG_PLOT_VAL_ACC_ROUNDS | AGG_PLOT_H_EPOCH;
+  if (!which)
+    which = AGG_PLOT_VAL_ACC_EPOCH | AGG_PLOT_VAL_ACC_ROUNDS | AGG_PLOT_H_EPOCH |
+            AGG_PLOT_VAL_ACC_TIME | AGG_PLOT_VAL_ACC_BYTES;
   char data[4096], path[4200];
   snprintf(data, sizeof data, "%s/data", dir);
   if (dpt_mkdirs(data) < 0 || dpt_check_real_dir(data) < 0) return -1;
@@ -199,6 +219,7 @@ int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *
       grp[g].has_rounds |= runs[i]->metric[RUN_M_AVERAGINGS] != NULL;
       grp[g].has_h |= runs[i]->metric[RUN_M_H] != NULL;
       grp[g].dynamic |= !strategy || *strategy;
+      grp[g].has_sim |= runs[i]->replay != NULL;
     }
     snprintf(path, sizeof path, "%s/g%03d.dat", data, g);
     if (rc == 0) rc = write_data(path, runs, n, id, g, &grp[g]);
@@ -219,6 +240,16 @@ int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *
     snprintf(t, sizeof t, "%s%slocal steps H by epoch (dynamic strategies)", pre, sep);
     rc = plot_one(dir, "H_epoch", t, "epoch", "local steps H", 1, 5, grp, ngroups,
                   has_dynamic_h, log);
+  }
+  if (rc == 0 && (which & AGG_PLOT_VAL_ACC_TIME)) {
+    snprintf(t, sizeof t, "%s%svalidation accuracy by simulated time", pre, sep);
+    rc = plot_one(dir, "val_acc_time", t, "simulated time under the network (s)",
+                  "validation accuracy", 7, 2, grp, ngroups, has_sim, log);
+  }
+  if (rc == 0 && (which & AGG_PLOT_VAL_ACC_BYTES)) {
+    snprintf(t, sizeof t, "%s%svalidation accuracy by bytes sent", pre, sep);
+    rc = plot_one(dir, "val_acc_bytes", t, "bytes sent per participant under the network",
+                  "validation accuracy", 8, 2, grp, ngroups, has_sim, log);
   }
   for (int g = 0; g < ngroups; g++) dpt_free(grp[g].label);
   dpt_free(grp);
