@@ -89,7 +89,7 @@ static net_cost_t hypercube(const net_model_t *m, int64_t n, double nbytes, net_
 static net_cost_t log_steps(const net_model_t *m, ledger_collective_t c, int64_t n,
                             double nbytes, net_algo_t a) {
   net_cost_t k = {0, 0, 0, a};
-  for (int64_t d = 1; d < n; d *= 2) {
+  for (int64_t d = 1; d < n; d = d <= INT64_MAX / 2 ? 2 * d : n) {
     double blocks = c == LEDGER_BROADCAST ? 1 : (double)(d < n - d ? d : n - d);
     add_step(&k, m, n, d, blocks * nbytes);
   }

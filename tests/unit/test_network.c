@@ -2,9 +2,11 @@
  * recursive doubling, Rabenseifner, allgather, nodes of several participants), the
  * replay of a ledger (measured speeds, overlap), the time-to-target interpolation, and
  * network files' errors. 1gbe: alpha = 30 us, 1 Gbit/s = 1.25e8 bytes/s. */
+#include <stdint.h>
 #include <string.h>
 
 #include "../../src/agg/network.h"
+#include "../../src/agg/table.h"
 #include "../../src/core/err.h"
 #include "test.h"
 
@@ -66,6 +68,9 @@ TEST(network_allgather_and_broadcast) {
   k = net_collective(&m, LEDGER_BROADCAST, 5, 1000);
   CHECK_NEAR(k.seconds, 3 * (30e-6 + 1000 / 1.25e8), 1e-12);
   CHECK_NEAR(k.bound, 800, 1e-12);
+  /* a hostile participant count: a finite answer in 63 steps, no overflow */
+  k = net_collective(&m, LEDGER_ALLGATHER, INT64_MAX, 1);
+  CHECK(isfinite(k.seconds) && k.seconds > 62 * 30e-6);
 }
 
 TEST(network_nodes_share_links) {
@@ -192,4 +197,39 @@ TEST(network_files) {
   }
   CHECK_FAILS(net_model_resolve(&m, "2gbe"));
   CHECK(strstr(dpt_errmsg(), "neither a preset (1gbe") != NULL);
+}
+
+TEST(network_fields_of_a_priced_run) {
+  /* the table's values of a run priced under 1gbe at --compute 1000: 3 epochs of 4
+   * averagings among 4 workers, accuracy 0.5, 0.7, 0.9 */
+  net_model_t m = gbe(NET_RING);
+  agg_run_t r;
+  memset(&r, 0, sizeof r);
+  fill(&r.file.rounds, LEDGER_AVERAGE, 4, 3, 4, 0);
+  r.file.has = RUNFILE_HAS_ROUNDS;
+  double ep[] = {1, 2, 3}, acc[] = {0.5, 0.7, 0.9};
+  r.n = 3;
+  r.metric[RUN_M_EPOCH] = ep;
+  r.metric[RUN_M_VAL_ACC] = acc;
+  net_replay_t rp;
+  CHECK_OK(net_replay(&m, &r.file.rounds, &(net_speed_t){.compute = 1000, .ranks = 1}, &rp));
+  r.net = &m;
+  r.replay = &rp;
+  double round = 0.064 + 6 * (30e-6 + 1e6 / 1.25e8);
+  CHECK_NEAR(agg_field_value(&r, agg_field_find("sim_time"), 0), 12 * round, 1e-12);
+  CHECK_NEAR(agg_field_value(&r, agg_field_find("time_to_target"), 0.84), 11 * round, 1e-12);
+  CHECK_NEAR(agg_field_value(&r, agg_field_find("bytes_to_target"), 0.84), 11 * 6e6, 1e-12);
+  CHECK_NEAR(agg_field_value(&r, agg_field_find("bytes_efficiency"), 0), 1, 1e-12);
+  CHECK(isnan(agg_field_value(&r, agg_field_find("time_to_target"), 0.95)));
+  CHECK(!strcmp(agg_key_text(&r, "network"), "1gbe"));
+  /* recursive doubling sends log2(4) x 4e6 against the bound 6e6 */
+  m.algo = NET_RECURSIVE_DOUBLING;
+  net_replay_free(&rp);
+  CHECK_OK(net_replay(&m, &r.file.rounds, &(net_speed_t){.compute = 1000, .ranks = 1}, &rp));
+  CHECK_NEAR(agg_field_value(&r, agg_field_find("bytes_efficiency"), 0), 0.75, 1e-12);
+  net_replay_free(&rp);
+  /* not priced (no /rounds): no values */
+  r.replay = NULL;
+  CHECK(isnan(agg_field_value(&r, agg_field_find("sim_time"), 0)));
+  ledger_free(&r.file.rounds);
 }
