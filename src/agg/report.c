@@ -20,7 +20,7 @@ void agg_fields_print(FILE *out) {
             agg_fields[i].better > 0 ? " (higher is better)"
             : agg_fields[i].better < 0 ? " (lower is better)" : "");
   fprintf(out, "Keys: any dotted config key (model.optimizer), run (the run directory), "
-               "status.\n");
+               "status, network (with --network).\n");
 }
 
 /* ---------------------------------------------------------------- keys and fields */
