@@ -239,14 +239,23 @@ static int key_word(const ydoc_t *d, const ydoc_node_t *v, const char *key,
   return ydoc_expected(d, v, key, what);
 }
 
+/* A table's text: 1 to 127 characters, none a control character (a newline would break
+ * a Markdown row). */
+static int name_ok(const ydoc_node_t *v) {
+  const char *s = ydoc_scalar(v);
+  if (!s || !*s || v->len != strlen(s) || v->len >= sizeof ((net_model_t *)0)->name) return 0;
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+  return 1;
+}
+
 static int read_key(const ydoc_t *d, const ydoc_node_t *v, net_key_t k, net_model_t *m) {
   double x = 0;
   int w = 0, rc = 0;
   const char *key = net_keys[k];
   switch (k) {
     case NK_NAME:
-      if (!ydoc_scalar(v) || !*v->text || strlen(v->text) >= sizeof m->name)
-        return ydoc_expected(d, v, key, "a name of 1 to 127 characters");
+      if (!name_ok(v)) return ydoc_expected(d, v, key, "a name of 1 to 127 printable characters");
       snprintf(m->name, sizeof m->name, "%s", v->text);
       return 0;
     case NK_LATENCY: rc = key_number(d, v, key, 0, US, &m->latency_s); break;
@@ -314,6 +323,8 @@ int net_model_resolve(net_model_t *m, const char *name_or_path) {
   if (stat(name_or_path, &st) != 0 && errno == ENOENT)
     return dpt_fail("--network %s: neither a preset (1gbe, 10gbe, 25gbe, ib100, wan) nor "
                     "a file", name_or_path);
+  if (stat(name_or_path, &st) == 0 && !S_ISREG(st.st_mode))
+    return dpt_fail("--network %s: not a regular file (a network file is YAML)", name_or_path);
   ydoc_t d;
   file_defaults(m, name_or_path);
   if (ydoc_load_file(&d, name_or_path, NULL) < 0) return dpt_wrap("network file");

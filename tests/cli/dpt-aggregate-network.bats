@@ -57,6 +57,10 @@ setup() {
   run AGG --network short.yaml old
   assert_equal "$status" 1
   assert_output --partial "short.yaml: bandwidth_gbps: missing; expected a number > 0"
+  mkfifo fifo
+  run timeout 10 "$BIN/dpt-aggregate" --network fifo old
+  assert_equal "$status" 1
+  assert_output --partial "--network fifo: not a regular file"
 }
 
 @test "a study's network, replicas and compute; --replicas and --compute are checked" {

@@ -189,6 +189,8 @@ TEST(network_files) {
       {"latency_us: 5\nbandwith_gbps: 1\n", "net.yaml:2: unknown key 'bandwith_gbps'"},
       {"latency_us: 5\n", "net.yaml: bandwidth_gbps: missing; expected a number > 0"},
       {"[1, 2]\n", "net.yaml:1: expected a map of keys"},
+      {"name: \"a\\nb\"\nlatency_us: 5\nbandwidth_gbps: 1\n",
+       "net.yaml:1: name: expected a name of 1 to 127 printable characters"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     CHECK_FAILS(net_model_parse(&m, bad[i].yaml, strlen(bad[i].yaml), "net.yaml"));
