@@ -84,6 +84,7 @@ int bench_run(const bench_opts_t *o) {
   trainer_free(&t);
   bench_checkpoint(&ds, cfg.model, run_dir);
   bench_local_methods(&ds, cfg.model, run_dir, step_s, o->batch);
+  bench_compress();
   rc = 0;
 out:
   rmdir(run_dir);

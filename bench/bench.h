@@ -2,7 +2,8 @@
  * numbers, never asserts. bench.c drives it on a synthetic CIFAR-100-shaped set in
  * memory: (a) the throughput of trainer_step and (b) the step split by phase (step.c),
  * (c) single-thread sgemm as the yardstick (sgemm.c), (e) checkpoint write and read and
- * (f) the cost of an averaging of local methods (state.c). */
+ * (f) the cost of an averaging of local methods (state.c), (g) the cost of a round of
+ * each compressor on the seed LeNet's vector (compress.c). */
 #ifndef DPT_BENCH_H
 #define DPT_BENCH_H
 
@@ -35,5 +36,7 @@ void bench_sgemm(const nn_model_t *m, nn_model_kind_t kind, const bench_opts_t *
 void bench_checkpoint(const dpt_dataset_t *ds, nn_model_kind_t model, const char *dir);
 void bench_local_methods(const dpt_dataset_t *ds, nn_model_kind_t model, const char *dir,
                          double step_s, int batch);
+/* (g) */
+void bench_compress(void);
 
 #endif

@@ -33,6 +33,7 @@ needs=(
   "file (tests: object file types)|cmd file|file|file|-"
   "GNU parallel (tests: two bats files at a time)|cmd parallel|parallel|parallel|parallel"
   "strace (tests: each rank fsyncs the checkpoint before rank 0 renames it)|cmd strace|strace|-|-"
+  "iproute2 (tests, make bench: a rate-limited link, ip netns + tc tbf)|cmd tc|iproute2|-|-"
 )
 
 if [ "${1:-}" = --build ]; then

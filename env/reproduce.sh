@@ -6,7 +6,7 @@
 # the 2 cores busy without oversubscribing them): expands it into runs/NAME, submits the
 # tasks that are neither done nor queued (dpt-sweep resubmit) and shows its progress
 # (dpt-sweep status --summary) until none is queued. Then aggregates every study with
-# dpt-aggregate --study analysis/..., writes its plots (SVG), and assembles
+# dpt-aggregate --study analysis/..., writes its figures (SVG and PDF), and assembles
 # results/fashion-mnist/REPORT.md from the tables dpt-aggregate printed, a manifest (one
 # row per run: config hash, final accuracies, weights_crc32) and the total wall time;
 # exits 1 after writing it when some run is not done.
@@ -145,11 +145,12 @@ for s in "${studies[@]}"; do
   done
   rm -rf "$dir/plots"
   rc=0
-  ./bin/dpt-aggregate ${table:+--study "$table"} --plots "$dir/plots" -o "$results/tables/$name.md" \
+  ./bin/dpt-aggregate ${table:+--study "$table"} --plots "$dir/plots" --plot-format svg,pdf \
+    -o "$results/tables/$name.md" \
     "${files[@]}" || rc=$?
   [ "$rc" = 0 ] || [ "$rc" = 4 ] || { echo "reproduce: dpt-aggregate failed on $name ($rc)" >&2; exit 1; }
   mkdir -p "$results/plots/$name"
-  cp "$dir"/plots/*.svg "$results/plots/$name/" 2>/dev/null || true
+  cp "$dir"/plots/*.svg "$dir"/plots/*.pdf "$results/plots/$name/" 2>/dev/null || true
   # One manifest row per task: its axis values as the config, its run file's results.
   ./bin/dpt-sweep status "$dir" | awk -F'\t' 'NR > 1 && NF >= 4 && $1 ~ /^[0-9]+$/ { print $1 "\t" $3 }' >"$dir/.states"
   while IFS=$'\t' read -r task _ _ _ _ run_dir hash vals; do

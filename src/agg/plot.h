@@ -1,8 +1,10 @@
-/* plot.h - curves through gnuplot: per group of runs (as in the table), the mean
- * validation accuracy against epoch and against communication rounds, H against epoch
- * for dynamic strategies, and with --network accuracy against simulated time and bytes.
- * Writes DIR/data/gNN.dat, DIR/NAME.gp and, by running gnuplot on each script,
- * DIR/NAME.svg and DIR/NAME.png. */
+/* plot.h - figures through gnuplot: per group of runs (as in the table), a curve of the
+ * mean over its seeds with a band of ± the standard deviation (or error), for a y metric
+ * (validation accuracy, validation or training loss, H of dynamic strategies) against an
+ * x column (epochs, communication rounds; with --network the simulated time and the bytes
+ * one participant sent, replay.h). A plot is named Y_X: val_acc_epoch, val_loss_rounds,
+ * H_epoch, val_acc_time. Writes DIR/data/gNNN.dat, DIR/NAME.gp and, by running gnuplot
+ * on each script, DIR/NAME.svg, .png and (when asked) .pdf. */
 #ifndef DPT_AGG_PLOT_H
 #define DPT_AGG_PLOT_H
 
@@ -10,21 +12,31 @@
 
 #include "runset.h"
 
-/* The plots this module knows, as bits of a set. The last two need runs priced under a
- * network (replay.h): accuracy at each epoch's end against the simulated time and the
- * bytes one participant sent by then. */
-typedef enum {
-  AGG_PLOT_VAL_ACC_EPOCH = 1, AGG_PLOT_VAL_ACC_ROUNDS = 2, AGG_PLOT_H_EPOCH = 4,
-  AGG_PLOT_VAL_ACC_TIME = 8, AGG_PLOT_VAL_ACC_BYTES = 16
-} agg_plot_t;
+/* The file formats of the figures, as bits of a set. */
+typedef enum { AGG_FIG_SVG = 1, AGG_FIG_PNG = 2, AGG_FIG_PDF = 4 } agg_fig_format_t;
 
-/* "val_acc_epoch", "val_acc_rounds", "H_epoch", "val_acc_time" or "val_acc_bytes" added
- * to *set; fails naming them. */
+/* Plot NAME (Y_X) added to *set, a bit per pair; fails naming the metrics and columns. */
 int agg_plot_parse(const char *name, unsigned *set);
+/* "svg", "png" or "pdf" added to *set; fails naming them. */
+int agg_plot_format_parse(const char *name, unsigned *set);
 
-/* which: the plots to draw (0: every one the runs have data for). title: a prefix for
- * the plots' titles (NULL: none). Prints each file written to `log`. */
+typedef struct {
+  unsigned which;    /* the plots to draw (agg_plot_parse's bits); 0: val_acc_epoch,
+                        val_loss_epoch, val_acc_rounds, H_epoch, val_acc_time,
+                        val_acc_bytes, where the runs have data */
+  const char *title; /* the figures' title (NULL: none); a table title's trailing
+                        parenthesis, which names the table's value, is left out */
+  const char *facet; /* one panel per value of this key; NULL: past 8 curves, a key
+                        chosen to fit (plotlabel.h) */
+  int se;            /* bands of ± the standard error (1) or deviation (0) over seeds */
+  unsigned formats;  /* agg_fig_format_t bits; 0: SVG and PNG */
+} agg_plot_opts_t;
+
+/* Fails when o asks for what the keys cannot give (a facet that is not one of them). */
+int agg_plot_check(const agg_plot_opts_t *o, const char *const *keys, int nkeys);
+
+/* Prints each file written to `log`. */
 int agg_plots(const char *dir, const agg_run_t *const *runs, int n, const char *const *keys,
-              int nkeys, unsigned which, const char *title, FILE *log);
+              int nkeys, const agg_plot_opts_t *o, FILE *log);
 
 #endif

@@ -234,17 +234,39 @@ static int compare_or_mark(agg_table_t *t, const agg_study_t *st, const char *co
   return rc;
 }
 
-/* Curves per group of the table: a pivot's rows and columns together, never per run. */
-static int write_plots(const agg_request_t *req, const agg_run_t *const *runs, int n,
-                       const char *const *keys, int nkeys, FILE *log) {
+/* The keys of the figures' groups: a pivot's rows and columns together, never per run
+ * (--per-run's run, hash and seed name runs, not groups). */
+static const char **plot_keys(const agg_request_t *req, const char *const *keys, int nkeys,
+                              int *np) {
   const agg_study_t *st = &req->st;
   const char **pkeys = dpt_alloc(sizeof(char *) * (size_t)(nkeys + st->cols.n + 1));
-  int np = 0;
-  /* --per-run's run, hash and seed (table_keys) name runs, not groups */
+  *np = 0;
   for (int i = req->per_run ? PER_RUN_KEYS : 0; i < nkeys; i++)
-    if (strcmp(keys[i], "run") != 0) pkeys[np++] = keys[i];
-  for (int i = 0; i < st->cols.n; i++) pkeys[np++] = st->cols.v[i];
-  int rc = agg_plots(req->plots, runs, n, pkeys, np, st->plots, st->title, log);
+    if (strcmp(keys[i], "run") != 0) pkeys[(*np)++] = keys[i];
+  for (int i = 0; i < st->cols.n; i++) pkeys[(*np)++] = st->cols.v[i];
+  return pkeys;
+}
+
+static agg_plot_opts_t plot_opts(const agg_study_t *st) {
+  return (agg_plot_opts_t){st->plots, st->title, st->facet, st->se > 0, st->plot_formats};
+}
+
+/* What the figures need of the keys (a facet among them), checked before any output. */
+static int check_plots(const agg_request_t *req, const char *const *keys, int nkeys) {
+  int np;
+  const char **pkeys = plot_keys(req, keys, nkeys, &np);
+  agg_plot_opts_t o = plot_opts(&req->st);
+  int rc = agg_plot_check(&o, pkeys, np);
+  dpt_free(pkeys);
+  return rc;
+}
+
+static int write_plots(const agg_request_t *req, const agg_run_t *const *runs, int n,
+                       const char *const *keys, int nkeys, FILE *log) {
+  int np;
+  const char **pkeys = plot_keys(req, keys, nkeys, &np);
+  agg_plot_opts_t o = plot_opts(&req->st);
+  int rc = agg_plots(req->plots, runs, n, pkeys, np, &o, log);
   dpt_free(pkeys);
   return rc;
 }
@@ -302,6 +324,7 @@ static int aggregate(const agg_request_t *req, const agg_runset_t *set, FILE *lo
       check_keys(runs, n, &st->cols, "--cols") < 0)
     goto done;
   keys = table_keys(req, runs, n, set->nunfinished, &nkeys);
+  if (req->plots && check_plots(req, keys, nkeys) < 0) goto done;
   if ((req->long_rows ? write_long(req, runs, n, keys, nkeys, log)
                       : tabulate(req, runs, n, keys, nkeys, log)) < 0)
     goto done;

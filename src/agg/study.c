@@ -36,7 +36,7 @@ void agg_study_init(agg_study_t *s) {
 }
 
 void agg_study_free(agg_study_t *s) {
-  char *strs[] = {s->title, s->doc, s->value, s->sort};
+  char *strs[] = {s->title, s->doc, s->value, s->sort, s->facet};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) dpt_free(strs[i]);
   strlist_t *lists[] = {&s->where, &s->rows, &s->cols, &s->values, &s->baseline, &s->network};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) strlist_free(lists[i]);
@@ -63,8 +63,8 @@ static void take_list(strlist_t *dst, strlist_t *src) {
 }
 
 void agg_study_override(agg_study_t *s, agg_study_t *over) {
-  char **mine[] = {&s->title, &s->doc, &s->value, &s->sort};
-  char **theirs[] = {&over->title, &over->doc, &over->value, &over->sort};
+  char **mine[] = {&s->title, &s->doc, &s->value, &s->sort, &s->facet};
+  char **theirs[] = {&over->title, &over->doc, &over->value, &over->sort, &over->facet};
   for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) take_string(mine[i], theirs[i]);
   for (int i = 0; i < over->where.n; i++) strlist_push(&s->where, over->where.v[i]);
   take_list(&s->rows, &over->rows);
@@ -75,12 +75,23 @@ void agg_study_override(agg_study_t *s, agg_study_t *over) {
   if (over->replicas > 0) s->replicas = over->replicas;
   if (over->compute > 0) s->compute = over->compute;
   if (over->plots) s->plots = over->plots;
+  if (over->plot_formats) s->plot_formats = over->plot_formats;
   if (over->has_format) s->format = over->format, s->has_format = 1;
   if (over->target > 0) s->target = over->target;
   if (over->percent >= 0) s->percent = over->percent;
   if (over->digits >= 0) s->digits = over->digits;
   if (over->se >= 0) s->se = over->se;
   agg_study_free(over);
+}
+
+/* Each name of "a,b,c" added to *set by parse. */
+static int each_name(const char *arg, int (*parse)(const char *, unsigned *), unsigned *set) {
+  strlist_t names = {0};
+  agg_split_push(&names, arg);
+  int rc = 0;
+  for (int i = 0; rc == 0 && i < names.n; i++) rc = parse(names.v[i], set);
+  strlist_free(&names);
+  return rc;
 }
 
 /* "sd" or "se" into *se (0, 1). */
@@ -98,6 +109,8 @@ int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg) {
     case AGG_OPT_COLS: agg_split_push(&s->cols, arg); break;
     case AGG_OPT_VALUES: agg_split_push(&s->values, arg); break;
     case AGG_OPT_PLOT: return agg_plot_parse(arg, &s->plots);
+    case AGG_OPT_PLOT_FORMAT: return each_name(arg, agg_plot_format_parse, &s->plot_formats);
+    case AGG_OPT_FACET: take_copy(&s->facet, arg); break;
     case AGG_OPT_BASELINE: strlist_push(&s->baseline, arg); break;
     case AGG_OPT_NETWORK: agg_split_push(&s->network, arg); break;
     case AGG_OPT_REPLICAS:
@@ -220,23 +233,25 @@ static int set_spread(const entry_t *e, int *se) {
   return ydoc_fail(e->d, e->v, "'spread' wants sd or se");
 }
 
-static int set_plots(const entry_t *e, agg_study_t *s) {
+/* plots: and plot_format: a list of names, each added to *set by parse. */
+static int set_names(const entry_t *e, int (*parse)(const char *, unsigned *), unsigned *set) {
   strlist_t names = {0};
   int rc = set_list(e, &names, 1);
-  s->plots = 0;
+  *set = 0;
   for (int i = 0; rc == 0 && i < names.n; i++)
-    if (agg_plot_parse(names.v[i], &s->plots) < 0) rc = dpt_wrap("%s:%d", e->d->name, e->v->line);
+    if (parse(names.v[i], set) < 0) rc = dpt_wrap("%s:%d", e->d->name, e->v->line);
   strlist_free(&names);
   return rc;
 }
 
 /* The keys of a study file, each with how its value is read. */
 typedef enum { K_TITLE, K_DOC, K_VALUE, K_SORT, K_FORMAT, K_WHERE, K_ROWS, K_COLS, K_VALUES,
-               K_PLOTS, K_TARGET, K_PERCENT, K_DIGITS, K_BASELINE, K_SPREAD, K_NETWORK,
-               K_REPLICAS, K_COMPUTE, K_COUNT } study_key_t;
+               K_PLOTS, K_TARGET, K_PERCENT, K_DIGITS, K_BASELINE, K_SPREAD, K_FACET,
+               K_PLOT_FORMAT, K_NETWORK, K_REPLICAS, K_COMPUTE, K_COUNT } study_key_t;
 static const char *const key_names[K_COUNT] = {
     "title", "doc", "value", "sort", "format", "where", "rows", "cols", "values", "plots",
-    "target", "percent", "digits", "baseline", "spread", "network", "replicas", "compute"};
+    "target", "percent", "digits", "baseline", "spread", "facet", "plot_format", "network",
+    "replicas", "compute"};
 
 static int read_value(const entry_t *e, study_key_t k, agg_study_t *s) {
   switch (k) {
@@ -249,7 +264,9 @@ static int read_value(const entry_t *e, study_key_t k, agg_study_t *s) {
     case K_ROWS: return set_list(e, &s->rows, 1);
     case K_COLS: return set_list(e, &s->cols, 1);
     case K_VALUES: return set_list(e, &s->values, 1);
-    case K_PLOTS: return set_plots(e, s);
+    case K_PLOTS: return set_names(e, agg_plot_parse, &s->plots);
+    case K_PLOT_FORMAT: return set_names(e, agg_plot_format_parse, &s->plot_formats);
+    case K_FACET: return set_string(e, &s->facet);
     case K_TARGET: return set_number(e, &s->target, 0, 1);
     case K_PERCENT: return set_bool(e, &s->percent);
     case K_DIGITS: return set_digits(e, &s->digits);
@@ -275,8 +292,8 @@ static int read_doc(const ydoc_t *d, agg_study_t *s) {
     while (k < K_COUNT && strcmp(key_names[k], key)) k++;
     if (k == K_COUNT)
       return ydoc_fail(d, kn, "unknown key '%s' (title, doc, where, rows, cols, value, values, "
-                       "sort, baseline, spread, target, percent, digits, format, plots, network, "
-                       "replicas, compute)", key);
+                       "sort, baseline, spread, target, percent, digits, format, plots, facet, "
+                       "plot_format, network, replicas, compute)", key);
     entry_t e = {d, root->items[2 * i + 1], key};
     if (read_value(&e, (study_key_t)k, s) < 0) return -1;
   }

@@ -16,7 +16,9 @@
  *   percent: true                                      # accuracies as percentages
  *   digits:  2                                         # decimals of accuracies and losses
  *   format:  md                                        # md | csv | latex | json
- *   plots:   [val_acc_epoch, val_acc_rounds, H_epoch]  # with --plots DIR
+ *   plots:   [val_acc_epoch, val_loss_epoch]           # with --plots DIR (Y_X, plot.h)
+ *   facet:   model.num_workers                         # one panel per value of this key
+ *   plot_format: [svg, png, pdf]                       # the figures' files (default svg, png)
  *   network: [1gbe, nets/lab.yaml]                     # price every run under each
  *   replicas: 8                                        # synchronous runs' replicas
  *   compute: 1500                                      # images/s per participant
@@ -31,10 +33,11 @@
 #include "plot.h"
 
 typedef struct {
-  char *title, *doc, *value, *sort;
+  char *title, *doc, *value, *sort, *facet;
   strlist_t where, rows, cols, values;
   strlist_t baseline; /* KEY=VALUE conditions: paired differences to the rows they pick */
-  unsigned plots;  /* agg_plot_t bits; 0: every plot */
+  unsigned plots;  /* agg_plot_parse bits; 0: the default plots */
+  unsigned plot_formats; /* agg_fig_format_t bits; 0: SVG and PNG */
   agg_format_t format;
   int has_format;  /* format was given */
   double target;   /* 0: none */
@@ -61,14 +64,14 @@ void agg_study_override(agg_study_t *s, agg_study_t *over);
 typedef enum {
   AGG_OPT_WHERE, AGG_OPT_ROWS, AGG_OPT_COLS, AGG_OPT_VALUE, AGG_OPT_VALUES, AGG_OPT_SORT,
   AGG_OPT_TARGET, AGG_OPT_FORMAT, AGG_OPT_PERCENT, AGG_OPT_DIGITS, AGG_OPT_TITLE,
-  AGG_OPT_PLOT, AGG_OPT_BASELINE, AGG_OPT_SPREAD, AGG_OPT_NETWORK, AGG_OPT_REPLICAS,
-  AGG_OPT_COMPUTE, AGG_OPT_COUNT
+  AGG_OPT_PLOT, AGG_OPT_BASELINE, AGG_OPT_SPREAD, AGG_OPT_FACET, AGG_OPT_PLOT_FORMAT,
+  AGG_OPT_NETWORK, AGG_OPT_REPLICAS, AGG_OPT_COMPUTE, AGG_OPT_COUNT
 } agg_study_opt_t;
 /* Applies one option's value (arg; unused by --percent): lists grow with each use
  * (--where adds a filter, --rows a key, --plot a plot, --baseline a condition,
  * --network networks), a
  * setting replaces the last. Fails for a value the option does not take: --target,
- * --digits and --spread name the option, --format and --plot the formats or plots
+ * --digits and --spread name the option, --format, --plot and --plot-format the formats or plots
  * there are. */
 int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg);
 

@@ -42,24 +42,27 @@ static void usage(FILE *out) {
           "  --spread sd|se        ± the standard deviation (default) or standard error\n"
           "  --target ACC          add epochs_to_target and rounds_to_target: the first epoch\n"
           "                        whose val accuracy reaches ACC, and the averagings so far\n"
-          "                        (with --network: time_to_target, bytes_to_target)\n"
           "  --format FMT          md (default), csv, latex or json\n"
           "  --percent             accuracies as percentages (md, latex)\n"
           "  --digits N            decimals of accuracies and losses (md, latex)\n"
           "  --title TEXT          a title above the table\n"
           "  -o FILE               write the table to FILE instead of standard output\n"
           "Networks (replay of each run's communication ledger, /rounds)\n"
-          "  --network NAME|FILE   price every run under a network: 1gbe, 10gbe, 25gbe, ib100,\n"
-          "                        wan, or a YAML file; repeat or comma-separate for several (a\n"
-          "                        network column); adds sim_time, bytes_efficiency and, with\n"
-          "                        --target, time_to_target and bytes_to_target\n"
+          "  --network NAME|FILE   price every run under a network (1gbe, 10gbe, 25gbe, ib100,\n"
+          "                        wan, a YAML file; repeatable, comma list): sim_time,\n"
+          "                        bytes_efficiency; --target: time_to_target, bytes_to_target\n"
           "  --replicas N          synchronous runs' replicas (default: the network's)\n"
           "  --compute IMG_PER_S   one participant's speed (default: the run's measured)\n"
           "Plots\n"
-          "  --plots DIR           write SVG and PNG curves (gnuplot) per group into DIR:\n"
-          "                        val_acc_epoch, val_acc_rounds, H_epoch; with --network\n"
-          "                        val_acc_time and val_acc_bytes\n"
-          "  --plot NAME           only this plot (repeatable)\n"
+          "  --plots DIR           write figures (gnuplot) into DIR: per group the mean over\n"
+          "                        seeds and a band of ± sd (--spread se: se); by default\n"
+          "                        val_acc_epoch, val_loss_epoch, val_acc_rounds, H_epoch\n"
+          "                        (--network: val_acc_time, val_acc_bytes)\n"
+          "  --plot Y_X            only this plot (repeatable); Y: val_acc, val_loss,\n"
+          "                        train_loss, H; X: epoch, rounds, time, bytes (--network)\n"
+          "  --facet KEY           one panel per value of KEY (default: past 8 curves, a key\n"
+          "                        that fits them)\n"
+          "  --plot-format LIST    svg, png, pdf (default svg,png)\n"
           "Other\n"
           "  --fields              list the fields (values) a table can show\n"
           "  -h, --help, --version this text; the version\n"
@@ -89,6 +92,7 @@ static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *ov
       KEY("sort", SORT, 1), KEY("target", TARGET, 1), KEY("format", FORMAT, 1),
       KEY("percent", PERCENT, 0), KEY("digits", DIGITS, 1), KEY("title", TITLE, 1),
       KEY("plot", PLOT, 1), KEY("baseline", BASELINE, 1), KEY("spread", SPREAD, 1),
+      KEY("facet", FACET, 1), KEY("plot-format", PLOT_FORMAT, 1),
       KEY("network", NETWORK, 1), KEY("replicas", REPLICAS, 1), KEY("compute", COMPUTE, 1),
       {"include-unfinished", no_argument, NULL, O_UNFIN},
       {"study", required_argument, NULL, O_STUDY}, {"per-run", no_argument, NULL, O_PERRUN},

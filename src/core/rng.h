@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /* Purposes keep streams for different uses apart. */
-enum { RNG_INIT = 1, RNG_SPLIT, RNG_SHUFFLE, RNG_AUGMENT, RNG_SHARD };
+enum { RNG_INIT = 1, RNG_SPLIT, RNG_SHUFFLE, RNG_AUGMENT, RNG_SHARD, RNG_INT8, RNG_POWERSGD };
 
 static inline uint64_t rng_mix(uint64_t z) {
   /* splitmix64's finaliser: a bijection with full avalanche. */

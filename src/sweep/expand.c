@@ -11,6 +11,7 @@
 #include "../config/config.h"
 #include "../config/config_keys.h"
 #include "../core/err.h"
+#include "../core/strbuf.h"
 #include "expr.h"
 #include "sweep.h"
 
@@ -233,7 +234,10 @@ int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) 
       if (s->axes[a].values[v].sets.n > m) m = s->axes[a].values[v].sets.n;
     nsets_max += m;
   }
-  const char **sets = dpt_alloc((size_t)(nsets_max + 1) * sizeof *sets);
+  const char **sets = dpt_alloc((size_t)(nsets_max + 2) * sizeof *sets);
+  /* Tasks are named after the sweep (their run files and logs say which sweep made
+   * them), not after the base config, unless the spec's own sets name them. */
+  char *own_name = dpt_strf("experiment.name=%s", s->name);
   int *vi = dpt_alloc((size_t)(s->ndims + 1) * sizeof *vi);
   size_t cap = 16;
   while (cap < 2 * (size_t)combos) cap *= 2;
@@ -255,6 +259,8 @@ int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) 
       continue;
     }
     int n = 0;
+    /* a name config validation refuses ("..") keeps the base's */
+    if (!strstr(s->name, "..")) sets[n++] = own_name;
     for (int i = 0; i < s->sets.n; i++) sets[n++] = s->sets.v[i];
     for (int a = 0; a < s->naxes; a++) {
       const sweep_value_t *v = &s->axes[a].values[vi[s->axes[a].dim]];
@@ -293,6 +299,7 @@ int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) 
   rc = 0;
 done:
   dpt_free(cfg);
+  dpt_free(own_name);
   dpt_free(table.slot);
   dpt_free(vi);
   dpt_free(sets);

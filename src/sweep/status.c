@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "../core/err.h"
 #include "../core/printable.h"
+#include "../core/strbuf.h"
 #include "commands.h"
 #include "progress.h"
 #include "view.h"
@@ -17,17 +20,56 @@ static void print_text(const char *fmt, const char *s) {
   printf(fmt, dpt_printable(buf, sizeof buf, s, 0));
 }
 
-static void print_tasks(const sweep_view_t *v) {
-  printf("task\tjob\tstate\tattempts");
-  for (int a = 0; a < v->m.axes.n; a++) print_text("\t%s", v->m.axes.v[a]);
-  printf("\n");
+/* Characters a terminal shows for s (UTF-8 continuation bytes take no column). */
+static int shown_width(const char *s) {
+  int w = 0;
+  for (; *s; s++) w += ((unsigned char)*s & 0xc0) != 0x80;
+  return w;
+}
+
+/* The task table's cells, a header and a row per task (ncols = 4 + axes); manifest
+ * strings escaped. */
+static char **task_cells(const sweep_view_t *v, int ncols) {
+  char **cell = dpt_alloc(sizeof(char *) * (size_t)((v->m.nrows + 1) * ncols));
+  const char *head[] = {"task", "job", "state", "attempts"};
+  for (int c = 0; c < 4; c++) cell[c] = dpt_strdup(head[c]);
+  for (int a = 0; a < v->m.axes.n; a++) cell[4 + a] = dpt_printable_dup(v->m.axes.v[a]);
   for (int i = 0; i < v->m.nrows; i++) {
     const sweep_row_t *r = &v->m.rows[i];
-    printf("%d\t%s[%d]\t%s\t%d", r->task, r->array, r->index, sweep_state_names[v->state[i]],
-           v->files[i].attempts);
-    for (int a = 0; a < v->m.axes.n; a++) print_text("\t%s", r->values.v[a]);
-    printf("\n");
+    char **row = cell + (i + 1) * ncols, *array = dpt_printable_dup(r->array);
+    row[0] = dpt_strf("%d", r->task);
+    row[1] = dpt_strf("%s[%d]", array, r->index);
+    row[2] = dpt_strdup(sweep_state_names[v->state[i]]);
+    row[3] = dpt_strf("%d", v->files[i].attempts);
+    for (int a = 0; a < v->m.axes.n; a++) row[4 + a] = dpt_printable_dup(r->values.v[a]);
+    dpt_free(array);
   }
+  return cell;
+}
+
+/* The task table: tab-separated for scripts, and on a terminal in columns padded to
+ * their widest cell. */
+static void print_tasks(const sweep_view_t *v) {
+  int ncols = 4 + v->m.axes.n, nrows = v->m.nrows + 1, align = isatty(STDOUT_FILENO);
+  char **cell = task_cells(v, ncols);
+  int *width = dpt_alloc(sizeof(int) * (size_t)ncols);
+  for (int c = 0; c < ncols; c++) {
+    width[c] = 0;
+    for (int i = 0; i < nrows; i++)
+      if (shown_width(cell[i * ncols + c]) > width[c]) width[c] = shown_width(cell[i * ncols + c]);
+  }
+  for (int i = 0; i < nrows; i++) {
+    for (int c = 0; c < ncols; c++) {
+      const char *t = cell[i * ncols + c];
+      if (c) fputs(align ? "  " : "\t", stdout);
+      fputs(t, stdout);
+      if (align && c < ncols - 1) printf("%*s", width[c] - shown_width(t), "");
+    }
+    putchar('\n');
+  }
+  for (int i = 0; i < nrows * ncols; i++) dpt_free(cell[i]);
+  dpt_free(cell);
+  dpt_free(width);
 }
 
 /* How well a log line says why a task failed: 2 for dpt's own errors (its programs start

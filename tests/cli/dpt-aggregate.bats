@@ -256,7 +256,7 @@ YAML
     file "plots/$p.png" 2>/dev/null | grep -q PNG || head -c 4 "plots/$p.png" | grep -q PNG
   done
   grep -q "set xlabel 'epoch'" plots/val_acc_epoch.gp
-  grep -q "title 'work.dynamic.strategy=LossLS'" plots/H_epoch.gp
+  grep -q "title 'LossLS'" plots/H_epoch.gp
 }
 
 @test "--plots: curves past gnuplot's eight colours are dashed" {
@@ -266,7 +266,111 @@ YAML
   run "$BIN/dpt-aggregate" --plots plots --plot val_acc_epoch many
   assert_success
   [ "$(grep -c ' lw 2 dt 1 title ' plots/val_acc_epoch.gp)" = 8 ]
-  grep -q "lw 2 dt 2 title 'learning_rate=0.09'" plots/val_acc_epoch.gp
+  grep -q "lw 2 dt 2 title 'lr=0.09'" plots/val_acc_epoch.gp
+}
+
+# grid DIR: LocalSGD runs, K in {2, 4} x H in {4, 16} x seeds {0, 1}, three epochs.
+grid() {
+  local k h s
+  for k in 2 4; do for h in 4 16; do for s in 0 1; do
+    "$FIXTURE" "$1/k$k-h$h-s$s/run.h5" model.num_workers=$k model.work.local_steps=$h \
+      experiment.seed=$s val_acc=0.5$s,0.6$s,0.7$s averagings=3,2,1 test_acc=0.8
+  done; done; done
+}
+
+@test "figures: legend outside the plot, integer epoch ticks, bands over seeds, short labels" {
+  grid g
+  run "$BIN/dpt-aggregate" --plots p g
+  assert_success
+  gp=p/val_acc_epoch.gp
+  grep -q '^set key outside right' "$gp"
+  ! grep -q 'set key below' "$gp"
+  grep -qx 'set xtics 1' "$gp"
+  # one band (mean ± spread) per curve, drawn before the lines
+  [ "$(grep -c 'with filledcurves' "$gp")" = 4 ]
+  # labels name only the keys that vary, by their short names
+  grep -qF "title 'K=2, H=4'" "$gp"
+  grep -qF "title 'K=4, H=16'" "$gp"
+  ! grep -q "title '[^']*num_workers" "$gp"
+  # loss too, by default
+  grep -q "set ylabel 'validation loss'" p/val_loss_epoch.gp
+  [ -s p/val_loss_epoch.png ]
+  # rounds: the averagings summed over epochs, integer ticks
+  grep -qx 'set xtics 1' p/val_acc_rounds.gp
+  [ "$(sed -n 3p p/data/g000.dat | cut -d' ' -f1,2)" = "1 3" ]
+  [ "$(sed -n 5p p/data/g000.dat | cut -d' ' -f1,2)" = "3 6" ]
+  # a key the others determine says nothing: DiLoCo always runs AdamW here
+  for s in 0 1; do
+    "$FIXTURE" m/l$s/run.h5 model.num_workers=2 model.work.local_steps=4 experiment.seed=$s
+    "$FIXTURE" m/d$s/run.h5 model.num_workers=2 model.work.local_steps=4 experiment.seed=$s \
+      model.work.optimizer=AdamW model.outer.type=nesterov
+  done
+  run "$BIN/dpt-aggregate" --rows method,model.work.optimizer --plots pm --plot val_acc_epoch m
+  assert_success
+  grep -qF "title 'DiLoCo'" pm/val_acc_epoch.gp
+  grep -qF "title 'LocalSGD'" pm/val_acc_epoch.gp
+}
+
+@test "figures: bands are ± sd, or ± se with --spread se" {
+  grid g
+  run "$BIN/dpt-aggregate" --plots p --plot val_acc_epoch g
+  assert_success
+  # seeds 0 and 1 at epoch 1: 0.50 and 0.51
+  grep -q ' val_acc_mean val_acc_sd ' p/data/g000.dat
+  [ "$(sed -n 3p p/data/g000.dat | awk '{ printf "%.4f %.6f", $3, $4 }')" = "0.5050 0.007071" ]
+  run "$BIN/dpt-aggregate" --spread se --plots q --plot val_acc_epoch g
+  assert_success
+  grep -q ' val_acc_mean val_acc_se ' q/data/g000.dat
+  [ "$(sed -n 3p q/data/g000.dat | awk '{ printf "%.4f %.6f", $3, $4 }')" = "0.5050 0.005000" ]
+  grep -qF 'bands: ± standard error' q/val_acc_epoch.gp
+}
+
+@test "figures: --facet KEY draws a panel per value; past 8 curves panels come unasked" {
+  grid g
+  run "$BIN/dpt-aggregate" --facet model.num_workers --plots p --plot val_acc_epoch g
+  assert_success
+  gp=p/val_acc_epoch.gp
+  grep -q '^  set multiplot layout 1,2 ' "$gp"
+  grep -qF "set title 'K=2'" "$gp"
+  grep -qF "set title 'K=4'" "$gp"
+  # within a panel the label leaves the panel's key out
+  grep -qF "title 'H=16'" "$gp"
+  ! grep -qF "title 'K=2, H=16'" "$gp"
+  run "$BIN/dpt-aggregate" --facet model.nothing --plots p g
+  assert_failure 1
+  assert_output --partial "facet 'model.nothing' is not one of the plot's keys (model.num_workers, model.work.local_steps)"
+  # refused before any output: no table printed
+  refute_output --partial "| model.num_workers |"
+  # 3 x 4 = 12 curves: split by the key that leaves at most 8 per panel in fewest panels
+  for k in 2 4 8; do for h in 4 8 16 32; do
+    "$FIXTURE" many/k$k-h$h/run.h5 model.num_workers=$k model.work.local_steps=$h averagings=4,4,4
+  done; done
+  run "$BIN/dpt-aggregate" --plots pm --plot val_acc_epoch many
+  assert_success
+  grep -q '^  set multiplot layout 1,3 ' pm/val_acc_epoch.gp
+  grep -qF "set title 'K=8'" pm/val_acc_epoch.gp
+  # a study says it too
+  printf 'facet: model.work.local_steps\nplot_format: [png]\nplots: [val_acc_rounds]\n' > f.yaml
+  run "$BIN/dpt-aggregate" --study f.yaml --plots ps g
+  assert_success
+  grep -qF "set title 'H=16'" ps/val_acc_rounds.gp
+  [ -s ps/val_acc_rounds.png ] && [ ! -e ps/val_acc_rounds.svg ]
+}
+
+@test "figures: --plot-format pdf writes a vector PDF" {
+  grid g
+  run "$BIN/dpt-aggregate" --plot-format svg,png,pdf --plots p --plot val_acc_epoch g
+  assert_success
+  assert_output --partial "wrote p/val_acc_epoch.svg p/val_acc_epoch.png p/val_acc_epoch.pdf"
+  [ "$(head -c 5 p/val_acc_epoch.pdf)" = "%PDF-" ]
+  grep -q '<svg' p/val_acc_epoch.svg
+  run "$BIN/dpt-aggregate" --plot-format pdf --plots q --plot val_acc_epoch g
+  assert_success
+  [ "$(head -c 5 q/val_acc_epoch.pdf)" = "%PDF-" ]
+  [ ! -e q/val_acc_epoch.svg ] && [ ! -e q/val_acc_epoch.png ]
+  run "$BIN/dpt-aggregate" --plot-format eps --plots q g
+  assert_failure 2
+  assert_output --partial "unknown figure format 'eps' (svg, png, pdf)"
 }
 
 @test "a run made by dpt-train aggregates" {

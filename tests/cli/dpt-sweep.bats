@@ -152,6 +152,39 @@ exclude: [{model.optimizer: SGDM}]" "no tasks"
   refute_output --partial "--array"
 }
 
+@test "dpt-sweep expand: tasks are named after the sweep, unless the spec names them" {
+  d=$BATS_TEST_TMPDIR/sw
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$d" >/dev/null
+  n=0
+  for c in "$d"/tasks/*/config.yaml; do
+    grep -q '^  name: t  #' "$c"
+    n=$((n + 1))
+  done
+  [ "$n" = 4 ]
+  # not after the base config's experiment.name
+  ! grep -q 'name: demo-fashion-mnist' "$d"/tasks/*/config.yaml
+  grep -qx '#SBATCH --job-name=t-a0' "$d/jobs/a0.sbatch"
+  e=$BATS_TEST_TMPDIR/sw2
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$e" --set experiment.name=mine >/dev/null
+  [ "$(grep -l '^  name: mine  #' "$e"/tasks/*/config.yaml | wc -l)" = 4 ]
+}
+
+@test "dpt-sweep status: columns aligned on a terminal, tab-separated in a pipe" {
+  d=$BATS_TEST_TMPDIR/sw
+  "$BIN/dpt-sweep" expand "$(spec)" -o "$d" >/dev/null
+  # script(1) gives status a terminal
+  run script -qec "'$BIN/dpt-sweep' status '$d'" /dev/null
+  assert_success
+  tr -d '\r' <<<"$output" | sed -n 1,5p >"$BATS_TEST_TMPDIR/tty.txt"
+  ! grep -q $'\t' "$BATS_TEST_TMPDIR/tty.txt"
+  # every row's state and learning rate start under their headings
+  awk 'NR == 1 { s = index($0, "state"); l = index($0, "model.learning_rate"); next }
+       substr($0, s, 13) != "never started" || substr($0, l, 3) != "0.0" { bad = 1 }
+       END { exit bad || !s || !l }' "$BATS_TEST_TMPDIR/tty.txt"
+  run "$BIN/dpt-sweep" status "$d"
+  assert_line --index 0 $'task\tjob\tstate\tattempts\tmodel.learning_rate\tmodel.num_workers'
+}
+
 @test "dpt-sweep: a failing task is reported failed and only it is resubmitted" {
   d=$BATS_TEST_TMPDIR/sw
   "$BIN/dpt-sweep" expand "$(spec)" -o "$d" >/dev/null

@@ -76,9 +76,22 @@ TEST(knobs_dynamic_h_rows) {
 
 TEST(knobs_compressor_identity_row) {
   const comm_compressor_t *c = comm_compressor_find("none");
-  CHECK(c && !comm_compressor_find("topk") && c->nstate == 0);
-  float x[3] = {1.5f, -2.0f, 0.25f};
-  c->compress(x, 3, NULL);
-  CHECK(x[0] == 1.5f && x[1] == -2.0f && x[2] == 0.25f);
-  CHECK(c->wire_bytes(3) == 12);
+  CHECK(c && c == &comm_compressors[COMP_NONE] && c->nstate == 0 && !comm_compressor_find("top"));
+  nn_tensor_t t = {0, 3, 3, 0, "w"};
+  comm_compress_opts_t o;
+  comm_compress_defaults(&o);
+  comm_ctx_t ctx;
+  comm_peer_t peer;
+  CHECK_OK(comm_ctx_init(&ctx, &o, &t, 1, 3));
+  comm_peer_init(&peer, &ctx);
+  float x[3] = {1.5f, -2.0f, 0.25f}, out[3];
+  const float *xs[1] = {x};
+  CHECK_OK(comm_compress_mean(&ctx, &peer, 1, xs, out));
+  CHECK(out[0] == 1.5f && out[1] == -2.0f && out[2] == 0.25f);
+  comm_wire_t w;
+  comm_round_begin(&ctx);
+  comm_wire(&ctx, 0, &w);
+  CHECK(w.nparts == 1 && w.bytes == 12 && w.part[0].coll == COMM_ALLREDUCE);
+  comm_peer_free(&peer);
+  comm_ctx_free(&ctx);
 }
