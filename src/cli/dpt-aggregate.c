@@ -50,7 +50,7 @@ static void usage(FILE *out) {
           "Networks (replay of each run's communication ledger, /rounds)\n"
           "  --network NAME|FILE   price every run under a network (1gbe, 10gbe, 25gbe, ib100,\n"
           "                        wan, a YAML file; repeatable, comma list): sim_time,\n"
-          "                        bytes_efficiency; --target: time_to_target, bytes_to_target\n"
+          "                        comm_efficiency; --target: time_to_target, bytes_to_target\n"
           "  --replicas N          synchronous runs' replicas (default: the network's)\n"
           "  --compute IMG_PER_S   one participant's speed (default: the run's measured)\n"
           "Plots\n"

@@ -12,13 +12,16 @@
 
 /* run.h5: src/io/runfile.c (write), runfile_read.c (read) */
 #define RUN_SCHEMA "dpt-run"
-/* 1.1: /config attributes carry their type (1.0: strings). */
+/* 1.1: /config attributes carry their type (1.0: strings). Optional parts added since
+ * (readers take files with or without them): /rounds and /rounds_measured, the
+ * communication ledger; /metrics bytes and mpi_bytes_sent (bytes_sent before). */
 #define RUN_SCHEMA_VERSION "1.1"
 /* The newest major version this dpt reads; a file of a newer one is refused. */
 #define RUN_SCHEMA_MAJOR 1
 
 /* checkpoint.h5: src/train/checkpoint.c (write, load), checkpoint_head.c (head) */
 #define CKPT_SCHEMA "dpt-checkpoint"
+/* Optional parts added since 1.0: /rounds and /rounds_measured, the ledger so far. */
 #define CKPT_SCHEMA_VERSION "1.0"
 #define CKPT_SCHEMA_MAJOR 1
 

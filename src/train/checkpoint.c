@@ -263,14 +263,10 @@ static int put_globals(writer_t *w, trainer_t *t) {
   return 0;
 }
 
-static int put_metric(void *ctx, const char *name, const char *units, int is_int,
-                      void *column) {
-  writer_t *w = ((void **)ctx)[0];
-  const trainer_t *t = ((void **)ctx)[1];
-  char path[64];
-  snprintf(path, sizeof path, "metrics/%s", name);
-  hsize_t n = (hsize_t)t->state.metrics.n;
-  /* rank 0's rows are the ones written (timings differ between ranks): its crc32 too */
+/* A 1-D column of n values every rank holds (rank 0's are written: timings differ
+ * between ranks), with its units and the crc32 of rank 0's values. */
+static int put_column(writer_t *w, const char *path, const char *units, int is_int,
+                      hsize_t n, const void *column) {
   int64_t crc = crc_of(column, 8 * (size_t)n);
   MPI_Bcast(&crc, 1, MPI_INT64_T, 0, w->comm);
   hid_t dset = make_dataset(w, path, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, n, 0);
@@ -281,6 +277,28 @@ static int put_metric(void *ctx, const char *name, const char *units, int is_int
   if (rc == 0) rc = ck(w, h5_attr_i64(dset, "crc32", crc));
   H5Dclose(dset);
   return rc;
+}
+
+static int put_metric(void *ctx, const char *name, const char *units, int is_int,
+                      void *column) {
+  writer_t *w = ((void **)ctx)[0];
+  const trainer_t *t = ((void **)ctx)[1];
+  char path[64];
+  snprintf(path, sizeof path, "metrics/%s", name);
+  return put_column(w, path, units, is_int, (hsize_t)t->state.metrics.n, column);
+}
+
+/* The communication ledger so far, so that a resume continues it row for row. */
+static int put_rounds(writer_t *w, const trainer_t *t) {
+  const ledger_t *l = &t->state.ledger;
+  for (int c = 0; c < LEDGER_C_COUNT; c++) {
+    char path[64];
+    runfile_rounds_path(path, sizeof path, (ledger_column_t)c);
+    if (put_column(w, path, ledger_column_units((ledger_column_t)c), c < LEDGER_C_MEASURED,
+                   (hsize_t)l->n, ledger_column(l, (ledger_column_t)c)) < 0)
+      return -1;
+  }
+  return 0;
 }
 
 /* Each rank writes its workers' rows: every rank hosts the same number of workers, so
@@ -362,12 +380,13 @@ int ckpt_put_workers(writer_t *w, trainer_t *t) {
 }
 
 static int write_all(writer_t *w, trainer_t *t) {
-  const char *groups[] = {"global", "epoch", "metrics"};
+  const char *groups[] = {"global", "epoch", "metrics", "rounds", "rounds_measured"};
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
     if (make_group(w, groups[i]) < 0) return -1;
   if (ck(w, put_attrs(w->file, t)) < 0 || put_globals(w, t) < 0) return -1;
   if (t->method->ckpt_put && t->method->ckpt_put(w, t) < 0) return -1;
   void *ctx[2] = {w, t};
+  if (put_rounds(w, t) < 0) return -1;
   return run_metrics_each(&t->state.metrics, put_metric, ctx);
 }
 
@@ -442,19 +461,25 @@ int ckpt_write(trainer_t *t, const char *path) {
 
 /* ---------------------------------------------------------------- loading */
 
-/* Reads a whole 1-D dataset and checks it against its crc32 attribute, which an
+/* Checks a dataset's values (bytes of data) against its crc32 attribute, which an
  * optional one may lack (metrics of checkpoints written before they had one). */
-static int get_checked(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
-                       size_t elem, int optional) {
-  if (h5_read_array(file, name, memtype, n, out) < 0) return -1;
+static int check_crc(hid_t file, const char *name, const void *data, size_t bytes,
+                     int optional) {
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
   int64_t crc = -1;
   int rc = optional && H5Aexists(dset, "crc32") <= 0 ? 1 : h5_read_attr_i64(dset, "crc32", &crc);
   H5Dclose(dset);
   if (rc < 0) return dpt_wrap("%s", name);
-  if (rc == 0 && crc != crc_of(out, n * elem))
+  if (rc == 0 && crc != crc_of(data, bytes))
     return dpt_fail("%s: checksum mismatch (the file is damaged)", name);
   return 0;
+}
+
+/* Reads a whole 1-D dataset and checks it against its crc32 attribute. */
+static int get_checked(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
+                       size_t elem, int optional) {
+  if (h5_read_array(file, name, memtype, n, out) < 0) return -1;
+  return check_crc(file, name, out, n * elem, optional);
 }
 
 static int get_global(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
@@ -522,14 +547,20 @@ int ckpt_same_run(const char *path, const char *yaml, const dpt_config_t *cfg) {
   return 0;
 }
 
-typedef struct { hid_t file; hsize_t n; } metric_src_t;
+typedef struct { hid_t file, group; hsize_t n; } metric_src_t;
 
+/* A column as stored: under its own name, or the one older checkpoints gave it; an
+ * optional column older checkpoints lack (bytes, before the ledger) stays zeros. */
 static int get_metric(void *ctx, const char *name, const char *units, int is_int, void *column) {
   (void)units;
   if (!column) return 0;
   const metric_src_t *src = ctx;
+  int c = 0;
+  while (c < RUN_M_COUNT && strcmp(run_metric_name((run_metric_t)c), name)) c++;
+  const char *stored = c < RUN_M_COUNT ? run_metric_stored_name(src->group, (run_metric_t)c) : NULL;
+  if (!stored && c >= RUN_M_OPTIONAL && c < RUN_M_COUNT) return 0;
   char path[64];
-  snprintf(path, sizeof path, "metrics/%s", name);
+  snprintf(path, sizeof path, "metrics/%s", stored ? stored : name);
   return get_checked(src->file, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
                      column, src->n, 8, 1);
 }
@@ -652,9 +683,33 @@ static int get_metrics(trainer_t *t, hid_t file, int64_t epoch, const char *path
     return dpt_fail("%s: %lld epochs of metrics for epoch %lld", path, (long long)n,
                     (long long)epoch);
   run_metrics_resize(&t->state.metrics, n);
-  metric_src_t src = {file, (hsize_t)n};
-  if (n && run_metrics_each(&t->state.metrics, get_metric, &src) < 0) return -1;
+  hid_t g = H5Gopen2(file, "metrics", H5P_DEFAULT);
+  if (g < 0) return dpt_fail("%s: cannot open /metrics", path);
+  metric_src_t src = {file, g, (hsize_t)n};
+  int rc = n ? run_metrics_each(&t->state.metrics, get_metric, &src) : 0;
+  H5Gclose(g);
+  if (rc < 0) return -1;
   return run_metrics_check(&t->state.metrics) < 0 ? dpt_wrap("%s", path) : 0;
+}
+
+/* The ledger up to the checkpoint's point: sizes and values as run.h5's are read
+ * (runfile_read_rounds), each column against its crc32, and no round after that point.
+ * Checkpoints written before the ledger lack /rounds: the ledger then starts empty at the
+ * resume point. */
+static int get_rounds(trainer_t *t, hid_t file, int64_t epoch) {
+  ledger_t *l = &t->state.ledger;
+  int got = runfile_read_rounds(file, l);
+  for (int c = 0; got > 0 && c < LEDGER_C_COUNT; c++) {
+    char path[64];
+    runfile_rounds_path(path, sizeof path, (ledger_column_t)c);
+    if (check_crc(file, path, ledger_column(l, (ledger_column_t)c), 8 * (size_t)l->n, 0) < 0)
+      got = -1;
+  }
+  if (got > 0 && l->n && l->epoch[l->n - 1] > epoch + 1)
+    got = dpt_fail("/rounds/epoch[%lld] is %lld, after the checkpoint's epoch %lld",
+                   (long long)(l->n - 1), (long long)l->epoch[l->n - 1], (long long)(epoch + 1));
+  if (got < 0) ledger_truncate(l, 0);
+  return got < 0 ? -1 : 0;
 }
 
 static int load_state(trainer_t *t, hid_t file, const char *path) {
@@ -671,7 +726,7 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   rc = read_attrs(file, v) < 0 ? dpt_wrap("%s", path) : check_attrs(t, v, path);
   int64_t epoch = v[attr_index("epoch")].i;
   if (rc == 0 && (get_globals(t, file) < 0 || (t->method->ckpt_get && t->method->ckpt_get(t, file) < 0) ||
-                  get_metrics(t, file, epoch, path) < 0))
+                  get_metrics(t, file, epoch, path) < 0 || get_rounds(t, file, epoch) < 0))
     rc = dpt_wrap("%s", path);
   if (rc == 0) store_attrs(t, v);
   for (int i = 0; i < NATTRS; i++)

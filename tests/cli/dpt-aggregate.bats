@@ -155,7 +155,7 @@ setup() {
   "$FIXTURE" sweep/a5/run.h5 model.optimizer=SGDM experiment.seed=5 val_acc=0.5,0.6,0.7,0.75,0.8 test_acc=0.9
   run "$BIN/dpt-aggregate" --long sweep
   assert_success
-  assert_line --index 0 "run,hash,experiment.seed,method,model.optimizer,epoch,lr,train_loss,train_acc,val_loss,val_acc,epoch_time,images_per_s,h,averagings,bytes_sent,comm_time,compute_time"
+  assert_line --index 0 "run,hash,experiment.seed,method,model.optimizer,epoch,lr,train_loss,train_acc,val_loss,val_acc,epoch_time,images_per_s,h,averagings,bytes,mpi_bytes_sent,comm_time,compute_time"
   # five runs of 3 epochs and one of 5: 20 rows after the header
   AGG --long -o long.csv sweep 2>/dev/null
   [ "$(wc -l < long.csv)" = 21 ]

@@ -221,14 +221,14 @@ TEST(network_fields_of_a_priced_run) {
   CHECK_NEAR(agg_field_value(&r, agg_field_find("sim_time"), 0), 12 * round, 1e-12);
   CHECK_NEAR(agg_field_value(&r, agg_field_find("time_to_target"), 0.84), 11 * round, 1e-12);
   CHECK_NEAR(agg_field_value(&r, agg_field_find("bytes_to_target"), 0.84), 11 * 6e6, 1e-12);
-  CHECK_NEAR(agg_field_value(&r, agg_field_find("bytes_efficiency"), 0), 1, 1e-12);
+  CHECK_NEAR(agg_field_value(&r, agg_field_find("comm_efficiency"), 0), 1, 1e-12);
   CHECK(isnan(agg_field_value(&r, agg_field_find("time_to_target"), 0.95)));
   CHECK(!strcmp(agg_key_text(&r, "network"), "1gbe"));
   /* recursive doubling sends log2(4) x 4e6 against the bound 6e6 */
   m.algo = NET_RECURSIVE_DOUBLING;
   net_replay_free(&rp);
   CHECK_OK(net_replay(&m, &r.file.rounds, &(net_speed_t){.compute = 1000, .ranks = 1}, &rp));
-  CHECK_NEAR(agg_field_value(&r, agg_field_find("bytes_efficiency"), 0), 0.75, 1e-12);
+  CHECK_NEAR(agg_field_value(&r, agg_field_find("comm_efficiency"), 0), 0.75, 1e-12);
   net_replay_free(&rp);
   /* not priced (no /rounds): no values */
   r.replay = NULL;
