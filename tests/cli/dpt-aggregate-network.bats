@@ -80,3 +80,76 @@ setup() {
   assert_equal "$status" 2
   assert_output --partial "--compute wants images per second > 0, not 'fast'"
 }
+
+# LocalSGD-like ledgers: K = 4 workers, 100 steps of 256 images per epoch, a round every
+# H steps of 62006 floats; and a synchronous run (participants 0: the network's 4
+# replicas) with a reduction per step of 64 images. 1000 images/s on 1 rank.
+ledgers() {
+  for s in 0 1; do
+    "$FIXTURE" new/h10s$s/run.h5 model.num_workers=4 model.work.local_steps=10 \
+        experiment.seed=$s val_acc=0.5,0.7,0.9 rounds=10
+  done
+  "$FIXTURE" new/h20s0/run.h5 model.num_workers=4 model.work.local_steps=20 \
+      experiment.seed=0 val_acc=0.5,0.7,0.9 rounds=20
+  "$FIXTURE" new/sync/run.h5 model.num_workers=0 experiment.seed=0 val_acc=0.5,0.7,0.9 rounds=1
+}
+
+# value CSV ROW-MATCH COLUMN: the cell of the first row containing ROW-MATCH
+value() {
+  local col
+  col=$(head -1 "$1" | tr , '\n' | grep -n "^$3\$" | cut -d: -f1)
+  grep -m1 -- "$2" "$1" | cut -d, -f"$col"
+}
+
+# near X Y: |X - Y| <= 1e-6 |Y|
+near() { awk -v x="$1" -v y="$2" 'BEGIN { d = x - y; exit !(d * d <= 1e-12 * y * y) }'; }
+
+@test "--network 1gbe --target 0.85 on LocalSGD runs prints simulated time and time to target per row" {
+  ledgers
+  run --separate-stderr AGG --network 1gbe --target 0.85 new
+  assert_success
+  # a round of H = 10: 10 x 256 / 4 images at 1000/s, plus a ring allreduce of 248024
+  # bytes on 4: 6 x (30 us + 62006 B / 1.25e8 B/s) = 0.643156288 s; 30 rounds. The target
+  # lies between epoch 2 (0.7, round 20) and 3 (0.9, round 30): round 28 reaches 0.86.
+  assert_line --regexp '^\| LocalSGD \| 4 \| 10 \| 1gbe \| 2 \|.*\| 19\.3 ± 0\.0 \|.*\| 18\.0 ± 0\.0 \|'
+  # H = 20: 15 rounds of 1.283156288 s; round 14 of 15 reaches 0.86
+  assert_line --regexp '^\| LocalSGD \| 4 \| 20 \| 1gbe \| 1 \|.*\| 19\.2 \|.*\| 18\.0 \|'
+  AGG --network 1gbe --target 0.85 --format csv new > t.csv 2>/dev/null
+  near "$(value t.csv ',10,1gbe,' sim_time_mean)" 19.29468864
+  near "$(value t.csv ',10,1gbe,' time_to_target_mean)" 18.008376064
+  near "$(value t.csv ',10,1gbe,' bytes_to_target_mean)" 10417008
+  near "$(value t.csv ',20,1gbe,' time_to_target_mean)" 17.964188032
+  near "$(value t.csv ',10,1gbe,' comm_efficiency_mean)" 1
+  # synchronous: 300 rounds of 64 / 4 images and the same allreduce
+  near "$(value t.csv '^centralized' sim_time_mean)" 5.7468864
+  # with 2 replicas: 32 images each, a ring of 2: 2 x (30 us + 124012 B / 1.25e8 B/s)
+  AGG --network 1gbe --replicas 2 --format csv new > r.csv 2>/dev/null
+  near "$(value r.csv '^centralized' sim_time_mean)" 10.2132576
+}
+
+@test "--network: a slower network costs more; runs with and without /rounds mix" {
+  ledgers
+  run --separate-stderr AGG --network 1gbe,wan --format csv --values sim_time new old
+  assert_success
+  [[ "$stderr" == *"old/s1: no /rounds"* ]]
+  local g w
+  g=$(grep -m1 ',10,1gbe,' <<<"$output" | awk -F, '{ print $(NF-2) }')
+  w=$(grep -m1 ',10,wan,' <<<"$output" | awk -F, '{ print $(NF-2) }')
+  # wan: 6 x (50 ms + 62006 / 1.25e8) per round, 30 rounds
+  near "$w" "$(awk 'BEGIN { print 30 * (0.64 + 6 * (0.05 + 62006 / 1.25e8)) }')"
+  awk -v g="$g" -v w="$w" 'BEGIN { exit !(w > g) }'
+}
+
+@test "--plots with --network: accuracy against simulated time and bytes sent" {
+  ledgers
+  run AGG --network 1gbe --plots p --plot val_acc_time --plot val_acc_bytes new
+  assert_success
+  [ -s p/val_acc_time.svg ]
+  [ -s p/val_acc_bytes.svg ]
+  grep -q ' runs time bytes$' p/data/g000.dat
+  # each epoch's end: the H = 10 runs' time and bytes after rounds 10, 20, 30
+  local last
+  last=$(grep -v '^#' "$(grep -l 'H=10' p/data/*.dat | head -1)" | tail -1)
+  near "$(awk '{ print $(NF-1) }' <<<"$last")" 19.29468864
+  near "$(awk '{ print $NF }' <<<"$last")" "$(awk 'BEGIN { print 30 * 6 * 62006 }')"
+}
