@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../config/config_keys.h"
 #include "../core/err.h"
 #include "../core/ydoc.h"
 
@@ -142,6 +143,20 @@ static int round_compute(const ledger_t *l, int64_t i, int64_t n, const net_spee
   return 0;
 }
 
+/* Each epoch's last round, into out->epoch_end. */
+static int epoch_ends(const ledger_t *l, net_replay_t *out) {
+  for (int64_t i = 0; i < l->n; i++) {
+    if (l->epoch[i] < 1 || l->epoch[i] > CFG_MAX_EPOCHS)
+      return dpt_fail("round %lld: epoch %lld, expected 1 .. %d", (long long)i,
+                      (long long)l->epoch[i], CFG_MAX_EPOCHS);
+    if (l->epoch[i] > out->nend) out->nend = l->epoch[i];
+  }
+  out->epoch_end = dpt_alloc(sizeof(int64_t) * (size_t)(out->nend ? out->nend : 1));
+  for (int64_t e = 0; e < out->nend; e++) out->epoch_end[e] = -1;
+  for (int64_t i = 0; i < l->n; i++) out->epoch_end[l->epoch[i] - 1] = i;
+  return 0;
+}
+
 int net_replay(const net_model_t *m, const ledger_t *l, const net_speed_t *sp,
                net_replay_t *out) {
   memset(out, 0, sizeof *out);
@@ -152,6 +167,7 @@ int net_replay(const net_model_t *m, const ledger_t *l, const net_speed_t *sp,
   int measured = 0;
   for (int64_t i = 0; i < l->n && !measured; i++) measured = l->compute_s[i] > 0;
   if (sp->ranks < 1) return net_replay_free(out), dpt_fail("the run's rank count is unknown");
+  if (epoch_ends(l, out) < 0) return net_replay_free(out), -1;
   double t = 0, sent = 0;
   for (int64_t i = 0; i < l->n; i++) {
     int64_t n = l->participants[i] ? l->participants[i] : m->replicas;
@@ -176,23 +192,22 @@ int net_replay(const net_model_t *m, const ledger_t *l, const net_speed_t *sp,
 void net_replay_free(net_replay_t *r) {
   dpt_free(r->time);
   dpt_free(r->sent);
+  dpt_free(r->epoch_end);
   memset(r, 0, sizeof *r);
 }
 
 /* ---------------------------------------------------------------- time to target */
 
-int64_t net_epoch_last_round(const ledger_t *l, int64_t e) {
-  for (int64_t i = l->n - 1; i >= 0; i--)
-    if (l->epoch[i] == e) return i;
-  return -1;
+int64_t net_epoch_last_round(const net_replay_t *rp, int64_t e) {
+  return e >= 1 && e <= rp->nend ? rp->epoch_end[e - 1] : -1;
 }
 
-int64_t net_round_reaching(const ledger_t *l, const double *epoch, const double *val_acc,
+int64_t net_round_reaching(const net_replay_t *rp, const double *epoch, const double *val_acc,
                            int64_t nepochs, double target) {
   int64_t r0 = -1;   /* the previous epoch end's round, -1: none yet */
   double a0 = NAN;
   for (int64_t i = 0; i < nepochs; i++) {
-    int64_t r1 = net_epoch_last_round(l, (int64_t)epoch[i]);
+    int64_t r1 = net_epoch_last_round(rp, (int64_t)epoch[i]);
     double a1 = val_acc[i];
     if (r1 < 0 || !(a1 == a1)) continue; /* an epoch without rounds or accuracy */
     if (a1 >= target) {

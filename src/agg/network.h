@@ -88,10 +88,12 @@ typedef struct {
   double comm_time;         /* seconds of communication not hidden by overlap */
   double bound;             /* lower-bound bytes per participant, total */
   int64_t replicas;         /* the replica count a synchronous run was priced at */
+  int64_t nend;             /* the largest epoch of a round */
+  int64_t *epoch_end;       /* nend: epoch e's last round at [e - 1], -1 when it has none */
 } net_replay_t;
 
-/* Fails naming the first round it cannot price (no speed for its epoch, participants
- * 0 with no replicas). l must have passed ledger_check. */
+/* Fails naming the first round it cannot price (no speed for its epoch, an epoch
+ * outside 1 .. CFG_MAX_EPOCHS). l must have passed ledger_check. */
 int net_replay(const net_model_t *m, const ledger_t *l, const net_speed_t *sp,
                net_replay_t *out);
 void net_replay_free(net_replay_t *r);
@@ -102,9 +104,9 @@ void net_replay_free(net_replay_t *r);
  * of two consecutive epochs has a0 + (a1 - a0) (j - R0) / (R1 - R0). An epoch reaching
  * the target with no earlier epoch end counts at its last round. Returns the round's
  * index (0-based), or -1 when no epoch reaches the target (or none has rounds). */
-int64_t net_round_reaching(const ledger_t *l, const double *epoch, const double *val_acc,
+int64_t net_round_reaching(const net_replay_t *rp, const double *epoch, const double *val_acc,
                            int64_t nepochs, double target);
 /* The index of epoch e's last round, or -1 when it has none. */
-int64_t net_epoch_last_round(const ledger_t *l, int64_t e);
+int64_t net_epoch_last_round(const net_replay_t *rp, int64_t e);
 
 #endif

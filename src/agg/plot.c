@@ -117,7 +117,7 @@ static int x_value(const agg_run_t *r, int x, int64_t e, double *v) {
     return 1;
   }
   if (!r->replay) return 0;
-  int64_t j = net_epoch_last_round(&r->file.rounds, (int64_t)r->metric[RUN_M_EPOCH][e]);
+  int64_t j = net_epoch_last_round(r->replay, (int64_t)r->metric[RUN_M_EPOCH][e]);
   if (j < 0 || j >= r->replay->n) return 0;
   *v = xa->source == X_SIM_TIME ? r->replay->time[j] : r->replay->sent[j];
   return 1;

@@ -123,7 +123,7 @@ static double replay_value(const agg_run_t *r, int field, double target) {
     default: break;
   }
   if (!(target > 0) || !r->metric[RUN_M_VAL_ACC]) return NAN;
-  int64_t j = net_round_reaching(&r->file.rounds, r->metric[RUN_M_EPOCH],
+  int64_t j = net_round_reaching(rp, r->metric[RUN_M_EPOCH],
                                  r->metric[RUN_M_VAL_ACC], r->n, target);
   if (j < 0) return NAN;
   return field == F_TIME_TO_TARGET ? rp->time[j] : rp->sent[j];

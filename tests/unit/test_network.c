@@ -156,15 +156,24 @@ TEST(network_overlap_backward) {
 TEST(network_time_to_target) {
   /* 3 epochs of 4 rounds (rows 0-3, 4-7, 8-11), accuracy 0.5, 0.7, 0.9 at their ends */
   ledger_t l;
+  net_model_t m = gbe(NET_RING);
+  net_replay_t rp;
   fill(&l, LEDGER_AVERAGE, 4, 3, 4, 0);
+  CHECK_OK(net_replay(&m, &l, &(net_speed_t){.compute = 1000, .ranks = 1}, &rp));
   double ep[] = {1, 2, 3}, acc[] = {0.5, 0.7, 0.9};
   /* 0.84 between 0.7 (row 7) and 0.9 (row 11): rows 8, 9, 10 have 0.75, 0.80, 0.85 */
-  CHECK(net_round_reaching(&l, ep, acc, 3, 0.84) == 10);
-  CHECK(net_round_reaching(&l, ep, acc, 3, 0.9) == 11);
-  CHECK(net_round_reaching(&l, ep, acc, 3, 0.5) == 3); /* the first epoch: its end */
-  CHECK(net_round_reaching(&l, ep, acc, 3, 0.95) == -1);
+  CHECK(net_round_reaching(&rp, ep, acc, 3, 0.84) == 10);
+  CHECK(net_round_reaching(&rp, ep, acc, 3, 0.9) == 11);
+  CHECK(net_round_reaching(&rp, ep, acc, 3, 0.5) == 3); /* the first epoch: its end */
+  CHECK(net_round_reaching(&rp, ep, acc, 3, 0.95) == -1);
   double nan_acc[] = {0.5, NAN, 0.9}; /* an epoch without accuracy is passed over */
-  CHECK(net_round_reaching(&l, ep, nan_acc, 3, 0.62) == 6); /* rows 5, 6: 0.60, 0.65 */
+  CHECK(net_round_reaching(&rp, ep, nan_acc, 3, 0.62) == 6); /* rows 5, 6: 0.60, 0.65 */
+  CHECK(net_epoch_last_round(&rp, 2) == 7 && net_epoch_last_round(&rp, 4) == -1);
+  net_replay_free(&rp);
+  /* an epoch no run can have: not priced */
+  l.epoch[0] = 0;
+  CHECK_FAILS(net_replay(&m, &l, &(net_speed_t){.compute = 1000, .ranks = 1}, &rp));
+  CHECK(strstr(dpt_errmsg(), "round 0: epoch 0, expected 1 .. 100000") != NULL);
   ledger_free(&l);
 }
 
