@@ -558,7 +558,10 @@ static int get_metric(void *ctx, const char *name, const char *units, int is_int
   int c = 0;
   while (c < RUN_M_COUNT && strcmp(run_metric_name((run_metric_t)c), name)) c++;
   const char *stored = c < RUN_M_COUNT ? run_metric_stored_name(src->group, (run_metric_t)c) : NULL;
-  if (!stored && c >= RUN_M_OPTIONAL && c < RUN_M_COUNT) return 0;
+  if (!stored && c >= RUN_M_OPTIONAL && c < RUN_M_COUNT) {
+    memset(column, 0, 8 * (size_t)src->n);
+    return 0;
+  }
   char path[64];
   snprintf(path, sizeof path, "metrics/%s", stored ? stored : name);
   return get_checked(src->file, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
