@@ -51,7 +51,7 @@ int agg_price_runs(agg_priced_t *p, const agg_runset_t *set, const agg_study_t *
     }
     if (why) {
       strbuf_t b = {0};
-      strbuf_printf(&b, "%s: %s", set->runs[i].dir, why);
+      strbuf_printf(&b, "%s: %s", set->runs[i].path, why);
       strlist_push_owned(&p->notes, strbuf_take(&b));
       dpt_free(why);
     }

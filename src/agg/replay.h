@@ -16,7 +16,7 @@ typedef struct {
                              runs' storage */
   net_replay_t *replays;  /* one per view; n = 0 where the run could not be priced */
   int nviews;
-  strlist_t notes;        /* per run not priced: "DIR: why" */
+  strlist_t notes;        /* per run not priced: "PATH: why" */
 } agg_priced_t;
 
 /* Resolves st's networks (presets or files; --replicas overrides their replicas) and

@@ -20,7 +20,7 @@ setup() {
   run --separate-stderr AGG --network 1gbe --target 0.85 --format csv old
   assert_success
   [[ "$stderr" == *"note: 2 runs without a simulated time"* ]]
-  [[ "$stderr" == *"old/s0: no /rounds (written before dpt recorded its communication ledger)"* ]]
+  [[ "$stderr" == *"old/s0/run.h5: no /rounds (written before dpt recorded its communication ledger)"* ]]
   assert_line --index 0 --partial "network,n,"
   assert_line --index 0 --partial "sim_time_mean"
   assert_line --index 0 --partial "time_to_target_mean"
@@ -131,7 +131,7 @@ near() { awk -v x="$1" -v y="$2" 'BEGIN { d = x - y; exit !(d * d <= 1e-12 * y *
   ledgers
   run --separate-stderr AGG --network 1gbe,wan --format csv --values sim_time new old
   assert_success
-  [[ "$stderr" == *"old/s1: no /rounds"* ]]
+  [[ "$stderr" == *"old/s1/run.h5: no /rounds"* ]]
   local g w
   g=$(grep -m1 ',10,1gbe,' <<<"$output" | awk -F, '{ print $(NF-2) }')
   w=$(grep -m1 ',10,wan,' <<<"$output" | awk -F, '{ print $(NF-2) }')
@@ -152,4 +152,21 @@ near() { awk -v x="$1" -v y="$2" 'BEGIN { d = x - y; exit !(d * d <= 1e-12 * y *
   last=$(grep -v '^#' "$(grep -l 'H=10' p/data/*.dat | head -1)" | tail -1)
   near "$(awk '{ print $(NF-1) }' <<<"$last")" 19.29468864
   near "$(awk '{ print $NF }' <<<"$last")" "$(awk 'BEGIN { print 30 * 6 * 62006 }')"
+}
+
+@test "--network on crafted /rounds: huge counts give a finite number, an impossible epoch a note" {
+  "$FIXTURE" c/huge/run.h5 model.num_workers=4 val_acc=0.5,0.7,0.9 rounds=100
+  "$FIXTURE" c/epoch/run.h5 model.num_workers=4 val_acc=0.5,0.7,0.9 rounds=100
+  for i in 0 1 2; do
+    "$DPT_ROOT/build/h5craft" --set c/huge/run.h5 /rounds/participants $i 4611686018427387904
+    "$DPT_ROOT/build/h5craft" --set c/huge/run.h5 /rounds/bytes $i 4611686018427387904
+  done
+  "$DPT_ROOT/build/h5craft" --set c/epoch/run.h5 /rounds/epoch 0 1099511627776
+  run --separate-stderr timeout 20 "$BIN/dpt-aggregate" --network 1gbe --format csv \
+      --values sim_time --per-run c
+  assert_success
+  [[ "$stderr" == *"c/epoch/run.h5: not priced under 1gbe: round 0: epoch 1099511627776, expected 1 .. 100000"* ]]
+  local t
+  t=$(grep '^c/huge,' <<<"$output" | awk -F, '{ print $(NF-2) }')
+  awk -v t="$t" 'BEGIN { exit !(t > 1e10 && t < 1e300) }'
 }
