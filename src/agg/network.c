@@ -13,7 +13,8 @@
 #include "../core/err.h"
 #include "../core/ydoc.h"
 
-const char *const net_algo_names[] = {"ring", "recursive_doubling", "rabenseifner", "auto"};
+const char *const net_algo_names[] = {"ring", "recursive_doubling", "rabenseifner",
+                                      "hierarchical", "auto"};
 const char *const net_overlap_names[] = {"none", "backward"};
 
 #define US 1e-6
@@ -84,6 +85,20 @@ static net_cost_t hypercube(const net_model_t *m, int64_t n, double nbytes, net_
   return k;
 }
 
+/* Inside each node of p a binomial reduce to one participant, a ring allreduce among the
+ * M = ceil(n / p) nodes (one flow per node link), and a binomial broadcast back. */
+static net_cost_t hierarchical(const net_model_t *m, int64_t n, double nbytes) {
+  net_cost_t k = {0, 0, 0, NET_HIERARCHICAL};
+  int64_t p = m->per_node < 1 ? 1 : m->per_node < n ? m->per_node : n;
+  int64_t nodes = (n + p - 1) / p;
+  for (int64_t d = 1; d < p; d *= 2) add_step(&k, m, n, d, nbytes);
+  double steps = 2.0 * (double)(nodes - 1), chunk = nbytes / (double)nodes;
+  k.seconds += steps * (m->latency_s + chunk / m->bandwidth_Bps);
+  k.sent += steps * chunk;
+  for (int64_t d = 1; d < p; d *= 2) add_step(&k, m, n, d, nbytes);
+  return k;
+}
+
 /* Allgather without a ring (Bruck's algorithm, any n): step k sends min(2^k, n - 2^k)
  * blocks to the participant 2^k away. Broadcast: a binomial tree, ceil(log2 n) steps of
  * nbytes. */
@@ -102,6 +117,7 @@ static net_cost_t one_algo(const net_model_t *m, ledger_collective_t c, int64_t 
   if (c == LEDGER_BROADCAST || (c == LEDGER_ALLGATHER && a != NET_RING))
     return log_steps(m, c, n, nbytes, a);
   if (a == NET_RING) return ring(m, c, n, nbytes);
+  if (a == NET_HIERARCHICAL) return hierarchical(m, n, nbytes);
   return hypercube(m, n, nbytes, a);
 }
 
@@ -281,7 +297,7 @@ static int read_key(const ydoc_t *d, const ydoc_node_t *v, net_key_t k, net_mode
     case NK_REPLICAS: rc = key_number(d, v, key, 1, 1, &x), m->replicas = (int64_t)x; break;
     case NK_ALGORITHM:
       rc = key_word(d, v, key, net_algo_names, NET_ALGO_COUNT,
-                    "ring, recursive_doubling, rabenseifner or auto", &w);
+                    "ring, recursive_doubling, rabenseifner, hierarchical or auto", &w);
       m->algo = (net_algo_t)w;
       break;
     case NK_OVERLAP:

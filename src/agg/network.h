@@ -12,7 +12,8 @@
  *   per_node: 1                # replicas or workers on one node (contiguous)
  *   intra_latency_us: 1        # between participants on one node
  *   intra_bandwidth_gbps: 100
- *   algorithm: ring            # ring | recursive_doubling | rabenseifner | auto
+ *   algorithm: ring            # ring | recursive_doubling | rabenseifner | hierarchical
+ *                              # | auto
  *   replicas: 4                # synchronous runs' replica count
  *   overlap: none              # none | backward (gradient rounds hide behind backward)
  */
@@ -24,10 +25,12 @@
 #include "../comm/ledger.h"
 
 /* The allreduce algorithm (allgather and broadcast follow it, see net_collective);
- * net_algo_names[] spells them. NET_AUTO takes the cheapest of the three per round, as
- * a tuned MPI library switches by message size. */
-typedef enum { NET_RING, NET_RECURSIVE_DOUBLING, NET_RABENSEIFNER, NET_AUTO, NET_ALGO_COUNT }
-    net_algo_t;
+ * net_algo_names[] spells them. NET_HIERARCHICAL reduces inside each node (binomial),
+ * all-reduces the nodes' sums over a ring of one participant per node and broadcasts
+ * inside the node (dpt's ranks, too, sum the workers they hold first). NET_AUTO takes the
+ * cheapest of the others per round, as a tuned MPI library switches by message size. */
+typedef enum { NET_RING, NET_RECURSIVE_DOUBLING, NET_RABENSEIFNER, NET_HIERARCHICAL, NET_AUTO,
+               NET_ALGO_COUNT } net_algo_t;
 extern const char *const net_algo_names[];
 
 /* What may hide communication: nothing (every method by default), or, for gradient rounds

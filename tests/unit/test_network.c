@@ -81,6 +81,15 @@ TEST(network_nodes_share_links) {
   m.per_node = 2;
   net_cost_t k = net_collective(&m, LEDGER_ALLREDUCE, 4, 4e6);
   CHECK_NEAR(k.seconds, (1e-6 + 4e6 / 12.5e9) + (30e-6 + 2 * 4e6 / 1.25e8), 1e-12);
+  /* hierarchical, 2 per node: a step inside the node, a ring of the 2 nodes' sums
+   * (2 steps of alpha + 2e6 beta), a step back; with 1 per node it is the ring */
+  m.algo = NET_HIERARCHICAL;
+  k = net_collective(&m, LEDGER_ALLREDUCE, 4, 4e6);
+  CHECK_NEAR(k.seconds, 2 * (1e-6 + 4e6 / 12.5e9) + 2 * (30e-6 + 2e6 / 1.25e8), 1e-12);
+  CHECK_NEAR(k.sent, 2 * 4e6 + 4e6, 1e-12);
+  m.per_node = 1;
+  CHECK_NEAR(net_collective(&m, LEDGER_ALLREDUCE, 4, 4e6).seconds, 6 * (30e-6 + 1e6 / 1.25e8),
+             1e-12);
   /* all on one node: the ring runs at the node's speed */
   m.algo = NET_RING;
   m.per_node = 4;
@@ -193,8 +202,8 @@ TEST(network_files) {
       {"latency_us: 5\nbandwidth_gbps: 1\nper_node: 1.5\n",
        "net.yaml:3: per_node: expected an integer >= 1, got '1.5'"},
       {"latency_us: 5\nbandwidth_gbps: 1\nalgorithm: tree\n",
-       "net.yaml:3: algorithm: expected ring, recursive_doubling, rabenseifner or auto, got "
-       "'tree'"},
+       "net.yaml:3: algorithm: expected ring, recursive_doubling, rabenseifner, hierarchical or "
+       "auto, got 'tree'"},
       {"latency_us: 5\nbandwith_gbps: 1\n", "net.yaml:2: unknown key 'bandwith_gbps'"},
       {"latency_us: 5\n", "net.yaml: bandwidth_gbps: missing; expected a number > 0"},
       {"[1, 2]\n", "net.yaml:1: expected a map of keys"},
