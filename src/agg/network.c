@@ -24,7 +24,7 @@ const char *const net_overlap_names[] = {"none", "backward"};
  * used by the presets, one participant per node): 1 us, 100 Gbit/s. */
 #define PRESET(name, lat_us, gbps)                                                    \
   {name, (lat_us) * US, (gbps) * GBPS, 1 * US, 100 * GBPS, 1, 4, NET_RING,            \
-   NET_OVERLAP_NONE}
+   NET_OVERLAP_NONE, 0}
 const net_model_t net_presets[] = {
     PRESET("1gbe", 30, 1),   PRESET("10gbe", 15, 10), PRESET("25gbe", 10, 25),
     PRESET("ib100", 1, 100), PRESET("wan", 50000, 1), {.name = ""}};
@@ -144,10 +144,11 @@ net_cost_t net_collective(const net_model_t *m, ledger_collective_t c, int64_t n
 /* ---------------------------------------------------------------- replay */
 
 /* Seconds one participant of n computes round i. */
-static int round_compute(const ledger_t *l, int64_t i, int64_t n, const net_speed_t *sp,
-                         int measured, double *s) {
+static int round_compute(const net_model_t *m, const ledger_t *l, int64_t i, int64_t n,
+                         const net_speed_t *sp, int measured, double *s) {
   double per = (double)l->images[i] / (double)n;
   if (sp->compute > 0) return *s = per / sp->compute, 0;
+  if (m->device_flops > 0) return *s = per * sp->flops_per_image / m->device_flops, 0;
   if (measured) return *s = l->compute_s[i] * (double)sp->ranks / (double)n, 0;
   int64_t e = l->epoch[i];
   double rate = sp->images_per_s && e >= 1 && e <= sp->nepochs
@@ -183,13 +184,15 @@ int net_replay(const net_model_t *m, const ledger_t *l, const net_speed_t *sp,
   int measured = 0;
   for (int64_t i = 0; i < l->n && !measured; i++) measured = l->compute_s[i] > 0;
   if (sp->ranks < 1) return net_replay_free(out), dpt_fail("the run's rank count is unknown");
+  if (m->device_flops > 0 && !(sp->compute > 0) && !(sp->flops_per_image > 0))
+    return net_replay_free(out), dpt_fail("device_gflops needs the model's FLOPs per image");
   if (epoch_ends(l, out) < 0) return net_replay_free(out), -1;
   double t = 0, sent = 0;
   for (int64_t i = 0; i < l->n; i++) {
     int64_t n = l->participants[i] ? l->participants[i] : m->replicas;
     double comp = 0;
     if (n < 1) return net_replay_free(out), dpt_fail("round %lld: no participants", (long long)i);
-    if (round_compute(l, i, n, sp, measured, &comp) < 0) return net_replay_free(out), -1;
+    if (round_compute(m, l, i, n, sp, measured, &comp) < 0) return net_replay_free(out), -1;
     net_cost_t k = net_collective(m, (ledger_collective_t)l->collective[i], n,
                                   (double)l->bytes[i]);
     double hidden = 0;
@@ -241,10 +244,11 @@ int64_t net_round_reaching(const net_replay_t *rp, const double *epoch, const do
 /* ---------------------------------------------------------------- network files */
 
 typedef enum { NK_NAME, NK_LATENCY, NK_BANDWIDTH, NK_PER_NODE, NK_INTRA_LATENCY,
-               NK_INTRA_BANDWIDTH, NK_ALGORITHM, NK_REPLICAS, NK_OVERLAP, NK_COUNT } net_key_t;
+               NK_INTRA_BANDWIDTH, NK_ALGORITHM, NK_REPLICAS, NK_OVERLAP, NK_DEVICE_GFLOPS,
+               NK_COUNT } net_key_t;
 static const char *const net_keys[NK_COUNT] = {
     "name", "latency_us", "bandwidth_gbps", "per_node", "intra_latency_us",
-    "intra_bandwidth_gbps", "algorithm", "replicas", "overlap"};
+    "intra_bandwidth_gbps", "algorithm", "replicas", "overlap", "device_gflops"};
 
 /* A positive number (an integer when integral), times scale, into *x. */
 static int key_number(const ydoc_t *d, const ydoc_node_t *v, const char *key, int integral,
@@ -293,6 +297,7 @@ static int read_key(const ydoc_t *d, const ydoc_node_t *v, net_key_t k, net_mode
     case NK_BANDWIDTH: rc = key_number(d, v, key, 0, GBPS, &m->bandwidth_Bps); break;
     case NK_INTRA_LATENCY: rc = key_number(d, v, key, 0, US, &m->intra_latency_s); break;
     case NK_INTRA_BANDWIDTH: rc = key_number(d, v, key, 0, GBPS, &m->intra_bandwidth_Bps); break;
+    case NK_DEVICE_GFLOPS: rc = key_number(d, v, key, 0, 1e9, &m->device_flops); break;
     case NK_PER_NODE: rc = key_number(d, v, key, 1, 1, &x), m->per_node = (int64_t)x; break;
     case NK_REPLICAS: rc = key_number(d, v, key, 1, 1, &x), m->replicas = (int64_t)x; break;
     case NK_ALGORITHM:
@@ -321,7 +326,8 @@ static int read_network(const ydoc_t *d, net_model_t *m) {
     if (!key || k == NK_COUNT)
       return ydoc_fail(d, root->items[2 * i],
                        "unknown key '%s' (name, latency_us, bandwidth_gbps, per_node, "
-                       "intra_latency_us, intra_bandwidth_gbps, algorithm, replicas, overlap)",
+                       "intra_latency_us, intra_bandwidth_gbps, algorithm, replicas, overlap, "
+                       "device_gflops)",
                        key ? key : "?");
     if (read_key(d, root->items[2 * i + 1], (net_key_t)k, m) < 0) return -1;
     seen[k] = 1;

@@ -16,6 +16,7 @@
  *                              # | auto
  *   replicas: 4                # synchronous runs' replica count
  *   overlap: none              # none | backward (gradient rounds hide behind backward)
+ *   device_gflops: 500         # a participant's speed: the model's FLOPs per image / this
  */
 #ifndef DPT_AGG_NETWORK_H
 #define DPT_AGG_NETWORK_H
@@ -49,6 +50,7 @@ typedef struct {
   int64_t replicas;                            /* synchronous runs' replicas, >= 1 */
   net_algo_t algo;
   net_overlap_t overlap;
+  double device_flops;                         /* FLOP/s of a participant; 0: measured */
 } net_model_t;
 
 /* The presets (1gbe, 10gbe, 25gbe, ib100, wan), in order; NULL-named row last. */
@@ -73,11 +75,13 @@ net_cost_t net_collective(const net_model_t *m, ledger_collective_t c, int64_t n
                           double nbytes);
 
 /* The run's speed for the replay: images per second of one participant. `compute` > 0
- * (--compute) wins; else the ledger's measured compute seconds when it has any
- * (one participant's time for a round = compute_s x ranks / participants: the ranks
- * shared the round's images); else /metrics images_per_s of the round's epoch / ranks. */
+ * (--compute) wins; then the network's device_flops / flops_per_image; else the ledger's
+ * measured compute seconds when it has any (one participant's time for a round =
+ * compute_s x ranks / participants: the ranks shared the round's images); else /metrics
+ * images_per_s of the round's epoch / ranks. */
 typedef struct {
   double compute;               /* images/s per participant; 0: measured */
+  double flops_per_image;       /* the model's training FLOPs per image; 0: unknown */
   int64_t ranks;                /* P of the measured run (>= 1) */
   const double *images_per_s;   /* per epoch index (epoch number - 1); NULL: none */
   int64_t nepochs;

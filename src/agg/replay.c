@@ -5,10 +5,33 @@
 
 #include "../core/err.h"
 #include "../core/strbuf.h"
+#include "../data/dataset.h"
+#include "../nn/model.h"
+
+/* The training FLOPs per image of the run's model (nn_model_t.flops_per_image), from its
+ * config and the shape of its dataset (data.path, which must be readable here). */
+static int model_flops(agg_run_t *r, double *flops) {
+  const dpt_config_t *cfg = runfile_typed_config(&r->file);
+  if (!cfg) return dpt_fail("device_gflops needs the run's config, which does not load");
+  dataset_head_t h;
+  if (dataset_head_open(cfg->data_path, &h, 0) < 0)
+    return dpt_wrap("device_gflops needs the model's shape from its dataset");
+  nn_model_t nm;
+  int ok = h.channels >= 1 && h.channels <= 64 && h.num_classes >= 2 && h.num_classes <= 100000;
+  int rc = ok ? nn_model_init(&nm, cfg->model, (int)h.channels, NN_INPUT_SIZE, NN_INPUT_SIZE,
+                              (int)h.num_classes, 1)
+              : dpt_fail("%s: %lld channels, %lld classes: no model to count", cfg->data_path,
+                         (long long)h.channels, (long long)h.num_classes);
+  dataset_head_free(&h);
+  if (rc < 0) return -1;
+  *flops = nm.flops_per_image;
+  nn_model_free(&nm);
+  return 0;
+}
 
 /* Prices one run under one network into *rp; the reason into *why when it cannot. */
-static int price_one(const agg_run_t *r, const net_model_t *m, double compute,
-                     net_replay_t *rp, char **why) {
+static int price_one(agg_run_t *r, const net_model_t *m, double compute, net_replay_t *rp,
+                     char **why) {
   const ledger_t *l = &r->file.rounds;
   if (!(r->file.has & RUNFILE_HAS_ROUNDS) || l->n == 0) {
     *why = dpt_strdup(!(r->file.has & RUNFILE_HAS_ROUNDS)
@@ -18,8 +41,10 @@ static int price_one(const agg_run_t *r, const net_model_t *m, double compute,
     return -1;
   }
   int64_t ranks = r->file.info.mpi_ranks > 0 ? r->file.info.mpi_ranks : 1;
-  net_speed_t sp = {compute, ranks, r->metric[RUN_M_IMAGES_PER_S], r->n};
-  if (ledger_check(l) < 0 || net_replay(m, l, &sp, rp) < 0) {
+  net_speed_t sp = {compute, 0, ranks, r->metric[RUN_M_IMAGES_PER_S], r->n};
+  int need_flops = m->device_flops > 0 && !(compute > 0);
+  if ((need_flops && model_flops(r, &sp.flops_per_image) < 0) || ledger_check(l) < 0 ||
+      net_replay(m, l, &sp, rp) < 0) {
     strbuf_t b = {0};
     strbuf_printf(&b, "not priced under %s: %s", m->name, dpt_errmsg());
     *why = strbuf_take(&b);

@@ -170,3 +170,21 @@ near() { awk -v x="$1" -v y="$2" 'BEGIN { d = x - y; exit !(d * d <= 1e-12 * y *
   t=$(grep '^c/huge,' <<<"$output" | awk -F, '{ print $(NF-2) }')
   awk -v t="$t" 'BEGIN { exit !(t > 1e10 && t < 1e300) }'
 }
+
+@test "device_gflops: compute from the model's FLOPs per image over the device's speed" {
+  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 100 -o fm.h5 >/dev/null
+  "$FIXTURE" d/run.h5 model.num_workers=4 data.path=fm.h5 val_acc=0.5,0.7,0.9 rounds=10
+  "$FIXTURE" nodata/run.h5 model.num_workers=4 data.path=missing.h5 val_acc=0.5,0.7,0.9 \
+      rounds=10
+  printf 'name: g1\nlatency_us: 30\nbandwidth_gbps: 1\ndevice_gflops: 1\n' > g1.yaml
+  printf 'name: g2\nlatency_us: 30\nbandwidth_gbps: 1\ndevice_gflops: 2\n' > g2.yaml
+  run --separate-stderr AGG --network g1.yaml,g2.yaml --format csv --per-run \
+      --values sim_time,sim_comm_time d nodata
+  assert_success
+  [[ "$stderr" == *"nodata/run.h5: not priced under g1: device_gflops needs the model's shape from its dataset"* ]]
+  local c1 c2
+  c1=$(grep '^d,.*,g1,' <<<"$output" | awk -F, '{ print $(NF-5) - $(NF-2) }')
+  c2=$(grep '^d,.*,g2,' <<<"$output" | awk -F, '{ print $(NF-5) - $(NF-2) }')
+  # twice the device speed, half the compute
+  awk -v a="$c1" -v b="$c2" 'BEGIN { exit !(a > 0 && (a - 2 * b) ^ 2 < 1e-12 * a * a) }'
+}

@@ -129,6 +129,14 @@ TEST(network_replay_speeds) {
                       &rp));
   CHECK_NEAR(rp.time[0], 0.064 + comm, 1e-12);
   net_replay_free(&rp);
+  /* a device of 1 GFLOP/s and a model of 1 MFLOP per image: 1000 images/s */
+  m.device_flops = 1e9;
+  CHECK_OK(net_replay(&m, &l, &(net_speed_t){.flops_per_image = 1e6, .ranks = 2}, &rp));
+  CHECK_NEAR(rp.time[0], 0.064 + comm, 1e-12);
+  net_replay_free(&rp);
+  CHECK_FAILS(net_replay(&m, &l, &(net_speed_t){.ranks = 2}, &rp));
+  CHECK(strstr(dpt_errmsg(), "device_gflops needs the model's FLOPs per image") != NULL);
+  m.device_flops = 0;
   ledger_free(&l);
   /* measured: 0.5 s per round on 2 ranks, K = 4 workers: 0.5 x 2 / 4 per worker */
   fill(&l, LEDGER_AVERAGE, 4, 1, 2, 0.5);
@@ -189,12 +197,14 @@ TEST(network_time_to_target) {
 TEST(network_files) {
   net_model_t m;
   const char *ok = "name: lab\nlatency_us: 5\nbandwidth_gbps: 40\nper_node: 2\n"
-                   "algorithm: rabenseifner\nreplicas: 8\noverlap: backward\n";
+                   "algorithm: rabenseifner\nreplicas: 8\noverlap: backward\n"
+                   "device_gflops: 500\n";
   CHECK_OK(net_model_parse(&m, ok, strlen(ok), "lab.yaml"));
   CHECK(!strcmp(m.name, "lab") && m.per_node == 2 && m.replicas == 8);
   CHECK_NEAR(m.latency_s, 5e-6, 1e-12);
   CHECK_NEAR(m.bandwidth_Bps, 5e9, 1e-12);
   CHECK(m.algo == NET_RABENSEIFNER && m.overlap == NET_OVERLAP_BACKWARD);
+  CHECK_NEAR(m.device_flops, 5e11, 1e-12);
   static const struct { const char *yaml, *msg; } bad[] = {
       {"latency_us: 5\nbandwidth_gbps: fast\n",
        "net.yaml:2: bandwidth_gbps: expected a number > 0, got 'fast'"},
