@@ -1,5 +1,6 @@
-/* runfile_read.c - reading run.h5 into a runfile_t (see runfile.h). Reads attributes and
- * the small per-epoch datasets only: a run file is a few kilobytes. */
+/* runfile_read.c - reading run.h5 into a runfile_t (see runfile.h): attributes, the
+ * per-epoch datasets and the communication ledger (/rounds: a row per round, about 0.9 MB
+ * for 150 epochs of 391 rounds, 5 MB in memory). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
