@@ -18,17 +18,22 @@
 /* ---------------------------------------------------------------- what a plot shows */
 
 /* The x columns a curve can be drawn against: a per-epoch metric, as it is or summed
- * over the epochs so far. A new column (bytes, simulated seconds) is one row here. */
+ * over the epochs so far, or a network replay's simulated seconds or bytes sent. A new
+ * column is one row here. */
+typedef enum { X_METRIC, X_SIM_TIME, X_SIM_BYTES } x_source_t;
 typedef struct {
   const char *name, *label;
   run_metric_t metric;
   int cumulative; /* the sum over the epochs up to this one */
   int integer;    /* whole numbers: ticks at integer steps */
+  x_source_t source; /* the metric, or the network replay's (replay.h) at the epoch's end */
 } x_axis_t;
 
 static const x_axis_t x_axes[] = {
-    {"epoch", "epoch", RUN_M_EPOCH, 0, 1},
-    {"rounds", "communication rounds (averagings, cumulative)", RUN_M_AVERAGINGS, 1, 1},
+    {"epoch", "epoch", RUN_M_EPOCH, 0, 1, X_METRIC},
+    {"rounds", "communication rounds (averagings, cumulative)", RUN_M_AVERAGINGS, 1, 1, X_METRIC},
+    {"time", "simulated time under the network (s)", RUN_M_EPOCH, 0, 0, X_SIM_TIME},
+    {"bytes", "bytes sent per participant under the network", RUN_M_EPOCH, 0, 0, X_SIM_BYTES},
 };
 #define NX ((int)(sizeof x_axes / sizeof x_axes[0]))
 
@@ -48,12 +53,17 @@ static const y_axis_t y_axes[] = {
 #define NY ((int)(sizeof y_axes / sizeof y_axes[0]))
 
 static const char *const default_plots[] = {"val_acc_epoch", "val_loss_epoch",
-                                            "val_acc_rounds", "H_epoch"};
+                                            "val_acc_rounds", "H_epoch", "val_acc_time",
+                                            "val_acc_bytes"};
 
-/* Data file columns (1-based): the x columns, then a mean and a spread per y metric, then
- * the count of runs. */
-static int x_column(int x) { return 1 + x; }
-static int y_column(int y) { return 1 + NX + 2 * y; }
+/* Data file columns (1-based): the first NX_FIRST x columns, then a mean and a spread per
+ * y metric, the count of runs, and the network replay's x columns (after the count, so
+ * that the other columns keep their places in files read by hand). */
+#define NX_FIRST 2
+static int x_column(int x) {
+  return x < NX_FIRST ? 1 + x : 2 + NX_FIRST + 2 * NY + (x - NX_FIRST);
+}
+static int y_column(int y) { return 1 + NX_FIRST + 2 * y; }
 
 static int plot_bit(const char *name, unsigned *set) {
   for (int y = 0; y < NY; y++)
@@ -97,23 +107,41 @@ typedef struct {
   double xmax[NX];          /* largest x */
 } group_t;
 
-/* The x values of epoch e: means over the group's runs that reached it; cum[i * NX + x]
- * carries run i's running sums. */
+/* Run r's x value of axis x at epoch index e into *v; 0 when it has none. A run priced
+ * under a network has its simulated seconds and bytes sent at the epoch's last round. */
+static int x_value(const agg_run_t *r, int x, int64_t e, double *v) {
+  const x_axis_t *xa = &x_axes[x];
+  if (xa->source == X_METRIC) {
+    if (!r->metric[xa->metric]) return 0;
+    *v = r->metric[xa->metric][e];
+    return 1;
+  }
+  if (!r->replay) return 0;
+  int64_t j = net_epoch_last_round(r->replay, (int64_t)r->metric[RUN_M_EPOCH][e]);
+  if (j < 0 || j >= r->replay->n) return 0;
+  *v = xa->source == X_SIM_TIME ? r->replay->time[j] : r->replay->sent[j];
+  return 1;
+}
+
+/* The x values of axes [x0, x1) at epoch e: means over the group's runs that reached it;
+ * cum[i * NX + x] carries run i's running sums. Each value is followed by a space, or
+ * after the first axes (x0 > 0) preceded by one. */
 static void write_x(FILE *f, const agg_run_t *const *runs, int n, const int *id, int g,
-                    int64_t e, double *cum, group_t *grp) {
-  for (int x = 0; x < NX; x++) {
+                    int64_t e, double *cum, group_t *grp, int x0, int x1) {
+  for (int x = x0; x < x1; x++) {
     double s = 0;
     int m = 0;
     for (int i = 0; i < n; i++) {
-      const double *col = runs[i]->metric[x_axes[x].metric];
-      if (id[i] != g || e >= runs[i]->n || !col) continue;
-      double v = col[e];
+      double v;
+      if (id[i] != g || e >= runs[i]->n || !x_value(runs[i], x, e, &v)) continue;
       if (x_axes[x].cumulative) v = cum[i * NX + x] += v;
       s += v;
       m++;
     }
-    if (m) fprintf(f, "%.10g ", s / m);
-    else fputs("NaN ", f);
+    if (x0) fputc(' ', f);
+    if (m) fprintf(f, "%.10g", s / m);
+    else fputs("NaN", f);
+    if (!x0) fputc(' ', f);
     if (m && s / m > grp->xmax[x]) grp->xmax[x] = s / m;
   }
 }
@@ -156,18 +184,22 @@ static int write_data(const char *path, const agg_run_t *const *runs, int n, con
   double *cum = dpt_alloc(sizeof(double) * (size_t)(n * NX));
   memset(cum, 0, sizeof(double) * (size_t)(n * NX));
   fprintf(f, "# %s\n#", label);
-  for (int x = 0; x < NX; x++) fprintf(f, " %s", x_axes[x].name);
+  for (int x = 0; x < NX_FIRST; x++) fprintf(f, " %s", x_axes[x].name);
   for (int y = 0; y < NY; y++)
     fprintf(f, " %s_mean %s_%s", y_axes[y].name, y_axes[y].name, se ? "se" : "sd");
-  fputs(" runs\n", f);
+  fputs(" runs", f);
+  for (int x = NX_FIRST; x < NX; x++) fprintf(f, " %s", x_axes[x].name);
+  fputc('\n', f);
   for (int y = 0; y < NY; y++) grp->lo[y] = INFINITY, grp->hi[y] = -INFINITY;
   for (int x = 0; x < NX; x++) grp->xmax[x] = 0;
   for (int64_t e = 0; e < maxn; e++) {
     int m = 0;
-    write_x(f, runs, n, id, g, e, cum, grp);
+    write_x(f, runs, n, id, g, e, cum, grp, 0, NX_FIRST);
     write_y(f, runs, n, id, g, e, se, grp);
     for (int i = 0; i < n; i++) m += id[i] == g && e < runs[i]->n;
-    fprintf(f, "%d\n", m);
+    fprintf(f, "%d", m);
+    write_x(f, runs, n, id, g, e, cum, grp, NX_FIRST, NX);
+    fputc('\n', f);
   }
   dpt_free(cum);
   if (fclose(f) != 0) return dpt_fail("%s: cannot write", path);
@@ -502,7 +534,10 @@ static void group_flags(const agg_run_t *const *runs, int n, const int *id, int 
   for (int i = 0; i < n; i++) {
     if (id[i] != g) continue;
     const char *strategy = agg_run_config(runs[i], "model.work.dynamic.strategy");
-    for (int x = 0; x < NX; x++) grp->has_x[x] |= runs[i]->metric[x_axes[x].metric] != NULL;
+    for (int x = 0; x < NX; x++)
+      grp->has_x[x] |= x_axes[x].source == X_METRIC
+                           ? runs[i]->metric[x_axes[x].metric] != NULL
+                           : runs[i]->replay != NULL;
     for (int y = 0; y < NY; y++) grp->has_y[y] |= runs[i]->metric[y_axes[y].metric] != NULL;
     grp->dynamic |= !strategy || *strategy;
   }

@@ -1,8 +1,9 @@
 /* plot.h - figures through gnuplot: per group of runs (as in the table), a curve of the
  * mean over its seeds with a band of ± the standard deviation (or error), for a y metric
  * (validation accuracy, validation or training loss, H of dynamic strategies) against an
- * x column (epochs, communication rounds). A plot is named Y_X: val_acc_epoch,
- * val_loss_rounds, H_epoch. Writes DIR/data/gNNN.dat, DIR/NAME.gp and, by running gnuplot
+ * x column (epochs, communication rounds; with --network the simulated time and the bytes
+ * one participant sent, replay.h). A plot is named Y_X: val_acc_epoch, val_loss_rounds,
+ * H_epoch, val_acc_time. Writes DIR/data/gNNN.dat, DIR/NAME.gp and, by running gnuplot
  * on each script, DIR/NAME.svg, .png and (when asked) .pdf. */
 #ifndef DPT_AGG_PLOT_H
 #define DPT_AGG_PLOT_H
@@ -21,7 +22,8 @@ int agg_plot_format_parse(const char *name, unsigned *set);
 
 typedef struct {
   unsigned which;    /* the plots to draw (agg_plot_parse's bits); 0: val_acc_epoch,
-                        val_loss_epoch, val_acc_rounds, H_epoch, where the runs have data */
+                        val_loss_epoch, val_acc_rounds, H_epoch, val_acc_time,
+                        val_acc_bytes, where the runs have data */
   const char *title; /* the figures' title (NULL: none); a table title's trailing
                         parenthesis, which names the table's value, is left out */
   const char *facet; /* one panel per value of this key; NULL: past 8 curves, a key

@@ -9,6 +9,7 @@
 #include "../core/fsutil.h"
 #include "long.h"
 #include "plot.h"
+#include "replay.h"
 #include "runset.h"
 #include "table.h"
 
@@ -19,13 +20,14 @@ void agg_fields_print(FILE *out) {
             agg_fields[i].better > 0 ? " (higher is better)"
             : agg_fields[i].better < 0 ? " (lower is better)" : "");
   fprintf(out, "Keys: any dotted config key (model.optimizer), run (the run directory), "
-               "status.\n");
+               "status, network (with --network).\n");
 }
 
 /* ---------------------------------------------------------------- keys and fields */
 
 static int key_known(const agg_run_t *const *runs, int n, const char *key) {
   if (!strcmp(key, "run") || !strcmp(key, "status") || !strcmp(key, "method")) return 1;
+  if (!strcmp(key, "network")) return n > 0 && runs[0]->net;
   for (int i = 0; i < n; i++)
     if (agg_run_config(runs[i], key)) return 1;
   return 0;
@@ -49,20 +51,25 @@ static int field_named(const char *name) {
 static int default_fields(const agg_run_t *const *runs, int n, double target, int *fields) {
   static const char *const base[] = {"val_acc", "best_val_acc", "test_acc", "test_acc_best",
                                      "epochs", "wall_time", "images_per_s"};
-  int m = 0, avg = 0, bytes = 0, central = 0;
+  int m = 0, avg = 0, bytes = 0, central = 0, net = 0;
   for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) fields[m++] = agg_field_find(base[i]);
   for (int i = 0; i < n; i++) {
     avg |= runs[i]->metric[RUN_M_AVERAGINGS] != NULL;
     bytes |= runs[i]->metric[RUN_M_BYTES] != NULL || (runs[i]->file.has & RUNFILE_HAS_ROUNDS);
     central += agg_run_centralized(runs[i]);
+    net |= runs[i]->net != NULL;
   }
   /* the rounds by their name: reductions (all centralized), averagings (all local) */
   if (avg) fields[m++] = agg_field_find(central == n ? "reductions" : central ? "rounds"
                                                                                : "averagings");
   if (bytes) fields[m++] = agg_field_find("payload_bytes");
+  if (net) fields[m++] = agg_field_find("sim_time");
+  if (net) fields[m++] = agg_field_find("comm_efficiency");
   if (target > 0) {
     fields[m++] = agg_field_find("epochs_to_target");
     if (avg) fields[m++] = agg_field_find("rounds_to_target");
+    if (net) fields[m++] = agg_field_find("time_to_target");
+    if (net) fields[m++] = agg_field_find("bytes_to_target");
   }
   return m;
 }
@@ -77,24 +84,25 @@ static void report_skips(const agg_runset_t *set, FILE *log) {
     fprintf(log, "  %s: %s\n", set->skips[i].path, set->skips[i].reason);
 }
 
-/* The runs that pass every filter, into runs[] (room for all); returns their count.
- * A filter on a key no run has and no field fails: it is a typo, not an empty set. */
-static int select_runs(const agg_study_t *st, const agg_runset_t *set,
-                       const agg_run_t **runs) {
-  const agg_run_t **all = dpt_alloc(sizeof(agg_run_t *) * (size_t)(set->nruns + 1));
+/* The runs of from[0..nfrom) (the set's, or their copies priced under networks) that
+ * pass every filter, into runs[] (room for all); returns their count. A filter on a key
+ * no run has and no field fails: it is a typo, not an empty set. */
+static int select_runs(const agg_study_t *st, const agg_runset_t *set, const agg_run_t *from,
+                       int nfrom, const agg_run_t **runs) {
+  const agg_run_t **all = dpt_alloc(sizeof(agg_run_t *) * (size_t)(nfrom + 1));
   agg_where_t *where = dpt_alloc(sizeof(agg_where_t) * (size_t)(st->where.n + 1));
   int nw = 0, n = -1;
-  for (int i = 0; i < set->nruns; i++) all[i] = &set->runs[i];
+  for (int i = 0; i < nfrom; i++) all[i] = &from[i];
   for (; nw < st->where.n; nw++)
     if (agg_where_parse(st->where.v[nw], &where[nw]) < 0) goto done;
   for (int w = 0; w < nw; w++)
-    if (agg_field_find(where[w].key) < 0 && !key_known(all, set->nruns, where[w].key)) {
+    if (agg_field_find(where[w].key) < 0 && !key_known(all, nfrom, where[w].key)) {
       dpt_fail("--where %s: no run has the config key '%s', and it is not a field",
                st->where.v[w], where[w].key);
       goto done;
     }
   n = 0;
-  for (int i = 0; i < set->nruns; i++) {
+  for (int i = 0; i < nfrom; i++) {
     int ok = 1;
     for (int w = 0; w < nw && ok; w++) ok = agg_where_match(&where[w], all[i], st->target);
     if (ok) runs[n++] = all[i];
@@ -120,7 +128,7 @@ static const char **table_keys(const agg_request_t *req, const agg_run_t *const 
   const agg_study_t *st = &req->st;
   const char **varying = NULL;
   int nvary = agg_varying_keys(runs, n, &varying), k = 0;
-  const char **keys = dpt_alloc(sizeof(char *) * (size_t)(st->rows.n + nvary + 4));
+  const char **keys = dpt_alloc(sizeof(char *) * (size_t)(st->rows.n + nvary + 5));
   if (req->per_run)
     for (int i = 0; i < PER_RUN_KEYS; i++) keys[k++] = per_run_keys[i];
   for (int i = 0; i < st->rows.n; i++) keys[k++] = st->rows.v[i];
@@ -129,6 +137,9 @@ static const char **table_keys(const agg_request_t *req, const agg_run_t *const 
     for (int c = 0; c < st->cols.n; c++) in_cols |= !strcmp(st->cols.v[c], varying[i]);
     if (!in_cols) keys[k++] = varying[i];
   }
+  if (n > 0 && runs[0]->net && strlist_find(&st->rows, "network") < 0 &&
+      strlist_find(&st->cols, "network") < 0)
+    keys[k++] = "network";
   if (unfinished) keys[k++] = "status";
   dpt_free(varying);
   *nkeys = k;
@@ -306,9 +317,17 @@ static int write_long(const agg_request_t *req, const agg_run_t *const *runs, in
 
 static int aggregate(const agg_request_t *req, const agg_runset_t *set, FILE *log) {
   const agg_study_t *st = &req->st;
-  const agg_run_t **runs = dpt_alloc(sizeof(agg_run_t *) * (size_t)(set->nruns + 1));
+  agg_priced_t priced = {0};
+  const agg_run_t **runs = NULL;
   const char **keys = NULL;
-  int nkeys = 0, rc = -1, n = select_runs(st, set, runs);
+  int nkeys = 0, rc = -1, n = -1;
+  if (st->network.n) {
+    if (agg_price_runs(&priced, set, st) < 0) goto done;
+    agg_priced_notes(&priced, log);
+  }
+  runs = dpt_alloc(sizeof(agg_run_t *) * (size_t)(set->nruns * (priced.nnets + 1) + 1));
+  n = st->network.n ? select_runs(st, set, priced.views, priced.nviews, runs)
+                    : select_runs(st, set, set->runs, set->nruns, runs);
   if (n < 0 || check_keys(runs, n, &st->rows, "--rows/--group-by") < 0 ||
       check_keys(runs, n, &st->cols, "--cols") < 0)
     goto done;
@@ -323,6 +342,7 @@ static int aggregate(const agg_request_t *req, const agg_runset_t *set, FILE *lo
 done:
   dpt_free(runs);
   dpt_free(keys);
+  agg_priced_free(&priced);
   return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "../io/runfile.h"
+#include "network.h"
 
 typedef struct {
   char *path;               /* as found */
@@ -26,6 +27,11 @@ typedef struct {
   /* The key "hash": the hash of the run's config YAML (sweep_hash), which names a sweep
    * task's directory; "" without the YAML. */
   char hash[17];
+  /* A copy of a run priced under a network (report.c makes one per run and --network):
+   * the network (its name is the key "network"), and the replay of the run's ledger
+   * under it, NULL when the run could not be priced (no /rounds). NULL net: no network. */
+  const net_model_t *net;
+  const net_replay_t *replay;
 } agg_run_t;
 
 typedef struct {

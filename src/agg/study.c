@@ -38,7 +38,7 @@ void agg_study_init(agg_study_t *s) {
 void agg_study_free(agg_study_t *s) {
   char *strs[] = {s->title, s->doc, s->value, s->sort, s->facet};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) dpt_free(strs[i]);
-  strlist_t *lists[] = {&s->where, &s->rows, &s->cols, &s->values, &s->baseline};
+  strlist_t *lists[] = {&s->where, &s->rows, &s->cols, &s->values, &s->baseline, &s->network};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) strlist_free(lists[i]);
   agg_study_init(s);
 }
@@ -71,6 +71,9 @@ void agg_study_override(agg_study_t *s, agg_study_t *over) {
   take_list(&s->cols, &over->cols);
   take_list(&s->values, &over->values);
   take_list(&s->baseline, &over->baseline);
+  take_list(&s->network, &over->network);
+  if (over->replicas > 0) s->replicas = over->replicas;
+  if (over->compute > 0) s->compute = over->compute;
   if (over->plots) s->plots = over->plots;
   if (over->plot_formats) s->plot_formats = over->plot_formats;
   if (over->has_format) s->format = over->format, s->has_format = 1;
@@ -109,6 +112,19 @@ int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg) {
     case AGG_OPT_PLOT_FORMAT: return each_name(arg, agg_plot_format_parse, &s->plot_formats);
     case AGG_OPT_FACET: take_copy(&s->facet, arg); break;
     case AGG_OPT_BASELINE: strlist_push(&s->baseline, arg); break;
+    case AGG_OPT_NETWORK: agg_split_push(&s->network, arg); break;
+    case AGG_OPT_REPLICAS:
+      errno = 0;
+      s->replicas = strtol(arg, &end, 10);
+      if (errno || *end || end == arg || s->replicas < 1 || s->replicas > 1000000000)
+        return dpt_fail("--replicas wants an integer from 1 to 1e9, not '%s'", arg);
+      break;
+    case AGG_OPT_COMPUTE:
+      errno = 0;
+      s->compute = strtod(arg, &end);
+      if (errno || *end || end == arg || !(s->compute > 0 && s->compute < 1e15))
+        return dpt_fail("--compute wants images per second > 0, not '%s'", arg);
+      break;
     case AGG_OPT_SPREAD:
       if (spread_parse(arg, &s->se) < 0) return dpt_fail("--spread wants sd or se, not '%s'", arg);
       break;
@@ -186,6 +202,14 @@ static int set_number(const entry_t *e, double *dst, double lo, double hi) {
   return ydoc_fail(e->d, e->v, "'%s' wants a number in (%g, %g], got '%s'", e->key, lo, hi, v);
 }
 
+static int set_replicas(const entry_t *e, long *dst) {
+  double x;
+  if (set_number(e, &x, 0, 1e9) < 0 || x != (long)x)
+    return ydoc_fail(e->d, e->v, "'replicas' wants an integer from 1 to 1e9");
+  *dst = (long)x;
+  return 0;
+}
+
 static int set_digits(const entry_t *e, int *dst) {
   double x;
   if (set_number(e, &x, -1, 12) < 0 || x != (int)x)
@@ -223,10 +247,11 @@ static int set_names(const entry_t *e, int (*parse)(const char *, unsigned *), u
 /* The keys of a study file, each with how its value is read. */
 typedef enum { K_TITLE, K_DOC, K_VALUE, K_SORT, K_FORMAT, K_WHERE, K_ROWS, K_COLS, K_VALUES,
                K_PLOTS, K_TARGET, K_PERCENT, K_DIGITS, K_BASELINE, K_SPREAD, K_FACET,
-               K_PLOT_FORMAT, K_COUNT } study_key_t;
+               K_PLOT_FORMAT, K_NETWORK, K_REPLICAS, K_COMPUTE, K_COUNT } study_key_t;
 static const char *const key_names[K_COUNT] = {
     "title", "doc", "value", "sort", "format", "where", "rows", "cols", "values", "plots",
-    "target", "percent", "digits", "baseline", "spread", "facet", "plot_format"};
+    "target", "percent", "digits", "baseline", "spread", "facet", "plot_format", "network",
+    "replicas", "compute"};
 
 static int read_value(const entry_t *e, study_key_t k, agg_study_t *s) {
   switch (k) {
@@ -247,6 +272,9 @@ static int read_value(const entry_t *e, study_key_t k, agg_study_t *s) {
     case K_DIGITS: return set_digits(e, &s->digits);
     case K_BASELINE: return set_list(e, &s->baseline, 0);
     case K_SPREAD: return set_spread(e, &s->se);
+    case K_NETWORK: return set_list(e, &s->network, 1);
+    case K_REPLICAS: return set_replicas(e, &s->replicas);
+    case K_COMPUTE: return set_number(e, &s->compute, 0, 1e15);
     default: DPT_PANIC("study key %d", (int)k);
   }
 }
@@ -265,7 +293,7 @@ static int read_doc(const ydoc_t *d, agg_study_t *s) {
     if (k == K_COUNT)
       return ydoc_fail(d, kn, "unknown key '%s' (title, doc, where, rows, cols, value, values, "
                        "sort, baseline, spread, target, percent, digits, format, plots, facet, "
-                       "plot_format)", key);
+                       "plot_format, network, replicas, compute)", key);
     entry_t e = {d, root->items[2 * i + 1], key};
     if (read_value(&e, (study_key_t)k, s) < 0) return -1;
   }

@@ -19,6 +19,9 @@
  *   plots:   [val_acc_epoch, val_loss_epoch]           # with --plots DIR (Y_X, plot.h)
  *   facet:   model.num_workers                         # one panel per value of this key
  *   plot_format: [svg, png, pdf]                       # the figures' files (default svg, png)
+ *   network: [1gbe, nets/lab.yaml]                     # price every run under each
+ *   replicas: 8                                        # synchronous runs' replicas
+ *   compute: 1500                                      # images/s per participant
  */
 #ifndef DPT_AGG_STUDY_H
 #define DPT_AGG_STUDY_H
@@ -41,6 +44,9 @@ typedef struct {
   int percent;     /* -1: not set */
   int digits;      /* -1: not set */
   int se;          /* ± the standard error (1) or the standard deviation (0); -1: not set */
+  strlist_t network; /* presets or network files (network.h) to price the runs under */
+  long replicas;   /* synchronous runs' replicas under every network; 0: the network's */
+  double compute;  /* images/s per participant for the replay; 0: the run's measured */
 } agg_study_t;
 
 void agg_study_init(agg_study_t *s);
@@ -59,10 +65,11 @@ typedef enum {
   AGG_OPT_WHERE, AGG_OPT_ROWS, AGG_OPT_COLS, AGG_OPT_VALUE, AGG_OPT_VALUES, AGG_OPT_SORT,
   AGG_OPT_TARGET, AGG_OPT_FORMAT, AGG_OPT_PERCENT, AGG_OPT_DIGITS, AGG_OPT_TITLE,
   AGG_OPT_PLOT, AGG_OPT_BASELINE, AGG_OPT_SPREAD, AGG_OPT_FACET, AGG_OPT_PLOT_FORMAT,
-  AGG_OPT_COUNT
+  AGG_OPT_NETWORK, AGG_OPT_REPLICAS, AGG_OPT_COMPUTE, AGG_OPT_COUNT
 } agg_study_opt_t;
 /* Applies one option's value (arg; unused by --percent): lists grow with each use
- * (--where adds a filter, --rows a key, --plot a plot, --baseline a condition), a
+ * (--where adds a filter, --rows a key, --plot a plot, --baseline a condition,
+ * --network networks), a
  * setting replaces the last. Fails for a value the option does not take: --target,
  * --digits and --spread name the option, --format, --plot and --plot-format the formats or plots
  * there are. */

@@ -16,7 +16,8 @@ enum {
   F_TEST_LOSS_BEST, F_TRAIN_LOSS, F_TRAIN_ACC, F_EPOCHS, F_BEST_EPOCH, F_WALL_TIME,
   F_IMAGES_PER_S, F_AVERAGINGS, F_ROUNDS, F_REDUCTIONS, F_PAYLOAD_BYTES, F_MPI_BYTES_SENT,
   F_COMM_TIME, F_COMPUTE_TIME, F_H_LAST,
-  F_EPOCHS_TO_TARGET, F_ROUNDS_TO_TARGET, F_COUNT
+  F_EPOCHS_TO_TARGET, F_ROUNDS_TO_TARGET, F_SIM_TIME, F_SIM_COMM_TIME, F_TIME_TO_TARGET,
+  F_BYTES_TO_TARGET, F_COMM_EFFICIENCY, F_COUNT
 };
 
 const agg_field_t agg_fields[] = {
@@ -58,6 +59,20 @@ const agg_field_t agg_fields[] = {
                             "first epoch whose validation accuracy reaches --target", -1, NULL},
     [F_ROUNDS_TO_TARGET] = {"rounds_to_target", "rounds to target",
                             "averagings up to and including that epoch", -1, NULL},
+    [F_SIM_TIME] = {"sim_time", "simulated time (s)",
+                    "seconds the run takes under --network (compute + communication)", -1,
+                    "%.1f"},
+    [F_SIM_COMM_TIME] = {"sim_comm_time", "simulated comm (s)",
+                         "of which communication not hidden by overlap, under --network", -1,
+                         "%.1f"},
+    [F_TIME_TO_TARGET] = {"time_to_target", "time to target (s)",
+                          "simulated seconds to the first round whose validation accuracy "
+                          "(interpolated between epochs) reaches --target", -1, "%.1f"},
+    [F_BYTES_TO_TARGET] = {"bytes_to_target", "bytes to target",
+                           "bytes one participant sends under --network until then", -1, NULL},
+    [F_COMM_EFFICIENCY] = {"comm_efficiency", "comm efficiency",
+                           "the collectives' lower bound over the bytes sent under --network "
+                           "(1: optimal)", 1, "%.3f"},
 };
 const int agg_nfields = F_COUNT;
 
@@ -96,8 +111,29 @@ static int64_t first_reaching(const agg_run_t *r, double target) {
   return -1;
 }
 
+/* A network replay's value: its totals, or at the round reaching target. */
+static double replay_value(const agg_run_t *r, int field, double target) {
+  const net_replay_t *rp = r->replay;
+  if (!rp || rp->n < 1) return NAN;
+  double sent = rp->sent[rp->n - 1];
+  switch (field) {
+    case F_SIM_TIME: return rp->time[rp->n - 1];
+    case F_SIM_COMM_TIME: return rp->comm_time;
+    case F_COMM_EFFICIENCY: return sent > 0 ? rp->bound / sent : NAN;
+    default: break;
+  }
+  if (!(target > 0) || !r->metric[RUN_M_VAL_ACC]) return NAN;
+  int64_t j = net_round_reaching(rp, r->metric[RUN_M_EPOCH],
+                                 r->metric[RUN_M_VAL_ACC], r->n, target);
+  if (j < 0) return NAN;
+  return field == F_TIME_TO_TARGET ? rp->time[j] : rp->sent[j];
+}
+
 double agg_field_value(const agg_run_t *r, int field, double target) {
   switch (field) {
+    case F_SIM_TIME: case F_SIM_COMM_TIME: case F_TIME_TO_TARGET: case F_BYTES_TO_TARGET:
+    case F_COMM_EFFICIENCY:
+      return replay_value(r, field, target);
     case F_VAL_ACC: return last(r, RUN_M_VAL_ACC);
     case F_BEST_VAL_ACC: return r->best_epoch > 0 ? r->best_val_acc : NAN;
     case F_TEST_ACC: return r->has_test ? r->test_acc_last : NAN;
@@ -141,6 +177,7 @@ const char *agg_key_text(const agg_run_t *r, const char *key) {
   if (!strcmp(key, "status")) return r->file.status_word;
   if (!strcmp(key, "method")) return r->method;
   if (!strcmp(key, "hash")) return r->hash;
+  if (!strcmp(key, "network")) return r->net ? r->net->name : NULL;
   return agg_run_config(r, key);
 }
 

@@ -33,7 +33,8 @@ double agg_field_value(const agg_run_t *r, int field, double target);
 int agg_run_centralized(const agg_run_t *r);
 
 /* ---- keys: a dotted config key, or "run" (the run directory), "status", "method"
- * (config_method_name) or "hash" (of the run's config, as a sweep names its directory) */
+ * (config_method_name), "hash" (of the run's config, as a sweep names its directory) or
+ * "network" (the network a copy of the run is priced under, --network) */
 
 /* The key's text for one run, or NULL when the run has no such key. */
 const char *agg_key_text(const agg_run_t *r, const char *key);

@@ -47,12 +47,19 @@ static void usage(FILE *out) {
           "  --digits N            decimals of accuracies and losses (md, latex)\n"
           "  --title TEXT          a title above the table\n"
           "  -o FILE               write the table to FILE instead of standard output\n"
+          "Networks (replay of each run's communication ledger, /rounds)\n"
+          "  --network NAME|FILE   price every run under a network (1gbe, 10gbe, 25gbe, ib100,\n"
+          "                        wan, a YAML file; repeatable, comma list): sim_time,\n"
+          "                        comm_efficiency; --target: time_to_target, bytes_to_target\n"
+          "  --replicas N          synchronous runs' replicas (default: the network's)\n"
+          "  --compute IMG_PER_S   one participant's speed (default: the run's measured)\n"
           "Plots\n"
           "  --plots DIR           write figures (gnuplot) into DIR: per group the mean over\n"
           "                        seeds and a band of ± sd (--spread se: se); by default\n"
           "                        val_acc_epoch, val_loss_epoch, val_acc_rounds, H_epoch\n"
+          "                        (--network: val_acc_time, val_acc_bytes)\n"
           "  --plot Y_X            only this plot (repeatable); Y: val_acc, val_loss,\n"
-          "                        train_loss, H; X: epoch, rounds\n"
+          "                        train_loss, H; X: epoch, rounds, time, bytes (--network)\n"
           "  --facet KEY           one panel per value of KEY (default: past 8 curves, a key\n"
           "                        that fits them)\n"
           "  --plot-format LIST    svg, png, pdf (default svg,png)\n"
@@ -69,7 +76,8 @@ static void usage(FILE *out) {
           "  dpt-aggregate --rows model.optimizer --cols model.batch_size --value test_acc runs/lb\n"
           "  dpt-aggregate --where model.num_workers=4 --sort -test_acc --format latex runs/*\n"
           "  dpt-aggregate --study analysis/localsgd.yaml --plots plots/localsgd runs/localsgd\n"
-          "  dpt-aggregate --per-run --target 0.85 runs/demo\n");
+          "  dpt-aggregate --per-run --target 0.85 runs/demo\n"
+          "  dpt-aggregate --network 1gbe,wan --target 0.85 runs/localsgd\n");
 }
 
 /* Options into req and over (the settings that override the study's); -2: bad usage. */
@@ -85,6 +93,7 @@ static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *ov
       KEY("percent", PERCENT, 0), KEY("digits", DIGITS, 1), KEY("title", TITLE, 1),
       KEY("plot", PLOT, 1), KEY("baseline", BASELINE, 1), KEY("spread", SPREAD, 1),
       KEY("facet", FACET, 1), KEY("plot-format", PLOT_FORMAT, 1),
+      KEY("network", NETWORK, 1), KEY("replicas", REPLICAS, 1), KEY("compute", COMPUTE, 1),
       {"include-unfinished", no_argument, NULL, O_UNFIN},
       {"study", required_argument, NULL, O_STUDY}, {"per-run", no_argument, NULL, O_PERRUN},
       {"long", no_argument, NULL, O_LONG},

@@ -12,6 +12,23 @@
 #include "../../src/h5/h5util.h"
 #include "../../src/io/runfile.h"
 
+/* The fixture's ledger (fixture.h: agg_fixture_t.rounds). */
+static void fixture_ledger(ledger_t *l, const agg_fixture_t *fx, int64_t k, int64_t ips) {
+  int64_t step = 0, since = 0;
+  for (int e = 1; e <= fx->epochs; e++)
+    for (int i = 0; i < fx->rounds.steps_per_epoch; i++) {
+      step++;
+      since += ips;
+      if (step % fx->rounds.every) continue;
+      ledger_round_t r = {.step = step, .epoch = e, .kind = k ? LEDGER_AVERAGE : LEDGER_GRADIENT,
+                          .collective = LEDGER_ALLREDUCE, .participants = k,
+                          .floats = fx->rounds.floats, .bytes = 4 * fx->rounds.floats,
+                          .images = since};
+      ledger_push(l, &r, &(ledger_timing_t){0, 0, 0});
+      since = 0;
+    }
+}
+
 int agg_fixture_write(const char *path, const agg_fixture_t *fx) {
   if (fx->epochs < 1) return dpt_fail("a fixture needs at least one epoch");
   dpt_config_t cfg;
@@ -50,9 +67,17 @@ int agg_fixture_write(const char *path, const agg_fixture_t *fx) {
   info.num_workers = cfg.num_workers;
   for (int e = 0; fx->averagings && e < fx->epochs; e++)
     info.averagings_total += (int64_t)fx->averagings[e];
+  ledger_t rounds = {0};
+  if (fx->rounds.every > 0) {
+    int64_t k = fx->rounds.participants >= 0 ? fx->rounds.participants : cfg.num_workers;
+    fixture_ledger(&rounds, fx, k, fx->rounds.images_per_step > 0 ? fx->rounds.images_per_step
+                                                                 : 64 * (k > 1 ? k : 1));
+    info.rounds = &rounds;
+  }
   dpt_dirname(dir, sizeof dir, path);
   int rc = dpt_mkdirs(dir) < 0 ? -1 : runfile_write(path, &cfg, &info, &m);
   run_metrics_free(&m);
+  ledger_free(&rounds);
   return rc;
 }
 
@@ -74,10 +99,12 @@ static int number_list(const char *key, const char *s, double **x, int *n) {
 
 /* The fields a word may set besides config keys. */
 typedef enum { W_STATUS, W_EPOCHS, W_VAL_ACC, W_TEST_ACC, W_TEST_ACC_BEST, W_WALL_TIME,
-               W_IMAGES_PER_S, W_AVERAGINGS, W_H, W_BYTES, W_COUNT } word_t;
+               W_IMAGES_PER_S, W_AVERAGINGS, W_H, W_BYTES, W_ROUNDS, W_STEPS_PER_EPOCH,
+               W_IMAGES_PER_STEP, W_ROUNDS_FLOATS, W_ROUNDS_PARTICIPANTS, W_COUNT } word_t;
 static const char *const word_names[W_COUNT] = {
     "status", "epochs", "val_acc", "test_acc", "test_acc_best", "wall_time", "images_per_s",
-    "averagings", "H", "bytes"};
+    "averagings", "H", "bytes", "rounds", "steps_per_epoch", "images_per_step",
+    "rounds_floats", "rounds_participants"};
 
 static int word_kind(const char *key) {
   for (int w = 0; w < W_COUNT; w++)
@@ -111,13 +138,19 @@ static int set_word(agg_fixture_t *fx, lists_t *l, const char *key, const char *
     case W_AVERAGINGS: rc = number_list(key, v, &l->averagings, &l->n); break;
     case W_H: rc = number_list(key, v, &l->h, &l->n); break;
     case W_BYTES: rc = number_list(key, v, &l->bytes, &l->n); break;
+    case W_ROUNDS: fx->rounds.every = atoi(v); break;
+    case W_STEPS_PER_EPOCH: fx->rounds.steps_per_epoch = atoi(v); break;
+    case W_IMAGES_PER_STEP: fx->rounds.images_per_step = atoll(v); break;
+    case W_ROUNDS_FLOATS: fx->rounds.floats = atoll(v); break;
+    case W_ROUNDS_PARTICIPANTS: fx->rounds.participants = atoll(v); break;
     default: rc = -1;
   }
   return rc;
 }
 
 int agg_fixture_from_words(const char *path, char *const *words, int n) {
-  agg_fixture_t fx = {.epochs = 0, .has_test = 1, .wall_time = 10, .images_per_s = 1000};
+  agg_fixture_t fx = {.epochs = 0, .has_test = 1, .wall_time = 10, .images_per_s = 1000,
+                      .rounds = {0, 100, -1, 62006, 0}};
   const char **sets = dpt_alloc(sizeof(char *) * (size_t)(n + 1));
   char **keys = dpt_alloc(sizeof(char *) * (size_t)(n + 1));
   lists_t l = {0};
