@@ -316,6 +316,14 @@ static int validate(load_t *ld) {
   if (c->num_workers == 0 && c->local_from_epoch > 0)
     return fail_at(ld, ld->locs[lfe - cfg_keys], lfe->key,
                    "needs local workers (model.num_workers >= 1), got model.num_workers = 0");
+  /* a batch-norm group never straddles ranks or workers: whole ghost batches per batch */
+  const cfg_key_t *gb = cfg_key_find("model.bn.ghost_batch");
+  int batch = c->num_workers ? c->worker_batch_size : c->batch_size;
+  if (nn_model_has_bn(c->model) && batch % c->ghost_batch)
+    return fail_at(ld, ld->locs[gb - cfg_keys], gb->key,
+                   "%d does not divide %s = %d: %s's batch norm takes whole ghost batches",
+                   c->ghost_batch, c->num_workers ? "model.work.batch_size" : "model.batch_size",
+                   batch, nn_model_name(c->model));
   if (resolve_outer(ld) < 0 || check_paths(ld) < 0) return -1;
   const cfg_key_t *cu = cfg_key_find("optim.lamb_clamp_upper");
   if (c->optim.clamp_upper > 0 && c->optim.clamp_upper < c->optim.clamp_lower)

@@ -17,6 +17,8 @@ const char *const nn_model_names[] = {"LeNet",    "LeNet5",   "ResNet20",
 
 const char *nn_model_name(nn_model_kind_t kind) { return nn_model_names[kind]; }
 
+const char *const nn_init_names[] = {"pytorch", "kaiming_normal", NULL};
+
 int nn_model_has_bn(nn_model_kind_t kind) { return kind >= NN_RESNET20; }
 
 void nn_model_add_tensor(nn_model_t *m, const char *name, size_t size, int fan_in, int is_bias,

@@ -32,6 +32,10 @@ const char *nn_model_name(nn_model_kind_t kind);
 /* 1 for the models with batch normalisation (the ResNets). */
 int nn_model_has_bn(nn_model_kind_t kind);
 
+/* model.init: nn_init_names[] spells them, in this order. */
+typedef enum { NN_INIT_PYTORCH, NN_INIT_KAIMING_NORMAL } nn_init_kind_t;
+extern const char *const nn_init_names[];
+
 /* How nn_init_params fills a tensor. */
 typedef enum {
   NN_INIT_UNIFORM, /* PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
@@ -88,6 +92,15 @@ typedef struct {
   float *scratch, *dconv;           /* per-image conv scratch; scratch also the linear layers' */
   nn_prof_t *prof;              /* NULL, or where forward/backward add their time */
 } nn_model_t;
+
+/* The trained tensors and floats; a model built by hand (tests) that sets only its
+ * tensor list (ngrad = 0) has all of them trained. */
+static inline int nn_trained_tensors(const nn_model_t *m) {
+  return m->ngrad ? m->ngrad_tensors : m->ntensors;
+}
+static inline size_t nn_trained_floats(const nn_model_t *m, size_t n) {
+  return m->ngrad ? m->ngrad : n;
+}
 
 /* Builds a preset: NN_LENET (the seed's variant: 64-64 filters, 384-192 units) or
  * NN_LENET5 (classic: 6-16 filters, 120-84 units), for in_c x in_h x in_w inputs, or a
