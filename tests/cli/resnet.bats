@@ -34,18 +34,32 @@ RESNET=(--set model.name=ResNet20 --set model.epochs=1 --set experiment.output=)
   done
   same_learning s1 s2
   same_learning s1 s4
-  # the running statistics moved: they are part of the weights the crc covers
-  "$BIN/dpt-inspect" s1/checkpoint.h5 >/dev/null
+  # PyTorch's state_dict from the checkpoint: running statistics, and num_batches_tracked
+  # counting the ghost batches (144 training images: 4 + 1 per epoch)
+  "$BIN/dpt-inspect" --export-torch s1/checkpoint.h5 -o torch.h5 >/dev/null
+  run "$BIN/dpt-inspect" --check torch.h5
+  assert_output "torch.h5: ok"
+  run h5ls torch.h5
+  assert_line --regexp '^layer3\.2\.bn2\.running_var +Dataset \{64\}$'
+  assert_line --regexp '^layer2\.0\.conv1\.weight +Dataset \{32, 16, 3, 3\}$'
+  assert_line --regexp '^fc\.weight +Dataset \{10, 64\}$'
+  run h5dump -d /layer1.1.bn2.num_batches_tracked torch.h5
+  assert_output --partial "(0): 5"
+  # the running variance left its initial 1
+  run h5dump -d /bn1.running_var torch.h5
+  refute_output --partial "(0): 1, 1, 1, 1"
 }
 
-@test "ResNet20 post-local SGD and DiLoCo: identical on P = 1 and 2" {
+@test "ResNet20 post-local SGD and DiLoCo with dynamic H: identical on P = 1 and 2" {
   for p in 1 2; do
     mpi $p "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" "${RESNET[@]}" --set model.epochs=2 \
         --set model.num_workers=2 --set model.work.batch_size=32 --set model.work.local_from_epoch=1 \
         --run-dir pl$p >/dev/null
     mpi $p "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" "${RESNET[@]}" --set model.num_workers=2 \
         --set model.work.batch_size=32 --set model.outer.type=nesterov \
-        --set model.outer.learning_rate=0.7 --set model.outer.momentum=0.9 --run-dir dl$p >/dev/null
+        --set model.outer.learning_rate=0.7 --set model.outer.momentum=0.9 --set model.epochs=2 \
+        --set model.work.dynamic.strategy=Deviation --set model.work.dynamic.h_min=1 \
+        --run-dir dl$p >/dev/null
   done
   same_learning pl1 pl2
   same_learning dl1 dl2
