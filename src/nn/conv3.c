@@ -73,33 +73,45 @@ static void corr_scalar(const corr_t *c, float *out) {
 }
 
 #ifdef NN_HAVE_X86
+/* np positions (offsets off) x 16 channels from c0; inlined, so np = CORR_NP (the hot
+ * case) compiles to straight-line code with every accumulator in a register */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void corr_block_avx2(
+    const corr_t *c, const int32_t *off, const int np, int c0, float *out) {
+  int row = 3 * c->cin, C = c->cout;
+  __m256 acc[CORR_NP][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < CORR_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int ky = 0; ky < 3; ky++) {
+    const float *ip = c->xp + (size_t)ky * c->wp * c->cin;
+    const float *wp = c->wt + (size_t)ky * row * C + c0;
+    for (int j = 0; j < row; j++, wp += C) {
+      __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
+#pragma GCC unroll 6
+      for (int i = 0; i < CORR_NP; i++) {
+        if (i >= np) break;
+        __m256 b = _mm256_set1_ps(ip[off[i] + j]);
+        acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
+        acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
+      }
+    }
+  }
+  for (int i = 0; i < np; i++) {
+    _mm256_storeu_ps(out + (size_t)i * C + c0, acc[i][0]);
+    _mm256_storeu_ps(out + (size_t)i * C + c0 + 8, acc[i][1]);
+  }
+}
+
 NN_TARGET_AVX2 static void corr_avx2(const corr_t *c, float *out) {
-  int P = c->oh * c->ow, row = 3 * c->cin, C = c->cout;
+  int P = c->oh * c->ow, C = c->cout;
   int32_t off[CORR_NP];
   for (int p0 = 0; p0 < P; p0 += CORR_NP) {
     int np = P - p0 < CORR_NP ? P - p0 : CORR_NP;
     corr_offsets(c, p0, np, off);
     for (int c0 = 0; c0 < C; c0 += 16) {
-      __m256 acc[CORR_NP][2];
-      for (int i = 0; i < CORR_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-      for (int ky = 0; ky < 3; ky++) {
-        const float *ip = c->xp + (size_t)ky * c->wp * c->cin;
-        const float *wp = c->wt + (size_t)ky * row * C + c0;
-        for (int j = 0; j < row; j++, wp += C) {
-          __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
-#pragma GCC unroll 6
-          for (int i = 0; i < CORR_NP; i++) {
-            if (i >= np) break;
-            __m256 b = _mm256_set1_ps(ip[off[i] + j]);
-            acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
-          }
-        }
-      }
-      for (int i = 0; i < np; i++) {
-        _mm256_storeu_ps(out + (size_t)(p0 + i) * C + c0, acc[i][0]);
-        _mm256_storeu_ps(out + (size_t)(p0 + i) * C + c0 + 8, acc[i][1]);
-      }
+      if (np == CORR_NP)
+        corr_block_avx2(c, off, CORR_NP, c0, out + (size_t)p0 * C);
+      else
+        corr_block_avx2(c, off, np, c0, out + (size_t)p0 * C);
     }
   }
 }
@@ -166,9 +178,41 @@ static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const float *dout
 
 #ifdef NN_HAVE_X86
 #define WG_NJ 6
+/* nj tap rows (offsets toff) x 16 channels from c0 over every position; inlined as
+ * corr_block_avx2 is, for the nj = WG_NJ hot case */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void wgrad_block_avx2(
+    const nn_conv3_t *s, const float *xp, const float *dout, const int32_t *toff,
+    const int nj, int c0, float *dwt) {
+  int wp = s->w + 2, C = s->cout;
+  __m256 acc[WG_NJ][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < WG_NJ; r++) {
+    if (r >= nj) break;
+    acc[r][0] = _mm256_loadu_ps(dwt + (size_t)r * C + c0);
+    acc[r][1] = _mm256_loadu_ps(dwt + (size_t)r * C + c0 + 8);
+  }
+  for (int oy = 0; oy < s->oh; oy++)
+    for (int ox = 0; ox < s->ow; ox++) {
+      const float *x = xp + (oy * s->stride * wp + ox * s->stride) * s->cin;
+      const float *d = dout + (size_t)(oy * s->ow + ox) * C + c0;
+      __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
+#pragma GCC unroll 6
+      for (int r = 0; r < WG_NJ; r++) {
+        if (r >= nj) break;
+        __m256 b = _mm256_set1_ps(x[toff[r]]);
+        acc[r][0] = _mm256_fmadd_ps(b, d0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(b, d1, acc[r][1]);
+      }
+    }
+  for (int r = 0; r < nj; r++) {
+    _mm256_storeu_ps(dwt + (size_t)r * C + c0, acc[r][0]);
+    _mm256_storeu_ps(dwt + (size_t)r * C + c0 + 8, acc[r][1]);
+  }
+}
+
 NN_TARGET_AVX2 static void wgrad_avx2(const nn_conv3_t *s, const float *xp, const float *dout,
                                       float *dwt) {
-  int kd = 9 * s->cin, P = s->oh * s->ow, wp = s->w + 2, C = s->cout;
+  int kd = 9 * s->cin, wp = s->w + 2, C = s->cout;
   int32_t toff[WG_NJ];
   for (int j0 = 0; j0 < kd; j0 += WG_NJ) {
     int nj = kd - j0 < WG_NJ ? kd - j0 : WG_NJ;
@@ -177,32 +221,12 @@ NN_TARGET_AVX2 static void wgrad_avx2(const nn_conv3_t *s, const float *xp, cons
       toff[r] = ((tap / 3) * wp + tap % 3) * s->cin + ci;
     }
     for (int c0 = 0; c0 < C; c0 += 16) {
-      __m256 acc[WG_NJ][2];
-      for (int r = 0; r < WG_NJ; r++) {
-        if (r >= nj) break;
-        acc[r][0] = _mm256_loadu_ps(dwt + (size_t)(j0 + r) * C + c0);
-        acc[r][1] = _mm256_loadu_ps(dwt + (size_t)(j0 + r) * C + c0 + 8);
-      }
-      for (int oy = 0; oy < s->oh; oy++)
-        for (int ox = 0; ox < s->ow; ox++) {
-          const float *x = xp + (oy * s->stride * wp + ox * s->stride) * s->cin;
-          const float *d = dout + (size_t)(oy * s->ow + ox) * C + c0;
-          __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
-#pragma GCC unroll 6
-          for (int r = 0; r < WG_NJ; r++) {
-            if (r >= nj) break;
-            __m256 b = _mm256_set1_ps(x[toff[r]]);
-            acc[r][0] = _mm256_fmadd_ps(b, d0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(b, d1, acc[r][1]);
-          }
-        }
-      for (int r = 0; r < nj; r++) {
-        _mm256_storeu_ps(dwt + (size_t)(j0 + r) * C + c0, acc[r][0]);
-        _mm256_storeu_ps(dwt + (size_t)(j0 + r) * C + c0 + 8, acc[r][1]);
-      }
+      if (nj == WG_NJ)
+        wgrad_block_avx2(s, xp, dout, toff, WG_NJ, c0, dwt + (size_t)j0 * C);
+      else
+        wgrad_block_avx2(s, xp, dout, toff, nj, c0, dwt + (size_t)j0 * C);
     }
   }
-  (void)P;
 }
 #endif
 
