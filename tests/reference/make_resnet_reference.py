@@ -28,7 +28,6 @@ floats whole, a fixed sample of larger ones) with /update_norm/NAME (10), the L2
 the whole update w_t - w_0 in double. Input as in make_torch_reference.py: the 28x28 image
 at (2, 2) of a zero 32x32 canvas, every pixel (v/255 - mean)/std.
 """
-import gzip
 import os
 import sys
 
@@ -39,8 +38,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from make_torch_reference import fmnist_batch  # noqa: E402  (the same images and input)
+
 OUT = os.path.join(HERE, "resnet20_fmnist.h5")
-SRC = "/usr/share/datasets/fashion-mnist"
 SEED = 20261207
 N_IMAGES = 32
 STEPS = 10
@@ -48,14 +49,6 @@ SGDM = dict(lr=0.01, momentum=0.9, weight_decay=1e-3)
 BN_MOMENTUM = 0.1
 SMALL = 512
 SAMPLE = 256
-
-
-def read_idx(name):
-    with gzip.open(os.path.join(SRC, name), "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 class Block(nn.Module):
@@ -152,23 +145,7 @@ def main():
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(SEED)
-    train_images = read_idx("train-images-idx3-ubyte.gz")
-    train_labels = read_idx("train-labels-idx1-ubyte.gz")
-    hist = [int(h) for h in np.bincount(train_images.reshape(-1), minlength=256)]
-    total, acc, var = sum(hist), 0.0, 0.0
-    for v in range(256):
-        acc += float(hist[v]) * v
-    mean = acc / total
-    for v in range(256):
-        var += float(hist[v]) * (v - mean) * (v - mean)
-    std = np.sqrt(var / total) / 255.0
-    mean /= 255.0
-    images = train_images[:N_IMAGES].copy()
-    labels = train_labels[:N_IMAGES].copy()
-    canvas = np.zeros((N_IMAGES, 32, 32), np.uint8)
-    canvas[:, 2:30, 2:30] = images
-    lut = ((np.arange(256) / 255.0 - mean) / std).astype(np.float32)
-    inp = lut[canvas]
+    images, labels, mean, std, inp = fmnist_batch(N_IMAGES)
     x = torch.from_numpy(inp).unsqueeze(1)
     y = torch.from_numpy(labels.astype(np.int64))
 

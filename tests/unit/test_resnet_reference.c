@@ -28,6 +28,7 @@
 #include "../../src/core/err.h"
 #include "../../src/h5/h5util.h"
 #include "../../src/train/trainer.h"
+#include "refdata.h"
 #include "test.h"
 
 #define RREF_PATH "tests/reference/resnet20_fmnist.h5"
@@ -41,17 +42,6 @@ typedef struct {
   float input[RREF_N * 32 * 32];
 } rref_t;
 
-/* dataset `name` of exactly n elements into out */
-static int read_n(hid_t loc, const char *name, hid_t type, hsize_t n, void *out) {
-  int rank;
-  hsize_t dims[8], total = 1;
-  if (h5_dataset_dims(loc, name, &rank, dims) < 0) return -1;
-  for (int i = 0; i < rank; i++) total *= dims[i];
-  if (total != n)
-    return dpt_fail("%s has %llu elements, expected %llu", name, (unsigned long long)total,
-                    (unsigned long long)n);
-  return h5_read_rows(loc, name, type, dims[0], out);
-}
 
 static int rref_load(hid_t f, rref_t *r) {
   int64_t steps;
@@ -60,11 +50,11 @@ static int rref_load(hid_t f, rref_t *r) {
   const char *attrs[] = {"lr", "momentum", "weight_decay", "bn_momentum", "mean", "std"};
   double *vals[] = {&r->lr, &r->momentum, &r->weight_decay, &r->bn_momentum, &r->mean, &r->std};
   for (int i = 0; i < 6; i++) TRY(h5_read_attr_f64(f, attrs[i], vals[i]));
-  TRY(read_n(f, "images", H5T_NATIVE_UINT8, sizeof r->images, r->images));
-  TRY(read_n(f, "labels", H5T_NATIVE_UINT8, RREF_N, r->labels));
-  TRY(read_n(f, "input", H5T_NATIVE_FLOAT, RREF_N * 32 * 32, r->input));
-  TRY(read_n(f, "spread_l2", H5T_NATIVE_DOUBLE, RREF_STEPS, r->spread_l2));
-  TRY(read_n(f, "spread_max", H5T_NATIVE_DOUBLE, RREF_STEPS, r->spread_max));
+  TRY(ref_read_exact(f, "images", H5T_NATIVE_UINT8, sizeof r->images, r->images));
+  TRY(ref_read_exact(f, "labels", H5T_NATIVE_UINT8, RREF_N, r->labels));
+  TRY(ref_read_exact(f, "input", H5T_NATIVE_FLOAT, RREF_N * 32 * 32, r->input));
+  TRY(ref_read_exact(f, "spread_l2", H5T_NATIVE_DOUBLE, RREF_STEPS, r->spread_l2));
+  TRY(ref_read_exact(f, "spread_max", H5T_NATIVE_DOUBLE, RREF_STEPS, r->spread_max));
   return 0;
 fail:
   return -1;
@@ -81,18 +71,18 @@ static int tensor_load(hid_t f, const nn_tensor_t *ts, float *init, rref_tensor_
   char path[96];
   int rank;
   snprintf(path, sizeof path, "init/%s", ts->name);
-  TRY(read_n(f, path, H5T_NATIVE_FLOAT, ts->size, init));
+  TRY(ref_read_exact(f, path, H5T_NATIVE_FLOAT, ts->size, init));
   snprintf(path, sizeof path, "index/%s", ts->name);
   TRY(h5_dataset_dims(f, path, &rank, &rt->nsample));
   rt->index = dpt_alloc(sizeof(int64_t) * rt->nsample);
   rt->steps = dpt_alloc(sizeof(float) * rt->nsample * RREF_STEPS);
-  TRY(read_n(f, path, H5T_NATIVE_INT64, rt->nsample, rt->index));
+  TRY(ref_read_exact(f, path, H5T_NATIVE_INT64, rt->nsample, rt->index));
   for (hsize_t j = 0; j < rt->nsample; j++)
     if (rt->index[j] < 0 || rt->index[j] >= (int64_t)ts->size)
       TRY(dpt_fail("%s: index %lld outside its %zu floats", path, (long long)rt->index[j],
                    ts->size));
   snprintf(path, sizeof path, "steps/%s", ts->name);
-  TRY(read_n(f, path, H5T_NATIVE_FLOAT, rt->nsample * RREF_STEPS, rt->steps));
+  TRY(ref_read_exact(f, path, H5T_NATIVE_FLOAT, rt->nsample * RREF_STEPS, rt->steps));
   return 0;
 fail:
   return dpt_wrap("%s", ts->name);
@@ -111,17 +101,6 @@ static int rref_config(const rref_t *r, dpt_config_t *cfg) {
   return config_load_string(cfg, yaml, "test_resnet_reference", NULL, 0);
 }
 
-static void rref_dataset(rref_t *r, dpt_dataset_t *ds) {
-  memset(ds, 0, sizeof *ds);
-  snprintf(ds->name, sizeof ds->name, "fashion-mnist");
-  ds->num_classes = 10;
-  ds->channels = 1;
-  ds->height = ds->width = 28;
-  ds->mean[0] = r->mean;
-  ds->std[0] = r->std;
-  ds->train = (dpt_split_t){.n = RREF_N, .images = r->images, .labels = r->labels};
-  ds->test = ds->train;
-}
 
 /* One tensor after step s (0-based): the sampled error relative to PyTorch's update. */
 static void compare(const nn_tensor_t *ts, const float *w, const float *w0,
@@ -162,7 +141,7 @@ TEST(resnet20_sgdm_steps_match_pytorch) {
     dpt_free(r);
     return;
   }
-  rref_dataset(r, &ds);
+  ref_fmnist_dataset(&ds, RREF_N, r->images, r->labels, r->mean, r->std);
   CHECK_OK(rref_config(r, &cfg));
   CHECK_OK(trainer_init(&t, &cfg, &ds, "/nonexistent-run-dir", MPI_COMM_WORLD));
   nn_model_t *m = &t.model;
