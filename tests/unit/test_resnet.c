@@ -12,6 +12,7 @@
 #include "../../src/nn/kernel.h"
 #include "../../src/nn/model.h"
 #include "../../src/nn/resnet.h"
+#include "../../src/optim/optim.h"
 #include "test.h"
 
 static void fill(float *x, size_t n, uint64_t key, float scale) {
@@ -374,5 +375,59 @@ TEST(resnet_step_scalar_and_avx2_give_the_same_bits) {
   CHECK(!memcmp(g[0], g[1], sizeof(float) * m.nparams));
   CHECK(!memcmp(stats[0], stats[1], sizeof(double) * m.nbn_stats));
   dpt_free(params), dpt_free(g[0]), dpt_free(g[1]), dpt_free(stats[0]), dpt_free(stats[1]);
+  nn_model_free(&m);
+}
+
+/* ---------------------------------------------------------------- init, optimizer */
+
+/* model.init: kaiming_normal draws conv and linear weights from N(0, 2/fan_in) (mean and
+ * variance within 5 standard errors), leaves biases uniform and batch norm at 1 and 0. */
+TEST(resnet_kaiming_normal_init) {
+  nn_model_t m;
+  CHECK_OK(nn_model_init(&m, NN_RESNET20, 3, 32, 32, 10, 1));
+  float *p = dpt_alloc(sizeof(float) * m.nparams);
+  nn_init_params_kaiming(&m, p, 11, 1);
+  for (int t = 0; t < m.ntensors; t++) {
+    const nn_tensor_t *ts = &m.tensors[t];
+    const float *w = p + ts->offset;
+    if (ts->init == NN_INIT_UNIFORM && !ts->is_bias) {
+      double s = 0, s2 = 0, n = (double)ts->size, var = 2.0 / ts->fan_in;
+      for (size_t i = 0; i < ts->size; i++) s += w[i], s2 += (double)w[i] * w[i];
+      if (!(fabs(s / n) < 5 * sqrt(var / n)) || !(fabs(s2 / n - var) < 5 * var * sqrt(2 / n)))
+        test_failed(__FILE__, __LINE__, "%s: mean %g, variance %g, expected 0, %g", ts->name,
+                    s / n, s2 / n, var);
+    } else if (ts->is_bias && ts->init == NN_INIT_UNIFORM) {
+      for (size_t i = 0; i < ts->size; i++) CHECK(fabsf(w[i]) <= 1.0 / sqrt(ts->fan_in));
+    } else {
+      float want = ts->init == NN_INIT_ONE ? 1.0f : 0.0f;
+      for (size_t i = 0; i < ts->size; i++) CHECK(w[i] == want);
+    }
+  }
+  dpt_free(p);
+  nn_model_free(&m);
+}
+
+/* The optimizer steps the trained part only; model.bn.weight_decay: false exempts the
+ * batch-norm weights and biases from decay, true (the default) decays them too. */
+TEST(optimizer_leaves_running_statistics_and_bn_decay_is_an_option) {
+  nn_model_t m;
+  CHECK_OK(nn_model_init(&m, NN_RESNET20, 1, 32, 32, 10, 1));
+  float *w = dpt_alloc(sizeof(float) * m.nparams), *g = dpt_alloc(sizeof(float) * m.nparams);
+  for (int decay_bn = 0; decay_bn < 2; decay_bn++) {
+    opt_hparams_t hp;
+    memset(&hp, 0, sizeof hp);
+    hp.kind = OPT_SGDM;
+    hp.weight_decay = 0.5;
+    hp.bn_weight_decay = decay_bn;
+    opt_state_t st;
+    opt_state_init(&st, m.nparams, OPT_SGDM);
+    for (size_t i = 0; i < m.nparams; i++) w[i] = 1.0f; /* running stats too */
+    CHECK_OK(opt_step(&hp, &m, w, g, &st, 0.1));
+    CHECK(w[0] == 0.95f);                             /* conv1.weight: decayed */
+    CHECK(w[m.ndecay] == (decay_bn ? 0.95f : 1.0f));  /* bn1.weight */
+    for (size_t i = m.ngrad; i < m.nparams; i++) CHECK(w[i] == 1.0f);
+    opt_state_free(&st);
+  }
+  dpt_free(w), dpt_free(g);
   nn_model_free(&m);
 }
