@@ -28,9 +28,6 @@ const cfg_key_t cfg_keys[] = {
      .doc = "architecture: LeNet (the seed's 64-64-384-192 variant), LeNet5 (classic), or "
             "the CIFAR ResNets of He et al. (ResNet20, ResNet32, ResNet44, ResNet56; batch "
             "norm over ghost batches, model.bn)"},
-    {"model.init", T_ENUM_ID, FIELD(init), "pytorch", nn_init_names,
-     .doc = "weight init: pytorch (PyTorch's default, U(+-1/sqrt(fan_in))) or "
-            "kaiming_normal (conv and linear weights N(0, 2/fan_in), the ResNet paper's code)"},
     {"model.epochs", T_INT, FIELD(epochs), "150",
      .range = "[1, " CFG_STR(CFG_MAX_EPOCHS) "]", .doc = "training epochs"},
     {"model.batch_size", T_INT, FIELD(batch_size), "64", .range = "[1, 1048576]",
@@ -51,6 +48,9 @@ const cfg_key_t cfg_keys[] = {
      .doc = "stop after this many epochs without a better validation accuracy; <= 0 off"},
     {"model.pretrained", T_PATH, FIELD(pretrained), "",
      .doc = "start from these weights; empty or None = from scratch"},
+    {"model.init", T_ENUM_ID, FIELD(init), "pytorch", nn_init_names,
+     .doc = "weight init: pytorch (PyTorch's default, U(+-1/sqrt(fan_in))) or "
+            "kaiming_normal (conv and linear weights N(0, 2/fan_in), the ResNet paper's code)"},
     {"model.num_workers", T_INT, FIELD(num_workers), "0", .range = "[0, 1024]",
      .doc = "K: 0 = centralized, K >= 1 = LocalSGD with K workers"},
     {"model.test", T_IGNORED, 0, 0, "", .doc = "accepted and ignored, as the seed did"},

@@ -91,3 +91,13 @@ RESNET=(--set model.name=ResNet20 --set model.epochs=1 --set experiment.output=)
   assert_output --partial "32 does not divide model.work.batch_size = 20"
   [ ! -e x/run.h5 ]
 }
+
+@test "ResNet20: the scalar and AVX2 kernel paths give the same weights" {
+  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 20 -o d16.h5 >/dev/null
+  for k in scalar avx2; do
+    DPT_KERNEL=$k "$BIN/dpt-train" -c "$CENTRAL" --data d16.h5 "${RESNET[@]}" \
+        --set model.batch_size=16 --set model.bn.ghost_batch=8 --set data.val_fraction=0 \
+        --run-dir k$k >/dev/null
+  done
+  same_learning kscalar kavx2
+}
