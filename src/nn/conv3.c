@@ -245,6 +245,10 @@ static void wgrad(const nn_conv3_t *s, const float *xp, const float *dout, float
 
 static void upsample_pad(const nn_conv3_t *s, const float *dout, float *up) {
   size_t wp = (size_t)s->w + 2, C = s->cout;
+  if (s->stride == 1) {
+    pad_image(s->oh, s->ow, s->cout, dout, up);
+    return;
+  }
   memset(up, 0, sizeof(float) * (s->h + 2) * wp * C);
   for (int oy = 0; oy < s->oh; oy++)
     for (int ox = 0; ox < s->ow; ox++)
