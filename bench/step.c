@@ -34,14 +34,14 @@ static pieces_t time_pieces(trainer_t *t, int batch, long reps) {
   nn_model_t *m = &t->model;
   double t0 = bench_cpu_now();
   for (long r = 0; r < reps; r++)
-    for (int first = 0; first < batch; first += TRAIN_LEAF) {
-      int n = batch - first < TRAIN_LEAF ? batch - first : TRAIN_LEAF;
+    for (int first = 0; first < batch; first += t->leaf) {
+      int n = batch - first < t->leaf ? batch - first : t->leaf;
       pipeline_batch(&t->pipe, &t->ds->train, t->train_idx + first, n, PIPE_AUGMENT, 0,
                      t->scratch.input, t->scratch.labels);
     }
   p.pipe = (bench_cpu_now() - t0) / reps;
   size_t np = m->nparams;
-  int64_t leaves = (batch + TRAIN_LEAF - 1) / TRAIN_LEAF;
+  int64_t leaves = (batch + t->leaf - 1) / t->leaf;
   t0 = bench_cpu_now();
   for (long r = 0; r < reps; r++) {
     tree_sum(&t->tree, 0, leaves, idle_leaf, NULL, t->scratch.grads);

@@ -23,7 +23,7 @@ static void usage(FILE *out) {
 "options:\n"
 "  -b, --batch N       batch size (default 64)\n"
 "  -s, --seconds S     seconds to time the step for (default 4)\n"
-"  -m, --model NAME    LeNet (default) or LeNet5\n"
+"  -m, --model NAME    LeNet (default), LeNet5, ResNet20, ResNet32, ResNet44, ResNet56\n"
 "  --sgemm N           size of the square sgemm (default 2048; 0 skips all sgemm)\n"
 "  -h, --help          this help\n"
 "  --version           the version\n");

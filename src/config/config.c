@@ -321,6 +321,14 @@ static int validate(load_t *ld) {
     return fail_at(ld, ld->locs[ev - cfg_keys], ev->key,
                    "= %d evaluates on the validation split, but data.val_fraction is 0: give "
                    "data.val_fraction > 0, or eval.every_rounds: 0", c->eval_every_rounds);
+  /* a batch-norm group never straddles ranks or workers: whole ghost batches per batch */
+  const cfg_key_t *gb = cfg_key_find("model.bn.ghost_batch");
+  int batch = c->num_workers ? c->worker_batch_size : c->batch_size;
+  if (nn_model_has_bn(c->model) && batch % c->ghost_batch)
+    return fail_at(ld, ld->locs[gb - cfg_keys], gb->key,
+                   "%d does not divide %s = %d: %s's batch norm takes whole ghost batches",
+                   c->ghost_batch, c->num_workers ? "model.work.batch_size" : "model.batch_size",
+                   batch, nn_model_name(c->model));
   if (resolve_outer(ld) < 0 || check_paths(ld) < 0) return -1;
   const cfg_key_t *cu = cfg_key_find("optim.lamb_clamp_upper");
   if (c->optim.clamp_upper > 0 && c->optim.clamp_upper < c->optim.clamp_lower)

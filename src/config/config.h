@@ -23,7 +23,10 @@
  * whose behaviour it chooses takes. */
 typedef struct dpt_config {
   /* model: */
-  nn_model_kind_t model;    /* model.name: LeNet (seed variant) or LeNet5 (classic) */
+  nn_model_kind_t model;    /* model.name: LeNet (seed variant), LeNet5 (classic), ResNetN */
+  nn_init_kind_t init;      /* model.init: pytorch | kaiming_normal */
+  int ghost_batch;          /* model.bn.ghost_batch: images per batch-norm group */
+  double bn_momentum;       /* model.bn.momentum: of the running statistics */
   int epochs;               /* model.epochs (>= 1) */
   int batch_size;           /* model.batch_size: global batch of centralized training */
   double learning_rate;     /* model.learning_rate (> 0) */

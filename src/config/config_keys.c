@@ -25,7 +25,9 @@ static const char *const losses[] = {"CSE", NULL};
  * lists are produced in one pass over this order. */
 const cfg_key_t cfg_keys[] = {
     {"model.name", T_ENUM_ID, FIELD(model), "LeNet", nn_model_names,
-     .doc = "architecture: LeNet (the seed's 64-64-384-192 variant) or LeNet5 (classic)"},
+     .doc = "architecture: LeNet (the seed's 64-64-384-192 variant), LeNet5 (classic), or "
+            "the CIFAR ResNets of He et al. (ResNet20, ResNet32, ResNet44, ResNet56; batch "
+            "norm over ghost batches, model.bn)"},
     {"model.epochs", T_INT, FIELD(epochs), "150",
      .range = "[1, " CFG_STR(CFG_MAX_EPOCHS) "]", .doc = "training epochs"},
     {"model.batch_size", T_INT, FIELD(batch_size), "64", .range = "[1, 1048576]",
@@ -48,6 +50,9 @@ const cfg_key_t cfg_keys[] = {
      .doc = "stop after this many epochs without a better validation accuracy; <= 0 off"},
     {"model.pretrained", T_PATH, FIELD(pretrained), "",
      .doc = "start from these weights; empty or None = from scratch"},
+    {"model.init", T_ENUM_ID, FIELD(init), "pytorch", nn_init_names,
+     .doc = "weight init: pytorch (PyTorch's default, U(+-1/sqrt(fan_in))) or "
+            "kaiming_normal (conv and linear weights N(0, 2/fan_in), the ResNet paper's code)"},
     {"model.num_workers", T_INT, FIELD(num_workers), "0", .range = "[0, 1024]",
      .doc = "K: 0 = centralized, K >= 1 = LocalSGD with K workers"},
     {"model.test", T_IGNORED, 0, 0, "", .doc = "accepted and ignored, as the seed did"},
@@ -109,6 +114,17 @@ const cfg_key_t cfg_keys[] = {
             "is below"},
     {"model.work.dynamic.deviation_upper", T_FLOAT, FIELD(dynamic.dev_upper), "0.0001",
      .range = "> 0", .doc = "Deviation: halve H when that mean is above (> deviation_lower)"},
+
+    {"model.bn.ghost_batch", T_INT, FIELD(ghost_batch), "32", .range = "[1, 256]",
+     .doc = "ResNets: images per batch-norm group (ghost batch); must divide model.batch_size "
+            "(centralized) or model.work.batch_size (local), so no P changes a group. The "
+            "model keeps one group's activations: about 1.7 MB per image (ResNet20) to 4.8 MB "
+            "(ResNet56)"},
+    {"model.bn.momentum", T_FLOAT, FIELD(bn_momentum), "0.1", .range = "[0, 1]",
+     .doc = "ResNets: running statistics r = (1 - m) r + m x of each ghost batch, in order"},
+    {"model.bn.weight_decay", T_BOOL, FIELD(optim.bn_weight_decay), "true",
+     .doc = "ResNets: weight decay on batch-norm weights and biases too (SGDM, AdamW), as the "
+            "paper's code does"},
 
     {"optim.momentum", T_FLOAT, FIELD(optim.momentum), "0.9", .range = "[0, 1)",
      .doc = "SGDM and LARS momentum mu"},

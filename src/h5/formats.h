@@ -28,5 +28,8 @@
 /* model.h5 for PyTorch: src/inspect/export_torch.c (write only) */
 #define TORCH_SCHEMA "dpt-torch"
 #define TORCH_SCHEMA_VERSION "1.0"
+/* the same for a ResNet: batch-norm tensors, state_dict names (hdf5-schema/torch-resnet.yaml) */
+#define TORCH_RESNET_SCHEMA "dpt-torch-resnet"
+#define TORCH_RESNET_SCHEMA_VERSION "1.0"
 
 #endif

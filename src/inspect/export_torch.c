@@ -5,7 +5,12 @@
  *
  * dpt's flat buffer differs in three ways (src/nn/model.c, layers.h): conv weights are
  * (cout, k, k, cin) for NHWC activations, fc1's columns follow the last pooled map in
- * (h, w, c) order, and every tensor starts on a 16-float boundary. */
+ * (h, w, c) order, and every tensor starts on a 16-float boundary. A ResNet's tensors
+ * (src/nn/resnet.h) keep their state_dict names: 3x3 conv weights transposed the same
+ * way, fc.weight (classes, 64) as is (the pooled vector has no spatial order), the
+ * batch-norm weight, bias, running_mean and running_var (c), and num_batches_tracked
+ * an int64 scalar, as PyTorch keeps it. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +19,7 @@
 #include "../data/dataset.h"
 #include "../h5/h5util.h"
 #include "../nn/model.h"
+#include "../nn/resnet.h"
 #include "../train/checkpoint.h"
 #include "../train/checkpoint_head.h"
 #include "inspect.h"
@@ -66,6 +72,47 @@ static int write_tensors(hid_t file, const nn_model_t *m, const float *params) {
     rc = h5_write_array(file, ts->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, buf,
                         NULL, 0);
   }
+  dpt_free(buf);
+  return rc;
+}
+
+/* The ResNet convolution whose weight starts at off, or NULL. */
+static const nn_conv3_t *resnet_conv_at(const struct nn_resnet *r, size_t off) {
+  if (off == r->stem_w) return &r->stem;
+  for (int k = 0; k < r->nblocks; k++) {
+    if (off == r->blocks[k].w1) return &r->blocks[k].conv1;
+    if (off == r->blocks[k].w2) return &r->blocks[k].conv2;
+  }
+  return NULL;
+}
+
+static int write_resnet_tensor(hid_t file, const nn_model_t *m, const nn_tensor_t *ts,
+                               const float *src, float *buf) {
+  const nn_conv3_t *c = resnet_conv_at(m->resnet, ts->offset);
+  hsize_t dims[4] = {ts->size};
+  if (strstr(ts->name, "num_batches_tracked")) {
+    int64_t count = (int64_t)llround(src[0]);
+    return h5_write_array(file, ts->name, H5T_STD_I64LE, H5T_NATIVE_INT64, 0, dims, &count,
+                          NULL, 0);
+  }
+  if (c) {
+    nn_conv_shape_t s = {.cin = c->cin, .cout = c->cout, .k = 3};
+    dims[0] = c->cout, dims[1] = c->cin, dims[2] = dims[3] = 3;
+    conv_to_torch(&s, src, buf);
+    return h5_write_array(file, ts->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, dims, buf,
+                          NULL, 0);
+  }
+  int rank = 1;
+  if (!ts->is_bias) rank = 2, dims[0] = m->num_classes, dims[1] = ts->size / m->num_classes;
+  return h5_write_array(file, ts->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, src,
+                        NULL, 0);
+}
+
+static int write_resnet_tensors(hid_t file, const nn_model_t *m, const float *params) {
+  float *buf = dpt_alloc(sizeof(float) * m->nparams);
+  int rc = 0;
+  for (int t = 0; rc == 0 && t < m->ntensors; t++)
+    rc = write_resnet_tensor(file, m, &m->tensors[t], params + m->tensors[t].offset, buf);
   dpt_free(buf);
   return rc;
 }
@@ -126,13 +173,15 @@ int insp_export_torch(const char *ckpt, const char *out, const char *data_path) 
   }
   params = dpt_alloc(sizeof(float) * m.nparams);
   TRY(ckpt_read_params(ckpt, "params", params, m.nparams));
-  file = h5_create_tmp(out, tmp, sizeof tmp, TORCH_SCHEMA, TORCH_SCHEMA_VERSION,
+  file = h5_create_tmp(out, tmp, sizeof tmp, m.resnet ? TORCH_RESNET_SCHEMA : TORCH_SCHEMA,
+                       m.resnet ? TORCH_RESNET_SCHEMA_VERSION : TORCH_SCHEMA_VERSION,
                        "dpt-inspect", H5P_DEFAULT);
   if (file < 0) goto fail;
   if (h5_attr_str(file, "model", nn_model_name(cfg.model)) < 0 ||
       write_normalisation(file, &ds) < 0 ||
       h5_attr_str(file, "source_checkpoint", ckpt) < 0 ||
-      h5_attr_i64(file, "epoch", epoch) < 0 || write_tensors(file, &m, params) < 0 ||
+      h5_attr_i64(file, "epoch", epoch) < 0 ||
+      (m.resnet ? write_resnet_tensors(file, &m, params) : write_tensors(file, &m, params)) < 0 ||
       /* Written last: readers trust only a file that has it. */
       h5_attr_i64(file, "complete", 1) < 0) {
     h5_abandon(file, tmp);

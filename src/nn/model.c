@@ -1,4 +1,5 @@
-/* model.c - building, initialising and running the LeNet family (see model.h). */
+/* model.c - building, initialising and running the LeNet family, and the calls every
+ * model shares (see model.h; the ResNets are in resnet.c). */
 #include "model.h"
 
 #include <math.h>
@@ -9,21 +10,34 @@
 #include "../core/err.h"
 #include "../core/rng.h"
 #include "kernel.h"
+#include "resnet.h"
 
-const char *const nn_model_names[] = {"LeNet", "LeNet5", NULL};
+const char *const nn_model_names[] = {"LeNet",    "LeNet5",   "ResNet20",
+                                      "ResNet32", "ResNet44", "ResNet56", NULL};
 
 const char *nn_model_name(nn_model_kind_t kind) { return nn_model_names[kind]; }
 
-static void add_tensor(nn_model_t *m, const char *name, size_t size, int fan_in,
-                       int is_bias) {
+const char *const nn_init_names[] = {"pytorch", "kaiming_normal", NULL};
+
+int nn_model_has_bn(nn_model_kind_t kind) { return kind >= NN_RESNET20; }
+
+void nn_model_add_tensor(nn_model_t *m, const char *name, size_t size, int fan_in, int is_bias,
+                         nn_init_t init) {
+  DPT_ASSERT(m->ntensors < NN_MAX_TENSORS);
   nn_tensor_t *t = &m->tensors[m->ntensors++];
   t->offset = m->nparams;
   t->size = size;
   t->fan_in = fan_in;
   t->is_bias = is_bias;
+  t->init = init;
   snprintf(t->name, sizeof t->name, "%s", name);
   /* Keep every tensor 64-byte aligned so kernels see aligned rows. */
   m->nparams += (size + 15) / 16 * 16;
+}
+
+static void add_tensor(nn_model_t *m, const char *name, size_t size, int fan_in,
+                       int is_bias) {
+  nn_model_add_tensor(m, name, size, fan_in, is_bias, NN_INIT_UNIFORM);
 }
 
 int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int kernel,
@@ -82,6 +96,8 @@ int nn_model_init_custom(nn_model_t *m, int nconv, const int *conv_channels, int
     fin = fout;
   }
   m->flops_per_image = 2 * macs;
+  m->ngrad = m->ndecay = m->nparams;
+  m->ngrad_tensors = m->ntensors;
   for (int i = 0; i < nconv; i++) {
     size_t psize = (size_t)m->conv[i].ph * m->conv[i].pw * m->conv[i].cout;
     m->pooled[i] = dpt_alloc(sizeof(float) * psize * max_batch);
@@ -100,13 +116,18 @@ int nn_model_init(nn_model_t *m, nn_model_kind_t kind, int in_c, int in_h, int i
                   int num_classes, int max_batch) {
   static const int seed_conv[] = {64, 64}, seed_fc[] = {384, 192};
   static const int classic_conv[] = {6, 16}, classic_fc[] = {120, 84};
+  if (nn_model_has_bn(kind))
+    return nn_resnet_init(m, kind, in_c, in_h, in_w, num_classes, max_batch);
   int seed = kind == NN_LENET;
-  return nn_model_init_custom(m, 2, seed ? seed_conv : classic_conv, 5, 2,
-                              seed ? seed_fc : classic_fc, in_c, in_h, in_w, num_classes,
-                              max_batch);
+  int rc = nn_model_init_custom(m, 2, seed ? seed_conv : classic_conv, 5, 2,
+                                seed ? seed_fc : classic_fc, in_c, in_h, in_w, num_classes,
+                                max_batch);
+  m->kind = kind;
+  return rc;
 }
 
 void nn_model_free(nn_model_t *m) {
+  nn_resnet_free(m);
   for (int i = 0; i < m->nconv; i++) {
     dpt_free(m->pooled[i]);
     dpt_free(m->argmax[i]);
@@ -119,15 +140,36 @@ void nn_model_free(nn_model_t *m) {
   memset(m, 0, sizeof *m);
 }
 
-void nn_init_params(const nn_model_t *m, float *params, uint64_t seed) {
+/* N(0, 1) by Box-Muller from two draws of the stream */
+static double std_normal(uint64_t key, size_t i) {
+  double u1 = rng_unit(rng_at(key, 2 * i)), u2 = rng_unit(rng_at(key, 2 * i + 1));
+  return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
+}
+
+void nn_init_params_kaiming(const nn_model_t *m, float *params, uint64_t seed, int kaiming) {
   memset(params, 0, sizeof(float) * m->nparams);
   for (int t = 0; t < m->ntensors; t++) {
     const nn_tensor_t *ts = &m->tensors[t];
     uint64_t key = rng_key(seed, RNG_INIT, (uint64_t)t, 0);
     double bound = 1.0 / sqrt((double)ts->fan_in);
-    for (size_t i = 0; i < ts->size; i++)
-      params[ts->offset + i] = (float)((2.0 * rng_unit(rng_at(key, i)) - 1.0) * bound);
+    float *p = params + ts->offset;
+    nn_init_t how = kaiming && ts->init == NN_INIT_UNIFORM && !ts->is_bias ? NN_INIT_KAIMING
+                                                                          : ts->init;
+    for (size_t i = 0; i < ts->size; i++) {
+      switch (how) {
+        case NN_INIT_ONE: p[i] = 1.0f; break;
+        case NN_INIT_ZERO: p[i] = 0.0f; break;
+        case NN_INIT_KAIMING: p[i] = (float)(std_normal(key, i) * sqrt(2.0) * bound); break;
+        case NN_INIT_UNIFORM:
+          p[i] = (float)((2.0 * rng_unit(rng_at(key, i)) - 1.0) * bound);
+          break;
+      }
+    }
   }
+}
+
+void nn_init_params(const nn_model_t *m, float *params, uint64_t seed) {
+  nn_init_params_kaiming(m, params, seed, 0);
 }
 
 static size_t conv_in_size(const nn_model_t *m, int i) {
@@ -172,6 +214,7 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
 
 double nn_forward(nn_model_t *m, const float *params, const float *input,
                   const uint8_t *labels, int n, int *correct, float *losses) {
+  if (m->resnet) return nn_resnet_forward(m, params, input, labels, n, correct, losses);
   forward(m, params, input, n);
   return nn_xent_forward_backward(n, m->num_classes, m->fc_act[m->nfc - 1], labels, NULL,
                                correct, losses);
@@ -179,6 +222,7 @@ double nn_forward(nn_model_t *m, const float *params, const float *input,
 
 double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
                            const float *input, const uint8_t *labels, int n, int *correct) {
+  if (m->resnet) return nn_resnet_forward_backward(m, params, grads, input, labels, n, correct);
   forward(m, params, input, n);
   float *dout = m->grad_a, *din = m->grad_b;
   double t0 = prof_now(m);

@@ -12,27 +12,47 @@ const char *const opt_lr_scaling_names[] = {"none", "linear", "sqrt", NULL};
 const char *const opt_sched_names[] = {"CosineAnnealingLR", "constant", NULL};
 const char *const opt_sched_unit_names[] = {"epoch", "step", NULL};
 
+/* The trained floats of the n-float buffers: [0, *decayed) with weight decay, then
+ * [*decayed, *trained) without (the batch-norm tensors under model.bn.weight_decay:
+ * false); the model state past *trained (batch-norm running statistics) is never
+ * stepped. Without a model, all n are decayed. */
+static void trained_ranges(const opt_hparams_t *hp, const nn_model_t *model, size_t n,
+                           size_t *decayed, size_t *trained) {
+  *decayed = *trained = n;
+  if (!model) return;
+  *trained = nn_trained_floats(model, n);
+  *decayed = hp->bn_weight_decay || !model->ngrad ? *trained : model->ndecay;
+}
+
 static void sgdm_row_step(const opt_hparams_t *hp, const nn_model_t *model, float *w,
                           const float *g, opt_state_t *st, double lr) {
-  (void)model;
-  opt_sgdm_step(st->n, w, g, st->m, st->t, lr, hp->momentum, hp->weight_decay);
+  size_t nd, nt;
+  trained_ranges(hp, model, st->n, &nd, &nt);
+  opt_sgdm_step(nd, w, g, st->m, st->t, lr, hp->momentum, hp->weight_decay);
+  if (nt > nd)
+    opt_sgdm_step(nt - nd, w + nd, g + nd, st->m + nd, st->t, lr, hp->momentum, 0.0);
 }
 
 static void adamw_row_step(const opt_hparams_t *hp, const nn_model_t *model, float *w,
                            const float *g, opt_state_t *st, double lr) {
-  (void)model;
-  opt_adamw_step(st->n, w, g, st->m, st->v, st->t, lr, hp->beta1, hp->beta2, hp->eps,
+  size_t nd, nt;
+  trained_ranges(hp, model, st->n, &nd, &nt);
+  opt_adamw_step(nd, w, g, st->m, st->v, st->t, lr, hp->beta1, hp->beta2, hp->eps,
                  hp->weight_decay);
+  if (nt > nd)
+    opt_adamw_step(nt - nd, w + nd, g + nd, st->m + nd, st->v + nd, st->t, lr, hp->beta1,
+                   hp->beta2, hp->eps, 0.0);
 }
 
+/* LARS and LAMB: the trained tensors (the model state follows them) */
 static void lars_row_step(const opt_hparams_t *hp, const nn_model_t *model, float *w,
                           const float *g, opt_state_t *st, double lr) {
-  opt_lars_step(hp, model->tensors, model->ntensors, w, g, st->m, st->t, lr);
+  opt_lars_step(hp, model->tensors, nn_trained_tensors(model), w, g, st->m, st->t, lr);
 }
 
 static void lamb_row_step(const opt_hparams_t *hp, const nn_model_t *model, float *w,
                           const float *g, opt_state_t *st, double lr) {
-  opt_lamb_step(hp, model->tensors, model->ntensors, w, g, st->m, st->v, st->t, lr);
+  opt_lamb_step(hp, model->tensors, nn_trained_tensors(model), w, g, st->m, st->v, st->t, lr);
 }
 
 /* The first buffer is the momentum (or first moment), the second the second moment:

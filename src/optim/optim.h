@@ -45,6 +45,7 @@ typedef struct {
   double lars_eps;          /* LARS epsilon (paper, larc) */
   int larc_clip;            /* larc: trust = min(trust/lr, 1) */
   int exclude_1d;           /* 1-D tensors: trust 1 and no weight decay (resolved) */
+  int bn_weight_decay;      /* SGDM, AdamW: decay the model's batch-norm tensors too */
   double lamb_eps;
   double clamp_lower, clamp_upper; /* LAMB phi; 0 = no bound */
 } opt_hparams_t;

@@ -1,5 +1,6 @@
 /* central.c - centralized training: one model, the global batch's gradient summed over
- * TRAIN_LEAF-image leaves along the fixed tree across ranks, one optimizer step. */
+ * leaves of t->leaf images along the fixed tree across ranks, one optimizer step; batch
+ * norm's running statistics then follow the leaves in order. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@
 static int central_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr,
                         uint64_t round, int64_t item_base) {
   train_state_t *s = &t->state;
-  int64_t leaves = train_ceil_div(nb, TRAIN_LEAF), lo, hi;
+  int64_t leaves = train_ceil_div(nb, t->leaf), lo, hi;
   comm_node(&t->dist, leaves, &lo, &hi);
   /* the gradient sum in tree order, each rank computing its block's leaves */
   train_batch_t b = {t, s->params, batch, nb, round};
@@ -30,7 +31,10 @@ static int central_step(trainer_t *t, const int64_t *batch, int64_t nb, double l
       s->item_loss[item_base + l] = t->scratch.leaf_loss[l];
       s->item_correct[item_base + l] = t->scratch.leaf_correct[l];
     }
-  return opt_step(&t->hp, &t->model, s->params, t->scratch.grads, &s->opt, lr);
+  train_bn_collect(t, leaves);
+  if (opt_step(&t->hp, &t->model, s->params, t->scratch.grads, &s->opt, lr) < 0) return -1;
+  train_bn_apply(t, s->params, leaves);
+  return 0;
 }
 
 int trainer_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr) {
@@ -46,7 +50,7 @@ static train_result_t central_epoch(trainer_t *t, int64_t *items) {
   /* the key of LocalSGD worker 0's first pass: K = 1 LocalSGD sees this very order */
   uint64_t round = (uint64_t)s->epoch * PASS_STRIDE;
   rng_shuffle(order, t->ntrain, rng_key(cfg->seed, RNG_SHUFFLE, 1, round));
-  int64_t stride = train_ceil_div(cfg->batch_size, TRAIN_LEAF);
+  int64_t stride = train_ceil_div(cfg->batch_size, t->leaf);
   int64_t steps = train_ceil_div(t->ntrain, cfg->batch_size);
   *items = steps * stride;
   while (s->step < steps) {
@@ -84,7 +88,7 @@ static int central_init(trainer_t *t) {
   if (cfg->batch_size % t->nranks != 0)
     return dpt_fail("model.batch_size = %d cannot be split evenly over %d MPI ranks: the "
                     "number of ranks must divide the batch", cfg->batch_size, t->nranks);
-  t->tree_width = train_ceil_div(cfg->batch_size, TRAIN_LEAF);
+  t->tree_width = train_ceil_div(cfg->batch_size, t->leaf);
   t->item_cap = train_ceil_div(t->ntrain, cfg->batch_size) * t->tree_width;
   return 0;
 }

@@ -62,7 +62,7 @@ static int local_init(trainer_t *t) {
   for (int i = 0; i < outer_def(t->outer.kind)->nstate; i++)
     t->state.outer_bufs[i] = dpt_alloc(sizeof(float) * np);
   /* one tree serves a worker batch's leaves and the K workers' averaging */
-  int64_t leaves = train_ceil_div(cfg->worker_batch_size, TRAIN_LEAF);
+  int64_t leaves = train_ceil_div(cfg->worker_batch_size, t->leaf);
   t->tree_width = leaves > t->K ? leaves : t->K;
   t->item_cap = (int64_t)t->T * t->K * leaves;
   dynh_init(&t->dyn, &cfg->dynamic, cfg->local_steps);
@@ -162,11 +162,11 @@ static void measure_deviation(trainer_t *t, const float *xa) {
   for (int i = 0; i < t->nlocal; i++) {
     const float *x = t->workers[i].params;
     double d = 0;
-    for (size_t j = 0; j < t->model.nparams; j++) d += ((double)x[j] - xa[j]) * ((double)x[j] - xa[j]);
+    for (size_t j = 0; j < t->model.ngrad; j++) d += ((double)x[j] - xa[j]) * ((double)x[j] - xa[j]);
     dev[t->workers[i].id] = d;
   }
   comm_collect_f64(&t->dist, dev, (size_t)t->K);
-  for (size_t j = 0; j < t->model.nparams; j++) norm += (double)xa[j] * xa[j];
+  for (size_t j = 0; j < t->model.ngrad; j++) norm += (double)xa[j] * xa[j];
   double mean = 0;
   for (int k = 0; k < t->K; k++) mean += dev[k];
   dpt_free(dev);
@@ -182,14 +182,28 @@ static void average_part(trainer_t *t, int what) {
     memcpy(worker_part(&t->workers[i], what), mean, sizeof(float) * t->model.nparams);
 }
 
+/* Batch norm's running statistics (the model state past ngrad) become the workers' mean
+ * (the averaging of post-local SGD's synchronous steps: the gradient mean leaves them). */
+static void average_model_state(trainer_t *t) {
+  size_t ng = t->model.ngrad, np = t->model.nparams;
+  if (ng == np) return;
+  float *mean = t->scratch.grads;
+  worker_mean(t, PART_PARAMS, mean);
+  for (int i = 0; i < t->nlocal; i++)
+    memcpy(t->workers[i].params + ng, mean + ng, sizeof(float) * (np - ng));
+}
+
+/* The outer step moves the trained parameters; the model state (batch norm's running
+ * statistics) takes the plain average, whatever the outer step. */
 void trainer_average(trainer_t *t, double lr) {
   train_state_t *s = &t->state;
-  size_t np = t->model.nparams;
+  size_t np = t->model.nparams, ng = t->model.ngrad;
   float *xa = t->scratch.grads;
   int64_t floats = (int64_t)np;
   worker_mean(t, PART_PARAMS, xa);
   if (dynh_def(t->dyn.p.kind)->needs_deviation) measure_deviation(t, xa);
-  opt_outer_step_bufs(&t->outer, np, s->params, xa, s->outer_bufs, &s->outer_steps, lr);
+  opt_outer_step_bufs(&t->outer, ng, s->params, xa, s->outer_bufs, &s->outer_steps, lr);
+  memcpy(s->params + ng, xa + ng, sizeof(float) * (np - ng));
   for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].params, s->params, sizeof(float) * np);
   if (t->cfg->local_momentum == LOCAL_MOMENTUM_AVERAGE) {
     for (int b = 0; b < opt_def(t->local_hp.kind)->nstate; b++) average_part(t, PART_STATE + b);
@@ -242,6 +256,7 @@ static int sync_step(trainer_t *t, double lr) {
     worker_t *w = &t->workers[i];
     if (opt_step(&t->local_hp, &t->model, w->params, g, &w->opt, lr) < 0) return -1;
   }
+  average_model_state(t);
   memcpy(t->state.params, t->workers[0].params, sizeof(float) * t->model.nparams);
   t->state.averagings_total++;
   t->state.epoch_averagings++;
@@ -254,7 +269,7 @@ static int sync_step(trainer_t *t, double lr) {
  * local optimizer step), its leaves' losses into the epoch's items. */
 static int worker_step(trainer_t *t, worker_t *w, int64_t s, double lr, int sync) {
   train_state_t *st = &t->state;
-  int64_t b = t->cfg->worker_batch_size, stride = train_ceil_div(b, TRAIN_LEAF);
+  int64_t b = t->cfg->worker_batch_size, stride = train_ceil_div(b, t->leaf);
   if (w->pos >= w->nshard) { /* out of data: the shard again, reshuffled */
     w->pass++;
     start_pass(t, w);
@@ -263,13 +278,14 @@ static int worker_step(trainer_t *t, worker_t *w, int64_t s, double lr, int sync
   train_batch_t batch = {t, w->params, w->order + w->pos, nb,
                          (uint64_t)st->epoch * PASS_STRIDE + (uint64_t)w->pass};
   float *g = sync ? w->grad : t->scratch.grads;
-  tree_sum(&t->tree, 0, train_ceil_div(nb, TRAIN_LEAF), train_batch_leaf, &batch, g);
+  tree_sum(&t->tree, 0, train_ceil_div(nb, t->leaf), train_batch_leaf, &batch, g);
   w->pos += nb;
   train_scale(g, t->model.nparams, train_mean_factor(nb));
   if (!sync && opt_step(&t->local_hp, &t->model, w->params, g, &w->opt, lr) < 0) return -1;
+  train_bn_apply(t, w->params, train_ceil_div(nb, t->leaf));
   /* per leaf, like the centralized mode, so K = 1 sums its loss the same way */
   int64_t base = (s * t->K + w->id) * stride;
-  for (int64_t l = 0; l < train_ceil_div(nb, TRAIN_LEAF); l++) {
+  for (int64_t l = 0; l < train_ceil_div(nb, t->leaf); l++) {
     st->item_loss[base + l] = t->scratch.leaf_loss[l];
     st->item_correct[base + l] = t->scratch.leaf_correct[l];
   }
@@ -294,7 +310,7 @@ static train_result_t local_epoch(trainer_t *t, int64_t *items) {
     start_pass(t, &t->workers[i]);
     t->workers[i].pos = pos;
   }
-  *items = T * t->K * train_ceil_div(t->cfg->worker_batch_size, TRAIN_LEAF);
+  *items = T * t->K * train_ceil_div(t->cfg->worker_batch_size, t->leaf);
   while (s->step < T) {
     int64_t step = s->step;
     double lr = train_lr(t, s->epoch, step);

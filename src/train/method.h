@@ -77,7 +77,7 @@ int train_stop_now(trainer_t *t);
 /* A vote still in flight completes before the ranks part. */
 void train_vote_finish(trainer_t *t);
 
-/* A batch as tree leaves of TRAIN_LEAF images: the context of train_batch_leaf. */
+/* A batch as tree leaves of t->leaf images: the context of train_batch_leaf. */
 typedef struct {
   trainer_t *t;
   const float *params;
@@ -89,6 +89,11 @@ typedef struct {
 /* tree_leaf_fn (leaf.c): the gradient sum of leaf `leaf` of the batch into out; its loss
  * and correct count into scratch.leaf_loss/leaf_correct[leaf]. */
 void train_batch_leaf(void *ctx, int64_t leaf, float *out);
+/* Batch norm, after a step over `leaves` leaves: each leaf's statistics (scratch.leaf_bn)
+ * move the running statistics in params, leaf after leaf. train_bn_collect first gathers
+ * the leaves other ranks computed (centralized: collective). No-ops without batch norm. */
+void train_bn_collect(trainer_t *t, int64_t leaves);
+void train_bn_apply(trainer_t *t, float *params, int64_t leaves);
 /* The mean of a sum over n images: one float multiply by the rounded reciprocal, the
  * same on every rank. */
 float train_mean_factor(int64_t n);

@@ -40,7 +40,8 @@ static void init_state(trainer_t *t) {
   size_t np = t->model.nparams;
   s->params = dpt_alloc(sizeof(float) * np);
   s->best_params = dpt_alloc(sizeof(float) * np);
-  nn_init_params(&t->model, s->params, t->cfg->seed);
+  nn_init_params_kaiming(&t->model, s->params, t->cfg->seed,
+                         t->cfg->init == NN_INIT_KAIMING_NORMAL);
   memcpy(s->best_params, s->params, sizeof(float) * np);
   opt_state_init(&s->opt, np, t->cfg->optimizer);
   s->H = t->cfg->local_steps;
@@ -52,6 +53,7 @@ static void init_scratch(trainer_t *t, int max_batch, int64_t leaves) {
   x->grads = dpt_alloc(sizeof(float) * t->model.nparams);
   x->leaf_loss = dpt_alloc(sizeof(double) * leaves);
   x->leaf_correct = dpt_alloc(sizeof(int64_t) * leaves);
+  x->leaf_bn = dpt_alloc(sizeof(double) * (t->model.nbn_stats * leaves + 1));
   x->order = dpt_alloc(sizeof(int64_t) * t->ntrain);
   size_t in_size = (size_t)NN_INPUT_SIZE * NN_INPUT_SIZE * t->ds->channels;
   x->input = dpt_alloc(sizeof(float) * in_size * max_batch);
@@ -97,9 +99,13 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   snprintf(t->run_path, sizeof t->run_path, "%s/run.h5", run_dir);
   if (ckpt_path_for(cfg, run_dir, t->ckpt_path, sizeof t->ckpt_path) < 0) return -1;
 
-  int max_batch = cfg->eval_batch > TRAIN_LEAF ? cfg->eval_batch : TRAIN_LEAF;
+  /* a batch-norm model's leaf is one ghost batch, the largest forward it runs at once
+   * (it evaluates larger chunks a leaf at a time) */
+  int bn = nn_model_has_bn(cfg->model);
+  t->leaf = bn ? cfg->ghost_batch : TRAIN_LEAF;
+  int max_batch = cfg->eval_batch > t->leaf ? cfg->eval_batch : t->leaf;
   if (nn_model_init(&t->model, cfg->model, ds->channels, NN_INPUT_SIZE, NN_INPUT_SIZE,
-                    ds->num_classes, max_batch) < 0)
+                    ds->num_classes, bn ? t->leaf : max_batch) < 0)
     return -1;
   comm_init(&t->dist, comm, cfg->reduction);
   t->rank = t->dist.rank;
@@ -122,7 +128,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
                     cfg->val_fraction, (long long)ds->train.n);
   int64_t batch = t->method->batch(t);
   t->lr0 = opt_base_lr(cfg->learning_rate, cfg->lr_scaling, cfg->lr_ref_batch, (int)batch);
-  int64_t leaves = train_ceil_div(batch, TRAIN_LEAF);
+  int64_t leaves = train_ceil_div(batch, t->leaf);
   tree_init(&t->tree, t->model.nparams, t->tree_width);
   t->state.item_loss = dpt_alloc(sizeof(double) * t->item_cap);
   t->state.item_correct = dpt_alloc(sizeof(int64_t) * t->item_cap);
@@ -146,7 +152,8 @@ void trainer_free(trainer_t *t) {
   for (int i = 0; i < OUTER_MAX_STATE; i++) dpt_free(s->outer_bufs[i]);
   void *bufs[] = {t->train_idx, t->val_idx, t->test_idx, s->params, s->best_params,
                   s->item_loss, s->item_correct, x->grads, x->input,
-                  x->labels, x->losses, x->order, x->leaf_loss, x->leaf_correct};
+                  x->labels, x->losses, x->order, x->leaf_loss, x->leaf_correct,
+                  x->leaf_bn};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dpt_free(bufs[i]);
   memset(t, 0, sizeof *t);
 }

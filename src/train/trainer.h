@@ -2,7 +2,7 @@
  * space its steps use, and the calls that drive it.
  *
  * Centralized (num_workers = 0, central.c): the global batch is cut into leaves of
- * TRAIN_LEAF images; each rank computes the leaves of its block (comm_node) and the
+ * t->leaf images (TRAIN_LEAF, or a batch-norm model's ghost batch); each rank computes the leaves of its block (comm_node) and the
  * ranks' node sums are added in the order of the fixed tree over the leaves
  * (tree_reduce), so the gradient is bitwise the single-process one on every P.
  * Local methods (num_workers = K, local.c: LocalSGD, SlowMo, DiLoCo, post-local SGD):
@@ -30,6 +30,8 @@
 #include "../optim/outer.h"
 #include "../comm/tree.h"
 
+/* Images per tree leaf of a model without batch norm; a batch-norm model's leaf is one
+ * ghost batch (model.bn.ghost_batch), its normalisation group. */
 #define TRAIN_LEAF 16
 
 /* How a run ended: trained to the end (or an early stop), stopped by a signal with its
@@ -91,6 +93,7 @@ typedef struct {
   int64_t *order;              /* centralized: this epoch's shuffled train_idx */
   double *leaf_loss;           /* per leaf of the current batch */
   int64_t *leaf_correct;
+  double *leaf_bn;             /* batch norm: per leaf, the model's nbn_stats statistics */
 } train_scratch_t;
 
 typedef struct {
@@ -113,6 +116,7 @@ typedef struct {
   int64_t *test_idx, ntest;    /* 0 .. ds->test.n - 1 */
   int64_t item_cap;            /* items (leaves or worker steps) per epoch, at most */
   int64_t tree_width;          /* the most leaves one tree sum has (the method's init) */
+  int leaf;                    /* images per tree leaf: TRAIN_LEAF or the ghost batch */
   /* local methods */
   int K, T;                    /* workers, steps per epoch */
   dynh_t dyn;                  /* dynamic-H strategy and its state */

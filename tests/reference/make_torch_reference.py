@@ -242,10 +242,9 @@ def float64_spread(runs, w0, offsets, sizes, x, y):
         print(f"{name:9s} float32 vs float64 per step (L2/max):", " ".join(line))
 
 
-def main():
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    torch.manual_seed(SEED)
+def fmnist_batch(n):
+    """The first n Fashion-MNIST training images and labels, the training split's mean and
+    std (as `dpt-data fashion-mnist` stores them) and the normalised (n, 32, 32) batch."""
     train_images = read_idx("train-images-idx3-ubyte.gz")
     train_labels = read_idx("train-labels-idx1-ubyte.gz")
     # dataset_stats (src/data/import.c) term by term, so the constants are its bits
@@ -259,12 +258,19 @@ def main():
     std = np.sqrt(var / total) / 255.0
     mean /= 255.0
 
-    images = train_images[:N_IMAGES].copy()
-    labels = train_labels[:N_IMAGES].copy()
-    canvas = np.zeros((N_IMAGES, 32, 32), np.uint8)
+    images = train_images[:n].copy()
+    labels = train_labels[:n].copy()
+    canvas = np.zeros((n, 32, 32), np.uint8)
     canvas[:, 2:30, 2:30] = images
     lut = ((np.arange(256) / 255.0 - mean) / std).astype(np.float32)
-    inp = lut[canvas]                                   # (n, 32, 32) = NHWC with c = 1
+    return images, labels, mean, std, lut[canvas]   # (n, 32, 32) = NHWC with c = 1
+
+
+def main():
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(SEED)
+    images, labels, mean, std, inp = fmnist_batch(N_IMAGES)
     x = torch.from_numpy(inp).unsqueeze(1)              # NCHW for PyTorch
     y = torch.from_numpy(labels.astype(np.int64))
 

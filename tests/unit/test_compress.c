@@ -18,8 +18,10 @@
  * padding between them as the model's layout has; 80 floats. */
 #define TOY_N 80
 static const nn_tensor_t toy[4] = {
-    {0, 24, 6, 0, "l1.weight"}, {32, 4, 6, 1, "l1.bias"},
-    {48, 12, 4, 0, "l2.weight"}, {64, 3, 4, 1, "l2.bias"}};
+    {.offset = 0, .size = 24, .fan_in = 6, .is_bias = 0, .name = "l1.weight"},
+    {.offset = 32, .size = 4, .fan_in = 6, .is_bias = 1, .name = "l1.bias"},
+    {.offset = 48, .size = 12, .fan_in = 4, .is_bias = 0, .name = "l2.weight"},
+    {.offset = 64, .size = 3, .fan_in = 4, .is_bias = 1, .name = "l2.bias"}};
 
 /* deterministic values in (-2, 2), some below fp16's precision */
 static void fill(float *x, int k, int round) {
@@ -356,7 +358,7 @@ TEST(compress_powersgd_warmup_is_dense) {
 
 TEST(compress_powersgd_recovers_a_rank_one_matrix) {
   /* 8 x 10 = 80 floats: (8 + 10) * 1 * 2 = 36 < 80, compressed at rank 1 */
-  static const nn_tensor_t one = {0, 80, 10, 0, "w"};
+  static const nn_tensor_t one = {.offset = 0, .size = 80, .fan_in = 10, .is_bias = 0, .name = "w"};
   comm_compress_opts_t o;
   comm_ctx_t c;
   comm_peer_t peers[2];
@@ -382,7 +384,7 @@ TEST(compress_powersgd_recovers_a_rank_one_matrix) {
 
 TEST(compress_powersgd_zero_input_stays_zero) {
   comm_compress_opts_t o;
-  static const nn_tensor_t one = {0, 80, 10, 0, "w"};
+  static const nn_tensor_t one = {.offset = 0, .size = 80, .fan_in = 10, .is_bias = 0, .name = "w"};
   comm_ctx_t c;
   comm_peer_t peer;
   opts(&o, "powersgd:2");
@@ -536,7 +538,9 @@ static int split_round(comm_ctx_t *c, comm_peer_t *peers, int K, const float *co
 
 TEST(compress_every_row_gives_the_same_bits_on_any_split) {
   const char *spell[] = {"none", "fp16", "bf16", "int8", "topk:0.2", "powersgd:1"};
-  static const nn_tensor_t one[2] = {{0, 80, 10, 0, "w"}, {80, 8, 10, 1, "b"}};
+  static const nn_tensor_t one[2] = {
+      {.offset = 0, .size = 80, .fan_in = 10, .is_bias = 0, .name = "w"},
+      {.offset = 80, .size = 8, .fan_in = 10, .is_bias = 1, .name = "b"}};
   enum { K = 5, N = 88 };
   for (int row = 0; row < comm_ncompressors; row++)
     for (int P = 2; P <= 3; P++) {
@@ -574,7 +578,7 @@ TEST(compress_powersgd_defaults_and_switches_are_the_hooks) {
   comm_compress_defaults(&o);
   CHECK(o.kind == COMP_NONE && o.start_iter == 1000 && o.min_rate == 2 && o.error_feedback == 1 &&
         o.warm_start == 1 && o.keep[0] == 0);
-  static const nn_tensor_t one = {0, 80, 10, 0, "w"};
+  static const nn_tensor_t one = {.offset = 0, .size = 80, .fan_in = 10, .is_bias = 0, .name = "w"};
   float x[80], out[80];
   const float *xp[1] = {x};
   for (int i = 0; i < 80; i++) x[i] = sinf((float)i) + (float)(i % 7);

@@ -77,7 +77,7 @@ TEST(knobs_dynamic_h_rows) {
 TEST(knobs_compressor_identity_row) {
   const comm_compressor_t *c = comm_compressor_find("none");
   CHECK(c && c == &comm_compressors[COMP_NONE] && c->nstate == 0 && !comm_compressor_find("top"));
-  nn_tensor_t t = {0, 3, 3, 0, "w"};
+  nn_tensor_t t = {.offset = 0, .size = 3, .fan_in = 3, .is_bias = 0, .name = "w"};
   comm_compress_opts_t o;
   comm_compress_defaults(&o);
   comm_ctx_t ctx;

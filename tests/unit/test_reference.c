@@ -17,6 +17,7 @@
 #include "../../src/core/err.h"
 #include "../../src/h5/h5util.h"
 #include "../../src/train/trainer.h"
+#include "refdata.h"
 #include "test.h"
 
 #define REF_PATH "tests/reference/lenet_fmnist.h5"
@@ -47,17 +48,6 @@ typedef struct {
   double loss[REF_STEPS];
 } ref_run_t;
 
-/* Reads dataset `name` of exactly n elements: a stale or foreign file is an error. */
-static int read_exact(hid_t loc, const char *name, hid_t memtype, hsize_t n, void *out) {
-  int rank;
-  hsize_t dims[8], total = 1;
-  if (h5_dataset_dims(loc, name, &rank, dims) < 0) return -1;
-  for (int i = 0; i < rank; i++) total *= dims[i];
-  if (total != n)
-    return dpt_fail("dataset '%s' has %llu elements, expected %llu", name,
-                    (unsigned long long)total, (unsigned long long)n);
-  return h5_read_rows(loc, name, memtype, dims[0], out);
-}
 
 static int ref_load(ref_t *r) {
   memset(r, 0, sizeof *r);
@@ -68,20 +58,20 @@ static int ref_load(ref_t *r) {
   TRY(h5_read_attr_i64(f, "steps", &r->steps));
   TRY(h5_read_attr_f64(f, "mean", &r->mean));
   TRY(h5_read_attr_f64(f, "std", &r->std));
-  TRY(read_exact(f, "images", H5T_NATIVE_UINT8, sizeof r->images, r->images));
-  TRY(read_exact(f, "labels", H5T_NATIVE_UINT8, REF_IMAGES, r->labels));
+  TRY(ref_read_exact(f, "images", H5T_NATIVE_UINT8, sizeof r->images, r->images));
+  TRY(ref_read_exact(f, "labels", H5T_NATIVE_UINT8, REF_IMAGES, r->labels));
   r->input = dpt_alloc(sizeof(float) * REF_IMAGES * 32 * 32);
-  TRY(read_exact(f, "input", H5T_NATIVE_FLOAT, REF_IMAGES * 32 * 32, r->input));
+  TRY(ref_read_exact(f, "input", H5T_NATIVE_FLOAT, REF_IMAGES * 32 * 32, r->input));
   if ((lay = H5Gopen2(f, "layout", H5P_DEFAULT)) < 0) TRY(dpt_fail("no group /layout"));
   TRY(h5_read_attr_i64(lay, "nparams", &r->nparams));
-  TRY(read_exact(lay, "offset", H5T_NATIVE_INT64, REF_TENSORS, r->offset));
-  TRY(read_exact(lay, "size", H5T_NATIVE_INT64, REF_TENSORS, r->size));
+  TRY(ref_read_exact(lay, "offset", H5T_NATIVE_INT64, REF_TENSORS, r->offset));
+  TRY(ref_read_exact(lay, "size", H5T_NATIVE_INT64, REF_TENSORS, r->size));
   r->init = dpt_alloc(sizeof(float) * r->nparams);
-  TRY(read_exact(f, "params_init", H5T_NATIVE_FLOAT, (hsize_t)r->nparams, r->init));
+  TRY(ref_read_exact(f, "params_init", H5T_NATIVE_FLOAT, (hsize_t)r->nparams, r->init));
   TRY(h5_dataset_dims(f, "sample_index", &rank, &np));
   r->nsample = (int64_t)np;
   r->sample = dpt_alloc(sizeof(int64_t) * r->nsample);
-  TRY(read_exact(f, "sample_index", H5T_NATIVE_INT64, np, r->sample));
+  TRY(ref_read_exact(f, "sample_index", H5T_NATIVE_INT64, np, r->sample));
   for (int64_t i = 0; i < r->nsample; i++)
     if (r->sample[i] < 0 || r->sample[i] >= r->nparams)
       TRY(dpt_fail("sample_index[%lld] = %lld is outside the %lld parameters", (long long)i,
@@ -134,9 +124,9 @@ static int ref_run_load(const ref_t *r, const char *name, ref_run_t *run) {
   hsize_t rows = (hsize_t)r->steps * k;
   run->params = dpt_alloc(sizeof(float) * rows * r->nsample);
   run->norm = dpt_alloc(sizeof(double) * rows * REF_TENSORS);
-  TRY(read_exact(g, "params", H5T_NATIVE_FLOAT, rows * r->nsample, run->params));
-  TRY(read_exact(g, "update_norm", H5T_NATIVE_DOUBLE, rows * REF_TENSORS, run->norm));
-  if (k == 1) TRY(read_exact(g, "loss", H5T_NATIVE_DOUBLE, (hsize_t)r->steps, run->loss));
+  TRY(ref_read_exact(g, "params", H5T_NATIVE_FLOAT, rows * r->nsample, run->params));
+  TRY(ref_read_exact(g, "update_norm", H5T_NATIVE_DOUBLE, rows * REF_TENSORS, run->norm));
+  if (k == 1) TRY(ref_read_exact(g, "loss", H5T_NATIVE_DOUBLE, (hsize_t)r->steps, run->loss));
   H5Gclose(g);
   H5Fclose(f);
   return 0;
@@ -155,15 +145,7 @@ static void ref_run_free(ref_run_t *run) {
 
 /* The file's batch as a one-split dataset, with the file's normalisation constants. */
 static void ref_dataset(ref_t *r, dpt_dataset_t *ds) {
-  memset(ds, 0, sizeof *ds);
-  snprintf(ds->name, sizeof ds->name, "fashion-mnist");
-  ds->num_classes = 10;
-  ds->channels = 1;
-  ds->height = ds->width = 28;
-  ds->mean[0] = r->mean;
-  ds->std[0] = r->std;
-  ds->train = (dpt_split_t){.n = REF_IMAGES, .images = r->images, .labels = r->labels};
-  ds->test = ds->train;
+  ref_fmnist_dataset(ds, REF_IMAGES, r->images, r->labels, r->mean, r->std);
 }
 
 /* A run config with the file's hyper-parameters: constant lr, no validation split, no

@@ -1,0 +1,248 @@
+/* bn.c - batch normalisation (fused with the residual add and ReLU), the option-A
+ * shortcut and the global average pool of the ResNets (see conv3.h). Every loop runs
+ * channels innermost, so each channel's sum is taken over the rows in order whatever
+ * the compiler vectorises. Batch norm's AVX2 path (8 channels at a time, the same
+ * operations lane by lane: double sums of the converted floats, float arithmetic
+ * without contraction) gives the scalar loops' bits. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+#include <math.h>
+#include <string.h>
+
+#include "conv3.h"
+#include "kernel.h"
+
+static int bn_vector(int c) {
+#ifdef NN_HAVE_X86
+  return nn_kernel() != NN_KERNEL_SCALAR && c % 8 == 0;
+#else
+  (void)c;
+  return 0;
+#endif
+}
+
+#ifdef NN_HAVE_X86
+/* acc[0..7] (doubles) += the 8 floats of v */
+NN_TARGET_AVX2 static inline void acc8(double *acc, __m256 v) {
+  __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+  __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), lo));
+  _mm256_storeu_pd(acc + 4, _mm256_add_pd(_mm256_loadu_pd(acc + 4), hi));
+}
+
+/* acc[0..7] += (double)a * (double)b, lane by lane */
+NN_TARGET_AVX2 static inline void acc8_mul(double *acc, __m256 a, __m256 b) {
+  __m256d lo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
+                             _mm256_cvtps_pd(_mm256_castps256_ps128(b)));
+  __m256d hi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)),
+                             _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1)));
+  _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), lo));
+  _mm256_storeu_pd(acc + 4, _mm256_add_pd(_mm256_loadu_pd(acc + 4), hi));
+}
+
+NN_TARGET_AVX2 static void stats_avx2(size_t rows, int c, const float *in, double *mean,
+                                      double *var) {
+  for (size_t r = 0; r < rows; r++)
+    for (int k = 0; k < c; k += 8) acc8(mean + k, _mm256_loadu_ps(in + r * c + k));
+  for (int k = 0; k < c; k++) mean[k] /= (double)rows;
+  for (size_t r = 0; r < rows; r++)
+    for (int k = 0; k < c; k += 4) {
+      __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(in + r * c + k)),
+                                _mm256_loadu_pd(mean + k));
+      _mm256_storeu_pd(var + k, _mm256_add_pd(_mm256_loadu_pd(var + k), _mm256_mul_pd(d, d)));
+    }
+}
+
+NN_TARGET_AVX2 static void normalise_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
+                                          const float *res, int relu, float *out) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (size_t r = 0; r < rows; r++)
+    for (int k = 0; k < c; k += 8) {
+      __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + r * c + k),
+                                                _mm256_loadu_ps(b->mean + k)),
+                                  _mm256_loadu_ps(b->rstd + k));
+      __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(b->gamma + k), xhat),
+                               _mm256_loadu_ps(b->beta + k));
+      if (res) y = _mm256_add_ps(y, _mm256_loadu_ps(res + r * c + k));
+      if (relu) y = _mm256_and_ps(y, _mm256_cmp_ps(y, zero, _CMP_GT_OQ));
+      _mm256_storeu_ps(out + r * c + k, y);
+    }
+}
+
+NN_TARGET_AVX2 static void grad_sums_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
+                                          const float *out, int relu, float *dout, double *sdy,
+                                          double *sdyx) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (size_t r = 0; r < rows; r++)
+    for (int k = 0; k < c; k += 8) {
+      __m256 dy = _mm256_loadu_ps(dout + r * c + k);
+      if (relu) {
+        dy = _mm256_and_ps(dy, _mm256_cmp_ps(_mm256_loadu_ps(out + r * c + k), zero, _CMP_GT_OQ));
+        _mm256_storeu_ps(dout + r * c + k, dy);
+      }
+      __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + r * c + k),
+                                                _mm256_loadu_ps(b->mean + k)),
+                                  _mm256_loadu_ps(b->rstd + k));
+      acc8(sdy + k, dy);
+      acc8_mul(sdyx + k, dy, xhat);
+    }
+}
+
+NN_TARGET_AVX2 static void input_grad_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
+                                           const float *dout, const float *k1, const float *k2,
+                                           const float *g, float *din) {
+  for (size_t r = 0; r < rows; r++)
+    for (int k = 0; k < c; k += 8) {
+      __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + r * c + k),
+                                                _mm256_loadu_ps(b->mean + k)),
+                                  _mm256_loadu_ps(b->rstd + k));
+      __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(dout + r * c + k),
+                                             _mm256_loadu_ps(k1 + k)),
+                               _mm256_mul_ps(xhat, _mm256_loadu_ps(k2 + k)));
+      _mm256_storeu_ps(din + r * c + k, _mm256_mul_ps(_mm256_loadu_ps(g + k), t));
+    }
+}
+#endif
+
+/* Per channel, in double over the rows in order: the mean, then the biased variance. */
+static void bn_batch_stats(size_t rows, int c, const float *in, double *mean, double *var) {
+  for (int k = 0; k < c; k++) mean[k] = var[k] = 0;
+#ifdef NN_HAVE_X86
+  if (bn_vector(c)) {
+    stats_avx2(rows, c, in, mean, var);
+    for (int k = 0; k < c; k++) var[k] /= (double)rows;
+    return;
+  }
+#endif
+  for (size_t r = 0; r < rows; r++)
+    for (int k = 0; k < c; k++) mean[k] += in[r * c + k];
+  for (int k = 0; k < c; k++) mean[k] /= (double)rows;
+  for (size_t r = 0; r < rows; r++)
+    for (int k = 0; k < c; k++) {
+      double d = in[r * c + k] - mean[k];
+      var[k] += d * d;
+    }
+  for (int k = 0; k < c; k++) var[k] /= (double)rows;
+}
+
+void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *res,
+                   int relu, float *out, double *stats) {
+  if (stats) {
+    double *mean = stats, *var = stats + c;
+    bn_batch_stats(rows, c, in, mean, var);
+    for (int k = 0; k < c; k++) {
+      b->mean[k] = (float)mean[k];
+      b->rstd[k] = (float)(1.0 / sqrt(var[k] + NN_BN_EPS));
+      if (rows > 1) var[k] = var[k] * (double)rows / (double)(rows - 1);
+    }
+  } else {
+    for (int k = 0; k < c; k++) {
+      b->mean[k] = b->run_mean[k];
+      b->rstd[k] = (float)(1.0 / sqrt((double)b->run_var[k] + NN_BN_EPS));
+    }
+  }
+#ifdef NN_HAVE_X86
+  if (bn_vector(c)) {
+    normalise_avx2(b, rows, c, in, res, relu, out);
+    return;
+  }
+#endif
+  for (size_t r = 0; r < rows; r++)
+    for (int k = 0; k < c; k++) {
+      float xhat = (in[r * c + k] - b->mean[k]) * b->rstd[k];
+      float y = b->gamma[k] * xhat + b->beta[k];
+      if (res) y += res[r * c + k];
+      out[r * c + k] = relu && !(y > 0.0f) ? 0.0f : y;
+    }
+}
+
+void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *out,
+                    int relu, float *dout, float *dgamma, float *dbeta, float *din) {
+  double sdy[c], sdyx[c];
+  for (int k = 0; k < c; k++) sdy[k] = sdyx[k] = 0;
+  int vec = bn_vector(c);
+#ifdef NN_HAVE_X86
+  if (vec) grad_sums_avx2(b, rows, c, in, out, relu, dout, sdy, sdyx);
+#endif
+  for (size_t r = 0; !vec && r < rows; r++)
+    for (int k = 0; k < c; k++) {
+      float dy = dout[r * c + k];
+      if (relu && !(out[r * c + k] > 0.0f)) dout[r * c + k] = dy = 0.0f;
+      float xhat = (in[r * c + k] - b->mean[k]) * b->rstd[k];
+      sdy[k] += dy;
+      sdyx[k] += (double)dy * xhat;
+    }
+  float k1[c], k2[c], g[c];
+  for (int k = 0; k < c; k++) {
+    dgamma[k] = (float)sdyx[k];
+    dbeta[k] = (float)sdy[k];
+    k1[k] = (float)(sdy[k] / (double)rows);
+    k2[k] = (float)(sdyx[k] / (double)rows);
+    g[k] = b->gamma[k] * b->rstd[k];
+  }
+#ifdef NN_HAVE_X86
+  if (vec) {
+    input_grad_avx2(b, rows, c, in, dout, k1, k2, g, din);
+    return;
+  }
+#endif
+  for (size_t r = 0; r < rows; r++)
+    for (int k = 0; k < c; k++) {
+      float xhat = (in[r * c + k] - b->mean[k]) * b->rstd[k];
+      din[r * c + k] = g[k] * (dout[r * c + k] - k1[k] - xhat * k2[k]);
+    }
+}
+
+void nn_bn_update_running(float *run_mean, float *run_var, const double *stats, int c,
+                          double momentum) {
+  for (int k = 0; k < c; k++) {
+    run_mean[k] = (float)((1.0 - momentum) * run_mean[k] + momentum * stats[k]);
+    run_var[k] = (float)((1.0 - momentum) * run_var[k] + momentum * stats[c + k]);
+  }
+}
+
+/* --- option-A shortcut */
+
+void nn_shortcut_forward(int n, int h, int w, int cin, int cout, int stride, const float *x,
+                         float *out) {
+  int oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1, lo = (cout - cin) / 2;
+  memset(out, 0, sizeof(float) * n * oh * ow * cout);
+  for (int i = 0; i < n; i++)
+    for (int y = 0; y < oh; y++)
+      for (int xx = 0; xx < ow; xx++)
+        memcpy(out + (((size_t)i * oh + y) * ow + xx) * cout + lo,
+               x + (((size_t)i * h + y * stride) * w + xx * stride) * cin, sizeof(float) * cin);
+}
+
+void nn_shortcut_backward(int n, int h, int w, int cin, int cout, int stride,
+                          const float *dout, float *din) {
+  int oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1, lo = (cout - cin) / 2;
+  for (int i = 0; i < n; i++)
+    for (int y = 0; y < oh; y++)
+      for (int xx = 0; xx < ow; xx++) {
+        const float *d = dout + (((size_t)i * oh + y) * ow + xx) * cout + lo;
+        float *g = din + (((size_t)i * h + y * stride) * w + xx * stride) * cin;
+        for (int k = 0; k < cin; k++) g[k] += d[k];
+      }
+}
+
+/* --- global average pool */
+
+void nn_avgpool_forward(int n, int hw, int c, const float *in, float *out) {
+  float inv = (float)(1.0 / hw);
+  for (int i = 0; i < n; i++) {
+    float *o = out + (size_t)i * c;
+    for (int k = 0; k < c; k++) o[k] = 0.0f;
+    for (int p = 0; p < hw; p++)
+      for (int k = 0; k < c; k++) o[k] += in[((size_t)i * hw + p) * c + k];
+    for (int k = 0; k < c; k++) o[k] *= inv;
+  }
+}
+
+void nn_avgpool_backward(int n, int hw, int c, const float *dout, float *din) {
+  float inv = (float)(1.0 / hw);
+  for (int i = 0; i < n; i++)
+    for (int p = 0; p < hw; p++)
+      for (int k = 0; k < c; k++) din[((size_t)i * hw + p) * c + k] = dout[(size_t)i * c + k] * inv;
+}

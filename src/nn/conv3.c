@@ -1,0 +1,289 @@
+/* conv3.c - the direct 3x3 convolution of the ResNets: forward, input gradient and
+ * weight gradient, each with a scalar and an AVX2 path that sum in the same order
+ * (see conv3.h). */
+#include "conv3.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel.h"
+
+void nn_conv3_init(nn_conv3_t *s, int cin, int cout, int stride, int h, int w) {
+  s->cin = cin;
+  s->cout = cout;
+  s->stride = stride;
+  s->h = h;
+  s->w = w;
+  s->oh = (h - 1) / stride + 1;
+  s->ow = (w - 1) / stride + 1;
+}
+
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+/* forward: weights (9 cin, cout) + padded input; backward: flipped weights (9 cout, cin)
+ * + the upsampled, padded gradient + the weight-gradient accumulator (9 cin, cout) + the
+ * padded input. */
+size_t nn_conv3_scratch(const nn_conv3_t *s) {
+  size_t pad = (size_t)(s->h + 2) * (s->w + 2);
+  size_t wts = (size_t)9 * s->cin * s->cout;
+  return 2 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin;
+}
+
+/* --- the correlation kernel both directions share
+ *
+ * out (oh, ow, cout) = sum over taps (ky, kx, ci) of xp[(oy*st + ky, ox*st + kx, ci)] *
+ * wt[(ky, kx, ci), co], xp being a padded (., wp, cin) image: one FMA chain per output
+ * from 0, taps in order. The AVX2 path takes 6 positions x 16 channels per block. */
+
+typedef struct {
+  const float *xp;
+  int wp, cin, stride;
+  int oh, ow, cout;
+  const float *wt; /* (9 cin, cout) */
+} corr_t;
+
+#define CORR_NP 6
+
+static void corr_offsets(const corr_t *c, int p0, int np, int32_t *off) {
+  for (int i = 0; i < np; i++) {
+    int p = p0 + i, oy = p / c->ow, ox = p % c->ow;
+    off[i] = (oy * c->stride * c->wp + ox * c->stride) * c->cin;
+  }
+}
+
+static void corr_scalar(const corr_t *c, float *out) {
+  int P = c->oh * c->ow, row = 3 * c->cin;
+  int32_t off[1];
+  for (int p = 0; p < P; p++) {
+    corr_offsets(c, p, 1, off);
+    for (int co = 0; co < c->cout; co++) {
+      float a = 0.0f;
+      for (int ky = 0; ky < 3; ky++) {
+        const float *ip = c->xp + off[0] + (size_t)ky * c->wp * c->cin;
+        const float *wp = c->wt + (size_t)ky * row * c->cout + co;
+        for (int j = 0; j < row; j++) a = fmaf(ip[j], wp[(size_t)j * c->cout], a);
+      }
+      out[(size_t)p * c->cout + co] = a;
+    }
+  }
+}
+
+#ifdef NN_HAVE_X86
+/* np positions (offsets off) x 16 channels from c0; inlined, so np = CORR_NP (the hot
+ * case) compiles to straight-line code with every accumulator in a register */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void corr_block_avx2(
+    const corr_t *c, const int32_t *off, const int np, int c0, float *out) {
+  int row = 3 * c->cin, C = c->cout;
+  __m256 acc[CORR_NP][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < CORR_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int ky = 0; ky < 3; ky++) {
+    const float *ip = c->xp + (size_t)ky * c->wp * c->cin;
+    const float *wp = c->wt + (size_t)ky * row * C + c0;
+    for (int j = 0; j < row; j++, wp += C) {
+      __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
+#pragma GCC unroll 6
+      for (int i = 0; i < CORR_NP; i++) {
+        if (i >= np) break;
+        __m256 b = _mm256_set1_ps(ip[off[i] + j]);
+        acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
+        acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
+      }
+    }
+  }
+  for (int i = 0; i < np; i++) {
+    _mm256_storeu_ps(out + (size_t)i * C + c0, acc[i][0]);
+    _mm256_storeu_ps(out + (size_t)i * C + c0 + 8, acc[i][1]);
+  }
+}
+
+NN_TARGET_AVX2 static void corr_avx2(const corr_t *c, float *out) {
+  int P = c->oh * c->ow, C = c->cout;
+  int32_t off[CORR_NP];
+  for (int p0 = 0; p0 < P; p0 += CORR_NP) {
+    int np = P - p0 < CORR_NP ? P - p0 : CORR_NP;
+    corr_offsets(c, p0, np, off);
+    for (int c0 = 0; c0 < C; c0 += 16) {
+      if (np == CORR_NP)
+        corr_block_avx2(c, off, CORR_NP, c0, out + (size_t)p0 * C);
+      else
+        corr_block_avx2(c, off, np, c0, out + (size_t)p0 * C);
+    }
+  }
+}
+#endif
+
+/* The vector path needs whole 16-channel blocks; other widths take the scalar loop,
+ * which sums in the same order. */
+static void corr(const corr_t *c, float *out) {
+#ifdef NN_HAVE_X86
+  if (nn_kernel() != NN_KERNEL_SCALAR && c->cout % 16 == 0) {
+    corr_avx2(c, out);
+    return;
+  }
+#endif
+  corr_scalar(c, out);
+}
+
+/* --- forward */
+
+/* image (h, w, c) into the interior of a zeroed (h + 2, w + 2, c) buffer */
+static void pad_image(int h, int w, int c, const float *in, float *xp) {
+  size_t wp = (size_t)w + 2;
+  memset(xp, 0, sizeof(float) * (h + 2) * wp * c);
+  for (int y = 0; y < h; y++)
+    memcpy(xp + ((y + 1) * wp + 1) * c, in + (size_t)y * w * c, sizeof(float) * w * c);
+}
+
+void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *weight,
+                      float *out, float *scratch) {
+  int kd = 9 * s->cin;
+  float *wt = scratch, *xp = scratch + (size_t)kd * s->cout;
+  for (int j = 0; j < kd; j++)
+    for (int co = 0; co < s->cout; co++) wt[(size_t)j * s->cout + co] = weight[(size_t)co * kd + j];
+  size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
+  corr_t c = {xp, s->w + 2, s->cin, s->stride, s->oh, s->ow, s->cout, wt};
+  for (int i = 0; i < n; i++) {
+    pad_image(s->h, s->w, s->cin, in + i * isz, xp);
+    corr(&c, out + i * osz);
+  }
+}
+
+/* --- weight gradient
+ *
+ * dwt[(ky, kx, ci), co] += xp[(oy*st + ky, ox*st + kx, ci)] * dout[(oy, ox), co] over the
+ * positions in order, image after image: one chain per element. AVX2: 6 taps x 16
+ * channels per block. */
+
+static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const float *dout, float *dwt) {
+  int kd = 9 * s->cin, P = s->oh * s->ow, wp = s->w + 2;
+  for (int j = 0; j < kd; j++) {
+    int tap = j / s->cin, ci = j % s->cin;
+    int32_t toff = ((tap / 3) * wp + tap % 3) * s->cin + ci;
+    for (int co = 0; co < s->cout; co++) {
+      float a = dwt[(size_t)j * s->cout + co];
+      for (int p = 0; p < P; p++) {
+        int oy = p / s->ow, ox = p % s->ow;
+        int32_t poff = (oy * s->stride * wp + ox * s->stride) * s->cin;
+        a = fmaf(xp[poff + toff], dout[(size_t)p * s->cout + co], a);
+      }
+      dwt[(size_t)j * s->cout + co] = a;
+    }
+  }
+}
+
+#ifdef NN_HAVE_X86
+#define WG_NJ 6
+/* nj tap rows (offsets toff) x 16 channels from c0 over every position; inlined as
+ * corr_block_avx2 is, for the nj = WG_NJ hot case */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void wgrad_block_avx2(
+    const nn_conv3_t *s, const float *xp, const float *dout, const int32_t *toff,
+    const int nj, int c0, float *dwt) {
+  int wp = s->w + 2, C = s->cout;
+  __m256 acc[WG_NJ][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < WG_NJ; r++) {
+    if (r >= nj) break;
+    acc[r][0] = _mm256_loadu_ps(dwt + (size_t)r * C + c0);
+    acc[r][1] = _mm256_loadu_ps(dwt + (size_t)r * C + c0 + 8);
+  }
+  for (int oy = 0; oy < s->oh; oy++)
+    for (int ox = 0; ox < s->ow; ox++) {
+      const float *x = xp + (oy * s->stride * wp + ox * s->stride) * s->cin;
+      const float *d = dout + (size_t)(oy * s->ow + ox) * C + c0;
+      __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
+#pragma GCC unroll 6
+      for (int r = 0; r < WG_NJ; r++) {
+        if (r >= nj) break;
+        __m256 b = _mm256_set1_ps(x[toff[r]]);
+        acc[r][0] = _mm256_fmadd_ps(b, d0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(b, d1, acc[r][1]);
+      }
+    }
+  for (int r = 0; r < nj; r++) {
+    _mm256_storeu_ps(dwt + (size_t)r * C + c0, acc[r][0]);
+    _mm256_storeu_ps(dwt + (size_t)r * C + c0 + 8, acc[r][1]);
+  }
+}
+
+NN_TARGET_AVX2 static void wgrad_avx2(const nn_conv3_t *s, const float *xp, const float *dout,
+                                      float *dwt) {
+  int kd = 9 * s->cin, wp = s->w + 2, C = s->cout;
+  int32_t toff[WG_NJ];
+  for (int j0 = 0; j0 < kd; j0 += WG_NJ) {
+    int nj = kd - j0 < WG_NJ ? kd - j0 : WG_NJ;
+    for (int r = 0; r < nj; r++) {
+      int j = j0 + r, tap = j / s->cin, ci = j % s->cin;
+      toff[r] = ((tap / 3) * wp + tap % 3) * s->cin + ci;
+    }
+    for (int c0 = 0; c0 < C; c0 += 16) {
+      if (nj == WG_NJ)
+        wgrad_block_avx2(s, xp, dout, toff, WG_NJ, c0, dwt + (size_t)j0 * C);
+      else
+        wgrad_block_avx2(s, xp, dout, toff, nj, c0, dwt + (size_t)j0 * C);
+    }
+  }
+}
+#endif
+
+static void wgrad(const nn_conv3_t *s, const float *xp, const float *dout, float *dwt) {
+#ifdef NN_HAVE_X86
+  if (nn_kernel() != NN_KERNEL_SCALAR && s->cout % 16 == 0) {
+    wgrad_avx2(s, xp, dout, dwt);
+    return;
+  }
+#endif
+  wgrad_scalar(s, xp, dout, dwt);
+}
+
+/* --- input gradient: dout zero-upsampled by the stride into a padded (h + 2, w + 2,
+ * cout) grid, correlated (stride 1) with the weights flipped in space, (9 cout, cin). */
+
+static void upsample_pad(const nn_conv3_t *s, const float *dout, float *up) {
+  size_t wp = (size_t)s->w + 2, C = s->cout;
+  if (s->stride == 1) {
+    pad_image(s->oh, s->ow, s->cout, dout, up);
+    return;
+  }
+  memset(up, 0, sizeof(float) * (s->h + 2) * wp * C);
+  for (int oy = 0; oy < s->oh; oy++)
+    for (int ox = 0; ox < s->ow; ox++)
+      memcpy(up + ((1 + (size_t)s->stride * oy) * wp + 1 + (size_t)s->stride * ox) * C,
+             dout + ((size_t)oy * s->ow + ox) * C, sizeof(float) * C);
+}
+
+static void flip_weights(const nn_conv3_t *s, const float *weight, float *wf) {
+  int ci = s->cin, co = s->cout;
+  for (int ky = 0; ky < 3; ky++)
+    for (int kx = 0; kx < 3; kx++)
+      for (int o = 0; o < co; o++)
+        for (int i = 0; i < ci; i++)
+          wf[((size_t)(ky * 3 + kx) * co + o) * ci + i] =
+              weight[((size_t)o * 9 + (2 - ky) * 3 + (2 - kx)) * ci + i];
+}
+
+void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
+                       const float *dout, float *dweight, float *din, float *scratch) {
+  int kd = 9 * s->cin;
+  size_t wts = (size_t)kd * s->cout, pad = (size_t)(s->h + 2) * (s->w + 2);
+  float *wf = scratch, *dwt = scratch + wts, *up = dwt + wts;
+  float *xp = up + pad * max_sz(s->cin, s->cout);
+  size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
+  memset(dwt, 0, sizeof(float) * wts);
+  if (din) flip_weights(s, weight, wf);
+  corr_t c = {up, s->w + 2, s->cout, 1, s->h, s->w, s->cin, wf};
+  for (int i = 0; i < n; i++) {
+    pad_image(s->h, s->w, s->cin, in + i * isz, xp);
+    wgrad(s, xp, dout + i * osz, dwt);
+    if (din) {
+      upsample_pad(s, dout + i * osz, up);
+      corr(&c, din + i * isz);
+    }
+  }
+  for (int j = 0; j < kd; j++)
+    for (int co = 0; co < s->cout; co++) dweight[(size_t)co * kd + j] = dwt[(size_t)j * s->cout + co];
+}

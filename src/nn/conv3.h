@@ -1,0 +1,72 @@
+/* conv3.h - the layers of the CIFAR ResNets (resnet.c) as plain functions over explicit
+ * buffers and sizes: the 3x3 convolution with stride 1 or 2 and padding 1 (no bias),
+ * batch normalisation (fused with an optional residual add and ReLU), the option-A
+ * shortcut and the global average pool. Activations are NHWC: (n, h, w, c), a pixel's
+ * channels contiguous. Convolution weights are (cout, 3, 3, cin), as LeNet's.
+ *
+ * Every output of the convolutions is one chain of fused multiply-adds in a fixed
+ * order that no vector path changes (kernel.h): the scalar and AVX2 paths give the same
+ * bits. Batch-norm sums run in double, per channel, over the rows in order. */
+#ifndef DPT_CONV3_H
+#define DPT_CONV3_H
+
+#include <stddef.h>
+
+typedef struct {
+  int cin, cout, stride; /* 3x3 kernel, padding 1 */
+  int h, w;              /* input */
+  int oh, ow;            /* output: (h - 1) / stride + 1 */
+} nn_conv3_t;
+
+void nn_conv3_init(nn_conv3_t *s, int cin, int cout, int stride, int h, int w);
+/* Floats of scratch nn_conv3_forward / _backward need. */
+size_t nn_conv3_scratch(const nn_conv3_t *s);
+
+/* out (n, oh, ow, cout) = conv(in (n, h, w, cin), weight). Each output is one FMA chain
+ * from 0 in tap order (ky, kx, ci). */
+void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *weight,
+                      float *out, float *scratch);
+/* Given dout (n, oh, ow, cout): dweight (cout, 3, 3, cin) is WRITTEN (one FMA chain per
+ * element over images then output positions, from 0); din (n, h, w, cin), when not NULL,
+ * is written: the correlation of dout (zero-upsampled by the stride and padded) with
+ * the flipped weights, one FMA chain per element in tap order (ky, kx, co). */
+void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
+                       const float *dout, float *dweight, float *din, float *scratch);
+
+/* Batch normalisation over rows = n*h*w pixels of c channels, eps 1e-5.
+ * Training (stats != NULL): normalises with the rows' own mean and biased variance,
+ * writes mean and 1/sqrt(var + eps) to mean/rstd (c floats each) and the mean and the
+ * UNBIASED variance to stats (2c doubles: means, then variances) for the running
+ * statistics. Evaluation (stats == NULL): normalises with run_mean/run_var.
+ * out = relu?(gamma * xhat + beta + (res ? res : 0)). */
+typedef struct {
+  const float *gamma, *beta, *run_mean, *run_var;
+  float *mean, *rstd; /* (c): the normalisation used, kept for the backward pass */
+} nn_bn_t;
+#define NN_BN_EPS 1e-5
+void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *res,
+                   int relu, float *out, double *stats);
+/* dout (rows, c) is masked in place by out > 0 when relu != 0 (it is then the gradient of
+ * the residual input too); writes dgamma, dbeta (c) and din (rows, c), which may be
+ * the same buffer as dout only when relu == 0 and no residual reads dout afterwards. */
+void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *out,
+                    int relu, float *dout, float *dgamma, float *dbeta, float *din);
+/* Running statistics: r = (1 - m) r + m * stat, in double, for one BN of c channels. */
+void nn_bn_update_running(float *run_mean, float *run_var, const double *stats, int c,
+                          double momentum);
+
+/* Option A shortcut of He et al. (as the common PyTorch CIFAR code pads it):
+ * x (n, h, w, cin) subsampled by the stride, its channels placed at [(cout - cin) / 2,
+ * (cout - cin) / 2 + cin) of out (n, oh, ow, cout), the others zero. The backward ADDS
+ * the matching part of dout into din. */
+void nn_shortcut_forward(int n, int h, int w, int cin, int cout, int stride, const float *x,
+                         float *out);
+void nn_shortcut_backward(int n, int h, int w, int cin, int cout, int stride,
+                          const float *dout, float *din);
+
+/* Global average pool: in (n, hw, c) -> out (n, c), sums in pixel order then one
+ * multiply by 1/hw; the backward writes din = dout / hw broadcast. */
+void nn_avgpool_forward(int n, int hw, int c, const float *in, float *out);
+void nn_avgpool_backward(int n, int hw, int c, const float *dout, float *din);
+
+#endif

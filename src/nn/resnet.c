@@ -1,0 +1,288 @@
+/* resnet.c - building and running the CIFAR ResNets (see resnet.h). */
+#include "resnet.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/err.h"
+#include "kernel.h"
+#include "layers.h"
+
+/* ---------------------------------------------------------------- building */
+
+static size_t add(nn_model_t *m, const char *name, size_t size, int fan_in, int is_bias,
+                  nn_init_t init) {
+  nn_model_add_tensor(m, name, size, fan_in, is_bias, init);
+  return m->tensors[m->ntensors - 1].offset;
+}
+
+/* "bn1" for the stem's batch norm, "layer2.0.bn1" for a block's (i = 1 + 2 block + j) */
+static void bn_prefix(int i, int n, char *buf, size_t cap) {
+  if (i == 0) {
+    snprintf(buf, cap, "bn1");
+    return;
+  }
+  int k = (i - 1) / 2;
+  snprintf(buf, cap, "layer%d.%d.bn%d", k / n + 1, k % n, (i - 1) % 2 + 1);
+}
+
+static size_t conv_macs(const nn_conv3_t *s) {
+  return (size_t)s->oh * s->ow * s->cout * 9 * s->cin;
+}
+
+/* The convolutions and fc in the decayed part; returns the widest activation. */
+static size_t add_convs(nn_model_t *m, struct nn_resnet *r, int n, double *macs) {
+  char name[48];
+  int h = m->in_h, w = m->in_w, c = 16;
+  nn_conv3_init(&r->stem, m->in_c, 16, 1, h, w);
+  r->stem_w = add(m, "conv1.weight", (size_t)16 * 9 * m->in_c, 9 * m->in_c, 0, NN_INIT_UNIFORM);
+  *macs = 2.0 * conv_macs(&r->stem); /* no input gradient */
+  size_t widest = (size_t)h * w * 16;
+  for (int k = 0; k < r->nblocks; k++) {
+    nn_resnet_block_t *b = &r->blocks[k];
+    int stage = k / n, planes = 16 << stage, stride = stage > 0 && k % n == 0 ? 2 : 1;
+    nn_conv3_init(&b->conv1, c, planes, stride, h, w);
+    nn_conv3_init(&b->conv2, planes, planes, 1, b->conv1.oh, b->conv1.ow);
+    b->project = stride != 1 || c != planes;
+    snprintf(name, sizeof name, "layer%d.%d.conv1.weight", stage + 1, k % n);
+    b->w1 = add(m, name, (size_t)planes * 9 * c, 9 * c, 0, NN_INIT_UNIFORM);
+    snprintf(name, sizeof name, "layer%d.%d.conv2.weight", stage + 1, k % n);
+    b->w2 = add(m, name, (size_t)planes * 9 * planes, 9 * planes, 0, NN_INIT_UNIFORM);
+    b->bn1 = 1 + 2 * k;
+    b->bn2 = 2 + 2 * k;
+    *macs += 3.0 * (conv_macs(&b->conv1) + conv_macs(&b->conv2));
+    c = planes;
+    h = b->conv1.oh;
+    w = b->conv1.ow;
+  }
+  r->fc_in = c;
+  r->fc_w = add(m, "fc.weight", (size_t)m->num_classes * c, c, 0, NN_INIT_UNIFORM);
+  r->fc_b = add(m, "fc.bias", (size_t)m->num_classes, c, 1, NN_INIT_UNIFORM);
+  *macs += 3.0 * c * m->num_classes;
+  return widest;
+}
+
+static int bn_channels(const struct nn_resnet *r, int i) {
+  return i == 0 ? 16 : r->blocks[(i - 1) / 2].conv1.cout;
+}
+
+/* The batch-norm weights and biases (trained, not decayed unless model.bn.weight_decay),
+ * then their running statistics (state). */
+static void add_bns(nn_model_t *m, struct nn_resnet *r, int n) {
+  char prefix[16], name[48];
+  for (int i = 0; i < r->nbn; i++) {
+    nn_resnet_bn_t *l = &r->bn[i];
+    l->c = bn_channels(r, i);
+    bn_prefix(i, n, prefix, sizeof prefix);
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    l->gamma = add(m, name, (size_t)l->c, l->c, 1, NN_INIT_ONE);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    l->beta = add(m, name, (size_t)l->c, l->c, 1, NN_INIT_ZERO);
+  }
+  m->ngrad = m->nparams;
+  m->ngrad_tensors = m->ntensors;
+  for (int i = 0; i < r->nbn; i++) {
+    nn_resnet_bn_t *l = &r->bn[i];
+    bn_prefix(i, n, prefix, sizeof prefix);
+    snprintf(name, sizeof name, "%s.running_mean", prefix);
+    l->run_mean = add(m, name, (size_t)l->c, l->c, 1, NN_INIT_ZERO);
+    snprintf(name, sizeof name, "%s.running_var", prefix);
+    l->run_var = add(m, name, (size_t)l->c, l->c, 1, NN_INIT_ONE);
+    snprintf(name, sizeof name, "%s.num_batches_tracked", prefix);
+    l->count = add(m, name, 1, 1, 1, NN_INIT_ZERO);
+    l->stats = m->nbn_stats;
+    m->nbn_stats += 2 * (size_t)l->c;
+    l->mean = dpt_alloc(sizeof(float) * l->c);
+    l->rstd = dpt_alloc(sizeof(float) * l->c);
+  }
+}
+
+static void alloc_workspace(nn_model_t *m, struct nn_resnet *r, size_t widest) {
+  size_t chunk = (size_t)r->chunk, scratch = nn_linear_scratch(r->fc_in, m->num_classes);
+  size_t act = (size_t)r->stem.oh * r->stem.ow * 16;
+  r->stem_c = dpt_alloc(sizeof(float) * act * chunk);
+  r->stem_a = dpt_alloc(sizeof(float) * act * chunk);
+  if (nn_conv3_scratch(&r->stem) > scratch) scratch = nn_conv3_scratch(&r->stem);
+  for (int k = 0; k < r->nblocks; k++) {
+    nn_resnet_block_t *b = &r->blocks[k];
+    size_t sz = (size_t)b->conv1.oh * b->conv1.ow * b->conv1.cout * chunk;
+    b->u = dpt_alloc(sizeof(float) * sz);
+    b->v = dpt_alloc(sizeof(float) * sz);
+    b->w = dpt_alloc(sizeof(float) * sz);
+    b->o = dpt_alloc(sizeof(float) * sz);
+    if (nn_conv3_scratch(&b->conv1) > scratch) scratch = nn_conv3_scratch(&b->conv1);
+    if (nn_conv3_scratch(&b->conv2) > scratch) scratch = nn_conv3_scratch(&b->conv2);
+  }
+  if ((size_t)m->num_classes > widest) widest = m->num_classes;
+  for (int i = 0; i < 3; i++) r->g[i] = dpt_alloc(sizeof(float) * widest * chunk);
+  r->pooled = dpt_alloc(sizeof(float) * r->fc_in * chunk);
+  r->logits = dpt_alloc(sizeof(float) * m->num_classes * chunk);
+  r->scratch = dpt_alloc(sizeof(float) * scratch);
+  m->bn_stats = dpt_alloc(sizeof(double) * m->nbn_stats);
+}
+
+int nn_resnet_init(nn_model_t *m, nn_model_kind_t kind, int in_c, int in_h, int in_w,
+                   int num_classes, int max_batch) {
+  static const int blocks_per_stage[] = {[NN_RESNET20] = 3, [NN_RESNET32] = 5,
+                                         [NN_RESNET44] = 7, [NN_RESNET56] = 9};
+  memset(m, 0, sizeof *m);
+  if (nn_kernel_init() < 0) return -1;
+  if (!nn_model_has_bn(kind)) return dpt_fail("model: %d is not a ResNet", (int)kind);
+  if (in_c < 1 || in_h < 4 || in_w < 4 || num_classes < 1 || max_batch < 1)
+    return dpt_fail("model %s: unsupported input %dx%dx%d or batch %d", nn_model_name(kind),
+                    in_c, in_h, in_w, max_batch);
+  struct nn_resnet *r = dpt_alloc(sizeof *r);
+  int n = blocks_per_stage[kind];
+  m->resnet = r;
+  m->kind = kind;
+  m->in_c = in_c;
+  m->in_h = in_h;
+  m->in_w = in_w;
+  m->num_classes = num_classes;
+  m->max_batch = max_batch;
+  r->chunk = max_batch;
+  r->nblocks = 3 * n;
+  r->nbn = 1 + 2 * r->nblocks;
+  double macs;
+  size_t widest = add_convs(m, r, n, &macs);
+  m->ndecay = m->nparams;
+  add_bns(m, r, n);
+  m->flops_per_image = 2 * macs;
+  alloc_workspace(m, r, widest);
+  return 0;
+}
+
+void nn_resnet_free(nn_model_t *m) {
+  struct nn_resnet *r = m->resnet;
+  if (!r) return;
+  for (int k = 0; k < r->nblocks; k++) {
+    nn_resnet_block_t *b = &r->blocks[k];
+    dpt_free(b->u), dpt_free(b->v), dpt_free(b->w), dpt_free(b->o);
+  }
+  for (int i = 0; i < r->nbn; i++) dpt_free(r->bn[i].mean), dpt_free(r->bn[i].rstd);
+  for (int i = 0; i < 3; i++) dpt_free(r->g[i]);
+  void *bufs[] = {r->stem_c, r->stem_a, r->pooled, r->logits, r->scratch, m->bn_stats};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dpt_free(bufs[i]);
+  dpt_free(r);
+  m->resnet = NULL;
+  m->bn_stats = NULL;
+}
+
+/* ---------------------------------------------------------------- running */
+
+/* Batch norm i over rows pixels: training (train != 0) with the rows' statistics, into
+ * bn_stats; else with the running statistics. */
+static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, const float *in,
+                   const float *res, float *out, int train) {
+  const nn_resnet_bn_t *l = &m->resnet->bn[i];
+  nn_bn_t b = {params + l->gamma, params + l->beta, params + l->run_mean,
+               params + l->run_var, l->mean, l->rstd};
+  nn_bn_forward(&b, rows, l->c, in, res, 1, out, train ? m->bn_stats + l->stats : NULL);
+}
+
+static void bn_bwd(nn_model_t *m, const float *params, float *grads, int i, size_t rows,
+                   const float *in, const float *out, float *dout, float *din) {
+  const nn_resnet_bn_t *l = &m->resnet->bn[i];
+  nn_bn_t b = {params + l->gamma, params + l->beta, params + l->run_mean,
+               params + l->run_var, l->mean, l->rstd};
+  nn_bn_backward(&b, rows, l->c, in, out, 1, dout, grads + l->gamma, grads + l->beta, din);
+}
+
+static size_t pixels(const nn_conv3_t *s, int n) { return (size_t)n * s->oh * s->ow; }
+
+static void forward(nn_model_t *m, const float *params, const float *input, int n, int train) {
+  struct nn_resnet *r = m->resnet;
+  DPT_ASSERT(n <= r->chunk);
+  nn_conv3_forward(&r->stem, n, input, params + r->stem_w, r->stem_c, r->scratch);
+  bn_fwd(m, params, 0, pixels(&r->stem, n), r->stem_c, NULL, r->stem_a, train);
+  const float *a = r->stem_a;
+  for (int k = 0; k < r->nblocks; k++) {
+    nn_resnet_block_t *b = &r->blocks[k];
+    const nn_conv3_t *s = &b->conv1;
+    nn_conv3_forward(s, n, a, params + b->w1, b->u, r->scratch);
+    bn_fwd(m, params, b->bn1, pixels(s, n), b->u, NULL, b->v, train);
+    nn_conv3_forward(&b->conv2, n, b->v, params + b->w2, b->w, r->scratch);
+    const float *res = a;
+    if (b->project) {
+      nn_shortcut_forward(n, s->h, s->w, s->cin, s->cout, s->stride, a, r->g[0]);
+      res = r->g[0];
+    }
+    bn_fwd(m, params, b->bn2, pixels(s, n), b->w, res, b->o, train);
+    a = b->o;
+  }
+  const nn_conv3_t *last = &r->blocks[r->nblocks - 1].conv2;
+  nn_avgpool_forward(n, last->oh * last->ow, r->fc_in, a, r->pooled);
+  nn_linear_forward(n, r->fc_in, m->num_classes, r->pooled, params + r->fc_w,
+                    params + r->fc_b, r->logits, 0, r->scratch);
+}
+
+double nn_resnet_forward(nn_model_t *m, const float *params, const float *input,
+                         const uint8_t *labels, int n, int *correct, float *losses) {
+  struct nn_resnet *r = m->resnet;
+  size_t isz = (size_t)m->in_h * m->in_w * m->in_c;
+  double loss = 0;
+  for (int i = 0; i < n; i += r->chunk) {
+    int k = n - i < r->chunk ? n - i : r->chunk;
+    forward(m, params, input + i * isz, k, 0);
+    loss += nn_xent_forward_backward(k, m->num_classes, r->logits, labels + i, NULL, correct,
+                                     losses ? losses + i : NULL);
+  }
+  return loss;
+}
+
+/* Block k backward: ga holds the gradient of its output (masked in place); the
+ * gradient of its input ends in gc. gb is scratch. */
+static void block_backward(nn_model_t *m, const float *params, float *grads, int k, int n,
+                           float *ga, float *gb, float *gc) {
+  struct nn_resnet *r = m->resnet;
+  nn_resnet_block_t *b = &r->blocks[k];
+  const nn_conv3_t *s = &b->conv1;
+  const float *a = k ? r->blocks[k - 1].o : r->stem_a;
+  size_t rows = pixels(s, n);
+  bn_bwd(m, params, grads, b->bn2, rows, b->w, b->o, ga, gb);
+  nn_conv3_backward(&b->conv2, n, b->v, params + b->w2, gb, grads + b->w2, gc, r->scratch);
+  bn_bwd(m, params, grads, b->bn1, rows, b->u, b->v, gc, gb);
+  nn_conv3_backward(s, n, a, params + b->w1, gb, grads + b->w1, gc, r->scratch);
+  if (b->project) {
+    nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gc);
+  } else {
+    size_t len = (size_t)n * s->h * s->w * s->cin;
+    for (size_t i = 0; i < len; i++) gc[i] += ga[i];
+  }
+}
+
+double nn_resnet_forward_backward(nn_model_t *m, const float *params, float *grads,
+                                  const float *input, const uint8_t *labels, int n,
+                                  int *correct) {
+  struct nn_resnet *r = m->resnet;
+  forward(m, params, input, n, 1);
+  memset(grads + m->ngrad, 0, sizeof(float) * (m->nparams - m->ngrad));
+  float *ga = r->g[0], *gb = r->g[1], *gc = r->g[2];
+  double loss = nn_xent_forward_backward(n, m->num_classes, r->logits, labels, ga, correct, NULL);
+  nn_linear_backward(n, r->fc_in, m->num_classes, r->pooled, params + r->fc_w, r->logits, ga,
+                     grads + r->fc_w, grads + r->fc_b, gb, 0, r->scratch);
+  const nn_conv3_t *last = &r->blocks[r->nblocks - 1].conv2;
+  nn_avgpool_backward(n, last->oh * last->ow, r->fc_in, gb, ga);
+  for (int k = r->nblocks - 1; k >= 0; k--) {
+    block_backward(m, params, grads, k, n, ga, gb, gc);
+    float *t = ga;
+    ga = gc;
+    gc = t;
+  }
+  bn_bwd(m, params, grads, 0, pixels(&r->stem, n), r->stem_c, r->stem_a, ga, gb);
+  nn_conv3_backward(&r->stem, n, input, params + r->stem_w, gb, grads + r->stem_w, NULL,
+                    r->scratch);
+  return loss;
+}
+
+void nn_bn_running_update(const nn_model_t *m, float *params, const double *stats,
+                          double momentum) {
+  const struct nn_resnet *r = m->resnet;
+  if (!r) return;
+  for (int i = 0; i < r->nbn; i++) {
+    const nn_resnet_bn_t *l = &r->bn[i];
+    nn_bn_update_running(params + l->run_mean, params + l->run_var, stats + l->stats, l->c,
+                         momentum);
+    params[l->count] += 1.0f;
+  }
+}
