@@ -177,7 +177,7 @@ static int ck(writer_t *w, int rc) {
   if (rc == 0) return rc;
   if (w->nranks > 1) ckpt_stop_every_rank(w->rank, w->path, w->tmp, w->comm, dpt_errmsg());
   /* MPI-IO keeps no errno: the usual cause is worth naming */
-  if (!ckpt_fs_full(w->tmp)) return rc;
+  if (!ckpt_fs_full(w->tmp) || strstr(dpt_errmsg(), "(its file system is full)")) return rc;
   char cause[512];
   snprintf(cause, sizeof cause, "%s", dpt_errmsg());
   return dpt_fail("%s (its file system is full)", cause);

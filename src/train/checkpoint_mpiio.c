@@ -36,7 +36,8 @@ _Noreturn void ckpt_stop_every_rank(int rank, const char *path, const char *tmp,
                                     MPI_Comm comm, const char *cause) {
   fprintf(stderr, "dpt-train: rank %d: writing %s: %s%s; stopping every rank (the previous "
           "checkpoint is kept)\n", rank, path, cause,
-          ckpt_fs_full(tmp) ? " (its file system is full)" : "");
+          ckpt_fs_full(tmp) && !strstr(cause, "(its file system is full)")
+              ? " (its file system is full)" : "");
   fflush(stderr);
   unlink(tmp);
   MPI_Abort(comm, DPT_EXIT_ERROR);

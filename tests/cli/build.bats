@@ -39,7 +39,7 @@ load helper
 }
 
 # The only files with intrinsics are the kernels (the grep keeps that true).
-KERNEL_SRC=(src/nn/fc.c src/nn/kernel.c src/nn/layers.c src/nn/model.c)
+KERNEL_SRC=(src/nn/bn.c src/nn/conv3.c src/nn/fc.c src/nn/kernel.c src/nn/layers.c src/nn/model.c)
 FLAGS=(-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror)
 
 @test "the kernels compile without x86 intrinsics: -DDPT_NO_X86, and for aarch64" {

@@ -11,7 +11,7 @@ tools_without() {
   local dir="$BATS_TEST_TMPDIR/bin" t
   mkdir -p "$dir"
   for t in bash cat tr id make pkg-config mpicc mpirun h5dump bats slurmctld munged gnuplot clang file strace \
-           parallel; do
+           parallel tc; do
     [[ " $* " == *" $t "* ]] || ln -sf "$(command -v "$t")" "$dir/$t"
   done
   for t in apt-get sudo; do
