@@ -652,6 +652,16 @@ static void check_metric_values(checker_t *c) {
   H5Gclose(g);
 }
 
+/* The records between epochs (/intervals, /evals) as a reader checks them: rows that go
+ * backwards, counts below 0, accuracies outside [0, 1]. */
+static void check_curve_values(checker_t *c) {
+  run_curves_t cv = {0};
+  unsigned has = 0;
+  if (run_curves_read(c->file, &cv, &has) < 0) say(c->r, 0, "%s", dpt_errmsg());
+  dpt_clear_error();
+  run_curves_free(&cv);
+}
+
 /* --- the whole file --------------------------------------------------------------- */
 
 int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
@@ -690,7 +700,10 @@ int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
     for (int i = 0; i < s.ndsets; i++) check_dset(&c, &s.dsets[i]);
     walk(&c, file, "/", 0);
     if (!strcmp(schema, RUN_SCHEMA)) check_config_types(&c, version);
-    if (!strcmp(schema, RUN_SCHEMA) || !strcmp(schema, CKPT_SCHEMA)) check_metric_values(&c);
+    if (!strcmp(schema, RUN_SCHEMA) || !strcmp(schema, CKPT_SCHEMA)) {
+      check_metric_values(&c);
+      check_curve_values(&c);
+    }
     for (int i = 0; i < c.nbind; i++) {
       dpt_free(c.bind[i].scope);
       dpt_free(c.bind[i].name);
