@@ -660,6 +660,16 @@ static void check_rounds_values(checker_t *c) {
   ledger_free(&l);
 }
 
+/* The records between epochs (/intervals, /evals) as a reader checks them: rows that go
+ * backwards, counts below 0, accuracies outside [0, 1]. */
+static void check_curve_values(checker_t *c) {
+  run_curves_t cv = {0};
+  unsigned has = 0;
+  if (run_curves_read(c->file, &cv, &has) < 0) say(c->r, 0, "%s", dpt_errmsg());
+  dpt_clear_error();
+  run_curves_free(&cv);
+}
+
 /* --- the whole file --------------------------------------------------------------- */
 
 int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
@@ -701,6 +711,7 @@ int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
     if (!strcmp(schema, RUN_SCHEMA) || !strcmp(schema, CKPT_SCHEMA)) {
       check_metric_values(&c);
       check_rounds_values(&c);
+      check_curve_values(&c);
     }
     for (int i = 0; i < c.nbind; i++) {
       dpt_free(c.bind[i].scope);

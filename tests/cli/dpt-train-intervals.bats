@@ -99,9 +99,12 @@ weighted_equals() {
   "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" "${SYNC[@]}" --set metrics.every_steps=4 \
       --run-dir sync >/dev/null
   "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" "${K4[@]}" --set metrics.every_steps=4 \
-      --run-dir k4 >/dev/null
+      --set eval.every_rounds=1 --run-dir k4 >/dev/null
   weighted_equals sync
   weighted_equals k4
+  # recording changes nothing of the training: the weights of the run without
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" "${K4[@]}" --run-dir k4off >/dev/null
+  same_learning k4 k4off
   # eval.every_rounds off: no /evals
   run h5dump -H -g /evals sync/run.h5
   assert_failure
