@@ -49,14 +49,17 @@ static int field_named(const char *name) {
 static int default_fields(const agg_run_t *const *runs, int n, double target, int *fields) {
   static const char *const base[] = {"val_acc", "best_val_acc", "test_acc", "test_acc_best",
                                      "epochs", "wall_time", "images_per_s"};
-  int m = 0, avg = 0, bytes = 0;
+  int m = 0, avg = 0, bytes = 0, central = 0;
   for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) fields[m++] = agg_field_find(base[i]);
   for (int i = 0; i < n; i++) {
     avg |= runs[i]->metric[RUN_M_AVERAGINGS] != NULL;
-    bytes |= runs[i]->metric[RUN_M_BYTES_SENT] != NULL;
+    bytes |= runs[i]->metric[RUN_M_BYTES] != NULL || (runs[i]->file.has & RUNFILE_HAS_ROUNDS);
+    central += agg_run_centralized(runs[i]);
   }
-  if (avg) fields[m++] = agg_field_find("averagings");
-  if (bytes) fields[m++] = agg_field_find("bytes_sent");
+  /* the rounds by their name: reductions (all centralized), averagings (all local) */
+  if (avg) fields[m++] = agg_field_find(central == n ? "reductions" : central ? "rounds"
+                                                                               : "averagings");
+  if (bytes) fields[m++] = agg_field_find("payload_bytes");
   if (target > 0) {
     fields[m++] = agg_field_find("epochs_to_target");
     if (avg) fields[m++] = agg_field_find("rounds_to_target");

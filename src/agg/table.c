@@ -14,7 +14,8 @@
 enum {
   F_VAL_ACC, F_BEST_VAL_ACC, F_TEST_ACC, F_TEST_ACC_BEST, F_VAL_LOSS, F_TEST_LOSS,
   F_TEST_LOSS_BEST, F_TRAIN_LOSS, F_TRAIN_ACC, F_EPOCHS, F_BEST_EPOCH, F_WALL_TIME,
-  F_IMAGES_PER_S, F_AVERAGINGS, F_BYTES_SENT, F_COMM_TIME, F_COMPUTE_TIME, F_H_LAST,
+  F_IMAGES_PER_S, F_AVERAGINGS, F_ROUNDS, F_REDUCTIONS, F_PAYLOAD_BYTES, F_MPI_BYTES_SENT,
+  F_COMM_TIME, F_COMPUTE_TIME, F_H_LAST,
   F_EPOCHS_TO_TARGET, F_ROUNDS_TO_TARGET, F_COUNT
 };
 
@@ -37,7 +38,18 @@ const agg_field_t agg_fields[] = {
                         1, "%.0f"},
     [F_AVERAGINGS] = {"averagings", "averagings",
                       "communication rounds (averagings or gradient reductions), total", -1, NULL},
-    [F_BYTES_SENT] = {"bytes_sent", "bytes sent", "bytes sent per rank, total", -1, NULL},
+    [F_ROUNDS] = {"rounds", "rounds",
+                  "communication rounds, total: the ledger's rows (/rounds), else averagings",
+                  -1, NULL},
+    [F_REDUCTIONS] = {"reductions", "reductions",
+                      "gradient reductions of a centralized run, total (its rounds)", -1, NULL},
+    [F_PAYLOAD_BYTES] = {"payload_bytes", "payload per worker",
+                         "bytes each participant (worker, or replica of synchronous "
+                         "training) sends over the run: the ledger's, the same on every "
+                         "placement", -1, NULL},
+    [F_MPI_BYTES_SENT] = {"mpi_bytes_sent", "MPI bytes sent (rank 0)",
+                          "bytes rank 0 sent over MPI, total: measured, depends on the "
+                          "placement", -1, NULL},
     [F_COMM_TIME] = {"comm_time", "comm time (s)", "seconds in communication, total", -1, "%.1f"},
     [F_COMPUTE_TIME] = {"compute_time", "compute time (s)", "seconds in computation, total", 0,
                         "%.1f"},
@@ -66,6 +78,16 @@ static double total(const agg_run_t *r, run_metric_t m, int64_t upto) {
   return s;
 }
 
+int agg_run_centralized(const agg_run_t *r) {
+  return (r->file.has & RUNFILE_HAS_WORKERS) && r->file.info.num_workers == 0;
+}
+
+/* Communication rounds: the ledger's rows, or the averagings of a file without it. */
+static double rounds(const agg_run_t *r) {
+  if (r->file.has & RUNFILE_HAS_ROUNDS) return (double)r->file.rounds.n;
+  return total(r, RUN_M_AVERAGINGS, r->n);
+}
+
 /* Index of the first epoch whose validation accuracy reaches target, or -1. */
 static int64_t first_reaching(const agg_run_t *r, double target) {
   if (!(target > 0)) return -1;
@@ -90,10 +112,16 @@ double agg_field_value(const agg_run_t *r, int field, double target) {
     case F_WALL_TIME: return r->wall_time;
     case F_IMAGES_PER_S: return r->n > 0 ? total(r, RUN_M_IMAGES_PER_S, r->n) / (double)r->n : NAN;
     case F_AVERAGINGS: return total(r, RUN_M_AVERAGINGS, r->n);
-    case F_BYTES_SENT: return total(r, RUN_M_BYTES_SENT, r->n);
+    case F_ROUNDS: return rounds(r);
+    case F_REDUCTIONS: return agg_run_centralized(r) ? rounds(r) : NAN;
+    case F_PAYLOAD_BYTES:
+      return r->file.has & RUNFILE_HAS_ROUNDS
+                 ? (double)ledger_bytes(&r->file.rounds, 0, r->file.rounds.n)
+                 : total(r, RUN_M_BYTES, r->n);
+    case F_MPI_BYTES_SENT: return total(r, RUN_M_MPI_BYTES_SENT, r->n);
     case F_COMM_TIME: return total(r, RUN_M_COMM_TIME, r->n);
     case F_COMPUTE_TIME: return total(r, RUN_M_COMPUTE_TIME, r->n);
-    case F_H_LAST: return last(r, RUN_M_H);
+    case F_H_LAST: return agg_run_centralized(r) ? NAN : last(r, RUN_M_H);
     case F_EPOCHS_TO_TARGET: {
       int64_t i = first_reaching(r, target);
       return i < 0 ? NAN : r->metric[RUN_M_EPOCH][i];

@@ -29,6 +29,9 @@ int agg_field_find(const char *name);
  * accuracy reaches target; the averagings up to and including it). */
 double agg_field_value(const agg_run_t *r, int field, double target);
 
+/* 1 for a centralized run (/results num_workers 0): no H, its rounds are reductions. */
+int agg_run_centralized(const agg_run_t *r);
+
 /* ---- keys: a dotted config key, or "run" (the run directory), "status", "method"
  * (config_method_name) or "hash" (of the run's config, as a sweep names its directory) */
 

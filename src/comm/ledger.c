@@ -93,11 +93,14 @@ int64_t ledger_bytes(const ledger_t *l, int64_t from, int64_t to) {
 int ledger_check(const ledger_t *l) {
   for (int64_t i = 0; i < l->n; i++) {
     if (l->kind[i] < 0 || l->kind[i] >= LEDGER_KIND_COUNT)
-      return dpt_fail("/rounds/kind[%lld] is %lld, expected 0 .. %d", (long long)i,
-                      (long long)l->kind[i], LEDGER_KIND_COUNT - 1);
+      return dpt_fail("/rounds/kind[%lld] is %lld, expected 0 .. %d (%s, %s, %s)",
+                      (long long)i, (long long)l->kind[i], LEDGER_KIND_COUNT - 1,
+                      ledger_kind_names[0], ledger_kind_names[1], ledger_kind_names[2]);
     if (l->collective[i] < 0 || l->collective[i] >= LEDGER_COLLECTIVE_COUNT)
-      return dpt_fail("/rounds/collective[%lld] is %lld, expected 0 .. %d", (long long)i,
-                      (long long)l->collective[i], LEDGER_COLLECTIVE_COUNT - 1);
+      return dpt_fail("/rounds/collective[%lld] is %lld, expected 0 .. %d (%s, %s, %s)",
+                      (long long)i, (long long)l->collective[i], LEDGER_COLLECTIVE_COUNT - 1,
+                      ledger_collective_names[0], ledger_collective_names[1],
+                      ledger_collective_names[2]);
     for (int c = LEDGER_C_STEP; c < LEDGER_C_MEASURED; c++) {
       int64_t v = ((const int64_t *)ledger_column(l, (ledger_column_t)c))[i];
       if (v < 0)

@@ -12,14 +12,17 @@
 
 /* run.h5: src/io/runfile.c (write), runfile_read.c (read) */
 #define RUN_SCHEMA "dpt-run"
-/* 1.1: /config attributes carry their type (1.0: strings). */
-#define RUN_SCHEMA_VERSION "1.1"
+/* 1.2: /rounds and /rounds_measured (the communication ledger); /metrics bytes (from the
+ * ledger) and mpi_bytes_sent replace bytes_sent. 1.1: /config attributes carry their
+ * type (1.0: strings). */
+#define RUN_SCHEMA_VERSION "1.2"
 /* The newest major version this dpt reads; a file of a newer one is refused. */
 #define RUN_SCHEMA_MAJOR 1
 
 /* checkpoint.h5: src/train/checkpoint.c (write, load), checkpoint_head.c (head) */
 #define CKPT_SCHEMA "dpt-checkpoint"
-#define CKPT_SCHEMA_VERSION "1.0"
+/* 1.1: /rounds and /rounds_measured, the ledger so far. */
+#define CKPT_SCHEMA_VERSION "1.1"
 #define CKPT_SCHEMA_MAJOR 1
 
 /* model.h5 for PyTorch: src/inspect/export_torch.c (write only) */

@@ -230,6 +230,20 @@ int h5_write_series(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
   return finish_dataset(dset, memtype, n ? data : NULL, units, name);
 }
 
+int h5_write_packed_series(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
+                           hsize_t n, const void *data, const char *units) {
+  hsize_t dims[1] = {n}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {H5_PACKED_CHUNK};
+  hid_t space = H5Screate_simple(1, dims, maxdims);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 1, chunk);
+  H5Pset_shuffle(dcpl);
+  H5Pset_deflate(dcpl, 4);
+  hid_t dset = H5Dcreate2(loc, name, filetype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  return finish_dataset(dset, memtype, n ? data : NULL, units, name);
+}
+
 hid_t h5_open_checked(const char *path, const char *expected_schema, int max_major) {
   quiet_hdf5();
   if (access(path, R_OK) != 0) return dpt_fail("%s: no such file (or not readable)", path);

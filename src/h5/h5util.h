@@ -34,6 +34,11 @@ int h5_write_array(hid_t loc, const char *name, hid_t filetype, hid_t memtype, i
 /* A per-epoch series: 1-D, chunked, maxdims H5S_UNLIMITED, with units. */
 int h5_write_series(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
                     hsize_t n, const void *data, const char *units);
+/* A long series (a row per communication round): as h5_write_series, in chunks of
+ * H5_PACKED_CHUNK values, byte-shuffled and deflated (level 4). */
+#define H5_PACKED_CHUNK 4096
+int h5_write_packed_series(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
+                           hsize_t n, const void *data, const char *units);
 
 /* Opens path read-only and checks root attribute `schema` equals expected and that
  * schema_version's major number is one this build knows (max_major). */

@@ -33,7 +33,8 @@ static const column_t columns[RUN_M_COUNT] = {
     COL(RUN_M_IMAGES_PER_S, images_per_s, "images/s", 0),
     COL(RUN_M_H, h, "1", 1),
     COL(RUN_M_AVERAGINGS, averagings, "1", 1),
-    COL(RUN_M_BYTES_SENT, bytes_sent, "bytes", 1),
+    COL(RUN_M_BYTES, bytes, "bytes", 1),
+    COL(RUN_M_MPI_BYTES_SENT, mpi_bytes_sent, "bytes", 1),
     COL(RUN_M_COMM_TIME, comm_time, "s", 0),
     COL(RUN_M_COMPUTE_TIME, compute_time, "s", 0),
 };
@@ -51,6 +52,13 @@ void *run_metrics_column(const run_metrics_t *m, run_metric_t c) {
   return *column((run_metrics_t *)m, c);
 }
 
+const char *run_metric_stored_name(hid_t g, run_metric_t c) {
+  if (H5Lexists(g, columns[c].name, H5P_DEFAULT) > 0) return columns[c].name;
+  if (c == RUN_M_MPI_BYTES_SENT && H5Lexists(g, "bytes_sent", H5P_DEFAULT) > 0)
+    return "bytes_sent";
+  return NULL;
+}
+
 double run_metrics_value(const run_metrics_t *m, run_metric_t c, int64_t i) {
   void *v = run_metrics_column(m, c);
   return columns[c].is_int ? (double)((const int64_t *)v)[i] : ((const double *)v)[i];
@@ -65,7 +73,8 @@ static run_range_t column_range(int c) {
   case RUN_M_VAL_LOSS: return RUN_V_LOSS;
   case RUN_M_H:
   case RUN_M_AVERAGINGS:
-  case RUN_M_BYTES_SENT: return RUN_V_NONNEG;
+  case RUN_M_BYTES:
+  case RUN_M_MPI_BYTES_SENT: return RUN_V_NONNEG;
   default: return RUN_V_ANY;
   }
 }
@@ -134,15 +143,16 @@ void run_metrics_push(run_metrics_t *m, const run_epoch_t *e) {
   m->val_acc[i] = e->val_acc;
   m->epoch_time[i] = e->seconds;
   m->images_per_s[i] = e->images_per_s;
-  run_metrics_comm(m, 0, 0, 0, 0, 0);
+  run_metrics_comm(m, 0, 0, 0, 0, 0, 0);
 }
 
-void run_metrics_comm(run_metrics_t *m, int64_t h, int64_t averagings, int64_t bytes_sent,
-                      double comm_time, double compute_time) {
+void run_metrics_comm(run_metrics_t *m, int64_t h, int64_t averagings, int64_t bytes,
+                      int64_t mpi_bytes_sent, double comm_time, double compute_time) {
   int64_t i = m->n - 1;
   m->h[i] = h;
   m->averagings[i] = averagings;
-  m->bytes_sent[i] = bytes_sent;
+  m->bytes[i] = bytes;
+  m->mpi_bytes_sent[i] = mpi_bytes_sent;
   m->comm_time[i] = comm_time;
   m->compute_time[i] = compute_time;
 }
@@ -204,6 +214,42 @@ static int write_workers(hid_t file, const run_info_t *info) {
   return rc;
 }
 
+/* The ledger's columns: the algorithmic ones in /rounds (int64, `kind` and `collective`
+ * with the attribute `names` spelling their values), the measured seconds apart in
+ * /rounds_measured, whose attribute `measured` says what they are. */
+static int write_rounds(hid_t file, const ledger_t *l) {
+  if (!l) return 0;
+  hid_t g[2] = {H5Gcreate2(file, "rounds", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                H5Gcreate2(file, "rounds_measured", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)};
+  int rc = g[0] < 0 || g[1] < 0 ? dpt_fail("cannot create group /rounds") : 0;
+  for (int c = 0; rc == 0 && c < LEDGER_C_COUNT; c++) {
+    int measured = c >= LEDGER_C_MEASURED;
+    rc = h5_write_packed_series(g[measured], ledger_column_name((ledger_column_t)c),
+                                measured ? H5T_IEEE_F64LE : H5T_STD_I64LE,
+                                measured ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64,
+                                (hsize_t)l->n, ledger_column(l, (ledger_column_t)c),
+                                ledger_column_units((ledger_column_t)c));
+  }
+  const struct { const char *name; const char *const *names; int n; } named[] = {
+      {"kind", ledger_kind_names, LEDGER_KIND_COUNT},
+      {"collective", ledger_collective_names, LEDGER_COLLECTIVE_COUNT}};
+  for (int i = 0; rc == 0 && i < 2; i++) {
+    hid_t d = H5Dopen2(g[0], named[i].name, H5P_DEFAULT);
+    rc = d < 0 ? dpt_fail("cannot open /rounds/%s", named[i].name)
+               : h5_attr_strv(d, "names", named[i].names, named[i].n);
+    if (d >= 0) H5Dclose(d);
+  }
+  if (rc == 0)
+    rc = h5_attr_str(g[1], "measured",
+                     "seconds measured on this run's placement (rank 0's clock): compute "
+                     "since the previous round, communication in the round, waiting (not "
+                     "separated from communication yet: 0); not part of the algorithmic "
+                     "record in /rounds");
+  for (int i = 0; i < 2; i++)
+    if (g[i] >= 0) H5Gclose(g[i]);
+  return rc;
+}
+
 int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *info,
                   const run_metrics_t *m) {
   char tmp[4096];
@@ -217,7 +263,7 @@ int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *i
   if (h5_attr_str(file, "status", run_status_names[info->status]) < 0 ||
       runfile_config_write(file, cfg) < 0 ||
       runfile_info_write(file, info) < 0 || write_metrics(file, m) < 0 ||
-      write_workers(file, info) < 0 ||
+      write_workers(file, info) < 0 || write_rounds(file, info->rounds) < 0 ||
       /* Written last: readers trust only a file that has it. */
       h5_attr_i64(file, "complete", 1) < 0) {
     h5_abandon(file, tmp);

@@ -19,11 +19,13 @@
 typedef enum {
   RUN_M_EPOCH, RUN_M_LR, RUN_M_TRAIN_LOSS, RUN_M_TRAIN_ACC, RUN_M_VAL_LOSS, RUN_M_VAL_ACC,
   RUN_M_EPOCH_TIME, RUN_M_IMAGES_PER_S,
-  RUN_M_H, RUN_M_AVERAGINGS, RUN_M_BYTES_SENT, RUN_M_COMM_TIME, RUN_M_COMPUTE_TIME,
+  RUN_M_H, RUN_M_AVERAGINGS, RUN_M_BYTES, RUN_M_MPI_BYTES_SENT, RUN_M_COMM_TIME,
+  RUN_M_COMPUTE_TIME,
   RUN_M_COUNT
 } run_metric_t;
 /* Columns from this one on are optional: files written before communication accounting
- * lack them. */
+ * lack them, files written before the ledger lack bytes (and hold mpi_bytes_sent as
+ * bytes_sent: run_metric_stored_name). */
 #define RUN_M_OPTIONAL RUN_M_H
 
 typedef struct {
@@ -34,7 +36,9 @@ typedef struct {
   double *images_per_s; /* training images per second of the epoch */
   int64_t *h;           /* LocalSGD H of the epoch (0 centralized) */
   int64_t *averagings;  /* averagings (LocalSGD) or gradient reductions (centralized) */
-  int64_t *bytes_sent;  /* bytes this rank (rank 0) sent */
+  int64_t *bytes;       /* payload bytes per participant of the epoch's rounds (the
+                           ledger's): the algorithm's, the same on every placement */
+  int64_t *mpi_bytes_sent; /* bytes rank 0 sent: measured on this placement */
   double *comm_time, *compute_time; /* s, training only */
 } run_metrics_t;
 
@@ -45,6 +49,9 @@ const char *run_metric_units(run_metric_t c);
 int run_metric_is_int(run_metric_t c);
 /* The column's values (m->n of them, int64_t or double as run_metric_is_int says). */
 void *run_metrics_column(const run_metrics_t *m, run_metric_t c);
+/* The name column c has in the /metrics group g: its own, or the one files written
+ * before it had (bytes_sent for mpi_bytes_sent); NULL when g holds neither. */
+const char *run_metric_stored_name(hid_t g, run_metric_t c);
 /* Value i of column c as a double, whatever its type. */
 double run_metrics_value(const run_metrics_t *m, run_metric_t c, int64_t i);
 /* The numbers a reader of run.h5 or checkpoint.h5 accepts, so that a crafted or damaged
@@ -102,6 +109,9 @@ typedef struct {
   const int64_t *class_hist; /* (num_workers, num_classes) images per worker and class */
   int64_t averagings_total;
   int64_t weights_crc32;  /* zlib crc32 of the final global parameters (float32) */
+  /* the communication ledger, written as /rounds and /rounds_measured when not NULL;
+   * NULL on read (runfile_read fills runfile_t.rounds) */
+  const ledger_t *rounds;
 } run_info_t;
 
 /* The learning and timing figures of one epoch, as run_metrics_push appends them. */
@@ -117,8 +127,8 @@ typedef struct {
 /* Appends one epoch (its communication columns 0 until run_metrics_comm). */
 void run_metrics_push(run_metrics_t *m, const run_epoch_t *e);
 /* The communication columns of the epoch just pushed. */
-void run_metrics_comm(run_metrics_t *m, int64_t h, int64_t averagings, int64_t bytes_sent,
-                      double comm_time, double compute_time);
+void run_metrics_comm(run_metrics_t *m, int64_t h, int64_t averagings, int64_t bytes,
+                      int64_t mpi_bytes_sent, double comm_time, double compute_time);
 void run_metrics_free(run_metrics_t *m);
 /* Room for n epochs, n of them counted (for a reader that fills the columns); columns
  * grown here are zero beyond what they held. */

@@ -124,8 +124,9 @@ static int check_columns(hid_t g, int64_t *n) {
     return dpt_fail("/metrics/epoch has %llu rows, more than the %d epochs a run may have",
                     (unsigned long long)dims[0], CFG_MAX_EPOCHS);
   for (int c = 0; c < RUN_M_COUNT; c++) {
-    const char *name = run_metric_name((run_metric_t)c);
-    if (c >= RUN_M_OPTIONAL && H5Lexists(g, name, H5P_DEFAULT) <= 0) continue;
+    const char *name = run_metric_stored_name(g, (run_metric_t)c);
+    if (c >= RUN_M_OPTIONAL && !name) continue;
+    if (!name) name = run_metric_name((run_metric_t)c); /* missing: named by the error */
     if (h5_dataset_dims(g, name, &rank, col) < 0) return dpt_wrap("/metrics");
     if (rank != 1) return dpt_fail("/metrics/%s is not 1-D", name);
     if (col[0] != dims[0])
@@ -142,8 +143,9 @@ int runfile_read_metrics(hid_t g, run_metrics_t *m, uint32_t *has_metric) {
   run_metrics_resize(m, n);
   *has_metric = 0;
   for (int c = 0; c < RUN_M_COUNT; c++) {
-    const char *name = run_metric_name((run_metric_t)c);
-    if (c >= RUN_M_OPTIONAL && H5Lexists(g, name, H5P_DEFAULT) <= 0) continue;
+    const char *name = run_metric_stored_name(g, (run_metric_t)c);
+    if (c >= RUN_M_OPTIONAL && !name) continue;
+    if (!name) name = run_metric_name((run_metric_t)c);
     hid_t memtype = run_metric_is_int((run_metric_t)c) ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
     if (n && h5_read_array(g, name, memtype, (hsize_t)n,
                            run_metrics_column(m, (run_metric_t)c)) < 0)
@@ -161,6 +163,51 @@ static int read_metrics(hid_t file, runfile_t *r) {
   if (rc == 0) rc = run_metrics_check(&r->metrics);
   if (rc == 0) r->has |= RUNFILE_HAS_METRICS;
   return rc;
+}
+
+/* The group that holds ledger column c: /rounds, or /rounds_measured for the seconds. */
+static const char *rounds_group(int c) {
+  return c < LEDGER_C_MEASURED ? "rounds" : "rounds_measured";
+}
+
+/* Every ledger column's size, checked before any is allocated: 1-D, as many rows as
+ * /rounds/step (the extent check bounds what a small file may claim). */
+static int check_rounds(hid_t file, int64_t *n) {
+  int rank;
+  hsize_t dims[8];
+  char path[64];
+  for (int c = 0; c < LEDGER_C_COUNT; c++) {
+    snprintf(path, sizeof path, "%s/%s", rounds_group(c), ledger_column_name((ledger_column_t)c));
+    if (h5_dataset_dims(file, path, &rank, dims) < 0) return -1;
+    if (rank != 1) return dpt_fail("/%s is not 1-D", path);
+    if (c == 0) *n = (int64_t)dims[0];
+    else if ((int64_t)dims[0] != *n)
+      return dpt_fail("/%s has %lld values, /rounds/step %lld", path, (long long)dims[0],
+                      (long long)*n);
+  }
+  return 0;
+}
+
+/* /rounds and /rounds_measured, the communication ledger: optional (files written before
+ * it lack /rounds), checked whole when present. */
+static int read_rounds(hid_t file, runfile_t *r) {
+  if (H5Lexists(file, "rounds", H5P_DEFAULT) <= 0) return 0;
+  int64_t n = 0;
+  int rc = check_rounds(file, &n);
+  if (rc == 0) ledger_resize(&r->rounds, n);
+  for (int c = 0; rc == 0 && c < LEDGER_C_COUNT && n; c++) {
+    char path[64];
+    snprintf(path, sizeof path, "%s/%s", rounds_group(c), ledger_column_name((ledger_column_t)c));
+    rc = h5_read_array(file, path, c < LEDGER_C_MEASURED ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+                       (hsize_t)n, ledger_column(&r->rounds, (ledger_column_t)c));
+  }
+  if (rc == 0) rc = ledger_check(&r->rounds);
+  if (rc < 0) {
+    ledger_truncate(&r->rounds, 0); /* a partial read shows no half-read ledger */
+    return -1;
+  }
+  r->has |= RUNFILE_HAS_ROUNDS;
+  return 0;
 }
 
 static int read_results(hid_t file, runfile_t *r) {
@@ -196,7 +243,7 @@ static int read_file(const char *path, runfile_t *r, int strict) {
   } else {
     /* Strict: the first part that fails fails the read. Partial: each is read alone. */
     int (*const parts[])(hid_t, runfile_t *) = {read_config, read_metrics, read_results,
-                                                 read_provenance};
+                                                 read_rounds, read_provenance};
     for (size_t i = 0; rc == 0 && i < sizeof parts / sizeof parts[0]; i++) {
       int part = parts[i](file, r);
       if (part < 0 && strict && parts[i] != read_provenance) rc = -1;

@@ -17,6 +17,14 @@ static int central_step(trainer_t *t, const int64_t *batch, int64_t nb, double l
   train_batch_t b = {t, s->params, batch, nb, round};
   tree_reduce(&t->tree, &t->dist, leaves, train_batch_leaf, &b, t->scratch.grads,
               train_mean_factor(nb));
+  int64_t per_epoch = train_ceil_div(t->ntrain, t->cfg->batch_size);
+  int64_t floats = (int64_t)t->model.nparams;
+  /* one reduction of the gradient: per replica of a deployment (participants 0) */
+  train_round(t, &(ledger_round_t){.step = (int64_t)s->epoch * per_epoch + s->step + 1,
+                                   .epoch = s->epoch + 1, .kind = LEDGER_GRADIENT,
+                                   .collective = LEDGER_ALLREDUCE, .participants = 0,
+                                   .floats = floats, .bytes = train_payload_bytes(floats),
+                                   .images = nb});
   if (item_base >= 0)
     for (int64_t l = lo; l < hi; l++) {
       s->item_loss[item_base + l] = t->scratch.leaf_loss[l];
@@ -33,6 +41,7 @@ static train_result_t central_epoch(trainer_t *t, double lr, int64_t *items) {
   const dpt_config_t *cfg = t->cfg;
   train_state_t *s = &t->state;
   int64_t *order = t->scratch.order;
+  train_round_mark(t);
   memcpy(order, t->train_idx, sizeof(int64_t) * t->ntrain);
   /* the key of LocalSGD worker 0's first pass: K = 1 LocalSGD sees this very order */
   uint64_t round = (uint64_t)s->epoch * PASS_STRIDE;

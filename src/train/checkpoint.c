@@ -263,14 +263,10 @@ static int put_globals(writer_t *w, trainer_t *t) {
   return 0;
 }
 
-static int put_metric(void *ctx, const char *name, const char *units, int is_int,
-                      void *column) {
-  writer_t *w = ((void **)ctx)[0];
-  const trainer_t *t = ((void **)ctx)[1];
-  char path[64];
-  snprintf(path, sizeof path, "metrics/%s", name);
-  hsize_t n = (hsize_t)t->state.metrics.n;
-  /* rank 0's rows are the ones written (timings differ between ranks): its crc32 too */
+/* A 1-D column of n values every rank holds (rank 0's are written: timings differ
+ * between ranks), with its units and the crc32 of rank 0's values. */
+static int put_column(writer_t *w, const char *path, const char *units, int is_int,
+                      hsize_t n, const void *column) {
   int64_t crc = crc_of(column, 8 * (size_t)n);
   MPI_Bcast(&crc, 1, MPI_INT64_T, 0, w->comm);
   hid_t dset = make_dataset(w, path, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, n, 0);
@@ -281,6 +277,33 @@ static int put_metric(void *ctx, const char *name, const char *units, int is_int
   if (rc == 0) rc = ck(w, h5_attr_i64(dset, "crc32", crc));
   H5Dclose(dset);
   return rc;
+}
+
+static int put_metric(void *ctx, const char *name, const char *units, int is_int,
+                      void *column) {
+  writer_t *w = ((void **)ctx)[0];
+  const trainer_t *t = ((void **)ctx)[1];
+  char path[64];
+  snprintf(path, sizeof path, "metrics/%s", name);
+  return put_column(w, path, units, is_int, (hsize_t)t->state.metrics.n, column);
+}
+
+/* The group of ledger column c, as in run.h5: /rounds, the seconds in /rounds_measured. */
+static const char *rounds_group(int c) {
+  return c < LEDGER_C_MEASURED ? "rounds" : "rounds_measured";
+}
+
+/* The communication ledger so far, so that a resume continues it row for row. */
+static int put_rounds(writer_t *w, const trainer_t *t) {
+  const ledger_t *l = &t->state.ledger;
+  for (int c = 0; c < LEDGER_C_COUNT; c++) {
+    char path[64];
+    snprintf(path, sizeof path, "%s/%s", rounds_group(c), ledger_column_name((ledger_column_t)c));
+    if (put_column(w, path, ledger_column_units((ledger_column_t)c), c < LEDGER_C_MEASURED,
+                   (hsize_t)l->n, ledger_column(l, (ledger_column_t)c)) < 0)
+      return -1;
+  }
+  return 0;
 }
 
 /* Each rank writes its workers' rows: every rank hosts the same number of workers, so
@@ -362,12 +385,13 @@ int ckpt_put_workers(writer_t *w, trainer_t *t) {
 }
 
 static int write_all(writer_t *w, trainer_t *t) {
-  const char *groups[] = {"global", "epoch", "metrics"};
+  const char *groups[] = {"global", "epoch", "metrics", "rounds", "rounds_measured"};
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
     if (make_group(w, groups[i]) < 0) return -1;
   if (ck(w, put_attrs(w->file, t)) < 0 || put_globals(w, t) < 0) return -1;
   if (t->method->ckpt_put && t->method->ckpt_put(w, t) < 0) return -1;
   void *ctx[2] = {w, t};
+  if (put_rounds(w, t) < 0) return -1;
   return run_metrics_each(&t->state.metrics, put_metric, ctx);
 }
 
@@ -522,14 +546,20 @@ int ckpt_same_run(const char *path, const char *yaml, const dpt_config_t *cfg) {
   return 0;
 }
 
-typedef struct { hid_t file; hsize_t n; } metric_src_t;
+typedef struct { hid_t file, group; hsize_t n; } metric_src_t;
 
+/* A column as stored: under its own name, or the one older checkpoints gave it; an
+ * optional column older checkpoints lack (bytes, before the ledger) stays zeros. */
 static int get_metric(void *ctx, const char *name, const char *units, int is_int, void *column) {
   (void)units;
   if (!column) return 0;
   const metric_src_t *src = ctx;
+  int c = 0;
+  while (c < RUN_M_COUNT && strcmp(run_metric_name((run_metric_t)c), name)) c++;
+  const char *stored = c < RUN_M_COUNT ? run_metric_stored_name(src->group, (run_metric_t)c) : NULL;
+  if (!stored && c >= RUN_M_OPTIONAL && c < RUN_M_COUNT) return 0;
   char path[64];
-  snprintf(path, sizeof path, "metrics/%s", name);
+  snprintf(path, sizeof path, "metrics/%s", stored ? stored : name);
   return get_checked(src->file, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
                      column, src->n, 8, 1);
 }
@@ -652,9 +682,46 @@ static int get_metrics(trainer_t *t, hid_t file, int64_t epoch, const char *path
     return dpt_fail("%s: %lld epochs of metrics for epoch %lld", path, (long long)n,
                     (long long)epoch);
   run_metrics_resize(&t->state.metrics, n);
-  metric_src_t src = {file, (hsize_t)n};
-  if (n && run_metrics_each(&t->state.metrics, get_metric, &src) < 0) return -1;
+  hid_t g = H5Gopen2(file, "metrics", H5P_DEFAULT);
+  if (g < 0) return dpt_fail("%s: cannot open /metrics", path);
+  metric_src_t src = {file, g, (hsize_t)n};
+  int rc = n ? run_metrics_each(&t->state.metrics, get_metric, &src) : 0;
+  H5Gclose(g);
+  if (rc < 0) return -1;
   return run_metrics_check(&t->state.metrics) < 0 ? dpt_wrap("%s", path) : 0;
+}
+
+/* The ledger up to the checkpoint's step: every column as long as /rounds/step (sizes
+ * checked before allocating), each against its crc32, the values by ledger_check, and
+ * no round after the point the checkpoint was taken. Checkpoints written before the
+ * ledger lack /rounds: the ledger then starts empty at the resume point. */
+static int get_rounds(trainer_t *t, hid_t file, int64_t epoch) {
+  ledger_t *l = &t->state.ledger;
+  ledger_truncate(l, 0);
+  if (H5Lexists(file, "rounds", H5P_DEFAULT) <= 0) return 0;
+  int rank;
+  hsize_t dims[8];
+  int64_t n = 0;
+  char path[LEDGER_C_COUNT][64];
+  for (int c = 0; c < LEDGER_C_COUNT; c++) {
+    snprintf(path[c], sizeof path[c], "%s/%s", rounds_group(c),
+             ledger_column_name((ledger_column_t)c));
+    if (h5_dataset_dims(file, path[c], &rank, dims) < 0) return -1;
+    if (rank != 1 || (c > 0 && (int64_t)dims[0] != n))
+      return dpt_fail("%s: %d-D with %lld rows, /rounds/step has %lld", path[c], rank,
+                      (long long)dims[0], (long long)n);
+    n = (int64_t)dims[0];
+  }
+  ledger_resize(l, n);
+  for (int c = 0; c < LEDGER_C_COUNT && n; c++)
+    if (get_checked(file, path[c], c < LEDGER_C_MEASURED ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
+                    ledger_column(l, (ledger_column_t)c), (size_t)n, 8, 0) < 0)
+      return -1;
+  if (ledger_check(l) < 0) return -1;
+  if (n && l->epoch[n - 1] > epoch + 1)
+    return dpt_fail("/rounds/epoch[%lld] is %lld, after the checkpoint's epoch %lld",
+                    (long long)(n - 1), (long long)l->epoch[n - 1], (long long)(epoch + 1));
+  return 0;
 }
 
 static int load_state(trainer_t *t, hid_t file, const char *path) {
@@ -671,7 +738,7 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   rc = read_attrs(file, v) < 0 ? dpt_wrap("%s", path) : check_attrs(t, v, path);
   int64_t epoch = v[attr_index("epoch")].i;
   if (rc == 0 && (get_globals(t, file) < 0 || (t->method->ckpt_get && t->method->ckpt_get(t, file) < 0) ||
-                  get_metrics(t, file, epoch, path) < 0))
+                  get_metrics(t, file, epoch, path) < 0 || get_rounds(t, file, epoch) < 0))
     rc = dpt_wrap("%s", path);
   if (rc == 0) store_attrs(t, v);
   for (int i = 0; i < NATTRS; i++)

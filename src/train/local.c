@@ -84,6 +84,33 @@ static void local_free(trainer_t *t) {
   dpt_free(t->class_hist);
 }
 
+/* ---------------------------------------------------------------- the ledger */
+
+/* Images worker k trains on at step s of an epoch (worker_step's walk): its shard in
+ * passes of ceil(n/b) batches from the epoch's start, the last batch of a pass short. */
+static int64_t worker_images(const trainer_t *t, int k, int64_t s) {
+  int64_t b = t->cfg->worker_batch_size, n = t->shard_offsets[k + 1] - t->shard_offsets[k];
+  if (n == 0) return 0;
+  int64_t left = n - s % train_ceil_div(n, b) * b;
+  return left < b ? left : b;
+}
+
+/* One round at step s of the epoch, the previous one after step `prev` (-1: the epoch's
+ * start): the images of all K workers in between, computed from the shard sizes, so
+ * every rank records the same row without communicating. */
+static void record_round(trainer_t *t, ledger_kind_t kind, int64_t floats, int64_t prev,
+                         int64_t s) {
+  int64_t images = 0;
+  for (int64_t j = prev + 1; j <= s; j++)
+    for (int k = 0; k < t->K; k++) images += worker_images(t, k, j);
+  const train_state_t *st = &t->state;
+  train_round(t, &(ledger_round_t){.step = (int64_t)st->epoch * t->T + s + 1,
+                                   .epoch = st->epoch + 1, .kind = kind,
+                                   .collective = LEDGER_ALLREDUCE, .participants = t->K,
+                                   .floats = floats, .bytes = train_payload_bytes(floats),
+                                   .images = images});
+}
+
 /* ---------------------------------------------------------------- averaging */
 
 static void start_pass(const trainer_t *t, worker_t *w) {
@@ -159,16 +186,22 @@ void trainer_average(trainer_t *t, double lr) {
   train_state_t *s = &t->state;
   size_t np = t->model.nparams;
   float *xa = t->scratch.grads;
+  int64_t floats = (int64_t)np;
   worker_mean(t, PART_PARAMS, xa);
   if (dynh_def(t->dyn.p.kind)->needs_deviation) measure_deviation(t, xa);
   opt_outer_step_bufs(&t->outer, np, s->params, xa, s->outer_bufs, &s->outer_steps, lr);
   for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].params, s->params, sizeof(float) * np);
   if (t->cfg->local_momentum == LOCAL_MOMENTUM_AVERAGE) {
     for (int b = 0; b < opt_def(t->local_hp.kind)->nstate; b++) average_part(t, PART_STATE + b);
+    floats += (int64_t)np * opt_def(t->local_hp.kind)->nstate;
   } else if (t->cfg->local_momentum == LOCAL_MOMENTUM_RESET) {
     reset_momentum(t);
   }
   s->averagings_total++;
+  /* this round at step s->step; H steps make a round, the epoch's last step ends one */
+  int64_t prev = s->step / s->H * s->H - 1;
+  record_round(t, opt_outer_is_plain(&t->outer) ? LEDGER_AVERAGE : LEDGER_OUTER, floats,
+               prev, s->step);
 }
 
 /* ---------------------------------------------------------------- the epoch */
@@ -212,6 +245,8 @@ static int sync_step(trainer_t *t, double lr) {
   memcpy(t->state.params, t->workers[0].params, sizeof(float) * t->model.nparams);
   t->state.averagings_total++;
   t->state.epoch_averagings++;
+  record_round(t, LEDGER_GRADIENT, (int64_t)t->model.nparams, t->state.step - 1,
+               t->state.step);
   return 0;
 }
 
@@ -246,6 +281,7 @@ static train_result_t local_epoch(trainer_t *t, double lr, int64_t *items) {
   int64_t T = t->T;
   int sync = sync_epoch(t);
   if (s->step == 0) local_epoch_start(t);
+  train_round_mark(t);
   /* a pass's order is a function of (seed, worker, epoch, pass): rebuilt, not stored */
   for (int i = 0; i < t->nlocal; i++) {
     int64_t pos = t->workers[i].pos;

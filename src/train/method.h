@@ -8,6 +8,7 @@
 
 #include <hdf5.h>
 
+#include "../comm/compress.h"
 #include "checkpoint.h"
 #include "trainer.h"
 
@@ -73,6 +74,14 @@ void train_batch_leaf(void *ctx, int64_t leaf, float *out);
  * same on every rank. */
 float train_mean_factor(int64_t n);
 void train_scale(float *x, size_t n, float by);
+
+/* The ledger (rounds.c): train_round_mark starts the measured interval (an epoch's
+ * start); train_round appends round r to state.ledger with the seconds since the
+ * previous round (compute) and the comm layer's seconds in them (comm). */
+void train_round_mark(trainer_t *t);
+void train_round(trainer_t *t, const ledger_round_t *r);
+/* Bytes of a payload of n floats as it travels (the identity compressor's row). */
+int64_t train_payload_bytes(int64_t floats);
 
 static inline int64_t train_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

@@ -32,5 +32,6 @@ void train_print_progress(const trainer_t *t, double elapsed) {
 int train_write_run(trainer_t *t) {
   if (t->rank != 0) return 0;
   h5_iso_time(t->state.info.end_time, sizeof t->state.info.end_time);
+  t->state.info.rounds = &t->state.ledger;
   return runfile_write(t->run_path, t->cfg, &t->state.info, &t->state.metrics);
 }

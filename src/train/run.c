@@ -65,8 +65,12 @@ static train_result_t run_epoch(trainer_t *t, const train_method_t *m, double lr
                                                 .val_loss = val_loss, .val_acc = val_acc,
                                                 .seconds = MPI_Wtime() - t0,
                                                 .images_per_s = (double)seen / train_seconds});
-  run_metrics_comm(&s->metrics, h, m->averagings(t), t->dist.bytes_sent - bytes0, comm,
-                   train_seconds - comm);
+  /* the epoch's rounds: the ledger's last rows (all of them, after a resume too) */
+  const ledger_t *l = &s->ledger;
+  int64_t first = l->n;
+  while (first > 0 && l->epoch[first - 1] == s->epoch) first--;
+  run_metrics_comm(&s->metrics, h, m->averagings(t), ledger_bytes(l, first, l->n),
+                   t->dist.bytes_sent - bytes0, comm, train_seconds - comm);
   return TRAIN_FINISHED;
 }
 

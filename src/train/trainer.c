@@ -124,6 +124,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
   t->state.item_correct = dpt_alloc(sizeof(int64_t) * t->item_cap);
   init_scratch(t, max_batch, leaves);
   init_info(t);
+  train_round_mark(t);
   return 0;
 }
 

@@ -127,6 +127,9 @@ typedef struct {
   MPI_Request vote_request;    /* the background vote on stop_flag (run.c) */
   int vote_pending, vote_mine, vote_any;
   double ckpt_seconds;
+  /* the ledger's measured seconds (rounds.c): the end of the previous round, and the
+   * comm layer's seconds then */
+  double round_mark, round_comm;
 } trainer_t;
 
 /* The longest file name Open MPI 4.1's MPI-IO takes: its sharedfp/lockedfile component

@@ -36,7 +36,7 @@ int agg_fixture_write(const char *path, const agg_fixture_t *fx) {
                                         .images_per_s = fx->images_per_s});
     run_metrics_comm(&m, fx->h ? (int64_t)fx->h[e] : 0,
                      fx->averagings ? (int64_t)fx->averagings[e] : 0,
-                     fx->bytes_sent ? (int64_t)fx->bytes_sent[e] : 0, 0.1, 0.9);
+                     fx->bytes ? (int64_t)fx->bytes[e] : 0, 0, 0.1, 0.9);
     if (acc > best) best = acc, info.best_epoch = e + 1;
   }
   info.epochs_run = fx->epochs;
@@ -74,10 +74,10 @@ static int number_list(const char *key, const char *s, double **x, int *n) {
 
 /* The fields a word may set besides config keys. */
 typedef enum { W_STATUS, W_EPOCHS, W_VAL_ACC, W_TEST_ACC, W_TEST_ACC_BEST, W_WALL_TIME,
-               W_IMAGES_PER_S, W_AVERAGINGS, W_H, W_BYTES_SENT, W_COUNT } word_t;
+               W_IMAGES_PER_S, W_AVERAGINGS, W_H, W_BYTES, W_COUNT } word_t;
 static const char *const word_names[W_COUNT] = {
     "status", "epochs", "val_acc", "test_acc", "test_acc_best", "wall_time", "images_per_s",
-    "averagings", "H", "bytes_sent"};
+    "averagings", "H", "bytes"};
 
 static int word_kind(const char *key) {
   for (int w = 0; w < W_COUNT; w++)
@@ -87,7 +87,7 @@ static int word_kind(const char *key) {
 
 /* Lists of numbers the words give, owned here while fx points at them. */
 typedef struct {
-  double *val_acc, *averagings, *h, *bytes_sent;
+  double *val_acc, *averagings, *h, *bytes;
   int nval, n;
 } lists_t;
 
@@ -110,7 +110,7 @@ static int set_word(agg_fixture_t *fx, lists_t *l, const char *key, const char *
     case W_IMAGES_PER_S: fx->images_per_s = atof(v); break;
     case W_AVERAGINGS: rc = number_list(key, v, &l->averagings, &l->n); break;
     case W_H: rc = number_list(key, v, &l->h, &l->n); break;
-    case W_BYTES_SENT: rc = number_list(key, v, &l->bytes_sent, &l->n); break;
+    case W_BYTES: rc = number_list(key, v, &l->bytes, &l->n); break;
     default: rc = -1;
   }
   return rc;
@@ -138,12 +138,12 @@ int agg_fixture_from_words(const char *path, char *const *words, int n) {
   fx.val_acc = l.val_acc;
   fx.averagings = l.averagings;
   fx.h = l.h;
-  fx.bytes_sent = l.bytes_sent;
+  fx.bytes = l.bytes;
   if (!fx.epochs) fx.epochs = l.nval ? l.nval : 3;
   if (!has_best) fx.test_acc_best = fx.test_acc_last;
   if (rc == 0) rc = agg_fixture_write(path, &fx);
   for (int i = 0; i < n; i++) dpt_free(keys[i]);
-  double *lists[] = {l.val_acc, l.averagings, l.h, l.bytes_sent};
+  double *lists[] = {l.val_acc, l.averagings, l.h, l.bytes};
   for (int i = 0; i < 4; i++) dpt_free(lists[i]);
   dpt_free(keys);
   dpt_free(sets);
@@ -184,7 +184,7 @@ int agg_fixture_sweep(const char *dir, int n, int epochs) {
                         .has_test = 1, .test_acc_last = acc[epochs - 1] - 0.005,
                         .test_acc_best = acc[epochs - 1] - 0.004, .wall_time = 3600 + i,
                         .images_per_s = 700 + o * 10, .averagings = avg, .h = h,
-                        .bytes_sent = bytes};
+                        .bytes = bytes};
     rc = agg_fixture_write(path, &fx);
   }
   dpt_free(acc);

@@ -17,14 +17,14 @@ typedef struct {
   double images_per_s;      /* every epoch's */
   const double *averagings; /* per epoch, or NULL: zeros */
   const double *h;          /* per epoch, or NULL: zeros */
-  const double *bytes_sent; /* per epoch, or NULL: zeros */
+  const double *bytes;      /* payload bytes per epoch (/metrics/bytes), or NULL: zeros */
 } agg_fixture_t;
 
 /* Creates path's directory and writes the run file. */
 int agg_fixture_write(const char *path, const agg_fixture_t *fx);
 /* `run-fixture PATH WORD...`: each WORD is KEY=VALUE; a dotted
  * KEY is a config override, else one of status, epochs, val_acc (a comma list),
- * test_acc, test_acc_best, wall_time, images_per_s, averagings, H, bytes_sent (comma
+ * test_acc, test_acc_best, wall_time, images_per_s, averagings, H, bytes (comma
  * lists). Unset numbers take defaults; fails naming a word it cannot use. */
 int agg_fixture_from_words(const char *path, char *const *words, int n);
 /* The benchmark's sweep: n runs DIR/tNNNN/run.h5 of 150 epochs each over optimizers,

@@ -159,7 +159,7 @@ TEST(agg_reads_files_without_communication_metrics) {
   agg_run_t run;
   CHECK_OK(agg_run_read(path, &run));
   CHECK(run.metric[RUN_M_AVERAGINGS] == NULL && run.metric[RUN_M_H] == NULL);
-  CHECK(run.metric[RUN_M_VAL_ACC] != NULL && run.metric[RUN_M_BYTES_SENT] != NULL);
+  CHECK(run.metric[RUN_M_VAL_ACC] != NULL && run.metric[RUN_M_MPI_BYTES_SENT] != NULL);
   CHECK(isnan(agg_field_value(&run, agg_field_find("averagings"), 0)));
   CHECK(agg_field_value(&run, agg_field_find("test_acc"), 0) == 0.9);
   agg_run_free(&run);

@@ -75,8 +75,13 @@ static void set_state(trainer_t *t) {
                                                  .train_acc = 0.1 * e, .val_loss = 2.5 / e,
                                                  .val_acc = 0.2 * e, .seconds = 3.0,
                                                  .images_per_s = 100.0});
-    run_metrics_comm(&s->metrics, 2, 4 + e, 1000 * e, 0.5, 1.5);
+    run_metrics_comm(&s->metrics, 2, 4 + e, 1000 * e, 2000 * e, 0.5, 1.5);
   }
+  for (int64_t i = 0; i < 7; i++)
+    ledger_push(&s->ledger, &(ledger_round_t){.step = 2 * i + 1, .epoch = 1 + i / 3,
+                                              .kind = LEDGER_AVERAGE, .participants = 4,
+                                              .floats = 9, .bytes = 36, .images = 10 + i},
+                &(ledger_timing_t){0.25 * (double)i, 0.5, 0});
   for (int i = 0; i < t->nlocal; i++) {
     worker_t *w = &t->workers[i];
     fill(w->params, np, 5.0f + (float)w->id);
@@ -109,7 +114,13 @@ static void check_same_state(const trainer_t *a, const trainer_t *b) {
   CHECK(!memcmp(x->item_correct, y->item_correct, sizeof(int64_t) * a->item_cap));
   CHECK(y->metrics.n == 2 && !memcmp(x->metrics.val_acc, y->metrics.val_acc, 2 * sizeof(double)));
   CHECK(y->metrics.n == 2 &&
-        !memcmp(x->metrics.averagings, y->metrics.averagings, 2 * sizeof(int64_t)));
+        !memcmp(x->metrics.averagings, y->metrics.averagings, 2 * sizeof(int64_t)) &&
+        !memcmp(x->metrics.bytes, y->metrics.bytes, 2 * sizeof(int64_t)) &&
+        !memcmp(x->metrics.mpi_bytes_sent, y->metrics.mpi_bytes_sent, 2 * sizeof(int64_t)));
+  CHECK(y->ledger.n == x->ledger.n && x->ledger.n > 0);
+  for (int c = 0; c < LEDGER_C_COUNT && y->ledger.n == x->ledger.n; c++)
+    CHECK(!memcmp(ledger_column(&x->ledger, (ledger_column_t)c),
+                  ledger_column(&y->ledger, (ledger_column_t)c), 8 * (size_t)x->ledger.n));
   for (int i = 0; i < a->nlocal; i++) {
     const worker_t *v = &a->workers[i], *w = &b->workers[i];
     CHECK(same_floats(v->params, w->params, np) && same_floats(v->opt.m, w->opt.m, np));

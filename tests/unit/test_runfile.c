@@ -3,6 +3,7 @@
  * foreign schema, no completeness mark) refused with a clear reason, or read in part by
  * runfile_read_partial. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,10 +43,20 @@ static const char *write_run(const char *name) {
                                         .train_acc = 0.1 * e, .val_loss = 2.1 / e,
                                         .val_acc = 0.25 * e, .seconds = 1.5 * e,
                                         .images_per_s = 100 * e});
-    run_metrics_comm(&m, 4, 7, 1000 * e, 0.01 * e, 1.4 * e);
+    run_metrics_comm(&m, 4, 7, 1000 * e, 3000 * e, 0.01 * e, 1.4 * e);
   }
+  /* a ledger of 5000 rounds: more than one chunk of /rounds */
+  ledger_t l = {0};
+  for (int64_t i = 0; i < 5000; i++)
+    ledger_push(&l, &(ledger_round_t){.step = 4 * (i + 1), .epoch = 1 + i / 2500,
+                                      .kind = i % 3 == 2 ? LEDGER_OUTER : LEDGER_AVERAGE,
+                                      .collective = LEDGER_ALLREDUCE, .participants = 2,
+                                      .floats = 61706, .bytes = 4 * 61706, .images = 64 + i % 5},
+                &(ledger_timing_t){0.5 * (double)i, 0.25, 0});
+  info.rounds = &l;
   DPT_ASSERT(runfile_write(path, &cfg, &info, &m) == 0);
   run_metrics_free(&m);
+  ledger_free(&l);
   return path;
 }
 
@@ -58,7 +69,8 @@ TEST(runfile_read_gives_back_what_runfile_write_wrote) {
         !strcmp(r.creator, "dpt-train") && r.file_time[0]);
   CHECK(r.has == (RUNFILE_HAS_CONFIG | RUNFILE_HAS_CONFIG_YAML | RUNFILE_HAS_PROVENANCE |
                   RUNFILE_HAS_METRICS | RUNFILE_HAS_RESULTS | RUNFILE_HAS_WORKERS |
-                  RUNFILE_HAS_CRC | RUNFILE_HAS_TYPED_CONFIG | RUNFILE_HAS_DATA_CRC));
+                  RUNFILE_HAS_CRC | RUNFILE_HAS_TYPED_CONFIG | RUNFILE_HAS_DATA_CRC |
+                  RUNFILE_HAS_ROUNDS));
   CHECK(r.config_yaml && strstr(r.config_yaml, "name: readback"));
   CHECK(r.info.status == RUN_STATUS_COMPLETE && r.config.epochs == 3 && r.config.num_workers == 2 &&
         r.config.local_steps == 4 && r.config.learning_rate == 0.025 && r.config.seed == 7);
@@ -80,15 +92,25 @@ TEST(runfile_read_gives_back_what_runfile_write_wrote) {
   CHECK(r.metrics.n == 2 && r.has_metric == (1u << RUN_M_COUNT) - 1);
   for (int e = 0; e < 2; e++) {
     CHECK(r.metrics.epoch[e] == e + 1 && r.metrics.lr[e] == 0.025 / (e + 1));
-    CHECK(r.metrics.val_acc[e] == 0.25 * (e + 1) && r.metrics.bytes_sent[e] == 1000 * (e + 1));
+    CHECK(r.metrics.val_acc[e] == 0.25 * (e + 1) && r.metrics.bytes[e] == 1000 * (e + 1) &&
+          r.metrics.mpi_bytes_sent[e] == 3000 * (e + 1));
     CHECK(run_metrics_value(&r.metrics, RUN_M_H, e) == 4);
     CHECK(run_metrics_value(&r.metrics, RUN_M_COMPUTE_TIME, e) == 1.4 * (e + 1));
   }
   CHECK(!strcmp(run_metric_name(RUN_M_IMAGES_PER_S), "images_per_s") &&
-        !strcmp(run_metric_units(RUN_M_BYTES_SENT), "bytes") && run_metric_is_int(RUN_M_H) &&
+        !strcmp(run_metric_units(RUN_M_BYTES), "bytes") && run_metric_is_int(RUN_M_H) &&
         !run_metric_is_int(RUN_M_VAL_ACC));
+  const ledger_t *l = &r.rounds;
+  CHECK(l->n == 5000 && ledger_bytes(l, 0, l->n) == 5000LL * 4 * 61706);
+  for (int64_t i = 0; i < l->n; i += 1237) {
+    ledger_round_t row = ledger_row(l, i);
+    CHECK(row.step == 4 * (i + 1) && row.epoch == 1 + i / 2500 && row.participants == 2 &&
+          row.kind == (i % 3 == 2 ? LEDGER_OUTER : LEDGER_AVERAGE) &&
+          row.collective == LEDGER_ALLREDUCE && row.images == 64 + i % 5);
+    CHECK(l->compute_s[i] == 0.5 * (double)i && l->comm_s[i] == 0.25 && l->wait_s[i] == 0);
+  }
   runfile_free(&r);
-  CHECK(r.ncfg == 0 && r.metrics.epoch == NULL);
+  CHECK(r.ncfg == 0 && r.metrics.epoch == NULL && r.rounds.n == 0);
   unlink(path);
 }
 
@@ -138,6 +160,56 @@ TEST(runfile_read_refuses_a_run_without_a_required_part) {
   CHECK_OK(runfile_read(path, &r));
   CHECK(!(r.has_metric & (1u << RUN_M_COMM_TIME)) && (r.has_metric & (1u << RUN_M_H)) &&
         r.metrics.comm_time[1] == 0);
+  runfile_free(&r);
+  unlink(path);
+}
+
+/* Replaces the int64 dataset `name` of a written run file by n values. */
+static void replace_i64(const char *path, const char *name, const int64_t *v, hsize_t n) {
+  hid_t f = edit(path);
+  CHECK(H5Ldelete(f, name, H5P_DEFAULT) >= 0);
+  CHECK(h5_write_series(f, name, H5T_STD_I64LE, H5T_NATIVE_INT64, n, v, "1") == 0);
+  H5Fclose(f);
+}
+
+/* A crafted /rounds is refused naming the column, the row and what was expected (a
+ * partial read leaves the ledger out); a file without /rounds (written before the
+ * ledger) reads, without RUNFILE_HAS_ROUNDS; an old file's bytes_sent is read as what
+ * it measured, mpi_bytes_sent. */
+TEST(runfile_read_checks_the_ledger_and_reads_files_from_before_it) {
+  const char *path = write_run("rounds");
+  int64_t *v = calloc(5000, sizeof *v);
+  v[17] = 7;
+  replace_i64(path, "/rounds/kind", v, 5000);
+  refused(path, "/rounds/kind[17] is 7, expected 0 .. 2 (gradient, average, outer)", 1);
+  runfile_t r;
+  CHECK_OK(runfile_read_partial(path, &r));
+  CHECK(!(r.has & RUNFILE_HAS_ROUNDS) && r.rounds.n == 0 && (r.has & RUNFILE_HAS_METRICS));
+  runfile_free(&r);
+  v[17] = 0;
+  replace_i64(path, "/rounds/kind", v, 5000);
+  v[4999] = 5;
+  replace_i64(path, "/rounds/collective", v, 5000);
+  refused(path, "/rounds/collective[4999] is 5, expected 0 .. 2 (allreduce, allgather, broadcast)", 1);
+  v[4999] = 0;
+  replace_i64(path, "/rounds/collective", v, 5000);
+  v[3] = -1;
+  replace_i64(path, "/rounds/images", v, 5000);
+  refused(path, "/rounds/images[3] is -1, expected a count >= 0", 1);
+  replace_i64(path, "/rounds/images", v, 4999);
+  refused(path, "/rounds/images has 4999 values, /rounds/step 5000", 1);
+  unlink(path);
+  free(v);
+  path = write_run("before-ledger");
+  hid_t f = edit(path);
+  CHECK(H5Ldelete(f, "/rounds", H5P_DEFAULT) >= 0 && H5Ldelete(f, "/rounds_measured", H5P_DEFAULT) >= 0);
+  CHECK(H5Ldelete(f, "/metrics/bytes", H5P_DEFAULT) >= 0);
+  CHECK(H5Lmove(f, "/metrics/mpi_bytes_sent", f, "/metrics/bytes_sent", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(!(r.has & RUNFILE_HAS_ROUNDS) && r.rounds.n == 0);
+  CHECK(!(r.has_metric & (1u << RUN_M_BYTES)) && (r.has_metric & (1u << RUN_M_MPI_BYTES_SENT)) &&
+        r.metrics.mpi_bytes_sent[1] == 6000 && r.metrics.bytes[1] == 0);
   runfile_free(&r);
   unlink(path);
 }
