@@ -80,7 +80,7 @@ void train_scale(float *x, size_t n, float by);
  * previous round (compute) and the comm layer's seconds in them (comm). */
 void train_round_mark(trainer_t *t);
 void train_round(trainer_t *t, const ledger_round_t *r);
-/* Bytes of a payload of n floats as it travels (the identity compressor's row). */
+/* Bytes of a dense float32 payload of n floats as it travels. */
 int64_t train_payload_bytes(int64_t floats);
 
 static inline int64_t train_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }

@@ -20,5 +20,5 @@ void train_round(trainer_t *t, const ledger_round_t *r) {
 }
 
 int64_t train_payload_bytes(int64_t floats) {
-  return (int64_t)comm_compressors[0].wire_bytes((size_t)floats);
+  return floats * (int64_t)sizeof(float); /* dense float32 */
 }
