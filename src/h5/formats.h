@@ -21,8 +21,9 @@
 
 /* checkpoint.h5: src/train/checkpoint.c (write, load), checkpoint_head.c (head) */
 #define CKPT_SCHEMA "dpt-checkpoint"
-/* 1.1: /rounds and /rounds_measured, the ledger so far. */
-#define CKPT_SCHEMA_VERSION "1.1"
+/* 1.2: /comm_compress and /outer_compress, the compressors' state; 1.1: /rounds and
+ * /rounds_measured, the ledger so far. */
+#define CKPT_SCHEMA_VERSION "1.2"
 #define CKPT_SCHEMA_MAJOR 1
 
 /* model.h5 for PyTorch: src/inspect/export_torch.c (write only) */

@@ -43,3 +43,36 @@ check_written_files() {
   done < <(find "$BATS_TEST_TMPDIR" \( -name run.h5 -o -name checkpoint.h5 \) 2>/dev/null)
   return $rc
 }
+
+# stop_mid_epoch P DIR ARGS...: run on P ranks, send SIGUSR1 (DELAYS seconds after the
+# trainer's start-up line, so a busy machine's slow start does not swallow them) until
+# one lands inside an epoch (step > 0; inside epoch $EPOCH when set); asserts exit
+# status 3 and an interrupted run.h5.
+stop_mid_epoch() {
+  local p=$1 dir=$2 delays="${DELAYS:-1.2 0.8 1.6 0.5 2.0}"
+  shift 2
+  for delay in $delays; do
+    rm -rf "$dir"
+    # mpirun itself in the background: it forwards SIGUSR1 to every rank
+    mpirun --allow-run-as-root --oversubscribe -np "$p" "$BIN/dpt-train" "$@" --run-dir "$dir" \
+        > "$dir.log" 2>&1 &
+    local pid=$! i
+    for i in $(seq 1 600); do
+      grep -q "^dpt-train: .* -> " "$dir.log" 2>/dev/null && break
+      sleep 0.1
+    done
+    sleep "$delay"
+    kill -USR1 "$pid" 2>/dev/null || true
+    # a second signal (Slurm's TERM after USR1, an impatient user) while it checkpoints
+    [ -n "${TWICE:-}" ] && sleep 0.05 && { kill -USR1 "$pid" 2>/dev/null || true; }
+    local rc=0
+    wait "$pid" || rc=$?
+    if [ "$rc" -eq 3 ] && grep -q "interrupted at epoch ${EPOCH:-[0-9]*}, step [1-9]" "$dir.log"; then
+      grep "interrupted at" "$dir.log"
+      h5dump -a /status "$dir/run.h5" | grep -q '"interrupted"'
+      return 0
+    fi
+  done
+  echo "no signal landed inside an epoch"; cat "$dir.log"
+  return 1
+}
