@@ -49,7 +49,8 @@ typedef struct {
   int64_t epoch;         /* 1-based epoch the round belongs to */
   ledger_kind_t kind;
   ledger_collective_t collective;
-  int64_t participants;  /* K for local methods; 0: the deployment's replicas (sync) */
+  int64_t participants;  /* K for local methods; 0: the deployment's replicas (sync);
+                            a compressed synchronous round: comm.replicas */
   int64_t floats;        /* payload per participant: values, in floats */
   int64_t bytes;         /* payload per participant as it travels: values, indices and
                             scales, in bytes */
