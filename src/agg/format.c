@@ -22,12 +22,20 @@ int agg_format_parse(const char *name, agg_format_t *f) {
 
 static int is_acc(int field) { return field >= 0 && strstr(agg_fields[field].name, "acc"); }
 static int is_loss(int field) { return field >= 0 && strstr(agg_fields[field].name, "loss"); }
+static int is_bytes(int field) { return field >= 0 && strstr(agg_fields[field].name, "bytes"); }
 
 static void show_number(char *buf, size_t cap, double x, int field, const agg_style_t *st) {
   if (field >= 0 && (is_acc(field) || is_loss(field))) {
     int pct = st->percent && is_acc(field);
     int digits = st->digits >= 0 ? st->digits : pct ? 2 : 4;
     snprintf(buf, cap, "%.*f", digits, pct ? 100 * x : x);
+  } else if (is_bytes(field)) { /* kB, MB, GB for reading; CSV and JSON keep the bytes */
+    if (x < 0) {
+      size_t n = (size_t)snprintf(buf, cap, "-");
+      if (n < cap) dpt_format_bytes(buf + n, cap - n, -x);
+    } else {
+      dpt_format_bytes(buf, cap, x);
+    }
   } else if (field >= 0 && agg_fields[field].fmt) {
     snprintf(buf, cap, agg_fields[field].fmt, x);
   } else if (x == floor(x) && fabs(x) < 1e15) {

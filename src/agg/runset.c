@@ -1,6 +1,6 @@
 /* runset.c - finding run.h5 files and reading each through the run-file module (see
- * runset.h): a run file is a few kilobytes, so a thousand of them take well under a
- * second. */
+ * runset.h): a run file is a few kilobytes plus its ledger (/rounds, a row of 88 bytes
+ * in memory per communication round, kept with the run). */
 #include "runset.h"
 
 #include <dirent.h>

@@ -15,4 +15,9 @@ void dpt_format_double(char *buf, size_t cap, double x);
  * "45s", "3m05s", "2h03m" (whole minutes from an hour on); "-" when s < 0 (unknown). */
 void dpt_format_duration(char *buf, size_t cap, double s);
 
+/* A byte count for reading, in decimal units with three significant digits: "512 B",
+ * "12.7 kB", "3.18 MB", "127 GB", "1.50 TB"; "-" when bytes is NaN or negative. Full
+ * numbers belong in CSV and JSON. */
+void dpt_format_bytes(char *buf, size_t cap, double bytes);
+
 #endif

@@ -12,18 +12,18 @@
 
 /* run.h5: src/io/runfile.c (write), runfile_read.c (read) */
 #define RUN_SCHEMA "dpt-run"
-/* 1.2: /rounds and /rounds_measured (the communication ledger); /metrics bytes (from the
- * ledger) and mpi_bytes_sent replace bytes_sent. 1.1: /config attributes carry their
- * type (1.0: strings). */
-#define RUN_SCHEMA_VERSION "1.2"
+/* 1.1: /config attributes carry their type (1.0: strings). Optional parts added since
+ * (readers take files with or without them): /rounds and /rounds_measured, the
+ * communication ledger; /metrics bytes and mpi_bytes_sent (bytes_sent before). */
+#define RUN_SCHEMA_VERSION "1.1"
 /* The newest major version this dpt reads; a file of a newer one is refused. */
 #define RUN_SCHEMA_MAJOR 1
 
 /* checkpoint.h5: src/train/checkpoint.c (write, load), checkpoint_head.c (head) */
 #define CKPT_SCHEMA "dpt-checkpoint"
-/* 1.2: /comm_compress and /outer_compress, the compressors' state; 1.1: /rounds and
- * /rounds_measured, the ledger so far. */
-#define CKPT_SCHEMA_VERSION "1.2"
+/* Optional parts added since 1.0: /rounds and /rounds_measured, the ledger so far;
+ * /comm_compress and /outer_compress, the compressors' state. */
+#define CKPT_SCHEMA_VERSION "1.0"
 #define CKPT_SCHEMA_MAJOR 1
 
 /* model.h5 for PyTorch: src/inspect/export_torch.c (write only) */

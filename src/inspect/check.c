@@ -652,6 +652,14 @@ static void check_metric_values(checker_t *c) {
   H5Gclose(g);
 }
 
+/* The communication ledger's values (ledger_check) and sizes, when the file has one. */
+static void check_rounds_values(checker_t *c) {
+  ledger_t l = {0};
+  if (runfile_read_rounds(c->file, &l) < 0) say(c->r, 0, "%s", dpt_errmsg());
+  dpt_clear_error();
+  ledger_free(&l);
+}
+
 /* --- the whole file --------------------------------------------------------------- */
 
 int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
@@ -690,7 +698,10 @@ int insp_check(const char *path, const char *schema_dir, insp_report_t *r) {
     for (int i = 0; i < s.ndsets; i++) check_dset(&c, &s.dsets[i]);
     walk(&c, file, "/", 0);
     if (!strcmp(schema, RUN_SCHEMA)) check_config_types(&c, version);
-    if (!strcmp(schema, RUN_SCHEMA) || !strcmp(schema, CKPT_SCHEMA)) check_metric_values(&c);
+    if (!strcmp(schema, RUN_SCHEMA) || !strcmp(schema, CKPT_SCHEMA)) {
+      check_metric_values(&c);
+      check_rounds_values(&c);
+    }
     for (int i = 0; i < c.nbind; i++) {
       dpt_free(c.bind[i].scope);
       dpt_free(c.bind[i].name);

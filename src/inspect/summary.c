@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "../core/err.h"
+#include "../core/numfmt.h"
 #include "../core/printable.h"
 #include "../data/dataset.h"
 #include "../h5/h5util.h"
@@ -160,6 +161,27 @@ static void run_host(FILE *out, const runfile_t *r) {
           prov ? in->end_time : "?", wall);
 }
 
+/* The communication ledger: rounds by kind, payload per participant. */
+static void run_rounds(FILE *out, const runfile_t *r) {
+  const ledger_t *l = &r->rounds;
+  if (!(r->has & RUNFILE_HAS_ROUNDS)) {
+    fprintf(out, "  %-11s ? (no /rounds: written before the ledger, or unreadable)\n", "rounds");
+    return;
+  }
+  int64_t count[LEDGER_KIND_COUNT] = {0};
+  for (int64_t i = 0; i < l->n; i++) count[l->kind[i]]++;
+  char kinds[128] = "", bytes[32];
+  size_t len = 0;
+  for (int k = 0; k < LEDGER_KIND_COUNT && len < sizeof kinds; k++)
+    if (count[k])
+      len += (size_t)snprintf(kinds + len, sizeof kinds - len, "%s%s", len ? ", " : "",
+                              ledger_kind_names[k]);
+  dpt_format_bytes(bytes, sizeof bytes, (double)ledger_bytes(l, 0, l->n));
+  fprintf(out, "  %-11s %lld (%s), %s per %s\n", "rounds", (long long)l->n,
+          l->n ? kinds : "none yet", bytes,
+          l->n && l->participants[0] == 0 ? "replica" : "worker");
+}
+
 /* What ran, with which config, how far it got and what it reached. */
 static int summary_run(FILE *out, const char *path) {
   runfile_t r;
@@ -167,6 +189,7 @@ static int summary_run(FILE *out, const char *path) {
   runfile_typed_config(&r);
   run_setup(out, &r);
   run_progress(out, &r);
+  run_rounds(out, &r);
   run_host(out, &r);
   runfile_free(&r);
   return 0;

@@ -72,6 +72,14 @@ int run_metrics_check(const run_metrics_t *m);
  * allocates any; bit c of has_metric says column c was there. Values are not checked. */
 int runfile_read_metrics(hid_t group, run_metrics_t *m, uint32_t *has_metric);
 
+/* Reads /rounds and /rounds_measured (run.h5 or checkpoint.h5) into l: every column's
+ * size checked before any is allocated (1-D, as many rows as /rounds/step), the values
+ * by ledger_check. 1 when the file has /rounds, 0 when not (written before the ledger:
+ * l empty), -1 when it is unreadable or wrong (l empty). */
+int runfile_read_rounds(hid_t file, ledger_t *l);
+/* "rounds/NAME" or "rounds_measured/NAME": where column c lives in both files. */
+void runfile_rounds_path(char *buf, size_t cap, ledger_column_t c);
+
 /* The root attribute `status`: the one vocabulary of a run's state. The trainer sets it,
  * runfile_write spells it (run_status_names[] holds the words, in this order) and
  * runfile_read parses it once; the sweep's task states and the aggregator read it. */

@@ -288,17 +288,12 @@ static int put_metric(void *ctx, const char *name, const char *units, int is_int
   return put_column(w, path, units, is_int, (hsize_t)t->state.metrics.n, column);
 }
 
-/* The group of ledger column c, as in run.h5: /rounds, the seconds in /rounds_measured. */
-static const char *rounds_group(int c) {
-  return c < LEDGER_C_MEASURED ? "rounds" : "rounds_measured";
-}
-
 /* The communication ledger so far, so that a resume continues it row for row. */
 static int put_rounds(writer_t *w, const trainer_t *t) {
   const ledger_t *l = &t->state.ledger;
   for (int c = 0; c < LEDGER_C_COUNT; c++) {
     char path[64];
-    snprintf(path, sizeof path, "%s/%s", rounds_group(c), ledger_column_name((ledger_column_t)c));
+    runfile_rounds_path(path, sizeof path, (ledger_column_t)c);
     if (put_column(w, path, ledger_column_units((ledger_column_t)c), c < LEDGER_C_MEASURED,
                    (hsize_t)l->n, ledger_column(l, (ledger_column_t)c)) < 0)
       return -1;
@@ -542,19 +537,25 @@ int ckpt_write(trainer_t *t, const char *path) {
 
 /* ---------------------------------------------------------------- loading */
 
-/* Reads a whole 1-D dataset and checks it against its crc32 attribute, which an
+/* Checks a dataset's values (bytes of data) against its crc32 attribute, which an
  * optional one may lack (metrics of checkpoints written before they had one). */
-static int get_checked(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
-                       size_t elem, int optional) {
-  if (h5_read_array(file, name, memtype, n, out) < 0) return -1;
+static int check_crc(hid_t file, const char *name, const void *data, size_t bytes,
+                     int optional) {
   hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
   int64_t crc = -1;
   int rc = optional && H5Aexists(dset, "crc32") <= 0 ? 1 : h5_read_attr_i64(dset, "crc32", &crc);
   H5Dclose(dset);
   if (rc < 0) return dpt_wrap("%s", name);
-  if (rc == 0 && crc != crc_of(out, n * elem))
+  if (rc == 0 && crc != crc_of(data, bytes))
     return dpt_fail("%s: checksum mismatch (the file is damaged)", name);
   return 0;
+}
+
+/* Reads a whole 1-D dataset and checks it against its crc32 attribute. */
+static int get_checked(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
+                       size_t elem, int optional) {
+  if (h5_read_array(file, name, memtype, n, out) < 0) return -1;
+  return check_crc(file, name, out, n * elem, optional);
 }
 
 static int get_global(hid_t file, const char *name, hid_t memtype, void *out, size_t n,
@@ -633,7 +634,10 @@ static int get_metric(void *ctx, const char *name, const char *units, int is_int
   int c = 0;
   while (c < RUN_M_COUNT && strcmp(run_metric_name((run_metric_t)c), name)) c++;
   const char *stored = c < RUN_M_COUNT ? run_metric_stored_name(src->group, (run_metric_t)c) : NULL;
-  if (!stored && c >= RUN_M_OPTIONAL && c < RUN_M_COUNT) return 0;
+  if (!stored && c >= RUN_M_OPTIONAL && c < RUN_M_COUNT) {
+    memset(column, 0, 8 * (size_t)src->n);
+    return 0;
+  }
   char path[64];
   snprintf(path, sizeof path, "metrics/%s", stored ? stored : name);
   return get_checked(src->file, path, is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
@@ -810,37 +814,24 @@ static int get_metrics(trainer_t *t, hid_t file, int64_t epoch, const char *path
   return run_metrics_check(&t->state.metrics) < 0 ? dpt_wrap("%s", path) : 0;
 }
 
-/* The ledger up to the checkpoint's step: every column as long as /rounds/step (sizes
- * checked before allocating), each against its crc32, the values by ledger_check, and
- * no round after the point the checkpoint was taken. Checkpoints written before the
- * ledger lack /rounds: the ledger then starts empty at the resume point. */
+/* The ledger up to the checkpoint's point: sizes and values as run.h5's are read
+ * (runfile_read_rounds), each column against its crc32, and no round after that point.
+ * Checkpoints written before the ledger lack /rounds: the ledger then starts empty at the
+ * resume point. */
 static int get_rounds(trainer_t *t, hid_t file, int64_t epoch) {
   ledger_t *l = &t->state.ledger;
-  ledger_truncate(l, 0);
-  if (H5Lexists(file, "rounds", H5P_DEFAULT) <= 0) return 0;
-  int rank;
-  hsize_t dims[8];
-  int64_t n = 0;
-  char path[LEDGER_C_COUNT][64];
-  for (int c = 0; c < LEDGER_C_COUNT; c++) {
-    snprintf(path[c], sizeof path[c], "%s/%s", rounds_group(c),
-             ledger_column_name((ledger_column_t)c));
-    if (h5_dataset_dims(file, path[c], &rank, dims) < 0) return -1;
-    if (rank != 1 || (c > 0 && (int64_t)dims[0] != n))
-      return dpt_fail("%s: %d-D with %lld rows, /rounds/step has %lld", path[c], rank,
-                      (long long)dims[0], (long long)n);
-    n = (int64_t)dims[0];
+  int got = runfile_read_rounds(file, l);
+  for (int c = 0; got > 0 && c < LEDGER_C_COUNT; c++) {
+    char path[64];
+    runfile_rounds_path(path, sizeof path, (ledger_column_t)c);
+    if (check_crc(file, path, ledger_column(l, (ledger_column_t)c), 8 * (size_t)l->n, 0) < 0)
+      got = -1;
   }
-  ledger_resize(l, n);
-  for (int c = 0; c < LEDGER_C_COUNT && n; c++)
-    if (get_checked(file, path[c], c < LEDGER_C_MEASURED ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
-                    ledger_column(l, (ledger_column_t)c), (size_t)n, 8, 0) < 0)
-      return -1;
-  if (ledger_check(l) < 0) return -1;
-  if (n && l->epoch[n - 1] > epoch + 1)
-    return dpt_fail("/rounds/epoch[%lld] is %lld, after the checkpoint's epoch %lld",
-                    (long long)(n - 1), (long long)l->epoch[n - 1], (long long)(epoch + 1));
-  return 0;
+  if (got > 0 && l->n && l->epoch[l->n - 1] > epoch + 1)
+    got = dpt_fail("/rounds/epoch[%lld] is %lld, after the checkpoint's epoch %lld",
+                   (long long)(l->n - 1), (long long)l->epoch[l->n - 1], (long long)(epoch + 1));
+  if (got < 0) ledger_truncate(l, 0);
+  return got < 0 ? -1 : 0;
 }
 
 static int load_state(trainer_t *t, hid_t file, const char *path) {

@@ -151,11 +151,25 @@ setup() {
   assert_line --index 1 --regexp '^k2,[0-9a-f]{16},0,1,3,,1,60,,1,100,,1$'
 }
 
+@test "communication columns: reductions for centralized runs, payload in MB for reading and in bytes in CSV, no H without one" {
+  "$FIXTURE" c/run.h5 model.num_workers=0 averagings=100,100 bytes=318000000,318000000
+  run "$BIN/dpt-aggregate" c
+  assert_success
+  assert_line --index 0 --partial "| reductions | payload per worker |"
+  assert_output --partial "| 200 | 636 MB |"
+  run "$BIN/dpt-aggregate" --format csv --values payload_bytes,H_last c
+  assert_line --index 1 --regexp ',636000000,,1,,,0$'
+  "$FIXTURE" l/run.h5 model.num_workers=2 averagings=10,10 bytes=1270000,1270000 H=4,4
+  run "$BIN/dpt-aggregate" l c
+  assert_line --index 0 --partial "| rounds | payload per worker |"
+  assert_output --partial "| 20 | 2.54 MB |"
+}
+
 @test "--long: one row per run and epoch, with a header, hash, seed and method" {
   "$FIXTURE" sweep/a5/run.h5 model.optimizer=SGDM experiment.seed=5 val_acc=0.5,0.6,0.7,0.75,0.8 test_acc=0.9
   run "$BIN/dpt-aggregate" --long sweep
   assert_success
-  assert_line --index 0 "run,hash,experiment.seed,method,model.optimizer,epoch,lr,train_loss,train_acc,val_loss,val_acc,epoch_time,images_per_s,h,averagings,bytes_sent,comm_time,compute_time"
+  assert_line --index 0 "run,hash,experiment.seed,method,model.optimizer,epoch,lr,train_loss,train_acc,val_loss,val_acc,epoch_time,images_per_s,h,averagings,bytes,mpi_bytes_sent,comm_time,compute_time"
   # five runs of 3 epochs and one of 5: 20 rows after the header
   AGG --long -o long.csv sweep 2>/dev/null
   [ "$(wc -l < long.csv)" = 21 ]

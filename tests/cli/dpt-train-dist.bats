@@ -110,7 +110,7 @@ LOCAL=(--set model.epochs=2 --set model.num_workers=4 --set model.work.local_ste
   rows=$(h5dump -d /workers/class_histogram -y r/run.h5 | sed -n '/DATA {/,/}/p' | grep -E '^ *[0-9]')
   [ "$(echo "$rows" | wc -l)" -eq 4 ]
   echo "$rows" | awk -F, '{ n = 0; for (i = 1; i <= NF; i++) if ($i + 0 > 0) n++; if (n != 3) exit 1 }'
-  for m in bytes_sent comm_time compute_time; do
+  for m in bytes mpi_bytes_sent comm_time compute_time; do
     run h5dump -H -d /metrics/$m r/run.h5
     assert_success
   done

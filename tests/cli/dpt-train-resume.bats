@@ -33,6 +33,7 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
     assert_success
     assert_output --partial "resuming from r$p/checkpoint.h5"
     same_learning ref "r$p"
+    same_ledger ref "r$p"
   done
 }
 
@@ -45,6 +46,7 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
   assert_success
   assert_output --partial "resuming from"
   same_learning ref stopped
+  same_ledger ref stopped
 }
 
 @test "a stop inside the first epoch (no metrics yet) resumes exactly" {

@@ -33,6 +33,17 @@ same_learning() {
   done
 }
 
+# same_ledger A B: the communication ledgers of runs A and B (/rounds: every algorithmic
+# column with its attributes, as h5dump prints them) and their per-epoch payload bytes
+# (/metrics/bytes) are identical; /rounds_measured, this placement's seconds, is not.
+same_ledger() {
+  local a b
+  a=$(h5dump -g /rounds "$1/run.h5" | tail -n +2) || { echo "no /rounds in $1"; return 1; }
+  b=$(h5dump -g /rounds "$2/run.h5" | tail -n +2) || { echo "no /rounds in $2"; return 1; }
+  [ "$a" = "$b" ] || { echo "differs: /rounds"; diff <(echo "$a") <(echo "$b") | head; return 1; }
+  h5diff "$1/run.h5" "$2/run.h5" /metrics/bytes /metrics/bytes || { echo "differs: bytes"; return 1; }
+}
+
 # check_written_files: every run.h5 and checkpoint.h5 the test left in its directory
 # passes dpt-inspect --check (the layout of hdf5-schema/). Files called from a test's
 # teardown; damaged fixtures go by other names.

@@ -286,3 +286,45 @@ YAML
   echo "$output"
   assert_output --partial "best        ? (best_val_acc is inf, expected an accuracy in [0, 1]"
 }
+
+@test "run file: a crafted /rounds (unknown kind, negative count, wrong or huge size) is refused by name" {
+  for craft in "--set kind 0 7|/rounds/kind[0] is 7, expected 0 .. 2 (gradient, average, outer)" \
+               "--set collective 0 3|/rounds/collective[0] is 3, expected 0 .. 2 (allreduce, allgather, broadcast)" \
+               "--set images 0 -5|/rounds/images[0] is -5, expected a count >= 0" \
+               "--deflated floats 3|/rounds/floats has 3 values, /rounds/step" \
+               "step 1099511627776|claims 8796093022208 bytes but the file stores only"; do
+    set -- ${craft%%|*}
+    rm -rf runs && mkdir -p runs/a
+    cp "$D/k2/run.h5" runs/a/run.h5
+    if [ "$1" = --set ]; then CRAFT --set runs/a/run.h5 "/rounds/$2" "$3" "$4"
+    elif [ "$1" = --deflated ]; then CRAFT --deflated runs/a/run.h5 "/rounds/$2" "$3"
+    else CRAFT runs/a/run.h5 "/rounds/$1" "$2"; fi
+    run timeout 60 "$BIN/dpt-aggregate" runs
+    echo "$craft: $output"
+    refused "runs/a/run.h5"
+    assert_output --partial "${craft#*|}"
+    run timeout 60 "$BIN/dpt-inspect" --check runs/a/run.h5
+    echo "$craft: $output"
+    refused "${craft#*|}"
+    # the summary still shows the rest of the run
+    run timeout 60 "$BIN/dpt-inspect" runs/a/run.h5
+    assert_output --partial "rounds      ? (no /rounds"
+    refute_output --partial "Segmentation"
+  done
+}
+
+@test "checkpoint: a crafted /rounds is refused on resume and by --check, a flipped bit too" {
+  for craft in "--set 0 9|/rounds/kind[0] is 9, expected 0 .. 2" \
+               "--flip 0|rounds/kind: checksum mismatch (the file is damaged)"; do
+    cp "$D/k2/checkpoint.h5" bad.h5
+    set -- ${craft%%|*}
+    CRAFT "$1" bad.h5 /rounds/kind "${@:2}"
+    for cmd in "dpt-train ${TRAIN_K2[*]} --data $D/data.h5 --run-dir r --resume bad.h5" \
+               "dpt-inspect --check bad.h5"; do
+      run timeout 60 $BIN/$cmd
+      echo "$craft: $cmd: $output"
+      refused "bad.h5"
+      [[ $cmd == *--check* && $1 == --flip ]] || assert_output --partial "${craft#*|}"
+    done
+  done
+}

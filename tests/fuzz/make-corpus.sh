@@ -46,6 +46,12 @@ scripts = {"delete-0-1": [0, 1, 0, 2], "replace-int-huge": [1, 3, 0, 2, 0xfc, 3]
 for kind in ("dataset", "run", "checkpoint"):
     for name, s in scripts.items():
         open(os.path.join(C, kind, "edit-" + name), "wb").write(bytes(s))
+# The run's ledger (items of a K = 2 run.h5 in name order: 24 rounds/images, 25
+# rounds/kind, 31 rounds_measured/wait_s): a negative kind, a short column, one missing.
+ledger = {"rounds-kind-negative": [2, 25] + [0xff] * 64,
+          "rounds-images-short": [1, 24, 0, 1, 3] + [0] * 24, "rounds-wait-deleted": [0, 31]}
+for name, s in ledger.items():
+    open(os.path.join(C, "run", "edit-" + name), "wb").write(bytes(s))
 PY
 
 cp tests/fixtures/seed/*.yaml sweeps/base/*.yaml "$C/config/"

@@ -110,3 +110,17 @@ TEST(core_parse_bool_takes_the_yaml_words_in_any_case_and_nothing_else) {
   }
   CHECK(!strcmp(dpt_errmsg(), "' true': expected true or false (also yes/no, on/off; any case)"));
 }
+
+/* Byte counts for reading: decimal units, three significant digits, never "1000 kB". */
+TEST(core_format_bytes_reads_in_decimal_units) {
+  static const struct { double x; const char *want; } cases[] = {
+      {0, "0 B"}, {999, "999 B"}, {999.6, "1.00 kB"}, {1000, "1.00 kB"}, {12716, "12.7 kB"},
+      {3179072, "3.18 MB"}, {99960000, "100 MB"}, {127e9, "127 GB"}, {1.5e12, "1.50 TB"},
+      {2.5e18, "2500 PB"}, {-1, "-"}, {NAN, "-"}};
+  char buf[32];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    dpt_format_bytes(buf, sizeof buf, cases[i].x);
+    if (strcmp(buf, cases[i].want))
+      test_failed(__FILE__, __LINE__, "%g: '%s', expected '%s'", cases[i].x, buf, cases[i].want);
+  }
+}
