@@ -385,7 +385,8 @@ static int put_peer_crcs(writer_t *w, trainer_t *t, const train_exchange_t *x,
   char name[96];
   snprintf(name, sizeof name, "%s/crc32", group);
   hid_t dset = make_dataset(w, name, H5T_STD_I64LE, (hsize_t)x->K, 0);
-  int rc = dset < 0 ? -1 : put_rows(w, dset, H5T_NATIVE_INT64, 0, w->rank == 0 ? (hsize_t)x->K : 0, 0, all);
+  hsize_t rows = w->rank == 0 ? (hsize_t)x->K : 0;
+  int rc = dset < 0 ? -1 : put_rows(w, dset, H5T_NATIVE_INT64, 0, rows, 0, all);
   if (dset >= 0) H5Dclose(dset);
   dpt_free(mine);
   dpt_free(all);
