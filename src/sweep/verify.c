@@ -20,10 +20,10 @@
 #include "taskstate.h"
 
 /* The per-epoch metrics a config and seed decide, in the order a difference is looked
- * for; times, throughput and bytes sent (rank 0's share, so P's) are left out. */
+ * for; times, throughput and MPI bytes sent (rank 0's share, so P's) are left out. */
 static const run_metric_t decided[] = {RUN_M_LR, RUN_M_TRAIN_LOSS, RUN_M_TRAIN_ACC,
                                        RUN_M_VAL_LOSS, RUN_M_VAL_ACC, RUN_M_H,
-                                       RUN_M_AVERAGINGS};
+                                       RUN_M_AVERAGINGS, RUN_M_BYTES};
 
 /* Bitwise, so that a NaN equals the same NaN and -0 differs from 0. */
 static int same(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
@@ -48,13 +48,35 @@ static int compare_metrics(const runfile_t *a, const runfile_t *b, char *diff, s
   return 0;
 }
 
+/* The communication ledgers' algorithmic columns, row by row, when both files have one. */
+static int compare_rounds(const runfile_t *a, const runfile_t *b, char *diff, size_t cap) {
+  if (!(a->has & b->has & RUNFILE_HAS_ROUNDS)) return 0;
+  if (a->rounds.n != b->rounds.n) {
+    snprintf(diff, cap, "rounds: recorded %lld, rerun %lld", (long long)a->rounds.n,
+             (long long)b->rounds.n);
+    return 1;
+  }
+  for (int c = 0; c < LEDGER_C_MEASURED; c++) {
+    const int64_t *x = ledger_column(&a->rounds, (ledger_column_t)c);
+    const int64_t *y = ledger_column(&b->rounds, (ledger_column_t)c);
+    for (int64_t i = 0; i < a->rounds.n; i++)
+      if (x[i] != y[i]) {
+        snprintf(diff, cap, "/rounds/%s[%lld]: recorded %lld, rerun %lld",
+                 ledger_column_name((ledger_column_t)c), (long long)i, (long long)x[i],
+                 (long long)y[i]);
+        return 1;
+      }
+  }
+  return 0;
+}
+
 static int compare_runs(const runfile_t *ra, const runfile_t *rb, char *diff, size_t cap) {
   const run_info_t *a = &ra->info, *b = &rb->info;
   if (a->status != RUN_STATUS_COMPLETE || b->status != RUN_STATUS_COMPLETE) {
     snprintf(diff, cap, "status: recorded %s, rerun %s", ra->status_word, rb->status_word);
     return 1;
   }
-  if (compare_metrics(ra, rb, diff, cap)) return 1;
+  if (compare_metrics(ra, rb, diff, cap) || compare_rounds(ra, rb, diff, cap)) return 1;
   const struct { const char *name; double x, y; } results[] = {
       {"best_val_acc", a->best_val_acc, b->best_val_acc},
       {"best_epoch", (double)a->best_epoch, (double)b->best_epoch},

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "../core/err.h"
-#include "../core/numfmt.h"
 #include "../core/rng.h"
 #include "method.h"
 
@@ -147,12 +146,9 @@ static int central_init(trainer_t *t) {
 
 static void central_free(trainer_t *t) { train_exchange_free(&t->state.xch[TRAIN_X_GRAD]); }
 
-/* The epoch's gradient reductions and their payload per replica (the ledger's). */
 static void central_progress(const trainer_t *t, int64_t i, char *buf, size_t cap) {
-  const run_metrics_t *m = &t->state.metrics;
-  char bytes[32];
-  dpt_format_bytes(bytes, sizeof bytes, (double)m->bytes[i]);
-  snprintf(buf, cap, "  reductions %lld, %s per replica", (long long)m->averagings[i], bytes);
+  (void)t, (void)i;
+  snprintf(buf, cap, "%s", "");
 }
 
 const train_method_t train_central = {

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "../core/err.h"
-#include "../core/numfmt.h"
 #include "../core/rng.h"
 #include "../data/shard.h"
 #include "method.h"
@@ -383,17 +382,16 @@ static void next_h(trainer_t *t) {
                    (int)m->n, dev);
 }
 
-/* H, averagings and their payload per worker; a capped H and an H about to change are
- * said. m->h is the H that ran; state.H the next epoch's, which runs as at most T steps. */
+/* H, averagings; a capped H and an H about to change are said. m->h is the H that ran;
+ * state.H the next epoch's, which runs as at most T steps. */
 static void local_progress(const trainer_t *t, int64_t i, char *buf, size_t cap) {
   const train_state_t *s = &t->state;
   const run_metrics_t *m = &s->metrics;
-  char capped[64] = "", bytes[32];
+  char capped[64] = "";
   if (m->h[i] == t->T && s->H > t->T)
     snprintf(capped, sizeof capped, " (H %d > the epoch's %d steps)", s->H, t->T);
-  dpt_format_bytes(bytes, sizeof bytes, (double)m->bytes[i]);
-  snprintf(buf, cap, "  H %lld%s avg %lld (total %lld), %s per worker%s", (long long)m->h[i],
-           capped, (long long)m->averagings[i], (long long)s->averagings_total, bytes,
+  snprintf(buf, cap, "  H %lld%s avg %lld (total %lld)%s", (long long)m->h[i], capped,
+           (long long)m->averagings[i], (long long)s->averagings_total,
            h_ran(t) != m->h[i] && !sync_epoch(t) ? "  next H changes" : "");
 }
 

@@ -81,3 +81,17 @@ run_file() {
   assert_failure 1
   assert_output --partial "not a sweep directory"
 }
+
+@test "dpt-sweep verify: a recorded run with another ledger or payload is a difference" {
+  cp "$(run_file 3)" "$BATS_TEST_TMPDIR/saved.h5"
+  for craft in "/rounds/images 0 3|/rounds/images\[0\]: recorded 3, rerun [0-9]+" \
+               "/metrics/bytes 0 5|metric bytes, epoch 1: recorded 5, rerun [0-9]+"; do
+    cp "$BATS_TEST_TMPDIR/saved.h5" "$(run_file 3)"
+    "$DPT_ROOT/build/h5craft" --set "$(run_file 3)" ${craft%%|*}
+    run "$BIN/dpt-sweep" verify "$SW" 3
+    echo "$output"
+    assert_failure 1
+    assert_output --regexp "DIFFERS: ${craft#*|}"
+  done
+  cp "$BATS_TEST_TMPDIR/saved.h5" "$(run_file 3)"
+}
