@@ -97,9 +97,10 @@ int agg_run_centralized(const agg_run_t *r) {
   return (r->file.has & RUNFILE_HAS_WORKERS) && r->file.info.num_workers == 0;
 }
 
-/* Communication rounds: the ledger's rows, or the averagings of a file without it. */
+/* Communication rounds: the ledger's (a round of several parts is several rows), or the
+ * averagings of a file without it. */
 static double rounds(const agg_run_t *r) {
-  if (r->file.has & RUNFILE_HAS_ROUNDS) return (double)r->file.rounds.n;
+  if (r->file.has & RUNFILE_HAS_ROUNDS) return (double)ledger_rounds(&r->file.rounds);
   return total(r, RUN_M_AVERAGINGS, r->n);
 }
 

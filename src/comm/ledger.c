@@ -84,6 +84,12 @@ void ledger_free(ledger_t *l) {
   memset(l, 0, sizeof *l);
 }
 
+int64_t ledger_rounds(const ledger_t *l) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < l->n; i++) n += i == 0 || l->step[i] != l->step[i - 1];
+  return n;
+}
+
 int64_t ledger_bytes(const ledger_t *l, int64_t from, int64_t to) {
   int64_t sum = 0;
   for (int64_t i = from; i < to && i < l->n; i++) sum += l->bytes[i];

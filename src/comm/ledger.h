@@ -49,7 +49,8 @@ typedef struct {
   int64_t epoch;         /* 1-based epoch the round belongs to */
   ledger_kind_t kind;
   ledger_collective_t collective;
-  int64_t participants;  /* K for local methods; 0: the deployment's replicas (sync) */
+  int64_t participants;  /* K for local methods; 0: the deployment's replicas (sync);
+                            a compressed synchronous round: comm.replicas */
   int64_t floats;        /* payload per participant: values, in floats */
   int64_t bytes;         /* payload per participant as it travels: values, indices and
                             scales, in bytes */
@@ -97,6 +98,10 @@ void ledger_free(ledger_t *l);
 /* Row i as a ledger_round_t. */
 ledger_round_t ledger_row(const ledger_t *l, int64_t i);
 
+/* Rounds: a round whose payload travels in several parts (a compressed exchange's
+ * stages, the averaged optimizer state beside compressed parameters) is several rows
+ * at one step, so rounds are the rows whose step differs from the row before. */
+int64_t ledger_rounds(const ledger_t *l);
 /* Sums over rows [from, to): rounds, payload bytes per participant. */
 int64_t ledger_bytes(const ledger_t *l, int64_t from, int64_t to);
 

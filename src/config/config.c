@@ -377,7 +377,7 @@ static int needs_quotes(const char *s) {
 
 static void put_scalar(strbuf_t *b, const cfg_key_t *k, const char *text) {
   int stringy = k->type == T_ENUM || k->type == T_ENUM_ID || k->type == T_STR ||
-               k->type == T_PATH || k->type == T_SHARDING;
+               k->type == T_PATH || k->type == T_SHARDING || k->type == T_COMPRESS;
   if (!stringy || !needs_quotes(text)) {
     strbuf_printf(b, "%s", text);
     return;

@@ -12,6 +12,7 @@
 
 #include "../data/shard.h"
 #include "../comm/comm.h"
+#include "../comm/compress.h"
 #include "../nn/model.h"
 #include "../optim/dynamic_h.h"
 #include "../optim/optim.h"
@@ -54,6 +55,10 @@ typedef struct dpt_config {
   opt_kind_t work_optimizer;/* model.work.optimizer: each local worker's optimizer */
   int local_from_epoch;     /* model.work.local_from_epoch: epochs of synchronous data
                                parallel training before local steps (post-local SGD) */
+  comm_compress_opts_t outer_compress; /* model.outer.compress (kind, ratio, rank; none),
+                               model.outer.keep, model.outer.powersgd.*: what the local
+                               workers send at an averaging (their pseudo-gradients) */
+  int outer_psgd_start;     /* model.outer.powersgd.start_iter (into outer_compress) */
   dynh_params_t dynamic;    /* model.work.dynamic: strategy ("" = fixed H), n_losses (3),
                                h_min (4), h_max (64), sigmoid_steepness (0.5),
                                sigmoid_midpoint (-1 = auto: epochs/2), deviation_lower
@@ -97,6 +102,13 @@ typedef struct dpt_config {
                                steps and at each epoch's end; 0 = off */
   int eval_every_rounds;    /* eval.every_rounds: validate every M communication rounds
                                (/evals); 0 = off */
+  /* comm: (the synchronous gradient reduction's compression) */
+  comm_compress_opts_t comm_compress; /* comm.compress (kind, ratio, rank; none),
+                               comm.keep, comm.powersgd.*: centralized training's and
+                               post-local SGD's synchronous gradient exchange */
+  int comm_psgd_start;      /* comm.powersgd.start_iter (into comm_compress) */
+  int replicas;             /* comm.replicas: R, the participants of a compressed
+                               centralized reduction (4) */
 } dpt_config_t;
 
 /* Fills cfg with every default. */

@@ -74,6 +74,25 @@ const cfg_key_t cfg_keys[] = {
      .doc = "outer learning rate: SlowMo alpha, Nesterov eta (DiLoCo: 0.7)"},
     {"model.outer.momentum", T_FLOAT, FIELD(outer_momentum), "0.0", .range = "[0, 1)",
      .doc = "outer momentum: SlowMo beta, Nesterov mu (DiLoCo: 0.9)"},
+    {"model.outer.compress", T_COMPRESS, FIELD(outer_compress), "none",
+     .doc = "what each local worker sends at an averaging: its pseudo-gradient x0 - x_k, "
+            "compressed (docs/compression.md): none (today's dense average), fp16, bf16, "
+            "int8, topk:RATIO (with error feedback) or powersgd:RANK; the mean goes to the "
+            "outer step"},
+    {"model.outer.keep", T_STR, FIELD(outer_compress.keep), "",
+     .doc = "tensors model.outer.compress sends dense (float32): a comma list of biases, "
+            "last (the last layer) and name prefixes; empty = none"},
+    {"model.outer.powersgd.start_iter", T_INT, FIELD(outer_psgd_start), "0", .range = ">= 0",
+     .doc = "PowerSGD's start_powerSGD_iter for model.outer.compress: averagings sent dense "
+            "first (0: compress from the first)"},
+    {"model.outer.powersgd.min_compression_rate", T_FLOAT,
+     FIELD(outer_compress.min_rate), "2.0", .range = "> 0",
+     .doc = "PowerSGD: a tensor is compressed when (rows + cols) r times this is below rows "
+            "cols (the hook's min_compression_rate)"},
+    {"model.outer.powersgd.error_feedback", T_BOOL, FIELD(outer_compress.error_feedback),
+     "true", .doc = "PowerSGD: keep each worker's residual and add it next averaging"},
+    {"model.outer.powersgd.warm_start", T_BOOL, FIELD(outer_compress.warm_start), "true",
+     .doc = "PowerSGD: start from the last averaging's Q (else a fresh draw each time)"},
     {"model.work.local_steps", T_INT, FIELD(local_steps), "1", .range = ">= 1",
      .doc = "H: local steps between two averagings"},
     {"model.work.sync_steps", T_INT, FIELD(sync_steps), "0", .range = ">= 0",
@@ -207,6 +226,30 @@ const cfg_key_t cfg_keys[] = {
     {"eval.every_rounds", T_INT, FIELD(eval_every_rounds), "0", .range = ">= 0",
      .doc = "evaluate the global model on the validation split every M communication rounds "
             "(run.h5 /evals; needs data.val_fraction > 0); 0 = off"},
+    {"comm.compress", T_COMPRESS, FIELD(comm_compress), "none",
+     .doc = "compression of the synchronous gradient reduction (centralized training, "
+            "post-local SGD's synchronous epochs; docs/compression.md): none (today's "
+            "dense reduction), fp16, bf16, int8, topk:RATIO (with error feedback) or "
+            "powersgd:RANK"},
+    {"comm.replicas", T_INT, FIELD(replicas), "4", .range = "[1, 65536]",
+     .doc = "R: centralized training with comm.compress: the global batch's leaves of 16 "
+            "images are split into R replica batches, each replica's gradient compressed "
+            "with its own error-feedback state; the number of ranks must divide R and R the "
+            "batch's leaves (post-local SGD's participants are the K workers)"},
+    {"comm.keep", T_STR, FIELD(comm_compress.keep), "",
+     .doc = "tensors comm.compress sends dense (float32): a comma list of biases, last (the "
+            "last layer) and name prefixes; empty = none"},
+    {"comm.powersgd.start_iter", T_INT, FIELD(comm_psgd_start), "1000", .range = ">= 0",
+     .doc = "PowerSGD's start_powerSGD_iter: reductions of plain float32 allreduce first "
+            "(the hook's default 1000)"},
+    {"comm.powersgd.min_compression_rate", T_FLOAT, FIELD(comm_compress.min_rate), "2.0",
+     .range = "> 0",
+     .doc = "PowerSGD: a tensor is compressed when (rows + cols) r times this is below rows "
+            "cols (the hook's min_compression_rate)"},
+    {"comm.powersgd.error_feedback", T_BOOL, FIELD(comm_compress.error_feedback), "true",
+     .doc = "PowerSGD: keep each participant's residual and add it next round"},
+    {"comm.powersgd.warm_start", T_BOOL, FIELD(comm_compress.warm_start), "true",
+     .doc = "PowerSGD: start from the last round's Q (else a fresh draw each round)"},
 };
 const int cfg_nkeys = (int)(sizeof cfg_keys / sizeof cfg_keys[0]);
 
@@ -302,6 +345,9 @@ int cfg_key_set(dpt_config_t *cfg, const cfg_key_t *k, const char *text, int pla
   case T_SHARDING:
     if (shard_scheme_parse(text, (shard_scheme_t *)field) < 0) break;
     return 0;
+  case T_COMPRESS:
+    if (comm_compress_parse(text, (comm_compress_opts_t *)field) < 0) break;
+    return 0;
   case T_STR:
   case T_PATH:
     return store_string(field, k->size, text);
@@ -353,6 +399,7 @@ void cfg_key_text(const dpt_config_t *cfg, const cfg_key_t *k, char *buf, size_t
   case T_BOOL: snprintf(buf, cap, "%s", *(const int *)field ? "true" : "false"); break;
   case T_ENUM_ID: snprintf(buf, cap, "%s", value_at(k, *(const int *)field)); break;
   case T_SHARDING: shard_scheme_text((const shard_scheme_t *)field, buf, cap); break;
+  case T_COMPRESS: comm_compress_text((const comm_compress_opts_t *)field, buf, cap); break;
   case T_ENUM:
   case T_STR:
   case T_PATH: snprintf(buf, cap, "%s", field); break;
@@ -370,6 +417,7 @@ const char *cfg_key_expected(const cfg_key_t *k, char *buf, size_t cap) {
   case T_STR: s = "a string"; break;
   case T_PATH: s = "a path"; break;
   case T_SHARDING: s = SHARD_SCHEME_FORMS; break;
+  case T_COMPRESS: comm_compress_expected(buf, cap); return buf;
   case T_IGNORED: break;
   case T_ENUM:
   case T_ENUM_ID: {

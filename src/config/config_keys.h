@@ -24,6 +24,8 @@ typedef enum {
   T_STR,      /* char[] field */
   T_PATH,     /* char[] field */
   T_SHARDING, /* shard_scheme_t field: iid | random | classes:C | dirichlet:A */
+  T_COMPRESS, /* comm_compress_opts_t field (kind, ratio, rank): comm_compress_parse's
+                 spellings, none | fp16 | bf16 | int8 | topk:RATIO | powersgd:RANK */
   T_IGNORED,  /* accepted with a warning, stored nowhere (keys the seed ignored) */
 } cfg_type_t;
 

@@ -21,7 +21,8 @@
 
 /* checkpoint.h5: src/train/checkpoint.c (write, load), checkpoint_head.c (head) */
 #define CKPT_SCHEMA "dpt-checkpoint"
-/* Optional parts added since 1.0: /rounds and /rounds_measured, the ledger so far. */
+/* Optional parts added since 1.0: /rounds and /rounds_measured, the ledger so far;
+ * /comm_compress and /outer_compress, the compressors' state. */
 #define CKPT_SCHEMA_VERSION "1.0"
 #define CKPT_SCHEMA_MAJOR 1
 

@@ -8,24 +8,74 @@
 #include "../core/rng.h"
 #include "method.h"
 
+/* ---------------------------------------------------------------- replicas */
+
+/* The leaves of replica j of R over a batch of L leaves: [j*L/R, (j+1)*L/R), whole
+ * leaves (R divides a full batch's leaves; the epoch's last batch may split unevenly). */
+static void replica_leaves(int64_t j, int64_t R, int64_t L, int64_t *lo, int64_t *hi) {
+  *lo = j * L / R;
+  *hi = (j + 1) * L / R;
+}
+
+/* The context of replica_input: the batch, its leaves and the replicas' scale. */
+typedef struct {
+  trainer_t *t;
+  train_batch_t *b;
+  int64_t leaves;
+  float by;
+} replicas_t;
+
+/* train_input_fn: replica j's gradient over its leaves (tree order), times R / nb: its
+ * mean when the replicas are equal, and in general the replicas' mean is the batch's */
+static void replica_input(void *ctx, int64_t j, float *x) {
+  const replicas_t *r = ctx;
+  trainer_t *t = r->t;
+  int64_t lo, hi;
+  replica_leaves(j, t->cfg->replicas, r->leaves, &lo, &hi);
+  if (hi == lo) {
+    memset(x, 0, sizeof(float) * t->model.nparams);
+    return;
+  }
+  tree_sum(&t->tree, lo, hi, train_batch_leaf, r->b, x);
+  train_scale(x, t->model.nparams, r->by);
+}
+
+/* comm.compress: the R replicas' compressed gradients, their mean into grads; [*lo, *hi)
+ * the leaves this rank computed (its replicas'). */
+static int replica_reduce(trainer_t *t, train_batch_t *b, int64_t leaves,
+                          const ledger_round_t *row, int64_t *lo, int64_t *hi) {
+  train_exchange_t *x = &t->state.xch[TRAIN_X_GRAD];
+  int64_t R = t->cfg->replicas, unused;
+  replicas_t r = {t, b, leaves, (float)((double)R / (double)b->n)};
+  replica_leaves(x->first, R, leaves, lo, &unused);
+  replica_leaves(x->first + x->nlocal - 1, R, leaves, &unused, hi);
+  return train_exchange_round(t, x, replica_input, &r, t->scratch.grads, row);
+}
+
+/* ---------------------------------------------------------------- the step */
+
 /* A centralized step; item_base >= 0 records the leaves' losses for the epoch. */
 static int central_step(trainer_t *t, const int64_t *batch, int64_t nb, double lr,
                         uint64_t round, int64_t item_base) {
   train_state_t *s = &t->state;
   int64_t leaves = train_ceil_div(nb, t->leaf), lo, hi;
-  comm_node(&t->dist, leaves, &lo, &hi);
-  /* the gradient sum in tree order, each rank computing its block's leaves */
   train_batch_t b = {t, s->params, batch, nb, round};
-  tree_reduce(&t->tree, &t->dist, leaves, train_batch_leaf, &b, t->scratch.grads,
-              train_mean_factor(nb));
   int64_t per_epoch = train_ceil_div(t->ntrain, t->cfg->batch_size);
   int64_t floats = (int64_t)t->model.nparams;
   /* one reduction of the gradient: per replica of a deployment (participants 0) */
-  train_round(t, &(ledger_round_t){.step = (int64_t)s->epoch * per_epoch + s->step + 1,
-                                   .epoch = s->epoch + 1, .kind = LEDGER_GRADIENT,
-                                   .collective = LEDGER_ALLREDUCE, .participants = 0,
-                                   .floats = floats, .bytes = train_payload_bytes(floats),
-                                   .images = nb});
+  ledger_round_t row = {.step = (int64_t)s->epoch * per_epoch + s->step + 1,
+                        .epoch = s->epoch + 1, .kind = LEDGER_GRADIENT,
+                        .collective = LEDGER_ALLREDUCE, .participants = 0,
+                        .floats = floats, .bytes = train_payload_bytes(floats), .images = nb};
+  if (s->xch[TRAIN_X_GRAD].on) {
+    if (replica_reduce(t, &b, leaves, &row, &lo, &hi) < 0) return -1;
+  } else {
+    /* the gradient sum in tree order, each rank computing its block's leaves */
+    comm_node(&t->dist, leaves, &lo, &hi);
+    tree_reduce(&t->tree, &t->dist, leaves, train_batch_leaf, &b, t->scratch.grads,
+                train_mean_factor(nb));
+    train_round(t, &row);
+  }
   if (item_base >= 0)
     for (int64_t l = lo; l < hi; l++) {
       s->item_loss[item_base + l] = t->scratch.leaf_loss[l];
@@ -83,6 +133,22 @@ static int central_round_after(const trainer_t *t, int64_t s) { (void)t, (void)s
 
 static int64_t central_batch(const trainer_t *t) { return t->cfg->batch_size; }
 
+/* comm.compress: R replicas, dealt over the ranks (P divides R), each a whole number of
+ * the batch's leaves (R divides them). */
+static int init_replicas(trainer_t *t) {
+  const dpt_config_t *cfg = t->cfg;
+  int64_t leaves = train_ceil_div(cfg->batch_size, t->leaf);
+  if (cfg->comm_compress.kind == COMP_NONE) return 0;
+  if (cfg->replicas % t->nranks != 0)
+    return dpt_fail("comm.replicas = %d replicas cannot be spread over %d MPI ranks: the "
+                    "number of ranks must divide comm.replicas", cfg->replicas, t->nranks);
+  if (leaves % cfg->replicas != 0)
+    return dpt_fail("comm.replicas = %d must divide the global batch's %lld leaves of %d "
+                    "images (model.batch_size = %d)", cfg->replicas, (long long)leaves,
+                    t->leaf, cfg->batch_size);
+  return train_exchange_init(t, TRAIN_X_GRAD, cfg->replicas);
+}
+
 static int central_init(trainer_t *t) {
   const dpt_config_t *cfg = t->cfg;
   if (cfg->batch_size % t->nranks != 0)
@@ -90,10 +156,10 @@ static int central_init(trainer_t *t) {
                     "number of ranks must divide the batch", cfg->batch_size, t->nranks);
   t->tree_width = train_ceil_div(cfg->batch_size, t->leaf);
   t->item_cap = train_ceil_div(t->ntrain, cfg->batch_size) * t->tree_width;
-  return 0;
+  return init_replicas(t);
 }
 
-static void central_free(trainer_t *t) { (void)t; }
+static void central_free(trainer_t *t) { train_exchange_free(&t->state.xch[TRAIN_X_GRAD]); }
 
 static void central_progress(const trainer_t *t, int64_t i, char *buf, size_t cap) {
   (void)t, (void)i;

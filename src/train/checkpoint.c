@@ -356,6 +356,82 @@ static int put_worker_counters(writer_t *w, trainer_t *t) {
   return rc;
 }
 
+static int make_group(writer_t *w, const char *name);
+
+/* ---------------------------------------------------------------- compressors */
+
+/* A compressed exchange's state (method.h's train_exchange_*), in the group named after
+ * its config key: per state buffer the row declares (comm/compress.h) a dataset named
+ * after the buffer, (K, len) rows for a per-participant one (each rank writes and reads
+ * its participants' rows) or one shared vector; the participants' crc32s; the counters
+ * (rounds, q_ready). */
+#define X_COUNTERS 2
+
+static const char *xbuf_name(const comm_compressor_t *row, int i, const char *group,
+                             char *buf, size_t cap) {
+  const char *base = strrchr(row->state[i].name, '/');
+  snprintf(buf, cap, "%s/%s", group, base ? base + 1 : row->state[i].name);
+  return buf;
+}
+
+static int64_t peer_crc(const train_exchange_t *x, const comm_peer_t *p) {
+  uint32_t crc = 0;
+  for (int i = 0; i < COMM_MAX_STATE; i++)
+    if (p->buf[i]) crc = dpt_crc32(crc, p->buf[i], sizeof(float) * comm_state_len(&x->ctx.plan, i));
+  return (int64_t)crc;
+}
+
+/* The participants' crc32s, gathered to rank 0 (every rank holds as many). */
+static int put_peer_crcs(writer_t *w, trainer_t *t, const train_exchange_t *x,
+                         const char *group) {
+  int64_t *mine = dpt_alloc(sizeof(int64_t) * (size_t)(x->nlocal + 1));
+  int64_t *all = dpt_alloc(sizeof(int64_t) * (size_t)x->K);
+  for (int i = 0; i < x->nlocal; i++) mine[i] = peer_crc(x, &x->peers[i]);
+  MPI_Gather(mine, x->nlocal, MPI_INT64_T, all, x->nlocal, MPI_INT64_T, 0, t->dist.comm);
+  char name[96];
+  snprintf(name, sizeof name, "%s/crc32", group);
+  hid_t dset = make_dataset(w, name, H5T_STD_I64LE, (hsize_t)x->K, 0);
+  hsize_t rows = w->rank == 0 ? (hsize_t)x->K : 0;
+  int rc = dset < 0 ? -1 : put_rows(w, dset, H5T_NATIVE_INT64, 0, rows, 0, all);
+  if (dset >= 0) H5Dclose(dset);
+  dpt_free(mine);
+  dpt_free(all);
+  return rc;
+}
+
+static int put_exchange(writer_t *w, trainer_t *t, const train_exchange_t *x, const char *group) {
+  const comm_compressor_t *row = x->ctx.plan.row;
+  char name[96];
+  if (make_group(w, group) < 0) return -1;
+  int64_t counters[X_COUNTERS] = {x->ctx.rounds, x->ctx.q_ready};
+  snprintf(name, sizeof name, "%s/counters", group);
+  if (put_global(w, name, G_I64, X_COUNTERS, counters, sizeof counters) < 0) return -1;
+  for (int b = 0; b < row->nstate; b++) {
+    size_t len = comm_state_len(&x->ctx.plan, b);
+    xbuf_name(row, b, group, name, sizeof name);
+    if (row->state[b].scope == COMM_SCOPE_SHARED) {
+      if (put_global(w, name, G_F32, (hsize_t)len, x->ctx.buf[b], sizeof(float) * len) < 0)
+        return -1;
+      continue;
+    }
+    hid_t dset = make_dataset(w, name, H5T_IEEE_F32LE, (hsize_t)x->K, (hsize_t)len);
+    int rc = dset < 0 ? -1 : 0;
+    for (int i = 0; rc == 0 && i < x->nlocal; i++)
+      rc = put_rows(w, dset, H5T_NATIVE_FLOAT, (hsize_t)(x->first + i), 1, (hsize_t)len,
+                    x->peers[i].buf[b]);
+    if (dset >= 0) H5Dclose(dset);
+    if (rc < 0) return -1;
+  }
+  return put_peer_crcs(w, t, x, group);
+}
+
+static int put_exchanges(writer_t *w, trainer_t *t) {
+  for (int i = 0; i < TRAIN_NX; i++)
+    if (t->state.xch[i].on && put_exchange(w, t, &t->state.xch[i], train_exchange_group(i)) < 0)
+      return -1;
+  return 0;
+}
+
 static int put_attrs(hid_t file, const trainer_t *t) {
   for (int i = 0; i < NATTRS; i++) {
     const ckpt_attr_t *a = &attrs[i];
@@ -390,7 +466,8 @@ static int write_all(writer_t *w, trainer_t *t) {
                           "intervals", "evals"};
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
     if (make_group(w, groups[i]) < 0) return -1;
-  if (ck(w, put_attrs(w->file, t)) < 0 || put_globals(w, t) < 0) return -1;
+  if (ck(w, put_attrs(w->file, t)) < 0 || put_globals(w, t) < 0 || put_exchanges(w, t) < 0)
+    return -1;
   if (t->method->ckpt_put && t->method->ckpt_put(w, t) < 0) return -1;
   void *ctx[2] = {w, t};
   if (put_rounds(w, t) < 0) return -1;
@@ -703,6 +780,49 @@ int ckpt_get_workers(trainer_t *t, hid_t file) {
   return rc;
 }
 
+/* A compressed exchange's state back: the counters, the shared buffers, this rank's
+ * participants' rows, each checked against its crc32. */
+static int get_exchange(hid_t file, train_exchange_t *x, const char *group) {
+  const comm_compressor_t *row = x->ctx.plan.row;
+  char name[96];
+  int64_t counters[X_COUNTERS], *crcs = dpt_alloc(sizeof(int64_t) * (size_t)x->K);
+  snprintf(name, sizeof name, "%s/counters", group);
+  int rc = get_global(file, name, H5T_NATIVE_INT64, counters, X_COUNTERS, 8);
+  if (rc == 0 && (counters[0] < 0 || counters[1] < 0 || counters[1] > 1))
+    rc = dpt_fail("%s: rounds %lld, q_ready %lld (expected rounds >= 0, q_ready 0 or 1)",
+                  name, (long long)counters[0], (long long)counters[1]);
+  snprintf(name, sizeof name, "%s/crc32", group);
+  if (rc == 0) rc = h5_read_array(file, name, H5T_NATIVE_INT64, (hsize_t)x->K, crcs);
+  for (int b = 0; rc == 0 && b < row->nstate; b++) {
+    size_t len = comm_state_len(&x->ctx.plan, b);
+    xbuf_name(row, b, group, name, sizeof name);
+    if (row->state[b].scope == COMM_SCOPE_SHARED) {
+      rc = get_global(file, name, H5T_NATIVE_FLOAT, x->ctx.buf[b], len, 4);
+      continue;
+    }
+    hsize_t dims[2] = {(hsize_t)x->K, (hsize_t)len};
+    rc = h5_check_dims(file, name, 2, dims);
+    for (int i = 0; rc == 0 && i < x->nlocal; i++)
+      rc = get_worker_row(file, name, (hsize_t)(x->first + i), len, x->peers[i].buf[b]);
+  }
+  for (int i = 0; rc == 0 && i < x->nlocal; i++)
+    if (peer_crc(x, &x->peers[i]) != crcs[x->first + i])
+      rc = dpt_fail("/%s: participant %d: checksum mismatch (the file is damaged)", group,
+                    x->first + i);
+  dpt_free(crcs);
+  if (rc < 0) return -1;
+  x->ctx.rounds = counters[0];
+  x->ctx.q_ready = counters[1];
+  return 0;
+}
+
+static int get_exchanges(trainer_t *t, hid_t file) {
+  for (int i = 0; i < TRAIN_NX; i++)
+    if (t->state.xch[i].on && get_exchange(file, &t->state.xch[i], train_exchange_group(i)) < 0)
+      return -1;
+  return 0;
+}
+
 /* One row of metrics per finished epoch. */
 static int get_metrics(trainer_t *t, hid_t file, int64_t epoch, const char *path) {
   int rank;
@@ -755,7 +875,8 @@ static int load_state(trainer_t *t, hid_t file, const char *path) {
   memset(v, 0, sizeof v);
   rc = read_attrs(file, v) < 0 ? dpt_wrap("%s", path) : check_attrs(t, v, path);
   int64_t epoch = v[attr_index("epoch")].i;
-  if (rc == 0 && (get_globals(t, file) < 0 || (t->method->ckpt_get && t->method->ckpt_get(t, file) < 0) ||
+  if (rc == 0 && (get_globals(t, file) < 0 || get_exchanges(t, file) < 0 ||
+                  (t->method->ckpt_get && t->method->ckpt_get(t, file) < 0) ||
                   get_metrics(t, file, epoch, path) < 0 || get_rounds(t, file, epoch) < 0 ||
                   get_curves(t, file, path) < 0))
     rc = dpt_wrap("%s", path);

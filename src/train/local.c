@@ -68,10 +68,13 @@ static int local_init(trainer_t *t) {
   dynh_init(&t->dyn, &cfg->dynamic, cfg->local_steps);
   t->state.H = t->dyn.h; /* local_steps: every strategy starts from it, as in the seed */
   opt_hparams_for(&t->local_hp, &cfg->optim, cfg->work_optimizer);
-  return 0;
+  /* the K workers are the participants of both exchanges */
+  if (cfg->local_from_epoch > 0 && train_exchange_init(t, TRAIN_X_GRAD, t->K) < 0) return -1;
+  return train_exchange_init(t, TRAIN_X_OUTER, t->K);
 }
 
 static void local_free(trainer_t *t) {
+  for (int i = 0; i < TRAIN_NX; i++) train_exchange_free(&t->state.xch[i]);
   for (int i = 0; i < t->nlocal; i++) {
     dpt_free(t->workers[i].params);
     dpt_free(t->workers[i].order);
@@ -95,20 +98,20 @@ static int64_t worker_images(const trainer_t *t, int k, int64_t s) {
   return left < b ? left : b;
 }
 
-/* One round at step s of the epoch, the previous one after step `prev` (-1: the epoch's
- * start): the images of all K workers in between, computed from the shard sizes, so
- * every rank records the same row without communicating. */
-static void record_round(trainer_t *t, ledger_kind_t kind, int64_t floats, int64_t prev,
-                         int64_t s) {
+/* The row of a round at step s of the epoch, the previous one after step `prev` (-1:
+ * the epoch's start): the images of all K workers in between, computed from the shard
+ * sizes, so every rank records the same row without communicating; a dense payload of
+ * `floats` floats. */
+static ledger_round_t round_row(const trainer_t *t, ledger_kind_t kind, int64_t floats,
+                                int64_t prev, int64_t s) {
   int64_t images = 0;
   for (int64_t j = prev + 1; j <= s; j++)
     for (int k = 0; k < t->K; k++) images += worker_images(t, k, j);
   const train_state_t *st = &t->state;
-  train_round(t, &(ledger_round_t){.step = (int64_t)st->epoch * t->T + s + 1,
-                                   .epoch = st->epoch + 1, .kind = kind,
-                                   .collective = LEDGER_ALLREDUCE, .participants = t->K,
-                                   .floats = floats, .bytes = train_payload_bytes(floats),
-                                   .images = images});
+  return (ledger_round_t){.step = (int64_t)st->epoch * t->T + s + 1, .epoch = st->epoch + 1,
+                          .kind = kind, .collective = LEDGER_ALLREDUCE, .participants = t->K,
+                          .floats = floats, .bytes = train_payload_bytes(floats),
+                          .images = images};
 }
 
 /* ---------------------------------------------------------------- averaging */
@@ -193,14 +196,40 @@ static void average_model_state(trainer_t *t) {
     memcpy(t->workers[i].params + ng, mean + ng, sizeof(float) * (np - ng));
 }
 
+/* train_input_fn of model.outer.compress: worker k's pseudo-gradient x0 - x_k */
+static void delta_input(void *ctx, int64_t k, float *x) {
+  const trainer_t *t = ctx;
+  const float *x0 = t->state.params, *xk = t->workers[k - t->first_worker].params;
+  for (size_t i = 0; i < t->model.nparams; i++) x[i] = x0[i] - xk[i];
+}
+
+/* The workers' mean into xa: dense (model.outer.compress: none, today's average, its
+ * ledger row left to the caller), or x0 minus the compressed mean pseudo-gradient, its
+ * rows recorded from `row`. */
+static int average_params(trainer_t *t, float *xa, ledger_round_t *row) {
+  train_exchange_t *x = &t->state.xch[TRAIN_X_OUTER];
+  if (!x->on) {
+    worker_mean(t, PART_PARAMS, xa);
+    return 0;
+  }
+  if (train_exchange_round(t, x, delta_input, t, xa, row) < 0) return -1;
+  const float *x0 = t->state.params;
+  for (size_t i = 0; i < t->model.nparams; i++) xa[i] = x0[i] - xa[i];
+  row->images = 0; /* the momentum's row, if any, follows the parameters' */
+  return 0;
+}
+
 /* The outer step moves the trained parameters; the model state (batch norm's running
  * statistics) takes the plain average, whatever the outer step. */
-void trainer_average(trainer_t *t, double lr) {
+int trainer_average(trainer_t *t, double lr) {
   train_state_t *s = &t->state;
   size_t np = t->model.nparams, ng = t->model.ngrad;
   float *xa = t->scratch.grads;
-  int64_t floats = (int64_t)np;
-  worker_mean(t, PART_PARAMS, xa);
+  int64_t floats = s->xch[TRAIN_X_OUTER].on ? 0 : (int64_t)np;
+  /* this round at step s->step; H steps make a round, the epoch's last step ends one */
+  ledger_round_t row = round_row(t, opt_outer_is_plain(&t->outer) ? LEDGER_AVERAGE : LEDGER_OUTER,
+                                 0, s->step / s->H * s->H - 1, s->step);
+  if (average_params(t, xa, &row) < 0) return -1;
   if (dynh_def(t->dyn.p.kind)->needs_deviation) measure_deviation(t, xa);
   opt_outer_step_bufs(&t->outer, ng, s->params, xa, s->outer_bufs, &s->outer_steps, lr);
   memcpy(s->params + ng, xa + ng, sizeof(float) * (np - ng));
@@ -212,10 +241,12 @@ void trainer_average(trainer_t *t, double lr) {
     reset_momentum(t);
   }
   s->averagings_total++;
-  /* this round at step s->step; H steps make a round, the epoch's last step ends one */
-  int64_t prev = s->step / s->H * s->H - 1;
-  record_round(t, opt_outer_is_plain(&t->outer) ? LEDGER_AVERAGE : LEDGER_OUTER, floats,
-               prev, s->step);
+  if (floats) { /* the dense part: the parameters (uncompressed) and averaged state */
+    row.floats = floats;
+    row.bytes = train_payload_bytes(floats);
+    train_round(t, &row);
+  }
+  return 0;
 }
 
 /* ---------------------------------------------------------------- the epoch */
@@ -246,12 +277,27 @@ static int sync_epoch(const trainer_t *t) {
   return t->state.epoch < t->cfg->local_from_epoch;
 }
 
-/* A synchronous step: the mean of the K workers' gradients in tree order, then the same
- * optimizer step on every worker (their parameters and states are equal), as PyTorch's
- * post_localSGD_hook does before the switch. One communication round. */
+/* train_input_fn of comm.compress in post-local SGD: worker k's batch gradient */
+static void worker_grad(void *ctx, int64_t k, float *x) {
+  const trainer_t *t = ctx;
+  memcpy(x, t->workers[k - t->first_worker].grad, sizeof(float) * t->model.nparams);
+}
+
+/* A synchronous step: the mean of the K workers' gradients in tree order (compressed by
+ * comm.compress, the K workers its participants), then the same optimizer step on every
+ * worker (their parameters and states are equal), as PyTorch's post_localSGD_hook does
+ * before the switch. One communication round. */
 static int sync_step(trainer_t *t, double lr) {
   float *g = t->scratch.grads;
-  worker_mean(t, PART_GRAD, g);
+  train_exchange_t *x = &t->state.xch[TRAIN_X_GRAD];
+  ledger_round_t row = round_row(t, LEDGER_GRADIENT, (int64_t)t->model.nparams,
+                                 t->state.step - 1, t->state.step);
+  if (!x->on) {
+    worker_mean(t, PART_GRAD, g);
+    train_round(t, &row);
+  } else if (train_exchange_round(t, x, worker_grad, t, g, &row) < 0) {
+    return -1;
+  }
   for (int i = 0; i < t->nlocal; i++) {
     worker_t *w = &t->workers[i];
     if (opt_step(&t->local_hp, &t->model, w->params, g, &w->opt, lr) < 0) return -1;
@@ -260,8 +306,6 @@ static int sync_step(trainer_t *t, double lr) {
   memcpy(t->state.params, t->workers[0].params, sizeof(float) * t->model.nparams);
   t->state.averagings_total++;
   t->state.epoch_averagings++;
-  record_round(t, LEDGER_GRADIENT, (int64_t)t->model.nparams, t->state.step - 1,
-               t->state.step);
   return 0;
 }
 
@@ -319,7 +363,7 @@ static train_result_t local_epoch(trainer_t *t, int64_t *items) {
     if (sync) {
       if (sync_step(t, lr) < 0) return TRAIN_FAILED;
     } else if (local_round_after(t, step)) {
-      trainer_average(t, lr);
+      if (trainer_average(t, lr) < 0) return TRAIN_FAILED;
       s->epoch_averagings++;
     }
     s->step++;

@@ -104,9 +104,27 @@ void train_scale(float *x, size_t n, float by);
  * previous round (compute) and the comm layer's seconds in them (comm). */
 void train_round_mark(trainer_t *t);
 void train_round(trainer_t *t, const ledger_round_t *r);
-/* Bytes of a payload of n floats as it travels uncompressed (float32; no method
- * compresses yet). */
+/* Bytes of a dense float32 payload of n floats as it travels. */
 int64_t train_payload_bytes(int64_t floats);
+
+/* The compressed exchanges (exchange.c). train_exchange_init sets exchange `which`
+ * (TRAIN_X_GRAD: comm.compress, TRAIN_X_OUTER: model.outer.compress) up for K
+ * participants, dealt over the ranks as comm_node deals K items; nothing when its key
+ * says none. Fails naming the key (a keep list that names no tensor). */
+int train_exchange_init(trainer_t *t, int which, int K);
+void train_exchange_free(train_exchange_t *x);
+/* "comm_compress", "outer_compress": the config key's group in checkpoint.h5. */
+const char *train_exchange_group(int which);
+/* Participant k's vector (n floats) into x: a round's input. */
+typedef void (*train_input_fn)(void *ctx, int64_t k, float *x);
+/* One compressed round over the K participants, each rank encoding its own (input, encode
+ * and decode of participant k on the rank that holds it, the decodes summed along the
+ * fixed tree over K): the mean every receiver sees into out (n floats, every rank), and
+ * one ledger row per part of each stage from the template row (step, epoch, kind; its
+ * images on the first row). Collective; -1 on every rank when a participant's values
+ * were refused (NaN, Inf, out of the format's range). */
+int train_exchange_round(trainer_t *t, train_exchange_t *x, train_input_fn in, void *ctx,
+                         float *out, const ledger_round_t *row);
 
 static inline int64_t train_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

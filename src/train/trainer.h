@@ -23,6 +23,7 @@
 #include "../data/dataset.h"
 #include "../data/pipeline.h"
 #include "../comm/comm.h"
+#include "../comm/compress.h"
 #include "../io/runfile.h"
 #include "../nn/model.h"
 #include "../optim/dynamic_h.h"
@@ -55,6 +56,28 @@ typedef struct {
                               (seed, worker, epoch, pass), rebuilt on resume */
 } worker_t;
 
+/* A compressed exchange (exchange.c): the compressor a config key chooses (comm/
+ * compress.h), its shared state and the state of the participants this rank holds
+ * (the block [first, first + nlocal) of the K, as comm_node deals them). on = 0: the key
+ * says none and the method runs its dense reduction. */
+typedef struct {
+  int on;
+  const char *key;              /* the config key that chose it, for messages */
+  int K;                        /* participants: replicas or workers */
+  int first, nlocal;
+  comm_ctx_t ctx;               /* shared: PowerSGD's Q, the rounds, q_ready */
+  comm_peer_t *peers;           /* nlocal: each participant's residual */
+  /* scratch of a round */
+  tree_t tree[COMM_MAX_STAGES]; /* over the K participants, one per stage's sum length */
+  float *input;                 /* a participant's vector, n floats */
+  uint8_t *payload;
+  size_t payload_cap;
+} train_exchange_t;
+
+/* The exchanges of a run: comm.compress (synchronous gradients) and model.outer.compress
+ * (the workers' pseudo-gradients at an averaging). */
+enum { TRAIN_X_GRAD, TRAIN_X_OUTER, TRAIN_NX };
+
 /* What a checkpoint holds besides the workers: with the config, the whole run. */
 typedef struct {
   float *params, *best_params;  /* global model */
@@ -81,6 +104,7 @@ typedef struct {
   ledger_t ledger;              /* every communication round so far (comm/ledger.h) */
   run_curves_t curves;          /* the records between epochs: /intervals, added at each
                                    epoch's end, and /evals, as they happen (interval.c) */
+  train_exchange_t xch[TRAIN_NX]; /* the compressed exchanges, state and all */
   run_info_t info;
 } train_state_t;
 
@@ -172,8 +196,9 @@ double train_lr(const trainer_t *t, int64_t epoch, int64_t step);
 int train_check_schedule(const trainer_t *t);
 
 /* Local methods: one averaging of the K workers (outer step, state per
- * model.work.momentum), as a round ends. Collective. */
-void trainer_average(trainer_t *t, double lr);
+ * model.work.momentum), as a round ends. Collective; -1 (on every rank) when
+ * model.outer.compress refused a worker's values. */
+int trainer_average(trainer_t *t, double lr);
 
 /* Mean loss and accuracy of params over the given indices of a split, each rank taking
  * a share of fixed eval_batch chunks; identical on every P. Collective. */

@@ -43,6 +43,21 @@ TEST(ledger_keeps_every_row_through_growth_and_sums_bytes) {
   CHECK(l.n == 0 && l.step == NULL);
 }
 
+/* A compressed round travels in parts, one row each at the round's step: rounds count
+ * steps, not rows. */
+TEST(ledger_rounds_count_a_round_of_several_parts_once) {
+  ledger_t l = {0};
+  CHECK(ledger_rounds(&l) == 0);
+  const int64_t steps[] = {1, 2, 2, 3, 3, 3, 4, 9, 9};
+  for (int i = 0; i < 9; i++) {
+    ledger_round_t r = row_of(i);
+    r.step = steps[i];
+    ledger_push(&l, &r, NULL);
+  }
+  CHECK(l.n == 9 && ledger_rounds(&l) == 5);
+  ledger_free(&l);
+}
+
 TEST(ledger_columns_are_named_with_units_and_measured_apart) {
   CHECK(!strcmp(ledger_column_name(LEDGER_C_STEP), "step") &&
         !strcmp(ledger_column_name(LEDGER_C_BYTES), "bytes") &&
