@@ -10,6 +10,9 @@ teardown() { check_written_files; }
 
 setup() {
   DATA=$(small_fmnist 600)
+  # the P-invariance and resume tests run many short trainings: 180 training images
+  TINY="$BATS_FILE_TMPDIR/fmnist-tiny.h5"
+  [ -f "$TINY" ] || "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 200 -o "$TINY" >/dev/null
   CENTRAL="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"
   SLOWMO="$DPT_ROOT/tests/fixtures/seed/slowmo.yaml"
   cd "$BATS_TEST_TMPDIR"
@@ -20,6 +23,10 @@ COMPRESSORS=(fp16 bf16 int8 topk:0.01 powersgd:4)
 # training images make 9 steps, the last of 28 images (2 leaves over 4 replicas)
 SYNC=(--set model.epochs=1 --set experiment.output= --set comm.replicas=4
       --set comm.powersgd.start_iter=2)
+# on TINY: centralized 3 steps (the last of 52 images: 4 leaves, one per replica);
+# LocalSGD K = 4 workers of 8-image batches, H = 2: 6 steps, 3 averagings
+TINY_LOCAL=(--set model.epochs=1 --set model.num_workers=4 --set model.work.local_steps=2
+            --set model.work.batch_size=8 --set experiment.output=)
 # LocalSGD K = 4 workers of 8-image batches, H = 8: 17 steps, 3 averagings
 LOCAL=(--set model.epochs=1 --set model.num_workers=4 --set model.work.local_steps=8
        --set model.work.batch_size=8 --set experiment.output=)
@@ -31,10 +38,10 @@ weights() { h5dump -a /results/weights_crc32 "$1/run.h5" | grep '(0)'; }
 same_run() { same_learning "$1" "$2" && h5diff "$1/run.h5" "$2/run.h5" /rounds /rounds; }
 
 @test "comm.compress: each compressor's centralized run is identical on P = 1, 2 and 4" {
-  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" "${SYNC[@]}" --run-dir dense >/dev/null
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$TINY" "${SYNC[@]}" --run-dir dense >/dev/null
   for c in "${COMPRESSORS[@]}"; do
     for p in 1 2 4; do
-      mpi $p "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" "${SYNC[@]}" --set comm.compress=$c \
+      mpi $p "$BIN/dpt-train" -c "$CENTRAL" --data "$TINY" "${SYNC[@]}" --set comm.compress=$c \
           --run-dir "${c%%:*}-p$p" >/dev/null
     done
     same_run "${c%%:*}-p1" "${c%%:*}-p2"
@@ -45,10 +52,10 @@ same_run() { same_learning "$1" "$2" && h5diff "$1/run.h5" "$2/run.h5" /rounds /
 }
 
 @test "model.outer.compress: each compressor's LocalSGD K=4 run is identical on P = 1, 2 and 4" {
-  "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" "${LOCAL[@]}" --run-dir dense >/dev/null
+  "$BIN/dpt-train" -c "$SLOWMO" --data "$TINY" "${TINY_LOCAL[@]}" --run-dir dense >/dev/null
   for c in "${COMPRESSORS[@]}"; do
     for p in 1 2 4; do
-      mpi $p "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" "${LOCAL[@]}" \
+      mpi $p "$BIN/dpt-train" -c "$SLOWMO" --data "$TINY" "${TINY_LOCAL[@]}" \
           --set model.outer.compress=$c --run-dir "${c%%:*}-p$p" >/dev/null
     done
     same_run "${c%%:*}-p1" "${c%%:*}-p2"
@@ -59,7 +66,7 @@ same_run() { same_learning "$1" "$2" && h5diff "$1/run.h5" "$2/run.h5" /rounds /
 
 @test "each compressor resumes exactly: centralized stopped on P=2 and resumed on P=4, post-local SGD with both keys stopped on P=2 and resumed on P=1" {
   for c in "${COMPRESSORS[@]}"; do
-    args=(-c "$CENTRAL" --data "$DATA" "${SYNC[@]}" --set model.epochs=3 --set comm.compress=$c)
+    args=(-c "$CENTRAL" --data "$TINY" "${SYNC[@]}" --set model.epochs=3 --set comm.compress=$c)
     "$BIN/dpt-train" "${args[@]}" --run-dir ref >/dev/null
     stop_mid_epoch 2 stopped "${args[@]}"
     run mpi 4 "$BIN/dpt-train" "${args[@]}" --run-dir stopped --resume auto
@@ -67,7 +74,7 @@ same_run() { same_learning "$1" "$2" && h5diff "$1/run.h5" "$2/run.h5" /rounds /
     same_run ref stopped
     rm -rf ref stopped
     # epoch 1 synchronous (comm.compress over the K workers), then local steps
-    args=(-c "$SLOWMO" --data "$DATA" "${LOCAL[@]}" --set model.epochs=3
+    args=(-c "$SLOWMO" --data "$TINY" "${TINY_LOCAL[@]}" --set model.epochs=3
           --set model.work.local_from_epoch=1 --set comm.compress=$c --set comm.powersgd.start_iter=2
           --set model.outer.compress=$c)
     mpi 4 "$BIN/dpt-train" "${args[@]}" --run-dir ref >/dev/null
