@@ -179,6 +179,7 @@ bench: deps
 	@./bin/dpt-bench -m ResNet20 --sgemm 0 | sed -n '1,/^(b)/p'
 	@bash bench/aggregate.sh
 	@bash bench/scaling.sh
+	@bash bench/shaped-link.sh
 	@bash bench/sweep-expand.sh
 
 # The seed's studies on Fashion-MNIST on the local Slurm cluster, into

@@ -50,6 +50,15 @@ void comm_node(const comm_t *d, int64_t n, int64_t *lo, int64_t *hi) {
 
 static double now(void) { return MPI_Wtime(); }
 
+/* train.measure_wait: the ranks meet before a reduction, so that the time a rank waits
+ * for the slowest one is measured apart from the time the data takes to travel. */
+static void meet(comm_t *d) {
+  if (!d->measure_wait || d->nranks == 1) return;
+  double t0 = now();
+  MPI_Barrier(d->comm);
+  d->wait_seconds += now() - t0;
+}
+
 static void multiply(float *x, size_t n, float by) {
   if (by != 1.0f)
     for (size_t i = 0; i < n; i++) x[i] *= by;
@@ -77,6 +86,7 @@ static void reserve(comm_t *d, size_t floats, int reqs, int slots) {
 void comm_sum_parts(comm_t *d, float *const *parts, const int *counts,
                     comm_combine_fn combine, void *ctx, float *out, size_t n, float by) {
   double t0 = now();
+  meet(d);
   int P = d->nranks, me = d->rank, total = 0;
   d->reductions++;
   for (int s = 0; s < P; s++) {
@@ -126,6 +136,7 @@ void comm_sum_parts(comm_t *d, float *const *parts, const int *counts,
 
 void comm_sum(comm_t *d, float *x, size_t n, int present, float by) {
   double t0 = now();
+  meet(d);
   d->reductions++;
   if (!present) memset(x, 0, sizeof(float) * n);
   if (d->nranks > 1) {

@@ -29,8 +29,10 @@ typedef struct {
   float **slots;        /* the parts' chunks this rank combines */
   int nslots;
   int *lens, *displs;   /* per rank: the element chunk it adds up */
+  int measure_wait;     /* train.measure_wait: a barrier before each reduction, timed */
   /* accounting, cumulative (callers take differences) */
-  double seconds;
+  double seconds;       /* in communication, the barrier's wait included */
+  double wait_seconds;  /* of which waiting at that barrier for the slowest rank */
   int64_t bytes_sent;
   int64_t reductions;
 } comm_t;

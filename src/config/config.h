@@ -95,6 +95,7 @@ typedef struct dpt_config {
 
   /* train: (execution choices that never change the mathematics) */
   comm_reduction_t reduction; /* train.reduction: ordered (bitwise) | fast */
+  int measure_wait;         /* train.measure_wait: time the wait for the slowest rank apart */
   int eval_batch;           /* train.eval_batch (256) */
 
   /* metrics: and eval: (records between epochs; never change the training) */

@@ -217,6 +217,10 @@ const cfg_key_t cfg_keys[] = {
 
     {"train.reduction", T_ENUM_ID, FIELD(reduction), "ordered", comm_reduction_names,
      .doc = "ordered = bitwise reproducible sums, fast = MPI's own order"},
+    {"train.measure_wait", T_BOOL, FIELD(measure_wait), "false",
+     .doc = "meet at a barrier before each reduction, so that run.h5 /rounds_measured tells "
+            "the wait for the slowest rank (wait_s) from the time the data travels (comm_s); "
+            "costs one barrier per round and never changes the results"},
     {"train.eval_batch", T_INT, FIELD(eval_batch), "256", .range = "[1, 16384]",
      .doc = "images per evaluation call"},
 

@@ -242,9 +242,9 @@ static int write_rounds(hid_t file, const ledger_t *l) {
   if (rc == 0)
     rc = h5_attr_str(g[1], "measured",
                      "seconds measured on this run's placement (rank 0's clock): compute "
-                     "since the previous round, communication in the round, waiting (not "
-                     "separated from communication yet: 0); not part of the algorithmic "
-                     "record in /rounds");
+                     "since the previous round, communication in the round, waiting for the "
+                     "slowest rank before it (0 unless train.measure_wait, when it is part "
+                     "of the communication); not part of the algorithmic record in /rounds");
   for (int i = 0; i < 2; i++)
     if (g[i] >= 0) H5Gclose(g[i]);
   return rc;

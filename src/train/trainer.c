@@ -108,6 +108,7 @@ int trainer_init(trainer_t *t, const dpt_config_t *cfg, const dpt_dataset_t *ds,
                     ds->num_classes, bn ? t->leaf : max_batch) < 0)
     return -1;
   comm_init(&t->dist, comm, cfg->reduction);
+  t->dist.measure_wait = cfg->measure_wait;
   t->rank = t->dist.rank;
   t->nranks = t->dist.nranks;
   int color = ds->channels == 3;

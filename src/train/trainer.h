@@ -159,7 +159,7 @@ typedef struct {
   double ckpt_seconds;
   /* the ledger's measured seconds (rounds.c): the end of the previous round, and the
    * comm layer's seconds then */
-  double round_mark, round_comm;
+  double round_mark, round_comm, round_wait;
 } trainer_t;
 
 /* The longest file name Open MPI 4.1's MPI-IO takes: its sharedfp/lockedfile component
