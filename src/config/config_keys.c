@@ -236,8 +236,8 @@ const cfg_key_t cfg_keys[] = {
             "dense reduction), fp16, bf16, int8, topk:RATIO (with error feedback) or "
             "powersgd:RANK"},
     {"comm.replicas", T_INT, FIELD(replicas), "4", .range = "[1, 65536]",
-     .doc = "R: centralized training with comm.compress: the global batch's leaves of 16 "
-            "images are split into R replica batches, each replica's gradient compressed "
+     .doc = "R: centralized training with comm.compress: the global batch's leaves (16 "
+            "images, or a batch-norm model's ghost batch) are split into R replica batches, each replica's gradient compressed "
             "with its own error-feedback state; the number of ranks must divide R and R the "
             "batch's leaves (post-local SGD's participants are the K workers)"},
     {"comm.keep", T_STR, FIELD(comm_compress.keep), "",
