@@ -34,14 +34,18 @@ quick=${QUICK:-0}
 [ "$quick" = 0 ] || [ "$quick" = 1 ] || { echo "reproduce: QUICK=$quick: expected 0 or 1" >&2; exit 2; }
 
 # Study: its spec and its table, and the sweeps the table reads beyond its own.
+# In the order they run: the short studies first, the large-batch grid (a third of the
+# budget) last.
 studies=(
   "fm-centralized analysis/centralized.yaml"
-  "fm-large-batch analysis/large-batch.yaml"
   "fm-localsgd analysis/fm-localsgd.yaml"
   "fm-slowmo analysis/fm-slowmo.yaml fm-localsgd"
-  "fm-dynamic-h analysis/dynamic.yaml"
-  "fm-sharding analysis/fm-sharding.yaml"
   "fm-local-methods analysis/local-methods.yaml"
+  "fm-compression analysis/compression.yaml"
+  "fm-outer-compression analysis/outer-compression.yaml"
+  "fm-sharding analysis/fm-sharding.yaml"
+  "fm-dynamic-h analysis/dynamic.yaml"
+  "fm-large-batch analysis/large-batch.yaml"
 )
 if [ "$quick" = 1 ]; then
   runs=runs/fm-quick results=results/fashion-mnist-quick
@@ -62,8 +66,8 @@ spec_of() {
   mkdir -p "$runs/specs"
   sed -e "s|^base: \([^/].*\)|base: $PWD/sweeps/\1|" -e 's|^replicates: .*|seeds: [0]|' \
     -e 's|^\(  model.num_workers:\) \[2, 4, 8\]$|\1 [2, 8]|' \
-    -e 's|^\(  model.work.local_steps:\) \[4, 8, 16, 32, 64\]$|\1 [4, 64]|' \
-    -e 's|^\(  model.batch_size:\) \[64, 512, 2048, 8192\]$|\1 [64, 512]|' \
+    -e 's|^\(  model.work.local_steps:\) \[4, 16, 64\]$|\1 [4, 64]|' \
+    -e 's|^\(  model.batch_size:\) \[64, 512, 4096\]$|\1 [64, 512]|' \
     "sweeps/$name.yaml" >"$runs/specs/$name.yaml"
   echo "$runs/specs/$name.yaml"
 }
