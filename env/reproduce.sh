@@ -36,8 +36,8 @@ quick=${QUICK:-0}
 # Study: its spec and its tables (analysis/*.yaml joined by "+": the first is the study's
 # own, further ones price the same runs on networks), and the sweeps the tables read beyond
 # its own.
-# In the order they run: the short studies first, the large-batch grid (a third of the
-# budget) last.
+# In the order they run: the short studies first, then the large-batch grid (a third of
+# the LeNet budget) and ResNet-20's.
 studies=(
   "fm-centralized analysis/centralized.yaml"
   "fm-localsgd analysis/fm-localsgd.yaml"
@@ -48,6 +48,7 @@ studies=(
   "fm-sharding analysis/fm-sharding.yaml"
   "fm-dynamic-h analysis/dynamic.yaml+analysis/dynamic-network.yaml"
   "fm-large-batch analysis/large-batch.yaml"
+  "fm-resnet analysis/resnet.yaml"
 )
 if [ "$quick" = 1 ]; then
   runs=runs/fm-quick results=results/fashion-mnist-quick
