@@ -16,13 +16,14 @@
 #include "../../src/agg/table.h"
 #include "../../src/core/err.h"
 #include "../../src/core/readfile.h"
+#include "aggruns.h"
 #include "test.h"
 
 /* A run DIR/NAME of optimizer opt at learning rate lr and batch size 64, seed, with a
  * validation curve {peak, last} (best_val_acc = peak, val_loss = 1.1 - last) and a test
- * accuracy; has_test 0: no test results. */
+ * accuracy. */
 static void run_lr(const char *dir, const char *opt, const char *lr, int seed, double peak,
-                   double last, double test, int has_test) {
+                   double last, double test) {
   char path[512], s_opt[64], s_lr[64], s_seed[64];
   snprintf(path, sizeof path, "%s/%s-%s-%d/run.h5", dir, opt, lr, seed);
   snprintf(s_opt, sizeof s_opt, "model.optimizer=%s", opt);
@@ -31,7 +32,7 @@ static void run_lr(const char *dir, const char *opt, const char *lr, int seed, d
   const char *sets[] = {s_opt, s_lr, s_seed, "model.batch_size=64"};
   const double val[2] = {peak, last};
   agg_fixture_t fx = {.sets = sets, .nsets = 4, .epochs = 2, .val_acc = val,
-                      .has_test = has_test, .test_acc_last = test, .test_acc_best = test,
+                      .has_test = 1, .test_acc_last = test, .test_acc_best = test,
                       .wall_time = 10, .images_per_s = 1000};
   CHECK_OK(agg_fixture_write(path, &fx));
 }
@@ -46,40 +47,22 @@ static void run_lr(const char *dir, const char *opt, const char *lr, int seed, d
  * Test accuracies: the chosen SGDM 0.1 {0.80, 0.84}, LARS 0.01 {0.86, 0.87}; every other
  * run 0.10, so a table that kept one would show it. */
 static char *lr_grid(void) {
+  static const struct {
+    const char *opt, *lr;
+    double peak[2], last[2], test[2];
+  } cells[] = {
+      {"SGDM", "0.01", {0.80, 0.82}, {0.79, 0.81}, {0.10, 0.10}},
+      {"SGDM", "0.03", {0.90, 0.70}, {0.88, 0.69}, {0.10, 0.10}},
+      {"SGDM", "0.1", {0.84, 0.80}, {0.60, 0.62}, {0.80, 0.84}},
+      {"LARS", "0.01", {0.875, 0.625}, {0.875, 0.625}, {0.86, 0.87}},
+      {"LARS", "0.03", {0.75, 0.75}, {0.74, 0.74}, {0.10, 0.10}},
+      {"LARS", "0.1", {0.60, 0.62}, {0.60, 0.62}, {0.10, 0.10}}};
   char *d = test_tmpdir("bestof");
-  run_lr(d, "SGDM", "0.01", 0, 0.80, 0.79, 0.10, 1);
-  run_lr(d, "SGDM", "0.01", 1, 0.82, 0.81, 0.10, 1);
-  run_lr(d, "SGDM", "0.03", 0, 0.90, 0.88, 0.10, 1);
-  run_lr(d, "SGDM", "0.03", 1, 0.70, 0.69, 0.10, 1);
-  run_lr(d, "SGDM", "0.1", 0, 0.84, 0.60, 0.80, 1);
-  run_lr(d, "SGDM", "0.1", 1, 0.80, 0.62, 0.84, 1);
-  run_lr(d, "LARS", "0.01", 0, 0.875, 0.875, 0.86, 1);
-  run_lr(d, "LARS", "0.01", 1, 0.625, 0.625, 0.87, 1);
-  run_lr(d, "LARS", "0.03", 0, 0.75, 0.74, 0.10, 1);
-  run_lr(d, "LARS", "0.03", 1, 0.75, 0.74, 0.10, 1);
-  run_lr(d, "LARS", "0.1", 0, 0.60, 0.60, 0.10, 1);
-  run_lr(d, "LARS", "0.1", 1, 0.62, 0.62, 0.10, 1);
+  for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++)
+    for (int seed = 0; seed < 2; seed++)
+      run_lr(d, cells[c].opt, cells[c].lr, seed, cells[c].peak[seed], cells[c].last[seed],
+             cells[c].test[seed]);
   return d;
-}
-
-typedef struct {
-  agg_runset_t set;
-  const agg_run_t **runs;
-  int n;
-} runs_t;
-
-static void read_runs(runs_t *r, const char *dir) {
-  memset(r, 0, sizeof *r);
-  const char *paths[] = {dir};
-  agg_runset_collect(&r->set, paths, 1, 0);
-  r->runs = dpt_alloc(sizeof(agg_run_t *) * (size_t)(r->set.nruns + 1));
-  for (int i = 0; i < r->set.nruns; i++) r->runs[i] = &r->set.runs[i];
-  r->n = r->set.nruns;
-}
-
-static void free_runs(runs_t *r) {
-  dpt_free(r->runs);
-  agg_runset_free(&r->set);
 }
 
 /* The kept runs' "OPT lr" texts, sorted, joined by spaces. */
@@ -102,31 +85,31 @@ TEST(agg_best_of_chooses_by_mean_validation_ties_to_the_smaller) {
   char *d = lr_grid();
   runs_t r;
   read_runs(&r, d);
-  CHECK(r.n == 12);
+  CHECK(r.set.nruns == 12);
   const char *keys[] = {"model.optimizer"};
   int nchoice = -1, f = agg_best_of_field("best_val_acc");
-  int n = agg_best_of(r.runs, r.n, keys, 1, "model.learning_rate", f, 0, &nchoice);
+  int n = agg_best_of(r.runs, r.set.nruns, keys, 1, "model.learning_rate", f, 0, &nchoice);
   CHECK(n == 4 && nchoice == 2);
   CHECK(!strcmp(kept(r.runs, n), "LARS/0.01/0 LARS/0.01/1 SGDM/0.1/0 SGDM/0.1/1"));
   free_runs(&r);
   /* val_loss is lower-better: the lowest mean of 1.1 - last. SGDM: 0.30, 0.315, 0.49
    * -> 0.01; LARS: 0.35, 0.36, 0.49 -> 0.01 */
   read_runs(&r, d);
-  n = agg_best_of(r.runs, r.n, keys, 1, "model.learning_rate", agg_best_of_field("val_loss"),
+  n = agg_best_of(r.runs, r.set.nruns, keys, 1, "model.learning_rate", agg_best_of_field("val_loss"),
                   0, &nchoice);
   CHECK(n == 4 && !strcmp(kept(r.runs, n), "LARS/0.01/0 LARS/0.01/1 SGDM/0.01/0 SGDM/0.01/1"));
   free_runs(&r);
   /* without group keys, one group of both optimizers: 0.01 (0.80 + 0.82 + 0.875 + 0.625)
    * / 4 = 0.78 over 0.03 (0.775) and 0.1 (0.715) */
   read_runs(&r, d);
-  n = agg_best_of(r.runs, r.n, NULL, 0, "model.learning_rate", f, 0, &nchoice);
+  n = agg_best_of(r.runs, r.set.nruns, NULL, 0, "model.learning_rate", f, 0, &nchoice);
   CHECK(n == 4 && nchoice == 1);
   CHECK(!strcmp(kept(r.runs, n), "LARS/0.01/0 LARS/0.01/1 SGDM/0.01/0 SGDM/0.01/1"));
   free_runs(&r);
   /* a key that does not vary within a group: everything kept, nothing chosen */
   read_runs(&r, d);
   const char *both[] = {"model.optimizer", "model.learning_rate"};
-  n = agg_best_of(r.runs, r.n, both, 2, "model.batch_size", f, 0, &nchoice);
+  n = agg_best_of(r.runs, r.set.nruns, both, 2, "model.batch_size", f, 0, &nchoice);
   CHECK(n == 12 && nchoice == 0);
   free_runs(&r);
   test_rmdir_all(d);
@@ -148,7 +131,7 @@ TEST(agg_best_of_ties_in_numeric_order_and_skips_missing_values) {
   runs_t r;
   read_runs(&r, d);
   int nchoice, f = agg_best_of_field("best_val_acc");
-  int n = agg_best_of(r.runs, r.n, NULL, 0, "model.batch_size", f, 0, &nchoice);
+  int n = agg_best_of(r.runs, r.set.nruns, NULL, 0, "model.batch_size", f, 0, &nchoice);
   CHECK(n == 1 && !strcmp(agg_run_config(r.runs[0], "model.batch_size"), "64"));
   free_runs(&r);
   /* choosing by test_acc: a value beats none (a run without test results at 32 is never
@@ -159,13 +142,13 @@ TEST(agg_best_of_ties_in_numeric_order_and_skips_missing_values) {
   fx.has_test = 0;
   CHECK_OK(agg_fixture_write(pnone, &fx));
   read_runs(&r, d);
-  n = agg_best_of(r.runs, r.n, NULL, 0, "model.batch_size", agg_best_of_field("test_acc"), 0,
+  n = agg_best_of(r.runs, r.set.nruns, NULL, 0, "model.batch_size", agg_best_of_field("test_acc"), 0,
                   &nchoice);
   CHECK(n == 1 && !strcmp(agg_run_config(r.runs[0], "model.batch_size"), "64"));
   free_runs(&r);
   read_runs(&r, d);
   const char *keys[] = {"model.batch_size"};
-  CHECK_FAILS(agg_best_of(r.runs, r.n, keys, 1, "model.learning_rate",
+  CHECK_FAILS(agg_best_of(r.runs, r.set.nruns, keys, 1, "model.learning_rate",
                           agg_best_of_field("test_acc"), 0, &nchoice));
   CHECK(strstr(dpt_errmsg(), "--best-of model.learning_rate: no run of the group "
                              "model.batch_size=32 has a value of test_acc to choose by"));
@@ -310,19 +293,29 @@ TEST(agg_best_of_pivot_shows_the_chosen_value) {
 }
 
 TEST(agg_study_reads_best_of_and_select_by) {
-  agg_study_t s, over;
-  agg_study_init(&s);
-  agg_study_init(&over);
-  const char *y = "best_of: model.learning_rate\nselect_by: val_loss\n";
-  CHECK_OK(agg_study_parse(&s, y, strlen(y), "b.yaml"));
-  CHECK(!strcmp(s.best_of, "model.learning_rate") && !strcmp(s.select_by, "val_loss"));
-  CHECK_OK(agg_study_option(&over, AGG_OPT_SELECT_BY, "best_val_acc"));
-  agg_study_override(&s, &over);
-  CHECK(!strcmp(s.best_of, "model.learning_rate") && !strcmp(s.select_by, "best_val_acc"));
-  agg_study_free(&s);
-  agg_study_init(&s);
-  y = "best_of: [a, b]\n";
-  CHECK_FAILS(agg_study_parse(&s, y, strlen(y), "b.yaml"));
-  CHECK(strstr(dpt_errmsg(), "b.yaml:1") && strstr(dpt_errmsg(), "'best_of' wants one value"));
-  agg_study_free(&s);
+  static const struct {
+    const char *yaml, *best_of, *select_by, *error;
+  } cases[] = {
+      {"best_of: model.learning_rate\nselect_by: val_loss\n", "model.learning_rate", "val_loss",
+       NULL},
+      {"title: t\nbest_of: [a, b]\n", NULL, NULL, "b.yaml:2: 'best_of' wants one value"},
+      {"select_by: {a: 1}\n", NULL, NULL, "b.yaml:1: 'select_by' wants one value"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    agg_study_t s;
+    agg_study_init(&s);
+    int rc = agg_study_parse(&s, cases[i].yaml, strlen(cases[i].yaml), "b.yaml");
+    if (cases[i].error) {
+      CHECK(rc < 0 && strstr(dpt_errmsg(), cases[i].error));
+    } else {
+      CHECK(rc == 0 && !strcmp(s.best_of, cases[i].best_of));
+      CHECK(!strcmp(s.select_by, cases[i].select_by));
+      /* the command line's choice replaces the file's */
+      agg_study_t over;
+      agg_study_init(&over);
+      CHECK_OK(agg_study_option(&over, AGG_OPT_SELECT_BY, "best_val_acc"));
+      agg_study_override(&s, &over);
+      CHECK(!strcmp(s.best_of, cases[i].best_of) && !strcmp(s.select_by, "best_val_acc"));
+    }
+    agg_study_free(&s);
+  }
 }
