@@ -185,6 +185,8 @@ lr_grid() {
 }
 
 @test "--best-of: a key no run has is an error, one that does not vary a note" {
+  run "$BIN/dpt-aggregate" --help
+  assert_output --partial "--best-of KEY"
   lr_grid lb
   run "$BIN/dpt-aggregate" --best-of model.lr lb
   assert_failure 1
