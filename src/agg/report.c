@@ -240,7 +240,6 @@ static int compared_field(const agg_table_t *t, const agg_study_t *st) {
   return first >= 0 ? first : acc;
 }
 
-
 /* Paired differences to the study's baseline, on compared_field; without a baseline,
  * the best marks. */
 static int compare_or_mark(agg_table_t *t, const agg_study_t *st, const char *const *keys,
