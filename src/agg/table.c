@@ -442,8 +442,7 @@ int agg_table_group(agg_table_t *t, const agg_run_t *const *runs, int n,
   return 0;
 }
 
-/* "KEY=VALUE,KEY=VALUE" of the run's texts of keys. */
-static char *tuple_name(const agg_run_t *r, const char *const *keys, int nkeys) {
+char *agg_tuple_name(const agg_run_t *r, const char *const *keys, int nkeys) {
   strbuf_t b = {0};
   for (int k = 0; k < nkeys; k++) {
     const char *v = agg_key_text(r, keys[k]);
@@ -467,7 +466,7 @@ int agg_table_pivot(agg_table_t *t, const agg_run_t *const *runs, int n,
   t->pivot_field = field;
   for (int k = 0; k < nrow; k++) set_col(t, k, rowkeys[k], rowkeys[k], AGG_COL_KEY);
   for (int c = 0; c < nc; c++) {
-    char *name = tuple_name(runs[cfirst[c]], colkeys, ncol);
+    char *name = agg_tuple_name(runs[cfirst[c]], colkeys, ncol);
     set_col(t, nrow + c, name, name, field);
     dpt_free(name);
   }
@@ -552,7 +551,8 @@ void agg_table_free(agg_table_t *t) {
     dpt_free(t->cell[i].by_seed);
   }
   for (int s = 0; s < t->nseeds; s++) dpt_free(t->seed[s]);
-  void *arrays[] = {t->name, t->label, t->field, t->cell, t->title, t->seed, t->baseline};
+  void *arrays[] = {t->name, t->label, t->field, t->cell, t->title, t->seed, t->baseline,
+                    t->best_of};
   for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) dpt_free(arrays[i]);
   memset(t, 0, sizeof *t);
 }

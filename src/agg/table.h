@@ -52,6 +52,9 @@ int agg_natural_cmp(const char *a, const char *b);
 int agg_group_runs(const agg_run_t *const *runs, int n, const char *const *keys, int nkeys,
                    int *id, int *first);
 
+/* "KEY=VALUE,KEY=VALUE" of the run's texts of keys (a pivot column's name); free it. */
+char *agg_tuple_name(const agg_run_t *r, const char *const *keys, int nkeys);
+
 /* ---- filters: KEY=V1,V2  KEY!=V  KEY<V  KEY<=V  KEY>V  KEY>=V (KEY a key or a field) */
 
 typedef enum { W_EQ, W_NE, W_LT, W_LE, W_GT, W_GE } agg_op_t;
@@ -108,6 +111,10 @@ typedef struct {
   char *baseline;   /* "KEY=VALUE,..." when the table has paired differences, else NULL */
   int diff_col;     /* a group table's column whose cells carry them; -1 in a pivot (every
                        value column) or without a baseline */
+  char *best_of;    /* the key whose best value each group's runs were chosen at (bestof.h),
+                       else NULL: a group table has it as a key column, a pivot cell's is
+                       its run's text of it */
+  int select_field; /* the field best_of chose by */
 } agg_table_t;
 
 /* One row per distinct combination of keys (in natural order), columns: the keys, the
