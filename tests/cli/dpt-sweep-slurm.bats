@@ -86,7 +86,8 @@ state_total() { "$BIN/dpt-sweep" status "$1" --summary | grep '^total'; }
 
 @test "sweep on Slurm: a task killed mid-run is failed; resubmit brings the sweep to done" {
   d=$BATS_TEST_TMPDIR/sw
-  s=$(spec kill "grid: {model.epochs: [1, 150]}" "resources: {ranks: 1, time: 5}")
+  # 50 epochs: seconds of training, caught running; the resubmitted attempt finishes them
+  s=$(spec kill "grid: {model.epochs: [1, 50]}" "resources: {ranks: 1, time: 5}")
   "$BIN/dpt-sweep" expand "$s" -o "$d" >/dev/null
   run "$BIN/dpt-sweep" submit "$d"
   assert_success
@@ -117,7 +118,7 @@ state_total() { "$BIN/dpt-sweep" status "$1" --summary | grep '^total'; }
 
 @test "sweep on Slurm: scancel (TERM) leaves a checkpointed, interrupted task; resubmit finishes it" {
   d=$BATS_TEST_TMPDIR/sw
-  s=$(spec cancel "grid: {model.epochs: [150]}" "resources: {ranks: 1, time: 5}")
+  s=$(spec cancel "grid: {model.epochs: [50]}" "resources: {ranks: 1, time: 5}")
   "$BIN/dpt-sweep" expand "$s" -o "$d" >/dev/null
   "$BIN/dpt-sweep" submit "$d" >/dev/null
   job=$(awk -F'\t' '$2 == "a0" { print $1; exit }' "$d/submitted.tsv")
