@@ -218,7 +218,8 @@ epochs_lasting() {
   run "$BIN/dpt-sweep" expand "$s" -o "$d" --force
   assert_failure 1
   assert_output --regexp "1 task\(s\) of this sweep are queued or running \(task 0: a0\[0\] (pending|running)\)"
-  scancel --name=t-a0,t-aggregate
+  # one name per scancel: it takes a single --name (a list matches no job)
+  scancel --name=t-a0 && scancel --name=t-aggregate
   slurm_wait_idle 60
   run "$BIN/dpt-sweep" expand "$s" -o "$d" --force
   assert_success
@@ -248,6 +249,7 @@ epochs_lasting() {
   grep -q "in use by another dpt-sweep command\|was already submitted" one.out two.out
   [ "$(grep -c '^submitted a0' one.out two.out | awk -F: '{ s += $2 } END { print s }')" -eq 1 ]
   [ "$(squeue -h -r -n t-a0 -o %i | wc -l)" -eq 2 ]
-  scancel --name=t-a0,t-aggregate
+  # one name per scancel: it takes a single --name (a list matches no job)
+  scancel --name=t-a0 && scancel --name=t-aggregate
   slurm_wait_idle 60
 }
