@@ -13,7 +13,9 @@ scratch=${TMPDIR:-/tmp}
 if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ]; then
   scratch=$(mktemp -d /dev/shm/dpt-test.XXXXXX) || scratch=${TMPDIR:-/tmp}
 fi
-trap 'rm -rf "$log"; [ "$scratch" = "${TMPDIR:-/tmp}" ] || rm -rf "$scratch"' EXIT
+# (an interrupted run also stops the unit tests and the replay running beside bats)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$log"; [ "$scratch" = "${TMPDIR:-/tmp}" ] || rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
 
 # The unit tests and the fuzz replay (one core, about half a minute) run beside the bats
 # files; their reports are printed after them.
