@@ -34,18 +34,18 @@ quick=${QUICK:-0}
 [ "$quick" = 0 ] || [ "$quick" = 1 ] || { echo "reproduce: QUICK=$quick: expected 0 or 1" >&2; exit 2; }
 
 # Study: its spec and its table, and the sweeps the table reads beyond its own.
-# In the order they run: the short studies first, the large-batch grid (a third of the
-# budget) last.
+# In the order they run: the large-batch grid first (the largest and a headline), the
+# other studies of the seed's findings, then the rest.
 studies=(
-  "fm-centralized analysis/centralized.yaml"
+  "fm-large-batch analysis/large-batch.yaml"
   "fm-localsgd analysis/fm-localsgd.yaml"
   "fm-slowmo analysis/fm-slowmo.yaml fm-localsgd"
+  "fm-dynamic-h analysis/dynamic.yaml"
   "fm-local-methods analysis/local-methods.yaml"
   "fm-compression analysis/compression.yaml"
   "fm-outer-compression analysis/outer-compression.yaml"
   "fm-sharding analysis/fm-sharding.yaml"
-  "fm-dynamic-h analysis/dynamic.yaml"
-  "fm-large-batch analysis/large-batch.yaml"
+  "fm-centralized analysis/centralized.yaml"
 )
 if [ "$quick" = 1 ]; then
   runs=runs/fm-quick results=results/fashion-mnist-quick
