@@ -252,16 +252,17 @@ typedef struct {
   agg_stat_t st;
 } relative_t;
 
-/* x's source values over base's at the seeds both have (base's over x's when inverse). */
+/* x's source values over base's at the seeds both have (base's over x's when inverse),
+ * but for a quotient over zero. */
 static relative_t relative_to(const agg_cell_t *x, const agg_cell_t *base, int inverse) {
   size_t cap = (size_t)fewer_seeds(x, base);
   double *a = dpt_alloc(sizeof(double) * cap), *b = dpt_alloc(sizeof(double) * cap);
   int *seed = dpt_alloc(sizeof(int) * cap);
   relative_t o = {dpt_alloc(sizeof(agg_seed_value_t) * cap), 0, {NAN, NAN, 0}};
-  o.n = shared_seeds(x, base, a, b, seed);
-  for (int i = 0; i < o.n; i++) {
-    a[i] = inverse ? b[i] / a[i] : a[i] / b[i];
-    o.v[i] = (agg_seed_value_t){seed[i], a[i]};
+  int n = shared_seeds(x, base, a, b, seed);
+  for (int i = 0; i < n; i++) {
+    double q = inverse ? b[i] / a[i] : a[i] / b[i];
+    if (isfinite(q)) o.v[o.n] = (agg_seed_value_t){seed[i], q}, a[o.n++] = q; /* not over 0 */
   }
   o.st = agg_stat_of(a, o.n);
   dpt_free(a);
