@@ -22,7 +22,11 @@ int agg_format_parse(const char *name, agg_format_t *f) {
 
 static int is_acc(int field) { return field >= 0 && strstr(agg_fields[field].name, "acc"); }
 static int is_loss(int field) { return field >= 0 && strstr(agg_fields[field].name, "loss"); }
-static int is_bytes(int field) { return field >= 0 && strstr(agg_fields[field].name, "bytes"); }
+/* A count of bytes (not a ratio of two, as vs_dense_bytes). */
+static int is_bytes(int field) {
+  return field >= 0 && strstr(agg_fields[field].name, "bytes") &&
+         agg_field_relative(field, NULL) < 0;
+}
 
 static void show_number(char *buf, size_t cap, double x, int field, const agg_style_t *st) {
   if (field >= 0 && (is_acc(field) || is_loss(field))) {

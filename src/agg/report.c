@@ -309,6 +309,19 @@ static void mark_best_of(agg_table_t *t, const agg_study_t *st) {
     }
 }
 
+/* A note, once, for columns relative to a baseline (payload_ratio, vs_dense_bytes) in a
+ * table without one: their cells stay empty. */
+static void relative_note(const agg_table_t *t, const agg_study_t *st, FILE *log) {
+  if (st->baseline.n) return;
+  for (int c = t->nkeys; c < t->ncols; c++)
+    if (t->field[c] >= 0 && agg_field_relative(t->field[c], NULL) >= 0) {
+      fprintf(log, "dpt-aggregate: note: %s compares each row with the baseline row (the "
+                   "uncompressed runs, e.g. --baseline comm.compress=none), and there is "
+                   "none: its cells are empty\n", agg_fields[t->field[c]].name);
+      return;
+    }
+}
+
 /* The table of the runs, to the output; counts its rows on log. */
 static int tabulate(const agg_request_t *req, const agg_run_t *const *runs, int n,
                     const char *const *keys, int nkeys, FILE *log) {
@@ -318,9 +331,11 @@ static int tabulate(const agg_request_t *req, const agg_run_t *const *runs, int 
   if (build_table(&t, st, runs, n, keys, nkeys) < 0) goto done;
   if (st->title) t.title = dpt_strdup(st->title);
   mark_best_of(&t, st);
-  if (st->sort && agg_table_sort(&t, st->sort) < 0) goto done;
+  relative_note(&t, st, log);
   output_t o = {.t = &t};
-  if (compare_or_mark(&t, st, keys, nkeys) < 0 || publish(req, &o) < 0) goto done;
+  /* sorted after the baseline, which gives the relative fields their values */
+  if (compare_or_mark(&t, st, keys, nkeys) < 0) goto done;
+  if ((st->sort && agg_table_sort(&t, st->sort) < 0) || publish(req, &o) < 0) goto done;
   fprintf(log, "dpt-aggregate: %d run%s in %d row%s", n, n == 1 ? "" : "s", t.nrows,
           t.nrows == 1 ? "" : "s");
   rc = 0;

@@ -23,6 +23,11 @@ typedef struct {
 extern const agg_field_t agg_fields[];
 extern const int agg_nfields;
 
+/* A field relative to the baseline (payload_ratio, vs_dense_bytes): a run alone has no
+ * value of it (agg_field_value gives NaN); a cell's value at a seed is its source field's
+ * (the returned index) over the baseline cell's at that seed, or, when *inverse, the
+ * baseline's over its own (agg_table_baseline). -1 for any other field. */
+int agg_field_relative(int field, int *inverse);
 /* Index into agg_fields, or -1. */
 int agg_field_find(const char *name);
 /* target > 0 enables epochs_to_target and rounds_to_target (first epoch whose validation
@@ -73,6 +78,9 @@ typedef struct {
   double mean, std; /* std: sample standard deviation (n-1), NaN when n < 2 */
   int n;            /* values counted (runs lacking the value are not) */
 } agg_stat_t;
+
+/* Mean, sample standard deviation and count of the values of x[0..n) that are not NaN. */
+agg_stat_t agg_stat_of(const double *x, int n);
 
 /* A cell's value at one seed: the mean over its runs of that seed. */
 typedef struct {

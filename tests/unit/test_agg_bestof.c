@@ -11,11 +11,9 @@
 #include "../tools/fixture.h"
 #include "../../src/agg/bestof.h"
 #include "../../src/agg/format.h"
-#include "../../src/agg/report.h"
 #include "../../src/agg/study.h"
 #include "../../src/agg/table.h"
 #include "../../src/core/err.h"
-#include "../../src/core/readfile.h"
 #include "aggruns.h"
 #include "test.h"
 
@@ -161,34 +159,6 @@ TEST(agg_best_of_ties_in_numeric_order_and_skips_missing_values) {
   test_rmdir_all(d);
 }
 
-/* The report of dir with opts (option, value pairs), as text. */
-static char *report(const char *dir, const char *const *opts, int nopts, int *rc) {
-  static int serial;
-  char out[512];
-  snprintf(out, sizeof out, "%s/out-%d.txt", dir, serial++);
-  agg_request_t req = {0};
-  agg_study_init(&req.st);
-  for (int i = 0; i + 1 < nopts; i += 2) {
-    static const char *const names[] = {"values", "baseline", "best-of", "select-by", "format",
-                                        "cols", "rows"};
-    static const agg_study_opt_t ids[] = {AGG_OPT_VALUES, AGG_OPT_BASELINE, AGG_OPT_BEST_OF,
-                                          AGG_OPT_SELECT_BY, AGG_OPT_FORMAT, AGG_OPT_COLS,
-                                          AGG_OPT_ROWS};
-    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++)
-      if (!strcmp(opts[i], names[k])) CHECK_OK(agg_study_option(&req.st, ids[k], opts[i + 1]));
-  }
-  strlist_push(&req.paths, dir);
-  req.out = out;
-  FILE *log = fopen("/dev/null", "w");
-  *rc = agg_report(&req, log);
-  fclose(log);
-  char *text = NULL;
-  if (*rc >= 0) CHECK_OK(dpt_read_file(out, 1 << 20, &text, NULL));
-  agg_study_free(&req.st);
-  strlist_free(&req.paths);
-  return text;
-}
-
 TEST(agg_best_of_table_pairs_the_chosen_runs_with_the_baseline) {
   char *d = lr_grid();
   /* LARS (lr 0.01) - SGDM (lr 0.1) by seed: 0.86 - 0.80, 0.87 - 0.84 = 0.06, 0.03:
@@ -197,7 +167,7 @@ TEST(agg_best_of_table_pairs_the_chosen_runs_with_the_baseline) {
   const char *md_opts[] = {"values", "test_acc", "baseline", "model.optimizer=SGDM",
                            "best-of", "model.learning_rate"};
   int rc;
-  char *md = report(d, md_opts, 6, &rc);
+  char *md = agg_report_text(d, md_opts, 6, &rc);
   CHECK(rc == 0 && md);
   CHECK(md && strstr(md, "| model.optimizer | model.learning_rate (chosen) | n | test acc | "
                          "Δ test acc |"));
@@ -209,7 +179,7 @@ TEST(agg_best_of_table_pairs_the_chosen_runs_with_the_baseline) {
   free(md);
   const char *csv_opts[] = {"values", "test_acc", "baseline", "model.optimizer=SGDM",
                             "best-of", "model.learning_rate", "format", "csv"};
-  char *csv = report(d, csv_opts, 8, &rc);
+  char *csv = agg_report_text(d, csv_opts, 8, &rc);
   CHECK(csv && !strncmp(csv, "model.optimizer,model.learning_rate,n,test_acc_mean,", 52));
   CHECK(csv && strstr(csv, "\nLARS,0.01,2,0.865,"));
   /* (0.86 - 0.80 + 0.87 - 0.84) / 2 in doubles, as Python computes it */
@@ -218,7 +188,7 @@ TEST(agg_best_of_table_pairs_the_chosen_runs_with_the_baseline) {
   /* the choice by val_loss: SGDM 0.01 {0.10, 0.10}, LARS 0.01: 0.865 - 0.10 */
   const char *loss_opts[] = {"values", "test_acc", "best-of", "model.learning_rate",
                              "select-by", "val_loss", "format", "csv"};
-  csv = report(d, loss_opts, 8, &rc);
+  csv = agg_report_text(d, loss_opts, 8, &rc);
   CHECK(csv && strstr(csv, "\nSGDM,0.01,2,0.1,"));
   free(csv);
   /* refused: a key no run has, a replicate key, a grouping key, a baseline on the key,
@@ -234,7 +204,7 @@ TEST(agg_best_of_table_pairs_the_chosen_runs_with_the_baseline) {
                        "--baseline model.learning_rate=0.1: the --best-of key is chosen",
                        "--select-by val_loss needs --best-of KEY"};
   for (int i = 0; i < 5; i++) {
-    char *text = report(d, bad[i], 4, &rc);
+    char *text = agg_report_text(d, bad[i], 4, &rc);
     CHECK(rc < 0 && !text);
     CHECK(strstr(dpt_errmsg(), why[i]));
     free(text);
@@ -266,7 +236,7 @@ TEST(agg_best_of_pivot_shows_the_chosen_value) {
   const char *opts[] = {"rows", "model.optimizer", "cols", "model.batch_size",
                         "best-of", "model.learning_rate", "format", "md"};
   int rc;
-  char *md = report(d, opts, 8, &rc);
+  char *md = agg_report_text(d, opts, 8, &rc);
   CHECK(md && strstr(md, "| LARS | 0.8650 ± 0.0071 (n=2) | 0.6000 (n=1) |"));
   CHECK(md && strstr(md, "| SGDM | 0.8200 ± 0.0283 (n=2) | 0.7000 (n=1) |"));
   CHECK(md && strstr(md, "**model.learning_rate chosen per cell** (highest mean best val acc)\n\n"
@@ -274,18 +244,18 @@ TEST(agg_best_of_pivot_shows_the_chosen_value) {
                          "| --- | ---: | ---: |\n| LARS | 0.01 | 0.1 |\n| SGDM | 0.1 | 0.01 |\n"));
   free(md);
   opts[7] = "latex";
-  char *tex = report(d, opts, 8, &rc);
+  char *tex = agg_report_text(d, opts, 8, &rc);
   CHECK(tex && strstr(tex, "% model.learning_rate chosen per cell (highest mean best_val_acc)\n"
                            "\\begin{tabular}{lrr}\n"));
   CHECK(tex && strstr(tex, "LARS & 0.01 & 0.1 \\\\\nSGDM & 0.1 & 0.01 \\\\\n"));
   free(tex);
   opts[7] = "csv";
-  char *csv = report(d, opts, 8, &rc);
+  char *csv = agg_report_text(d, opts, 8, &rc);
   CHECK(csv && strstr(csv, "\"model.batch_size=64_n\",\"model.batch_size=64_model.learning_rate\","));
   CHECK(csv && strstr(csv, "\nSGDM,0.8200000000000001,") && strstr(csv, ",2,0.1,0.7,,1,0.01\n"));
   free(csv);
   opts[7] = "json";
-  char *js = report(d, opts, 8, &rc);
+  char *js = agg_report_text(d, opts, 8, &rc);
   CHECK(js && strstr(js, "\"best_of\": \"model.learning_rate\",\n \"select_by\": \"best_val_acc\""));
   CHECK(js && strstr(js, "\"best\": false, \"model.learning_rate\": \"0.01\"}"));
   free(js);
