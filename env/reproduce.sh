@@ -38,8 +38,8 @@ quick=${QUICK:-0}
 # its own. In the order of the report; the studies run in this order too (the second
 # edition ran the large-batch grid first, the centralized study last).
 studies=(
-  "fm-centralized analysis/centralized.yaml"
-  "fm-large-batch analysis/large-batch.yaml"
+  "fm-centralized analysis/centralized.yaml+analysis/centralized-best.yaml"
+  "fm-large-batch analysis/large-batch.yaml+analysis/large-batch-adamw.yaml"
   "fm-localsgd analysis/fm-localsgd.yaml"
   "fm-slowmo analysis/fm-slowmo.yaml+analysis/fm-localsgd-network.yaml fm-localsgd"
   "fm-dynamic-h analysis/dynamic.yaml+analysis/dynamic-network.yaml"
