@@ -47,6 +47,10 @@ typedef struct dpt_config {
                                map resolves to slowmo with its alpha and beta */
   double outer_lr;          /* model.outer.learning_rate: SlowMo alpha or Nesterov eta */
   double outer_momentum;    /* model.outer.momentum: SlowMo beta or Nesterov mu */
+  int outer_fragments;      /* model.outer.fragments: F, Streaming DiLoCo's fragments (1) */
+  int outer_delay;          /* model.outer.delay: tau, steps a fragment's round overlaps (0) */
+  double outer_mix;         /* model.outer.mix: alpha, the local share kept when a
+                               fragment's outer step lands (0) */
   int local_steps;          /* model.work.local_steps: H (>= 1) */
   int sync_steps;           /* model.work.sync_steps: informational only */
   int worker_batch_size;    /* model.work.batch_size: b */
