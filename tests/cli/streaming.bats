@@ -132,7 +132,8 @@ same_run() { same_learning "$1" "$2" && h5diff "$1/run.h5" "$2/run.h5" /rounds /
   assert_output --partial "model.outer.fragments = 11, but the model has 10 trained tensors"
   for bad in "model.outer.compress=topk:0.1|model.outer.compress topk" \
              "model.work.momentum=reset|model.work.momentum: reset" \
-             "model.work.dynamic.strategy=Deviation|needs a fixed H"; do
+             "model.work.dynamic.strategy=Deviation|needs a fixed H" \
+             "model.outer.keep=biases|model.outer.keep: cannot be used with model.outer.fragments = 2"; do
     run "$BIN/dpt-train" "${DILOCO[@]}" --data "$TINY" --set model.outer.fragments=2 \
         --set "${bad%%|*}" --run-dir x
     assert_failure
