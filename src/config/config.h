@@ -138,8 +138,9 @@ void config_each(const dpt_config_t *cfg,
 /* The training method, named once by the trainer and recorded in run.h5 (/provenance
  * method), which the banner, the summaries and tables show: "centralized", "LocalSGD", "SlowMo",
  * "DiLoCo" (AdamW workers, outer Nesterov), "LocalSGD+Nesterov", with "post-local " in
- * front when model.work.local_from_epoch > 0 and the workers' optimizer in brackets
- * when it is not the method's own ("LocalSGD (LAMB)"). */
+ * front when model.work.local_from_epoch > 0, "Streaming " before the outer step's name
+ * with model.outer.fragments > 1 or model.outer.delay > 0 ("Streaming DiLoCo"), and the
+ * workers' optimizer in brackets when it is not the method's own ("LocalSGD (LAMB)"). */
 void config_method_name(const dpt_config_t *cfg, char *buf, size_t cap);
 /* The method named `name` (config_method_name's) with the optimizer it steps when the
  * name leaves it out, for the start-up line: "centralized AdamW", "DiLoCo". */

@@ -92,6 +92,8 @@ same_run() { same_learning "$1" "$2" && h5diff "$1/run.h5" "$2/run.h5" /rounds /
   [ "$(values s /rounds/overlap)" = "16, 16, 16, 16, 16, 4, 0" ]
   [ "$(values s /rounds/images)" = "16, 32, 32, 32, 32, 32, 4" ]
   [ "$(values s /rounds/kind)" = "2, 2, 2, 2, 2, 2, 2" ]
+  h5dump -a /provenance/method s/run.h5 | grep -q '"Streaming DiLoCo"'
+
   # fragments of whole tensors, the cut at the tensor start nearest half the floats
   np=$(h5dump -a /nparams s/checkpoint.h5 | sed -n 's/.*(0): *//p')
   f0=$(values s /rounds/floats | cut -d, -f1)
