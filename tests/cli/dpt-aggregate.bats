@@ -319,6 +319,11 @@ YAML
   "$FIXTURE" st/dyn/run.h5 model.num_workers=2 model.work.dynamic.strategy=LossLS \
       test_acc=0.86 averagings=3,2,1 H=4,8,16
   "$FIXTURE" st/shard/run.h5 model.num_workers=2 data.sharding=dirichlet:0.1 test_acc=0.7
+  # the baseline of analysis/large-batch-adamw.yaml, and runs for resnet.yaml and streaming.yaml
+  "$FIXTURE" st/adamw/run.h5 model.num_workers=0 model.optimizer=AdamW test_acc=0.83
+  "$FIXTURE" st/resnet/run.h5 model.name=ResNet20 model.num_workers=0 test_acc=0.7
+  "$FIXTURE" st/diloco/run.h5 model.num_workers=3 model.outer.type=nesterov \
+      model.work.optimizer=AdamW model.outer.compress=none test_acc=0.75
   for s in "$DPT_ROOT"/analysis/*.yaml; do
     run "$BIN/dpt-aggregate" --study "$s" st
     assert_success
