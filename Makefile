@@ -176,7 +176,6 @@ bin/dpt-bench $(BUILD)/bin/dpt-bench: src/cli/dpt-bench.c $(BENCH_OBJ) $(BUILD)/
 bench: deps
 	@$(MAKE) --no-print-directory all bin/dpt-bench
 	@bash bench/throughput.sh
-	@./bin/dpt-bench -m ResNet20 --sgemm 0 | sed -n '1,/^(b)/p'
 	@bash bench/aggregate.sh
 	@bash bench/scaling.sh
 	@bash bench/shaped-link.sh

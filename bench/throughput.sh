@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
-# Runs dpt-bench (arguments passed on), shows its output, and records its training-step
-# throughput (line "(a)": images/s of one core) in build/throughput.txt, which
-# `dpt-sweep expand` reads to estimate a sweep's core-hours (src/sweep/estimate.h).
+# Runs dpt-bench on the seed's LeNet (arguments passed on) and on ResNet-20, shows their
+# output, and records each training-step throughput (line "(a)": images/s of one core) in
+# build/throughput.txt, which `dpt-sweep expand` reads to estimate a sweep's core-hours per
+# model (src/sweep/estimate.h): "images_per_s_per_core V" for LeNet and
+# "images_per_s_per_core.ResNet20 V" (deeper ResNets are scaled from it by depth).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${DPT_THROUGHPUT:-build/throughput.txt}
 log=$(mktemp)
-trap 'rm -f "$log" "$out.tmp"' EXIT
+rlog=$(mktemp)
+trap 'rm -f "$log" "$rlog" "$out.tmp"' EXIT
+# The images/s of the "(a) training step" block of dpt-bench's output in file $1.
+step_ips() {
+  awk '/^\(a\) training step/ { getline; for (i = 1; i < NF; i++) if ($(i + 1) == "images/s") print $i }' "$1"
+}
 ./bin/dpt-bench "$@" | tee "$log"
-ips=$(awk '/^\(a\) training step/ { getline; for (i = 1; i < NF; i++) if ($(i + 1) == "images/s") print $i }' "$log")
-[ -n "$ips" ] || { echo "bench/throughput.sh: no images/s in dpt-bench's output" >&2; exit 1; }
+./bin/dpt-bench -m ResNet20 --sgemm 0 | tee "$rlog" | sed -n '1,/^(b)/p'
+ips=$(step_ips "$log")
+rips=$(step_ips "$rlog")
+[ -n "$ips" ] && [ -n "$rips" ] || { echo "bench/throughput.sh: no images/s in dpt-bench's output" >&2; exit 1; }
 mkdir -p "$(dirname "$out")"
 {
   echo "# training images/s of one core: dpt-bench's step ($(head -1 "$log" | cut -c1-120))"
   echo "# written by make bench on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "images_per_s_per_core $ips"
+  echo "images_per_s_per_core.ResNet20 $rips"
 } >"$out.tmp"
 mv "$out.tmp" "$out"
-echo "recorded $ips training images/s per core in $out"
+echo "recorded $ips (LeNet) and $rips (ResNet20) training images/s per core in $out"

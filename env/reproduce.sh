@@ -33,19 +33,21 @@ version=$(git describe --always --dirty 2>/dev/null || echo unknown)
 quick=${QUICK:-0}
 [ "$quick" = 0 ] || [ "$quick" = 1 ] || { echo "reproduce: QUICK=$quick: expected 0 or 1" >&2; exit 2; }
 
-# Study: its spec and its table, and the sweeps the table reads beyond its own.
-# In the order they run: the large-batch grid first (the largest and a headline), the
-# other studies of the seed's findings, then the rest.
+# Study: its spec and its tables (analysis/*.yaml joined by "+": the first is the study's
+# own, further ones price the same runs on networks), and the sweeps the tables read beyond
+# its own. In the order of the report; the studies run in this order too (the second
+# edition ran the large-batch grid first, the centralized study last).
 studies=(
-  "fm-large-batch analysis/large-batch.yaml"
+  "fm-centralized analysis/centralized.yaml+analysis/centralized-best.yaml"
+  "fm-large-batch analysis/large-batch.yaml+analysis/large-batch-adamw.yaml"
   "fm-localsgd analysis/fm-localsgd.yaml"
-  "fm-slowmo analysis/fm-slowmo.yaml fm-localsgd"
-  "fm-dynamic-h analysis/dynamic.yaml"
-  "fm-local-methods analysis/local-methods.yaml"
-  "fm-compression analysis/compression.yaml"
-  "fm-outer-compression analysis/outer-compression.yaml"
+  "fm-slowmo analysis/fm-slowmo.yaml+analysis/fm-localsgd-network.yaml fm-localsgd"
+  "fm-dynamic-h analysis/dynamic.yaml+analysis/dynamic-network.yaml"
   "fm-sharding analysis/fm-sharding.yaml"
-  "fm-centralized analysis/centralized.yaml"
+  "fm-local-methods analysis/local-methods.yaml+analysis/local-methods-network.yaml"
+  "fm-compression analysis/compression.yaml+analysis/compression-network.yaml"
+  "fm-outer-compression analysis/outer-compression.yaml+analysis/outer-compression-network.yaml"
+  "fm-streaming analysis/streaming.yaml fm-outer-compression"
 )
 if [ "$quick" = 1 ]; then
   runs=runs/fm-quick results=results/fashion-mnist-quick
@@ -66,8 +68,7 @@ spec_of() {
   mkdir -p "$runs/specs"
   sed -e "s|^base: \([^/].*\)|base: $PWD/sweeps/\1|" -e 's|^replicates: .*|seeds: [0]|' \
     -e 's|^\(  model.num_workers:\) \[2, 4, 8\]$|\1 [2, 8]|' \
-    -e 's|^\(  model.work.local_steps:\) \[4, 16, 64\]$|\1 [4, 64]|' \
-    -e 's|^\(  model.batch_size:\) \[64, 512, 4096\]$|\1 [64, 512]|' \
+    -e 's|^\(  model.batch_size:\) \[64, 512, 2048\]$|\1 [64, 512]|' \
     "sweeps/$name.yaml" >"$runs/specs/$name.yaml"
   echo "$runs/specs/$name.yaml"
 }
@@ -139,7 +140,6 @@ for s in "${studies[@]}"; do
   [ -f "$dir/manifest.tsv" ] || continue
   dirs=("$dir")
   for e in $extra; do [ -f "$(sweep_dir "$e")/manifest.tsv" ] && dirs+=("$(sweep_dir "$e")"); done
-  [ -f "$table" ] || table=""
   # The run files the manifests list, not every run.h5 below the directories: expand
   # --force after a spec edit keeps the task directories of combinations the spec no
   # longer has, which must not leak into the tables.
@@ -148,11 +148,19 @@ for s in "${studies[@]}"; do
     while IFS= read -r f; do files+=("$f"); done < <(listed_runs "$d")
   done
   rm -rf "$dir/plots"
-  rc=0
-  ./bin/dpt-aggregate ${table:+--study "$table"} --plots "$dir/plots" --plot-format svg,pdf \
-    -o "$results/tables/$name.md" \
-    "${files[@]}" || rc=$?
-  [ "$rc" = 0 ] || [ "$rc" = 4 ] || { echo "reproduce: dpt-aggregate failed on $name ($rc)" >&2; exit 1; }
+  # Its tables: the first into tables/NAME.md, each further one (a study's "+" list, such
+  # as the same runs priced on networks) into tables/NAME.N.md; their figures together.
+  i=0
+  for t in ${table//+/ }; do
+    rc=0
+    [ -f "$t" ] || t=""
+    out=$results/tables/$name.md
+    [ "$i" = 0 ] || out=$results/tables/$name.$i.md
+    ./bin/dpt-aggregate ${t:+--study "$t"} --plots "$dir/plots" --plot-format svg,pdf \
+      -o "$out" "${files[@]}" || rc=$?
+    [ "$rc" = 0 ] || [ "$rc" = 4 ] || { echo "reproduce: dpt-aggregate failed on $name ($rc)" >&2; exit 1; }
+    i=$((i + 1))
+  done
   mkdir -p "$results/plots/$name"
   cp "$dir"/plots/*.svg "$dir"/plots/*.pdf "$results/plots/$name/" 2>/dev/null || true
   # One manifest row per task: its axis values as the config, its run file's results.
@@ -201,9 +209,12 @@ report=$results/REPORT.md
     echo
     echo "## $name"
     echo
-    echo "Sweep [sweeps/$name.yaml](../../sweeps/$name.yaml), table ${table:-(default grouping)}."
+    echo "Sweep [sweeps/$name.yaml](../../sweeps/$name.yaml), tables ${table//+/, }."
     echo
     cat "$results/tables/$name.md"
+    for more in "$results/tables/$name".[0-9]*.md; do
+      [ -f "$more" ] && { echo; cat "$more"; }
+    done
     for svg in "$results/plots/$name"/*.svg; do
       [ -f "$svg" ] && printf '\n![%s](plots/%s/%s)\n' "$(basename "$svg" .svg)" "$name" "$(basename "$svg")"
     done

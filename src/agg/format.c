@@ -22,7 +22,11 @@ int agg_format_parse(const char *name, agg_format_t *f) {
 
 static int is_acc(int field) { return field >= 0 && strstr(agg_fields[field].name, "acc"); }
 static int is_loss(int field) { return field >= 0 && strstr(agg_fields[field].name, "loss"); }
-static int is_bytes(int field) { return field >= 0 && strstr(agg_fields[field].name, "bytes"); }
+/* A count of bytes (not a ratio of two, as vs_dense_bytes). */
+static int is_bytes(int field) {
+  return field >= 0 && strstr(agg_fields[field].name, "bytes") &&
+         agg_field_relative(field, NULL) < 0;
+}
 
 static void show_number(char *buf, size_t cap, double x, int field, const agg_style_t *st) {
   if (field >= 0 && (is_acc(field) || is_loss(field))) {
@@ -202,6 +206,16 @@ static void markdown_note(FILE *out, const agg_table_t *t, const agg_style_t *st
           st->se ? "standard error (sample standard deviation / √n)"
                  : "sample standard deviation",
           t->pivot_field >= 0 ? "; (n=k): runs in the cell" : "");
+  if (t->best_of) {
+    fputs("each ", out);
+    fputs(t->pivot_field >= 0 ? "cell" : "row", out);
+    fputs(": the runs at the ", out);
+    md_text(out, t->best_of);
+    fprintf(out, " whose mean %s is the %s (a tie: the smaller value), shown %s; ",
+            agg_fields[t->select_field].label,
+            agg_fields[t->select_field].better < 0 ? "lowest" : "highest",
+            t->pivot_field >= 0 ? "in the table below" : "in its column");
+  }
   if (t->baseline) {
     fputs("Δ: mean paired difference to the baseline (", out);
     md_text(out, t->baseline);
@@ -213,18 +227,76 @@ static void markdown_note(FILE *out, const agg_table_t *t, const agg_style_t *st
   }
 }
 
-static void write_markdown(FILE *out, const agg_table_t *t, const agg_style_t *st) {
-  static const dialect_t md = {md_text, " ± ", "–", "**%s**", "|", "", " ", " |", "\n", "Δ "};
-  if (t->title) fprintf(out, "**%s**\n\n", t->title);
-  write_row(out, t, -1, st, &md);
+/* ---------------------------------------------------------------- chosen values */
+
+/* A pivot whose cells carry the value of best_of they were chosen at (a group table
+ * has it as a key column). */
+static int pivot_chosen(const agg_table_t *t) { return t->best_of && t->pivot_field >= 0; }
+
+/* The text of best_of a pivot cell's runs were chosen at, "" for runs without the key,
+ * NULL for a cell without runs. */
+static const char *chosen_text(const agg_table_t *t, const agg_cell_t *x) {
+  if (!x->run) return NULL;
+  const char *s = agg_key_text(x->run, t->best_of);
+  return s ? s : "";
+}
+
+/* A pivot's chosen values as a table of text cells (its keys, headings and texts
+ * borrowed; free only v->cell, v->field): the same rows and columns, each value cell the
+ * text of best_of its runs were chosen at (dash without runs). */
+static void chosen_view(const agg_table_t *t, agg_table_t *v, const char *dash) {
+  memset(v, 0, sizeof *v);
+  v->nrows = t->nrows;
+  v->ncols = t->ncols;
+  v->nkeys = t->nkeys;
+  v->name = t->name;
+  v->label = t->label;
+  v->pivot_field = -1;
+  v->diff_col = -1;
+  v->field = dpt_alloc(sizeof(int) * (size_t)t->ncols);
+  v->cell = dpt_alloc(sizeof(agg_cell_t) * (size_t)(t->nrows ? t->nrows : 1) * (size_t)t->ncols);
+  for (int c = 0; c < t->ncols; c++) v->field[c] = AGG_COL_KEY;
+  for (int r = 0; r < t->nrows; r++)
+    for (int c = 0; c < t->ncols; c++) {
+      const agg_cell_t *x = agg_cell(t, r, c);
+      const char *text = x->text ? x->text : chosen_text(t, x);
+      agg_cell(v, r, c)->text = (char *)(text ? text : dash);
+    }
+}
+
+static void chosen_free(agg_table_t *v) {
+  dpt_free(v->cell);
+  dpt_free(v->field);
+}
+
+/* The headings, the alignment row and the rows. */
+static void markdown_grid(FILE *out, const agg_table_t *t, const agg_style_t *st,
+                          const dialect_t *md) {
+  write_row(out, t, -1, st, md);
   fputc('|', out);
   for (int c = 0; c < t->ncols; c++) {
     fputs(c < t->nkeys ? " --- |" : " ---: |", out);
     if (t->baseline && c == t->diff_col) fputs(" ---: |", out);
   }
   fputc('\n', out);
-  for (int r = 0; r < t->nrows; r++) write_row(out, t, r, st, &md);
+  for (int r = 0; r < t->nrows; r++) write_row(out, t, r, st, md);
+}
+
+static void write_markdown(FILE *out, const agg_table_t *t, const agg_style_t *st) {
+  static const dialect_t md = {md_text, " ± ", "–", "**%s**", "|", "", " ", " |", "\n", "Δ "};
+  if (t->title) fprintf(out, "**%s**\n\n", t->title);
+  markdown_grid(out, t, st, &md);
   markdown_note(out, t, st);
+  if (!pivot_chosen(t)) return;
+  agg_table_t v;
+  chosen_view(t, &v, md.dash);
+  fputs("\n**", out);
+  md_text(out, t->best_of);
+  fprintf(out, " chosen per cell** (%s mean %s)\n\n",
+          agg_fields[t->select_field].better < 0 ? "lowest" : "highest",
+          agg_fields[t->select_field].label);
+  markdown_grid(out, &v, st, &md);
+  chosen_free(&v);
 }
 
 static void tex_text(FILE *out, const char *s) {
@@ -246,7 +318,21 @@ static void tex_text(FILE *out, const char *s) {
   }
 }
 
-/* LaTeX with booktabs rules. */
+/* One tabular: the column types, the rules, the headings and the rows. */
+static void latex_grid(FILE *out, const agg_table_t *t, const agg_style_t *st,
+                       const dialect_t *tex) {
+  fputs("\\begin{tabular}{", out);
+  for (int c = 0; c < t->ncols; c++)
+    fputs(c < t->nkeys ? "l" : c == t->diff_col ? "rr" : "r", out); /* rr: and its Δ */
+  fputs("}\n\\toprule\n", out);
+  write_row(out, t, -1, st, tex);
+  fputs("\\midrule\n", out);
+  for (int r = 0; r < t->nrows; r++) write_row(out, t, r, st, tex);
+  fputs("\\bottomrule\n\\end{tabular}\n", out);
+}
+
+/* LaTeX with booktabs rules (a pivot with best_of: a second tabular of the values
+ * chosen). */
 static void write_latex(FILE *out, const agg_table_t *t, const agg_style_t *st) {
   static const dialect_t tex = {tex_text, " $\\pm$ ", "--", "\\textbf{%s}", "", " & ", "",
                                 "", " \\\\\n", "$\\Delta$ "};
@@ -255,14 +341,16 @@ static void write_latex(FILE *out, const agg_table_t *t, const agg_style_t *st) 
     fputs(t->title, out);
     fputc('\n', out);
   }
-  fputs("% needs \\usepackage{booktabs}\n\\begin{tabular}{", out);
-  for (int c = 0; c < t->ncols; c++)
-    fputs(c < t->nkeys ? "l" : c == t->diff_col ? "rr" : "r", out); /* rr: and its Δ */
-  fputs("}\n\\toprule\n", out);
-  write_row(out, t, -1, st, &tex);
-  fputs("\\midrule\n", out);
-  for (int r = 0; r < t->nrows; r++) write_row(out, t, r, st, &tex);
-  fputs("\\bottomrule\n\\end{tabular}\n", out);
+  fputs("% needs \\usepackage{booktabs}\n", out);
+  latex_grid(out, t, st, &tex);
+  if (!pivot_chosen(t)) return;
+  agg_table_t v;
+  chosen_view(t, &v, tex.dash);
+  fprintf(out, "%% %s chosen per cell (%s mean %s)\n", t->best_of,
+          agg_fields[t->select_field].better < 0 ? "lowest" : "highest",
+          agg_fields[t->select_field].name);
+  latex_grid(out, &v, st, &tex);
+  chosen_free(&v);
 }
 
 /* ---------------------------------------------------------------- CSV (RFC 4180) */
@@ -299,6 +387,11 @@ static void write_csv(FILE *out, const agg_table_t *t) {
         if (k) fputc(',', out);
         dpt_csv_field(out, buf);
       }
+      if (pivot_chosen(t)) {
+        snprintf(buf, sizeof buf, "%s_%s", t->name[c], t->best_of);
+        fputc(',', out);
+        dpt_csv_field(out, buf);
+      }
     }
   }
   fputc('\n', out);
@@ -316,6 +409,11 @@ static void write_csv(FILE *out, const agg_table_t *t) {
         csv_number(out, x->st.std);
         fprintf(out, ",%d", x->st.n);
         if (compared(t, c)) csv_diff(out, x);
+        if (pivot_chosen(t)) {
+          const char *text = chosen_text(t, x);
+          fputc(',', out);
+          if (text) dpt_csv_field(out, text);
+        }
       }
     }
     fputc('\n', out);
@@ -362,16 +460,23 @@ static void json_diff(FILE *out, const agg_cell_t *x) {
   fprintf(out, ", \"n\": %d}", x->diff.n);
 }
 
+static void json_string_or_null(FILE *out, const char *s) {
+  if (s) json_string(out, s);
+  else fputs("null", out);
+}
+
 static void write_json(FILE *out, const agg_table_t *t) {
   fputs("{\"title\": ", out);
-  if (t->title) json_string(out, t->title);
-  else fputs("null", out);
+  json_string_or_null(out, t->title);
   fputs(",\n \"value\": ", out);
   if (t->pivot_field >= 0) json_string(out, agg_fields[t->pivot_field].name);
   else fputs("null", out);
   fputs(",\n \"baseline\": ", out);
-  if (t->baseline) json_string(out, t->baseline);
-  else fputs("null", out);
+  json_string_or_null(out, t->baseline);
+  fputs(",\n \"best_of\": ", out);
+  json_string_or_null(out, t->best_of);
+  fputs(",\n \"select_by\": ", out);
+  json_string_or_null(out, t->best_of ? agg_fields[t->select_field].name : NULL);
   fputs(",\n \"columns\": [", out);
   for (int c = 0; c < t->ncols; c++) {
     if (c) fputs(", ", out);
@@ -396,6 +501,12 @@ static void write_json(FILE *out, const agg_table_t *t) {
         json_number(out, x->st.std);
         fprintf(out, ", \"n\": %d, \"best\": %s", x->st.n, x->best ? "true" : "false");
         if (compared(t, c)) json_diff(out, x);
+        if (pivot_chosen(t)) {
+          fputs(", ", out);
+          json_string(out, t->best_of);
+          fputs(": ", out);
+          json_string_or_null(out, chosen_text(t, x));
+        }
         fputc('}', out);
       }
     }

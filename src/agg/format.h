@@ -5,10 +5,13 @@
  * value of a column whose lead is beyond noise (agg_table_mark_best). With a baseline,
  * each compared cell also shows its paired difference "+0.0300 [+0.0100, +0.0500] (3
  * pairs)" (a group table in a column after the compared one, a pivot in the cell), in
- * bold where the interval excludes zero, and nothing else is bold.
+ * bold where the interval excludes zero, and nothing else is bold. A pivot whose runs
+ * were chosen by --best-of (table.h best_of) is followed by a second table of the same
+ * rows and columns holding the value each cell was chosen at.
  * CSV and JSON are for programs: every number in full (it parses back to the same
  * double), a column each for mean, std and n (and diff_mean, diff_lo, diff_hi, diff_n
- * with a baseline), NaN as an empty field or null. */
+ * with a baseline; COLUMN_KEY, the value chosen, in a pivot with best_of), NaN as an
+ * empty field or null. */
 #ifndef DPT_AGG_FORMAT_H
 #define DPT_AGG_FORMAT_H
 

@@ -143,13 +143,17 @@ net_cost_t net_collective(const net_model_t *m, ledger_collective_t c, int64_t n
 
 /* ---------------------------------------------------------------- replay */
 
-/* Seconds one participant of n computes round i. */
+/* Seconds one participant of n computes `images` images (all participants together) at
+ * round i's speed: round i's own images, or the ones its communication overlaps. A
+ * measured run's seconds are round i's, in proportion when the images are others. */
 static int round_compute(const net_model_t *m, const ledger_t *l, int64_t i, int64_t n,
-                         const net_speed_t *sp, int measured, double *s) {
-  double per = (double)l->images[i] / (double)n;
+                         const net_speed_t *sp, int measured, int64_t images, double *s) {
+  double per = (double)images / (double)n;
   if (sp->compute > 0) return *s = per / sp->compute, 0;
   if (m->device_flops > 0) return *s = per * sp->flops_per_image / m->device_flops, 0;
-  if (measured) return *s = l->compute_s[i] * (double)sp->ranks / (double)n, 0;
+  double own = l->compute_s[i] * (double)sp->ranks / (double)n;
+  if (measured && images == l->images[i]) return *s = own, 0;
+  if (measured && l->images[i] > 0) return *s = own * (double)images / (double)l->images[i], 0;
   int64_t e = l->epoch[i];
   double rate = sp->images_per_s && e >= 1 && e <= sp->nepochs
                     ? sp->images_per_s[e - 1] / (double)sp->ranks : 0;
@@ -187,17 +191,27 @@ int net_replay(const net_model_t *m, const ledger_t *l, const net_speed_t *sp,
   if (m->device_flops > 0 && !(sp->compute > 0) && !(sp->flops_per_image > 0))
     return net_replay_free(out), dpt_fail("device_gflops needs the model's FLOPs per image");
   if (epoch_ends(l, out) < 0) return net_replay_free(out), -1;
-  double t = 0, sent = 0;
+  double t = 0, sent = 0, behind = 0; /* behind: overlapped compute left to hide under */
   for (int64_t i = 0; i < l->n; i++) {
     int64_t n = l->participants[i] ? l->participants[i] : m->replicas;
     double comp = 0;
     if (n < 1) return net_replay_free(out), dpt_fail("round %lld: no participants", (long long)i);
-    if (round_compute(m, l, i, n, sp, measured, &comp) < 0) return net_replay_free(out), -1;
+    if (round_compute(m, l, i, n, sp, measured, l->images[i], &comp) < 0)
+      return net_replay_free(out), -1;
     net_cost_t k = net_collective(m, (ledger_collective_t)l->collective[i], n,
                                   (double)l->bytes[i]);
     double hidden = 0;
     if (m->overlap == NET_OVERLAP_BACKWARD && l->kind[i] == LEDGER_GRADIENT)
       hidden = fmin(k.seconds, NET_BACKWARD_SHARE * comp);
+    /* a round in flight while `overlap` images train (Streaming DiLoCo's delay) costs
+     * max(0, comm - their compute); the rows of one round (its parts) share it */
+    if (l->overlap[i] > 0 && (i == 0 || l->step[i] != l->step[i - 1] || !l->overlap[i - 1]) &&
+        round_compute(m, l, i, n, sp, measured, l->overlap[i], &behind) < 0)
+      return net_replay_free(out), -1;
+    if (l->overlap[i] > 0) {
+      hidden = fmin(k.seconds, behind);
+      behind -= hidden;
+    }
     t += comp + k.seconds - hidden;
     out->comm_time += k.seconds - hidden;
     sent += k.sent;

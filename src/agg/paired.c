@@ -66,18 +66,32 @@ agg_seed_value_t *agg_seed_values(const agg_table_t *t, const agg_run_t *const *
   return v;
 }
 
-/* The paired difference x - base over the seeds both cells have. */
-static agg_paired_t pair_cells(const agg_cell_t *x, const agg_cell_t *base) {
-  int cap = x->nby_seed < base->nby_seed ? x->nby_seed : base->nby_seed, n = 0;
-  double *a = dpt_alloc(sizeof(double) * (size_t)(cap ? cap : 1));
-  double *b = dpt_alloc(sizeof(double) * (size_t)(cap ? cap : 1));
+/* The values of x and of base at the seeds both cells have, into a[] and b[], and those
+ * seeds into seed[] unless it is NULL (each with room for the smaller count); returns
+ * how many. */
+static int shared_seeds(const agg_cell_t *x, const agg_cell_t *base, double *a, double *b,
+                        int *seed) {
+  int n = 0;
   for (int i = 0, j = 0; i < x->nby_seed && j < base->nby_seed;) {
     int d = x->by_seed[i].seed - base->by_seed[j].seed;
+    if (d == 0 && seed) seed[n] = x->by_seed[i].seed;
     if (d == 0) a[n] = x->by_seed[i].value, b[n++] = base->by_seed[j].value;
     i += d <= 0;
     j += d >= 0;
   }
-  agg_paired_t p = agg_paired(a, b, n);
+  return n;
+}
+
+static int fewer_seeds(const agg_cell_t *x, const agg_cell_t *base) {
+  int cap = x->nby_seed < base->nby_seed ? x->nby_seed : base->nby_seed;
+  return cap ? cap : 1;
+}
+
+/* The paired difference x - base over the seeds both cells have. */
+static agg_paired_t pair_cells(const agg_cell_t *x, const agg_cell_t *base) {
+  double *a = dpt_alloc(sizeof(double) * (size_t)fewer_seeds(x, base));
+  double *b = dpt_alloc(sizeof(double) * (size_t)fewer_seeds(x, base));
+  agg_paired_t p = agg_paired(a, b, shared_seeds(x, base, a, b, NULL));
   dpt_free(a);
   dpt_free(b);
   return p;
@@ -184,18 +198,115 @@ static int diff_column(const agg_table_t *t, int field) {
                   agg_fields[field].name);
 }
 
-static void compare(agg_table_t *t, int c, const agg_cell_t *const *bases, int nb,
-                    const char *const *vary, int nv) {
+/* The baseline cell of x: the one with its texts of the keys that vary among the
+ * baseline's cells, or NULL. */
+static const agg_cell_t *base_of(const agg_cell_t *x, const agg_cell_t *const *bases, int nb,
+                                 const char *const *vary, int nv) {
+  for (int i = 0; i < nb; i++) {
+    int match = 1;
+    for (int k = 0; k < nv && match; k++) match = same_text(x, bases[i], vary[k]);
+    if (match) return bases[i];
+  }
+  return NULL;
+}
+
+/* The cells' baselines: the baseline's cells among column c's (c < 0: among every number
+ * column's, a pivot's) and the keys that tell them apart. */
+typedef struct {
+  const agg_cell_t **cell;
+  int n, nvary;
+  const char **vary;
+} bases_t;
+
+static void find_bases(bases_t *b, const agg_table_t *t, int c, const agg_where_t *w, int nw,
+                       const char *const *keys, int nkeys, double target) {
+  b->cell = dpt_alloc(sizeof(agg_cell_t *) * (size_t)(t->nrows * t->ncols + 1));
+  b->vary = dpt_alloc(sizeof(char *) * (size_t)(nkeys + 1));
+  b->n = 0;
+  for (int k = t->nkeys; k < t->ncols; k++)
+    for (int r = 0; r < t->nrows; r++)
+      if ((c < 0 || k == c) && is_base(agg_cell(t, r, k), w, nw, target))
+        b->cell[b->n++] = agg_cell(t, r, k);
+  b->nvary = varying(b->cell, b->n, keys, nkeys, b->vary);
+}
+
+static void free_bases(bases_t *b) {
+  dpt_free(b->cell);
+  dpt_free(b->vary);
+}
+
+static void compare(agg_table_t *t, int c, const bases_t *b) {
   for (int r = 0; r < t->nrows; r++) {
     agg_cell_t *x = agg_cell(t, r, c);
-    if (!x->run) continue;
-    for (int i = 0; i < nb; i++) {
-      int match = 1;
-      for (int k = 0; k < nv && match; k++) match = same_text(x, bases[i], vary[k]);
-      if (!match) continue;
-      x->base = x == bases[i];
-      if (!x->base) x->diff = pair_cells(x, bases[i]);
-    }
+    const agg_cell_t *base = x->run ? base_of(x, b->cell, b->n, b->vary, b->nvary) : NULL;
+    if (!base) continue;
+    x->base = x == base;
+    if (!x->base) x->diff = pair_cells(x, base);
+  }
+}
+
+/* A cell's values of a field relative to the baseline (agg_field_relative), by seed. */
+typedef struct {
+  agg_seed_value_t *v;
+  int n;
+  agg_stat_t st;
+} relative_t;
+
+/* x's source values over base's at the seeds both have (base's over x's when inverse),
+ * but for a quotient over zero. */
+static relative_t relative_to(const agg_cell_t *x, const agg_cell_t *base, int inverse) {
+  size_t cap = (size_t)fewer_seeds(x, base);
+  double *a = dpt_alloc(sizeof(double) * cap), *b = dpt_alloc(sizeof(double) * cap);
+  int *seed = dpt_alloc(sizeof(int) * cap);
+  relative_t o = {dpt_alloc(sizeof(agg_seed_value_t) * cap), 0, {NAN, NAN, 0}};
+  int n = shared_seeds(x, base, a, b, seed);
+  for (int i = 0; i < n; i++) {
+    double q = inverse ? b[i] / a[i] : a[i] / b[i];
+    if (isfinite(q)) o.v[o.n] = (agg_seed_value_t){seed[i], q}, a[o.n++] = q; /* not over 0 */
+  }
+  o.st = agg_stat_of(a, o.n);
+  dpt_free(a);
+  dpt_free(b);
+  dpt_free(seed);
+  return o;
+}
+
+/* The cells of column c (c < 0: every column, a pivot's) whose field is relative to the
+ * baseline get their values against their baseline cells, all computed from the source
+ * values before any is replaced (a pivot's baseline cell is in another column); a cell
+ * without a baseline cell stays empty. */
+static void relate(agg_table_t *t, int c, const bases_t *b) {
+  int ncells = t->nrows * t->ncols;
+  relative_t *rel = dpt_alloc(sizeof(relative_t) * (size_t)(ncells ? ncells : 1));
+  for (int i = 0; i < ncells; i++) {
+    int col = i % t->ncols, inverse, f = t->field[col];
+    const agg_cell_t *x = &t->cell[i], *base = NULL;
+    rel[i] = (relative_t){NULL, -1, {NAN, NAN, 0}};
+    if (col < t->nkeys || (c >= 0 && col != c) || f < 0 || agg_field_relative(f, &inverse) < 0)
+      continue;
+    if (x->run) base = base_of(x, b->cell, b->n, b->vary, b->nvary);
+    rel[i] = base ? relative_to(x, base, inverse) : (relative_t){NULL, 0, {NAN, NAN, 0}};
+  }
+  for (int i = 0; i < ncells; i++) {
+    if (rel[i].n < 0) continue;
+    dpt_free(t->cell[i].by_seed);
+    t->cell[i].by_seed = rel[i].v;
+    t->cell[i].nby_seed = rel[i].n;
+    t->cell[i].st = rel[i].st;
+  }
+  dpt_free(rel);
+}
+
+/* A group table's columns of fields relative to the baseline, each against the
+ * baseline's cells in it. */
+static void relate_columns(agg_table_t *t, const agg_where_t *w, int nw,
+                           const char *const *keys, int nkeys, double target) {
+  for (int c = t->nkeys; c < t->ncols; c++) {
+    if (t->field[c] < 0 || agg_field_relative(t->field[c], NULL) < 0) continue;
+    bases_t b;
+    find_bases(&b, t, c, w, nw, keys, nkeys, target);
+    relate(t, c, &b);
+    free_bases(&b);
   }
 }
 
@@ -203,31 +314,27 @@ int agg_table_baseline(agg_table_t *t, const char *const *conds, int nconds,
                        const char *const *keys, int nkeys, int field, double target) {
   agg_where_t *w = parse_conds(conds, nconds, keys, nkeys);
   if (!w) return -1;
-  int col = diff_column(t, field), rc = -1, nb = 0;
-  const agg_cell_t **bases = dpt_alloc(sizeof(agg_cell_t *) * (size_t)(t->nrows * t->ncols + 1));
-  const char **vary = dpt_alloc(sizeof(char *) * (size_t)(nkeys + 1));
+  int col = diff_column(t, field), rc = -1;
+  bases_t b = {0};
   if (col < 0 && t->pivot_field < 0) goto done;
-  for (int c = t->nkeys; c < t->ncols; c++)
-    for (int r = 0; r < t->nrows; r++)
-      if ((col < 0 || c == col) && is_base(agg_cell(t, r, c), w, nconds, target))
-        bases[nb++] = agg_cell(t, r, c);
-  strbuf_t b = {0};
-  for (int i = 0; i < nconds; i++) strbuf_printf(&b, "%s%s", i ? ", " : "", conds[i]);
-  t->baseline = strbuf_take(&b);
-  if (nb == 0) {
+  find_bases(&b, t, col, w, nconds, keys, nkeys, target);
+  strbuf_t sb = {0};
+  for (int i = 0; i < nconds; i++) strbuf_printf(&sb, "%s%s", i ? ", " : "", conds[i]);
+  t->baseline = strbuf_take(&sb);
+  if (b.n == 0) {
     dpt_fail("--baseline %s: no row of the table is the baseline", t->baseline);
     goto done;
   }
-  int nv = varying(bases, nb, keys, nkeys, vary);
+  if (col < 0) relate(t, -1, &b);
+  else relate_columns(t, w, nconds, keys, nkeys, target);
   for (int c = t->nkeys; c < t->ncols; c++)
-    if (col < 0 ? t->field[c] >= 0 : c == col) compare(t, c, bases, nb, vary, nv);
+    if (col < 0 ? t->field[c] >= 0 : c == col) compare(t, c, &b);
   t->diff_col = col;
   for (int i = 0; i < t->nrows * t->ncols; i++) t->cell[i].best = 0;
   rc = 0;
 done:
   for (int i = 0; i < nconds; i++) agg_where_free(&w[i]);
   dpt_free(w);
-  dpt_free(bases);
-  dpt_free(vary);
+  free_bases(&b);
   return rc;
 }

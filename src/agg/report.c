@@ -7,6 +7,7 @@
 
 #include "../core/err.h"
 #include "../core/fsutil.h"
+#include "bestof.h"
 #include "long.h"
 #include "plot.h"
 #include "replay.h"
@@ -121,8 +122,9 @@ done:
 static const char *const per_run_keys[] = {"run", "hash", "experiment.seed"};
 #define PER_RUN_KEYS ((int)(sizeof per_run_keys / sizeof per_run_keys[0]))
 
-/* Group keys: as asked, or those that vary (without a pivot's column keys); per run,
- * the run, its hash and seed first; unfinished runs apart from complete ones. */
+/* Group keys: as asked, or those that vary (without a pivot's column keys and the
+ * --best-of key); per run, the run, its hash and seed first; unfinished runs apart from
+ * complete ones. */
 static const char **table_keys(const agg_request_t *req, const agg_run_t *const *runs, int n,
                                int unfinished, int *nkeys) {
   const agg_study_t *st = &req->st;
@@ -135,7 +137,7 @@ static const char **table_keys(const agg_request_t *req, const agg_run_t *const 
   for (int i = 0; i < nvary && !st->rows.n; i++) {
     int in_cols = 0;
     for (int c = 0; c < st->cols.n; c++) in_cols |= !strcmp(st->cols.v[c], varying[i]);
-    if (!in_cols) keys[k++] = varying[i];
+    if (!in_cols && !(st->best_of && !strcmp(st->best_of, varying[i]))) keys[k++] = varying[i];
   }
   if (n > 0 && runs[0]->net && strlist_find(&st->rows, "network") < 0 &&
       strlist_find(&st->cols, "network") < 0)
@@ -146,7 +148,32 @@ static const char **table_keys(const agg_request_t *req, const agg_run_t *const 
   return keys;
 }
 
-/* A pivot when the study has column keys, else a group table of its values. */
+/* keys[0..nkeys), then more[0..nmore), in a new array of *n. */
+static const char **concat_keys(const char *const *keys, int nkeys, const char *const *more,
+                                int nmore, int *n) {
+  const char **all = dpt_alloc(sizeof(char *) * (size_t)(nkeys + nmore + 1));
+  *n = 0;
+  for (int i = 0; i < nkeys; i++) all[(*n)++] = keys[i];
+  for (int i = 0; i < nmore; i++) all[(*n)++] = more[i];
+  return all;
+}
+
+/* The table's keys, then the study's column keys (a pivot's), in a new array of *n. */
+static const char **keys_and_cols(const char *const *keys, int nkeys, const agg_study_t *st,
+                                  int *n) {
+  return concat_keys(keys, nkeys, (const char *const *)st->cols.v, st->cols.n, n);
+}
+
+/* The keys, then the --best-of key (its chosen value: a group table's column, a key of
+ * the long rows and the figures), in a new array of *n. */
+static const char **with_best_of(const char *const *keys, int nkeys, const agg_study_t *st,
+                                 int *n) {
+  const char *const more[] = {st->best_of};
+  return concat_keys(keys, nkeys, more, st->best_of != NULL, n);
+}
+
+/* A pivot when the study has column keys, else a group table of its values (with the
+ * --best-of key as a column). */
 static int build_table(agg_table_t *t, const agg_study_t *st, const agg_run_t *const *runs,
                        int n, const char *const *keys, int nkeys) {
   if (st->cols.n) {
@@ -159,7 +186,10 @@ static int build_table(agg_table_t *t, const agg_study_t *st, const agg_run_t *c
   for (int i = 0; i < st->values.n; i++)
     if ((fields[i] = field_named(st->values.v[i])) < 0) goto done;
   if (!nf) nf = default_fields(runs, n, st->target, fields);
-  rc = agg_table_group(t, runs, n, keys, nkeys, fields, nf, st->target);
+  int nshown;
+  const char **shown = with_best_of(keys, nkeys, st, &nshown);
+  rc = agg_table_group(t, runs, n, shown, nshown, fields, nf, st->target);
+  dpt_free(shown);
 done:
   dpt_free(fields);
   return rc;
@@ -210,16 +240,6 @@ static int compared_field(const agg_table_t *t, const agg_study_t *st) {
   return first >= 0 ? first : acc;
 }
 
-/* The table's keys, then the study's column keys (a pivot's), in a new array of *n. */
-static const char **keys_and_cols(const char *const *keys, int nkeys, const agg_study_t *st,
-                                  int *n) {
-  const char **all = dpt_alloc(sizeof(char *) * (size_t)(nkeys + st->cols.n + 1));
-  *n = 0;
-  for (int i = 0; i < nkeys; i++) all[(*n)++] = keys[i];
-  for (int i = 0; i < st->cols.n; i++) all[(*n)++] = st->cols.v[i];
-  return all;
-}
-
 /* Paired differences to the study's baseline, on compared_field; without a baseline,
  * the best marks. */
 static int compare_or_mark(agg_table_t *t, const agg_study_t *st, const char *const *keys,
@@ -237,8 +257,9 @@ static int compare_or_mark(agg_table_t *t, const agg_study_t *st, const char *co
   return rc;
 }
 
-/* The keys of the figures' groups: a pivot's rows and columns together, never per run
- * (--per-run's run, hash and seed name runs, not groups). */
+/* The keys of the figures' groups, and of the groups --best-of chooses in: a pivot's
+ * rows and columns together, never per run (--per-run's run, hash and seed name runs,
+ * not groups). */
 static const char **plot_keys(const agg_request_t *req, const char *const *keys, int nkeys,
                               int *np) {
   const agg_study_t *st = &req->st;
@@ -274,6 +295,33 @@ static int write_plots(const agg_request_t *req, const agg_run_t *const *runs, i
   return rc;
 }
 
+/* The chosen value's column of a group table says so; a pivot's cells carry it. */
+static void mark_best_of(agg_table_t *t, const agg_study_t *st) {
+  if (!st->best_of) return;
+  t->best_of = dpt_strdup(st->best_of);
+  t->select_field = agg_best_of_field(st->select_by ? st->select_by : "best_val_acc");
+  for (int c = 0; c < t->nkeys; c++)
+    if (!strcmp(t->name[c], st->best_of)) {
+      dpt_free(t->label[c]);
+      size_t len = strlen(st->best_of) + sizeof " (chosen)";
+      t->label[c] = dpt_alloc(len);
+      snprintf(t->label[c], len, "%s (chosen)", st->best_of);
+    }
+}
+
+/* A note, once, for columns relative to a baseline (payload_ratio, vs_dense_bytes) in a
+ * table without one: their cells stay empty. */
+static void relative_note(const agg_table_t *t, const agg_study_t *st, FILE *log) {
+  if (st->baseline.n) return;
+  for (int c = t->nkeys; c < t->ncols; c++)
+    if (t->field[c] >= 0 && agg_field_relative(t->field[c], NULL) >= 0) {
+      fprintf(log, "dpt-aggregate: note: %s compares each row with the baseline row (the "
+                   "uncompressed runs, e.g. --baseline comm.compress=none), and there is "
+                   "none: its cells are empty\n", agg_fields[t->field[c]].name);
+      return;
+    }
+}
+
 /* The table of the runs, to the output; counts its rows on log. */
 static int tabulate(const agg_request_t *req, const agg_run_t *const *runs, int n,
                     const char *const *keys, int nkeys, FILE *log) {
@@ -282,9 +330,12 @@ static int tabulate(const agg_request_t *req, const agg_run_t *const *runs, int 
   int rc = -1;
   if (build_table(&t, st, runs, n, keys, nkeys) < 0) goto done;
   if (st->title) t.title = dpt_strdup(st->title);
-  if (st->sort && agg_table_sort(&t, st->sort) < 0) goto done;
+  mark_best_of(&t, st);
+  relative_note(&t, st, log);
   output_t o = {.t = &t};
-  if (compare_or_mark(&t, st, keys, nkeys) < 0 || publish(req, &o) < 0) goto done;
+  /* sorted after the baseline, which gives the relative fields their values */
+  if (compare_or_mark(&t, st, keys, nkeys) < 0) goto done;
+  if ((st->sort && agg_table_sort(&t, st->sort) < 0) || publish(req, &o) < 0) goto done;
   fprintf(log, "dpt-aggregate: %d run%s in %d row%s", n, n == 1 ? "" : "s", t.nrows,
           t.nrows == 1 ? "" : "s");
   rc = 0;
@@ -315,12 +366,64 @@ static int write_long(const agg_request_t *req, const agg_run_t *const *runs, in
   return 0;
 }
 
+/* What --best-of and --select-by cannot mean: a key no run has, one that tells
+ * replicates apart, one the table groups by, a baseline on it, a choice without a key. */
+static int check_best_of(const agg_study_t *st, const agg_run_t *const *runs, int n) {
+  const char *key = st->best_of;
+  if (!key)
+    return st->select_by ? dpt_fail("--select-by %s needs --best-of KEY (the key whose best "
+                                    "value it chooses)", st->select_by) : 0;
+  if (!strcmp(key, "run") || !strcmp(key, "hash") || !strncmp(key, "experiment.", 11))
+    return dpt_fail("--best-of %s: it tells runs or replicates apart, and the best of those is "
+                    "the luckiest, not a setting (choose a config key such as "
+                    "model.learning_rate)", key);
+  if (!key_known(runs, n, key))
+    return dpt_fail("--best-of: no run has the config key '%s'", key);
+  if (strlist_find(&st->rows, key) >= 0 || strlist_find(&st->cols, key) >= 0)
+    return dpt_fail("--best-of %s is also a row or column key: it chooses one value of it "
+                    "within each group of the other keys", key);
+  for (int i = 0; i < st->baseline.n; i++) {
+    size_t len = strcspn(st->baseline.v[i], "=");
+    if (!strncmp(st->baseline.v[i], key, len) && key[len] == '\0')
+      return dpt_fail("--baseline %s: the --best-of key is chosen per group, so it cannot "
+                      "pick the baseline", st->baseline.v[i]);
+  }
+  return 0;
+}
+
+/* The runs of each group at its best value of the --best-of key (bestof.h) into runs[];
+ * returns their count, or -1. Counts them on log, with a note for a key that leaves
+ * nothing to choose and for a choice made on the test set. */
+static int choose_best(const agg_request_t *req, const agg_run_t **runs, int n,
+                       const char *const *keys, int nkeys, FILE *log) {
+  const agg_study_t *st = &req->st;
+  if (check_best_of(st, runs, n) < 0) return -1;
+  if (!st->best_of) return n;
+  int field = agg_best_of_field(st->select_by ? st->select_by : "best_val_acc"), ng, nchoice;
+  if (field < 0) return -1;
+  const char **groups = plot_keys(req, keys, nkeys, &ng);
+  int all = n;
+  n = agg_best_of(runs, n, groups, ng, st->best_of, field, st->target, &nchoice);
+  dpt_free(groups);
+  if (n >= 0)
+    fprintf(log, "dpt-aggregate: --best-of %s by mean %s: %d of %d runs chosen\n", st->best_of,
+            agg_fields[field].name, n, all);
+  if (n >= 0 && nchoice == 0)
+    fprintf(log, "dpt-aggregate: note: --best-of %s: no group has more than one value of it, "
+                 "nothing to choose\n", st->best_of);
+  if (n >= 0 && !strncmp(agg_fields[field].name, "test_", 5))
+    fprintf(log, "dpt-aggregate: note: --select-by %s chooses on the test set, so the test "
+                 "values of the chosen runs are optimistic (best_val_acc chooses on "
+                 "validation)\n", agg_fields[field].name);
+  return n;
+}
+
 static int aggregate(const agg_request_t *req, const agg_runset_t *set, FILE *log) {
   const agg_study_t *st = &req->st;
   agg_priced_t priced = {0};
   const agg_run_t **runs = NULL;
-  const char **keys = NULL;
-  int nkeys = 0, rc = -1, n = -1;
+  const char **keys = NULL, **shown = NULL;
+  int nkeys = 0, nshown = 0, rc = -1, n = -1;
   if (st->network.n) {
     if (agg_price_runs(&priced, set, st) < 0) goto done;
     agg_priced_notes(&priced, log);
@@ -332,16 +435,19 @@ static int aggregate(const agg_request_t *req, const agg_runset_t *set, FILE *lo
       check_keys(runs, n, &st->cols, "--cols") < 0)
     goto done;
   keys = table_keys(req, runs, n, set->nunfinished, &nkeys);
-  if (req->plots && check_plots(req, keys, nkeys) < 0) goto done;
-  if ((req->long_rows ? write_long(req, runs, n, keys, nkeys, log)
+  if ((n = choose_best(req, runs, n, keys, nkeys, log)) < 0) goto done;
+  shown = with_best_of(keys, nkeys, st, &nshown);
+  if (req->plots && check_plots(req, shown, nshown) < 0) goto done;
+  if ((req->long_rows ? write_long(req, runs, n, shown, nshown, log)
                       : tabulate(req, runs, n, keys, nkeys, log)) < 0)
     goto done;
   if (set->nunfinished) fprintf(log, " (%d unfinished, marked by status)", set->nunfinished);
   fprintf(log, "\n");
-  rc = req->plots ? write_plots(req, runs, n, keys, nkeys, log) : 0;
+  rc = req->plots ? write_plots(req, runs, n, shown, nshown, log) : 0;
 done:
   dpt_free(runs);
   dpt_free(keys);
+  dpt_free(shown);
   agg_priced_free(&priced);
   return rc;
 }

@@ -36,7 +36,7 @@ void agg_study_init(agg_study_t *s) {
 }
 
 void agg_study_free(agg_study_t *s) {
-  char *strs[] = {s->title, s->doc, s->value, s->sort, s->facet};
+  char *strs[] = {s->title, s->doc, s->value, s->sort, s->facet, s->best_of, s->select_by};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) dpt_free(strs[i]);
   strlist_t *lists[] = {&s->where, &s->rows, &s->cols, &s->values, &s->baseline, &s->network};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) strlist_free(lists[i]);
@@ -63,8 +63,10 @@ static void take_list(strlist_t *dst, strlist_t *src) {
 }
 
 void agg_study_override(agg_study_t *s, agg_study_t *over) {
-  char **mine[] = {&s->title, &s->doc, &s->value, &s->sort, &s->facet};
-  char **theirs[] = {&over->title, &over->doc, &over->value, &over->sort, &over->facet};
+  char **mine[] = {&s->title, &s->doc, &s->value, &s->sort, &s->facet, &s->best_of,
+                   &s->select_by};
+  char **theirs[] = {&over->title, &over->doc, &over->value, &over->sort, &over->facet,
+                     &over->best_of, &over->select_by};
   for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) take_string(mine[i], theirs[i]);
   for (int i = 0; i < over->where.n; i++) strlist_push(&s->where, over->where.v[i]);
   take_list(&s->rows, &over->rows);
@@ -130,6 +132,8 @@ int agg_study_option(agg_study_t *s, agg_study_opt_t opt, const char *arg) {
       break;
     case AGG_OPT_VALUE: take_copy(&s->value, arg); break;
     case AGG_OPT_SORT: take_copy(&s->sort, arg); break;
+    case AGG_OPT_BEST_OF: take_copy(&s->best_of, arg); break;
+    case AGG_OPT_SELECT_BY: take_copy(&s->select_by, arg); break;
     case AGG_OPT_TITLE: take_copy(&s->title, arg); break;
     case AGG_OPT_FORMAT:
       if (agg_format_parse(arg, &s->format) < 0) return -1;
@@ -247,11 +251,12 @@ static int set_names(const entry_t *e, int (*parse)(const char *, unsigned *), u
 /* The keys of a study file, each with how its value is read. */
 typedef enum { K_TITLE, K_DOC, K_VALUE, K_SORT, K_FORMAT, K_WHERE, K_ROWS, K_COLS, K_VALUES,
                K_PLOTS, K_TARGET, K_PERCENT, K_DIGITS, K_BASELINE, K_SPREAD, K_FACET,
-               K_PLOT_FORMAT, K_NETWORK, K_REPLICAS, K_COMPUTE, K_COUNT } study_key_t;
+               K_PLOT_FORMAT, K_NETWORK, K_REPLICAS, K_COMPUTE, K_BEST_OF, K_SELECT_BY,
+               K_COUNT } study_key_t;
 static const char *const key_names[K_COUNT] = {
     "title", "doc", "value", "sort", "format", "where", "rows", "cols", "values", "plots",
     "target", "percent", "digits", "baseline", "spread", "facet", "plot_format", "network",
-    "replicas", "compute"};
+    "replicas", "compute", "best_of", "select_by"};
 
 static int read_value(const entry_t *e, study_key_t k, agg_study_t *s) {
   switch (k) {
@@ -275,6 +280,8 @@ static int read_value(const entry_t *e, study_key_t k, agg_study_t *s) {
     case K_NETWORK: return set_list(e, &s->network, 1);
     case K_REPLICAS: return set_replicas(e, &s->replicas);
     case K_COMPUTE: return set_number(e, &s->compute, 0, 1e15);
+    case K_BEST_OF: return set_string(e, &s->best_of);
+    case K_SELECT_BY: return set_string(e, &s->select_by);
     default: DPT_PANIC("study key %d", (int)k);
   }
 }
@@ -292,8 +299,8 @@ static int read_doc(const ydoc_t *d, agg_study_t *s) {
     while (k < K_COUNT && strcmp(key_names[k], key)) k++;
     if (k == K_COUNT)
       return ydoc_fail(d, kn, "unknown key '%s' (title, doc, where, rows, cols, value, values, "
-                       "sort, baseline, spread, target, percent, digits, format, plots, facet, "
-                       "plot_format, network, replicas, compute)", key);
+                       "sort, baseline, best_of, select_by, spread, target, percent, digits, "
+                       "format, plots, facet, plot_format, network, replicas, compute)", key);
     entry_t e = {d, root->items[2 * i + 1], key};
     if (read_value(&e, (study_key_t)k, s) < 0) return -1;
   }

@@ -11,6 +11,9 @@
  *   values:  [best_val_acc, test_acc, averagings]      # a group table's columns
  *   sort:    -test_acc                                 # column to sort by, '-' descending
  *   baseline: [model.optimizer=SGDM]                   # paired differences to these rows
+ *   best_of: model.learning_rate                       # per group, the runs of its best
+ *   select_by: best_val_acc                            # value of this key (bestof.h), by
+ *                                                      # this field's mean (the default)
  *   spread:  se                                        # ± sd (default) or se
  *   target:  0.85                                      # enables *_to_target
  *   percent: true                                      # accuracies as percentages
@@ -34,6 +37,8 @@
 
 typedef struct {
   char *title, *doc, *value, *sort, *facet;
+  char *best_of;   /* a config key: each group's runs at its best value (bestof.h) */
+  char *select_by; /* the field best_of chooses by; NULL: best_val_acc */
   strlist_t where, rows, cols, values;
   strlist_t baseline; /* KEY=VALUE conditions: paired differences to the rows they pick */
   unsigned plots;  /* agg_plot_parse bits; 0: the default plots */
@@ -65,7 +70,8 @@ typedef enum {
   AGG_OPT_WHERE, AGG_OPT_ROWS, AGG_OPT_COLS, AGG_OPT_VALUE, AGG_OPT_VALUES, AGG_OPT_SORT,
   AGG_OPT_TARGET, AGG_OPT_FORMAT, AGG_OPT_PERCENT, AGG_OPT_DIGITS, AGG_OPT_TITLE,
   AGG_OPT_PLOT, AGG_OPT_BASELINE, AGG_OPT_SPREAD, AGG_OPT_FACET, AGG_OPT_PLOT_FORMAT,
-  AGG_OPT_NETWORK, AGG_OPT_REPLICAS, AGG_OPT_COMPUTE, AGG_OPT_COUNT
+  AGG_OPT_NETWORK, AGG_OPT_REPLICAS, AGG_OPT_COMPUTE, AGG_OPT_BEST_OF, AGG_OPT_SELECT_BY,
+  AGG_OPT_COUNT
 } agg_study_opt_t;
 /* Applies one option's value (arg; unused by --percent): lists grow with each use
  * (--where adds a filter, --rows a key, --plot a plot, --baseline a condition,

@@ -17,7 +17,8 @@ enum {
   F_IMAGES_PER_S, F_AVERAGINGS, F_ROUNDS, F_REDUCTIONS, F_PAYLOAD_BYTES, F_MPI_BYTES_SENT,
   F_COMM_TIME, F_COMPUTE_TIME, F_H_LAST,
   F_EPOCHS_TO_TARGET, F_ROUNDS_TO_TARGET, F_SIM_TIME, F_SIM_COMM_TIME, F_TIME_TO_TARGET,
-  F_BYTES_TO_TARGET, F_COMM_EFFICIENCY, F_COUNT
+  F_BYTES_TO_TARGET, F_COMM_EFFICIENCY, F_SIM_BYTES, F_PAYLOAD_RATIO, F_VS_DENSE_BYTES,
+  F_COUNT
 };
 
 const agg_field_t agg_fields[] = {
@@ -73,8 +74,22 @@ const agg_field_t agg_fields[] = {
     [F_COMM_EFFICIENCY] = {"comm_efficiency", "comm efficiency",
                            "the collectives' lower bound over the bytes sent under --network "
                            "(1: optimal)", 1, "%.3f"},
+    [F_SIM_BYTES] = {"sim_bytes", "bytes sent (sim)",
+                     "bytes one participant sends over the run under --network", -1, NULL},
+    [F_PAYLOAD_RATIO] = {"payload_ratio", "compression (x)",
+                         "the --baseline row's payload_bytes over this row's, per seed (the "
+                         "compression achieved; needs --baseline)", 1, "%.2f"},
+    [F_VS_DENSE_BYTES] = {"vs_dense_bytes", "sent / baseline's",
+                          "sim_bytes over the --baseline row's under the same --network, per "
+                          "seed (> 1: sends more than the baseline at that network's N; "
+                          "needs --baseline)", -1, "%.2f"},
 };
 const int agg_nfields = F_COUNT;
+
+int agg_field_relative(int field, int *inverse) {
+  if (inverse) *inverse = field == F_PAYLOAD_RATIO;
+  return field == F_PAYLOAD_RATIO ? F_PAYLOAD_BYTES : field == F_VS_DENSE_BYTES ? F_SIM_BYTES : -1;
+}
 
 int agg_field_find(const char *name) {
   for (int i = 0; i < agg_nfields; i++)
@@ -119,6 +134,7 @@ static double replay_value(const agg_run_t *r, int field, double target) {
   double sent = rp->sent[rp->n - 1];
   switch (field) {
     case F_SIM_TIME: return rp->time[rp->n - 1];
+    case F_SIM_BYTES: return sent;
     case F_SIM_COMM_TIME: return rp->comm_time;
     case F_COMM_EFFICIENCY: return sent > 0 ? rp->bound / sent : NAN;
     default: break;
@@ -133,7 +149,7 @@ static double replay_value(const agg_run_t *r, int field, double target) {
 double agg_field_value(const agg_run_t *r, int field, double target) {
   switch (field) {
     case F_SIM_TIME: case F_SIM_COMM_TIME: case F_TIME_TO_TARGET: case F_BYTES_TO_TARGET:
-    case F_COMM_EFFICIENCY:
+    case F_COMM_EFFICIENCY: case F_SIM_BYTES:
       return replay_value(r, field, target);
     case F_VAL_ACC: return last(r, RUN_M_VAL_ACC);
     case F_BEST_VAL_ACC: return r->best_epoch > 0 ? r->best_val_acc : NAN;
@@ -321,7 +337,7 @@ int agg_where_match(const agg_where_t *w, const agg_run_t *r, double target) {
 
 /* ---------------------------------------------------------------- tables */
 
-static agg_stat_t stat_of(const double *x, int n) {
+agg_stat_t agg_stat_of(const double *x, int n) {
   agg_stat_t s = {NAN, NAN, 0};
   double sum = 0;
   for (int i = 0; i < n; i++)
@@ -396,11 +412,15 @@ static void set_col(agg_table_t *t, int c, const char *name, const char *label, 
   t->field[c] = field;
 }
 
-/* A number cell from the runs idx[0..m): their statistics of field, by seed. */
+/* A number cell from the runs idx[0..m): their statistics of field, by seed. A field
+ * relative to the baseline holds its source's values by seed and no statistics until
+ * agg_table_baseline makes them. */
 static void fill_cell(const agg_table_t *t, agg_cell_t *cell, const agg_run_t *const *runs,
                       const int *idx, int m, int field, double target, double *x) {
+  int source = agg_field_relative(field, NULL);
+  if (source >= 0) field = source;
   for (int i = 0; i < m; i++) x[i] = agg_field_value(runs[idx[i]], field, target);
-  cell->st = stat_of(x, m);
+  cell->st = source >= 0 ? (agg_stat_t){NAN, NAN, 0} : agg_stat_of(x, m);
   cell->run = m ? runs[idx[0]] : NULL;
   cell->by_seed = agg_seed_values(t, runs, idx, m, field, target, &cell->nby_seed);
 }
@@ -442,8 +462,7 @@ int agg_table_group(agg_table_t *t, const agg_run_t *const *runs, int n,
   return 0;
 }
 
-/* "KEY=VALUE,KEY=VALUE" of the run's texts of keys. */
-static char *tuple_name(const agg_run_t *r, const char *const *keys, int nkeys) {
+char *agg_tuple_name(const agg_run_t *r, const char *const *keys, int nkeys) {
   strbuf_t b = {0};
   for (int k = 0; k < nkeys; k++) {
     const char *v = agg_key_text(r, keys[k]);
@@ -467,7 +486,7 @@ int agg_table_pivot(agg_table_t *t, const agg_run_t *const *runs, int n,
   t->pivot_field = field;
   for (int k = 0; k < nrow; k++) set_col(t, k, rowkeys[k], rowkeys[k], AGG_COL_KEY);
   for (int c = 0; c < nc; c++) {
-    char *name = tuple_name(runs[cfirst[c]], colkeys, ncol);
+    char *name = agg_tuple_name(runs[cfirst[c]], colkeys, ncol);
     set_col(t, nrow + c, name, name, field);
     dpt_free(name);
   }
@@ -552,7 +571,8 @@ void agg_table_free(agg_table_t *t) {
     dpt_free(t->cell[i].by_seed);
   }
   for (int s = 0; s < t->nseeds; s++) dpt_free(t->seed[s]);
-  void *arrays[] = {t->name, t->label, t->field, t->cell, t->title, t->seed, t->baseline};
+  void *arrays[] = {t->name, t->label, t->field, t->cell, t->title, t->seed, t->baseline,
+                    t->best_of};
   for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) dpt_free(arrays[i]);
   memset(t, 0, sizeof *t);
 }

@@ -23,6 +23,11 @@ typedef struct {
 extern const agg_field_t agg_fields[];
 extern const int agg_nfields;
 
+/* A field relative to the baseline (payload_ratio, vs_dense_bytes): a run alone has no
+ * value of it (agg_field_value gives NaN); a cell's value at a seed is its source field's
+ * (the returned index) over the baseline cell's at that seed, or, when *inverse, the
+ * baseline's over its own (agg_table_baseline). -1 for any other field. */
+int agg_field_relative(int field, int *inverse);
 /* Index into agg_fields, or -1. */
 int agg_field_find(const char *name);
 /* target > 0 enables epochs_to_target and rounds_to_target (first epoch whose validation
@@ -52,6 +57,9 @@ int agg_natural_cmp(const char *a, const char *b);
 int agg_group_runs(const agg_run_t *const *runs, int n, const char *const *keys, int nkeys,
                    int *id, int *first);
 
+/* "KEY=VALUE,KEY=VALUE" of the run's texts of keys (a pivot column's name); free it. */
+char *agg_tuple_name(const agg_run_t *r, const char *const *keys, int nkeys);
+
 /* ---- filters: KEY=V1,V2  KEY!=V  KEY<V  KEY<=V  KEY>V  KEY>=V (KEY a key or a field) */
 
 typedef enum { W_EQ, W_NE, W_LT, W_LE, W_GT, W_GE } agg_op_t;
@@ -70,6 +78,9 @@ typedef struct {
   double mean, std; /* std: sample standard deviation (n-1), NaN when n < 2 */
   int n;            /* values counted (runs lacking the value are not) */
 } agg_stat_t;
+
+/* Mean, sample standard deviation and count of the values of x[0..n) that are not NaN. */
+agg_stat_t agg_stat_of(const double *x, int n);
 
 /* A cell's value at one seed: the mean over its runs of that seed. */
 typedef struct {
@@ -108,6 +119,10 @@ typedef struct {
   char *baseline;   /* "KEY=VALUE,..." when the table has paired differences, else NULL */
   int diff_col;     /* a group table's column whose cells carry them; -1 in a pivot (every
                        value column) or without a baseline */
+  char *best_of;    /* the key whose best value each group's runs were chosen at (bestof.h),
+                       else NULL: a group table has it as a key column, a pivot cell's is
+                       its run's text of it */
+  int select_field; /* the field best_of chose by */
 } agg_table_t;
 
 /* One row per distinct combination of keys (in natural order), columns: the keys, the

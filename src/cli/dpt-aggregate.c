@@ -14,11 +14,9 @@
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: dpt-aggregate [OPTIONS] DIR|FILE...\n"
-          "\n"
+          "usage: dpt-aggregate [OPTIONS] DIR|FILE...\n\n"
           "Reads every run.h5 below the given directories (and the files given), groups the\n"
-          "runs by config keys and prints mean ± standard deviation and count per group.\n"
-          "\n"
+          "runs by config keys and prints mean ± standard deviation and count per group.\n\n"
           "Selecting runs\n"
           "  --where COND          KEY=V[,V...]  KEY!=V  KEY<V  KEY<=V  KEY>V  KEY>=V; KEY is a\n"
           "                        config key (model.num_workers) or a field (test_acc);\n"
@@ -39,6 +37,9 @@ static void usage(FILE *out) {
           "  --sort [-]COLUMN      sort rows by a column or field; '-' descending\n"
           "  --baseline KEY=VALUE  each row's value minus the baseline row's, paired by seed:\n"
           "                        mean, 95%% t interval, pairs; bold if it excludes zero\n"
+          "  --best-of KEY         in each group of the other keys, only the runs at the KEY\n"
+          "                        value (model.learning_rate) of best mean --select-by FIELD\n"
+          "                        (default best_val_acc); a tie: the smaller value\n"
           "  --spread sd|se        ± the standard deviation (default) or standard error\n"
           "  --target ACC          add epochs_to_target and rounds_to_target: the first epoch\n"
           "                        whose val accuracy reaches ACC, and the averagings so far\n"
@@ -65,8 +66,7 @@ static void usage(FILE *out) {
           "  --plot-format LIST    svg, png, pdf (default svg,png)\n"
           "Other\n"
           "  --fields              list the fields (values) a table can show\n"
-          "  -h, --help, --version this text; the version\n"
-          "\n"
+          "  -h, --help, --version this text; the version\n\n"
           "Exit status: 0 all files aggregated; 4 the table was made but some files were\n"
           "left out (named on standard error with the reason: missing, damaged, not a run\n"
           "file, unfinished); 1 error; 2 bad usage.\n"
@@ -92,11 +92,11 @@ static int parse_args(int argc, char **argv, agg_request_t *req, agg_study_t *ov
       KEY("sort", SORT, 1), KEY("target", TARGET, 1), KEY("format", FORMAT, 1),
       KEY("percent", PERCENT, 0), KEY("digits", DIGITS, 1), KEY("title", TITLE, 1),
       KEY("plot", PLOT, 1), KEY("baseline", BASELINE, 1), KEY("spread", SPREAD, 1),
-      KEY("facet", FACET, 1), KEY("plot-format", PLOT_FORMAT, 1),
+      KEY("facet", FACET, 1), KEY("plot-format", PLOT_FORMAT, 1), KEY("select-by", SELECT_BY, 1),
       KEY("network", NETWORK, 1), KEY("replicas", REPLICAS, 1), KEY("compute", COMPUTE, 1),
       {"include-unfinished", no_argument, NULL, O_UNFIN},
       {"study", required_argument, NULL, O_STUDY}, {"per-run", no_argument, NULL, O_PERRUN},
-      {"long", no_argument, NULL, O_LONG},
+      {"long", no_argument, NULL, O_LONG}, KEY("best-of", BEST_OF, 1),
       {"plots", required_argument, NULL, O_PLOTS}, {"fields", no_argument, NULL, O_FIELDS},
       {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};

@@ -27,6 +27,7 @@ static const ledger_col_t columns[LEDGER_C_COUNT] = {
     LCOL(LEDGER_C_FLOATS, floats, "floats"),
     LCOL(LEDGER_C_BYTES, bytes, "bytes"),
     LCOL(LEDGER_C_IMAGES, images, "images"),
+    LCOL(LEDGER_C_OVERLAP, overlap, "images"),
     LCOL(LEDGER_C_COMPUTE_S, compute_s, "s"),
     LCOL(LEDGER_C_COMM_S, comm_s, "s"),
     LCOL(LEDGER_C_WAIT_S, wait_s, "s"),
@@ -37,6 +38,15 @@ static void **column(ledger_t *l, int c) { return (void **)((char *)l + columns[
 const char *ledger_column_name(ledger_column_t c) { return columns[c].name; }
 const char *ledger_column_units(ledger_column_t c) { return columns[c].units; }
 void *ledger_column(const ledger_t *l, ledger_column_t c) { return *column((ledger_t *)l, c); }
+
+int ledger_column_optional(ledger_column_t c) { return c == LEDGER_C_OVERLAP; }
+
+int ledger_column_zero(const ledger_t *l, ledger_column_t c) {
+  const int64_t *v = ledger_column(l, c);
+  for (int64_t i = 0; i < l->n; i++)
+    if (v[i]) return 0;
+  return 1;
+}
 
 void ledger_resize(ledger_t *l, int64_t n) {
   while (l->cap < n || l->cap == 0) {
@@ -66,6 +76,7 @@ void ledger_push(ledger_t *l, const ledger_round_t *r, const ledger_timing_t *tm
   l->floats[i] = r->floats;
   l->bytes[i] = r->bytes;
   l->images[i] = r->images;
+  l->overlap[i] = r->overlap;
   l->compute_s[i] = tm ? tm->compute_s : 0;
   l->comm_s[i] = tm ? tm->comm_s : 0;
   l->wait_s[i] = tm ? tm->wait_s : 0;
@@ -76,7 +87,8 @@ ledger_round_t ledger_row(const ledger_t *l, int64_t i) {
                           .kind = (ledger_kind_t)l->kind[i],
                           .collective = (ledger_collective_t)l->collective[i],
                           .participants = l->participants[i], .floats = l->floats[i],
-                          .bytes = l->bytes[i], .images = l->images[i]};
+                          .bytes = l->bytes[i], .images = l->images[i],
+                          .overlap = l->overlap[i]};
 }
 
 void ledger_free(ledger_t *l) {

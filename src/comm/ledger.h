@@ -57,6 +57,9 @@ typedef struct {
   int64_t images;        /* training images since the previous round, all participants
                             together (per participant: images / participants, or
                             / replicas for synchronous training) */
+  int64_t overlap;       /* training images, all participants together, computed while
+                            the round's payload is in flight (Streaming DiLoCo's delay);
+                            0: the round blocks until its payload is through */
 } ledger_round_t;
 
 /* The measured seconds of one round on this placement (rank 0's clock): compute since
@@ -68,7 +71,7 @@ typedef struct {
 /* The ledger: columns of n rows (struct of arrays, as run.h5 stores them). */
 typedef struct {
   int64_t n, cap;
-  int64_t *step, *epoch, *kind, *collective, *participants, *floats, *bytes, *images;
+  int64_t *step, *epoch, *kind, *collective, *participants, *floats, *bytes, *images, *overlap;
   double *compute_s, *comm_s, *wait_s;
 } ledger_t;
 
@@ -77,7 +80,7 @@ typedef struct {
  * algorithmic. Algorithmic columns are int64, measured ones double. */
 typedef enum {
   LEDGER_C_STEP, LEDGER_C_EPOCH, LEDGER_C_KIND, LEDGER_C_COLLECTIVE,
-  LEDGER_C_PARTICIPANTS, LEDGER_C_FLOATS, LEDGER_C_BYTES, LEDGER_C_IMAGES,
+  LEDGER_C_PARTICIPANTS, LEDGER_C_FLOATS, LEDGER_C_BYTES, LEDGER_C_IMAGES, LEDGER_C_OVERLAP,
   LEDGER_C_COMPUTE_S, LEDGER_C_COMM_S, LEDGER_C_WAIT_S,
   LEDGER_C_COUNT
 } ledger_column_t;
@@ -87,6 +90,11 @@ const char *ledger_column_name(ledger_column_t c);
 const char *ledger_column_units(ledger_column_t c);
 /* Column c's array (n int64_t for algorithmic columns, n double for measured ones). */
 void *ledger_column(const ledger_t *l, ledger_column_t c);
+/* 1 when files store column c only where it holds a value other than 0 (overlap, which
+ * only Streaming DiLoCo records), so files without it stay as they were: a writer skips
+ * it when ledger_column_zero, a reader takes its absence as zeros. */
+int ledger_column_optional(ledger_column_t c);
+int ledger_column_zero(const ledger_t *l, ledger_column_t c);
 
 /* Appends one round with its timing (zeros when not measured). */
 void ledger_push(ledger_t *l, const ledger_round_t *r, const ledger_timing_t *tm);

@@ -231,6 +231,48 @@ static int resolve_outer(load_t *ld) {
   return 0;
 }
 
+/* Streaming DiLoCo (model.outer.fragments, .delay): local workers, a fixed H that gives
+ * every fragment its own offset and leaves room for the delay, and what the fragments
+ * cannot share (a reset of the whole optimizer state, a compressor's state, keep lists
+ * of the whole model's names). */
+static int check_stream(load_t *ld) {
+  const dpt_config_t *c = ld->cfg;
+  const cfg_key_t *fk = cfg_key_find("model.outer.fragments");
+  const cfg_key_t *dk = cfg_key_find("model.outer.delay");
+  const cfg_key_t *kk = cfg_key_find("model.outer.keep");
+  int F = c->outer_fragments, H = c->local_steps;
+  const cfg_key_t *k = F > 1 ? fk : dk;
+  loc_t fat = ld->locs[fk - cfg_keys], at = ld->locs[k - cfg_keys];
+  const comm_compressor_t *row = &comm_compressors[c->outer_compress.kind];
+  if (F == 1 && c->outer_delay == 0) return 0;
+  if (c->num_workers == 0)
+    return fail_at(ld, at, k->key, "needs local workers (model.num_workers >= 1), got "
+                   "model.num_workers = 0");
+  if (F > H)
+    return fail_at(ld, fat, fk->key, "= %d exceeds model.work.local_steps (H = %d): each "
+                   "fragment needs its own offset in the H steps", F, H);
+  if (c->outer_delay >= H / F)
+    return fail_at(ld, ld->locs[dk - cfg_keys], dk->key,
+                   "= %d, expected < floor(H / F) = %d (model.work.local_steps %d, "
+                   "model.outer.fragments %d): a fragment's round must land before the "
+                   "next fragment's starts", c->outer_delay, H / F, H, F);
+  if (c->dynamic.kind != DYNH_FIXED)
+    return fail_at(ld, at, k->key, "needs a fixed H: model.work.dynamic.strategy %s changes "
+                   "H between epochs", dynh_def(c->dynamic.kind)->name);
+  if (F > 1 && c->local_momentum == LOCAL_MOMENTUM_RESET)
+    return fail_at(ld, fat, fk->key, "= %d cannot be used with model.work.momentum: reset (it "
+                   "zeroes the whole optimizer state, step count included); use keep, "
+                   "average or reset_epoch", F);
+  if (F > 1 && row->nstate > 0)
+    return fail_at(ld, fat, fk->key, "= %d cannot be used with model.outer.compress %s (its "
+                   "state is kept for the whole model); use fp16, bf16 or int8", F, row->name);
+  if (F > 1 && c->outer_compress.keep[0])
+    return fail_at(ld, ld->locs[kk - cfg_keys], kk->key, "cannot be used with "
+                   "model.outer.fragments = %d (its names are the whole model's); leave "
+                   "it empty", F);
+  return 0;
+}
+
 /* s with control characters shown as '?', for a message that quotes it. */
 static void printable(char *buf, size_t cap, const char *s) {
   snprintf(buf, cap, "%s", s);
@@ -329,7 +371,7 @@ static int validate(load_t *ld) {
                    "%d does not divide %s = %d: %s's batch norm takes whole ghost batches",
                    c->ghost_batch, c->num_workers ? "model.work.batch_size" : "model.batch_size",
                    batch, nn_model_name(c->model));
-  if (resolve_outer(ld) < 0 || check_paths(ld) < 0) return -1;
+  if (resolve_outer(ld) < 0 || check_stream(ld) < 0 || check_paths(ld) < 0) return -1;
   const cfg_key_t *cu = cfg_key_find("optim.lamb_clamp_upper");
   if (c->optim.clamp_upper > 0 && c->optim.clamp_upper < c->optim.clamp_lower)
     return fail_at(ld, ld->locs[cu - cfg_keys], cu->key,

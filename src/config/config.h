@@ -47,6 +47,10 @@ typedef struct dpt_config {
                                map resolves to slowmo with its alpha and beta */
   double outer_lr;          /* model.outer.learning_rate: SlowMo alpha or Nesterov eta */
   double outer_momentum;    /* model.outer.momentum: SlowMo beta or Nesterov mu */
+  int outer_fragments;      /* model.outer.fragments: F, Streaming DiLoCo's fragments (1) */
+  int outer_delay;          /* model.outer.delay: tau, steps a fragment's round overlaps (0) */
+  double outer_mix;         /* model.outer.mix: alpha, the local share kept when a
+                               fragment's outer step lands (0) */
   int local_steps;          /* model.work.local_steps: H (>= 1) */
   int sync_steps;           /* model.work.sync_steps: informational only */
   int worker_batch_size;    /* model.work.batch_size: b */
@@ -134,8 +138,9 @@ void config_each(const dpt_config_t *cfg,
 /* The training method, named once by the trainer and recorded in run.h5 (/provenance
  * method), which the banner, the summaries and tables show: "centralized", "LocalSGD", "SlowMo",
  * "DiLoCo" (AdamW workers, outer Nesterov), "LocalSGD+Nesterov", with "post-local " in
- * front when model.work.local_from_epoch > 0 and the workers' optimizer in brackets
- * when it is not the method's own ("LocalSGD (LAMB)"). */
+ * front when model.work.local_from_epoch > 0, "Streaming " before the outer step's name
+ * with model.outer.fragments > 1 or model.outer.delay > 0 ("Streaming DiLoCo"), and the
+ * workers' optimizer in brackets when it is not the method's own ("LocalSGD (LAMB)"). */
 void config_method_name(const dpt_config_t *cfg, char *buf, size_t cap);
 /* The method named `name` (config_method_name's) with the optimizer it steps when the
  * name leaves it out, for the start-up line: "centralized AdamW", "DiLoCo". */

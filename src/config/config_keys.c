@@ -93,6 +93,18 @@ const cfg_key_t cfg_keys[] = {
      "true", .doc = "PowerSGD: keep each worker's residual and add it next averaging"},
     {"model.outer.powersgd.warm_start", T_BOOL, FIELD(outer_compress.warm_start), "true",
      .doc = "PowerSGD: start from the last averaging's Q (else a fresh draw each time)"},
+    {"model.outer.fragments", T_INT, FIELD(outer_fragments), "1", .range = "[1, 1024]",
+     .doc = "Streaming DiLoCo: F fragments of whole tensors, each averaged (and stepped by "
+            "model.outer.type) on its own schedule, fragment f after every H steps at offset "
+            "floor((f+1) H / F) (docs/compression.md); 1: the whole model at once"},
+    {"model.outer.delay", T_INT, FIELD(outer_delay), "0", .range = ">= 0",
+     .doc = "Streaming DiLoCo: tau, the local steps a fragment's outer communication "
+            "overlaps: its pseudo-gradient is taken tau steps before its outer step is applied "
+            "(< floor(H / F)); 0: applied at once, as in DiLoCo"},
+    {"model.outer.mix", T_FLOAT, FIELD(outer_mix), "0.0", .range = "[0, 1]",
+     .doc = "Streaming DiLoCo: alpha, what a worker keeps of its own fragment when the outer "
+            "step lands (torchft's fragment_update_alpha): alpha local + (1 - alpha) global; "
+            "0: replaced by the global fragment"},
     {"model.work.local_steps", T_INT, FIELD(local_steps), "1", .range = ">= 1",
      .doc = "H: local steps between two averagings"},
     {"model.work.sync_steps", T_INT, FIELD(sync_steps), "0", .range = ">= 0",

@@ -15,7 +15,10 @@ void config_method_name(const dpt_config_t *cfg, char *buf, size_t cap) {
     name = "DiLoCo";
     own = OPT_ADAMW;
   }
-  int n = snprintf(buf, cap, "%s%s", cfg->local_from_epoch != 0 ? "post-local " : "", name);
+  /* model.outer.fragments, .delay: Streaming DiLoCo's fragments of whatever outer step */
+  int streaming = cfg->outer_fragments > 1 || cfg->outer_delay > 0;
+  int n = snprintf(buf, cap, "%s%s%s", cfg->local_from_epoch != 0 ? "post-local " : "",
+                   streaming ? "Streaming " : "", name);
   if (inner != own && n >= 0 && (size_t)n < cap)
     snprintf(buf + n, cap - (size_t)n, " (%s)", opt_name(inner));
 }

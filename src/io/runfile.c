@@ -224,6 +224,8 @@ static int write_rounds(hid_t file, const ledger_t *l) {
   int rc = g[0] < 0 || g[1] < 0 ? dpt_fail("cannot create group /rounds") : 0;
   for (int c = 0; rc == 0 && c < LEDGER_C_COUNT; c++) {
     int measured = c >= LEDGER_C_MEASURED;
+    if (ledger_column_optional((ledger_column_t)c) && ledger_column_zero(l, (ledger_column_t)c))
+      continue;
     rc = h5_write_packed_series(g[measured], ledger_column_name((ledger_column_t)c),
                                 measured ? H5T_IEEE_F64LE : H5T_STD_I64LE,
                                 measured ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64,

@@ -79,6 +79,9 @@ int runfile_read_metrics(hid_t group, run_metrics_t *m, uint32_t *has_metric);
 int runfile_read_rounds(hid_t file, ledger_t *l);
 /* "rounds/NAME" or "rounds_measured/NAME": where column c lives in both files. */
 void runfile_rounds_path(char *buf, size_t cap, ledger_column_t c);
+/* 1 when ledger column c is optional (ledger_column_optional) and absent from file: its
+ * values are zeros. */
+int runfile_rounds_absent(hid_t file, ledger_column_t c);
 /* ---------------------------------------------------------------- between epochs */
 
 /* The records between epochs, each a table of 1-D columns in a group of its own, written

@@ -175,13 +175,21 @@ void runfile_rounds_path(char *buf, size_t cap, ledger_column_t c) {
   snprintf(buf, cap, "%s/%s", rounds_group(c), ledger_column_name(c));
 }
 
+int runfile_rounds_absent(hid_t file, ledger_column_t c) {
+  char path[64];
+  runfile_rounds_path(path, sizeof path, c);
+  return ledger_column_optional(c) && H5Lexists(file, path, H5P_DEFAULT) <= 0;
+}
+
 /* Every ledger column's size, checked before any is allocated: 1-D, as many rows as
- * /rounds/step (the extent check bounds what a small file may claim). */
+ * /rounds/step (the extent check bounds what a small file may claim); an optional column
+ * may be absent. */
 static int check_rounds(hid_t file, int64_t *n) {
   int rank;
   hsize_t dims[8];
   char path[64];
   for (int c = 0; c < LEDGER_C_COUNT; c++) {
+    if (runfile_rounds_absent(file, (ledger_column_t)c)) continue;
     runfile_rounds_path(path, sizeof path, (ledger_column_t)c);
     if (h5_dataset_dims(file, path, &rank, dims) < 0) return -1;
     if (rank != 1) return dpt_fail("/%s is not 1-D", path);
@@ -201,6 +209,10 @@ int runfile_read_rounds(hid_t file, ledger_t *l) {
   if (rc == 0) ledger_resize(l, n);
   for (int c = 0; rc == 0 && c < LEDGER_C_COUNT && n; c++) {
     char path[64];
+    if (runfile_rounds_absent(file, (ledger_column_t)c)) {
+      memset(ledger_column(l, (ledger_column_t)c), 0, 8 * (size_t)n);
+      continue;
+    }
     runfile_rounds_path(path, sizeof path, (ledger_column_t)c);
     rc = h5_read_array(file, path, c < LEDGER_C_MEASURED ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
                        (hsize_t)n, ledger_column(l, (ledger_column_t)c));

@@ -293,6 +293,8 @@ static int put_rounds(writer_t *w, const trainer_t *t) {
   const ledger_t *l = &t->state.ledger;
   for (int c = 0; c < LEDGER_C_COUNT; c++) {
     char path[64];
+    if (ledger_column_optional((ledger_column_t)c) && ledger_column_zero(l, (ledger_column_t)c))
+      continue;
     runfile_rounds_path(path, sizeof path, (ledger_column_t)c);
     if (put_column(w, path, ledger_column_units((ledger_column_t)c), c < LEDGER_C_MEASURED,
                    (hsize_t)l->n, ledger_column(l, (ledger_column_t)c)) < 0)
@@ -456,9 +458,37 @@ static int make_group(writer_t *w, const char *name) {
   return 0;
 }
 
+/* Streaming DiLoCo (model.outer.fragments > 1 or model.outer.delay > 0): /stream holds
+ * the fragments' averaged parameters in flight (pending) and, past fragment 0 (whose are
+ * /outer_steps and /outer_compress/counters), each fragment's outer steps and
+ * compressed rounds (counters: F - 1 of each), every array with its crc32. Where each
+ * fragment is in its schedule follows from the step. */
+static int streaming(const trainer_t *t) { return t->stream.F > 1 || t->stream.tau > 0; }
+
+static int put_stream(writer_t *w, trainer_t *t) {
+  const train_state_t *s = &t->state;
+  int F = t->stream.F;
+  size_t np = t->model.nparams;
+  if (!streaming(t)) return 0;
+  if (make_group(w, "stream") < 0 ||
+      put_global(w, "stream/pending", G_F32, np, s->pending, sizeof(float) * np) < 0)
+    return -1;
+  if (F == 1) return 0;
+  int64_t *c = dpt_alloc(sizeof(int64_t) * 2 * (size_t)(F - 1));
+  for (int f = 1; f < F; f++) {
+    c[f - 1] = s->frag_steps[f - 1];
+    c[F - 1 + f - 1] = s->frag_xch[f - 1].ctx.rounds;
+  }
+  int rc = put_global(w, "stream/counters", G_I64, 2 * (hsize_t)(F - 1), c,
+                      sizeof(int64_t) * 2 * (size_t)(F - 1));
+  dpt_free(c);
+  return rc;
+}
+
 int ckpt_put_workers(writer_t *w, trainer_t *t) {
   if (make_group(w, "workers") < 0) return -1;
-  return put_worker_rows(w, t) < 0 || put_worker_counters(w, t) < 0 ? -1 : 0;
+  return put_worker_rows(w, t) < 0 || put_worker_counters(w, t) < 0 || put_stream(w, t) < 0
+             ? -1 : 0;
 }
 
 static int write_all(writer_t *w, trainer_t *t) {
@@ -752,6 +782,27 @@ static int get_globals(trainer_t *t, hid_t file) {
   return 0;
 }
 
+/* /stream back (put_stream). */
+static int get_stream(trainer_t *t, hid_t file) {
+  train_state_t *s = &t->state;
+  int F = t->stream.F, rc = 0;
+  if (!streaming(t)) return 0;
+  if (get_global(file, "stream/pending", H5T_NATIVE_FLOAT, s->pending, t->model.nparams, 4) < 0)
+    return -1;
+  if (F == 1) return 0;
+  int64_t *c = dpt_alloc(sizeof(int64_t) * 2 * (size_t)(F - 1));
+  rc = get_global(file, "stream/counters", H5T_NATIVE_INT64, c, 2 * (size_t)(F - 1), 8);
+  for (int i = 0; rc == 0 && i < 2 * (F - 1); i++)
+    if (c[i] < 0)
+      rc = dpt_fail("stream/counters[%d] is %lld, expected a count >= 0", i, (long long)c[i]);
+  for (int f = 1; rc == 0 && f < F; f++) {
+    s->frag_steps[f - 1] = c[f - 1];
+    s->frag_xch[f - 1].ctx.rounds = c[F - 1 + f - 1];
+  }
+  dpt_free(c);
+  return rc;
+}
+
 /* This rank's workers: their rows, counters and crc32s. */
 int ckpt_get_workers(trainer_t *t, hid_t file) {
   size_t np = t->model.nparams;
@@ -777,7 +828,7 @@ int ckpt_get_workers(trainer_t *t, hid_t file) {
       rc = dpt_fail("worker %d: checksum mismatch (the file is damaged)", w->id);
   }
   for (int c = 0; c < NCOLUMNS; c++) dpt_free(cols[c]);
-  return rc;
+  return rc < 0 ? -1 : get_stream(t, file);
 }
 
 /* A compressed exchange's state back: the counters, the shared buffers, this rank's
@@ -851,6 +902,7 @@ static int get_rounds(trainer_t *t, hid_t file, int64_t epoch) {
   int got = runfile_read_rounds(file, l);
   for (int c = 0; got > 0 && c < LEDGER_C_COUNT; c++) {
     char path[64];
+    if (runfile_rounds_absent(file, (ledger_column_t)c)) continue;
     runfile_rounds_path(path, sizeof path, (ledger_column_t)c);
     if (check_crc(file, path, ledger_column(l, (ledger_column_t)c), 8 * (size_t)l->n, 0) < 0)
       got = -1;

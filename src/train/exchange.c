@@ -16,21 +16,28 @@ static const char *const keys[TRAIN_NX] = {"comm.compress", "model.outer.compres
 const char *train_exchange_group(int which) { return groups[which]; }
 
 /* The options of exchange `which` from the config. The outer exchange's random streams
- * (int8's rounding, PowerSGD's Q) are keyed apart from the gradient exchange's. */
-static comm_compress_opts_t exchange_opts(const dpt_config_t *cfg, int which) {
+ * (int8's rounding, PowerSGD's Q) are keyed apart from the gradient exchange's, and a
+ * Streaming DiLoCo fragment's (part f) apart from the others'. */
+static comm_compress_opts_t exchange_opts(const dpt_config_t *cfg, int which, uint64_t part) {
   comm_compress_opts_t o = which == TRAIN_X_GRAD ? cfg->comm_compress : cfg->outer_compress;
   o.start_iter = which == TRAIN_X_GRAD ? cfg->comm_psgd_start : cfg->outer_psgd_start;
-  o.seed = which == TRAIN_X_GRAD ? cfg->seed : rng_key(cfg->seed, RNG_POWERSGD, 1, 0);
+  o.seed = which == TRAIN_X_GRAD ? cfg->seed : rng_key(cfg->seed, RNG_POWERSGD, 1, part);
   return o;
 }
 
 int train_exchange_init(trainer_t *t, int which, int K) {
-  train_exchange_t *x = &t->state.xch[which];
-  comm_compress_opts_t o = exchange_opts(t->cfg, which);
+  const nn_model_t *m = &t->model;
+  return train_exchange_init_part(t, &t->state.xch[which], which, K, m->tensors, m->ntensors,
+                                  m->nparams, 0);
+}
+
+int train_exchange_init_part(trainer_t *t, train_exchange_t *x, int which, int K,
+                             const nn_tensor_t *tensors, int ntensors, size_t n,
+                             uint64_t part) {
+  comm_compress_opts_t o = exchange_opts(t->cfg, which, part);
   memset(x, 0, sizeof *x);
   if (o.kind == COMP_NONE) return 0;
-  if (comm_ctx_init(&x->ctx, &o, t->model.tensors, t->model.ntensors, t->model.nparams) < 0)
-    return dpt_wrap("%s", keys[which]);
+  if (comm_ctx_init(&x->ctx, &o, tensors, ntensors, n) < 0) return dpt_wrap("%s", keys[which]);
   int64_t lo, hi;
   comm_node(&t->dist, K, &lo, &hi);
   x->on = 1;
@@ -40,7 +47,7 @@ int train_exchange_init(trainer_t *t, int which, int K) {
   x->nlocal = (int)(hi - lo);
   x->peers = dpt_alloc(sizeof(comm_peer_t) * (size_t)(x->nlocal + 1));
   for (int i = 0; i < x->nlocal; i++) comm_peer_init(&x->peers[i], &x->ctx);
-  x->input = dpt_alloc(sizeof(float) * t->model.nparams);
+  x->input = dpt_alloc(sizeof(float) * n);
   return 0;
 }
 

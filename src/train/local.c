@@ -11,6 +11,10 @@
 #include "../data/shard.h"
 #include "method.h"
 
+static int64_t local_step_images(const trainer_t *t, int64_t s);
+static int stream_init(trainer_t *t);
+static void stream_free(trainer_t *t);
+
 /* ---------------------------------------------------------------- set-up */
 
 /* Shards and T, the steps of an epoch: the longest shard's batches. */
@@ -70,10 +74,11 @@ static int local_init(trainer_t *t) {
   opt_hparams_for(&t->local_hp, &cfg->optim, cfg->work_optimizer);
   /* the K workers are the participants of both exchanges */
   if (cfg->local_from_epoch > 0 && train_exchange_init(t, TRAIN_X_GRAD, t->K) < 0) return -1;
-  return train_exchange_init(t, TRAIN_X_OUTER, t->K);
+  return stream_init(t);
 }
 
 static void local_free(trainer_t *t) {
+  stream_free(t);
   for (int i = 0; i < TRAIN_NX; i++) train_exchange_free(&t->state.xch[i]);
   for (int i = 0; i < t->nlocal; i++) {
     dpt_free(t->workers[i].params);
@@ -137,25 +142,32 @@ static float *worker_part(worker_t *w, int what) {
   return what == PART_GRAD ? w->grad : w->params;
 }
 
-/* The context of worker_leaf: which part of the workers a tree over them sums. */
+/* The context of worker_leaf: which part of the workers a tree over them sums, over
+ * which range [lo, lo + n) of the flat buffer. */
 typedef struct {
   trainer_t *t;
   int what;                    /* a worker_part_t, PART_STATE + i for buffer i */
+  size_t lo, n;
 } worker_sum_t;
 
 /* tree leaves over workers: a part of worker id */
 static void worker_leaf(void *ctx, int64_t id, float *out) {
   const worker_sum_t *ws = ctx;
   worker_t *w = &ws->t->workers[id - ws->t->first_worker];
-  memcpy(out, worker_part(w, ws->what), sizeof(float) * ws->t->model.nparams);
+  memcpy(out, worker_part(w, ws->what) + ws->lo, sizeof(float) * ws->n);
 }
 
-/* sum over all K workers, in tree order, divided by K, into out (every rank) */
-static void worker_mean(trainer_t *t, int what, float *out) {
-  worker_sum_t ws = {t, what};
-  tree_reduce(&t->tree, &t->dist, t->K, worker_leaf, &ws, out, 1.0f);
+/* sum over all K workers of the range the tree's length says, in tree order, divided by
+ * K, into out (every rank) */
+static void range_mean(trainer_t *t, tree_t *tr, int what, size_t lo, float *out) {
+  worker_sum_t ws = {t, what, lo, tr->n};
+  tree_reduce(tr, &t->dist, t->K, worker_leaf, &ws, out, 1.0f);
   const float k = (float)t->K;
-  for (size_t i = 0; i < t->model.nparams; i++) out[i] /= k;
+  for (size_t i = 0; i < tr->n; i++) out[i] /= k;
+}
+
+static void worker_mean(trainer_t *t, int what, float *out) {
+  range_mean(t, &t->tree, what, 0, out);
 }
 
 /* Deviation strategy: mean_k |x_k - xa|^2 / |xa|^2 at this averaging, summed per worker
@@ -177,12 +189,13 @@ static void measure_deviation(trainer_t *t, const float *xa) {
   t->state.deviation_count++;
 }
 
-/* Every worker's state part `what` becomes the workers' mean. */
-static void average_part(trainer_t *t, int what) {
+/* Every worker's state part `what` becomes the workers' mean over fragment f. */
+static void average_part(trainer_t *t, int f, int what) {
+  size_t lo = t->stream.lo[f];
   float *mean = t->scratch.grads;
-  worker_mean(t, what, mean);
+  range_mean(t, &t->stream.tree[f], what, lo, mean);
   for (int i = 0; i < t->nlocal; i++)
-    memcpy(worker_part(&t->workers[i], what), mean, sizeof(float) * t->model.nparams);
+    memcpy(worker_part(&t->workers[i], what) + lo, mean, sizeof(float) * t->stream.tree[f].n);
 }
 
 /* Batch norm's running statistics (the model state past ngrad) become the workers' mean
@@ -196,57 +209,184 @@ static void average_model_state(trainer_t *t) {
     memcpy(t->workers[i].params + ng, mean + ng, sizeof(float) * (np - ng));
 }
 
-/* train_input_fn of model.outer.compress: worker k's pseudo-gradient x0 - x_k */
-static void delta_input(void *ctx, int64_t k, float *x) {
-  const trainer_t *t = ctx;
-  const float *x0 = t->state.params, *xk = t->workers[k - t->first_worker].params;
-  for (size_t i = 0; i < t->model.nparams; i++) x[i] = x0[i] - xk[i];
+/* ---------------------------------------------------------------- fragments */
+
+/* Fragment f's model.outer.compress exchange. */
+static train_exchange_t *frag_exchange(trainer_t *t, int f) {
+  return f == 0 ? &t->state.xch[TRAIN_X_OUTER] : &t->state.frag_xch[f - 1];
 }
 
-/* The workers' mean into xa: dense (model.outer.compress: none, today's average, its
- * ledger row left to the caller), or x0 minus the compressed mean pseudo-gradient, its
- * rows recorded from `row`. */
-static int average_params(trainer_t *t, float *xa, ledger_round_t *row) {
-  train_exchange_t *x = &t->state.xch[TRAIN_X_OUTER];
+/* Fragment f's outer steps since its buffers were last zeroed. */
+static int64_t *frag_steps(trainer_t *t, int f) {
+  return f == 0 ? &t->state.outer_steps : &t->state.frag_steps[f - 1];
+}
+
+/* train_input_fn of model.outer.compress: worker k's pseudo-gradient x0 - x_k over
+ * fragment f */
+typedef struct {
+  const trainer_t *t;
+  size_t lo, n;
+} delta_t;
+
+static void delta_input(void *ctx, int64_t k, float *x) {
+  const delta_t *d = ctx;
+  const float *x0 = d->t->state.params + d->lo;
+  const float *xk = d->t->workers[k - d->t->first_worker].params + d->lo;
+  for (size_t i = 0; i < d->n; i++) x[i] = x0[i] - xk[i];
+}
+
+/* The workers' mean over fragment f into xa: dense (model.outer.compress: none, today's
+ * average, its ledger row left to the caller), or x0 minus the compressed mean
+ * pseudo-gradient, its rows recorded from `row`. */
+static int average_params(trainer_t *t, int f, float *xa, ledger_round_t *row) {
+  train_exchange_t *x = frag_exchange(t, f);
+  size_t lo = t->stream.lo[f], n = t->stream.lo[f + 1] - lo;
   if (!x->on) {
-    worker_mean(t, PART_PARAMS, xa);
+    range_mean(t, &t->stream.tree[f], PART_PARAMS, lo, xa);
     return 0;
   }
-  if (train_exchange_round(t, x, delta_input, t, xa, row) < 0) return -1;
-  const float *x0 = t->state.params;
-  for (size_t i = 0; i < t->model.nparams; i++) xa[i] = x0[i] - xa[i];
+  delta_t d = {t, lo, n};
+  if (train_exchange_round(t, x, delta_input, &d, xa, row) < 0) return -1;
+  const float *x0 = t->state.params + lo;
+  for (size_t i = 0; i < n; i++) xa[i] = x0[i] - xa[i];
   row->images = 0; /* the momentum's row, if any, follows the parameters' */
   return 0;
 }
 
-/* The outer step moves the trained parameters; the model state (batch norm's running
- * statistics) takes the plain average, whatever the outer step. */
-int trainer_average(trainer_t *t, double lr) {
-  train_state_t *s = &t->state;
-  size_t np = t->model.nparams, ng = t->model.ngrad;
-  float *xa = t->scratch.grads;
-  int64_t floats = s->xch[TRAIN_X_OUTER].on ? 0 : (int64_t)np;
-  /* this round at step s->step; H steps make a round, the epoch's last step ends one */
+/* Fragment f sends after step s: the workers' mean of its parameters into
+ * state.pending, and its ledger rows: at step s, its overlap the images of the `tau`
+ * steps its communication runs behind, its images since the previous row (`prev`). */
+static int fragment_send(trainer_t *t, int f, int64_t s, int tau, int64_t prev) {
+  train_state_t *st = &t->state;
+  size_t lo = t->stream.lo[f], n = t->stream.lo[f + 1] - lo;
+  int64_t floats = frag_exchange(t, f)->on ? 0 : (int64_t)n;
   ledger_round_t row = round_row(t, opt_outer_is_plain(&t->outer) ? LEDGER_AVERAGE : LEDGER_OUTER,
-                                 0, s->step / s->H * s->H - 1, s->step);
-  if (average_params(t, xa, &row) < 0) return -1;
-  if (dynh_def(t->dyn.p.kind)->needs_deviation) measure_deviation(t, xa);
-  opt_outer_step_bufs(&t->outer, ng, s->params, xa, s->outer_bufs, &s->outer_steps, lr);
-  memcpy(s->params + ng, xa + ng, sizeof(float) * (np - ng));
-  for (int i = 0; i < t->nlocal; i++) memcpy(t->workers[i].params, s->params, sizeof(float) * np);
-  if (t->cfg->local_momentum == LOCAL_MOMENTUM_AVERAGE) {
-    for (int b = 0; b < opt_def(t->local_hp.kind)->nstate; b++) average_part(t, PART_STATE + b);
-    floats += (int64_t)np * opt_def(t->local_hp.kind)->nstate;
-  } else if (t->cfg->local_momentum == LOCAL_MOMENTUM_RESET) {
-    reset_momentum(t);
-  }
-  s->averagings_total++;
+                                 0, prev, s);
+  for (int64_t j = s + 1; j <= s + tau; j++) row.overlap += local_step_images(t, j);
+  if (average_params(t, f, st->pending + lo, &row) < 0) return -1;
+  if (t->cfg->local_momentum == LOCAL_MOMENTUM_AVERAGE) /* averaged when it lands */
+    floats += (int64_t)n * opt_def(t->local_hp.kind)->nstate;
   if (floats) { /* the dense part: the parameters (uncompressed) and averaged state */
     row.floats = floats;
     row.bytes = train_payload_bytes(floats);
     train_round(t, &row);
   }
   return 0;
+}
+
+/* A worker's fragment [lo, hi) once the outer step landed in x0: replaced, or with
+ * model.outer.mix alpha > 0 alpha x_k + (1 - alpha) x0 over its trained floats. */
+static void worker_land(const trainer_t *t, float *xk, size_t lo, size_t hi) {
+  const float *x0 = t->state.params;
+  size_t tr = hi < t->model.ngrad ? hi : t->model.ngrad;
+  if (t->stream.alpha == 0 || tr <= lo) {
+    memcpy(xk + lo, x0 + lo, sizeof(float) * (hi - lo));
+    return;
+  }
+  const float a = (float)t->stream.alpha, b = (float)(1.0 - t->stream.alpha);
+  for (size_t i = lo; i < tr; i++) xk[i] = a * xk[i] + b * x0[i];
+  memcpy(xk + tr, x0 + tr, sizeof(float) * (hi - tr));
+}
+
+/* Fragment f's outer step lands: from its averaged parameters in state.pending, over
+ * its trained floats; its model state (batch norm's running statistics) takes the plain
+ * average, whatever the outer step; the workers take the result (worker_land) and their
+ * optimizer state per model.work.momentum. */
+static void fragment_land(trainer_t *t, int f, double lr) {
+  train_state_t *s = &t->state;
+  size_t lo = t->stream.lo[f], hi = t->stream.lo[f + 1], ng = t->model.ngrad;
+  size_t tr = hi < ng ? hi : ng, from = lo > ng ? lo : ng;
+  const float *xa = s->pending;
+  if (t->stream.F == 1 && dynh_def(t->dyn.p.kind)->needs_deviation) measure_deviation(t, xa);
+  if (tr > lo) {
+    float *bufs[OUTER_MAX_STATE] = {NULL};
+    for (int b = 0; b < outer_def(t->outer.kind)->nstate; b++) bufs[b] = s->outer_bufs[b] + lo;
+    opt_outer_step_bufs(&t->outer, tr - lo, s->params + lo, xa + lo, bufs, frag_steps(t, f), lr);
+  }
+  if (hi > from) memcpy(s->params + from, xa + from, sizeof(float) * (hi - from));
+  for (int i = 0; i < t->nlocal; i++) worker_land(t, t->workers[i].params, lo, hi);
+  if (t->cfg->local_momentum == LOCAL_MOMENTUM_AVERAGE) {
+    for (int b = 0; b < opt_def(t->local_hp.kind)->nstate; b++) average_part(t, f, PART_STATE + b);
+  } else if (t->cfg->local_momentum == LOCAL_MOMENTUM_RESET) {
+    reset_momentum(t); /* F = 1 only (config.c) */
+  }
+  s->averagings_total++;
+  s->epoch_averagings++;
+}
+
+/* After step s of a local epoch: the fragments that send (in fragment order; the first
+ * row at s takes the images since the previous one), then those whose outer step lands
+ * (in fragment order). F = 1, tau = 0: DiLoCo's averaging every H steps and at the
+ * epoch's end. Collective; -1 (on every rank) when model.outer.compress refused a
+ * worker's values. */
+static int stream_step(trainer_t *t, int64_t s, double lr) {
+  const train_stream_t *st = &t->stream;
+  int H = t->state.H, T = t->T;
+  int64_t prev = -2;
+  for (int f = 0; f < st->F; f++) {
+    int tau = train_stream_sends(st, H, T, f, s);
+    if (tau < 0) continue;
+    if (prev == -2) prev = train_stream_prev(st, H, T, s);
+    if (fragment_send(t, f, s, tau, prev) < 0) return -1;
+    prev = s; /* a later fragment's row at s: no images of its own */
+  }
+  for (int f = 0; f < st->F; f++)
+    if (train_stream_lands(st, H, T, f, s)) fragment_land(t, f, lr);
+  return 0;
+}
+
+int trainer_average(trainer_t *t, double lr) {
+  train_state_t *s = &t->state;
+  /* this round at step s->step; H steps make a round, the epoch's last step ends one */
+  int64_t prev = s->step / s->H * s->H - 1;
+  for (int f = 0; f < t->stream.F; f++, prev = s->step)
+    if (fragment_send(t, f, s->step, 0, prev) < 0) return -1;
+  for (int f = 0; f < t->stream.F; f++) fragment_land(t, f, lr);
+  return 0;
+}
+
+/* The fragments (train_stream_cut), a tree over each, the pending parameters and, with
+ * more than one fragment, each fragment's own outer steps and exchange over its tensors
+ * (random streams keyed by the fragment). */
+static int stream_init(trainer_t *t) {
+  const dpt_config_t *cfg = t->cfg;
+  train_stream_t *st = &t->stream;
+  train_state_t *s = &t->state;
+  const nn_model_t *m = &t->model;
+  *st = (train_stream_t){cfg->outer_fragments, cfg->outer_delay, cfg->outer_mix, NULL, NULL};
+  st->lo = dpt_alloc(sizeof(size_t) * (size_t)(st->F + 1));
+  if (train_stream_cut(m, st->F, st->lo) < 0) return -1;
+  st->tree = dpt_alloc(sizeof(tree_t) * (size_t)st->F);
+  for (int f = 0; f < st->F; f++) tree_init(&st->tree[f], st->lo[f + 1] - st->lo[f], t->K);
+  s->pending = dpt_alloc(sizeof(float) * m->nparams);
+  if (st->F == 1) return train_exchange_init(t, TRAIN_X_OUTER, t->K);
+  s->frag_steps = dpt_alloc(sizeof(int64_t) * (size_t)(st->F - 1));
+  s->frag_xch = dpt_alloc(sizeof(train_exchange_t) * (size_t)(st->F - 1));
+  nn_tensor_t *ts = dpt_alloc(sizeof(nn_tensor_t) * (size_t)m->ntensors);
+  int rc = 0;
+  for (int f = 0; f < st->F && rc == 0; f++) {
+    int n = 0;
+    for (int i = 0; i < m->ntensors; i++)
+      if (m->tensors[i].offset >= st->lo[f] && m->tensors[i].offset < st->lo[f + 1]) {
+        ts[n] = m->tensors[i];
+        ts[n++].offset -= st->lo[f];
+      }
+    rc = train_exchange_init_part(t, frag_exchange(t, f), TRAIN_X_OUTER, t->K, ts, n,
+                                  st->lo[f + 1] - st->lo[f], (uint64_t)f);
+  }
+  dpt_free(ts);
+  return rc < 0 ? dpt_wrap("model.outer.fragments = %d", st->F) : 0;
+}
+
+static void stream_free(trainer_t *t) {
+  train_stream_t *st = &t->stream;
+  for (int f = 1; f < st->F && t->state.frag_xch; f++) train_exchange_free(frag_exchange(t, f));
+  for (int f = 0; f < st->F && st->tree; f++) tree_free(&st->tree[f]);
+  dpt_free(st->tree);
+  dpt_free(st->lo);
+  dpt_free(t->state.pending);
+  dpt_free(t->state.frag_steps);
+  dpt_free(t->state.frag_xch);
 }
 
 /* ---------------------------------------------------------------- the epoch */
@@ -262,6 +402,7 @@ static void local_epoch_start(trainer_t *t) {
     for (int b = 0; b < outer_def(t->outer.kind)->nstate; b++)
       memset(s->outer_bufs[b], 0, sizeof(float) * t->model.nparams);
     s->outer_steps = 0;
+    for (int f = 1; f < t->stream.F; f++) s->frag_steps[f - 1] = 0;
   }
   s->deviation_sum = 0;
   s->deviation_count = 0;
@@ -336,10 +477,15 @@ static int worker_step(trainer_t *t, worker_t *w, int64_t s, double lr, int sync
   return 0;
 }
 
-/* Whether step s of the current epoch ends with a communication round: every step of a
- * synchronous epoch, else an averaging after every H steps and at the epoch's end. */
+/* The communication rounds step s of the current epoch ends with: one every step of a
+ * synchronous epoch, else the fragments whose outer step lands after it (F = 1: one
+ * averaging after every H steps and at the epoch's end). */
 static int local_round_after(const trainer_t *t, int64_t s) {
-  return sync_epoch(t) || (s + 1) % t->state.H == 0 || s == t->T - 1;
+  if (sync_epoch(t)) return 1;
+  int n = 0;
+  for (int f = 0; f < t->stream.F; f++)
+    n += train_stream_lands(&t->stream, t->state.H, t->T, f, s);
+  return n;
 }
 
 static train_result_t local_epoch(trainer_t *t, int64_t *items) {
@@ -362,9 +508,8 @@ static train_result_t local_epoch(trainer_t *t, int64_t *items) {
       if (worker_step(t, &t->workers[i], step, lr, sync) < 0) return TRAIN_FAILED;
     if (sync) {
       if (sync_step(t, lr) < 0) return TRAIN_FAILED;
-    } else if (local_round_after(t, step)) {
-      if (trainer_average(t, lr) < 0) return TRAIN_FAILED;
-      s->epoch_averagings++;
+    } else if (stream_step(t, step, lr) < 0) {
+      return TRAIN_FAILED;
     }
     s->step++;
     train_step_done(t);

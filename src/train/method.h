@@ -112,6 +112,11 @@ int64_t train_payload_bytes(int64_t floats);
  * participants, dealt over the ranks as comm_node deals K items; nothing when its key
  * says none. Fails naming the key (a keep list that names no tensor). */
 int train_exchange_init(trainer_t *t, int which, int K);
+/* The same into x for the n floats of `tensors` (offsets into those n), random streams
+ * keyed by `part` (0: the whole model's): a Streaming DiLoCo fragment's exchange. */
+int train_exchange_init_part(trainer_t *t, train_exchange_t *x, int which, int K,
+                             const nn_tensor_t *tensors, int ntensors, size_t n,
+                             uint64_t part);
 void train_exchange_free(train_exchange_t *x);
 /* "comm_compress", "outer_compress": the config key's group in checkpoint.h5. */
 const char *train_exchange_group(int which);
@@ -125,6 +130,20 @@ typedef void (*train_input_fn)(void *ctx, int64_t k, float *x);
  * were refused (NaN, Inf, out of the format's range). */
 int train_exchange_round(trainer_t *t, train_exchange_t *x, train_input_fn in, void *ctx,
                          float *out, const ledger_round_t *row);
+
+/* Streaming DiLoCo (stream.c). train_stream_cut: the F + 1 cuts of the flat buffer into
+ * lo, each fragment whole tensors, cut at the tensor start nearest f N / F (N the trained
+ * floats; the lower on a tie; at least one tensor each), the model state in the last;
+ * fails when F exceeds the trained tensors. Of step s (0-based) of an epoch of T steps
+ * with H local steps: train_stream_lands, whether fragment f's outer step lands after it
+ * (every H steps from floor((f + 1) H / F) steps, and at the epoch's last step);
+ * train_stream_sends, the steps the round fragment f sends after it overlaps (tau, or 0
+ * for the epoch's flush), -1 when it sends none; train_stream_prev, the last step before
+ * s after which a fragment sends (-1: none this epoch). */
+int train_stream_cut(const nn_model_t *m, int F, size_t *lo);
+int train_stream_lands(const train_stream_t *st, int H, int T, int f, int64_t s);
+int train_stream_sends(const train_stream_t *st, int H, int T, int f, int64_t s);
+int64_t train_stream_prev(const train_stream_t *st, int H, int T, int64_t s);
 
 static inline int64_t train_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

@@ -78,6 +78,16 @@ typedef struct {
  * (the workers' pseudo-gradients at an averaging). */
 enum { TRAIN_X_GRAD, TRAIN_X_OUTER, TRAIN_NX };
 
+/* Streaming DiLoCo's fragments (local.c, docs/compression.md), fixed for the run: F
+ * contiguous ranges of the flat buffer, whole tensors each, the last one with the model
+ * state; fragment f is [lo[f], lo[f + 1]). With F = 1 and tau = 0 it is DiLoCo. */
+typedef struct {
+  int F, tau;                   /* model.outer.fragments, model.outer.delay */
+  double alpha;                 /* model.outer.mix */
+  size_t *lo;                   /* F + 1 cuts */
+  tree_t *tree;                 /* F: the K workers' sum over each fragment */
+} train_stream_t;
+
 /* What a checkpoint holds besides the workers: with the config, the whole run. */
 typedef struct {
   float *params, *best_params;  /* global model */
@@ -105,6 +115,13 @@ typedef struct {
   run_curves_t curves;          /* the records between epochs: /intervals, added at each
                                    epoch's end, and /evals, as they happen (interval.c) */
   train_exchange_t xch[TRAIN_NX]; /* the compressed exchanges, state and all */
+  /* Streaming DiLoCo: the workers' averaged parameters of each fragment sent and not yet
+   * stepped (nparams, read over the fragments in flight); fragments 1 .. F-1's outer steps
+   * (fragment 0's are outer_steps) and compressed exchanges (fragment 0's is
+   * xch[TRAIN_X_OUTER]) */
+  float *pending;
+  int64_t *frag_steps;
+  train_exchange_t *frag_xch;
   run_info_t info;
 } train_state_t;
 
@@ -134,6 +151,7 @@ typedef struct {
   opt_hparams_t local_hp;      /* local workers: model.work.optimizer */
   opt_outer_t outer;           /* the outer step at an averaging (model.outer) */
   tree_t tree;
+  train_stream_t stream;       /* local methods: model.outer.fragments, .delay, .mix */
   double lr0;                  /* base learning rate after the large-batch scaling rule */
   int64_t *train_idx, ntrain;  /* indices into ds->train used for training */
   int64_t *val_idx, nval;      /* held-out validation indices into ds->train */
@@ -195,9 +213,10 @@ double train_lr(const trainer_t *t, int64_t epoch, int64_t step);
 /* Fails naming model.warmup when a warm-up in steps is not shorter than the run. */
 int train_check_schedule(const trainer_t *t);
 
-/* Local methods: one averaging of the K workers (outer step, state per
- * model.work.momentum), as a round ends. Collective; -1 (on every rank) when
- * model.outer.compress refused a worker's values. */
+/* Local methods: one averaging of the K workers (every fragment at once, none in
+ * flight: with model.outer.fragments 1 DiLoCo's averaging; outer step, state per
+ * model.work.momentum), as a round ends at state.step. Collective; -1 (on every rank)
+ * when model.outer.compress refused a worker's values. */
 int trainer_average(trainer_t *t, double lr);
 
 /* Mean loss and accuracy of params over the given indices of a split, each rank taking

@@ -13,6 +13,10 @@ setup() {
   # the P-invariance and resume tests run many short trainings: 180 training images
   TINY="$BATS_FILE_TMPDIR/fmnist-tiny.h5"
   [ -f "$TINY" ] || "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 200 -o "$TINY" >/dev/null
+  # the reductions to the dense exchange: 92 training images, 2 steps whose last (28
+  # images: 2 leaves over 4 replicas) is as uneven as DATA's
+  SHORT="$BATS_FILE_TMPDIR/fmnist-short.h5"
+  [ -f "$SHORT" ] || "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 102 -o "$SHORT" >/dev/null
   CENTRAL="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"
   SLOWMO="$DPT_ROOT/tests/fixtures/seed/slowmo.yaml"
   cd "$BATS_TEST_TMPDIR"
@@ -27,7 +31,7 @@ SYNC=(--set model.epochs=1 --set experiment.output= --set comm.replicas=4
 # LocalSGD K = 4 workers of 8-image batches, H = 2: 6 steps, 3 averagings
 TINY_LOCAL=(--set model.epochs=1 --set model.num_workers=4 --set model.work.local_steps=2
             --set model.work.batch_size=8 --set experiment.output=)
-# LocalSGD K = 4 workers of 8-image batches, H = 8: 17 steps, 3 averagings
+# on SHORT: LocalSGD K = 4 workers of 8-image batches, H = 8: 3 steps, an averaging at the end
 LOCAL=(--set model.epochs=1 --set model.num_workers=4 --set model.work.local_steps=8
        --set model.work.batch_size=8 --set experiment.output=)
 
@@ -93,15 +97,15 @@ same_run() { same_learning "$1" "$2" && h5diff "$1/run.h5" "$2/run.h5" /rounds /
 }
 
 @test "top-k with ratio 1 and error feedback is the dense run: today's with one replica, the float32 exchange with four" {
-  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" "${SYNC[@]}" --run-dir dense >/dev/null
-  "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" "${SYNC[@]}" --set comm.compress=topk:1 \
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$SHORT" "${SYNC[@]}" --run-dir dense >/dev/null
+  "$BIN/dpt-train" -c "$CENTRAL" --data "$SHORT" "${SYNC[@]}" --set comm.compress=topk:1 \
       --set comm.replicas=1 --run-dir topk1 >/dev/null
   same_learning dense topk1
   # R = 4: the sum of the replicas' means, as PowerSGD's warm-up (a float32 allreduce) sends it
   for c in topk:1 powersgd:4; do
-    mpi 2 "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" "${SYNC[@]}" --set comm.compress=$c \
+    mpi 2 "$BIN/dpt-train" -c "$CENTRAL" --data "$SHORT" "${SYNC[@]}" --set comm.compress=$c \
         --set comm.powersgd.start_iter=1000000 --run-dir "r4-${c%%:*}" >/dev/null
-    mpi 2 "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" "${LOCAL[@]}" --set model.outer.compress=$c \
+    mpi 2 "$BIN/dpt-train" -c "$SLOWMO" --data "$SHORT" "${LOCAL[@]}" --set model.outer.compress=$c \
         --set model.outer.powersgd.start_iter=1000000 --run-dir "k4-${c%%:*}" >/dev/null
   done
   same_learning r4-topk r4-powersgd
@@ -139,36 +143,36 @@ same_run() { same_learning "$1" "$2" && h5diff "$1/run.h5" "$2/run.h5" /rounds /
 }
 
 @test "bad spellings and impossible splits are refused naming the key and what is expected" {
-  run "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set comm.compress=topk --run-dir x
+  run "$BIN/dpt-train" -c "$CENTRAL" --data "$TINY" --set comm.compress=topk --run-dir x
   assert_failure
   assert_output --partial "comm.compress: expected none, fp16, bf16, int8, topk:RATIO (0 < RATIO <= 1) or powersgd:RANK (an integer >= 1), got 'topk'"
-  run "$BIN/dpt-train" -c "$SLOWMO" --data "$DATA" --set model.outer.compress=powersgd:0 --run-dir x
+  run "$BIN/dpt-train" -c "$SLOWMO" --data "$TINY" --set model.outer.compress=powersgd:0 --run-dir x
   assert_failure
   assert_output --partial "model.outer.compress: expected none, fp16"
   assert_output --partial "got 'powersgd:0'"
-  run "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set comm.compress=topk:1.5 --run-dir x
+  run "$BIN/dpt-train" -c "$CENTRAL" --data "$TINY" --set comm.compress=topk:1.5 --run-dir x
   assert_failure
   assert_output --partial "got 'topk:1.5'"
-  run mpi 2 "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set comm.compress=fp16 \
+  run mpi 2 "$BIN/dpt-train" -c "$CENTRAL" --data "$TINY" --set comm.compress=fp16 \
       --set comm.replicas=3 --run-dir x
   assert_failure
   assert_output --partial "comm.replicas = 3 replicas cannot be spread over 2 MPI ranks"
-  run "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set comm.compress=fp16 \
+  run "$BIN/dpt-train" -c "$CENTRAL" --data "$TINY" --set comm.compress=fp16 \
       --set comm.replicas=8 --run-dir x
   assert_failure
   assert_output --partial "comm.replicas = 8 must divide the global batch's 4 leaves of 16 images (model.batch_size = 64)"
-  run "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set comm.compress=topk:0.1 \
+  run "$BIN/dpt-train" -c "$CENTRAL" --data "$TINY" --set comm.compress=topk:0.1 \
       --set comm.keep=biases,conv9 --run-dir x
   assert_failure
   assert_output --partial "comm.compress: compressor keep list 'biases,conv9': 'conv9' names no tensor"
   # with none, comm.replicas is not looked at: every existing run stays as it was
-  run "$BIN/dpt-train" -c "$CENTRAL" --data "$DATA" --set model.epochs=1 --set comm.replicas=3 \
+  run "$BIN/dpt-train" -c "$CENTRAL" --data "$TINY" --set model.epochs=1 --set comm.replicas=3 \
       --set experiment.output= --run-dir fine
   assert_success
 }
 
 @test "a damaged compressor state in a checkpoint is refused by name on resume" {
-  args=(-c "$CENTRAL" --data "$DATA" "${SYNC[@]}" --set comm.compress=powersgd:4)
+  args=(-c "$CENTRAL" --data "$TINY" "${SYNC[@]}" --set comm.compress=powersgd:4)
   "$BIN/dpt-train" "${args[@]}" --run-dir r >/dev/null
   # (participants, nparams) residual rows: element nparams + 5 is participant 1's
   np=$(h5dump -a /nparams r/checkpoint.h5 | sed -n 's/.*(0): *//p')

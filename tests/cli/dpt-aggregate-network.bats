@@ -188,3 +188,60 @@ near() { awk -v x="$1" -v y="$2" 'BEGIN { d = x - y; exit !(d * d <= 1e-12 * y *
   # twice the device speed, half the compute
   awk -v a="$c1" -v b="$c2" 'BEGIN { exit !(a > 0 && (a - 2 * b) ^ 2 < 1e-12 * a * a) }'
 }
+
+# Synchronous runs (K = 0: the network's replicas) of 2 epochs x 10 reductions, seeds 0, 1:
+# dense 1000 floats by allreduce (80 kB a run), int8 250 floats (20 kB: 4x), top-k 200
+# floats by allgather (16 kB: 5x). Under a ring of N = 16 a row sends per participant
+# 2 (N - 1) / N x 4000 B (allreduce) or (N - 1) x 800 B (allgather): 150 kB against
+# 240 kB, 1.60 x the dense ring; at N = 2, 80 kB against 16 kB, 0.20 x.
+compressed_runs() {
+  local s
+  for s in 0 1; do
+    "$FIXTURE" cr/none-$s/run.h5 model.num_workers=0 comm.compress=none experiment.seed=$s \
+        epochs=2 steps_per_epoch=10 rounds=1 rounds_floats=1000 val_acc=0.5,0.9
+    "$FIXTURE" cr/int8-$s/run.h5 model.num_workers=0 comm.compress=int8 experiment.seed=$s \
+        epochs=2 steps_per_epoch=10 rounds=1 rounds_floats=250 val_acc=0.5,0.9
+    "$FIXTURE" cr/topk-$s/run.h5 model.num_workers=0 comm.compress=topk:0.01 \
+        experiment.seed=$s epochs=2 steps_per_epoch=10 rounds=1 rounds_floats=200 \
+        rounds_collective=allgather val_acc=0.5,0.9
+  done
+  printf 'name: ring\nlatency_us: 5\nbandwidth_gbps: 10\nalgorithm: ring\n' > ring.yaml
+}
+
+@test "payload_ratio: the baseline's payload over each row's, by seed; a note without a baseline" {
+  compressed_runs
+  run --separate-stderr AGG --values payload_bytes,payload_ratio --baseline comm.compress=none \
+      --value payload_bytes cr
+  assert_success
+  assert_line --index 0 "| comm.compress | n | payload per worker | Δ payload per worker | compression (x) |"
+  assert_line --regexp '^\| int8 \| 2 \| 20.0 kB ± 0 B \| .* \| 4.00 ± 0.00 \|$'
+  assert_line --regexp '^\| none \| 2 \| 80.0 kB ± 0 B \| baseline \| 1.00 ± 0.00 \|$'
+  assert_line --regexp '^\| topk:0.01 \| 2 \| 16.0 kB ± 0 B \| .* \| 5.00 ± 0.00 \|$'
+  run --separate-stderr AGG --values payload_ratio --format csv cr
+  assert_success
+  assert_line "int8,2,,,0"
+  [[ "$stderr" == *"note: payload_ratio compares each row with the baseline row"*"its cells are empty"* ]]
+  [ "$(grep -c 'note: payload_ratio' <<<"$stderr")" = 1 ]
+  run AGG --fields
+  assert_output --partial "payload_ratio"
+  assert_output --partial "vs_dense_bytes"
+}
+
+@test "vs_dense_bytes: top-k sends more than the dense ring at N = 16, less at N = 2" {
+  compressed_runs
+  run --separate-stderr AGG --values vs_dense_bytes,sim_bytes --baseline comm.compress=none \
+      --network ring.yaml --replicas 16 cr
+  assert_success
+  assert_line --regexp '^\| topk:0.01 \| ring \| 2 \| 1.60 ± 0.00 \| .* \| 240 kB ± 0 B \|$'
+  assert_line --regexp '^\| int8 \| ring \| 2 \| 0.25 ± 0.00 \| .* \| 37.5 kB ± 0 B \|$'
+  assert_line --regexp '^\| none \| ring \| 2 \| 1.00 ± 0.00 \| baseline \| 150 kB ± 0 B \|$'
+  run --separate-stderr AGG --values vs_dense_bytes --baseline comm.compress=none \
+      --network ring.yaml --replicas 2 --format csv cr
+  assert_success
+  assert_line --partial '"topk:0.01",ring,2,0.2,0,2,'
+  # a study file: values and baseline as keys
+  printf 'values: [test_acc, payload_ratio, vs_dense_bytes]\nbaseline: [comm.compress=none]\nnetwork: [ring.yaml]\nreplicas: 16\n' > s.yaml
+  run --separate-stderr AGG --study s.yaml cr
+  assert_success
+  assert_line --regexp '^\| topk:0.01 \| ring \| 2 \| .* \| 5.00 ± 0.00 \| 1.60 ± 0.00 \|$'
+}

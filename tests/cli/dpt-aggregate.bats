@@ -127,6 +127,85 @@ setup() {
   assert_output --partial "| SGDM | **0.9200 ± 0.0100 (n=3)** | 0.8000 (n=1) |"
 }
 
+# lr_grid DIR: SGDM and LARS x batch 64, 256 x learning rate 0.01, 0.1 x seeds 0, 1, with
+# a validation peak per cell that makes the best rate differ by batch size (SGDM 64: 0.1,
+# SGDM 256: 0.01, LARS 64: 0.01, LARS 256: a tie at 0.78, so 0.01, the smaller), the
+# chosen runs' test accuracies seed by seed, every other run's 0.10.
+lr_grid() {
+  local o b lr s peak acc
+  for o in SGDM LARS; do for b in 64 256; do for lr in 0.01 0.1; do for s in 0 1; do
+    case $o-$b-$lr in
+      SGDM-64-0.01) peak=0.80 ;; SGDM-64-0.1) peak=0.85 ;; SGDM-256-0.01) peak=0.78 ;;
+      SGDM-256-0.1) peak=0.70 ;; LARS-64-0.01) peak=0.86 ;; LARS-64-0.1) peak=0.82 ;;
+      LARS-256-*) peak=0.78 ;;
+    esac
+    case $o-$b-$lr-$s in
+      SGDM-64-0.1-0) acc=0.80 ;; SGDM-64-0.1-1) acc=0.82 ;; SGDM-256-0.01-0) acc=0.75 ;;
+      SGDM-256-0.01-1) acc=0.77 ;; LARS-64-0.01-0) acc=0.84 ;; LARS-64-0.01-1) acc=0.87 ;;
+      LARS-256-0.01-0) acc=0.76 ;; LARS-256-0.01-1) acc=0.80 ;; *) acc=0.10 ;;
+    esac
+    "$FIXTURE" "$1/$o-$b-$lr-$s/run.h5" model.optimizer=$o model.batch_size=$b \
+        model.learning_rate=$lr experiment.seed=$s val_acc=0.5,$peak test_acc=$acc
+  done; done; done; done
+}
+
+@test "--best-of: each optimizer at its best learning rate per batch size, paired by seed" {
+  lr_grid lb
+  run "$BIN/dpt-aggregate" --rows model.optimizer --cols model.batch_size --best-of model.learning_rate \
+      --baseline model.optimizer=SGDM lb
+  assert_success
+  # LARS - SGDM by seed at 64: 0.04, 0.05 -> 0.045 ± 12.706 * 0.00707 / sqrt(2); at 256
+  # (LARS 0.01 against SGDM 0.01): 0.01, 0.03 -> 0.02 ± 12.706 * 0.01414 / sqrt(2)
+  assert_output --partial "| LARS | 0.8550 ± 0.0212 (n=2); Δ +0.0450 [-0.0185, +0.1085] (2 pairs) | 0.7800 ± 0.0283 (n=2); Δ +0.0200 [-0.1071, +0.1471] (2 pairs) |"
+  assert_output --partial "| SGDM | 0.8100 ± 0.0141 (n=2); Δ baseline | 0.7600 ± 0.0141 (n=2); Δ baseline |"
+  assert_output --partial "**model.learning_rate chosen per cell** (highest mean best val acc)"
+  assert_output --partial "| LARS | 0.01 | 0.01 |"
+  assert_output --partial "| SGDM | 0.1 | 0.01 |"
+  assert_output --partial "--best-of model.learning_rate by mean best_val_acc: 8 of 16 runs chosen"
+  # a group table: the chosen rate as a column; the same from a study file, and figures of
+  # the chosen runs only (2 runs per curve; LARS at 64: 0.86, not the mean with 0.82)
+  printf 'rows: [model.optimizer, model.batch_size]\nvalues: [test_acc]\nbest_of: model.learning_rate\n' > b.yaml
+  run "$BIN/dpt-aggregate" --study b.yaml --plots figs --plot val_acc_epoch lb
+  assert_success
+  assert_output --partial "| model.optimizer | model.batch_size | model.learning_rate (chosen) | n | test acc |"
+  assert_output --partial "| SGDM | 256 | 0.01 | 2 | 0.7600 ± 0.0141 |"
+  for f in figs/data/g*.dat; do
+    awk '!/^#/ && $1 == 2 { if ($11 != 2) exit 1 }' "$f"
+  done
+  grep -l '^# LARS, B=64' figs/data/g*.dat | xargs awk '!/^#/ && $1 == 2 { exit !($3 == 0.86) }'
+  # CSV: the chosen rate as a field of each pivot column
+  AGG --rows model.optimizer --cols model.batch_size --best-of model.learning_rate --format csv lb > t.csv 2>/dev/null
+  head -n 1 t.csv | grep -q '"model.batch_size=256_model.learning_rate"$'
+  grep -q '^SGDM,.*,0\.1,.*,0\.01$' t.csv
+  # the study of the large-batch sweep chooses so too
+  run "$BIN/dpt-aggregate" --study "$DPT_ROOT/analysis/large-batch.yaml" lb
+  assert_success
+  assert_output --partial "| LARS | 85.50 ± 2.12 (n=2); Δ +4.50 [-1.85, +10.85] (2 pairs) |"
+  assert_output --partial "| SGDM | 0.1 | 0.01 |"
+}
+
+@test "--best-of: a key no run has is an error, one that does not vary a note" {
+  run "$BIN/dpt-aggregate" --help
+  assert_output --partial "--best-of KEY"
+  lr_grid lb
+  run "$BIN/dpt-aggregate" --best-of model.lr lb
+  assert_failure 1
+  assert_output --partial "--best-of: no run has the config key 'model.lr'"
+  run "$BIN/dpt-aggregate" --rows model.learning_rate --best-of model.learning_rate lb
+  assert_failure 1
+  assert_output --partial "is also a row or column key"
+  run "$BIN/dpt-aggregate" --best-of model.learning_rate --select-by accuracy lb
+  assert_failure 1
+  assert_output --partial "--select-by: unknown field 'accuracy'"
+  run "$BIN/dpt-aggregate" --select-by val_loss lb
+  assert_failure 1
+  assert_output --partial "--select-by val_loss needs --best-of KEY"
+  run "$BIN/dpt-aggregate" --values test_acc --best-of model.weight_decay lb
+  assert_success
+  assert_output --partial "note: --best-of model.weight_decay: no group has more than one value of it, nothing to choose"
+  assert_output --partial "16 of 16 runs chosen"
+}
+
 @test "--where, --sort and --percent" {
   run "$BIN/dpt-aggregate" --values test_acc --where model.optimizer=AdamW sweep
   assert_success

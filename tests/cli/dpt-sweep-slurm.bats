@@ -86,7 +86,8 @@ state_total() { "$BIN/dpt-sweep" status "$1" --summary | grep '^total'; }
 
 @test "sweep on Slurm: a task killed mid-run is failed; resubmit brings the sweep to done" {
   d=$BATS_TEST_TMPDIR/sw
-  s=$(spec kill "grid: {model.epochs: [1, 150]}" "resources: {ranks: 1, time: 5}")
+  # 50 epochs: seconds of training, caught running; the resubmitted attempt finishes them
+  s=$(spec kill "grid: {model.epochs: [1, 50]}" "resources: {ranks: 1, time: 5}")
   "$BIN/dpt-sweep" expand "$s" -o "$d" >/dev/null
   run "$BIN/dpt-sweep" submit "$d"
   assert_success
@@ -117,7 +118,7 @@ state_total() { "$BIN/dpt-sweep" status "$1" --summary | grep '^total'; }
 
 @test "sweep on Slurm: scancel (TERM) leaves a checkpointed, interrupted task; resubmit finishes it" {
   d=$BATS_TEST_TMPDIR/sw
-  s=$(spec cancel "grid: {model.epochs: [150]}" "resources: {ranks: 1, time: 5}")
+  s=$(spec cancel "grid: {model.epochs: [50]}" "resources: {ranks: 1, time: 5}")
   "$BIN/dpt-sweep" expand "$s" -o "$d" >/dev/null
   "$BIN/dpt-sweep" submit "$d" >/dev/null
   job=$(awk -F'\t' '$2 == "a0" { print $1; exit }' "$d/submitted.tsv")
@@ -217,7 +218,8 @@ epochs_lasting() {
   run "$BIN/dpt-sweep" expand "$s" -o "$d" --force
   assert_failure 1
   assert_output --regexp "1 task\(s\) of this sweep are queued or running \(task 0: a0\[0\] (pending|running)\)"
-  scancel --name=t-a0,t-aggregate
+  # one name per scancel: it takes a single --name (a list matches no job)
+  scancel --name=t-a0 && scancel --name=t-aggregate
   slurm_wait_idle 60
   run "$BIN/dpt-sweep" expand "$s" -o "$d" --force
   assert_success
@@ -247,6 +249,7 @@ epochs_lasting() {
   grep -q "in use by another dpt-sweep command\|was already submitted" one.out two.out
   [ "$(grep -c '^submitted a0' one.out two.out | awk -F: '{ s += $2 } END { print s }')" -eq 1 ]
   [ "$(squeue -h -r -n t-a0 -o %i | wc -l)" -eq 2 ]
-  scancel --name=t-a0,t-aggregate
+  # one name per scancel: it takes a single --name (a list matches no job)
+  scancel --name=t-a0 && scancel --name=t-aggregate
   slurm_wait_idle 60
 }

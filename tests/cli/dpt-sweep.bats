@@ -72,6 +72,35 @@ YAML
   [ "$(ls "$BATS_TEST_TMPDIR/sw/tasks" | wc -l)" -eq 6 ]
 }
 
+@test "dpt-sweep expand: core-hours per model, each at its own figure of the throughput file" {
+  cat >"$BATS_TEST_TMPDIR/m.yaml" <<YAML
+name: m
+base: $DPT_ROOT/sweeps/base/fashion-mnist.yaml
+set: {model.epochs: 2000, data.path: $DATA, data.limit: 300}
+grid:
+  model.name: [LeNet, ResNet20, ResNet56]
+  model.learning_rate: [0.01, 0.02]
+resources: {ranks: 1, time: 5}
+YAML
+  printf 'images_per_s_per_core 2000\nimages_per_s_per_core.ResNet20 100\n' >"$BATS_TEST_TMPDIR/tp"
+  DPT_THROUGHPUT=$BATS_TEST_TMPDIR/tp run "$BIN/dpt-sweep" expand "$BATS_TEST_TMPDIR/m.yaml" \
+    -o "$BATS_TEST_TMPDIR/sw"
+  assert_success
+  assert_output --partial "for 6 task(s): LeNet "
+  assert_output --partial "(2 task(s) at 2000 images/s per core, $BATS_TEST_TMPDIR/tp)"
+  assert_output --partial "(2 task(s) at 100 images/s per core, $BATS_TEST_TMPDIR/tp)"
+  assert_output --partial "(2 task(s) at 33 images/s per core, ResNet20's figure in $BATS_TEST_TMPDIR/tp x 3/9)"
+  # the same work at 1/20 and 1/60 of LeNet's speed: 20 and 60 times its core-hours
+  line=$(grep '^estimate:' <<<"$output")
+  lenet=$(sed -n 's/.*: LeNet \([0-9.]*\) .*/\1/p' <<<"$line")
+  r20=$(sed -n 's/.*; ResNet20 \([0-9.]*\) .*/\1/p' <<<"$line")
+  r56=$(sed -n 's/.*; ResNet56 \([0-9.]*\) .*/\1/p' <<<"$line")
+  total=$(sed -n 's/^estimate: \([0-9.]*\) core-hours.*/\1/p' <<<"$line")
+  awk -v l="$lenet" -v a="$r20" -v b="$r56" -v t="$total" 'BEGIN {
+    exit !(l > 0 && a >= 19 * l && a <= 21 * l && b >= 2.9 * a && b <= 3.1 * a &&
+           t >= l + a + b - 0.02 && t <= l + a + b + 0.02) }'
+}
+
 @test "dpt-sweep expand: the same spec twice gives the same files; no clobbering" {
   s=$(spec)
   "$BIN/dpt-sweep" expand "$s" -o "$BATS_TEST_TMPDIR/one" >/dev/null

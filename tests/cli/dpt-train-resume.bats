@@ -94,9 +94,9 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
 }
 
 @test "SIGKILL at random moments always leaves a checkpoint that resumes (20 trials)" {
-  # 6 epochs (about 5 s of CPU here) outlast the kills, 0.3-1.5 s after the start, which
+  # 3 epochs (about 2.5 s of CPU here) outlast the kills, 0.3-1.5 s after the start, which
   # land in the first epochs and their checkpoint writes; each resume trains what is left
-  args=(-c "$CENTRAL" --data "$DATA" --set model.epochs=6 --set experiment.output=)
+  args=(-c "$CENTRAL" --data "$DATA" --set model.epochs=3 --set experiment.output=)
   "$BIN/dpt-train" "${args[@]}" --run-dir ref >/dev/null
   killed=0
   for trial in $(seq 1 20); do

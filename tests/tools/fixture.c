@@ -21,7 +21,7 @@ static void fixture_ledger(ledger_t *l, const agg_fixture_t *fx, int64_t k, int6
       since += ips;
       if (step % fx->rounds.every) continue;
       ledger_round_t r = {.step = step, .epoch = e, .kind = k ? LEDGER_AVERAGE : LEDGER_GRADIENT,
-                          .collective = LEDGER_ALLREDUCE, .participants = k,
+                          .collective = (ledger_collective_t)fx->rounds.collective, .participants = k,
                           .floats = fx->rounds.floats, .bytes = 4 * fx->rounds.floats,
                           .images = since};
       ledger_push(l, &r, &(ledger_timing_t){0, 0, 0});
@@ -97,14 +97,23 @@ static int number_list(const char *key, const char *s, double **x, int *n) {
   }
 }
 
+/* A ledger collective by its name (ledger_collective_names). */
+static int collective_named(const char *v, int *c) {
+  for (*c = 0; *c < LEDGER_COLLECTIVE_COUNT; ++*c)
+    if (!strcmp(ledger_collective_names[*c], v)) return 0;
+  return dpt_fail("--fixture: rounds_collective: '%s' is no collective (allreduce, allgather, "
+                  "broadcast)", v);
+}
+
 /* The fields a word may set besides config keys. */
 typedef enum { W_STATUS, W_EPOCHS, W_VAL_ACC, W_TEST_ACC, W_TEST_ACC_BEST, W_WALL_TIME,
                W_IMAGES_PER_S, W_AVERAGINGS, W_H, W_BYTES, W_ROUNDS, W_STEPS_PER_EPOCH,
-               W_IMAGES_PER_STEP, W_ROUNDS_FLOATS, W_ROUNDS_PARTICIPANTS, W_COUNT } word_t;
+               W_IMAGES_PER_STEP, W_ROUNDS_FLOATS, W_ROUNDS_PARTICIPANTS,
+               W_ROUNDS_COLLECTIVE, W_COUNT } word_t;
 static const char *const word_names[W_COUNT] = {
     "status", "epochs", "val_acc", "test_acc", "test_acc_best", "wall_time", "images_per_s",
     "averagings", "H", "bytes", "rounds", "steps_per_epoch", "images_per_step",
-    "rounds_floats", "rounds_participants"};
+    "rounds_floats", "rounds_participants", "rounds_collective"};
 
 static int word_kind(const char *key) {
   for (int w = 0; w < W_COUNT; w++)
@@ -143,6 +152,7 @@ static int set_word(agg_fixture_t *fx, lists_t *l, const char *key, const char *
     case W_IMAGES_PER_STEP: fx->rounds.images_per_step = atoll(v); break;
     case W_ROUNDS_FLOATS: fx->rounds.floats = atoll(v); break;
     case W_ROUNDS_PARTICIPANTS: fx->rounds.participants = atoll(v); break;
+    case W_ROUNDS_COLLECTIVE: rc = collective_named(v, &fx->rounds.collective); break;
     default: rc = -1;
   }
   return rc;
@@ -150,7 +160,7 @@ static int set_word(agg_fixture_t *fx, lists_t *l, const char *key, const char *
 
 int agg_fixture_from_words(const char *path, char *const *words, int n) {
   agg_fixture_t fx = {.epochs = 0, .has_test = 1, .wall_time = 10, .images_per_s = 1000,
-                      .rounds = {0, 100, -1, 62006, 0}};
+                      .rounds = {0, 100, -1, 62006, 0, 0}};
   const char **sets = dpt_alloc(sizeof(char *) * (size_t)(n + 1));
   char **keys = dpt_alloc(sizeof(char *) * (size_t)(n + 1));
   lists_t l = {0};

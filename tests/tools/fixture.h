@@ -28,6 +28,7 @@ typedef struct {
     int every, steps_per_epoch;
     int64_t participants;    /* < 0: model.num_workers */
     int64_t floats, images_per_step; /* images_per_step 0: 64 x max(K, 1) */
+    int collective;          /* ledger_collective_t of every row: 0 allreduce */
   } rounds;
 } agg_fixture_t;
 
@@ -38,7 +39,8 @@ int agg_fixture_write(const char *path, const agg_fixture_t *fx);
  * test_acc, test_acc_best, wall_time, images_per_s, averagings, H, bytes (comma
  * lists), rounds (a ledger's steps between rounds, H), steps_per_epoch (default 100),
  * images_per_step (default 64 x K), rounds_floats (default 62006), rounds_participants
- * (default K, model.num_workers). Unset numbers take defaults; fails naming a word it
+ * (default K, model.num_workers), rounds_collective (allreduce, allgather or broadcast:
+ * every row's; default allreduce). Unset numbers take defaults; fails naming a word it
  * cannot use. */
 int agg_fixture_from_words(const char *path, char *const *words, int n);
 /* The benchmark's sweep: n runs DIR/tNNNN/run.h5 of 150 epochs each over optimizers,

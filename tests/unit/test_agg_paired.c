@@ -17,6 +17,7 @@
 #include "../../src/agg/study.h"
 #include "../../src/agg/table.h"
 #include "../../src/core/err.h"
+#include "aggruns.h"
 #include "test.h"
 
 /* ---------------------------------------------------------------- t quantiles */
@@ -111,24 +112,6 @@ static void run_at(const char *dir, const char *opt, int batch, int seed, double
   char name[128];
   snprintf(name, sizeof name, "%s-%d-%d", opt, batch, seed);
   run_named(dir, name, opt, batch, seed, acc);
-}
-
-typedef struct {
-  agg_runset_t set;
-  const agg_run_t **runs;
-} runs_t;
-
-static void read_runs(runs_t *r, const char *dir) {
-  memset(r, 0, sizeof *r);
-  const char *paths[] = {dir};
-  agg_runset_collect(&r->set, paths, 1, 0);
-  r->runs = dpt_alloc(sizeof(agg_run_t *) * (size_t)(r->set.nruns + 1));
-  for (int i = 0; i < r->set.nruns; i++) r->runs[i] = &r->set.runs[i];
-}
-
-static void free_runs(runs_t *r) {
-  dpt_free(r->runs);
-  agg_runset_free(&r->set);
 }
 
 static char *render(const agg_table_t *t, agg_format_t f, const agg_style_t *st) {

@@ -53,17 +53,48 @@ TEST(estimate_throughput_file) {
   snprintf(path, sizeof path, "/tmp/dpt-test-throughput-%d.txt", (int)getpid());
   double ips = 0;
   unlink(path);
-  CHECK(sweep_throughput_read(path, &ips) == 1); /* absent: the caller's default */
+  CHECK(sweep_throughput_read(path, "LeNet", &ips) == 1); /* absent: the caller's default */
   write_file(path, "# make bench\nimages_per_s_per_core 3123.5\n");
-  CHECK(sweep_throughput_read(path, &ips) == 0 && ips == 3123.5);
+  CHECK(sweep_throughput_read(path, "LeNet", &ips) == 0 && ips == 3123.5);
+  CHECK(sweep_throughput_read(path, "ResNet20", &ips) == 1); /* no figure for it */
   write_file(path, "# make bench\nimages_per_s_per_core fast\n");
-  CHECK_FAILS(sweep_throughput_read(path, &ips));
+  CHECK_FAILS(sweep_throughput_read(path, "LeNet", &ips));
   CHECK(strstr(dpt_errmsg(), ":2: images_per_s_per_core: expected a number > 0, got ' fast'"));
   write_file(path, "images_per_s_per_core -5\n");
-  CHECK_FAILS(sweep_throughput_read(path, &ips));
+  CHECK_FAILS(sweep_throughput_read(path, "LeNet", &ips));
   write_file(path, "images/s 3000\n");
-  CHECK_FAILS(sweep_throughput_read(path, &ips));
+  CHECK_FAILS(sweep_throughput_read(path, "LeNet", &ips));
   CHECK(strstr(dpt_errmsg(), "no line 'images_per_s_per_core V'"));
   dpt_clear_error();
   unlink(path);
+}
+
+/* One figure per model: its own line, LeNet's plain line, a deeper ResNet from ResNet-20's
+ * (a ResNet of depth 6n + 2 costs n / 3 of ResNet-20), else the built-in default. */
+TEST(estimate_throughput_per_model) {
+  char path[64], src[512];
+  snprintf(path, sizeof path, "/tmp/dpt-test-throughput-m-%d.txt", (int)getpid());
+  double ips = 0;
+  write_file(path, "images_per_s_per_core 2800\nimages_per_s_per_core.ResNet20 240\n"
+                   "images_per_s_per_core.ResNet2 7\nimages_per_s_per_core.ResNet32 150\n");
+  CHECK(sweep_model_throughput(path, NN_LENET, &ips, src, sizeof src) == 0 && ips == 2800);
+  CHECK(!strcmp(src, path));
+  CHECK(sweep_model_throughput(path, NN_LENET5, &ips, src, sizeof src) == 0 && ips == 2800);
+  CHECK(sweep_model_throughput(path, NN_RESNET20, &ips, src, sizeof src) == 0 && ips == 240);
+  CHECK(sweep_model_throughput(path, NN_RESNET32, &ips, src, sizeof src) == 0 && ips == 150);
+  /* ResNet-56: n = 9, 240 x 3 / 9 = 80; "ResNet2" is not ResNet20's line. */
+  CHECK(sweep_model_throughput(path, NN_RESNET56, &ips, src, sizeof src) == 0);
+  CHECK_NEAR(ips, 80.0, 1e-9);
+  CHECK(strstr(src, "ResNet20's figure in") && strstr(src, "x 3/9"));
+  write_file(path, "images_per_s_per_core 2800\n");
+  CHECK(sweep_model_throughput(path, NN_RESNET44, &ips, src, sizeof src) == 0);
+  CHECK_NEAR(ips, SWEEP_DEFAULT_RESNET20_IMAGES_PER_S * 3.0 / 7.0, 1e-9);
+  CHECK(strstr(src, "default: the throughput file has no figure"));
+  write_file(path, "images_per_s_per_core 2800\nimages_per_s_per_core.ResNet20 x\n");
+  CHECK_FAILS(sweep_model_throughput(path, NN_RESNET20, &ips, src, sizeof src));
+  CHECK(strstr(dpt_errmsg(), ":2: images_per_s_per_core.ResNet20: expected a number > 0"));
+  dpt_clear_error();
+  unlink(path);
+  CHECK(sweep_model_throughput(path, NN_LENET, &ips, src, sizeof src) == 0 &&
+        ips == SWEEP_DEFAULT_IMAGES_PER_S && strstr(src, "no throughput file"));
 }

@@ -170,6 +170,37 @@ TEST(network_overlap_backward) {
   ledger_free(&l);
 }
 
+/* Streaming DiLoCo's delay: a round in flight while `overlap` images train is charged
+ * max(0, comm - their compute); the rows of one round (its parts, one step) share it. */
+TEST(network_overlap_delay) {
+  net_model_t m = gbe(NET_RING);
+  double comm = 6 * (30e-6 + 1e6 / 1.25e8); /* 0.04818 s: 1e6 floats on 4 by ring */
+  ledger_t l;
+  net_replay_t rp;
+  fill(&l, LEDGER_OUTER, 4, 1, 4, 0);
+  l.overlap[0] = 128;     /* 32 images a worker at 1000/s: 0.032 s hidden */
+  l.overlap[1] = 1000000; /* far more compute than communication: all hidden */
+  l.step[3] = l.step[2];  /* rows 2 and 3: two parts of one round sharing 0.016 s */
+  l.overlap[2] = l.overlap[3] = 64;
+  CHECK_OK(net_replay(&m, &l, &(net_speed_t){.compute = 1000, .ranks = 1}, &rp));
+  CHECK_NEAR(rp.time[0], 0.064 + comm - 0.032, 1e-12);
+  CHECK_NEAR(rp.time[1] - rp.time[0], 0.064, 1e-12);
+  CHECK_NEAR(rp.time[2] - rp.time[1], 0.064 + comm - 0.016, 1e-12);
+  CHECK_NEAR(rp.time[3] - rp.time[2], 0.064 + comm, 1e-12);
+  CHECK_NEAR(rp.comm_time, (comm - 0.032) + (comm - 0.016) + comm, 1e-12);
+  net_replay_free(&rp);
+  ledger_free(&l);
+  /* measured: 0.5 s for a round's 256 images on 2 ranks, K = 4: 0.25 s a worker, so the
+   * 128 overlapped images are 0.125 s, more than the round's communication */
+  fill(&l, LEDGER_OUTER, 4, 1, 2, 0.5);
+  l.overlap[0] = 128;
+  CHECK_OK(net_replay(&m, &l, &(net_speed_t){.ranks = 2}, &rp));
+  CHECK_NEAR(rp.time[0], 0.25, 1e-12);
+  CHECK_NEAR(rp.time[1], 0.5 + comm, 1e-12);
+  net_replay_free(&rp);
+  ledger_free(&l);
+}
+
 TEST(network_time_to_target) {
   /* 3 epochs of 4 rounds (rows 0-3, 4-7, 8-11), accuracy 0.5, 0.7, 0.9 at their ends */
   ledger_t l;
