@@ -47,7 +47,6 @@ studies=(
   "fm-local-methods analysis/local-methods.yaml+analysis/local-methods-network.yaml"
   "fm-compression analysis/compression.yaml+analysis/compression-network.yaml"
   "fm-outer-compression analysis/outer-compression.yaml+analysis/outer-compression-network.yaml"
-  "fm-streaming analysis/streaming.yaml fm-outer-compression"
 )
 if [ "$quick" = 1 ]; then
   runs=runs/fm-quick results=results/fashion-mnist-quick
