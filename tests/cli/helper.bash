@@ -87,3 +87,23 @@ stop_mid_epoch() {
   echo "no signal landed inside an epoch"; cat "$dir.log"
   return 1
 }
+
+# refused_when_damaged CKPT GROUP "DATASET ELEMENT|MESSAGE"... -- TRAIN_ARGS...: for each
+# entry, flips one element of GROUP/DATASET in a copy of checkpoint CKPT (build/h5craft)
+# and asserts that resuming from it with TRAIN_ARGS fails naming MESSAGE.
+refused_when_damaged() {
+  local ckpt=$1 group=$2 crafts=() craft
+  shift 2
+  while [ "$1" != -- ]; do crafts+=("$1"); shift; done
+  shift
+  local dataset element
+  for craft in "${crafts[@]}"; do
+    cp "$ckpt" bad.h5
+    read -r dataset element <<<"${craft%%|*}"
+    "$DPT_ROOT/build/h5craft" --flip bad.h5 "/$group/$dataset" "$element"
+    run "$BIN/dpt-train" "$@" --run-dir x --resume bad.h5
+    assert_failure
+    assert_output --partial "${craft#*|}"
+    rm -rf x bad.h5
+  done
+}
