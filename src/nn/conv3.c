@@ -1,6 +1,6 @@
 /* conv3.c - the direct 3x3 convolution of the ResNets: forward, input gradient and
- * weight gradient, each with a scalar and an AVX2 path that sum in the same order
- * (see conv3.h). */
+ * weight gradient, each with a scalar and an AVX2 path that sum in the same order: the
+ * blocked sums of kernel.h (see conv3.h). */
 #include "conv3.h"
 
 #if defined(__x86_64__)
@@ -24,20 +24,23 @@ void nn_conv3_init(nn_conv3_t *s, int cin, int cout, int stride, int h, int w) {
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
+static int block_end(int t0, int n) { return n - t0 < NN_SUM_BLOCK ? n : t0 + NN_SUM_BLOCK; }
+
 /* forward: weights (9 cin, cout) + padded input; backward: flipped weights (9 cout, cin)
- * + the upsampled, padded gradient + the weight-gradient accumulator (9 cin, cout) + the
- * padded input. */
+ * + the weight gradient's sum (9 cin, cout) + one image's part of it + the upsampled,
+ * padded gradient + the padded input. */
 size_t nn_conv3_scratch(const nn_conv3_t *s) {
   size_t pad = (size_t)(s->h + 2) * (s->w + 2);
   size_t wts = (size_t)9 * s->cin * s->cout;
-  return 2 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin;
+  return 3 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin;
 }
 
 /* --- the correlation kernel both directions share
  *
  * out (oh, ow, cout) = sum over taps (ky, kx, ci) of xp[(oy*st + ky, ox*st + kx, ci)] *
- * wt[(ky, kx, ci), co], xp being a padded (., wp, cin) image: one FMA chain per output
- * from 0, taps in order. The AVX2 path takes 6 positions x 16 channels per block. */
+ * wt[(ky, kx, ci), co], xp being a padded (., wp, cin) image: a blocked sum, taps in
+ * order, each row ky's 3*cin taps (consecutive floats of xp) in blocks of NN_SUM_BLOCK
+ * from its first. The AVX2 path takes 6 positions x 16 channels per register block. */
 
 typedef struct {
   const float *xp;
@@ -61,13 +64,18 @@ static void corr_scalar(const corr_t *c, float *out) {
   for (int p = 0; p < P; p++) {
     corr_offsets(c, p, 1, off);
     for (int co = 0; co < c->cout; co++) {
-      float a = 0.0f;
+      float sum = 0.0f;
       for (int ky = 0; ky < 3; ky++) {
         const float *ip = c->xp + off[0] + (size_t)ky * c->wp * c->cin;
         const float *wp = c->wt + (size_t)ky * row * c->cout + co;
-        for (int j = 0; j < row; j++) a = fmaf(ip[j], wp[(size_t)j * c->cout], a);
+        for (int j0 = 0; j0 < row; j0 += NN_SUM_BLOCK) {
+          float a = 0.0f;
+          for (int j = j0, j1 = block_end(j0, row); j < j1; j++)
+            a = fmaf(ip[j], wp[(size_t)j * c->cout], a);
+          sum = ky || j0 ? sum + a : a;
+        }
       }
-      out[(size_t)p * c->cout + co] = a;
+      out[(size_t)p * c->cout + co] = sum;
     }
   }
 }
@@ -78,26 +86,34 @@ static void corr_scalar(const corr_t *c, float *out) {
 NN_TARGET_AVX2 __attribute__((always_inline)) static inline void corr_block_avx2(
     const corr_t *c, const int32_t *off, const int np, int c0, float *out) {
   int row = 3 * c->cin, C = c->cout;
-  __m256 acc[CORR_NP][2];
-#pragma GCC unroll 6
-  for (int i = 0; i < CORR_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
   for (int ky = 0; ky < 3; ky++) {
     const float *ip = c->xp + (size_t)ky * c->wp * c->cin;
-    const float *wp = c->wt + (size_t)ky * row * C + c0;
-    for (int j = 0; j < row; j++, wp += C) {
-      __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
+    for (int j0 = 0; j0 < row; j0 += NN_SUM_BLOCK) {
+      __m256 acc[CORR_NP][2];
 #pragma GCC unroll 6
-      for (int i = 0; i < CORR_NP; i++) {
-        if (i >= np) break;
-        __m256 b = _mm256_set1_ps(ip[off[i] + j]);
-        acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
-        acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
+      for (int i = 0; i < CORR_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+      const float *wp = c->wt + ((size_t)ky * row + j0) * C + c0;
+      for (int j = j0, j1 = block_end(j0, row); j < j1; j++, wp += C) {
+        __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < CORR_NP; i++) {
+          if (i >= np) break;
+          __m256 b = _mm256_set1_ps(ip[off[i] + j]);
+          acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
+          acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
+        }
+      }
+      /* the block's sum: the first is stored, the others added in order */
+      for (int i = 0; i < np; i++) {
+        float *o = out + (size_t)i * C + c0;
+        if (ky || j0) {
+          acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(o), acc[i][0]);
+          acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(o + 8), acc[i][1]);
+        }
+        _mm256_storeu_ps(o, acc[i][0]);
+        _mm256_storeu_ps(o + 8, acc[i][1]);
       }
     }
-  }
-  for (int i = 0; i < np; i++) {
-    _mm256_storeu_ps(out + (size_t)i * C + c0, acc[i][0]);
-    _mm256_storeu_ps(out + (size_t)i * C + c0 + 8, acc[i][1]);
   }
 }
 
@@ -131,12 +147,16 @@ static void corr(const corr_t *c, float *out) {
 
 /* --- forward */
 
-/* image (h, w, c) into the interior of a zeroed (h + 2, w + 2, c) buffer */
+/* image (h, w, c) into the interior of a (h + 2, w + 2, c) buffer whose border the
+ * caller zeroed once for all its images */
 static void pad_image(int h, int w, int c, const float *in, float *xp) {
   size_t wp = (size_t)w + 2;
-  memset(xp, 0, sizeof(float) * (h + 2) * wp * c);
   for (int y = 0; y < h; y++)
     memcpy(xp + ((y + 1) * wp + 1) * c, in + (size_t)y * w * c, sizeof(float) * w * c);
+}
+
+static void zero_padded(int h, int w, int c, float *xp) {
+  memset(xp, 0, sizeof(float) * (h + 2) * (w + 2) * c);
 }
 
 void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *weight,
@@ -147,6 +167,7 @@ void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *
     for (int co = 0; co < s->cout; co++) wt[(size_t)j * s->cout + co] = weight[(size_t)co * kd + j];
   size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
   corr_t c = {xp, s->w + 2, s->cin, s->stride, s->oh, s->ow, s->cout, wt};
+  zero_padded(s->h, s->w, s->cin, xp);
   for (int i = 0; i < n; i++) {
     pad_image(s->h, s->w, s->cin, in + i * isz, xp);
     corr(&c, out + i * osz);
@@ -155,23 +176,35 @@ void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *
 
 /* --- weight gradient
  *
- * dwt[(ky, kx, ci), co] += xp[(oy*st + ky, ox*st + kx, ci)] * dout[(oy, ox), co] over the
- * positions in order, image after image: one chain per element. AVX2: 6 taps x 16
- * channels per block. */
+ * One image's part of dwt[(ky, kx, ci), co]: the sum over the positions (oy, ox) in order
+ * of xp[(oy*st + ky, ox*st + kx, ci)] * dout[(oy, ox), co], a blocked sum (positions in
+ * blocks of NN_SUM_BLOCK, their sums added in order in gimg); the images' parts are added
+ * in order to the first image's in dwt. AVX2: 6 taps x 16 channels per register block. */
 
-static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const float *dout, float *dwt) {
+/* the image's sum of one element into dwt: the first image's is stored */
+static float image_fold(float sum, const float *dwt, int first) {
+  return first ? sum : *dwt + sum;
+}
+
+static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const float *dout, float *dwt,
+                         int first) {
   int kd = 9 * s->cin, P = s->oh * s->ow, wp = s->w + 2;
   for (int j = 0; j < kd; j++) {
     int tap = j / s->cin, ci = j % s->cin;
     int32_t toff = ((tap / 3) * wp + tap % 3) * s->cin + ci;
     for (int co = 0; co < s->cout; co++) {
-      float a = dwt[(size_t)j * s->cout + co];
-      for (int p = 0; p < P; p++) {
-        int oy = p / s->ow, ox = p % s->ow;
-        int32_t poff = (oy * s->stride * wp + ox * s->stride) * s->cin;
-        a = fmaf(xp[poff + toff], dout[(size_t)p * s->cout + co], a);
+      float sum = 0.0f;
+      for (int p0 = 0; p0 < P; p0 += NN_SUM_BLOCK) {
+        float a = 0.0f;
+        for (int p = p0, p1 = block_end(p0, P); p < p1; p++) {
+          int oy = p / s->ow, ox = p % s->ow;
+          int32_t poff = (oy * s->stride * wp + ox * s->stride) * s->cin;
+          a = fmaf(xp[poff + toff], dout[(size_t)p * s->cout + co], a);
+        }
+        sum = p0 ? sum + a : a;
       }
-      dwt[(size_t)j * s->cout + co] = a;
+      float *d = dwt + (size_t)j * s->cout + co;
+      *d = image_fold(sum, d, first);
     }
   }
 }
@@ -179,39 +212,58 @@ static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const float *dout
 #ifdef NN_HAVE_X86
 #define WG_NJ 6
 /* nj tap rows (offsets toff) x 16 channels from c0 over every position; inlined as
- * corr_block_avx2 is, for the nj = WG_NJ hot case */
+ * corr_block_avx2 is, for the nj = WG_NJ hot case. gimg holds the sum of the image's
+ * blocks so far, dwt the sum of the earlier images. */
 NN_TARGET_AVX2 __attribute__((always_inline)) static inline void wgrad_block_avx2(
     const nn_conv3_t *s, const float *xp, const float *dout, const int32_t *toff,
-    const int nj, int c0, float *dwt) {
-  int wp = s->w + 2, C = s->cout;
-  __m256 acc[WG_NJ][2];
+    const int nj, int c0, float *gimg, float *dwt, int first) {
+  int wp = s->w + 2, C = s->cout, P = s->oh * s->ow, xstep = s->stride * s->cin;
+  for (int p0 = 0; p0 < P; p0 += NN_SUM_BLOCK) {
+    __m256 acc[WG_NJ][2];
 #pragma GCC unroll 6
-  for (int r = 0; r < WG_NJ; r++) {
-    if (r >= nj) break;
-    acc[r][0] = _mm256_loadu_ps(dwt + (size_t)r * C + c0);
-    acc[r][1] = _mm256_loadu_ps(dwt + (size_t)r * C + c0 + 8);
-  }
-  for (int oy = 0; oy < s->oh; oy++)
-    for (int ox = 0; ox < s->ow; ox++) {
+    for (int r = 0; r < WG_NJ; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    int p1 = block_end(p0, P);
+    /* the block's positions, a run along each output row at a time */
+    for (int p = p0; p < p1;) {
+      int oy = p / s->ow, ox = p % s->ow, run = s->ow - ox < p1 - p ? s->ow - ox : p1 - p;
       const float *x = xp + (oy * s->stride * wp + ox * s->stride) * s->cin;
-      const float *d = dout + (size_t)(oy * s->ow + ox) * C + c0;
-      __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
+      const float *d = dout + (size_t)p * C + c0;
+      for (int k = 0; k < run; k++, x += xstep, d += C) {
+        __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
 #pragma GCC unroll 6
-      for (int r = 0; r < WG_NJ; r++) {
-        if (r >= nj) break;
-        __m256 b = _mm256_set1_ps(x[toff[r]]);
-        acc[r][0] = _mm256_fmadd_ps(b, d0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(b, d1, acc[r][1]);
+        for (int r = 0; r < WG_NJ; r++) {
+          if (r >= nj) break;
+          __m256 b = _mm256_set1_ps(x[toff[r]]);
+          acc[r][0] = _mm256_fmadd_ps(b, d0, acc[r][0]);
+          acc[r][1] = _mm256_fmadd_ps(b, d1, acc[r][1]);
+        }
       }
+      p += run;
     }
-  for (int r = 0; r < nj; r++) {
-    _mm256_storeu_ps(dwt + (size_t)r * C + c0, acc[r][0]);
-    _mm256_storeu_ps(dwt + (size_t)r * C + c0 + 8, acc[r][1]);
+    /* the block's sum added to the image's; the image's, at its last block, to dwt */
+    for (int r = 0; r < nj; r++) {
+      float *g = gimg + (size_t)r * C + c0, *w = dwt + (size_t)r * C + c0;
+      if (p0) {
+        acc[r][0] = _mm256_add_ps(_mm256_loadu_ps(g), acc[r][0]);
+        acc[r][1] = _mm256_add_ps(_mm256_loadu_ps(g + 8), acc[r][1]);
+      }
+      if (p1 < P) {
+        _mm256_storeu_ps(g, acc[r][0]);
+        _mm256_storeu_ps(g + 8, acc[r][1]);
+        continue;
+      }
+      if (!first) {
+        acc[r][0] = _mm256_add_ps(_mm256_loadu_ps(w), acc[r][0]);
+        acc[r][1] = _mm256_add_ps(_mm256_loadu_ps(w + 8), acc[r][1]);
+      }
+      _mm256_storeu_ps(w, acc[r][0]);
+      _mm256_storeu_ps(w + 8, acc[r][1]);
+    }
   }
 }
 
 NN_TARGET_AVX2 static void wgrad_avx2(const nn_conv3_t *s, const float *xp, const float *dout,
-                                      float *dwt) {
+                                      float *gimg, float *dwt, int first) {
   int kd = 9 * s->cin, wp = s->w + 2, C = s->cout;
   int32_t toff[WG_NJ];
   for (int j0 = 0; j0 < kd; j0 += WG_NJ) {
@@ -220,36 +272,40 @@ NN_TARGET_AVX2 static void wgrad_avx2(const nn_conv3_t *s, const float *xp, cons
       int j = j0 + r, tap = j / s->cin, ci = j % s->cin;
       toff[r] = ((tap / 3) * wp + tap % 3) * s->cin + ci;
     }
+    size_t o = (size_t)j0 * C;
     for (int c0 = 0; c0 < C; c0 += 16) {
       if (nj == WG_NJ)
-        wgrad_block_avx2(s, xp, dout, toff, WG_NJ, c0, dwt + (size_t)j0 * C);
+        wgrad_block_avx2(s, xp, dout, toff, WG_NJ, c0, gimg + o, dwt + o, first);
       else
-        wgrad_block_avx2(s, xp, dout, toff, nj, c0, dwt + (size_t)j0 * C);
+        wgrad_block_avx2(s, xp, dout, toff, nj, c0, gimg + o, dwt + o, first);
     }
   }
 }
 #endif
 
-static void wgrad(const nn_conv3_t *s, const float *xp, const float *dout, float *dwt) {
+/* adds one image's part to dwt (the first image's is stored); gimg: scratch of dwt's size */
+static void wgrad(const nn_conv3_t *s, const float *xp, const float *dout, float *gimg,
+                  float *dwt, int first) {
 #ifdef NN_HAVE_X86
   if (nn_kernel() != NN_KERNEL_SCALAR && s->cout % 16 == 0) {
-    wgrad_avx2(s, xp, dout, dwt);
+    wgrad_avx2(s, xp, dout, gimg, dwt, first);
     return;
   }
 #endif
-  wgrad_scalar(s, xp, dout, dwt);
+  (void)gimg;
+  wgrad_scalar(s, xp, dout, dwt, first);
 }
 
 /* --- input gradient: dout zero-upsampled by the stride into a padded (h + 2, w + 2,
  * cout) grid, correlated (stride 1) with the weights flipped in space, (9 cout, cin). */
 
+/* into a grid whose other cells the caller zeroed once for all its images */
 static void upsample_pad(const nn_conv3_t *s, const float *dout, float *up) {
   size_t wp = (size_t)s->w + 2, C = s->cout;
   if (s->stride == 1) {
     pad_image(s->oh, s->ow, s->cout, dout, up);
     return;
   }
-  memset(up, 0, sizeof(float) * (s->h + 2) * wp * C);
   for (int oy = 0; oy < s->oh; oy++)
     for (int ox = 0; ox < s->ow; ox++)
       memcpy(up + ((1 + (size_t)s->stride * oy) * wp + 1 + (size_t)s->stride * ox) * C,
@@ -270,15 +326,17 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
                        const float *dout, float *dweight, float *din, float *scratch) {
   int kd = 9 * s->cin;
   size_t wts = (size_t)kd * s->cout, pad = (size_t)(s->h + 2) * (s->w + 2);
-  float *wf = scratch, *dwt = scratch + wts, *up = dwt + wts;
+  float *wf = scratch, *dwt = scratch + wts, *gimg = dwt + wts, *up = gimg + wts;
   float *xp = up + pad * max_sz(s->cin, s->cout);
   size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
-  memset(dwt, 0, sizeof(float) * wts);
   if (din) flip_weights(s, weight, wf);
   corr_t c = {up, s->w + 2, s->cout, 1, s->h, s->w, s->cin, wf};
+  zero_padded(s->h, s->w, s->cin, xp);
+  if (din) zero_padded(s->h, s->w, s->cout, up);
+  if (n < 1) memset(dwt, 0, sizeof(float) * wts);
   for (int i = 0; i < n; i++) {
     pad_image(s->h, s->w, s->cin, in + i * isz, xp);
-    wgrad(s, xp, dout + i * osz, dwt);
+    wgrad(s, xp, dout + i * osz, gimg, dwt, i == 0);
     if (din) {
       upsample_pad(s, dout + i * osz, up);
       corr(&c, din + i * isz);

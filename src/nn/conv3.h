@@ -4,9 +4,9 @@
  * shortcut and the global average pool. Activations are NHWC: (n, h, w, c), a pixel's
  * channels contiguous. Convolution weights are (cout, 3, 3, cin), as LeNet's.
  *
- * Every output of the convolutions is one chain of fused multiply-adds in a fixed
- * order that no vector path changes (kernel.h): the scalar and AVX2 paths give the same
- * bits. Batch-norm sums run in double, per channel, over the rows in order. */
+ * Every output of the convolutions is a blocked sum (kernel.h) in a fixed order that no
+ * vector path changes: the scalar and AVX2 paths give the same bits. Batch-norm sums run
+ * in double, per channel, over the rows in order. */
 #ifndef DPT_CONV3_H
 #define DPT_CONV3_H
 
@@ -22,14 +22,14 @@ void nn_conv3_init(nn_conv3_t *s, int cin, int cout, int stride, int h, int w);
 /* Floats of scratch nn_conv3_forward / _backward need. */
 size_t nn_conv3_scratch(const nn_conv3_t *s);
 
-/* out (n, oh, ow, cout) = conv(in (n, h, w, cin), weight). Each output is one FMA chain
- * from 0 in tap order (ky, kx, ci). */
+/* out (n, oh, ow, cout) = conv(in (n, h, w, cin), weight). Each output is a blocked sum
+ * in tap order (ky, kx, ci), each row ky's taps in blocks from its first. */
 void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *weight,
                       float *out, float *scratch);
-/* Given dout (n, oh, ow, cout): dweight (cout, 3, 3, cin) is WRITTEN (one FMA chain per
- * element over images then output positions, from 0); din (n, h, w, cin), when not NULL,
- * is written: the correlation of dout (zero-upsampled by the stride and padded) with
- * the flipped weights, one FMA chain per element in tap order (ky, kx, co). */
+/* Given dout (n, oh, ow, cout): dweight (cout, 3, 3, cin) is WRITTEN: each image's
+ * blocked sum over its output positions, the images' sums added in order; din (n, h, w,
+ * cin), when not NULL, is written: the correlation of dout (zero-upsampled by the stride
+ * and padded) with the flipped weights, blocked as the forward, in tap order (ky, kx, co). */
 void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
                        const float *dout, float *dweight, float *din, float *scratch);
 

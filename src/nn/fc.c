@@ -5,9 +5,10 @@
  *
  *   dst[a][l] = sum over r = 0 .. R-1, in that order, of coef[a][r] * src[r][l]
  *
- * computed for each element as one chain of fused multiply-adds starting from +0. The
- * vector paths spread l over the lanes and a over registers; neither changes any
- * element's chain, so the scalar, AVX2 and AVX-512 paths give the same bits (OpenBLAS's
+ * computed for each element as a blocked sum (kernel.h): r in blocks of NN_SUM_BLOCK from
+ * r = 0, each block one chain of fused multiply-adds from +0, the blocks added in order.
+ * The vector paths spread l over the lanes and a over registers; neither changes any
+ * element's sum, so the scalar, AVX2 and AVX-512 paths give the same bits (OpenBLAS's
  * sgemm does not: its blocking, and so its sums, depend on the CPU it detects).
  *
  *   forward  out^T (fout, 16) = W (fout, fin) . in^T (fin, 16), 16 images at a time
@@ -35,14 +36,20 @@ typedef struct {
   size_t ds;
 } combine_t;
 
+static int block_end(int r0, int R) { return R - r0 < NN_SUM_BLOCK ? R : r0 + NN_SUM_BLOCK; }
+
 /* Lanes l0 .. L-1 of every row, one element at a time. */
 static void combine_scalar(const combine_t *c, int l0) {
   for (int a = 0; a < c->A; a++)
     for (int l = l0; l < c->L; l++) {
-      float acc = 0.0f;
-      for (int r = 0; r < c->R; r++)
-        acc = fmaf(c->coef[a * c->ca + r * c->cr], c->src[r * c->ss + l], acc);
-      c->dst[a * c->ds + l] = acc;
+      float sum = 0.0f;
+      for (int r0 = 0; r0 < c->R; r0 += NN_SUM_BLOCK) {
+        float acc = 0.0f;
+        for (int r = r0, r1 = block_end(r0, c->R); r < r1; r++)
+          acc = fmaf(c->coef[a * c->ca + r * c->cr], c->src[r * c->ss + l], acc);
+        sum = r0 ? sum + acc : acc;
+      }
+      c->dst[a * c->ds + l] = sum;
     }
 }
 
@@ -55,25 +62,32 @@ static void combine_scalar(const combine_t *c, int l0) {
 /* Rows a0 .. a0+na-1 (na <= 6) by nv (1 or 2) vectors of 8 lanes from lane l0. */
 NN_TARGET_AVX2 __attribute__((always_inline)) static inline void block_avx2(
     const combine_t *c, int a0, int na, int l0, int nv) {
-  __m256 acc[6][2];
-#pragma GCC unroll 6
-  for (int a = 0; a < 6; a++) acc[a][0] = acc[a][1] = _mm256_setzero_ps();
   const float *cf = c->coef + a0 * c->ca;
-  for (int r = 0; r < c->R; r++) {
-    const float *s = c->src + r * c->ss + l0;
-    __m256 s0 = _mm256_loadu_ps(s), s1 = nv > 1 ? _mm256_loadu_ps(s + 8) : s0;
+  for (int r0 = 0; r0 < c->R; r0 += NN_SUM_BLOCK) {
+    __m256 acc[6][2];
 #pragma GCC unroll 6
-    for (int a = 0; a < 6; a++) {
-      if (a >= na) break;
-      __m256 b = _mm256_set1_ps(cf[a * c->ca + r * c->cr]);
-      acc[a][0] = _mm256_fmadd_ps(b, s0, acc[a][0]);
-      if (nv > 1) acc[a][1] = _mm256_fmadd_ps(b, s1, acc[a][1]);
+    for (int a = 0; a < 6; a++) acc[a][0] = acc[a][1] = _mm256_setzero_ps();
+    for (int r = r0, r1 = block_end(r0, c->R); r < r1; r++) {
+      const float *s = c->src + r * c->ss + l0;
+      __m256 s0 = _mm256_loadu_ps(s), s1 = nv > 1 ? _mm256_loadu_ps(s + 8) : s0;
+#pragma GCC unroll 6
+      for (int a = 0; a < 6; a++) {
+        if (a >= na) break;
+        __m256 b = _mm256_set1_ps(cf[a * c->ca + r * c->cr]);
+        acc[a][0] = _mm256_fmadd_ps(b, s0, acc[a][0]);
+        if (nv > 1) acc[a][1] = _mm256_fmadd_ps(b, s1, acc[a][1]);
+      }
     }
-  }
-  for (int a = 0; a < na; a++) {
-    float *d = c->dst + (a0 + a) * c->ds + l0;
-    _mm256_storeu_ps(d, acc[a][0]);
-    if (nv > 1) _mm256_storeu_ps(d + 8, acc[a][1]);
+    /* the block's sum: the first is stored, the others added in order */
+    for (int a = 0; a < na; a++) {
+      float *d = c->dst + (a0 + a) * c->ds + l0;
+      if (r0) {
+        acc[a][0] = _mm256_add_ps(_mm256_loadu_ps(d), acc[a][0]);
+        if (nv > 1) acc[a][1] = _mm256_add_ps(_mm256_loadu_ps(d + 8), acc[a][1]);
+      }
+      _mm256_storeu_ps(d, acc[a][0]);
+      if (nv > 1) _mm256_storeu_ps(d + 8, acc[a][1]);
+    }
   }
 }
 
@@ -95,25 +109,32 @@ NN_TARGET_AVX2 static void combine_avx2(const combine_t *c) {
 /* Rows a0 .. a0+na-1 by nv vectors of 16 lanes from lane l0; na * nv <= 12. */
 NN_TARGET_AVX512 __attribute__((always_inline)) static inline void block_avx512(
     const combine_t *c, int a0, int na, int l0, int nv) {
-  __m512 acc[12][2];
-#pragma GCC unroll 12
-  for (int a = 0; a < 12; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();
   const float *cf = c->coef + a0 * c->ca;
-  for (int r = 0; r < c->R; r++) {
-    const float *s = c->src + r * c->ss + l0;
-    __m512 s0 = _mm512_loadu_ps(s), s1 = nv > 1 ? _mm512_loadu_ps(s + 16) : s0;
+  for (int r0 = 0; r0 < c->R; r0 += NN_SUM_BLOCK) {
+    __m512 acc[12][2];
 #pragma GCC unroll 12
-    for (int a = 0; a < 12; a++) {
-      if (a >= na) break;
-      __m512 b = _mm512_set1_ps(cf[a * c->ca + r * c->cr]);
-      acc[a][0] = _mm512_fmadd_ps(b, s0, acc[a][0]);
-      if (nv > 1) acc[a][1] = _mm512_fmadd_ps(b, s1, acc[a][1]);
+    for (int a = 0; a < 12; a++) acc[a][0] = acc[a][1] = _mm512_setzero_ps();
+    for (int r = r0, r1 = block_end(r0, c->R); r < r1; r++) {
+      const float *s = c->src + r * c->ss + l0;
+      __m512 s0 = _mm512_loadu_ps(s), s1 = nv > 1 ? _mm512_loadu_ps(s + 16) : s0;
+#pragma GCC unroll 12
+      for (int a = 0; a < 12; a++) {
+        if (a >= na) break;
+        __m512 b = _mm512_set1_ps(cf[a * c->ca + r * c->cr]);
+        acc[a][0] = _mm512_fmadd_ps(b, s0, acc[a][0]);
+        if (nv > 1) acc[a][1] = _mm512_fmadd_ps(b, s1, acc[a][1]);
+      }
     }
-  }
-  for (int a = 0; a < na; a++) {
-    float *d = c->dst + (a0 + a) * c->ds + l0;
-    _mm512_storeu_ps(d, acc[a][0]);
-    if (nv > 1) _mm512_storeu_ps(d + 16, acc[a][1]);
+    /* the block's sum: the first is stored, the others added in order */
+    for (int a = 0; a < na; a++) {
+      float *d = c->dst + (a0 + a) * c->ds + l0;
+      if (r0) {
+        acc[a][0] = _mm512_add_ps(_mm512_loadu_ps(d), acc[a][0]);
+        if (nv > 1) acc[a][1] = _mm512_add_ps(_mm512_loadu_ps(d + 16), acc[a][1]);
+      }
+      _mm512_storeu_ps(d, acc[a][0]);
+      if (nv > 1) _mm512_storeu_ps(d + 16, acc[a][1]);
+    }
   }
 }
 

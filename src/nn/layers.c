@@ -26,13 +26,18 @@ void nn_conv_shape_init(nn_conv_shape_t *s, int cin, int cout, int k, int h, int
  * No im2col: the weights are transposed once per call to wt (k, k, cin, cp) with cp =
  * cout rounded up to 16 (zero columns), and a register block of up to 6 output positions
  * x up to 64 output channels runs over the k*k*cin taps, broadcasting one input value
- * and loading one weight vector per tap. Every conv output is one chain of fused
- * multiply-adds from 0 in tap order (ky, kx, ci), whatever the vector width or block,
- * so the AVX-512, AVX2 and scalar paths give the same bits. */
+ * and loading one weight vector per tap. Every conv output is a blocked sum (kernel.h)
+ * in tap order (ky, kx, ci): each kernel row ky's k*cin taps in blocks of NN_SUM_BLOCK
+ * from its first, each block one chain of fused multiply-adds from 0, the blocks added
+ * in order, whatever the vector width or register block, so the AVX-512, AVX2 and scalar
+ * paths give the same bits. */
 
 #define FWD_NP 6
 
 static int round16(int c) { return (c + 15) / 16 * 16; }
+
+/* the end of the block of a sum's terms that starts at t0, of n */
+static int block_end(int t0, int n) { return n - t0 < NN_SUM_BLOCK ? n : t0 + NN_SUM_BLOCK; }
 
 static void transpose_weights(const nn_conv_shape_t *s, const float *weight, float *wt) {
   int kd = s->k * s->k * s->cin, C = s->cout, cp = round16(C);
@@ -54,17 +59,18 @@ static void block_offsets(const nn_conv_shape_t *s, int p0, int np, int32_t *off
 NN_TARGET_AVX512 __attribute__((always_inline)) static inline void fwd_block_avx512(
     const nn_conv_shape_t *s, const float *in, const float *wt, float *out, const int32_t *off,
     const int np, int c0, int nv) {
-  int cin = s->cin, cp = round16(s->cout), K = s->k;
-  __m512 acc[FWD_NP][4];
-#pragma GCC unroll 6
-  for (int i = 0; i < FWD_NP; i++)
-#pragma GCC unroll 4
-    for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
+  int cin = s->cin, cp = round16(s->cout), K = s->k, R = K * cin;
   /* for one ky the (kx, ci) taps are K*cin consecutive floats: one loop over them */
   for (int ky = 0; ky < K; ky++) {
     const float *ip = in + ky * s->w * cin;
-    const float *wp = wt + (size_t)(ky * K * cin) * cp + c0;
-    for (int ci = 0; ci < K * cin; ci++, wp += cp) {
+    for (int t0 = 0; t0 < R; t0 += NN_SUM_BLOCK) {
+      __m512 acc[FWD_NP][4];
+#pragma GCC unroll 6
+      for (int i = 0; i < FWD_NP; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
+      const float *wp = wt + (size_t)(ky * R + t0) * cp + c0;
+      for (int t = t0, t1 = block_end(t0, R); t < t1; t++, wp += cp) {
         __m512 w0 = _mm512_loadu_ps(wp), w1 = w0, w2 = w0, w3 = w0;
         if (nv > 1) w1 = _mm512_loadu_ps(wp + 16);
         if (nv > 2) w2 = _mm512_loadu_ps(wp + 32);
@@ -72,16 +78,21 @@ NN_TARGET_AVX512 __attribute__((always_inline)) static inline void fwd_block_avx
 #pragma GCC unroll 6
         for (int i = 0; i < FWD_NP; i++) {
           if (i >= np) break;
-          __m512 b = _mm512_set1_ps(ip[off[i] + ci]);
+          __m512 b = _mm512_set1_ps(ip[off[i] + t]);
           acc[i][0] = _mm512_fmadd_ps(b, w0, acc[i][0]);
           if (nv > 1) acc[i][1] = _mm512_fmadd_ps(b, w1, acc[i][1]);
           if (nv > 2) acc[i][2] = _mm512_fmadd_ps(b, w2, acc[i][2]);
           if (nv > 3) acc[i][3] = _mm512_fmadd_ps(b, w3, acc[i][3]);
         }
+      }
+      /* the block's sum: the first is stored, the others added in order */
+      for (int i = 0; i < np; i++)
+        for (int v = 0; v < nv; v++) {
+          float *o = out + (size_t)i * cp + c0 + 16 * v;
+          _mm512_storeu_ps(o, ky || t0 ? _mm512_add_ps(_mm512_loadu_ps(o), acc[i][v]) : acc[i][v]);
+        }
     }
   }
-  for (int i = 0; i < np; i++)
-    for (int v = 0; v < nv; v++) _mm512_storeu_ps(out + (size_t)i * cp + c0 + 16 * v, acc[i][v]);
 }
 
 NN_TARGET_AVX512 static void conv_direct_avx512(const nn_conv_shape_t *s, const float *in,
@@ -105,34 +116,40 @@ NN_TARGET_AVX512 static void conv_direct_avx512(const nn_conv_shape_t *s, const 
 /* 16 channels (two 8-wide vectors) per block, same tap order. */
 NN_TARGET_AVX2 static void conv_direct_avx2(const nn_conv_shape_t *s, const float *in,
                                             const float *wt, float *out) {
-  int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k;
+  int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k, R = K * cin;
   int32_t off[FWD_NP];
   for (int p0 = 0; p0 < P; p0 += FWD_NP) {
     int np = P - p0 < FWD_NP ? P - p0 : FWD_NP;
     block_offsets(s, p0, np, off);
-    for (int c0 = 0; c0 < cp; c0 += 16) {
-      __m256 acc[FWD_NP][2];
-      for (int i = 0; i < FWD_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-      for (int ky = 0; ky < K; ky++)
-        for (int kx = 0; kx < K; kx++) {
-          const float *ip = in + (ky * s->w + kx) * cin;
-          const float *wp = wt + (size_t)((ky * K + kx) * cin) * cp + c0;
-          for (int ci = 0; ci < cin; ci++, wp += cp) {
+    for (int c0 = 0; c0 < cp; c0 += 16)
+      for (int ky = 0; ky < K; ky++) {
+        const float *ip = in + ky * s->w * cin;
+        for (int t0 = 0; t0 < R; t0 += NN_SUM_BLOCK) {
+          __m256 acc[FWD_NP][2];
+          for (int i = 0; i < FWD_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+          const float *wp = wt + (size_t)(ky * R + t0) * cp + c0;
+          for (int t = t0, t1 = block_end(t0, R); t < t1; t++, wp += cp) {
             __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
 #pragma GCC unroll 6
             for (int i = 0; i < FWD_NP; i++) {
               if (i >= np) break;
-              __m256 b = _mm256_set1_ps(ip[off[i] + ci]);
+              __m256 b = _mm256_set1_ps(ip[off[i] + t]);
               acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
               acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
             }
           }
+          /* the block's sum: the first is stored, the others added in order */
+          for (int i = 0; i < np; i++) {
+            float *o = out + (size_t)(p0 + i) * cp + c0;
+            if (ky || t0) {
+              acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(o), acc[i][0]);
+              acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(o + 8), acc[i][1]);
+            }
+            _mm256_storeu_ps(o, acc[i][0]);
+            _mm256_storeu_ps(o + 8, acc[i][1]);
+          }
         }
-      for (int i = 0; i < np; i++) {
-        _mm256_storeu_ps(out + (size_t)(p0 + i) * cp + c0, acc[i][0]);
-        _mm256_storeu_ps(out + (size_t)(p0 + i) * cp + c0 + 8, acc[i][1]);
       }
-    }
   }
 }
 #endif
@@ -140,18 +157,20 @@ NN_TARGET_AVX2 static void conv_direct_avx2(const nn_conv_shape_t *s, const floa
 /* One output at a time, same tap order. */
 static void conv_direct_scalar(const nn_conv_shape_t *s, const float *in, const float *wt,
                                float *out) {
-  int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k;
+  int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k, R = K * cin;
   int32_t off[1];
   for (int p = 0; p < P; p++) {
     block_offsets(s, p, 1, off);
     for (int c = 0; c < cp; c++) {
-      float a = 0.0f;
+      float sum = 0.0f;
       for (int ky = 0; ky < K; ky++)
-        for (int kx = 0; kx < K; kx++)
-          for (int ci = 0; ci < cin; ci++)
-            a = fmaf(in[off[0] + (ky * s->w + kx) * cin + ci],
-                     wt[(size_t)((ky * K + kx) * cin + ci) * cp + c], a);
-      out[(size_t)p * cp + c] = a;
+        for (int t0 = 0; t0 < R; t0 += NN_SUM_BLOCK) {
+          float a = 0.0f;
+          for (int t = t0, t1 = block_end(t0, R); t < t1; t++)
+            a = fmaf(in[off[0] + ky * s->w * cin + t], wt[(size_t)(ky * R + t) * cp + c], a);
+          sum = ky || t0 ? sum + a : a;
+        }
+      out[(size_t)p * cp + c] = sum;
     }
   }
 }
@@ -259,8 +278,10 @@ void nn_conv_pool_forward(const nn_conv_shape_t *s, const float *in, const float
  * over it, the nonzero gradients are listed and each contributes one k*cin-long row per
  * kernel row ky: dweight[c] += g * input patch, din patch += g * weight[c]. That is at
  * most a quarter of the dense work, needs no im2col/col2im, and reads the input and the
- * weights where they lie. Every element is a chain of fused multiply-adds in list order
- * (window order, then channel order), so the result does not depend on the vector width. */
+ * weights where they lie. Every call adds to each element a sum in list order (window
+ * order, then channel order) in blocks of NN_SUM_BLOCK entries: each block one chain of
+ * fused multiply-adds from 0, added to the element in order (kernel.h). The result does
+ * not depend on the vector width. */
 
 #ifdef NN_HAVE_X86
 static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -269,35 +290,38 @@ static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0,
 NN_TARGET_AVX2 static void acc_rows_avx2(float *dst, int len, int n, const float *base,
                                          const int32_t *off, const float *g) {
   int r = 0;
-  for (; r + 32 <= len; r += 32) {
-    __m256 a0 = _mm256_loadu_ps(dst + r), a1 = _mm256_loadu_ps(dst + r + 8);
-    __m256 a2 = _mm256_loadu_ps(dst + r + 16), a3 = _mm256_loadu_ps(dst + r + 24);
-    for (int e = 0; e < n; e++) {
-      const float *src = base + off[e] + r;
-      __m256 ge = _mm256_set1_ps(g[e]);
-      a0 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src), a0);
-      a1 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 8), a1);
-      a2 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 16), a2);
-      a3 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 24), a3);
+  for (; r + 32 <= len; r += 32)
+    for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int e = e0, e1 = block_end(e0, n); e < e1; e++) {
+        const float *src = base + off[e] + r;
+        __m256 ge = _mm256_set1_ps(g[e]);
+        a0 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src), a0);
+        a1 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 8), a1);
+        a2 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 16), a2);
+        a3 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 24), a3);
+      }
+      _mm256_storeu_ps(dst + r, _mm256_add_ps(_mm256_loadu_ps(dst + r), a0));
+      _mm256_storeu_ps(dst + r + 8, _mm256_add_ps(_mm256_loadu_ps(dst + r + 8), a1));
+      _mm256_storeu_ps(dst + r + 16, _mm256_add_ps(_mm256_loadu_ps(dst + r + 16), a2));
+      _mm256_storeu_ps(dst + r + 24, _mm256_add_ps(_mm256_loadu_ps(dst + r + 24), a3));
     }
-    _mm256_storeu_ps(dst + r, a0);
-    _mm256_storeu_ps(dst + r + 8, a1);
-    _mm256_storeu_ps(dst + r + 16, a2);
-    _mm256_storeu_ps(dst + r + 24, a3);
-  }
-  for (; r + 8 <= len; r += 8) {
-    __m256 a0 = _mm256_loadu_ps(dst + r);
-    for (int e = 0; e < n; e++)
-      a0 = _mm256_fmadd_ps(_mm256_set1_ps(g[e]), _mm256_loadu_ps(base + off[e] + r), a0);
-    _mm256_storeu_ps(dst + r, a0);
-  }
+  for (; r + 8 <= len; r += 8)
+    for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
+      __m256 a0 = _mm256_setzero_ps();
+      for (int e = e0, e1 = block_end(e0, n); e < e1; e++)
+        a0 = _mm256_fmadd_ps(_mm256_set1_ps(g[e]), _mm256_loadu_ps(base + off[e] + r), a0);
+      _mm256_storeu_ps(dst + r, _mm256_add_ps(_mm256_loadu_ps(dst + r), a0));
+    }
   if (r < len) {
     __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 8 - (len - r)));
-    __m256 a0 = _mm256_maskload_ps(dst + r, mask);
-    for (int e = 0; e < n; e++)
-      a0 = _mm256_fmadd_ps(_mm256_set1_ps(g[e]), _mm256_maskload_ps(base + off[e] + r, mask),
-                           a0);
-    _mm256_maskstore_ps(dst + r, mask, a0);
+    for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
+      __m256 a0 = _mm256_setzero_ps();
+      for (int e = e0, e1 = block_end(e0, n); e < e1; e++)
+        a0 = _mm256_fmadd_ps(_mm256_set1_ps(g[e]), _mm256_maskload_ps(base + off[e] + r, mask),
+                             a0);
+      _mm256_maskstore_ps(dst + r, mask, _mm256_add_ps(_mm256_maskload_ps(dst + r, mask), a0));
+    }
   }
 }
 
@@ -308,34 +332,34 @@ NN_TARGET_AVX2 static int acc_rows_short_avx2(float *dst, int dstride, const flo
                                               const int32_t *off, const float *g) {
   __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 16 - len));
   int k0 = 0;
-  for (; k0 + 4 <= K; k0 += 4) {
-    __m256 a[8];
+  for (; k0 + 4 <= K; k0 += 4)
+    for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
+      __m256 a[8];
+#pragma GCC unroll 8
+      for (int r = 0; r < 8; r++) a[r] = _mm256_setzero_ps();
+      for (int e = e0, e1 = block_end(e0, n); e < e1; e++) {
+        const float *src = base + off[e] + k0 * sstride;
+        __m256 ge = _mm256_set1_ps(g[e]);
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) {
-      a[2 * r] = _mm256_loadu_ps(dst + (k0 + r) * dstride);
-      a[2 * r + 1] = _mm256_maskload_ps(dst + (k0 + r) * dstride + 8, mask);
-    }
-    for (int e = 0; e < n; e++) {
-      const float *src = base + off[e] + k0 * sstride;
-      __m256 ge = _mm256_set1_ps(g[e]);
+        for (int r = 0; r < 4; r++) {
+          a[2 * r] = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + r * sstride), a[2 * r]);
+          a[2 * r + 1] = _mm256_fmadd_ps(ge, _mm256_maskload_ps(src + r * sstride + 8, mask),
+                                         a[2 * r + 1]);
+        }
+      }
 #pragma GCC unroll 4
       for (int r = 0; r < 4; r++) {
-        a[2 * r] = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + r * sstride), a[2 * r]);
-        a[2 * r + 1] = _mm256_fmadd_ps(ge, _mm256_maskload_ps(src + r * sstride + 8, mask),
-                                       a[2 * r + 1]);
+        float *d = dst + (k0 + r) * dstride;
+        _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), a[2 * r]));
+        _mm256_maskstore_ps(d + 8, mask, _mm256_add_ps(_mm256_maskload_ps(d + 8, mask), a[2 * r + 1]));
       }
     }
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) {
-      _mm256_storeu_ps(dst + (k0 + r) * dstride, a[2 * r]);
-      _mm256_maskstore_ps(dst + (k0 + r) * dstride + 8, mask, a[2 * r + 1]);
-    }
-  }
   return k0;
 }
 #endif
 
-/* dst[0..len) += sum over e in 0..n-1, in order, of g[e] * base[off[e] + 0..len). */
+/* dst[0..len) += sum over e in 0..n-1, in order, of g[e] * base[off[e] + 0..len), in
+ * blocks of NN_SUM_BLOCK entries each added on its own. */
 static void acc_rows(float *dst, int len, int n, const float *base, const int32_t *off,
                      const float *g) {
 #ifdef NN_HAVE_X86
@@ -344,11 +368,12 @@ static void acc_rows(float *dst, int len, int n, const float *base, const int32_
     return;
   }
 #endif
-  for (int r = 0; r < len; r++) {
-    float a = dst[r];
-    for (int e = 0; e < n; e++) a = fmaf(g[e], base[off[e] + r], a);
-    dst[r] = a;
-  }
+  for (int r = 0; r < len; r++)
+    for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
+      float a = 0.0f;
+      for (int e = e0, e1 = block_end(e0, n); e < e1; e++) a = fmaf(g[e], base[off[e] + r], a);
+      dst[r] = dst[r] + a;
+    }
 }
 
 /* acc_rows over K rows at once (row r: dst + r*dstride, base + r*sstride), for short rows

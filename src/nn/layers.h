@@ -43,15 +43,15 @@ void nn_conv_pool_backward(const nn_conv_shape_t *s, const float *in, const floa
                         float *dweight, float *dbias, float *din, float *scratch, float *dconv);
 
 /* Batch: out (n, fout) = in (n, fin) W^T + b, W (fout, fin); ReLU when relu != 0.
- * scratch holds nn_linear_scratch(fin, fout) floats. Each output is one chain of fused
- * multiply-adds over the inputs in order, plus the bias: the same bits on every CPU. */
+ * scratch holds nn_linear_scratch(fin, fout) floats. Each output is a blocked sum
+ * (kernel.h) over the inputs in order, plus the bias: the same bits on every CPU. */
 #define NN_LINEAR_CHUNK 16 /* images per forward pass over the weights */
 size_t nn_linear_scratch(int fin, int fout);
 void nn_linear_forward(int n, int fin, int fout, const float *in, const float *weight,
                     const float *bias, float *out, int relu, float *scratch);
 /* Batch: dout (n, fout) is masked by out > 0 in place when relu != 0; dW = dout^T in,
  * db = sum(dout) (written, not added); din = dout W when din != NULL. Every element of
- * dW and din is one chain of fused multiply-adds in image or output order. scratch as
+ * dW and din is a blocked sum in image or output order. scratch as
  * for nn_linear_forward. */
 void nn_linear_backward(int n, int fin, int fout, const float *in, const float *weight,
                      const float *out, float *dout, float *dweight, float *dbias,
