@@ -8,6 +8,7 @@
 #include "../src/data/pipeline.h"
 #include "../src/optim/optim.h"
 #include "../src/comm/tree.h"
+#include "../src/nn/resnet.h"
 #include "bench.h"
 
 /* Steps first .. first + n - 1 through the training set in order, wrapping around. */
@@ -74,11 +75,36 @@ static double conv_macs(const nn_conv_shape_t *s, int batch) {
   return (double)s->oh * s->ow * s->cout * s->k * s->k * s->cin * batch;
 }
 
+/* multiply-adds of one image through the ResNet's 3x3 convolutions: all of them, and
+ * the stem's (whose input gradient is never computed) */
+static double resnet_macs(const struct nn_resnet *r, double *stem) {
+  const nn_conv3_t *s = &r->stem;
+  *stem = (double)s->oh * s->ow * s->cout * 9 * s->cin;
+  double macs = *stem;
+  for (int k = 0; k < r->nblocks; k++)
+    for (int j = 0; j < 2; j++) {
+      s = j ? &r->blocks[k].conv2 : &r->blocks[k].conv1;
+      macs += (double)s->oh * s->ow * s->cout * 9 * s->cin;
+    }
+  return macs;
+}
+
+static void print_resnet_layers(const nn_model_t *m, const nn_prof_t *prof, long n, int batch,
+                                double step_s, double *acc) {
+  double stem, macs = resnet_macs(m->resnet, &stem);
+  row("3x3 conv forward", prof->conv3_fwd / n, 2 * macs * batch, step_s, acc);
+  row("3x3 conv backward (dW + dx)", prof->conv3_bwd / n, (4 * macs - 2 * stem) * batch,
+      step_s, acc);
+  row("batch norm (+ add, ReLU) fwd", prof->bn_fwd / n, 0, step_s, acc);
+  row("batch norm (+ add, ReLU) bwd", prof->bn_bwd / n, 0, step_s, acc);
+}
+
 static void print_phases(const nn_model_t *m, const nn_prof_t *prof, long n, int batch,
                          double step_s, const pieces_t *p) {
   double acc = 0;
   char name[64];
   printf("  %-32s %9s %7s %9s\n", "phase", "ms/step", "share", "GFLOP/s");
+  if (m->resnet) print_resnet_layers(m, prof, n, batch, step_s, &acc);
   for (int i = 0; i < m->nconv; i++) {
     snprintf(name, sizeof name, "conv%d forward", i + 1);
     row(name, prof->conv_fwd[i] / n, 2 * conv_macs(&m->conv[i], batch), step_s, &acc);
@@ -101,6 +127,7 @@ static void print_phases(const nn_model_t *m, const nn_prof_t *prof, long n, int
   row("tree sum + scale (alone)", p->tree, 0, step_s, &acc);
   row("optimizer SGDM (alone)", p->opt, 0, step_s, &acc);
   row("rest of the step", step_s - acc, 0, step_s, &acc); /* leaf bookkeeping, timers */
+  if (m->resnet) return;
   double fc_s = 0, fc_flops = 0;
   for (int i = 0; i < m->nfc; i++) {
     fc_s += (prof->fc_fwd[i] + prof->fc_bwd[i]) / n;

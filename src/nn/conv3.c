@@ -322,6 +322,97 @@ static void flip_weights(const nn_conv3_t *s, const float *weight, float *wf) {
               weight[((size_t)o * 9 + (2 - ky) * 3 + (2 - kx)) * ci + i];
 }
 
+/* --- the input gradient of a stride-2 convolution without the upsampled zeros (AVX2)
+ *
+ * Three cells in four of the upsampled grid are zero, so din's cells split by the parity
+ * (py, px) of their row and column, and each class reads dout through the taps that meet
+ * a nonzero cell: ky = 1 alone for even rows (dout row a), ky = 0 and 2 for odd ones (dout
+ * rows a and a + 1), and kx alike. A zero tap adds exactly nothing to a sum that starts at
+ * +0, and a block of zero taps adds +0, so visiting only the others, in the same order and
+ * blocks, gives corr's sums bit for bit (conv3_scalar_and_avx2_give_the_same_bits). dout
+ * is read from dpad, (oh + 1, ow + 1, cout) with a zero last row and column. */
+
+#ifdef NN_HAVE_X86
+typedef struct {
+  const nn_conv3_t *s;
+  const float *dpad, *wf; /* wf: the flipped weights (9 cout, cin) */
+  int py, px;
+} dgrad2_t;
+
+/* np positions (b0 ..) of row a of class (py, px) x 16 channels from c0 */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void dgrad2_block_avx2(
+    const dgrad2_t *g, int a, int b0, const int np, int c0, float *din) {
+  const nn_conv3_t *s = g->s;
+  int C = s->cout, cin = s->cin, row = 3 * C, dw = s->ow + 1, first = 1;
+  float *out = din + ((size_t)(2 * a + g->py) * s->w + 2 * b0 + g->px) * cin + c0;
+  size_t ostep = (size_t)2 * cin;
+  for (int ky = g->py ? 0 : 1; ky < 3; ky += 2) {
+    const float *drow = g->dpad + (size_t)(a + (ky == 2)) * dw * C;
+    for (int j0 = 0; j0 < row; j0 += NN_SUM_BLOCK) {
+      int j1 = block_end(j0, row), any = 0;
+      __m256 acc[CORR_NP][2];
+#pragma GCC unroll 6
+      for (int i = 0; i < CORR_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+      for (int kx = g->px ? 0 : 1; kx < 3; kx += 2) {
+        int lo = kx * C > j0 ? kx * C : j0, hi = (kx + 1) * C < j1 ? (kx + 1) * C : j1;
+        if (lo >= hi) continue;
+        any = 1;
+        const float *ip = drow + ((size_t)b0 + (kx == 2)) * C - kx * C;
+        const float *wp = g->wf + ((size_t)ky * row + lo) * cin + c0;
+        for (int j = lo; j < hi; j++, wp += cin) {
+          __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
+#pragma GCC unroll 6
+          for (int i = 0; i < CORR_NP; i++) {
+            if (i >= np) break;
+            __m256 b = _mm256_set1_ps(ip[(size_t)i * C + j]);
+            acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
+          }
+        }
+      }
+      if (!any) continue;
+      for (int i = 0; i < np; i++) {
+        float *o = out + i * ostep;
+        if (!first) {
+          acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(o), acc[i][0]);
+          acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(o + 8), acc[i][1]);
+        }
+        _mm256_storeu_ps(o, acc[i][0]);
+        _mm256_storeu_ps(o + 8, acc[i][1]);
+      }
+      first = 0;
+    }
+  }
+}
+
+NN_TARGET_AVX2 static void dgrad2_avx2(const nn_conv3_t *s, const float *dpad, const float *wf,
+                                       float *din) {
+  for (int py = 0; py < 2; py++)
+    for (int px = 0; px < 2; px++) {
+      dgrad2_t g = {s, dpad, wf, py, px};
+      int na = (s->h - py + 1) / 2, nb = (s->w - px + 1) / 2;
+      for (int a = 0; a < na; a++)
+        for (int b0 = 0; b0 < nb; b0 += CORR_NP)
+          for (int c0 = 0; c0 < s->cin; c0 += 16) {
+            if (nb - b0 >= CORR_NP)
+              dgrad2_block_avx2(&g, a, b0, CORR_NP, c0, din);
+            else
+              dgrad2_block_avx2(&g, a, b0, nb - b0, c0, din);
+          }
+    }
+}
+#endif
+
+/* whether the input gradient takes dgrad2_avx2 (else upsample_pad and corr) */
+static int dgrad2_path(const nn_conv3_t *s) {
+#ifdef NN_HAVE_X86
+  return s->stride == 2 && nn_kernel() != NN_KERNEL_SCALAR && s->cin % 16 == 0;
+#else
+  (void)s;
+  return 0;
+#endif
+}
+
 void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
                        const float *dout, float *dweight, float *din, float *scratch) {
   int kd = 9 * s->cin;
@@ -332,12 +423,23 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
   if (din) flip_weights(s, weight, wf);
   corr_t c = {up, s->w + 2, s->cout, 1, s->h, s->w, s->cin, wf};
   zero_padded(s->h, s->w, s->cin, xp);
-  if (din) zero_padded(s->h, s->w, s->cout, up);
+  int fast2 = din && dgrad2_path(s);
+  if (fast2) /* dout with a zero last row and column, in up */
+    memset(up, 0, sizeof(float) * (s->oh + 1) * (s->ow + 1) * s->cout);
+  else if (din)
+    zero_padded(s->h, s->w, s->cout, up);
   if (n < 1) memset(dwt, 0, sizeof(float) * wts);
   for (int i = 0; i < n; i++) {
     pad_image(s->h, s->w, s->cin, in + i * isz, xp);
     wgrad(s, xp, dout + i * osz, gimg, dwt, i == 0);
-    if (din) {
+    if (fast2) {
+#ifdef NN_HAVE_X86
+      for (int y = 0; y < s->oh; y++)
+        memcpy(up + (size_t)y * (s->ow + 1) * s->cout, dout + i * osz + (size_t)y * s->ow * s->cout,
+               sizeof(float) * s->ow * s->cout);
+      dgrad2_avx2(s, up, wf, din + i * isz);
+#endif
+    } else if (din) {
       upsample_pad(s, dout + i * osz, up);
       corr(&c, din + i * isz);
     }

@@ -179,16 +179,12 @@ static size_t conv_out_size(const nn_model_t *m, int i) {
   return (size_t)m->conv[i].ph * m->conv[i].pw * m->conv[i].cout;
 }
 
-static double prof_now(const nn_model_t *m) {
+double nn_prof_now(const nn_model_t *m) {
   if (!m->prof) return 0;
   struct timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* this thread's work, on a busy node too */
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
-#define PROF_ADD(m, field, t0)                                \
-  do {                                                        \
-    if ((m)->prof) (m)->prof->field += prof_now(m) - (t0);    \
-  } while (0)
 
 static void forward(nn_model_t *m, const float *params, const float *input, int n) {
   DPT_ASSERT(n <= m->max_batch);
@@ -196,18 +192,18 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
     const float *w = params + m->tensors[2 * i].offset;
     const float *b = params + m->tensors[2 * i + 1].offset;
     const float *in = i == 0 ? input : m->pooled[i - 1];
-    double t0 = prof_now(m);
+    double t0 = nn_prof_now(m);
     nn_conv_pool_forward_batch(&m->conv[i], n, in, w, b, m->pooled[i], m->argmax[i], m->scratch,
                             m->dconv);
-    PROF_ADD(m, conv_fwd[i], t0);
+    NN_PROF_ADD(m, conv_fwd[i], t0);
   }
   const float *in = m->pooled[m->nconv - 1];
   for (int i = 0; i < m->nfc; i++) {
     const nn_tensor_t *t = &m->tensors[2 * (m->nconv + i)];
-    double t0 = prof_now(m);
+    double t0 = nn_prof_now(m);
     nn_linear_forward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset,
                    params + t[1].offset, m->fc_act[i], i < m->nfc - 1, m->scratch);
-    PROF_ADD(m, fc_fwd[i], t0);
+    NN_PROF_ADD(m, fc_fwd[i], t0);
     in = m->fc_act[i];
   }
 }
@@ -225,18 +221,18 @@ double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
   if (m->resnet) return nn_resnet_forward_backward(m, params, grads, input, labels, n, correct);
   forward(m, params, input, n);
   float *dout = m->grad_a, *din = m->grad_b;
-  double t0 = prof_now(m);
+  double t0 = nn_prof_now(m);
   double loss = nn_xent_forward_backward(n, m->num_classes, m->fc_act[m->nfc - 1], labels,
                                       dout, correct, NULL);
-  PROF_ADD(m, xent, t0);
+  NN_PROF_ADD(m, xent, t0);
   for (int i = m->nfc - 1; i >= 0; i--) {
     const nn_tensor_t *t = &m->tensors[2 * (m->nconv + i)];
     const float *in = i > 0 ? m->fc_act[i - 1] : m->pooled[m->nconv - 1];
-    t0 = prof_now(m);
+    t0 = nn_prof_now(m);
     nn_linear_backward(n, m->fc_in[i], m->fc_out[i], in, params + t[0].offset, m->fc_act[i],
                     dout, grads + t[0].offset, grads + t[1].offset, din, i < m->nfc - 1,
                     m->scratch);
-    PROF_ADD(m, fc_bwd[i], t0);
+    NN_PROF_ADD(m, fc_bwd[i], t0);
     float *tmp = dout;
     dout = din;
     din = tmp;
@@ -245,7 +241,7 @@ double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
     const nn_tensor_t *t = &m->tensors[2 * i];
     const float *in = i > 0 ? m->pooled[i - 1] : input;
     size_t isz = conv_in_size(m, i), osz = conv_out_size(m, i);
-    t0 = prof_now(m);
+    t0 = nn_prof_now(m);
     /* conv gradients accumulate image by image, from zero */
     memset(grads + t[0].offset, 0, sizeof(float) * t[0].size);
     memset(grads + t[1].offset, 0, sizeof(float) * t[1].size);
@@ -254,7 +250,7 @@ double nn_forward_backward(nn_model_t *m, const float *params, float *grads,
                          m->pooled[i] + j * osz, m->argmax[i] + j * osz, dout + j * osz,
                          grads + t[0].offset, grads + t[1].offset,
                          i > 0 ? din + j * isz : NULL, m->scratch, m->dconv);
-    PROF_ADD(m, conv_bwd[i], t0);
+    NN_PROF_ADD(m, conv_bwd[i], t0);
     float *tmp = dout;
     dout = din;
     din = tmp;

@@ -58,6 +58,9 @@ typedef struct {
   double conv_fwd[NN_MAX_CONV], conv_bwd[NN_MAX_CONV];
   double fc_fwd[NN_MAX_FC], fc_bwd[NN_MAX_FC];
   double xent;
+  /* ResNets: all 3x3 convolutions forward, backward (weight and input gradients), all
+   * batch norms (with the residual add and ReLU) forward, backward */
+  double conv3_fwd, conv3_bwd, bn_fwd, bn_bwd;
 } nn_prof_t;
 
 typedef struct {
@@ -92,6 +95,14 @@ typedef struct {
   float *scratch, *dconv;           /* per-image conv scratch; scratch also the linear layers' */
   nn_prof_t *prof;              /* NULL, or where forward/backward add their time */
 } nn_model_t;
+
+/* This thread's CPU time when m->prof is set (so a busy node does not count), else 0;
+ * NN_PROF_ADD adds the time since t0 to one of its fields. */
+double nn_prof_now(const nn_model_t *m);
+#define NN_PROF_ADD(m, field, t0)                                  \
+  do {                                                             \
+    if ((m)->prof) (m)->prof->field += nn_prof_now(m) - (t0);      \
+  } while (0)
 
 /* The trained tensors and floats; a model built by hand (tests) that sets only its
  * tensor list (ngrad = 0) has all of them trained. */

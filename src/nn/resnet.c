@@ -177,7 +177,9 @@ static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, const
   const nn_resnet_bn_t *l = &m->resnet->bn[i];
   nn_bn_t b = {params + l->gamma, params + l->beta, params + l->run_mean,
                params + l->run_var, l->mean, l->rstd};
+  double t0 = nn_prof_now(m);
   nn_bn_forward(&b, rows, l->c, in, res, 1, out, train ? m->bn_stats + l->stats : NULL);
+  NN_PROF_ADD(m, bn_fwd, t0);
 }
 
 static void bn_bwd(nn_model_t *m, const float *params, float *grads, int i, size_t rows,
@@ -185,7 +187,23 @@ static void bn_bwd(nn_model_t *m, const float *params, float *grads, int i, size
   const nn_resnet_bn_t *l = &m->resnet->bn[i];
   nn_bn_t b = {params + l->gamma, params + l->beta, params + l->run_mean,
                params + l->run_var, l->mean, l->rstd};
+  double t0 = nn_prof_now(m);
   nn_bn_backward(&b, rows, l->c, in, out, 1, dout, grads + l->gamma, grads + l->beta, din);
+  NN_PROF_ADD(m, bn_bwd, t0);
+}
+
+static void conv_fwd(nn_model_t *m, const nn_conv3_t *s, int n, const float *in,
+                     const float *weight, float *out) {
+  double t0 = nn_prof_now(m);
+  nn_conv3_forward(s, n, in, weight, out, m->resnet->scratch);
+  NN_PROF_ADD(m, conv3_fwd, t0);
+}
+
+static void conv_bwd(nn_model_t *m, const nn_conv3_t *s, int n, const float *in,
+                     const float *weight, const float *dout, float *dweight, float *din) {
+  double t0 = nn_prof_now(m);
+  nn_conv3_backward(s, n, in, weight, dout, dweight, din, m->resnet->scratch);
+  NN_PROF_ADD(m, conv3_bwd, t0);
 }
 
 static size_t pixels(const nn_conv3_t *s, int n) { return (size_t)n * s->oh * s->ow; }
@@ -193,15 +211,15 @@ static size_t pixels(const nn_conv3_t *s, int n) { return (size_t)n * s->oh * s-
 static void forward(nn_model_t *m, const float *params, const float *input, int n, int train) {
   struct nn_resnet *r = m->resnet;
   DPT_ASSERT(n <= r->chunk);
-  nn_conv3_forward(&r->stem, n, input, params + r->stem_w, r->stem_c, r->scratch);
+  conv_fwd(m, &r->stem, n, input, params + r->stem_w, r->stem_c);
   bn_fwd(m, params, 0, pixels(&r->stem, n), r->stem_c, NULL, r->stem_a, train);
   const float *a = r->stem_a;
   for (int k = 0; k < r->nblocks; k++) {
     nn_resnet_block_t *b = &r->blocks[k];
     const nn_conv3_t *s = &b->conv1;
-    nn_conv3_forward(s, n, a, params + b->w1, b->u, r->scratch);
+    conv_fwd(m, s, n, a, params + b->w1, b->u);
     bn_fwd(m, params, b->bn1, pixels(s, n), b->u, NULL, b->v, train);
-    nn_conv3_forward(&b->conv2, n, b->v, params + b->w2, b->w, r->scratch);
+    conv_fwd(m, &b->conv2, n, b->v, params + b->w2, b->w);
     const float *res = a;
     if (b->project) {
       nn_shortcut_forward(n, s->h, s->w, s->cin, s->cout, s->stride, a, r->g[0]);
@@ -240,9 +258,9 @@ static void block_backward(nn_model_t *m, const float *params, float *grads, int
   const float *a = k ? r->blocks[k - 1].o : r->stem_a;
   size_t rows = pixels(s, n);
   bn_bwd(m, params, grads, b->bn2, rows, b->w, b->o, ga, gb);
-  nn_conv3_backward(&b->conv2, n, b->v, params + b->w2, gb, grads + b->w2, gc, r->scratch);
+  conv_bwd(m, &b->conv2, n, b->v, params + b->w2, gb, grads + b->w2, gc);
   bn_bwd(m, params, grads, b->bn1, rows, b->u, b->v, gc, gb);
-  nn_conv3_backward(s, n, a, params + b->w1, gb, grads + b->w1, gc, r->scratch);
+  conv_bwd(m, s, n, a, params + b->w1, gb, grads + b->w1, gc);
   if (b->project) {
     nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gc);
   } else {
@@ -270,8 +288,7 @@ double nn_resnet_forward_backward(nn_model_t *m, const float *params, float *gra
     gc = t;
   }
   bn_bwd(m, params, grads, 0, pixels(&r->stem, n), r->stem_c, r->stem_a, ga, gb);
-  nn_conv3_backward(&r->stem, n, input, params + r->stem_w, gb, grads + r->stem_w, NULL,
-                    r->scratch);
+  conv_bwd(m, &r->stem, n, input, params + r->stem_w, gb, grads + r->stem_w, NULL);
   return loss;
 }
 
