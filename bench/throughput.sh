@@ -4,6 +4,9 @@
 # build/throughput.txt, which `dpt-sweep expand` reads to estimate a sweep's core-hours per
 # model (src/sweep/estimate.h): "images_per_s_per_core V" for LeNet and
 # "images_per_s_per_core.ResNet20 V" (deeper ResNets are scaled from it by depth).
+# Where /usr/bin/python3 has PyTorch, it then times the same two steps in PyTorch
+# (bench/torch_step.py: batch 64, one thread, its best allocator settings) and prints
+# dpt's images/s beside PyTorch's; without PyTorch it says so and goes on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${DPT_THROUGHPUT:-build/throughput.txt}
@@ -15,7 +18,7 @@ step_ips() {
   awk '/^\(a\) training step/ { getline; for (i = 1; i < NF; i++) if ($(i + 1) == "images/s") print $i }' "$1"
 }
 ./bin/dpt-bench "$@" | tee "$log"
-./bin/dpt-bench -m ResNet20 --sgemm 0 | tee "$rlog" | sed -n '1,/^(b)/p'
+./bin/dpt-bench -m ResNet20 --sgemm 0 | tee "$rlog" | sed -n '1,/^(e)/p' | sed '$d'
 ips=$(step_ips "$log")
 rips=$(step_ips "$rlog")
 [ -n "$ips" ] && [ -n "$rips" ] || { echo "bench/throughput.sh: no images/s in dpt-bench's output" >&2; exit 1; }
@@ -28,3 +31,21 @@ mkdir -p "$(dirname "$out")"
 } >"$out.tmp"
 mv "$out.tmp" "$out"
 echo "recorded $ips (LeNet) and $rips (ResNet20) training images/s per core in $out"
+
+# PyTorch's figure for the same steps, from the same machine in the same minutes.
+py=/usr/bin/python3
+if ! [ -x "$py" ] || ! "$py" -c 'import torch' 2>/dev/null; then
+  echo "PyTorch: not measured ($py cannot import torch; Debian's python3-torch provides it)"
+  exit 0
+fi
+tlog=$(mktemp)
+trap 'rm -f "$log" "$rlog" "$out.tmp" "$tlog"' EXIT
+"$py" bench/torch_step.py --model LeNet --model ResNet20 | tee "$tlog"
+torch_ips() { awk -v m="$1:" '$3 == m { print $(NF - 1) }' "$tlog"; }
+echo
+printf '%-10s %12s %12s %8s\n' model "dpt img/s" "torch img/s" "dpt/torch"
+for m in LeNet ResNet20; do
+  d=$ips; [ "$m" = ResNet20 ] && d=$rips
+  t=$(torch_ips "$m")
+  awk -v m="$m" -v d="$d" -v t="$t" 'BEGIN { printf "%-10s %12.1f %12.1f %7.2fx\n", m, d, t, t > 0 ? d / t : 0 }'
+done
