@@ -23,35 +23,54 @@ static int bn_vector(int c) {
 }
 
 #ifdef NN_HAVE_X86
-/* acc[0..7] (doubles) += the 8 floats of v */
-NN_TARGET_AVX2 static inline void acc8(double *acc, __m256 v) {
-  __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-  __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-  _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), lo));
-  _mm256_storeu_pd(acc + 4, _mm256_add_pd(_mm256_loadu_pd(acc + 4), hi));
+/* The per-channel sums run over the rows with the channels of a group of BN_GROUP (or 8)
+ * in registers: two 4-double accumulators per 8 channels, each channel's sum still taken
+ * over the rows in order, as the scalar loops take it. */
+#define BN_GROUP 16
+
+/* the 8 floats of v as two 4-double vectors */
+NN_TARGET_AVX2 static inline void widen8(__m256 v, __m256d *lo, __m256d *hi) {
+  *lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+  *hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
 }
 
-/* acc[0..7] += (double)a * (double)b, lane by lane */
-NN_TARGET_AVX2 static inline void acc8_mul(double *acc, __m256 a, __m256 b) {
-  __m256d lo = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
-                             _mm256_cvtps_pd(_mm256_castps256_ps128(b)));
-  __m256d hi = _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)),
-                             _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1)));
-  _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), lo));
-  _mm256_storeu_pd(acc + 4, _mm256_add_pd(_mm256_loadu_pd(acc + 4), hi));
+/* channels k0 .. k0+nk-1 (nk 8 or 16): their means, then their biased variances' sums */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void stats_group_avx2(
+    size_t rows, int c, int k0, const int nk, const float *in, double *mean, double *var) {
+  __m256d s[BN_GROUP / 4], m[BN_GROUP / 4], lo, hi;
+#pragma GCC unroll 4
+  for (int j = 0; j < nk / 4; j++) s[j] = _mm256_setzero_pd();
+  for (size_t r = 0; r < rows; r++)
+#pragma GCC unroll 2
+    for (int j = 0; j < nk / 8; j++) {
+      widen8(_mm256_loadu_ps(in + r * c + k0 + 8 * j), &lo, &hi);
+      s[2 * j] = _mm256_add_pd(s[2 * j], lo);
+      s[2 * j + 1] = _mm256_add_pd(s[2 * j + 1], hi);
+    }
+#pragma GCC unroll 4
+  for (int j = 0; j < nk / 4; j++) {
+    m[j] = _mm256_div_pd(s[j], _mm256_set1_pd((double)rows));
+    _mm256_storeu_pd(mean + k0 + 4 * j, m[j]);
+    s[j] = _mm256_setzero_pd();
+  }
+  for (size_t r = 0; r < rows; r++)
+#pragma GCC unroll 2
+    for (int j = 0; j < nk / 8; j++) {
+      widen8(_mm256_loadu_ps(in + r * c + k0 + 8 * j), &lo, &hi);
+      lo = _mm256_sub_pd(lo, m[2 * j]);
+      hi = _mm256_sub_pd(hi, m[2 * j + 1]);
+      s[2 * j] = _mm256_add_pd(s[2 * j], _mm256_mul_pd(lo, lo));
+      s[2 * j + 1] = _mm256_add_pd(s[2 * j + 1], _mm256_mul_pd(hi, hi));
+    }
+#pragma GCC unroll 4
+  for (int j = 0; j < nk / 4; j++) _mm256_storeu_pd(var + k0 + 4 * j, s[j]);
 }
 
 NN_TARGET_AVX2 static void stats_avx2(size_t rows, int c, const float *in, double *mean,
                                       double *var) {
-  for (size_t r = 0; r < rows; r++)
-    for (int k = 0; k < c; k += 8) acc8(mean + k, _mm256_loadu_ps(in + r * c + k));
-  for (int k = 0; k < c; k++) mean[k] /= (double)rows;
-  for (size_t r = 0; r < rows; r++)
-    for (int k = 0; k < c; k += 4) {
-      __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(in + r * c + k)),
-                                _mm256_loadu_pd(mean + k));
-      _mm256_storeu_pd(var + k, _mm256_add_pd(_mm256_loadu_pd(var + k), _mm256_mul_pd(d, d)));
-    }
+  int k0 = 0;
+  for (; k0 + BN_GROUP <= c; k0 += BN_GROUP) stats_group_avx2(rows, c, k0, BN_GROUP, in, mean, var);
+  for (; k0 < c; k0 += 8) stats_group_avx2(rows, c, k0, 8, in, mean, var);
 }
 
 NN_TARGET_AVX2 static void normalise_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
@@ -70,23 +89,48 @@ NN_TARGET_AVX2 static void normalise_avx2(const nn_bn_t *b, size_t rows, int c, 
     }
 }
 
+/* channels k0 .. k0+nk-1 of grad_sums_avx2 */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2(
+    const nn_bn_t *b, size_t rows, int c, int k0, const int nk, const float *in,
+    const float *out, int relu, float *dout, double *sdy, double *sdyx) {
+  const __m256 zero = _mm256_setzero_ps();
+  __m256d s1[BN_GROUP / 4], s2[BN_GROUP / 4], lo, hi, xlo, xhi;
+#pragma GCC unroll 4
+  for (int j = 0; j < nk / 4; j++) s1[j] = s2[j] = _mm256_setzero_pd();
+  for (size_t r = 0; r < rows; r++)
+#pragma GCC unroll 2
+    for (int j = 0; j < nk / 8; j++) {
+      size_t at = r * c + k0 + 8 * j;
+      int k = k0 + 8 * j;
+      __m256 dy = _mm256_loadu_ps(dout + at);
+      if (relu) {
+        dy = _mm256_and_ps(dy, _mm256_cmp_ps(_mm256_loadu_ps(out + at), zero, _CMP_GT_OQ));
+        _mm256_storeu_ps(dout + at, dy);
+      }
+      __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + at), _mm256_loadu_ps(b->mean + k)),
+                                  _mm256_loadu_ps(b->rstd + k));
+      widen8(dy, &lo, &hi);
+      widen8(xhat, &xlo, &xhi);
+      s1[2 * j] = _mm256_add_pd(s1[2 * j], lo);
+      s1[2 * j + 1] = _mm256_add_pd(s1[2 * j + 1], hi);
+      s2[2 * j] = _mm256_add_pd(s2[2 * j], _mm256_mul_pd(lo, xlo));
+      s2[2 * j + 1] = _mm256_add_pd(s2[2 * j + 1], _mm256_mul_pd(hi, xhi));
+    }
+#pragma GCC unroll 4
+  for (int j = 0; j < nk / 4; j++) {
+    _mm256_storeu_pd(sdy + k0 + 4 * j, s1[j]);
+    _mm256_storeu_pd(sdyx + k0 + 4 * j, s2[j]);
+  }
+}
+
+/* applies the ReLU's mask to dout and sums dy and dy * xhat per channel (in double) */
 NN_TARGET_AVX2 static void grad_sums_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
                                           const float *out, int relu, float *dout, double *sdy,
                                           double *sdyx) {
-  const __m256 zero = _mm256_setzero_ps();
-  for (size_t r = 0; r < rows; r++)
-    for (int k = 0; k < c; k += 8) {
-      __m256 dy = _mm256_loadu_ps(dout + r * c + k);
-      if (relu) {
-        dy = _mm256_and_ps(dy, _mm256_cmp_ps(_mm256_loadu_ps(out + r * c + k), zero, _CMP_GT_OQ));
-        _mm256_storeu_ps(dout + r * c + k, dy);
-      }
-      __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + r * c + k),
-                                                _mm256_loadu_ps(b->mean + k)),
-                                  _mm256_loadu_ps(b->rstd + k));
-      acc8(sdy + k, dy);
-      acc8_mul(sdyx + k, dy, xhat);
-    }
+  int k0 = 0;
+  for (; k0 + BN_GROUP <= c; k0 += BN_GROUP)
+    grad_group_avx2(b, rows, c, k0, BN_GROUP, in, out, relu, dout, sdy, sdyx);
+  for (; k0 < c; k0 += 8) grad_group_avx2(b, rows, c, k0, 8, in, out, relu, dout, sdy, sdyx);
 }
 
 NN_TARGET_AVX2 static void input_grad_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
