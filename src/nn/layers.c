@@ -280,11 +280,70 @@ void nn_conv_pool_forward(const nn_conv_shape_t *s, const float *in, const float
  * most a quarter of the dense work, needs no im2col/col2im, and reads the input and the
  * weights where they lie. Every call adds to each element a sum in list order (window
  * order, then channel order) in blocks of NN_SUM_BLOCK entries: each block one chain of
- * fused multiply-adds from 0, added to the element in order (kernel.h). The result does
- * not depend on the vector width. */
+ * fused multiply-adds from 0, added to the element in order (kernel.h). The vector paths
+ * only put several elements' chains side by side (AVX-512: 16 lanes, a masked vector for
+ * a row's tail; AVX2: 8 lanes), so the result does not depend on the vector width. */
 
 #ifdef NN_HAVE_X86
 static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* acc_rows' blocked sums on nv <= SIDE_BY_SIDE vectors of 16 floats at once: vector v
+ * at dst + v*dstride and base + v*sstride (+ off[e]), its lanes masked by m, the last
+ * vector's by mlast. Masked-off lanes are neither read nor written. */
+#define SIDE_BY_SIDE 8
+NN_TARGET_AVX512 __attribute__((always_inline)) static inline void acc_vectors_avx512(
+    float *dst, int dstride, const float *base, int sstride, int nv, __mmask16 m,
+    __mmask16 mlast, int n, const int32_t *off, const float *g) {
+  for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
+    __m512 a[SIDE_BY_SIDE];
+#pragma GCC unroll 8
+    for (int v = 0; v < SIDE_BY_SIDE; v++) a[v] = _mm512_setzero_ps();
+    for (int e = e0, e1 = block_end(e0, n); e < e1; e++) {
+      const float *src = base + off[e];
+      __m512 ge = _mm512_set1_ps(g[e]);
+#pragma GCC unroll 8
+      for (int v = 0; v < SIDE_BY_SIDE; v++) {
+        if (v >= nv) break;
+        __m512 x = _mm512_maskz_loadu_ps(v == nv - 1 ? mlast : m, src + v * sstride);
+        a[v] = _mm512_fmadd_ps(ge, x, a[v]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < SIDE_BY_SIDE; v++) {
+      if (v >= nv) break;
+      __mmask16 mv = v == nv - 1 ? mlast : m;
+      float *d = dst + v * dstride;
+      _mm512_mask_storeu_ps(d, mv, _mm512_add_ps(_mm512_maskz_loadu_ps(mv, d), a[v]));
+    }
+  }
+}
+
+/* acc_rows in 16-wide vectors: 64 floats at a time, then the rest (up to 3 full vectors
+ * and a masked one) in one pass over the list. */
+NN_TARGET_AVX512 static void acc_rows_avx512(float *dst, int len, int n, const float *base,
+                                             const int32_t *off, const float *g) {
+  int r = 0;
+  for (; r + 64 <= len; r += 64)
+    acc_vectors_avx512(dst + r, 16, base + r, 16, 4, 0xffff, 0xffff, n, off, g);
+  if (r < len) {
+    int rest = len - r, nv = (rest + 15) / 16;
+    __mmask16 mlast = (__mmask16)((1u << (rest - 16 * (nv - 1))) - 1);
+    acc_vectors_avx512(dst + r, 16, base + r, 16, nv, 0xffff, mlast, n, off, g);
+  }
+}
+
+/* acc_rows_short for every len <= 16: one masked vector per row, SIDE_BY_SIDE rows at a
+ * time (LeNet's K = 5: five chains side by side instead of one). */
+NN_TARGET_AVX512 static void acc_rows_short_avx512(float *dst, int dstride, const float *base,
+                                                   int sstride, int K, int len, int n,
+                                                   const int32_t *off, const float *g) {
+  __mmask16 mask = (__mmask16)((1u << len) - 1);
+  for (int k0 = 0; k0 < K; k0 += SIDE_BY_SIDE) {
+    int nr = K - k0 < SIDE_BY_SIDE ? K - k0 : SIDE_BY_SIDE;
+    acc_vectors_avx512(dst + k0 * dstride, dstride, base + k0 * sstride, sstride, nr, mask,
+                       mask, n, off, g);
+  }
+}
 
 /* acc_rows in 8-wide vectors (a masked one for the tail): the same chains. */
 NN_TARGET_AVX2 static void acc_rows_avx2(float *dst, int len, int n, const float *base,
@@ -358,22 +417,28 @@ NN_TARGET_AVX2 static int acc_rows_short_avx2(float *dst, int dstride, const flo
 }
 #endif
 
-/* dst[0..len) += sum over e in 0..n-1, in order, of g[e] * base[off[e] + 0..len), in
- * blocks of NN_SUM_BLOCK entries each added on its own. */
-static void acc_rows(float *dst, int len, int n, const float *base, const int32_t *off,
-                     const float *g) {
-#ifdef NN_HAVE_X86
-  if (nn_kernel() != NN_KERNEL_SCALAR) {
-    acc_rows_avx2(dst, len, n, base, off, g);
-    return;
-  }
-#endif
+/* acc_rows one element at a time. */
+static void acc_rows_scalar(float *dst, int len, int n, const float *base, const int32_t *off,
+                            const float *g) {
   for (int r = 0; r < len; r++)
     for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
       float a = 0.0f;
       for (int e = e0, e1 = block_end(e0, n); e < e1; e++) a = fmaf(g[e], base[off[e] + r], a);
       dst[r] = dst[r] + a;
     }
+}
+
+/* dst[0..len) += sum over e in 0..n-1, in order, of g[e] * base[off[e] + 0..len), in
+ * blocks of NN_SUM_BLOCK entries each added on its own. */
+static void acc_rows(float *dst, int len, int n, const float *base, const int32_t *off,
+                     const float *g) {
+  switch (nn_kernel()) {
+#ifdef NN_HAVE_X86
+    case NN_KERNEL_AVX512: acc_rows_avx512(dst, len, n, base, off, g); return;
+    case NN_KERNEL_AVX2: acc_rows_avx2(dst, len, n, base, off, g); return;
+#endif
+    default: acc_rows_scalar(dst, len, n, base, off, g); return;
+  }
 }
 
 /* acc_rows over K rows at once (row r: dst + r*dstride, base + r*sstride), for short rows
@@ -383,7 +448,11 @@ static void acc_rows_short(float *dst, int dstride, const float *base, int sstri
                            int len, int n, const int32_t *off, const float *g) {
   int k0 = 0;
 #ifdef NN_HAVE_X86
-  if (len > 8 && nn_kernel() != NN_KERNEL_SCALAR)
+  if (nn_kernel() == NN_KERNEL_AVX512) {
+    acc_rows_short_avx512(dst, dstride, base, sstride, K, len, n, off, g);
+    return;
+  }
+  if (len > 8 && nn_kernel() == NN_KERNEL_AVX2)
     k0 = acc_rows_short_avx2(dst, dstride, base, sstride, K, len, n, off, g);
 #endif
   for (; k0 < K; k0++)

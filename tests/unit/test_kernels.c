@@ -160,9 +160,13 @@ static int same_bits(const float *a, const float *b, size_t n) {
 }
 
 /* conv1 of the seed LeNet (3 -> 64 channels), a conv2-like layer (16 -> 64, rows of 80
- * floats), and 20 channels (padded to 32: partial vector blocks). */
+ * floats), and 20 channels (padded to 32: partial vector blocks). Then the backward's
+ * sums of more than NN_SUM_BLOCK entries: 640 channels over one pool window (about 150
+ * per conv output: din's sums) with rows of 5 floats (a 1-channel input, rows <= 8) and
+ * 80; and a 28x28 input (144 windows per channel: dweight's sums) with rows of 15 and 25. */
 TEST(conv_every_path_matches_double_reference_and_each_other) {
-  static const int shapes[][3] = {{3, 64, 16}, {16, 64, 11}, {5, 20, 12}};
+  static const int shapes[][3] = {{3, 64, 16}, {16, 64, 11}, {5, 20, 12}, {1, 640, 6},
+                                  {16, 640, 6}, {3, 8, 28},   {5, 8, 28}};
   nn_kernel_t ks[NN_KERNEL_COUNT];
   int nk = paths(ks);
   nn_kernel_t saved = nn_kernel();
