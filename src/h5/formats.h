@@ -14,7 +14,8 @@
 #define RUN_SCHEMA "dpt-run"
 /* 1.1: /config attributes carry their type (1.0: strings). Optional parts added since
  * (readers take files with or without them): /rounds and /rounds_measured, the
- * communication ledger; /metrics bytes and mpi_bytes_sent (bytes_sent before). */
+ * communication ledger; /metrics bytes and mpi_bytes_sent (bytes_sent before); the
+ * root attribute sum_block, the writing build's summation order. */
 #define RUN_SCHEMA_VERSION "1.1"
 /* The newest major version this dpt reads; a file of a newer one is refused. */
 #define RUN_SCHEMA_MAJOR 1
@@ -22,7 +23,8 @@
 /* checkpoint.h5: src/train/checkpoint.c (write, load), checkpoint_head.c (head) */
 #define CKPT_SCHEMA "dpt-checkpoint"
 /* Optional parts added since 1.0: /rounds and /rounds_measured, the ledger so far;
- * /comm_compress and /outer_compress, the compressors' state. */
+ * /comm_compress and /outer_compress, the compressors' state; the root attribute
+ * sum_block, the writing build's summation order. */
 #define CKPT_SCHEMA_VERSION "1.0"
 #define CKPT_SCHEMA_MAJOR 1
 

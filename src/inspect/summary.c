@@ -81,6 +81,16 @@ static void header(FILE *out, hid_t file, const char *path, const char *kind,
   strs_free(&k);
 }
 
+/* The summation order the writing build's kernels used: root sum_block, 0 when absent. */
+static void sum_order(FILE *out, int64_t sum_block) {
+  if (sum_block > 0)
+    fprintf(out, "  %-11s blocks of %lld terms per FMA chain (sum_block)\n", "sums",
+            (long long)sum_block);
+  else
+    fprintf(out, "  %-11s one FMA chain per output (no sum_block: a build before blocked "
+            "sums)\n", "sums");
+}
+
 /* --- run -------------------------------------------------------------------------- */
 
 /* A /config value as text (typed or string attributes alike); "?" when absent. */
@@ -217,6 +227,7 @@ static int summary_run(FILE *out, const char *path) {
   run_rounds(out, &r);
   run_between(out, &r);
   run_host(out, &r);
+  sum_order(out, r.sum_block);
   runfile_free(&r);
   return 0;
 }
@@ -310,6 +321,7 @@ static void checkpoint_head(FILE *out, hid_t file) {
   fprintf(out, "\n");
   if (h.has & CKPT_HEAD_NPARAMS)
     fprintf(out, "  %-11s %lld parameters\n", "model", (long long)h.nparams);
+  sum_order(out, h.sum_block);
   if (h.has & CKPT_HEAD_BEST) {
     /* a crafted value is named, not shown as the best */
     if (run_value_check(RUN_V_EPOCHS, (double)h.best_epoch, "best_epoch") < 0 ||

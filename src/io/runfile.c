@@ -11,6 +11,7 @@
 #include "../config/config_keys.h"
 #include "../core/err.h"
 #include "../h5/h5util.h"
+#include "../nn/kernel.h"
 #include "runfile_info.h"
 
 /* Every per-epoch column once, indexed by run_metric_t: growing, freeing, writing and
@@ -265,6 +266,7 @@ int runfile_write(const char *path, const dpt_config_t *cfg, const run_info_t *i
     return dpt_fail("%s: no status to write (%d)", path, (int)info->status);
   }
   if (h5_attr_str(file, "status", run_status_names[info->status]) < 0 ||
+      h5_attr_i64(file, "sum_block", nn_sum_block()) < 0 ||
       runfile_config_write(file, cfg) < 0 ||
       runfile_info_write(file, info) < 0 || write_metrics(file, m) < 0 ||
       write_workers(file, info) < 0 || write_rounds(file, info->rounds) < 0 ||

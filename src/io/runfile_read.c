@@ -251,7 +251,7 @@ static int read_results(hid_t file, runfile_t *r) {
 /* ---------------------------------------------------------------- the file */
 
 static void read_root(hid_t file, runfile_t *r) {
-  int64_t complete = 0;
+  int64_t complete = 0, block = 0;
   r->complete = H5Aexists(file, "complete") > 0 &&
                 h5_read_attr_i64(file, "complete", &complete) == 0 && complete == 1;
   str_into(file, "schema_version", r->schema_version, sizeof r->schema_version);
@@ -261,6 +261,8 @@ static void read_root(hid_t file, runfile_t *r) {
     str_into(file, "creator_version", r->creator_version, sizeof r->creator_version);
   if (H5Aexists(file, "file_time") > 0)
     str_into(file, "file_time", r->file_time, sizeof r->file_time);
+  if (H5Aexists(file, "sum_block") > 0 && h5_read_attr_i64(file, "sum_block", &block) == 0)
+    r->sum_block = block > 0 ? block : 0;
   dpt_clear_error();
 }
 

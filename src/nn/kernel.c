@@ -13,6 +13,8 @@ static int current = -1;
 
 const char *nn_kernel_name(nn_kernel_t k) { return names[k]; }
 
+int nn_sum_block(void) { return NN_SUM_BLOCK; }
+
 int nn_kernel_supported(nn_kernel_t k) {
   switch (k) {
     case NN_KERNEL_SCALAR: return 1;

@@ -18,6 +18,11 @@
 #define NN_SUM_BLOCK 64 /* terms per FMA chain of a blocked sum; a build may override it */
 #endif
 
+/* NN_SUM_BLOCK as the kernels were compiled: the summation order run.h5 and
+ * checkpoint.h5 record as their root attribute `sum_block` (files of builds before
+ * blocked sums lack it: they summed each output in one chain). */
+int nn_sum_block(void);
+
 typedef enum { NN_KERNEL_SCALAR, NN_KERNEL_AVX2, NN_KERNEL_AVX512, NN_KERNEL_COUNT } nn_kernel_t;
 
 /* Picks the path once per process: DPT_KERNEL if set (an unknown name, or a path this

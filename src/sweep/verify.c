@@ -114,6 +114,23 @@ static int read_run(const char *path, const char *which, runfile_t *r) {
   return dpt_fail("%s: no /results %s", path, missing);
 }
 
+/* Appends to diff, on a line of its own, why a bitwise match is not to be expected when
+ * the recorded run's build summed in another order (root sum_block) than the rerun's. */
+static void note_sum_order(const runfile_t *a, const runfile_t *b, char *diff, size_t cap) {
+  if (a->sum_block == b->sum_block) return;
+  char order[2][64];
+  const runfile_t *r[2] = {a, b};
+  for (int i = 0; i < 2; i++)
+    if (r[i]->sum_block > 0)
+      snprintf(order[i], sizeof order[i], "in blocks of %lld", (long long)r[i]->sum_block);
+    else
+      snprintf(order[i], sizeof order[i], "in one chain per output (a build before blocked sums)");
+  size_t len = strlen(diff);
+  snprintf(diff + len, cap - len, "\n  the recorded run summed %s; this build sums %s: a bitwise "
+           "match is not expected; verify with the recording build (creator_version %s)",
+           order[0], order[1], a->creator_version[0] ? a->creator_version : "?");
+}
+
 int sweep_verify_compare(const char *recorded, const char *rerun, char *diff, size_t cap) {
   runfile_t a, b;
   diff[0] = 0;
@@ -123,6 +140,7 @@ int sweep_verify_compare(const char *recorded, const char *rerun, char *diff, si
     return -1;
   }
   int rc = compare_runs(&a, &b, diff, cap);
+  if (rc == 1) note_sum_order(&a, &b, diff, cap);
   runfile_free(&a);
   runfile_free(&b);
   return rc;

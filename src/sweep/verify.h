@@ -9,8 +9,9 @@
 #include <stddef.h>
 
 /* Compares the run files `recorded` and `rerun`: 0 when they match, 1 when they differ
- * (diff then names the first difference: what, which epoch, both values), -1 when a
- * file cannot be read or lacks what is compared. */
+ * (diff then names the first difference: what, which epoch, both values; and when the
+ * two builds summed in different orders, their root sum_block, a second line saying
+ * so), -1 when a file cannot be read or lacks what is compared. */
 int sweep_verify_compare(const char *recorded, const char *rerun, char *diff, size_t cap);
 
 #endif

@@ -17,6 +17,7 @@
 #include "../core/fsutil.h"
 #include "../core/strlist.h"
 #include "../h5/h5util.h"
+#include "../nn/kernel.h"
 #include "checkpoint_mpiio.h"
 #include "method.h"
 
@@ -525,6 +526,7 @@ static int write_file(writer_t *w, trainer_t *t) {
                ? ck(w, dpt_fail("cannot set up collective transfers: %s", h5_error_cause()))
                : 0;
   if (rc == 0) rc = ck(w, h5_attr_str(w->file, "file_time", now));
+  if (rc == 0) rc = ck(w, h5_attr_i64(w->file, "sum_block", nn_sum_block()));
   if (rc == 0) rc = write_all(w, t);
   if (rc == 0) rc = ck(w, h5_attr_i64(w->file, "io_no_collective_cause", (int64_t)w->no_collective));
   if (rc == 0) rc = ck(w, h5_attr_i64(w->file, "complete", 1)); /* last */

@@ -1,5 +1,5 @@
 /* checkpoint_head.c - reading the head of a checkpoint.h5 (see checkpoint_head.h). The
- * attribute names are those of the root attribute table in checkpoint.c. */
+ * attribute names are those checkpoint.c writes (its root attribute table, sum_block). */
 #include "checkpoint_head.h"
 
 #include <string.h>
@@ -23,7 +23,7 @@ static int head_num(hid_t file, const char *name, int64_t *i, double *f, unsigne
 int ckpt_head_read(hid_t file, ckpt_head_t *h, unsigned need) {
   memset(h, 0, sizeof *h);
   h->has = CKPT_HEAD_EPOCH | CKPT_HEAD_STEP | CKPT_HEAD_K | CKPT_HEAD_NPARAMS |
-           CKPT_HEAD_BEST | CKPT_HEAD_CONFIG | CKPT_HEAD_COMPLETE;
+           CKPT_HEAD_BEST | CKPT_HEAD_CONFIG | CKPT_HEAD_COMPLETE | CKPT_HEAD_SUM_BLOCK;
   int64_t complete = 0;
   if (head_num(file, "epoch", &h->epoch, NULL, CKPT_HEAD_EPOCH, h, need) < 0 ||
       head_num(file, "step", &h->step, NULL, CKPT_HEAD_STEP, h, need) < 0 ||
@@ -31,8 +31,13 @@ int ckpt_head_read(hid_t file, ckpt_head_t *h, unsigned need) {
       head_num(file, "nparams", &h->nparams, NULL, CKPT_HEAD_NPARAMS, h, need) < 0 ||
       head_num(file, "best_epoch", &h->best_epoch, NULL, CKPT_HEAD_BEST, h, need) < 0 ||
       head_num(file, "best_val_acc", NULL, &h->best_val_acc, CKPT_HEAD_BEST, h, need) < 0 ||
-      head_num(file, "complete", &complete, NULL, CKPT_HEAD_COMPLETE, h, need) < 0)
+      head_num(file, "complete", &complete, NULL, CKPT_HEAD_COMPLETE, h, need) < 0 ||
+      head_num(file, "sum_block", &h->sum_block, NULL, CKPT_HEAD_SUM_BLOCK, h, need) < 0)
     return -1;
+  if (h->sum_block < 1) { /* not a count of terms: read as absent */
+    h->sum_block = 0;
+    h->has &= ~CKPT_HEAD_SUM_BLOCK;
+  }
   if ((h->has & CKPT_HEAD_COMPLETE) && complete != 1) {
     if (need & CKPT_HEAD_COMPLETE) return dpt_fail("incomplete checkpoint (no 'complete' mark)");
     h->has &= ~CKPT_HEAD_COMPLETE;

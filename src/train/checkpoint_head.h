@@ -1,5 +1,6 @@
 /* checkpoint_head.h - the head of a checkpoint.h5 without its state arrays: where the run
- * stands (epoch, step, K), the model size, the best epoch so far and the stored config.
+ * stands (epoch, step, K), the model size, the best epoch so far, the stored config and
+ * the writing build's summation order.
  * For the readers outside training (dpt-inspect's summary and PyTorch export); the
  * trainer loads the whole file with ckpt_load (checkpoint.h). */
 #ifndef DPT_CHECKPOINT_HEAD_H
@@ -19,6 +20,7 @@ enum {
   CKPT_HEAD_BEST = 1 << 4,     /* best_epoch and best_val_acc */
   CKPT_HEAD_CONFIG = 1 << 5,
   CKPT_HEAD_COMPLETE = 1 << 6, /* the root attribute complete = 1 */
+  CKPT_HEAD_SUM_BLOCK = 1 << 7, /* sum_block (absent in files of builds before blocked sums) */
 };
 
 typedef struct {
@@ -28,6 +30,8 @@ typedef struct {
   int64_t nparams;
   int64_t best_epoch;
   double best_val_acc;
+  int64_t sum_block;          /* terms per FMA chain of the writing build's blocked sums;
+                                 0 when absent (one chain per output) or not a count */
   char *config;               /* the run's config, YAML (ckpt_head_free frees it) */
 } ckpt_head_t;
 

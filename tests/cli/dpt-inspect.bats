@@ -78,6 +78,7 @@ flip() {
   assert_output --regexp "last epoch  1: lr 0.01, train loss [0-9.]+ acc [0-9.]+, val loss"
   assert_output --regexp "test        last model loss [0-9.]+ acc [0-9.]+; best model loss"
   assert_output --partial "1 MPI rank(s), 1 BLAS thread(s)"
+  assert_line "  sums        blocks of 64 terms per FMA chain (sum_block)"
   run INSPECT "$D/k4/run.h5"
   assert_success
   assert_output --partial "K = 4 LocalSGD workers, H = 4 local steps"
@@ -91,6 +92,20 @@ flip() {
   assert_output --partial "checkpoint (dpt-checkpoint 1.0)"
   assert_output --regexp "position    epoch 2, step [0-9]+, K 4"
   assert_output --regexp "state       [0-9]+ datasets in [0-9]+ groups, [0-9.]+ MB of values"
+  assert_line "  sums        blocks of 64 terms per FMA chain (sum_block)"
+}
+
+@test "run and checkpoint of a build before blocked sums: no sum_block, still ok" {
+  for f in k0/run.h5 k4/checkpoint.h5; do
+    cp "$D/$f" old.h5
+    "$DPT_ROOT/build/h5craft" --delete-attr old.h5 / sum_block
+    run INSPECT old.h5
+    assert_success
+    assert_line "  sums        one FMA chain per output (no sum_block: a build before blocked sums)"
+    run INSPECT --check old.h5
+    assert_success
+    assert_line "old.h5: ok"
+  done
 }
 
 @test "several files: one summary each" {

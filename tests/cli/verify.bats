@@ -68,6 +68,29 @@ run_file() {
   cp "$BATS_TEST_TMPDIR/saved.h5" "$(run_file 2)"
   assert_failure 1
   assert_output --regexp "DIFFERS: weights_crc32: recorded [0-9a-f]{8}, rerun [0-9a-f]{8}"
+  refute_output --partial "a bitwise match is not expected" # the same summation order
+}
+
+@test "dpt-sweep verify: a difference from a run of another summation order says so" {
+  local craft="$DPT_ROOT/build/h5craft" b32="$BATS_TEST_TMPDIR/b32.h5"
+  local why="this build sums in blocks of 64: a bitwise match is not expected; verify with the recording build (creator_version 0a5d9ad)"
+  cp "$(run_file 2)" "$BATS_TEST_TMPDIR/saved.h5"
+  # Other final weights, recorded by 0a5d9ad (one chain per output: no sum_block) or by
+  # a build with -DNN_SUM_BLOCK=32.
+  "$craft" --flip-attr "$(run_file 2)" results weights_crc32
+  "$craft" --set-str "$(run_file 2)" / creator_version 0a5d9ad
+  cp "$(run_file 2)" "$b32"
+  "$craft" --set-attr "$b32" / sum_block 32
+  "$craft" --delete-attr "$(run_file 2)" / sum_block
+  run "$BIN/dpt-sweep" verify "$SW" 2
+  cp "$b32" "$(run_file 2)"
+  assert_failure 1
+  assert_output --regexp "DIFFERS: weights_crc32: recorded [0-9a-f]{8}, rerun [0-9a-f]{8}"
+  assert_line "  the recorded run summed in one chain per output (a build before blocked sums); $why"
+  run "$BIN/dpt-sweep" verify "$SW" 2
+  cp "$BATS_TEST_TMPDIR/saved.h5" "$(run_file 2)"
+  assert_failure 1
+  assert_line "  the recorded run summed in blocks of 32; $why"
 }
 
 @test "dpt-sweep verify: refusals name the task or option" {

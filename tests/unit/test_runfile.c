@@ -172,6 +172,23 @@ static void replace_i64(const char *path, const char *name, const int64_t *v, hs
   H5Fclose(f);
 }
 
+/* The writing build's summation order: kernel.h's NN_SUM_BLOCK, 64; 0 in a file of a
+ * build before blocked sums (no sum_block), which summed each output in one chain. */
+TEST(runfile_read_gives_the_summation_order_and_0_before_blocked_sums) {
+  const char *path = write_run("sums");
+  runfile_t r;
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(r.sum_block == 64);
+  runfile_free(&r);
+  hid_t f = edit(path);
+  CHECK(H5Adelete(f, "sum_block") >= 0);
+  H5Fclose(f);
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(r.sum_block == 0);
+  runfile_free(&r);
+  unlink(path);
+}
+
 /* A crafted /rounds is refused naming the column, the row and what was expected (a
  * partial read leaves the ledger out); a file without /rounds (written before the
  * ledger) reads, without RUNFILE_HAS_ROUNDS; an old file's bytes_sent is read as what
