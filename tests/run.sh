@@ -37,7 +37,7 @@ for f in "${first[@]}"; do [ ! -f "tests/cli/$f.bats" ] || files+=("tests/cli/$f
 for f in tests/cli/*.bats; do
   [[ " ${first[*]} " == *" $(basename "$f" .bats) "* ]] || files+=("$f")
 done
-TMPDIR=$scratch bats --tap "${jobs[@]}" "${files[@]}" | tee "$log/bats.txt"
+TMPDIR=$scratch bats --tap --timing "${jobs[@]}" "${files[@]}" | tee "$log/bats.txt"
 bats_status=${PIPESTATUS[0]}
 bats_pass=$(grep -c '^ok ' "$log/bats.txt")
 bats_fail=$(grep -c '^not ok ' "$log/bats.txt")
@@ -50,6 +50,11 @@ if [ "$bats_status" -ne 0 ] && [ "$bats_fail" -eq 0 ]; then
   echo "bats exited with $bats_status and no failing test"
   bats_fail=1
 fi
+
+# The slowest tests (bats --timing), for whoever keeps make test under its 10 minutes.
+echo "== slowest bats tests"
+sed -n 's/^\(not \)\{0,1\}ok [0-9]* \(.*\) in \([0-9]*\)ms$/\3 \2/p' "$log/bats.txt" |
+  sort -rn | head -n 8 | awk '{ t = $1 / 1000; $1 = ""; printf "%7.1f s %s\n", t, $0 }'
 
 wait "$unit_pid"
 echo "== unit tests"
