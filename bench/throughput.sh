@@ -47,5 +47,5 @@ printf '%-10s %12s %12s %8s\n' model "dpt img/s" "torch img/s" "dpt/torch"
 for m in LeNet ResNet20; do
   d=$ips; [ "$m" = ResNet20 ] && d=$rips
   t=$(torch_ips "$m")
-  awk -v m="$m" -v d="$d" -v t="$t" 'BEGIN { printf "%-10s %12.1f %12.1f %7.2fx\n", m, d, t, t > 0 ? d / t : 0 }'
+  awk -v m="$m" -v d="$d" -v t="$t" 'BEGIN { printf "%-10s %12.1f %12.1f %7.2fx\n", m, d, t, (t > 0 ? d / t : 0) }'
 done
