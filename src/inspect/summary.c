@@ -81,9 +81,13 @@ static void header(FILE *out, hid_t file, const char *path, const char *kind,
   strs_free(&k);
 }
 
-/* The summation order the writing build's kernels used: root sum_block, 0 when absent. */
+/* The summation order the writing build's kernels used: root sum_block, 0 when absent,
+ * -1 when not a positive count. */
 static void sum_order(FILE *out, int64_t sum_block) {
-  if (sum_block > 0)
+  if (sum_block < 0)
+    fprintf(out, "  %-11s unknown: sum_block is not a positive integer (a damaged or "
+            "crafted file)\n", "sums");
+  else if (sum_block > 0)
     fprintf(out, "  %-11s blocks of %lld terms per FMA chain (sum_block)\n", "sums",
             (long long)sum_block);
   else

@@ -263,7 +263,8 @@ typedef struct {
   char creator[64], creator_version[64], file_time[32]; /* "" when absent */
   int64_t sum_block;         /* root sum_block: terms per FMA chain of the writing build's
                                 blocked sums; 0 when absent (a build before them summed
-                                each output in one chain) or not a positive count */
+                                each output in one chain), -1 when present but not a
+                                positive integer (a damaged or crafted file) */
   int complete;              /* the completeness mark is 1: the writer finished the file */
   char *config_yaml;         /* the resolved config as YAML; NULL when absent */
   int ncfg;

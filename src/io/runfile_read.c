@@ -261,8 +261,8 @@ static void read_root(hid_t file, runfile_t *r) {
     str_into(file, "creator_version", r->creator_version, sizeof r->creator_version);
   if (H5Aexists(file, "file_time") > 0)
     str_into(file, "file_time", r->file_time, sizeof r->file_time);
-  if (H5Aexists(file, "sum_block") > 0 && h5_read_attr_i64(file, "sum_block", &block) == 0)
-    r->sum_block = block > 0 ? block : 0;
+  if (H5Aexists(file, "sum_block") > 0) /* -1: there, but not a count of terms */
+    r->sum_block = h5_read_attr_i64(file, "sum_block", &block) == 0 && block > 0 ? block : -1;
   dpt_clear_error();
 }
 

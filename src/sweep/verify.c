@@ -121,7 +121,9 @@ static void note_sum_order(const runfile_t *a, const runfile_t *b, char *diff, s
   char order[2][64];
   const runfile_t *r[2] = {a, b};
   for (int i = 0; i < 2; i++)
-    if (r[i]->sum_block > 0)
+    if (r[i]->sum_block < 0)
+      snprintf(order[i], sizeof order[i], "in an order its sum_block does not state");
+    else if (r[i]->sum_block > 0)
       snprintf(order[i], sizeof order[i], "in blocks of %lld", (long long)r[i]->sum_block);
     else
       snprintf(order[i], sizeof order[i], "in one chain per output (a build before blocked sums)");

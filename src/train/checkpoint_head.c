@@ -34,8 +34,8 @@ int ckpt_head_read(hid_t file, ckpt_head_t *h, unsigned need) {
       head_num(file, "complete", &complete, NULL, CKPT_HEAD_COMPLETE, h, need) < 0 ||
       head_num(file, "sum_block", &h->sum_block, NULL, CKPT_HEAD_SUM_BLOCK, h, need) < 0)
     return -1;
-  if (h->sum_block < 1) { /* not a count of terms: read as absent */
-    h->sum_block = 0;
+  if (!(h->has & CKPT_HEAD_SUM_BLOCK) || h->sum_block < 1) { /* absent, or not a count */
+    h->sum_block = H5Aexists(file, "sum_block") > 0 ? -1 : 0;
     h->has &= ~CKPT_HEAD_SUM_BLOCK;
   }
   if ((h->has & CKPT_HEAD_COMPLETE) && complete != 1) {

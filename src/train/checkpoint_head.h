@@ -31,7 +31,8 @@ typedef struct {
   int64_t best_epoch;
   double best_val_acc;
   int64_t sum_block;          /* terms per FMA chain of the writing build's blocked sums;
-                                 0 when absent (one chain per output) or not a count */
+                                 0 when absent (one chain per output), -1 when there
+                                 but not a positive integer (damaged or crafted) */
   char *config;               /* the run's config, YAML (ckpt_head_free frees it) */
 } ckpt_head_t;
 

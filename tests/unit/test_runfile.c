@@ -173,7 +173,8 @@ static void replace_i64(const char *path, const char *name, const int64_t *v, hs
 }
 
 /* The writing build's summation order: kernel.h's NN_SUM_BLOCK, 64; 0 in a file of a
- * build before blocked sums (no sum_block), which summed each output in one chain. */
+ * build before blocked sums (no sum_block), which summed each output in one chain; -1
+ * when sum_block is there but not a positive integer. */
 TEST(runfile_read_gives_the_summation_order_and_0_before_blocked_sums) {
   const char *path = write_run("sums");
   runfile_t r;
@@ -185,6 +186,19 @@ TEST(runfile_read_gives_the_summation_order_and_0_before_blocked_sums) {
   H5Fclose(f);
   CHECK_OK(runfile_read(path, &r));
   CHECK(r.sum_block == 0);
+  runfile_free(&r);
+  /* a crafted one (not an integer, or not positive) reads as unknown, not as one chain */
+  f = edit(path);
+  CHECK(h5_attr_str(f, "sum_block", "64") == 0);
+  H5Fclose(f);
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(r.sum_block == -1);
+  runfile_free(&r);
+  f = edit(path);
+  CHECK(H5Adelete(f, "sum_block") >= 0 && h5_attr_i64(f, "sum_block", -64) == 0);
+  H5Fclose(f);
+  CHECK_OK(runfile_read(path, &r));
+  CHECK(r.sum_block == -1);
   runfile_free(&r);
   unlink(path);
 }
