@@ -36,7 +36,7 @@ UNIT_OBJ := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%.o) $(BUILD)/tools/fixture.
 VERSION_STAMP := $(BUILD)/version.stamp
 $(shell mkdir -p $(BUILD); echo '$(GIT_DESCRIBE)' | cmp -s - $(VERSION_STAMP) 2>/dev/null || \
         echo '$(GIT_DESCRIBE)' > $(VERSION_STAMP))
-$(BUILD)/h5/h5util.o $(BUILD)/core/cli.o: $(VERSION_STAMP)
+$(BUILD)/h5/h5util.o $(BUILD)/core/cli.o $(BUILD)/bench/bench.o: $(VERSION_STAMP)
 
 .PHONY: all deps test check headers demo bench docs clean help pkgs-check
 all: $(BINS) $(BUILD)/unit-tests $(BUILD)/h5craft $(BUILD)/failwrite.so $(BUILD)/run-fixture
