@@ -1,7 +1,7 @@
 /* conv3.c - the direct 3x3 convolution of the ResNets: forward, input gradient and
- * weight gradient, each with a scalar and an AVX2 path that sum in the same order: the
- * blocked sums of kernel.h (see conv3.h). The AVX2 path runs the vector kernels of
- * conv3_simd.inc. */
+ * weight gradient, each with a scalar, an AVX2 and an AVX-512 path that sum in the same
+ * order: the blocked sums of kernel.h (see conv3.h). The two vector paths run the same
+ * kernels (conv3_simd.inc) with their own vectors and register blocks. */
 #include "conv3.h"
 
 #if defined(__x86_64__)
@@ -155,14 +155,14 @@ static void flip_weights(const nn_conv3_t *s, const float *weight, float *wf) {
 }
 
 /* --- the input gradient of a stride-2 convolution without the upsampled zeros (dgrad2,
- * the vector path only)
+ * the vector paths only)
  *
  * Three cells in four of the upsampled grid are zero, so din's cells split by the parity
  * (py, px) of their row and column, and each class reads dout through the taps that meet
  * a nonzero cell: ky = 1 alone for even rows (dout row a), ky = 0 and 2 for odd ones (dout
  * rows a and a + 1), and kx alike. A zero tap adds exactly nothing to a sum that starts at
  * +0, and a block of zero taps adds +0, so visiting only the others, in the same order and
- * blocks, gives corr's sums bit for bit (conv3_scalar_and_avx2_give_the_same_bits). dout
+ * blocks, gives corr's sums bit for bit (conv3_every_path_gives_the_same_bits). dout
  * is read from dpad, (oh + 1, ow + 1, cout) with a zero last row and column. */
 
 typedef struct {
@@ -171,13 +171,18 @@ typedef struct {
   int py, px;
 } dgrad2_t;
 
-/* --- the vector path
+/* --- the vector paths
  *
- * AVX2 runs the kernels of conv3_simd.inc on 16 channels at a time (two 8-float vectors)
- * in register blocks of SIMD_NB = 6 positions (corr, dgrad2) or taps (wgrad) x 16
- * channels: 12 accumulators. Each step of a block loads 16 weights (wgrad: 16 floats of
- * dout) and broadcasts 6 inputs: 2 vector loads and 6 broadcasts per 12 FMAs. It needs
- * whole 16-channel blocks; other widths take the scalar loops. */
+ * Both run the kernels of conv3_simd.inc on 16 channels at a time (two 8-float vectors,
+ * or one of 16) in register blocks of SIMD_NB positions (corr, dgrad2) or taps (wgrad) x
+ * 16 channels, 12 accumulators either way. Each step of a block loads 16 weights (wgrad:
+ * 16 floats of dout) and broadcasts SIMD_NB inputs:
+ *   AVX2     6 x 16: 2 vector loads and 6 broadcasts per 12 FMAs;
+ *   AVX-512 12 x 16: 1 vector load and 12 broadcasts per 12 FMAs, the broadcasts folded
+ *            into the FMAs as memory operands. A weight read serves twice the positions,
+ *            so at twice the FMA width the weights (36-147 KB for the 32- and 64-channel
+ *            layers, read from L2) stream at AVX2's bytes per FMA instruction.
+ * The vector paths need whole 16-channel blocks; other widths take the scalar loops. */
 
 #ifdef NN_HAVE_X86
 #define SIMD_INLINE __attribute__((always_inline)) static inline
@@ -209,17 +214,40 @@ NN_TARGET_AVX2 SIMD_INLINE f16_avx2 fma16_avx2(float x, f16_avx2 w, f16_avx2 acc
 #define SIMD_NB 6
 #include "conv3_simd.inc"
 
+/* AVX-512: 16 floats as one vector */
+typedef __m512 f16_avx512;
+NN_TARGET_AVX512 SIMD_INLINE __m512 zero16_avx512(void) { return _mm512_setzero_ps(); }
+NN_TARGET_AVX512 SIMD_INLINE __m512 load16_avx512(const float *p) { return _mm512_loadu_ps(p); }
+NN_TARGET_AVX512 SIMD_INLINE void store16_avx512(float *p, __m512 a) { _mm512_storeu_ps(p, a); }
+NN_TARGET_AVX512 SIMD_INLINE __m512 add16_avx512(__m512 a, __m512 b) {
+  return _mm512_add_ps(a, b);
+}
+NN_TARGET_AVX512 SIMD_INLINE __m512 fma16_avx512(float x, __m512 w, __m512 acc) {
+  return _mm512_fmadd_ps(_mm512_set1_ps(x), w, acc);
+}
+
+#define SIMD(name) name##_avx512
+#define SIMD_TARGET NN_TARGET_AVX512
+#define SIMD_NB 12
+#include "conv3_simd.inc"
+
+static void dgrad2(const nn_conv3_t *s, const float *dpad, const float *wf, float *din) {
+  if (nn_kernel() == NN_KERNEL_AVX512)
+    dgrad2_avx512(s, dpad, wf, din);
+  else
+    dgrad2_avx2(s, dpad, wf, din);
+}
 #endif
 
 /* --- the path each kernel takes */
 
-/* the vector path (every vector path is AVX2's) for an output of C channels, or scalar */
+/* the vector path for an output of C channels, or scalar */
 static nn_kernel_t path(int C) { return C % 16 ? NN_KERNEL_SCALAR : nn_kernel(); }
 
 static void corr(const corr_t *c, float *out) {
   switch (path(c->cout)) {
 #ifdef NN_HAVE_X86
-    case NN_KERNEL_AVX512:
+    case NN_KERNEL_AVX512: corr_avx512(c, out); return;
     case NN_KERNEL_AVX2: corr_avx2(c, out); return;
 #endif
     default: corr_scalar(c, out); return;
@@ -231,7 +259,7 @@ static void wgrad(const nn_conv3_t *s, const float *xp, const float *dout, float
                   float *dwt, int first) {
   switch (path(s->cout)) {
 #ifdef NN_HAVE_X86
-    case NN_KERNEL_AVX512:
+    case NN_KERNEL_AVX512: wgrad_avx512(s, xp, dout, gimg, dwt, first); return;
     case NN_KERNEL_AVX2: wgrad_avx2(s, xp, dout, gimg, dwt, first); return;
 #endif
     default:
@@ -241,7 +269,7 @@ static void wgrad(const nn_conv3_t *s, const float *xp, const float *dout, float
   }
 }
 
-/* whether the input gradient takes dgrad2_avx2 (else upsample_pad and corr) */
+/* whether the input gradient takes dgrad2 (else upsample_pad and corr) */
 static int dgrad2_path(const nn_conv3_t *s) {
   return s->stride == 2 && path(s->cin) != NN_KERNEL_SCALAR;
 }
@@ -287,7 +315,7 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
       for (int y = 0; y < s->oh; y++)
         memcpy(up + (size_t)y * (s->ow + 1) * s->cout, dout + i * osz + (size_t)y * s->ow * s->cout,
                sizeof(float) * s->ow * s->cout);
-      dgrad2_avx2(s, up, wf, din + i * isz);
+      dgrad2(s, up, wf, din + i * isz);
 #endif
     } else if (din) {
       upsample_pad(s, dout + i * osz, up);
