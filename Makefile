@@ -38,7 +38,7 @@ $(shell mkdir -p $(BUILD); echo '$(GIT_DESCRIBE)' | cmp -s - $(VERSION_STAMP) 2>
         echo '$(GIT_DESCRIBE)' > $(VERSION_STAMP))
 $(BUILD)/h5/h5util.o $(BUILD)/core/cli.o $(BUILD)/bench/bench.o: $(VERSION_STAMP)
 
-.PHONY: all deps test check headers demo bench docs clean help pkgs-check
+.PHONY: all deps test check headers emu512 demo bench docs clean help pkgs-check
 all: $(BINS) $(BUILD)/unit-tests $(BUILD)/h5craft $(BUILD)/failwrite.so $(BUILD)/run-fixture
 
 help:
@@ -46,6 +46,7 @@ help:
 	@echo "make test     install missing deps, build, run unit and bats tests"
 	@echo "make check    unit tests, fuzz replay, parser/reader bats under ASan + UBSan"
 	@echo "make headers  compile every src/*/*.h and bench/*.h on its own (part of test and check)"
+	@echo "make emu512   the AVX-512 kernels emulated on AVX2, against the other paths (part of check)"
 	@echo "make demo     install deps, import Fashion-MNIST, train LeNet-5, print results"
 	@echo "make bench    training-step and sgemm throughput"
 	@echo "make reproduce  the studies on Fashion-MNIST -> results/fashion-mnist/REPORT.md (QUICK=1: minutes)"
@@ -147,6 +148,7 @@ CHECK_BATS := dpt-data.bats: dpt-inspect.bats: dpt-aggregate.bats: \
   'dpt-sweep.bats:usage|expand'
 check: deps
 	@$(MAKE) --no-print-directory WERROR=1 headers
+	@$(MAKE) --no-print-directory WERROR=1 emu512
 	@$(MAKE) --no-print-directory BUILD=build-san OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  EXTRA_LIBS="-fsanitize=address,undefined" build-san/unit-tests build-san/fuzz-replay \
@@ -158,6 +160,20 @@ check: deps
 	@echo "fuzz replay: $$(grep -c '^ok ' build-san/fuzz-replay.tap) inputs, no sanitizer finding"
 	@for t in $(CHECK_BATS); do echo "== bats $$t (sanitizers)"; \
 	  $(SAN_ENV) bats -f "$${t#*:}" tests/cli/$${t%%:*} || exit 1; done
+
+# make emu512: the AVX-512 kernels on a CPU with AVX2 only. Every file of build/emu512 is
+# compiled with tests/emu512/emu512.h, which emulates the AVX-512 intrinsics with AVX2
+# ones, and -DNN_EMULATE_AVX512, with which kernel.h compiles the AVX-512 kernels for AVX2
+# and DPT_KERNEL=avx512 runs on AVX2 (this build only: no other build defines it). The
+# unit tests that compare the kernel paths bit for bit then check the order of the
+# AVX-512 kernels' sums, their blocks, tails and masks on any AVX2 machine; not their
+# instructions (emu512.h says what it cannot check). Part of make check.
+EMU512_DIR := build/emu512
+emu512:
+	@$(MAKE) --no-print-directory BUILD=$(EMU512_DIR) \
+	  EXTRA_CFLAGS="-include $(CURDIR)/tests/emu512/emu512.h -DNN_EMULATE_AVX512" \
+	  $(EMU512_DIR)/unit-tests
+	DPT_KERNEL=avx512 ./$(EMU512_DIR)/unit-tests every_path
 
 demo: deps
 	@$(MAKE) --no-print-directory all

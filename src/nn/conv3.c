@@ -1,6 +1,7 @@
 /* conv3.c - the direct 3x3 convolution of the ResNets: forward, input gradient and
- * weight gradient, each with a scalar and an AVX2 path that sum in the same order: the
- * blocked sums of kernel.h (see conv3.h). */
+ * weight gradient, each with a scalar, an AVX2 and an AVX-512 path that sum in the same
+ * order: the blocked sums of kernel.h (see conv3.h). The two vector paths run the same
+ * kernels (conv3_simd.inc) with their own vectors and register blocks. */
 #include "conv3.h"
 
 #if defined(__x86_64__)
@@ -40,7 +41,7 @@ size_t nn_conv3_scratch(const nn_conv3_t *s) {
  * out (oh, ow, cout) = sum over taps (ky, kx, ci) of xp[(oy*st + ky, ox*st + kx, ci)] *
  * wt[(ky, kx, ci), co], xp being a padded (., wp, cin) image: a blocked sum, taps in
  * order, each row ky's 3*cin taps (consecutive floats of xp) in blocks of NN_SUM_BLOCK
- * from its first. The AVX2 path takes 6 positions x 16 channels per register block. */
+ * from its first. */
 
 typedef struct {
   const float *xp;
@@ -48,8 +49,6 @@ typedef struct {
   int oh, ow, cout;
   const float *wt; /* (9 cin, cout) */
 } corr_t;
-
-#define CORR_NP 6
 
 static void corr_offsets(const corr_t *c, int p0, int np, int32_t *off) {
   for (int i = 0; i < np; i++) {
@@ -80,72 +79,7 @@ static void corr_scalar(const corr_t *c, float *out) {
   }
 }
 
-#ifdef NN_HAVE_X86
-/* np positions (offsets off) x 16 channels from c0; inlined, so np = CORR_NP (the hot
- * case) compiles to straight-line code with every accumulator in a register */
-NN_TARGET_AVX2 __attribute__((always_inline)) static inline void corr_block_avx2(
-    const corr_t *c, const int32_t *off, const int np, int c0, float *out) {
-  int row = 3 * c->cin, C = c->cout;
-  for (int ky = 0; ky < 3; ky++) {
-    const float *ip = c->xp + (size_t)ky * c->wp * c->cin;
-    for (int j0 = 0; j0 < row; j0 += NN_SUM_BLOCK) {
-      __m256 acc[CORR_NP][2];
-#pragma GCC unroll 6
-      for (int i = 0; i < CORR_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-      const float *wp = c->wt + ((size_t)ky * row + j0) * C + c0;
-      for (int j = j0, j1 = block_end(j0, row); j < j1; j++, wp += C) {
-        __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
-#pragma GCC unroll 6
-        for (int i = 0; i < CORR_NP; i++) {
-          if (i >= np) break;
-          __m256 b = _mm256_set1_ps(ip[off[i] + j]);
-          acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
-          acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
-        }
-      }
-      /* the block's sum: the first is stored, the others added in order */
-      for (int i = 0; i < np; i++) {
-        float *o = out + (size_t)i * C + c0;
-        if (ky || j0) {
-          acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(o), acc[i][0]);
-          acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(o + 8), acc[i][1]);
-        }
-        _mm256_storeu_ps(o, acc[i][0]);
-        _mm256_storeu_ps(o + 8, acc[i][1]);
-      }
-    }
-  }
-}
-
-NN_TARGET_AVX2 static void corr_avx2(const corr_t *c, float *out) {
-  int P = c->oh * c->ow, C = c->cout;
-  int32_t off[CORR_NP];
-  for (int p0 = 0; p0 < P; p0 += CORR_NP) {
-    int np = P - p0 < CORR_NP ? P - p0 : CORR_NP;
-    corr_offsets(c, p0, np, off);
-    for (int c0 = 0; c0 < C; c0 += 16) {
-      if (np == CORR_NP)
-        corr_block_avx2(c, off, CORR_NP, c0, out + (size_t)p0 * C);
-      else
-        corr_block_avx2(c, off, np, c0, out + (size_t)p0 * C);
-    }
-  }
-}
-#endif
-
-/* The vector path needs whole 16-channel blocks; other widths take the scalar loop,
- * which sums in the same order. */
-static void corr(const corr_t *c, float *out) {
-#ifdef NN_HAVE_X86
-  if (nn_kernel() != NN_KERNEL_SCALAR && c->cout % 16 == 0) {
-    corr_avx2(c, out);
-    return;
-  }
-#endif
-  corr_scalar(c, out);
-}
-
-/* --- forward */
+/* --- padded images */
 
 /* image (h, w, c) into the interior of a (h + 2, w + 2, c) buffer whose border the
  * caller zeroed once for all its images */
@@ -159,27 +93,12 @@ static void zero_padded(int h, int w, int c, float *xp) {
   memset(xp, 0, sizeof(float) * (h + 2) * (w + 2) * c);
 }
 
-void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *weight,
-                      float *out, float *scratch) {
-  int kd = 9 * s->cin;
-  float *wt = scratch, *xp = scratch + (size_t)kd * s->cout;
-  for (int j = 0; j < kd; j++)
-    for (int co = 0; co < s->cout; co++) wt[(size_t)j * s->cout + co] = weight[(size_t)co * kd + j];
-  size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
-  corr_t c = {xp, s->w + 2, s->cin, s->stride, s->oh, s->ow, s->cout, wt};
-  zero_padded(s->h, s->w, s->cin, xp);
-  for (int i = 0; i < n; i++) {
-    pad_image(s->h, s->w, s->cin, in + i * isz, xp);
-    corr(&c, out + i * osz);
-  }
-}
-
 /* --- weight gradient
  *
  * One image's part of dwt[(ky, kx, ci), co]: the sum over the positions (oy, ox) in order
  * of xp[(oy*st + ky, ox*st + kx, ci)] * dout[(oy, ox), co], a blocked sum (positions in
  * blocks of NN_SUM_BLOCK, their sums added in order in gimg); the images' parts are added
- * in order to the first image's in dwt. AVX2: 6 taps x 16 channels per register block. */
+ * in order to the first image's in dwt. */
 
 /* the image's sum of one element into dwt: the first image's is stored */
 static float image_fold(float sum, const float *dwt, int first) {
@@ -209,93 +128,6 @@ static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const float *dout
   }
 }
 
-#ifdef NN_HAVE_X86
-#define WG_NJ 6
-/* nj tap rows (offsets toff) x 16 channels from c0 over every position; inlined as
- * corr_block_avx2 is, for the nj = WG_NJ hot case. gimg holds the sum of the image's
- * blocks so far, dwt the sum of the earlier images. */
-NN_TARGET_AVX2 __attribute__((always_inline)) static inline void wgrad_block_avx2(
-    const nn_conv3_t *s, const float *xp, const float *dout, const int32_t *toff,
-    const int nj, int c0, float *gimg, float *dwt, int first) {
-  int wp = s->w + 2, C = s->cout, P = s->oh * s->ow, xstep = s->stride * s->cin;
-  for (int p0 = 0; p0 < P; p0 += NN_SUM_BLOCK) {
-    __m256 acc[WG_NJ][2];
-#pragma GCC unroll 6
-    for (int r = 0; r < WG_NJ; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    int p1 = block_end(p0, P);
-    /* the block's positions, a run along each output row at a time */
-    for (int p = p0; p < p1;) {
-      int oy = p / s->ow, ox = p % s->ow, run = s->ow - ox < p1 - p ? s->ow - ox : p1 - p;
-      const float *x = xp + (oy * s->stride * wp + ox * s->stride) * s->cin;
-      const float *d = dout + (size_t)p * C + c0;
-      for (int k = 0; k < run; k++, x += xstep, d += C) {
-        __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
-#pragma GCC unroll 6
-        for (int r = 0; r < WG_NJ; r++) {
-          if (r >= nj) break;
-          __m256 b = _mm256_set1_ps(x[toff[r]]);
-          acc[r][0] = _mm256_fmadd_ps(b, d0, acc[r][0]);
-          acc[r][1] = _mm256_fmadd_ps(b, d1, acc[r][1]);
-        }
-      }
-      p += run;
-    }
-    /* the block's sum added to the image's; the image's, at its last block, to dwt */
-    for (int r = 0; r < nj; r++) {
-      float *g = gimg + (size_t)r * C + c0, *w = dwt + (size_t)r * C + c0;
-      if (p0) {
-        acc[r][0] = _mm256_add_ps(_mm256_loadu_ps(g), acc[r][0]);
-        acc[r][1] = _mm256_add_ps(_mm256_loadu_ps(g + 8), acc[r][1]);
-      }
-      if (p1 < P) {
-        _mm256_storeu_ps(g, acc[r][0]);
-        _mm256_storeu_ps(g + 8, acc[r][1]);
-        continue;
-      }
-      if (!first) {
-        acc[r][0] = _mm256_add_ps(_mm256_loadu_ps(w), acc[r][0]);
-        acc[r][1] = _mm256_add_ps(_mm256_loadu_ps(w + 8), acc[r][1]);
-      }
-      _mm256_storeu_ps(w, acc[r][0]);
-      _mm256_storeu_ps(w + 8, acc[r][1]);
-    }
-  }
-}
-
-NN_TARGET_AVX2 static void wgrad_avx2(const nn_conv3_t *s, const float *xp, const float *dout,
-                                      float *gimg, float *dwt, int first) {
-  int kd = 9 * s->cin, wp = s->w + 2, C = s->cout;
-  int32_t toff[WG_NJ];
-  for (int j0 = 0; j0 < kd; j0 += WG_NJ) {
-    int nj = kd - j0 < WG_NJ ? kd - j0 : WG_NJ;
-    for (int r = 0; r < nj; r++) {
-      int j = j0 + r, tap = j / s->cin, ci = j % s->cin;
-      toff[r] = ((tap / 3) * wp + tap % 3) * s->cin + ci;
-    }
-    size_t o = (size_t)j0 * C;
-    for (int c0 = 0; c0 < C; c0 += 16) {
-      if (nj == WG_NJ)
-        wgrad_block_avx2(s, xp, dout, toff, WG_NJ, c0, gimg + o, dwt + o, first);
-      else
-        wgrad_block_avx2(s, xp, dout, toff, nj, c0, gimg + o, dwt + o, first);
-    }
-  }
-}
-#endif
-
-/* adds one image's part to dwt (the first image's is stored); gimg: scratch of dwt's size */
-static void wgrad(const nn_conv3_t *s, const float *xp, const float *dout, float *gimg,
-                  float *dwt, int first) {
-#ifdef NN_HAVE_X86
-  if (nn_kernel() != NN_KERNEL_SCALAR && s->cout % 16 == 0) {
-    wgrad_avx2(s, xp, dout, gimg, dwt, first);
-    return;
-  }
-#endif
-  (void)gimg;
-  wgrad_scalar(s, xp, dout, dwt, first);
-}
-
 /* --- input gradient: dout zero-upsampled by the stride into a padded (h + 2, w + 2,
  * cout) grid, correlated (stride 1) with the weights flipped in space, (9 cout, cin). */
 
@@ -322,95 +154,141 @@ static void flip_weights(const nn_conv3_t *s, const float *weight, float *wf) {
               weight[((size_t)o * 9 + (2 - ky) * 3 + (2 - kx)) * ci + i];
 }
 
-/* --- the input gradient of a stride-2 convolution without the upsampled zeros (AVX2)
+/* --- the input gradient of a stride-2 convolution without the upsampled zeros (dgrad2,
+ * the vector paths only)
  *
  * Three cells in four of the upsampled grid are zero, so din's cells split by the parity
  * (py, px) of their row and column, and each class reads dout through the taps that meet
  * a nonzero cell: ky = 1 alone for even rows (dout row a), ky = 0 and 2 for odd ones (dout
  * rows a and a + 1), and kx alike. A zero tap adds exactly nothing to a sum that starts at
  * +0, and a block of zero taps adds +0, so visiting only the others, in the same order and
- * blocks, gives corr's sums bit for bit (conv3_scalar_and_avx2_give_the_same_bits). dout
+ * blocks, gives corr's sums bit for bit (conv3_every_path_gives_the_same_bits). dout
  * is read from dpad, (oh + 1, ow + 1, cout) with a zero last row and column. */
 
-#ifdef NN_HAVE_X86
 typedef struct {
   const nn_conv3_t *s;
   const float *dpad, *wf; /* wf: the flipped weights (9 cout, cin) */
   int py, px;
 } dgrad2_t;
 
-/* np positions (b0 ..) of row a of class (py, px) x 16 channels from c0 */
-NN_TARGET_AVX2 __attribute__((always_inline)) static inline void dgrad2_block_avx2(
-    const dgrad2_t *g, int a, int b0, const int np, int c0, float *din) {
-  const nn_conv3_t *s = g->s;
-  int C = s->cout, cin = s->cin, row = 3 * C, dw = s->ow + 1, first = 1;
-  float *out = din + ((size_t)(2 * a + g->py) * s->w + 2 * b0 + g->px) * cin + c0;
-  size_t ostep = (size_t)2 * cin;
-  for (int ky = g->py ? 0 : 1; ky < 3; ky += 2) {
-    const float *drow = g->dpad + (size_t)(a + (ky == 2)) * dw * C;
-    for (int j0 = 0; j0 < row; j0 += NN_SUM_BLOCK) {
-      int j1 = block_end(j0, row), any = 0;
-      __m256 acc[CORR_NP][2];
-#pragma GCC unroll 6
-      for (int i = 0; i < CORR_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-      for (int kx = g->px ? 0 : 1; kx < 3; kx += 2) {
-        int lo = kx * C > j0 ? kx * C : j0, hi = (kx + 1) * C < j1 ? (kx + 1) * C : j1;
-        if (lo >= hi) continue;
-        any = 1;
-        const float *ip = drow + ((size_t)b0 + (kx == 2)) * C - kx * C;
-        const float *wp = g->wf + ((size_t)ky * row + lo) * cin + c0;
-        for (int j = lo; j < hi; j++, wp += cin) {
-          __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
-#pragma GCC unroll 6
-          for (int i = 0; i < CORR_NP; i++) {
-            if (i >= np) break;
-            __m256 b = _mm256_set1_ps(ip[(size_t)i * C + j]);
-            acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
-          }
-        }
-      }
-      if (!any) continue;
-      for (int i = 0; i < np; i++) {
-        float *o = out + i * ostep;
-        if (!first) {
-          acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(o), acc[i][0]);
-          acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(o + 8), acc[i][1]);
-        }
-        _mm256_storeu_ps(o, acc[i][0]);
-        _mm256_storeu_ps(o + 8, acc[i][1]);
-      }
-      first = 0;
-    }
+/* --- the vector paths
+ *
+ * Both run the kernels of conv3_simd.inc on 16 channels at a time (two 8-float vectors,
+ * or one of 16) in register blocks of SIMD_NB positions (corr, dgrad2) or taps (wgrad) x
+ * 16 channels, 12 accumulators either way. Each step of a block loads 16 weights (wgrad:
+ * 16 floats of dout) and broadcasts SIMD_NB inputs:
+ *   AVX2     6 x 16: 2 vector loads and 6 broadcasts per 12 FMAs;
+ *   AVX-512 12 x 16: 1 vector load and 12 broadcasts per 12 FMAs, the broadcasts folded
+ *            into the FMAs as memory operands. A weight read serves twice the positions,
+ *            so at twice the FMA width the weights (36-147 KB for the 32- and 64-channel
+ *            layers, read from L2) stream at AVX2's bytes per FMA instruction.
+ * The vector paths need whole 16-channel blocks; other widths take the scalar loops. */
+
+#ifdef NN_HAVE_X86
+#define SIMD_INLINE __attribute__((always_inline)) static inline
+
+/* AVX2: 16 floats as two 8-float vectors */
+typedef struct {
+  __m256 lo, hi;
+} f16_avx2;
+NN_TARGET_AVX2 SIMD_INLINE f16_avx2 zero16_avx2(void) {
+  return (f16_avx2){_mm256_setzero_ps(), _mm256_setzero_ps()};
+}
+NN_TARGET_AVX2 SIMD_INLINE f16_avx2 load16_avx2(const float *p) {
+  return (f16_avx2){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
+}
+NN_TARGET_AVX2 SIMD_INLINE void store16_avx2(float *p, f16_avx2 a) {
+  _mm256_storeu_ps(p, a.lo);
+  _mm256_storeu_ps(p + 8, a.hi);
+}
+NN_TARGET_AVX2 SIMD_INLINE f16_avx2 add16_avx2(f16_avx2 a, f16_avx2 b) {
+  return (f16_avx2){_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)};
+}
+NN_TARGET_AVX2 SIMD_INLINE f16_avx2 fma16_avx2(float x, f16_avx2 w, f16_avx2 acc) {
+  __m256 b = _mm256_set1_ps(x);
+  return (f16_avx2){_mm256_fmadd_ps(b, w.lo, acc.lo), _mm256_fmadd_ps(b, w.hi, acc.hi)};
+}
+
+#define SIMD(name) name##_avx2
+#define SIMD_TARGET NN_TARGET_AVX2
+#define SIMD_NB 6
+#include "conv3_simd.inc"
+
+/* AVX-512: 16 floats as one vector */
+typedef __m512 f16_avx512;
+NN_TARGET_AVX512 SIMD_INLINE __m512 zero16_avx512(void) { return _mm512_setzero_ps(); }
+NN_TARGET_AVX512 SIMD_INLINE __m512 load16_avx512(const float *p) { return _mm512_loadu_ps(p); }
+NN_TARGET_AVX512 SIMD_INLINE void store16_avx512(float *p, __m512 a) { _mm512_storeu_ps(p, a); }
+NN_TARGET_AVX512 SIMD_INLINE __m512 add16_avx512(__m512 a, __m512 b) {
+  return _mm512_add_ps(a, b);
+}
+NN_TARGET_AVX512 SIMD_INLINE __m512 fma16_avx512(float x, __m512 w, __m512 acc) {
+  return _mm512_fmadd_ps(_mm512_set1_ps(x), w, acc);
+}
+
+#define SIMD(name) name##_avx512
+#define SIMD_TARGET NN_TARGET_AVX512
+#define SIMD_NB 12
+#include "conv3_simd.inc"
+
+static void dgrad2(const nn_conv3_t *s, const float *dpad, const float *wf, float *din) {
+  if (nn_kernel() == NN_KERNEL_AVX512)
+    dgrad2_avx512(s, dpad, wf, din);
+  else
+    dgrad2_avx2(s, dpad, wf, din);
+}
+#endif
+
+/* --- the path each kernel takes */
+
+/* the vector path for an output of C channels, or scalar */
+static nn_kernel_t path(int C) { return C % 16 ? NN_KERNEL_SCALAR : nn_kernel(); }
+
+static void corr(const corr_t *c, float *out) {
+  switch (path(c->cout)) {
+#ifdef NN_HAVE_X86
+    case NN_KERNEL_AVX512: corr_avx512(c, out); return;
+    case NN_KERNEL_AVX2: corr_avx2(c, out); return;
+#endif
+    default: corr_scalar(c, out); return;
   }
 }
 
-NN_TARGET_AVX2 static void dgrad2_avx2(const nn_conv3_t *s, const float *dpad, const float *wf,
-                                       float *din) {
-  for (int py = 0; py < 2; py++)
-    for (int px = 0; px < 2; px++) {
-      dgrad2_t g = {s, dpad, wf, py, px};
-      int na = (s->h - py + 1) / 2, nb = (s->w - px + 1) / 2;
-      for (int a = 0; a < na; a++)
-        for (int b0 = 0; b0 < nb; b0 += CORR_NP)
-          for (int c0 = 0; c0 < s->cin; c0 += 16) {
-            if (nb - b0 >= CORR_NP)
-              dgrad2_block_avx2(&g, a, b0, CORR_NP, c0, din);
-            else
-              dgrad2_block_avx2(&g, a, b0, nb - b0, c0, din);
-          }
-    }
-}
-#endif
-
-/* whether the input gradient takes dgrad2_avx2 (else upsample_pad and corr) */
-static int dgrad2_path(const nn_conv3_t *s) {
+/* adds one image's part to dwt (the first image's is stored); gimg: scratch of dwt's size */
+static void wgrad(const nn_conv3_t *s, const float *xp, const float *dout, float *gimg,
+                  float *dwt, int first) {
+  switch (path(s->cout)) {
 #ifdef NN_HAVE_X86
-  return s->stride == 2 && nn_kernel() != NN_KERNEL_SCALAR && s->cin % 16 == 0;
-#else
-  (void)s;
-  return 0;
+    case NN_KERNEL_AVX512: wgrad_avx512(s, xp, dout, gimg, dwt, first); return;
+    case NN_KERNEL_AVX2: wgrad_avx2(s, xp, dout, gimg, dwt, first); return;
 #endif
+    default:
+      (void)gimg; /* the scalar loop keeps each sum in a register */
+      wgrad_scalar(s, xp, dout, dwt, first);
+      return;
+  }
+}
+
+/* whether the input gradient takes dgrad2 (else upsample_pad and corr) */
+static int dgrad2_path(const nn_conv3_t *s) {
+  return s->stride == 2 && path(s->cin) != NN_KERNEL_SCALAR;
+}
+
+/* --- forward and backward */
+
+void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *weight,
+                      float *out, float *scratch) {
+  int kd = 9 * s->cin;
+  float *wt = scratch, *xp = scratch + (size_t)kd * s->cout;
+  for (int j = 0; j < kd; j++)
+    for (int co = 0; co < s->cout; co++) wt[(size_t)j * s->cout + co] = weight[(size_t)co * kd + j];
+  size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
+  corr_t c = {xp, s->w + 2, s->cin, s->stride, s->oh, s->ow, s->cout, wt};
+  zero_padded(s->h, s->w, s->cin, xp);
+  for (int i = 0; i < n; i++) {
+    pad_image(s->h, s->w, s->cin, in + i * isz, xp);
+    corr(&c, out + i * osz);
+  }
 }
 
 void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
@@ -437,7 +315,7 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
       for (int y = 0; y < s->oh; y++)
         memcpy(up + (size_t)y * (s->ow + 1) * s->cout, dout + i * osz + (size_t)y * s->ow * s->cout,
                sizeof(float) * s->ow * s->cout);
-      dgrad2_avx2(s, up, wf, din + i * isz);
+      dgrad2(s, up, wf, din + i * isz);
 #endif
     } else if (din) {
       upsample_pad(s, dout + i * osz, up);

@@ -5,8 +5,8 @@
  * channels contiguous. Convolution weights are (cout, 3, 3, cin), as LeNet's.
  *
  * Every output of the convolutions is a blocked sum (kernel.h) in a fixed order that no
- * vector path changes: the scalar and AVX2 paths give the same bits. Batch-norm sums run
- * in double, per channel, over the rows in order. */
+ * vector path changes: the scalar, AVX2 and AVX-512 paths give the same bits. Batch-norm
+ * sums run in double, per channel, over the rows in order. */
 #ifndef DPT_CONV3_H
 #define DPT_CONV3_H
 

@@ -22,8 +22,12 @@ int nn_kernel_supported(nn_kernel_t k) {
     case NN_KERNEL_AVX2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case NN_KERNEL_AVX512:
+#ifdef NN_EMULATE_AVX512 /* kernel.h */
+      return nn_kernel_supported(NN_KERNEL_AVX2);
+#else
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
              __builtin_cpu_supports("fma");
+#endif
 #endif
     default: return 0;
   }

@@ -41,7 +41,13 @@ const char *nn_kernel_name(nn_kernel_t k);
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(DPT_NO_X86)
 #define NN_HAVE_X86 1
 #define NN_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#ifdef NN_EMULATE_AVX512
+/* make emu512 only, never bin/: the AVX-512 kernels compiled for AVX2, their intrinsics
+ * pairs of AVX2 ones (tests/emu512/emu512.h), and the path available on AVX2 CPUs */
+#define NN_TARGET_AVX512 NN_TARGET_AVX2
+#else
 #define NN_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#endif
 #endif
 
 #endif

@@ -20,6 +20,14 @@ small_fmnist() {
 
 mpi() { mpirun --allow-run-as-root --oversubscribe -np "$@"; }
 
+cpu_has() { grep -qw "$1" /proc/cpuinfo; }
+# kernel_paths: the kernel paths (DPT_KERNEL values) this CPU runs, scalar first, one a line.
+kernel_paths() {
+  echo scalar
+  if cpu_has avx2; then echo avx2; fi
+  if cpu_has avx512f; then echo avx512; fi
+}
+
 # same_learning A B: the learning metrics (not timings), results and final weights of the
 # runs in directories A and B are byte-identical.
 same_learning() {

@@ -92,12 +92,16 @@ RESNET=(--set model.name=ResNet20 --set model.epochs=1 --set experiment.output=)
   [ ! -e x/run.h5 ]
 }
 
-@test "ResNet20: the scalar and AVX2 kernel paths give the same weights" {
+@test "ResNet20: every kernel path this CPU runs (scalar, avx2, avx512) gives the same weights" {
   "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 20 -o d16.h5 >/dev/null
-  for k in scalar avx2; do
+  mapfile -t ran < <(kernel_paths)
+  for k in "${ran[@]}"; do
     DPT_KERNEL=$k "$BIN/dpt-train" -c "$CENTRAL" --data d16.h5 "${RESNET[@]}" \
         --set model.batch_size=16 --set model.bn.ghost_batch=8 --set data.val_fraction=0 \
         --run-dir k$k >/dev/null
   done
-  same_learning kscalar kavx2
+  # x86-64 CPUs with AVX2 are the ones dpt is built for: the AVX2 path must have run
+  if [ "$(uname -m)" = x86_64 ]; then [ "${ran[1]}" = avx2 ]; fi
+  for k in "${ran[@]:1}"; do same_learning kscalar "k$k"; done
+  echo "# paths: ${ran[*]}" >&3
 }

@@ -11,6 +11,7 @@
 #include "../../src/core/rng.h"
 #include "../../src/nn/kernel.h"
 #include "../../src/nn/layers.h"
+#include "kpaths.h"
 #include "test.h"
 
 static void fill(float *x, size_t n, uint64_t key) {
@@ -21,19 +22,6 @@ static void fill(float *x, size_t n, uint64_t key) {
  * the terms' magnitudes; twice that is the tolerance against the double reference. */
 static int close_to(float got, double ref, double magnitude, int terms) {
   return fabs(got - ref) <= 2.0 * terms * ldexp(1.0, -24) * magnitude + 1e-30;
-}
-
-/* The paths to run: every one this CPU and build support; on x86-64 at least AVX2 too
- * (all x86 CPUs dpt targets have it), so the vector code cannot silently go untested. */
-static int paths(nn_kernel_t *out) {
-  int n = 0;
-  for (int k = 0; k < NN_KERNEL_COUNT; k++)
-    if (nn_kernel_supported((nn_kernel_t)k)) out[n++] = (nn_kernel_t)k;
-#ifdef NN_HAVE_X86
-  if (!nn_kernel_supported(NN_KERNEL_AVX2))
-    test_failed(__FILE__, __LINE__, "no AVX2 on this x86-64 CPU: the vector paths are untested");
-#endif
-  return n;
 }
 
 typedef struct {
@@ -168,7 +156,7 @@ TEST(conv_every_path_matches_double_reference_and_each_other) {
   static const int shapes[][3] = {{3, 64, 16}, {16, 64, 11}, {5, 20, 12}, {1, 640, 6},
                                   {16, 640, 6}, {3, 8, 28},   {5, 8, 28}};
   nn_kernel_t ks[NN_KERNEL_COUNT];
-  int nk = paths(ks);
+  int nk = test_kernel_paths(ks);
   nn_kernel_t saved = nn_kernel();
   for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
     conv_case_t ref, c;
@@ -253,7 +241,7 @@ static void linear_check(int n, int fin, int fout, const float *in, const float 
 TEST(linear_every_path_matches_double_reference_and_each_other) {
   static const int shapes[][3] = {{16, 160, 100}, {37, 84, 13}, {5, 40, 24}};
   nn_kernel_t ks[NN_KERNEL_COUNT];
-  int nk = paths(ks);
+  int nk = test_kernel_paths(ks);
   nn_kernel_t saved = nn_kernel();
   for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
     int n = shapes[sh][0], fin = shapes[sh][1], fout = shapes[sh][2];

@@ -1,7 +1,8 @@
 /* test_resnet.c - the ResNet layers (3x3 conv with stride and padding, batch norm with
  * the residual add and ReLU, option-A shortcut, global average pool) against finite
- * differences and a direct double-precision reference, the scalar and AVX2 paths
- * against each other bit for bit, and the whole ResNet's gradient. */
+ * differences and a direct double-precision reference, every kernel path this CPU runs
+ * (scalar, AVX2, AVX-512) against the scalar one bit for bit, and the whole ResNet's
+ * gradient. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "../../src/nn/model.h"
 #include "../../src/nn/resnet.h"
 #include "../../src/optim/optim.h"
+#include "kpaths.h"
 #include "test.h"
 
 static void fill(float *x, size_t n, uint64_t key, float scale) {
@@ -129,35 +131,46 @@ TEST(conv3_matches_reference_and_finite_differences) {
   conv_case(2, 16, 16, 2, 7); /* odd side with stride 2 */
 }
 
-/* The AVX2 path gives the scalar path's bits: forward, weight and input gradients. */
-static void conv_paths_case(int n, int cin, int cout, int stride, int h) {
-  if (!nn_kernel_supported(NN_KERNEL_AVX2)) {
-#ifdef NN_HAVE_X86
-    test_failed(__FILE__, __LINE__, "no AVX2 on this x86-64 CPU: the vector path is untested");
-#endif
-    return;
-  }
-  conv_t c[2];
-  nn_kernel_t paths[2] = {NN_KERNEL_SCALAR, NN_KERNEL_AVX2}, before = nn_kernel();
-  for (int p = 0; p < 2; p++) {
-    conv_init(&c[p], n, cin, cout, stride, h, 7);
-    CHECK_OK(nn_kernel_set(paths[p]));
-    nn_conv3_forward(&c[p].s, n, c[p].in, c[p].w, c[p].out, c[p].scratch);
-    nn_conv3_backward(&c[p].s, n, c[p].in, c[p].w, c[p].r, c[p].dw, c[p].din, c[p].scratch);
-  }
-  CHECK_OK(nn_kernel_set(before));
-  CHECK(!memcmp(c[0].out, c[1].out, sizeof(float) * c[0].osz));
-  CHECK(!memcmp(c[0].dw, c[1].dw, sizeof(float) * c[0].wsz));
-  CHECK(!memcmp(c[0].din, c[1].din, sizeof(float) * c[0].isz));
-  conv_free(&c[0]);
-  conv_free(&c[1]);
+/* whether a path's result (bytes of it) has the scalar path's bits; names what differs */
+static int same_bits(const void *got, const void *scalar, size_t bytes, const char *what,
+                     nn_kernel_t k) {
+  if (!memcmp(got, scalar, bytes)) return 1;
+  test_failed(__FILE__, __LINE__, "%s: the %s path's bits differ from the scalar path's", what,
+              nn_kernel_name(k));
+  return 0;
 }
 
-TEST(conv3_scalar_and_avx2_give_the_same_bits) {
+/* Every vector path gives the scalar path's bits: forward, weight and input gradients. */
+static void conv_paths_case(int n, int cin, int cout, int stride, int h) {
+  nn_kernel_t ks[NN_KERNEL_COUNT], before = nn_kernel();
+  int nk = test_kernel_paths(ks);
+  conv_t c[2];
+  for (int k = 0; k < nk; k++) {
+    conv_t *x = &c[k > 0];
+    conv_init(x, n, cin, cout, stride, h, 7);
+    CHECK_OK(nn_kernel_set(ks[k]));
+    nn_conv3_forward(&x->s, n, x->in, x->w, x->out, x->scratch);
+    nn_conv3_backward(&x->s, n, x->in, x->w, x->r, x->dw, x->din, x->scratch);
+    if (k == 0) continue;
+    same_bits(x->out, c[0].out, sizeof(float) * x->osz, "conv3 forward", ks[k]);
+    same_bits(x->dw, c[0].dw, sizeof(float) * x->wsz, "conv3 weight gradient", ks[k]);
+    same_bits(x->din, c[0].din, sizeof(float) * x->isz, "conv3 input gradient", ks[k]);
+    conv_free(x);
+  }
+  CHECK_OK(nn_kernel_set(before));
+  conv_free(&c[0]);
+}
+
+/* Register blocks (AVX2: 6 positions or taps, AVX-512: 12) whole and partial, sums of
+ * more than NN_SUM_BLOCK terms (forward rows of 3 x 64 taps; wgrad over 81 and 169
+ * positions), cin = 3 (the scalar input gradient), and the stride-2 input gradient with
+ * classes of 12 and 13 positions a row (25 x 25: an odd side). */
+TEST(conv3_every_path_gives_the_same_bits) {
   conv_paths_case(2, 3, 16, 1, 9);
   conv_paths_case(2, 16, 32, 2, 8);
   conv_paths_case(1, 32, 64, 1, 5);
   conv_paths_case(3, 64, 64, 2, 6);
+  conv_paths_case(1, 16, 32, 2, 25);
 }
 
 /* ---------------------------------------------------------------- batch norm */
@@ -342,15 +355,9 @@ TEST(resnet_gradients_match_finite_differences) {
   nn_model_free(&m);
 }
 
-/* A training step of the whole ResNet-20 on both paths: the same loss, gradient and
- * batch statistics, bit for bit. */
-TEST(resnet_step_scalar_and_avx2_give_the_same_bits) {
-  if (!nn_kernel_supported(NN_KERNEL_AVX2)) {
-#ifdef NN_HAVE_X86
-    test_failed(__FILE__, __LINE__, "no AVX2 on this x86-64 CPU: the vector path is untested");
-#endif
-    return;
-  }
+/* A training step of the whole ResNet-20 on every path: the scalar path's loss, gradient
+ * and batch statistics, bit for bit. */
+TEST(resnet_step_every_path_gives_the_same_bits) {
   nn_model_t m;
   int n = 2;
   CHECK_OK(nn_model_init(&m, NN_RESNET20, 3, 16, 16, 10, n));
@@ -362,18 +369,20 @@ TEST(resnet_step_scalar_and_avx2_give_the_same_bits) {
   uint8_t labels[2] = {4, 7};
   nn_init_params(&m, params, 3);
   fill(input, sizeof input / sizeof input[0], 4, 1.0f);
-  nn_kernel_t paths[2] = {NN_KERNEL_SCALAR, NN_KERNEL_AVX2}, before = nn_kernel();
+  nn_kernel_t ks[NN_KERNEL_COUNT], before = nn_kernel();
+  int nk = test_kernel_paths(ks);
   double loss[2];
-  for (int p = 0; p < 2; p++) {
-    int correct = 0;
-    CHECK_OK(nn_kernel_set(paths[p]));
-    loss[p] = nn_forward_backward(&m, params, g[p], input, labels, n, &correct);
-    memcpy(stats[p], m.bn_stats, sizeof(double) * m.nbn_stats);
+  for (int k = 0; k < nk; k++) {
+    int correct = 0, r = k > 0;
+    CHECK_OK(nn_kernel_set(ks[k]));
+    loss[r] = nn_forward_backward(&m, params, g[r], input, labels, n, &correct);
+    memcpy(stats[r], m.bn_stats, sizeof(double) * m.nbn_stats);
+    if (k == 0) continue;
+    same_bits(&loss[1], &loss[0], sizeof(double), "loss", ks[k]);
+    same_bits(g[1], g[0], sizeof(float) * m.nparams, "gradient", ks[k]);
+    same_bits(stats[1], stats[0], sizeof(double) * m.nbn_stats, "batch statistics", ks[k]);
   }
   CHECK_OK(nn_kernel_set(before));
-  CHECK(loss[0] == loss[1]);
-  CHECK(!memcmp(g[0], g[1], sizeof(float) * m.nparams));
-  CHECK(!memcmp(stats[0], stats[1], sizeof(double) * m.nbn_stats));
   dpt_free(params), dpt_free(g[0]), dpt_free(g[1]), dpt_free(stats[0]), dpt_free(stats[1]);
   nn_model_free(&m);
 }
