@@ -31,7 +31,7 @@ echo "== bats tests"
 # file starts last and runs alone; the rest follow in name order.
 jobs=(--jobs 2 --no-parallelize-within-files)
 command -v parallel >/dev/null || { echo "GNU parallel not found: one file at a time"; jobs=(); }
-first=(compress dpt-sweep-slurm dpt-train-resume resnet dpt-train-intervals dpt-train-local ledger)
+first=(dpt-train-resume dpt-sweep-slurm compress dpt-train-local build dpt-train-dist resnet streaming)
 files=()
 for f in "${first[@]}"; do [ ! -f "tests/cli/$f.bats" ] || files+=("tests/cli/$f.bats"); done
 for f in tests/cli/*.bats; do

@@ -57,6 +57,7 @@ static void corr_offsets(const corr_t *c, int p0, int np, int32_t *off) {
   }
 }
 
+NN_SCALAR_FMA
 static void corr_scalar(const corr_t *c, float *out) {
   int P = c->oh * c->ow, row = 3 * c->cin;
   int32_t off[1];
@@ -105,6 +106,7 @@ static float image_fold(float sum, const float *dwt, int first) {
   return first ? sum : *dwt + sum;
 }
 
+NN_SCALAR_FMA
 static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const float *dout, float *dwt,
                          int first) {
   int kd = 9 * s->cin, P = s->oh * s->ow, wp = s->w + 2;

@@ -39,6 +39,7 @@ typedef struct {
 static int block_end(int r0, int R) { return R - r0 < NN_SUM_BLOCK ? R : r0 + NN_SUM_BLOCK; }
 
 /* Lanes l0 .. L-1 of every row, one element at a time. */
+NN_SCALAR_FMA
 static void combine_scalar(const combine_t *c, int l0) {
   for (int a = 0; a < c->A; a++)
     for (int l = l0; l < c->L; l++) {

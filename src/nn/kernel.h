@@ -50,4 +50,14 @@ const char *nn_kernel_name(nn_kernel_t k);
 #endif
 #endif
 
+/* On the scalar kernels: a clone built for FMA CPUs, chosen when the program loads, where
+ * fmaf is one instruction instead of a call into libm (the baseline x86-64 build has no
+ * FMA). fmaf rounds once either way: the same bits, and the scalar path, which tests
+ * compare bit for bit with the vector ones, runs three times as fast (a ResNet-20 run). */
+#ifdef NN_HAVE_X86
+#define NN_SCALAR_FMA __attribute__((target_clones("fma", "default")))
+#else
+#define NN_SCALAR_FMA
+#endif
+
 #endif

@@ -155,6 +155,7 @@ NN_TARGET_AVX2 static void conv_direct_avx2(const nn_conv_shape_t *s, const floa
 #endif
 
 /* One output at a time, same tap order. */
+NN_SCALAR_FMA
 static void conv_direct_scalar(const nn_conv_shape_t *s, const float *in, const float *wt,
                                float *out) {
   int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k, R = K * cin;
@@ -418,6 +419,7 @@ NN_TARGET_AVX2 static int acc_rows_short_avx2(float *dst, int dstride, const flo
 #endif
 
 /* acc_rows one element at a time. */
+NN_SCALAR_FMA
 static void acc_rows_scalar(float *dst, int len, int n, const float *base, const int32_t *off,
                             const float *g) {
   for (int r = 0; r < len; r++)

@@ -7,7 +7,7 @@ load helper
 teardown() { check_written_files; }
 
 setup() {
-  DATA=$(small_fmnist 1200)
+  DATA=$(small_fmnist 1200 120) # (120 test images: the tests look at training and validation)
   CENTRAL="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"
   cd "$BATS_TEST_TMPDIR"
 }

@@ -10,12 +10,48 @@ FMNIST_SRC="${FMNIST_SRC:-/usr/share/datasets/fashion-mnist}"
 FIXTURE="$DPT_ROOT/build/run-fixture"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
+# Open MPI's start-up, which hundreds of short runs pay: the ob1 messaging layer (the one
+# Open MPI picks here anyway, Debian's openmpi-mca-params.conf excluding UCX) named
+# outright, so that no other layer's network plugins are loaded and probed (0.2 s a
+# launch); and a dpt-train started without mpirun (a singleton) starts no orted daemon,
+# which only MPI_Comm_spawn would need (0.4 s a run). Neither changes what a run computes.
+export OMPI_MCA_pml=ob1 OMPI_MCA_ess_singleton_isolated=1
 
-# A small Fashion-MNIST import shared by all tests of one file (made once per file).
+# small_fmnist TRAIN [TEST]: Fashion-MNIST's first TRAIN training images and first TEST
+# (default TRAIN) test images, imported once per file and shared by its tests. A test
+# split smaller than the training one keeps short runs short: every run evaluates it
+# twice at its end (the last and the best model).
 small_fmnist() {
-  local out="$BATS_FILE_TMPDIR/fmnist-small.h5"
-  [ -f "$out" ] || "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit "${1:-600}" -o "$out" >/dev/null
+  local ntrain=${1:-600} ntest=${2:-${1:-600}}
+  local out="$BATS_FILE_TMPDIR/fmnist-$ntrain-$ntest.h5"
+  if [ ! -f "$out" ]; then
+    local src=$FMNIST_SRC
+    if [ "$ntest" -lt "$ntrain" ]; then
+      src=$(mktemp -d "$BATS_FILE_TMPDIR/fmnist-src.XXXXXX")
+      fmnist_src "$src" "$ntrain" "$ntest"
+    fi
+    "$BIN/dpt-data" fashion-mnist --src "$src" --limit "$ntrain" -o "$out" >/dev/null
+  fi
   echo "$out"
+}
+
+# fmnist_src DIR TRAIN TEST: a Fashion-MNIST source directory (uncompressed IDX files, to
+# be imported or altered) of the first TRAIN training and TEST test images
+fmnist_src() {
+  mkdir -p "$1"
+  idx_head "$FMNIST_SRC/train-images-idx3-ubyte.gz" "$2" 16 784 > "$1/train-images-idx3-ubyte"
+  idx_head "$FMNIST_SRC/train-labels-idx1-ubyte.gz" "$2" 8 1 > "$1/train-labels-idx1-ubyte"
+  idx_head "$FMNIST_SRC/t10k-images-idx3-ubyte.gz" "$3" 16 784 > "$1/t10k-images-idx3-ubyte"
+  idx_head "$FMNIST_SRC/t10k-labels-idx1-ubyte.gz" "$3" 8 1 > "$1/t10k-labels-idx1-ubyte"
+}
+
+# idx_head FILE.gz N HEADER ITEM: the IDX file's first N items (ITEM bytes each, after a
+# header of HEADER bytes whose second 4-byte word is the count) with the count set to N
+idx_head() {
+  local n=$2
+  gunzip -c "$1" | head -c 4
+  printf "$(printf '\\x%02x' $((n >> 24 & 255)) $((n >> 16 & 255)) $((n >> 8 & 255)) $((n & 255)))"
+  gunzip -c "$1" | tail -c +9 | head -c $(($3 - 8 + n * $4))
 }
 
 mpi() { mpirun --allow-run-as-root --oversubscribe -np "$@"; }
@@ -28,17 +64,46 @@ kernel_paths() {
   if cpu_has avx512f; then echo avx512; fi
 }
 
+# trained NAME ARGS...: links the run directory of `dpt-train ARGS` (one rank) into the
+# current directory as NAME. The run is trained once per file, the first time a test asks
+# for these ARGS, and its files are checked then as check_written_files checks a test's
+# own; the file's other tests that compare with the same run reuse it. Paths in ARGS are
+# absolute: the tests' directories differ.
+trained() {
+  local name=$1
+  shift
+  local dir
+  dir="$BATS_FILE_TMPDIR/trained/$(printf '%s\n' "$@" | md5sum | cut -c1-16)"
+  if [ ! -e "$dir.done" ]; then
+    rm -rf "$dir" && mkdir -p "${dir%/*}"
+    "$BIN/dpt-train" "$@" --run-dir "$dir" >/dev/null
+    "$BIN/dpt-inspect" --check "$dir/run.h5" >/dev/null
+    "$BIN/dpt-inspect" --check "$dir/checkpoint.h5" >/dev/null
+    touch "$dir.done"
+  fi
+  ln -s "$dir" "$name"
+}
+
 # same_learning A B: the learning metrics (not timings), results and final weights of the
 # runs in directories A and B are byte-identical.
 same_learning() {
   for m in lr train_loss train_acc val_loss val_acc h averagings; do
     h5diff "$1/run.h5" "$2/run.h5" "/metrics/$m" "/metrics/$m" || { echo "differs: $m"; return 1; }
   done
+  local a b
+  a=$(learning_results "$1") b=$(learning_results "$2")
+  [ "$a" = "$b" ] || { echo "differs: /results"; diff <(echo "$a") <(echo "$b"); return 1; }
+}
+
+# learning_results DIR: the /results attributes that same_learning compares, as h5dump
+# prints them (one h5dump for all: a run's comparison starts fewer processes)
+learning_results() {
+  local a args=()
   for a in weights_crc32 test_acc_last test_loss_last test_acc_best test_loss_best \
            averagings_total best_epoch; do
-    [ "$(h5dump -a /results/$a "$1/run.h5" | grep '(0)')" = "$(h5dump -a /results/$a "$2/run.h5" | grep '(0)')" ] ||
-      { echo "differs: $a"; return 1; }
+    args+=(-a "/results/$a")
   done
+  h5dump "${args[@]}" "$1/run.h5" | grep -e '^ATTRIBUTE' -e '(0)'
 }
 
 # same_ledger A B: the communication ledgers of runs A and B (/rounds: every algorithmic

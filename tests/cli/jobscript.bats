@@ -77,9 +77,12 @@ run_script() {
   grep -q "checkpoint_dir: $ck" "$dir/config.yaml"
   ( for i in $(seq 1 300); do [ -f "$dir/run.h5" ] && exit 0; sleep 0.2; done; exit 1 ) &
   log="$BATS_TEST_TMPDIR/job.log"
-  # a Slurm array task outside Slurm: scontrol finds no configuration and fails at once,
-  # which the script reports after saying it requeues
-  (unset SLURM_JOB_ID; export SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_JOB_ID=777 SLURM_CONF=/nonexistent
+  # a Slurm array task outside Slurm: scontrol refuses an empty configuration at once
+  # (a missing one it retries for a minute), which the script reports after saying it
+  # requeues
+  : >"$BATS_TEST_TMPDIR/empty.conf"
+  (unset SLURM_JOB_ID; export SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_JOB_ID=777
+   export SLURM_CONF=$BATS_TEST_TMPDIR/empty.conf
    exec bash "$d/jobs/a0.sbatch") >"$log" 2>&1 &
   job=$!
   wait %1

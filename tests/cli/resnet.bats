@@ -2,14 +2,14 @@
 # The CIFAR ResNets with ghost-batch batch norm: the allocation (P ranks) never changes
 # the weights or the running statistics, a stopped run resumes exactly, and a ghost
 # batch that does not divide the batch is refused by name. Runs of a few steps on 160
-# Fashion-MNIST images (ResNet-20 is about 3x LeNet's work per image).
+# Fashion-MNIST images (ResNet-20 is about 3x LeNet's work per image), tested on 16.
 
 load helper
 
 teardown() { check_written_files; }
 
 setup() {
-  DATA=$(small_fmnist 160)
+  DATA=$(small_fmnist 160 16)
   SLOWMO="$DPT_ROOT/tests/fixtures/seed/slowmo.yaml"
   CENTRAL="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"
   cd "$BATS_TEST_TMPDIR"
@@ -93,10 +93,11 @@ RESNET=(--set model.name=ResNet20 --set model.epochs=1 --set experiment.output=)
 }
 
 @test "ResNet20: every kernel path this CPU runs (scalar, avx2, avx512) gives the same weights" {
-  "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 20 -o d16.h5 >/dev/null
+  # 20 training images (batch 16: a whole step and a short one), 4 test images
+  d16=$(small_fmnist 20 4)
   mapfile -t ran < <(kernel_paths)
   for k in "${ran[@]}"; do
-    DPT_KERNEL=$k "$BIN/dpt-train" -c "$CENTRAL" --data d16.h5 "${RESNET[@]}" \
+    DPT_KERNEL=$k "$BIN/dpt-train" -c "$CENTRAL" --data "$d16" "${RESNET[@]}" \
         --set model.batch_size=16 --set model.bn.ghost_batch=8 --set data.val_fraction=0 \
         --run-dir k$k >/dev/null
   done

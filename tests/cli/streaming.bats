@@ -11,9 +11,9 @@ bats_require_minimum_version 1.5.0
 teardown() { check_written_files; }
 
 setup() {
-  # 180 training images: K = 4 workers of 4-image batches make 12 steps an epoch
-  TINY="$BATS_FILE_TMPDIR/fmnist-tiny.h5"
-  [ -f "$TINY" ] || "$BIN/dpt-data" fashion-mnist --src "$FMNIST_SRC" --limit 200 -o "$TINY" >/dev/null
+  # 180 training images: K = 4 workers of 4-image batches make 12 steps an epoch (20
+  # test images: the tests compare the training)
+  TINY=$(small_fmnist 200 20)
   LOCALSGD="$DPT_ROOT/tests/fixtures/seed/distributed.yaml"
   CENTRAL="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"
   cd "$BATS_TEST_TMPDIR"

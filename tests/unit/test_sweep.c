@@ -78,10 +78,12 @@ static const char *spec_file(const char *body) {
   return spec_path;
 }
 
+/* Loads and expands a spec written by spec_file, then removes the file. */
 static int expand(const char *body, int max_array, sweep_spec_t *s, sweep_plan_t *p) {
   memset(p, 0, sizeof *p);
-  if (sweep_spec_load(s, spec_file(body), NULL, 0) < 0) return -1;
-  return sweep_expand(s, max_array, p);
+  int rc = sweep_spec_load(s, spec_file(body), NULL, 0) < 0 ? -1 : sweep_expand(s, max_array, p);
+  unlink(spec_path);
+  return rc;
 }
 
 TEST(sweep_product_zip_exclude_seeds) {
@@ -195,7 +197,6 @@ TEST(sweep_refusals_name_the_problem) {
     sweep_spec_free(&s);
     dpt_clear_error();
   }
-  unlink(spec_path);
 }
 
 TEST(sweep_task_states) {
