@@ -13,7 +13,7 @@ teardown() {
 
 setup() {
   # Open MPI's own start-up, as a user has it: the signals below land during it
-  unset OMPI_MCA_pml OMPI_MCA_ess_singleton_isolated
+  unset OMPI_MCA_pml
   DATA=$(small_fmnist 200)
   CENTRAL="$DPT_ROOT/tests/fixtures/seed/centralized.yaml"
   ARGS=(-c "$CENTRAL" --data "$DATA" --set experiment.output= --set model.epochs=2)

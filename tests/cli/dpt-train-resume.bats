@@ -100,7 +100,7 @@ LOCAL=(--set model.epochs=5 --set model.work.batch_size=16 --set experiment.outp
   # 3 epochs (about 2.5 s of CPU here) outlast the kills, 0.3-1.5 s after the start, which
   # land in the first epochs and their checkpoint writes; each resume trains what is left.
   # The kills are timed for Open MPI's own start-up (helper.bash shortens it).
-  unset OMPI_MCA_pml OMPI_MCA_ess_singleton_isolated
+  unset OMPI_MCA_pml
   args=(-c "$CENTRAL" --data "$DATA" --set model.epochs=3 --set experiment.output=)
   "$BIN/dpt-train" "${args[@]}" --run-dir ref >/dev/null
   killed=0

@@ -168,7 +168,7 @@ metric() {
 
 @test "runs under mpirun -np 1 like without a launcher" {
   # Open MPI's own defaults, as a user has them (helper.bash sets a faster start-up)
-  env -u OMPI_MCA_pml -u OMPI_MCA_ess_singleton_isolated \
+  env -u OMPI_MCA_pml \
       "$BIN/dpt-train" -c "$CFG" --data "$DATA" --set model.epochs=1 --set experiment.output= --run-dir a >/dev/null
   run mpirun --allow-run-as-root --oversubscribe -np 1 "$BIN/dpt-train" -c "$CFG" \
       --data "$DATA" --set model.epochs=1 --set experiment.output= --run-dir b

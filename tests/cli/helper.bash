@@ -13,9 +13,10 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 # Open MPI's start-up, which hundreds of short runs pay: the ob1 messaging layer (the one
 # Open MPI picks here anyway, Debian's openmpi-mca-params.conf excluding UCX) named
 # outright, so that no other layer's network plugins are loaded and probed (0.2 s a
-# launch); and a dpt-train started without mpirun (a singleton) starts no orted daemon,
-# which only MPI_Comm_spawn would need (0.4 s a run). Neither changes what a run computes.
-export OMPI_MCA_pml=ob1 OMPI_MCA_ess_singleton_isolated=1
+# launch); it changes nothing a run computes. (Not ess_singleton_isolated, which would save
+# a singleton's orted: Open MPI 4.1 then gives every singleton the same session directory,
+# jf.0/1 under TMPDIR, and two at once - the two bats lanes - delete each other's files.)
+export OMPI_MCA_pml=ob1
 
 # small_fmnist TRAIN [TEST]: Fashion-MNIST's first TRAIN training images and first TEST
 # (default TRAIN) test images, imported once per file and shared by its tests. A test
