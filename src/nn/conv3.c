@@ -1,6 +1,7 @@
 /* conv3.c - the direct 3x3 convolution of the ResNets: forward, input gradient and
  * weight gradient, each with a scalar, an AVX2 and an AVX-512 path that sum in the same
- * order: the blocked sums of kernel.h (see conv3.h). The two vector paths run the same
+ * order: the blocked sums of kernel.h (see conv3.h). Its correlation kernel, nn_corr,
+ * runs LeNet's 5x5 forward too. The two vector paths run the same
  * kernels (conv3_simd.inc) with their own vectors and register blocks. */
 #include "conv3.h"
 
@@ -29,28 +30,20 @@ static int block_end(int t0, int n) { return n - t0 < NN_SUM_BLOCK ? n : t0 + NN
 
 /* forward: weights (9 cin, cout) + padded input; backward: flipped weights (9 cout, cin)
  * + the weight gradient's sum (9 cin, cout) + one image's part of it + the upsampled,
- * padded gradient + the padded input. */
+ * padded gradient + the padded input + the output positions' offsets in it (int32). */
 size_t nn_conv3_scratch(const nn_conv3_t *s) {
   size_t pad = (size_t)(s->h + 2) * (s->w + 2);
   size_t wts = (size_t)9 * s->cin * s->cout;
-  return 3 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin;
+  return 3 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin + (size_t)s->oh * s->ow;
 }
 
-/* --- the correlation kernel both directions share
- *
- * out (oh, ow, cout) = sum over taps (ky, kx, ci) of xp[(oy*st + ky, ox*st + kx, ci)] *
- * wt[(ky, kx, ci), co], xp being a padded (., wp, cin) image: a blocked sum, taps in
- * order, each row ky's 3*cin taps (consecutive floats of xp) in blocks of NN_SUM_BLOCK
- * from its first. */
+/* --- the correlation kernel (nn_corr, conv3.h): out (oh, ow, cout) = sum over taps
+ * (ky, kx, ci) of xp[(oy*st + ky, ox*st + kx, ci)] * wt[(ky, kx, ci), co], a blocked sum,
+ * taps in order, each row ky's k*cin taps (consecutive floats of xp) in blocks of
+ * NN_SUM_BLOCK from its first. Both directions of the 3x3 conv run it on padded images,
+ * LeNet's 5x5 forward on its unpadded input. */
 
-typedef struct {
-  const float *xp;
-  int wp, cin, stride;
-  int oh, ow, cout;
-  const float *wt; /* (9 cin, cout) */
-} corr_t;
-
-static void corr_offsets(const corr_t *c, int p0, int np, int32_t *off) {
+static void corr_offsets(const nn_corr_t *c, int p0, int np, int32_t *off) {
   for (int i = 0; i < np; i++) {
     int p = p0 + i, oy = p / c->ow, ox = p % c->ow;
     off[i] = (oy * c->stride * c->wp + ox * c->stride) * c->cin;
@@ -58,14 +51,14 @@ static void corr_offsets(const corr_t *c, int p0, int np, int32_t *off) {
 }
 
 NN_SCALAR_FMA
-static void corr_scalar(const corr_t *c, float *out) {
-  int P = c->oh * c->ow, row = 3 * c->cin;
+static void corr_scalar(const nn_corr_t *c, float *out) {
+  int P = c->oh * c->ow, row = c->k * c->cin;
   int32_t off[1];
   for (int p = 0; p < P; p++) {
     corr_offsets(c, p, 1, off);
     for (int co = 0; co < c->cout; co++) {
       float sum = 0.0f;
-      for (int ky = 0; ky < 3; ky++) {
+      for (int ky = 0; ky < c->k; ky++) {
         const float *ip = c->xp + off[0] + (size_t)ky * c->wp * c->cin;
         const float *wp = c->wt + (size_t)ky * row * c->cout + co;
         for (int j0 = 0; j0 < row; j0 += NN_SUM_BLOCK) {
@@ -106,22 +99,28 @@ static float image_fold(float sum, const float *dwt, int first) {
   return first ? sum : *dwt + sum;
 }
 
+/* poff[p]: the offset in the padded image xp of output position p's first tap */
+static void wgrad_offsets(const nn_conv3_t *s, int32_t *poff) {
+  int wp = s->w + 2;
+  for (int p = 0; p < s->oh * s->ow; p++) {
+    int oy = p / s->ow, ox = p % s->ow;
+    poff[p] = (oy * s->stride * wp + ox * s->stride) * s->cin;
+  }
+}
+
 NN_SCALAR_FMA
-static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const float *dout, float *dwt,
-                         int first) {
+static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const int32_t *poff,
+                         const float *dout, float *dwt, int first) {
   int kd = 9 * s->cin, P = s->oh * s->ow, wp = s->w + 2;
   for (int j = 0; j < kd; j++) {
     int tap = j / s->cin, ci = j % s->cin;
-    int32_t toff = ((tap / 3) * wp + tap % 3) * s->cin + ci;
+    const float *xr = xp + ((tap / 3) * wp + tap % 3) * s->cin + ci;
     for (int co = 0; co < s->cout; co++) {
       float sum = 0.0f;
       for (int p0 = 0; p0 < P; p0 += NN_SUM_BLOCK) {
         float a = 0.0f;
-        for (int p = p0, p1 = block_end(p0, P); p < p1; p++) {
-          int oy = p / s->ow, ox = p % s->ow;
-          int32_t poff = (oy * s->stride * wp + ox * s->stride) * s->cin;
-          a = fmaf(xp[poff + toff], dout[(size_t)p * s->cout + co], a);
-        }
+        for (int p = p0, p1 = block_end(p0, P); p < p1; p++)
+          a = fmaf(xr[poff[p]], dout[(size_t)p * s->cout + co], a);
         sum = p0 ? sum + a : a;
       }
       float *d = dwt + (size_t)j * s->cout + co;
@@ -246,7 +245,7 @@ static void dgrad2(const nn_conv3_t *s, const float *dpad, const float *wf, floa
 /* the vector path for an output of C channels, or scalar */
 static nn_kernel_t path(int C) { return C % 16 ? NN_KERNEL_SCALAR : nn_kernel(); }
 
-static void corr(const corr_t *c, float *out) {
+void nn_corr(const nn_corr_t *c, float *out) {
   switch (path(c->cout)) {
 #ifdef NN_HAVE_X86
     case NN_KERNEL_AVX512: corr_avx512(c, out); return;
@@ -257,16 +256,16 @@ static void corr(const corr_t *c, float *out) {
 }
 
 /* adds one image's part to dwt (the first image's is stored); gimg: scratch of dwt's size */
-static void wgrad(const nn_conv3_t *s, const float *xp, const float *dout, float *gimg,
-                  float *dwt, int first) {
+static void wgrad(const nn_conv3_t *s, const float *xp, const int32_t *poff, const float *dout,
+                  float *gimg, float *dwt, int first) {
   switch (path(s->cout)) {
 #ifdef NN_HAVE_X86
-    case NN_KERNEL_AVX512: wgrad_avx512(s, xp, dout, gimg, dwt, first); return;
-    case NN_KERNEL_AVX2: wgrad_avx2(s, xp, dout, gimg, dwt, first); return;
+    case NN_KERNEL_AVX512: wgrad_avx512(s, xp, poff, dout, gimg, dwt, first); return;
+    case NN_KERNEL_AVX2: wgrad_avx2(s, xp, poff, dout, gimg, dwt, first); return;
 #endif
     default:
       (void)gimg; /* the scalar loop keeps each sum in a register */
-      wgrad_scalar(s, xp, dout, dwt, first);
+      wgrad_scalar(s, xp, poff, dout, dwt, first);
       return;
   }
 }
@@ -285,11 +284,11 @@ void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *
   for (int j = 0; j < kd; j++)
     for (int co = 0; co < s->cout; co++) wt[(size_t)j * s->cout + co] = weight[(size_t)co * kd + j];
   size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
-  corr_t c = {xp, s->w + 2, s->cin, s->stride, s->oh, s->ow, s->cout, wt};
+  nn_corr_t c = {xp, s->w + 2, s->cin, 3, s->stride, s->oh, s->ow, s->cout, wt};
   zero_padded(s->h, s->w, s->cin, xp);
   for (int i = 0; i < n; i++) {
     pad_image(s->h, s->w, s->cin, in + i * isz, xp);
-    corr(&c, out + i * osz);
+    nn_corr(&c, out + i * osz);
   }
 }
 
@@ -299,9 +298,10 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
   size_t wts = (size_t)kd * s->cout, pad = (size_t)(s->h + 2) * (s->w + 2);
   float *wf = scratch, *dwt = scratch + wts, *gimg = dwt + wts, *up = gimg + wts;
   float *xp = up + pad * max_sz(s->cin, s->cout);
+  int32_t *poff = (int32_t *)(xp + pad * s->cin);
   size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
   if (din) flip_weights(s, weight, wf);
-  corr_t c = {up, s->w + 2, s->cout, 1, s->h, s->w, s->cin, wf};
+  nn_corr_t c = {up, s->w + 2, s->cout, 3, 1, s->h, s->w, s->cin, wf};
   zero_padded(s->h, s->w, s->cin, xp);
   int fast2 = din && dgrad2_path(s);
   if (fast2) /* dout with a zero last row and column, in up */
@@ -309,9 +309,10 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
   else if (din)
     zero_padded(s->h, s->w, s->cout, up);
   if (n < 1) memset(dwt, 0, sizeof(float) * wts);
+  wgrad_offsets(s, poff);
   for (int i = 0; i < n; i++) {
     pad_image(s->h, s->w, s->cin, in + i * isz, xp);
-    wgrad(s, xp, dout + i * osz, gimg, dwt, i == 0);
+    wgrad(s, xp, poff, dout + i * osz, gimg, dwt, i == 0);
     if (fast2) {
 #ifdef NN_HAVE_X86
       for (int y = 0; y < s->oh; y++)
@@ -321,7 +322,7 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
 #endif
     } else if (din) {
       upsample_pad(s, dout + i * osz, up);
-      corr(&c, din + i * isz);
+      nn_corr(&c, din + i * isz);
     }
   }
   for (int j = 0; j < kd; j++)

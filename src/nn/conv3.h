@@ -33,6 +33,21 @@ void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *
 void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
                        const float *dout, float *dweight, float *din, float *scratch);
 
+/* The direct correlation both conv layers run (conv3.c): out (oh, ow, cout) = sum over
+ * taps (ky, kx, ci) of xp[(oy*stride + ky, ox*stride + kx, ci)] * wt[(ky, kx, ci), co],
+ * xp an image of width wp (padded by the caller where the conv pads), wt (k*k*cin, cout).
+ * Each output is a blocked sum in tap order, each row ky's k*cin taps in blocks from its
+ * first, on every path; whole 16-channel blocks (cout % 16 == 0) take the vector paths.
+ * The 3x3 conv's forward and input gradient run it with k = 3, LeNet's 5x5 forward
+ * (layers.c) with k = 5. */
+typedef struct {
+  const float *xp;
+  int wp, cin, k, stride;
+  int oh, ow, cout;
+  const float *wt; /* (k*k*cin, cout) */
+} nn_corr_t;
+void nn_corr(const nn_corr_t *c, float *out);
+
 /* Batch normalisation over rows = n*h*w pixels of c channels, eps 1e-5.
  * Training (stats != NULL): normalises with the rows' own mean and biased variance,
  * writes mean and 1/sqrt(var + eps) to mean/rstd (c floats each) and the mean and the

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "conv3.h"
 #include "kernel.h"
 
 void nn_conv_shape_init(nn_conv_shape_t *s, int cin, int cout, int k, int h, int w) {
@@ -24,13 +25,14 @@ void nn_conv_shape_init(nn_conv_shape_t *s, int cin, int cout, int k, int h, int
 /* --- direct conv forward
  *
  * No im2col: the weights are transposed once per call to wt (k, k, cin, cp) with cp =
- * cout rounded up to 16 (zero columns), and a register block of up to 6 output positions
- * x up to 64 output channels runs over the k*k*cin taps, broadcasting one input value
- * and loading one weight vector per tap. Every conv output is a blocked sum (kernel.h)
- * in tap order (ky, kx, ci): each kernel row ky's k*cin taps in blocks of NN_SUM_BLOCK
- * from its first, each block one chain of fused multiply-adds from 0, the blocks added
- * in order, whatever the vector width or register block, so the AVX-512, AVX2 and scalar
- * paths give the same bits. */
+ * cout rounded up to 16 (zero columns), and a register block of output positions x
+ * output channels runs over the k*k*cin taps, broadcasting one input value and loading
+ * one weight vector per tap: nn_corr (conv3.c), or on AVX-512 fwd_block_avx512's 6
+ * positions x up to 64 channels. Every conv output is a blocked sum (kernel.h) in tap
+ * order (ky, kx, ci): each kernel row ky's k*cin taps in blocks of NN_SUM_BLOCK from its
+ * first, each block one chain of fused multiply-adds from 0, the blocks added in order,
+ * whatever the vector width or register block, so the AVX-512, AVX2 and scalar paths
+ * give the same bits. */
 
 #define FWD_NP 6
 
@@ -113,78 +115,21 @@ NN_TARGET_AVX512 static void conv_direct_avx512(const nn_conv_shape_t *s, const 
   }
 }
 
-/* 16 channels (two 8-wide vectors) per block, same tap order. */
-NN_TARGET_AVX2 static void conv_direct_avx2(const nn_conv_shape_t *s, const float *in,
-                                            const float *wt, float *out) {
-  int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k, R = K * cin;
-  int32_t off[FWD_NP];
-  for (int p0 = 0; p0 < P; p0 += FWD_NP) {
-    int np = P - p0 < FWD_NP ? P - p0 : FWD_NP;
-    block_offsets(s, p0, np, off);
-    for (int c0 = 0; c0 < cp; c0 += 16)
-      for (int ky = 0; ky < K; ky++) {
-        const float *ip = in + ky * s->w * cin;
-        for (int t0 = 0; t0 < R; t0 += NN_SUM_BLOCK) {
-          __m256 acc[FWD_NP][2];
-          for (int i = 0; i < FWD_NP; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-          const float *wp = wt + (size_t)(ky * R + t0) * cp + c0;
-          for (int t = t0, t1 = block_end(t0, R); t < t1; t++, wp += cp) {
-            __m256 w0 = _mm256_loadu_ps(wp), w1 = _mm256_loadu_ps(wp + 8);
-#pragma GCC unroll 6
-            for (int i = 0; i < FWD_NP; i++) {
-              if (i >= np) break;
-              __m256 b = _mm256_set1_ps(ip[off[i] + t]);
-              acc[i][0] = _mm256_fmadd_ps(b, w0, acc[i][0]);
-              acc[i][1] = _mm256_fmadd_ps(b, w1, acc[i][1]);
-            }
-          }
-          /* the block's sum: the first is stored, the others added in order */
-          for (int i = 0; i < np; i++) {
-            float *o = out + (size_t)(p0 + i) * cp + c0;
-            if (ky || t0) {
-              acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(o), acc[i][0]);
-              acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(o + 8), acc[i][1]);
-            }
-            _mm256_storeu_ps(o, acc[i][0]);
-            _mm256_storeu_ps(o + 8, acc[i][1]);
-          }
-        }
-      }
-  }
-}
 #endif
 
-/* One output at a time, same tap order. */
-NN_SCALAR_FMA
-static void conv_direct_scalar(const nn_conv_shape_t *s, const float *in, const float *wt,
-                               float *out) {
-  int P = s->oh * s->ow, cp = round16(s->cout), cin = s->cin, K = s->k, R = K * cin;
-  int32_t off[1];
-  for (int p = 0; p < P; p++) {
-    block_offsets(s, p, 1, off);
-    for (int c = 0; c < cp; c++) {
-      float sum = 0.0f;
-      for (int ky = 0; ky < K; ky++)
-        for (int t0 = 0; t0 < R; t0 += NN_SUM_BLOCK) {
-          float a = 0.0f;
-          for (int t = t0, t1 = block_end(t0, R); t < t1; t++)
-            a = fmaf(in[off[0] + ky * s->w * cin + t], wt[(size_t)(ky * R + t) * cp + c], a);
-          sum = ky || t0 ? sum + a : a;
-        }
-      out[(size_t)p * cp + c] = sum;
-    }
-  }
-}
-
+/* LeNet's forward on the correlation kernel of conv3.c (nn_corr: the same tap order and
+ * blocks), except on AVX-512, which keeps fwd_block_avx512's 6 x 64 register block: it
+ * was timed on AVX-512 hardware, nn_corr's 12 x 16 block not yet (docs/performance.md). */
 static void conv_direct(const nn_conv_shape_t *s, const float *in, const float *wt,
                         float *out) {
-  switch (nn_kernel()) {
 #ifdef NN_HAVE_X86
-    case NN_KERNEL_AVX512: conv_direct_avx512(s, in, wt, out); return;
-    case NN_KERNEL_AVX2: conv_direct_avx2(s, in, wt, out); return;
-#endif
-    default: conv_direct_scalar(s, in, wt, out); return;
+  if (nn_kernel() == NN_KERNEL_AVX512) {
+    conv_direct_avx512(s, in, wt, out);
+    return;
   }
+#endif
+  nn_corr_t c = {in, s->w, s->cin, s->k, 1, s->oh, s->ow, round16(s->cout), wt};
+  nn_corr(&c, out);
 }
 
 #ifdef NN_HAVE_X86
