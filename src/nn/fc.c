@@ -80,6 +80,7 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void block_avx2(
       }
     }
     /* the block's sum: the first is stored, the others added in order */
+#pragma GCC unroll 6
     for (int a = 0; a < na; a++) {
       float *d = c->dst + (a0 + a) * c->ds + l0;
       if (r0) {
@@ -127,6 +128,7 @@ NN_TARGET_AVX512 __attribute__((always_inline)) static inline void block_avx512(
       }
     }
     /* the block's sum: the first is stored, the others added in order */
+#pragma GCC unroll 12
     for (int a = 0; a < na; a++) {
       float *d = c->dst + (a0 + a) * c->ds + l0;
       if (r0) {

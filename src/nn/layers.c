@@ -88,7 +88,9 @@ NN_TARGET_AVX512 __attribute__((always_inline)) static inline void fwd_block_avx
         }
       }
       /* the block's sum: the first is stored, the others added in order */
+#pragma GCC unroll 6
       for (int i = 0; i < np; i++)
+#pragma GCC unroll 4
         for (int v = 0; v < nv; v++) {
           float *o = out + (size_t)i * cp + c0 + 16 * v;
           _mm512_storeu_ps(o, ky || t0 ? _mm512_add_ps(_mm512_loadu_ps(o), acc[i][v]) : acc[i][v]);
