@@ -49,6 +49,7 @@ static void transpose_weights(const nn_conv_shape_t *s, const float *weight, flo
   }
 }
 
+#ifdef NN_HAVE_X86
 /* input offsets (floats) of the first tap of output positions p0 .. p0+np-1 */
 static void block_offsets(const nn_conv_shape_t *s, int p0, int np, int32_t *off) {
   for (int i = 0; i < np; i++) {
@@ -57,7 +58,6 @@ static void block_offsets(const nn_conv_shape_t *s, int p0, int np, int32_t *off
   }
 }
 
-#ifdef NN_HAVE_X86
 NN_TARGET_AVX512 __attribute__((always_inline)) static inline void fwd_block_avx512(
     const nn_conv_shape_t *s, const float *in, const float *wt, float *out, const int32_t *off,
     const int np, int c0, int nv) {
