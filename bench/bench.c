@@ -79,7 +79,10 @@ int bench_run(const bench_opts_t *o) {
          m->flops_per_image * 1e-6);
   printf("  kernels: %s (DPT_KERNEL=scalar|avx2|avx512 forces a path); times are this "
          "thread's CPU time\n", nn_kernel_name(nn_kernel()));
-  double ips, step_s = bench_step(&t, o, &ips);
+  const char *how;
+  double peak = bench_fma_peak(&how);
+  if (peak > 0) printf("  FMA peak of this core: %.1f GFLOP/s (%s)\n", peak, how);
+  double ips, step_s = bench_step(&t, o, peak, &ips);
   if (o->sgemm_n > 0) bench_sgemm(m, cfg.model, o, ips);
   trainer_free(&t);
   bench_checkpoint(&ds, cfg.model, run_dir);

@@ -1,6 +1,7 @@
 /* bench.h - dpt-bench, how fast one training step runs and where its time goes. Prints
  * numbers, never asserts. bench.c drives it on a synthetic CIFAR-100-shaped set in
- * memory: (a) the throughput of trainer_step and (b) the step split by phase (step.c),
+ * memory: (a) the throughput of trainer_step, as a fraction of the core's FMA peak
+ * (peak.c), and (b) the step split by phase (step.c),
  * (c) single-thread sgemm as the yardstick (sgemm.c), (e) checkpoint write and read and
  * (f) the cost of an averaging of local methods (state.c), (g) the cost of a round of
  * each compressor on the seed LeNet's vector (compress.c). */
@@ -27,8 +28,12 @@ int bench_run(const bench_opts_t *o);
 double bench_cpu_now(void);
 double bench_now(void);
 
-/* (a) and (b): returns the seconds of one step (for (f)); *ips its images per second. */
-double bench_step(trainer_t *t, const bench_opts_t *o, double *ips);
+/* The FP32 FMA peak of one core in GFLOP/s (peak.c), 0 where no vector path runs; *how
+ * says what was measured. */
+double bench_fma_peak(const char **how);
+/* (a) and (b): returns the seconds of one step (for (f)); *ips its images per second;
+ * peak (GFLOP/s, 0: unknown) for the step's fraction of it. */
+double bench_step(trainer_t *t, const bench_opts_t *o, double peak, double *ips);
 /* (c), against the step's images per second. */
 void bench_sgemm(const nn_model_t *m, nn_model_kind_t kind, const bench_opts_t *o,
                  double ips);

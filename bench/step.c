@@ -137,7 +137,7 @@ static void print_phases(const nn_model_t *m, const nn_prof_t *prof, long n, int
          100 * fc_s / step_s, fc_flops / fc_s * 1e-9);
 }
 
-double bench_step(trainer_t *t, const bench_opts_t *o, double *ips) {
+double bench_step(trainer_t *t, const bench_opts_t *o, double peak, double *ips) {
   nn_model_t *m = &t->model;
   int batch = o->batch;
   steps(t, batch, 0, 5); /* warm-up */
@@ -149,8 +149,10 @@ double bench_step(trainer_t *t, const bench_opts_t *o, double *ips) {
   double step_s = dt / n;
   *ips = batch / step_s;
   printf("\n(a) training step (trainer_step, %ld steps in %.2f s)\n", n, dt);
-  printf("  %.2f ms/step   %.1f images/s   %.1f GFLOP/s\n", step_s * 1e3, *ips,
-         *ips * m->flops_per_image * 1e-9);
+  double gflops = *ips * m->flops_per_image * 1e-9;
+  printf("  %.2f ms/step   %.1f images/s   %.1f GFLOP/s", step_s * 1e3, *ips, gflops);
+  if (peak > 0) printf("   %.0f%% of the FMA peak", 100 * gflops / peak);
+  printf("\n");
 
   nn_prof_t prof;
   memset(&prof, 0, sizeof prof);
