@@ -12,30 +12,22 @@
 #define PEAK_STEPS 2000000L /* loop steps per timing: 0.1-0.5 s on the vector paths */
 
 #ifdef NN_HAVE_X86
-/* Returns the FLOPs done; the sum goes to *sink so that nothing can be left out. */
-NN_TARGET_AVX2 static double chains_avx2(long steps, float *sink) {
-  __m256 acc[12], x = _mm256_set1_ps(1.0f - 0x1p-20f), y = _mm256_set1_ps(0x1p-22f);
-#pragma GCC unroll 12
-  for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i);
-  for (long s = 0; s < steps; s++)
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
-  for (int i = 1; i < 12; i++) acc[0] = _mm256_add_ps(acc[0], acc[i]);
-  *sink = _mm256_cvtss_f32(acc[0]);
-  return (double)steps * 12 * 8 * 2;
-}
-
-NN_TARGET_AVX512 static double chains_avx512(long steps, float *sink) {
-  __m512 acc[24], x = _mm512_set1_ps(1.0f - 0x1p-20f), y = _mm512_set1_ps(0x1p-22f);
-#pragma GCC unroll 24
-  for (int i = 0; i < 24; i++) acc[i] = _mm512_set1_ps((float)i);
-  for (long s = 0; s < steps; s++)
-#pragma GCC unroll 24
-    for (int i = 0; i < 24; i++) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
-  for (int i = 1; i < 24; i++) acc[0] = _mm512_add_ps(acc[0], acc[i]);
-  *sink = _mm512_cvtss_f32(acc[0]);
-  return (double)steps * 24 * 16 * 2;
-}
+/* NAME(steps, sink) for one instruction set: N chains of vectors of LANES floats; returns
+ * the FLOPs done, the chains' sum to *sink so that none can be left out. */
+#define FMA_CHAINS(NAME, TARGET, VEC, SET1, FMADD, ADD, FIRST, N, LANES)        \
+  TARGET static double NAME(long steps, float *sink) {                        \
+    VEC acc[N], x = SET1(1.0f - 0x1p-20f), y = SET1(0x1p-22f);                \
+    _Pragma("GCC unroll 24") for (int i = 0; i < N; i++) acc[i] = SET1((float)i); \
+    for (long s = 0; s < steps; s++)                                          \
+      _Pragma("GCC unroll 24") for (int i = 0; i < N; i++) acc[i] = FMADD(acc[i], x, y); \
+    for (int i = 1; i < N; i++) acc[0] = ADD(acc[0], acc[i]);                 \
+    *sink = FIRST(acc[0]);                                                    \
+    return (double)steps * N * LANES * 2;                                     \
+  }
+FMA_CHAINS(chains_avx2, NN_TARGET_AVX2, __m256, _mm256_set1_ps, _mm256_fmadd_ps,
+           _mm256_add_ps, _mm256_cvtss_f32, 12, 8)
+FMA_CHAINS(chains_avx512, NN_TARGET_AVX512, __m512, _mm512_set1_ps, _mm512_fmadd_ps,
+           _mm512_add_ps, _mm512_cvtss_f32, 24, 16)
 #endif
 
 double bench_fma_peak(const char **how) {
