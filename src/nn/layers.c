@@ -332,36 +332,52 @@ NN_TARGET_AVX2 static void acc_rows_avx2(float *dst, int len, int n, const float
   }
 }
 
-/* acc_rows_short's blocks of 4 rows for 8 < len <= 16 (rows are two vectors, the second
- * masked). Returns the rows done. */
-NN_TARGET_AVX2 static int acc_rows_short_avx2(float *dst, int dstride, const float *base,
-                                              int sstride, int K, int len, int n,
-                                              const int32_t *off, const float *g) {
-  __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 16 - len));
-  int k0 = 0;
-  for (; k0 + 4 <= K; k0 += 4)
-    for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
-      __m256 a[8];
-#pragma GCC unroll 8
-      for (int r = 0; r < 8; r++) a[r] = _mm256_setzero_ps();
-      for (int e = e0, e1 = block_end(e0, n); e < e1; e++) {
-        const float *src = base + off[e] + k0 * sstride;
-        __m256 ge = _mm256_set1_ps(g[e]);
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-          a[2 * r] = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + r * sstride), a[2 * r]);
-          a[2 * r + 1] = _mm256_fmadd_ps(ge, _mm256_maskload_ps(src + r * sstride + 8, mask),
-                                         a[2 * r + 1]);
-        }
-      }
-#pragma GCC unroll 4
-      for (int r = 0; r < 4; r++) {
-        float *d = dst + (k0 + r) * dstride;
-        _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), a[2 * r]));
-        _mm256_maskstore_ps(d + 8, mask, _mm256_add_ps(_mm256_maskload_ps(d + 8, mask), a[2 * r + 1]));
+/* nr (<= 6) rows k0 .. of acc_rows_short for 8 < len <= 16: each row two vectors, the
+ * second masked; 2 nr chains side by side */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void short_block_avx2(
+    float *dst, int dstride, const float *base, int sstride, int k0, const int nr,
+    __m256i mask, int n, const int32_t *off, const float *g) {
+  for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
+    __m256 a[12];
+#pragma GCC unroll 12
+    for (int r = 0; r < 12; r++) a[r] = _mm256_setzero_ps();
+    for (int e = e0, e1 = block_end(e0, n); e < e1; e++) {
+      const float *src = base + off[e] + k0 * sstride;
+      __m256 ge = _mm256_set1_ps(g[e]);
+#pragma GCC unroll 6
+      for (int r = 0; r < 6; r++) {
+        if (r >= nr) break;
+        a[2 * r] = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + r * sstride), a[2 * r]);
+        a[2 * r + 1] = _mm256_fmadd_ps(ge, _mm256_maskload_ps(src + r * sstride + 8, mask),
+                                       a[2 * r + 1]);
       }
     }
-  return k0;
+#pragma GCC unroll 6
+    for (int r = 0; r < 6; r++) {
+      if (r >= nr) break;
+      float *d = dst + (k0 + r) * dstride;
+      _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), a[2 * r]));
+      _mm256_maskstore_ps(d + 8, mask, _mm256_add_ps(_mm256_maskload_ps(d + 8, mask), a[2 * r + 1]));
+    }
+  }
+}
+
+/* acc_rows_short for 8 < len <= 16: blocks of up to 6 rows, so that a kernel's 5 rows
+ * (LeNet's conv1: 15 floats each) run side by side and no row is left to a latency-bound
+ * pair of chains. */
+NN_TARGET_AVX2 static void acc_rows_short_avx2(float *dst, int dstride, const float *base,
+                                               int sstride, int K, int len, int n,
+                                               const int32_t *off, const float *g) {
+  __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 16 - len));
+  for (int k0 = 0; k0 < K; k0 += 6) {
+    int nr = K - k0 < 6 ? K - k0 : 6;
+    if (nr == 5) /* the hot cases, specialised */
+      short_block_avx2(dst, dstride, base, sstride, k0, 5, mask, n, off, g);
+    else if (nr == 6)
+      short_block_avx2(dst, dstride, base, sstride, k0, 6, mask, n, off, g);
+    else
+      short_block_avx2(dst, dstride, base, sstride, k0, nr, mask, n, off, g);
+  }
 }
 #endif
 
@@ -395,16 +411,17 @@ static void acc_rows(float *dst, int len, int n, const float *base, const int32_
  * Same per-element order as acc_rows. */
 static void acc_rows_short(float *dst, int dstride, const float *base, int sstride, int K,
                            int len, int n, const int32_t *off, const float *g) {
-  int k0 = 0;
 #ifdef NN_HAVE_X86
   if (nn_kernel() == NN_KERNEL_AVX512) {
     acc_rows_short_avx512(dst, dstride, base, sstride, K, len, n, off, g);
     return;
   }
-  if (len > 8 && nn_kernel() == NN_KERNEL_AVX2)
-    k0 = acc_rows_short_avx2(dst, dstride, base, sstride, K, len, n, off, g);
+  if (len > 8 && nn_kernel() == NN_KERNEL_AVX2) {
+    acc_rows_short_avx2(dst, dstride, base, sstride, K, len, n, off, g);
+    return;
+  }
 #endif
-  for (; k0 < K; k0++)
+  for (int k0 = 0; k0 < K; k0++)
     acc_rows(dst + k0 * dstride, len, n, base + k0 * sstride, off, g);
 }
 
