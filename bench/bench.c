@@ -75,8 +75,10 @@ int bench_run(const bench_opts_t *o) {
   nn_model_t *m = &t.model;
   printf("dpt-bench %s: model %s, 3x32x32 inputs, 100 classes, batch %d, 1 thread, SGDM\n",
          DPT_VERSION, o->model, o->batch);
-  printf("  %zu parameters, %.1f MFLOP per image (forward + backward)\n", m->nparams,
-         m->flops_per_image * 1e-6);
+  printf("  %zu parameters, %.1f MFLOP per image (forward + backward%s)\n", m->nparams,
+         m->flops_per_image * 1e-6,
+         m->resnet ? "" : "; the backward counted as if dense, though it visits only the "
+                          "max-pool winners, so GFLOP/s may pass the peak");
   printf("  kernels: %s (DPT_KERNEL=scalar|avx2|avx512 forces a path); times are this "
          "thread's CPU time\n", nn_kernel_name(nn_kernel()));
   const char *how;
