@@ -187,6 +187,7 @@ typedef struct {
 
 #ifdef NN_HAVE_X86
 #define SIMD_INLINE __attribute__((always_inline)) static inline
+#define CORR_L1_WEIGHTS (40 * 1024) /* bytes of a channel block's weights kept for all positions */
 
 /* AVX2: 16 floats as two 8-float vectors */
 typedef struct {
