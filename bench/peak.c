@@ -9,7 +9,7 @@
 #include "bench.h"
 #include "../src/nn/kernel.h"
 
-#define PEAK_STEPS 2000000L /* loop steps per timing: 0.1-0.5 s on the vector paths */
+#define PEAK_STEPS 25000000L /* loop steps per timing: about 50-70 ms, long enough for the clock to ramp up */
 
 #ifdef NN_HAVE_X86
 /* NAME(steps, sink) for one instruction set: N chains of vectors of LANES floats; returns
