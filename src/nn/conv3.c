@@ -30,11 +30,13 @@ static int block_end(int t0, int n) { return n - t0 < NN_SUM_BLOCK ? n : t0 + NN
 
 /* forward: weights (9 cin, cout) + padded input; backward: flipped weights (9 cout, cin)
  * + the weight gradient's sum (9 cin, cout) + one image's part of it + the upsampled,
- * padded gradient + the padded input + the output positions' offsets in it (int32). */
+ * padded gradient + the padded input + the offsets in it of the output positions and
+ * of the taps (int32). */
 size_t nn_conv3_scratch(const nn_conv3_t *s) {
   size_t pad = (size_t)(s->h + 2) * (s->w + 2);
   size_t wts = (size_t)9 * s->cin * s->cout;
-  return 3 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin + (size_t)s->oh * s->ow;
+  return 3 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin + (size_t)s->oh * s->ow +
+         (size_t)9 * s->cin;
 }
 
 /* --- the correlation kernel (nn_corr, conv3.h): out (oh, ow, cout) = sum over taps
@@ -99,22 +101,26 @@ static float image_fold(float sum, const float *dwt, int first) {
   return first ? sum : *dwt + sum;
 }
 
-/* poff[p]: the offset in the padded image xp of output position p's first tap */
-static void wgrad_offsets(const nn_conv3_t *s, int32_t *poff) {
+/* Offsets in the padded image xp, computed once per call: the input of tap j (ky, kx,
+ * ci) at output position p is xp[poff[p] + toff[j]]. */
+static void wgrad_offsets(const nn_conv3_t *s, int32_t *poff, int32_t *toff) {
   int wp = s->w + 2;
   for (int p = 0; p < s->oh * s->ow; p++) {
     int oy = p / s->ow, ox = p % s->ow;
     poff[p] = (oy * s->stride * wp + ox * s->stride) * s->cin;
   }
+  for (int j = 0; j < 9 * s->cin; j++) {
+    int tap = j / s->cin, ci = j % s->cin;
+    toff[j] = ((tap / 3) * wp + tap % 3) * s->cin + ci;
+  }
 }
 
 NN_SCALAR_FMA
 static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const int32_t *poff,
-                         const float *dout, float *dwt, int first) {
-  int kd = 9 * s->cin, P = s->oh * s->ow, wp = s->w + 2;
+                         const int32_t *toff, const float *dout, float *dwt, int first) {
+  int kd = 9 * s->cin, P = s->oh * s->ow;
   for (int j = 0; j < kd; j++) {
-    int tap = j / s->cin, ci = j % s->cin;
-    const float *xr = xp + ((tap / 3) * wp + tap % 3) * s->cin + ci;
+    const float *xr = xp + toff[j];
     for (int co = 0; co < s->cout; co++) {
       float sum = 0.0f;
       for (int p0 = 0; p0 < P; p0 += NN_SUM_BLOCK) {
@@ -257,16 +263,16 @@ void nn_corr(const nn_corr_t *c, float *out) {
 }
 
 /* adds one image's part to dwt (the first image's is stored); gimg: scratch of dwt's size */
-static void wgrad(const nn_conv3_t *s, const float *xp, const int32_t *poff, const float *dout,
-                  float *gimg, float *dwt, int first) {
+static void wgrad(const nn_conv3_t *s, const float *xp, const int32_t *poff,
+                  const int32_t *toff, const float *dout, float *gimg, float *dwt, int first) {
   switch (path(s->cout)) {
 #ifdef NN_HAVE_X86
-    case NN_KERNEL_AVX512: wgrad_avx512(s, xp, poff, dout, gimg, dwt, first); return;
-    case NN_KERNEL_AVX2: wgrad_avx2(s, xp, poff, dout, gimg, dwt, first); return;
+    case NN_KERNEL_AVX512: wgrad_avx512(s, xp, poff, toff, dout, gimg, dwt, first); return;
+    case NN_KERNEL_AVX2: wgrad_avx2(s, xp, poff, toff, dout, gimg, dwt, first); return;
 #endif
     default:
       (void)gimg; /* the scalar loop keeps each sum in a register */
-      wgrad_scalar(s, xp, poff, dout, dwt, first);
+      wgrad_scalar(s, xp, poff, toff, dout, dwt, first);
       return;
   }
 }
@@ -299,7 +305,7 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
   size_t wts = (size_t)kd * s->cout, pad = (size_t)(s->h + 2) * (s->w + 2);
   float *wf = scratch, *dwt = scratch + wts, *gimg = dwt + wts, *up = gimg + wts;
   float *xp = up + pad * max_sz(s->cin, s->cout);
-  int32_t *poff = (int32_t *)(xp + pad * s->cin);
+  int32_t *poff = (int32_t *)(xp + pad * s->cin), *toff = poff + (size_t)s->oh * s->ow;
   size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
   if (din) flip_weights(s, weight, wf);
   nn_corr_t c = {up, s->w + 2, s->cout, 3, 1, s->h, s->w, s->cin, wf};
@@ -310,10 +316,10 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
   else if (din)
     zero_padded(s->h, s->w, s->cout, up);
   if (n < 1) memset(dwt, 0, sizeof(float) * wts);
-  wgrad_offsets(s, poff);
+  wgrad_offsets(s, poff, toff);
   for (int i = 0; i < n; i++) {
     pad_image(s->h, s->w, s->cin, in + i * isz, xp);
-    wgrad(s, xp, poff, dout + i * osz, gimg, dwt, i == 0);
+    wgrad(s, xp, poff, toff, dout + i * osz, gimg, dwt, i == 0);
     if (fast2) {
 #ifdef NN_HAVE_X86
       for (int y = 0; y < s->oh; y++)
