@@ -294,49 +294,34 @@ NN_TARGET_AVX512 static void acc_rows_short_avx512(float *dst, int dstride, cons
 }
 
 /* acc_rows in 8-wide vectors (a masked one for the tail): the same chains. */
+/* acc_rows' lanes r .. r + 8 nv - 1 as nv chains side by side */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void rows_chunk_avx2(
+    float *dst, int r, const int nv, int n, const float *base, const int32_t *off,
+    const float *g) {
+  for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
+    __m256 a[8];
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++) a[v] = _mm256_setzero_ps();
+    for (int e = e0, e1 = block_end(e0, n); e < e1; e++) {
+      const float *src = base + off[e] + r;
+      __m256 ge = _mm256_set1_ps(g[e]);
+#pragma GCC unroll 8
+      for (int v = 0; v < nv; v++) a[v] = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 8 * v), a[v]);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++)
+      _mm256_storeu_ps(dst + r + 8 * v, _mm256_add_ps(_mm256_loadu_ps(dst + r + 8 * v), a[v]));
+  }
+}
+
 NN_TARGET_AVX2 static void acc_rows_avx2(float *dst, int len, int n, const float *base,
                                          const int32_t *off, const float *g) {
   int r = 0;
   /* 8 chains side by side where the row allows (LeNet's conv2: 320 floats), enough to
    * cover the FMA latency; then 4, 1 and a masked one */
-  for (; r + 64 <= len; r += 64)
-    for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
-      __m256 a[8];
-#pragma GCC unroll 8
-      for (int v = 0; v < 8; v++) a[v] = _mm256_setzero_ps();
-      for (int e = e0, e1 = block_end(e0, n); e < e1; e++) {
-        const float *src = base + off[e] + r;
-        __m256 ge = _mm256_set1_ps(g[e]);
-#pragma GCC unroll 8
-        for (int v = 0; v < 8; v++) a[v] = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 8 * v), a[v]);
-      }
-#pragma GCC unroll 8
-      for (int v = 0; v < 8; v++)
-        _mm256_storeu_ps(dst + r + 8 * v, _mm256_add_ps(_mm256_loadu_ps(dst + r + 8 * v), a[v]));
-    }
-  for (; r + 32 <= len; r += 32)
-    for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (int e = e0, e1 = block_end(e0, n); e < e1; e++) {
-        const float *src = base + off[e] + r;
-        __m256 ge = _mm256_set1_ps(g[e]);
-        a0 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src), a0);
-        a1 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 8), a1);
-        a2 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 16), a2);
-        a3 = _mm256_fmadd_ps(ge, _mm256_loadu_ps(src + 24), a3);
-      }
-      _mm256_storeu_ps(dst + r, _mm256_add_ps(_mm256_loadu_ps(dst + r), a0));
-      _mm256_storeu_ps(dst + r + 8, _mm256_add_ps(_mm256_loadu_ps(dst + r + 8), a1));
-      _mm256_storeu_ps(dst + r + 16, _mm256_add_ps(_mm256_loadu_ps(dst + r + 16), a2));
-      _mm256_storeu_ps(dst + r + 24, _mm256_add_ps(_mm256_loadu_ps(dst + r + 24), a3));
-    }
-  for (; r + 8 <= len; r += 8)
-    for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
-      __m256 a0 = _mm256_setzero_ps();
-      for (int e = e0, e1 = block_end(e0, n); e < e1; e++)
-        a0 = _mm256_fmadd_ps(_mm256_set1_ps(g[e]), _mm256_loadu_ps(base + off[e] + r), a0);
-      _mm256_storeu_ps(dst + r, _mm256_add_ps(_mm256_loadu_ps(dst + r), a0));
-    }
+  for (; r + 64 <= len; r += 64) rows_chunk_avx2(dst, r, 8, n, base, off, g);
+  for (; r + 32 <= len; r += 32) rows_chunk_avx2(dst, r, 4, n, base, off, g);
+  for (; r + 8 <= len; r += 8) rows_chunk_avx2(dst, r, 1, n, base, off, g);
   if (r < len) {
     __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 8 - (len - r)));
     for (int e0 = 0; e0 < n; e0 += NN_SUM_BLOCK) {
