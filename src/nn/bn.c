@@ -201,8 +201,9 @@ void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const 
     }
 }
 
-void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *out,
-                    int relu, float *dout, float *dgamma, float *dbeta, float *din) {
+void nn_bn_backward_sums(const nn_bn_t *b, size_t rows, int c, const float *in,
+                         const float *out, int relu, float *dout, float *dgamma, float *dbeta,
+                         nn_bn_dgrad_t *d) {
   double sdy[c], sdyx[c];
   for (int k = 0; k < c; k++) sdy[k] = sdyx[k] = 0;
   int vec = bn_vector(c);
@@ -217,16 +218,26 @@ void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const
       sdy[k] += dy;
       sdyx[k] += (double)dy * xhat;
     }
-  float k1[c], k2[c], g[c];
+  d->b = b;
+  d->c = c;
+  d->in = in;
+  d->dout = dout;
   for (int k = 0; k < c; k++) {
     dgamma[k] = (float)sdyx[k];
     dbeta[k] = (float)sdy[k];
-    k1[k] = (float)(sdy[k] / (double)rows);
-    k2[k] = (float)(sdyx[k] / (double)rows);
-    g[k] = b->gamma[k] * b->rstd[k];
+    d->k1[k] = (float)(sdy[k] / (double)rows);
+    d->k2[k] = (float)(sdyx[k] / (double)rows);
+    d->g[k] = b->gamma[k] * b->rstd[k];
   }
+}
+
+void nn_bn_input_grad(const nn_bn_dgrad_t *d, size_t r0, size_t rows, float *din) {
+  const nn_bn_t *b = d->b;
+  int c = d->c;
+  const float *in = d->in + r0 * c, *dout = d->dout + r0 * c, *k1 = d->k1, *k2 = d->k2,
+              *g = d->g;
 #ifdef NN_HAVE_X86
-  if (vec) {
+  if (bn_vector(c)) {
     input_grad_avx2(b, rows, c, in, dout, k1, k2, g, din);
     return;
   }
@@ -236,6 +247,14 @@ void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const
       float xhat = (in[r * c + k] - b->mean[k]) * b->rstd[k];
       din[r * c + k] = g[k] * (dout[r * c + k] - k1[k] - xhat * k2[k]);
     }
+}
+
+void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *out,
+                    int relu, float *dout, float *dgamma, float *dbeta, float *din) {
+  float k1[c], k2[c], g[c];
+  nn_bn_dgrad_t d = {.k1 = k1, .k2 = k2, .g = g};
+  nn_bn_backward_sums(b, rows, c, in, out, relu, dout, dgamma, dbeta, &d);
+  nn_bn_input_grad(&d, 0, rows, din);
 }
 
 void nn_bn_update_running(float *run_mean, float *run_var, const double *stats, int c,

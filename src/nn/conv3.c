@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../core/err.h"
 #include "kernel.h"
 
 void nn_conv3_init(nn_conv3_t *s, int cin, int cout, int stride, int h, int w) {
@@ -30,12 +31,13 @@ static int block_end(int t0, int n) { return n - t0 < NN_SUM_BLOCK ? n : t0 + NN
 
 /* forward: weights (9 cin, cout) + padded input; backward: flipped weights (9 cout, cin)
  * + the weight gradient's sum (9 cin, cout) + one image's part of it + the upsampled,
- * padded gradient + the padded input + the offsets in it of the output positions and
+ * padded gradient + the padded input + one image's output gradient (computed by
+ * nn_conv3_backward_bn) + the offsets in the padded input of the output positions and
  * of the taps (int32). */
 size_t nn_conv3_scratch(const nn_conv3_t *s) {
-  size_t pad = (size_t)(s->h + 2) * (s->w + 2);
+  size_t pad = (size_t)(s->h + 2) * (s->w + 2), pos = (size_t)s->oh * s->ow;
   size_t wts = (size_t)9 * s->cin * s->cout;
-  return 3 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin + (size_t)s->oh * s->ow +
+  return 3 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin + pos * s->cout + pos +
          (size_t)9 * s->cin;
 }
 
@@ -299,14 +301,16 @@ void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *
   }
 }
 
-void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
-                       const float *dout, float *dweight, float *din, float *scratch) {
-  int kd = 9 * s->cin;
+/* dout (n, oh, ow, cout), or, where bn is not NULL, image by image from bn */
+static void backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
+                     const float *dout, const nn_bn_dgrad_t *bn, float *dweight, float *din,
+                     float *scratch) {
+  int kd = 9 * s->cin, P = s->oh * s->ow;
   size_t wts = (size_t)kd * s->cout, pad = (size_t)(s->h + 2) * (s->w + 2);
   float *wf = scratch, *dwt = scratch + wts, *gimg = dwt + wts, *up = gimg + wts;
-  float *xp = up + pad * max_sz(s->cin, s->cout);
-  int32_t *poff = (int32_t *)(xp + pad * s->cin), *toff = poff + (size_t)s->oh * s->ow;
-  size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
+  float *xp = up + pad * max_sz(s->cin, s->cout), *dimg = xp + pad * s->cin;
+  int32_t *poff = (int32_t *)(dimg + (size_t)P * s->cout), *toff = poff + P;
+  size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)P * s->cout;
   if (din) flip_weights(s, weight, wf);
   nn_corr_t c = {up, s->w + 2, s->cout, 3, 1, s->h, s->w, s->cin, wf};
   zero_padded(s->h, s->w, s->cin, xp);
@@ -318,20 +322,37 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
   if (n < 1) memset(dwt, 0, sizeof(float) * wts);
   wgrad_offsets(s, poff, toff);
   for (int i = 0; i < n; i++) {
+    const float *di = dout + i * osz;
+    if (bn) {
+      nn_bn_input_grad(bn, (size_t)i * P, P, dimg);
+      di = dimg;
+    }
     pad_image(s->h, s->w, s->cin, in + i * isz, xp);
-    wgrad(s, xp, poff, toff, dout + i * osz, gimg, dwt, i == 0);
+    wgrad(s, xp, poff, toff, di, gimg, dwt, i == 0);
     if (fast2) {
 #ifdef NN_HAVE_X86
       for (int y = 0; y < s->oh; y++)
-        memcpy(up + (size_t)y * (s->ow + 1) * s->cout, dout + i * osz + (size_t)y * s->ow * s->cout,
+        memcpy(up + (size_t)y * (s->ow + 1) * s->cout, di + (size_t)y * s->ow * s->cout,
                sizeof(float) * s->ow * s->cout);
       dgrad2(s, up, wf, din + i * isz);
 #endif
     } else if (din) {
-      upsample_pad(s, dout + i * osz, up);
+      upsample_pad(s, di, up);
       nn_corr(&c, din + i * isz);
     }
   }
   for (int j = 0; j < kd; j++)
     for (int co = 0; co < s->cout; co++) dweight[(size_t)co * kd + j] = dwt[(size_t)j * s->cout + co];
+}
+
+void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
+                       const float *dout, float *dweight, float *din, float *scratch) {
+  backward(s, n, in, weight, dout, NULL, dweight, din, scratch);
+}
+
+void nn_conv3_backward_bn(const nn_conv3_t *s, int n, const float *in, const float *weight,
+                          const nn_bn_dgrad_t *dout, float *dweight, float *din,
+                          float *scratch) {
+  DPT_ASSERT(dout->c == s->cout);
+  backward(s, n, in, weight, NULL, dout, dweight, din, scratch);
 }

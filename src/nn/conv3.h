@@ -32,6 +32,14 @@ void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *
  * and padded) with the flipped weights, blocked as the forward, in tap order (ky, kx, co). */
 void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
                        const float *dout, float *dweight, float *din, float *scratch);
+/* The same with dout the input gradient of the batch norm that follows the conv (its
+ * channels cout, its rows the conv's output positions), computed an image at a time into
+ * scratch as the image is needed (nn_bn_input_grad): the same bits, without dout ever
+ * written to or read back from memory. */
+typedef struct nn_bn_dgrad nn_bn_dgrad_t;
+void nn_conv3_backward_bn(const nn_conv3_t *s, int n, const float *in, const float *weight,
+                          const nn_bn_dgrad_t *dout, float *dweight, float *din,
+                          float *scratch);
 
 /* The direct correlation both conv layers run (conv3.c): out (oh, ow, cout) = sum over
  * taps (ky, kx, ci) of xp[(oy*stride + ky, ox*stride + kx, ci)] * wt[(ky, kx, ci), co],
@@ -66,6 +74,21 @@ void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const 
  * the same buffer as dout only when relu == 0 and no residual reads dout afterwards. */
 void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *out,
                     int relu, float *dout, float *dgamma, float *dbeta, float *din);
+/* The same in two passes, so that the second can run a range of rows at a time where
+ * its result is used (nn_conv3_backward_bn) instead of over all rows into memory:
+ * nn_bn_backward_sums masks dout as above, writes dgamma and dbeta, and fills d (whose
+ * k1, k2 and g, c floats each, the caller provides); nn_bn_input_grad then writes rows
+ * [r0, r0 + rows) of din, each element on its own: din = g (dout - k1 - xhat k2). */
+struct nn_bn_dgrad {
+  const nn_bn_t *b;
+  int c;
+  const float *in, *dout; /* (rows, c): the batch norm's input, its masked output gradient */
+  float *k1, *k2, *g;     /* (c) each */
+};
+void nn_bn_backward_sums(const nn_bn_t *b, size_t rows, int c, const float *in,
+                         const float *out, int relu, float *dout, float *dgamma, float *dbeta,
+                         nn_bn_dgrad_t *d);
+void nn_bn_input_grad(const nn_bn_dgrad_t *d, size_t r0, size_t rows, float *din);
 /* Running statistics: r = (1 - m) r + m * stat, in double, for one BN of c channels. */
 void nn_bn_update_running(float *run_mean, float *run_var, const double *stats, int c,
                           double momentum);

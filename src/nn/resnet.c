@@ -182,13 +182,25 @@ static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, const
   NN_PROF_ADD(m, bn_fwd, t0);
 }
 
+/* Batch norm i's backward: its first pass (dout masked in place, the gradients of its
+ * weight and bias); the second, its input gradient, runs inside the backward of the conv
+ * before it (conv_bwd), an image at a time. */
+typedef struct {
+  nn_bn_t b;
+  float k[3 * NN_RESNET_MAX_CHANNELS];
+  nn_bn_dgrad_t d;
+} bn_grad_t;
+
 static void bn_bwd(nn_model_t *m, const float *params, float *grads, int i, size_t rows,
-                   const float *in, const float *out, float *dout, float *din) {
+                   const float *in, const float *out, float *dout, bn_grad_t *g) {
   const nn_resnet_bn_t *l = &m->resnet->bn[i];
-  nn_bn_t b = {params + l->gamma, params + l->beta, params + l->run_mean,
-               params + l->run_var, l->mean, l->rstd};
+  DPT_ASSERT(l->c <= NN_RESNET_MAX_CHANNELS);
+  g->b = (nn_bn_t){params + l->gamma, params + l->beta, params + l->run_mean,
+                   params + l->run_var, l->mean, l->rstd};
+  g->d = (nn_bn_dgrad_t){.k1 = g->k, .k2 = g->k + l->c, .g = g->k + 2 * l->c};
   double t0 = nn_prof_now(m);
-  nn_bn_backward(&b, rows, l->c, in, out, 1, dout, grads + l->gamma, grads + l->beta, din);
+  nn_bn_backward_sums(&g->b, rows, l->c, in, out, 1, dout, grads + l->gamma, grads + l->beta,
+                      &g->d);
   NN_PROF_ADD(m, bn_bwd, t0);
 }
 
@@ -199,10 +211,11 @@ static void conv_fwd(nn_model_t *m, const nn_conv3_t *s, int n, const float *in,
   NN_PROF_ADD(m, conv3_fwd, t0);
 }
 
+/* the conv's backward, its output gradient that of batch norm g's input */
 static void conv_bwd(nn_model_t *m, const nn_conv3_t *s, int n, const float *in,
-                     const float *weight, const float *dout, float *dweight, float *din) {
+                     const float *weight, const bn_grad_t *g, float *dweight, float *din) {
   double t0 = nn_prof_now(m);
-  nn_conv3_backward(s, n, in, weight, dout, dweight, din, m->resnet->scratch);
+  nn_conv3_backward_bn(s, n, in, weight, &g->d, dweight, din, m->resnet->scratch);
   NN_PROF_ADD(m, conv3_bwd, t0);
 }
 
@@ -249,7 +262,7 @@ double nn_resnet_forward(nn_model_t *m, const float *params, const float *input,
 }
 
 /* Block k backward: ga holds the gradient of its output (masked in place); the
- * gradient of its input ends in gc. gb is scratch. */
+ * gradient of its input ends in gb. gc is scratch. */
 static void block_backward(nn_model_t *m, const float *params, float *grads, int k, int n,
                            float *ga, float *gb, float *gc) {
   struct nn_resnet *r = m->resnet;
@@ -257,15 +270,16 @@ static void block_backward(nn_model_t *m, const float *params, float *grads, int
   const nn_conv3_t *s = &b->conv1;
   const float *a = k ? r->blocks[k - 1].o : r->stem_a;
   size_t rows = pixels(s, n);
-  bn_bwd(m, params, grads, b->bn2, rows, b->w, b->o, ga, gb);
-  conv_bwd(m, &b->conv2, n, b->v, params + b->w2, gb, grads + b->w2, gc);
-  bn_bwd(m, params, grads, b->bn1, rows, b->u, b->v, gc, gb);
-  conv_bwd(m, s, n, a, params + b->w1, gb, grads + b->w1, gc);
+  bn_grad_t g;
+  bn_bwd(m, params, grads, b->bn2, rows, b->w, b->o, ga, &g);
+  conv_bwd(m, &b->conv2, n, b->v, params + b->w2, &g, grads + b->w2, gc);
+  bn_bwd(m, params, grads, b->bn1, rows, b->u, b->v, gc, &g);
+  conv_bwd(m, s, n, a, params + b->w1, &g, grads + b->w1, gb);
   if (b->project) {
-    nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gc);
+    nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gb);
   } else {
     size_t len = (size_t)n * s->h * s->w * s->cin;
-    for (size_t i = 0; i < len; i++) gc[i] += ga[i];
+    for (size_t i = 0; i < len; i++) gb[i] += ga[i];
   }
 }
 
@@ -284,11 +298,12 @@ double nn_resnet_forward_backward(nn_model_t *m, const float *params, float *gra
   for (int k = r->nblocks - 1; k >= 0; k--) {
     block_backward(m, params, grads, k, n, ga, gb, gc);
     float *t = ga;
-    ga = gc;
-    gc = t;
+    ga = gb;
+    gb = t;
   }
-  bn_bwd(m, params, grads, 0, pixels(&r->stem, n), r->stem_c, r->stem_a, ga, gb);
-  conv_bwd(m, &r->stem, n, input, params + r->stem_w, gb, grads + r->stem_w, NULL);
+  bn_grad_t g;
+  bn_bwd(m, params, grads, 0, pixels(&r->stem, n), r->stem_c, r->stem_a, ga, &g);
+  conv_bwd(m, &r->stem, n, input, params + r->stem_w, &g, grads + r->stem_w, NULL);
   return loss;
 }
 

@@ -17,6 +17,7 @@
 
 #define NN_RESNET_MAX_BLOCKS 27 /* ResNet-56: 3 stages of 9 */
 #define NN_RESNET_MAX_BN (2 * NN_RESNET_MAX_BLOCKS + 1)
+#define NN_RESNET_MAX_CHANNELS 64 /* the last stage's */
 
 typedef struct {
   int c;

@@ -173,6 +173,54 @@ TEST(conv3_every_path_gives_the_same_bits) {
   conv_paths_case(1, 16, 32, 2, 25);
 }
 
+/* The conv's backward with its output gradient computed an image at a time from the
+ * batch norm that follows the conv (nn_bn_backward_sums, then nn_conv3_backward_bn)
+ * gives the bits of batch norm's whole backward written to memory and then read by the
+ * conv's backward: the gradients of the conv's weight and input, batch norm's weight
+ * and bias, and the masked output gradient (which a residual reads). */
+static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int with_din) {
+  conv_t c;
+  conv_init(&c, n, cin, cout, stride, h, 31 + cin);
+  nn_conv3_forward(&c.s, n, c.in, c.w, c.out, c.scratch);
+  size_t osz = c.osz, rows = osz / cout;
+  float *gamma = dpt_alloc(4 * cout), *beta = dpt_alloc(4 * cout), *mean = dpt_alloc(4 * cout),
+        *rstd = dpt_alloc(4 * cout), *bout = dpt_alloc(4 * osz), *dbn = dpt_alloc(4 * osz);
+  double *stats = dpt_alloc(sizeof(double) * 2 * cout);
+  fill(gamma, cout, 41, 1.0f);
+  fill(beta, cout, 42, 0.5f);
+  nn_bn_t b = {gamma, beta, NULL, NULL, mean, rstd};
+  nn_bn_forward(&b, rows, cout, c.out, NULL, 1, bout, stats);
+  float *dy[2], *dw[2], *din[2], dg[2][64], db[2][64], k[3 * 64];
+  for (int v = 0; v < 2; v++) {
+    dy[v] = dpt_alloc(4 * osz);
+    memcpy(dy[v], c.r, 4 * osz);
+    dw[v] = dpt_alloc(4 * c.wsz);
+    din[v] = with_din ? dpt_alloc(4 * c.isz) : NULL;
+  }
+  nn_bn_backward(&b, rows, cout, c.out, bout, 1, dy[0], dg[0], db[0], dbn);
+  nn_conv3_backward(&c.s, n, c.in, c.w, dbn, dw[0], din[0], c.scratch);
+  nn_bn_dgrad_t d = {.k1 = k, .k2 = k + cout, .g = k + 2 * cout};
+  nn_bn_backward_sums(&b, rows, cout, c.out, bout, 1, dy[1], dg[1], db[1], &d);
+  nn_conv3_backward_bn(&c.s, n, c.in, c.w, &d, dw[1], din[1], c.scratch);
+  if (memcmp(dw[0], dw[1], 4 * c.wsz)) test_failed(__FILE__, __LINE__, "conv weight gradient differs");
+  if (with_din && memcmp(din[0], din[1], 4 * c.isz))
+    test_failed(__FILE__, __LINE__, "conv input gradient differs");
+  if (memcmp(dg[0], dg[1], 4 * cout) || memcmp(db[0], db[1], 4 * cout))
+    test_failed(__FILE__, __LINE__, "batch norm weight or bias gradient differs");
+  if (memcmp(dy[0], dy[1], 4 * osz)) test_failed(__FILE__, __LINE__, "masked gradient differs");
+  for (int v = 0; v < 2; v++) dpt_free(dy[v]), dpt_free(dw[v]), dpt_free(din[v]);
+  void *bufs[] = {gamma, beta, mean, rstd, bout, dbn, stats};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dpt_free(bufs[i]);
+  conv_free(&c);
+}
+
+TEST(conv3_backward_with_batch_norms_gradient_gives_the_same_bits) {
+  conv_bn_fused_case(2, 16, 16, 1, 6, 1);  /* vector batch norm, the input gradient by corr */
+  conv_bn_fused_case(2, 16, 32, 2, 8, 1);  /* stride 2: dgrad2 on the vector paths */
+  conv_bn_fused_case(3, 3, 16, 1, 5, 0);   /* the stem: no input gradient */
+  conv_bn_fused_case(2, 5, 7, 1, 5, 1);    /* scalar batch norm and conv */
+}
+
 /* ---------------------------------------------------------------- batch norm */
 
 typedef struct {
