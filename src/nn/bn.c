@@ -103,12 +103,15 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2
       size_t at = r * c + k0 + 8 * j;
       int k = k0 + 8 * j;
       __m256 dy = _mm256_loadu_ps(dout + at);
-      if (relu) {
-        dy = _mm256_and_ps(dy, _mm256_cmp_ps(_mm256_loadu_ps(out + at), zero, _CMP_GT_OQ));
-        _mm256_storeu_ps(dout + at, dy);
-      }
       __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + at), _mm256_loadu_ps(b->mean + k)),
                                   _mm256_loadu_ps(b->rstd + k));
+      if (relu) {
+        __m256 y = out ? _mm256_loadu_ps(out + at)
+                       : _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(b->gamma + k), xhat),
+                                       _mm256_loadu_ps(b->beta + k));
+        dy = _mm256_and_ps(dy, _mm256_cmp_ps(y, zero, _CMP_GT_OQ));
+        _mm256_storeu_ps(dout + at, dy);
+      }
       widen8(dy, &lo, &hi);
       widen8(xhat, &xlo, &xhi);
       s1[2 * j] = _mm256_add_pd(s1[2 * j], lo);
@@ -170,8 +173,7 @@ static void bn_batch_stats(size_t rows, int c, const float *in, double *mean, do
   for (int k = 0; k < c; k++) var[k] /= (double)rows;
 }
 
-void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *res,
-                   int relu, float *out, double *stats) {
+void nn_bn_statistics(const nn_bn_t *b, size_t rows, int c, const float *in, double *stats) {
   if (stats) {
     double *mean = stats, *var = stats + c;
     bn_batch_stats(rows, c, in, mean, var);
@@ -186,6 +188,10 @@ void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const 
       b->rstd[k] = (float)(1.0 / sqrt((double)b->run_var[k] + NN_BN_EPS));
     }
   }
+}
+
+void nn_bn_normalise(const nn_bn_t *b, size_t rows, int c, const float *in, const float *res,
+                     int relu, float *out) {
 #ifdef NN_HAVE_X86
   if (bn_vector(c)) {
     normalise_avx2(b, rows, c, in, res, relu, out);
@@ -201,6 +207,12 @@ void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const 
     }
 }
 
+void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *res,
+                   int relu, float *out, double *stats) {
+  nn_bn_statistics(b, rows, c, in, stats);
+  nn_bn_normalise(b, rows, c, in, res, relu, out);
+}
+
 void nn_bn_backward_sums(const nn_bn_t *b, size_t rows, int c, const float *in,
                          const float *out, int relu, float *dout, float *dgamma, float *dbeta,
                          nn_bn_dgrad_t *d) {
@@ -213,8 +225,9 @@ void nn_bn_backward_sums(const nn_bn_t *b, size_t rows, int c, const float *in,
   for (size_t r = 0; !vec && r < rows; r++)
     for (int k = 0; k < c; k++) {
       float dy = dout[r * c + k];
-      if (relu && !(out[r * c + k] > 0.0f)) dout[r * c + k] = dy = 0.0f;
       float xhat = (in[r * c + k] - b->mean[k]) * b->rstd[k];
+      float y = out ? out[r * c + k] : b->gamma[k] * xhat + b->beta[k];
+      if (relu && !(y > 0.0f)) dout[r * c + k] = dy = 0.0f;
       sdy[k] += dy;
       sdyx[k] += (double)dy * xhat;
     }

@@ -87,6 +87,17 @@ static void pad_image(int h, int w, int c, const float *in, float *xp) {
     memcpy(xp + ((y + 1) * wp + 1) * c, in + (size_t)y * w * c, sizeof(float) * w * c);
 }
 
+/* the same for relu(bn(in)) where bn is not NULL */
+static void pad_input(const nn_bn_t *bn, int h, int w, int c, const float *in, float *xp) {
+  if (!bn) {
+    pad_image(h, w, c, in, xp);
+    return;
+  }
+  size_t wp = (size_t)w + 2;
+  for (int y = 0; y < h; y++)
+    nn_bn_normalise(bn, (size_t)w, c, in + (size_t)y * w * c, NULL, 1, xp + ((y + 1) * wp + 1) * c);
+}
+
 static void zero_padded(int h, int w, int c, float *xp) {
   memset(xp, 0, sizeof(float) * (h + 2) * (w + 2) * c);
 }
@@ -286,8 +297,8 @@ static int dgrad2_path(const nn_conv3_t *s) {
 
 /* --- forward and backward */
 
-void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *weight,
-                      float *out, float *scratch) {
+void nn_conv3_forward_bn(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const float *in,
+                         const float *weight, float *out, float *scratch) {
   int kd = 9 * s->cin;
   float *wt = scratch, *xp = scratch + (size_t)kd * s->cout;
   for (int j = 0; j < kd; j++)
@@ -296,15 +307,21 @@ void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *
   nn_corr_t c = {xp, s->w + 2, s->cin, 3, s->stride, s->oh, s->ow, s->cout, wt};
   zero_padded(s->h, s->w, s->cin, xp);
   for (int i = 0; i < n; i++) {
-    pad_image(s->h, s->w, s->cin, in + i * isz, xp);
+    pad_input(in_bn, s->h, s->w, s->cin, in + i * isz, xp);
     nn_corr(&c, out + i * osz);
   }
 }
 
-/* dout (n, oh, ow, cout), or, where bn is not NULL, image by image from bn */
-static void backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
-                     const float *dout, const nn_bn_dgrad_t *bn, float *dweight, float *din,
-                     float *scratch) {
+void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *weight,
+                      float *out, float *scratch) {
+  nn_conv3_forward_bn(s, n, NULL, in, weight, out, scratch);
+}
+
+/* dout (n, oh, ow, cout), or, where bn is not NULL, image by image from bn; the input
+ * in, or relu(in_bn(in)) */
+static void backward(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const float *in,
+                     const float *weight, const float *dout, const nn_bn_dgrad_t *bn,
+                     float *dweight, float *din, float *scratch) {
   int kd = 9 * s->cin, P = s->oh * s->ow;
   size_t wts = (size_t)kd * s->cout, pad = (size_t)(s->h + 2) * (s->w + 2);
   float *wf = scratch, *dwt = scratch + wts, *gimg = dwt + wts, *up = gimg + wts;
@@ -327,7 +344,7 @@ static void backward(const nn_conv3_t *s, int n, const float *in, const float *w
       nn_bn_input_grad(bn, (size_t)i * P, P, dimg);
       di = dimg;
     }
-    pad_image(s->h, s->w, s->cin, in + i * isz, xp);
+    pad_input(in_bn, s->h, s->w, s->cin, in + i * isz, xp);
     wgrad(s, xp, poff, toff, di, gimg, dwt, i == 0);
     if (fast2) {
 #ifdef NN_HAVE_X86
@@ -347,12 +364,12 @@ static void backward(const nn_conv3_t *s, int n, const float *in, const float *w
 
 void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
                        const float *dout, float *dweight, float *din, float *scratch) {
-  backward(s, n, in, weight, dout, NULL, dweight, din, scratch);
+  backward(s, n, NULL, in, weight, dout, NULL, dweight, din, scratch);
 }
 
-void nn_conv3_backward_bn(const nn_conv3_t *s, int n, const float *in, const float *weight,
-                          const nn_bn_dgrad_t *dout, float *dweight, float *din,
-                          float *scratch) {
+void nn_conv3_backward_bn(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const float *in,
+                          const float *weight, const nn_bn_dgrad_t *dout, float *dweight,
+                          float *din, float *scratch) {
   DPT_ASSERT(dout->c == s->cout);
-  backward(s, n, in, weight, NULL, dout, dweight, din, scratch);
+  backward(s, n, in_bn, in, weight, NULL, dout, dweight, din, scratch);
 }

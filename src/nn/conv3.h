@@ -32,14 +32,20 @@ void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *
  * and padded) with the flipped weights, blocked as the forward, in tap order (ky, kx, co). */
 void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
                        const float *dout, float *dweight, float *din, float *scratch);
-/* The same with dout the input gradient of the batch norm that follows the conv (its
- * channels cout, its rows the conv's output positions), computed an image at a time into
- * scratch as the image is needed (nn_bn_input_grad): the same bits, without dout ever
- * written to or read back from memory. */
+/* The same fused with the batch norms around the conv, each image's part computed where
+ * the conv reads it (into scratch) and never written to memory, with the same bits:
+ *   in_bn   not NULL: the conv's input is relu(in_bn(in)), batch norm of in (n, h, w,
+ *           cin) with its mean and rstd set (nn_bn_statistics) and no residual,
+ *           normalised an image at a time as the conv pads it (nn_bn_normalise);
+ *   dout    (backward) the input gradient of the batch norm that follows the conv (its
+ *           rows the conv's output positions), an image at a time (nn_bn_input_grad). */
 typedef struct nn_bn_dgrad nn_bn_dgrad_t;
-void nn_conv3_backward_bn(const nn_conv3_t *s, int n, const float *in, const float *weight,
-                          const nn_bn_dgrad_t *dout, float *dweight, float *din,
-                          float *scratch);
+typedef struct nn_bn nn_bn_t;
+void nn_conv3_forward_bn(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const float *in,
+                         const float *weight, float *out, float *scratch);
+void nn_conv3_backward_bn(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const float *in,
+                          const float *weight, const nn_bn_dgrad_t *dout, float *dweight,
+                          float *din, float *scratch);
 
 /* The direct correlation both conv layers run (conv3.c): out (oh, ow, cout) = sum over
  * taps (ky, kx, ci) of xp[(oy*stride + ky, ox*stride + kx, ci)] * wt[(ky, kx, ci), co],
@@ -62,15 +68,21 @@ void nn_corr(const nn_corr_t *c, float *out);
  * UNBIASED variance to stats (2c doubles: means, then variances) for the running
  * statistics. Evaluation (stats == NULL): normalises with run_mean/run_var.
  * out = relu?(gamma * xhat + beta + (res ? res : 0)). */
-typedef struct {
+struct nn_bn {
   const float *gamma, *beta, *run_mean, *run_var;
   float *mean, *rstd; /* (c): the normalisation used, kept for the backward pass */
-} nn_bn_t;
+};
 #define NN_BN_EPS 1e-5
 void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *res,
                    int relu, float *out, double *stats);
+/* nn_bn_forward in its two parts: the mean and rstd (and stats), then out from them,
+ * each element on its own (so a range of rows at a time may go anywhere) */
+void nn_bn_statistics(const nn_bn_t *b, size_t rows, int c, const float *in, double *stats);
+void nn_bn_normalise(const nn_bn_t *b, size_t rows, int c, const float *in, const float *res,
+                     int relu, float *out);
 /* dout (rows, c) is masked in place by out > 0 when relu != 0 (it is then the gradient of
- * the residual input too); writes dgamma, dbeta (c) and din (rows, c), which may be
+ * the residual input too; out NULL: by gamma xhat + beta > 0, recomputed from in, for a
+ * batch norm without a residual whose out was never written); writes dgamma, dbeta (c) and din (rows, c), which may be
  * the same buffer as dout only when relu == 0 and no residual reads dout afterwards. */
 void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *out,
                     int relu, float *dout, float *dgamma, float *dbeta, float *din);

@@ -107,7 +107,6 @@ static void alloc_workspace(nn_model_t *m, struct nn_resnet *r, size_t widest) {
     nn_resnet_block_t *b = &r->blocks[k];
     size_t sz = (size_t)b->conv1.oh * b->conv1.ow * b->conv1.cout * chunk;
     b->u = dpt_alloc(sizeof(float) * sz);
-    b->v = dpt_alloc(sizeof(float) * sz);
     b->w = dpt_alloc(sizeof(float) * sz);
     b->o = dpt_alloc(sizeof(float) * sz);
     if (nn_conv3_scratch(&b->conv1) > scratch) scratch = nn_conv3_scratch(&b->conv1);
@@ -157,7 +156,7 @@ void nn_resnet_free(nn_model_t *m) {
   if (!r) return;
   for (int k = 0; k < r->nblocks; k++) {
     nn_resnet_block_t *b = &r->blocks[k];
-    dpt_free(b->u), dpt_free(b->v), dpt_free(b->w), dpt_free(b->o);
+    dpt_free(b->u), dpt_free(b->w), dpt_free(b->o);
   }
   for (int i = 0; i < r->nbn; i++) dpt_free(r->bn[i].mean), dpt_free(r->bn[i].rstd);
   for (int i = 0; i < 3; i++) dpt_free(r->g[i]);
@@ -170,21 +169,30 @@ void nn_resnet_free(nn_model_t *m) {
 
 /* ---------------------------------------------------------------- running */
 
+/* batch norm i over the parameters params */
+static nn_bn_t bn_of(const nn_model_t *m, const float *params, int i) {
+  const nn_resnet_bn_t *l = &m->resnet->bn[i];
+  return (nn_bn_t){params + l->gamma, params + l->beta, params + l->run_mean,
+                   params + l->run_var, l->mean, l->rstd};
+}
+
 /* Batch norm i over rows pixels: training (train != 0) with the rows' statistics, into
- * bn_stats; else with the running statistics. */
+ * bn_stats; else with the running statistics. out NULL: only the statistics (the conv
+ * after it normalises its input, conv_fwd). */
 static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, const float *in,
                    const float *res, float *out, int train) {
   const nn_resnet_bn_t *l = &m->resnet->bn[i];
-  nn_bn_t b = {params + l->gamma, params + l->beta, params + l->run_mean,
-               params + l->run_var, l->mean, l->rstd};
+  nn_bn_t b = bn_of(m, params, i);
   double t0 = nn_prof_now(m);
-  nn_bn_forward(&b, rows, l->c, in, res, 1, out, train ? m->bn_stats + l->stats : NULL);
+  nn_bn_statistics(&b, rows, l->c, in, train ? m->bn_stats + l->stats : NULL);
+  if (out) nn_bn_normalise(&b, rows, l->c, in, res, 1, out);
   NN_PROF_ADD(m, bn_fwd, t0);
 }
 
 /* Batch norm i's backward: its first pass (dout masked in place, the gradients of its
  * weight and bias); the second, its input gradient, runs inside the backward of the conv
- * before it (conv_bwd), an image at a time. */
+ * before it (conv_bwd), an image at a time. out NULL: batch norm i's output was never
+ * written (its ReLU mask is recomputed). */
 typedef struct {
   nn_bn_t b;
   float k[3 * NN_RESNET_MAX_CHANNELS];
@@ -195,8 +203,7 @@ static void bn_bwd(nn_model_t *m, const float *params, float *grads, int i, size
                    const float *in, const float *out, float *dout, bn_grad_t *g) {
   const nn_resnet_bn_t *l = &m->resnet->bn[i];
   DPT_ASSERT(l->c <= NN_RESNET_MAX_CHANNELS);
-  g->b = (nn_bn_t){params + l->gamma, params + l->beta, params + l->run_mean,
-                   params + l->run_var, l->mean, l->rstd};
+  g->b = bn_of(m, params, i);
   g->d = (nn_bn_dgrad_t){.k1 = g->k, .k2 = g->k + l->c, .g = g->k + 2 * l->c};
   double t0 = nn_prof_now(m);
   nn_bn_backward_sums(&g->b, rows, l->c, in, out, 1, dout, grads + l->gamma, grads + l->beta,
@@ -204,18 +211,20 @@ static void bn_bwd(nn_model_t *m, const float *params, float *grads, int i, size
   NN_PROF_ADD(m, bn_bwd, t0);
 }
 
-static void conv_fwd(nn_model_t *m, const nn_conv3_t *s, int n, const float *in,
-                     const float *weight, float *out) {
+/* the conv of in, or (in_bn not NULL) of relu(in_bn(in)) */
+static void conv_fwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_bn_t *in_bn,
+                     const float *in, const float *weight, float *out) {
   double t0 = nn_prof_now(m);
-  nn_conv3_forward(s, n, in, weight, out, m->resnet->scratch);
+  nn_conv3_forward_bn(s, n, in_bn, in, weight, out, m->resnet->scratch);
   NN_PROF_ADD(m, conv3_fwd, t0);
 }
 
-/* the conv's backward, its output gradient that of batch norm g's input */
-static void conv_bwd(nn_model_t *m, const nn_conv3_t *s, int n, const float *in,
-                     const float *weight, const bn_grad_t *g, float *dweight, float *din) {
+/* its backward, its output gradient that of batch norm g's input */
+static void conv_bwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_bn_t *in_bn,
+                     const float *in, const float *weight, const bn_grad_t *g, float *dweight,
+                     float *din) {
   double t0 = nn_prof_now(m);
-  nn_conv3_backward_bn(s, n, in, weight, &g->d, dweight, din, m->resnet->scratch);
+  nn_conv3_backward_bn(s, n, in_bn, in, weight, &g->d, dweight, din, m->resnet->scratch);
   NN_PROF_ADD(m, conv3_bwd, t0);
 }
 
@@ -224,15 +233,17 @@ static size_t pixels(const nn_conv3_t *s, int n) { return (size_t)n * s->oh * s-
 static void forward(nn_model_t *m, const float *params, const float *input, int n, int train) {
   struct nn_resnet *r = m->resnet;
   DPT_ASSERT(n <= r->chunk);
-  conv_fwd(m, &r->stem, n, input, params + r->stem_w, r->stem_c);
+  conv_fwd(m, &r->stem, n, NULL, input, params + r->stem_w, r->stem_c);
   bn_fwd(m, params, 0, pixels(&r->stem, n), r->stem_c, NULL, r->stem_a, train);
   const float *a = r->stem_a;
   for (int k = 0; k < r->nblocks; k++) {
     nn_resnet_block_t *b = &r->blocks[k];
     const nn_conv3_t *s = &b->conv1;
-    conv_fwd(m, s, n, a, params + b->w1, b->u);
-    bn_fwd(m, params, b->bn1, pixels(s, n), b->u, NULL, b->v, train);
-    conv_fwd(m, &b->conv2, n, b->v, params + b->w2, b->w);
+    conv_fwd(m, s, n, NULL, a, params + b->w1, b->u);
+    /* bn1's output, conv2's input, is never stored: conv2 normalises u as it pads it */
+    bn_fwd(m, params, b->bn1, pixels(s, n), b->u, NULL, NULL, train);
+    nn_bn_t bn1 = bn_of(m, params, b->bn1);
+    conv_fwd(m, &b->conv2, n, &bn1, b->u, params + b->w2, b->w);
     const float *res = a;
     if (b->project) {
       nn_shortcut_forward(n, s->h, s->w, s->cin, s->cout, s->stride, a, r->g[0]);
@@ -271,10 +282,11 @@ static void block_backward(nn_model_t *m, const float *params, float *grads, int
   const float *a = k ? r->blocks[k - 1].o : r->stem_a;
   size_t rows = pixels(s, n);
   bn_grad_t g;
+  nn_bn_t bn1 = bn_of(m, params, b->bn1);
   bn_bwd(m, params, grads, b->bn2, rows, b->w, b->o, ga, &g);
-  conv_bwd(m, &b->conv2, n, b->v, params + b->w2, &g, grads + b->w2, gc);
-  bn_bwd(m, params, grads, b->bn1, rows, b->u, b->v, gc, &g);
-  conv_bwd(m, s, n, a, params + b->w1, &g, grads + b->w1, gb);
+  conv_bwd(m, &b->conv2, n, &bn1, b->u, params + b->w2, &g, grads + b->w2, gc);
+  bn_bwd(m, params, grads, b->bn1, rows, b->u, NULL, gc, &g);
+  conv_bwd(m, s, n, NULL, a, params + b->w1, &g, grads + b->w1, gb);
   if (b->project) {
     nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gb);
   } else {
@@ -303,7 +315,7 @@ double nn_resnet_forward_backward(nn_model_t *m, const float *params, float *gra
   }
   bn_grad_t g;
   bn_bwd(m, params, grads, 0, pixels(&r->stem, n), r->stem_c, r->stem_a, ga, &g);
-  conv_bwd(m, &r->stem, n, input, params + r->stem_w, &g, grads + r->stem_w, NULL);
+  conv_bwd(m, &r->stem, n, NULL, input, params + r->stem_w, &g, grads + r->stem_w, NULL);
   return loss;
 }
 

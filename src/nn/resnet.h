@@ -31,7 +31,8 @@ typedef struct {
   size_t w1, w2;         /* weight offsets */
   int bn1, bn2;          /* indices into bn[] */
   int project;           /* the option-A shortcut (stride 2, more channels) */
-  float *u, *v, *w, *o;  /* (chunk, ...): conv1 out, after bn1 + ReLU, conv2 out, block out */
+  float *u, *w, *o;  /* (chunk, ...): conv1 out, conv2 out, block out (bn1 + ReLU is
+                      * applied where conv2 reads u, never stored) */
 } nn_resnet_block_t;
 
 struct nn_resnet {

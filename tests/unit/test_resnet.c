@@ -173,52 +173,82 @@ TEST(conv3_every_path_gives_the_same_bits) {
   conv_paths_case(1, 16, 32, 2, 25);
 }
 
-/* The conv's backward with its output gradient computed an image at a time from the
- * batch norm that follows the conv (nn_bn_backward_sums, then nn_conv3_backward_bn)
- * gives the bits of batch norm's whole backward written to memory and then read by the
- * conv's backward: the gradients of the conv's weight and input, batch norm's weight
- * and bias, and the masked output gradient (which a residual reads). */
-static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int with_din) {
+/* A conv between two batch norms, relu(bn_out(conv(relu(bn_in(x))))), fused (the conv
+ * normalises its input an image at a time as it pads it, nn_conv3_forward_bn, and its
+ * backward computes its output gradient, bn_out's input gradient, an image at a time,
+ * nn_conv3_backward_bn, the ReLU mask recomputed from bn_out's input) gives the bits of
+ * the layers run one after the other through memory: the conv's output, the gradients
+ * of its weight and input, bn_out's weight and bias gradients, and the masked output
+ * gradient (which a residual reads). in_bn 0: x is the conv's input as it is. */
+typedef struct {
+  float *gamma, *beta, *mean, *rstd;
+  double *stats;
+  nn_bn_t b;
+} bn_params_t;
+
+static void bn_params_init(bn_params_t *p, int c, uint64_t key) {
+  p->gamma = dpt_alloc(4 * c), p->beta = dpt_alloc(4 * c);
+  p->mean = dpt_alloc(4 * c), p->rstd = dpt_alloc(4 * c);
+  p->stats = dpt_alloc(sizeof(double) * 2 * c);
+  fill(p->gamma, c, key, 1.0f);
+  fill(p->beta, c, key + 1, 0.5f);
+  p->b = (nn_bn_t){p->gamma, p->beta, NULL, NULL, p->mean, p->rstd};
+}
+
+static void bn_params_free(bn_params_t *p) {
+  dpt_free(p->gamma), dpt_free(p->beta), dpt_free(p->mean), dpt_free(p->rstd);
+  dpt_free(p->stats);
+}
+
+static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int in_bn,
+                               int with_din) {
   conv_t c;
   conv_init(&c, n, cin, cout, stride, h, 31 + cin);
-  nn_conv3_forward(&c.s, n, c.in, c.w, c.out, c.scratch);
   size_t osz = c.osz, rows = osz / cout;
-  float *gamma = dpt_alloc(4 * cout), *beta = dpt_alloc(4 * cout), *mean = dpt_alloc(4 * cout),
-        *rstd = dpt_alloc(4 * cout), *bout = dpt_alloc(4 * osz), *dbn = dpt_alloc(4 * osz);
-  double *stats = dpt_alloc(sizeof(double) * 2 * cout);
-  fill(gamma, cout, 41, 1.0f);
-  fill(beta, cout, 42, 0.5f);
-  nn_bn_t b = {gamma, beta, NULL, NULL, mean, rstd};
-  nn_bn_forward(&b, rows, cout, c.out, NULL, 1, bout, stats);
+  bn_params_t pin, pout;
+  bn_params_init(&pin, cin, 41);
+  bn_params_init(&pout, cout, 43);
+  /* one after the other: v = relu(bn_in(x)) written, the conv of v, bn_out, backward */
+  float *v = dpt_alloc(4 * c.isz), *out2 = dpt_alloc(4 * osz), *bout = dpt_alloc(4 * osz),
+        *dbn = dpt_alloc(4 * osz);
+  if (in_bn) nn_bn_forward(&pin.b, c.isz / cin, cin, c.in, NULL, 1, v, pin.stats);
+  else memcpy(v, c.in, 4 * c.isz);
+  nn_conv3_forward(&c.s, n, v, c.w, c.out, c.scratch);
+  nn_bn_forward(&pout.b, rows, cout, c.out, NULL, 1, bout, pout.stats);
   float *dy[2], *dw[2], *din[2], dg[2][64], db[2][64], k[3 * 64];
-  for (int v = 0; v < 2; v++) {
-    dy[v] = dpt_alloc(4 * osz);
-    memcpy(dy[v], c.r, 4 * osz);
-    dw[v] = dpt_alloc(4 * c.wsz);
-    din[v] = with_din ? dpt_alloc(4 * c.isz) : NULL;
+  for (int i = 0; i < 2; i++) {
+    dy[i] = dpt_alloc(4 * osz);
+    memcpy(dy[i], c.r, 4 * osz);
+    dw[i] = dpt_alloc(4 * c.wsz);
+    din[i] = with_din ? dpt_alloc(4 * c.isz) : NULL;
   }
-  nn_bn_backward(&b, rows, cout, c.out, bout, 1, dy[0], dg[0], db[0], dbn);
-  nn_conv3_backward(&c.s, n, c.in, c.w, dbn, dw[0], din[0], c.scratch);
+  nn_bn_backward(&pout.b, rows, cout, c.out, bout, 1, dy[0], dg[0], db[0], dbn);
+  nn_conv3_backward(&c.s, n, v, c.w, dbn, dw[0], din[0], c.scratch);
+  /* fused: the conv reads x through bn_in; bn_out's output is not read */
+  const nn_bn_t *fin = in_bn ? &pin.b : NULL;
+  nn_conv3_forward_bn(&c.s, n, fin, c.in, c.w, out2, c.scratch);
   nn_bn_dgrad_t d = {.k1 = k, .k2 = k + cout, .g = k + 2 * cout};
-  nn_bn_backward_sums(&b, rows, cout, c.out, bout, 1, dy[1], dg[1], db[1], &d);
-  nn_conv3_backward_bn(&c.s, n, c.in, c.w, &d, dw[1], din[1], c.scratch);
+  nn_bn_backward_sums(&pout.b, rows, cout, c.out, NULL, 1, dy[1], dg[1], db[1], &d);
+  nn_conv3_backward_bn(&c.s, n, fin, c.in, c.w, &d, dw[1], din[1], c.scratch);
+  if (memcmp(c.out, out2, 4 * osz)) test_failed(__FILE__, __LINE__, "conv output differs");
   if (memcmp(dw[0], dw[1], 4 * c.wsz)) test_failed(__FILE__, __LINE__, "conv weight gradient differs");
   if (with_din && memcmp(din[0], din[1], 4 * c.isz))
     test_failed(__FILE__, __LINE__, "conv input gradient differs");
   if (memcmp(dg[0], dg[1], 4 * cout) || memcmp(db[0], db[1], 4 * cout))
     test_failed(__FILE__, __LINE__, "batch norm weight or bias gradient differs");
   if (memcmp(dy[0], dy[1], 4 * osz)) test_failed(__FILE__, __LINE__, "masked gradient differs");
-  for (int v = 0; v < 2; v++) dpt_free(dy[v]), dpt_free(dw[v]), dpt_free(din[v]);
-  void *bufs[] = {gamma, beta, mean, rstd, bout, dbn, stats};
-  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dpt_free(bufs[i]);
+  for (int i = 0; i < 2; i++) dpt_free(dy[i]), dpt_free(dw[i]), dpt_free(din[i]);
+  dpt_free(v), dpt_free(out2), dpt_free(bout), dpt_free(dbn);
+  bn_params_free(&pin);
+  bn_params_free(&pout);
   conv_free(&c);
 }
 
-TEST(conv3_backward_with_batch_norms_gradient_gives_the_same_bits) {
-  conv_bn_fused_case(2, 16, 16, 1, 6, 1);  /* vector batch norm, the input gradient by corr */
-  conv_bn_fused_case(2, 16, 32, 2, 8, 1);  /* stride 2: dgrad2 on the vector paths */
-  conv_bn_fused_case(3, 3, 16, 1, 5, 0);   /* the stem: no input gradient */
-  conv_bn_fused_case(2, 5, 7, 1, 5, 1);    /* scalar batch norm and conv */
+TEST(conv3_fused_with_batch_norms_gives_the_same_bits) {
+  conv_bn_fused_case(2, 16, 16, 1, 6, 1, 1); /* vector batch norms, input gradient by corr */
+  conv_bn_fused_case(2, 16, 32, 2, 8, 0, 1); /* stride 2 (dgrad2 on the vector paths) */
+  conv_bn_fused_case(3, 3, 16, 1, 5, 0, 0);  /* the stem: no input gradient */
+  conv_bn_fused_case(2, 5, 7, 1, 5, 1, 1);   /* scalar batch norms and conv */
 }
 
 /* ---------------------------------------------------------------- batch norm */
