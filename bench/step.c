@@ -94,7 +94,7 @@ static void print_resnet_layers(const nn_model_t *m, const nn_prof_t *prof, long
   double stem, macs = resnet_macs(m->resnet, &stem);
   row("3x3 conv forward", prof->conv3_fwd / n, 2 * macs * batch, step_s, acc);
   /* the conv's backward computes its output gradient, batch norm's input gradient, an
-   * image at a time (nn_conv3_backward_bn): its time is in the conv's row */
+   * image at a time (nn_conv3_backward_fused): its time is in the conv's row */
   row("3x3 conv bwd (dW, dx, bn's dx)", prof->conv3_bwd / n,
       (4 * macs - 2 * stem) * batch, step_s, acc);
   row("batch norm (+ add, ReLU) fwd", prof->bn_fwd / n, 0, step_s, acc);

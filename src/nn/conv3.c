@@ -297,8 +297,8 @@ static int dgrad2_path(const nn_conv3_t *s) {
 
 /* --- forward and backward */
 
-void nn_conv3_forward_bn(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const float *in,
-                         const float *weight, float *out, float *scratch) {
+void nn_conv3_forward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *f,
+                            const float *in, const float *weight, float *out, float *scratch) {
   int kd = 9 * s->cin;
   float *wt = scratch, *xp = scratch + (size_t)kd * s->cout;
   for (int j = 0; j < kd; j++)
@@ -307,21 +307,21 @@ void nn_conv3_forward_bn(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const
   nn_corr_t c = {xp, s->w + 2, s->cin, 3, s->stride, s->oh, s->ow, s->cout, wt};
   zero_padded(s->h, s->w, s->cin, xp);
   for (int i = 0; i < n; i++) {
-    pad_input(in_bn, s->h, s->w, s->cin, in + i * isz, xp);
+    pad_input(f->in_bn, s->h, s->w, s->cin, in + i * isz, xp);
     nn_corr(&c, out + i * osz);
   }
 }
 
 void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *weight,
                       float *out, float *scratch) {
-  nn_conv3_forward_bn(s, n, NULL, in, weight, out, scratch);
+  nn_conv3_fused_t none = {0};
+  nn_conv3_forward_fused(s, n, &none, in, weight, out, scratch);
 }
 
-/* dout (n, oh, ow, cout), or, where bn is not NULL, image by image from bn; the input
- * in, or relu(in_bn(in)) */
-static void backward(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const float *in,
-                     const float *weight, const float *dout, const nn_bn_dgrad_t *bn,
-                     float *dweight, float *din, float *scratch) {
+void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *f,
+                             const float *in, const float *weight, const float *dout,
+                             float *dweight, float *din, float *scratch) {
+  DPT_ASSERT(!f->dout_bn || f->dout_bn->c == s->cout);
   int kd = 9 * s->cin, P = s->oh * s->ow;
   size_t wts = (size_t)kd * s->cout, pad = (size_t)(s->h + 2) * (s->w + 2);
   float *wf = scratch, *dwt = scratch + wts, *gimg = dwt + wts, *up = gimg + wts;
@@ -340,11 +340,11 @@ static void backward(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const flo
   wgrad_offsets(s, poff, toff);
   for (int i = 0; i < n; i++) {
     const float *di = dout + i * osz;
-    if (bn) {
-      nn_bn_input_grad(bn, (size_t)i * P, P, dimg);
+    if (f->dout_bn) {
+      nn_bn_input_grad(f->dout_bn, (size_t)i * P, P, dimg);
       di = dimg;
     }
-    pad_input(in_bn, s->h, s->w, s->cin, in + i * isz, xp);
+    pad_input(f->in_bn, s->h, s->w, s->cin, in + i * isz, xp);
     wgrad(s, xp, poff, toff, di, gimg, dwt, i == 0);
     if (fast2) {
 #ifdef NN_HAVE_X86
@@ -357,6 +357,8 @@ static void backward(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const flo
       upsample_pad(s, di, up);
       nn_corr(&c, din + i * isz);
     }
+    if (din && f->din_add)
+      for (size_t j = i * isz; j < (i + 1) * isz; j++) din[j] += f->din_add[j];
   }
   for (int j = 0; j < kd; j++)
     for (int co = 0; co < s->cout; co++) dweight[(size_t)co * kd + j] = dwt[(size_t)j * s->cout + co];
@@ -364,12 +366,6 @@ static void backward(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const flo
 
 void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
                        const float *dout, float *dweight, float *din, float *scratch) {
-  backward(s, n, NULL, in, weight, dout, NULL, dweight, din, scratch);
-}
-
-void nn_conv3_backward_bn(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const float *in,
-                          const float *weight, const nn_bn_dgrad_t *dout, float *dweight,
-                          float *din, float *scratch) {
-  DPT_ASSERT(dout->c == s->cout);
-  backward(s, n, in_bn, in, weight, NULL, dout, dweight, din, scratch);
+  nn_conv3_fused_t none = {0};
+  nn_conv3_backward_fused(s, n, &none, in, weight, dout, dweight, din, scratch);
 }

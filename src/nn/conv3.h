@@ -32,20 +32,29 @@ void nn_conv3_forward(const nn_conv3_t *s, int n, const float *in, const float *
  * and padded) with the flipped weights, blocked as the forward, in tap order (ky, kx, co). */
 void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
                        const float *dout, float *dweight, float *din, float *scratch);
-/* The same fused with the batch norms around the conv, each image's part computed where
- * the conv reads it (into scratch) and never written to memory, with the same bits:
- *   in_bn   not NULL: the conv's input is relu(in_bn(in)), batch norm of in (n, h, w,
- *           cin) with its mean and rstd set (nn_bn_statistics) and no residual,
- *           normalised an image at a time as the conv pads it (nn_bn_normalise);
- *   dout    (backward) the input gradient of the batch norm that follows the conv (its
- *           rows the conv's output positions), an image at a time (nn_bn_input_grad). */
+/* The same fused with the layers around the conv: each image's part of their results is
+ * computed where the conv reads it (into scratch) and never written to memory, with the
+ * bits of the layers run one after the other. NULL fields are not fused:
+ *   in_bn    the conv's input is relu(in_bn(in)), batch norm of in (n, h, w, cin) with
+ *            its mean and rstd set (nn_bn_statistics) and no residual, normalised an
+ *            image at a time as the conv pads it (nn_bn_normalise);
+ *   dout_bn  (backward) dout, not read, is the input gradient of the batch norm that
+ *            follows the conv (its rows the conv's output positions), an image at a time
+ *            (nn_bn_input_grad);
+ *   din_add  (backward) (n, h, w, cin), added to din (the gradient of a residual that
+ *            skips the conv) an image at a time, while din's image is in cache. */
 typedef struct nn_bn_dgrad nn_bn_dgrad_t;
 typedef struct nn_bn nn_bn_t;
-void nn_conv3_forward_bn(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const float *in,
-                         const float *weight, float *out, float *scratch);
-void nn_conv3_backward_bn(const nn_conv3_t *s, int n, const nn_bn_t *in_bn, const float *in,
-                          const float *weight, const nn_bn_dgrad_t *dout, float *dweight,
-                          float *din, float *scratch);
+typedef struct {
+  const nn_bn_t *in_bn;
+  const nn_bn_dgrad_t *dout_bn;
+  const float *din_add;
+} nn_conv3_fused_t;
+void nn_conv3_forward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *f,
+                            const float *in, const float *weight, float *out, float *scratch);
+void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *f,
+                             const float *in, const float *weight, const float *dout,
+                             float *dweight, float *din, float *scratch);
 
 /* The direct correlation both conv layers run (conv3.c): out (oh, ow, cout) = sum over
  * taps (ky, kx, ci) of xp[(oy*stride + ky, ox*stride + kx, ci)] * wt[(ky, kx, ci), co],
@@ -87,7 +96,7 @@ void nn_bn_normalise(const nn_bn_t *b, size_t rows, int c, const float *in, cons
 void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *out,
                     int relu, float *dout, float *dgamma, float *dbeta, float *din);
 /* The same in two passes, so that the second can run a range of rows at a time where
- * its result is used (nn_conv3_backward_bn) instead of over all rows into memory:
+ * its result is used (nn_conv3_backward_fused) instead of over all rows into memory:
  * nn_bn_backward_sums masks dout as above, writes dgamma and dbeta, and fills d (whose
  * k1, k2 and g, c floats each, the caller provides); nn_bn_input_grad then writes rows
  * [r0, r0 + rows) of din, each element on its own: din = g (dout - k1 - xhat k2). */

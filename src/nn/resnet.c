@@ -215,16 +215,19 @@ static void bn_bwd(nn_model_t *m, const float *params, float *grads, int i, size
 static void conv_fwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_bn_t *in_bn,
                      const float *in, const float *weight, float *out) {
   double t0 = nn_prof_now(m);
-  nn_conv3_forward_bn(s, n, in_bn, in, weight, out, m->resnet->scratch);
+  nn_conv3_fused_t f = {.in_bn = in_bn};
+  nn_conv3_forward_fused(s, n, &f, in, weight, out, m->resnet->scratch);
   NN_PROF_ADD(m, conv3_fwd, t0);
 }
 
-/* its backward, its output gradient that of batch norm g's input */
+/* its backward, its output gradient that of batch norm g's input; din_add (not NULL)
+ * added to din */
 static void conv_bwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_bn_t *in_bn,
                      const float *in, const float *weight, const bn_grad_t *g, float *dweight,
-                     float *din) {
+                     float *din, const float *din_add) {
   double t0 = nn_prof_now(m);
-  nn_conv3_backward_bn(s, n, in_bn, in, weight, &g->d, dweight, din, m->resnet->scratch);
+  nn_conv3_fused_t f = {.in_bn = in_bn, .dout_bn = &g->d, .din_add = din_add};
+  nn_conv3_backward_fused(s, n, &f, in, weight, NULL, dweight, din, m->resnet->scratch);
   NN_PROF_ADD(m, conv3_bwd, t0);
 }
 
@@ -284,15 +287,12 @@ static void block_backward(nn_model_t *m, const float *params, float *grads, int
   bn_grad_t g;
   nn_bn_t bn1 = bn_of(m, params, b->bn1);
   bn_bwd(m, params, grads, b->bn2, rows, b->w, b->o, ga, &g);
-  conv_bwd(m, &b->conv2, n, &bn1, b->u, params + b->w2, &g, grads + b->w2, gc);
+  conv_bwd(m, &b->conv2, n, &bn1, b->u, params + b->w2, &g, grads + b->w2, gc, NULL);
   bn_bwd(m, params, grads, b->bn1, rows, b->u, NULL, gc, &g);
-  conv_bwd(m, s, n, NULL, a, params + b->w1, &g, grads + b->w1, gb);
-  if (b->project) {
-    nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gb);
-  } else {
-    size_t len = (size_t)n * s->h * s->w * s->cin;
-    for (size_t i = 0; i < len; i++) gb[i] += ga[i];
-  }
+  /* the identity shortcut's gradient added as conv1 writes each image's; a projecting
+   * one's after */
+  conv_bwd(m, s, n, NULL, a, params + b->w1, &g, grads + b->w1, gb, b->project ? NULL : ga);
+  if (b->project) nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gb);
 }
 
 double nn_resnet_forward_backward(nn_model_t *m, const float *params, float *grads,
@@ -315,7 +315,7 @@ double nn_resnet_forward_backward(nn_model_t *m, const float *params, float *gra
   }
   bn_grad_t g;
   bn_bwd(m, params, grads, 0, pixels(&r->stem, n), r->stem_c, r->stem_a, ga, &g);
-  conv_bwd(m, &r->stem, n, NULL, input, params + r->stem_w, &g, grads + r->stem_w, NULL);
+  conv_bwd(m, &r->stem, n, NULL, input, params + r->stem_w, &g, grads + r->stem_w, NULL, NULL);
   return loss;
 }
 

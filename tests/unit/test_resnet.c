@@ -174,12 +174,13 @@ TEST(conv3_every_path_gives_the_same_bits) {
 }
 
 /* A conv between two batch norms, relu(bn_out(conv(relu(bn_in(x))))), fused (the conv
- * normalises its input an image at a time as it pads it, nn_conv3_forward_bn, and its
+ * normalises its input an image at a time as it pads it, nn_conv3_forward_fused, and its
  * backward computes its output gradient, bn_out's input gradient, an image at a time,
- * nn_conv3_backward_bn, the ReLU mask recomputed from bn_out's input) gives the bits of
+ * nn_conv3_backward_fused, the ReLU mask recomputed from bn_out's input) gives the bits of
  * the layers run one after the other through memory: the conv's output, the gradients
- * of its weight and input, bn_out's weight and bias gradients, and the masked output
- * gradient (which a residual reads). in_bn 0: x is the conv's input as it is. */
+ * of its weight and input (a residual's gradient added to it as each image is written),
+ * bn_out's weight and bias gradients, and the masked output gradient (which a residual
+ * reads). in_bn 0: x is the conv's input as it is. */
 typedef struct {
   float *gamma, *beta, *mean, *rstd;
   double *stats;
@@ -224,12 +225,17 @@ static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int 
   }
   nn_bn_backward(&pout.b, rows, cout, c.out, bout, 1, dy[0], dg[0], db[0], dbn);
   nn_conv3_backward(&c.s, n, v, c.w, dbn, dw[0], din[0], c.scratch);
+  float *radd = dpt_alloc(4 * c.isz); /* a residual's gradient, added to din */
+  fill(radd, c.isz, 45, 1.0f);
+  for (size_t j = 0; with_din && j < c.isz; j++) din[0][j] += radd[j];
   /* fused: the conv reads x through bn_in; bn_out's output is not read */
-  const nn_bn_t *fin = in_bn ? &pin.b : NULL;
-  nn_conv3_forward_bn(&c.s, n, fin, c.in, c.w, out2, c.scratch);
+  nn_conv3_fused_t f = {.in_bn = in_bn ? &pin.b : NULL};
+  nn_conv3_forward_fused(&c.s, n, &f, c.in, c.w, out2, c.scratch);
   nn_bn_dgrad_t d = {.k1 = k, .k2 = k + cout, .g = k + 2 * cout};
   nn_bn_backward_sums(&pout.b, rows, cout, c.out, NULL, 1, dy[1], dg[1], db[1], &d);
-  nn_conv3_backward_bn(&c.s, n, fin, c.in, c.w, &d, dw[1], din[1], c.scratch);
+  f.dout_bn = &d;
+  f.din_add = radd;
+  nn_conv3_backward_fused(&c.s, n, &f, c.in, c.w, NULL, dw[1], din[1], c.scratch);
   if (memcmp(c.out, out2, 4 * osz)) test_failed(__FILE__, __LINE__, "conv output differs");
   if (memcmp(dw[0], dw[1], 4 * c.wsz)) test_failed(__FILE__, __LINE__, "conv weight gradient differs");
   if (with_din && memcmp(din[0], din[1], 4 * c.isz))
@@ -238,7 +244,7 @@ static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int 
     test_failed(__FILE__, __LINE__, "batch norm weight or bias gradient differs");
   if (memcmp(dy[0], dy[1], 4 * osz)) test_failed(__FILE__, __LINE__, "masked gradient differs");
   for (int i = 0; i < 2; i++) dpt_free(dy[i]), dpt_free(dw[i]), dpt_free(din[i]);
-  dpt_free(v), dpt_free(out2), dpt_free(bout), dpt_free(dbn);
+  dpt_free(v), dpt_free(out2), dpt_free(bout), dpt_free(dbn), dpt_free(radd);
   bn_params_free(&pin);
   bn_params_free(&pout);
   conv_free(&c);
