@@ -96,7 +96,10 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2
   const __m256 zero = _mm256_setzero_ps();
   __m256d s1[BN_GROUP / 4], s2[BN_GROUP / 4], lo, hi, xlo, xhi;
 #pragma GCC unroll 4
-  for (int j = 0; j < nk / 4; j++) s1[j] = s2[j] = _mm256_setzero_pd();
+  for (int j = 0; j < nk / 4; j++) {
+    s1[j] = _mm256_loadu_pd(sdy + k0 + 4 * j);
+    s2[j] = _mm256_loadu_pd(sdyx + k0 + 4 * j);
+  }
   for (size_t r = 0; r < rows; r++)
 #pragma GCC unroll 2
     for (int j = 0; j < nk / 8; j++) {
@@ -126,7 +129,8 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2
   }
 }
 
-/* applies the ReLU's mask to dout and sums dy and dy * xhat per channel (in double) */
+/* applies the ReLU's mask to dout and adds dy and dy * xhat to each channel's running sums
+ * sdy and sdyx (in double) */
 NN_TARGET_AVX2 static void grad_sums_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
                                           const float *out, int relu, float *dout, double *sdy,
                                           double *sdyx) {
@@ -213,16 +217,30 @@ void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const 
   nn_bn_normalise(b, rows, c, in, res, relu, out);
 }
 
-void nn_bn_backward_sums(const nn_bn_t *b, size_t rows, int c, const float *in,
-                         const float *out, int relu, float *dout, float *dgamma, float *dbeta,
-                         nn_bn_dgrad_t *d) {
-  double sdy[c], sdyx[c];
-  for (int k = 0; k < c; k++) sdy[k] = sdyx[k] = 0;
-  int vec = bn_vector(c);
+void nn_bn_dgrad_start(nn_bn_dgrad_t *d, const nn_bn_t *b, int c, const float *in,
+                       const float *out, int relu, float *dout) {
+  d->b = b;
+  d->c = c;
+  d->in = in;
+  d->out = out;
+  d->relu = relu;
+  d->dout = dout;
+  for (int k = 0; k < c; k++) d->sdy[k] = d->sdyx[k] = 0;
+}
+
+void nn_bn_dgrad_rows(nn_bn_dgrad_t *d, size_t r0, size_t rows) {
+  const nn_bn_t *b = d->b;
+  int c = d->c, relu = d->relu;
+  const float *in = d->in + r0 * c, *out = d->out ? d->out + r0 * c : NULL;
+  float *dout = d->dout + r0 * c;
+  double *sdy = d->sdy, *sdyx = d->sdyx;
 #ifdef NN_HAVE_X86
-  if (vec) grad_sums_avx2(b, rows, c, in, out, relu, dout, sdy, sdyx);
+  if (bn_vector(c)) {
+    grad_sums_avx2(b, rows, c, in, out, relu, dout, sdy, sdyx);
+    return;
+  }
 #endif
-  for (size_t r = 0; !vec && r < rows; r++)
+  for (size_t r = 0; r < rows; r++)
     for (int k = 0; k < c; k++) {
       float dy = dout[r * c + k];
       float xhat = (in[r * c + k] - b->mean[k]) * b->rstd[k];
@@ -231,17 +249,24 @@ void nn_bn_backward_sums(const nn_bn_t *b, size_t rows, int c, const float *in,
       sdy[k] += dy;
       sdyx[k] += (double)dy * xhat;
     }
-  d->b = b;
-  d->c = c;
-  d->in = in;
-  d->dout = dout;
-  for (int k = 0; k < c; k++) {
-    dgamma[k] = (float)sdyx[k];
-    dbeta[k] = (float)sdy[k];
-    d->k1[k] = (float)(sdy[k] / (double)rows);
-    d->k2[k] = (float)(sdyx[k] / (double)rows);
-    d->g[k] = b->gamma[k] * b->rstd[k];
+}
+
+void nn_bn_dgrad_finish(nn_bn_dgrad_t *d, size_t rows, float *dgamma, float *dbeta) {
+  for (int k = 0; k < d->c; k++) {
+    dgamma[k] = (float)d->sdyx[k];
+    dbeta[k] = (float)d->sdy[k];
+    d->k1[k] = (float)(d->sdy[k] / (double)rows);
+    d->k2[k] = (float)(d->sdyx[k] / (double)rows);
+    d->g[k] = d->b->gamma[k] * d->b->rstd[k];
   }
+}
+
+void nn_bn_backward_sums(const nn_bn_t *b, size_t rows, int c, const float *in,
+                         const float *out, int relu, float *dout, float *dgamma, float *dbeta,
+                         nn_bn_dgrad_t *d) {
+  nn_bn_dgrad_start(d, b, c, in, out, relu, dout);
+  nn_bn_dgrad_rows(d, 0, rows);
+  nn_bn_dgrad_finish(d, rows, dgamma, dbeta);
 }
 
 void nn_bn_input_grad(const nn_bn_dgrad_t *d, size_t r0, size_t rows, float *din) {
@@ -265,7 +290,8 @@ void nn_bn_input_grad(const nn_bn_dgrad_t *d, size_t r0, size_t rows, float *din
 void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *out,
                     int relu, float *dout, float *dgamma, float *dbeta, float *din) {
   float k1[c], k2[c], g[c];
-  nn_bn_dgrad_t d = {.k1 = k1, .k2 = k2, .g = g};
+  double sdy[c], sdyx[c];
+  nn_bn_dgrad_t d = {.k1 = k1, .k2 = k2, .g = g, .sdy = sdy, .sdyx = sdyx};
   nn_bn_backward_sums(b, rows, c, in, out, relu, dout, dgamma, dbeta, &d);
   nn_bn_input_grad(&d, 0, rows, din);
 }

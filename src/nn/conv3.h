@@ -42,13 +42,18 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
  *            follows the conv (its rows the conv's output positions), an image at a time
  *            (nn_bn_input_grad);
  *   din_add  (backward) (n, h, w, cin), added to din (the gradient of a residual that
- *            skips the conv) an image at a time, while din's image is in cache. */
+ *            skips the conv) an image at a time, while din's image is in cache;
+ *   din_bn   (backward) din is the output gradient of in_bn (the same batch norm):
+ *            each image's rows of it are masked and summed (nn_bn_dgrad_rows) after the
+ *            conv writes them (and din_add); the caller starts din_bn (nn_bn_dgrad_start
+ *            on din) and finishes it. */
 typedef struct nn_bn_dgrad nn_bn_dgrad_t;
 typedef struct nn_bn nn_bn_t;
 typedef struct {
   const nn_bn_t *in_bn;
   const nn_bn_dgrad_t *dout_bn;
   const float *din_add;
+  nn_bn_dgrad_t *din_bn;
 } nn_conv3_fused_t;
 void nn_conv3_forward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *f,
                             const float *in, const float *weight, float *out, float *scratch);
@@ -95,17 +100,26 @@ void nn_bn_normalise(const nn_bn_t *b, size_t rows, int c, const float *in, cons
  * the same buffer as dout only when relu == 0 and no residual reads dout afterwards. */
 void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *out,
                     int relu, float *dout, float *dgamma, float *dbeta, float *din);
-/* The same in two passes, so that the second can run a range of rows at a time where
- * its result is used (nn_conv3_backward_fused) instead of over all rows into memory:
- * nn_bn_backward_sums masks dout as above, writes dgamma and dbeta, and fills d (whose
- * k1, k2 and g, c floats each, the caller provides); nn_bn_input_grad then writes rows
- * [r0, r0 + rows) of din, each element on its own: din = g (dout - k1 - xhat k2). */
+/* The same in two passes, so that each can run a range of rows at a time where the rows
+ * are at hand (nn_conv3_backward_fused) instead of over all rows through memory. The
+ * first: nn_bn_dgrad_start (d's arrays k1, k2, g, sdy and sdyx, c each, the caller
+ * provides), then nn_bn_dgrad_rows over the rows in order in any ranges (masks dout as
+ * above, adds the rows' terms to the running sums sdy and sdyx), then nn_bn_dgrad_finish
+ * (dgamma, dbeta, and d's k1, k2, g); nn_bn_backward_sums runs the three over all rows.
+ * The second: nn_bn_input_grad writes rows [r0, r0 + rows) of din, each element on its
+ * own: din = g (dout - k1 - xhat k2). */
 struct nn_bn_dgrad {
   const nn_bn_t *b;
-  int c;
-  const float *in, *dout; /* (rows, c): the batch norm's input, its masked output gradient */
+  int c, relu;
+  const float *in, *out;  /* (rows, c): the batch norm's input and output (or NULL) */
+  float *dout;            /* (rows, c): its output gradient, masked in place */
   float *k1, *k2, *g;     /* (c) each */
+  double *sdy, *sdyx;     /* (c) each: the running sums */
 };
+void nn_bn_dgrad_start(nn_bn_dgrad_t *d, const nn_bn_t *b, int c, const float *in,
+                       const float *out, int relu, float *dout);
+void nn_bn_dgrad_rows(nn_bn_dgrad_t *d, size_t r0, size_t rows);
+void nn_bn_dgrad_finish(nn_bn_dgrad_t *d, size_t rows, float *dgamma, float *dbeta);
 void nn_bn_backward_sums(const nn_bn_t *b, size_t rows, int c, const float *in,
                          const float *out, int relu, float *dout, float *dgamma, float *dbeta,
                          nn_bn_dgrad_t *d);

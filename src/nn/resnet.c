@@ -191,20 +191,28 @@ static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, const
 
 /* Batch norm i's backward: its first pass (dout masked in place, the gradients of its
  * weight and bias); the second, its input gradient, runs inside the backward of the conv
- * before it (conv_bwd), an image at a time. out NULL: batch norm i's output was never
- * written (its ReLU mask is recomputed). */
+ * before it (conv_bwd), an image at a time. bn1's first pass runs inside conv2's
+ * backward (block_backward). */
 typedef struct {
   nn_bn_t b;
   float k[3 * NN_RESNET_MAX_CHANNELS];
+  double sums[2 * NN_RESNET_MAX_CHANNELS];
   nn_bn_dgrad_t d;
 } bn_grad_t;
+
+/* g for batch norm i (its arrays in g) */
+static void bn_grad_init(const nn_model_t *m, const float *params, int i, bn_grad_t *g) {
+  int c = m->resnet->bn[i].c;
+  DPT_ASSERT(c <= NN_RESNET_MAX_CHANNELS);
+  g->b = bn_of(m, params, i);
+  g->d = (nn_bn_dgrad_t){.k1 = g->k, .k2 = g->k + c, .g = g->k + 2 * c, .sdy = g->sums,
+                         .sdyx = g->sums + c};
+}
 
 static void bn_bwd(nn_model_t *m, const float *params, float *grads, int i, size_t rows,
                    const float *in, const float *out, float *dout, bn_grad_t *g) {
   const nn_resnet_bn_t *l = &m->resnet->bn[i];
-  DPT_ASSERT(l->c <= NN_RESNET_MAX_CHANNELS);
-  g->b = bn_of(m, params, i);
-  g->d = (nn_bn_dgrad_t){.k1 = g->k, .k2 = g->k + l->c, .g = g->k + 2 * l->c};
+  bn_grad_init(m, params, i, g);
   double t0 = nn_prof_now(m);
   nn_bn_backward_sums(&g->b, rows, l->c, in, out, 1, dout, grads + l->gamma, grads + l->beta,
                       &g->d);
@@ -220,14 +228,12 @@ static void conv_fwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_bn_t *i
   NN_PROF_ADD(m, conv3_fwd, t0);
 }
 
-/* its backward, its output gradient that of batch norm g's input; din_add (not NULL)
- * added to din */
-static void conv_bwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_bn_t *in_bn,
-                     const float *in, const float *weight, const bn_grad_t *g, float *dweight,
-                     float *din, const float *din_add) {
+/* its backward, fused as f says (its output gradient always that of a batch norm's
+ * input, f->dout_bn) */
+static void conv_bwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_conv3_fused_t *f,
+                     const float *in, const float *weight, float *dweight, float *din) {
   double t0 = nn_prof_now(m);
-  nn_conv3_fused_t f = {.in_bn = in_bn, .dout_bn = &g->d, .din_add = din_add};
-  nn_conv3_backward_fused(s, n, &f, in, weight, NULL, dweight, din, m->resnet->scratch);
+  nn_conv3_backward_fused(s, n, f, in, weight, NULL, dweight, din, m->resnet->scratch);
   NN_PROF_ADD(m, conv3_bwd, t0);
 }
 
@@ -282,16 +288,22 @@ static void block_backward(nn_model_t *m, const float *params, float *grads, int
   struct nn_resnet *r = m->resnet;
   nn_resnet_block_t *b = &r->blocks[k];
   const nn_conv3_t *s = &b->conv1;
+  const nn_resnet_bn_t *l1 = &r->bn[b->bn1];
   const float *a = k ? r->blocks[k - 1].o : r->stem_a;
   size_t rows = pixels(s, n);
-  bn_grad_t g;
-  nn_bn_t bn1 = bn_of(m, params, b->bn1);
-  bn_bwd(m, params, grads, b->bn2, rows, b->w, b->o, ga, &g);
-  conv_bwd(m, &b->conv2, n, &bn1, b->u, params + b->w2, &g, grads + b->w2, gc, NULL);
-  bn_bwd(m, params, grads, b->bn1, rows, b->u, NULL, gc, &g);
+  bn_grad_t g2, g1;
+  bn_bwd(m, params, grads, b->bn2, rows, b->w, b->o, ga, &g2);
+  /* conv2 reads u through bn1 (its output was never stored); bn1's backward sums run on
+   * each image of conv2's input gradient, gc, as conv2 writes it */
+  bn_grad_init(m, params, b->bn1, &g1);
+  nn_bn_dgrad_start(&g1.d, &g1.b, l1->c, b->u, NULL, 1, gc);
+  nn_conv3_fused_t f2 = {.in_bn = &g1.b, .dout_bn = &g2.d, .din_bn = &g1.d};
+  conv_bwd(m, &b->conv2, n, &f2, b->u, params + b->w2, grads + b->w2, gc);
+  nn_bn_dgrad_finish(&g1.d, rows, grads + l1->gamma, grads + l1->beta);
   /* the identity shortcut's gradient added as conv1 writes each image's; a projecting
    * one's after */
-  conv_bwd(m, s, n, NULL, a, params + b->w1, &g, grads + b->w1, gb, b->project ? NULL : ga);
+  nn_conv3_fused_t f1 = {.dout_bn = &g1.d, .din_add = b->project ? NULL : ga};
+  conv_bwd(m, s, n, &f1, a, params + b->w1, grads + b->w1, gb);
   if (b->project) nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gb);
 }
 
@@ -315,7 +327,8 @@ double nn_resnet_forward_backward(nn_model_t *m, const float *params, float *gra
   }
   bn_grad_t g;
   bn_bwd(m, params, grads, 0, pixels(&r->stem, n), r->stem_c, r->stem_a, ga, &g);
-  conv_bwd(m, &r->stem, n, NULL, input, params + r->stem_w, &g, grads + r->stem_w, NULL, NULL);
+  nn_conv3_fused_t f = {.dout_bn = &g.d};
+  conv_bwd(m, &r->stem, n, &f, input, params + r->stem_w, grads + r->stem_w, NULL);
   return loss;
 }
 

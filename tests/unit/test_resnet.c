@@ -178,9 +178,10 @@ TEST(conv3_every_path_gives_the_same_bits) {
  * backward computes its output gradient, bn_out's input gradient, an image at a time,
  * nn_conv3_backward_fused, the ReLU mask recomputed from bn_out's input) gives the bits of
  * the layers run one after the other through memory: the conv's output, the gradients
- * of its weight and input (a residual's gradient added to it as each image is written),
- * bn_out's weight and bias gradients, and the masked output gradient (which a residual
- * reads). in_bn 0: x is the conv's input as it is. */
+ * of its weight and input (a residual's gradient added to it as each image is written,
+ * then, with in_bn, masked and summed for bn_in's backward: bn_in's weight and bias
+ * gradients), bn_out's weight and bias gradients, and the masked output gradient (which
+ * a residual reads). in_bn 0: x is the conv's input as it is. */
 typedef struct {
   float *gamma, *beta, *mean, *rstd;
   double *stats;
@@ -228,14 +229,32 @@ static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int 
   float *radd = dpt_alloc(4 * c.isz); /* a residual's gradient, added to din */
   fill(radd, c.isz, 45, 1.0f);
   for (size_t j = 0; with_din && j < c.isz; j++) din[0][j] += radd[j];
+  /* bn_in's backward sums over din (masked in place) */
+  int in_sums = in_bn && with_din;
+  float kin[3 * 64], dgin[2][64], dbin[2][64];
+  double sin[2 * 64];
+  nn_bn_dgrad_t din_bn = {.k1 = kin, .k2 = kin + cin, .g = kin + 2 * cin, .sdy = sin,
+                          .sdyx = sin + 64};
+  if (in_sums)
+    nn_bn_backward_sums(&pin.b, c.isz / cin, cin, c.in, v, 1, din[0], dgin[0], dbin[0], &din_bn);
   /* fused: the conv reads x through bn_in; bn_out's output is not read */
   nn_conv3_fused_t f = {.in_bn = in_bn ? &pin.b : NULL};
   nn_conv3_forward_fused(&c.s, n, &f, c.in, c.w, out2, c.scratch);
-  nn_bn_dgrad_t d = {.k1 = k, .k2 = k + cout, .g = k + 2 * cout};
+  double sums[2 * 64];
+  nn_bn_dgrad_t d = {.k1 = k, .k2 = k + cout, .g = k + 2 * cout, .sdy = sums, .sdyx = sums + 64};
   nn_bn_backward_sums(&pout.b, rows, cout, c.out, NULL, 1, dy[1], dg[1], db[1], &d);
   f.dout_bn = &d;
   f.din_add = radd;
+  if (in_sums) {
+    nn_bn_dgrad_start(&din_bn, &pin.b, cin, c.in, NULL, 1, din[1]);
+    f.din_bn = &din_bn;
+  }
   nn_conv3_backward_fused(&c.s, n, &f, c.in, c.w, NULL, dw[1], din[1], c.scratch);
+  if (in_sums) {
+    nn_bn_dgrad_finish(&din_bn, c.isz / cin, dgin[1], dbin[1]);
+    if (memcmp(dgin[0], dgin[1], 4 * cin) || memcmp(dbin[0], dbin[1], 4 * cin))
+      test_failed(__FILE__, __LINE__, "input batch norm's weight or bias gradient differs");
+  }
   if (memcmp(c.out, out2, 4 * osz)) test_failed(__FILE__, __LINE__, "conv output differs");
   if (memcmp(dw[0], dw[1], 4 * c.wsz)) test_failed(__FILE__, __LINE__, "conv weight gradient differs");
   if (with_din && memcmp(din[0], din[1], 4 * c.isz))
