@@ -219,12 +219,7 @@ void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const 
 
 void nn_bn_dgrad_start(nn_bn_dgrad_t *d, const nn_bn_t *b, int c, const float *in,
                        const float *out, int relu, float *dout) {
-  d->b = b;
-  d->c = c;
-  d->in = in;
-  d->out = out;
-  d->relu = relu;
-  d->dout = dout;
+  *d = (nn_bn_dgrad_t){b, c, relu, in, out, dout, d->k1, d->k2, d->g, d->sdy, d->sdyx};
   for (int k = 0; k < c; k++) d->sdy[k] = d->sdyx[k] = 0;
 }
 
