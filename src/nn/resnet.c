@@ -281,30 +281,59 @@ double nn_resnet_forward(nn_model_t *m, const float *params, const float *input,
   return loss;
 }
 
-/* Block k backward: ga holds the gradient of its output (masked in place); the
- * gradient of its input ends in gb. gc is scratch. */
+/* the batch norm whose output is block k's input (the previous block's bn2, or the
+ * stem's) and its input and output */
+static int input_bn(const struct nn_resnet *r, int k, const float **in, const float **out) {
+  if (k == 0) {
+    *in = r->stem_c;
+    *out = r->stem_a;
+    return 0;
+  }
+  *in = r->blocks[k - 1].w;
+  *out = r->blocks[k - 1].o;
+  return r->blocks[k - 1].bn2;
+}
+
+/* Block k backward: ga holds the gradient of its output, masked and summed for its bn2
+ * (g2, finished); the gradient of its input ends in gb, masked and summed for the batch
+ * norm before the block (gin, finished here). gc is scratch. */
 static void block_backward(nn_model_t *m, const float *params, float *grads, int k, int n,
-                           float *ga, float *gb, float *gc) {
+                           float *ga, float *gb, float *gc, const bn_grad_t *g2,
+                           bn_grad_t *gin) {
   struct nn_resnet *r = m->resnet;
   nn_resnet_block_t *b = &r->blocks[k];
   const nn_conv3_t *s = &b->conv1;
   const nn_resnet_bn_t *l1 = &r->bn[b->bn1];
   const float *a = k ? r->blocks[k - 1].o : r->stem_a;
   size_t rows = pixels(s, n);
-  bn_grad_t g2, g1;
-  bn_bwd(m, params, grads, b->bn2, rows, b->w, b->o, ga, &g2);
+  bn_grad_t g1;
   /* conv2 reads u through bn1 (its output was never stored); bn1's backward sums run on
    * each image of conv2's input gradient, gc, as conv2 writes it */
   bn_grad_init(m, params, b->bn1, &g1);
   nn_bn_dgrad_start(&g1.d, &g1.b, l1->c, b->u, NULL, 1, gc);
-  nn_conv3_fused_t f2 = {.in_bn = &g1.b, .dout_bn = &g2.d, .din_bn = &g1.d};
+  nn_conv3_fused_t f2 = {.in_bn = &g1.b, .dout_bn = &g2->d, .din_bn = &g1.d};
   conv_bwd(m, &b->conv2, n, &f2, b->u, params + b->w2, grads + b->w2, gc);
   nn_bn_dgrad_finish(&g1.d, rows, grads + l1->gamma, grads + l1->beta);
-  /* the identity shortcut's gradient added as conv1 writes each image's; a projecting
-   * one's after */
-  nn_conv3_fused_t f1 = {.dout_bn = &g1.d, .din_add = b->project ? NULL : ga};
+  /* conv1: the identity shortcut's gradient added as it writes each image's, then the
+   * sums of the batch norm before the block; a projecting shortcut's gradient after, and
+   * the sums then too */
+  const float *bin, *bout;
+  int i = input_bn(r, k, &bin, &bout);
+  size_t in_rows = (size_t)n * s->h * s->w;
+  nn_conv3_fused_t f1 = {.dout_bn = &g1.d};
+  if (b->project) {
+    conv_bwd(m, s, n, &f1, a, params + b->w1, grads + b->w1, gb);
+    nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gb);
+    bn_bwd(m, params, grads, i, in_rows, bin, bout, gb, gin);
+    return;
+  }
+  const nn_resnet_bn_t *li = &r->bn[i];
+  bn_grad_init(m, params, i, gin);
+  nn_bn_dgrad_start(&gin->d, &gin->b, li->c, bin, bout, 1, gb);
+  f1.din_add = ga;
+  f1.din_bn = &gin->d;
   conv_bwd(m, s, n, &f1, a, params + b->w1, grads + b->w1, gb);
-  if (b->project) nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gb);
+  nn_bn_dgrad_finish(&gin->d, in_rows, grads + li->gamma, grads + li->beta);
 }
 
 double nn_resnet_forward_backward(nn_model_t *m, const float *params, float *grads,
@@ -317,17 +346,20 @@ double nn_resnet_forward_backward(nn_model_t *m, const float *params, float *gra
   double loss = nn_xent_forward_backward(n, m->num_classes, r->logits, labels, ga, correct, NULL);
   nn_linear_backward(n, r->fc_in, m->num_classes, r->pooled, params + r->fc_w, r->logits, ga,
                      grads + r->fc_w, grads + r->fc_b, gb, 0, r->scratch);
-  const nn_conv3_t *last = &r->blocks[r->nblocks - 1].conv2;
-  nn_avgpool_backward(n, last->oh * last->ow, r->fc_in, gb, ga);
+  const nn_resnet_block_t *last = &r->blocks[r->nblocks - 1];
+  nn_avgpool_backward(n, last->conv2.oh * last->conv2.ow, r->fc_in, gb, ga);
+  /* g[cur]: the last block's bn2, then each block's input batch norm in turn */
+  bn_grad_t g[2];
+  int cur = 0;
+  bn_bwd(m, params, grads, last->bn2, pixels(&last->conv1, n), last->w, last->o, ga, &g[0]);
   for (int k = r->nblocks - 1; k >= 0; k--) {
-    block_backward(m, params, grads, k, n, ga, gb, gc);
+    block_backward(m, params, grads, k, n, ga, gb, gc, &g[cur], &g[!cur]);
+    cur = !cur;
     float *t = ga;
     ga = gb;
     gb = t;
   }
-  bn_grad_t g;
-  bn_bwd(m, params, grads, 0, pixels(&r->stem, n), r->stem_c, r->stem_a, ga, &g);
-  nn_conv3_fused_t f = {.dout_bn = &g.d};
+  nn_conv3_fused_t f = {.dout_bn = &g[cur].d};
   conv_bwd(m, &r->stem, n, &f, input, params + r->stem_w, grads + r->stem_w, NULL);
   return loss;
 }
