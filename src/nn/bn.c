@@ -34,12 +34,12 @@ NN_TARGET_AVX2 static inline void widen8(__m256 v, __m256d *lo, __m256d *hi) {
   *hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
 }
 
-/* channels k0 .. k0+nk-1 (nk 8 or 16): their means, then their biased variances' sums */
-NN_TARGET_AVX2 __attribute__((always_inline)) static inline void stats_group_avx2(
-    size_t rows, int c, int k0, const int nk, const float *in, double *mean, double *var) {
-  __m256d s[BN_GROUP / 4], m[BN_GROUP / 4], lo, hi;
+/* channels k0 .. k0+nk-1 (nk 8 or 16): the rows added to their running sums */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void sum_group_avx2(
+    size_t rows, int c, int k0, const int nk, const float *in, double *sum) {
+  __m256d s[BN_GROUP / 4], lo, hi;
 #pragma GCC unroll 4
-  for (int j = 0; j < nk / 4; j++) s[j] = _mm256_setzero_pd();
+  for (int j = 0; j < nk / 4; j++) s[j] = _mm256_loadu_pd(sum + k0 + 4 * j);
   for (size_t r = 0; r < rows; r++)
 #pragma GCC unroll 2
     for (int j = 0; j < nk / 8; j++) {
@@ -48,9 +48,17 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void stats_group_avx
       s[2 * j + 1] = _mm256_add_pd(s[2 * j + 1], hi);
     }
 #pragma GCC unroll 4
+  for (int j = 0; j < nk / 4; j++) _mm256_storeu_pd(sum + k0 + 4 * j, s[j]);
+}
+
+/* channels k0 .. k0+nk-1: the sums of their squared deviations from mean */
+NN_TARGET_AVX2 __attribute__((always_inline)) static inline void var_group_avx2(
+    size_t rows, int c, int k0, const int nk, const float *in, const double *mean,
+    double *var) {
+  __m256d s[BN_GROUP / 4], m[BN_GROUP / 4], lo, hi;
+#pragma GCC unroll 4
   for (int j = 0; j < nk / 4; j++) {
-    m[j] = _mm256_div_pd(s[j], _mm256_set1_pd((double)rows));
-    _mm256_storeu_pd(mean + k0 + 4 * j, m[j]);
+    m[j] = _mm256_loadu_pd(mean + k0 + 4 * j);
     s[j] = _mm256_setzero_pd();
   }
   for (size_t r = 0; r < rows; r++)
@@ -66,11 +74,17 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void stats_group_avx
   for (int j = 0; j < nk / 4; j++) _mm256_storeu_pd(var + k0 + 4 * j, s[j]);
 }
 
-NN_TARGET_AVX2 static void stats_avx2(size_t rows, int c, const float *in, double *mean,
-                                      double *var) {
+NN_TARGET_AVX2 static void sum_avx2(size_t rows, int c, const float *in, double *sum) {
   int k0 = 0;
-  for (; k0 + BN_GROUP <= c; k0 += BN_GROUP) stats_group_avx2(rows, c, k0, BN_GROUP, in, mean, var);
-  for (; k0 < c; k0 += 8) stats_group_avx2(rows, c, k0, 8, in, mean, var);
+  for (; k0 + BN_GROUP <= c; k0 += BN_GROUP) sum_group_avx2(rows, c, k0, BN_GROUP, in, sum);
+  for (; k0 < c; k0 += 8) sum_group_avx2(rows, c, k0, 8, in, sum);
+}
+
+NN_TARGET_AVX2 static void var_avx2(size_t rows, int c, const float *in, const double *mean,
+                                    double *var) {
+  int k0 = 0;
+  for (; k0 + BN_GROUP <= c; k0 += BN_GROUP) var_group_avx2(rows, c, k0, BN_GROUP, in, mean, var);
+  for (; k0 < c; k0 += 8) var_group_avx2(rows, c, k0, 8, in, mean, var);
 }
 
 NN_TARGET_AVX2 static void normalise_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
@@ -156,19 +170,27 @@ NN_TARGET_AVX2 static void input_grad_avx2(const nn_bn_t *b, size_t rows, int c,
 }
 #endif
 
-/* Per channel, in double over the rows in order: the mean, then the biased variance. */
-static void bn_batch_stats(size_t rows, int c, const float *in, double *mean, double *var) {
-  for (int k = 0; k < c; k++) mean[k] = var[k] = 0;
+void nn_bn_sum_rows(size_t rows, int c, const float *in, double *sum) {
 #ifdef NN_HAVE_X86
   if (bn_vector(c)) {
-    stats_avx2(rows, c, in, mean, var);
-    for (int k = 0; k < c; k++) var[k] /= (double)rows;
+    sum_avx2(rows, c, in, sum);
     return;
   }
 #endif
   for (size_t r = 0; r < rows; r++)
-    for (int k = 0; k < c; k++) mean[k] += in[r * c + k];
-  for (int k = 0; k < c; k++) mean[k] /= (double)rows;
+    for (int k = 0; k < c; k++) sum[k] += in[r * c + k];
+}
+
+/* Per channel, in double over the rows in order: the biased variance about mean. */
+static void bn_batch_var(size_t rows, int c, const float *in, const double *mean, double *var) {
+#ifdef NN_HAVE_X86
+  if (bn_vector(c)) {
+    var_avx2(rows, c, in, mean, var);
+    for (int k = 0; k < c; k++) var[k] /= (double)rows;
+    return;
+  }
+#endif
+  for (int k = 0; k < c; k++) var[k] = 0;
   for (size_t r = 0; r < rows; r++)
     for (int k = 0; k < c; k++) {
       double d = in[r * c + k] - mean[k];
@@ -177,20 +199,28 @@ static void bn_batch_stats(size_t rows, int c, const float *in, double *mean, do
   for (int k = 0; k < c; k++) var[k] /= (double)rows;
 }
 
+void nn_bn_statistics_summed(const nn_bn_t *b, size_t rows, int c, const float *in,
+                             double *stats) {
+  double *mean = stats, *var = stats + c;
+  for (int k = 0; k < c; k++) mean[k] /= (double)rows;
+  bn_batch_var(rows, c, in, mean, var);
+  for (int k = 0; k < c; k++) {
+    b->mean[k] = (float)mean[k];
+    b->rstd[k] = (float)(1.0 / sqrt(var[k] + NN_BN_EPS));
+    if (rows > 1) var[k] = var[k] * (double)rows / (double)(rows - 1);
+  }
+}
+
 void nn_bn_statistics(const nn_bn_t *b, size_t rows, int c, const float *in, double *stats) {
   if (stats) {
-    double *mean = stats, *var = stats + c;
-    bn_batch_stats(rows, c, in, mean, var);
-    for (int k = 0; k < c; k++) {
-      b->mean[k] = (float)mean[k];
-      b->rstd[k] = (float)(1.0 / sqrt(var[k] + NN_BN_EPS));
-      if (rows > 1) var[k] = var[k] * (double)rows / (double)(rows - 1);
-    }
-  } else {
-    for (int k = 0; k < c; k++) {
-      b->mean[k] = b->run_mean[k];
-      b->rstd[k] = (float)(1.0 / sqrt((double)b->run_var[k] + NN_BN_EPS));
-    }
+    for (int k = 0; k < c; k++) stats[k] = 0;
+    nn_bn_sum_rows(rows, c, in, stats);
+    nn_bn_statistics_summed(b, rows, c, in, stats);
+    return;
+  }
+  for (int k = 0; k < c; k++) {
+    b->mean[k] = b->run_mean[k];
+    b->rstd[k] = (float)(1.0 / sqrt((double)b->run_var[k] + NN_BN_EPS));
   }
 }
 

@@ -309,6 +309,7 @@ void nn_conv3_forward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *
   for (int i = 0; i < n; i++) {
     pad_input(f->in_bn, s->h, s->w, s->cin, in + i * isz, xp);
     nn_corr(&c, out + i * osz);
+    if (f->out_sum) nn_bn_sum_rows((size_t)s->oh * s->ow, s->cout, out + i * osz, f->out_sum);
   }
 }
 

@@ -38,6 +38,9 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
  *   in_bn    the conv's input is relu(in_bn(in)), batch norm of in (n, h, w, cin) with
  *            its mean and rstd set (nn_bn_statistics) and no residual, normalised an
  *            image at a time as the conv pads it (nn_bn_normalise);
+ *   out_sum  (forward) cout doubles: each image's output rows added to them in order as
+ *            the conv writes the image (nn_bn_sum_rows, the first pass of the statistics
+ *            of a batch norm of the output); the caller zeroes them;
  *   dout_bn  (backward) dout, not read, is the input gradient of the batch norm that
  *            follows the conv (its rows the conv's output positions), an image at a time
  *            (nn_bn_input_grad);
@@ -51,6 +54,7 @@ typedef struct nn_bn_dgrad nn_bn_dgrad_t;
 typedef struct nn_bn nn_bn_t;
 typedef struct {
   const nn_bn_t *in_bn;
+  double *out_sum;
   const nn_bn_dgrad_t *dout_bn;
   const float *din_add;
   nn_bn_dgrad_t *din_bn;
@@ -90,8 +94,15 @@ struct nn_bn {
 void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const float *res,
                    int relu, float *out, double *stats);
 /* nn_bn_forward in its two parts: the mean and rstd (and stats), then out from them,
- * each element on its own (so a range of rows at a time may go anywhere) */
+ * each element on its own (so a range of rows at a time may go anywhere). The training
+ * statistics take two passes over the rows: their sums (nn_bn_sum_rows adds rows, in
+ * order, to c running sums: a range at a time where the rows are at hand,
+ * nn_conv3_forward_fused), then, with the sums in stats' first c doubles,
+ * nn_bn_statistics_summed. */
 void nn_bn_statistics(const nn_bn_t *b, size_t rows, int c, const float *in, double *stats);
+void nn_bn_sum_rows(size_t rows, int c, const float *in, double *sum);
+void nn_bn_statistics_summed(const nn_bn_t *b, size_t rows, int c, const float *in,
+                             double *stats);
 void nn_bn_normalise(const nn_bn_t *b, size_t rows, int c, const float *in, const float *res,
                      int relu, float *out);
 /* dout (rows, c) is masked in place by out > 0 when relu != 0 (it is then the gradient of

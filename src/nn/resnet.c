@@ -176,15 +176,29 @@ static nn_bn_t bn_of(const nn_model_t *m, const float *params, int i) {
                    params + l->run_var, l->mean, l->rstd};
 }
 
+/* Training: batch norm i's statistics in bn_stats, zeroed for the conv before it to add
+ * its output's rows to (their first pass); NULL when not training. */
+static double *bn_sums(nn_model_t *m, int i, int train) {
+  if (!train) return NULL;
+  const nn_resnet_bn_t *l = &m->resnet->bn[i];
+  double *sums = m->bn_stats + l->stats;
+  memset(sums, 0, sizeof(double) * l->c);
+  return sums;
+}
+
 /* Batch norm i over rows pixels: training (train != 0) with the rows' statistics, into
- * bn_stats; else with the running statistics. out NULL: only the statistics (the conv
- * after it normalises its input, conv_fwd). */
+ * bn_stats, where the conv before it summed the rows (bn_sums); else with the running
+ * statistics. out NULL: only the statistics (the conv after it normalises its input,
+ * conv_fwd). */
 static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, const float *in,
                    const float *res, float *out, int train) {
   const nn_resnet_bn_t *l = &m->resnet->bn[i];
   nn_bn_t b = bn_of(m, params, i);
   double t0 = nn_prof_now(m);
-  nn_bn_statistics(&b, rows, l->c, in, train ? m->bn_stats + l->stats : NULL);
+  if (train)
+    nn_bn_statistics_summed(&b, rows, l->c, in, m->bn_stats + l->stats);
+  else
+    nn_bn_statistics(&b, rows, l->c, in, NULL);
   if (out) nn_bn_normalise(&b, rows, l->c, in, res, 1, out);
   NN_PROF_ADD(m, bn_fwd, t0);
 }
@@ -219,11 +233,12 @@ static void bn_bwd(nn_model_t *m, const float *params, float *grads, int i, size
   NN_PROF_ADD(m, bn_bwd, t0);
 }
 
-/* the conv of in, or (in_bn not NULL) of relu(in_bn(in)) */
+/* the conv of in, or (in_bn not NULL) of relu(in_bn(in)); its output's rows added to
+ * out_sum (not NULL) */
 static void conv_fwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_bn_t *in_bn,
-                     const float *in, const float *weight, float *out) {
+                     const float *in, const float *weight, float *out, double *out_sum) {
   double t0 = nn_prof_now(m);
-  nn_conv3_fused_t f = {.in_bn = in_bn};
+  nn_conv3_fused_t f = {.in_bn = in_bn, .out_sum = out_sum};
   nn_conv3_forward_fused(s, n, &f, in, weight, out, m->resnet->scratch);
   NN_PROF_ADD(m, conv3_fwd, t0);
 }
@@ -242,17 +257,17 @@ static size_t pixels(const nn_conv3_t *s, int n) { return (size_t)n * s->oh * s-
 static void forward(nn_model_t *m, const float *params, const float *input, int n, int train) {
   struct nn_resnet *r = m->resnet;
   DPT_ASSERT(n <= r->chunk);
-  conv_fwd(m, &r->stem, n, NULL, input, params + r->stem_w, r->stem_c);
+  conv_fwd(m, &r->stem, n, NULL, input, params + r->stem_w, r->stem_c, bn_sums(m, 0, train));
   bn_fwd(m, params, 0, pixels(&r->stem, n), r->stem_c, NULL, r->stem_a, train);
   const float *a = r->stem_a;
   for (int k = 0; k < r->nblocks; k++) {
     nn_resnet_block_t *b = &r->blocks[k];
     const nn_conv3_t *s = &b->conv1;
-    conv_fwd(m, s, n, NULL, a, params + b->w1, b->u);
+    conv_fwd(m, s, n, NULL, a, params + b->w1, b->u, bn_sums(m, b->bn1, train));
     /* bn1's output, conv2's input, is never stored: conv2 normalises u as it pads it */
     bn_fwd(m, params, b->bn1, pixels(s, n), b->u, NULL, NULL, train);
     nn_bn_t bn1 = bn_of(m, params, b->bn1);
-    conv_fwd(m, &b->conv2, n, &bn1, b->u, params + b->w2, b->w);
+    conv_fwd(m, &b->conv2, n, &bn1, b->u, params + b->w2, b->w, bn_sums(m, b->bn2, train));
     const float *res = a;
     if (b->project) {
       nn_shortcut_forward(n, s->h, s->w, s->cin, s->cout, s->stride, a, r->g[0]);

@@ -177,7 +177,8 @@ TEST(conv3_every_path_gives_the_same_bits) {
  * normalises its input an image at a time as it pads it, nn_conv3_forward_fused, and its
  * backward computes its output gradient, bn_out's input gradient, an image at a time,
  * nn_conv3_backward_fused, the ReLU mask recomputed from bn_out's input) gives the bits of
- * the layers run one after the other through memory: the conv's output, the gradients
+ * the layers run one after the other through memory: the conv's output (and bn_out's
+ * statistics, their first pass taken as the conv writes each image), the gradients
  * of its weight and input (a residual's gradient added to it as each image is written,
  * then, with in_bn, masked and summed for bn_in's backward: bn_in's weight and bias
  * gradients), bn_out's weight and bias gradients, and the masked output gradient (which
@@ -238,8 +239,15 @@ static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int 
   if (in_sums)
     nn_bn_backward_sums(&pin.b, c.isz / cin, cin, c.in, v, 1, din[0], dgin[0], dbin[0], &din_bn);
   /* fused: the conv reads x through bn_in; bn_out's output is not read */
-  nn_conv3_fused_t f = {.in_bn = in_bn ? &pin.b : NULL};
+  double osum[2 * 64] = {0}; /* bn_out's statistics, their sums taken as the conv writes */
+  nn_conv3_fused_t f = {.in_bn = in_bn ? &pin.b : NULL, .out_sum = osum};
   nn_conv3_forward_fused(&c.s, n, &f, c.in, c.w, out2, c.scratch);
+  float omean[64], orstd[64];
+  nn_bn_t ob = {pout.gamma, pout.beta, NULL, NULL, omean, orstd};
+  nn_bn_statistics_summed(&ob, rows, cout, out2, osum);
+  if (memcmp(osum, pout.stats, sizeof(double) * 2 * cout) || memcmp(omean, pout.mean, 4 * cout) ||
+      memcmp(orstd, pout.rstd, 4 * cout))
+    test_failed(__FILE__, __LINE__, "output batch norm's statistics differ");
   double sums[2 * 64];
   nn_bn_dgrad_t d = {.k1 = k, .k2 = k + cout, .g = k + 2 * cout, .sdy = sums, .sdyx = sums + 64};
   nn_bn_backward_sums(&pout.b, rows, cout, c.out, NULL, 1, dy[1], dg[1], db[1], &d);
