@@ -87,15 +87,22 @@ static void pad_image(int h, int w, int c, const float *in, float *xp) {
     memcpy(xp + ((y + 1) * wp + 1) * c, in + (size_t)y * w * c, sizeof(float) * w * c);
 }
 
-/* the same for relu(bn(in)) where bn is not NULL */
-static void pad_input(const nn_bn_t *bn, int h, int w, int c, const float *in, float *xp) {
-  if (!bn) {
-    pad_image(h, w, c, in, xp);
+/* the same for image i of the conv's input as f gives it: in, or relu(in_bn(in) +
+ * in_res) (also stored in in_store where f asks) */
+static void pad_input(const nn_conv3_t *s, const nn_conv3_fused_t *f, int i, const float *in,
+                      float *xp) {
+  int c = s->cin, w = s->w;
+  size_t isz = (size_t)s->h * w * c, wp = (size_t)w + 2, row = (size_t)w * c;
+  if (!f->in_bn) {
+    pad_image(s->h, w, c, in + i * isz, xp);
     return;
   }
-  size_t wp = (size_t)w + 2;
-  for (int y = 0; y < h; y++)
-    nn_bn_normalise(bn, (size_t)w, c, in + (size_t)y * w * c, NULL, 1, xp + ((y + 1) * wp + 1) * c);
+  for (int y = 0; y < s->h; y++) {
+    size_t at = i * isz + y * row;
+    float *dst = xp + ((y + 1) * wp + 1) * c;
+    nn_bn_normalise(f->in_bn, (size_t)w, c, in + at, f->in_res ? f->in_res + at : NULL, 1, dst);
+    if (f->in_store) memcpy(f->in_store + at, dst, sizeof(float) * row);
+  }
 }
 
 static void zero_padded(int h, int w, int c, float *xp) {
@@ -303,11 +310,11 @@ void nn_conv3_forward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *
   float *wt = scratch, *xp = scratch + (size_t)kd * s->cout;
   for (int j = 0; j < kd; j++)
     for (int co = 0; co < s->cout; co++) wt[(size_t)j * s->cout + co] = weight[(size_t)co * kd + j];
-  size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)s->oh * s->ow * s->cout;
+  size_t osz = (size_t)s->oh * s->ow * s->cout;
   nn_corr_t c = {xp, s->w + 2, s->cin, 3, s->stride, s->oh, s->ow, s->cout, wt};
   zero_padded(s->h, s->w, s->cin, xp);
   for (int i = 0; i < n; i++) {
-    pad_input(f->in_bn, s->h, s->w, s->cin, in + i * isz, xp);
+    pad_input(s, f, i, in, xp);
     nn_corr(&c, out + i * osz);
     if (f->out_sum) nn_bn_sum_rows((size_t)s->oh * s->ow, s->cout, out + i * osz, f->out_sum);
   }
@@ -332,6 +339,7 @@ void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t 
                              float *dweight, float *din, float *scratch) {
   DPT_ASSERT(!f->dout_bn || f->dout_bn->c == s->cout);
   DPT_ASSERT(!f->din_bn || (f->din_bn->c == s->cin && f->din_bn->dout == din));
+  DPT_ASSERT(!f->din_bn || f->din_bn->out || !f->in_res); /* a mask recomputed without res */
   int kd = 9 * s->cin, P = s->oh * s->ow;
   size_t wts = (size_t)kd * s->cout, pad = (size_t)(s->h + 2) * (s->w + 2);
   float *wf = scratch, *dwt = scratch + wts, *gimg = dwt + wts, *up = gimg + wts;
@@ -354,7 +362,7 @@ void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t 
       nn_bn_input_grad(f->dout_bn, (size_t)i * P, P, dimg);
       di = dimg;
     }
-    pad_input(f->in_bn, s->h, s->w, s->cin, in + i * isz, xp);
+    pad_input(s, f, i, in, xp);
     wgrad(s, xp, poff, toff, di, gimg, dwt, i == 0);
     if (fast2) {
 #ifdef NN_HAVE_X86

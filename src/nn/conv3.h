@@ -35,9 +35,10 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
 /* The same fused with the layers around the conv: each image's part of their results is
  * computed where the conv reads it (into scratch) and never written to memory, with the
  * bits of the layers run one after the other. NULL fields are not fused:
- *   in_bn    the conv's input is relu(in_bn(in)), batch norm of in (n, h, w, cin) with
- *            its mean and rstd set (nn_bn_statistics) and no residual, normalised an
- *            image at a time as the conv pads it (nn_bn_normalise);
+ *   in_bn    the conv's input is relu(in_bn(in) + in_res), batch norm of in (n, h, w,
+ *            cin) with its mean and rstd set (nn_bn_statistics) and the residual in_res
+ *            (n, h, w, cin; NULL: none), normalised an image at a time as the conv pads
+ *            it (nn_bn_normalise), and also stored in in_store (n, h, w, cin; NULL: not);
  *   out_sum  (forward) cout doubles: each image's output rows added to them in order as
  *            the conv writes the image (nn_bn_sum_rows, the first pass of the statistics
  *            of a batch norm of the output); the caller zeroes them;
@@ -54,6 +55,8 @@ typedef struct nn_bn_dgrad nn_bn_dgrad_t;
 typedef struct nn_bn nn_bn_t;
 typedef struct {
   const nn_bn_t *in_bn;
+  const float *in_res;
+  float *in_store;
   double *out_sum;
   const nn_bn_dgrad_t *dout_bn;
   const float *din_add;

@@ -186,12 +186,11 @@ static double *bn_sums(nn_model_t *m, int i, int train) {
   return sums;
 }
 
-/* Batch norm i over rows pixels: training (train != 0) with the rows' statistics, into
- * bn_stats, where the conv before it summed the rows (bn_sums); else with the running
- * statistics. out NULL: only the statistics (the conv after it normalises its input,
- * conv_fwd). */
+/* Batch norm i's mean and rstd over rows pixels: training (train != 0) the rows' (and
+ * its statistics, in bn_stats, where the conv before it summed the rows: bn_sums); else
+ * the running statistics' */
 static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, const float *in,
-                   const float *res, float *out, int train) {
+                   int train) {
   const nn_resnet_bn_t *l = &m->resnet->bn[i];
   nn_bn_t b = bn_of(m, params, i);
   double t0 = nn_prof_now(m);
@@ -199,7 +198,6 @@ static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, const
     nn_bn_statistics_summed(&b, rows, l->c, in, m->bn_stats + l->stats);
   else
     nn_bn_statistics(&b, rows, l->c, in, NULL);
-  if (out) nn_bn_normalise(&b, rows, l->c, in, res, 1, out);
   NN_PROF_ADD(m, bn_fwd, t0);
 }
 
@@ -233,13 +231,11 @@ static void bn_bwd(nn_model_t *m, const float *params, float *grads, int i, size
   NN_PROF_ADD(m, bn_bwd, t0);
 }
 
-/* the conv of in, or (in_bn not NULL) of relu(in_bn(in)); its output's rows added to
- * out_sum (not NULL) */
-static void conv_fwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_bn_t *in_bn,
-                     const float *in, const float *weight, float *out, double *out_sum) {
+/* the conv, fused as f says */
+static void conv_fwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_conv3_fused_t *f,
+                     const float *in, const float *weight, float *out) {
   double t0 = nn_prof_now(m);
-  nn_conv3_fused_t f = {.in_bn = in_bn, .out_sum = out_sum};
-  nn_conv3_forward_fused(s, n, &f, in, weight, out, m->resnet->scratch);
+  nn_conv3_forward_fused(s, n, f, in, weight, out, m->resnet->scratch);
   NN_PROF_ADD(m, conv3_fwd, t0);
 }
 
@@ -254,29 +250,48 @@ static void conv_bwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_conv3_f
 
 static size_t pixels(const nn_conv3_t *s, int n) { return (size_t)n * s->oh * s->ow; }
 
+/* Every batch norm's statistics come from its conv's output, summed as the conv writes
+ * it (bn_sums), and a second pass (bn_fwd); its normalisation runs where the next conv
+ * reads its input: bn1's in conv2 (its output never stored), the stem's and each bn2's
+ * in the next block's conv1, which also stores it (the block's output, read again as a
+ * residual and by the backward). The last block's runs on its own, for the pool. */
 static void forward(nn_model_t *m, const float *params, const float *input, int n, int train) {
   struct nn_resnet *r = m->resnet;
   DPT_ASSERT(n <= r->chunk);
-  conv_fwd(m, &r->stem, n, NULL, input, params + r->stem_w, r->stem_c, bn_sums(m, 0, train));
-  bn_fwd(m, params, 0, pixels(&r->stem, n), r->stem_c, NULL, r->stem_a, train);
-  const float *a = r->stem_a;
+  nn_conv3_fused_t f = {.out_sum = bn_sums(m, 0, train)};
+  conv_fwd(m, &r->stem, n, &f, input, params + r->stem_w, r->stem_c);
+  bn_fwd(m, params, 0, pixels(&r->stem, n), r->stem_c, train);
+  /* the batch norm before the block: its index, input, residual, and where it goes */
+  int prev = 0;
+  const float *prev_in = r->stem_c, *prev_res = NULL;
+  float *a = r->stem_a;
   for (int k = 0; k < r->nblocks; k++) {
     nn_resnet_block_t *b = &r->blocks[k];
     const nn_conv3_t *s = &b->conv1;
-    conv_fwd(m, s, n, NULL, a, params + b->w1, b->u, bn_sums(m, b->bn1, train));
-    /* bn1's output, conv2's input, is never stored: conv2 normalises u as it pads it */
-    bn_fwd(m, params, b->bn1, pixels(s, n), b->u, NULL, NULL, train);
-    nn_bn_t bn1 = bn_of(m, params, b->bn1);
-    conv_fwd(m, &b->conv2, n, &bn1, b->u, params + b->w2, b->w, bn_sums(m, b->bn2, train));
+    nn_bn_t bn_prev = bn_of(m, params, prev), bn1 = bn_of(m, params, b->bn1);
+    f = (nn_conv3_fused_t){.in_bn = &bn_prev, .in_res = prev_res, .in_store = a,
+                           .out_sum = bn_sums(m, b->bn1, train)};
+    conv_fwd(m, s, n, &f, prev_in, params + b->w1, b->u);
+    bn_fwd(m, params, b->bn1, pixels(s, n), b->u, train);
+    f = (nn_conv3_fused_t){.in_bn = &bn1, .out_sum = bn_sums(m, b->bn2, train)};
+    conv_fwd(m, &b->conv2, n, &f, b->u, params + b->w2, b->w);
     const float *res = a;
     if (b->project) {
       nn_shortcut_forward(n, s->h, s->w, s->cin, s->cout, s->stride, a, r->g[0]);
       res = r->g[0];
     }
-    bn_fwd(m, params, b->bn2, pixels(s, n), b->w, res, b->o, train);
+    bn_fwd(m, params, b->bn2, pixels(s, n), b->w, train);
+    prev = b->bn2;
+    prev_in = b->w;
+    prev_res = res;
     a = b->o;
   }
+  nn_bn_t bn_last = bn_of(m, params, prev);
   const nn_conv3_t *last = &r->blocks[r->nblocks - 1].conv2;
+  size_t rows = pixels(last, n);
+  double t0 = nn_prof_now(m);
+  nn_bn_normalise(&bn_last, rows, r->fc_in, prev_in, prev_res, 1, a);
+  NN_PROF_ADD(m, bn_fwd, t0);
   nn_avgpool_forward(n, last->oh * last->ow, r->fc_in, a, r->pooled);
   nn_linear_forward(n, r->fc_in, m->num_classes, r->pooled, params + r->fc_w,
                     params + r->fc_b, r->logits, 0, r->scratch);

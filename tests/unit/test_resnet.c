@@ -173,16 +173,17 @@ TEST(conv3_every_path_gives_the_same_bits) {
   conv_paths_case(1, 16, 32, 2, 25);
 }
 
-/* A conv between two batch norms, relu(bn_out(conv(relu(bn_in(x))))), fused (the conv
- * normalises its input an image at a time as it pads it, nn_conv3_forward_fused, and its
- * backward computes its output gradient, bn_out's input gradient, an image at a time,
- * nn_conv3_backward_fused, the ReLU mask recomputed from bn_out's input) gives the bits of
- * the layers run one after the other through memory: the conv's output (and bn_out's
- * statistics, their first pass taken as the conv writes each image), the gradients
- * of its weight and input (a residual's gradient added to it as each image is written,
- * then, with in_bn, masked and summed for bn_in's backward: bn_in's weight and bias
- * gradients), bn_out's weight and bias gradients, and the masked output gradient (which
- * a residual reads). in_bn 0: x is the conv's input as it is. */
+/* A conv between two batch norms, relu(bn_out(conv(relu(bn_in(x) + xres)))), fused,
+ * gives the bits of the layers run one after the other through memory. Fused: the conv
+ * normalises its input an image at a time as it pads it, and stores it
+ * (nn_conv3_forward_fused); its backward computes its output gradient, bn_out's input
+ * gradient, an image at a time (nn_conv3_backward_fused), the ReLU mask recomputed from
+ * bn_out's input. Compared: the conv's output, its input as stored, bn_out's statistics
+ * (their first pass taken as the conv writes each image), the gradients of the conv's
+ * weight and input (a residual's gradient added as each image is written, then, with
+ * in_bn, masked and summed for bn_in's backward: bn_in's weight and bias gradients),
+ * bn_out's weight and bias gradients, and the masked output gradient (which a residual
+ * reads). in_bn 0: x is the conv's input as it is. */
 typedef struct {
   float *gamma, *beta, *mean, *rstd;
   double *stats;
@@ -214,7 +215,9 @@ static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int 
   /* one after the other: v = relu(bn_in(x)) written, the conv of v, bn_out, backward */
   float *v = dpt_alloc(4 * c.isz), *out2 = dpt_alloc(4 * osz), *bout = dpt_alloc(4 * osz),
         *dbn = dpt_alloc(4 * osz);
-  if (in_bn) nn_bn_forward(&pin.b, c.isz / cin, cin, c.in, NULL, 1, v, pin.stats);
+  float *xres = dpt_alloc(4 * c.isz), *vstore = dpt_alloc(4 * c.isz); /* bn_in's residual */
+  fill(xres, c.isz, 47, 1.0f);
+  if (in_bn) nn_bn_forward(&pin.b, c.isz / cin, cin, c.in, xres, 1, v, pin.stats);
   else memcpy(v, c.in, 4 * c.isz);
   nn_conv3_forward(&c.s, n, v, c.w, c.out, c.scratch);
   nn_bn_forward(&pout.b, rows, cout, c.out, NULL, 1, bout, pout.stats);
@@ -240,8 +243,12 @@ static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int 
     nn_bn_backward_sums(&pin.b, c.isz / cin, cin, c.in, v, 1, din[0], dgin[0], dbin[0], &din_bn);
   /* fused: the conv reads x through bn_in; bn_out's output is not read */
   double osum[2 * 64] = {0}; /* bn_out's statistics, their sums taken as the conv writes */
-  nn_conv3_fused_t f = {.in_bn = in_bn ? &pin.b : NULL, .out_sum = osum};
+  nn_conv3_fused_t f = {.in_bn = in_bn ? &pin.b : NULL, .in_res = xres, .in_store = vstore,
+                        .out_sum = osum};
   nn_conv3_forward_fused(&c.s, n, &f, c.in, c.w, out2, c.scratch);
+  if (in_bn && memcmp(vstore, v, 4 * c.isz))
+    test_failed(__FILE__, __LINE__, "the conv's input as stored differs");
+  f.in_store = NULL;
   float omean[64], orstd[64];
   nn_bn_t ob = {pout.gamma, pout.beta, NULL, NULL, omean, orstd};
   nn_bn_statistics_summed(&ob, rows, cout, out2, osum);
@@ -254,7 +261,7 @@ static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int 
   f.dout_bn = &d;
   f.din_add = radd;
   if (in_sums) {
-    nn_bn_dgrad_start(&din_bn, &pin.b, cin, c.in, NULL, 1, din[1]);
+    nn_bn_dgrad_start(&din_bn, &pin.b, cin, c.in, vstore, 1, din[1]);
     f.din_bn = &din_bn;
   }
   nn_conv3_backward_fused(&c.s, n, &f, c.in, c.w, NULL, dw[1], din[1], c.scratch);
@@ -272,6 +279,7 @@ static void conv_bn_fused_case(int n, int cin, int cout, int stride, int h, int 
   if (memcmp(dy[0], dy[1], 4 * osz)) test_failed(__FILE__, __LINE__, "masked gradient differs");
   for (int i = 0; i < 2; i++) dpt_free(dy[i]), dpt_free(dw[i]), dpt_free(din[i]);
   dpt_free(v), dpt_free(out2), dpt_free(bout), dpt_free(dbn), dpt_free(radd);
+  dpt_free(xres), dpt_free(vstore);
   bn_params_free(&pin);
   bn_params_free(&pout);
   conv_free(&c);
