@@ -13,14 +13,10 @@
 #include "conv3.h"
 #include "kernel.h"
 
-static int bn_vector(int c) {
 #ifdef NN_HAVE_X86
-  return nn_kernel() != NN_KERNEL_SCALAR && c % 8 == 0;
-#else
-  (void)c;
-  return 0;
+/* whether c channels take the AVX2 loops */
+static int bn_vector(int c) { return nn_kernel() != NN_KERNEL_SCALAR && c % 8 == 0; }
 #endif
-}
 
 #ifdef NN_HAVE_X86
 /* The per-channel sums run over the rows with the channels of a group of BN_GROUP (or 8)
