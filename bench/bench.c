@@ -85,11 +85,13 @@ int bench_run(const bench_opts_t *o) {
   double peak = bench_fma_peak(&how);
   if (peak > 0) printf("  FMA peak of this core: %.1f GFLOP/s (%s)\n", peak, how);
   double ips, step_s = bench_step(&t, o, peak, &ips);
-  if (o->sgemm_n > 0) bench_sgemm(m, cfg.model, o, ips);
+  if (o->sgemm_n > 0 && !o->step_only) bench_sgemm(m, cfg.model, o, ips);
   trainer_free(&t);
-  bench_checkpoint(&ds, cfg.model, run_dir);
-  bench_local_methods(&ds, cfg.model, run_dir, step_s, o->batch);
-  bench_compress();
+  if (!o->step_only) {
+    bench_checkpoint(&ds, cfg.model, run_dir);
+    bench_local_methods(&ds, cfg.model, run_dir, step_s, o->batch);
+    bench_compress();
+  }
   rc = 0;
 out:
   rmdir(run_dir);

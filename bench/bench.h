@@ -16,8 +16,9 @@
 typedef struct {
   int batch;         /* images per step */
   double seconds;    /* how long to time the step for */
-  const char *model; /* model.name as given: LeNet or LeNet5 */
+  const char *model; /* model.name as given: LeNet, LeNet5 or a ResNet */
   int sgemm_n;       /* size of the square sgemm; 0 skips every sgemm */
+  int step_only;     /* only the step and its phases: (a) and (b) */
 } bench_opts_t;
 
 /* Runs every part, printing to stdout; writes only a scratch directory it removes.

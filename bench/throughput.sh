@@ -5,8 +5,11 @@
 # model (src/sweep/estimate.h): "images_per_s_per_core V" for LeNet and
 # "images_per_s_per_core.ResNet20 V" (deeper ResNets are scaled from it by depth).
 # Where /usr/bin/python3 has PyTorch, it then times the same two steps in PyTorch
-# (bench/torch_step.py: batch 64, one thread, its best allocator settings) and prints
-# dpt's images/s beside PyTorch's; without PyTorch it says so and goes on.
+# (bench/torch_step.py: batch 64, one thread, its best allocator settings) in paired
+# rounds, each dpt's step (dpt-bench --step-only) then PyTorch's in the same minute
+# (DPT_BENCH_ROUNDS, default 3, a model), and prints each round's ratio and their median:
+# on a shared host one round's ratio can be off by a quarter. Without PyTorch it says so
+# and goes on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${DPT_THROUGHPUT:-build/throughput.txt}
@@ -38,14 +41,25 @@ if ! [ -x "$py" ] || ! "$py" -c 'import torch' 2>/dev/null; then
   echo "PyTorch: not measured ($py cannot import torch; Debian's python3-torch provides it)"
   exit 0
 fi
+rounds=${DPT_BENCH_ROUNDS:-3}
+case $rounds in '' | *[!0-9]* | 0) echo "bench/throughput.sh: DPT_BENCH_ROUNDS must be a positive integer, not '$rounds'" >&2; exit 2 ;; esac
 tlog=$(mktemp)
 trap 'rm -f "$log" "$rlog" "$out.tmp" "$tlog"' EXIT
-"$py" bench/torch_step.py --model LeNet --model ResNet20 | tee "$tlog"
-torch_ips() { awk -v m="$1:" '$3 == m { print $(NF - 1) }' "$tlog"; }
 echo
-printf '%-10s %12s %12s %8s\n' model "dpt img/s" "torch img/s" "dpt/torch"
+echo "dpt and PyTorch $("$py" -c 'import torch; print(torch.__version__)'), paired: $rounds rounds a model, each dpt's step then PyTorch's"
+printf '%-10s %6s %12s %12s %10s\n' model round "dpt img/s" "torch img/s" "dpt/torch"
 for m in LeNet ResNet20; do
-  d=$ips; [ "$m" = ResNet20 ] && d=$rips
-  t=$(torch_ips "$m")
-  awk -v m="$m" -v d="$d" -v t="$t" 'BEGIN { printf "%-10s %12.1f %12.1f %7.2fx\n", m, d, t, (t > 0 ? d / t : 0) }'
+  ratios=()
+  for r in $(seq 1 "$rounds"); do
+    ./bin/dpt-bench -m "$m" --sgemm 0 --step-only -s 3 >"$tlog"
+    d=$(step_ips "$tlog")
+    "$py" bench/torch_step.py --model "$m" --seconds 3 >"$tlog"
+    t=$(awk -v m="$m:" '$3 == m { print $(NF - 1) }' "$tlog")
+    [ -n "$d" ] && [ -n "$t" ] || { echo "bench/throughput.sh: no images/s for $m in round $r" >&2; exit 1; }
+    ratio=$(awk -v d="$d" -v t="$t" 'BEGIN { printf "%.2f", (t > 0 ? d / t : 0) }')
+    ratios+=("$ratio")
+    printf '%-10s %6d %12.1f %12.1f %9sx\n' "$m" "$r" "$d" "$t" "$ratio"
+  done
+  median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+  printf '%-10s %6s %12s %12s %9sx\n' "$m" median "" "" "$median"
 done

@@ -26,16 +26,20 @@ static void usage(FILE *out) {
 "  -s, --seconds S     seconds to time the step for (default 4)\n"
 "  -m, --model NAME    LeNet (default), LeNet5, ResNet20, ResNet32, ResNet44, ResNet56\n"
 "  --sgemm N           size of the square sgemm (default 2048; 0 skips all sgemm)\n"
+"  --step-only         only the step and its phases, (a) and (b): no sgemm,\n"
+"                      checkpoint, local-method or compressor timings (for rounds\n"
+"                      paired with another program's, as bench/throughput.sh runs)\n"
 "  -h, --help          this help\n"
 "  --version           the version\n");
 }
 
 static int parse_args(int argc, char **argv, bench_opts_t *o) {
-  enum { OPT_SGEMM = 256 };
+  enum { OPT_SGEMM = 256, OPT_STEP_ONLY };
   static const struct option longopts[] = {
       {"batch", required_argument, 0, 'b'}, {"seconds", required_argument, 0, 's'},
       {"model", required_argument, 0, 'm'}, {"sgemm", required_argument, 0, OPT_SGEMM},
-      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+      {"step-only", no_argument, 0, OPT_STEP_ONLY}, {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "b:s:m:h", longopts, NULL)) != -1) {
     switch (c) {
@@ -43,6 +47,7 @@ static int parse_args(int argc, char **argv, bench_opts_t *o) {
       case 's': o->seconds = atof(optarg); break;
       case 'm': o->model = optarg; break;
       case OPT_SGEMM: o->sgemm_n = atoi(optarg); break;
+      case OPT_STEP_ONLY: o->step_only = 1; break;
       case 'h': usage(stdout); return 1;
       default: usage(stderr); return -1;
     }

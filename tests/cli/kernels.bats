@@ -53,3 +53,13 @@ crc() { h5dump -a /results/weights_crc32 "$1/run.h5" | grep '(0)'; }
   run ldd "$BIN/dpt-bench"
   assert_output --partial "libopenblas"
 }
+
+@test "dpt-bench --step-only: the step and its phases, none of the other timings" {
+  run "$BIN/dpt-bench" --step-only --sgemm 64 -s 0.2
+  assert_success
+  assert_output --partial "(a) training step"
+  assert_output --partial "(b) phases per step"
+  refute_output --partial "sgemm"
+  refute_output --partial "(e) checkpoint.h5"
+  refute_output --partial "(g) compressors"
+}
