@@ -60,6 +60,6 @@ for m in LeNet ResNet20; do
     ratios+=("$ratio")
     printf '%-10s %6d %12.1f %12.1f %9sx\n' "$m" "$r" "$d" "$t" "$ratio"
   done
-  median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+  median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
   printf '%-10s %6s %12s %12s %9sx\n' "$m" median "" "" "$median"
 done
