@@ -83,16 +83,16 @@ NN_TARGET_AVX2 static void var_avx2(size_t rows, int c, const float *in, const d
   for (; k0 < c; k0 += 8) var_group_avx2(rows, c, k0, 8, in, mean, var);
 }
 
-NN_TARGET_AVX2 static void normalise_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
+NN_TARGET_AVX2 static void normalise_avx2(nn_bn_t b, size_t rows, int c, const float *in,
                                           const float *res, int relu, float *out) {
   const __m256 zero = _mm256_setzero_ps();
   for (size_t r = 0; r < rows; r++)
     for (int k = 0; k < c; k += 8) {
       __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + r * c + k),
-                                                _mm256_loadu_ps(b->mean + k)),
-                                  _mm256_loadu_ps(b->rstd + k));
-      __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(b->gamma + k), xhat),
-                               _mm256_loadu_ps(b->beta + k));
+                                                _mm256_loadu_ps(b.mean + k)),
+                                  _mm256_loadu_ps(b.rstd + k));
+      __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(b.gamma + k), xhat),
+                               _mm256_loadu_ps(b.beta + k));
       if (res) y = _mm256_add_ps(y, _mm256_loadu_ps(res + r * c + k));
       if (relu) y = _mm256_and_ps(y, _mm256_cmp_ps(y, zero, _CMP_GT_OQ));
       _mm256_storeu_ps(out + r * c + k, y);
@@ -101,7 +101,7 @@ NN_TARGET_AVX2 static void normalise_avx2(const nn_bn_t *b, size_t rows, int c, 
 
 /* channels k0 .. k0+nk-1 of grad_sums_avx2 */
 NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2(
-    const nn_bn_t *b, size_t rows, int c, int k0, const int nk, const float *in,
+    nn_bn_t b, size_t rows, int c, int k0, const int nk, const float *in,
     const float *out, int relu, float *dout, double *sdy, double *sdyx) {
   const __m256 zero = _mm256_setzero_ps();
   __m256d s1[BN_GROUP / 4], s2[BN_GROUP / 4], lo, hi, xlo, xhi;
@@ -116,12 +116,12 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2
       size_t at = r * c + k0 + 8 * j;
       int k = k0 + 8 * j;
       __m256 dy = _mm256_loadu_ps(dout + at);
-      __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + at), _mm256_loadu_ps(b->mean + k)),
-                                  _mm256_loadu_ps(b->rstd + k));
+      __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + at), _mm256_loadu_ps(b.mean + k)),
+                                  _mm256_loadu_ps(b.rstd + k));
       if (relu) {
         __m256 y = out ? _mm256_loadu_ps(out + at)
-                       : _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(b->gamma + k), xhat),
-                                       _mm256_loadu_ps(b->beta + k));
+                       : _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(b.gamma + k), xhat),
+                                       _mm256_loadu_ps(b.beta + k));
         dy = _mm256_and_ps(dy, _mm256_cmp_ps(y, zero, _CMP_GT_OQ));
         _mm256_storeu_ps(dout + at, dy);
       }
@@ -141,7 +141,7 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2
 
 /* applies the ReLU's mask to dout and adds dy and dy * xhat to each channel's running sums
  * sdy and sdyx (in double) */
-NN_TARGET_AVX2 static void grad_sums_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
+NN_TARGET_AVX2 static void grad_sums_avx2(nn_bn_t b, size_t rows, int c, const float *in,
                                           const float *out, int relu, float *dout, double *sdy,
                                           double *sdyx) {
   int k0 = 0;
@@ -150,14 +150,14 @@ NN_TARGET_AVX2 static void grad_sums_avx2(const nn_bn_t *b, size_t rows, int c, 
   for (; k0 < c; k0 += 8) grad_group_avx2(b, rows, c, k0, 8, in, out, relu, dout, sdy, sdyx);
 }
 
-NN_TARGET_AVX2 static void input_grad_avx2(const nn_bn_t *b, size_t rows, int c, const float *in,
+NN_TARGET_AVX2 static void input_grad_avx2(nn_bn_t b, size_t rows, int c, const float *in,
                                            const float *dout, const float *k1, const float *k2,
                                            const float *g, float *din) {
   for (size_t r = 0; r < rows; r++)
     for (int k = 0; k < c; k += 8) {
       __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + r * c + k),
-                                                _mm256_loadu_ps(b->mean + k)),
-                                  _mm256_loadu_ps(b->rstd + k));
+                                                _mm256_loadu_ps(b.mean + k)),
+                                  _mm256_loadu_ps(b.rstd + k));
       __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(dout + r * c + k),
                                              _mm256_loadu_ps(k1 + k)),
                                _mm256_mul_ps(xhat, _mm256_loadu_ps(k2 + k)));
@@ -224,7 +224,7 @@ void nn_bn_normalise(const nn_bn_t *b, size_t rows, int c, const float *in, cons
                      int relu, float *out) {
 #ifdef NN_HAVE_X86
   if (bn_vector(c)) {
-    normalise_avx2(b, rows, c, in, res, relu, out);
+    normalise_avx2(*b, rows, c, in, res, relu, out);
     return;
   }
 #endif
@@ -257,7 +257,7 @@ void nn_bn_dgrad_rows(nn_bn_dgrad_t *d, size_t r0, size_t rows) {
   double *sdy = d->sdy, *sdyx = d->sdyx;
 #ifdef NN_HAVE_X86
   if (bn_vector(c)) {
-    grad_sums_avx2(b, rows, c, in, out, relu, dout, sdy, sdyx);
+    grad_sums_avx2(*b, rows, c, in, out, relu, dout, sdy, sdyx);
     return;
   }
 #endif
@@ -297,7 +297,7 @@ void nn_bn_input_grad(const nn_bn_dgrad_t *d, size_t r0, size_t rows, float *din
               *g = d->g;
 #ifdef NN_HAVE_X86
   if (bn_vector(c)) {
-    input_grad_avx2(b, rows, c, in, dout, k1, k2, g, din);
+    input_grad_avx2(*b, rows, c, in, dout, k1, k2, g, din);
     return;
   }
 #endif
