@@ -176,9 +176,8 @@ static void flip_weights(const nn_conv3_t *s, const float *weight, float *wf) {
   for (int ky = 0; ky < 3; ky++)
     for (int kx = 0; kx < 3; kx++)
       for (int o = 0; o < co; o++)
-        for (int i = 0; i < ci; i++)
-          wf[((size_t)(ky * 3 + kx) * co + o) * ci + i] =
-              weight[((size_t)o * 9 + (2 - ky) * 3 + (2 - kx)) * ci + i];
+        memcpy(wf + ((size_t)(ky * 3 + kx) * co + o) * ci,
+               weight + ((size_t)o * 9 + (2 - ky) * 3 + (2 - kx)) * ci, sizeof(float) * ci);
 }
 
 /* --- the input gradient of a stride-2 convolution without the upsampled zeros (dgrad2,
