@@ -38,7 +38,8 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
  *   in_bn    the conv's input is relu(in_bn(in) + in_res), batch norm of in (n, h, w,
  *            cin) with its mean and rstd set (nn_bn_statistics) and the residual in_res
  *            (n, h, w, cin; NULL: none), normalised an image at a time as the conv pads
- *            it (nn_bn_normalise), and also stored in in_store (n, h, w, cin; NULL: not);
+ *            it (nn_bn_normalise), and also stored in in_store (n, h, w, cin; NULL: not;
+ *            the forward's business: a backward stores it again);
  *   out_sum  (forward) cout doubles: each image's output rows added to them in order as
  *            the conv writes the image (nn_bn_sum_rows, the first pass of the statistics
  *            of a batch norm of the output); the caller zeroes them;
@@ -47,10 +48,11 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
  *            (nn_bn_input_grad);
  *   din_add  (backward) (n, h, w, cin), added to din (the gradient of a residual that
  *            skips the conv) an image at a time, while din's image is in cache;
- *   din_bn   (backward) din is the output gradient of in_bn (the same batch norm):
- *            each image's rows of it are masked and summed (nn_bn_dgrad_rows) after the
- *            conv writes them (and din_add); the caller starts din_bn (nn_bn_dgrad_start
- *            on din) and finishes it. */
+ *   din_bn   (backward) din is the output gradient of the batch norm whose output is
+ *            the conv's input (in_bn, where the conv reads through it; else one whose
+ *            output was stored): each image's rows of din are masked and summed
+ *            (nn_bn_dgrad_rows) after the conv writes them (and adds din_add); the caller
+ *            starts din_bn (nn_bn_dgrad_start on din) and finishes it. */
 typedef struct nn_bn_dgrad nn_bn_dgrad_t;
 typedef struct nn_bn nn_bn_t;
 typedef struct {
