@@ -203,8 +203,10 @@ static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, const
 
 /* Batch norm i's backward: its first pass (dout masked in place, the gradients of its
  * weight and bias); the second, its input gradient, runs inside the backward of the conv
- * before it (conv_bwd), an image at a time. bn1's first pass runs inside conv2's
- * backward (block_backward). */
+ * before it (conv_bwd), an image at a time. bn_bwd runs the first pass on its own for the
+ * last block's bn2 and before a projecting block; elsewhere it too runs inside a conv's
+ * backward, an image at a time: bn1's in conv2's, the batch norm's before a block in the
+ * block's conv1 (block_backward). */
 typedef struct {
   nn_bn_t b;
   float k[3 * NN_RESNET_MAX_CHANNELS];
