@@ -32,7 +32,7 @@ static int block_end(int t0, int n) { return n - t0 < NN_SUM_BLOCK ? n : t0 + NN
 /* forward: weights (9 cin, cout) + padded input; backward: flipped weights (9 cout, cin)
  * + the weight gradient's sum (9 cin, cout) + one image's part of it + the upsampled,
  * padded gradient + the padded input + one image's output gradient (computed by
- * nn_conv3_backward_bn) + the offsets in the padded input of the output positions and
+ * nn_conv3_backward_fused) + the offsets in the padded input of the output positions and
  * of the taps (int32). */
 size_t nn_conv3_scratch(const nn_conv3_t *s) {
   size_t pad = (size_t)(s->h + 2) * (s->w + 2), pos = (size_t)s->oh * s->ow;
