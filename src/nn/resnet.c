@@ -351,20 +351,19 @@ static void block_backward(nn_model_t *m, const float *params, float *grads, int
    * the sums then too */
   const float *bin, *bout;
   int i = input_bn(r, k, &bin, &bout);
-  size_t in_rows = (size_t)n * s->h * s->w;
-  nn_conv3_fused_t f1 = {.dout_bn = &g1.d};
-  if (b->project) {
-    conv_bwd(m, s, n, &f1, a, params + b->w1, grads + b->w1, gb);
-    nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gb);
-    bn_bwd(m, params, grads, i, in_rows, bin, bout, gb, gin);
-    return;
-  }
   const nn_resnet_bn_t *li = &r->bn[i];
+  size_t in_rows = (size_t)n * s->h * s->w;
   bn_grad_init(m, params, i, gin);
   nn_bn_dgrad_start(&gin->d, &gin->b, li->c, bin, bout, 1, gb);
-  f1.din_add = ga;
-  f1.din_bn = &gin->d;
+  nn_conv3_fused_t f1 = {.dout_bn = &g1.d, .din_add = b->project ? NULL : ga,
+                         .din_bn = b->project ? NULL : &gin->d};
   conv_bwd(m, s, n, &f1, a, params + b->w1, grads + b->w1, gb);
+  if (b->project) {
+    nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gb);
+    double t0 = nn_prof_now(m);
+    nn_bn_dgrad_rows(&gin->d, 0, in_rows);
+    NN_PROF_ADD(m, bn_bwd, t0);
+  }
   nn_bn_dgrad_finish(&gin->d, in_rows, grads + li->gamma, grads + li->beta);
 }
 
