@@ -13,6 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${DPT_THROUGHPUT:-build/throughput.txt}
+# checked before any timing, so a bad value costs nothing
+rounds=${DPT_BENCH_ROUNDS:-3}
+case $rounds in '' | *[!0-9]* | 0) echo "bench/throughput.sh: DPT_BENCH_ROUNDS must be a positive integer, not '$rounds'" >&2; exit 2 ;; esac
 log=$(mktemp)
 rlog=$(mktemp)
 trap 'rm -f "$log" "$rlog" "$out.tmp"' EXIT
@@ -41,8 +44,6 @@ if ! [ -x "$py" ] || ! "$py" -c 'import torch' 2>/dev/null; then
   echo "PyTorch: not measured ($py cannot import torch; Debian's python3-torch provides it)"
   exit 0
 fi
-rounds=${DPT_BENCH_ROUNDS:-3}
-case $rounds in '' | *[!0-9]* | 0) echo "bench/throughput.sh: DPT_BENCH_ROUNDS must be a positive integer, not '$rounds'" >&2; exit 2 ;; esac
 tlog=$(mktemp)
 trap 'rm -f "$log" "$rlog" "$out.tmp" "$tlog"' EXIT
 echo

@@ -63,3 +63,13 @@ crc() { h5dump -a /results/weights_crc32 "$1/run.h5" | grep '(0)'; }
   refute_output --partial "(e) checkpoint.h5"
   refute_output --partial "(g) compressors"
 }
+
+@test "bench/throughput.sh: DPT_BENCH_ROUNDS that is not a positive integer is refused before any timing" {
+  for v in 0 abc '1`touch pwned`' $'2\n3'; do
+    DPT_BENCH_ROUNDS="$v" DPT_THROUGHPUT="$BATS_TEST_TMPDIR/tp.txt" run bash "$DPT_ROOT/bench/throughput.sh"
+    [ "$status" -eq 2 ]
+    assert_output --partial "DPT_BENCH_ROUNDS must be a positive integer"
+    refute_output --partial "dpt-bench"
+  done
+  [ ! -e pwned ] && [ ! -e "$BATS_TEST_TMPDIR/tp.txt" ]
+}
