@@ -13,13 +13,13 @@
 #include "../data/dataset.h"
 #include "../h5/h5util.h"
 
-void sweep_work_of(const dpt_config_t *cfg, int64_t ntrain, int64_t ntest, sweep_work_t *w) {
-  if (cfg->limit > 0 && ntrain > cfg->limit) ntrain = cfg->limit;
-  if (cfg->limit > 0 && ntest > cfg->limit) ntest = cfg->limit;
-  w->val = (int64_t)llround(cfg->val_fraction * (double)ntrain); /* as the trainer splits */
+void sweep_work_of(const sweep_task_t *t, int64_t ntrain, int64_t ntest, sweep_work_t *w) {
+  if (t->limit > 0 && ntrain > t->limit) ntrain = t->limit;
+  if (t->limit > 0 && ntest > t->limit) ntest = t->limit;
+  w->val = (int64_t)llround(t->val_fraction * (double)ntrain); /* as the trainer splits */
   w->train = ntrain - w->val;
   w->test = ntest;
-  w->epochs = cfg->epochs;
+  w->epochs = t->epochs;
 }
 
 double sweep_core_hours(const sweep_work_t *w, double images_per_s) {
@@ -135,18 +135,16 @@ typedef struct {
 static int plan_hours(const sweep_plan_t *plan, const double *ips, model_hours_t *mh) {
   char last_path[CFG_PATH_MAX] = "";
   int64_t ntrain = 0, ntest = 0;
-  for (int t = 0; t < plan->ntasks; t++) {
-    dpt_config_t cfg;
+  for (int i = 0; i < plan->ntasks; i++) {
+    const sweep_task_t *t = &plan->tasks[i];
     sweep_work_t w;
-    if (config_load_string(&cfg, plan->tasks[t].yaml, "task", NULL, 0) < 0)
-      return dpt_wrap("task %d", t);
-    if (strcmp(cfg.data_path, last_path)) { /* tasks mostly share one dataset */
-      if (dataset_sizes(cfg.data_path, &ntrain, &ntest) < 0) return dpt_wrap("none");
-      snprintf(last_path, sizeof last_path, "%s", cfg.data_path);
+    if (strcmp(t->data_path, last_path)) { /* tasks mostly share one dataset */
+      if (dataset_sizes(t->data_path, &ntrain, &ntest) < 0) return dpt_wrap("none");
+      snprintf(last_path, sizeof last_path, "%s", t->data_path);
     }
-    sweep_work_of(&cfg, ntrain, ntest, &w);
-    mh->hours[cfg.model] += sweep_core_hours(&w, ips[cfg.model]);
-    mh->tasks[cfg.model]++;
+    sweep_work_of(t, ntrain, ntest, &w);
+    mh->hours[t->model] += sweep_core_hours(&w, ips[t->model]);
+    mh->tasks[t->model]++;
   }
   return 0;
 }

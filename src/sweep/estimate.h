@@ -33,8 +33,8 @@ typedef struct {
   int epochs;
 } sweep_work_t;
 
-/* The work of a run of cfg on a dataset with ntrain training and ntest test images. */
-void sweep_work_of(const dpt_config_t *cfg, int64_t ntrain, int64_t ntest, sweep_work_t *w);
+/* The work of task t on a dataset with ntrain training and ntest test images. */
+void sweep_work_of(const sweep_task_t *t, int64_t ntrain, int64_t ntest, sweep_work_t *w);
 /* Core-hours of that work at images_per_s training images per second per core. */
 double sweep_core_hours(const sweep_work_t *w, double images_per_s);
 /* Reads a model's training images/s per core from a throughput file: the line

@@ -285,6 +285,11 @@ int sweep_expand(const sweep_spec_t *s, int max_array_size, sweep_plan_t *plan) 
       plan->nduplicates++;
       continue;
     }
+    t->data_path = dpt_strdup(cfg->data_path);
+    t->model = (int)cfg->model;
+    t->epochs = cfg->epochs;
+    t->limit = cfg->limit;
+    t->val_fraction = cfg->val_fraction;
     t->vi = dpt_alloc((size_t)(s->ndims + 1) * sizeof *t->vi);
     memcpy(t->vi, vi, (size_t)s->ndims * sizeof *vi);
     plan->ntasks++;
@@ -311,6 +316,7 @@ void sweep_plan_free(sweep_plan_t *p) {
   for (int i = 0; i < p->ntasks; i++) {
     dpt_free(p->tasks[i].yaml);
     dpt_free(p->tasks[i].vi);
+    dpt_free(p->tasks[i].data_path);
   }
   for (int a = 0; a < p->narrays; a++) dpt_free(p->arrays[a].tasks);
   dpt_free(p->tasks);

@@ -119,16 +119,12 @@ fail:
 static void warn_missing_datasets(const sweep_plan_t *plan) {
   strlist_t seen = {0};
   for (int t = 0; t < plan->ntasks; t++) {
-    dpt_config_t cfg;
-    if (config_load_string(&cfg, plan->tasks[t].yaml, "task", NULL, 0) < 0) {
-      dpt_clear_error(); /* the estimate reports it */
-      continue;
-    }
-    if (strlist_find(&seen, cfg.data_path) >= 0) continue;
-    strlist_push(&seen, cfg.data_path);
-    if (!dpt_file_exists(cfg.data_path))
+    const char *path = plan->tasks[t].data_path;
+    if (strlist_find(&seen, path) >= 0) continue;
+    strlist_push(&seen, path);
+    if (!dpt_file_exists(path))
       fprintf(stderr, "dpt-sweep: warning: dataset %s (data.path) does not exist; import it "
-              "before the tasks run (dpt-data)\n", cfg.data_path);
+              "before the tasks run (dpt-data)\n", path);
   }
   strlist_free(&seen);
 }

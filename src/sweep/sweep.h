@@ -118,6 +118,12 @@ typedef struct {
   char *yaml;       /* the resolved config */
   int ranks, time_min;
   int array, index; /* array job and index in it */
+  /* of the resolved config, for expand's estimate and dataset check (which would
+   * otherwise parse every task's yaml again): data.path, model.name (an
+   * nn_model_kind_t), model.epochs, data.limit, data.val_fraction */
+  char *data_path;
+  int model, epochs, limit;
+  double val_fraction;
 } sweep_task_t;
 
 typedef struct {

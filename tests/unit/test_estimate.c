@@ -10,20 +10,16 @@
 #include "test.h"
 
 TEST(estimate_work_after_limit_and_validation_share) {
-  dpt_config_t cfg;
-  config_defaults(&cfg);
-  cfg.epochs = 10;
-  cfg.limit = 1000;
-  cfg.val_fraction = 0.1;
+  sweep_task_t t = {.epochs = 10, .limit = 1000, .val_fraction = 0.1};
   sweep_work_t w;
-  sweep_work_of(&cfg, 60000, 10000, &w);
+  sweep_work_of(&t, 60000, 10000, &w);
   CHECK(w.train == 900 && w.val == 100 && w.test == 1000 && w.epochs == 10);
-  cfg.limit = 0; /* all images: Fashion-MNIST's 54,000 + 6,000 */
-  sweep_work_of(&cfg, 60000, 10000, &w);
+  t.limit = 0; /* all images: Fashion-MNIST's 54,000 + 6,000 */
+  sweep_work_of(&t, 60000, 10000, &w);
   CHECK(w.train == 54000 && w.val == 6000 && w.test == 10000);
-  cfg.limit = 20000; /* a limit above the test split leaves it whole */
-  cfg.val_fraction = 0;
-  sweep_work_of(&cfg, 60000, 10000, &w);
+  t.limit = 20000; /* a limit above the test split leaves it whole */
+  t.val_fraction = 0;
+  sweep_work_of(&t, 60000, 10000, &w);
   CHECK(w.train == 20000 && w.val == 0 && w.test == 10000);
 }
 
