@@ -27,14 +27,11 @@ void nn_conv_shape_init(nn_conv_shape_t *s, int cin, int cout, int k, int h, int
  * No im2col: the weights are transposed once per call to wt (k, k, cin, cp) with cp =
  * cout rounded up to 16 (zero columns), and a register block of output positions x
  * output channels runs over the k*k*cin taps, broadcasting one input value and loading
- * one weight vector per tap: nn_corr (conv3.c), or on AVX-512 fwd_block_avx512's 6
- * positions x up to 64 channels. Every conv output is a blocked sum (kernel.h) in tap
+ * one weight vector per tap: nn_corr (conv3.c). Every conv output is a blocked sum (kernel.h) in tap
  * order (ky, kx, ci): each kernel row ky's k*cin taps in blocks of NN_SUM_BLOCK from its
  * first, each block one chain of fused multiply-adds from 0, the blocks added in order,
  * whatever the vector width or register block, so the AVX-512, AVX2 and scalar paths
  * give the same bits. */
-
-#define FWD_NP 6
 
 static int round16(int c) { return (c + 15) / 16 * 16; }
 
@@ -49,87 +46,9 @@ static void transpose_weights(const nn_conv_shape_t *s, const float *weight, flo
   }
 }
 
-#ifdef NN_HAVE_X86
-/* input offsets (floats) of the first tap of output positions p0 .. p0+np-1 */
-static void block_offsets(const nn_conv_shape_t *s, int p0, int np, int32_t *off) {
-  for (int i = 0; i < np; i++) {
-    int p = p0 + i, oy = p / s->ow, ox = p % s->ow;
-    off[i] = (oy * s->w + ox) * s->cin;
-  }
-}
-
-NN_TARGET_AVX512 __attribute__((always_inline)) static inline void fwd_block_avx512(
-    const nn_conv_shape_t *s, const float *in, const float *wt, float *out, const int32_t *off,
-    const int np, int c0, int nv) {
-  int cin = s->cin, cp = round16(s->cout), K = s->k, R = K * cin;
-  /* for one ky the (kx, ci) taps are K*cin consecutive floats: one loop over them */
-  for (int ky = 0; ky < K; ky++) {
-    const float *ip = in + ky * s->w * cin;
-    for (int t0 = 0; t0 < R; t0 += NN_SUM_BLOCK) {
-      __m512 acc[FWD_NP][4];
-#pragma GCC unroll 6
-      for (int i = 0; i < FWD_NP; i++)
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) acc[i][v] = _mm512_setzero_ps();
-      const float *wp = wt + (size_t)(ky * R + t0) * cp + c0;
-      for (int t = t0, t1 = block_end(t0, R); t < t1; t++, wp += cp) {
-        __m512 w0 = _mm512_loadu_ps(wp), w1 = w0, w2 = w0, w3 = w0;
-        if (nv > 1) w1 = _mm512_loadu_ps(wp + 16);
-        if (nv > 2) w2 = _mm512_loadu_ps(wp + 32);
-        if (nv > 3) w3 = _mm512_loadu_ps(wp + 48);
-#pragma GCC unroll 6
-        for (int i = 0; i < FWD_NP; i++) {
-          if (i >= np) break;
-          __m512 b = _mm512_set1_ps(ip[off[i] + t]);
-          acc[i][0] = _mm512_fmadd_ps(b, w0, acc[i][0]);
-          if (nv > 1) acc[i][1] = _mm512_fmadd_ps(b, w1, acc[i][1]);
-          if (nv > 2) acc[i][2] = _mm512_fmadd_ps(b, w2, acc[i][2]);
-          if (nv > 3) acc[i][3] = _mm512_fmadd_ps(b, w3, acc[i][3]);
-        }
-      }
-      /* the block's sum: the first is stored, the others added in order */
-#pragma GCC unroll 6
-      for (int i = 0; i < np; i++)
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++) {
-          float *o = out + (size_t)i * cp + c0 + 16 * v;
-          _mm512_storeu_ps(o, ky || t0 ? _mm512_add_ps(_mm512_loadu_ps(o), acc[i][v]) : acc[i][v]);
-        }
-    }
-  }
-}
-
-NN_TARGET_AVX512 static void conv_direct_avx512(const nn_conv_shape_t *s, const float *in,
-                                                const float *wt, float *out) {
-  int P = s->oh * s->ow, cp = round16(s->cout);
-  int32_t off[FWD_NP];
-  for (int p0 = 0; p0 < P; p0 += FWD_NP) {
-    int np = P - p0 < FWD_NP ? P - p0 : FWD_NP;
-    block_offsets(s, p0, np, off);
-    for (int c0 = 0; c0 < cp; c0 += 64) {
-      int nv = (cp - c0) / 16 < 4 ? (cp - c0) / 16 : 4;
-      float *o = out + (size_t)p0 * cp;
-      if (np == FWD_NP && nv == 4)
-        fwd_block_avx512(s, in, wt, o, off, FWD_NP, c0, 4); /* the hot case, specialised */
-      else
-        fwd_block_avx512(s, in, wt, o, off, np, c0, nv);
-    }
-  }
-}
-
-#endif
-
-/* LeNet's forward on the correlation kernel of conv3.c (nn_corr: the same tap order and
- * blocks), except on AVX-512, which keeps fwd_block_avx512's 6 x 64 register block: it
- * was timed on AVX-512 hardware, nn_corr's 12 x 16 block not yet (docs/performance.md). */
+/* LeNet's forward on the correlation kernel of conv3.c (nn_corr) */
 static void conv_direct(const nn_conv_shape_t *s, const float *in, const float *wt,
                         float *out) {
-#ifdef NN_HAVE_X86
-  if (nn_kernel() == NN_KERNEL_AVX512) {
-    conv_direct_avx512(s, in, wt, out);
-    return;
-  }
-#endif
   nn_corr_t c = {in, s->w, s->cin, s->k, 1, s->oh, s->ow, round16(s->cout), wt};
   nn_corr(&c, out);
 }
