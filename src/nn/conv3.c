@@ -208,12 +208,13 @@ typedef struct {
  *            into the FMAs as memory operands. A weight read serves twice the positions,
  *            so at twice the FMA width the weights (36-147 KB for the 32- and 64-channel
  *            layers, read from L2) stream at AVX2's bytes per FMA instruction.
- * With 32 vector registers, AVX-512's corr also has blocks of 12 positions x 32 channels
- * and 6 x 64 (24 accumulators: a broadcast serves 2 or 4 FMAs), taken where 32 or 64
- * channels are left; on a Zen 4 they run the 32- and 64-channel layers' forward 6% and
- * 10-12% faster than 12 x 16, and LeNet's 5x5 forward as fast as its own 6 x 64 kernel
- * did. The vector paths need whole 16-channel blocks; other widths take the scalar
- * loops. */
+ * With 32 vector registers, AVX-512's corr and wgrad also have blocks of 12 positions
+ * (taps) x 32 channels and 6 x 64 (24 accumulators: a broadcast serves 2 or 4 FMAs),
+ * taken where 32 or 64 channels are left (corr) or divide the output channels (wgrad).
+ * On a Zen 4 they run the 32- and 64-channel layers' forward 6% and 10-12% faster than
+ * 12 x 16, the backward of all layers 11% faster, and LeNet's 5x5 forward as fast as
+ * its own 6 x 64 kernel did. The vector paths need whole 16-channel blocks; other
+ * widths take the scalar loops. */
 
 #ifdef NN_HAVE_X86
 #define SIMD_INLINE __attribute__((always_inline)) static inline
