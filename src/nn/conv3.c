@@ -208,16 +208,18 @@ typedef struct {
  *            into the FMAs as memory operands. A weight read serves twice the positions,
  *            so at twice the FMA width the weights (36-147 KB for the 32- and 64-channel
  *            layers, read from L2) stream at AVX2's bytes per FMA instruction.
- * With 32 vector registers, AVX-512's corr and wgrad also have blocks of 12 positions
- * (taps) x 32 channels and 6 x 64 (24 accumulators: a broadcast serves 2 or 4 FMAs),
- * taken where 32 or 64 channels are left (corr) or divide the output channels (wgrad).
- * On a Zen 4 they run the 32- and 64-channel layers' forward 6% and 10-12% faster than
- * 12 x 16, the backward of all layers 11% faster, and LeNet's 5x5 forward as fast as
- * its own 6 x 64 kernel did. Where a 3x3 kernel row is one sum block (16 channels and
- * the stem), the 16-channel blocks run all three rows side by side (corr_block3: 6
- * positions x 3 rows, one pass over the taps, one store): the 16-channel layers'
- * forward and input gradient 104-106 GFLOP/s instead of 81-88. The vector paths need whole 16-channel blocks; other
- * widths take the scalar loops. */
+ * With 32 vector registers, AVX-512 has wider blocks (24 accumulators) where the
+ * channels allow, all measured on a Zen 4 against 12 x 16 (docs/performance.md):
+ *   corr        6 positions x 64 channels, 12 x 32 where 64 or 32 channels are left (a
+ *               broadcast serves 4 or 2 FMAs): the 32- and 64-channel layers' forward 6%
+ *               and 10-12% faster; LeNet's 5x5 forward as fast as its own 6 x 64 kernel
+ *               did. Where a 3x3 kernel row is one sum block (16 input channels, the
+ *               stem), 6 positions x 3 kernel rows (corr_block3: one pass over a row's
+ *               taps, one store): 16-channel layers 81-88 -> 98-106 GFLOP/s.
+ *   wgrad       with 16 input channels in the lanes (wgradt, cin % 16 == 0): a kernel
+ *               row's 3 taps x 8 output channels, each broadcast of dout serving 3
+ *               FMAs, into a transposed dwt: 0.80 of 12 x 16's time.
+ * The vector paths need whole 16-channel blocks; other widths take the scalar loops. */
 
 #ifdef NN_HAVE_X86
 #define SIMD_INLINE __attribute__((always_inline)) static inline
@@ -292,9 +294,21 @@ void nn_corr(const nn_corr_t *c, float *out) {
   }
 }
 
-/* adds one image's part to dwt (the first image's is stored); gimg: scratch of dwt's size */
+/* whether wgrad accumulates dwt transposed, [(ky, kx, co), ci] (wgradt) */
+static int wgrad_transposed(const nn_conv3_t *s) {
+  return path(s->cout) == NN_KERNEL_AVX512 && s->cin % 16 == 0 && s->cout % 8 == 0;
+}
+
+/* adds one image's part to dwt (the first image's is stored); gimg: scratch of dwt's size;
+ * both [(ky, kx, ci), co], or [(ky, kx, co), ci] where wgrad_transposed */
 static void wgrad(const nn_conv3_t *s, const float *xp, const int32_t *poff,
                   const int32_t *toff, const float *dout, float *gimg, float *dwt, int first) {
+#ifdef NN_HAVE_X86
+  if (wgrad_transposed(s)) {
+    wgradt_avx512(s, xp, poff, dout, gimg, dwt, first);
+    return;
+  }
+#endif
   switch (path(s->cout)) {
 #ifdef NN_HAVE_X86
     case NN_KERNEL_AVX512: wgrad_avx512(s, xp, poff, toff, dout, gimg, dwt, first); return;
@@ -388,8 +402,15 @@ void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t 
     if (din && f->din_add) add_into(din + i * isz, f->din_add + i * isz, isz);
     if (din && f->din_bn) nn_bn_dgrad_rows(f->din_bn, (size_t)i * s->h * s->w, (size_t)s->h * s->w);
   }
-  for (int j = 0; j < kd; j++)
-    for (int co = 0; co < s->cout; co++) dweight[(size_t)co * kd + j] = dwt[(size_t)j * s->cout + co];
+  if (wgrad_transposed(s)) /* dwt [(tap, co), ci] */
+    for (int tap = 0; tap < 9; tap++)
+      for (int co = 0; co < s->cout; co++)
+        memcpy(dweight + ((size_t)co * 9 + tap) * s->cin,
+               dwt + ((size_t)tap * s->cout + co) * s->cin, sizeof(float) * s->cin);
+  else
+    for (int j = 0; j < kd; j++)
+      for (int co = 0; co < s->cout; co++)
+        dweight[(size_t)co * kd + j] = dwt[(size_t)j * s->cout + co];
 }
 
 void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float *weight,
