@@ -336,7 +336,6 @@ static void block_backward(nn_model_t *m, const float *params, float *grads, int
   nn_resnet_block_t *b = &r->blocks[k];
   const nn_conv3_t *s = &b->conv1;
   const nn_resnet_bn_t *l1 = &r->bn[b->bn1];
-  const float *a = k ? r->blocks[k - 1].o : r->stem_a;
   size_t rows = pixels(s, n);
   bn_grad_t g1;
   /* conv2 reads u through bn1 (its output was never stored); bn1's backward sums run on
@@ -349,12 +348,12 @@ static void block_backward(nn_model_t *m, const float *params, float *grads, int
   /* conv1: the identity shortcut's gradient added as it writes each image's, then the
    * sums of the batch norm before the block; a projecting shortcut's gradient after, and
    * the sums then too */
-  const float *bin, *bout;
-  int i = input_bn(r, k, &bin, &bout);
+  const float *bin, *a; /* the block's input: that batch norm's output */
+  int i = input_bn(r, k, &bin, &a);
   const nn_resnet_bn_t *li = &r->bn[i];
   size_t in_rows = (size_t)n * s->h * s->w;
   bn_grad_init(m, params, i, gin);
-  nn_bn_dgrad_start(&gin->d, &gin->b, li->c, bin, bout, 1, gb);
+  nn_bn_dgrad_start(&gin->d, &gin->b, li->c, bin, a, 1, gb);
   nn_conv3_fused_t f1 = {.dout_bn = &g1.d, .din_add = b->project ? NULL : ga,
                          .din_bn = b->project ? NULL : &gin->d};
   conv_bwd(m, s, n, &f1, a, params + b->w1, grads + b->w1, gb);
