@@ -30,57 +30,39 @@ NN_TARGET_AVX2 static inline void widen8(__m256 v, __m256d *lo, __m256d *hi) {
   *hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
 }
 
-/* channels k0 .. k0+nk-1 (nk 8 or 16): the rows added to their running sums */
+/* channels k0 .. k0+nk-1 (nk 8 or 16): the rows, and their squares, added to their
+ * running sums sum and sq (a float's square is exact in double, so the FMA adds it as
+ * the scalar loop's multiply and add do) */
 NN_TARGET_AVX2 __attribute__((always_inline)) static inline void sum_group_avx2(
-    size_t rows, int c, int k0, const int nk, const float *in, double *sum) {
-  __m256d s[BN_GROUP / 4], lo, hi;
-#pragma GCC unroll 4
-  for (int j = 0; j < nk / 4; j++) s[j] = _mm256_loadu_pd(sum + k0 + 4 * j);
-  for (size_t r = 0; r < rows; r++)
-#pragma GCC unroll 2
-    for (int j = 0; j < nk / 8; j++) {
-      widen8(_mm256_loadu_ps(in + r * c + k0 + 8 * j), &lo, &hi);
-      s[2 * j] = _mm256_add_pd(s[2 * j], lo);
-      s[2 * j + 1] = _mm256_add_pd(s[2 * j + 1], hi);
-    }
-#pragma GCC unroll 4
-  for (int j = 0; j < nk / 4; j++) _mm256_storeu_pd(sum + k0 + 4 * j, s[j]);
-}
-
-/* channels k0 .. k0+nk-1: the sums of their squared deviations from mean */
-NN_TARGET_AVX2 __attribute__((always_inline)) static inline void var_group_avx2(
-    size_t rows, int c, int k0, const int nk, const float *in, const double *mean,
-    double *var) {
-  __m256d s[BN_GROUP / 4], m[BN_GROUP / 4], lo, hi;
+    size_t rows, int c, int k0, const int nk, const float *in, double *sum, double *sq) {
+  __m256d s[BN_GROUP / 4], q[BN_GROUP / 4], v[2];
 #pragma GCC unroll 4
   for (int j = 0; j < nk / 4; j++) {
-    m[j] = _mm256_loadu_pd(mean + k0 + 4 * j);
-    s[j] = _mm256_setzero_pd();
+    s[j] = _mm256_loadu_pd(sum + k0 + 4 * j);
+    q[j] = _mm256_loadu_pd(sq + k0 + 4 * j);
   }
   for (size_t r = 0; r < rows; r++)
 #pragma GCC unroll 2
     for (int j = 0; j < nk / 8; j++) {
-      widen8(_mm256_loadu_ps(in + r * c + k0 + 8 * j), &lo, &hi);
-      lo = _mm256_sub_pd(lo, m[2 * j]);
-      hi = _mm256_sub_pd(hi, m[2 * j + 1]);
-      s[2 * j] = _mm256_add_pd(s[2 * j], _mm256_mul_pd(lo, lo));
-      s[2 * j + 1] = _mm256_add_pd(s[2 * j + 1], _mm256_mul_pd(hi, hi));
+      widen8(_mm256_loadu_ps(in + r * c + k0 + 8 * j), &v[0], &v[1]);
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; h++) {
+        s[2 * j + h] = _mm256_add_pd(s[2 * j + h], v[h]);
+        q[2 * j + h] = _mm256_fmadd_pd(v[h], v[h], q[2 * j + h]);
+      }
     }
 #pragma GCC unroll 4
-  for (int j = 0; j < nk / 4; j++) _mm256_storeu_pd(var + k0 + 4 * j, s[j]);
+  for (int j = 0; j < nk / 4; j++) {
+    _mm256_storeu_pd(sum + k0 + 4 * j, s[j]);
+    _mm256_storeu_pd(sq + k0 + 4 * j, q[j]);
+  }
 }
 
-NN_TARGET_AVX2 static void sum_avx2(size_t rows, int c, const float *in, double *sum) {
+NN_TARGET_AVX2 static void sum_avx2(size_t rows, int c, const float *in, double *sums) {
   int k0 = 0;
-  for (; k0 + BN_GROUP <= c; k0 += BN_GROUP) sum_group_avx2(rows, c, k0, BN_GROUP, in, sum);
-  for (; k0 < c; k0 += 8) sum_group_avx2(rows, c, k0, 8, in, sum);
-}
-
-NN_TARGET_AVX2 static void var_avx2(size_t rows, int c, const float *in, const double *mean,
-                                    double *var) {
-  int k0 = 0;
-  for (; k0 + BN_GROUP <= c; k0 += BN_GROUP) var_group_avx2(rows, c, k0, BN_GROUP, in, mean, var);
-  for (; k0 < c; k0 += 8) var_group_avx2(rows, c, k0, 8, in, mean, var);
+  for (; k0 + BN_GROUP <= c; k0 += BN_GROUP)
+    sum_group_avx2(rows, c, k0, BN_GROUP, in, sums, sums + c);
+  for (; k0 < c; k0 += 8) sum_group_avx2(rows, c, k0, 8, in, sums, sums + c);
 }
 
 NN_TARGET_AVX2 static void normalise_avx2(nn_bn_t b, size_t rows, int c, const float *in,
@@ -166,41 +148,28 @@ NN_TARGET_AVX2 static void input_grad_avx2(nn_bn_t b, size_t rows, int c, const 
 }
 #endif
 
-void nn_bn_sum_rows(size_t rows, int c, const float *in, double *sum) {
+void nn_bn_sum_rows(size_t rows, int c, const float *in, double *sums) {
 #ifdef NN_HAVE_X86
   if (bn_vector(c)) {
-    sum_avx2(rows, c, in, sum);
+    sum_avx2(rows, c, in, sums);
     return;
   }
 #endif
-  for (size_t r = 0; r < rows; r++)
-    for (int k = 0; k < c; k++) sum[k] += in[r * c + k];
-}
-
-/* Per channel, in double over the rows in order: the biased variance about mean. */
-static void bn_batch_var(size_t rows, int c, const float *in, const double *mean, double *var) {
-#ifdef NN_HAVE_X86
-  if (bn_vector(c)) {
-    var_avx2(rows, c, in, mean, var);
-    for (int k = 0; k < c; k++) var[k] /= (double)rows;
-    return;
-  }
-#endif
-  for (int k = 0; k < c; k++) var[k] = 0;
+  double *sq = sums + c;
   for (size_t r = 0; r < rows; r++)
     for (int k = 0; k < c; k++) {
-      double d = in[r * c + k] - mean[k];
-      var[k] += d * d;
+      double x = in[r * c + k];
+      sums[k] += x;
+      sq[k] += x * x;
     }
-  for (int k = 0; k < c; k++) var[k] /= (double)rows;
 }
 
-void nn_bn_statistics_summed(const nn_bn_t *b, size_t rows, int c, const float *in,
-                             double *stats) {
+void nn_bn_statistics_summed(const nn_bn_t *b, size_t rows, int c, double *stats) {
   double *mean = stats, *var = stats + c;
-  for (int k = 0; k < c; k++) mean[k] /= (double)rows;
-  bn_batch_var(rows, c, in, mean, var);
   for (int k = 0; k < c; k++) {
+    mean[k] /= (double)rows;
+    var[k] = var[k] / (double)rows - mean[k] * mean[k];
+    if (!(var[k] > 0.0)) var[k] = 0.0; /* rounding below an exact zero */
     b->mean[k] = (float)mean[k];
     b->rstd[k] = (float)(1.0 / sqrt(var[k] + NN_BN_EPS));
     if (rows > 1) var[k] = var[k] * (double)rows / (double)(rows - 1);
@@ -209,9 +178,9 @@ void nn_bn_statistics_summed(const nn_bn_t *b, size_t rows, int c, const float *
 
 void nn_bn_statistics(const nn_bn_t *b, size_t rows, int c, const float *in, double *stats) {
   if (stats) {
-    for (int k = 0; k < c; k++) stats[k] = 0;
+    for (int k = 0; k < 2 * c; k++) stats[k] = 0;
     nn_bn_sum_rows(rows, c, in, stats);
-    nn_bn_statistics_summed(b, rows, c, in, stats);
+    nn_bn_statistics_summed(b, rows, c, stats);
     return;
   }
   for (int k = 0; k < c; k++) {

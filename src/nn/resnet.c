@@ -177,27 +177,26 @@ static nn_bn_t bn_of(const nn_model_t *m, const float *params, int i) {
 }
 
 /* Training: batch norm i's statistics in bn_stats, zeroed for the conv before it to add
- * its output's rows to (their first pass); NULL when not training. */
+ * its output's rows and their squares to; NULL when not training. */
 static double *bn_sums(nn_model_t *m, int i, int train) {
   if (!train) return NULL;
   const nn_resnet_bn_t *l = &m->resnet->bn[i];
   double *sums = m->bn_stats + l->stats;
-  memset(sums, 0, sizeof(double) * l->c);
+  memset(sums, 0, sizeof(double) * 2 * l->c);
   return sums;
 }
 
 /* Batch norm i's mean and rstd over rows pixels: training (train != 0) the rows' (and
- * its statistics, in bn_stats, where the conv before it summed the rows: bn_sums); else
- * the running statistics' */
-static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, const float *in,
-                   int train) {
+ * its statistics, in bn_stats, from the sums the conv before it took as it wrote the
+ * rows: bn_sums); else the running statistics' */
+static void bn_fwd(nn_model_t *m, const float *params, int i, size_t rows, int train) {
   const nn_resnet_bn_t *l = &m->resnet->bn[i];
   nn_bn_t b = bn_of(m, params, i);
   double t0 = nn_prof_now(m);
   if (train)
-    nn_bn_statistics_summed(&b, rows, l->c, in, m->bn_stats + l->stats);
+    nn_bn_statistics_summed(&b, rows, l->c, m->bn_stats + l->stats);
   else
-    nn_bn_statistics(&b, rows, l->c, in, NULL);
+    nn_bn_statistics(&b, rows, l->c, NULL, NULL);
   NN_PROF_ADD(m, bn_fwd, t0);
 }
 
@@ -252,8 +251,8 @@ static void conv_bwd(nn_model_t *m, const nn_conv3_t *s, int n, const nn_conv3_f
 
 static size_t pixels(const nn_conv3_t *s, int n) { return (size_t)n * s->oh * s->ow; }
 
-/* Every batch norm's statistics come from its conv's output, summed as the conv writes
- * it (bn_sums), and a second pass (bn_fwd); its normalisation runs where the next conv
+/* Every batch norm's statistics come from its conv's output, summed (with its squares)
+ * as the conv writes it (bn_sums, bn_fwd); its normalisation runs where the next conv
  * reads its input: bn1's in conv2 (its output never stored), the stem's and each bn2's
  * in the next block's conv1, which also stores it (the block's output, read again as a
  * residual and by the backward). The last block's runs on its own, for the pool. */
@@ -262,7 +261,7 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
   DPT_ASSERT(n <= r->chunk);
   nn_conv3_fused_t f = {.out_sum = bn_sums(m, 0, train)};
   conv_fwd(m, &r->stem, n, &f, input, params + r->stem_w, r->stem_c);
-  bn_fwd(m, params, 0, pixels(&r->stem, n), r->stem_c, train);
+  bn_fwd(m, params, 0, pixels(&r->stem, n), train);
   /* the batch norm before the block: its index, input, residual, and where it goes */
   int prev = 0;
   const float *prev_in = r->stem_c, *prev_res = NULL;
@@ -274,7 +273,7 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
     f = (nn_conv3_fused_t){.in_bn = &bn_prev, .in_res = prev_res, .in_store = a,
                            .out_sum = bn_sums(m, b->bn1, train)};
     conv_fwd(m, s, n, &f, prev_in, params + b->w1, b->u);
-    bn_fwd(m, params, b->bn1, pixels(s, n), b->u, train);
+    bn_fwd(m, params, b->bn1, pixels(s, n), train);
     f = (nn_conv3_fused_t){.in_bn = &bn1, .out_sum = bn_sums(m, b->bn2, train)};
     conv_fwd(m, &b->conv2, n, &f, b->u, params + b->w2, b->w);
     const float *res = a;
@@ -282,7 +281,7 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
       nn_shortcut_forward(n, s->h, s->w, s->cin, s->cout, s->stride, a, r->g[0]);
       res = r->g[0];
     }
-    bn_fwd(m, params, b->bn2, pixels(s, n), b->w, train);
+    bn_fwd(m, params, b->bn2, pixels(s, n), train);
     prev = b->bn2;
     prev_in = b->w;
     prev_res = res;
