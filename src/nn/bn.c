@@ -214,14 +214,16 @@ void nn_bn_forward(const nn_bn_t *b, size_t rows, int c, const float *in, const 
 
 void nn_bn_dgrad_start(nn_bn_dgrad_t *d, const nn_bn_t *b, int c, const float *in,
                        const float *out, int relu, float *dout) {
-  *d = (nn_bn_dgrad_t){b, c, relu, in, out, dout, d->k1, d->k2, d->g, d->sdy, d->sdyx};
+  *d = (nn_bn_dgrad_t){.b = b, .c = c, .relu = relu, .in = in, .out = out, .dout = dout,
+                       .k1 = d->k1, .k2 = d->k2, .g = d->g, .sdy = d->sdy, .sdyx = d->sdyx};
   for (int k = 0; k < c; k++) d->sdy[k] = d->sdyx[k] = 0;
 }
 
-void nn_bn_dgrad_rows(nn_bn_dgrad_t *d, size_t r0, size_t rows) {
+/* rows [r0, r0 + rows) of nn_bn_dgrad_rows, their outputs at out */
+static void dgrad_span(nn_bn_dgrad_t *d, size_t r0, size_t rows, const float *out) {
   const nn_bn_t *b = d->b;
   int c = d->c, relu = d->relu;
-  const float *in = d->in + r0 * c, *out = d->out ? d->out + r0 * c : NULL;
+  const float *in = d->in + r0 * c;
   float *dout = d->dout + r0 * c;
   double *sdy = d->sdy, *sdyx = d->sdyx;
 #ifdef NN_HAVE_X86
@@ -239,6 +241,20 @@ void nn_bn_dgrad_rows(nn_bn_dgrad_t *d, size_t r0, size_t rows) {
       sdy[k] += dy;
       sdyx[k] += (double)dy * xhat;
     }
+}
+
+void nn_bn_dgrad_rows(nn_bn_dgrad_t *d, size_t r0, size_t rows) {
+  if (!d->out || !d->out_w) {
+    dgrad_span(d, r0, rows, d->out ? d->out + r0 * d->c : NULL);
+    return;
+  }
+  /* padded outputs: a span per image row */
+  size_t w = d->out_w, hw = w * d->out_h;
+  for (size_t r = r0, end = r0 + rows; r < end;) {
+    size_t i = r / hw, y = r % hw / w, x = r % w, span = w - x < end - r ? w - x : end - r;
+    dgrad_span(d, r, span, d->out + nn_padded_at(d->out_h, d->out_w, d->c, i, y) + x * d->c);
+    r += span;
+  }
 }
 
 void nn_bn_dgrad_finish(nn_bn_dgrad_t *d, size_t rows, float *dgamma, float *dbeta) {
@@ -297,14 +313,17 @@ void nn_bn_update_running(float *run_mean, float *run_var, const double *stats, 
 /* --- option-A shortcut */
 
 void nn_shortcut_forward(int n, int h, int w, int cin, int cout, int stride, const float *x,
-                         float *out) {
+                         float *out, int padded) {
   int oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1, lo = (cout - cin) / 2;
-  memset(out, 0, sizeof(float) * n * oh * ow * cout);
+  memset(out, 0, sizeof(float) * n * (padded ? nn_padded_size(oh, ow, cout) : (size_t)oh * ow * cout));
   for (int i = 0; i < n; i++)
-    for (int y = 0; y < oh; y++)
+    for (int y = 0; y < oh; y++) {
+      float *o = out + (padded ? nn_padded_at(oh, ow, cout, i, y) : ((size_t)i * oh + y) * ow * cout);
+      const float *xr = x + (padded ? nn_padded_at(h, w, cin, i, y * stride)
+                                    : ((size_t)i * h + y * stride) * w * cin);
       for (int xx = 0; xx < ow; xx++)
-        memcpy(out + (((size_t)i * oh + y) * ow + xx) * cout + lo,
-               x + (((size_t)i * h + y * stride) * w + xx * stride) * cin, sizeof(float) * cin);
+        memcpy(o + (size_t)xx * cout + lo, xr + (size_t)xx * stride * cin, sizeof(float) * cin);
+    }
 }
 
 void nn_shortcut_backward(int n, int h, int w, int cin, int cout, int stride,

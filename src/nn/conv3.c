@@ -87,22 +87,24 @@ static void pad_image(int h, int w, int c, const float *in, float *xp) {
     memcpy(xp + ((y + 1) * wp + 1) * c, in + (size_t)y * w * c, sizeof(float) * w * c);
 }
 
-/* the same for image i of the conv's input as f gives it: in, or relu(in_bn(in) +
- * in_res) (also stored in in_store where f asks) */
-static void pad_input(const nn_conv3_t *s, const nn_conv3_fused_t *f, int i, const float *in,
-                      float *xp) {
-  int c = s->cin, w = s->w;
-  size_t isz = (size_t)s->h * w * c, wp = (size_t)w + 2, row = (size_t)w * c;
+/* image i of the conv's input as f gives it, padded: in's (in place where f->in_padded,
+ * else copied into xp), or relu(in_bn(in) + in_res) normalised into in_store's padded
+ * image (or xp where f has no in_store); returns where it is */
+static const float *pad_input(const nn_conv3_t *s, const nn_conv3_fused_t *f, int i,
+                              const float *in, float *xp) {
+  int c = s->cin, h = s->h, w = s->w;
+  size_t isz = (size_t)h * w * c;
   if (!f->in_bn) {
-    pad_image(s->h, w, c, in + i * isz, xp);
-    return;
+    if (f->in_padded) return in + i * nn_padded_size(h, w, c);
+    pad_image(h, w, c, in + i * isz, xp);
+    return xp;
   }
-  for (int y = 0; y < s->h; y++) {
-    size_t at = i * isz + y * row;
-    float *dst = xp + ((y + 1) * wp + 1) * c;
-    nn_bn_normalise(f->in_bn, (size_t)w, c, in + at, f->in_res ? f->in_res + at : NULL, 1, dst);
-    if (f->in_store) memcpy(f->in_store + at, dst, sizeof(float) * row);
-  }
+  float *img = f->in_store ? f->in_store + i * nn_padded_size(h, w, c) : xp;
+  for (int y = 0; y < h; y++)
+    nn_bn_normalise(f->in_bn, (size_t)w, c, in + i * isz + (size_t)y * w * c,
+                    f->in_res ? f->in_res + nn_padded_at(h, w, c, i, y) : NULL, 1,
+                    img + nn_padded_at(h, w, c, 0, y));
+  return img;
 }
 
 static void zero_padded(int h, int w, int c, float *xp) {
@@ -338,7 +340,7 @@ void nn_conv3_forward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *
   nn_corr_t c = {xp, s->w + 2, s->cin, 3, s->stride, s->oh, s->ow, s->cout, wt};
   zero_padded(s->h, s->w, s->cin, xp);
   for (int i = 0; i < n; i++) {
-    pad_input(s, f, i, in, xp);
+    c.xp = pad_input(s, f, i, in, xp);
     nn_corr(&c, out + i * osz);
     if (f->out_sum) nn_bn_sum_rows((size_t)s->oh * s->ow, s->cout, out + i * osz, f->out_sum);
   }
@@ -386,8 +388,7 @@ void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t 
       nn_bn_input_grad(f->dout_bn, (size_t)i * P, P, dimg);
       di = dimg;
     }
-    pad_input(s, f, i, in, xp);
-    wgrad(s, xp, poff, toff, di, gimg, dwt, i == 0);
+    wgrad(s, pad_input(s, f, i, in, xp), poff, toff, di, gimg, dwt, i == 0);
     if (fast2) {
 #ifdef NN_HAVE_X86
       for (int y = 0; y < s->oh; y++)

@@ -37,9 +37,12 @@ void nn_conv3_backward(const nn_conv3_t *s, int n, const float *in, const float 
  * bits of the layers run one after the other. NULL fields are not fused:
  *   in_bn    the conv's input is relu(in_bn(in) + in_res), batch norm of in (n, h, w,
  *            cin) with its mean and rstd set (nn_bn_statistics) and the residual in_res
- *            (n, h, w, cin; NULL: none), normalised an image at a time as the conv pads
- *            it (nn_bn_normalise), and also stored in in_store (n, h, w, cin; NULL: not;
- *            the forward's business: a backward stores it again);
+ *            (padded images, nn_padded_at; NULL: none), normalised an image at a time
+ *            as the conv pads it (nn_bn_normalise), into in_store's padded images where
+ *            given (the forward's business: a backward stores it again; the conv reads
+ *            its input from there, and the borders must be zero), else into scratch;
+ *   in_padded  (without in_bn) in is padded images, read in place, instead of (n, h, w,
+ *            cin) images the conv pads into scratch;
  *   out_sum  (forward) 2 cout doubles: each image's output rows, and their squares,
  *            added to them in order as the conv writes the image (nn_bn_sum_rows, the
  *            statistics of a batch norm of the output); the caller zeroes them;
@@ -59,11 +62,19 @@ typedef struct {
   const nn_bn_t *in_bn;
   const float *in_res;
   float *in_store;
+  int in_padded;
   double *out_sum;
   const nn_bn_dgrad_t *dout_bn;
   const float *din_add;
   nn_bn_dgrad_t *din_bn;
 } nn_conv3_fused_t;
+/* Images (n, h, w, c) stored padded, as a conv reads them: (n, h + 2, w + 2, c) with zero
+ * borders. nn_padded_size: the floats of one image; nn_padded_at: where image i's row y
+ * starts (its first interior cell). */
+static inline size_t nn_padded_size(int h, int w, int c) { return (size_t)(h + 2) * (w + 2) * c; }
+static inline size_t nn_padded_at(int h, int w, int c, int i, int y) {
+  return i * nn_padded_size(h, w, c) + ((size_t)(y + 1) * (w + 2) + 1) * c;
+}
 void nn_conv3_forward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *f,
                             const float *in, const float *weight, float *out, float *scratch);
 void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *f,
@@ -129,6 +140,8 @@ struct nn_bn_dgrad {
   const nn_bn_t *b;
   int c, relu;
   const float *in, *out;  /* (rows, c): the batch norm's input and output (or NULL) */
+  int out_h, out_w;       /* nonzero: out is padded images of (out_h, out_w) pixels
+                           * (nn_padded_at), the rows theirs in order; set after start */
   float *dout;            /* (rows, c): its output gradient, masked in place */
   float *k1, *k2, *g;     /* (c) each */
   double *sdy, *sdyx;     /* (c) each: the running sums */
@@ -147,10 +160,11 @@ void nn_bn_update_running(float *run_mean, float *run_var, const double *stats, 
 
 /* Option A shortcut of He et al. (as the common PyTorch CIFAR code pads it):
  * x (n, h, w, cin) subsampled by the stride, its channels placed at [(cout - cin) / 2,
- * (cout - cin) / 2 + cin) of out (n, oh, ow, cout), the others zero. The backward ADDS
- * the matching part of dout into din. */
+ * (cout - cin) / 2 + cin) of out (n, oh, ow, cout), the others zero; padded != 0: x and
+ * out are padded images (nn_padded_at), out's borders zero too. The backward ADDS the
+ * matching part of dout into din. */
 void nn_shortcut_forward(int n, int h, int w, int cin, int cout, int stride, const float *x,
-                         float *out);
+                         float *out, int padded);
 void nn_shortcut_backward(int n, int h, int w, int cin, int cout, int stride,
                           const float *dout, float *din);
 

@@ -97,18 +97,23 @@ static void add_bns(nn_model_t *m, struct nn_resnet *r, int n) {
   }
 }
 
+/* The blocks' inputs (stem_a, each block's o but the last's) are stored padded, as the
+ * next conv reads them (nn_padded_at), and so is a shortcut's output (in g[0]), which
+ * takes the place of a block's input as the next block's residual. */
 static void alloc_workspace(nn_model_t *m, struct nn_resnet *r, size_t widest) {
   size_t chunk = (size_t)r->chunk, scratch = nn_linear_scratch(r->fc_in, m->num_classes);
-  size_t act = (size_t)r->stem.oh * r->stem.ow * 16;
-  r->stem_c = dpt_alloc(sizeof(float) * act * chunk);
-  r->stem_a = dpt_alloc(sizeof(float) * act * chunk);
+  const nn_conv3_t *st = &r->stem;
+  r->stem_c = dpt_alloc(sizeof(float) * st->oh * st->ow * 16 * chunk);
+  r->stem_a = dpt_alloc(sizeof(float) * nn_padded_size(st->oh, st->ow, 16) * chunk);
   if (nn_conv3_scratch(&r->stem) > scratch) scratch = nn_conv3_scratch(&r->stem);
   for (int k = 0; k < r->nblocks; k++) {
     nn_resnet_block_t *b = &r->blocks[k];
-    size_t sz = (size_t)b->conv1.oh * b->conv1.ow * b->conv1.cout * chunk;
-    b->u = dpt_alloc(sizeof(float) * sz);
-    b->w = dpt_alloc(sizeof(float) * sz);
-    b->o = dpt_alloc(sizeof(float) * sz);
+    const nn_conv3_t *s = &b->conv1;
+    size_t sz = (size_t)s->oh * s->ow * s->cout, padded = nn_padded_size(s->oh, s->ow, s->cout);
+    b->u = dpt_alloc(sizeof(float) * sz * chunk);
+    b->w = dpt_alloc(sizeof(float) * sz * chunk);
+    b->o = dpt_alloc(sizeof(float) * padded * chunk);
+    if (b->project && padded > widest) widest = padded;
     if (nn_conv3_scratch(&b->conv1) > scratch) scratch = nn_conv3_scratch(&b->conv1);
     if (nn_conv3_scratch(&b->conv2) > scratch) scratch = nn_conv3_scratch(&b->conv2);
   }
@@ -271,14 +276,14 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
     const nn_conv3_t *s = &b->conv1;
     nn_bn_t bn_prev = bn_of(m, params, prev), bn1 = bn_of(m, params, b->bn1);
     f = (nn_conv3_fused_t){.in_bn = &bn_prev, .in_res = prev_res, .in_store = a,
-                           .out_sum = bn_sums(m, b->bn1, train)};
+                           .out_sum = bn_sums(m, b->bn1, train)}; /* a: padded */
     conv_fwd(m, s, n, &f, prev_in, params + b->w1, b->u);
     bn_fwd(m, params, b->bn1, pixels(s, n), train);
     f = (nn_conv3_fused_t){.in_bn = &bn1, .out_sum = bn_sums(m, b->bn2, train)};
     conv_fwd(m, &b->conv2, n, &f, b->u, params + b->w2, b->w);
     const float *res = a;
     if (b->project) {
-      nn_shortcut_forward(n, s->h, s->w, s->cin, s->cout, s->stride, a, r->g[0]);
+      nn_shortcut_forward(n, s->h, s->w, s->cin, s->cout, s->stride, a, r->g[0], 1);
       res = r->g[0];
     }
     bn_fwd(m, params, b->bn2, pixels(s, n), train);
@@ -289,9 +294,14 @@ static void forward(nn_model_t *m, const float *params, const float *input, int 
   }
   nn_bn_t bn_last = bn_of(m, params, prev);
   const nn_conv3_t *last = &r->blocks[r->nblocks - 1].conv2;
-  size_t rows = pixels(last, n);
+  int h = last->oh, w = last->ow, c = r->fc_in;
   double t0 = nn_prof_now(m);
-  nn_bn_normalise(&bn_last, rows, r->fc_in, prev_in, prev_res, 1, a);
+  for (int i = 0; i < n; i++) /* a row at a time: the residual is padded, a is not */
+    for (int y = 0; y < h; y++) {
+      size_t at = ((size_t)i * h + y) * w * c;
+      nn_bn_normalise(&bn_last, (size_t)w, c, prev_in + at,
+                      prev_res + nn_padded_at(h, w, c, i, y), 1, a + at);
+    }
   NN_PROF_ADD(m, bn_fwd, t0);
   nn_avgpool_forward(n, last->oh * last->ow, r->fc_in, a, r->pooled);
   nn_linear_forward(n, r->fc_in, m->num_classes, r->pooled, params + r->fc_w,
@@ -353,7 +363,9 @@ static void block_backward(nn_model_t *m, const float *params, float *grads, int
   size_t in_rows = (size_t)n * s->h * s->w;
   bn_grad_init(m, params, i, gin);
   nn_bn_dgrad_start(&gin->d, &gin->b, li->c, bin, a, 1, gb);
-  nn_conv3_fused_t f1 = {.dout_bn = &g1.d, .din_add = b->project ? NULL : ga,
+  gin->d.out_h = s->h; /* a is padded */
+  gin->d.out_w = s->w;
+  nn_conv3_fused_t f1 = {.in_padded = 1, .dout_bn = &g1.d, .din_add = b->project ? NULL : ga,
                          .din_bn = b->project ? NULL : &gin->d};
   conv_bwd(m, s, n, &f1, a, params + b->w1, grads + b->w1, gb);
   if (b->project) {
