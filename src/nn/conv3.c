@@ -226,6 +226,7 @@ typedef struct {
 #ifdef NN_HAVE_X86
 #define SIMD_INLINE __attribute__((always_inline)) static inline
 #define CORR_L1_WEIGHTS (40 * 1024) /* bytes of a channel block's weights kept for all positions */
+
 /* the positions of corr's next register block of nb, with left to go: where fewer than
  * two whole blocks are left, two halves instead of a whole and a small rest, whose few
  * accumulators would keep the loads busier than the FMAs (32-channel layers' forward
