@@ -32,14 +32,17 @@ typedef struct {
   int bn1, bn2;          /* indices into bn[] */
   int project;           /* the option-A shortcut (stride 2, more channels) */
   float *u, *w, *o;  /* (chunk, ...): conv1 out, conv2 out, block out (bn1 + ReLU is
-                      * applied where conv2 reads u, never stored) */
+                      * applied where conv2 reads u, never stored); o is stored padded
+                      * (nn_padded_at), as the next block's conv1 reads it, but for
+                      * the last block (the pool's input) */
 } nn_resnet_block_t;
 
 struct nn_resnet {
   int nblocks, nbn, chunk;
   nn_conv3_t stem;
   size_t stem_w;
-  float *stem_c, *stem_a;   /* (chunk, 32, 32, 16): stem conv out, after bn + ReLU */
+  float *stem_c, *stem_a;   /* (chunk, 32, 32, 16): stem conv out, after bn + ReLU
+                             * (stem_a padded, as block 0's conv1 reads it) */
   nn_resnet_block_t blocks[NN_RESNET_MAX_BLOCKS];
   nn_resnet_bn_t bn[NN_RESNET_MAX_BN]; /* bn[0] the stem's, then bn1, bn2 of each block */
   size_t fc_w, fc_b;
