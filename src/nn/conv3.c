@@ -33,11 +33,11 @@ static int block_end(int t0, int n) { return n - t0 < NN_SUM_BLOCK ? n : t0 + NN
  * + the weight gradient's sum (9 cin, cout) + one image's part of it + the upsampled,
  * padded gradient + the padded input + one image's output gradient (computed by
  * nn_conv3_backward_fused) + the offsets in the padded input of the output positions and
- * of the taps (int32). */
+ * of the taps, and those of the positions in the output gradient (int32). */
 size_t nn_conv3_scratch(const nn_conv3_t *s) {
   size_t pad = (size_t)(s->h + 2) * (s->w + 2), pos = (size_t)s->oh * s->ow;
   size_t wts = (size_t)9 * s->cin * s->cout;
-  return 3 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin + pos * s->cout + pos +
+  return 3 * wts + pad * max_sz(s->cin, s->cout) + pad * s->cin + pos * s->cout + 2 * pos +
          (size_t)9 * s->cin;
 }
 
@@ -114,7 +114,8 @@ static void zero_padded(int h, int w, int c, float *xp) {
 /* --- weight gradient
  *
  * One image's part of dwt[(ky, kx, ci), co]: the sum over the positions (oy, ox) in order
- * of xp[(oy*st + ky, ox*st + kx, ci)] * dout[(oy, ox), co], a blocked sum (positions in
+ * of xp[(oy*st + ky, ox*st + kx, ci)] * dout[doff[p] + co] (position p = (oy, ox) of dout,
+ * wherever its rows lie: dout_offsets), a blocked sum (positions in
  * blocks of NN_SUM_BLOCK, their sums added in order in gimg); the images' parts are added
  * in order to the first image's in dwt. */
 
@@ -139,7 +140,8 @@ static void wgrad_offsets(const nn_conv3_t *s, int32_t *poff, int32_t *toff) {
 
 NN_SCALAR_FMA
 static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const int32_t *poff,
-                         const int32_t *toff, const float *dout, float *dwt, int first) {
+                         const int32_t *toff, const float *dout, const int32_t *doff,
+                         float *dwt, int first) {
   int kd = 9 * s->cin, P = s->oh * s->ow;
   for (int j = 0; j < kd; j++) {
     const float *xr = xp + toff[j];
@@ -148,13 +150,35 @@ static void wgrad_scalar(const nn_conv3_t *s, const float *xp, const int32_t *po
       for (int p0 = 0; p0 < P; p0 += NN_SUM_BLOCK) {
         float a = 0.0f;
         for (int p = p0, p1 = block_end(p0, P); p < p1; p++)
-          a = fmaf(xr[poff[p]], dout[(size_t)p * s->cout + co], a);
+          a = fmaf(xr[poff[p]], dout[doff[p] + co], a);
         sum = p0 ? sum + a : a;
       }
       float *d = dwt + (size_t)j * s->cout + co;
       *d = image_fold(sum, d, first);
     }
   }
+}
+
+/* Where the backward keeps an image's output gradient, which its weight gradient reads
+ * (dout_offsets) and its input gradient too: flat (oh, ow, cout); or written straight
+ * into the grid the input gradient reads, where a batch norm's input gradient computes
+ * it (nn_conv3_backward_fused): the interior of the padded (h + 2, w + 2, cout) grid
+ * (stride 1), or dgrad2's (oh + 1, ow + 1, cout) one. */
+typedef enum { DOUT_FLAT, DOUT_PADDED, DOUT_DGRAD2 } dout_layout_t;
+
+/* where row y of the output gradient starts */
+static size_t dout_row(const nn_conv3_t *s, dout_layout_t l, int y) {
+  size_t C = s->cout;
+  switch (l) {
+    case DOUT_PADDED: return ((size_t)(y + 1) * (s->w + 2) + 1) * C;
+    case DOUT_DGRAD2: return (size_t)y * (s->ow + 1) * C;
+    default: return (size_t)y * s->ow * C;
+  }
+}
+
+static void dout_offsets(const nn_conv3_t *s, dout_layout_t l, int32_t *doff) {
+  for (int p = 0; p < s->oh * s->ow; p++)
+    doff[p] = (int32_t)(dout_row(s, l, p / s->ow) + (size_t)(p % s->ow) * s->cout);
 }
 
 /* --- input gradient: dout zero-upsampled by the stride into a padded (h + 2, w + 2,
@@ -316,21 +340,22 @@ static int wgrad_transposed(const nn_conv3_t *s) {
 /* adds one image's part to dwt (the first image's is stored); gimg: scratch of dwt's size;
  * both [(ky, kx, ci), co], or [(ky, kx, co), ci] where wgrad_transposed */
 static void wgrad(const nn_conv3_t *s, const float *xp, const int32_t *poff,
-                  const int32_t *toff, const float *dout, float *gimg, float *dwt, int first) {
+                  const int32_t *toff, const float *dout, const int32_t *doff, float *gimg,
+                  float *dwt, int first) {
 #ifdef NN_HAVE_X86
   if (wgrad_transposed(s)) {
-    wgradt_avx512(s, xp, poff, dout, gimg, dwt, first);
+    wgradt_avx512(s, xp, poff, dout, doff, gimg, dwt, first);
     return;
   }
 #endif
   switch (path(s->cout)) {
 #ifdef NN_HAVE_X86
-    case NN_KERNEL_AVX512: wgrad_avx512(s, xp, poff, toff, dout, gimg, dwt, first); return;
-    case NN_KERNEL_AVX2: wgrad_avx2(s, xp, poff, toff, dout, gimg, dwt, first); return;
+    case NN_KERNEL_AVX512: wgrad_avx512(s, xp, poff, toff, dout, doff, gimg, dwt, first); return;
+    case NN_KERNEL_AVX2: wgrad_avx2(s, xp, poff, toff, dout, doff, gimg, dwt, first); return;
 #endif
     default:
       (void)gimg; /* the scalar loop keeps each sum in a register */
-      wgrad_scalar(s, xp, poff, toff, dout, dwt, first);
+      wgrad_scalar(s, xp, poff, toff, dout, doff, dwt, first);
       return;
   }
 }
@@ -382,7 +407,7 @@ void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t 
   size_t wts = (size_t)kd * s->cout, pad = (size_t)(s->h + 2) * (s->w + 2);
   float *wf = scratch, *dwt = scratch + wts, *gimg = dwt + wts, *up = gimg + wts;
   float *xp = up + pad * max_sz(s->cin, s->cout), *dimg = xp + pad * s->cin;
-  int32_t *poff = (int32_t *)(dimg + (size_t)P * s->cout), *toff = poff + P;
+  int32_t *poff = (int32_t *)(dimg + (size_t)P * s->cout), *doff = poff + P, *toff = doff + P;
   size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)P * s->cout;
   if (din) flip_weights(s, weight, wf);
   nn_corr_t c = {up, s->w + 2, s->cout, 3, 1, s->h, s->w, s->cin, wf};
@@ -394,22 +419,33 @@ void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t 
     zero_padded(s->h, s->w, s->cout, up);
   if (n < 1) memset(dwt, 0, sizeof(float) * wts);
   wgrad_offsets(s, poff, toff);
+  /* a batch norm's input gradient goes straight where the input gradient reads it */
+  dout_layout_t layout = !f->dout_bn || !din ? DOUT_FLAT
+                         : fast2             ? DOUT_DGRAD2
+                         : s->stride == 1    ? DOUT_PADDED
+                                             : DOUT_FLAT;
+  dout_offsets(s, layout, doff);
   for (int i = 0; i < n; i++) {
     const float *di = dout + i * osz;
-    if (f->dout_bn) {
+    if (f->dout_bn && layout == DOUT_FLAT) {
       nn_bn_input_grad(f->dout_bn, (size_t)i * P, P, dimg);
       di = dimg;
+    } else if (f->dout_bn) {
+      for (int y = 0; y < s->oh; y++)
+        nn_bn_input_grad(f->dout_bn, (size_t)i * P + (size_t)y * s->ow, s->ow,
+                         up + dout_row(s, layout, y));
+      di = up;
     }
-    wgrad(s, pad_input(s, f, i, in, xp), poff, toff, di, gimg, dwt, i == 0);
+    wgrad(s, pad_input(s, f, i, in, xp), poff, toff, di, doff, gimg, dwt, i == 0);
     if (fast2) {
 #ifdef NN_HAVE_X86
-      for (int y = 0; y < s->oh; y++)
-        memcpy(up + (size_t)y * (s->ow + 1) * s->cout, di + (size_t)y * s->ow * s->cout,
+      for (int y = 0; layout == DOUT_FLAT && y < s->oh; y++)
+        memcpy(up + dout_row(s, DOUT_DGRAD2, y), di + dout_row(s, DOUT_FLAT, y),
                sizeof(float) * s->ow * s->cout);
       dgrad2(s, up, wf, din + i * isz);
 #endif
     } else if (din) {
-      upsample_pad(s, di, up);
+      if (layout == DOUT_FLAT) upsample_pad(s, di, up);
       nn_corr(&c, din + i * isz);
     }
     if (din && f->din_add) add_into(din + i * isz, f->din_add + i * isz, isz);
