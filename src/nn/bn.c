@@ -84,7 +84,7 @@ NN_TARGET_AVX2 static void normalise_avx2(nn_bn_t b, size_t rows, int c, const f
 /* channels k0 .. k0+nk-1 of grad_sums_avx2 */
 NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2(
     nn_bn_t b, size_t rows, int c, int k0, const int nk, const float *in,
-    const float *out, int relu, float *dout, double *sdy, double *sdyx) {
+    const float *out, int relu, const float *add, float *dout, double *sdy, double *sdyx) {
   const __m256 zero = _mm256_setzero_ps();
   __m256d s1[BN_GROUP / 4], s2[BN_GROUP / 4], lo, hi, xlo, xhi;
 #pragma GCC unroll 4
@@ -98,6 +98,7 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2
       size_t at = r * c + k0 + 8 * j;
       int k = k0 + 8 * j;
       __m256 dy = _mm256_loadu_ps(dout + at);
+      if (add) dy = _mm256_add_ps(dy, _mm256_loadu_ps(add + at));
       __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + at), _mm256_loadu_ps(b.mean + k)),
                                   _mm256_loadu_ps(b.rstd + k));
       if (relu) {
@@ -105,8 +106,8 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2
                        : _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(b.gamma + k), xhat),
                                        _mm256_loadu_ps(b.beta + k));
         dy = _mm256_and_ps(dy, _mm256_cmp_ps(y, zero, _CMP_GT_OQ));
-        _mm256_storeu_ps(dout + at, dy);
       }
+      if (relu || add) _mm256_storeu_ps(dout + at, dy);
       widen8(dy, &lo, &hi);
       widen8(xhat, &xlo, &xhi);
       s1[2 * j] = _mm256_add_pd(s1[2 * j], lo);
@@ -121,15 +122,16 @@ NN_TARGET_AVX2 __attribute__((always_inline)) static inline void grad_group_avx2
   }
 }
 
-/* applies the ReLU's mask to dout and adds dy and dy * xhat to each channel's running sums
- * sdy and sdyx (in double) */
+/* adds add (where not NULL) to dout, applies the ReLU's mask to it and adds dy and dy *
+ * xhat to each channel's running sums sdy and sdyx (in double) */
 NN_TARGET_AVX2 static void grad_sums_avx2(nn_bn_t b, size_t rows, int c, const float *in,
-                                          const float *out, int relu, float *dout, double *sdy,
-                                          double *sdyx) {
+                                          const float *out, int relu, const float *add,
+                                          float *dout, double *sdy, double *sdyx) {
   int k0 = 0;
   for (; k0 + BN_GROUP <= c; k0 += BN_GROUP)
-    grad_group_avx2(b, rows, c, k0, BN_GROUP, in, out, relu, dout, sdy, sdyx);
-  for (; k0 < c; k0 += 8) grad_group_avx2(b, rows, c, k0, 8, in, out, relu, dout, sdy, sdyx);
+    grad_group_avx2(b, rows, c, k0, BN_GROUP, in, out, relu, add, dout, sdy, sdyx);
+  for (; k0 < c; k0 += 8)
+    grad_group_avx2(b, rows, c, k0, 8, in, out, relu, add, dout, sdy, sdyx);
 }
 
 NN_TARGET_AVX2 static void input_grad_avx2(nn_bn_t b, size_t rows, int c, const float *in,
@@ -220,21 +222,24 @@ void nn_bn_dgrad_start(nn_bn_dgrad_t *d, const nn_bn_t *b, int c, const float *i
 }
 
 /* rows [r0, r0 + rows) of nn_bn_dgrad_rows, their outputs at out */
-static void dgrad_span(nn_bn_dgrad_t *d, size_t r0, size_t rows, const float *out) {
+static void dgrad_span(nn_bn_dgrad_t *d, size_t r0, size_t rows, const float *out,
+                       const float *add) {
   const nn_bn_t *b = d->b;
   int c = d->c, relu = d->relu;
   const float *in = d->in + r0 * c;
   float *dout = d->dout + r0 * c;
   double *sdy = d->sdy, *sdyx = d->sdyx;
+  if (add) add += r0 * c;
 #ifdef NN_HAVE_X86
   if (bn_vector(c)) {
-    grad_sums_avx2(*b, rows, c, in, out, relu, dout, sdy, sdyx);
+    grad_sums_avx2(*b, rows, c, in, out, relu, add, dout, sdy, sdyx);
     return;
   }
 #endif
   for (size_t r = 0; r < rows; r++)
     for (int k = 0; k < c; k++) {
       float dy = dout[r * c + k];
+      if (add) dout[r * c + k] = dy = dy + add[r * c + k];
       float xhat = (in[r * c + k] - b->mean[k]) * b->rstd[k];
       float y = out ? out[r * c + k] : b->gamma[k] * xhat + b->beta[k];
       if (relu && !(y > 0.0f)) dout[r * c + k] = dy = 0.0f;
@@ -243,16 +248,17 @@ static void dgrad_span(nn_bn_dgrad_t *d, size_t r0, size_t rows, const float *ou
     }
 }
 
-void nn_bn_dgrad_rows(nn_bn_dgrad_t *d, size_t r0, size_t rows) {
+void nn_bn_dgrad_rows(nn_bn_dgrad_t *d, size_t r0, size_t rows, const float *add) {
   if (!d->out || !d->out_w) {
-    dgrad_span(d, r0, rows, d->out ? d->out + r0 * d->c : NULL);
+    dgrad_span(d, r0, rows, d->out ? d->out + r0 * d->c : NULL, add);
     return;
   }
   /* padded outputs: a span per image row */
   size_t w = d->out_w, hw = w * d->out_h;
   for (size_t r = r0, end = r0 + rows; r < end;) {
     size_t i = r / hw, y = r % hw / w, x = r % w, span = w - x < end - r ? w - x : end - r;
-    dgrad_span(d, r, span, d->out + nn_padded_at(d->out_h, d->out_w, d->c, i, y) + x * d->c);
+    dgrad_span(d, r, span, d->out + nn_padded_at(d->out_h, d->out_w, d->c, i, y) + x * d->c,
+               add);
     r += span;
   }
 }
@@ -271,7 +277,7 @@ void nn_bn_backward_sums(const nn_bn_t *b, size_t rows, int c, const float *in,
                          const float *out, int relu, float *dout, float *dgamma, float *dbeta,
                          nn_bn_dgrad_t *d) {
   nn_bn_dgrad_start(d, b, c, in, out, relu, dout);
-  nn_bn_dgrad_rows(d, 0, rows);
+  nn_bn_dgrad_rows(d, 0, rows, NULL);
   nn_bn_dgrad_finish(d, rows, dgamma, dbeta);
 }
 

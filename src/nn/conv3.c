@@ -448,8 +448,11 @@ void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t 
       if (layout == DOUT_FLAT) upsample_pad(s, di, up);
       nn_corr(&c, din + i * isz);
     }
-    if (din && f->din_add) add_into(din + i * isz, f->din_add + i * isz, isz);
-    if (din && f->din_bn) nn_bn_dgrad_rows(f->din_bn, (size_t)i * s->h * s->w, (size_t)s->h * s->w);
+    /* the residual's gradient added, in the batch norm's pass where there is one */
+    if (din && f->din_bn)
+      nn_bn_dgrad_rows(f->din_bn, (size_t)i * s->h * s->w, (size_t)s->h * s->w, f->din_add);
+    else if (din && f->din_add)
+      add_into(din + i * isz, f->din_add + i * isz, isz);
   }
   if (wgrad_transposed(s)) /* dwt [(tap, co), ci] */
     for (int tap = 0; tap < 9; tap++)

@@ -131,7 +131,8 @@ void nn_bn_backward(const nn_bn_t *b, size_t rows, int c, const float *in, const
 /* The same in two passes, so that each can run a range of rows at a time where the rows
  * are at hand (nn_conv3_backward_fused) instead of over all rows through memory. The
  * first: nn_bn_dgrad_start (d's arrays k1, k2, g, sdy and sdyx, c each, the caller
- * provides), then nn_bn_dgrad_rows over the rows in order in any ranges (masks dout as
+ * provides), then nn_bn_dgrad_rows over the rows in order in any ranges (first adds add,
+ * where not NULL, to dout: add (rows, c) as dout is, the rows' part of it; masks dout as
  * above, adds the rows' terms to the running sums sdy and sdyx), then nn_bn_dgrad_finish
  * (dgamma, dbeta, and d's k1, k2, g); nn_bn_backward_sums runs the three over all rows.
  * The second: nn_bn_input_grad writes rows [r0, r0 + rows) of din, each element on its
@@ -148,7 +149,7 @@ struct nn_bn_dgrad {
 };
 void nn_bn_dgrad_start(nn_bn_dgrad_t *d, const nn_bn_t *b, int c, const float *in,
                        const float *out, int relu, float *dout);
-void nn_bn_dgrad_rows(nn_bn_dgrad_t *d, size_t r0, size_t rows);
+void nn_bn_dgrad_rows(nn_bn_dgrad_t *d, size_t r0, size_t rows, const float *add);
 void nn_bn_dgrad_finish(nn_bn_dgrad_t *d, size_t rows, float *dgamma, float *dbeta);
 void nn_bn_backward_sums(const nn_bn_t *b, size_t rows, int c, const float *in,
                          const float *out, int relu, float *dout, float *dgamma, float *dbeta,

@@ -371,7 +371,7 @@ static void block_backward(nn_model_t *m, const float *params, float *grads, int
   if (b->project) {
     nn_shortcut_backward(n, s->h, s->w, s->cin, s->cout, s->stride, ga, gb);
     double t0 = nn_prof_now(m);
-    nn_bn_dgrad_rows(&gin->d, 0, in_rows);
+    nn_bn_dgrad_rows(&gin->d, 0, in_rows, NULL);
     NN_PROF_ADD(m, bn_bwd, t0);
   }
   nn_bn_dgrad_finish(&gin->d, in_rows, grads + li->gamma, grads + li->beta);
