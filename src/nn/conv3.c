@@ -254,11 +254,12 @@ typedef struct {
 /* The positions of the next register block of nb (corr, dgrad2), with left to go: where
  * more than one and fewer than two whole blocks are left, a block of 2 nb / 3 first
  * instead of a whole one and a small rest, whose few accumulators would keep the loads
- * busier than the FMAs. The kernels compile both sizes with every accumulator in a
- * register (any other count of positions takes a generic block that runs a position
- * at a time): a row of 16 positions is 8 + 8 instead of 12 + 4, so the 32-channel
- * layers' forward went from 102-104 to 105-107 GFLOP/s and the stride-2 input gradient
- * of the 16-channel stage from 79-83 to 86-89. A block's shape never changes a sum. */
+ * busier than the FMAs. The kernels compile both sizes for their count (any other count
+ * takes a block compiled for a count known only at run time, which measured slower: 8 + 8
+ * that way lost 15% against 12 + 4): a row of 16 positions is 8 + 8 instead of 12 + 4,
+ * so the 32-channel layers' forward went from 102-104 to 105-107 GFLOP/s and the input
+ * gradient of the stride-2 16 -> 32 layer from 79-83 to 86-89. A block's shape never
+ * changes a sum. */
 static int position_block(int left, int nb) {
   return left >= 2 * nb || left == nb ? nb : left > nb ? 2 * nb / 3 : left;
 }
