@@ -256,7 +256,7 @@ typedef struct {
  * instead of a whole one and a small rest, whose few accumulators would keep the loads
  * busier than the FMAs. The kernels compile both sizes for their count (any other count
  * takes a block compiled for a count known only at run time, which measured slower: 8 + 8
- * that way lost 15% against 12 + 4): a row of 16 positions is 8 + 8 instead of 12 + 4,
+ * that way lost 15-27% against 12 + 4): a row of 16 positions is 8 + 8 instead of 12 + 4,
  * so the 32-channel layers' forward went from 102-104 to 105-107 GFLOP/s and the input
  * gradient of the stride-2 16 -> 32 layer from 79-83 to 86-89. A block's shape never
  * changes a sum. */
