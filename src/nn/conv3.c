@@ -111,6 +111,11 @@ static void zero_padded(int h, int w, int c, float *xp) {
   memset(xp, 0, sizeof(float) * (h + 2) * (w + 2) * c);
 }
 
+/* whether pad_input pads the conv's input into scratch (else it lies padded elsewhere) */
+static int pads_into_scratch(const nn_conv3_fused_t *f) {
+  return f->in_bn ? !f->in_store : !f->in_padded;
+}
+
 /* --- weight gradient
  *
  * One image's part of dwt[(ky, kx, ci), co]: the sum over the positions (oy, ox) in order
@@ -376,7 +381,7 @@ void nn_conv3_forward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t *
     for (int co = 0; co < s->cout; co++) wt[(size_t)j * s->cout + co] = weight[(size_t)co * kd + j];
   size_t osz = (size_t)s->oh * s->ow * s->cout;
   nn_corr_t c = {xp, s->w + 2, s->cin, 3, s->stride, s->oh, s->ow, s->cout, wt};
-  zero_padded(s->h, s->w, s->cin, xp);
+  if (pads_into_scratch(f)) zero_padded(s->h, s->w, s->cin, xp);
   for (int i = 0; i < n; i++) {
     c.xp = pad_input(s, f, i, in, xp);
     nn_corr(&c, out + i * osz);
@@ -412,7 +417,7 @@ void nn_conv3_backward_fused(const nn_conv3_t *s, int n, const nn_conv3_fused_t 
   size_t isz = (size_t)s->h * s->w * s->cin, osz = (size_t)P * s->cout;
   if (din) flip_weights(s, weight, wf);
   nn_corr_t c = {up, s->w + 2, s->cout, 3, 1, s->h, s->w, s->cin, wf};
-  zero_padded(s->h, s->w, s->cin, xp);
+  if (pads_into_scratch(f)) zero_padded(s->h, s->w, s->cin, xp);
   int fast2 = din && dgrad2_path(s);
   if (fast2) /* dout with a zero last row and column, in up */
     memset(up, 0, sizeof(float) * (s->oh + 1) * (s->ow + 1) * s->cout);

@@ -27,11 +27,11 @@ void nn_conv_shape_init(nn_conv_shape_t *s, int cin, int cout, int k, int h, int
  * No im2col: the weights are transposed once per call to wt (k, k, cin, cp) with cp =
  * cout rounded up to 16 (zero columns), and a register block of output positions x
  * output channels runs over the k*k*cin taps, broadcasting one input value and loading
- * one weight vector per tap: nn_corr (conv3.c). Every conv output is a blocked sum (kernel.h) in tap
- * order (ky, kx, ci): each kernel row ky's k*cin taps in blocks of NN_SUM_BLOCK from its
- * first, each block one chain of fused multiply-adds from 0, the blocks added in order,
- * whatever the vector width or register block, so the AVX-512, AVX2 and scalar paths
- * give the same bits. */
+ * one weight vector per tap: nn_corr (conv3.c). Every conv output is a blocked sum
+ * (kernel.h) in tap order (ky, kx, ci): each kernel row ky's k*cin taps in blocks of
+ * NN_SUM_BLOCK from its first, each block one chain of fused multiply-adds from 0, the
+ * blocks added in order, whatever the vector width or register block, so the AVX-512,
+ * AVX2 and scalar paths give the same bits. */
 
 static int round16(int c) { return (c + 15) / 16 * 16; }
 
